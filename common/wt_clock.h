@@ -1,0 +1,19 @@
+/* wt_clock - time helpers: wall-clock and monotonic milliseconds, and the
+ * duration syntax of the CLI ("250ms", "90s", "30m", "2h", bare = seconds). */
+#ifndef WT_CLOCK_H
+#define WT_CLOCK_H
+
+#include <stdint.h>
+
+/* Milliseconds since the Unix epoch (for timestamps stored in Redis). */
+int64_t wt_clock_now_ms(void);
+/* Monotonic milliseconds (for timeouts and intervals). */
+int64_t wt_clock_mono_ms(void);
+/* Monotonic microseconds (for latency measurement). */
+int64_t wt_clock_mono_us(void);
+/* Parses a duration; returns milliseconds or -1 when malformed. */
+int64_t wt_clock_parse_duration_ms(const char *text);
+/* Sleeps for ms milliseconds (restarts after signals). */
+void wt_clock_sleep_ms(int64_t ms);
+
+#endif

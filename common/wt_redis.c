@@ -1,0 +1,330 @@
+/* wt_redis - hiredis wrapper.
+ *
+ * hiredis marks a context unusable after any I/O error; we free it and
+ * reconnect on the next call, so a Redis restart costs the caller one failed
+ * command rather than a dead process. Replies of type ERROR become err with
+ * WT_EIO and the server's text, so callers have a single failure path. */
+#include "wt_redis.h"
+
+#include "wt_alloc.h"
+
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct wt_redis {
+    wt_redis_url_t url;   /* parsed target */
+    char display[300];    /* url with the password masked */
+    int timeout_ms;       /* connect and command timeout */
+    redisContext *ctx;    /* NULL while disconnected */
+    uint64_t errors;      /* failed commands and connects */
+    int pending;          /* replies owed for appended commands */
+};
+
+int
+wt_redis_parse_url(const char *url, wt_redis_url_t *out, wt_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    out->port = 6379;
+    if (strncmp(url, "unix://", 7) == 0) {
+        const char *p = url + 7;
+        const char *q = strchr(p, '?');
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        if (n == 0 || n >= sizeof out->path)
+            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': missing socket path", url);
+        memcpy(out->path, p, n);
+        if (q && strncmp(q, "?db=", 4) == 0)
+            out->db = (int)strtol(q + 4, NULL, 10);
+        return 0;
+    }
+    if (strncmp(url, "redis://", 8) != 0)
+        return wt_err_set(err, WT_EINVAL, "bad redis url '%s': expected redis:// or unix://", url);
+    const char *p = url + 8;
+    const char *at = strchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *pw = colon ? colon + 1 : p;
+        size_t n = (size_t)(at - pw);
+        if (n >= sizeof out->password)
+            return wt_err_set(err, WT_EINVAL, "bad redis url: password too long");
+        memcpy(out->password, pw, n);
+        p = at + 1;
+    }
+    const char *slash = strchr(p, '/');
+    const char *colon = strchr(p, ':');
+    if (colon && slash && colon > slash)
+        colon = NULL;
+    const char *host_end = colon ? colon : (slash ? slash : p + strlen(p));
+    size_t hn = (size_t)(host_end - p);
+    if (hn == 0 || hn >= sizeof out->host)
+        return wt_err_set(err, WT_EINVAL, "bad redis url '%s': missing host", url);
+    memcpy(out->host, p, hn);
+    if (colon) {
+        char *end = NULL;
+        long port = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || port <= 0 || port > 65535 || (*end != '\0' && *end != '/'))
+            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad port", url);
+        out->port = (int)port;
+    }
+    if (slash && slash[1]) {
+        char *end = NULL;
+        long db = strtol(slash + 1, &end, 10);
+        if (*end != '\0' || db < 0 || db > 1000)
+            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad database number", url);
+        out->db = (int)db;
+    }
+    return 0;
+}
+
+void
+wt_redis_url_display(const char *url, char *out, size_t cap)
+{
+    const char *at = strchr(url, '@');
+    if (at == NULL || strncmp(url, "redis://", 8) != 0) {
+        snprintf(out, cap, "%s", url);
+        return;
+    }
+    snprintf(out, cap, "redis://***@%s", at + 1);
+}
+
+wt_redis_t *
+wt_redis_new(const char *url, int timeout_ms, wt_err_t *err)
+{
+    wt_redis_t *self = wt_xcalloc(1, sizeof *self);
+    if (wt_redis_parse_url(url, &self->url, err) != 0) {
+        free(self);
+        return NULL;
+    }
+    wt_redis_url_display(url, self->display, sizeof self->display);
+    self->timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
+    return self;
+}
+
+void
+wt_redis_destroy(wt_redis_t **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    wt_redis_t *self = *self_p;
+    if (self->ctx)
+        redisFree(self->ctx);
+    explicit_bzero(self->url.password, sizeof self->url.password);
+    free(self);
+    *self_p = NULL;
+}
+
+void
+wt_redis_disconnect(wt_redis_t *self)
+{
+    if (self->ctx)
+        redisFree(self->ctx);
+    self->ctx = NULL;
+    self->pending = 0;
+}
+
+int
+wt_redis_connected(const wt_redis_t *self)
+{
+    return self->ctx != NULL;
+}
+
+uint64_t
+wt_redis_errors(const wt_redis_t *self)
+{
+    return self->errors;
+}
+
+static int
+io_fail(wt_redis_t *self, wt_err_t *err, const char *what)
+{
+    self->errors++;
+    wt_err_set(err, WT_EIO, "redis %s at %s: %s", what, self->display,
+               self->ctx && self->ctx->errstr[0] ? self->ctx->errstr : "connection lost");
+    if (self->ctx && self->ctx->err == REDIS_ERR_TIMEOUT)
+        err ? err->code = WT_ETIMEDOUT : 0;
+    wt_redis_disconnect(self);
+    return -1;
+}
+
+static redisReply *
+check_reply(wt_redis_t *self, redisReply *r, wt_err_t *err)
+{
+    if (r == NULL) {
+        io_fail(self, err, "command");
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        self->errors++;
+        if (strncmp(r->str, "STALE", 5) == 0)
+            wt_err_set(err, WT_ESTALE, "redis refused: %s", r->str);
+        else
+            wt_err_set(err, WT_EIO, "redis error: %s", r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+    return r;
+}
+
+int
+wt_redis_connect(wt_redis_t *self, wt_err_t *err)
+{
+    if (self->ctx)
+        return 0;
+    struct timeval tv = {.tv_sec = self->timeout_ms / 1000,
+                         .tv_usec = (self->timeout_ms % 1000) * 1000};
+    if (self->url.path[0])
+        self->ctx = redisConnectUnixWithTimeout(self->url.path, tv);
+    else
+        self->ctx = redisConnectWithTimeout(self->url.host, self->url.port, tv);
+    if (self->ctx == NULL || self->ctx->err)
+        return io_fail(self, err, "connect");
+    if (redisSetTimeout(self->ctx, tv) != REDIS_OK)
+        return io_fail(self, err, "set timeout");
+    if (self->url.password[0]) {
+        redisReply *r = check_reply(self, redisCommand(self->ctx, "AUTH %s", self->url.password), err);
+        if (r == NULL) {
+            wt_redis_disconnect(self);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    if (self->url.db != 0) {
+        redisReply *r = check_reply(self, redisCommand(self->ctx, "SELECT %d", self->url.db), err);
+        if (r == NULL) {
+            wt_redis_disconnect(self);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+redisReply *
+wt_redis_command(wt_redis_t *self, wt_err_t *err, const char *fmt, ...)
+{
+    if (wt_redis_connect(self, err) != 0)
+        return NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(self->ctx, fmt, ap);
+    va_end(ap);
+    return check_reply(self, r, err);
+}
+
+redisReply *
+wt_redis_commandv(wt_redis_t *self, int argc, const char **argv, const size_t *lens, wt_err_t *err)
+{
+    if (wt_redis_connect(self, err) != 0)
+        return NULL;
+    redisReply *r = redisCommandArgv(self->ctx, argc, argv, lens);
+    return check_reply(self, r, err);
+}
+
+int
+wt_redis_append(wt_redis_t *self, int argc, const char **argv, const size_t *lens, wt_err_t *err)
+{
+    if (wt_redis_connect(self, err) != 0)
+        return -1;
+    if (redisAppendCommandArgv(self->ctx, argc, argv, lens) != REDIS_OK)
+        return io_fail(self, err, "append");
+    self->pending++;
+    return 0;
+}
+
+redisReply *
+wt_redis_get_reply(wt_redis_t *self, wt_err_t *err)
+{
+    if (self->ctx == NULL || self->pending <= 0) {
+        wt_err_set(err, WT_EIO, "redis reply lost: connection was reset");
+        return NULL;
+    }
+    void *r = NULL;
+    if (redisGetReply(self->ctx, &r) != REDIS_OK) {
+        io_fail(self, err, "reply");
+        return NULL;
+    }
+    self->pending--;
+    return check_reply(self, r, err);
+}
+
+void
+wt_redis_script_init(wt_redis_script_t *script, const char *source)
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+    SHA1((const unsigned char *)source, strlen(source), md);
+    for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+        snprintf(script->sha1 + 2 * i, 3, "%02x", md[i]);
+    script->source = source;
+}
+
+int
+wt_redis_script_load(wt_redis_t *self, wt_redis_script_t *script, wt_err_t *err)
+{
+    redisReply *r = wt_redis_command(self, err, "SCRIPT LOAD %s", script->source);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Builds EVALSHA/EVAL argv: cmd, body, nkeys, args... */
+static void
+eval_argv(const char *cmd, const char *body, const char *nkeys_s, int argc, const char **argv,
+          const size_t *lens, const char **av, size_t *al)
+{
+    av[0] = cmd;
+    al[0] = strlen(cmd);
+    av[1] = body;
+    al[1] = strlen(body);
+    av[2] = nkeys_s;
+    al[2] = strlen(nkeys_s);
+    for (int i = 0; i < argc; i++) {
+        av[3 + i] = argv[i];
+        al[3 + i] = lens ? lens[i] : strlen(argv[i]);
+    }
+}
+
+#define WT_REDIS_MAX_EVAL_ARGS 64
+
+redisReply *
+wt_redis_eval(wt_redis_t *self, wt_redis_script_t *script, int nkeys, int argc, const char **argv,
+              const size_t *lens, wt_err_t *err)
+{
+    if (argc > WT_REDIS_MAX_EVAL_ARGS) {
+        wt_err_set(err, WT_ELIMIT, "redis script with %d args > max %d", argc,
+                   WT_REDIS_MAX_EVAL_ARGS);
+        return NULL;
+    }
+    const char *av[WT_REDIS_MAX_EVAL_ARGS + 3];
+    size_t al[WT_REDIS_MAX_EVAL_ARGS + 3];
+    char nk[16];
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    eval_argv("EVALSHA", script->sha1, nk, argc, argv, lens, av, al);
+    wt_err_t e = {0};
+    redisReply *r = wt_redis_commandv(self, argc + 3, av, al, &e);
+    if (r == NULL && strstr(e.msg, "NOSCRIPT") != NULL) {
+        self->errors--; /* an expected miss, not a failure */
+        eval_argv("EVAL", script->source, nk, argc, argv, lens, av, al);
+        r = wt_redis_commandv(self, argc + 3, av, al, &e);
+    }
+    if (r == NULL && err)
+        *err = e;
+    return r;
+}
+
+int
+wt_redis_append_eval(wt_redis_t *self, wt_redis_script_t *script, int nkeys, int argc,
+                     const char **argv, const size_t *lens, wt_err_t *err)
+{
+    if (argc > WT_REDIS_MAX_EVAL_ARGS)
+        return wt_err_set(err, WT_ELIMIT, "redis script with %d args > max %d", argc,
+                          WT_REDIS_MAX_EVAL_ARGS);
+    const char *av[WT_REDIS_MAX_EVAL_ARGS + 3];
+    size_t al[WT_REDIS_MAX_EVAL_ARGS + 3];
+    char nk[16];
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    eval_argv("EVALSHA", script->sha1, nk, argc, argv, lens, av, al);
+    return wt_redis_append(self, argc + 3, av, al, err);
+}

@@ -1,0 +1,66 @@
+/* wt_redis - a synchronous hiredis connection that reconnects by itself.
+ * Every command has a timeout; an I/O error drops the connection so the next
+ * call reconnects (callers decide how to back off). Server error replies are
+ * turned into wt_err_t. One wt_redis_t per thread. */
+#ifndef WT_REDIS_H
+#define WT_REDIS_H
+
+#include "wt_err.h"
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct wt_redis wt_redis_t;
+
+typedef struct wt_redis_url {
+    char host[256];     /* TCP host, empty for a Unix socket */
+    int port;           /* TCP port */
+    char path[256];     /* Unix socket path, empty for TCP */
+    int db;             /* SELECTed database */
+    char password[128]; /* AUTH password, empty for none; never logged */
+} wt_redis_url_t;
+
+/* A Lua script run with EVALSHA (falling back to EVAL on NOSCRIPT). */
+typedef struct wt_redis_script {
+    const char *source; /* static Lua source */
+    char sha1[41];      /* hex SHA-1 of source, filled by wt_redis_script_init */
+} wt_redis_script_t;
+
+/* Parses redis://[:password@]host[:port][/db] or unix:///path[?db=N]. */
+int wt_redis_parse_url(const char *url, wt_redis_url_t *out, wt_err_t *err);
+/* Renders url for logs with the password masked. */
+void wt_redis_url_display(const char *url, char *out, size_t cap);
+
+/* Does not connect yet. timeout_ms bounds connect and every command. */
+wt_redis_t *wt_redis_new(const char *url, int timeout_ms, wt_err_t *err);
+void wt_redis_destroy(wt_redis_t **self_p);
+/* Connects now if not connected. */
+int wt_redis_connect(wt_redis_t *self, wt_err_t *err);
+int wt_redis_connected(const wt_redis_t *self);
+/* Count of failed commands and connects since creation. */
+uint64_t wt_redis_errors(const wt_redis_t *self);
+/* Drops the connection; the next command reconnects. */
+void wt_redis_disconnect(wt_redis_t *self);
+
+/* Runs a command; returns the reply (caller frees with freeReplyObject) or
+ * NULL with err filled, also for a server error reply. */
+redisReply *wt_redis_command(wt_redis_t *self, wt_err_t *err, const char *fmt, ...);
+redisReply *wt_redis_commandv(wt_redis_t *self, int argc, const char **argv, const size_t *lens,
+                              wt_err_t *err);
+/* Pipelining: queue commands, then read each reply in order. */
+int wt_redis_append(wt_redis_t *self, int argc, const char **argv, const size_t *lens,
+                    wt_err_t *err);
+redisReply *wt_redis_get_reply(wt_redis_t *self, wt_err_t *err);
+
+void wt_redis_script_init(wt_redis_script_t *script, const char *source);
+/* Runs script with nkeys keys followed by the other args in argv. */
+redisReply *wt_redis_eval(wt_redis_t *self, wt_redis_script_t *script, int nkeys, int argc,
+                          const char **argv, const size_t *lens, wt_err_t *err);
+/* Queues an EVALSHA for pipelining; pair with wt_redis_get_reply. The script
+ * must have been loaded first with wt_redis_script_load. */
+int wt_redis_append_eval(wt_redis_t *self, wt_redis_script_t *script, int nkeys, int argc,
+                         const char **argv, const size_t *lens, wt_err_t *err);
+int wt_redis_script_load(wt_redis_t *self, wt_redis_script_t *script, wt_err_t *err);
+
+#endif

@@ -1,0 +1,280 @@
+/* wt_store - Redis layout and its atomic scripts.
+ *
+ * Why Lua: intake must create the hash, the index entries and the queued
+ * event together or not at all (the broker answers SPAWNED only after it);
+ * the append script is the lease's fence - a worker that was paused or cut
+ * off carries an old epoch, and its writes are refused inside Redis, where
+ * no race with the new holder is possible. */
+#include "wt_store.h"
+
+#include "wt_alloc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char intake_lua[] =
+    "local p, sid, key = ARGV[1], ARGV[2], ARGV[3]\n"
+    "if key ~= '' then\n"
+    "  local old = redis.call('GET', p..'idem:'..key)\n"
+    "  if old then return {old, 1} end\n"
+    "  redis.call('SET', p..'idem:'..key, sid, 'EX', 604800)\n"
+    "end\n"
+    "local hk = p..'session:'..sid\n"
+    "redis.call('HSET', hk, 'id', sid, 'workflow', ARGV[5], 'goal', ARGV[6],\n"
+    "  'context', ARGV[7], 'parent', ARGV[8], 'priority', ARGV[9], 'timeout_ms', ARGV[10],\n"
+    "  'max_turns', ARGV[11], 'workspace', ARGV[12], 'depth', ARGV[14], 'idem_key', key,\n"
+    "  'status', 'queued', 'outcome', '', 'worker', '', 'attempt', '0', 'epoch', '0',\n"
+    "  'created_ms', ARGV[4], 'started_ms', '', 'ended_ms', '', 'step', '', 'turns', '0',\n"
+    "  'input_tokens', '0', 'output_tokens', '0', 'output', '', 'error', '')\n"
+    "redis.call('ZADD', p..'sessions', ARGV[4], sid)\n"
+    "redis.call('ZADD', p..'queue', ARGV[15], sid)\n"
+    "if ARGV[8] ~= '' then redis.call('ZADD', p..'session:'..ARGV[8]..':children', ARGV[4], sid) end\n"
+    "local data = cjson.encode({workflow=ARGV[5], goal=ARGV[6], parent=ARGV[8],\n"
+    "  priority=tonumber(ARGV[9])})\n"
+    "redis.call('XADD', hk..':events', '*', 'type', 'session_queued', 'data', data, 'epoch', '0')\n"
+    "redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[13], '*', 'type', 'session_queued',\n"
+    "  'session', sid, 'data', data)\n"
+    "return {sid, 0}\n";
+
+static const char assign_lua[] =
+    "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local hk = p..'session:'..sid\n"
+    "local st = redis.call('HGET', hk, 'status')\n"
+    "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session '..sid..' is '..tostring(st)) end\n"
+    "local epoch = redis.call('HINCRBY', hk, 'epoch', 1)\n"
+    "local attempt = redis.call('HINCRBY', hk, 'attempt', 1)\n"
+    "redis.call('HSET', hk, 'worker', worker, 'assigned_ms', ARGV[4])\n"
+    "redis.call('ZREM', p..'queue', sid)\n"
+    "redis.call('HSET', p..'running', sid, worker)\n"
+    "return {epoch, attempt}\n";
+
+static const char append_lua[] =
+    "local p, sid, epoch, typ, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
+    "local hk = p..'session:'..sid\n"
+    "local cur = redis.call('HMGET', hk, 'epoch', 'status')\n"
+    "if cur[2] == false then return redis.error_reply('STALE session '..sid..' does not exist') end\n"
+    "if epoch ~= '' and cur[1] ~= epoch then\n"
+    "  return redis.error_reply('STALE epoch '..epoch..' of '..sid..' is not current '..tostring(cur[1]))\n"
+    "end\n"
+    "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
+    "  return redis.error_reply('STALE session '..sid..' already ended')\n"
+    "end\n"
+    "local id = redis.call('XADD', hk..':events', '*', 'type', typ, 'data', data, 'epoch', epoch)\n"
+    "for i = 8, #ARGV, 2 do\n"
+    "  local f = ARGV[i]\n"
+    "  if string.sub(f, 1, 1) == '+' then redis.call('HINCRBY', hk, string.sub(f, 2), ARGV[i+1])\n"
+    "  else redis.call('HSET', hk, f, ARGV[i+1]) end\n"
+    "end\n"
+    "if ARGV[6] == '1' then\n"
+    "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[7], '*', 'type', typ, 'session', sid, 'data', data)\n"
+    "end\n"
+    "if typ == 'session_completed' then\n"
+    "  redis.call('ZREM', p..'queue', sid)\n"
+    "  redis.call('HDEL', p..'running', sid)\n"
+    "end\n"
+    "return id\n";
+
+static const char requeue_lua[] =
+    "local p, sid = ARGV[1], ARGV[2]\n"
+    "local hk = p..'session:'..sid\n"
+    "local st = redis.call('HGET', hk, 'status')\n"
+    "if st ~= 'queued' and st ~= 'running' then return 0 end\n"
+    "redis.call('HSET', hk, 'status', 'queued', 'worker', '')\n"
+    "redis.call('HDEL', p..'running', sid)\n"
+    "redis.call('ZADD', p..'queue', ARGV[3], sid)\n"
+    "return 1\n";
+
+void
+wt_store_init(wt_store_t *self, wt_redis_t *redis, const char *prefix)
+{
+    memset(self, 0, sizeof *self);
+    self->redis = redis;
+    if (prefix == NULL)
+        prefix = getenv("WORKTRAIN_PREFIX");
+    snprintf(self->prefix, sizeof self->prefix, "%s", prefix && *prefix ? prefix : "wt:");
+    wt_redis_script_init(&self->intake, intake_lua);
+    wt_redis_script_init(&self->assign, assign_lua);
+    wt_redis_script_init(&self->append, append_lua);
+    wt_redis_script_init(&self->requeue, requeue_lua);
+}
+
+char *
+wt_store_key(const wt_store_t *self, char *out, size_t cap, const char *fmt, ...)
+{
+    int n = snprintf(out, cap, "%s", self->prefix);
+    if (n < 0 || (size_t)n >= cap)
+        return out;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out + n, cap - (size_t)n, fmt, ap);
+    va_end(ap);
+    return out;
+}
+
+int
+wt_store_load_scripts(wt_store_t *self, wt_err_t *err)
+{
+    if (wt_redis_script_load(self->redis, &self->intake, err) != 0 ||
+        wt_redis_script_load(self->redis, &self->assign, err) != 0 ||
+        wt_redis_script_load(self->redis, &self->append, err) != 0 ||
+        wt_redis_script_load(self->redis, &self->requeue, err) != 0)
+        return -1;
+    return 0;
+}
+
+/* Queue score: higher priority first, then FIFO by creation time. */
+static double
+queue_score(int priority, int64_t created_ms)
+{
+    return (double)(100 - priority) * 1e13 + (double)created_ms;
+}
+
+int
+wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *err)
+{
+    char created[24], prio[16], tmo[24], turns[16], cap[16], depth[16], score[40];
+    snprintf(created, sizeof created, "%lld", (long long)s->created_ms);
+    snprintf(prio, sizeof prio, "%d", s->priority);
+    snprintf(tmo, sizeof tmo, "%lld", (long long)s->timeout_ms);
+    snprintf(turns, sizeof turns, "%d", s->max_turns);
+    snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
+    snprintf(depth, sizeof depth, "%d", s->depth);
+    snprintf(score, sizeof score, "%.0f", queue_score(s->priority, s->created_ms));
+    const char *argv[] = {self->prefix,  s->sid,
+                          s->idem_key ? s->idem_key : "",
+                          created,       s->workflow,
+                          s->goal,       s->context_json && *s->context_json ? s->context_json : "{}",
+                          s->parent ? s->parent : "",
+                          prio,          tmo,
+                          turns,         s->workspace ? s->workspace : "",
+                          cap,           depth,
+                          score};
+    return wt_redis_append_eval(self->redis, &self->intake, 0, 15, argv, NULL, err);
+}
+
+int
+wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *existing, wt_err_t *err)
+{
+    redisReply *r = wt_redis_get_reply(self->redis, err);
+    if (r == NULL)
+        return -1;
+    int rc = 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING)
+        rc = wt_err_set(err, WT_EPROTO, "intake script returned an unexpected reply");
+    else {
+        snprintf(sid_out, cap, "%s", r->element[0]->str);
+        *existing = (int)r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int
+wt_store_assign_append(wt_store_t *self, const char *sid, const char *worker, int64_t now_ms,
+                       wt_err_t *err)
+{
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    const char *argv[] = {self->prefix, sid, worker, now};
+    return wt_redis_append_eval(self->redis, &self->assign, 0, 4, argv, NULL, err);
+}
+
+int
+wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *err)
+{
+    wt_err_t e = {0};
+    redisReply *r = wt_redis_get_reply(self->redis, &e);
+    if (r == NULL) {
+        if (strstr(e.msg, "NOTFOUND") != NULL)
+            e.code = WT_ENOTFOUND;
+        if (err)
+            *err = e;
+        return -1;
+    }
+    int rc = 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
+        rc = wt_err_set(err, WT_EPROTO, "assign script returned an unexpected reply");
+    else {
+        *epoch = r->element[0]->integer;
+        *attempt = (int)r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+int
+wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t created_ms, wt_err_t *err)
+{
+    char score[40];
+    snprintf(score, sizeof score, "%.0f", queue_score(priority, created_ms));
+    const char *argv[] = {self->prefix, sid, score};
+    redisReply *r = wt_redis_eval(self->redis, &self->requeue, 0, 3, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+int
+wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, const char *type,
+                const char *data, int fleet, int nfields, const char **fields, wt_err_t *err)
+{
+    if (nfields < 0 || nfields % 2 != 0 || nfields > 48)
+        return wt_err_set(err, WT_EINVAL, "append: %d hash fields (need pairs, max 48)", nfields);
+    char ep[24] = "", cap[16];
+    if (epoch >= 0)
+        snprintf(ep, sizeof ep, "%lld", (long long)epoch);
+    snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
+    const char *argv[7 + 48];
+    argv[0] = self->prefix;
+    argv[1] = sid;
+    argv[2] = ep;
+    argv[3] = type;
+    argv[4] = data;
+    argv[5] = fleet ? "1" : "0";
+    argv[6] = cap;
+    for (int i = 0; i < nfields; i++)
+        argv[7 + i] = fields[i];
+    redisReply *r = wt_redis_eval(self->redis, &self->append, 0, 7 + nfields, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+int
+wt_store_status_terminal(const char *status)
+{
+    return status && (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0 ||
+                      strcmp(status, "cancelled") == 0);
+}
+
+json_t *
+wt_store_result(wt_store_t *self, const char *sid, wt_err_t *err)
+{
+    char key[128];
+    wt_store_key(self, key, sizeof key, "session:%s", sid);
+    redisReply *r = wt_redis_command(self->redis, err, "HMGET %s workflow status outcome output error",
+                                     key);
+    if (r == NULL)
+        return NULL;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 || r->element[1]->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        wt_err_set(err, WT_ENOTFOUND, "no session '%s'", sid);
+        return NULL;
+    }
+#define S(i) (r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "")
+    json_t *output = NULL;
+    if (S(3)[0])
+        output = json_loads(S(3), 0, NULL);
+    if (output == NULL)
+        output = json_pack("{s:{},s:s,s:[]}", "context", "notes", "", "artifacts");
+    json_t *res = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "session", sid, "workflow", S(0),
+                            "status", S(1), "outcome", S(2), "output", output, "detail", S(4));
+#undef S
+    freeReplyObject(r);
+    return res;
+}

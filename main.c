@@ -1,0 +1,58 @@
+/* worktrain - the multi-call binary: `worktrain VERB [ARGS]` hands argv to the
+ * folder that owns VERB. Nothing else lives here. */
+#include "wt_broker.h"
+#include "wt_cli.h"
+#include "wt_worker.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef int (*verb_fn)(int argc, char **argv);
+
+static const struct {
+    const char *name;
+    verb_fn fn;
+    const char *summary;
+} verbs[] = {
+    {"broker", wt_broker_main, "run the broker (dispatch, durable intake, /healthz)"},
+    {"worker", wt_worker_main, "run a worker with N session slots"},
+    {"spawn", wt_cli_spawn_main, "create a session; prints its id once durable"},
+    {"await", wt_cli_await_main, "wait for sessions to end; exit 0 ok, 1 failed, 2 timeout"},
+    {"status", wt_cli_status_main, "show a session's state"},
+    {"logs", wt_cli_logs_main, "print a session's or the fleet's events"},
+    {"cancel", wt_cli_cancel_main, "end a session as cancelled"},
+    {"workflows", wt_cli_workflows_main, "list the workflows the fleet can run"},
+    {"validate", wt_cli_validate_main, "check workflow JSON files"},
+    {"up", wt_cli_up_main, "start a local fleet (redis, broker, workers); --demo runs the demo"},
+};
+
+static void
+usage(FILE *out)
+{
+    fprintf(out, "usage: worktrain VERB [ARGS]   (worktrain VERB --help for details)\n\nverbs:\n");
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        fprintf(out, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("worktrain %s\n", WT_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+        if (strcmp(argv[1], verbs[i].name) == 0)
+            return verbs[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "worktrain: unknown verb '%s' (try worktrain --help)\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,24 @@
+/* wt_wire - moves wt_msg_t over ZeroMQ sockets: the only part of proto/ that
+ * touches sockets. ROUTER sockets carry one identity frame first. */
+#ifndef WT_WIRE_H
+#define WT_WIRE_H
+
+#include "wt_proto.h"
+
+#define WT_WIRE_MAX_IDENTITY 256
+
+/* Sends msg. identity/idlen address a ROUTER peer; pass NULL/0 on DEALER.
+ * Non-blocking when dontwait != 0 (fails with WT_ELIMIT if the peer's queue
+ * is full). */
+int wt_wire_send(void *sock, const void *identity, size_t idlen, const wt_msg_t *msg, int dontwait,
+                 wt_err_t *err);
+
+/* Receives one whole message (all its frames). is_router: expect an identity
+ * frame, copied into identity (cap WT_WIRE_MAX_IDENTITY) with *idlen.
+ * Returns 1 with *msg_out set; 0 when nothing is waiting (dontwait);
+ * -1 on a bad message: err filled, *code the wt_proto_code_t for an ERROR
+ * reply, identity still valid so the sender can be answered. */
+int wt_wire_recv(void *sock, int is_router, wt_chan_t chan, void *identity, size_t *idlen,
+                 wt_msg_t **msg_out, int *code, int dontwait, wt_err_t *err);
+
+#endif
