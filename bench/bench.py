@@ -1,0 +1,177 @@
+#!/usr/bin/python3
+"""make bench - measures WorkTrain on this machine and prints the figures to
+stdout and to bench/results/<name>.json. Nothing here asserts a timing.
+
+  dispatch.json  end-to-end throughput (20,000 one-step sessions, 2 workers x
+                 8 slots, scripted provider with no delay), spawn->started
+                 latency at a fixed 500 spawns/s for 10 s, broker-alone
+                 dispatches/s with synthetic workers, and peak RSS.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+import wtfleet  # noqa: E402
+from wtfleet import Fleet  # noqa: E402
+
+RESULTS = os.path.join(HERE, "results")
+BENCH_WF = os.path.join(HERE, "workflows")
+ONE_STEP = os.path.join(HERE, "scripts", "one-step.json")
+
+
+def rss_kb(pid, field="VmHWM"):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def pct(values, p):
+    if not values:
+        return None
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, int(round(p / 100.0 * (len(s) - 1)))))
+    return s[k]
+
+
+def fleet_for_bench(name, slots=8, workers=2, script=ONE_STEP):
+    fleet = Fleet(name)
+    fleet.start_redis()
+    fleet.start_broker()
+    for i in range(workers):
+        fleet.start_worker("bw%d" % (i + 1), slots, script, "--workflows", BENCH_WF)
+    fleet.wait_workers(workers)
+    return fleet
+
+
+def bench_throughput(n):
+    fleet = fleet_for_bench("bench-tput")
+    try:
+        c = fleet.client()
+        t0 = time.monotonic()
+        sids = c.spawn_many(n, "bench-one-step", goal_fmt="b%d", window=2000, timeout_s=600)
+        t_spawned = time.monotonic()
+        fleet.wait_completed(sids, timeout_s=900)
+        t1 = time.monotonic()
+        c.close()
+        ok = sum(1 for s in sids[:: max(1, n // 500)]
+                 if fleet.r.hget("wt:session:%s" % s, "outcome") == "success")
+        res = {
+            "sessions": n,
+            "workers": 2,
+            "slots_per_worker": 8,
+            "seconds": round(t1 - t0, 3),
+            "sessions_per_s": round(n / (t1 - t0), 1),
+            "spawn_accept_per_s": round(n / (t_spawned - t0), 1),
+            "sampled_success": ok,
+            "broker_peak_rss_kb": rss_kb(fleet.procs["broker"].pid),
+            "worker_peak_rss_kb": [rss_kb(fleet.procs["worker-bw%d" % i].pid) for i in (1, 2)],
+            "redis_peak_rss_kb": rss_kb(fleet.procs["redis"].pid),
+        }
+        return res
+    finally:
+        fleet.stop()
+
+
+def bench_latency(rate, seconds):
+    fleet = fleet_for_bench("bench-lat")
+    try:
+        c = fleet.client()
+        n = rate * seconds
+        sids = []
+        t0 = time.monotonic()
+        for i in range(n):
+            due = t0 + i / float(rate)
+            now = time.monotonic()
+            if due > now:
+                time.sleep(due - now)
+            c.send("SPAWN", {"workflow": "bench-one-step", "goal": "l%d" % i})
+            while c.sock.poll(0):
+                cmd, body = c.recv(1)
+                sids.append(body["session"])
+        while len(sids) < n:
+            cmd, body = c.recv(10)
+            sids.append(body["session"])
+        fleet.wait_completed(sids, timeout_s=120)
+        c.close()
+        lat = []
+        pipe = fleet.r.pipeline()
+        for s in sids:
+            pipe.hmget("wt:session:%s" % s, "created_ms", "started_ms")
+        for created, started in pipe.execute():
+            lat.append(int(started) - int(created))
+        return {
+            "rate_per_s": rate,
+            "seconds": seconds,
+            "sessions": n,
+            "spawn_to_started_ms": {"p50": pct(lat, 50), "p99": pct(lat, 99), "max": max(lat),
+                                    "mean": round(statistics.mean(lat), 2)},
+            "note": "created_ms and started_ms are wall-clock milliseconds (1 ms resolution)",
+        }
+    finally:
+        fleet.stop()
+
+
+def bench_broker_alone(n):
+    exe = os.path.join(wtfleet.os.path.dirname(wtfleet.BIN), "broker", "bench_dispatch")
+    if not os.path.exists(exe):
+        return {"skipped": "bench_dispatch not built"}
+    fleet = Fleet("bench-broker")
+    fleet.start_redis()
+    fleet.start_broker()
+    out = os.path.join(fleet.dir, "broker.json")
+    try:
+        t0 = time.process_time()
+        r = subprocess.run([exe, "--clients", fleet.clients_ep, "--workers", fleet.workers_ep,
+                            "--sessions", str(n), "--workers-count", "4", "--out", out],
+                           capture_output=True, text=True, timeout=600)
+        res = json.load(open(out)) if os.path.exists(out) else {"error": r.stderr[-500:]}
+        res["broker_peak_rss_kb"] = rss_kb(fleet.procs["broker"].pid)
+        with open("/proc/%d/stat" % fleet.procs["broker"].pid) as f:
+            parts = f.read().split(")")[1].split()
+        res["broker_cpu_s"] = round((int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK"), 2)
+        return res
+    finally:
+        fleet.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--sessions", type=int, default=20000)
+    ap.add_argument("--rate", type=int, default=500)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,broker")
+    args = ap.parse_args()
+    wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
+    os.makedirs(RESULTS, exist_ok=True)
+    only = set(filter(None, args.only.split(",")))
+    report = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+              "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    if not only or "throughput" in only:
+        report["throughput"] = bench_throughput(args.sessions)
+        print("throughput: %s" % json.dumps(report["throughput"]), flush=True)
+    if not only or "latency" in only:
+        report["latency"] = bench_latency(args.rate, args.seconds)
+        print("latency:    %s" % json.dumps(report["latency"]), flush=True)
+    if not only or "broker" in only:
+        report["broker_alone"] = bench_broker_alone(200000)
+        print("broker:     %s" % json.dumps(report["broker_alone"]), flush=True)
+    with open(os.path.join(RESULTS, "dispatch.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    print("wrote bench/results/dispatch.json")
+
+
+main()

@@ -1,0 +1,70 @@
+# ctest-timeout: 180
+"""`worktrain up --demo --exit` (what `make demo` runs, minus the wait for
+Ctrl-C): its own redis, broker and two workers; every demo session succeeds;
+exit 0; and no process it started is left behind. Then the interactive form:
+SIGINT stops the whole fleet."""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from wtfleet import BIN, REPO, Check  # noqa: E402
+
+
+def children_of(pid):
+    out = subprocess.run(["ps", "-eo", "pid=,ppid=,pgid=,args="], capture_output=True, text=True).stdout
+    return [l for l in out.splitlines() if str(pid) in l.split()[1:3]]
+
+
+def strays(tag):
+    out = subprocess.run(["ps", "-eo", "pid=,args="], capture_output=True, text=True).stdout
+    return [l for l in out.splitlines() if tag in l and "ps -eo" not in l]
+
+
+def main():
+    check = Check()
+    d = tempfile.mkdtemp(prefix="wt-demo-")
+    env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY")}
+    r = subprocess.run([BIN, "up", "--demo", "--exit", "--dir", d], capture_output=True, text=True,
+                       timeout=150, env=env, cwd=REPO, stdin=subprocess.DEVNULL)
+    print(r.stdout[-3000:])
+    print(r.stderr[-2000:])
+    lines = r.stdout.splitlines()
+    check(r.returncode == 0, "up --demo --exit exits 0 (got %d)" % r.returncode)
+    check(lines and "scripted provider" in lines[0], "first line says the scripted provider is used")
+    check(r.stdout.count("success") >= 2, "demo sessions report success")
+    time.sleep(0)  # processes were reaped by `up` before it exited
+    check(not strays(d), "no stray processes left (%s)" % strays(d)[:3])
+
+    # Interactive: keeps running until SIGINT, then stops everything.
+    d2 = tempfile.mkdtemp(prefix="wt-demo2-")
+    p = subprocess.Popen([BIN, "up", "--demo", "--dir", d2], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
+                         stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    seen = ""
+    while time.monotonic() < deadline:
+        line = p.stdout.readline()
+        if not line:
+            break
+        seen += line
+        if "Fleet is up" in line:
+            break
+    check("Fleet is up" in seen, "interactive up prints that the fleet is up")
+    check(p.poll() is None and len(strays(d2)) >= 3, "fleet keeps running until Ctrl-C")
+    p.send_signal(signal.SIGINT)
+    try:
+        rc = p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = -1
+    check(rc == 0, "SIGINT -> exit 0 (got %s)" % rc)
+    left = strays(d2)
+    check(not left, "no stray processes after Ctrl-C (%s)" % left[:3])
+    check.done()
+
+
+main()

@@ -1,0 +1,265 @@
+"""wtfleet - starts a real local WorkTrain fleet for integration tests.
+
+A Fleet owns a temp directory, a real redis-server on a free loopback port,
+one broker and N workers (the real `worktrain` binary), all on ipc://
+endpoints inside the temp dir, and stops every process it started. Waits are
+event-driven where an event exists (XREAD BLOCK on the fleet stream) and
+always bounded by a deadline.
+
+Run with Debian's /usr/bin/python3 (python3-redis, python3-zmq, python3-msgpack).
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import msgpack
+import redis
+import zmq
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("WORKTRAIN_BIN", os.path.join(REPO, "build", "worktrain"))
+WORKFLOWS = os.path.join(REPO, "workflows")
+SCRIPTS = os.path.join(REPO, "tests", "scripts")
+SHARED = os.path.normpath(os.path.join(REPO, "..", "shared"))
+
+CMD = {"SPAWN": 0x01, "SPAWNED": 0x02, "CANCEL": 0x03, "CANCELLED": 0x04, "STATS": 0x05,
+       "STATS_REPLY": 0x06, "ERROR": 0x1F}
+CMD_NAME = {v: k for k, v in CMD.items()}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Check:
+    """Counts assertions and prints the closing 'N passed, N failed' line."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def __call__(self, cond, what):
+        if cond:
+            self.passed += 1
+            print("ok   " + what, flush=True)
+        else:
+            self.failed += 1
+            print("FAIL " + what, flush=True)
+        return cond
+
+    def done(self):
+        print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+class Client:
+    """A raw client DEALER speaking the WTC1 protocol (for load and bad-input tests)."""
+
+    def __init__(self, ctx, endpoint):
+        self.sock = ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(endpoint)
+        self.req = 0
+
+    def send(self, cmd, body):
+        self.req += 1
+        body = dict(body)
+        body.setdefault("req", self.req)
+        self.sock.send_multipart([b"WTC1", bytes([CMD[cmd]]), msgpack.packb(body)])
+        return self.req
+
+    def send_raw(self, frames):
+        self.sock.send_multipart(frames)
+
+    def recv(self, timeout_s=10.0):
+        if not self.sock.poll(int(timeout_s * 1000)):
+            raise TimeoutError("no reply from broker within %.1fs" % timeout_s)
+        frames = self.sock.recv_multipart()
+        assert len(frames) == 3, "reply has %d frames" % len(frames)
+        return CMD_NAME.get(frames[1][0], frames[1][0]), msgpack.unpackb(frames[2], raw=False)
+
+    def spawn(self, workflow, goal, timeout_s=10.0, **kw):
+        self.send("SPAWN", dict(workflow=workflow, goal=goal, **kw))
+        cmd, body = self.recv(timeout_s)
+        if cmd != "SPAWNED":
+            raise RuntimeError("spawn refused: %s %s" % (cmd, body))
+        return body["session"]
+
+    def spawn_many(self, n, workflow, goal_fmt="goal %d", window=500, timeout_s=60.0, **kw):
+        """Pipelined spawns with up to `window` in flight; returns ids in order."""
+        ids = {}
+        sent = 0
+        deadline = time.monotonic() + timeout_s
+        first_req = self.req + 1
+        while len(ids) < n:
+            while sent < n and sent - len(ids) < window:
+                self.send("SPAWN", dict(workflow=workflow, goal=goal_fmt % sent, **kw))
+                sent += 1
+            cmd, body = self.recv(max(0.1, deadline - time.monotonic()))
+            if cmd != "SPAWNED":
+                raise RuntimeError("spawn refused: %s %s" % (cmd, body))
+            ids[body["req"]] = body["session"]
+        return [ids[first_req + i] for i in range(n)]
+
+    def close(self):
+        self.sock.close(0)
+
+
+class Fleet:
+    def __init__(self, name="fleet", appendonly=False):
+        self.dir = tempfile.mkdtemp(prefix="wt-%s-" % name)
+        self.procs = {}
+        self.ctx = zmq.Context()
+        self.appendonly = appendonly
+        self.clients_ep = "ipc://%s/clients.sock" % self.dir
+        self.workers_ep = "ipc://%s/workers.sock" % self.dir
+        self.http_port = free_port()
+        self.redis_port = None
+        self.r = None
+
+    # --- processes ---
+    def _spawn(self, key, argv, env=None):
+        log = open(os.path.join(self.dir, key + ".log"), "ab")
+        e = dict(os.environ)
+        e.update(env or {})
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env=e, cwd=REPO, start_new_session=True)
+        self.procs[key] = p
+        return p
+
+    def start_redis(self, port=None):
+        self.redis_port = port or self.redis_port or free_port()
+        data = os.path.join(self.dir, "redis")
+        os.makedirs(data, exist_ok=True)
+        self._spawn("redis", ["/usr/bin/redis-server", "--port", str(self.redis_port),
+                              "--bind", "127.0.0.1", "--dir", data, "--save", "",
+                              "--appendonly", "yes" if self.appendonly else "no",
+                              "--appendfsync", "always" if self.appendonly else "no"])
+        self.r = redis.Redis(host="127.0.0.1", port=self.redis_port, decode_responses=True,
+                             socket_timeout=30)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.r.ping()
+                return
+            except redis.exceptions.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    @property
+    def redis_url(self):
+        return "redis://127.0.0.1:%d/0" % self.redis_port
+
+    def start_broker(self, *extra):
+        p = self._spawn("broker", [BIN, "broker", "--clients", self.clients_ep, "--workers",
+                                   self.workers_ep, "--redis", self.redis_url, "--http",
+                                   "127.0.0.1:%d" % self.http_port] + list(extra))
+        self.wait_for(lambda: os.path.exists(self.clients_ep[6:]), 10, "broker socket")
+        return p
+
+    def start_worker(self, name, slots=4, script=None, *extra, env=None):
+        argv = [BIN, "worker", "--broker", self.workers_ep, "--redis", self.redis_url,
+                "--slots", str(slots), "--name", name, "--workflows", WORKFLOWS,
+                "--workspace-root", os.path.join(self.dir, "ws")]
+        if script:
+            argv += ["--provider", "scripted", "--script", script]
+        argv += list(extra)
+        return self._spawn("worker-" + name, argv, env=env)
+
+    def wait_workers(self, n, timeout_s=15):
+        """Waits until the broker counts n workers (STATS), bounded."""
+        c = self.client()
+        try:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                c.send("STATS", {})
+                _, body = c.recv(5)
+                if body.get("workers", 0) >= n:
+                    return body
+                if time.monotonic() > deadline:
+                    raise TimeoutError("only %s workers registered" % body.get("workers"))
+                time.sleep(0.05)
+        finally:
+            c.close()
+
+    def client(self):
+        return Client(self.ctx, self.clients_ep)
+
+    def run_cli(self, *args, timeout=60, env=None):
+        e = dict(os.environ)
+        e.update({"WORKTRAIN_REDIS": self.redis_url, "WORKTRAIN_BROKER": self.clients_ep})
+        e.update(env or {})
+        return subprocess.run([BIN] + list(args), capture_output=True, text=True, timeout=timeout,
+                              env=e, cwd=REPO, stdin=subprocess.DEVNULL)
+
+    def wait_for(self, pred, timeout_s, what):
+        deadline = time.monotonic() + timeout_s
+        while not pred():
+            if time.monotonic() > deadline:
+                raise TimeoutError("timed out waiting for " + what)
+            time.sleep(0.02)
+
+    def wait_completed(self, sids, timeout_s=120):
+        """Waits (XREAD BLOCK on wt:events) until every sid has a session_completed."""
+        want = set(sids)
+        done = set()
+        last = "0"
+        deadline = time.monotonic() + timeout_s
+        while done != want:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("%d of %d sessions completed" % (len(done), len(want)))
+            res = self.r.xread({"wt:events": last}, count=5000, block=int(min(left, 1.0) * 1000))
+            for _, entries in res or []:
+                for eid, f in entries:
+                    last = eid
+                    if f.get("type") == "session_completed" and f.get("session") in want:
+                        done.add(f["session"])
+        return done
+
+    def events(self, sid):
+        return [(eid, f["type"], json.loads(f["data"]), f.get("epoch"))
+                for eid, f in self.r.xrange("wt:session:%s:events" % sid)]
+
+    def metrics(self):
+        import urllib.request
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.http_port, timeout=5) as r:
+            return r.read().decode()
+
+    def kill(self, key, sig=signal.SIGKILL):
+        p = self.procs.get(key)
+        if p and p.poll() is None:
+            p.send_signal(sig)
+
+    def stop(self, keep=False):
+        for key, p in list(self.procs.items()):
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for key, p in list(self.procs.items()):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=5)
+        self.ctx.destroy(0)
+        if not keep and os.environ.get("WT_KEEP_TMP") != "1":
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def dump_logs(self):
+        for name in sorted(os.listdir(self.dir)):
+            if name.endswith(".log"):
+                with open(os.path.join(self.dir, name), errors="replace") as f:
+                    text = f.read()
+                print("----- %s (last 3000 chars) -----\n%s" % (name, text[-3000:]))
