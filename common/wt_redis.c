@@ -142,8 +142,9 @@ io_fail(wt_redis_t *self, wt_err_t *err, const char *what)
     self->errors++;
     wt_err_set(err, WT_EIO, "redis %s at %s: %s", what, self->display,
                self->ctx && self->ctx->errstr[0] ? self->ctx->errstr : "connection lost");
-    if (self->ctx && self->ctx->err == REDIS_ERR_TIMEOUT)
-        err ? err->code = WT_ETIMEDOUT : 0;
+    if (err && self->ctx && self->ctx->err == REDIS_ERR_IO && self->ctx->errstr[0] &&
+        strstr(self->ctx->errstr, "temporarily unavailable") != NULL)
+        err->code = WT_ETIMEDOUT; /* hiredis 0.14 reports a timeout as EAGAIN */
     wt_redis_disconnect(self);
     return -1;
 }

@@ -1,0 +1,931 @@
+/* wt_broker - the broker loop.
+ *
+ * One thread, one zmq_poll over two ROUTER sockets. Work is done in batches:
+ * every turn drains up to a few hundred client messages, runs their Redis
+ * intake scripts as one pipeline, answers SPAWNED only for what Redis
+ * stored, and then dispatches as many queued sessions as workers have
+ * credit, again with one pipeline of assign scripts. That keeps Redis round
+ * trips per session well under one, which is where dispatch speed comes
+ * from. Worker liveness is checked on the heartbeat timer; a dead worker's
+ * sessions go back to the queue (and to <prefix>queue in Redis) so another
+ * worker resumes them. */
+#include "wt_broker.h"
+
+#include "wt_alloc.h"
+#include "wt_broker_int.h"
+#include "wt_clock.h"
+#include "wt_log.h"
+#include "wt_signal.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define BATCH_MAX     512
+#define REDIS_TIMEOUT 2000
+
+/* --- small helpers --- */
+
+static void
+send_to(wt_broker_t *self, void *sock, const void *id, size_t idlen, wt_msg_t *m)
+{
+    wt_err_t err = {0};
+    if (wt_wire_send(sock, id, idlen, m, 1, &err) != 0)
+        wt_log_warn("send %s failed: %s", wt_cmd_name((int)m->cmd), err.msg);
+    (void)self;
+}
+
+static void
+send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id, size_t idlen,
+           uint64_t req, int code, const char *text)
+{
+    wt_msg_t *m = wt_msg_new(chan, WT_CMD_ERROR);
+    m->req = req;
+    m->code = code;
+    wt_msg_set(&m->message, text);
+    send_to(self, sock, id, idlen, m);
+    wt_msg_destroy(&m);
+}
+
+static void
+redis_failed(wt_broker_t *self, const wt_err_t *err)
+{
+    if (self->redis_backoff_ms == 0)
+        wt_log_warn("redis: %s (retrying with backoff)", err->msg);
+    self->redis_backoff_ms = self->redis_backoff_ms ? self->redis_backoff_ms * 2 : 100;
+    if (self->redis_backoff_ms > 5000)
+        self->redis_backoff_ms = 5000;
+    self->redis_retry_ms = wt_clock_mono_ms() + self->redis_backoff_ms;
+    self->scripts_loaded = 0;
+    pthread_mutex_lock(&self->stats.lock);
+    self->stats.redis_errors++;
+    self->stats.redis_up = 0;
+    pthread_mutex_unlock(&self->stats.lock);
+}
+
+static int
+redis_ready(wt_broker_t *self, wt_err_t *err)
+{
+    if (self->scripts_loaded)
+        return 0;
+    if (wt_redis_connect(self->redis, err) != 0 || wt_store_load_scripts(&self->store, err) != 0)
+        return -1;
+    if (self->redis_backoff_ms)
+        wt_log_info("redis: reachable again");
+    self->scripts_loaded = 1;
+    self->redis_backoff_ms = 0;
+    pthread_mutex_lock(&self->stats.lock);
+    self->stats.redis_up = 1;
+    pthread_mutex_unlock(&self->stats.lock);
+    return 0;
+}
+
+static wt_bworker_t *
+find_worker(wt_broker_t *self, const void *id, size_t idlen)
+{
+    for (size_t i = 0; i < self->nw; i++)
+        if (self->w[i].idlen == idlen && memcmp(self->w[i].id, id, idlen) == 0)
+            return &self->w[i];
+    return NULL;
+}
+
+/* Back to the run queue (memory and Redis); takes the job. */
+static void
+requeue(wt_broker_t *self, wt_job_t *job, const char *why)
+{
+    wt_err_t err = {0};
+    if (wt_store_requeue(&self->store, job->sid, job->priority, job->created_ms, &err) != 0)
+        redis_failed(self, &err);
+    wt_log_info("session %s back in the queue: %s", job->sid, why);
+    job->next = NULL;
+    job->queued_us = wt_clock_mono_us();
+    pthread_mutex_lock(&self->stats.lock);
+    self->stats.requeued++;
+    pthread_mutex_unlock(&self->stats.lock);
+    wt_queue_push(self->queue, &job);
+}
+
+static void
+remove_worker(wt_broker_t *self, wt_bworker_t *w, const char *why)
+{
+    wt_log_warn("worker %s removed: %s", w->name, why);
+    while (w->jobs) {
+        wt_job_t *j = w->jobs;
+        w->jobs = j->next;
+        self->active--;
+        requeue(self, j, why);
+    }
+    size_t i = (size_t)(w - self->w);
+    self->w[i] = self->w[--self->nw];
+}
+
+/* --- intake --- */
+
+typedef struct spawn_req {
+    char id[WT_WIRE_MAX_IDENTITY]; /* client identity */
+    size_t idlen;                  /* identity length */
+    wt_msg_t *msg;                 /* owned SPAWN */
+    wt_job_t *job;                 /* owned until queued */
+    const char *key;               /* borrowed from msg */
+} spawn_req_t;
+
+static int
+validate_spawn(wt_broker_t *self, spawn_req_t *s, char *why, size_t cap)
+{
+    wt_msg_t *m = s->msg;
+    if (m->workflow[0] == '\0' || m->goal[0] == '\0')
+        return snprintf(why, cap, "workflow and goal must not be empty"), -1;
+    if (m->priority < -100 || m->priority > 100)
+        return snprintf(why, cap, "priority %d out of range -100..100", m->priority), -1;
+    if (m->timeout_ms < 0 || m->max_turns < 0)
+        return snprintf(why, cap, "timeout_ms and max_turns must not be negative"), -1;
+    if (m->context_json && m->context_json[0]) {
+        json_error_t jerr;
+        json_t *ctx = json_loads(m->context_json, 0, &jerr);
+        int ok = ctx && json_is_object(ctx);
+        json_decref(ctx);
+        if (!ok)
+            return snprintf(why, cap, "context is not a JSON object: %s",
+                            ctx ? "wrong type" : jerr.text), -1;
+    }
+    int depth = 0;
+    if (m->parent && m->parent[0]) {
+        char key[128];
+        wt_err_t err = {0};
+        wt_store_key(&self->store, key, sizeof key, "session:%s", m->parent);
+        redisReply *r = wt_redis_command(self->redis, &err, "HGET %s depth", key);
+        if (r == NULL)
+            return snprintf(why, cap, "cannot read parent: %s", err.msg), -2;
+        if (r->type != REDIS_REPLY_STRING) {
+            freeReplyObject(r);
+            return snprintf(why, cap, "parent session '%s' does not exist", m->parent), -1;
+        }
+        depth = (int)strtol(r->str, NULL, 10) + 1;
+        freeReplyObject(r);
+        if (depth > 3)
+            return snprintf(why, cap, "spawn depth %d exceeds the limit of 3", depth), -1;
+    }
+    char sid[WT_ULID_LEN + 1];
+    wt_ulid_make(sid, wt_clock_now_ms());
+    wt_job_t *j = wt_job_new(sid);
+    j->workflow = wt_xstrdup(m->workflow);
+    j->goal = wt_xstrdup(m->goal);
+    j->context_json = m->context_json ? wt_xstrdup(m->context_json) : NULL;
+    j->parent = m->parent && m->parent[0] ? wt_xstrdup(m->parent) : NULL;
+    j->workspace = m->workspace && m->workspace[0] ? wt_xstrdup(m->workspace) : NULL;
+    j->priority = m->priority;
+    j->timeout_ms = m->timeout_ms;
+    j->max_turns = m->max_turns;
+    j->depth = depth;
+    j->created_ms = wt_clock_now_ms();
+    s->job = j;
+    s->key = m->key ? m->key : "";
+    return 0;
+}
+
+static void
+answer_spawn(wt_broker_t *self, spawn_req_t *s, const char *sid, int existing)
+{
+    wt_msg_t *r = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWNED);
+    r->req = s->msg->req;
+    wt_msg_set(&r->session, sid);
+    r->existing = existing;
+    send_to(self, self->clients, s->id, s->idlen, r);
+    wt_msg_destroy(&r);
+}
+
+/* Stores every valid SPAWN of the batch with one pipeline, then answers. */
+static void
+intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
+{
+    wt_err_t err = {0};
+    int redis_ok = redis_ready(self, &err) == 0;
+    int appended = 0;
+    for (int i = 0; i < n && redis_ok; i++) {
+        if (batch[i].job == NULL)
+            continue;
+        wt_store_spawn_t sp = {
+            .sid = batch[i].job->sid, .workflow = batch[i].job->workflow,
+            .goal = batch[i].job->goal, .context_json = batch[i].job->context_json,
+            .parent = batch[i].job->parent, .idem_key = batch[i].key,
+            .workspace = batch[i].job->workspace, .priority = batch[i].job->priority,
+            .timeout_ms = batch[i].job->timeout_ms, .max_turns = batch[i].job->max_turns,
+            .depth = batch[i].job->depth, .created_ms = batch[i].job->created_ms};
+        if (wt_store_intake_append(&self->store, &sp, &err) != 0)
+            redis_ok = 0;
+        else
+            appended++;
+    }
+    int got = 0;
+    for (int i = 0; i < n; i++) {
+        spawn_req_t *s = &batch[i];
+        if (s->job == NULL)
+            continue;
+        char sid[64];
+        int existing = 0;
+        if (redis_ok && got < appended &&
+            wt_store_intake_reply(&self->store, sid, sizeof sid, &existing, &err) == 0) {
+            got++;
+            answer_spawn(self, s, sid, existing);
+            pthread_mutex_lock(&self->stats.lock);
+            if (existing)
+                self->stats.duplicates++;
+            else
+                self->stats.spawned++;
+            pthread_mutex_unlock(&self->stats.lock);
+            if (!existing) {
+                s->job->queued_us = wt_clock_mono_us();
+                wt_queue_push(self->queue, &s->job);
+            }
+        } else {
+            if (redis_ok) {
+                got++;
+                redis_ok = 0;
+            }
+            char why[300];
+            snprintf(why, sizeof why, "session not stored, retry: %s", err.msg);
+            send_error(self, self->clients, WT_CHAN_CLIENT, s->id, s->idlen, s->msg->req,
+                       WT_PROTO_E_UNAVAILABLE, why);
+        }
+        wt_job_destroy(&s->job);
+    }
+    if (!redis_ok)
+        redis_failed(self, &err);
+}
+
+/* --- client commands --- */
+
+static void
+cancel_session(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
+{
+    wt_job_t *j = wt_queue_remove(self->queue, m->session);
+    int ok = 0;
+    if (j != NULL) {
+        char now[24];
+        snprintf(now, sizeof now, "%lld", (long long)wt_clock_now_ms());
+        const char *fields[] = {"status", "cancelled", "outcome", "cancelled", "ended_ms", now,
+                                "error", "cancelled before it started"};
+        wt_err_t err = {0};
+        const char *data = "{\"outcome\":\"cancelled\",\"output\":{\"context\":{},\"notes\":\"\","
+                           "\"artifacts\":[]},\"detail\":\"cancelled before it started\","
+                           "\"duration_ms\":0}";
+        if (wt_store_append(&self->store, j->sid, -1, "session_completed", data, 1, 8, fields,
+                            &err) != 0 &&
+            err.code != WT_ESTALE) {
+            redis_failed(self, &err);
+            wt_queue_push(self->queue, &j);
+            send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
+                       WT_PROTO_E_UNAVAILABLE, err.msg);
+            return;
+        }
+        wt_job_destroy(&j);
+        ok = 1;
+    }
+    for (size_t i = 0; !ok && i < self->nw; i++)
+        for (wt_job_t *k = self->w[i].jobs; k && !ok; k = k->next)
+            if (strcmp(k->sid, m->session) == 0) {
+                wt_msg_t *stop = wt_msg_new(WT_CHAN_WORKER, WT_CMD_STOP);
+                wt_msg_set(&stop->session, k->sid);
+                send_to(self, self->workers, self->w[i].id, self->w[i].idlen, stop);
+                wt_msg_destroy(&stop);
+                ok = 1;
+            }
+    if (!ok) {
+        send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req, WT_PROTO_E_NOT_FOUND,
+                   "no queued or running session with that id");
+        return;
+    }
+    wt_msg_t *r = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_CANCELLED);
+    r->req = m->req;
+    wt_msg_set(&r->session, m->session);
+    send_to(self, self->clients, id, idlen, r);
+    wt_msg_destroy(&r);
+}
+
+static void
+send_stats(wt_broker_t *self, const void *id, size_t idlen, uint64_t req)
+{
+    wt_msg_t *r = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_STATS_REPLY);
+    r->req = req;
+    r->queued = (int64_t)wt_queue_size(self->queue);
+    r->active = self->active;
+    r->workers = (int64_t)self->nw;
+    for (size_t i = 0; i < self->nw; i++) {
+        r->slots_total += self->w[i].slots;
+        r->slots_free += self->w[i].credit;
+    }
+    send_to(self, self->clients, id, idlen, r);
+    wt_msg_destroy(&r);
+}
+
+static void
+on_clients(wt_broker_t *self)
+{
+    spawn_req_t batch[64];
+    int n = 0;
+    for (int turn = 0; turn < BATCH_MAX; turn++) {
+        char id[WT_WIRE_MAX_IDENTITY];
+        size_t idlen = 0;
+        wt_msg_t *m = NULL;
+        int code = 0;
+        wt_err_t err = {0};
+        int rc = wt_wire_recv(self->clients, 1, WT_CHAN_CLIENT, id, &idlen, &m, &code, 1, &err);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            pthread_mutex_lock(&self->stats.lock);
+            self->stats.bad_client++;
+            pthread_mutex_unlock(&self->stats.lock);
+            wt_log_warn("client socket: bad message: %s", err.msg);
+            if (idlen)
+                send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, 0, code, err.msg);
+            continue;
+        }
+        if (m->cmd == WT_CMD_SPAWN) {
+            spawn_req_t *s = &batch[n];
+            memcpy(s->id, id, idlen);
+            s->idlen = idlen;
+            s->msg = m;
+            s->job = NULL;
+            char why[300];
+            int v = validate_spawn(self, s, why, sizeof why);
+            if (v != 0)
+                send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
+                           v == -2 ? WT_PROTO_E_UNAVAILABLE : WT_PROTO_E_REFUSED, why);
+            if (++n == (int)(sizeof batch / sizeof batch[0])) {
+                intake_batch(self, batch, n);
+                for (int i = 0; i < n; i++)
+                    wt_msg_destroy(&batch[i].msg);
+                n = 0;
+            }
+            continue;
+        }
+        if (m->cmd == WT_CMD_CANCEL)
+            cancel_session(self, id, idlen, m);
+        else if (m->cmd == WT_CMD_STATS)
+            send_stats(self, id, idlen, m->req);
+        else {
+            pthread_mutex_lock(&self->stats.lock);
+            self->stats.bad_client++;
+            pthread_mutex_unlock(&self->stats.lock);
+            send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
+                       WT_PROTO_E_UNKNOWN_CMD, "command not accepted from a client");
+        }
+        wt_msg_destroy(&m);
+    }
+    if (n) {
+        intake_batch(self, batch, n);
+        for (int i = 0; i < n; i++)
+            wt_msg_destroy(&batch[i].msg);
+    }
+}
+
+/* --- worker commands --- */
+
+static int
+in_list(const wt_strlist_t *l, const char *sid)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->items[i], sid) == 0)
+            return 1;
+    return 0;
+}
+
+/* Orphans (running at broker start) that this worker reports become its. */
+static void
+adopt_orphans(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
+{
+    wt_orphan_t **pp = &self->orphans;
+    while (*pp) {
+        wt_orphan_t *o = *pp;
+        if (strcmp(o->holder, w->name) == 0 && in_list(running, o->job->sid)) {
+            *pp = o->next;
+            o->job->next = w->jobs;
+            w->jobs = o->job;
+            w->credit--;
+            self->active++;
+            wt_log_info("session %s adopted by worker %s after broker restart", o->job->sid,
+                        w->name);
+            free(o);
+            continue;
+        }
+        pp = &o->next;
+    }
+}
+
+static void
+on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
+{
+    wt_bworker_t *w = find_worker(self, id, idlen);
+    if (w == NULL) {
+        if (self->nw == self->capw) {
+            self->capw = self->capw ? self->capw * 2 : 16;
+            self->w = wt_xrealloc(self->w, self->capw * sizeof *self->w);
+        }
+        w = &self->w[self->nw++];
+        memset(w, 0, sizeof *w);
+        memcpy(w->id, id, idlen);
+        w->idlen = idlen;
+    }
+    /* Sessions the broker gave this worker that it no longer runs were lost
+     * with an earlier process of the same name: back to the queue. */
+    wt_job_t **pp = &w->jobs;
+    int held = 0;
+    while (*pp) {
+        wt_job_t *j = *pp;
+        if (!in_list(&m->running, j->sid)) {
+            *pp = j->next;
+            self->active--;
+            requeue(self, j, "worker restarted without it");
+            continue;
+        }
+        held++;
+        pp = &j->next;
+    }
+    wt_strlcpy(w->name, m->name, sizeof w->name);
+    w->slots = m->slots > 0 ? m->slots : 1;
+    w->credit = w->slots - held;
+    w->last_seen_ms = wt_clock_mono_ms();
+    adopt_orphans(self, w, &m->running);
+    wt_log_info("worker %s ready: %d slots, %zu running, version %s", w->name, w->slots,
+                m->running.n, m->version ? m->version : "?");
+}
+
+static void
+on_finished(wt_broker_t *self, wt_bworker_t *w, wt_msg_t *m)
+{
+    for (wt_job_t **pp = &w->jobs; *pp; pp = &(*pp)->next) {
+        wt_job_t *j = *pp;
+        if (strcmp(j->sid, m->session) != 0)
+            continue;
+        *pp = j->next;
+        w->credit++;
+        self->active--;
+        if (strcmp(m->outcome, "handback") == 0)
+            requeue(self, j, "handed back by a draining worker");
+        else
+            wt_job_destroy(&j);
+        return;
+    }
+    wt_log_debug("FINISHED for unknown session %s from %s", m->session, w->name);
+}
+
+static void
+on_workers(wt_broker_t *self)
+{
+    for (int turn = 0; turn < BATCH_MAX * 2; turn++) {
+        char id[WT_WIRE_MAX_IDENTITY];
+        size_t idlen = 0;
+        wt_msg_t *m = NULL;
+        int code = 0;
+        wt_err_t err = {0};
+        int rc = wt_wire_recv(self->workers, 1, WT_CHAN_WORKER, id, &idlen, &m, &code, 1, &err);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            pthread_mutex_lock(&self->stats.lock);
+            self->stats.bad_worker++;
+            pthread_mutex_unlock(&self->stats.lock);
+            wt_log_warn("worker socket: bad message: %s", err.msg);
+            if (idlen)
+                send_error(self, self->workers, WT_CHAN_WORKER, id, idlen, 0, code, err.msg);
+            continue;
+        }
+        wt_bworker_t *w = find_worker(self, id, idlen);
+        if (m->cmd == WT_CMD_READY) {
+            on_ready(self, id, idlen, m);
+        } else if (w == NULL) {
+            wt_msg_t *d = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
+            send_to(self, self->workers, id, idlen, d);
+            wt_msg_destroy(&d);
+        } else {
+            w->last_seen_ms = wt_clock_mono_ms();
+            switch (m->cmd) {
+            case WT_CMD_HEARTBEAT:
+                if (self->orphans)
+                    adopt_orphans(self, w, &m->running);
+                break;
+            case WT_CMD_FINISHED:
+                on_finished(self, w, m);
+                break;
+            case WT_CMD_DISCONNECT:
+                remove_worker(self, w, "disconnected");
+                break;
+            default:
+                pthread_mutex_lock(&self->stats.lock);
+                self->stats.bad_worker++;
+                pthread_mutex_unlock(&self->stats.lock);
+                send_error(self, self->workers, WT_CHAN_WORKER, id, idlen, 0,
+                           WT_PROTO_E_UNKNOWN_CMD, "command not accepted from a worker");
+            }
+        }
+        wt_msg_destroy(&m);
+    }
+}
+
+/* --- dispatch --- */
+
+static wt_bworker_t *
+pick_worker(wt_broker_t *self)
+{
+    wt_bworker_t *best = NULL;
+    for (size_t k = 0; k < self->nw; k++) {
+        wt_bworker_t *w = &self->w[(self->rr + k) % self->nw];
+        if (w->credit > 0 && (best == NULL || w->credit > best->credit))
+            best = w;
+    }
+    if (best)
+        self->rr = (size_t)(best - self->w) + 1;
+    return best;
+}
+
+static void
+send_assign(wt_broker_t *self, wt_bworker_t *w, wt_job_t *j, int64_t epoch, int attempt)
+{
+    wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_ASSIGN);
+    wt_msg_set(&m->session, j->sid);
+    wt_msg_set(&m->workflow, j->workflow);
+    wt_msg_set(&m->goal, j->goal);
+    wt_msg_set(&m->context_json, j->context_json);
+    wt_msg_set(&m->parent, j->parent);
+    wt_msg_set(&m->workspace, j->workspace);
+    m->priority = j->priority;
+    m->timeout_ms = j->timeout_ms;
+    m->max_turns = j->max_turns;
+    m->depth = j->depth;
+    m->epoch = epoch;
+    m->attempt = attempt;
+    m->created_ms = j->created_ms;
+    send_to(self, self->workers, w->id, w->idlen, m);
+    wt_msg_destroy(&m);
+}
+
+typedef struct pair {
+    wt_job_t *job;     /* owned while in flight */
+    size_t worker;     /* index into self->w */
+} pair_t;
+
+static void
+dispatch(wt_broker_t *self)
+{
+    if (wt_clock_mono_ms() < self->redis_retry_ms)
+        return;
+    pair_t batch[256];
+    while (wt_queue_size(self->queue) > 0) {
+        int n = 0;
+        wt_bworker_t *w;
+        while (n < 256 && wt_queue_size(self->queue) > 0 && (w = pick_worker(self)) != NULL) {
+            batch[n].job = wt_queue_pop(self->queue);
+            batch[n].worker = (size_t)(w - self->w);
+            w->credit--;
+            n++;
+        }
+        if (n == 0)
+            return;
+        wt_err_t err = {0};
+        int ok = redis_ready(self, &err) == 0, appended = 0;
+        for (int i = 0; i < n && ok; i++) {
+            if (wt_store_assign_append(&self->store, batch[i].job->sid,
+                                       self->w[batch[i].worker].name, wt_clock_now_ms(), &err))
+                ok = 0;
+            else
+                appended++;
+        }
+        int64_t now_us = wt_clock_mono_us();
+        for (int i = 0; i < n; i++) {
+            wt_bworker_t *bw = &self->w[batch[i].worker];
+            wt_job_t *j = batch[i].job;
+            int64_t epoch = 0;
+            int attempt = 0;
+            wt_err_t e = {0};
+            if (ok && i < appended && wt_store_assign_reply(&self->store, &epoch, &attempt, &e) == 0) {
+                send_assign(self, bw, j, epoch, attempt);
+                j->next = bw->jobs;
+                bw->jobs = j;
+                self->active++;
+                pthread_mutex_lock(&self->stats.lock);
+                self->stats.dispatches++;
+                wt_broker_stats_observe(&self->stats, (double)(now_us - j->queued_us) / 1e6);
+                pthread_mutex_unlock(&self->stats.lock);
+                continue;
+            }
+            bw->credit++;
+            if (ok && i < appended && e.code == WT_ENOTFOUND) {
+                wt_log_info("session %s ended before dispatch: dropped", j->sid);
+                wt_job_destroy(&j);
+                continue;
+            }
+            if (ok) {
+                ok = 0;
+                err = e;
+            }
+            wt_queue_push(self->queue, &j);
+        }
+        if (!ok) {
+            redis_failed(self, &err);
+            return;
+        }
+    }
+}
+
+/* --- timers --- */
+
+static void
+on_heartbeat_timer(wt_broker_t *self, int64_t now)
+{
+    int64_t window = (int64_t)self->cfg.heartbeat_ms * self->cfg.liveness;
+    for (size_t i = 0; i < self->nw;) {
+        wt_bworker_t *w = &self->w[i];
+        if (now - w->last_seen_ms > window) {
+            pthread_mutex_lock(&self->stats.lock);
+            self->stats.heartbeat_misses++;
+            pthread_mutex_unlock(&self->stats.lock);
+            remove_worker(self, w, "missed its heartbeats");
+            continue;
+        }
+        wt_msg_t *hb = wt_msg_new(WT_CHAN_WORKER, WT_CMD_HEARTBEAT);
+        send_to(self, self->workers, w->id, w->idlen, hb);
+        wt_msg_destroy(&hb);
+        i++;
+    }
+    wt_orphan_t **pp = &self->orphans;
+    while (*pp) {
+        wt_orphan_t *o = *pp;
+        if (now < o->deadline_ms) {
+            pp = &o->next;
+            continue;
+        }
+        *pp = o->next;
+        requeue(self, o->job, "its worker did not come back after the broker restart");
+        free(o);
+    }
+}
+
+static void
+publish_stats(wt_broker_t *self)
+{
+    int64_t total = 0, free_slots = 0;
+    for (size_t i = 0; i < self->nw; i++) {
+        total += self->w[i].slots;
+        free_slots += self->w[i].credit;
+    }
+    int64_t oldest = wt_queue_size(self->queue) ? wt_queue_oldest_us(self->queue) : 0;
+    pthread_mutex_lock(&self->stats.lock);
+    self->stats.queued = (int64_t)wt_queue_size(self->queue);
+    self->stats.active = self->active;
+    self->stats.workers = (int64_t)self->nw;
+    self->stats.slots_total = total;
+    self->stats.slots_free = free_slots;
+    self->stats.oldest_age_s = oldest ? (double)(wt_clock_mono_us() - oldest) / 1e6 : 0;
+    pthread_mutex_unlock(&self->stats.lock);
+}
+
+/* --- lifecycle --- */
+
+static void *
+bind_router(void *zctx, const char *ep, wt_err_t *err)
+{
+    void *s = zmq_socket(zctx, ZMQ_ROUTER);
+    int zero = 0, one = 1, hwm = 100000;
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    (void)one;
+    if (zmq_bind(s, ep) != 0) {
+        wt_err_set(err, WT_EIO, "cannot bind '%s': %s", ep, zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void
+broker_release(wt_broker_t *self)
+{
+    for (size_t i = 0; i < self->nw; i++)
+        while (self->w[i].jobs) {
+            wt_job_t *j = self->w[i].jobs;
+            self->w[i].jobs = j->next;
+            wt_job_destroy(&j);
+        }
+    free(self->w);
+    while (self->orphans) {
+        wt_orphan_t *o = self->orphans;
+        self->orphans = o->next;
+        wt_job_destroy(&o->job);
+        free(o);
+    }
+    wt_queue_destroy(&self->queue);
+    if (self->clients)
+        zmq_close(self->clients);
+    if (self->workers)
+        zmq_close(self->workers);
+    wt_redis_destroy(&self->redis);
+}
+
+/* Connects to Redis and rebuilds state, retrying until it works or we stop. */
+static int
+startup_redis(wt_broker_t *self)
+{
+    int backoff = 100;
+    for (;;) {
+        wt_err_t err = {0};
+        if (redis_ready(self, &err) == 0 && wt_broker_recover(self, &err) == 0)
+            return 0;
+        wt_log_warn("redis at startup: %s (retrying in %d ms)", err.msg, backoff);
+        self->scripts_loaded = 0;
+        for (int waited = 0; waited < backoff; waited += 50) {
+            if (wt_signal_stopping())
+                return -1;
+            wt_clock_sleep_ms(50);
+        }
+        backoff = backoff < 5000 ? backoff * 2 : 5000;
+    }
+}
+
+static int
+broker_run(wt_broker_t *self)
+{
+    int64_t next_publish = 0;
+    self->next_heartbeat_ms = wt_clock_mono_ms() + self->cfg.heartbeat_ms;
+    while (!wt_signal_stopping()) {
+        int64_t now = wt_clock_mono_ms();
+        long timeout = (long)(self->next_heartbeat_ms - now);
+        if (self->redis_retry_ms > now && wt_queue_size(self->queue) &&
+            self->redis_retry_ms - now < timeout)
+            timeout = (long)(self->redis_retry_ms - now);
+        if (timeout < 0)
+            timeout = 0;
+        zmq_pollitem_t items[] = {{self->clients, 0, ZMQ_POLLIN, 0},
+                                  {self->workers, 0, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, 2, timeout);
+        if (rc < 0 && errno != EINTR) {
+            wt_log_error("poll failed: %s", zmq_strerror(errno));
+            return -1;
+        }
+        if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
+            on_workers(self);
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
+            on_clients(self);
+        now = wt_clock_mono_ms();
+        if (now >= self->next_heartbeat_ms) {
+            on_heartbeat_timer(self, now);
+            self->next_heartbeat_ms = now + self->cfg.heartbeat_ms;
+        }
+        dispatch(self);
+        if (now >= next_publish) {
+            publish_stats(self);
+            next_publish = now + 200;
+        }
+    }
+    return 0;
+}
+
+static void
+usage(FILE *out)
+{
+    fprintf(out,
+            "usage: worktrain broker [--clients EP] [--workers EP] [--redis URL]\n"
+            "                        [--http ADDR:PORT|off] [--heartbeat DUR] [--liveness N]\n"
+            "\n"
+            "Runs the broker: durable session intake, credit-based dispatch to workers,\n"
+            "heartbeats, recovery of queued and running sessions from Redis at start.\n"
+            "\n"
+            "  --clients EP       client ROUTER endpoint (default tcp://127.0.0.1:5555,\n"
+            "                     env WORKTRAIN_BROKER_CLIENTS)\n"
+            "  --workers EP       worker ROUTER endpoint (default tcp://127.0.0.1:5556,\n"
+            "                     env WORKTRAIN_BROKER_WORKERS)\n"
+            "  --redis URL        Redis (default $WORKTRAIN_REDIS or redis://127.0.0.1:6379/0)\n"
+            "  --http ADDR:PORT   /healthz and /metrics (default 127.0.0.1:3200; off disables)\n"
+            "  --heartbeat DUR    heartbeat interval (default 1s)\n"
+            "  --liveness N       missed heartbeats before a worker is dead (default 3)\n");
+}
+
+static const char *
+env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+static int
+parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
+{
+    snprintf(cfg->clients, sizeof cfg->clients, "%s",
+             env_or("WORKTRAIN_BROKER_CLIENTS", "tcp://127.0.0.1:5555"));
+    snprintf(cfg->workers, sizeof cfg->workers, "%s",
+             env_or("WORKTRAIN_BROKER_WORKERS", "tcp://127.0.0.1:5556"));
+    snprintf(cfg->redis, sizeof cfg->redis, "%s",
+             env_or("WORKTRAIN_REDIS", "redis://127.0.0.1:6379/0"));
+    snprintf(cfg->http, sizeof cfg->http, "127.0.0.1:3200");
+    cfg->heartbeat_ms = 1000;
+    cfg->liveness = 3;
+    static const struct option opts[] = {
+        {"clients", required_argument, 0, 'c'}, {"workers", required_argument, 0, 'w'},
+        {"redis", required_argument, 0, 'r'},   {"http", required_argument, 0, 'H'},
+        {"heartbeat", required_argument, 0, 'b'}, {"liveness", required_argument, 0, 'l'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int64_t v;
+        char *end;
+        switch (c) {
+        case 'c':
+            snprintf(cfg->clients, sizeof cfg->clients, "%s", optarg);
+            break;
+        case 'w':
+            snprintf(cfg->workers, sizeof cfg->workers, "%s", optarg);
+            break;
+        case 'r':
+            snprintf(cfg->redis, sizeof cfg->redis, "%s", optarg);
+            break;
+        case 'H':
+            snprintf(cfg->http, sizeof cfg->http, "%s", strcmp(optarg, "off") ? optarg : "");
+            break;
+        case 'b':
+            v = wt_clock_parse_duration_ms(optarg);
+            if (v < 10 || v > 60000)
+                return fprintf(stderr, "worktrain broker: bad --heartbeat '%s'\n", optarg), 2;
+            cfg->heartbeat_ms = (int)v;
+            break;
+        case 'l':
+            v = strtoll(optarg, &end, 10);
+            if (*end || v < 1 || v > 100)
+                return fprintf(stderr, "worktrain broker: bad --liveness '%s'\n", optarg), 2;
+            cfg->liveness = (int)v;
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
+        default:
+            fprintf(stderr, "worktrain broker: unknown or incomplete option '%s' (see --help)\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind < argc)
+        return fprintf(stderr, "worktrain broker: unexpected argument '%s'\n", argv[optind]), 2;
+    wt_err_t err = {0};
+    wt_redis_url_t u;
+    if (wt_redis_parse_url(cfg->redis, &u, &err) != 0)
+        return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
+    char sa[32];
+    if (cfg->http[0] && wt_broker_http_parse_addr(cfg->http, sa, &err) != 0)
+        return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
+    return 0;
+}
+
+int
+wt_broker_main(int argc, char **argv)
+{
+    wt_broker_t *self = wt_xcalloc(1, sizeof *self);
+    int rc = parse_args(&self->cfg, argc, argv);
+    if (rc != 0) {
+        free(self);
+        return rc == 1 ? 0 : rc;
+    }
+    wt_log_init("wt-broker");
+    wt_signal_install();
+    wt_broker_stats_init(&self->stats);
+    wt_err_t err = {0};
+    self->zctx = zmq_ctx_new();
+    self->queue = wt_queue_new();
+    self->redis = wt_redis_new(self->cfg.redis, REDIS_TIMEOUT, &err);
+    wt_store_init(&self->store, self->redis, NULL);
+    wt_broker_http_t *http = NULL;
+    rc = 1;
+    if ((self->clients = bind_router(self->zctx, self->cfg.clients, &err)) == NULL ||
+        (self->workers = bind_router(self->zctx, self->cfg.workers, &err)) == NULL) {
+        wt_log_error("%s", err.msg);
+        goto out;
+    }
+    if (self->cfg.http[0] &&
+        (http = wt_broker_http_start(self->cfg.http, &self->stats, &err)) == NULL) {
+        wt_log_error("%s", err.msg);
+        goto out;
+    }
+    char shown[300];
+    wt_redis_url_display(self->cfg.redis, shown, sizeof shown);
+    wt_log_info("broker up: clients %s, workers %s, redis %s, http %s", self->cfg.clients,
+                self->cfg.workers, shown, self->cfg.http[0] ? self->cfg.http : "off");
+    if (startup_redis(self) == 0 && broker_run(self) == 0)
+        rc = 0;
+    else if (wt_signal_stopping())
+        rc = 0;
+    wt_log_info("broker stopping: %zu queued, %lld running; state is in Redis",
+                wt_queue_size(self->queue), (long long)self->active);
+out:
+    wt_broker_http_stop(&http);
+    broker_release(self);
+    zmq_ctx_term(self->zctx);
+    wt_broker_stats_release(&self->stats);
+    free(self);
+    return rc;
+}

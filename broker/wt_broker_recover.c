@@ -1,0 +1,153 @@
+/* wt_broker_recover - rebuilds the broker's memory from Redis at start
+ * (DESIGN.md 10.4). Queued sessions (<prefix>queue) go back in the run queue
+ * in their original order; sessions that were running (<prefix>running)
+ * become orphans: the worker that held them has one liveness window to say
+ * (READY/HEARTBEAT) that it still runs them, else they are requeued and
+ * resumed elsewhere. Reads are pipelined, so a large backlog loads quickly. */
+#include "wt_alloc.h"
+#include "wt_broker_int.h"
+#include "wt_clock.h"
+#include "wt_log.h"
+
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *
+hfield(const redisReply *r, const char *name)
+{
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, name) == 0)
+            return r->element[i + 1]->type == REDIS_REPLY_STRING ? r->element[i + 1]->str : NULL;
+    return NULL;
+}
+
+static char *
+dup_nonempty(const char *s)
+{
+    return s && *s ? wt_xstrdup(s) : NULL;
+}
+
+wt_job_t *
+wt_broker_job_from_hash(const char *sid, void *reply)
+{
+    const redisReply *r = reply;
+    const char *workflow = hfield(r, "workflow"), *goal = hfield(r, "goal");
+    const char *status = hfield(r, "status");
+    if (workflow == NULL || goal == NULL || status == NULL)
+        return NULL;
+    if (strcmp(status, "queued") != 0 && strcmp(status, "running") != 0)
+        return NULL;
+    wt_job_t *j = wt_job_new(sid);
+    j->workflow = wt_xstrdup(workflow);
+    j->goal = wt_xstrdup(goal);
+    j->context_json = dup_nonempty(hfield(r, "context"));
+    j->parent = dup_nonempty(hfield(r, "parent"));
+    j->workspace = dup_nonempty(hfield(r, "workspace"));
+    const char *v;
+    if ((v = hfield(r, "priority")))
+        j->priority = (int)strtol(v, NULL, 10);
+    if ((v = hfield(r, "timeout_ms")))
+        j->timeout_ms = strtoll(v, NULL, 10);
+    if ((v = hfield(r, "max_turns")))
+        j->max_turns = (int)strtol(v, NULL, 10);
+    if ((v = hfield(r, "depth")))
+        j->depth = (int)strtol(v, NULL, 10);
+    if ((v = hfield(r, "created_ms")))
+        j->created_ms = strtoll(v, NULL, 10);
+    j->queued_us = wt_clock_mono_us();
+    return j;
+}
+
+/* Pipelines HGETALL for each id and calls take(job or NULL, i, ud). */
+static int
+load_hashes(wt_broker_t *self, redisReply *ids, int step,
+            void (*take)(wt_broker_t *, wt_job_t *, size_t, void *), void *ud, wt_err_t *err)
+{
+    size_t n = ids->elements;
+    for (size_t base = 0; base < n; base += 1000) {
+        size_t end = base + 1000 < n ? base + 1000 : n;
+        for (size_t i = base; i < end; i += (size_t)step) {
+            char key[128];
+            wt_store_key(&self->store, key, sizeof key, "session:%s", ids->element[i]->str);
+            const char *argv[] = {"HGETALL", key};
+            if (wt_redis_append(self->redis, 2, argv, NULL, err) != 0)
+                return -1;
+        }
+        for (size_t i = base; i < end; i += (size_t)step) {
+            redisReply *h = wt_redis_get_reply(self->redis, err);
+            if (h == NULL)
+                return -1;
+            take(self, wt_broker_job_from_hash(ids->element[i]->str, h), i, ud);
+            freeReplyObject(h);
+        }
+    }
+    return 0;
+}
+
+static void
+take_queued(wt_broker_t *self, wt_job_t *job, size_t i, void *ud)
+{
+    (void)i;
+    size_t *count = ud;
+    if (job == NULL)
+        return;
+    wt_queue_push(self->queue, &job);
+    (*count)++;
+}
+
+static void
+take_running(wt_broker_t *self, wt_job_t *job, size_t i, void *ud)
+{
+    redisReply *running = ud;
+    if (job == NULL)
+        return;
+    wt_orphan_t *o = wt_xcalloc(1, sizeof *o);
+    o->job = job;
+    wt_strlcpy(o->holder, running->element[i + 1]->str, sizeof o->holder);
+    o->deadline_ms =
+        wt_clock_mono_ms() + (int64_t)self->cfg.heartbeat_ms * self->cfg.liveness;
+    o->next = self->orphans;
+    self->orphans = o;
+}
+
+int
+wt_broker_recover(wt_broker_t *self, wt_err_t *err)
+{
+    char key[128];
+    /* Forget a partial earlier attempt (Redis failed half-way). */
+    while (wt_queue_size(self->queue)) {
+        wt_job_t *j = wt_queue_pop(self->queue);
+        wt_job_destroy(&j);
+    }
+    while (self->orphans) {
+        wt_orphan_t *o = self->orphans;
+        self->orphans = o->next;
+        wt_job_destroy(&o->job);
+        free(o);
+    }
+    redisReply *q = wt_redis_command(self->redis, err, "ZRANGE %s 0 -1",
+                                     wt_store_key(&self->store, key, sizeof key, "queue"));
+    if (q == NULL)
+        return -1;
+    size_t queued = 0;
+    int rc = load_hashes(self, q, 1, take_queued, &queued, err);
+    freeReplyObject(q);
+    if (rc != 0)
+        return -1;
+    redisReply *run = wt_redis_command(self->redis, err, "HGETALL %s",
+                                       wt_store_key(&self->store, key, sizeof key, "running"));
+    if (run == NULL)
+        return -1;
+    rc = load_hashes(self, run, 2, take_running, run, err);
+    size_t orphans = run->elements / 2;
+    freeReplyObject(run);
+    if (rc != 0)
+        return -1;
+    if (queued || orphans)
+        wt_log_info("recovered from redis: %zu queued, %zu running awaiting their workers", queued,
+                    orphans);
+    return 0;
+}

@@ -1,0 +1,147 @@
+/* wt_wire - wt_msg_t over ZeroMQ. A message is [identity] header cmd body;
+ * recv always consumes every frame of a message, valid or not, so one bad
+ * message can never desynchronise the socket for the next one. */
+#include "wt_wire.h"
+
+#include "wt_alloc.h"
+
+#include <errno.h>
+#include <string.h>
+#include <zmq.h>
+
+int
+wt_wire_send(void *sock, const void *identity, size_t idlen, const wt_msg_t *msg, int dontwait,
+             wt_err_t *err)
+{
+    wt_buf_t flat;
+    wt_buf_init(&flat, WT_PROTO_MAX_BODY + 16);
+    if (wt_proto_encode(msg, &flat, err) != 0) {
+        wt_buf_release(&flat);
+        return -1;
+    }
+    int flags = dontwait ? ZMQ_DONTWAIT : 0;
+    int rc = 0;
+    if (identity && zmq_send(sock, identity, idlen, flags | ZMQ_SNDMORE) < 0)
+        rc = -1;
+    if (rc == 0 && zmq_send(sock, flat.data, WT_PROTO_HEADER_LEN, flags | ZMQ_SNDMORE) < 0)
+        rc = -1;
+    if (rc == 0 && zmq_send(sock, flat.data + WT_PROTO_HEADER_LEN, 1, flags | ZMQ_SNDMORE) < 0)
+        rc = -1;
+    if (rc == 0 &&
+        zmq_send(sock, flat.data + WT_PROTO_HEADER_LEN + 1, flat.len - WT_PROTO_HEADER_LEN - 1,
+                 flags) < 0)
+        rc = -1;
+    wt_buf_release(&flat);
+    if (rc != 0) {
+        if (errno == EAGAIN)
+            return wt_err_set(err, WT_ELIMIT, "send %s: peer queue full",
+                              wt_cmd_name((int)msg->cmd));
+        return wt_err_sys(err, "send %s", wt_cmd_name((int)msg->cmd));
+    }
+    return 0;
+}
+
+/* Drops the rest of a multipart message. */
+static void
+drain(void *sock)
+{
+    int more = 1;
+    size_t sz = sizeof more;
+    while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+        zmq_msg_t part;
+        zmq_msg_init(&part);
+        zmq_msg_recv(&part, sock, 0);
+        zmq_msg_close(&part);
+        sz = sizeof more;
+    }
+}
+
+int
+wt_wire_recv(void *sock, int is_router, wt_chan_t chan, void *identity, size_t *idlen,
+             wt_msg_t **msg_out, int *code, int dontwait, wt_err_t *err)
+{
+    *msg_out = NULL;
+    if (idlen)
+        *idlen = 0;
+    zmq_msg_t part;
+    zmq_msg_init(&part);
+    if (zmq_msg_recv(&part, sock, dontwait ? ZMQ_DONTWAIT : 0) < 0) {
+        zmq_msg_close(&part);
+        if (errno == EAGAIN)
+            return 0;
+        if (code)
+            *code = WT_PROTO_E_BAD_FRAME;
+        return wt_err_sys(err, "receive");
+    }
+    if (is_router) {
+        size_t n = zmq_msg_size(&part);
+        if (n > WT_WIRE_MAX_IDENTITY)
+            n = WT_WIRE_MAX_IDENTITY;
+        memcpy(identity, zmq_msg_data(&part), n);
+        *idlen = n;
+        zmq_msg_close(&part);
+        if (!zmq_msg_more(&part)) {
+            if (code)
+                *code = WT_PROTO_E_BAD_FRAME;
+            return wt_err_set(err, WT_EPROTO, "bad frame: message has no frames after identity");
+        }
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, 0) < 0) {
+            zmq_msg_close(&part);
+            if (code)
+                *code = WT_PROTO_E_BAD_FRAME;
+            return wt_err_sys(err, "receive");
+        }
+    }
+    /* Collect up to three frames: header, command, body. */
+    wt_buf_t flat;
+    wt_buf_init(&flat, WT_PROTO_MAX_BODY + 16);
+    size_t sizes[3] = {0, 0, 0};
+    int nframes = 0, too_big = 0;
+    for (;;) {
+        int more = zmq_msg_more(&part);
+        if (nframes < 3) {
+            sizes[nframes] = zmq_msg_size(&part);
+            if (!too_big && wt_buf_append(&flat, zmq_msg_data(&part), zmq_msg_size(&part), NULL))
+                too_big = 1;
+        }
+        nframes++;
+        zmq_msg_close(&part);
+        if (!more)
+            break;
+        zmq_msg_init(&part);
+        if (zmq_msg_recv(&part, sock, 0) < 0) {
+            zmq_msg_close(&part);
+            break;
+        }
+    }
+    drain(sock);
+    int c = 0;
+    wt_msg_t *m = NULL;
+    if (nframes != 3 || sizes[0] != WT_PROTO_HEADER_LEN || sizes[1] != 1) {
+        c = WT_PROTO_E_BAD_FRAME;
+        wt_err_set(err, WT_EPROTO,
+                   "bad frame: expected 3 frames (header 4 bytes, command 1 byte, body), got %d",
+                   nframes);
+    } else if (too_big) {
+        c = WT_PROTO_E_TOO_BIG;
+        wt_err_set(err, WT_ELIMIT, "body of %zu bytes exceeds the %d byte limit", sizes[2],
+                   WT_PROTO_MAX_BODY);
+    } else {
+        m = wt_proto_decode(flat.data, flat.len, &c, err);
+        if (m && m->chan != chan) {
+            c = WT_PROTO_E_UNKNOWN_CMD;
+            wt_err_set(err, WT_EPROTO, "message for channel '%c' on the '%c' socket", m->chan,
+                       chan);
+            wt_msg_destroy(&m);
+        }
+    }
+    wt_buf_release(&flat);
+    if (m == NULL) {
+        if (code)
+            *code = c;
+        return -1;
+    }
+    *msg_out = m;
+    return 1;
+}
