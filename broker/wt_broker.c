@@ -447,7 +447,7 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
         pp = &j->next;
     }
     wt_strlcpy(w->name, m->name, sizeof w->name);
-    w->slots = m->slots > 0 ? m->slots : 1;
+    w->slots = m->slots > 0 ? m->slots : 0; /* 0: draining, send nothing */
     w->credit = w->slots - held;
     w->last_seen_ms = wt_clock_mono_ms();
     adopt_orphans(self, w, &m->running);

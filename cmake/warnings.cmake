@@ -1,6 +1,7 @@
 # Warning and sanitizer flags (STYLE.md section 8).
 add_compile_options(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-                    -Wformat=2 -Wvla -Wno-format-nonliteral)
+                    -Wformat=2 -Wvla -Wno-format-nonliteral
+                    -Wno-format-truncation)
 if(WT_WERROR)
   add_compile_options(-Werror)
 endif()

@@ -1,0 +1,16 @@
+/* wt_prompt - the system prompt of a session: base rules for an unattended
+ * agent, the workflow's metaGuidance, the soul file, the workspace's
+ * AGENTS.md / CLAUDE.md (32 KB in total at most), and the notes of the
+ * steps completed so far. */
+#ifndef WT_PROMPT_H
+#define WT_PROMPT_H
+
+#include "wt_workflow.h"
+
+#define WT_PROMPT_CONTEXT_FILES_CAP (32 * 1024)
+
+/* Returns a new string (caller frees). soul may be NULL or "". */
+char *wt_prompt_build(const wt_workflow_t *wf, const wt_wfrun_t *run, const char *workspace,
+                      const char *soul);
+
+#endif

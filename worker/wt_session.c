@@ -1,0 +1,285 @@
+/* wt_session - the agent loop.
+ *
+ * A session is one conversation, as in WorkRail's daemon: the first user
+ * message presents the goal and the first step; each complete_step tool
+ * result presents the next step. Steps advance only through complete_step,
+ * and every step_advanced event records exactly what the agent submitted
+ * (notes, context delta, artifacts), so a session resumed on another worker
+ * rebuilds its position by replaying those events into a fresh run cursor
+ * rather than trusting any snapshot. Limits (turns, wall clock) and stuck
+ * signals each end the session with one session_completed carrying the
+ * right outcome. */
+#include "wt_session.h"
+
+#include "wt_alloc.h"
+#include "wt_buf.h"
+#include "wt_clock.h"
+#include "wt_log.h"
+#include "wt_prompt.h"
+#include "wt_session_int.h"
+#include "wt_tools.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+wt_session_t *
+wt_session_new(const wt_session_env_t *env, const wt_msg_t *a)
+{
+    wt_session_t *self = wt_xcalloc(1, sizeof *self);
+    self->env = env;
+    wt_strlcpy(self->sid, a->session, sizeof self->sid);
+    self->workflow_id = wt_xstrdup(a->workflow);
+    self->goal = wt_xstrdup(a->goal ? a->goal : "");
+    self->context_json = wt_xstrdup(a->context_json && *a->context_json ? a->context_json : "{}");
+    self->workspace_repo = a->workspace ? wt_xstrdup(a->workspace) : NULL;
+    self->epoch = a->epoch;
+    self->attempt = a->attempt;
+    self->depth = a->depth;
+    self->max_turns = a->max_turns > 0 ? a->max_turns : env->default_max_turns;
+    self->timeout_ms = a->timeout_ms > 0 ? a->timeout_ms : env->default_timeout_ms;
+    return self;
+}
+
+void
+wt_session_destroy(wt_session_t **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    wt_session_t *self = *self_p;
+    free(self->workflow_id);
+    free(self->goal);
+    free(self->context_json);
+    free(self->workspace_repo);
+    free(self->system);
+    json_decref(self->messages);
+    json_decref(self->tools);
+    wt_wfrun_destroy(&self->run);
+    wt_redis_destroy(&self->redis);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *
+wt_session_id(const wt_session_t *self)
+{
+    return self->sid;
+}
+
+void
+wt_session_cancel(wt_session_t *self)
+{
+    self->cancel = 1;
+}
+
+void
+wt_session_drain(wt_session_t *self)
+{
+    self->drain = 1;
+}
+
+void
+wt_session_abandon(wt_session_t *self)
+{
+    self->drain = 2;
+    self->cancel = 1;
+}
+
+/* --- endings --- */
+
+static const char *
+status_for(const char *outcome)
+{
+    if (strcmp(outcome, "success") == 0)
+        return "completed";
+    if (strcmp(outcome, "cancelled") == 0)
+        return "cancelled";
+    return "failed";
+}
+
+/* Writes the one session_completed; returns the outcome to report. */
+static const char *
+finish(wt_session_t *self, const char *outcome, const char *detail)
+{
+    json_t *ctx = self->run ? json_incref(wt_wfrun_context(self->run)) : json_object();
+    json_t *arts = self->run ? json_incref(wt_wfrun_artifacts(self->run)) : json_array();
+    json_t *output = json_pack("{s:o,s:s,s:o}", "context", ctx, "notes",
+                               self->run ? wt_wfrun_notes(self->run) : "", "artifacts", arts);
+    int64_t dur = wt_clock_now_ms() - self->started_ms;
+    char *out_s = json_dumps(output, JSON_COMPACT);
+    json_t *data = json_pack("{s:s,s:O,s:s,s:I}", "outcome", outcome, "output", output, "detail",
+                             detail ? detail : "", "duration_ms", (json_int_t)dur);
+    char ended[24];
+    snprintf(ended, sizeof ended, "%lld", (long long)wt_clock_now_ms());
+    const char *fields[] = {"status", status_for(outcome), "outcome", outcome, "output", out_s,
+                            "error", strcmp(outcome, "success") ? (detail ? detail : "") : "",
+                            "ended_ms", ended};
+    int rc = wt_session_emit(self, "session_completed", data, 1, 10, fields);
+    free(out_s);
+    json_decref(output);
+    if (rc != 0)
+        return self->stale ? "stale" : "error";
+    wt_log_info("session %s: %s%s%s", self->sid, outcome, detail && *detail ? ": " : "",
+                detail ? detail : "");
+    return outcome;
+}
+
+/* --- setup --- */
+
+static int
+make_workspace(wt_session_t *self, char *why, size_t cap)
+{
+    mkdir(self->env->workspace_root, 0755);
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/%s", self->env->workspace_root, self->sid);
+    if (self->workspace_repo && *self->workspace_repo) {
+        if (wt_session_git_worktree(self->workspace_repo, dir, self->sid, why, cap) != 0)
+            return -1;
+    } else if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(why, cap, "cannot create workspace '%s'", dir);
+        return -1;
+    }
+    if (realpath(dir, self->workspace) == NULL) {
+        snprintf(why, cap, "cannot resolve workspace '%s'", dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* Replays step_advanced events into a fresh cursor (resume after a lost
+ * worker). Returns the number of steps replayed, -1 on a Redis error. */
+static int
+replay(wt_session_t *self, wt_err_t *err)
+{
+    char key[128];
+    wt_store_key(&self->store, key, sizeof key, "session:%s:events", self->sid);
+    redisReply *r = wt_redis_command(self->redis, err, "XRANGE %s - +", key);
+    if (r == NULL)
+        return -1;
+    int n = 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        if (e->elements != 2)
+            continue;
+        redisReply *f = e->element[1];
+        const char *type = NULL, *data = NULL;
+        for (size_t k = 0; k + 1 < f->elements; k += 2) {
+            if (strcmp(f->element[k]->str, "type") == 0)
+                type = f->element[k + 1]->str;
+            else if (strcmp(f->element[k]->str, "data") == 0)
+                data = f->element[k + 1]->str;
+        }
+        if (type && strcmp(type, "llm_turn_completed") == 0)
+            self->turn++;
+        if (type == NULL || data == NULL || strcmp(type, "step_advanced") != 0)
+            continue;
+        json_t *d = json_loads(data, 0, NULL);
+        wt_err_t e2 = {0};
+        if (d && wt_wfrun_complete(self->run, d, &e2) == 0)
+            n++;
+        else
+            wt_log_warn("session %s: cannot replay a step_advanced event: %s", self->sid,
+                        d ? e2.msg : "bad JSON");
+        json_decref(d);
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+static json_t *
+first_message(wt_session_t *self, int resumed_from)
+{
+    wt_buf_t b;
+    wt_buf_init(&b, 1 << 22);
+    wt_buf_printf(&b, NULL, "Goal: %s\n\n", self->goal);
+    if (strcmp(self->context_json, "{}") != 0)
+        wt_buf_printf(&b, NULL, "Session context (JSON): %s\n\n", self->context_json);
+    if (resumed_from > 0)
+        wt_buf_printf(&b, NULL,
+                      "Note: this session was resumed on a new worker after %d completed "
+                      "step(s); the notes of those steps are in the system prompt. Continue from "
+                      "the step below; do not redo earlier steps.\n\n",
+                      resumed_from);
+    char *step = wt_wfrun_render_step(self->run);
+    wt_buf_puts(&b, step, NULL);
+    free(step);
+    json_t *m = json_pack("{s:s,s:s}", "role", "user", "content", wt_buf_str(&b));
+    wt_buf_release(&b);
+    return m;
+}
+
+static const char *
+start(wt_session_t *self, char *detail, size_t cap)
+{
+    wt_err_t err = {0};
+    self->wf = wt_workflow_set_get(self->env->workflows, self->workflow_id);
+    json_t *ctx = json_loads(self->context_json, 0, NULL);
+    if (self->wf)
+        self->run = wt_wfrun_new(self->wf, json_is_object(ctx) ? ctx : NULL, &err);
+    json_decref(ctx);
+    char attempt[16];
+    snprintf(attempt, sizeof attempt, "%d", self->attempt);
+    char started[24];
+    snprintf(started, sizeof started, "%lld", (long long)self->started_ms);
+    const char *fields[] = {"status", "running", "worker", self->env->worker_name, "started_ms",
+                            started};
+    if (wt_session_emit(self, "session_started",
+                        json_pack("{s:s,s:i}", "worker", self->env->worker_name, "attempt",
+                                  self->attempt),
+                        1, 6, fields) != 0)
+        return self->stale ? "stale" : finish(self, "error", "cannot write to redis");
+    if (self->wf == NULL) {
+        snprintf(detail, cap, "unknown workflow '%s' on worker %s", self->workflow_id,
+                 self->env->worker_name);
+        return "error";
+    }
+    if (self->run == NULL) {
+        snprintf(detail, cap, "%s", err.msg);
+        return "error";
+    }
+    int replayed = self->attempt > 1 ? replay(self, &err) : 0;
+    if (replayed < 0) {
+        snprintf(detail, cap, "cannot read events to resume: %s", err.msg);
+        return "error";
+    }
+    if (self->attempt > 1) {
+        json_t *d = json_pack("{s:s,s:s,s:i,s:i}", "from_step", wt_wfrun_step_id(self->run),
+                              "cause", "worker lost or handed back", "attempt", self->attempt,
+                              "steps_replayed", replayed);
+        if (wt_session_emit(self, "session_resumed", d, 1, 0, NULL) != 0)
+            return self->stale ? "stale" : "error";
+    }
+    if (make_workspace(self, detail, cap) != 0)
+        return "error";
+    self->system = wt_prompt_build(self->wf, self->run, self->workspace, self->env->soul);
+    self->tools = wt_tools_definitions();
+    self->messages = json_array();
+    json_array_append_new(self->messages, first_message(self, replayed));
+    return NULL;
+}
+
+const char *
+wt_session_run(wt_session_t *self)
+{
+    wt_err_t err = {0};
+    self->started_ms = wt_clock_now_ms();
+    self->deadline_mono = wt_clock_mono_ms() + self->timeout_ms;
+    self->redis = wt_redis_new(self->env->redis_url, 5000, &err);
+    if (self->redis == NULL)
+        return "error";
+    wt_store_init(&self->store, self->redis, self->env->prefix);
+    char detail[512] = "";
+    const char *outcome = start(self, detail, sizeof detail);
+    if (outcome == NULL)
+        outcome = wt_session_loop(self, detail, sizeof detail);
+    if (strcmp(outcome, "stale") == 0) {
+        wt_log_warn("session %s: lease lost (epoch %lld is stale): dropping it", self->sid,
+                    (long long)self->epoch);
+        return "stale";
+    }
+    if (strcmp(outcome, "handback") == 0)
+        return "handback";
+    return finish(self, outcome, detail);
+}

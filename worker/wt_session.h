@@ -1,0 +1,50 @@
+/* wt_session - one agent session, run start to end on its own thread.
+ *
+ * The session owns its Redis connection, workspace and conversation; it
+ * shares read-only the worker's workflows and LLM provider. Every event is
+ * written with the lease epoch from ASSIGN; a refused (stale) write means
+ * another worker holds the session now, and this one stops silently. The
+ * main thread may set `cancel` (STOP from the broker) or `drain` (SIGTERM):
+ * cancel ends the session as cancelled; drain stops at the next step
+ * boundary and hands the session back without completing it. */
+#ifndef WT_SESSION_H
+#define WT_SESSION_H
+
+#include "wt_llm.h"
+#include "wt_proto.h"
+#include "wt_workflow.h"
+
+#include <stdint.h>
+
+typedef struct wt_session_env {
+    const char *worker_name;          /* for events and the hash */
+    const char *redis_url;            /* each session connects on its own */
+    const char *prefix;               /* key prefix (NULL = default) */
+    const wt_workflow_set_t *workflows; /* shared, read-only */
+    wt_llm_t *llm;                    /* shared, thread-safe */
+    const char *workspace_root;       /* new workspaces go here */
+    const char *soul;                 /* soul file text, "" when none */
+    char *const *tool_env;            /* scrubbed environment for Bash */
+    int default_max_turns;            /* when ASSIGN says 0 */
+    int64_t default_timeout_ms;       /* wall clock, when ASSIGN says 0 */
+    int stuck_abort;                  /* 1: agent_stuck ends the session; 0: notify only */
+    int bash_timeout_ms;              /* Bash default */
+} wt_session_env_t;
+
+typedef struct wt_session wt_session_t;
+
+/* Copies what it needs from the ASSIGN message. */
+wt_session_t *wt_session_new(const wt_session_env_t *env, const wt_msg_t *assign);
+void wt_session_destroy(wt_session_t **self_p);
+/* Runs the session to its end (blocking); returns the outcome: success
+ * error timeout stuck cancelled, or "handback" / "stale" when it stopped
+ * without completing. The string is static. */
+const char *wt_session_run(wt_session_t *self);
+const char *wt_session_id(const wt_session_t *self);
+/* Flags the main thread may set. */
+void wt_session_cancel(wt_session_t *self);
+void wt_session_drain(wt_session_t *self);
+/* Drain deadline passed: stop now (interrupting tools) and hand back. */
+void wt_session_abandon(wt_session_t *self);
+
+#endif

@@ -1,0 +1,309 @@
+/* wt_session_loop - turns of the conversation: ask the model, run the tools
+ * it called, feed the results back. Stuck signals: the same tool with the
+ * same arguments three times in a row (repeated_tool_call), 8 of the last 10
+ * turns without an advanced step (no_progress), and the wall-clock deadline
+ * being near (timeout_imminent, reported once). With the abort policy the
+ * first two end the session as stuck. */
+#include "wt_alloc.h"
+#include "wt_buf.h"
+#include "wt_clock.h"
+#include "wt_log.h"
+#include "wt_session_int.h"
+#include "wt_tools.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUMMARY_CHARS 200
+
+static void
+on_retry(void *ud, int attempt, long status, int64_t delay_ms, const char *why)
+{
+    wt_session_t *self = ud;
+    wt_log_warn("session %s: llm retry %d in %lld ms (status %ld): %s", self->sid, attempt,
+                (long long)delay_ms, status, why);
+}
+
+/* Records one tool call in the repetition detector; 1 when it is the third
+ * identical call in a row. */
+static int
+repeated(wt_session_t *self, const char *name, json_t *input)
+{
+    char *args = json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS);
+    char sig[512];
+    snprintf(sig, sizeof sig, "%s %s", name, args ? args : "");
+    free(args);
+    if (strcmp(sig, self->last_call) == 0)
+        self->repeat++;
+    else {
+        self->repeat = 1;
+        wt_strlcpy(self->last_call, sig, sizeof self->last_call);
+    }
+    return self->repeat >= 3;
+}
+
+static int
+no_progress(wt_session_t *self, int advanced)
+{
+    self->progress[self->nprogress % WT_STUCK_WINDOW] = advanced;
+    self->nprogress++;
+    if (self->nprogress < WT_STUCK_WINDOW)
+        return 0;
+    int idle = 0;
+    for (int i = 0; i < WT_STUCK_WINDOW; i++)
+        idle += !self->progress[i];
+    return idle * 10 >= WT_STUCK_WINDOW * 8;
+}
+
+static int
+stuck(wt_session_t *self, const char *reason, const char *detail)
+{
+    json_t *d = json_pack("{s:s,s:s,s:s}", "reason", reason, "detail", detail, "policy",
+                          self->env->stuck_abort ? "abort" : "notify_only");
+    wt_session_emit(self, "agent_stuck", d, 1, 0, NULL);
+    return self->env->stuck_abort;
+}
+
+static json_t *
+result_entry(const wt_llm_tool_call_t *c, const char *text, int is_error)
+{
+    return json_pack("{s:s,s:s,s:s,s:b}", "id", c->id, "name", c->name, "content", text,
+                     "is_error", is_error);
+}
+
+/* complete_step: advances the cursor; the result presents the next step. */
+static int
+complete_step(wt_session_t *self, json_t *input, wt_tool_result_t *res)
+{
+    const char *from = wt_xstrdup(wt_wfrun_step_id(self->run));
+    wt_err_t err = {0};
+    if (wt_wfrun_complete(self->run, input, &err) != 0) {
+        res->text = wt_xasprintf("step '%s' is not complete: %s", from, err.msg);
+        res->is_error = 1;
+        free((char *)from);
+        return 0;
+    }
+    json_t *ctx = json_object_get(input, "context"), *arts = json_object_get(input, "artifacts");
+    const char *notes = json_string_value(json_object_get(input, "notes"));
+    json_t *d = json_pack("{s:s,s:s,s:s,s:O,s:O}", "step", from, "next",
+                          wt_wfrun_step_id(self->run), "notes", notes ? notes : "", "context",
+                          json_is_object(ctx) ? ctx : json_object(), "artifacts",
+                          json_is_array(arts) ? arts : json_array());
+    const char *fields[] = {"step", wt_wfrun_done(self->run) ? "" : wt_wfrun_step_id(self->run)};
+    free((char *)from);
+    if (wt_session_emit(self, "step_advanced", d, 1, 2, fields) != 0)
+        return -1;
+    if (wt_wfrun_done(self->run))
+        res->text = wt_xstrdup("Step completed. The workflow is complete: nothing more to do.");
+    else {
+        char *next = wt_wfrun_render_step(self->run);
+        res->text = wt_xasprintf("Step completed. Next step:\n\n%s", next);
+        free(next);
+    }
+    return 1;
+}
+
+static int
+report_issue(wt_session_t *self, json_t *input, wt_tool_result_t *res)
+{
+    const char *kind = json_string_value(json_object_get(input, "kind"));
+    const char *sev = json_string_value(json_object_get(input, "severity"));
+    const char *summary = json_string_value(json_object_get(input, "summary"));
+    if (!kind || !sev || !summary) {
+        res->text = wt_xstrdup("report_issue: kind, severity and summary (strings) are required");
+        res->is_error = 1;
+        return 0;
+    }
+    json_t *d = json_pack("{s:s,s:s,s:s}", "kind", kind, "severity", sev, "summary", summary);
+    if (wt_session_emit(self, "issue_reported", d, 1, 0, NULL) != 0)
+        return -1;
+    res->text = wt_xstrdup("issue recorded; continue with the step");
+    return 0;
+}
+
+/* Runs one tool call with its events. Returns 1 when a step advanced, 0
+ * otherwise, -1 when the session must stop (stale lease / Redis gone). */
+static int
+run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
+{
+    char *summary = wt_tools_summary(c->input, SUMMARY_CHARS);
+    if (wt_session_emit(self, "tool_call_started",
+                        json_pack("{s:s,s:s}", "tool", c->name, "args_summary", summary), 0, 0,
+                        NULL) != 0) {
+        free(summary);
+        return -1;
+    }
+    free(summary);
+    int64_t t0 = wt_clock_mono_ms();
+    wt_tool_result_t res = {0};
+    int advanced = 0;
+    if (strcmp(c->name, "complete_step") == 0)
+        advanced = complete_step(self, c->input, &res);
+    else if (strcmp(c->name, "report_issue") == 0)
+        advanced = report_issue(self, c->input, &res);
+    else if (strcmp(c->name, "spawn_agent") == 0)
+        advanced = wt_session_spawn_agent(self, c->input, &res);
+    else {
+        wt_tool_env_t tenv = {self->workspace, &self->cancel, self->env->bash_timeout_ms,
+                              self->env->tool_env};
+        if (wt_tools_run(&tenv, c->name, c->input, &res) != 0) {
+            res.text = wt_xasprintf("unknown tool '%s'", c->name);
+            res.is_error = 1;
+        }
+    }
+    if (advanced < 0) {
+        wt_tool_result_release(&res);
+        return -1;
+    }
+    int64_t ms = wt_clock_mono_ms() - t0;
+    char *rs = wt_xstrndup(res.text ? res.text : "", SUMMARY_CHARS);
+    json_t *d = res.is_error ? json_pack("{s:s,s:s,s:I}", "tool", c->name, "error", rs,
+                                         "duration_ms", (json_int_t)ms)
+                             : json_pack("{s:s,s:I,s:s}", "tool", c->name, "duration_ms",
+                                         (json_int_t)ms, "result_summary", rs);
+    free(rs);
+    int rc = wt_session_emit(self, res.is_error ? "tool_call_failed" : "tool_call_completed", d, 0,
+                             0, NULL);
+    json_array_append_new(results, result_entry(c, res.text ? res.text : "", res.is_error));
+    wt_tool_result_release(&res);
+    return rc != 0 ? -1 : advanced;
+}
+
+static json_t *
+assistant_message(const wt_llm_reply_t *r)
+{
+    json_t *calls = json_array();
+    for (size_t i = 0; i < r->ncalls; i++)
+        json_array_append_new(calls, json_pack("{s:s,s:s,s:O}", "id", r->calls[i].id, "name",
+                                               r->calls[i].name, "input", r->calls[i].input));
+    return json_pack("{s:s,s:s,s:o}", "role", "assistant", "text", r->text ? r->text : "",
+                     "tool_calls", calls);
+}
+
+/* Writes llm_turn_completed with the usage and the names of tools called. */
+static int
+record_turn(wt_session_t *self, const wt_llm_reply_t *r)
+{
+    json_t *names = json_array();
+    for (size_t i = 0; i < r->ncalls; i++)
+        json_array_append_new(names, json_string(r->calls[i].name));
+    char in[24], out[24];
+    snprintf(in, sizeof in, "%lld", (long long)r->input_tokens);
+    snprintf(out, sizeof out, "%lld", (long long)r->output_tokens);
+    const char *fields[] = {"+turns", "1", "+input_tokens", in, "+output_tokens", out};
+    json_t *d = json_pack("{s:s,s:I,s:I,s:o,s:s,s:i}", "stop_reason", r->stop_reason,
+                          "input_tokens", (json_int_t)r->input_tokens, "output_tokens",
+                          (json_int_t)r->output_tokens, "tools", names, "model", r->model,
+                          "retries", r->retries);
+    return wt_session_emit(self, "llm_turn_completed", d, 0, 6, fields);
+}
+
+#define STOP(o, ...)                                                                               \
+    do {                                                                                           \
+        snprintf(detail, cap, __VA_ARGS__);                                                        \
+        return o;                                                                                  \
+    } while (0)
+
+const char *
+wt_session_loop(wt_session_t *self, char *detail, size_t cap)
+{
+    while (!wt_wfrun_done(self->run)) {
+        if (self->drain == 2)
+            return "handback";
+        if (self->cancel)
+            STOP("cancelled", "cancelled by request");
+        if (self->drain)
+            return "handback";
+        int64_t left = self->deadline_mono - wt_clock_mono_ms();
+        if (left <= 0)
+            STOP("timeout", "wall-clock limit of %lld ms reached", (long long)self->timeout_ms);
+        if (!self->deadline_warned && left * 10 < self->timeout_ms) {
+            self->deadline_warned = 1;
+            stuck(self, "timeout_imminent", "less than 10% of the session's time is left");
+            if (self->stale)
+                return "stale";
+        }
+        if (self->turn >= self->max_turns)
+            STOP("error", "max_turns %d reached", self->max_turns);
+        const char *tier = wt_wfrun_model_tier(self->run);
+        const char *model = wt_llm_model_for(self->env->llm, tier);
+        if (wt_session_emit(self, "llm_turn_started",
+                            json_pack("{s:s,s:i,s:i}", "model", model, "messages",
+                                      (int)json_array_size(self->messages), "turn", self->turn),
+                            0, 0, NULL) != 0)
+            return self->stale ? "stale" : "error";
+        wt_llm_request_t req = {self->system, self->messages, self->tools, tier, NULL,
+                                self->turn,   self->sid,      self->goal,  on_retry,
+                                self,         &self->cancel};
+        wt_llm_reply_t reply;
+        wt_err_t err = {0};
+        int rc = wt_llm_complete(self->env->llm, &req, &reply, &err);
+        self->turn++;
+        if (rc != 0) {
+            wt_llm_reply_release(&reply);
+            if (self->drain == 2)
+                return "handback";
+            if (self->cancel)
+                STOP("cancelled", "cancelled by request");
+            wt_session_emit(self, "tool_call_failed",
+                            json_pack("{s:s,s:s}", "tool", "llm", "error", err.msg), 0, 0, NULL);
+            STOP(err.code == WT_ETIMEDOUT ? "timeout" : "error", "llm call failed: %s", err.msg);
+        }
+        if (record_turn(self, &reply) != 0) {
+            wt_llm_reply_release(&reply);
+            return self->stale ? "stale" : "error";
+        }
+        json_array_append_new(self->messages, assistant_message(&reply));
+        int advanced = 0, halt = 0, repeat_hit = 0;
+        json_t *results = json_array();
+        for (size_t i = 0; i < reply.ncalls && !halt; i++) {
+            if (repeated(self, reply.calls[i].name, reply.calls[i].input))
+                repeat_hit = 1;
+            int r = run_call(self, &reply.calls[i], results);
+            if (r < 0)
+                halt = 1;
+            else
+                advanced |= r;
+            if (self->cancel)
+                break;
+        }
+        if (json_array_size(results))
+            json_array_append_new(self->messages,
+                                  json_pack("{s:s,s:o}", "role", "tool", "results", results));
+        else
+            json_decref(results);
+        int ncalls = (int)reply.ncalls;
+        char stop_reason[32];
+        wt_strlcpy(stop_reason, reply.stop_reason, sizeof stop_reason);
+        wt_llm_reply_release(&reply);
+        if (halt)
+            return self->stale ? "stale" : "error";
+        if (self->drain == 2)
+            return "handback";
+        if (wt_wfrun_done(self->run))
+            break;
+        if (ncalls == 0) {
+            const char *nudge = strcmp(stop_reason, "max_tokens") == 0
+                                    ? "Your reply was cut off at the token limit. Continue, "
+                                      "more briefly, and call complete_step when the step is done."
+                                    : "Continue: use the tools, and call complete_step when the "
+                                      "step is done.";
+            json_array_append_new(self->messages,
+                                  json_pack("{s:s,s:s}", "role", "user", "content", nudge));
+        }
+        if (repeat_hit && stuck(self, "repeated_tool_call",
+                                "the same tool call with the same arguments 3 times in a row"))
+            STOP("stuck", "repeated_tool_call: %s", self->last_call);
+        if (no_progress(self, advanced) &&
+            stuck(self, "no_progress", "8 of the last 10 turns advanced no step")) {
+            STOP("stuck", "no_progress: 8 of the last 10 turns advanced no step");
+        }
+        if (self->stale)
+            return "stale";
+        if (advanced && self->drain)
+            return "handback";
+    }
+    detail[0] = '\0';
+    return "success";
+}

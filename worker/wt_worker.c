@@ -1,0 +1,469 @@
+/* wt_worker - the worker loop.
+ *
+ * The main thread owns the DEALER socket to the broker and nothing slow:
+ * each session runs on its own thread and reports its end through an
+ * inproc PUSH/PULL pipe, so heartbeats never wait behind an LLM call. The
+ * broker's silence for `liveness` intervals means it (or the network) is
+ * gone: the worker reconnects with Paranoid-Pirate backoff and re-sends
+ * READY listing what it still runs, so a restarted broker can adopt those
+ * sessions instead of running them twice. */
+#include "wt_worker.h"
+
+#include "wt_alloc.h"
+#include "wt_clock.h"
+#include "wt_log.h"
+#include "wt_redis.h"
+#include "wt_session.h"
+#include "wt_signal.h"
+#include "wt_store.h"
+#include "wt_tools.h"
+#include "wt_wire.h"
+#include "wt_worker_cfg.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zmq.h>
+
+extern char **environ;
+
+#define THREAD_STACK (512 * 1024)
+
+typedef struct slot {
+    wt_session_t *session; /* owned while running */
+    pthread_t thread;      /* its thread */
+    int used;              /* slot busy */
+    void *zctx;            /* borrowed, for the thread's PUSH socket */
+    char done_ep[64];      /* inproc endpoint to report on */
+} slot_t;
+
+typedef struct worker {
+    wt_worker_cfg_t cfg;        /* read-only */
+    void *zctx;                 /* ZeroMQ context */
+    void *broker;               /* DEALER, replaced on reconnect */
+    void *done;                 /* PULL: session threads report here */
+    char done_ep[64];           /* its inproc endpoint */
+    slot_t *slots;              /* cfg.slots entries */
+    int running;                /* used slots */
+    wt_workflow_set_t *workflows; /* owned */
+    wt_llm_t *llm;              /* owned */
+    char **tool_env;            /* owned scrubbed environment */
+    char *soul;                 /* owned soul text */
+    wt_session_env_t senv;      /* what sessions borrow */
+    wt_redis_t *redis;          /* owned, main thread only */
+    wt_store_t store;           /* layout over redis */
+    int64_t broker_seen_ms;     /* monotonic time of the last broker message */
+    int64_t next_hb_ms;         /* next heartbeat */
+    int backoff_ms;             /* reconnect backoff */
+    int draining;               /* SIGTERM received */
+    int64_t drain_deadline_ms;  /* then hand back whatever still runs */
+} worker_t;
+
+/* --- broker connection --- */
+
+static void
+send_msg(worker_t *w, wt_msg_t *m)
+{
+    wt_err_t err = {0};
+    if (wt_wire_send(w->broker, NULL, 0, m, 1, &err) != 0)
+        wt_log_warn("send %s: %s", wt_cmd_name((int)m->cmd), err.msg);
+}
+
+static void
+running_ids(worker_t *w, wt_strlist_t *l)
+{
+    for (int i = 0; i < w->cfg.slots; i++)
+        if (w->slots[i].used)
+            wt_strlist_push(l, wt_session_id(w->slots[i].session));
+}
+
+static void
+send_ready(worker_t *w)
+{
+    wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_READY);
+    wt_msg_set(&m->name, w->cfg.name);
+    wt_msg_set(&m->version, WT_VERSION);
+    m->slots = w->draining ? 0 : w->cfg.slots;
+    m->free = w->draining ? 0 : w->cfg.slots - w->running;
+    for (int i = 0; i < wt_workflow_set_count(w->workflows); i++)
+        wt_strlist_push(&m->caps, wt_workflow_id(wt_workflow_set_at(w->workflows, i)));
+    running_ids(w, &m->running);
+    send_msg(w, m);
+    wt_msg_destroy(&m);
+}
+
+static void
+connect_broker(worker_t *w)
+{
+    if (w->broker)
+        zmq_close(w->broker);
+    w->broker = zmq_socket(w->zctx, ZMQ_DEALER);
+    int zero = 0, hwm = 100000;
+    zmq_setsockopt(w->broker, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(w->broker, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(w->broker, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(w->broker, ZMQ_IDENTITY, w->cfg.name, strlen(w->cfg.name));
+    if (zmq_connect(w->broker, w->cfg.broker) != 0)
+        wt_log_error("cannot connect to broker '%s': %s", w->cfg.broker, zmq_strerror(errno));
+    w->broker_seen_ms = wt_clock_mono_ms();
+    send_ready(w);
+}
+
+static void
+send_heartbeat(worker_t *w)
+{
+    wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_HEARTBEAT);
+    m->free = w->draining ? 0 : w->cfg.slots - w->running;
+    running_ids(w, &m->running);
+    send_msg(w, m);
+    wt_msg_destroy(&m);
+}
+
+/* --- sessions --- */
+
+static void *
+session_thread(void *arg)
+{
+    slot_t *s = arg;
+    const char *outcome = wt_session_run(s->session);
+    void *push = zmq_socket(s->zctx, ZMQ_PUSH);
+    int zero = 0;
+    zmq_setsockopt(push, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_connect(push, s->done_ep);
+    zmq_send(push, &s, sizeof s, ZMQ_SNDMORE);
+    zmq_send(push, outcome, strlen(outcome), 0);
+    zmq_close(push);
+    return NULL;
+}
+
+static void
+start_session(worker_t *w, wt_msg_t *m)
+{
+    for (int i = 0; i < w->cfg.slots; i++)
+        if (w->slots[i].used && strcmp(wt_session_id(w->slots[i].session), m->session) == 0)
+            return; /* already ours (a repeated ASSIGN after a reconnect) */
+    slot_t *s = NULL;
+    for (int i = 0; i < w->cfg.slots && s == NULL; i++)
+        if (!w->slots[i].used)
+            s = &w->slots[i];
+    if (s == NULL || w->draining) {
+        wt_log_warn("ASSIGN of %s with no free slot: handing it back", m->session);
+        wt_msg_t *f = wt_msg_new(WT_CHAN_WORKER, WT_CMD_FINISHED);
+        wt_msg_set(&f->session, m->session);
+        wt_msg_set(&f->outcome, "handback");
+        send_msg(w, f);
+        wt_msg_destroy(&f);
+        return;
+    }
+    s->session = wt_session_new(&w->senv, m);
+    s->zctx = w->zctx;
+    snprintf(s->done_ep, sizeof s->done_ep, "%s", w->done_ep);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, THREAD_STACK);
+    if (pthread_create(&s->thread, &attr, session_thread, s) != 0) {
+        wt_log_error("cannot start a thread for session %s: handing it back", m->session);
+        wt_session_destroy(&s->session);
+        pthread_attr_destroy(&attr);
+        return;
+    }
+    pthread_attr_destroy(&attr);
+    s->used = 1;
+    w->running++;
+    wt_log_debug("session %s started (attempt %d, epoch %lld)", m->session, m->attempt,
+                 (long long)m->epoch);
+}
+
+/* A session thread finished: join it, tell the broker, free the slot. */
+static void
+on_done(worker_t *w)
+{
+    for (;;) {
+        slot_t *s = NULL;
+        char outcome[32] = "";
+        if (zmq_recv(w->done, &s, sizeof s, ZMQ_DONTWAIT) != sizeof s)
+            return;
+        int n = zmq_recv(w->done, outcome, sizeof outcome - 1, 0);
+        outcome[n > 0 ? n : 0] = '\0';
+        pthread_join(s->thread, NULL);
+        wt_msg_t *f = wt_msg_new(WT_CHAN_WORKER, WT_CMD_FINISHED);
+        wt_msg_set(&f->session, wt_session_id(s->session));
+        wt_msg_set(&f->outcome, outcome);
+        send_msg(w, f);
+        wt_msg_destroy(&f);
+        wt_session_destroy(&s->session);
+        s->used = 0;
+        w->running--;
+    }
+}
+
+static void
+on_broker(worker_t *w)
+{
+    for (;;) {
+        wt_msg_t *m = NULL;
+        int code = 0;
+        wt_err_t err = {0};
+        int rc = wt_wire_recv(w->broker, 0, WT_CHAN_WORKER, NULL, NULL, &m, &code, 1, &err);
+        if (rc == 0)
+            return;
+        w->broker_seen_ms = wt_clock_mono_ms();
+        w->backoff_ms = 0;
+        if (rc < 0) {
+            wt_log_warn("bad message from broker: %s", err.msg);
+            continue;
+        }
+        switch (m->cmd) {
+        case WT_CMD_ASSIGN:
+            start_session(w, m);
+            break;
+        case WT_CMD_STOP:
+            for (int i = 0; i < w->cfg.slots; i++)
+                if (w->slots[i].used && strcmp(wt_session_id(w->slots[i].session), m->session) == 0)
+                    wt_session_cancel(w->slots[i].session);
+            break;
+        case WT_CMD_DISCONNECT:
+            wt_log_info("broker does not know this worker: sending READY again");
+            send_ready(w);
+            break;
+        case WT_CMD_ERROR:
+            wt_log_warn("broker error %d: %s", m->code, m->message ? m->message : "");
+            break;
+        default:
+            break;
+        }
+        wt_msg_destroy(&m);
+    }
+}
+
+/* --- Redis records --- */
+
+static void
+publish_record(worker_t *w)
+{
+    char key[256], host[64] = "", pid[16], slots[16], freeb[16], seen[24];
+    gethostname(host, sizeof host - 1);
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    snprintf(slots, sizeof slots, "%d", w->cfg.slots);
+    snprintf(freeb, sizeof freeb, "%d", w->cfg.slots - w->running);
+    snprintf(seen, sizeof seen, "%lld", (long long)wt_clock_now_ms());
+    json_t *ids = json_array();
+    for (int i = 0; i < w->cfg.slots; i++)
+        if (w->slots[i].used)
+            json_array_append_new(ids, json_string(wt_session_id(w->slots[i].session)));
+    char *running = json_dumps(ids, JSON_COMPACT);
+    json_decref(ids);
+    wt_store_key(&w->store, key, sizeof key, "worker:%s", w->cfg.name);
+    const char *argv[] = {"HSET", key,     "host",    host,    "pid",          pid,
+                          "slots", slots,  "free",    freeb,   "running",      running,
+                          "version", WT_VERSION, "last_seen_ms", seen, "draining",
+                          w->draining ? "1" : "0"};
+    wt_err_t err = {0};
+    redisReply *r = wt_redis_commandv(w->redis, (int)(sizeof argv / sizeof argv[0]), argv, NULL,
+                                      &err);
+    if (r) {
+        freeReplyObject(r);
+        r = wt_redis_command(w->redis, &err, "EXPIRE %s 10", key);
+    }
+    if (r)
+        freeReplyObject(r);
+    else
+        wt_log_warn("cannot update %s: %s", key, err.msg);
+    free(running);
+}
+
+static void
+publish_workflows(worker_t *w)
+{
+    char key[128];
+    wt_store_key(&w->store, key, sizeof key, "workflows");
+    for (int i = 0; i < wt_workflow_set_count(w->workflows); i++) {
+        const wt_workflow_t *wf = wt_workflow_set_at(w->workflows, i);
+        json_t *sum = wt_workflow_summary(wf);
+        char *js = json_dumps(sum, JSON_COMPACT);
+        wt_err_t err = {0};
+        redisReply *r = wt_redis_command(w->redis, &err, "HSET %s %s %s", key, wt_workflow_id(wf), js);
+        if (r)
+            freeReplyObject(r);
+        free(js);
+        json_decref(sum);
+    }
+}
+
+/* --- loop --- */
+
+static void
+begin_drain(worker_t *w)
+{
+    w->draining = 1;
+    w->drain_deadline_ms = wt_clock_mono_ms() + w->cfg.drain_timeout_ms;
+    wt_log_info("draining: %d running session(s) stop at their next step boundary (deadline %lld ms)",
+                w->running, (long long)w->cfg.drain_timeout_ms);
+    for (int i = 0; i < w->cfg.slots; i++)
+        if (w->slots[i].used)
+            wt_session_drain(w->slots[i].session);
+    send_ready(w); /* slots 0: the broker sends nothing more */
+}
+
+static void
+worker_loop(worker_t *w)
+{
+    w->next_hb_ms = wt_clock_mono_ms();
+    for (;;) {
+        if (wt_signal_stopping() && !w->draining)
+            begin_drain(w);
+        if (w->draining && w->running == 0)
+            break;
+        if (w->draining && wt_clock_mono_ms() > w->drain_deadline_ms) {
+            for (int i = 0; i < w->cfg.slots; i++)
+                if (w->slots[i].used)
+                    wt_session_abandon(w->slots[i].session);
+            w->drain_deadline_ms = INT64_MAX;
+        }
+        int64_t now = wt_clock_mono_ms();
+        long timeout = (long)(w->next_hb_ms - now);
+        if (timeout < 0)
+            timeout = 0;
+        if (w->draining && timeout > 100)
+            timeout = 100;
+        zmq_pollitem_t items[] = {{w->broker, 0, ZMQ_POLLIN, 0}, {w->done, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR)
+            break;
+        if (items[1].revents & ZMQ_POLLIN)
+            on_done(w);
+        if (items[0].revents & ZMQ_POLLIN)
+            on_broker(w);
+        now = wt_clock_mono_ms();
+        if (now < w->next_hb_ms)
+            continue;
+        w->next_hb_ms = now + w->cfg.heartbeat_ms;
+        if (now - w->broker_seen_ms > (int64_t)w->cfg.heartbeat_ms * w->cfg.liveness) {
+            w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : 1000;
+            if (w->backoff_ms > 32000)
+                w->backoff_ms = 32000;
+            wt_log_warn("broker silent for %lld ms: reconnecting (next try in %d ms)",
+                        (long long)(now - w->broker_seen_ms), w->backoff_ms);
+            connect_broker(w);
+            w->broker_seen_ms = now + w->backoff_ms; /* next check after the backoff */
+        } else {
+            send_heartbeat(w);
+        }
+        publish_record(w);
+    }
+}
+
+static void
+on_workflow_error(void *ud, const wt_err_t *err)
+{
+    (void)ud;
+    wt_log_warn("workflow skipped: %s", err->msg);
+}
+
+static int
+load_workflows(worker_t *w)
+{
+    w->workflows = wt_workflow_set_new();
+    if (w->cfg.nworkflow_dirs == 0) {
+        const char *dflt[] = {"workflows", "/usr/local/share/worktrain/workflows"};
+        for (int i = 0; i < 2; i++)
+            if (access(dflt[i], R_OK) == 0)
+                snprintf(w->cfg.workflow_dirs[w->cfg.nworkflow_dirs++],
+                         sizeof w->cfg.workflow_dirs[0], "%s", dflt[i]);
+    }
+    for (int i = 0; i < w->cfg.nworkflow_dirs; i++)
+        wt_workflow_set_load_dir(w->workflows, w->cfg.workflow_dirs[i], on_workflow_error, NULL);
+    return wt_workflow_set_count(w->workflows);
+}
+
+static char *
+read_soul(const char *path)
+{
+    if (path[0] == '\0')
+        return wt_xstrdup("");
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    char *buf = wt_xcalloc(1, 64 * 1024 + 1);
+    size_t n = fread(buf, 1, 64 * 1024, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void
+worker_release(worker_t *w)
+{
+    free(w->slots);
+    wt_workflow_set_destroy(&w->workflows);
+    wt_llm_destroy(&w->llm);
+    wt_tools_env_free(w->tool_env);
+    free(w->soul);
+    wt_redis_destroy(&w->redis);
+    if (w->broker)
+        zmq_close(w->broker);
+    if (w->done)
+        zmq_close(w->done);
+    if (w->zctx)
+        zmq_ctx_term(w->zctx);
+}
+
+int
+wt_worker_main(int argc, char **argv)
+{
+    worker_t *w = wt_xcalloc(1, sizeof *w);
+    int rc = wt_worker_cfg_parse(&w->cfg, argc, argv);
+    if (rc != 0) {
+        free(w);
+        return rc == 1 ? 0 : rc;
+    }
+    wt_log_init("wt-worker");
+    wt_signal_install();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    wt_err_t err = {0};
+    rc = 1;
+    if (load_workflows(w) == 0) {
+        wt_log_error("no workflows loaded (use --workflows DIR)");
+        goto out;
+    }
+    if ((w->llm = wt_llm_new(&w->cfg.llm, &err)) == NULL ||
+        (w->redis = wt_redis_new(w->cfg.redis, 2000, &err)) == NULL) {
+        wt_log_error("%s", err.msg);
+        goto out;
+    }
+    if ((w->soul = read_soul(w->cfg.soul_path)) == NULL) {
+        wt_log_error("cannot read soul file '%s'", w->cfg.soul_path);
+        goto out;
+    }
+    wt_store_init(&w->store, w->redis, NULL);
+    w->tool_env = wt_tools_scrub_env(environ);
+    w->slots = wt_xcalloc((size_t)w->cfg.slots, sizeof *w->slots);
+    w->senv = (wt_session_env_t){w->cfg.name,          w->cfg.redis,        NULL,
+                                 w->workflows,         w->llm,              w->cfg.workspace_root,
+                                 w->soul,              w->tool_env,         w->cfg.max_turns,
+                                 w->cfg.session_timeout_ms, w->cfg.stuck_abort, 300000};
+    w->zctx = zmq_ctx_new();
+    zmq_ctx_set(w->zctx, ZMQ_MAX_SOCKETS, w->cfg.slots * 2 + 64);
+    w->done = zmq_socket(w->zctx, ZMQ_PULL);
+    snprintf(w->done_ep, sizeof w->done_ep, "inproc://wt-worker-done-%d", (int)getpid());
+    zmq_bind(w->done, w->done_ep);
+    publish_workflows(w);
+    connect_broker(w);
+    wt_log_info("worker %s up: %d slots, %d workflows, provider %s, broker %s", w->cfg.name,
+                w->cfg.slots, wt_workflow_set_count(w->workflows), w->cfg.llm.provider,
+                w->cfg.broker);
+    worker_loop(w);
+    wt_msg_t *bye = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
+    send_msg(w, bye);
+    wt_msg_destroy(&bye);
+    wt_log_info("worker %s stopped", w->cfg.name);
+    rc = 0;
+out:
+    worker_release(w);
+    curl_global_cleanup();
+    free(w);
+    return rc;
+}
