@@ -1,0 +1,255 @@
+/* wt_cli_await - `await`: waits for sessions to end.
+ *
+ * Race-free without polling: first note the newest id of the fleet stream
+ * <prefix>events, then read every session's status from its hash, then
+ * XREAD BLOCK the fleet stream from the noted id. A session that ends after
+ * the status read has its session_completed after the noted id, so it is
+ * seen; one that ended before is seen in its hash. One stream serves any
+ * number of sessions (benchmarks await 20,000). If the capped stream ever
+ * trims entries we have not read, a status re-read on each quiet second is
+ * the safety net. */
+#include "wt_alloc.h"
+#include "wt_cli.h"
+#include "wt_cli_common.h"
+#include "wt_clock.h"
+#include "wt_signal.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char await_usage[] =
+    "usage: worktrain await SID... | --sessions A,B [--mode all|any] [--timeout DUR] [--json]\n"
+    "                       [--redis URL]\n"
+    "\n"
+    "Waits until the sessions end (reads Redis; no polling). --json prints an array of\n"
+    "{session, workflow, status, outcome, output, detail}. Exit 0 when every awaited session\n"
+    "succeeded, 1 when one failed (or does not exist), 2 on timeout.\n";
+
+typedef struct awaiting {
+    char **sids;      /* owned ids */
+    json_t **results; /* result per id once ended */
+    int n;            /* ids */
+    int ended;        /* how many have results */
+} awaiting_t;
+
+static void
+push_sid(awaiting_t *a, const char *s)
+{
+    a->sids = wt_xrealloc(a->sids, (size_t)(a->n + 1) * sizeof *a->sids);
+    a->sids[a->n++] = wt_xstrdup(s);
+}
+
+static int
+find(const awaiting_t *a, const char *sid)
+{
+    for (int i = 0; i < a->n; i++)
+        if (a->results[i] == NULL && strcmp(a->sids[i], sid) == 0)
+            return i;
+    return -1;
+}
+
+/* Reads statuses of those not ended; fills results of terminal ones.
+ * Returns -1 on Redis error, -2 when an id does not exist (named on stderr). */
+static int
+check_hashes(wt_redis_t *redis, wt_store_t *store, awaiting_t *a)
+{
+    wt_err_t err = {0};
+    int sent = 0;
+    for (int i = 0; i < a->n; i++) {
+        if (a->results[i])
+            continue;
+        char key[128];
+        wt_store_key(store, key, sizeof key, "session:%s", a->sids[i]);
+        const char *argv[] = {"HGET", key, "status"};
+        if (wt_redis_append(redis, 3, argv, NULL, &err) != 0)
+            goto fail;
+        sent++;
+    }
+    int missing = 0;
+    for (int i = 0; i < a->n && sent > 0; i++) {
+        if (a->results[i])
+            continue;
+        sent--;
+        redisReply *r = wt_redis_get_reply(redis, &err);
+        if (r == NULL)
+            goto fail;
+        if (r->type != REDIS_REPLY_STRING) {
+            fprintf(stderr, "worktrain await: no session '%s'\n", a->sids[i]);
+            missing = 1;
+        } else if (wt_store_status_terminal(r->str)) {
+            a->results[i] = wt_store_result(store, a->sids[i], &err);
+            if (a->results[i])
+                a->ended++;
+        }
+        freeReplyObject(r);
+    }
+    return missing ? -2 : 0;
+fail:
+    fprintf(stderr, "worktrain await: %s\n", err.msg);
+    return -1;
+}
+
+static int
+done(const awaiting_t *a, int any)
+{
+    return any ? a->ended > 0 : a->ended == a->n;
+}
+
+/* Blocks on the fleet stream until something ends or block_ms passes. */
+static int
+wait_events(wt_redis_t *redis, wt_store_t *store, awaiting_t *a, char *last_id, size_t cap,
+            int64_t block_ms)
+{
+    char key[128];
+    wt_store_key(store, key, sizeof key, "events");
+    wt_err_t err = {0};
+    redisReply *r = wt_redis_command(redis, &err, "XREAD COUNT 10000 BLOCK %lld STREAMS %s %s",
+                                     (long long)block_ms, key, last_id);
+    if (r == NULL) {
+        fprintf(stderr, "worktrain await: %s\n", err.msg);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+        redisReply *entries = r->element[0]->element[1];
+        for (size_t i = 0; i < entries->elements; i++) {
+            redisReply *e = entries->element[i];
+            snprintf(last_id, cap, "%s", e->element[0]->str);
+            redisReply *f = e->element[1];
+            const char *type = NULL, *sid = NULL;
+            for (size_t k = 0; k + 1 < f->elements; k += 2) {
+                if (strcmp(f->element[k]->str, "type") == 0)
+                    type = f->element[k + 1]->str;
+                else if (strcmp(f->element[k]->str, "session") == 0)
+                    sid = f->element[k + 1]->str;
+            }
+            int idx = type && sid && strcmp(type, "session_completed") == 0 ? find(a, sid) : -1;
+            if (idx >= 0 && (a->results[idx] = wt_store_result(store, sid, &err)) != NULL)
+                a->ended++;
+        }
+    }
+    freeReplyObject(r);
+    return 0;
+}
+
+static int
+report(const awaiting_t *a, int as_json, int timed_out)
+{
+    int failed = 0;
+    json_t *arr = json_array();
+    for (int i = 0; i < a->n; i++) {
+        if (a->results[i] == NULL) {
+            if (!as_json)
+                printf("%s pending\n", a->sids[i]);
+            continue;
+        }
+        const char *outcome = json_string_value(json_object_get(a->results[i], "outcome"));
+        if (outcome == NULL || strcmp(outcome, "success") != 0)
+            failed = 1;
+        if (as_json)
+            json_array_append(arr, a->results[i]);
+        else
+            printf("%s %s\n", a->sids[i], outcome ? outcome : "?");
+    }
+    if (as_json)
+        wt_cli_print_json(stdout, arr);
+    json_decref(arr);
+    if (timed_out)
+        return 2;
+    return failed ? 1 : 0;
+}
+
+static int
+parse(int argc, char **argv, awaiting_t *a, wt_cli_conn_t *conn, int *any, int *as_json,
+      int64_t *timeout_ms)
+{
+    static const struct option opts[] = {
+        {"sessions", 1, 0, 's'}, {"mode", 1, 0, 'm'}, {"timeout", 1, 0, 't'}, {"json", 0, 0, 'j'},
+        {"redis", 1, 0, 'r'},    {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    wt_cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': {
+            char *copy = wt_xstrdup(optarg), *save = NULL;
+            for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save))
+                push_sid(a, p);
+            free(copy);
+            break;
+        }
+        case 'm':
+            if (strcmp(optarg, "all") && strcmp(optarg, "any"))
+                return wt_cli_usage_error("await", "--mode must be all or any, got '%s'", optarg);
+            *any = strcmp(optarg, "any") == 0;
+            break;
+        case 't':
+            if ((*timeout_ms = wt_clock_parse_duration_ms(optarg)) <= 0)
+                return wt_cli_usage_error("await", "bad --timeout '%s' (e.g. 90s, 30m)", optarg);
+            break;
+        case 'j': *as_json = 1; break;
+        case 'r': snprintf(conn->redis, sizeof conn->redis, "%s", optarg); break;
+        case 'h': fputs(await_usage, stdout); return -1;
+        default:
+            return wt_cli_usage_error("await", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    for (int i = optind; i < argc; i++)
+        push_sid(a, argv[i]);
+    if (a->n == 0)
+        return wt_cli_usage_error("await", "no session ids given");
+    return 0;
+}
+
+int
+wt_cli_await_main(int argc, char **argv)
+{
+    awaiting_t a = {0};
+    wt_cli_conn_t conn;
+    wt_cli_conn_defaults(&conn);
+    int any = 0, as_json = 0, rc;
+    int64_t timeout_ms = 365LL * 24 * 3600 * 1000;
+    rc = parse(argc, argv, &a, &conn, &any, &as_json, &timeout_ms);
+    wt_redis_t *redis = NULL;
+    wt_store_t store;
+    if (rc == 0 && wt_cli_open_store("await", conn.redis, &redis, &store) != 0)
+        rc = 1;
+    if (rc == 0) {
+        wt_signal_install();
+        a.results = wt_xcalloc((size_t)a.n, sizeof *a.results);
+        int64_t deadline = wt_clock_mono_ms() + timeout_ms;
+        char last[64] = "0-0", key[128];
+        wt_err_t err = {0};
+        redisReply *r = wt_redis_command(redis, &err, "XREVRANGE %s + - COUNT 1",
+                                         wt_store_key(&store, key, sizeof key, "events"));
+        if (r && r->elements == 1)
+            snprintf(last, sizeof last, "%s", r->element[0]->element[0]->str);
+        if (r)
+            freeReplyObject(r);
+        int hc = check_hashes(redis, &store, &a);
+        if (hc == -2)
+            rc = 1;
+        else if (hc < 0)
+            rc = 2;
+        while (rc == 0 && !done(&a, any) && !wt_signal_stopping()) {
+            int64_t left = deadline - wt_clock_mono_ms();
+            if (left <= 0)
+                break;
+            int ended = a.ended;
+            if (wait_events(redis, &store, &a, last, sizeof last, left < 1000 ? left : 1000) != 0)
+                rc = 2;
+            else if (a.ended == ended && check_hashes(redis, &store, &a) == -1)
+                rc = 2;
+        }
+        if (rc == 0)
+            rc = report(&a, as_json, !done(&a, any));
+    }
+    for (int i = 0; i < a.n; i++) {
+        free(a.sids[i]);
+        if (a.results)
+            json_decref(a.results[i]);
+    }
+    free(a.sids);
+    free(a.results);
+    wt_redis_destroy(&redis);
+    return rc < 0 ? 0 : rc;
+}

@@ -1,0 +1,56 @@
+/* wt_cli_common - helpers shared by the CLI verbs. */
+#include "wt_cli_common.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+void
+wt_cli_conn_defaults(wt_cli_conn_t *c)
+{
+    const char *v = getenv("WORKTRAIN_REDIS");
+    snprintf(c->redis, sizeof c->redis, "%s", v && *v ? v : "redis://127.0.0.1:6379/0");
+    v = getenv("WORKTRAIN_BROKER");
+    snprintf(c->broker, sizeof c->broker, "%s", v && *v ? v : "tcp://127.0.0.1:5555");
+}
+
+int
+wt_cli_usage_error(const char *verb, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "worktrain %s: %s (see worktrain %s --help)\n", verb, msg, verb);
+    return 2;
+}
+
+void
+wt_cli_getopt_reset(void)
+{
+    optind = 1;
+    opterr = 0;
+}
+
+int
+wt_cli_open_store(const char *verb, const char *url, wt_redis_t **redis, wt_store_t *store)
+{
+    wt_err_t err = {0};
+    *redis = wt_redis_new(url, 5000, &err);
+    if (*redis == NULL || wt_redis_connect(*redis, &err) != 0) {
+        fprintf(stderr, "worktrain %s: %s\n", verb, err.msg);
+        wt_redis_destroy(redis);
+        return -1;
+    }
+    wt_store_init(store, *redis, NULL);
+    return 0;
+}
+
+void
+wt_cli_print_json(FILE *out, void *json)
+{
+    char *s = json_dumps(json, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    fprintf(out, "%s\n", s ? s : "null");
+    free(s);
+}

@@ -1,0 +1,192 @@
+/* wt_cli_spawn - `spawn` and `cancel`: requests to the broker. spawn always
+ * carries an idempotency key (the user's, or a fresh one), so the client's
+ * automatic re-send after a lost reply can never create a second session. */
+#include "wt_alloc.h"
+#include "wt_buf.h"
+#include "wt_cli.h"
+#include "wt_cli_common.h"
+#include "wt_client.h"
+#include "wt_clock.h"
+#include "wt_ulid.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char spawn_usage[] =
+    "usage: worktrain spawn --workflow ID --goal TEXT [--var K=V]... [--context-json JSON]\n"
+    "                       [--parent SID] [--priority N] [--key IDEMPOTENCY_KEY]\n"
+    "                       [--timeout DUR] [--max-turns N] [--workspace PATH] [--json]\n"
+    "                       [--broker EP] [--wait-timeout DUR]\n"
+    "\n"
+    "Creates a session and prints its id once the broker has stored it durably.\n"
+    "The same --key always yields the same session. --var values that parse as JSON\n"
+    "(numbers, true/false, objects) are passed as such, others as strings.\n"
+    "Exit 0 accepted, 1 refused, 2 bad usage or no answer from the broker.\n";
+
+/* K=V into ctx; returns -1 when there is no '='. */
+static int
+add_var(json_t *ctx, const char *kv)
+{
+    const char *eq = strchr(kv, '=');
+    if (eq == NULL || eq == kv)
+        return -1;
+    char *key = wt_xstrndup(kv, (size_t)(eq - kv));
+    json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+    if (v == NULL || json_is_string(v) || json_is_null(v)) {
+        json_decref(v);
+        v = json_string(eq + 1);
+    }
+    json_object_set_new(ctx, key, v ? v : json_string(""));
+    free(key);
+    return 0;
+}
+
+int
+wt_cli_spawn_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"workflow", 1, 0, 'w'}, {"goal", 1, 0, 'g'},       {"var", 1, 0, 'v'},
+        {"context-json", 1, 0, 'c'}, {"parent", 1, 0, 'p'}, {"priority", 1, 0, 'P'},
+        {"key", 1, 0, 'k'},      {"timeout", 1, 0, 't'},    {"max-turns", 1, 0, 'm'},
+        {"workspace", 1, 0, 'W'}, {"json", 0, 0, 'j'},      {"broker", 1, 0, 'b'},
+        {"wait-timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+    wt_cli_conn_t conn;
+    wt_cli_conn_defaults(&conn);
+    wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
+    json_t *ctx = json_object();
+    int as_json = 0, c, rc = 0;
+    int64_t wait_ms = 10000;
+    char *end;
+    wt_cli_getopt_reset();
+    while (rc == 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w': wt_msg_set(&m->workflow, optarg); break;
+        case 'g': wt_msg_set(&m->goal, optarg); break;
+        case 'v':
+            if (add_var(ctx, optarg) != 0)
+                rc = wt_cli_usage_error("spawn", "--var expects K=V, got '%s'", optarg);
+            break;
+        case 'c': {
+            json_t *o = json_loads(optarg, 0, NULL);
+            if (!json_is_object(o))
+                rc = wt_cli_usage_error("spawn", "--context-json must be a JSON object");
+            else
+                json_object_update(ctx, o);
+            json_decref(o);
+            break;
+        }
+        case 'p': wt_msg_set(&m->parent, optarg); break;
+        case 'P':
+            m->priority = (int32_t)strtol(optarg, &end, 10);
+            if (*end || m->priority < -100 || m->priority > 100)
+                rc = wt_cli_usage_error("spawn", "--priority must be -100..100, got '%s'", optarg);
+            break;
+        case 'k': wt_msg_set(&m->key, optarg); break;
+        case 't':
+            if ((m->timeout_ms = wt_clock_parse_duration_ms(optarg)) <= 0)
+                rc = wt_cli_usage_error("spawn", "bad --timeout '%s' (e.g. 90s, 30m, 2h)", optarg);
+            break;
+        case 'm':
+            m->max_turns = (int32_t)strtol(optarg, &end, 10);
+            if (*end || m->max_turns <= 0)
+                rc = wt_cli_usage_error("spawn", "bad --max-turns '%s'", optarg);
+            break;
+        case 'W': wt_msg_set(&m->workspace, optarg); break;
+        case 'j': as_json = 1; break;
+        case 'b': snprintf(conn.broker, sizeof conn.broker, "%s", optarg); break;
+        case 'T':
+            if ((wait_ms = wt_clock_parse_duration_ms(optarg)) <= 0)
+                rc = wt_cli_usage_error("spawn", "bad --wait-timeout '%s'", optarg);
+            break;
+        case 'h': fputs(spawn_usage, stdout); rc = -1; break;
+        default: rc = wt_cli_usage_error("spawn", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (rc == 0 && (m->workflow == NULL || m->goal == NULL))
+        rc = wt_cli_usage_error("spawn", "--workflow and --goal are required");
+    if (rc == 0 && optind < argc)
+        rc = wt_cli_usage_error("spawn", "unexpected argument '%s'", argv[optind]);
+    if (rc != 0) {
+        json_decref(ctx);
+        wt_msg_destroy(&m);
+        return rc < 0 ? 0 : rc;
+    }
+    if (json_object_size(ctx)) {
+        char *s = json_dumps(ctx, JSON_COMPACT);
+        wt_msg_set(&m->context_json, s);
+        free(s);
+    }
+    json_decref(ctx);
+    if (m->key == NULL) { /* makes the automatic re-send safe */
+        char id[WT_ULID_LEN + 1];
+        wt_ulid_make(id, wt_clock_now_ms());
+        char key[40];
+        snprintf(key, sizeof key, "auto-%s", id);
+        wt_msg_set(&m->key, key);
+    }
+    wt_err_t err = {0};
+    wt_client_t *cl = wt_client_new(conn.broker, &err);
+    wt_msg_t *rep = cl ? wt_client_request(cl, m, (int)wait_ms, &err) : NULL;
+    wt_msg_destroy(&m);
+    wt_client_destroy(&cl);
+    if (rep == NULL) {
+        fprintf(stderr, "worktrain spawn: %s\n", err.msg);
+        return 2;
+    }
+    rc = 0;
+    if (rep->cmd == WT_CMD_SPAWNED) {
+        if (as_json)
+            printf("{\"session\": \"%s\", \"existing\": %s}\n", rep->session,
+                   rep->existing ? "true" : "false");
+        else
+            printf("%s\n", rep->session);
+    } else {
+        fprintf(stderr, "worktrain spawn: refused (%d): %s\n", rep->code,
+                rep->message ? rep->message : "");
+        rc = 1;
+    }
+    wt_msg_destroy(&rep);
+    return rc;
+}
+
+int
+wt_cli_cancel_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"broker", 1, 0, 'b'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    wt_cli_conn_t conn;
+    wt_cli_conn_defaults(&conn);
+    int c;
+    wt_cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'b')
+            snprintf(conn.broker, sizeof conn.broker, "%s", optarg);
+        else if (c == 'h') {
+            puts("usage: worktrain cancel SID [--broker EP]\n\nEnds a queued or running session "
+                 "with outcome cancelled (within a second).");
+            return 0;
+        } else
+            return wt_cli_usage_error("cancel", "unknown or incomplete option '%s'", argv[optind - 1]);
+    }
+    if (optind != argc - 1)
+        return wt_cli_usage_error("cancel", "expected exactly one session id");
+    wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_CANCEL);
+    wt_msg_set(&m->session, argv[optind]);
+    wt_err_t err = {0};
+    wt_client_t *cl = wt_client_new(conn.broker, &err);
+    wt_msg_t *rep = cl ? wt_client_request(cl, m, 10000, &err) : NULL;
+    wt_msg_destroy(&m);
+    wt_client_destroy(&cl);
+    if (rep == NULL) {
+        fprintf(stderr, "worktrain cancel: %s\n", err.msg);
+        return 2;
+    }
+    int rc = rep->cmd == WT_CMD_CANCELLED ? 0 : 1;
+    if (rc)
+        fprintf(stderr, "worktrain cancel: %s: %s\n", argv[optind], rep->message ? rep->message : "");
+    else
+        printf("%s cancelled\n", argv[optind]);
+    wt_msg_destroy(&rep);
+    return rc;
+}

@@ -1,0 +1,18 @@
+/* wt_client - request/reply with the broker's client socket over a DEALER.
+ * A request is re-sent (same request id, so an idempotency key makes the
+ * retry safe) when no reply comes within a third of the timeout. */
+#ifndef WT_CLIENT_H
+#define WT_CLIENT_H
+
+#include "wt_err.h"
+#include "wt_proto.h"
+
+typedef struct wt_client wt_client_t;
+
+wt_client_t *wt_client_new(const char *endpoint, wt_err_t *err);
+void wt_client_destroy(wt_client_t **self_p);
+/* Sends req (its req id is set here) and returns the matching reply, or
+ * NULL with err (WT_ETIMEDOUT when the broker did not answer in time). */
+wt_msg_t *wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *err);
+
+#endif
