@@ -200,56 +200,94 @@ parse(int argc, char **argv, awaiting_t *a, wt_cli_conn_t *conn, int *any, int *
     return 0;
 }
 
+/* Waits on a.sids; fills a.results. 0 when done waiting (all/any ended or
+ * the deadline passed), 1 when an id does not exist, 2 on a Redis error. */
+static int
+await_sessions(const char *redis_url, awaiting_t *a, int any, int64_t timeout_ms)
+{
+    wt_redis_t *redis = NULL;
+    wt_store_t store;
+    if (wt_cli_open_store("await", redis_url, &redis, &store) != 0)
+        return 2;
+    a->results = wt_xcalloc((size_t)a->n, sizeof *a->results);
+    int64_t deadline = wt_clock_mono_ms() + timeout_ms;
+    char last[64] = "0-0", key[128];
+    wt_err_t err = {0};
+    redisReply *r = wt_redis_command(redis, &err, "XREVRANGE %s + - COUNT 1",
+                                     wt_store_key(&store, key, sizeof key, "events"));
+    if (r && r->elements == 1)
+        snprintf(last, sizeof last, "%s", r->element[0]->element[0]->str);
+    if (r)
+        freeReplyObject(r);
+    int rc = 0, hc = check_hashes(redis, &store, a);
+    if (hc == -2)
+        rc = 1;
+    else if (hc < 0)
+        rc = 2;
+    while (rc == 0 && !done(a, any) && !wt_signal_stopping()) {
+        int64_t left = deadline - wt_clock_mono_ms();
+        if (left <= 0)
+            break;
+        int ended = a->ended;
+        if (wait_events(redis, &store, a, last, sizeof last, left < 1000 ? left : 1000) != 0)
+            rc = 2;
+        else if (a->ended == ended && check_hashes(redis, &store, a) == -1)
+            rc = 2;
+    }
+    wt_redis_destroy(&redis);
+    return rc;
+}
+
+static void
+awaiting_release(awaiting_t *a)
+{
+    for (int i = 0; i < a->n; i++) {
+        free(a->sids[i]);
+        if (a->results)
+            json_decref(a->results[i]);
+    }
+    free(a->sids);
+    free(a->results);
+}
+
+json_t *
+wt_cli_await_collect(const char *redis_url, char *const *sids, int n, long long timeout_ms,
+                     int *rc_out)
+{
+    awaiting_t a = {0};
+    for (int i = 0; i < n; i++)
+        push_sid(&a, sids[i]);
+    int rc = await_sessions(redis_url, &a, 0, timeout_ms);
+    json_t *arr = json_array();
+    int failed = 0;
+    for (int i = 0; i < a.n; i++) {
+        const char *o = a.results && a.results[i]
+                            ? json_string_value(json_object_get(a.results[i], "outcome"))
+                            : NULL;
+        failed |= o == NULL || strcmp(o, "success") != 0;
+        if (a.results && a.results[i])
+            json_array_append(arr, a.results[i]);
+    }
+    *rc_out = rc ? rc : (a.ended < a.n ? 2 : failed);
+    awaiting_release(&a);
+    return arr;
+}
+
 int
 wt_cli_await_main(int argc, char **argv)
 {
     awaiting_t a = {0};
     wt_cli_conn_t conn;
     wt_cli_conn_defaults(&conn);
-    int any = 0, as_json = 0, rc;
+    int any = 0, as_json = 0;
     int64_t timeout_ms = 365LL * 24 * 3600 * 1000;
-    rc = parse(argc, argv, &a, &conn, &any, &as_json, &timeout_ms);
-    wt_redis_t *redis = NULL;
-    wt_store_t store;
-    if (rc == 0 && wt_cli_open_store("await", conn.redis, &redis, &store) != 0)
-        rc = 1;
+    int rc = parse(argc, argv, &a, &conn, &any, &as_json, &timeout_ms);
     if (rc == 0) {
         wt_signal_install();
-        a.results = wt_xcalloc((size_t)a.n, sizeof *a.results);
-        int64_t deadline = wt_clock_mono_ms() + timeout_ms;
-        char last[64] = "0-0", key[128];
-        wt_err_t err = {0};
-        redisReply *r = wt_redis_command(redis, &err, "XREVRANGE %s + - COUNT 1",
-                                         wt_store_key(&store, key, sizeof key, "events"));
-        if (r && r->elements == 1)
-            snprintf(last, sizeof last, "%s", r->element[0]->element[0]->str);
-        if (r)
-            freeReplyObject(r);
-        int hc = check_hashes(redis, &store, &a);
-        if (hc == -2)
-            rc = 1;
-        else if (hc < 0)
-            rc = 2;
-        while (rc == 0 && !done(&a, any) && !wt_signal_stopping()) {
-            int64_t left = deadline - wt_clock_mono_ms();
-            if (left <= 0)
-                break;
-            int ended = a.ended;
-            if (wait_events(redis, &store, &a, last, sizeof last, left < 1000 ? left : 1000) != 0)
-                rc = 2;
-            else if (a.ended == ended && check_hashes(redis, &store, &a) == -1)
-                rc = 2;
-        }
+        rc = await_sessions(conn.redis, &a, any, timeout_ms);
         if (rc == 0)
             rc = report(&a, as_json, !done(&a, any));
     }
-    for (int i = 0; i < a.n; i++) {
-        free(a.sids[i]);
-        if (a.results)
-            json_decref(a.results[i]);
-    }
-    free(a.sids);
-    free(a.results);
-    wt_redis_destroy(&redis);
+    awaiting_release(&a);
     return rc < 0 ? 0 : rc;
 }

@@ -1,0 +1,385 @@
+/* wt_up - `worktrain up`: a whole local fleet in one command (what `make
+ * demo` runs). It starts its own redis-server on a free loopback port (data
+ * under DIR/redis), a broker on ipc:// endpoints under DIR, and N workers,
+ * all as children that die with it (PR_SET_PDEATHSIG), with logs in
+ * DIR/logs. --demo spawns demo sessions and prints their results; --exit
+ * stops the fleet afterwards, otherwise it runs until Ctrl-C and then stops
+ * every process it started. */
+#include "wt_alloc.h"
+#include "wt_cli.h"
+#include "wt_cli_common.h"
+#include "wt_client.h"
+#include "wt_clock.h"
+#include "wt_log.h"
+#include "wt_signal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_CHILDREN 64
+
+typedef struct fleet {
+    char dir[PATH_MAX];       /* absolute state dir */
+    char exe[PATH_MAX];       /* this binary */
+    char share[PATH_MAX];     /* repo root or install share dir */
+    char redis_url[128];      /* redis://127.0.0.1:PORT/0 */
+    char clients_ep[PATH_MAX + 16]; /* broker client endpoint */
+    char workers_ep[PATH_MAX + 16]; /* broker worker endpoint */
+    int http_port;            /* broker /healthz, /metrics */
+    pid_t pids[MAX_CHILDREN]; /* children, in start order */
+    const char *names[MAX_CHILDREN]; /* their roles */
+    int n;                    /* children */
+} fleet_t;
+
+static const char up_usage[] =
+    "usage: worktrain up [--workers N] [--slots N] [--redis URL] [--demo] [--sessions N]\n"
+    "                    [--exit] [--dir DIR]\n"
+    "\n"
+    "Starts a local fleet: its own redis-server on a free loopback port (unless --redis),\n"
+    "a broker and N workers (default 2), with state and logs under DIR (default .worktrain).\n"
+    "--demo runs N demo sessions (default 4) and prints their results. --exit stops the fleet\n"
+    "afterwards (exit 0 iff every demo session succeeded); otherwise it runs until Ctrl-C.\n"
+    "Uses ANTHROPIC_API_KEY or OPENAI_API_KEY when set, else the scripted provider.\n";
+
+static int
+free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
+}
+
+static pid_t
+start_child(fleet_t *f, const char *role, const char *log, char *const argv[])
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/logs/%s.log", f->dir, log);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(1);
+        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int null = open("/dev/null", O_RDONLY);
+        if (fd >= 0) {
+            dup2(fd, STDOUT_FILENO);
+            dup2(fd, STDERR_FILENO);
+        }
+        if (null >= 0)
+            dup2(null, STDIN_FILENO);
+        setpgid(0, 0); /* Ctrl-C goes to `up`, which stops children in order */
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    if (pid > 0 && f->n < MAX_CHILDREN) {
+        f->pids[f->n] = pid;
+        f->names[f->n++] = role;
+    }
+    return pid;
+}
+
+static void
+stop_all(fleet_t *f)
+{
+    for (int i = f->n - 1; i >= 0; i--) /* workers first, redis last */
+        if (f->pids[i] > 0)
+            kill(f->pids[i], SIGTERM);
+    int64_t deadline = wt_clock_mono_ms() + 15000;
+    for (int i = f->n - 1; i >= 0; i--) {
+        while (f->pids[i] > 0) {
+            if (waitpid(f->pids[i], NULL, WNOHANG) == f->pids[i] || errno == ECHILD) {
+                f->pids[i] = 0;
+                break;
+            }
+            if (wt_clock_mono_ms() > deadline) {
+                kill(f->pids[i], SIGKILL);
+                waitpid(f->pids[i], NULL, 0);
+                f->pids[i] = 0;
+                break;
+            }
+            wt_clock_sleep_ms(20);
+        }
+    }
+    f->n = 0;
+}
+
+static int
+wait_redis(const char *url)
+{
+    int64_t deadline = wt_clock_mono_ms() + 15000;
+    wt_err_t err = {0};
+    wt_redis_t *r = wt_redis_new(url, 1000, &err);
+    int ok = 0;
+    while (r && !ok && wt_clock_mono_ms() < deadline && !wt_signal_stopping()) {
+        redisReply *rep = wt_redis_command(r, &err, "PING");
+        if (rep) {
+            ok = 1;
+            freeReplyObject(rep);
+        } else
+            wt_clock_sleep_ms(50);
+    }
+    wt_redis_destroy(&r);
+    return ok ? 0 : -1;
+}
+
+/* Asks the broker for STATS until n workers registered (bounded). */
+static int
+wait_workers(fleet_t *f, int n)
+{
+    wt_err_t err = {0};
+    wt_client_t *cl = wt_client_new(f->clients_ep, &err);
+    int64_t deadline = wt_clock_mono_ms() + 30000;
+    int ok = 0;
+    while (cl && !ok && wt_clock_mono_ms() < deadline && !wt_signal_stopping()) {
+        wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_STATS);
+        wt_msg_t *rep = wt_client_request(cl, m, 3000, &err);
+        ok = rep && rep->cmd == WT_CMD_STATS_REPLY && rep->workers >= n;
+        wt_msg_destroy(&m);
+        wt_msg_destroy(&rep);
+        if (!ok)
+            wt_clock_sleep_ms(100);
+    }
+    wt_client_destroy(&cl);
+    return ok ? 0 : -1;
+}
+
+static void
+locate(fleet_t *f)
+{
+    ssize_t n = readlink("/proc/self/exe", f->exe, sizeof f->exe - 1);
+    f->exe[n > 0 ? n : 0] = '\0';
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", f->exe);
+    char *slash = strrchr(buf, '/');
+    if (slash)
+        *slash = '\0';
+    char cand[PATH_MAX + 32];
+    snprintf(cand, sizeof cand, "%s/../workflows", buf);
+    char real[PATH_MAX];
+    if (realpath(cand, real) != NULL) {
+        snprintf(cand, sizeof cand, "%s/..", buf);
+        if (realpath(cand, f->share) == NULL)
+            snprintf(f->share, sizeof f->share, "%s/..", buf);
+    } else {
+        snprintf(f->share, sizeof f->share, "/usr/local/share/worktrain");
+    }
+}
+
+static int
+start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scripted)
+{
+    char port_s[16], http[32], slots_s[16], wf_dir[PATH_MAX + 32], ws_dir[PATH_MAX + 32];
+    char script[PATH_MAX + 64], redis_dir[PATH_MAX + 16];
+    if (redis_arg) {
+        snprintf(f->redis_url, sizeof f->redis_url, "%s", redis_arg);
+    } else {
+        int port = free_port();
+        snprintf(port_s, sizeof port_s, "%d", port);
+        snprintf(redis_dir, sizeof redis_dir, "%s/redis", f->dir);
+        mkdir(redis_dir, 0755);
+        char *argv[] = {"/usr/bin/redis-server", "--port", port_s, "--bind", "127.0.0.1",
+                        "--dir", redis_dir, "--appendonly", "yes", "--save", "",
+                        "--daemonize", "no", NULL};
+        if (start_child(f, "redis", "redis", argv) < 0)
+            return -1;
+        snprintf(f->redis_url, sizeof f->redis_url, "redis://127.0.0.1:%d/0", port);
+    }
+    if (wait_redis(f->redis_url) != 0) {
+        fprintf(stderr, "worktrain up: redis at %s did not answer (see %s/logs/redis.log)\n",
+                f->redis_url, f->dir);
+        return -1;
+    }
+    snprintf(f->clients_ep, sizeof f->clients_ep, "ipc://%s/clients.sock", f->dir);
+    snprintf(f->workers_ep, sizeof f->workers_ep, "ipc://%s/workers.sock", f->dir);
+    f->http_port = free_port();
+    snprintf(http, sizeof http, "127.0.0.1:%d", f->http_port);
+    char *bargv[] = {f->exe, "broker", "--clients", f->clients_ep, "--workers", f->workers_ep,
+                     "--redis", f->redis_url, "--http", http, NULL};
+    if (start_child(f, "broker", "broker", bargv) < 0)
+        return -1;
+    snprintf(slots_s, sizeof slots_s, "%d", slots);
+    snprintf(wf_dir, sizeof wf_dir, "%s/workflows", f->share);
+    snprintf(ws_dir, sizeof ws_dir, "%s/workspaces", f->dir);
+    snprintf(script, sizeof script, "%s/coordinator/demo/demo-script.json", f->share);
+    if (access(script, R_OK) != 0)
+        snprintf(script, sizeof script, "%s/demo/demo-script.json", f->share);
+    for (int i = 1; i <= nworkers; i++) {
+        char name[32], log[32];
+        snprintf(name, sizeof name, "worker-%d", i);
+        snprintf(log, sizeof log, "worker-%d", i);
+        char *wargv[24] = {f->exe,  "worker",           "--broker", f->workers_ep, "--redis",
+                           f->redis_url, "--slots",     slots_s,    "--workflows", wf_dir,
+                           "--workspace-root", ws_dir,  "--name",   name,        NULL};
+        int k = 14;
+        if (scripted) {
+            wargv[k++] = "--provider";
+            wargv[k++] = "scripted";
+            wargv[k++] = "--script";
+            wargv[k++] = script;
+        }
+        wargv[k] = NULL;
+        if (start_child(f, "worker", log, wargv) < 0)
+            return -1;
+    }
+    if (wait_workers(f, nworkers) != 0) {
+        fprintf(stderr, "worktrain up: workers did not register with the broker (see %s/logs)\n",
+                f->dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* Spawns the demo sessions and waits for them; 0 iff all succeeded. */
+static int
+run_demo(fleet_t *f, int sessions)
+{
+    static const char *const goals[] = {"summarise the host", "list the workspace",
+                                        "check the toolchain", "write a status note"};
+    char **sids = wt_xcalloc((size_t)sessions, sizeof *sids);
+    wt_err_t err = {0};
+    wt_client_t *cl = wt_client_new(f->clients_ep, &err);
+    int rc = cl ? 0 : 1;
+    for (int i = 0; i < sessions && rc == 0; i++) {
+        wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
+        char goal[128];
+        snprintf(goal, sizeof goal, "demo session %d: %s", i + 1, goals[i % 4]);
+        wt_msg_set(&m->workflow, "demo");
+        wt_msg_set(&m->goal, goal);
+        wt_msg_t *rep = wt_client_request(cl, m, 10000, &err);
+        if (rep && rep->cmd == WT_CMD_SPAWNED) {
+            sids[i] = wt_xstrdup(rep->session);
+            printf("spawned %s  %s\n", rep->session, goal);
+        } else {
+            fprintf(stderr, "worktrain up: spawn failed: %s\n",
+                    rep && rep->message ? rep->message : err.msg);
+            rc = 1;
+        }
+        wt_msg_destroy(&m);
+        wt_msg_destroy(&rep);
+    }
+    wt_client_destroy(&cl);
+    fflush(stdout);
+    if (rc == 0) {
+        json_t *res = wt_cli_await_collect(f->redis_url, sids, sessions, 300000, &rc);
+        size_t i;
+        json_t *r;
+        json_array_foreach(res, i, r)
+        {
+            json_t *out = json_object_get(r, "output");
+            printf("\n%s  %s\n  summary: %s\n  notes:   %s\n",
+                   json_string_value(json_object_get(r, "session")),
+                   json_string_value(json_object_get(r, "outcome")),
+                   json_string_value(json_object_get(json_object_get(out, "context"), "summary"))
+                       ?: "-",
+                   json_string_value(json_object_get(out, "notes")) ?: "-");
+            const char *detail = json_string_value(json_object_get(r, "detail"));
+            if (detail && *detail)
+                printf("  detail:  %s\n", detail);
+        }
+        json_decref(res);
+    }
+    for (int i = 0; i < sessions; i++)
+        free(sids[i]);
+    free(sids);
+    return rc;
+}
+
+int
+wt_cli_up_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"workers", 1, 0, 'w'}, {"slots", 1, 0, 's'}, {"redis", 1, 0, 'r'}, {"demo", 0, 0, 'd'},
+        {"sessions", 1, 0, 'n'}, {"exit", 0, 0, 'x'}, {"dir", 1, 0, 'D'},  {"help", 0, 0, 'h'},
+        {0, 0, 0, 0}};
+    int nworkers = 2, slots = 4, demo = 0, sessions = 4, exit_after = 0, c;
+    const char *redis = NULL, *dir = ".worktrain";
+    char *end;
+    wt_cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        long v = 0;
+        switch (c) {
+        case 'w':
+        case 's':
+        case 'n':
+            v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 64)
+                return wt_cli_usage_error("up", "bad number '%s' (1..64)", optarg);
+            *(c == 'w' ? &nworkers : c == 's' ? &slots : &sessions) = (int)v;
+            break;
+        case 'r': redis = optarg; break;
+        case 'd': demo = 1; break;
+        case 'x': exit_after = 1; break;
+        case 'D': dir = optarg; break;
+        case 'h': fputs(up_usage, stdout); return 0;
+        default: return wt_cli_usage_error("up", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return wt_cli_usage_error("up", "unexpected argument '%s'", argv[optind]);
+    const char *ak = getenv("ANTHROPIC_API_KEY"), *ok = getenv("OPENAI_API_KEY");
+    int scripted = !(ak && *ak) && !(ok && *ok);
+    if (scripted)
+        printf("No ANTHROPIC_API_KEY or OPENAI_API_KEY set: using the scripted provider with a "
+               "bundled script.\n");
+    else
+        printf("Using the %s API (key from the environment).\n", ak && *ak ? "Anthropic" : "OpenAI");
+    fflush(stdout);
+    fleet_t *f = wt_xcalloc(1, sizeof *f);
+    mkdir(dir, 0755);
+    if (realpath(dir, f->dir) == NULL) {
+        fprintf(stderr, "worktrain up: cannot use directory '%s': %s\n", dir, strerror(errno));
+        free(f);
+        return 1;
+    }
+    char logs[PATH_MAX + 8];
+    snprintf(logs, sizeof logs, "%s/logs", f->dir);
+    mkdir(logs, 0755);
+    locate(f);
+    wt_signal_install();
+    int rc = start_fleet(f, redis, nworkers, slots, scripted) == 0 ? 0 : 1;
+    if (rc == 0)
+        printf("Fleet is starting: redis %s, broker %s, %d workers x %d slots, logs in %s\n",
+               f->redis_url, f->clients_ep, nworkers, slots, logs);
+    if (rc == 0 && demo) {
+        rc = run_demo(f, sessions);
+        printf("\nDemo %s.\n", rc == 0 ? "succeeded: every session completed" : "FAILED");
+    }
+    if (rc == 0 || !exit_after) {
+        printf("Fleet is up: redis %s | broker clients %s | metrics "
+               "http://127.0.0.1:%d/metrics | console: not part of this build yet\n",
+               f->redis_url, f->clients_ep, f->http_port);
+        printf("Try: WORKTRAIN_REDIS=%s WORKTRAIN_BROKER=%s %s spawn --workflow demo --goal hi\n",
+               f->redis_url, f->clients_ep, f->exe);
+    }
+    fflush(stdout);
+    if (!exit_after && f->n > 0) {
+        printf("Press Ctrl-C to stop the fleet.\n");
+        fflush(stdout);
+        while (!wt_signal_stopping())
+            wt_clock_sleep_ms(100);
+        rc = 0;
+    }
+    stop_all(f);
+    printf("Fleet stopped.\n");
+    free(f);
+    return rc;
+}
