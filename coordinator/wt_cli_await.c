@@ -67,23 +67,29 @@ check_hashes(wt_redis_t *redis, wt_store_t *store, awaiting_t *a)
         sent++;
     }
     int missing = 0;
+    int *terminal = wt_xcalloc((size_t)a->n + 1, sizeof *terminal);
     for (int i = 0; i < a->n && sent > 0; i++) {
         if (a->results[i])
             continue;
         sent--;
         redisReply *r = wt_redis_get_reply(redis, &err);
-        if (r == NULL)
+        if (r == NULL) {
+            free(terminal);
             goto fail;
+        }
         if (r->type != REDIS_REPLY_STRING) {
             fprintf(stderr, "worktrain await: no session '%s'\n", a->sids[i]);
             missing = 1;
         } else if (wt_store_status_terminal(r->str)) {
-            a->results[i] = wt_store_result(store, a->sids[i], &err);
-            if (a->results[i])
-                a->ended++;
+            terminal[i] = 1;
         }
         freeReplyObject(r);
     }
+    /* Only now, with every pipelined reply read, may other commands run. */
+    for (int i = 0; i < a->n; i++)
+        if (terminal[i] && (a->results[i] = wt_store_result(store, a->sids[i], &err)) != NULL)
+            a->ended++;
+    free(terminal);
     return missing ? -2 : 0;
 fail:
     fprintf(stderr, "worktrain await: %s\n", err.msg);

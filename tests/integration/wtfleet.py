@@ -196,7 +196,9 @@ class Fleet:
 
     def run_cli(self, *args, timeout=60, env=None):
         e = dict(os.environ)
-        e.update({"WORKTRAIN_REDIS": self.redis_url, "WORKTRAIN_BROKER": self.clients_ep})
+        if self.redis_port:
+            e["WORKTRAIN_REDIS"] = self.redis_url
+        e["WORKTRAIN_BROKER"] = self.clients_ep
         e.update(env or {})
         return subprocess.run([BIN] + list(args), capture_output=True, text=True, timeout=timeout,
                               env=e, cwd=REPO, stdin=subprocess.DEVNULL)
