@@ -430,6 +430,79 @@ check_required(const wt_msg_t *m, int *code, wt_err_t *err)
     return 0;
 }
 
+/* msgpack-c sizes its zone from the counts a container declares, so a
+ * 60-byte body announcing a 4-billion-entry map would allocate gigabytes.
+ * This walk checks, before unpacking, that the encoded items are there:
+ * every pending item needs at least one byte, so more pending items than
+ * bytes left means a lie. It only reads headers and lengths (msgpack spec). */
+static uint64_t
+be(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static int
+sizes_plausible(const unsigned char *p, size_t n)
+{
+    uint64_t pending = 1;
+    size_t i = 0;
+    while (pending > 0) {
+        if (i >= n)
+            return 0;
+        unsigned c = p[i++];
+        uint64_t skip = 0, items = 0;
+        int len_bytes = 0;
+        if (c <= 0x7f || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3)
+            ;
+        else if (c >= 0x80 && c <= 0x8f)
+            items = 2 * (uint64_t)(c & 0x0f);
+        else if (c >= 0x90 && c <= 0x9f)
+            items = c & 0x0f;
+        else if (c >= 0xa0 && c <= 0xbf)
+            skip = c & 0x1f;
+        else if (c == 0xcc || c == 0xd0)
+            skip = 1;
+        else if (c == 0xcd || c == 0xd1)
+            skip = 2;
+        else if (c == 0xca || c == 0xce || c == 0xd2)
+            skip = 4;
+        else if (c == 0xcb || c == 0xcf || c == 0xd3)
+            skip = 8;
+        else if (c == 0xd4 || c == 0xd5 || c == 0xd6 || c == 0xd7 || c == 0xd8)
+            skip = 1 + ((uint64_t)1 << (c - 0xd4));
+        else if (c == 0xc4 || c == 0xd9 || c == 0xc7)
+            len_bytes = 1;
+        else if (c == 0xc5 || c == 0xda || c == 0xc8 || c == 0xdc || c == 0xde)
+            len_bytes = 2;
+        else if (c == 0xc6 || c == 0xdb || c == 0xc9 || c == 0xdd || c == 0xdf)
+            len_bytes = 4;
+        else
+            return 0; /* 0xc1: never used */
+        if (len_bytes) {
+            if (n - i < (size_t)len_bytes)
+                return 0;
+            uint64_t len = be(p + i, len_bytes);
+            i += (size_t)len_bytes;
+            if (c == 0xdc || c == 0xdd)
+                items = len;
+            else if (c == 0xde || c == 0xdf)
+                items = 2 * len;
+            else
+                skip = len + (c >= 0xc7 && c <= 0xc9 ? 1 : 0); /* ext has a type byte */
+        }
+        if (skip > n - i)
+            return 0;
+        i += (size_t)skip;
+        pending = pending - 1 + items;
+        if (pending > n - i)
+            return 0;
+    }
+    return 1;
+}
+
 wt_msg_t *
 wt_proto_decode(const void *p, size_t n, int *code, wt_err_t *err)
 {
@@ -456,6 +529,11 @@ wt_proto_decode(const void *p, size_t n, int *code, wt_err_t *err)
     size_t body_n = n - WT_PROTO_HEADER_LEN - 1;
     if (body_n > WT_PROTO_MAX_BODY) {
         fail(code, WT_PROTO_E_TOO_BIG, err, "body exceeds the %s limit%s", "1 MiB", "");
+        return NULL;
+    }
+    if (!sizes_plausible(b + WT_PROTO_HEADER_LEN + 1, body_n)) {
+        fail(code, WT_PROTO_E_BAD_BODY, err, "body: %s%s",
+             "truncated msgpack or a container larger than the body", "");
         return NULL;
     }
     msgpack_zone zone;
