@@ -21,25 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *const standard_keys[] = {
-    "id", "title", "prompt", "promptBlocks", "agentRole", "guidance", "askForFiles",
-    "hasValidation", "requireConfirmation", "runCondition", "validationCriteria", "outputContract",
-    "assessmentRefs", "assessmentConsequences", "notesOptional", "functionDefinitions",
-    "functionCalls", "functionReferences", "templateCall", "promptFragments", "modelTier",
-    "clarificationPrompts", "type", NULL};
-static const char *const loop_keys[] = {"id", "type", "title", "loop", "body",
-                                        "functionDefinitions", "requireConfirmation",
-                                        "runCondition", "notesOptional", "modelTier", NULL};
-
-static int
-known(const char *const *keys, const char *k)
-{
-    for (; *keys; keys++)
-        if (strcmp(*keys, k) == 0)
-            return 1;
-    return 0;
-}
-
 static char *
 opt_str(json_t *o, const char *k)
 {
@@ -258,14 +239,12 @@ compile_loop(json_t *j, const char *path, wf_step_t *s, json_t *steps, wt_err_t 
     return 0;
 }
 
+/* Fields WorkRail defines that mean nothing unattended (requireConfirmation,
+ * clarificationPrompts, functionDefinitions, validationCriteria, ...) and
+ * fields of newer WorkRail versions are accepted and ignored. */
 static int
 compile_standard(json_t *j, const char *path, wf_step_t *s, wt_err_t *err)
 {
-    char sub[400];
-    const char *k;
-    json_t *v;
-    json_object_foreach(j, k, v) if (!known(standard_keys, k)) return wt_err_set(
-        err, WT_EINVAL, "%s.%s: unknown field for a step", path, k);
     json_t *prompt = json_object_get(j, "prompt"), *pb = json_object_get(j, "promptBlocks");
     if (prompt && !json_is_string(prompt))
         return wt_err_set(err, WT_EINVAL, "%s.prompt: expected a string", path);
@@ -317,7 +296,6 @@ compile_standard(json_t *j, const char *path, wf_step_t *s, wt_err_t *err)
         s->followup_level = wt_xstrdup(lvl);
         s->followup_text = opt_str(eff, "guidance");
     }
-    (void)sub;
     return 0;
 }
 
@@ -345,10 +323,6 @@ compile_step(json_t *j, const char *path, wf_step_t *s, json_t *steps, wt_err_t 
     if (type != NULL) {
         const char *t = json_string_value(type);
         if (t && strcmp(t, "loop") == 0) {
-            const char *k;
-            json_t *v;
-            json_object_foreach(j, k, v) if (!known(loop_keys, k)) return wt_err_set(
-                err, WT_EINVAL, "%s.%s: unknown field for a loop step", path, k);
             return compile_loop(j, path, s, steps, err);
         }
         if (t == NULL || strcmp(t, "standard") != 0)
