@@ -125,7 +125,7 @@ def bench_latency(rate, seconds):
 
 
 def bench_broker_alone(n):
-    exe = os.path.join(wtfleet.os.path.dirname(wtfleet.BIN), "broker", "bench_dispatch")
+    exe = os.path.join(os.path.dirname(wtfleet.BIN), "bench", "bench_dispatch")
     if not os.path.exists(exe):
         return {"skipped": "bench_dispatch not built"}
     fleet = Fleet("bench-broker")

@@ -50,6 +50,7 @@ wt_xstrdup(const char *s)
 char *
 wt_xstrndup(const char *s, size_t n)
 {
+    n = strnlen(s, n);
     char *p = wt_xmalloc(n + 1);
     memcpy(p, s, n);
     p[n] = '\0';

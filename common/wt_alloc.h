@@ -9,6 +9,7 @@ void *wt_xmalloc(size_t n);
 void *wt_xcalloc(size_t count, size_t n);
 void *wt_xrealloc(void *p, size_t n);
 char *wt_xstrdup(const char *s);
+/* Copies at most n bytes of s (stops at its NUL). */
 char *wt_xstrndup(const char *s, size_t n);
 /* Returns a newly allocated formatted string; the caller frees it. */
 char *wt_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,145 @@
+/* bench_dispatch - the broker alone: K synthetic workers that answer every
+ * ASSIGN with FINISHED at once (no Redis writes, no LLM) and one client
+ * keeping a window of SPAWNs in flight. Measures dispatches per second
+ * through a real broker, including its Redis intake and lease scripts.
+ *
+ *   bench_dispatch --clients EP --workers EP [--sessions N] [--workers-count K]
+ *                  [--slots S] [--window W] [--out FILE]
+ */
+#include "wt_alloc.h"
+#include "wt_clock.h"
+#include "wt_wire.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+typedef struct bench {
+    long sessions, spawned, answered, dispatched;
+    int nworkers, slots, window;
+    void *client;
+    void **workers;
+} bench_t;
+
+static void
+send_spawn(bench_t *b)
+{
+    wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
+    char goal[32];
+    snprintf(goal, sizeof goal, "bench %ld", b->spawned);
+    wt_msg_set(&m->workflow, "bench-one-step");
+    wt_msg_set(&m->goal, goal);
+    m->req = (uint64_t)++b->spawned;
+    wt_wire_send(b->client, NULL, 0, m, 0, NULL);
+    wt_msg_destroy(&m);
+}
+
+static void
+worker_send(void *sock, wt_cmd_t cmd, const char *name, int slots, const char *sid)
+{
+    wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, cmd);
+    if (name)
+        wt_msg_set(&m->name, name);
+    m->slots = slots;
+    if (sid) {
+        wt_msg_set(&m->session, sid);
+        wt_msg_set(&m->outcome, "success");
+    }
+    wt_wire_send(sock, NULL, 0, m, 0, NULL);
+    wt_msg_destroy(&m);
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *clients = NULL, *workers = NULL, *out = NULL;
+    bench_t b = {.sessions = 100000, .nworkers = 4, .slots = 8, .window = 2000};
+    static const struct option opts[] = {
+        {"clients", 1, 0, 'c'}, {"workers", 1, 0, 'w'}, {"sessions", 1, 0, 'n'},
+        {"workers-count", 1, 0, 'k'}, {"slots", 1, 0, 's'}, {"window", 1, 0, 'W'},
+        {"out", 1, 0, 'o'}, {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': clients = optarg; break;
+        case 'w': workers = optarg; break;
+        case 'n': b.sessions = strtol(optarg, NULL, 10); break;
+        case 'k': b.nworkers = (int)strtol(optarg, NULL, 10); break;
+        case 's': b.slots = (int)strtol(optarg, NULL, 10); break;
+        case 'W': b.window = (int)strtol(optarg, NULL, 10); break;
+        case 'o': out = optarg; break;
+        default: fprintf(stderr, "usage: see the comment at the top of bench_dispatch.c\n"); return 2;
+        }
+    }
+    if (!clients || !workers || b.nworkers < 1 || b.sessions < 1)
+        return fprintf(stderr, "bench_dispatch: --clients and --workers are required\n"), 2;
+    void *ctx = zmq_ctx_new();
+    b.client = zmq_socket(ctx, ZMQ_DEALER);
+    zmq_connect(b.client, clients);
+    b.workers = wt_xcalloc((size_t)b.nworkers, sizeof *b.workers);
+    zmq_pollitem_t *items = wt_xcalloc((size_t)b.nworkers + 1, sizeof *items);
+    for (int i = 0; i < b.nworkers; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "bench-worker-%d", i);
+        b.workers[i] = zmq_socket(ctx, ZMQ_DEALER);
+        zmq_setsockopt(b.workers[i], ZMQ_IDENTITY, name, strlen(name));
+        zmq_connect(b.workers[i], workers);
+        worker_send(b.workers[i], WT_CMD_READY, name, b.slots, NULL);
+        items[i + 1] = (zmq_pollitem_t){b.workers[i], 0, ZMQ_POLLIN, 0};
+    }
+    items[0] = (zmq_pollitem_t){b.client, 0, ZMQ_POLLIN, 0};
+    wt_clock_sleep_ms(300); /* let READY land before the clock starts */
+    int64_t t0 = wt_clock_mono_us(), next_hb = wt_clock_mono_ms() + 500, deadline =
+        wt_clock_mono_ms() + 600000;
+    while (b.spawned < b.sessions && b.spawned - b.answered < b.window)
+        send_spawn(&b);
+    while (b.dispatched < b.sessions && wt_clock_mono_ms() < deadline) {
+        zmq_poll(items, b.nworkers + 1, 100);
+        wt_msg_t *m = NULL;
+        int code;
+        while (wt_wire_recv(b.client, 0, WT_CHAN_CLIENT, NULL, NULL, &m, &code, 1, NULL) == 1) {
+            b.answered++;
+            wt_msg_destroy(&m);
+        }
+        while (b.spawned < b.sessions && b.spawned - b.answered < b.window)
+            send_spawn(&b);
+        for (int i = 0; i < b.nworkers; i++)
+            while (wt_wire_recv(b.workers[i], 0, WT_CHAN_WORKER, NULL, NULL, &m, &code, 1, NULL) == 1) {
+                if (m->cmd == WT_CMD_ASSIGN) {
+                    b.dispatched++;
+                    worker_send(b.workers[i], WT_CMD_FINISHED, NULL, 0, m->session);
+                }
+                wt_msg_destroy(&m);
+            }
+        if (wt_clock_mono_ms() >= next_hb) {
+            for (int i = 0; i < b.nworkers; i++)
+                worker_send(b.workers[i], WT_CMD_HEARTBEAT, NULL, 0, NULL);
+            next_hb = wt_clock_mono_ms() + 500;
+        }
+    }
+    double secs = (double)(wt_clock_mono_us() - t0) / 1e6;
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"sessions\": %ld, \"dispatched\": %ld, \"seconds\": %.3f, "
+             "\"dispatches_per_s\": %.1f, \"synthetic_workers\": %d, \"slots_each\": %d, "
+             "\"spawn_window\": %d}\n",
+             b.sessions, b.dispatched, secs, (double)b.dispatched / secs, b.nworkers, b.slots,
+             b.window);
+    fputs(json, stdout);
+    if (out) {
+        FILE *f = fopen(out, "w");
+        if (f) {
+            fputs(json, f);
+            fclose(f);
+        }
+    }
+    for (int i = 0; i < b.nworkers; i++)
+        zmq_close(b.workers[i]);
+    zmq_close(b.client);
+    zmq_ctx_term(ctx);
+    free(b.workers);
+    free(items);
+    return b.dispatched == b.sessions ? 0 : 1;
+}

@@ -1,0 +1,93 @@
+/* Unit tests of the common helpers: bounded buffers and strings, durations,
+ * ULIDs, Redis URL parsing (with the password never shown). */
+#include "wt_alloc.h"
+#include "wt_buf.h"
+#include "wt_clock.h"
+#include "wt_redis.h"
+#include "wt_test.h"
+#include "wt_ulid.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void
+test_buf_cap_is_enforced_before_allocating(void)
+{
+    wt_buf_t b;
+    wt_buf_init(&b, 8);
+    wt_err_t err = {0};
+    WT_CHECK(wt_buf_puts(&b, "12345678", &err) == 0);
+    WT_CHECK(wt_buf_puts(&b, "9", &err) == -1 && err.code == WT_ELIMIT);
+    WT_CHECK(strcmp(wt_buf_str(&b), "12345678") == 0 && b.len == 8);
+    wt_buf_reset(&b);
+    WT_CHECK(wt_buf_printf(&b, &err, "%d-%s", 42, "x") == 0);
+    WT_CHECK_STR(wt_buf_str(&b), "42-x");
+    char *p = wt_buf_detach(&b);
+    WT_CHECK_STR(p, "42-x");
+    free(p);
+    WT_CHECK(b.data == NULL && b.len == 0);
+    wt_buf_release(&b);
+}
+
+static void
+test_strndup_stops_at_nul(void)
+{
+    char *s = wt_xstrndup("abc", 200); /* n larger than the string */
+    WT_CHECK_STR(s, "abc");
+    free(s);
+    s = wt_xstrndup("abcdef", 3);
+    WT_CHECK_STR(s, "abc");
+    free(s);
+    char small[4];
+    WT_CHECK(wt_strlcpy(small, "toolong", sizeof small) == -1);
+    WT_CHECK_STR(small, "too");
+}
+
+static void
+test_durations(void)
+{
+    WT_CHECK(wt_clock_parse_duration_ms("90s") == 90000);
+    WT_CHECK(wt_clock_parse_duration_ms("30m") == 1800000);
+    WT_CHECK(wt_clock_parse_duration_ms("2h") == 7200000);
+    WT_CHECK(wt_clock_parse_duration_ms("250ms") == 250);
+    WT_CHECK(wt_clock_parse_duration_ms("1.5s") == 1500);
+    WT_CHECK(wt_clock_parse_duration_ms("12") == 12000);
+    WT_CHECK(wt_clock_parse_duration_ms("soon") == -1);
+    WT_CHECK(wt_clock_parse_duration_ms("5 m") == -1);
+    WT_CHECK(wt_clock_parse_duration_ms("-3s") == -1);
+    WT_CHECK(wt_clock_parse_duration_ms("") == -1);
+}
+
+static void
+test_ulids_sort_by_time(void)
+{
+    char a[27], b[27], c[27];
+    wt_ulid_make(a, 1760000000000);
+    wt_ulid_make(b, 1760000000001);
+    wt_ulid_make(c, 1760000000001);
+    WT_CHECK(wt_ulid_valid(a) && wt_ulid_valid(b));
+    WT_CHECK(strcmp(a, b) < 0);
+    WT_CHECK(strcmp(b, c) != 0); /* random part differs */
+    WT_CHECK(!wt_ulid_valid("short") && !wt_ulid_valid("01HZX0000000000000000000A!"));
+}
+
+static void
+test_redis_urls(void)
+{
+    wt_redis_url_t u;
+    wt_err_t err = {0};
+    WT_CHECK(wt_redis_parse_url("redis://127.0.0.1:6380/2", &u, &err) == 0);
+    WT_CHECK(strcmp(u.host, "127.0.0.1") == 0 && u.port == 6380 && u.db == 2);
+    WT_CHECK(wt_redis_parse_url("redis://:s3cret@localhost", &u, &err) == 0);
+    WT_CHECK(strcmp(u.password, "s3cret") == 0 && u.port == 6379);
+    WT_CHECK(wt_redis_parse_url("unix:///run/redis.sock?db=3", &u, &err) == 0);
+    WT_CHECK(strcmp(u.path, "/run/redis.sock") == 0 && u.db == 3);
+    WT_CHECK(wt_redis_parse_url("http://x", &u, &err) == -1 && strstr(err.msg, "redis://"));
+    WT_CHECK(wt_redis_parse_url("redis://host:99999", &u, &err) == -1);
+    char shown[128];
+    wt_redis_url_display("redis://:s3cret@localhost:6379/0", shown, sizeof shown);
+    WT_CHECK(strstr(shown, "s3cret") == NULL && strstr(shown, "localhost") != NULL);
+}
+
+WT_TEST_MAIN(WT_TEST(test_buf_cap_is_enforced_before_allocating), WT_TEST(test_strndup_stops_at_nul),
+             WT_TEST(test_durations), WT_TEST(test_ulids_sort_by_time), WT_TEST(test_redis_urls))
