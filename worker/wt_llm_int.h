@@ -32,4 +32,8 @@ int wt_llm_openai_parse(const char *body, size_t len, wt_llm_reply_t *reply, wt_
 /* Rough token estimate for providers that report none. */
 int64_t wt_llm_estimate_tokens(const char *text);
 
+/* Fills err from an API error body: "PROVIDER API answered HTTP N: type: message". */
+struct wt_buf;
+void wt_llm_api_error(const char *provider, long status, const struct wt_buf *body, wt_err_t *err);
+
 #endif

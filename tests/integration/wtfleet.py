@@ -175,15 +175,16 @@ class Fleet:
         argv += list(extra)
         return self._spawn("worker-" + name, argv, env=env)
 
-    def wait_workers(self, n, timeout_s=15):
-        """Waits until the broker counts n workers (STATS), bounded."""
+    def wait_workers(self, n, timeout_s=15, exact=False):
+        """Waits until the broker counts n workers (STATS; exactly n with exact), bounded."""
         c = self.client()
         try:
             deadline = time.monotonic() + timeout_s
             while True:
                 c.send("STATS", {})
                 _, body = c.recv(5)
-                if body.get("workers", 0) >= n:
+                got = body.get("workers", 0)
+                if got == n or (got > n and not exact):
                     return body
                 if time.monotonic() > deadline:
                     raise TimeoutError("only %s workers registered" % body.get("workers"))
