@@ -228,8 +228,9 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
         snprintf(log, sizeof log, "worker-%d", i);
         char *wargv[24] = {f->exe,  "worker",           "--broker", f->workers_ep, "--redis",
                            f->redis_url, "--slots",     slots_s,    "--workflows", wf_dir,
-                           "--workspace-root", ws_dir,  "--name",   name,        NULL};
-        int k = 14;
+                           "--workspace-root", ws_dir,  "--name",   name,        "--clients",
+                           f->clients_ep, NULL};
+        int k = 16;
         if (scripted) {
             wargv[k++] = "--provider";
             wargv[k++] = "scripted";

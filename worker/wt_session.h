@@ -29,6 +29,7 @@ typedef struct wt_session_env {
     int64_t default_timeout_ms;       /* wall clock, when ASSIGN says 0 */
     int stuck_abort;                  /* 1: agent_stuck ends the session; 0: notify only */
     int bash_timeout_ms;              /* Bash default */
+    const char *clients_ep;           /* broker client endpoint, for spawn_agent */
 } wt_session_env_t;
 
 typedef struct wt_session wt_session_t;

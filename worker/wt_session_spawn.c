@@ -1,15 +1,138 @@
-/* wt_session_spawn - the spawn_agent tool. Child sessions go through the
- * broker like any other; this worker has no client connection to it yet, so
- * the tool answers with an error result the agent can act on. */
+/* wt_session_spawn - the spawn_agent tool: a child session through the
+ * broker, like any other session (durable, dispatched to any worker, parent
+ * recorded in <prefix>session:<parent>:children). The idempotency key is
+ * derived from the parent and its turn, so a parent resumed after a crash
+ * re-attaches to the same child instead of starting a second one. The wait
+ * is an XREAD BLOCK on the child's event stream, one second at a time so a
+ * cancel or the parent's deadline is noticed: no busy loop. */
 #include "wt_alloc.h"
+#include "wt_clock.h"
+#include "wt_proto.h"
 #include "wt_session_int.h"
+#include "wt_wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#define MAX_DEPTH 3
+
+static int
+request_child(wt_session_t *self, json_t *input, char *child, size_t cap, char *why, size_t wcap)
+{
+    const char *wf = json_string_value(json_object_get(input, "workflowId"));
+    const char *goal = json_string_value(json_object_get(input, "goal"));
+    json_t *ctx = json_object_get(input, "context");
+    if (wf == NULL || goal == NULL)
+        return snprintf(why, wcap, "spawn_agent: workflowId and goal (strings) are required"), -1;
+    if (ctx && !json_is_object(ctx))
+        return snprintf(why, wcap, "spawn_agent: context must be an object"), -1;
+    if (self->depth + 1 > MAX_DEPTH)
+        return snprintf(why, wcap, "spawn_agent: depth limit %d reached", MAX_DEPTH), -1;
+    wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
+    wt_msg_set(&m->workflow, wf);
+    wt_msg_set(&m->goal, goal);
+    wt_msg_set(&m->parent, self->sid);
+    char key[96];
+    snprintf(key, sizeof key, "%s:child:%d", self->sid, self->turn);
+    wt_msg_set(&m->key, key);
+    if (ctx) {
+        char *s = json_dumps(ctx, JSON_COMPACT);
+        wt_msg_set(&m->context_json, s);
+        free(s);
+    }
+    m->req = (uint64_t)self->turn + 1;
+    void *zctx = zmq_ctx_new();
+    void *sock = zmq_socket(zctx, ZMQ_DEALER);
+    int zero = 0, rc = -1;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    wt_err_t err = {0};
+    if (zmq_connect(sock, self->env->clients_ep) != 0 ||
+        wt_wire_send(sock, NULL, 0, m, 0, &err) != 0) {
+        snprintf(why, wcap, "spawn_agent: cannot reach the broker at %s", self->env->clients_ep);
+    } else {
+        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+        wt_msg_t *rep = NULL;
+        int code = 0;
+        if (zmq_poll(&it, 1, 10000) > 0 &&
+            wt_wire_recv(sock, 0, WT_CHAN_CLIENT, NULL, NULL, &rep, &code, 1, &err) == 1 &&
+            rep->cmd == WT_CMD_SPAWNED) {
+            snprintf(child, cap, "%s", rep->session);
+            rc = 0;
+        } else {
+            snprintf(why, wcap, "spawn_agent: broker refused: %s",
+                     rep && rep->message ? rep->message : "no answer within 10 s");
+        }
+        wt_msg_destroy(&rep);
+    }
+    wt_msg_destroy(&m);
+    zmq_close(sock);
+    zmq_ctx_term(zctx);
+    return rc;
+}
+
+/* Blocks until the child's session_completed; 0, or -1 on cancel/deadline. */
+static int
+await_child(wt_session_t *self, const char *child, json_t **result, char *why, size_t wcap)
+{
+    char key[128], last[64] = "0-0";
+    wt_store_key(&self->store, key, sizeof key, "session:%s:events", child);
+    while (!self->cancel) {
+        if (wt_clock_mono_ms() > self->deadline_mono)
+            return snprintf(why, wcap, "spawn_agent: parent deadline reached"), -1;
+        wt_err_t err = {0};
+        redisReply *r = wt_redis_command(self->redis, &err,
+                                         "XREAD COUNT 100 BLOCK 1000 STREAMS %s %s", key, last);
+        if (r == NULL) {
+            wt_clock_sleep_ms(200); /* Redis down: wait for it like every other write */
+            continue;
+        }
+        int ended = 0;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+            redisReply *entries = r->element[0]->element[1];
+            for (size_t i = 0; i < entries->elements; i++) {
+                redisReply *e = entries->element[i];
+                snprintf(last, sizeof last, "%s", e->element[0]->str);
+                redisReply *f = e->element[1];
+                for (size_t k = 0; k + 1 < f->elements; k += 2)
+                    if (strcmp(f->element[k]->str, "type") == 0 &&
+                        strcmp(f->element[k + 1]->str, "session_completed") == 0)
+                        ended = 1;
+            }
+        }
+        freeReplyObject(r);
+        if (ended) {
+            *result = wt_store_result(&self->store, child, &err);
+            return *result ? 0 : (snprintf(why, wcap, "spawn_agent: %s", err.msg), -1);
+        }
+    }
+    return snprintf(why, wcap, "spawn_agent: cancelled"), -1;
+}
 
 int
 wt_session_spawn_agent(wt_session_t *self, json_t *input, wt_tool_result_t *res)
 {
-    (void)self;
-    (void)input;
-    res->text = wt_xstrdup("spawn_agent is not available on this worker: do the work yourself");
-    res->is_error = 1;
+    char child[64], why[512];
+    if (request_child(self, input, child, sizeof child, why, sizeof why) != 0) {
+        res->text = wt_xstrdup(why);
+        res->is_error = 1;
+        return 0;
+    }
+    if (wt_session_emit(self, "child_spawned", json_pack("{s:s,s:s}", "child", child, "workflow",
+                                                         json_string_value(json_object_get(
+                                                             input, "workflowId"))),
+                        0, 0, NULL) != 0)
+        return -1;
+    json_t *result = NULL;
+    if (await_child(self, child, &result, why, sizeof why) != 0) {
+        res->text = wt_xstrdup(why);
+        res->is_error = 1;
+        return 0;
+    }
+    const char *outcome = json_string_value(json_object_get(result, "outcome"));
+    res->text = json_dumps(result, JSON_COMPACT);
+    res->is_error = outcome == NULL || strcmp(outcome, "success") != 0;
+    json_decref(result);
     return 0;
 }

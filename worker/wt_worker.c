@@ -444,7 +444,8 @@ wt_worker_main(int argc, char **argv)
     w->senv = (wt_session_env_t){w->cfg.name,          w->cfg.redis,        NULL,
                                  w->workflows,         w->llm,              w->cfg.workspace_root,
                                  w->soul,              w->tool_env,         w->cfg.max_turns,
-                                 w->cfg.session_timeout_ms, w->cfg.stuck_abort, 300000};
+                                 w->cfg.session_timeout_ms, w->cfg.stuck_abort, 300000,
+                                 w->cfg.clients};
     w->zctx = zmq_ctx_new();
     zmq_ctx_set(w->zctx, ZMQ_MAX_SOCKETS, w->cfg.slots * 2 + 64);
     w->done = zmq_socket(w->zctx, ZMQ_PULL);

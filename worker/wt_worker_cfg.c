@@ -15,7 +15,8 @@ static void
 usage(FILE *out)
 {
     fprintf(out,
-            "usage: worktrain worker [--broker EP] [--redis URL] [--slots N] [--workflows DIR]...\n"
+            "usage: worktrain worker [--broker EP] [--clients EP] [--redis URL] [--slots N]\n"
+            "                        [--workflows DIR]...\n"
             "                        [--workspace-root DIR] [--name NAME]\n"
             "                        [--provider anthropic|openai|scripted] [--base-url URL]\n"
             "                        [--model NAME] [--script FILE] [--soul FILE]\n"
@@ -28,7 +29,8 @@ usage(FILE *out)
             "Provider defaults from the keys present: ANTHROPIC_API_KEY, then OPENAI_API_KEY;\n"
             "base URLs also from ANTHROPIC_BASE_URL / OPENAI_BASE_URL. SIGTERM drains: running\n"
             "sessions stop at their next step boundary (or --drain-timeout, default 30s) and are\n"
-            "handed back to the broker to resume elsewhere.\n");
+            "handed back to the broker to resume elsewhere. --clients is the broker's client\n"
+            "endpoint (default $WORKTRAIN_BROKER or tcp://127.0.0.1:5555), used by spawn_agent.\n");
 }
 
 static int
@@ -44,6 +46,8 @@ defaults(wt_worker_cfg_t *cfg)
     memset(cfg, 0, sizeof *cfg);
     const char *v = getenv("WORKTRAIN_BROKER_WORKERS");
     snprintf(cfg->broker, sizeof cfg->broker, "%s", v && *v ? v : "tcp://127.0.0.1:5556");
+    v = getenv("WORKTRAIN_BROKER");
+    snprintf(cfg->clients, sizeof cfg->clients, "%s", v && *v ? v : "tcp://127.0.0.1:5555");
     v = getenv("WORKTRAIN_REDIS");
     snprintf(cfg->redis, sizeof cfg->redis, "%s", v && *v ? v : "redis://127.0.0.1:6379/0");
     char host[64] = "worker";
@@ -95,7 +99,7 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         {"script", 1, 0, 'S'},          {"soul", 1, 0, 'o'},          {"max-turns", 1, 0, 't'},
         {"session-timeout", 1, 0, 'T'}, {"stall-timeout", 1, 0, 'L'}, {"drain-timeout", 1, 0, 'D'},
         {"stuck-policy", 1, 0, 'P'},    {"heartbeat", 1, 0, 'H'},     {"liveness", 1, 0, 'l'},
-        {"help", 0, 0, 'h'},            {0, 0, 0, 0}};
+        {"clients", 1, 0, 'C'},         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int c, rc = 0;
@@ -103,6 +107,7 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
     while (rc == 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'b': snprintf(cfg->broker, sizeof cfg->broker, "%s", optarg); break;
+        case 'C': snprintf(cfg->clients, sizeof cfg->clients, "%s", optarg); break;
         case 'r': snprintf(cfg->redis, sizeof cfg->redis, "%s", optarg); break;
         case 's': rc = number("--slots", optarg, 1, 10000, &cfg->slots); break;
         case 'w':

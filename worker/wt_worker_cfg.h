@@ -10,6 +10,7 @@
 
 typedef struct wt_worker_cfg {
     char broker[256];                       /* worker endpoint of the broker */
+    char clients[256];                      /* client endpoint of the broker (spawn_agent) */
     char redis[512];                        /* Redis URL */
     char name[128];                         /* worker name = ZeroMQ identity */
     int slots;                              /* concurrent sessions */

@@ -167,7 +167,8 @@ class Fleet:
         return p
 
     def start_worker(self, name, slots=4, script=None, *extra, env=None):
-        argv = [BIN, "worker", "--broker", self.workers_ep, "--redis", self.redis_url,
+        argv = [BIN, "worker", "--broker", self.workers_ep, "--clients", self.clients_ep,
+                "--redis", self.redis_url,
                 "--slots", str(slots), "--name", name, "--workflows", WORKFLOWS,
                 "--workspace-root", os.path.join(self.dir, "ws")]
         if script:
