@@ -362,8 +362,9 @@ wt_cli_validate_main(int argc, char **argv)
             printf("%s\n", err.msg);
             failed = 1;
         } else {
-            printf("%s: ok (workflow '%s', %d steps)\n", f, wt_workflow_id(wf),
-                   wt_workflow_step_count(wf));
+            int nsteps = wt_workflow_step_count(wf);
+            printf("%s: ok (workflow '%s', %d step%s)\n", f, wt_workflow_id(wf), nsteps,
+                   nsteps == 1 ? "" : "s");
         }
         wt_workflow_destroy(&wf);
     }

@@ -152,6 +152,9 @@ def main():
         read_res = [b for b in msgs[4]["content"] if b["type"] == "tool_result"][0]
         check(read_res["is_error"] and "escapes the workspace" in read_res["content"],
               "path escape refused: %s" % read_res["content"][:80])
+        models = {r["body"]["model"] for r in reqs}
+        check(models == {"claude-sonnet-4-5", "claude-opus-4-1"},
+              "balanced tier by default, the step's modelTier best for deep-check (%s)" % models)
         check(last["tools"] and {"name", "description", "input_schema"} <= set(last["tools"][0]),
               "tools sent with input_schema")
         turns = [d for _, t, d, _ in fleet.events(sid) if t == "llm_turn_completed"]
@@ -212,4 +215,5 @@ def main():
     check.done()
 
 
-main()
+if __name__ == "__main__":
+    main()

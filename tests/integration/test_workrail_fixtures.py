@@ -60,4 +60,5 @@ def main():
     check.done()
 
 
-main()
+if __name__ == "__main__":
+    main()
