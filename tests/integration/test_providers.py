@@ -32,10 +32,10 @@ def tool(name, inp):
     return {"reply": {"text": "using %s" % name, "tool_calls": [{"name": name, "input": inp}]}}
 
 
-def start_fake(d):
+def start_fake(d, *extra):
     port_file = os.path.join(d, "fake.port")
     p = subprocess.Popen(["/usr/bin/python3", os.path.join(REPO, "tests/fakes/fake_llm.py"),
-                          "--port-file", port_file, "--expect-key", KEY],
+                          "--port-file", port_file, "--expect-key", KEY] + list(extra),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while not os.path.exists(port_file):
