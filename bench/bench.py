@@ -147,13 +147,54 @@ def bench_broker_alone(n):
         fleet.stop()
 
 
+def cpu_s(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        parts = f.read().split(")")[1].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bench_concurrency(n=500, delay_ms=1000):
+    """One worker, n slots, a fake LLM answering after delay_ms: RSS per open session, CPU."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+    from test_providers import start_fake
+    import tempfile
+    d = tempfile.mkdtemp(prefix="wt-bench-conc-")
+    fake, base = start_fake(d, "--delay-ms", str(delay_ms), "--default",
+                            '{"reply": {"tool_calls": [{"name": "complete_step", "input": '
+                            '{"notes": "n", "context": {"answer": "a"}}}]}}')
+    fleet = Fleet("bench-conc")
+    try:
+        fleet.start_redis()
+        fleet.r.config_set("maxclients", 4000)
+        fleet.start_broker()
+        w = fleet.start_worker("big", n, None, "--provider", "openai", "--base-url", base,
+                               "--workflows", BENCH_WF)
+        fleet.wait_workers(1)
+        idle = rss_kb(w.pid, "VmRSS")
+        cpu0 = cpu_s(w.pid)
+        c = fleet.client()
+        t0 = time.monotonic()
+        sids = c.spawn_many(n, "two-step", goal_fmt="c%d", window=n)
+        fleet.wait_completed(sids, 300)
+        wall = time.monotonic() - t0
+        c.close()
+        peak = rss_kb(w.pid, "VmHWM")
+        return {"open_sessions": n, "llm_delay_ms": delay_ms, "turns_per_session": 2,
+                "worker_idle_rss_kb": idle, "worker_peak_rss_kb": peak,
+                "rss_per_open_session_kb": round((peak - idle) / float(n), 1),
+                "worker_cpu_s": round(cpu_s(w.pid) - cpu0, 2), "wall_s": round(wall, 2)}
+    finally:
+        fake.kill()
+        fleet.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--sessions", type=int, default=20000)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,broker")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,broker")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -166,6 +207,9 @@ def main():
     if not only or "latency" in only:
         report["latency"] = bench_latency(args.rate, args.seconds)
         print("latency:    %s" % json.dumps(report["latency"]), flush=True)
+    if not only or "concurrency" in only:
+        report["concurrency"] = bench_concurrency()
+        print("concurrency: %s" % json.dumps(report["concurrency"]), flush=True)
     if not only or "broker" in only:
         report["broker_alone"] = bench_broker_alone(200000)
         print("broker:     %s" % json.dumps(report["broker_alone"]), flush=True)

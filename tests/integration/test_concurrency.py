@@ -1,6 +1,7 @@
 # ctest-timeout: 240
 """One worker with --slots 500 holds 500 sessions open at once against a fake
-LLM (OpenAI format) that answers every request after 1 s: from the events,
+LLM (OpenAI format) that answers every request after 2 s (so every session
+stays open at least 4 s, however slow the machine): from the events,
 500 sessions were running at the same moment, and all 500 succeeded.
 Prints the worker's peak RSS per open session (not asserted: bench figure)."""
 import os
@@ -26,7 +27,7 @@ def main():
     check = Check()
     fleet = Fleet("conc")
     d = tempfile.mkdtemp(prefix="wt-conc-")
-    fake, base = start_fake(d, "--delay-ms", "1000", "--default",
+    fake, base = start_fake(d, "--delay-ms", "2000", "--default",
                             '{"reply": {"tool_calls": [{"name": "complete_step", "input": '
                             '{"notes": "n", "context": {"answer": "a"}}}]}}')
     try:
