@@ -95,10 +95,10 @@ find_worker(wt_broker_t *self, const void *id, size_t idlen)
 
 /* Back to the run queue (memory and Redis); takes the job. */
 static void
-requeue(wt_broker_t *self, wt_job_t *job, const char *why)
+requeue(wt_broker_t *self, wt_job_t *job, const char *why, int refund)
 {
     wt_err_t err = {0};
-    if (wt_store_requeue(&self->store, job->sid, job->priority, job->created_ms, &err) != 0)
+    if (wt_store_requeue(&self->store, job->sid, job->priority, job->created_ms, refund, &err) != 0)
         redis_failed(self, &err);
     wt_log_info("session %s back in the queue: %s", job->sid, why);
     job->next = NULL;
@@ -117,7 +117,7 @@ remove_worker(wt_broker_t *self, wt_bworker_t *w, const char *why)
         wt_job_t *j = w->jobs;
         w->jobs = j->next;
         self->active--;
-        requeue(self, j, why);
+        requeue(self, j, why, 0);
     }
     size_t i = (size_t)(w - self->w);
     self->w[i] = self->w[--self->nw];
@@ -440,7 +440,7 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
         if (!in_list(&m->running, j->sid)) {
             *pp = j->next;
             self->active--;
-            requeue(self, j, "worker restarted without it");
+            requeue(self, j, "worker restarted without it", 0);
             continue;
         }
         held++;
@@ -466,7 +466,7 @@ on_finished(wt_broker_t *self, wt_bworker_t *w, wt_msg_t *m)
         w->credit++;
         self->active--;
         if (strcmp(m->outcome, "handback") == 0)
-            requeue(self, j, "handed back by a draining worker");
+            requeue(self, j, "handed back by a draining worker", 1);
         else
             wt_job_destroy(&j);
         return;
@@ -590,7 +590,8 @@ dispatch(wt_broker_t *self)
         int ok = redis_ready(self, &err) == 0, appended = 0;
         for (int i = 0; i < n && ok; i++) {
             if (wt_store_assign_append(&self->store, batch[i].job->sid,
-                                       self->w[batch[i].worker].name, wt_clock_now_ms(), &err))
+                                       self->w[batch[i].worker].name, wt_clock_now_ms(),
+                                       self->cfg.max_attempts, &err))
                 ok = 0;
             else
                 appended++;
@@ -615,7 +616,7 @@ dispatch(wt_broker_t *self)
             }
             bw->credit++;
             if (ok && i < appended && e.code == WT_ENOTFOUND) {
-                wt_log_info("session %s ended before dispatch: dropped", j->sid);
+                wt_log_info("session %s not dispatched: %s", j->sid, e.msg);
                 wt_job_destroy(&j);
                 continue;
             }
@@ -660,7 +661,7 @@ on_heartbeat_timer(wt_broker_t *self, int64_t now)
             continue;
         }
         *pp = o->next;
-        requeue(self, o->job, "its worker did not come back after the broker restart");
+        requeue(self, o->job, "its worker did not come back after the broker restart", 0);
         free(o);
     }
 }
@@ -792,6 +793,7 @@ usage(FILE *out)
     fprintf(out,
             "usage: worktrain broker [--clients EP] [--workers EP] [--redis URL]\n"
             "                        [--http ADDR:PORT|off] [--heartbeat DUR] [--liveness N]\n"
+            "                        [--max-attempts N]\n"
             "\n"
             "Runs the broker: durable session intake, credit-based dispatch to workers,\n"
             "heartbeats, recovery of queued and running sessions from Redis at start.\n"
@@ -803,7 +805,8 @@ usage(FILE *out)
             "  --redis URL        Redis (default $WORKTRAIN_REDIS or redis://127.0.0.1:6379/0)\n"
             "  --http ADDR:PORT   /healthz and /metrics (default 127.0.0.1:3200; off disables)\n"
             "  --heartbeat DUR    heartbeat interval (default 1s)\n"
-            "  --liveness N       missed heartbeats before a worker is dead (default 3)\n");
+            "  --liveness N       missed heartbeats before a worker is dead (default 3)\n"
+            "  --max-attempts N   runs of a session before it is dead-lettered (default 3)\n");
 }
 
 static const char *
@@ -825,10 +828,12 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
     snprintf(cfg->http, sizeof cfg->http, "127.0.0.1:3200");
     cfg->heartbeat_ms = 1000;
     cfg->liveness = 3;
+    cfg->max_attempts = 3;
     static const struct option opts[] = {
         {"clients", required_argument, 0, 'c'}, {"workers", required_argument, 0, 'w'},
         {"redis", required_argument, 0, 'r'},   {"http", required_argument, 0, 'H'},
         {"heartbeat", required_argument, 0, 'b'}, {"liveness", required_argument, 0, 'l'},
+        {"max-attempts", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
@@ -860,6 +865,12 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
             if (*end || v < 1 || v > 100)
                 return fprintf(stderr, "worktrain broker: bad --liveness '%s'\n", optarg), 2;
             cfg->liveness = (int)v;
+            break;
+        case 'm':
+            v = strtoll(optarg, &end, 10);
+            if (*end || v < 1 || v > 1000)
+                return fprintf(stderr, "worktrain broker: bad --max-attempts '%s'\n", optarg), 2;
+            cfg->max_attempts = (int)v;
             break;
         case 'h':
             usage(stdout);

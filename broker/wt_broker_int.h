@@ -20,6 +20,7 @@ typedef struct wt_broker_cfg {
     char http[64];      /* ADDR:PORT, or "" when off */
     int heartbeat_ms;   /* heartbeat interval */
     int liveness;       /* missed intervals before a worker is dead */
+    int max_attempts;   /* assignments before a session is dead-lettered */
 } wt_broker_cfg_t;
 
 typedef struct wt_bworker {

@@ -43,6 +43,19 @@ static const char assign_lua[] =
     "local hk = p..'session:'..sid\n"
     "local st = redis.call('HGET', hk, 'status')\n"
     "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session '..sid..' is '..tostring(st)) end\n"
+    "local tried = tonumber(redis.call('HGET', hk, 'attempt') or '0')\n"
+    "local maxa = tonumber(ARGV[5])\n"
+    "if maxa > 0 and tried >= maxa then\n"
+    "  local reason = 'gave up after '..tried..' attempts: every worker that ran it was lost'\n"
+    "  local data = '{\"outcome\":\"error\",\"output\":{\"context\":{},\"notes\":\"\",\"artifacts\":[]},\"detail\":'..cjson.encode(reason)..',\"duration_ms\":0}'\n"
+    "  redis.call('HSET', hk, 'status', 'failed', 'outcome', 'error', 'error', reason, 'ended_ms', ARGV[4])\n"
+    "  redis.call('ZREM', p..'queue', sid)\n"
+    "  redis.call('HDEL', p..'running', sid)\n"
+    "  redis.call('XADD', hk..':events', '*', 'type', 'session_completed', 'data', data, 'epoch', redis.call('HGET', hk, 'epoch'))\n"
+    "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[6], '*', 'type', 'session_completed', 'session', sid, 'data', data)\n"
+    "  redis.call('XADD', p..'deadletter', 'MAXLEN', '~', ARGV[6], '*', 'session', sid, 'workflow', redis.call('HGET', hk, 'workflow'), 'attempts', tried, 'reason', reason)\n"
+    "  return redis.error_reply('NOTFOUND session '..sid..' dead-lettered: '..reason)\n"
+    "end\n"
     "local epoch = redis.call('HINCRBY', hk, 'epoch', 1)\n"
     "local attempt = redis.call('HINCRBY', hk, 'attempt', 1)\n"
     "redis.call('HSET', hk, 'worker', worker, 'assigned_ms', ARGV[4])\n"
@@ -82,6 +95,7 @@ static const char requeue_lua[] =
     "local st = redis.call('HGET', hk, 'status')\n"
     "if st ~= 'queued' and st ~= 'running' then return 0 end\n"
     "redis.call('HSET', hk, 'status', 'queued', 'worker', '')\n"
+    "if ARGV[4] == '1' then redis.call('HINCRBY', hk, 'attempt', -1) end\n"
     "redis.call('HDEL', p..'running', sid)\n"
     "redis.call('ZADD', p..'queue', ARGV[3], sid)\n"
     "return 1\n";
@@ -174,12 +188,14 @@ wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *existing
 
 int
 wt_store_assign_append(wt_store_t *self, const char *sid, const char *worker, int64_t now_ms,
-                       wt_err_t *err)
+                       int max_attempts, wt_err_t *err)
 {
-    char now[24];
+    char now[24], maxa[16], cap[16];
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
-    const char *argv[] = {self->prefix, sid, worker, now};
-    return wt_redis_append_eval(self->redis, &self->assign, 0, 4, argv, NULL, err);
+    snprintf(maxa, sizeof maxa, "%d", max_attempts);
+    snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
+    const char *argv[] = {self->prefix, sid, worker, now, maxa, cap};
+    return wt_redis_append_eval(self->redis, &self->assign, 0, 6, argv, NULL, err);
 }
 
 int
@@ -206,12 +222,13 @@ wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *
 }
 
 int
-wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t created_ms, wt_err_t *err)
+wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t created_ms,
+                 int refund_attempt, wt_err_t *err)
 {
     char score[40];
     snprintf(score, sizeof score, "%.0f", queue_score(priority, created_ms));
-    const char *argv[] = {self->prefix, sid, score};
-    redisReply *r = wt_redis_eval(self->redis, &self->requeue, 0, 3, argv, NULL, err);
+    const char *argv[] = {self->prefix, sid, score, refund_attempt ? "1" : "0"};
+    redisReply *r = wt_redis_eval(self->redis, &self->requeue, 0, 4, argv, NULL, err);
     if (r == NULL)
         return -1;
     freeReplyObject(r);

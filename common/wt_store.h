@@ -11,6 +11,7 @@
  *   <p>idem:<key>               string idempotency key -> sid (7 days)
  *   <p>worker:<name>            hash   worker heartbeat record (TTL)
  *   <p>workflows                hash   workflow id -> JSON summary
+ *   <p>deadletter               stream sessions that used up their attempts
  * Multi-key changes run as Lua scripts so they are atomic: intake (create a
  * session exactly once per idempotency key), assign (bump the lease epoch)
  * and append (refuse writes carrying a stale epoch, and any event after the
@@ -66,14 +67,17 @@ int wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *exis
                           wt_err_t *err);
 
 /* Takes the lease of sid for worker: epoch and attempt go up by one. Fails
- * with WT_ENOTFOUND when the session is no longer runnable (ended). */
+ * with WT_ENOTFOUND when the session is no longer runnable (ended), or when
+ * it already used max_attempts (> 0) assignments: then it is ended with
+ * outcome error and recorded in <prefix>deadletter, atomically. */
 int wt_store_assign_append(wt_store_t *self, const char *sid, const char *worker, int64_t now_ms,
-                           wt_err_t *err);
+                           int max_attempts, wt_err_t *err);
 int wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *err);
 
-/* Puts sid back in the queue (its worker was lost). */
+/* Puts sid back in the queue (its worker was lost). refund_attempt: the
+ * worker handed it back cleanly (drain), so that run does not count. */
 int wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t created_ms,
-                     wt_err_t *err);
+                     int refund_attempt, wt_err_t *err);
 
 /* Appends event `type` with JSON `data` to the session stream (and to the
  * fleet stream when fleet != 0), then applies hash updates given as
