@@ -77,6 +77,8 @@ render_metrics(const wt_broker_stats_t *s, wt_buf_t *b)
     metric(b, "wt_heartbeat_misses_total", "counter", "Workers declared dead.",
            (double)s->heartbeat_misses);
     metric(b, "wt_redis_errors_total", "counter", "Failed Redis calls.", (double)s->redis_errors);
+    metric(b, "wt_bad_records_total", "counter", "Malformed session records found in Redis.",
+           (double)s->bad_records);
     wt_buf_printf(b, NULL,
                   "# HELP wt_bad_frames_total Malformed or unknown messages received.\n"
                   "# TYPE wt_bad_frames_total counter\n"

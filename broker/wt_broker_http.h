@@ -29,6 +29,7 @@ typedef struct wt_broker_stats {
     uint64_t bad_client;        /* bad frames on the client socket */
     uint64_t bad_worker;        /* bad frames on the worker socket */
     uint64_t redis_errors;      /* failed Redis calls */
+    uint64_t bad_records;       /* malformed session records met in Redis */
     uint64_t lat_bucket[WT_BROKER_LAT_BUCKETS]; /* dispatch latency histogram (cumulative on output) */
     uint64_t lat_count;         /* observations */
     double lat_sum_s;           /* sum of observations */

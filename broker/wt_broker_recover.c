@@ -62,8 +62,10 @@ wt_broker_job_from_hash(const char *sid, void *reply)
 }
 
 /* Pipelines HGETALL for each id and calls take(job or NULL, i, ud). */
+static void malformed(wt_broker_t *self, const char *where, const char *sid);
+
 static int
-load_hashes(wt_broker_t *self, redisReply *ids, int step,
+load_hashes(wt_broker_t *self, redisReply *ids, int step, const char *where,
             void (*take)(wt_broker_t *, wt_job_t *, size_t, void *), void *ud, wt_err_t *err)
 {
     size_t n = ids->elements;
@@ -80,11 +82,27 @@ load_hashes(wt_broker_t *self, redisReply *ids, int step,
             redisReply *h = wt_redis_get_reply(self->redis, err);
             if (h == NULL)
                 return -1;
-            take(self, wt_broker_job_from_hash(ids->element[i]->str, h), i, ud);
+            wt_job_t *job = wt_broker_job_from_hash(ids->element[i]->str, h);
+            if (job == NULL && (hfield(h, "workflow") == NULL || hfield(h, "goal") == NULL))
+                malformed(self, where, ids->element[i]->str); /* ended ones are just skipped */
+            take(self, job, i, ud);
             freeReplyObject(h);
         }
     }
     return 0;
+}
+
+/* A record that cannot be a session (written by hand, or half-deleted) is
+ * reported and left alone: guessing its fields could run the wrong thing. */
+static void
+malformed(wt_broker_t *self, const char *where, const char *sid)
+{
+    wt_log_warn("recovery: %s entry '%s' has no usable session record (needs workflow, goal, "
+                "status queued or running): skipped",
+                where, sid);
+    pthread_mutex_lock(&self->stats.lock);
+    self->stats.bad_records++;
+    pthread_mutex_unlock(&self->stats.lock);
 }
 
 static void
@@ -133,7 +151,7 @@ wt_broker_recover(wt_broker_t *self, wt_err_t *err)
     if (q == NULL)
         return -1;
     size_t queued = 0;
-    int rc = load_hashes(self, q, 1, take_queued, &queued, err);
+    int rc = load_hashes(self, q, 1, "queue", take_queued, &queued, err);
     freeReplyObject(q);
     if (rc != 0)
         return -1;
@@ -141,7 +159,7 @@ wt_broker_recover(wt_broker_t *self, wt_err_t *err)
                                        wt_store_key(&self->store, key, sizeof key, "running"));
     if (run == NULL)
         return -1;
-    rc = load_hashes(self, run, 2, take_running, run, err);
+    rc = load_hashes(self, run, 2, "running", take_running, run, err);
     size_t orphans = run->elements / 2;
     freeReplyObject(run);
     if (rc != 0)

@@ -47,9 +47,9 @@ struct wt_session {
     int deadline_warned;         /* timeout_imminent already reported */
 };
 
-/* Appends an event (data is stolen) with hash updates; retries while Redis
- * is unreachable (bounded). -1 when refused as stale (self->stale set) or
- * Redis stayed down. */
+/* Appends an event (data is stolen) with hash updates; waits while Redis is
+ * unreachable. -1 when refused as stale (self->stale set), or when a drain
+ * deadline interrupted the wait. */
 int wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
                     const char **fields);
 /* `git worktree add -b worktrain/<sid> dir` in repo. */

@@ -1,7 +1,10 @@
 /* wt_session_io - event writes and workspace setup for sessions.
- * Writes retry with backoff while Redis is unreachable (bounded at about
- * 30 s), so a Redis restart pauses sessions instead of failing them; a
- * refused write (stale epoch, or the session already ended) is final. */
+ * A write that fails because Redis is unreachable is retried with capped
+ * backoff for as long as it takes: the session pauses at that write (no
+ * event is ever reported that Redis did not store, and giving up would
+ * strand the session as "running"). Only a drain deadline interrupts the
+ * wait, handing the session back. A refused write (stale epoch, or the
+ * session already ended) is final. */
 #include "wt_alloc.h"
 #include "wt_clock.h"
 #include "wt_log.h"
@@ -14,8 +17,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define EMIT_GIVE_UP_MS 30000
-
 int
 wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
                 const char **fields)
@@ -24,8 +25,7 @@ wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, i
     json_decref(data);
     if (text == NULL)
         text = wt_xstrdup("{}");
-    int64_t give_up = wt_clock_mono_ms() + EMIT_GIVE_UP_MS;
-    int backoff = 50, rc = -1;
+    int backoff = 50, rc = -1, warned = 0;
     for (;;) {
         wt_err_t err = {0};
         if (wt_store_append(&self->store, self->sid, self->epoch, type, text, fleet, nfields,
@@ -37,15 +37,16 @@ wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, i
             self->stale = 1;
             break;
         }
-        if (wt_clock_mono_ms() > give_up) {
-            wt_log_error("session %s: giving up writing %s: %s", self->sid, type, err.msg);
-            break;
-        }
-        wt_log_warn("session %s: cannot write %s (retrying in %d ms): %s", self->sid, type,
-                    backoff, err.msg);
+        if (self->drain == 2)
+            break; /* drain deadline: the broker requeues it */
+        if (!warned++)
+            wt_log_warn("session %s: paused, cannot write %s (retrying until Redis answers): %s",
+                        self->sid, type, err.msg);
         wt_clock_sleep_ms(backoff);
         backoff = backoff < 2000 ? backoff * 2 : 2000;
     }
+    if (rc == 0 && warned)
+        wt_log_info("session %s: Redis answers again, resuming", self->sid);
     free(text);
     return rc;
 }

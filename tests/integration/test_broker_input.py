@@ -33,6 +33,10 @@ def main():
     fleet = Fleet("input")
     try:
         fleet.start_redis()
+        # Records written by hand into the broker's recovery indexes.
+        fleet.r.zadd("wt:queue", {"BOGUS-NO-HASH": 1, "BOGUS-JUNK-HASH": 2})
+        fleet.r.hset("wt:session:BOGUS-JUNK-HASH", mapping={"foo": "bar"})
+        fleet.r.hset("wt:running", "BOGUS-RUNNING", "w9")
         fleet.start_broker()
 
         # Idempotency through the real CLI.
@@ -94,6 +98,11 @@ def main():
         check(metric_sum(m, "wt_bad_frames_total") >= 8, "bad frames counted in /metrics (%s)"
               % metric_sum(m, "wt_bad_frames_total"))
         check(fleet.procs["broker"].poll() is None, "broker process alive")
+        check(metric(m, "wt_bad_records_total") == 3, "3 malformed Redis records counted (%s)"
+              % metric(m, "wt_bad_records_total"))
+        blog = open(os.path.join(fleet.dir, "broker.log")).read()
+        check("BOGUS-JUNK-HASH" in blog and "no usable session record" in blog,
+              "the broker log names the malformed record")
         # A worker can still join and run the queued sessions.
         fleet.start_worker("w1", 2, os.path.join(SCRIPTS, "two-step.json"))
         fleet.wait_completed([sid, sid2], timeout_s=30)
