@@ -2,10 +2,14 @@
 """make bench - measures WorkTrain on this machine and prints the figures to
 stdout and to bench/results/<name>.json. Nothing here asserts a timing.
 
-  dispatch.json  end-to-end throughput (20,000 one-step sessions, 2 workers x
-                 8 slots, scripted provider with no delay), spawn->started
-                 latency at a fixed 500 spawns/s for 10 s, broker-alone
-                 dispatches/s with synthetic workers, and peak RSS.
+  dispatch.json     end-to-end throughput (20,000 one-step sessions, 2 workers x
+                    8 slots, scripted provider with no delay), spawn->started
+                    latency at a fixed 500 spawns/s for 10 s, broker-alone
+                    dispatches/s with synthetic workers, and peak RSS.
+  agent.json        one worker holding 500 sessions open against a fake LLM
+                    answering after 1 s: RSS per open session and CPU.
+  reliability.json  kill -9 of a worker -> session_resumed elsewhere (20 kills),
+                    and throughput while a worker is killed every 5 s.
 """
 import argparse
 import json
@@ -188,13 +192,100 @@ def bench_concurrency(n=500, delay_ms=1000):
         fleet.stop()
 
 
+def bench_resume(kills=20):
+    """Time from kill -9 of the worker holding a session to session_resumed elsewhere."""
+    import signal
+    wf = os.path.join(REPO, "tests", "workflows")
+    script = os.path.join(REPO, "tests", "scripts", "five-step-slow.json")
+    fleet = Fleet("bench-resume")
+    delays = []
+    try:
+        fleet.start_redis()
+        fleet.start_broker()
+        names = ["r1", "r2"]
+        for n in names:
+            fleet.start_worker(n, 2, script, "--workflows", wf)
+        fleet.wait_workers(2)
+        c = fleet.client()
+        for i in range(kills):
+            sid = c.spawn("five-step", "resume %d" % i)
+            key, last = "wt:session:%s:events" % sid, "0"
+            holder = None
+            while holder is None:
+                for _, entries in fleet.r.xread({key: last}, block=1000) or []:
+                    for eid, f in entries:
+                        last = eid
+                        if f["type"] == "step_advanced":
+                            holder = fleet.r.hget("wt:session:%s" % sid, "worker")
+            t_kill = time.time()
+            fleet.kill("worker-" + holder, signal.SIGKILL)
+            fleet.procs["worker-" + holder].wait(timeout=10)
+            resumed = None
+            while resumed is None:
+                for _, entries in fleet.r.xread({key: last}, block=1000) or []:
+                    for eid, f in entries:
+                        last = eid
+                        if f["type"] == "session_resumed":
+                            resumed = int(eid.split("-")[0]) / 1000.0
+            delays.append(resumed - t_kill)
+            fleet.start_worker(holder, 2, script, "--workflows", wf)
+            fleet.wait_completed([sid], 60)
+            fleet.wait_workers(2, exact=True, timeout_s=30)
+        c.close()
+        ms = [d * 1000 for d in delays]
+        return {"kills": kills, "heartbeat_ms": 1000, "liveness": 3,
+                "kill_to_resumed_ms": {"p50": round(pct(ms, 50)), "p99": round(pct(ms, 99)),
+                                       "max": round(max(ms)), "min": round(min(ms))}}
+    finally:
+        fleet.stop()
+
+
+def bench_throughput_under_kills(n=3000, every_s=5.0):
+    """One-step sessions/s while a random worker is killed every 5 s and restarted."""
+    import random
+    import signal
+    fleet = Fleet("bench-kills")
+    try:
+        fleet.start_redis()
+        fleet.start_broker("--max-attempts", "20")
+        names = ["k1", "k2", "k3"]
+        for w in names:
+            fleet.start_worker(w, 8, ONE_STEP, "--workflows", BENCH_WF)
+        fleet.wait_workers(3)
+        c = fleet.client()
+        t0 = time.monotonic()
+        sids = c.spawn_many(n, "bench-one-step", goal_fmt="k%d", window=2000)
+        c.close()
+        want, done, last = set(sids), set(), "0"
+        next_kill, kills = time.monotonic() + every_s, 0
+        rng = random.Random(7)
+        while done != want and time.monotonic() - t0 < 600:
+            if time.monotonic() >= next_kill:
+                w = rng.choice(names)
+                fleet.kill("worker-" + w, signal.SIGKILL)
+                fleet.procs["worker-" + w].wait(timeout=10)
+                fleet.start_worker(w, 8, ONE_STEP, "--workflows", BENCH_WF)
+                kills += 1
+                next_kill = time.monotonic() + every_s
+            for _, entries in fleet.r.xread({"wt:events": last}, count=10000, block=200) or []:
+                for eid, f in entries:
+                    last = eid
+                    if f["type"] == "session_completed" and f["session"] in want:
+                        done.add(f["session"])
+        secs = time.monotonic() - t0
+        return {"sessions": n, "completed": len(done), "kills": kills, "kill_every_s": every_s,
+                "seconds": round(secs, 2), "sessions_per_s": round(len(done) / secs, 1)}
+    finally:
+        fleet.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--sessions", type=int, default=20000)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,broker")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,broker")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -210,12 +301,26 @@ def main():
     if not only or "concurrency" in only:
         report["concurrency"] = bench_concurrency()
         print("concurrency: %s" % json.dumps(report["concurrency"]), flush=True)
+    if not only or "resume" in only:
+        report["resume"] = bench_resume()
+        print("resume:     %s" % json.dumps(report["resume"]), flush=True)
+    if not only or "kills" in only:
+        report["throughput_under_kills"] = bench_throughput_under_kills()
+        print("kills:      %s" % json.dumps(report["throughput_under_kills"]), flush=True)
     if not only or "broker" in only:
         report["broker_alone"] = bench_broker_alone(200000)
         print("broker:     %s" % json.dumps(report["broker_alone"]), flush=True)
-    with open(os.path.join(RESULTS, "dispatch.json"), "w") as f:
-        json.dump(report, f, indent=2)
-    print("wrote bench/results/dispatch.json")
+    files = {"dispatch.json": ["throughput", "latency", "broker_alone"],
+             "agent.json": ["concurrency"],
+             "reliability.json": ["resume", "throughput_under_kills"]}
+    for name, keys in files.items():
+        part = {k: report[k] for k in keys if k in report}
+        if not part:
+            continue
+        part.update({"machine": report["machine"], "when": report["when"]})
+        with open(os.path.join(RESULTS, name), "w") as f:
+            json.dump(part, f, indent=2)
+        print("wrote bench/results/%s" % name)
 
 
 main()
