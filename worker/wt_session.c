@@ -148,17 +148,20 @@ make_workspace(wt_session_t *self, char *why, size_t cap)
     return 0;
 }
 
-/* Replays step_advanced events into a fresh cursor (resume after a lost
- * worker). Returns the number of steps replayed, -1 on a Redis error. */
+/* Replays step_advanced events into a fresh cursor and counts earlier
+ * session_started events (other than this run's), so any earlier run - lost
+ * worker, broker restart, drain hand-back - is resumed where it stopped.
+ * The attempt counter is not the signal: a hand-back refunds its attempt.
+ * Returns the number of steps replayed, -1 on a Redis error. */
 static int
-replay(wt_session_t *self, wt_err_t *err)
+replay(wt_session_t *self, int *earlier_runs, wt_err_t *err)
 {
     char key[128];
     wt_store_key(&self->store, key, sizeof key, "session:%s:events", self->sid);
     redisReply *r = wt_redis_command(self->redis, err, "XRANGE %s - +", key);
     if (r == NULL)
         return -1;
-    int n = 0;
+    int n = 0, starts = 0;
     for (size_t i = 0; i < r->elements; i++) {
         redisReply *e = r->element[i];
         if (e->elements != 2)
@@ -171,6 +174,8 @@ replay(wt_session_t *self, wt_err_t *err)
             else if (strcmp(f->element[k]->str, "data") == 0)
                 data = f->element[k + 1]->str;
         }
+        if (type && strcmp(type, "session_started") == 0)
+            starts++;
         if (type && strcmp(type, "llm_turn_completed") == 0)
             self->turn++;
         if (type == NULL || data == NULL || strcmp(type, "step_advanced") != 0)
@@ -185,6 +190,7 @@ replay(wt_session_t *self, wt_err_t *err)
         json_decref(d);
     }
     freeReplyObject(r);
+    *earlier_runs = starts > 0 ? starts - 1 : 0; /* this run's session_started is already there */
     return n;
 }
 
@@ -239,14 +245,16 @@ start(wt_session_t *self, char *detail, size_t cap)
         snprintf(detail, cap, "%s", err.msg);
         return "error";
     }
-    int replayed = self->attempt > 1 ? replay(self, &err) : 0;
+    int earlier = 0;
+    int replayed = replay(self, &earlier, &err);
     if (replayed < 0) {
         snprintf(detail, cap, "cannot read events to resume: %s", err.msg);
         return "error";
     }
-    if (self->attempt > 1) {
+    if (earlier > 0) {
         json_t *d = json_pack("{s:s,s:s,s:i,s:i}", "from_step", wt_wfrun_step_id(self->run),
-                              "cause", "worker lost or handed back", "attempt", self->attempt,
+                              "cause", "an earlier run stopped (worker lost, broker restart or drain)",
+                              "attempt", self->attempt,
                               "steps_replayed", replayed);
         if (wt_session_emit(self, "session_resumed", d, 1, 0, NULL) != 0)
             return self->stale ? "stale" : "error";

@@ -1,0 +1,36 @@
+/* wt_events - writes one session's events (DESIGN.md section 5) through
+ * wt_store_append, fenced by the lease epoch from ASSIGN. While Redis is
+ * unreachable a write is retried with capped backoff for up to retry_ms;
+ * nothing is reported as written that Redis has not stored. A refusal
+ * (stale epoch, or the session already ended) is final and sets `stale`. */
+#ifndef WT_EVENTS_H
+#define WT_EVENTS_H
+
+#include "wt_err.h"
+#include "wt_store.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define WT_EVENTS_RETRY_MS 30000 /* default bound on retrying an unreachable Redis */
+
+typedef struct wt_events {
+    wt_store_t *store;      /* borrowed, the session thread's own connection */
+    const char *sid;        /* borrowed session id */
+    int64_t epoch;          /* lease epoch from ASSIGN */
+    int64_t retry_ms;       /* retry bound while Redis is unreachable */
+    volatile int *abandon;  /* may be NULL; when non-zero, stop retrying at once */
+    int stale;              /* set once a write was refused as stale */
+    uint64_t written;       /* events stored */
+} wt_events_t;
+
+void wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64_t epoch);
+/* Appends event `type` (data is stolen; NULL = {}) and applies the hash
+ * fields (name/value pairs, '+name' increments). fleet != 0 also writes to
+ * the fleet stream. Fails with WT_ESTALE (refused: the lease moved or the
+ * session ended), or with the last Redis error after retry_ms, or with
+ * WT_ETIMEDOUT when *abandon was set during the retries. */
+int wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int nfields,
+                   const char **fields, wt_err_t *err);
+
+#endif
