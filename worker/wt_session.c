@@ -18,6 +18,7 @@
 #include "wt_prompt.h"
 #include "wt_session_int.h"
 #include "wt_tools.h"
+#include "wt_workspace.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -83,8 +84,24 @@ wt_session_drain(wt_session_t *self)
 void
 wt_session_abandon(wt_session_t *self)
 {
-    self->drain = 2;
-    self->cancel = 1;
+    self->abandon = 1;
+    self->drain = 1;
+    self->cancel = 1; /* interrupts a running tool or LLM call */
+}
+
+int
+wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
+                const char **fields)
+{
+    wt_err_t err = {0};
+    if (wt_events_emit(&self->events, type, data, fleet, nfields, fields, &err) == 0)
+        return 0;
+    if (self->events.stale)
+        self->stale = 1;
+    else
+        snprintf(self->write_error, sizeof self->write_error, "cannot write %s: %s", type,
+                 err.msg);
+    return -1;
 }
 
 /* --- endings --- */
@@ -119,8 +136,13 @@ finish(wt_session_t *self, const char *outcome, const char *detail)
     int rc = wt_session_emit(self, "session_completed", data, 1, 10, fields);
     free(out_s);
     json_decref(output);
-    if (rc != 0)
-        return self->stale ? "stale" : "error";
+    if (rc != 0 && self->stale)
+        return "stale";
+    if (rc != 0) {
+        /* Not stored, so not final: the broker requeues it. */
+        wt_log_error("session %s: %s; handing it back", self->sid, self->write_error);
+        return "handback";
+    }
     wt_log_info("session %s: %s%s%s", self->sid, outcome, detail && *detail ? ": " : "",
                 detail ? detail : "");
     return outcome;
@@ -131,18 +153,10 @@ finish(wt_session_t *self, const char *outcome, const char *detail)
 static int
 make_workspace(wt_session_t *self, char *why, size_t cap)
 {
-    mkdir(self->env->workspace_root, 0755);
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/%s", self->env->workspace_root, self->sid);
-    if (self->workspace_repo && *self->workspace_repo) {
-        if (wt_session_git_worktree(self->workspace_repo, dir, self->sid, why, cap) != 0)
-            return -1;
-    } else if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        snprintf(why, cap, "cannot create workspace '%s'", dir);
-        return -1;
-    }
-    if (realpath(dir, self->workspace) == NULL) {
-        snprintf(why, cap, "cannot resolve workspace '%s'", dir);
+    wt_err_t err = {0};
+    if (wt_workspace_create(self->env->workspace_root, self->sid, self->workspace_repo,
+                            self->workspace, sizeof self->workspace, &err) != 0) {
+        snprintf(why, cap, "%s", err.msg);
         return -1;
     }
     return 0;
@@ -229,13 +243,13 @@ start(wt_session_t *self, char *detail, size_t cap)
     snprintf(attempt, sizeof attempt, "%d", self->attempt);
     char started[24];
     snprintf(started, sizeof started, "%lld", (long long)self->started_ms);
-    const char *fields[] = {"status", "running", "worker", self->env->worker_name, "started_ms",
-                            started};
+    const char *fields[] = {"status",     "running", "worker", self->env->worker_name,
+                            "started_ms", started,   "step",   self->run ? wt_wfrun_step_id(self->run) : ""};
     if (wt_session_emit(self, "session_started",
                         json_pack("{s:s,s:i}", "worker", self->env->worker_name, "attempt",
                                   self->attempt),
-                        1, 6, fields) != 0)
-        return self->stale ? "stale" : finish(self, "error", "cannot write to redis");
+                        1, 8, fields) != 0)
+        return self->stale ? "stale" : "handback";
     if (self->wf == NULL) {
         snprintf(detail, cap, "unknown workflow '%s' on worker %s", self->workflow_id,
                  self->env->worker_name);
@@ -257,7 +271,7 @@ start(wt_session_t *self, char *detail, size_t cap)
                               "attempt", self->attempt,
                               "steps_replayed", replayed);
         if (wt_session_emit(self, "session_resumed", d, 1, 0, NULL) != 0)
-            return self->stale ? "stale" : "error";
+            return self->stale ? "stale" : "handback";
     }
     if (make_workspace(self, detail, cap) != 0)
         return "error";
@@ -275,15 +289,22 @@ wt_session_run(wt_session_t *self)
     self->started_ms = wt_clock_now_ms();
     self->deadline_mono = wt_clock_mono_ms() + self->timeout_ms;
     self->redis = wt_redis_new(self->env->redis_url, 5000, &err);
-    if (self->redis == NULL)
-        return "error";
+    if (self->redis == NULL) {
+        wt_log_error("session %s: %s; handing it back", self->sid, err.msg);
+        return "handback";
+    }
     wt_store_init(&self->store, self->redis, self->env->prefix);
+    wt_events_init(&self->events, &self->store, self->sid, self->epoch);
+    self->events.abandon = &self->abandon;
+    if (self->env->write_retry_ms > 0)
+        self->events.retry_ms = self->env->write_retry_ms;
+    wt_stuck_init(&self->stuck);
     char detail[512] = "";
     const char *outcome = start(self, detail, sizeof detail);
     if (outcome == NULL)
         outcome = wt_session_loop(self, detail, sizeof detail);
     if (strcmp(outcome, "stale") == 0) {
-        wt_log_warn("session %s: lease lost (epoch %lld is stale): dropping it", self->sid,
+        wt_log_warn("session %s: lease lost (epoch %lld stale), dropping it", self->sid,
                     (long long)self->epoch);
         return "stale";
     }

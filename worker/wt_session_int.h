@@ -1,18 +1,18 @@
 /* wt_session_int - the session struct and the helpers split across
- * wt_session.c (setup, endings, resume), wt_session_loop.c (turns, tools)
- * and wt_session_io.c (event writes, workspaces). */
+ * wt_session.c (setup, events, endings, resume), wt_session_loop.c (turns,
+ * tools, stuck signals) and wt_session_spawn.c (spawn_agent). */
 #ifndef WT_SESSION_INT_H
 #define WT_SESSION_INT_H
 
+#include "wt_events.h"
 #include "wt_redis.h"
 #include "wt_session.h"
 #include "wt_store.h"
+#include "wt_stuck.h"
 #include "wt_tools.h"
 #include "wt_ulid.h"
 
 #include <limits.h>
-
-#define WT_STUCK_WINDOW 10 /* turns considered by no_progress */
 
 struct wt_session {
     const wt_session_env_t *env; /* borrowed worker environment */
@@ -28,11 +28,14 @@ struct wt_session {
     int64_t timeout_ms;          /* wall-clock limit */
     int64_t started_ms;          /* wall clock at start of this attempt */
     int64_t deadline_mono;       /* monotonic deadline */
-    volatile int cancel;         /* set by the main thread: STOP */
-    volatile int drain;          /* set by the main thread: hand back at a step boundary */
+    volatile int cancel;         /* set by the main thread: STOP (also interrupts tools, LLM) */
+    volatile int drain;          /* set by the main thread: hand back at the next step boundary */
+    volatile int abandon;        /* set by the main thread: drain deadline, stop now */
     int stale;                   /* a write was refused: the lease moved */
+    char write_error[256];       /* why the last event write failed (Redis unreachable) */
     wt_redis_t *redis;           /* owned connection */
     wt_store_t store;            /* layout over redis */
+    wt_events_t events;          /* fenced writer over store */
     char workspace[PATH_MAX];    /* canonical workspace path */
     const wt_workflow_t *wf;     /* borrowed */
     wt_wfrun_t *run;             /* owned cursor */
@@ -40,23 +43,17 @@ struct wt_session {
     json_t *messages;            /* owned neutral conversation */
     json_t *tools;               /* owned tool definitions */
     int turn;                    /* assistant turns so far (also across attempts) */
-    char last_call[512];         /* name + args of the previous tool call */
-    int repeat;                  /* identical consecutive calls */
-    int progress[WT_STUCK_WINDOW]; /* ring: did turn i advance a step */
-    int nprogress;               /* turns recorded in the ring */
-    int deadline_warned;         /* timeout_imminent already reported */
+    wt_stuck_t stuck;            /* stuck detector */
 };
 
-/* Appends an event (data is stolen) with hash updates; waits while Redis is
- * unreachable. -1 when refused as stale (self->stale set), or when a drain
- * deadline interrupted the wait. */
+/* Appends an event (data is stolen) with hash updates through wt_events.
+ * -1 when refused as stale (self->stale set), or when Redis stayed
+ * unreachable past the retry bound or the session was abandoned
+ * (self->write_error says why). */
 int wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
                     const char **fields);
-/* `git worktree add -b worktrain/<sid> dir` in repo. */
-int wt_session_git_worktree(const char *repo, const char *dir, const char *sid, char *why,
-                            size_t cap);
 /* Runs the conversation until the workflow ends or a limit hits; returns
- * the outcome string (static) and sets *detail (static or NULL). */
+ * the outcome string (static) and fills detail. */
 const char *wt_session_loop(wt_session_t *self, char *detail, size_t cap);
 
 /* spawn_agent (wt_session_spawn.c): 0 with an error or child result. */

@@ -86,10 +86,10 @@ complete_step(wt_session_t *self, json_t *input, wt_tool_result_t *res)
     }
     json_t *ctx = json_object_get(input, "context"), *arts = json_object_get(input, "artifacts");
     const char *notes = json_string_value(json_object_get(input, "notes"));
-    json_t *d = json_pack("{s:s,s:s,s:s,s:O,s:O}", "step", from, "next",
+    json_t *d = json_pack("{s:s,s:s,s:s,s:o,s:o}", "step", from, "next",
                           wt_wfrun_step_id(self->run), "notes", notes ? notes : "", "context",
-                          json_is_object(ctx) ? ctx : json_object(), "artifacts",
-                          json_is_array(arts) ? arts : json_array());
+                          json_is_object(ctx) ? json_incref(ctx) : json_object(), "artifacts",
+                          json_is_array(arts) ? json_incref(arts) : json_array());
     const char *fields[] = {"step", wt_wfrun_done(self->run) ? "" : wt_wfrun_step_id(self->run)};
     free((char *)from);
     if (wt_session_emit(self, "step_advanced", d, 1, 2, fields) != 0)
