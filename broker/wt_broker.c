@@ -405,6 +405,7 @@ adopt_orphans(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
         if (strcmp(o->holder, w->name) == 0 && in_list(running, o->job->sid)) {
             *pp = o->next;
             o->job->next = w->jobs;
+            o->job->assigned_ms = wt_clock_mono_ms();
             w->jobs = o->job;
             w->credit--;
             self->active++;
@@ -414,6 +415,30 @@ adopt_orphans(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
             continue;
         }
         pp = &o->next;
+    }
+}
+
+/* Sessions the broker gave this worker, assigned longer than a grace period
+ * ago, that its READY or HEARTBEAT does not list were lost: an ASSIGN that
+ * never arrived (the worker was reconnecting, or restarted under the same
+ * name). They go back to the queue; the lease fence makes that safe even if
+ * the worker does have one. Younger assignments may still be in flight, since
+ * the worker wrote its list before they reached it. */
+static void
+reconcile(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
+{
+    int64_t cutoff = wt_clock_mono_ms() - 2 * (int64_t)self->cfg.heartbeat_ms;
+    wt_job_t **pp = &w->jobs;
+    while (*pp) {
+        wt_job_t *j = *pp;
+        if (j->assigned_ms < cutoff && !in_list(running, j->sid)) {
+            *pp = j->next;
+            self->active--;
+            w->credit++;
+            requeue(self, j, "its worker does not run it (lost ASSIGN or worker restart)", 0);
+            continue;
+        }
+        pp = &j->next;
     }
 }
 
@@ -431,25 +456,14 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
         memcpy(w->id, id, idlen);
         w->idlen = idlen;
     }
-    /* Sessions the broker gave this worker that it no longer runs were lost
-     * with an earlier process of the same name: back to the queue. */
-    wt_job_t **pp = &w->jobs;
-    int held = 0;
-    while (*pp) {
-        wt_job_t *j = *pp;
-        if (!in_list(&m->running, j->sid)) {
-            *pp = j->next;
-            self->active--;
-            requeue(self, j, "worker restarted without it", 0);
-            continue;
-        }
-        held++;
-        pp = &j->next;
-    }
     wt_strlcpy(w->name, m->name, sizeof w->name);
     w->slots = m->slots > 0 ? m->slots : 0; /* 0: draining, send nothing */
-    w->credit = w->slots - held;
     w->last_seen_ms = wt_clock_mono_ms();
+    reconcile(self, w, &m->running);
+    int held = 0;
+    for (wt_job_t *j = w->jobs; j; j = j->next)
+        held++;
+    w->credit = w->slots - held;
     adopt_orphans(self, w, &m->running);
     wt_log_info("worker %s ready: %d slots, %zu running, version %s", w->name, w->slots,
                 m->running.n, m->version ? m->version : "?");
@@ -508,6 +522,7 @@ on_workers(wt_broker_t *self)
             case WT_CMD_HEARTBEAT:
                 if (self->orphans)
                     adopt_orphans(self, w, &m->running);
+                reconcile(self, w, &m->running);
                 break;
             case WT_CMD_FINISHED:
                 on_finished(self, w, m);
@@ -605,6 +620,7 @@ dispatch(wt_broker_t *self)
             wt_err_t e = {0};
             if (ok && i < appended && wt_store_assign_reply(&self->store, &epoch, &attempt, &e) == 0) {
                 send_assign(self, bw, j, epoch, attempt);
+                j->assigned_ms = wt_clock_mono_ms();
                 j->next = bw->jobs;
                 bw->jobs = j;
                 self->active++;

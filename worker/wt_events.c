@@ -45,7 +45,8 @@ wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int
     int warned = 0, rc = -1;
     for (;;) {
         wt_err_t e = {0};
-        if (wt_store_append(self->store, self->sid, self->epoch, type, text, fleet, nfields,
+        if (wt_store_append(self->store, self->sid,
+                            __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST), type, text, fleet, nfields,
                             fields, &e) == 0) {
             rc = 0;
             self->written++;

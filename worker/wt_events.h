@@ -17,7 +17,7 @@
 typedef struct wt_events {
     wt_store_t *store;      /* borrowed, the session thread's own connection */
     const char *sid;        /* borrowed session id */
-    int64_t epoch;          /* lease epoch from ASSIGN */
+    int64_t epoch;          /* lease epoch from ASSIGN; renewed atomically by the main thread */
     int64_t retry_ms;       /* retry bound while Redis is unreachable */
     volatile int *abandon;  /* may be NULL; when non-zero, stop retrying at once */
     int stale;              /* set once a write was refused as stale */

@@ -37,6 +37,7 @@ wt_session_new(const wt_session_env_t *env, const wt_msg_t *a)
     self->context_json = wt_xstrdup(a->context_json && *a->context_json ? a->context_json : "{}");
     self->workspace_repo = a->workspace ? wt_xstrdup(a->workspace) : NULL;
     self->epoch = a->epoch;
+    wt_events_init(&self->events, &self->store, self->sid, a->epoch);
     self->attempt = a->attempt;
     self->depth = a->depth;
     self->max_turns = a->max_turns > 0 ? a->max_turns : env->default_max_turns;
@@ -67,6 +68,14 @@ const char *
 wt_session_id(const wt_session_t *self)
 {
     return self->sid;
+}
+
+void
+wt_session_renew(wt_session_t *self, int64_t epoch)
+{
+    /* Only the main thread renews; the session thread reads it atomically. */
+    if (epoch > __atomic_load_n(&self->events.epoch, __ATOMIC_SEQ_CST))
+        __atomic_store_n(&self->events.epoch, epoch, __ATOMIC_SEQ_CST);
 }
 
 void
@@ -162,6 +171,28 @@ make_workspace(wt_session_t *self, char *why, size_t cap)
     return 0;
 }
 
+/* XRANGE of the session's events, retried like event writes while Redis
+ * is unreachable (bounded by the same retry_ms, cut short by abandon). */
+static redisReply *
+read_events(wt_session_t *self, const char *key, wt_err_t *err)
+{
+    int64_t give_up = wt_clock_mono_ms() + self->events.retry_ms, backoff = 50;
+    for (;;) {
+        redisReply *r = wt_redis_command(self->redis, err, "XRANGE %s - +", key);
+        if (r != NULL && r->type == REDIS_REPLY_ARRAY)
+            return r;
+        if (r != NULL) {
+            freeReplyObject(r);
+            wt_err_set(err, WT_EPROTO, "XRANGE %s: unexpected reply type", key);
+            return NULL;
+        }
+        if (self->abandon || wt_clock_mono_ms() + backoff > give_up)
+            return NULL;
+        wt_clock_sleep_ms(backoff);
+        backoff = backoff < 1000 ? backoff * 2 : 2000;
+    }
+}
+
 /* Replays step_advanced events into a fresh cursor and counts earlier
  * session_started events (other than this run's), so any earlier run - lost
  * worker, broker restart, drain hand-back - is resumed where it stopped.
@@ -172,7 +203,7 @@ replay(wt_session_t *self, int *earlier_runs, wt_err_t *err)
 {
     char key[128];
     wt_store_key(&self->store, key, sizeof key, "session:%s:events", self->sid);
-    redisReply *r = wt_redis_command(self->redis, err, "XRANGE %s - +", key);
+    redisReply *r = read_events(self, key, err);
     if (r == NULL)
         return -1;
     int n = 0, starts = 0;
@@ -239,12 +270,11 @@ start(wt_session_t *self, char *detail, size_t cap)
     if (self->wf)
         self->run = wt_wfrun_new(self->wf, json_is_object(ctx) ? ctx : NULL, &err);
     json_decref(ctx);
-    char attempt[16];
-    snprintf(attempt, sizeof attempt, "%d", self->attempt);
     char started[24];
     snprintf(started, sizeof started, "%lld", (long long)self->started_ms);
+    const char *step = self->run ? wt_wfrun_step_id(self->run) : "";
     const char *fields[] = {"status",     "running", "worker", self->env->worker_name,
-                            "started_ms", started,   "step",   self->run ? wt_wfrun_step_id(self->run) : ""};
+                            "started_ms", started,   "step",   step};
     if (wt_session_emit(self, "session_started",
                         json_pack("{s:s,s:i}", "worker", self->env->worker_name, "attempt",
                                   self->attempt),
@@ -262,15 +292,17 @@ start(wt_session_t *self, char *detail, size_t cap)
     int earlier = 0;
     int replayed = replay(self, &earlier, &err);
     if (replayed < 0) {
-        snprintf(detail, cap, "cannot read events to resume: %s", err.msg);
-        return "error";
+        wt_log_error("session %s: cannot read its events to resume: %s; handing it back",
+                     self->sid, err.msg);
+        return "handback";
     }
     if (earlier > 0) {
         json_t *d = json_pack("{s:s,s:s,s:i,s:i}", "from_step", wt_wfrun_step_id(self->run),
                               "cause", "an earlier run stopped (worker lost, broker restart or drain)",
                               "attempt", self->attempt,
                               "steps_replayed", replayed);
-        if (wt_session_emit(self, "session_resumed", d, 1, 0, NULL) != 0)
+        const char *at[] = {"step", wt_wfrun_step_id(self->run)};
+        if (wt_session_emit(self, "session_resumed", d, 1, 2, at) != 0)
             return self->stale ? "stale" : "handback";
     }
     if (make_workspace(self, detail, cap) != 0)
@@ -294,7 +326,8 @@ wt_session_run(wt_session_t *self)
         return "handback";
     }
     wt_store_init(&self->store, self->redis, self->env->prefix);
-    wt_events_init(&self->events, &self->store, self->sid, self->epoch);
+    /* events was initialised in wt_session_new, on the main thread, so a
+     * renewal (wt_session_renew) can never be overwritten here. */
     self->events.abandon = &self->abandon;
     if (self->env->write_retry_ms > 0)
         self->events.retry_ms = self->env->write_retry_ms;

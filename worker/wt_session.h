@@ -3,10 +3,15 @@
  * The session owns its Redis connection, workspace and conversation; it
  * shares read-only the worker's workflows and LLM provider. Every event is
  * written with the lease epoch from ASSIGN; a refused (stale) write means
- * another worker holds the session now, and this one stops silently. The
+ * another worker holds the session now, and this one stops silently. A
+ * write that Redis does not take within the retry bound (30 s) stops the
+ * session too, handed back to the broker so it resumes once Redis is back. The
  * main thread may set `cancel` (STOP from the broker) or `drain` (SIGTERM):
- * cancel ends the session as cancelled; drain stops at the next step
- * boundary and hands the session back without completing it. */
+ * cancel ends the session as cancelled; drain lets the turn in progress
+ * (LLM call and its tool calls, complete_step included) finish, then hands
+ * the session back without completing it - resume replays the stored
+ * steps, so only the current step's partial work is redone; abandon (the
+ * drain deadline) stops it at once and hands it back. */
 #ifndef WT_SESSION_H
 #define WT_SESSION_H
 
@@ -30,6 +35,7 @@ typedef struct wt_session_env {
     int stuck_abort;                  /* 1: agent_stuck ends the session; 0: notify only */
     int bash_timeout_ms;              /* Bash default */
     const char *clients_ep;           /* broker client endpoint, for spawn_agent */
+    int64_t write_retry_ms;           /* retry bound of event writes, 0 = WT_EVENTS_RETRY_MS */
 } wt_session_env_t;
 
 typedef struct wt_session wt_session_t;
@@ -44,6 +50,9 @@ const char *wt_session_run(wt_session_t *self);
 const char *wt_session_id(const wt_session_t *self);
 /* Flags the main thread may set. */
 void wt_session_cancel(wt_session_t *self);
+/* The broker re-assigned this running session to this worker with a newer
+ * lease epoch (its earlier ASSIGN looked lost): keep running under it. */
+void wt_session_renew(wt_session_t *self, int64_t epoch);
 void wt_session_drain(wt_session_t *self);
 /* Drain deadline passed: stop now (interrupting tools) and hand back. */
 void wt_session_abandon(wt_session_t *self);

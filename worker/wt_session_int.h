@@ -29,7 +29,7 @@ struct wt_session {
     int64_t started_ms;          /* wall clock at start of this attempt */
     int64_t deadline_mono;       /* monotonic deadline */
     volatile int cancel;         /* set by the main thread: STOP (also interrupts tools, LLM) */
-    volatile int drain;          /* set by the main thread: hand back at the next step boundary */
+    volatile int drain;          /* set by the main thread: hand back after this turn */
     volatile int abandon;        /* set by the main thread: drain deadline, stop now */
     int stale;                   /* a write was refused: the lease moved */
     char write_error[256];       /* why the last event write failed (Redis unreachable) */

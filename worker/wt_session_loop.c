@@ -25,37 +25,6 @@ on_retry(void *ud, int attempt, long status, int64_t delay_ms, const char *why)
                 (long long)delay_ms, status, why);
 }
 
-/* Records one tool call in the repetition detector; 1 when it is the third
- * identical call in a row. */
-static int
-repeated(wt_session_t *self, const char *name, json_t *input)
-{
-    char *args = json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS);
-    char sig[512];
-    snprintf(sig, sizeof sig, "%s %s", name, args ? args : "");
-    free(args);
-    if (strcmp(sig, self->last_call) == 0)
-        self->repeat++;
-    else {
-        self->repeat = 1;
-        wt_strlcpy(self->last_call, sig, sizeof self->last_call);
-    }
-    return self->repeat >= 3;
-}
-
-static int
-no_progress(wt_session_t *self, int advanced)
-{
-    self->progress[self->nprogress % WT_STUCK_WINDOW] = advanced;
-    self->nprogress++;
-    if (self->nprogress < WT_STUCK_WINDOW)
-        return 0;
-    int idle = 0;
-    for (int i = 0; i < WT_STUCK_WINDOW; i++)
-        idle += !self->progress[i];
-    return idle * 10 >= WT_STUCK_WINDOW * 8;
-}
-
 static int
 stuck(wt_session_t *self, const char *reason, const char *detail)
 {
@@ -146,7 +115,7 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
         advanced = wt_session_spawn_agent(self, c->input, &res);
     else {
         wt_tool_env_t tenv = {self->workspace, &self->cancel, self->env->bash_timeout_ms,
-                              self->env->tool_env};
+                              self->env->tool_env, self->deadline_mono};
         if (wt_tools_run(&tenv, c->name, c->input, &res) != 0) {
             res.text = wt_xasprintf("unknown tool '%s'", c->name);
             res.is_error = 1;
@@ -199,110 +168,179 @@ record_turn(wt_session_t *self, const wt_llm_reply_t *r)
     return wt_session_emit(self, "llm_turn_completed", d, 0, 6, fields);
 }
 
-#define STOP(o, ...)                                                                               \
-    do {                                                                                           \
-        snprintf(detail, cap, __VA_ARGS__);                                                        \
-        return o;                                                                                  \
-    } while (0)
+/* The outcome after a failed write: stale when the lease moved; otherwise
+ * Redis stayed unreachable past the retry bound, and the session is handed
+ * back (the broker requeues it and it resumes from its last stored step)
+ * rather than failed for an outage that was not the agent's doing. */
+static const char *
+write_failure(wt_session_t *self, char *detail, size_t cap)
+{
+    if (self->stale)
+        return "stale";
+    if (!self->abandon)
+        wt_log_error("session %s: %s; handing it back", self->sid,
+                     self->write_error[0] ? self->write_error : "cannot write to redis");
+    snprintf(detail, cap, "%s", self->write_error);
+    return "handback";
+}
+
+/* Checks flags and limits before a turn: an outcome, or NULL to go on. */
+static const char *
+before_turn(wt_session_t *self, char *detail, size_t cap)
+{
+    if (self->abandon)
+        return "handback";
+    if (self->cancel) {
+        snprintf(detail, cap, "cancelled by request");
+        return "cancelled";
+    }
+    if (self->drain)
+        return "handback"; /* SIGTERM: stop between turns; resume replays the stored steps */
+    int64_t left = self->deadline_mono - wt_clock_mono_ms();
+    if (left <= 0) {
+        snprintf(detail, cap, "wall-clock limit of %lld ms reached", (long long)self->timeout_ms);
+        return "timeout";
+    }
+    if (wt_stuck_deadline(&self->stuck, left, self->timeout_ms)) {
+        char d[128];
+        snprintf(d, sizeof d, "%lld ms of %lld ms left", (long long)left,
+                 (long long)self->timeout_ms);
+        stuck(self, "timeout_imminent", d);
+        if (self->stale)
+            return "stale";
+    }
+    if (self->turn >= self->max_turns) {
+        snprintf(detail, cap, "max_turns %d reached", self->max_turns);
+        return "error";
+    }
+    return NULL;
+}
+
+/* One LLM call with its events. NULL with reply filled, or an outcome. */
+static const char *
+ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
+{
+    const char *tier = wt_wfrun_model_tier(self->run);
+    const char *model = wt_llm_model_for(self->env->llm, tier);
+    if (wt_session_emit(self, "llm_turn_started",
+                        json_pack("{s:s,s:i,s:i}", "model", model, "messages",
+                                  (int)json_array_size(self->messages), "turn", self->turn),
+                        0, 0, NULL) != 0)
+        return write_failure(self, detail, cap);
+    wt_llm_request_t req = {self->system, self->messages, self->tools, tier, NULL,
+                            self->turn,   self->sid,      self->goal,  on_retry,
+                            self,         &self->cancel};
+    wt_err_t err = {0};
+    int rc = wt_llm_complete(self->env->llm, &req, reply, &err);
+    self->turn++;
+    if (rc == 0) {
+        if (record_turn(self, reply) != 0) {
+            wt_llm_reply_release(reply);
+            return write_failure(self, detail, cap);
+        }
+        return NULL;
+    }
+    wt_llm_reply_release(reply);
+    if (self->abandon)
+        return "handback";
+    if (self->cancel) {
+        snprintf(detail, cap, "cancelled by request");
+        return "cancelled";
+    }
+    wt_session_emit(self, "tool_call_failed", json_pack("{s:s,s:s}", "tool", "llm", "error", err.msg),
+                    0, 0, NULL);
+    if (err.code == WT_ETIMEDOUT) {
+        stuck(self, "stall", err.msg);
+        snprintf(detail, cap, "stall: no answer from the model: %s", err.msg);
+        return "timeout";
+    }
+    snprintf(detail, cap, "llm call failed: %s", err.msg);
+    return "error";
+}
+
+/* Runs the tool calls of one reply; the results go back as one message.
+ * Returns 1 when a step advanced, 0 if not, -1 when a write failed. */
+static int
+act(wt_session_t *self, const wt_llm_reply_t *reply, int *repeat_hit)
+{
+    int advanced = 0, halt = 0;
+    json_t *results = json_array();
+    for (size_t i = 0; i < reply->ncalls && !halt && !self->cancel; i++) {
+        if (wt_stuck_tool_call(&self->stuck, reply->calls[i].name, reply->calls[i].input))
+            *repeat_hit = 1;
+        int r = run_call(self, &reply->calls[i], results);
+        if (r < 0)
+            halt = 1;
+        else
+            advanced |= r;
+    }
+    if (json_array_size(results))
+        json_array_append_new(self->messages,
+                              json_pack("{s:s,s:o}", "role", "tool", "results", results));
+    else
+        json_decref(results);
+    return halt ? -1 : advanced;
+}
+
+static void
+nudge(wt_session_t *self, const char *stop_reason)
+{
+    const char *text = strcmp(stop_reason, "max_tokens") == 0
+                           ? "Your reply was cut off at the token limit. Continue, more briefly, "
+                             "and call complete_step when the step is done."
+                           : "Continue: call complete_step when the step is done.";
+    json_array_append_new(self->messages, json_pack("{s:s,s:s}", "role", "user", "content", text));
+}
+
+/* Stuck signals after a turn: an outcome under the abort policy, or NULL. */
+static const char *
+after_turn(wt_session_t *self, int advanced, int repeat_hit, char *detail, size_t cap)
+{
+    if (repeat_hit && stuck(self, "repeated_tool_call", wt_stuck_last_call(&self->stuck))) {
+        snprintf(detail, cap, "repeated_tool_call: %s", wt_stuck_last_call(&self->stuck));
+        return "stuck";
+    }
+    if (wt_stuck_turn(&self->stuck, advanced) &&
+        stuck(self, "no_progress", "8 of the last 10 turns advanced no step")) {
+        snprintf(detail, cap, "no_progress: 8 of the last 10 turns advanced no step");
+        return "stuck";
+    }
+    if (self->stale)
+        return "stale";
+    return NULL;
+}
 
 const char *
 wt_session_loop(wt_session_t *self, char *detail, size_t cap)
 {
     while (!wt_wfrun_done(self->run)) {
-        if (self->drain == 2)
-            return "handback";
-        if (self->cancel)
-            STOP("cancelled", "cancelled by request");
-        if (self->drain)
-            return "handback";
-        int64_t left = self->deadline_mono - wt_clock_mono_ms();
-        if (left <= 0)
-            STOP("timeout", "wall-clock limit of %lld ms reached", (long long)self->timeout_ms);
-        if (!self->deadline_warned && left * 10 < self->timeout_ms) {
-            self->deadline_warned = 1;
-            stuck(self, "timeout_imminent", "less than 10% of the session's time is left");
-            if (self->stale)
-                return "stale";
-        }
-        if (self->turn >= self->max_turns)
-            STOP("error", "max_turns %d reached", self->max_turns);
-        const char *tier = wt_wfrun_model_tier(self->run);
-        const char *model = wt_llm_model_for(self->env->llm, tier);
-        if (wt_session_emit(self, "llm_turn_started",
-                            json_pack("{s:s,s:i,s:i}", "model", model, "messages",
-                                      (int)json_array_size(self->messages), "turn", self->turn),
-                            0, 0, NULL) != 0)
-            return self->stale ? "stale" : "error";
-        wt_llm_request_t req = {self->system, self->messages, self->tools, tier, NULL,
-                                self->turn,   self->sid,      self->goal,  on_retry,
-                                self,         &self->cancel};
+        const char *outcome = before_turn(self, detail, cap);
+        if (outcome)
+            return outcome;
         wt_llm_reply_t reply;
-        wt_err_t err = {0};
-        int rc = wt_llm_complete(self->env->llm, &req, &reply, &err);
-        self->turn++;
-        if (rc != 0) {
-            wt_llm_reply_release(&reply);
-            if (self->drain == 2)
-                return "handback";
-            if (self->cancel)
-                STOP("cancelled", "cancelled by request");
-            wt_session_emit(self, "tool_call_failed",
-                            json_pack("{s:s,s:s}", "tool", "llm", "error", err.msg), 0, 0, NULL);
-            STOP(err.code == WT_ETIMEDOUT ? "timeout" : "error", "llm call failed: %s", err.msg);
-        }
-        if (record_turn(self, &reply) != 0) {
-            wt_llm_reply_release(&reply);
-            return self->stale ? "stale" : "error";
-        }
+        if ((outcome = ask(self, &reply, detail, cap)) != NULL)
+            return outcome;
         json_array_append_new(self->messages, assistant_message(&reply));
-        int advanced = 0, halt = 0, repeat_hit = 0;
-        json_t *results = json_array();
-        for (size_t i = 0; i < reply.ncalls && !halt; i++) {
-            if (repeated(self, reply.calls[i].name, reply.calls[i].input))
-                repeat_hit = 1;
-            int r = run_call(self, &reply.calls[i], results);
-            if (r < 0)
-                halt = 1;
-            else
-                advanced |= r;
-            if (self->cancel)
-                break;
-        }
-        if (json_array_size(results))
-            json_array_append_new(self->messages,
-                                  json_pack("{s:s,s:o}", "role", "tool", "results", results));
-        else
-            json_decref(results);
-        int ncalls = (int)reply.ncalls;
+        int repeat_hit = 0;
+        int advanced = act(self, &reply, &repeat_hit);
         char stop_reason[32];
         wt_strlcpy(stop_reason, reply.stop_reason, sizeof stop_reason);
+        size_t ncalls = reply.ncalls;
         wt_llm_reply_release(&reply);
-        if (halt)
-            return self->stale ? "stale" : "error";
-        if (self->drain == 2)
+        if (advanced < 0)
+            return write_failure(self, detail, cap);
+        if (self->abandon)
             return "handback";
         if (wt_wfrun_done(self->run))
             break;
-        if (ncalls == 0) {
-            const char *nudge = strcmp(stop_reason, "max_tokens") == 0
-                                    ? "Your reply was cut off at the token limit. Continue, "
-                                      "more briefly, and call complete_step when the step is done."
-                                    : "Continue: use the tools, and call complete_step when the "
-                                      "step is done.";
-            json_array_append_new(self->messages,
-                                  json_pack("{s:s,s:s}", "role", "user", "content", nudge));
+        if (self->cancel) {
+            snprintf(detail, cap, "cancelled by request");
+            return "cancelled";
         }
-        if (repeat_hit && stuck(self, "repeated_tool_call",
-                                "the same tool call with the same arguments 3 times in a row"))
-            STOP("stuck", "repeated_tool_call: %s", self->last_call);
-        if (no_progress(self, advanced) &&
-            stuck(self, "no_progress", "8 of the last 10 turns advanced no step")) {
-            STOP("stuck", "no_progress: 8 of the last 10 turns advanced no step");
-        }
-        if (self->stale)
-            return "stale";
-        if (advanced && self->drain)
-            return "handback";
+        if (ncalls == 0)
+            nudge(self, stop_reason);
+        if ((outcome = after_turn(self, advanced, repeat_hit, detail, cap)) != NULL)
+            return outcome;
     }
     detail[0] = '\0';
     return "success";

@@ -19,7 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define HALF (WT_TOOLS_OUTPUT_CAP / 2)
+#define HALF     (WT_TOOLS_OUTPUT_CAP / 2)
+#define GRACE_MS 300 /* output still read after the shell exited */
 
 typedef struct capture {
     char head[HALF];   /* first bytes */
@@ -100,6 +101,46 @@ start_child(const wt_tool_env_t *env, const char *command, int out_fd, int in_fd
     _exit(127);
 }
 
+/* Reads the child's output until EOF, the deadline, a cancel, or a short
+ * grace after the shell exited (a background job may keep the pipe open).
+ * Returns NULL when the shell ended (status in *status), else why not. */
+static const char *
+pump(const wt_tool_env_t *env, pid_t pid, int fd, int64_t deadline, capture_t *cap, int *status)
+{
+    char buf[8192];
+    int exited = 0;
+    int64_t grace_end = 0;
+    for (;;) {
+        if (env->cancel && *env->cancel)
+            return "cancelled";
+        int64_t now = wt_clock_mono_ms(), left = deadline - now;
+        if (left <= 0)
+            return "timed out";
+        if (!exited && waitpid(pid, status, WNOHANG) == pid) {
+            exited = 1;
+            grace_end = now + GRACE_MS;
+        }
+        if (exited && now >= grace_end)
+            return NULL; /* leftovers hold the pipe: the group is killed below */
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int rc = poll(&pfd, 1, left < 100 ? (int)left : 100);
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (rc <= 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* EOF: the command (and anything holding the pipe) is done */
+        capture_add(cap, buf, (size_t)n);
+    }
+    if (!exited)
+        while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+            ;
+    return NULL;
+}
+
 int
 wt_tool_bash(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out)
 {
@@ -110,6 +151,9 @@ wt_tool_bash(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out)
     int64_t timeout_ms = json_is_integer(t) && json_integer_value(t) > 0
                              ? json_integer_value(t)
                              : env->default_timeout_ms;
+    int64_t start = wt_clock_mono_ms(), deadline = start + timeout_ms;
+    if (env->deadline_mono_ms > 0 && deadline > env->deadline_mono_ms)
+        deadline = env->deadline_mono_ms; /* never outlive the session's wall clock */
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return wt_tools_fail(out, "Bash: cannot create a pipe: %s", strerror(errno));
@@ -124,39 +168,15 @@ wt_tool_bash(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out)
     }
     setpgid(pid, pid);
     capture_t *cap = wt_xcalloc(1, sizeof *cap);
-    int64_t deadline = wt_clock_mono_ms() + timeout_ms;
-    const char *why = NULL;
-    char buf[8192];
-    for (;;) {
-        if (env->cancel && *env->cancel) {
-            why = "cancelled";
-            break;
-        }
-        int64_t left = deadline - wt_clock_mono_ms();
-        if (left <= 0) {
-            why = "timed out";
-            break;
-        }
-        struct pollfd pfd = {fds[0], POLLIN, 0};
-        int rc = poll(&pfd, 1, left < 100 ? (int)left : 100);
-        if (rc < 0 && errno != EINTR)
-            break;
-        if (rc <= 0)
-            continue;
-        ssize_t n = read(fds[0], buf, sizeof buf);
-        if (n <= 0)
-            break; /* EOF: the command (and anything holding the pipe) is done */
-        capture_add(cap, buf, (size_t)n);
-    }
-    close(fds[0]);
     int status = 0, code = -1;
-    char whybuf[64];
+    const char *why = pump(env, pid, fds[0], deadline, cap, &status);
+    close(fds[0]);
+    char whybuf[96];
     if (why) {
         kill_group(pid);
         snprintf(whybuf, sizeof whybuf, "%s after %lld ms; process group killed", why,
-                 (long long)(timeout_ms - (deadline - wt_clock_mono_ms())));
+                 (long long)(wt_clock_mono_ms() - start));
     } else {
-        waitpid(pid, &status, 0);
         kill(-pid, SIGKILL); /* background leftovers */
         code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }

@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define READ_CAP   (256 * 1024)
 #define FILE_MAX   (16u << 20)
@@ -36,6 +38,27 @@ slurp(const char *path, wt_buf_t *b, char *why, size_t cap)
         }
     fclose(f);
     return 0;
+}
+
+/* Writes a whole file without following a symlink at its last component. */
+static int
+write_file(const char *path, const char *data, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, data + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            close(fd);
+            return -1;
+        }
+        done += (size_t)w;
+    }
+    return close(fd);
 }
 
 static const char *
@@ -97,11 +120,8 @@ wt_tool_write(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out)
                                   1, why, sizeof why);
     if (path == NULL)
         return wt_tools_fail(out, "Write: %s", why);
-    FILE *f = fopen(path, "wb");
     size_t n = json_string_length(content);
-    int ok = f && fwrite(json_string_value(content), 1, n, f) == n;
-    if (f && fclose(f) != 0)
-        ok = 0;
+    int ok = write_file(path, json_string_value(content), n) == 0;
     char *msg = ok ? wt_xasprintf("wrote %zu bytes to %s", n, rel(env, path))
                    : wt_xasprintf("Write: cannot write %s: %s", rel(env, path), strerror(errno));
     free(path);
@@ -160,10 +180,7 @@ wt_tool_edit(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out)
         p = hit + len;
     }
     wt_buf_puts(&res, p, NULL);
-    FILE *f = fopen(path, "wb");
-    int ok = f && fwrite(res.data, 1, res.len, f) == res.len;
-    if (f && fclose(f) != 0)
-        ok = 0;
+    int ok = write_file(path, wt_buf_str(&res), res.len) == 0;
     out->text = ok ? wt_xasprintf("replaced %zu occurrence%s in %s", all ? n : 1,
                                   (all ? n : 1) == 1 ? "" : "s", rel(env, path))
                    : wt_xasprintf("Edit: cannot write %s: %s", rel(env, path), strerror(errno));

@@ -137,7 +137,7 @@ int
 wt_tools_is_secret_name(const char *name)
 {
     static const char *const parts[] = {"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD",
-                                        "CREDENTIAL", "AUTH", NULL};
+                                        "CREDENTIAL", NULL};
     static const char *const prefixes[] = {"ANTHROPIC_", "OPENAI_", "AWS_", "WORKTRAIN_",
                                            "GITHUB_", "GITLAB_", "SLACK_", NULL};
     char up[256];
@@ -147,6 +147,10 @@ wt_tools_is_secret_name(const char *name)
     up[i] = '\0';
     for (const char *const *p = parts; *p; p++)
         if (strstr(up, *p))
+            return 1;
+    /* AUTH as in FOO_AUTH or AUTH_HEADER, but not GIT_AUTHOR_NAME. */
+    for (const char *a = strstr(up, "AUTH"); a; a = strstr(a + 4, "AUTH"))
+        if (strncmp(a + 4, "OR", 2) != 0)
             return 1;
     for (const char *const *p = prefixes; *p; p++)
         if (strncmp(up, *p, strlen(*p)) == 0)
@@ -229,6 +233,12 @@ wt_tools_resolve(const char *ws, const char *path, int for_write, char *why, siz
         snprintf(joined, sizeof joined, "%s", path);
     else
         snprintf(joined, sizeof joined, "%s/%s", ws, path);
+    struct stat lst;
+    if (for_write && lstat(joined, &lst) == 0 && S_ISLNK(lst.st_mode) && stat(joined, &lst) != 0) {
+        /* A dangling symlink: writing through it could create a file anywhere. */
+        snprintf(why, cap, "path escapes the workspace: '%s' is a dangling symlink", path);
+        return NULL;
+    }
     char real[PATH_MAX];
     if (realpath(joined, real) != NULL) {
         if (!inside(ws, real)) {

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define WT_TOOLS_OUTPUT_CAP (30 * 1024) /* Bash output kept: head + tail */
 
@@ -24,6 +25,7 @@ typedef struct wt_tool_env {
     volatile int *cancel;       /* set -> Bash kills its group and returns */
     int default_timeout_ms;     /* Bash default (300 s) */
     char *const *scrubbed_env;  /* environment for Bash (NULL-terminated), secrets removed */
+    int64_t deadline_mono_ms;   /* session deadline (monotonic ms): Bash stops there; 0 = none */
 } wt_tool_env_t;
 
 /* Runs tool `name` with args; 0 when the tool exists (result filled, maybe

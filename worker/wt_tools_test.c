@@ -23,7 +23,7 @@ static volatile int cancel_flag;
 static wt_tool_env_t
 env(void)
 {
-    return (wt_tool_env_t){ws, &cancel_flag, 300000, tool_env};
+    return (wt_tool_env_t){ws, &cancel_flag, 300000, tool_env, 0};
 }
 
 static wt_tool_result_t
@@ -139,8 +139,56 @@ test_file_tools_and_escapes(void)
 }
 
 static void
+test_bash_background_and_deadline(void)
+{
+    /* A background job keeping the pipe open does not hold the result. */
+    int64_t t0 = wt_clock_mono_ms();
+    wt_tool_result_t r = run("Bash", "{\"command\":\"sleep 20 & echo started\"}");
+    WT_CHECK(!r.is_error && strstr(r.text, "started") != NULL);
+    WT_CHECK(wt_clock_mono_ms() - t0 < 5000);
+    wt_tool_result_release(&r);
+    /* The session deadline bounds the command, whatever its timeout says. */
+    wt_tool_env_t e = env();
+    e.deadline_mono_ms = wt_clock_mono_ms() + 300;
+    json_t *args = json_pack("{s:s,s:i}", "command", "sleep 10", "timeout", 60000);
+    t0 = wt_clock_mono_ms();
+    WT_CHECK(wt_tools_run(&e, "Bash", args, &r) == 0);
+    WT_CHECK(r.is_error && strstr(r.text, "timed out") != NULL);
+    WT_CHECK(wt_clock_mono_ms() - t0 < 3000);
+    wt_tool_result_release(&r);
+    /* A cancel kills the group. */
+    cancel_flag = 1;
+    t0 = wt_clock_mono_ms();
+    r = run("Bash", "{\"command\":\"sleep 10\"}");
+    cancel_flag = 0;
+    WT_CHECK(r.is_error && strstr(r.text, "cancelled") != NULL);
+    WT_CHECK(wt_clock_mono_ms() - t0 < 3000);
+    wt_tool_result_release(&r);
+    json_decref(args);
+}
+
+static void
+test_dangling_symlink_write_refused(void)
+{
+    char link[PATH_MAX + 16], target[PATH_MAX + 16];
+    snprintf(link, sizeof link, "%s/dangling", ws);
+    snprintf(target, sizeof target, "%s-outside-target", ws);
+    unlink(target);
+    WT_CHECK(symlink(target, link) == 0);
+    wt_tool_result_t r = run("Write", "{\"path\":\"dangling\",\"content\":\"x\"}");
+    WT_CHECK(r.is_error && strstr(r.text, "escapes") != NULL);
+    WT_CHECK(access(target, F_OK) != 0); /* nothing was created outside */
+    wt_tool_result_release(&r);
+    unlink(link);
+}
+
+static void
 test_secret_names(void)
 {
+    WT_CHECK(!wt_tools_is_secret_name("GIT_AUTHOR_NAME=t"));
+    WT_CHECK(wt_tools_is_secret_name("HTTP_AUTH=x"));
+    WT_CHECK(wt_tools_is_secret_name("AWS_REGION=x"));
+    WT_CHECK(wt_tools_is_secret_name("WORKTRAIN_WEBHOOK_SECRET=x"));
     WT_CHECK(wt_tools_is_secret_name("ANTHROPIC_API_KEY=x"));
     WT_CHECK(wt_tools_is_secret_name("OPENAI_BASE_URL=x"));
     WT_CHECK(wt_tools_is_secret_name("github_token=x"));
@@ -160,6 +208,7 @@ main(void)
     static const wt_test_case_t cases[] = {
         WT_TEST(test_bash_isolation), WT_TEST(test_bash_timeout_kills_group),
         WT_TEST(test_bash_output_keeps_head_and_tail), WT_TEST(test_file_tools_and_escapes),
+        WT_TEST(test_bash_background_and_deadline), WT_TEST(test_dangling_symlink_write_refused),
         WT_TEST(test_secret_names)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     wt_tools_env_free(tool_env);

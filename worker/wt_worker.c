@@ -61,6 +61,9 @@ typedef struct worker {
     int backoff_ms;             /* reconnect backoff */
     int draining;               /* SIGTERM received */
     int64_t drain_deadline_ms;  /* then hand back whatever still runs */
+    int record_failures;        /* consecutive failed writes of the worker record */
+    int64_t next_record_ms;     /* monotonic time of the next try after a failure */
+    int workflows_published;    /* <prefix>workflows written once */
 } worker_t;
 
 /* --- broker connection --- */
@@ -144,8 +147,15 @@ static void
 start_session(worker_t *w, wt_msg_t *m)
 {
     for (int i = 0; i < w->cfg.slots; i++)
-        if (w->slots[i].used && strcmp(wt_session_id(w->slots[i].session), m->session) == 0)
-            return; /* already ours (a repeated ASSIGN after a reconnect) */
+        if (w->slots[i].used && strcmp(wt_session_id(w->slots[i].session), m->session) == 0) {
+            /* Already ours: the broker thought the first ASSIGN was lost and
+             * took a new lease for us. Run on under the new epoch, or every
+             * write would be refused as stale and the session stranded. */
+            wt_session_renew(w->slots[i].session, m->epoch);
+            wt_log_info("session %s re-assigned to this worker: lease epoch now %lld", m->session,
+                        (long long)m->epoch);
+            return;
+        }
     slot_t *s = NULL;
     for (int i = 0; i < w->cfg.slots && s == NULL; i++)
         if (!w->slots[i].used)
@@ -269,13 +279,26 @@ publish_record(worker_t *w)
         freeReplyObject(r);
         r = wt_redis_command(w->redis, &err, "EXPIRE %s 10", key);
     }
-    if (r)
+    if (r) {
         freeReplyObject(r);
-    else
-        wt_log_warn("cannot update %s: %s", key, err.msg);
+        if (w->record_failures)
+            wt_log_info("worker record %s written again after %d failed tries", key,
+                        w->record_failures);
+        w->record_failures = 0;
+        w->next_record_ms = 0;
+    } else {
+        /* Logged once per outage; tries spread out to at most every 8 s so a
+         * hanging Redis cannot starve the heartbeats of this thread. */
+        if (w->record_failures++ == 0)
+            wt_log_warn("cannot update %s (retrying): %s", key, err.msg);
+        int shift = w->record_failures < 4 ? w->record_failures : 3;
+        w->next_record_ms = wt_clock_mono_ms() + (1000 << shift);
+    }
     free(running);
 }
 
+/* HSET <prefix>workflows id -> summary for every loaded workflow; retried
+ * on the heartbeat timer until it has worked once. */
 static void
 publish_workflows(worker_t *w)
 {
@@ -285,13 +308,18 @@ publish_workflows(worker_t *w)
         const wt_workflow_t *wf = wt_workflow_set_at(w->workflows, i);
         json_t *sum = wt_workflow_summary(wf);
         char *js = json_dumps(sum, JSON_COMPACT);
-        wt_err_t err = {0};
-        redisReply *r = wt_redis_command(w->redis, &err, "HSET %s %s %s", key, wt_workflow_id(wf), js);
-        if (r)
-            freeReplyObject(r);
-        free(js);
         json_decref(sum);
+        wt_err_t err = {0};
+        redisReply *r =
+            wt_redis_command(w->redis, &err, "HSET %s %s %s", key, wt_workflow_id(wf), js);
+        free(js);
+        if (r == NULL) {
+            wt_log_warn("cannot publish workflows to %s (retrying): %s", key, err.msg);
+            return;
+        }
+        freeReplyObject(r);
     }
+    w->workflows_published = 1;
 }
 
 /* --- loop --- */
@@ -301,7 +329,7 @@ begin_drain(worker_t *w)
 {
     w->draining = 1;
     w->drain_deadline_ms = wt_clock_mono_ms() + w->cfg.drain_timeout_ms;
-    wt_log_info("draining: %d running session(s) stop at their next step boundary (deadline %lld ms)",
+    wt_log_info("draining: %d running session(s) stop after their current turn (deadline %lld ms)",
                 w->running, (long long)w->cfg.drain_timeout_ms);
     for (int i = 0; i < w->cfg.slots; i++)
         if (w->slots[i].used)
@@ -352,7 +380,10 @@ worker_loop(worker_t *w)
         } else {
             send_heartbeat(w);
         }
-        publish_record(w);
+        if (now >= w->next_record_ms)
+            publish_record(w);
+        if (!w->workflows_published && w->record_failures == 0)
+            publish_workflows(w);
     }
 }
 
@@ -430,7 +461,7 @@ wt_worker_main(int argc, char **argv)
         goto out;
     }
     if ((w->llm = wt_llm_new(&w->cfg.llm, &err)) == NULL ||
-        (w->redis = wt_redis_new(w->cfg.redis, 2000, &err)) == NULL) {
+        (w->redis = wt_redis_new(w->cfg.redis, 1000, &err)) == NULL) {
         wt_log_error("%s", err.msg);
         goto out;
     }
@@ -441,11 +472,22 @@ wt_worker_main(int argc, char **argv)
     wt_store_init(&w->store, w->redis, NULL);
     w->tool_env = wt_tools_scrub_env(environ);
     w->slots = wt_xcalloc((size_t)w->cfg.slots, sizeof *w->slots);
-    w->senv = (wt_session_env_t){w->cfg.name,          w->cfg.redis,        NULL,
-                                 w->workflows,         w->llm,              w->cfg.workspace_root,
-                                 w->soul,              w->tool_env,         w->cfg.max_turns,
-                                 w->cfg.session_timeout_ms, w->cfg.stuck_abort, 300000,
-                                 w->cfg.clients};
+    w->senv = (wt_session_env_t){
+        .worker_name = w->cfg.name,
+        .redis_url = w->cfg.redis,
+        .prefix = NULL,
+        .workflows = w->workflows,
+        .llm = w->llm,
+        .workspace_root = w->cfg.workspace_root,
+        .soul = w->soul,
+        .tool_env = w->tool_env,
+        .default_max_turns = w->cfg.max_turns,
+        .default_timeout_ms = w->cfg.session_timeout_ms,
+        .stuck_abort = w->cfg.stuck_abort,
+        .bash_timeout_ms = 300000,
+        .clients_ep = w->cfg.clients,
+        .write_retry_ms = 0,
+    };
     w->zctx = zmq_ctx_new();
     zmq_ctx_set(w->zctx, ZMQ_MAX_SOCKETS, w->cfg.slots * 2 + 64);
     w->done = zmq_socket(w->zctx, ZMQ_PULL);

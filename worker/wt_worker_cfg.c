@@ -28,7 +28,7 @@ usage(FILE *out)
             "workflow with the chosen LLM provider; every event goes to Redis.\n"
             "Provider defaults from the keys present: ANTHROPIC_API_KEY, then OPENAI_API_KEY;\n"
             "base URLs also from ANTHROPIC_BASE_URL / OPENAI_BASE_URL. SIGTERM drains: running\n"
-            "sessions stop at their next step boundary (or --drain-timeout, default 30s) and are\n"
+            "sessions stop after their current turn (or at --drain-timeout, default 30s) and are\n"
             "handed back to the broker to resume elsewhere. --clients is the broker's client\n"
             "endpoint (default $WORKTRAIN_BROKER or tcp://127.0.0.1:5555), used by spawn_agent.\n");
 }

@@ -91,12 +91,13 @@ def main():
         check(r.returncode == 0 and len(done) == 1 and done[0]["outcome"] == "cancelled",
               "cancel of a running session -> cancelled (%s)" % done)
         check(took < 1.5, "cancelled within a second or so (%.2fs)" % took)
-        queued = c.spawn("two-step", "queued then cancelled", priority=-100)
         end_phase(fleet, "slow")
+        queued = c.spawn("two-step", "queued then cancelled")  # no worker left: stays queued
+        check(fleet.r.hget("wt:session:%s" % queued, "status") == "queued", "session is queued")
         r = fleet.run_cli("cancel", queued)
         done, _, _ = completed(fleet, queued)
         check(r.returncode == 0 and fleet.r.hget("wt:session:%s" % queued, "status") == "cancelled"
-              and len(done) == 1, "cancel of a queued session")
+              and len(done) == 1, "cancel of a queued session (%s)" % r.stderr.strip())
         r = fleet.run_cli("cancel", queued)
         check(r.returncode == 1, "cancelling an ended session fails cleanly")
         c.close()

@@ -1,0 +1,152 @@
+/* Unit tests of event writes against a real redis-server on a free
+ * loopback port: events and hash fields land, a stale epoch is refused
+ * (and sets `stale`), nothing follows session_completed, and an
+ * unreachable Redis fails the write after the retry bound (or at once when
+ * abandoned) instead of blocking forever. */
+#include "wt_clock.h"
+#include "wt_events.h"
+#include "wt_test.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t redis_pid;
+static char url[64];
+
+static int
+free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Starts redis-server and waits (bounded) until it answers PING. */
+static wt_redis_t *
+start_redis(void)
+{
+    int port = free_port();
+    char ports[16];
+    snprintf(ports, sizeof ports, "%d", port);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
+    redis_pid = fork();
+    if (redis_pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        execl("/usr/bin/redis-server", "redis-server", "--port", ports, "--bind", "127.0.0.1",
+              "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+              (char *)NULL);
+        _exit(127);
+    }
+    wt_redis_t *r = wt_redis_new(url, 1000, NULL);
+    for (int i = 0; i < 200; i++) {
+        redisReply *rep = wt_redis_command(r, NULL, "PING");
+        if (rep) {
+            freeReplyObject(rep);
+            return r;
+        }
+        wt_clock_sleep_ms(25);
+    }
+    return r;
+}
+
+static void
+stop_redis(void)
+{
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGKILL);
+        waitpid(redis_pid, NULL, 0);
+        redis_pid = 0;
+    }
+}
+
+static void
+seed_session(wt_redis_t *r, const char *sid, const char *epoch)
+{
+    redisReply *rep = wt_redis_command(r, NULL, "HSET wt:session:%s status running epoch %s", sid,
+                                       epoch);
+    if (rep)
+        freeReplyObject(rep);
+}
+
+static void
+test_events_fenced(void)
+{
+    wt_redis_t *r = start_redis();
+    wt_store_t store;
+    wt_store_init(&store, r, "wt:");
+    seed_session(r, "S1", "2");
+    wt_events_t ev;
+    wt_events_init(&ev, &store, "S1", 2);
+    wt_err_t err = {0};
+    const char *f[] = {"+turns", "1", "step", "two"};
+    WT_CHECK(wt_events_emit(&ev, "llm_turn_completed", json_pack("{s:i}", "input_tokens", 5), 0,
+                            4, f, &err) == 0);
+    WT_CHECK(wt_events_emit(&ev, "step_advanced", json_pack("{s:s}", "step", "one"), 1, 0, NULL,
+                            &err) == 0);
+    redisReply *rep = wt_redis_command(r, NULL, "HMGET wt:session:S1 turns step");
+    WT_CHECK(rep && rep->elements == 2 && rep->element[0]->str &&
+             strcmp(rep->element[0]->str, "1") == 0 && strcmp(rep->element[1]->str, "two") == 0);
+    if (rep)
+        freeReplyObject(rep);
+    rep = wt_redis_command(r, NULL, "XLEN wt:events");
+    WT_CHECK(rep && rep->integer == 1); /* only the fleet event */
+    if (rep)
+        freeReplyObject(rep);
+    /* another worker took the lease: epoch 3 */
+    seed_session(r, "S1", "3");
+    WT_CHECK(wt_events_emit(&ev, "tool_call_started", NULL, 0, 0, NULL, &err) == -1);
+    WT_CHECK(err.code == WT_ESTALE && ev.stale == 1);
+    /* the new holder completes; nothing may follow */
+    wt_events_t ev3;
+    wt_events_init(&ev3, &store, "S1", 3);
+    const char *done[] = {"status", "completed"};
+    WT_CHECK(wt_events_emit(&ev3, "session_completed", json_pack("{s:s}", "outcome", "success"),
+                            1, 2, done, &err) == 0);
+    WT_CHECK(wt_events_emit(&ev3, "tool_call_started", NULL, 0, 0, NULL, &err) == -1);
+    WT_CHECK(err.code == WT_ESTALE);
+    rep = wt_redis_command(r, NULL, "XLEN wt:session:S1:events");
+    WT_CHECK(rep && rep->integer == 3);
+    if (rep)
+        freeReplyObject(rep);
+    WT_CHECK(ev.written == 2 && ev3.written == 1);
+
+    /* Redis gone: the write fails after the bound, not before, not never */
+    stop_redis();
+    wt_events_t ev2;
+    wt_events_init(&ev2, &store, "S2", 1);
+    ev2.retry_ms = 400;
+    int64_t t0 = wt_clock_mono_ms();
+    err = (wt_err_t){0};
+    WT_CHECK(wt_events_emit(&ev2, "tool_call_started", NULL, 0, 0, NULL, &err) == -1);
+    int64_t ms = wt_clock_mono_ms() - t0;
+    WT_CHECK(ms >= 350 && ms < 3000);
+    WT_CHECK(err.code != WT_OK && err.code != WT_ESTALE && ev2.stale == 0);
+    /* abandoned: gives up at once */
+    volatile int abandon = 1;
+    ev2.abandon = &abandon;
+    ev2.retry_ms = 10000;
+    t0 = wt_clock_mono_ms();
+    WT_CHECK(wt_events_emit(&ev2, "tool_call_started", NULL, 0, 0, NULL, &err) == -1);
+    WT_CHECK(wt_clock_mono_ms() - t0 < 2000 && err.code == WT_ETIMEDOUT);
+    wt_redis_destroy(&r);
+}
+
+int
+main(void)
+{
+    static const wt_test_case_t cases[] = {WT_TEST(test_events_fenced)};
+    int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
+    stop_redis();
+    return rc;
+}
