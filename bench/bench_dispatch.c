@@ -56,21 +56,37 @@ main(int argc, char **argv)
 {
     const char *clients = NULL, *workers = NULL, *out = NULL;
     bench_t b = {.sessions = 100000, .nworkers = 4, .slots = 8, .window = 2000};
-    static const struct option opts[] = {
-        {"clients", 1, 0, 'c'}, {"workers", 1, 0, 'w'}, {"sessions", 1, 0, 'n'},
-        {"workers-count", 1, 0, 'k'}, {"slots", 1, 0, 's'}, {"window", 1, 0, 'W'},
-        {"out", 1, 0, 'o'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"clients", 1, 0, 'c'},  {"workers", 1, 0, 'w'},
+                                         {"sessions", 1, 0, 'n'}, {"workers-count", 1, 0, 'k'},
+                                         {"slots", 1, 0, 's'},    {"window", 1, 0, 'W'},
+                                         {"out", 1, 0, 'o'},      {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': clients = optarg; break;
-        case 'w': workers = optarg; break;
-        case 'n': b.sessions = strtol(optarg, NULL, 10); break;
-        case 'k': b.nworkers = (int)strtol(optarg, NULL, 10); break;
-        case 's': b.slots = (int)strtol(optarg, NULL, 10); break;
-        case 'W': b.window = (int)strtol(optarg, NULL, 10); break;
-        case 'o': out = optarg; break;
-        default: fprintf(stderr, "usage: see the comment at the top of bench_dispatch.c\n"); return 2;
+        case 'c':
+            clients = optarg;
+            break;
+        case 'w':
+            workers = optarg;
+            break;
+        case 'n':
+            b.sessions = strtol(optarg, NULL, 10);
+            break;
+        case 'k':
+            b.nworkers = (int)strtol(optarg, NULL, 10);
+            break;
+        case 's':
+            b.slots = (int)strtol(optarg, NULL, 10);
+            break;
+        case 'W':
+            b.window = (int)strtol(optarg, NULL, 10);
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        default:
+            fprintf(stderr, "usage: see the comment at the top of bench_dispatch.c\n");
+            return 2;
         }
     }
     if (!clients || !workers || b.nworkers < 1 || b.sessions < 1)
@@ -91,8 +107,8 @@ main(int argc, char **argv)
     }
     items[0] = (zmq_pollitem_t){b.client, 0, ZMQ_POLLIN, 0};
     wt_clock_sleep_ms(300); /* let READY land before the clock starts */
-    int64_t t0 = wt_clock_mono_us(), next_hb = wt_clock_mono_ms() + 500, deadline =
-        wt_clock_mono_ms() + 600000;
+    int64_t t0 = wt_clock_mono_us(), next_hb = wt_clock_mono_ms() + 500,
+            deadline = wt_clock_mono_ms() + 600000;
     while (b.spawned < b.sessions && b.spawned - b.answered < b.window)
         send_spawn(&b);
     while (b.dispatched < b.sessions && wt_clock_mono_ms() < deadline) {
@@ -106,7 +122,8 @@ main(int argc, char **argv)
         while (b.spawned < b.sessions && b.spawned - b.answered < b.window)
             send_spawn(&b);
         for (int i = 0; i < b.nworkers; i++)
-            while (wt_wire_recv(b.workers[i], 0, WT_CHAN_WORKER, NULL, NULL, &m, &code, 1, NULL) == 1) {
+            while (wt_wire_recv(b.workers[i], 0, WT_CHAN_WORKER, NULL, NULL, &m, &code, 1, NULL) ==
+                   1) {
                 if (m->cmd == WT_CMD_ASSIGN) {
                     b.dispatched++;
                     worker_send(b.workers[i], WT_CMD_FINISHED, NULL, 0, m->session);

@@ -150,7 +150,8 @@ validate_spawn(wt_broker_t *self, spawn_req_t *s, char *why, size_t cap)
         json_decref(ctx);
         if (!ok)
             return snprintf(why, cap, "context is not a JSON object: %s",
-                            ctx ? "wrong type" : jerr.text), -1;
+                            ctx ? "wrong type" : jerr.text),
+                   -1;
     }
     int depth = 0;
     if (m->parent && m->parent[0]) {
@@ -208,13 +209,18 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
     for (int i = 0; i < n && redis_ok; i++) {
         if (batch[i].job == NULL)
             continue;
-        wt_store_spawn_t sp = {
-            .sid = batch[i].job->sid, .workflow = batch[i].job->workflow,
-            .goal = batch[i].job->goal, .context_json = batch[i].job->context_json,
-            .parent = batch[i].job->parent, .idem_key = batch[i].key,
-            .workspace = batch[i].job->workspace, .priority = batch[i].job->priority,
-            .timeout_ms = batch[i].job->timeout_ms, .max_turns = batch[i].job->max_turns,
-            .depth = batch[i].job->depth, .created_ms = batch[i].job->created_ms};
+        wt_store_spawn_t sp = {.sid = batch[i].job->sid,
+                               .workflow = batch[i].job->workflow,
+                               .goal = batch[i].job->goal,
+                               .context_json = batch[i].job->context_json,
+                               .parent = batch[i].job->parent,
+                               .idem_key = batch[i].key,
+                               .workspace = batch[i].job->workspace,
+                               .priority = batch[i].job->priority,
+                               .timeout_ms = batch[i].job->timeout_ms,
+                               .max_turns = batch[i].job->max_turns,
+                               .depth = batch[i].job->depth,
+                               .created_ms = batch[i].job->created_ms};
         if (wt_store_intake_append(&self->store, &sp, &err) != 0)
             redis_ok = 0;
         else
@@ -267,8 +273,8 @@ cancel_session(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
     if (j != NULL) {
         char now[24];
         snprintf(now, sizeof now, "%lld", (long long)wt_clock_now_ms());
-        const char *fields[] = {"status", "cancelled", "outcome", "cancelled", "ended_ms", now,
-                                "error", "cancelled before it started"};
+        const char *fields[] = {"status",   "cancelled", "outcome", "cancelled",
+                                "ended_ms", now,         "error",   "cancelled before it started"};
         wt_err_t err = {0};
         const char *data = "{\"outcome\":\"cancelled\",\"output\":{\"context\":{},\"notes\":\"\","
                            "\"artifacts\":[]},\"detail\":\"cancelled before it started\","
@@ -580,8 +586,8 @@ send_assign(wt_broker_t *self, wt_bworker_t *w, wt_job_t *j, int64_t epoch, int 
 }
 
 typedef struct pair {
-    wt_job_t *job;     /* owned while in flight */
-    size_t worker;     /* index into self->w */
+    wt_job_t *job; /* owned while in flight */
+    size_t worker; /* index into self->w */
 } pair_t;
 
 static void
@@ -618,7 +624,8 @@ dispatch(wt_broker_t *self)
             int64_t epoch = 0;
             int attempt = 0;
             wt_err_t e = {0};
-            if (ok && i < appended && wt_store_assign_reply(&self->store, &epoch, &attempt, &e) == 0) {
+            if (ok && i < appended &&
+                wt_store_assign_reply(&self->store, &epoch, &attempt, &e) == 0) {
                 send_assign(self, bw, j, epoch, attempt);
                 j->assigned_ms = wt_clock_mono_ms();
                 j->next = bw->jobs;
@@ -845,12 +852,15 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
     cfg->heartbeat_ms = 1000;
     cfg->liveness = 3;
     cfg->max_attempts = 3;
-    static const struct option opts[] = {
-        {"clients", required_argument, 0, 'c'}, {"workers", required_argument, 0, 'w'},
-        {"redis", required_argument, 0, 'r'},   {"http", required_argument, 0, 'H'},
-        {"heartbeat", required_argument, 0, 'b'}, {"liveness", required_argument, 0, 'l'},
-        {"max-attempts", required_argument, 0, 'm'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option opts[] = {{"clients", required_argument, 0, 'c'},
+                                         {"workers", required_argument, 0, 'w'},
+                                         {"redis", required_argument, 0, 'r'},
+                                         {"http", required_argument, 0, 'H'},
+                                         {"heartbeat", required_argument, 0, 'b'},
+                                         {"liveness", required_argument, 0, 'l'},
+                                         {"max-attempts", required_argument, 0, 'm'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int c;

@@ -98,8 +98,7 @@ render_metrics(const wt_broker_stats_t *s, wt_buf_t *b)
                   "wt_dispatch_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
                   "wt_dispatch_latency_seconds_sum %.17g\n"
                   "wt_dispatch_latency_seconds_count %llu\n",
-                  (unsigned long long)s->lat_count, s->lat_sum_s,
-                  (unsigned long long)s->lat_count);
+                  (unsigned long long)s->lat_count, s->lat_sum_s, (unsigned long long)s->lat_count);
 }
 
 static enum MHD_Result
@@ -137,9 +136,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     memcpy(&copy, self->stats, sizeof copy);
     pthread_mutex_unlock(&self->stats->lock);
     if (strcmp(url, "/healthz") == 0) {
-        wt_buf_printf(&body, NULL, "{\"status\":\"ok\",\"workers\":%lld,\"queued\":%lld,\"redis\":\"%s\"}\n",
-                      (long long)copy.workers, (long long)copy.queued,
-                      copy.redis_up ? "up" : "down");
+        wt_buf_printf(
+            &body, NULL, "{\"status\":\"ok\",\"workers\":%lld,\"queued\":%lld,\"redis\":\"%s\"}\n",
+            (long long)copy.workers, (long long)copy.queued, copy.redis_up ? "up" : "down");
         return reply(conn, MHD_HTTP_OK, "application/json", &body);
     }
     if (strcmp(url, "/metrics") == 0) {
@@ -183,11 +182,11 @@ wt_broker_http_start(const char *addr, wt_broker_stats_t *stats, wt_err_t *err)
         return NULL;
     wt_broker_http_t *self = wt_xcalloc(1, sizeof *self);
     self->stats = stats;
-    self->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                    ntohs(sa.sin_port), NULL, NULL, on_request, self,
-                                    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                                    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                                    MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+    self->daemon =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, ntohs(sa.sin_port),
+                         NULL, NULL, on_request, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT,
+                         (unsigned)64, MHD_OPTION_END);
     if (self->daemon == NULL) {
         free(self);
         wt_err_set(err, WT_EIO, "cannot listen for HTTP on %s (address in use?)", addr);

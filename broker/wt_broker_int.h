@@ -14,13 +14,13 @@
 #include <stdint.h>
 
 typedef struct wt_broker_cfg {
-    char clients[256];  /* client ROUTER bind endpoint */
-    char workers[256];  /* worker ROUTER bind endpoint */
-    char redis[512];    /* Redis URL */
-    char http[64];      /* ADDR:PORT, or "" when off */
-    int heartbeat_ms;   /* heartbeat interval */
-    int liveness;       /* missed intervals before a worker is dead */
-    int max_attempts;   /* assignments before a session is dead-lettered */
+    char clients[256]; /* client ROUTER bind endpoint */
+    char workers[256]; /* worker ROUTER bind endpoint */
+    char redis[512];   /* Redis URL */
+    char http[64];     /* ADDR:PORT, or "" when off */
+    int heartbeat_ms;  /* heartbeat interval */
+    int liveness;      /* missed intervals before a worker is dead */
+    int max_attempts;  /* assignments before a session is dead-lettered */
 } wt_broker_cfg_t;
 
 typedef struct wt_bworker {
@@ -34,31 +34,31 @@ typedef struct wt_bworker {
 } wt_bworker_t;
 
 typedef struct wt_orphan {
-    wt_job_t *job;           /* owned */
-    char holder[128];        /* worker name from <prefix>running */
-    int64_t deadline_ms;     /* monotonic: requeue if not adopted by then */
-    struct wt_orphan *next;  /* list link */
+    wt_job_t *job;          /* owned */
+    char holder[128];       /* worker name from <prefix>running */
+    int64_t deadline_ms;    /* monotonic: requeue if not adopted by then */
+    struct wt_orphan *next; /* list link */
 } wt_orphan_t;
 
 typedef struct wt_broker {
-    wt_broker_cfg_t cfg;         /* read-only after start */
-    void *zctx;                  /* ZeroMQ context */
-    void *clients;               /* client ROUTER */
-    void *workers;               /* worker ROUTER */
-    wt_redis_t *redis;           /* owned */
-    wt_store_t store;            /* Redis layout over redis */
-    wt_queue_t *queue;           /* owned run queue */
-    wt_bworker_t *w;             /* owned array of live workers */
-    size_t nw;                   /* live workers */
-    size_t capw;                 /* array capacity */
-    size_t rr;                   /* round-robin cursor for ties */
-    wt_orphan_t *orphans;        /* running sessions found at start, not yet adopted */
-    int64_t next_heartbeat_ms;   /* monotonic */
-    int64_t redis_retry_ms;      /* monotonic: no dispatch before this after a Redis failure */
-    int redis_backoff_ms;        /* current backoff */
-    int scripts_loaded;          /* Lua scripts loaded on this connection */
-    wt_broker_stats_t stats;     /* shared with the HTTP thread */
-    int64_t active;              /* sessions held by workers */
+    wt_broker_cfg_t cfg;       /* read-only after start */
+    void *zctx;                /* ZeroMQ context */
+    void *clients;             /* client ROUTER */
+    void *workers;             /* worker ROUTER */
+    wt_redis_t *redis;         /* owned */
+    wt_store_t store;          /* Redis layout over redis */
+    wt_queue_t *queue;         /* owned run queue */
+    wt_bworker_t *w;           /* owned array of live workers */
+    size_t nw;                 /* live workers */
+    size_t capw;               /* array capacity */
+    size_t rr;                 /* round-robin cursor for ties */
+    wt_orphan_t *orphans;      /* running sessions found at start, not yet adopted */
+    int64_t next_heartbeat_ms; /* monotonic */
+    int64_t redis_retry_ms;    /* monotonic: no dispatch before this after a Redis failure */
+    int redis_backoff_ms;      /* current backoff */
+    int scripts_loaded;        /* Lua scripts loaded on this connection */
+    wt_broker_stats_t stats;   /* shared with the HTTP thread */
+    int64_t active;            /* sessions held by workers */
 } wt_broker_t;
 
 /* wt_broker_recover.c: rebuild the queue and orphans from Redis. */

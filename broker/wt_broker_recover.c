@@ -125,8 +125,7 @@ take_running(wt_broker_t *self, wt_job_t *job, size_t i, void *ud)
     wt_orphan_t *o = wt_xcalloc(1, sizeof *o);
     o->job = job;
     wt_strlcpy(o->holder, running->element[i + 1]->str, sizeof o->holder);
-    o->deadline_ms =
-        wt_clock_mono_ms() + (int64_t)self->cfg.heartbeat_ms * self->cfg.liveness;
+    o->deadline_ms = wt_clock_mono_ms() + (int64_t)self->cfg.heartbeat_ms * self->cfg.liveness;
     o->next = self->orphans;
     self->orphans = o;
 }

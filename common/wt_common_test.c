@@ -89,5 +89,6 @@ test_redis_urls(void)
     WT_CHECK(strstr(shown, "s3cret") == NULL && strstr(shown, "localhost") != NULL);
 }
 
-WT_TEST_MAIN(WT_TEST(test_buf_cap_is_enforced_before_allocating), WT_TEST(test_strndup_stops_at_nul),
-             WT_TEST(test_durations), WT_TEST(test_ulids_sort_by_time), WT_TEST(test_redis_urls))
+WT_TEST_MAIN(WT_TEST(test_buf_cap_is_enforced_before_allocating),
+             WT_TEST(test_strndup_stops_at_nul), WT_TEST(test_durations),
+             WT_TEST(test_ulids_sort_by_time), WT_TEST(test_redis_urls))

@@ -15,12 +15,12 @@
 #include <string.h>
 
 struct wt_redis {
-    wt_redis_url_t url;   /* parsed target */
-    char display[300];    /* url with the password masked */
-    int timeout_ms;       /* connect and command timeout */
-    redisContext *ctx;    /* NULL while disconnected */
-    uint64_t errors;      /* failed commands and connects */
-    int pending;          /* replies owed for appended commands */
+    wt_redis_url_t url; /* parsed target */
+    char display[300];  /* url with the password masked */
+    int timeout_ms;     /* connect and command timeout */
+    redisContext *ctx;  /* NULL while disconnected */
+    uint64_t errors;    /* failed commands and connects */
+    int pending;        /* replies owed for appended commands */
 };
 
 int
@@ -184,7 +184,8 @@ wt_redis_connect(wt_redis_t *self, wt_err_t *err)
     if (redisSetTimeout(self->ctx, tv) != REDIS_OK)
         return io_fail(self, err, "set timeout");
     if (self->url.password[0]) {
-        redisReply *r = check_reply(self, redisCommand(self->ctx, "AUTH %s", self->url.password), err);
+        redisReply *r =
+            check_reply(self, redisCommand(self->ctx, "AUTH %s", self->url.password), err);
         if (r == NULL) {
             wt_redis_disconnect(self);
             return -1;

@@ -30,7 +30,8 @@ static const char intake_lua[] =
     "  'input_tokens', '0', 'output_tokens', '0', 'output', '', 'error', '')\n"
     "redis.call('ZADD', p..'sessions', ARGV[4], sid)\n"
     "redis.call('ZADD', p..'queue', ARGV[15], sid)\n"
-    "if ARGV[8] ~= '' then redis.call('ZADD', p..'session:'..ARGV[8]..':children', ARGV[4], sid) end\n"
+    "if ARGV[8] ~= '' then redis.call('ZADD', p..'session:'..ARGV[8]..':children', ARGV[4], sid) "
+    "end\n"
     "local data = cjson.encode({workflow=ARGV[5], goal=ARGV[6], parent=ARGV[8],\n"
     "  priority=tonumber(ARGV[9])})\n"
     "redis.call('XADD', hk..':events', '*', 'type', 'session_queued', 'data', data, 'epoch', '0')\n"
@@ -42,18 +43,25 @@ static const char assign_lua[] =
     "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
     "local hk = p..'session:'..sid\n"
     "local st = redis.call('HGET', hk, 'status')\n"
-    "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session '..sid..' is '..tostring(st)) end\n"
+    "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session "
+    "'..sid..' is '..tostring(st)) end\n"
     "local tried = tonumber(redis.call('HGET', hk, 'attempt') or '0')\n"
     "local maxa = tonumber(ARGV[5])\n"
     "if maxa > 0 and tried >= maxa then\n"
     "  local reason = 'gave up after '..tried..' attempts: every worker that ran it was lost'\n"
-    "  local data = '{\"outcome\":\"error\",\"output\":{\"context\":{},\"notes\":\"\",\"artifacts\":[]},\"detail\":'..cjson.encode(reason)..',\"duration_ms\":0}'\n"
-    "  redis.call('HSET', hk, 'status', 'failed', 'outcome', 'error', 'error', reason, 'ended_ms', ARGV[4])\n"
+    "  local data = "
+    "'{\"outcome\":\"error\",\"output\":{\"context\":{},\"notes\":\"\",\"artifacts\":[]},"
+    "\"detail\":'..cjson.encode(reason)..',\"duration_ms\":0}'\n"
+    "  redis.call('HSET', hk, 'status', 'failed', 'outcome', 'error', 'error', reason, 'ended_ms', "
+    "ARGV[4])\n"
     "  redis.call('ZREM', p..'queue', sid)\n"
     "  redis.call('HDEL', p..'running', sid)\n"
-    "  redis.call('XADD', hk..':events', '*', 'type', 'session_completed', 'data', data, 'epoch', redis.call('HGET', hk, 'epoch'))\n"
-    "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[6], '*', 'type', 'session_completed', 'session', sid, 'data', data)\n"
-    "  redis.call('XADD', p..'deadletter', 'MAXLEN', '~', ARGV[6], '*', 'session', sid, 'workflow', redis.call('HGET', hk, 'workflow'), 'attempts', tried, 'reason', reason)\n"
+    "  redis.call('XADD', hk..':events', '*', 'type', 'session_completed', 'data', data, 'epoch', "
+    "redis.call('HGET', hk, 'epoch'))\n"
+    "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[6], '*', 'type', 'session_completed', "
+    "'session', sid, 'data', data)\n"
+    "  redis.call('XADD', p..'deadletter', 'MAXLEN', '~', ARGV[6], '*', 'session', sid, "
+    "'workflow', redis.call('HGET', hk, 'workflow'), 'attempts', tried, 'reason', reason)\n"
     "  return redis.error_reply('NOTFOUND session '..sid..' dead-lettered: '..reason)\n"
     "end\n"
     "local epoch = redis.call('HINCRBY', hk, 'epoch', 1)\n"
@@ -67,9 +75,11 @@ static const char append_lua[] =
     "local p, sid, epoch, typ, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
     "local hk = p..'session:'..sid\n"
     "local cur = redis.call('HMGET', hk, 'epoch', 'status')\n"
-    "if cur[2] == false then return redis.error_reply('STALE session '..sid..' does not exist') end\n"
+    "if cur[2] == false then return redis.error_reply('STALE session '..sid..' does not exist') "
+    "end\n"
     "if epoch ~= '' and cur[1] ~= epoch then\n"
-    "  return redis.error_reply('STALE epoch '..epoch..' of '..sid..' is not current '..tostring(cur[1]))\n"
+    "  return redis.error_reply('STALE epoch '..epoch..' of '..sid..' is not current "
+    "'..tostring(cur[1]))\n"
     "end\n"
     "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
     "  return redis.error_reply('STALE session '..sid..' already ended')\n"
@@ -81,7 +91,8 @@ static const char append_lua[] =
     "  else redis.call('HSET', hk, f, ARGV[i+1]) end\n"
     "end\n"
     "if ARGV[6] == '1' then\n"
-    "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[7], '*', 'type', typ, 'session', sid, 'data', data)\n"
+    "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[7], '*', 'type', typ, 'session', sid, "
+    "'data', data)\n"
     "end\n"
     "if typ == 'session_completed' then\n"
     "  redis.call('ZREM', p..'queue', sid)\n"
@@ -156,14 +167,20 @@ wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *er
     snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
     snprintf(depth, sizeof depth, "%d", s->depth);
     snprintf(score, sizeof score, "%.0f", queue_score(s->priority, s->created_ms));
-    const char *argv[] = {self->prefix,  s->sid,
+    const char *argv[] = {self->prefix,
+                          s->sid,
                           s->idem_key ? s->idem_key : "",
-                          created,       s->workflow,
-                          s->goal,       s->context_json && *s->context_json ? s->context_json : "{}",
+                          created,
+                          s->workflow,
+                          s->goal,
+                          s->context_json && *s->context_json ? s->context_json : "{}",
                           s->parent ? s->parent : "",
-                          prio,          tmo,
-                          turns,         s->workspace ? s->workspace : "",
-                          cap,           depth,
+                          prio,
+                          tmo,
+                          turns,
+                          s->workspace ? s->workspace : "",
+                          cap,
+                          depth,
                           score};
     return wt_redis_append_eval(self->redis, &self->intake, 0, 15, argv, NULL, err);
 }
@@ -274,11 +291,12 @@ wt_store_result(wt_store_t *self, const char *sid, wt_err_t *err)
 {
     char key[128];
     wt_store_key(self, key, sizeof key, "session:%s", sid);
-    redisReply *r = wt_redis_command(self->redis, err, "HMGET %s workflow status outcome output error",
-                                     key);
+    redisReply *r =
+        wt_redis_command(self->redis, err, "HMGET %s workflow status outcome output error", key);
     if (r == NULL)
         return NULL;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 || r->element[1]->type != REDIS_REPLY_STRING) {
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
+        r->element[1]->type != REDIS_REPLY_STRING) {
         freeReplyObject(r);
         wt_err_set(err, WT_ENOTFOUND, "no session '%s'", sid);
         return NULL;
@@ -289,8 +307,8 @@ wt_store_result(wt_store_t *self, const char *sid, wt_err_t *err)
         output = json_loads(S(3), 0, NULL);
     if (output == NULL)
         output = json_pack("{s:{},s:s,s:[]}", "context", "notes", "", "artifacts");
-    json_t *res = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "session", sid, "workflow", S(0),
-                            "status", S(1), "outcome", S(2), "output", output, "detail", S(4));
+    json_t *res = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s}", "session", sid, "workflow", S(0), "status",
+                            S(1), "outcome", S(2), "output", output, "detail", S(4));
 #undef S
     freeReplyObject(r);
     return res;

@@ -28,12 +28,12 @@
 #define WT_STORE_EVENTS_CAP 100000 /* approximate length cap of <p>events */
 
 typedef struct wt_store {
-    wt_redis_t *redis;          /* borrowed */
-    char prefix[32];            /* key prefix, e.g. "wt:" */
-    wt_redis_script_t intake;   /* create session + queued event */
-    wt_redis_script_t assign;   /* lease: epoch+1, attempt+1, worker */
-    wt_redis_script_t append;   /* fenced event append + hash update */
-    wt_redis_script_t requeue;  /* back to queue after a lost worker */
+    wt_redis_t *redis;         /* borrowed */
+    char prefix[32];           /* key prefix, e.g. "wt:" */
+    wt_redis_script_t intake;  /* create session + queued event */
+    wt_redis_script_t assign;  /* lease: epoch+1, attempt+1, worker */
+    wt_redis_script_t append;  /* fenced event append + hash update */
+    wt_redis_script_t requeue; /* back to queue after a lost worker */
 } wt_store_t;
 
 /* A session as handed to intake. Strings are borrowed. */

@@ -16,7 +16,7 @@ int wt_cli_up_main(int argc, char **argv);
 
 /* Waits (all mode) for sids and returns a new JSON array of the results of
  * those that ended, in order; *rc gets await's exit code (0 1 2). */
-json_t *wt_cli_await_collect(const char *redis_url, char *const *sids, int n,
-                                    long long timeout_ms, int *rc);
+json_t *wt_cli_await_collect(const char *redis_url, char *const *sids, int n, long long timeout_ms,
+                             int *rc);
 
 #endif

@@ -169,9 +169,13 @@ static int
 parse(int argc, char **argv, awaiting_t *a, wt_cli_conn_t *conn, int *any, int *as_json,
       int64_t *timeout_ms)
 {
-    static const struct option opts[] = {
-        {"sessions", 1, 0, 's'}, {"mode", 1, 0, 'm'}, {"timeout", 1, 0, 't'}, {"json", 0, 0, 'j'},
-        {"redis", 1, 0, 'r'},    {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"sessions", 1, 0, 's'},
+                                         {"mode", 1, 0, 'm'},
+                                         {"timeout", 1, 0, 't'},
+                                         {"json", 0, 0, 'j'},
+                                         {"redis", 1, 0, 'r'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int c;
     wt_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -192,11 +196,18 @@ parse(int argc, char **argv, awaiting_t *a, wt_cli_conn_t *conn, int *any, int *
             if ((*timeout_ms = wt_clock_parse_duration_ms(optarg)) <= 0)
                 return wt_cli_usage_error("await", "bad --timeout '%s' (e.g. 90s, 30m)", optarg);
             break;
-        case 'j': *as_json = 1; break;
-        case 'r': snprintf(conn->redis, sizeof conn->redis, "%s", optarg); break;
-        case 'h': fputs(await_usage, stdout); return -1;
+        case 'j':
+            *as_json = 1;
+            break;
+        case 'r':
+            snprintf(conn->redis, sizeof conn->redis, "%s", optarg);
+            break;
+        case 'h':
+            fputs(await_usage, stdout);
+            return -1;
         default:
-            return wt_cli_usage_error("await", "unknown or incomplete option '%s'", argv[optind - 1]);
+            return wt_cli_usage_error("await", "unknown or incomplete option '%s'",
+                                      argv[optind - 1]);
         }
     }
     for (int i = optind; i < argc; i++)

@@ -16,7 +16,8 @@ typedef struct wt_cli_conn {
 
 void wt_cli_conn_defaults(wt_cli_conn_t *c);
 /* Prints "worktrain VERB: msg" and returns 2 (bad usage). */
-int wt_cli_usage_error(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int wt_cli_usage_error(const char *verb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* getopt_long with opterr off; unknown options come back as '?'. */
 void wt_cli_getopt_reset(void);
 /* Opens Redis and a store over it; prints the error and returns -1. */

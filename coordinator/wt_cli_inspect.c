@@ -85,8 +85,9 @@ wt_cli_status_main(int argc, char **argv)
         wt_redis_destroy(&redis);
         return 1;
     }
-    redisReply *ev = wt_redis_command(redis, &err, "XRANGE %s - +",
-                                      wt_store_key(&store, key, sizeof key, "session:%s:events", sid));
+    redisReply *ev =
+        wt_redis_command(redis, &err, "XRANGE %s - +",
+                         wt_store_key(&store, key, sizeof key, "session:%s:events", sid));
     int stuck = 0;
     char last_reason[64] = "";
     for (size_t i = 0; ev && i < ev->elements; i++) {
@@ -178,17 +179,29 @@ wt_cli_logs_main(int argc, char **argv)
     wt_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 's': session = optarg; break;
-        case 'f': follow = 1; break;
-        case 'j': as_json = 1; break;
+        case 's':
+            session = optarg;
+            break;
+        case 'f':
+            follow = 1;
+            break;
+        case 'j':
+            as_json = 1;
+            break;
         case 'n':
             count = strtol(optarg, &end, 10);
             if (*end || count <= 0)
                 return wt_cli_usage_error("logs", "bad --count '%s'", optarg);
             break;
-        case 'r': snprintf(conn.redis, sizeof conn.redis, "%s", optarg); break;
-        case 'h': fputs(logs_usage, stdout); return 0;
-        default: return wt_cli_usage_error("logs", "unknown or incomplete option '%s'", argv[optind - 1]);
+        case 'r':
+            snprintf(conn.redis, sizeof conn.redis, "%s", optarg);
+            break;
+        case 'h':
+            fputs(logs_usage, stdout);
+            return 0;
+        default:
+            return wt_cli_usage_error("logs", "unknown or incomplete option '%s'",
+                                      argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -204,8 +217,9 @@ wt_cli_logs_main(int argc, char **argv)
     else
         wt_store_key(&store, key, sizeof key, "events");
     wt_err_t err = {0};
-    redisReply *r = session ? wt_redis_command(redis, &err, "XRANGE %s - +", key)
-                            : wt_redis_command(redis, &err, "XREVRANGE %s + - COUNT %ld", key, count);
+    redisReply *r = session
+                        ? wt_redis_command(redis, &err, "XRANGE %s - +", key)
+                        : wt_redis_command(redis, &err, "XREVRANGE %s + - COUNT %ld", key, count);
     if (r == NULL) {
         fprintf(stderr, "worktrain logs: %s\n", err.msg);
         wt_redis_destroy(&redis);
@@ -268,9 +282,11 @@ on_load_error(void *ud, const wt_err_t *err)
 int
 wt_cli_workflows_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", 0, 0, 'j'}, {"dir", 1, 0, 'd'}, {"redis", 1, 0, 'r'}, {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"json", 0, 0, 'j'},
+                                         {"dir", 1, 0, 'd'},
+                                         {"redis", 1, 0, 'r'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     wt_cli_conn_t conn;
     wt_cli_conn_defaults(&conn);
     int as_json = 0, c;

@@ -46,11 +46,11 @@ int
 wt_cli_spawn_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"workflow", 1, 0, 'w'}, {"goal", 1, 0, 'g'},       {"var", 1, 0, 'v'},
-        {"context-json", 1, 0, 'c'}, {"parent", 1, 0, 'p'}, {"priority", 1, 0, 'P'},
-        {"key", 1, 0, 'k'},      {"timeout", 1, 0, 't'},    {"max-turns", 1, 0, 'm'},
-        {"workspace", 1, 0, 'W'}, {"json", 0, 0, 'j'},      {"broker", 1, 0, 'b'},
-        {"wait-timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+        {"workflow", 1, 0, 'w'},     {"goal", 1, 0, 'g'},    {"var", 1, 0, 'v'},
+        {"context-json", 1, 0, 'c'}, {"parent", 1, 0, 'p'},  {"priority", 1, 0, 'P'},
+        {"key", 1, 0, 'k'},          {"timeout", 1, 0, 't'}, {"max-turns", 1, 0, 'm'},
+        {"workspace", 1, 0, 'W'},    {"json", 0, 0, 'j'},    {"broker", 1, 0, 'b'},
+        {"wait-timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
     wt_cli_conn_t conn;
     wt_cli_conn_defaults(&conn);
     wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
@@ -61,8 +61,12 @@ wt_cli_spawn_main(int argc, char **argv)
     wt_cli_getopt_reset();
     while (rc == 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'w': wt_msg_set(&m->workflow, optarg); break;
-        case 'g': wt_msg_set(&m->goal, optarg); break;
+        case 'w':
+            wt_msg_set(&m->workflow, optarg);
+            break;
+        case 'g':
+            wt_msg_set(&m->goal, optarg);
+            break;
         case 'v':
             if (add_var(ctx, optarg) != 0)
                 rc = wt_cli_usage_error("spawn", "--var expects K=V, got '%s'", optarg);
@@ -76,13 +80,17 @@ wt_cli_spawn_main(int argc, char **argv)
             json_decref(o);
             break;
         }
-        case 'p': wt_msg_set(&m->parent, optarg); break;
+        case 'p':
+            wt_msg_set(&m->parent, optarg);
+            break;
         case 'P':
             m->priority = (int32_t)strtol(optarg, &end, 10);
             if (*end || m->priority < -100 || m->priority > 100)
                 rc = wt_cli_usage_error("spawn", "--priority must be -100..100, got '%s'", optarg);
             break;
-        case 'k': wt_msg_set(&m->key, optarg); break;
+        case 'k':
+            wt_msg_set(&m->key, optarg);
+            break;
         case 't':
             if ((m->timeout_ms = wt_clock_parse_duration_ms(optarg)) <= 0)
                 rc = wt_cli_usage_error("spawn", "bad --timeout '%s' (e.g. 90s, 30m, 2h)", optarg);
@@ -92,15 +100,25 @@ wt_cli_spawn_main(int argc, char **argv)
             if (*end || m->max_turns <= 0)
                 rc = wt_cli_usage_error("spawn", "bad --max-turns '%s'", optarg);
             break;
-        case 'W': wt_msg_set(&m->workspace, optarg); break;
-        case 'j': as_json = 1; break;
-        case 'b': snprintf(conn.broker, sizeof conn.broker, "%s", optarg); break;
+        case 'W':
+            wt_msg_set(&m->workspace, optarg);
+            break;
+        case 'j':
+            as_json = 1;
+            break;
+        case 'b':
+            snprintf(conn.broker, sizeof conn.broker, "%s", optarg);
+            break;
         case 'T':
             if ((wait_ms = wt_clock_parse_duration_ms(optarg)) <= 0)
                 rc = wt_cli_usage_error("spawn", "bad --wait-timeout '%s'", optarg);
             break;
-        case 'h': fputs(spawn_usage, stdout); rc = -1; break;
-        default: rc = wt_cli_usage_error("spawn", "unknown or incomplete option '%s'", argv[optind - 1]);
+        case 'h':
+            fputs(spawn_usage, stdout);
+            rc = -1;
+            break;
+        default:
+            rc = wt_cli_usage_error("spawn", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (rc == 0 && (m->workflow == NULL || m->goal == NULL))
@@ -153,8 +171,7 @@ wt_cli_spawn_main(int argc, char **argv)
 int
 wt_cli_cancel_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"broker", 1, 0, 'b'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"broker", 1, 0, 'b'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     wt_cli_conn_t conn;
     wt_cli_conn_defaults(&conn);
     int c;
@@ -167,7 +184,8 @@ wt_cli_cancel_main(int argc, char **argv)
                  "with outcome cancelled (within a second).");
             return 0;
         } else
-            return wt_cli_usage_error("cancel", "unknown or incomplete option '%s'", argv[optind - 1]);
+            return wt_cli_usage_error("cancel", "unknown or incomplete option '%s'",
+                                      argv[optind - 1]);
     }
     if (optind != argc - 1)
         return wt_cli_usage_error("cancel", "expected exactly one session id");
@@ -184,7 +202,8 @@ wt_cli_cancel_main(int argc, char **argv)
     }
     int rc = rep->cmd == WT_CMD_CANCELLED ? 0 : 1;
     if (rc)
-        fprintf(stderr, "worktrain cancel: %s: %s\n", argv[optind], rep->message ? rep->message : "");
+        fprintf(stderr, "worktrain cancel: %s: %s\n", argv[optind],
+                rep->message ? rep->message : "");
     else
         printf("%s cancelled\n", argv[optind]);
     wt_msg_destroy(&rep);

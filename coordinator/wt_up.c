@@ -30,16 +30,16 @@
 #define MAX_CHILDREN 64
 
 typedef struct fleet {
-    char dir[PATH_MAX];       /* absolute state dir */
-    char exe[PATH_MAX];       /* this binary */
-    char share[PATH_MAX];     /* repo root or install share dir */
-    char redis_url[128];      /* redis://127.0.0.1:PORT/0 */
-    char clients_ep[PATH_MAX + 16]; /* broker client endpoint */
-    char workers_ep[PATH_MAX + 16]; /* broker worker endpoint */
-    int http_port;            /* broker /healthz, /metrics */
-    pid_t pids[MAX_CHILDREN]; /* children, in start order */
+    char dir[PATH_MAX];              /* absolute state dir */
+    char exe[PATH_MAX];              /* this binary */
+    char share[PATH_MAX];            /* repo root or install share dir */
+    char redis_url[128];             /* redis://127.0.0.1:PORT/0 */
+    char clients_ep[PATH_MAX + 16];  /* broker client endpoint */
+    char workers_ep[PATH_MAX + 16];  /* broker worker endpoint */
+    int http_port;                   /* broker /healthz, /metrics */
+    pid_t pids[MAX_CHILDREN];        /* children, in start order */
     const char *names[MAX_CHILDREN]; /* their roles */
-    int n;                    /* children */
+    int n;                           /* children */
 } fleet_t;
 
 static const char up_usage[] =
@@ -196,9 +196,20 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
         snprintf(port_s, sizeof port_s, "%d", port);
         snprintf(redis_dir, sizeof redis_dir, "%s/redis", f->dir);
         mkdir(redis_dir, 0755);
-        char *argv[] = {"/usr/bin/redis-server", "--port", port_s, "--bind", "127.0.0.1",
-                        "--dir", redis_dir, "--appendonly", "yes", "--save", "",
-                        "--daemonize", "no", NULL};
+        char *argv[] = {"/usr/bin/redis-server",
+                        "--port",
+                        port_s,
+                        "--bind",
+                        "127.0.0.1",
+                        "--dir",
+                        redis_dir,
+                        "--appendonly",
+                        "yes",
+                        "--save",
+                        "",
+                        "--daemonize",
+                        "no",
+                        NULL};
         if (start_child(f, "redis", "redis", argv) < 0)
             return -1;
         snprintf(f->redis_url, sizeof f->redis_url, "redis://127.0.0.1:%d/0", port);
@@ -212,8 +223,9 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
     snprintf(f->workers_ep, sizeof f->workers_ep, "ipc://%s/workers.sock", f->dir);
     f->http_port = free_port();
     snprintf(http, sizeof http, "127.0.0.1:%d", f->http_port);
-    char *bargv[] = {f->exe, "broker", "--clients", f->clients_ep, "--workers", f->workers_ep,
-                     "--redis", f->redis_url, "--http", http, NULL};
+    char *bargv[] = {f->exe,      "broker",      "--clients", f->clients_ep,
+                     "--workers", f->workers_ep, "--redis",   f->redis_url,
+                     "--http",    http,          NULL};
     if (start_child(f, "broker", "broker", bargv) < 0)
         return -1;
     snprintf(slots_s, sizeof slots_s, "%d", slots);
@@ -226,10 +238,11 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
         char name[32], log[32];
         snprintf(name, sizeof name, "worker-%d", i);
         snprintf(log, sizeof log, "worker-%d", i);
-        char *wargv[24] = {f->exe,  "worker",           "--broker", f->workers_ep, "--redis",
-                           f->redis_url, "--slots",     slots_s,    "--workflows", wf_dir,
-                           "--workspace-root", ws_dir,  "--name",   name,        "--clients",
-                           f->clients_ep, NULL};
+        char *wargv[24] = {f->exe,        "worker",     "--broker",         f->workers_ep,
+                           "--redis",     f->redis_url, "--slots",          slots_s,
+                           "--workflows", wf_dir,       "--workspace-root", ws_dir,
+                           "--name",      name,         "--clients",        f->clients_ep,
+                           NULL};
         int k = 16;
         if (scripted) {
             wargv[k++] = "--provider";
@@ -308,9 +321,9 @@ int
 wt_cli_up_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"workers", 1, 0, 'w'}, {"slots", 1, 0, 's'}, {"redis", 1, 0, 'r'}, {"demo", 0, 0, 'd'},
-        {"sessions", 1, 0, 'n'}, {"exit", 0, 0, 'x'}, {"dir", 1, 0, 'D'},  {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"workers", 1, 0, 'w'}, {"slots", 1, 0, 's'},    {"redis", 1, 0, 'r'},
+        {"demo", 0, 0, 'd'},    {"sessions", 1, 0, 'n'}, {"exit", 0, 0, 'x'},
+        {"dir", 1, 0, 'D'},     {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
     int nworkers = 2, slots = 4, demo = 0, sessions = 4, exit_after = 0, c;
     const char *redis = NULL, *dir = ".worktrain";
     char *end;
@@ -326,12 +339,23 @@ wt_cli_up_main(int argc, char **argv)
                 return wt_cli_usage_error("up", "bad number '%s' (1..64)", optarg);
             *(c == 'w' ? &nworkers : c == 's' ? &slots : &sessions) = (int)v;
             break;
-        case 'r': redis = optarg; break;
-        case 'd': demo = 1; break;
-        case 'x': exit_after = 1; break;
-        case 'D': dir = optarg; break;
-        case 'h': fputs(up_usage, stdout); return 0;
-        default: return wt_cli_usage_error("up", "unknown or incomplete option '%s'", argv[optind - 1]);
+        case 'r':
+            redis = optarg;
+            break;
+        case 'd':
+            demo = 1;
+            break;
+        case 'x':
+            exit_after = 1;
+            break;
+        case 'D':
+            dir = optarg;
+            break;
+        case 'h':
+            fputs(up_usage, stdout);
+            return 0;
+        default:
+            return wt_cli_usage_error("up", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -342,7 +366,8 @@ wt_cli_up_main(int argc, char **argv)
         printf("No ANTHROPIC_API_KEY or OPENAI_API_KEY set: using the scripted provider with a "
                "bundled script.\n");
     else
-        printf("Using the %s API (key from the environment).\n", ak && *ak ? "Anthropic" : "OpenAI");
+        printf("Using the %s API (key from the environment).\n",
+               ak && *ak ? "Anthropic" : "OpenAI");
     fflush(stdout);
     fleet_t *f = wt_xcalloc(1, sizeof *f);
     mkdir(dir, 0755);

@@ -23,7 +23,10 @@ typedef struct field {
     size_t off;      /* offset in wt_msg_t */
 } field_t;
 
-#define FLD(k, t, m) {k, t, offsetof(wt_msg_t, m)}
+#define FLD(k, t, m)                                                                               \
+    {                                                                                              \
+        k, t, offsetof(wt_msg_t, m)                                                                \
+    }
 
 static const field_t fields[] = {
     FLD("req", F_U64, req),
@@ -307,16 +310,16 @@ get_str(const msgpack_object *o, const char *key, char **out, int *code, wt_err_
     if (o->via.str.size > WT_PROTO_MAX_STR)
         return fail(code, WT_PROTO_E_TOO_BIG, err, "field '%s': string too long%s", key, "");
     if (memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL)
-        return fail(code, WT_PROTO_E_BAD_BODY, err, "field '%s': string contains a NUL byte%s",
-                    key, "");
+        return fail(code, WT_PROTO_E_BAD_BODY, err, "field '%s': string contains a NUL byte%s", key,
+                    "");
     free(*out);
     *out = wt_xstrndup(o->via.str.ptr, o->via.str.size);
     return 0;
 }
 
 static int
-get_int(const msgpack_object *o, const field_t *f, int64_t lo, int64_t hi, int64_t *out,
-        int *code, wt_err_t *err)
+get_int(const msgpack_object *o, const field_t *f, int64_t lo, int64_t hi, int64_t *out, int *code,
+        wt_err_t *err)
 {
     if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
         if (o->via.u64 > (uint64_t)hi)
@@ -363,8 +366,8 @@ decode_field(wt_msg_t *m, const field_t *f, const msgpack_object *o, int *code, 
         return 0;
     case F_BOOL:
         if (o->type != MSGPACK_OBJECT_BOOLEAN)
-            return fail(code, WT_PROTO_E_BAD_BODY, err, "field '%s': expected bool, got %s",
-                        f->key, type_name(o->type));
+            return fail(code, WT_PROTO_E_BAD_BODY, err, "field '%s': expected bool, got %s", f->key,
+                        type_name(o->type));
         *(int *)base = o->via.boolean ? 1 : 0;
         return 0;
     case F_LIST: {

@@ -72,43 +72,43 @@ typedef struct wt_strlist {
  * PROTOCOL.md); unused strings stay NULL, unused numbers 0. All strings are
  * owned by the message. */
 typedef struct wt_msg {
-    wt_chan_t chan;         /* channel the message belongs to */
-    wt_cmd_t cmd;           /* command */
-    uint64_t req;           /* client request id, echoed in the reply */
+    wt_chan_t chan; /* channel the message belongs to */
+    wt_cmd_t cmd;   /* command */
+    uint64_t req;   /* client request id, echoed in the reply */
     /* session record: SPAWN, ASSIGN */
-    char *session;          /* session id: SPAWNED CANCEL CANCELLED ASSIGN FINISHED STOP */
-    char *workflow;         /* workflow id */
-    char *goal;             /* the task */
-    char *context_json;     /* JSON object of initial context vars */
-    char *parent;           /* parent session id */
-    char *key;              /* idempotency key (SPAWN) */
-    char *workspace;        /* repo path for a worktree */
-    int32_t priority;       /* -100..100, higher first */
-    int64_t timeout_ms;     /* wall-clock limit, 0 = worker default */
-    int32_t max_turns;      /* 0 = worker default */
-    int32_t depth;          /* spawn depth, 0 for roots (ASSIGN) */
-    int64_t epoch;          /* lease epoch for fencing (ASSIGN) */
-    int32_t attempt;        /* 1 for the first run (ASSIGN) */
-    int64_t created_ms;     /* when intake accepted it (ASSIGN) */
-    int existing;           /* SPAWNED: 1 when the key was seen before */
+    char *session;      /* session id: SPAWNED CANCEL CANCELLED ASSIGN FINISHED STOP */
+    char *workflow;     /* workflow id */
+    char *goal;         /* the task */
+    char *context_json; /* JSON object of initial context vars */
+    char *parent;       /* parent session id */
+    char *key;          /* idempotency key (SPAWN) */
+    char *workspace;    /* repo path for a worktree */
+    int32_t priority;   /* -100..100, higher first */
+    int64_t timeout_ms; /* wall-clock limit, 0 = worker default */
+    int32_t max_turns;  /* 0 = worker default */
+    int32_t depth;      /* spawn depth, 0 for roots (ASSIGN) */
+    int64_t epoch;      /* lease epoch for fencing (ASSIGN) */
+    int32_t attempt;    /* 1 for the first run (ASSIGN) */
+    int64_t created_ms; /* when intake accepted it (ASSIGN) */
+    int existing;       /* SPAWNED: 1 when the key was seen before */
     /* ERROR */
-    int32_t code;           /* wt_proto_code_t */
-    char *message;          /* human-readable reason */
+    int32_t code;  /* wt_proto_code_t */
+    char *message; /* human-readable reason */
     /* READY, HEARTBEAT */
-    char *name;             /* worker name (READY) */
-    char *version;          /* software version (READY) */
-    int32_t slots;          /* total session slots (READY) */
-    int32_t free;           /* free slots (READY, HEARTBEAT) */
-    wt_strlist_t caps;      /* capabilities, e.g. workflow ids (READY) */
-    wt_strlist_t running;   /* session ids being run (READY, HEARTBEAT) */
+    char *name;           /* worker name (READY) */
+    char *version;        /* software version (READY) */
+    int32_t slots;        /* total session slots (READY) */
+    int32_t free;         /* free slots (READY, HEARTBEAT) */
+    wt_strlist_t caps;    /* capabilities, e.g. workflow ids (READY) */
+    wt_strlist_t running; /* session ids being run (READY, HEARTBEAT) */
     /* FINISHED */
-    char *outcome;          /* success error timeout stuck cancelled, or "handback" */
+    char *outcome; /* success error timeout stuck cancelled, or "handback" */
     /* STATS_REPLY */
-    int64_t queued;         /* sessions waiting */
-    int64_t active;         /* sessions assigned */
-    int64_t workers;        /* workers alive */
-    int64_t slots_total;    /* sum of worker slots */
-    int64_t slots_free;     /* sum of free slots */
+    int64_t queued;      /* sessions waiting */
+    int64_t active;      /* sessions assigned */
+    int64_t workers;     /* workers alive */
+    int64_t slots_total; /* sum of worker slots */
+    int64_t slots_free;  /* sum of free slots */
 } wt_msg_t;
 
 wt_msg_t *wt_msg_new(wt_chan_t chan, wt_cmd_t cmd);

@@ -72,12 +72,11 @@ msg_eq(const wt_msg_t *a, const wt_msg_t *b)
            str_eq(a->goal, b->goal) && str_eq(a->context_json, b->context_json) &&
            str_eq(a->parent, b->parent) && str_eq(a->key, b->key) &&
            str_eq(a->workspace, b->workspace) && a->priority == b->priority &&
-           a->timeout_ms == b->timeout_ms && a->max_turns == b->max_turns &&
-           a->depth == b->depth && a->epoch == b->epoch && a->attempt == b->attempt &&
-           a->created_ms == b->created_ms && a->existing == b->existing && a->code == b->code &&
-           str_eq(a->message, b->message) && str_eq(a->name, b->name) &&
-           str_eq(a->version, b->version) && a->slots == b->slots && a->free == b->free &&
-           list_eq(&a->caps, &b->caps) && list_eq(&a->running, &b->running) &&
+           a->timeout_ms == b->timeout_ms && a->max_turns == b->max_turns && a->depth == b->depth &&
+           a->epoch == b->epoch && a->attempt == b->attempt && a->created_ms == b->created_ms &&
+           a->existing == b->existing && a->code == b->code && str_eq(a->message, b->message) &&
+           str_eq(a->name, b->name) && str_eq(a->version, b->version) && a->slots == b->slots &&
+           a->free == b->free && list_eq(&a->caps, &b->caps) && list_eq(&a->running, &b->running) &&
            str_eq(a->outcome, b->outcome) && a->queued == b->queued && a->active == b->active &&
            a->workers == b->workers && a->slots_total == b->slots_total &&
            a->slots_free == b->slots_free;
@@ -87,12 +86,12 @@ static const struct {
     wt_chan_t chan;
     wt_cmd_t cmd;
 } all_cmds[] = {
-    {WT_CHAN_CLIENT, WT_CMD_SPAWN},     {WT_CHAN_CLIENT, WT_CMD_SPAWNED},
-    {WT_CHAN_CLIENT, WT_CMD_CANCEL},    {WT_CHAN_CLIENT, WT_CMD_CANCELLED},
-    {WT_CHAN_CLIENT, WT_CMD_STATS},     {WT_CHAN_CLIENT, WT_CMD_STATS_REPLY},
-    {WT_CHAN_CLIENT, WT_CMD_ERROR},     {WT_CHAN_WORKER, WT_CMD_ERROR},
-    {WT_CHAN_WORKER, WT_CMD_READY},     {WT_CHAN_WORKER, WT_CMD_HEARTBEAT},
-    {WT_CHAN_WORKER, WT_CMD_ASSIGN},    {WT_CHAN_WORKER, WT_CMD_FINISHED},
+    {WT_CHAN_CLIENT, WT_CMD_SPAWN},      {WT_CHAN_CLIENT, WT_CMD_SPAWNED},
+    {WT_CHAN_CLIENT, WT_CMD_CANCEL},     {WT_CHAN_CLIENT, WT_CMD_CANCELLED},
+    {WT_CHAN_CLIENT, WT_CMD_STATS},      {WT_CHAN_CLIENT, WT_CMD_STATS_REPLY},
+    {WT_CHAN_CLIENT, WT_CMD_ERROR},      {WT_CHAN_WORKER, WT_CMD_ERROR},
+    {WT_CHAN_WORKER, WT_CMD_READY},      {WT_CHAN_WORKER, WT_CMD_HEARTBEAT},
+    {WT_CHAN_WORKER, WT_CMD_ASSIGN},     {WT_CHAN_WORKER, WT_CMD_FINISHED},
     {WT_CHAN_WORKER, WT_CMD_DISCONNECT}, {WT_CHAN_WORKER, WT_CMD_STOP},
 };
 
@@ -336,7 +335,8 @@ test_names_and_channels(void)
 {
     WT_CHECK(strcmp(wt_cmd_name(WT_CMD_ASSIGN), "ASSIGN") == 0);
     WT_CHECK(strcmp(wt_cmd_name(0x77), "UNKNOWN") == 0);
-    WT_CHECK(wt_cmd_valid(WT_CHAN_CLIENT, WT_CMD_ERROR) && wt_cmd_valid(WT_CHAN_WORKER, WT_CMD_ERROR));
+    WT_CHECK(wt_cmd_valid(WT_CHAN_CLIENT, WT_CMD_ERROR) &&
+             wt_cmd_valid(WT_CHAN_WORKER, WT_CMD_ERROR));
     WT_CHECK(!wt_cmd_valid(WT_CHAN_CLIENT, WT_CMD_READY));
     WT_CHECK(!wt_cmd_valid(WT_CHAN_WORKER, WT_CMD_SPAWN));
     wt_msg_t *m = NULL;
@@ -345,5 +345,6 @@ test_names_and_channels(void)
 }
 
 WT_TEST_MAIN(WT_TEST(test_round_trip_every_command), WT_TEST(test_minimal_message_round_trips),
-             WT_TEST(test_every_truncation_fails_cleanly), WT_TEST(test_bad_inputs_get_defined_codes),
-             WT_TEST(test_oversized_inputs), WT_TEST(test_names_and_channels))
+             WT_TEST(test_every_truncation_fails_cleanly),
+             WT_TEST(test_bad_inputs_get_defined_codes), WT_TEST(test_oversized_inputs),
+             WT_TEST(test_names_and_channels))

@@ -27,9 +27,8 @@ wt_wire_send(void *sock, const void *identity, size_t idlen, const wt_msg_t *msg
         rc = -1;
     if (rc == 0 && zmq_send(sock, flat.data + WT_PROTO_HEADER_LEN, 1, flags | ZMQ_SNDMORE) < 0)
         rc = -1;
-    if (rc == 0 &&
-        zmq_send(sock, flat.data + WT_PROTO_HEADER_LEN + 1, flat.len - WT_PROTO_HEADER_LEN - 1,
-                 flags) < 0)
+    if (rc == 0 && zmq_send(sock, flat.data + WT_PROTO_HEADER_LEN + 1,
+                            flat.len - WT_PROTO_HEADER_LEN - 1, flags) < 0)
         rc = -1;
     wt_buf_release(&flat);
     if (rc != 0) {

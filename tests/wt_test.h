@@ -35,7 +35,10 @@ typedef struct wt_test_case {
     void (*fn)(void);
 } wt_test_case_t;
 
-#define WT_TEST(fn) {#fn, fn}
+#define WT_TEST(fn)                                                                                \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 static inline int
 wt_test_run(const wt_test_case_t *cases, size_t n)

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const ops[] = {"equals", "not_equals", "gt", "gte", "lt", "lte", "in",
-                                  "contains"};
+static const char *const ops[] = {"equals", "not_equals", "gt", "gte",
+                                  "lt",     "lte",        "in", "contains"};
 
 int
 wt_condition_check(json_t *cond, const char *path, wt_err_t *err)
@@ -63,7 +63,8 @@ wt_condition_check(json_t *cond, const char *path, wt_err_t *err)
     if (nops && !has_var)
         return wt_err_set(err, WT_EINVAL, "%s: an operator needs 'var'", path);
     if (has_var && nops == 0)
-        return wt_err_set(err, WT_EINVAL, "%s: 'var' needs an operator (equals, gt, in, ...)", path);
+        return wt_err_set(err, WT_EINVAL, "%s: 'var' needs an operator (equals, gt, in, ...)",
+                          path);
     if (!has_var && !has_logic && json_object_size(cond) > 0)
         return wt_err_set(err, WT_EINVAL, "%s: empty condition", path);
     return 0;

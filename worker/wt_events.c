@@ -45,9 +45,8 @@ wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int
     int warned = 0, rc = -1;
     for (;;) {
         wt_err_t e = {0};
-        if (wt_store_append(self->store, self->sid,
-                            __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST), type, text, fleet, nfields,
-                            fields, &e) == 0) {
+        if (wt_store_append(self->store, self->sid, __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST),
+                            type, text, fleet, nfields, fields, &e) == 0) {
             rc = 0;
             self->written++;
             break;
@@ -70,8 +69,8 @@ wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int
             break;
         }
         if (!warned++)
-            wt_log_warn("session %s: paused, cannot write %s (retrying for %lld ms): %s",
-                        self->sid, type, (long long)self->retry_ms, e.msg);
+            wt_log_warn("session %s: paused, cannot write %s (retrying for %lld ms): %s", self->sid,
+                        type, (long long)self->retry_ms, e.msg);
         wt_clock_sleep_ms(backoff < left ? backoff : left);
         backoff = backoff < 1000 ? backoff * 2 : 2000;
     }

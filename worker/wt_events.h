@@ -15,13 +15,13 @@
 #define WT_EVENTS_RETRY_MS 30000 /* default bound on retrying an unreachable Redis */
 
 typedef struct wt_events {
-    wt_store_t *store;      /* borrowed, the session thread's own connection */
-    const char *sid;        /* borrowed session id */
-    int64_t epoch;          /* lease epoch from ASSIGN; renewed atomically by the main thread */
-    int64_t retry_ms;       /* retry bound while Redis is unreachable */
-    volatile int *abandon;  /* may be NULL; when non-zero, stop retrying at once */
-    int stale;              /* set once a write was refused as stale */
-    uint64_t written;       /* events stored */
+    wt_store_t *store;     /* borrowed, the session thread's own connection */
+    const char *sid;       /* borrowed session id */
+    int64_t epoch;         /* lease epoch from ASSIGN; renewed atomically by the main thread */
+    int64_t retry_ms;      /* retry bound while Redis is unreachable */
+    volatile int *abandon; /* may be NULL; when non-zero, stop retrying at once */
+    int stale;             /* set once a write was refused as stale */
+    uint64_t written;      /* events stored */
 } wt_events_t;
 
 void wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64_t epoch);

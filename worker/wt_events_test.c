@@ -73,8 +73,8 @@ stop_redis(void)
 static void
 seed_session(wt_redis_t *r, const char *sid, const char *epoch)
 {
-    redisReply *rep = wt_redis_command(r, NULL, "HSET wt:session:%s status running epoch %s", sid,
-                                       epoch);
+    redisReply *rep =
+        wt_redis_command(r, NULL, "HSET wt:session:%s status running epoch %s", sid, epoch);
     if (rep)
         freeReplyObject(rep);
 }
@@ -90,8 +90,8 @@ test_events_fenced(void)
     wt_events_init(&ev, &store, "S1", 2);
     wt_err_t err = {0};
     const char *f[] = {"+turns", "1", "step", "two"};
-    WT_CHECK(wt_events_emit(&ev, "llm_turn_completed", json_pack("{s:i}", "input_tokens", 5), 0,
-                            4, f, &err) == 0);
+    WT_CHECK(wt_events_emit(&ev, "llm_turn_completed", json_pack("{s:i}", "input_tokens", 5), 0, 4,
+                            f, &err) == 0);
     WT_CHECK(wt_events_emit(&ev, "step_advanced", json_pack("{s:s}", "step", "one"), 1, 0, NULL,
                             &err) == 0);
     redisReply *rep = wt_redis_command(r, NULL, "HMGET wt:session:S1 turns step");
@@ -111,8 +111,8 @@ test_events_fenced(void)
     wt_events_t ev3;
     wt_events_init(&ev3, &store, "S1", 3);
     const char *done[] = {"status", "completed"};
-    WT_CHECK(wt_events_emit(&ev3, "session_completed", json_pack("{s:s}", "outcome", "success"),
-                            1, 2, done, &err) == 0);
+    WT_CHECK(wt_events_emit(&ev3, "session_completed", json_pack("{s:s}", "outcome", "success"), 1,
+                            2, done, &err) == 0);
     WT_CHECK(wt_events_emit(&ev3, "tool_call_started", NULL, 0, 0, NULL, &err) == -1);
     WT_CHECK(err.code == WT_ESTALE);
     rep = wt_redis_command(r, NULL, "XLEN wt:session:S1:events");

@@ -19,38 +19,38 @@
 typedef struct wt_llm wt_llm_t;
 
 typedef struct wt_llm_cfg {
-    char provider[16];       /* "anthropic", "openai" or "scripted" */
-    char base_url[512];      /* API root, e.g. https://api.anthropic.com; "" = provider default */
-    char api_key_env[64];    /* env var holding the key; the key itself is read once, never logged */
-    char model_fast[128];    /* model for tier "fast" */
-    char model_balanced[128];/* model for tier "balanced" (the default tier) */
-    char model_best[128];    /* model for tier "best" */
-    char script_path[512];   /* scripted: JSON array of replies */
+    char provider[16];    /* "anthropic", "openai" or "scripted" */
+    char base_url[512];   /* API root, e.g. https://api.anthropic.com; "" = provider default */
+    char api_key_env[64]; /* env var holding the key; the key itself is read once, never logged */
+    char model_fast[128]; /* model for tier "fast" */
+    char model_balanced[128];   /* model for tier "balanced" (the default tier) */
+    char model_best[128];       /* model for tier "best" */
+    char script_path[512];      /* scripted: JSON array of replies */
     char anthropic_version[32]; /* anthropic-version header */
-    int max_tokens;          /* per reply */
-    int timeout_ms;          /* whole request, CURLOPT_TIMEOUT_MS */
-    int connect_timeout_ms;  /* CURLOPT_CONNECTTIMEOUT_MS */
-    int max_retries;         /* retries after the first try on 429/5xx/529/timeouts */
-    int backoff_base_ms;     /* first backoff; doubles, with jitter */
-    int backoff_cap_ms;      /* backoff ceiling */
-    size_t max_response_bytes; /* larger bodies fail with WT_ELIMIT */
+    int max_tokens;             /* per reply */
+    int timeout_ms;             /* whole request, CURLOPT_TIMEOUT_MS */
+    int connect_timeout_ms;     /* CURLOPT_CONNECTTIMEOUT_MS */
+    int max_retries;            /* retries after the first try on 429/5xx/529/timeouts */
+    int backoff_base_ms;        /* first backoff; doubles, with jitter */
+    int backoff_cap_ms;         /* backoff ceiling */
+    size_t max_response_bytes;  /* larger bodies fail with WT_ELIMIT */
 } wt_llm_cfg_t;
 
 typedef struct wt_llm_tool_call {
-    char *id;     /* provider's tool-call id (scripted: "call_<turn>_<i>") */
-    char *name;   /* tool name */
-    json_t *input;/* owned JSON object of arguments */
+    char *id;      /* provider's tool-call id (scripted: "call_<turn>_<i>") */
+    char *name;    /* tool name */
+    json_t *input; /* owned JSON object of arguments */
 } wt_llm_tool_call_t;
 
 typedef struct wt_llm_reply {
-    char *text;                 /* assistant text, "" when none; owned */
-    wt_llm_tool_call_t *calls;  /* owned array */
-    size_t ncalls;              /* number of calls */
-    char stop_reason[32];       /* end_turn tool_use max_tokens refusal stop_sequence ... */
-    char model[128];            /* model that answered */
-    int64_t input_tokens;       /* usage, 0 when the provider did not say */
-    int64_t output_tokens;      /* usage */
-    int retries;                /* retries it took */
+    char *text;                /* assistant text, "" when none; owned */
+    wt_llm_tool_call_t *calls; /* owned array */
+    size_t ncalls;             /* number of calls */
+    char stop_reason[32];      /* end_turn tool_use max_tokens refusal stop_sequence ... */
+    char model[128];           /* model that answered */
+    int64_t input_tokens;      /* usage, 0 when the provider did not say */
+    int64_t output_tokens;     /* usage */
+    int retries;               /* retries it took */
 } wt_llm_reply_t;
 
 /* Called before each retry sleep (from the calling thread). */
@@ -58,17 +58,17 @@ typedef void (*wt_llm_retry_fn)(void *ud, int attempt, long http_status, int64_t
                                 const char *why);
 
 typedef struct wt_llm_request {
-    const char *system;     /* system prompt */
-    json_t *messages;       /* borrowed neutral conversation (see above) */
-    json_t *tools;          /* borrowed array of {name, description, input_schema} */
-    const char *tier;       /* "fast" "balanced" "best"; NULL = balanced */
-    const char *model;      /* explicit model, overrides tier when non-NULL */
-    int turn;               /* 0-based assistant turn index within the session */
-    const char *session;    /* session id (scripted templating, logs) */
-    const char *goal;       /* session goal (scripted templating) */
+    const char *system;       /* system prompt */
+    json_t *messages;         /* borrowed neutral conversation (see above) */
+    json_t *tools;            /* borrowed array of {name, description, input_schema} */
+    const char *tier;         /* "fast" "balanced" "best"; NULL = balanced */
+    const char *model;        /* explicit model, overrides tier when non-NULL */
+    int turn;                 /* 0-based assistant turn index within the session */
+    const char *session;      /* session id (scripted templating, logs) */
+    const char *goal;         /* session goal (scripted templating) */
     wt_llm_retry_fn on_retry; /* may be NULL */
-    void *ud;               /* for on_retry */
-    volatile int *cancel;   /* when non-NULL and set, abandon waits and fail */
+    void *ud;                 /* for on_retry */
+    volatile int *cancel;     /* when non-NULL and set, abandon waits and fail */
 } wt_llm_request_t;
 
 void wt_llm_cfg_defaults(wt_llm_cfg_t *cfg);

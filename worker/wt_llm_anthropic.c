@@ -20,11 +20,10 @@ user_blocks(json_t *msg)
     if (strcmp(role, "tool") == 0) {
         size_t i;
         json_t *r;
-        json_array_foreach(json_object_get(msg, "results"), i, r)
-            json_array_append_new(blocks, json_pack("{s:s,s:O,s:O,s:O}", "type", "tool_result",
-                                                    "tool_use_id", json_object_get(r, "id"),
-                                                    "content", json_object_get(r, "content"),
-                                                    "is_error", json_object_get(r, "is_error")));
+        json_array_foreach(json_object_get(msg, "results"), i, r) json_array_append_new(
+            blocks, json_pack("{s:s,s:O,s:O,s:O}", "type", "tool_result", "tool_use_id",
+                              json_object_get(r, "id"), "content", json_object_get(r, "content"),
+                              "is_error", json_object_get(r, "is_error")));
     } else {
         json_array_append_new(blocks, json_pack("{s:s,s:O}", "type", "text", "text",
                                                 json_object_get(msg, "content")));
@@ -48,13 +47,12 @@ to_messages(json_t *neutral)
                 json_array_append_new(blocks, json_pack("{s:s,s:s}", "type", "text", "text", text));
             size_t k;
             json_t *c;
-            json_array_foreach(json_object_get(m, "tool_calls"), k, c)
-                json_array_append_new(blocks, json_pack("{s:s,s:O,s:O,s:O}", "type", "tool_use",
-                                                        "id", json_object_get(c, "id"), "name",
-                                                        json_object_get(c, "name"), "input",
-                                                        json_object_get(c, "input")));
-            json_array_append_new(out, json_pack("{s:s,s:o}", "role", "assistant", "content",
-                                                 blocks));
+            json_array_foreach(json_object_get(m, "tool_calls"), k, c) json_array_append_new(
+                blocks, json_pack("{s:s,s:O,s:O,s:O}", "type", "tool_use", "id",
+                                  json_object_get(c, "id"), "name", json_object_get(c, "name"),
+                                  "input", json_object_get(c, "input")));
+            json_array_append_new(out,
+                                  json_pack("{s:s,s:o}", "role", "assistant", "content", blocks));
             continue;
         }
         json_t *blocks = user_blocks(m);
@@ -144,9 +142,9 @@ static int
 anthropic_call(wt_llm_t *self, const wt_llm_request_t *req, const char *model,
                wt_llm_reply_t *reply, long *status, int64_t *retry_after, wt_err_t *err)
 {
-    json_t *body = json_pack("{s:s,s:i,s:s,s:o}", "model", model, "max_tokens",
-                             self->cfg.max_tokens, "system", req->system ? req->system : "",
-                             "messages", to_messages(req->messages));
+    json_t *body =
+        json_pack("{s:s,s:i,s:s,s:o}", "model", model, "max_tokens", self->cfg.max_tokens, "system",
+                  req->system ? req->system : "", "messages", to_messages(req->messages));
     if (json_array_size(req->tools))
         json_object_set(body, "tools", req->tools);
     char *text = json_dumps(body, JSON_COMPACT);
@@ -156,8 +154,12 @@ anthropic_call(wt_llm_t *self, const wt_llm_request_t *req, const char *model,
     snprintf(key_hdr, sizeof key_hdr, "x-api-key: %s", self->api_key ? self->api_key : "");
     snprintf(ver_hdr, sizeof ver_hdr, "anthropic-version: %s", self->cfg.anthropic_version);
     const char *headers[] = {key_hdr, ver_hdr, NULL};
-    wt_llm_http_req_t hr = {url,           headers, text, self->cfg.timeout_ms,
-                            self->cfg.connect_timeout_ms, self->cfg.max_response_bytes,
+    wt_llm_http_req_t hr = {url,
+                            headers,
+                            text,
+                            self->cfg.timeout_ms,
+                            self->cfg.connect_timeout_ms,
+                            self->cfg.max_response_bytes,
                             req->cancel};
     wt_buf_t resp;
     wt_buf_init(&resp, self->cfg.max_response_bytes);

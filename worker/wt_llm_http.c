@@ -96,7 +96,8 @@ wt_llm_http_post(const wt_llm_http_req_t *req, long *status, wt_buf_t *resp,
         return 0;
     *status = 0;
     if (s.too_big)
-        return wt_err_set(err, WT_ELIMIT, "response larger than %zu bytes", req->max_response_bytes);
+        return wt_err_set(err, WT_ELIMIT, "response larger than %zu bytes",
+                          req->max_response_bytes);
     if (rc == CURLE_OPERATION_TIMEDOUT)
         return wt_err_set(err, WT_ETIMEDOUT, "no complete answer within %d ms", req->timeout_ms);
     if (rc == CURLE_ABORTED_BY_CALLBACK)

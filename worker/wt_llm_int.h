@@ -14,10 +14,10 @@ typedef struct wt_llm_provider {
 } wt_llm_provider_t;
 
 struct wt_llm {
-    wt_llm_cfg_t cfg;                   /* copy, read-only */
-    const wt_llm_provider_t *provider;  /* borrowed static table */
-    char *api_key;                      /* owned; never logged */
-    json_t *script;                     /* scripted: the replies array */
+    wt_llm_cfg_t cfg;                  /* copy, read-only */
+    const wt_llm_provider_t *provider; /* borrowed static table */
+    char *api_key;                     /* owned; never logged */
+    json_t *script;                    /* scripted: the replies array */
 };
 
 extern const wt_llm_provider_t wt_llm_scripted_provider;

@@ -30,14 +30,14 @@ to_messages(const char *system, json_t *neutral)
             json_array_foreach(json_object_get(m, "tool_calls"), k, c)
             {
                 char *args = json_dumps(json_object_get(c, "input"), JSON_COMPACT);
-                json_array_append_new(calls, json_pack("{s:O,s:s,s:{s:O,s:s}}", "id",
-                                                       json_object_get(c, "id"), "type", "function",
-                                                       "function", "name", json_object_get(c, "name"),
-                                                       "arguments", args ? args : "{}"));
+                json_array_append_new(
+                    calls, json_pack("{s:O,s:s,s:{s:O,s:s}}", "id", json_object_get(c, "id"),
+                                     "type", "function", "function", "name",
+                                     json_object_get(c, "name"), "arguments", args ? args : "{}"));
                 free(args);
             }
-            json_t *msg = json_pack("{s:s,s:O}", "role", "assistant", "content",
-                                    json_object_get(m, "text"));
+            json_t *msg =
+                json_pack("{s:s,s:O}", "role", "assistant", "content", json_object_get(m, "text"));
             if (json_array_size(calls))
                 json_object_set(msg, "tool_calls", calls);
             json_decref(calls);
@@ -45,10 +45,9 @@ to_messages(const char *system, json_t *neutral)
         } else if (role && strcmp(role, "tool") == 0) {
             size_t k;
             json_t *r;
-            json_array_foreach(json_object_get(m, "results"), k, r)
-                json_array_append_new(out, json_pack("{s:s,s:O,s:O}", "role", "tool",
-                                                      "tool_call_id", json_object_get(r, "id"),
-                                                      "content", json_object_get(r, "content")));
+            json_array_foreach(json_object_get(m, "results"), k, r) json_array_append_new(
+                out, json_pack("{s:s,s:O,s:O}", "role", "tool", "tool_call_id",
+                               json_object_get(r, "id"), "content", json_object_get(r, "content")));
         } else {
             json_array_append_new(out, json_pack("{s:s,s:O}", "role", "user", "content",
                                                  json_object_get(m, "content")));
@@ -63,11 +62,10 @@ to_tools(json_t *tools)
     json_t *out = json_array();
     size_t i;
     json_t *t;
-    json_array_foreach(tools, i, t)
-        json_array_append_new(out, json_pack("{s:s,s:{s:O,s:O,s:O}}", "type", "function",
-                                             "function", "name", json_object_get(t, "name"),
-                                             "description", json_object_get(t, "description"),
-                                             "parameters", json_object_get(t, "input_schema")));
+    json_array_foreach(tools, i, t) json_array_append_new(
+        out, json_pack("{s:s,s:{s:O,s:O,s:O}}", "type", "function", "function", "name",
+                       json_object_get(t, "name"), "description", json_object_get(t, "description"),
+                       "parameters", json_object_get(t, "input_schema")));
     return out;
 }
 
@@ -158,8 +156,12 @@ openai_call(wt_llm_t *self, const wt_llm_request_t *req, const char *model, wt_l
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", self->api_key);
         headers[0] = auth;
     }
-    wt_llm_http_req_t hr = {url,           headers, text, self->cfg.timeout_ms,
-                            self->cfg.connect_timeout_ms, self->cfg.max_response_bytes,
+    wt_llm_http_req_t hr = {url,
+                            headers,
+                            text,
+                            self->cfg.timeout_ms,
+                            self->cfg.connect_timeout_ms,
+                            self->cfg.max_response_bytes,
                             req->cancel};
     wt_buf_t resp;
     wt_buf_init(&resp, self->cfg.max_response_bytes);

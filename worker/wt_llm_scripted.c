@@ -31,8 +31,7 @@ check_reply(const char *path, size_t i, json_t *r, wt_err_t *err)
     json_array_foreach(calls, k, c)
     {
         if (!json_is_string(json_object_get(c, "name")))
-            return wt_err_set(err, WT_EINVAL, "%s: [%zu]: tool_calls[%zu] has no name", path, i,
-                              k);
+            return wt_err_set(err, WT_EINVAL, "%s: [%zu]: tool_calls[%zu] has no name", path, i, k);
         json_t *in = json_object_get(c, "input");
         if (in && !json_is_object(in))
             return wt_err_set(err, WT_EINVAL, "%s: [%zu]: tool_calls[%zu].input must be an object",
@@ -121,8 +120,8 @@ render(json_t *v, const wt_llm_request_t *req)
 }
 
 static int
-scripted_call(wt_llm_t *self, const wt_llm_request_t *req, const char *model,
-              wt_llm_reply_t *reply, long *status, int64_t *retry_after, wt_err_t *err)
+scripted_call(wt_llm_t *self, const wt_llm_request_t *req, const char *model, wt_llm_reply_t *reply,
+              long *status, int64_t *retry_after, wt_err_t *err)
 {
     (void)retry_after;
     snprintf(reply->model, sizeof reply->model, "%s", model);

@@ -108,8 +108,7 @@ wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, i
     if (self->events.stale)
         self->stale = 1;
     else
-        snprintf(self->write_error, sizeof self->write_error, "cannot write %s: %s", type,
-                 err.msg);
+        snprintf(self->write_error, sizeof self->write_error, "cannot write %s: %s", type, err.msg);
     return -1;
 }
 
@@ -139,8 +138,10 @@ finish(wt_session_t *self, const char *outcome, const char *detail)
                              detail ? detail : "", "duration_ms", (json_int_t)dur);
     char ended[24];
     snprintf(ended, sizeof ended, "%lld", (long long)wt_clock_now_ms());
-    const char *fields[] = {"status", status_for(outcome), "outcome", outcome, "output", out_s,
-                            "error", strcmp(outcome, "success") ? (detail ? detail : "") : "",
+    const char *fields[] = {"status",   status_for(outcome),
+                            "outcome",  outcome,
+                            "output",   out_s,
+                            "error",    strcmp(outcome, "success") ? (detail ? detail : "") : "",
                             "ended_ms", ended};
     int rc = wt_session_emit(self, "session_completed", data, 1, 10, fields);
     free(out_s);
@@ -275,10 +276,10 @@ start(wt_session_t *self, char *detail, size_t cap)
     const char *step = self->run ? wt_wfrun_step_id(self->run) : "";
     const char *fields[] = {"status",     "running", "worker", self->env->worker_name,
                             "started_ms", started,   "step",   step};
-    if (wt_session_emit(self, "session_started",
-                        json_pack("{s:s,s:i}", "worker", self->env->worker_name, "attempt",
-                                  self->attempt),
-                        1, 8, fields) != 0)
+    if (wt_session_emit(
+            self, "session_started",
+            json_pack("{s:s,s:i}", "worker", self->env->worker_name, "attempt", self->attempt), 1,
+            8, fields) != 0)
         return self->stale ? "stale" : "handback";
     if (self->wf == NULL) {
         snprintf(detail, cap, "unknown workflow '%s' on worker %s", self->workflow_id,
@@ -292,15 +293,15 @@ start(wt_session_t *self, char *detail, size_t cap)
     int earlier = 0;
     int replayed = replay(self, &earlier, &err);
     if (replayed < 0) {
-        wt_log_error("session %s: cannot read its events to resume: %s; handing it back",
-                     self->sid, err.msg);
+        wt_log_error("session %s: cannot read its events to resume: %s; handing it back", self->sid,
+                     err.msg);
         return "handback";
     }
     if (earlier > 0) {
-        json_t *d = json_pack("{s:s,s:s,s:i,s:i}", "from_step", wt_wfrun_step_id(self->run),
-                              "cause", "an earlier run stopped (worker lost, broker restart or drain)",
-                              "attempt", self->attempt,
-                              "steps_replayed", replayed);
+        json_t *d =
+            json_pack("{s:s,s:s,s:i,s:i}", "from_step", wt_wfrun_step_id(self->run), "cause",
+                      "an earlier run stopped (worker lost, broker restart or drain)", "attempt",
+                      self->attempt, "steps_replayed", replayed);
         const char *at[] = {"step", wt_wfrun_step_id(self->run)};
         if (wt_session_emit(self, "session_resumed", d, 1, 2, at) != 0)
             return self->stale ? "stale" : "handback";

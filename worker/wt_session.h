@@ -22,20 +22,20 @@
 #include <stdint.h>
 
 typedef struct wt_session_env {
-    const char *worker_name;          /* for events and the hash */
-    const char *redis_url;            /* each session connects on its own */
-    const char *prefix;               /* key prefix (NULL = default) */
+    const char *worker_name;            /* for events and the hash */
+    const char *redis_url;              /* each session connects on its own */
+    const char *prefix;                 /* key prefix (NULL = default) */
     const wt_workflow_set_t *workflows; /* shared, read-only */
-    wt_llm_t *llm;                    /* shared, thread-safe */
-    const char *workspace_root;       /* new workspaces go here */
-    const char *soul;                 /* soul file text, "" when none */
-    char *const *tool_env;            /* scrubbed environment for Bash */
-    int default_max_turns;            /* when ASSIGN says 0 */
-    int64_t default_timeout_ms;       /* wall clock, when ASSIGN says 0 */
-    int stuck_abort;                  /* 1: agent_stuck ends the session; 0: notify only */
-    int bash_timeout_ms;              /* Bash default */
-    const char *clients_ep;           /* broker client endpoint, for spawn_agent */
-    int64_t write_retry_ms;           /* retry bound of event writes, 0 = WT_EVENTS_RETRY_MS */
+    wt_llm_t *llm;                      /* shared, thread-safe */
+    const char *workspace_root;         /* new workspaces go here */
+    const char *soul;                   /* soul file text, "" when none */
+    char *const *tool_env;              /* scrubbed environment for Bash */
+    int default_max_turns;              /* when ASSIGN says 0 */
+    int64_t default_timeout_ms;         /* wall clock, when ASSIGN says 0 */
+    int stuck_abort;                    /* 1: agent_stuck ends the session; 0: notify only */
+    int bash_timeout_ms;                /* Bash default */
+    const char *clients_ep;             /* broker client endpoint, for spawn_agent */
+    int64_t write_retry_ms;             /* retry bound of event writes, 0 = WT_EVENTS_RETRY_MS */
 } wt_session_env_t;
 
 typedef struct wt_session wt_session_t;

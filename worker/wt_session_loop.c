@@ -37,8 +37,8 @@ stuck(wt_session_t *self, const char *reason, const char *detail)
 static json_t *
 result_entry(const wt_llm_tool_call_t *c, const char *text, int is_error)
 {
-    return json_pack("{s:s,s:s,s:s,s:b}", "id", c->id, "name", c->name, "content", text,
-                     "is_error", is_error);
+    return json_pack("{s:s,s:s,s:s,s:b}", "id", c->id, "name", c->name, "content", text, "is_error",
+                     is_error);
 }
 
 /* complete_step: advances the cursor; the result presents the next step. */
@@ -161,10 +161,10 @@ record_turn(wt_session_t *self, const wt_llm_reply_t *r)
     snprintf(in, sizeof in, "%lld", (long long)r->input_tokens);
     snprintf(out, sizeof out, "%lld", (long long)r->output_tokens);
     const char *fields[] = {"+turns", "1", "+input_tokens", in, "+output_tokens", out};
-    json_t *d = json_pack("{s:s,s:I,s:I,s:o,s:s,s:i}", "stop_reason", r->stop_reason,
-                          "input_tokens", (json_int_t)r->input_tokens, "output_tokens",
-                          (json_int_t)r->output_tokens, "tools", names, "model", r->model,
-                          "retries", r->retries);
+    json_t *d =
+        json_pack("{s:s,s:I,s:I,s:o,s:s,s:i}", "stop_reason", r->stop_reason, "input_tokens",
+                  (json_int_t)r->input_tokens, "output_tokens", (json_int_t)r->output_tokens,
+                  "tools", names, "model", r->model, "retries", r->retries);
     return wt_session_emit(self, "llm_turn_completed", d, 0, 6, fields);
 }
 
@@ -227,9 +227,9 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
                                   (int)json_array_size(self->messages), "turn", self->turn),
                         0, 0, NULL) != 0)
         return write_failure(self, detail, cap);
-    wt_llm_request_t req = {self->system, self->messages, self->tools, tier, NULL,
-                            self->turn,   self->sid,      self->goal,  on_retry,
-                            self,         &self->cancel};
+    wt_llm_request_t req = {self->system, self->messages, self->tools,  tier,
+                            NULL,         self->turn,     self->sid,    self->goal,
+                            on_retry,     self,           &self->cancel};
     wt_err_t err = {0};
     int rc = wt_llm_complete(self->env->llm, &req, reply, &err);
     self->turn++;
@@ -247,8 +247,8 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
         snprintf(detail, cap, "cancelled by request");
         return "cancelled";
     }
-    wt_session_emit(self, "tool_call_failed", json_pack("{s:s,s:s}", "tool", "llm", "error", err.msg),
-                    0, 0, NULL);
+    wt_session_emit(self, "tool_call_failed",
+                    json_pack("{s:s,s:s}", "tool", "llm", "error", err.msg), 0, 0, NULL);
     if (err.code == WT_ETIMEDOUT) {
         stuck(self, "stall", err.msg);
         snprintf(detail, cap, "stall: no answer from the model: %s", err.msg);

@@ -119,9 +119,9 @@ wt_session_spawn_agent(wt_session_t *self, json_t *input, wt_tool_result_t *res)
         res->is_error = 1;
         return 0;
     }
-    if (wt_session_emit(self, "child_spawned", json_pack("{s:s,s:s}", "child", child, "workflow",
-                                                         json_string_value(json_object_get(
-                                                             input, "workflowId"))),
+    if (wt_session_emit(self, "child_spawned",
+                        json_pack("{s:s,s:s}", "child", child, "workflow",
+                                  json_string_value(json_object_get(input, "workflowId"))),
                         0, 0, NULL) != 0)
         return -1;
     json_t *result = NULL;

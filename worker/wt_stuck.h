@@ -15,12 +15,12 @@
 #define WT_STUCK_IDLE   8  /* idle turns in the window that count as stuck */
 
 typedef struct wt_stuck {
-    uint64_t last_sig;             /* FNV-1a hash of the previous call (name + sorted args) */
-    char last_call[160];           /* its start, for the event detail */
-    int repeat;                    /* identical consecutive calls so far */
-    int ring[WT_STUCK_WINDOW];     /* 1 when turn i advanced a step */
-    int nturns;                    /* turns in the ring since the last report */
-    int deadline_warned;           /* timeout_imminent already reported */
+    uint64_t last_sig;         /* FNV-1a hash of the previous call (name + sorted args) */
+    char last_call[160];       /* its start, for the event detail */
+    int repeat;                /* identical consecutive calls so far */
+    int ring[WT_STUCK_WINDOW]; /* 1 when turn i advanced a step */
+    int nturns;                /* turns in the ring since the last report */
+    int deadline_warned;       /* timeout_imminent already reported */
 } wt_stuck_t;
 
 void wt_stuck_init(wt_stuck_t *self);

@@ -23,12 +23,12 @@
 #define GRACE_MS 300 /* output still read after the shell exited */
 
 typedef struct capture {
-    char head[HALF];   /* first bytes */
-    size_t nhead;      /* bytes in head */
-    char tail[HALF];   /* ring of the last bytes */
-    size_t ntail;      /* bytes in the ring (<= HALF) */
-    size_t tail_pos;   /* next write position in the ring */
-    size_t total;      /* bytes seen */
+    char head[HALF]; /* first bytes */
+    size_t nhead;    /* bytes in head */
+    char tail[HALF]; /* ring of the last bytes */
+    size_t ntail;    /* bytes in the ring (<= HALF) */
+    size_t tail_pos; /* next write position in the ring */
+    size_t total;    /* bytes seen */
 } capture_t;
 
 static void
@@ -148,9 +148,8 @@ wt_tool_bash(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out)
     if (command == NULL || *command == '\0')
         return wt_tools_fail(out, "Bash: 'command' (string) is required");
     json_t *t = json_object_get(args, "timeout");
-    int64_t timeout_ms = json_is_integer(t) && json_integer_value(t) > 0
-                             ? json_integer_value(t)
-                             : env->default_timeout_ms;
+    int64_t timeout_ms = json_is_integer(t) && json_integer_value(t) > 0 ? json_integer_value(t)
+                                                                         : env->default_timeout_ms;
     int64_t start = wt_clock_mono_ms(), deadline = start + timeout_ms;
     if (env->deadline_mono_ms > 0 && deadline > env->deadline_mono_ms)
         deadline = env->deadline_mono_ms; /* never outlive the session's wall clock */

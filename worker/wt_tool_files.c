@@ -5,22 +5,22 @@
 #include "wt_buf.h"
 #include "wt_tools_int.h"
 
-#include <errno.h>
-#include <fnmatch.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define READ_CAP   (256 * 1024)
-#define FILE_MAX   (16u << 20)
-#define MAX_HITS   200
-#define MAX_GLOB   1000
+#define READ_CAP (256 * 1024)
+#define FILE_MAX (16u << 20)
+#define MAX_HITS 200
+#define MAX_GLOB 1000
 
 static int
 slurp(const char *path, wt_buf_t *b, char *why, size_t cap)
@@ -164,8 +164,10 @@ wt_tool_edit(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out)
         if (n == 0)
             wt_tools_fail(out, "Edit: old_string not found in %s", rel(env, path));
         else
-            wt_tools_fail(out, "Edit: old_string occurs %zu times in %s; make it unique or set "
-                               "replace_all", n, rel(env, path));
+            wt_tools_fail(out,
+                          "Edit: old_string occurs %zu times in %s; make it unique or set "
+                          "replace_all",
+                          n, rel(env, path));
         free(path);
         wt_buf_release(&data);
         return 0;
@@ -265,9 +267,9 @@ wt_tool_glob(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out)
 }
 
 typedef struct grep_ctx {
-    regex_t re;     /* compiled pattern */
-    wt_buf_t *out;  /* hits */
-    int n;          /* hits so far */
+    regex_t re;    /* compiled pattern */
+    wt_buf_t *out; /* hits */
+    int n;         /* hits so far */
 } grep_ctx_t;
 
 static int
@@ -310,7 +312,8 @@ wt_tool_grep(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out)
         return wt_tools_fail(out, "Grep: 'pattern' (string) is required");
     const char *where = json_string_value(json_object_get(args, "path"));
     char why[512];
-    char *root = wt_tools_resolve(env->workspace, where && *where ? where : ".", 0, why, sizeof why);
+    char *root =
+        wt_tools_resolve(env->workspace, where && *where ? where : ".", 0, why, sizeof why);
     if (root == NULL)
         return wt_tools_fail(out, "Grep: %s", why);
     grep_ctx_t g;

@@ -68,8 +68,8 @@ tool(const char *name, const char *desc, json_t *props, const char *required)
             *sp = '\0';
         json_array_append_new(req, json_string(p));
     }
-    return json_pack("{s:s,s:s,s:{s:s,s:o,s:o}}", "name", name, "description", desc,
-                     "input_schema", "type", "object", "properties", props, "required", req);
+    return json_pack("{s:s,s:s,s:{s:s,s:o,s:o}}", "name", name, "description", desc, "input_schema",
+                     "type", "object", "properties", props, "required", req);
 }
 
 #define STR(d)  json_pack("{s:s,s:s}", "type", "string", "description", d)
@@ -80,11 +80,11 @@ json_t *
 wt_tools_definitions(void)
 {
     json_t *t = json_array();
-    json_array_append_new(
-        t, tool("Bash", "Run a shell command in the session workspace (stdin closed).",
-                json_pack("{s:o,s:o}", "command", STR("the command for bash -c"), "timeout",
-                          INT("milliseconds, default 300000")),
-                "command"));
+    json_array_append_new(t, tool("Bash",
+                                  "Run a shell command in the session workspace (stdin closed).",
+                                  json_pack("{s:o,s:o}", "command", STR("the command for bash -c"),
+                                            "timeout", INT("milliseconds, default 300000")),
+                                  "command"));
     json_array_append_new(
         t, tool("Read", "Read a text file in the workspace, with line numbers.",
                 json_pack("{s:o,s:o,s:o}", "path", STR("file path"), "offset",
@@ -100,14 +100,14 @@ wt_tools_definitions(void)
                           STR("exact text to replace"), "new_string", STR("replacement"),
                           "replace_all", BOOL("replace every occurrence")),
                 "path old_string new_string"));
-    json_array_append_new(t, tool("Glob", "List workspace files matching a glob (** allowed).",
-                                  json_pack("{s:o}", "pattern", STR("e.g. src/**/*.c")),
-                                  "pattern"));
-    json_array_append_new(
-        t, tool("Grep", "Search file contents with an extended regular expression.",
-                json_pack("{s:o,s:o}", "pattern", STR("POSIX extended regex"), "path",
-                          STR("file or directory, default the workspace")),
-                "pattern"));
+    json_array_append_new(t,
+                          tool("Glob", "List workspace files matching a glob (** allowed).",
+                               json_pack("{s:o}", "pattern", STR("e.g. src/**/*.c")), "pattern"));
+    json_array_append_new(t,
+                          tool("Grep", "Search file contents with an extended regular expression.",
+                               json_pack("{s:o,s:o}", "pattern", STR("POSIX extended regex"),
+                                         "path", STR("file or directory, default the workspace")),
+                               "pattern"));
     json_array_append_new(
         t, tool("complete_step",
                 "Finish the current workflow step: notes on what you did, context keys the step "
@@ -124,11 +124,9 @@ wt_tools_definitions(void)
                           STR("low, medium, high, critical"), "summary", STR("one paragraph")),
                 "kind severity summary"));
     json_array_append_new(
-        t, tool("spawn_agent",
-                "Run a child session with another workflow and wait for its result.",
+        t, tool("spawn_agent", "Run a child session with another workflow and wait for its result.",
                 json_pack("{s:o,s:o,s:o}", "workflowId", STR("workflow id"), "goal",
-                          STR("the child's goal"), "context",
-                          json_pack("{s:s}", "type", "object")),
+                          STR("the child's goal"), "context", json_pack("{s:s}", "type", "object")),
                 "workflowId goal"));
     return t;
 }
@@ -136,10 +134,10 @@ wt_tools_definitions(void)
 int
 wt_tools_is_secret_name(const char *name)
 {
-    static const char *const parts[] = {"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD",
-                                        "CREDENTIAL", NULL};
-    static const char *const prefixes[] = {"ANTHROPIC_", "OPENAI_", "AWS_", "WORKTRAIN_",
-                                           "GITHUB_", "GITLAB_", "SLACK_", NULL};
+    static const char *const parts[] = {"KEY",    "TOKEN",      "SECRET", "PASSWORD",
+                                        "PASSWD", "CREDENTIAL", NULL};
+    static const char *const prefixes[] = {"ANTHROPIC_", "OPENAI_", "AWS_",   "WORKTRAIN_",
+                                           "GITHUB_",    "GITLAB_", "SLACK_", NULL};
     char up[256];
     size_t i;
     for (i = 0; name[i] && name[i] != '=' && i < sizeof up - 1; i++)

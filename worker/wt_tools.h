@@ -21,11 +21,11 @@ typedef struct wt_tool_result {
 } wt_tool_result_t;
 
 typedef struct wt_tool_env {
-    const char *workspace;      /* absolute, canonical workspace path */
-    volatile int *cancel;       /* set -> Bash kills its group and returns */
-    int default_timeout_ms;     /* Bash default (300 s) */
-    char *const *scrubbed_env;  /* environment for Bash (NULL-terminated), secrets removed */
-    int64_t deadline_mono_ms;   /* session deadline (monotonic ms): Bash stops there; 0 = none */
+    const char *workspace;     /* absolute, canonical workspace path */
+    volatile int *cancel;      /* set -> Bash kills its group and returns */
+    int default_timeout_ms;    /* Bash default (300 s) */
+    char *const *scrubbed_env; /* environment for Bash (NULL-terminated), secrets removed */
+    int64_t deadline_mono_ms;  /* session deadline (monotonic ms): Bash stops there; 0 = none */
 } wt_tool_env_t;
 
 /* Runs tool `name` with args; 0 when the tool exists (result filled, maybe

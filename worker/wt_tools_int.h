@@ -7,7 +7,8 @@
 #include <stdarg.h>
 
 /* Fills out as an error result; returns 0 (the tool ran). */
-int wt_tools_fail(wt_tool_result_t *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int wt_tools_fail(wt_tool_result_t *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 int wt_tool_bash(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out);
 int wt_tool_read(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out);
 int wt_tool_write(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out);

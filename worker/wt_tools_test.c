@@ -50,10 +50,10 @@ test_bash_isolation(void)
     tool_env = wt_tools_scrub_env(environ);
     wt_tool_result_t r = run("Bash", "{\"command\":\"pwd; env; cat; echo end\"}");
     WT_CHECK(!r.is_error);
-    WT_CHECK(strstr(r.text, ws) != NULL);                 /* cwd is the workspace */
-    WT_CHECK(strstr(r.text, "should-not-leak") == NULL);  /* secrets scrubbed */
+    WT_CHECK(strstr(r.text, ws) != NULL);                /* cwd is the workspace */
+    WT_CHECK(strstr(r.text, "should-not-leak") == NULL); /* secrets scrubbed */
     WT_CHECK(strstr(r.text, "PLAIN_SETTING=visible") != NULL);
-    WT_CHECK(strstr(r.text, "end") != NULL);              /* cat got EOF: stdin closed */
+    WT_CHECK(strstr(r.text, "end") != NULL); /* cat got EOF: stdin closed */
     WT_CHECK(strstr(r.text, "[exit code 0]") != NULL);
     wt_tool_result_release(&r);
     r = run("Bash", "{\"command\":\"exit 3\"}");
@@ -91,7 +91,8 @@ test_bash_output_keeps_head_and_tail(void)
 static void
 test_file_tools_and_escapes(void)
 {
-    wt_tool_result_t r = run("Write", "{\"path\":\"sub/dir/a.txt\",\"content\":\"one two one\\n\"}");
+    wt_tool_result_t r =
+        run("Write", "{\"path\":\"sub/dir/a.txt\",\"content\":\"one two one\\n\"}");
     WT_CHECK(!r.is_error);
     wt_tool_result_release(&r);
     r = run("Read", "{\"path\":\"sub/dir/a.txt\"}");
@@ -205,11 +206,13 @@ main(void)
     if (mkdtemp(tmpl) == NULL || realpath(tmpl, ws) == NULL)
         return 1;
     tool_env = wt_tools_scrub_env(environ);
-    static const wt_test_case_t cases[] = {
-        WT_TEST(test_bash_isolation), WT_TEST(test_bash_timeout_kills_group),
-        WT_TEST(test_bash_output_keeps_head_and_tail), WT_TEST(test_file_tools_and_escapes),
-        WT_TEST(test_bash_background_and_deadline), WT_TEST(test_dangling_symlink_write_refused),
-        WT_TEST(test_secret_names)};
+    static const wt_test_case_t cases[] = {WT_TEST(test_bash_isolation),
+                                           WT_TEST(test_bash_timeout_kills_group),
+                                           WT_TEST(test_bash_output_keeps_head_and_tail),
+                                           WT_TEST(test_file_tools_and_escapes),
+                                           WT_TEST(test_bash_background_and_deadline),
+                                           WT_TEST(test_dangling_symlink_write_refused),
+                                           WT_TEST(test_secret_names)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     wt_tools_env_free(tool_env);
     char cmd[PATH_MAX + 16];

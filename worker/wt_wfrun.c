@@ -230,7 +230,8 @@ wt_wfrun_notes(const wt_wfrun_t *self)
     size_t n = json_array_size(self->history);
     if (n == 0)
         return "";
-    const char *s = json_string_value(json_object_get(json_array_get(self->history, n - 1), "notes"));
+    const char *s =
+        json_string_value(json_object_get(json_array_get(self->history, n - 1), "notes"));
     return s ? s : "";
 }
 
@@ -264,15 +265,17 @@ wt_wfrun_render_step(const wt_wfrun_t *self)
         wt_buf_printf(&b, NULL, "Loop '%s', iteration %d (at most %d).\n", t->title, self->iter + 1,
                       t->max_iter);
         if (t->loop == WF_LOOP_FOREACH) {
-            json_t *item = json_object_get(self->context, t->item_var ? t->item_var : "currentItem");
+            json_t *item =
+                json_object_get(self->context, t->item_var ? t->item_var : "currentItem");
             char *js = item ? json_dumps(item, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-            wt_buf_printf(&b, NULL, "Current item (%s): %s\n", t->item_var ? t->item_var : "currentItem",
-                          js ? js : "null");
+            wt_buf_printf(&b, NULL, "Current item (%s): %s\n",
+                          t->item_var ? t->item_var : "currentItem", js ? js : "null");
             free(js);
         }
         if (t->loop_artifact)
-            wt_buf_puts(&b, "Decide whether the loop continues with an artifact "
-                            "{\"kind\": \"wr.loop_control\", \"decision\": \"continue\"|\"stop\"}.\n",
+            wt_buf_puts(&b,
+                        "Decide whether the loop continues with an artifact "
+                        "{\"kind\": \"wr.loop_control\", \"decision\": \"continue\"|\"stop\"}.\n",
                         NULL);
         wt_buf_puts(&b, "\n", NULL);
     }
@@ -294,17 +297,20 @@ wt_wfrun_render_step(const wt_wfrun_t *self)
         wt_buf_puts(&b, "\n", NULL);
     }
     if (s->contract_ref && strcmp(s->contract_ref, "wr.contracts.loop_control") == 0)
-        wt_buf_puts(&b, "\nRequired artifact: {\"kind\": \"wr.loop_control\", \"decision\": "
-                        "\"continue\"|\"stop\"}.\n",
+        wt_buf_puts(&b,
+                    "\nRequired artifact: {\"kind\": \"wr.loop_control\", \"decision\": "
+                    "\"continue\"|\"stop\"}.\n",
                     NULL);
     else if (s->contract_ref)
         wt_buf_printf(&b, NULL, "\nRequired artifact satisfying contract '%s'.\n", s->contract_ref);
     if (json_array_size(s->assess_refs))
-        wt_buf_puts(&b, "\nSubmit an assessment artifact {\"kind\": \"wr.assessment\", "
-                        "\"assessmentId\": ID, \"dimensions\": {DIMENSION: LEVEL}}.\n",
+        wt_buf_puts(&b,
+                    "\nSubmit an assessment artifact {\"kind\": \"wr.assessment\", "
+                    "\"assessmentId\": ID, \"dimensions\": {DIMENSION: LEVEL}}.\n",
                     NULL);
-    wt_buf_puts(&b, "\nWhen the step is done, call complete_step with your notes, the context "
-                    "keys above, and any artifacts.\n",
+    wt_buf_puts(&b,
+                "\nWhen the step is done, call complete_step with your notes, the context "
+                "keys above, and any artifacts.\n",
                 NULL);
     return wt_buf_detach(&b);
 }
@@ -487,10 +493,10 @@ wt_wfrun_complete(wt_wfrun_t *self, json_t *args, wt_err_t *err)
 json_t *
 wt_wfrun_state(const wt_wfrun_t *self)
 {
-    return json_pack("{s:i,s:i,s:i,s:i,s:i,s:b,s:O,s:O,s:O}", "top", self->top, "body",
-                     self->body, "iter", self->iter, "loop_decision", self->loop_decision,
-                     "completed", self->completed, "done", self->done, "context", self->context,
-                     "artifacts", self->artifacts, "history", self->history);
+    return json_pack("{s:i,s:i,s:i,s:i,s:i,s:b,s:O,s:O,s:O}", "top", self->top, "body", self->body,
+                     "iter", self->iter, "loop_decision", self->loop_decision, "completed",
+                     self->completed, "done", self->done, "context", self->context, "artifacts",
+                     self->artifacts, "history", self->history);
 }
 
 wt_wfrun_t *

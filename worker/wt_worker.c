@@ -42,28 +42,28 @@ typedef struct slot {
 } slot_t;
 
 typedef struct worker {
-    wt_worker_cfg_t cfg;        /* read-only */
-    void *zctx;                 /* ZeroMQ context */
-    void *broker;               /* DEALER, replaced on reconnect */
-    void *done;                 /* PULL: session threads report here */
-    char done_ep[64];           /* its inproc endpoint */
-    slot_t *slots;              /* cfg.slots entries */
-    int running;                /* used slots */
+    wt_worker_cfg_t cfg;          /* read-only */
+    void *zctx;                   /* ZeroMQ context */
+    void *broker;                 /* DEALER, replaced on reconnect */
+    void *done;                   /* PULL: session threads report here */
+    char done_ep[64];             /* its inproc endpoint */
+    slot_t *slots;                /* cfg.slots entries */
+    int running;                  /* used slots */
     wt_workflow_set_t *workflows; /* owned */
-    wt_llm_t *llm;              /* owned */
-    char **tool_env;            /* owned scrubbed environment */
-    char *soul;                 /* owned soul text */
-    wt_session_env_t senv;      /* what sessions borrow */
-    wt_redis_t *redis;          /* owned, main thread only */
-    wt_store_t store;           /* layout over redis */
-    int64_t broker_seen_ms;     /* monotonic time of the last broker message */
-    int64_t next_hb_ms;         /* next heartbeat */
-    int backoff_ms;             /* reconnect backoff */
-    int draining;               /* SIGTERM received */
-    int64_t drain_deadline_ms;  /* then hand back whatever still runs */
-    int record_failures;        /* consecutive failed writes of the worker record */
-    int64_t next_record_ms;     /* monotonic time of the next try after a failure */
-    int workflows_published;    /* <prefix>workflows written once */
+    wt_llm_t *llm;                /* owned */
+    char **tool_env;              /* owned scrubbed environment */
+    char *soul;                   /* owned soul text */
+    wt_session_env_t senv;        /* what sessions borrow */
+    wt_redis_t *redis;            /* owned, main thread only */
+    wt_store_t store;             /* layout over redis */
+    int64_t broker_seen_ms;       /* monotonic time of the last broker message */
+    int64_t next_hb_ms;           /* next heartbeat */
+    int backoff_ms;               /* reconnect backoff */
+    int draining;                 /* SIGTERM received */
+    int64_t drain_deadline_ms;    /* then hand back whatever still runs */
+    int record_failures;          /* consecutive failed writes of the worker record */
+    int64_t next_record_ms;       /* monotonic time of the next try after a failure */
+    int workflows_published;      /* <prefix>workflows written once */
 } worker_t;
 
 /* --- broker connection --- */
@@ -268,13 +268,13 @@ publish_record(worker_t *w)
     char *running = json_dumps(ids, JSON_COMPACT);
     json_decref(ids);
     wt_store_key(&w->store, key, sizeof key, "worker:%s", w->cfg.name);
-    const char *argv[] = {"HSET", key,     "host",    host,    "pid",          pid,
-                          "slots", slots,  "free",    freeb,   "running",      running,
-                          "version", WT_VERSION, "last_seen_ms", seen, "draining",
-                          w->draining ? "1" : "0"};
+    const char *argv[] = {
+        "HSET",    key,        "host",         host,  "pid",      pid,
+        "slots",   slots,      "free",         freeb, "running",  running,
+        "version", WT_VERSION, "last_seen_ms", seen,  "draining", w->draining ? "1" : "0"};
     wt_err_t err = {0};
-    redisReply *r = wt_redis_commandv(w->redis, (int)(sizeof argv / sizeof argv[0]), argv, NULL,
-                                      &err);
+    redisReply *r =
+        wt_redis_commandv(w->redis, (int)(sizeof argv / sizeof argv[0]), argv, NULL, &err);
     if (r) {
         freeReplyObject(r);
         r = wt_redis_command(w->redis, &err, "EXPIRE %s 10", key);

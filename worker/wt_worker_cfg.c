@@ -14,23 +14,24 @@
 static void
 usage(FILE *out)
 {
-    fprintf(out,
-            "usage: worktrain worker [--broker EP] [--clients EP] [--redis URL] [--slots N]\n"
-            "                        [--workflows DIR]...\n"
-            "                        [--workspace-root DIR] [--name NAME]\n"
-            "                        [--provider anthropic|openai|scripted] [--base-url URL]\n"
-            "                        [--model NAME] [--script FILE] [--soul FILE]\n"
-            "                        [--max-turns N] [--session-timeout DUR] [--stall-timeout DUR]\n"
-            "                        [--drain-timeout DUR] [--stuck-policy abort|notify_only]\n"
-            "                        [--heartbeat DUR] [--liveness N]\n"
-            "\n"
-            "Runs a worker with N session slots (default 4). Each assigned session runs its\n"
-            "workflow with the chosen LLM provider; every event goes to Redis.\n"
-            "Provider defaults from the keys present: ANTHROPIC_API_KEY, then OPENAI_API_KEY;\n"
-            "base URLs also from ANTHROPIC_BASE_URL / OPENAI_BASE_URL. SIGTERM drains: running\n"
-            "sessions stop after their current turn (or at --drain-timeout, default 30s) and are\n"
-            "handed back to the broker to resume elsewhere. --clients is the broker's client\n"
-            "endpoint (default $WORKTRAIN_BROKER or tcp://127.0.0.1:5555), used by spawn_agent.\n");
+    fprintf(
+        out,
+        "usage: worktrain worker [--broker EP] [--clients EP] [--redis URL] [--slots N]\n"
+        "                        [--workflows DIR]...\n"
+        "                        [--workspace-root DIR] [--name NAME]\n"
+        "                        [--provider anthropic|openai|scripted] [--base-url URL]\n"
+        "                        [--model NAME] [--script FILE] [--soul FILE]\n"
+        "                        [--max-turns N] [--session-timeout DUR] [--stall-timeout DUR]\n"
+        "                        [--drain-timeout DUR] [--stuck-policy abort|notify_only]\n"
+        "                        [--heartbeat DUR] [--liveness N]\n"
+        "\n"
+        "Runs a worker with N session slots (default 4). Each assigned session runs its\n"
+        "workflow with the chosen LLM provider; every event goes to Redis.\n"
+        "Provider defaults from the keys present: ANTHROPIC_API_KEY, then OPENAI_API_KEY;\n"
+        "base URLs also from ANTHROPIC_BASE_URL / OPENAI_BASE_URL. SIGTERM drains: running\n"
+        "sessions stop after their current turn (or at --drain-timeout, default 30s) and are\n"
+        "handed back to the broker to resume elsewhere. --clients is the broker's client\n"
+        "endpoint (default $WORKTRAIN_BROKER or tcp://127.0.0.1:5555), used by spawn_agent.\n");
 }
 
 static int
@@ -93,51 +94,75 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
 {
     defaults(cfg);
     static const struct option opts[] = {
-        {"broker", 1, 0, 'b'},          {"redis", 1, 0, 'r'},         {"slots", 1, 0, 's'},
+        {"broker", 1, 0, 'b'},          {"redis", 1, 0, 'r'},          {"slots", 1, 0, 's'},
         {"workflows", 1, 0, 'w'},       {"workspace-root", 1, 0, 'W'}, {"name", 1, 0, 'n'},
-        {"provider", 1, 0, 'p'},        {"base-url", 1, 0, 'u'},      {"model", 1, 0, 'm'},
-        {"script", 1, 0, 'S'},          {"soul", 1, 0, 'o'},          {"max-turns", 1, 0, 't'},
-        {"session-timeout", 1, 0, 'T'}, {"stall-timeout", 1, 0, 'L'}, {"drain-timeout", 1, 0, 'D'},
-        {"stuck-policy", 1, 0, 'P'},    {"heartbeat", 1, 0, 'H'},     {"liveness", 1, 0, 'l'},
-        {"clients", 1, 0, 'C'},         {"help", 0, 0, 'h'},          {0, 0, 0, 0}};
+        {"provider", 1, 0, 'p'},        {"base-url", 1, 0, 'u'},       {"model", 1, 0, 'm'},
+        {"script", 1, 0, 'S'},          {"soul", 1, 0, 'o'},           {"max-turns", 1, 0, 't'},
+        {"session-timeout", 1, 0, 'T'}, {"stall-timeout", 1, 0, 'L'},  {"drain-timeout", 1, 0, 'D'},
+        {"stuck-policy", 1, 0, 'P'},    {"heartbeat", 1, 0, 'H'},      {"liveness", 1, 0, 'l'},
+        {"clients", 1, 0, 'C'},         {"help", 0, 0, 'h'},           {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int c, rc = 0;
     int64_t d = 0;
     while (rc == 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'b': snprintf(cfg->broker, sizeof cfg->broker, "%s", optarg); break;
-        case 'C': snprintf(cfg->clients, sizeof cfg->clients, "%s", optarg); break;
-        case 'r': snprintf(cfg->redis, sizeof cfg->redis, "%s", optarg); break;
-        case 's': rc = number("--slots", optarg, 1, 10000, &cfg->slots); break;
+        case 'b':
+            snprintf(cfg->broker, sizeof cfg->broker, "%s", optarg);
+            break;
+        case 'C':
+            snprintf(cfg->clients, sizeof cfg->clients, "%s", optarg);
+            break;
+        case 'r':
+            snprintf(cfg->redis, sizeof cfg->redis, "%s", optarg);
+            break;
+        case 's':
+            rc = number("--slots", optarg, 1, 10000, &cfg->slots);
+            break;
         case 'w':
             if (cfg->nworkflow_dirs == WT_WORKER_MAX_DIRS)
                 return bad("--workflows", "too many directories");
             snprintf(cfg->workflow_dirs[cfg->nworkflow_dirs++], sizeof cfg->workflow_dirs[0], "%s",
                      optarg);
             break;
-        case 'W': snprintf(cfg->workspace_root, sizeof cfg->workspace_root, "%s", optarg); break;
+        case 'W':
+            snprintf(cfg->workspace_root, sizeof cfg->workspace_root, "%s", optarg);
+            break;
         case 'n':
             if (*optarg == '\0' || strlen(optarg) >= sizeof cfg->name)
                 return bad("--name", optarg);
             snprintf(cfg->name, sizeof cfg->name, "%s", optarg);
             break;
-        case 'p': snprintf(cfg->llm.provider, sizeof cfg->llm.provider, "%s", optarg); break;
-        case 'u': snprintf(cfg->llm.base_url, sizeof cfg->llm.base_url, "%s", optarg); break;
+        case 'p':
+            snprintf(cfg->llm.provider, sizeof cfg->llm.provider, "%s", optarg);
+            break;
+        case 'u':
+            snprintf(cfg->llm.base_url, sizeof cfg->llm.base_url, "%s", optarg);
+            break;
         case 'm':
             snprintf(cfg->llm.model_fast, sizeof cfg->llm.model_fast, "%s", optarg);
             snprintf(cfg->llm.model_balanced, sizeof cfg->llm.model_balanced, "%s", optarg);
             snprintf(cfg->llm.model_best, sizeof cfg->llm.model_best, "%s", optarg);
             break;
-        case 'S': snprintf(cfg->llm.script_path, sizeof cfg->llm.script_path, "%s", optarg); break;
-        case 'o': snprintf(cfg->soul_path, sizeof cfg->soul_path, "%s", optarg); break;
-        case 't': rc = number("--max-turns", optarg, 1, 100000, &cfg->max_turns); break;
-        case 'T': rc = duration("--session-timeout", optarg, &cfg->session_timeout_ms); break;
+        case 'S':
+            snprintf(cfg->llm.script_path, sizeof cfg->llm.script_path, "%s", optarg);
+            break;
+        case 'o':
+            snprintf(cfg->soul_path, sizeof cfg->soul_path, "%s", optarg);
+            break;
+        case 't':
+            rc = number("--max-turns", optarg, 1, 100000, &cfg->max_turns);
+            break;
+        case 'T':
+            rc = duration("--session-timeout", optarg, &cfg->session_timeout_ms);
+            break;
         case 'L':
             rc = duration("--stall-timeout", optarg, &d);
             cfg->llm.timeout_ms = (int)(d > INT_MAX ? INT_MAX : d);
             break;
-        case 'D': rc = duration("--drain-timeout", optarg, &cfg->drain_timeout_ms); break;
+        case 'D':
+            rc = duration("--drain-timeout", optarg, &cfg->drain_timeout_ms);
+            break;
         case 'P':
             if (strcmp(optarg, "abort") == 0)
                 cfg->stuck_abort = 1;
@@ -150,8 +175,12 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
             rc = duration("--heartbeat", optarg, &d);
             cfg->heartbeat_ms = (int)(d > 60000 ? 60000 : d);
             break;
-        case 'l': rc = number("--liveness", optarg, 1, 100, &cfg->liveness); break;
-        case 'h': usage(stdout); return 1;
+        case 'l':
+            rc = number("--liveness", optarg, 1, 100, &cfg->liveness);
+            break;
+        case 'h':
+            usage(stdout);
+            return 1;
         default:
             fprintf(stderr, "worktrain worker: unknown or incomplete option '%s' (see --help)\n",
                     argv[optind - 1]);

@@ -9,22 +9,22 @@
 #define WT_WORKER_MAX_DIRS 16
 
 typedef struct wt_worker_cfg {
-    char broker[256];                       /* worker endpoint of the broker */
-    char clients[256];                      /* client endpoint of the broker (spawn_agent) */
-    char redis[512];                        /* Redis URL */
-    char name[128];                         /* worker name = ZeroMQ identity */
-    int slots;                              /* concurrent sessions */
+    char broker[256];                            /* worker endpoint of the broker */
+    char clients[256];                           /* client endpoint of the broker (spawn_agent) */
+    char redis[512];                             /* Redis URL */
+    char name[128];                              /* worker name = ZeroMQ identity */
+    int slots;                                   /* concurrent sessions */
     char workflow_dirs[WT_WORKER_MAX_DIRS][512]; /* where workflows are loaded from */
-    int nworkflow_dirs;                     /* count */
-    char workspace_root[512];               /* per-session workspaces */
-    char soul_path[512];                    /* optional soul file */
-    int heartbeat_ms;                       /* heartbeat interval */
-    int liveness;                           /* missed heartbeats before reconnecting */
-    int max_turns;                          /* default per session */
-    int64_t session_timeout_ms;             /* default wall clock per session */
-    int64_t drain_timeout_ms;               /* SIGTERM: wait this long for step boundaries */
-    int stuck_abort;                        /* agent_stuck policy: 1 abort, 0 notify_only */
-    wt_llm_cfg_t llm;                       /* provider settings */
+    int nworkflow_dirs;                          /* count */
+    char workspace_root[512];                    /* per-session workspaces */
+    char soul_path[512];                         /* optional soul file */
+    int heartbeat_ms;                            /* heartbeat interval */
+    int liveness;                                /* missed heartbeats before reconnecting */
+    int max_turns;                               /* default per session */
+    int64_t session_timeout_ms;                  /* default wall clock per session */
+    int64_t drain_timeout_ms;                    /* SIGTERM: wait this long for step boundaries */
+    int stuck_abort;                             /* agent_stuck policy: 1 abort, 0 notify_only */
+    wt_llm_cfg_t llm;                            /* provider settings */
 } wt_worker_cfg_t;
 
 /* Parses argv; returns 0, 1 after --help (exit 0), or 2 on bad usage (the

@@ -83,8 +83,8 @@ render_blocks(json_t *pb)
         wt_buf_puts(&b, "\n## Output required\n", NULL);
         const char *k;
         json_t *v;
-        json_object_foreach(out, k, v) wt_buf_printf(&b, NULL, "- `%s`: %s\n", k,
-                                                     json_string_value(v) ? json_string_value(v) : "");
+        json_object_foreach(out, k, v) wt_buf_printf(
+            &b, NULL, "- `%s`: %s\n", k, json_string_value(v) ? json_string_value(v) : "");
     }
     render_list(&b, "Verify", json_object_get(pb, "verify"));
     return wt_buf_detach(&b);
@@ -165,7 +165,8 @@ compile_loop(json_t *j, const char *path, wf_step_t *s, json_t *steps, wt_err_t 
         return wt_err_set(err, WT_EINVAL, "%s.loop: a loop step needs a loop object", path);
     const char *type = json_string_value(json_object_get(cfg, "type"));
     if (type == NULL)
-        return wt_err_set(err, WT_EINVAL, "%s.loop.type: missing (while, until, for, forEach)", path);
+        return wt_err_set(err, WT_EINVAL, "%s.loop.type: missing (while, until, for, forEach)",
+                          path);
     s->loop = strcmp(type, "while") == 0     ? WF_LOOP_WHILE
               : strcmp(type, "until") == 0   ? WF_LOOP_UNTIL
               : strcmp(type, "for") == 0     ? WF_LOOP_FOR
@@ -189,7 +190,8 @@ compile_loop(json_t *j, const char *path, wf_step_t *s, json_t *steps, wt_err_t 
         if (wt_condition_check(s->loop_cond, sub, err) != 0)
             return -1;
     }
-    if ((s->loop == WF_LOOP_WHILE || s->loop == WF_LOOP_UNTIL) && !s->loop_cond && !s->loop_artifact)
+    if ((s->loop == WF_LOOP_WHILE || s->loop == WF_LOOP_UNTIL) && !s->loop_cond &&
+        !s->loop_artifact)
         return wt_err_set(err, WT_EINVAL, "%s.loop: %s loop needs condition or conditionSource",
                           path, type);
     json_t *count = json_object_get(cfg, "count");
@@ -276,8 +278,8 @@ compile_standard(json_t *j, const char *path, wf_step_t *s, wt_err_t *err)
     json_t *cons = json_object_get(j, "assessmentConsequences");
     if (cons) {
         json_t *c0 = json_array_get(cons, 0);
-        const char *lvl = json_string_value(json_object_get(json_object_get(c0, "when"),
-                                                            "anyEqualsLevel"));
+        const char *lvl =
+            json_string_value(json_object_get(json_object_get(c0, "when"), "anyEqualsLevel"));
         json_t *eff = json_object_get(c0, "effect");
         const char *kind = json_string_value(json_object_get(eff, "kind"));
         if (!json_is_array(cons) || lvl == NULL || kind == NULL)

@@ -72,8 +72,8 @@ char *wt_wfrun_render_step(const wt_wfrun_t *self);
 int wt_wfrun_complete(wt_wfrun_t *self, json_t *args, wt_err_t *err);
 /* Borrowed views of the accumulated state. */
 json_t *wt_wfrun_context(const wt_wfrun_t *self);
-const char *wt_wfrun_notes(const wt_wfrun_t *self);  /* last step's notes */
-json_t *wt_wfrun_artifacts(const wt_wfrun_t *self);  /* all artifacts, in order */
+const char *wt_wfrun_notes(const wt_wfrun_t *self); /* last step's notes */
+json_t *wt_wfrun_artifacts(const wt_wfrun_t *self); /* all artifacts, in order */
 /* Notes of every completed step as "step-id: notes" lines (for prompts). */
 char *wt_wfrun_history(const wt_wfrun_t *self);
 /* Serializable position for resume; new reference. */

@@ -10,22 +10,22 @@
 typedef enum { WF_LOOP_NONE, WF_LOOP_WHILE, WF_LOOP_UNTIL, WF_LOOP_FOR, WF_LOOP_FOREACH } wf_loop_t;
 
 typedef struct wf_step {
-    char *id;             /* step id */
-    char *title;          /* title (id when absent) */
-    char *prompt;         /* prompt, or promptBlocks rendered as sections */
-    char *agent_role;     /* may be NULL */
-    char *model_tier;     /* may be NULL */
-    json_t *guidance;     /* borrowed array of strings, may be NULL */
-    json_t *run_condition;/* borrowed, may be NULL */
-    json_t *required;     /* borrowed outputRequired object (key -> description), may be NULL */
-    char *contract_ref;   /* outputContract.contractRef, may be NULL */
-    int contract_required;/* outputContract.required (default 1) */
-    json_t *assess_refs;  /* borrowed array of assessment ids, may be NULL */
-    char *followup_level; /* assessmentConsequences[0].when.anyEqualsLevel */
-    char *followup_text;  /* ... .effect.guidance */
-    int notes_optional;   /* notesOptional */
-    int body_ref;         /* loop body was a reference to a top-level step */
-    int skip;             /* top-level step used as a loop body: not run on its own */
+    char *id;              /* step id */
+    char *title;           /* title (id when absent) */
+    char *prompt;          /* prompt, or promptBlocks rendered as sections */
+    char *agent_role;      /* may be NULL */
+    char *model_tier;      /* may be NULL */
+    json_t *guidance;      /* borrowed array of strings, may be NULL */
+    json_t *run_condition; /* borrowed, may be NULL */
+    json_t *required;      /* borrowed outputRequired object (key -> description), may be NULL */
+    char *contract_ref;    /* outputContract.contractRef, may be NULL */
+    int contract_required; /* outputContract.required (default 1) */
+    json_t *assess_refs;   /* borrowed array of assessment ids, may be NULL */
+    char *followup_level;  /* assessmentConsequences[0].when.anyEqualsLevel */
+    char *followup_text;   /* ... .effect.guidance */
+    int notes_optional;    /* notesOptional */
+    int body_ref;          /* loop body was a reference to a top-level step */
+    int skip;              /* top-level step used as a loop body: not run on its own */
     /* loops */
     wf_loop_t loop;       /* WF_LOOP_NONE for a standard step */
     json_t *loop_cond;    /* borrowed while/until condition, may be NULL */
@@ -42,16 +42,16 @@ typedef struct wf_step {
 } wf_step_t;
 
 struct wt_workflow {
-    json_t *doc;          /* owned parsed document (strings above borrow nothing from it) */
-    char *id;             /* workflow id */
-    char *name;           /* name */
-    char *description;    /* description */
-    char *version;        /* version */
-    char *meta_guidance;  /* bulleted metaGuidance, "" when none */
-    char *model_tier;     /* workflow-level modelTier, may be NULL */
-    wf_step_t *steps;     /* owned top-level steps */
-    size_t nsteps;        /* count */
-    json_t *assessments;  /* borrowed array of assessment definitions, may be NULL */
+    json_t *doc;         /* owned parsed document (strings above borrow nothing from it) */
+    char *id;            /* workflow id */
+    char *name;          /* name */
+    char *description;   /* description */
+    char *version;       /* version */
+    char *meta_guidance; /* bulleted metaGuidance, "" when none */
+    char *model_tier;    /* workflow-level modelTier, may be NULL */
+    wf_step_t *steps;    /* owned top-level steps */
+    size_t nsteps;       /* count */
+    json_t *assessments; /* borrowed array of assessment definitions, may be NULL */
 };
 
 #endif

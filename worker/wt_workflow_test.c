@@ -116,10 +116,12 @@ test_broken_files_name_file_and_path(void)
         {HEAD "[{\"id\":\"l\",\"type\":\"loop\",\"title\":\"t\",\"loop\":{\"type\":\"while\"},"
               "\"body\":[{\"id\":\"x\",\"prompt\":\"p\"}]}]}",
          "$.steps[0].loop", "condition"},
-        {"{\"id\":\"b\",\"name\":\"b\",\"version\":\"1\",\"steps\":[]}", "$.description", "missing"},
+        {"{\"id\":\"b\",\"name\":\"b\",\"version\":\"1\",\"steps\":[]}", "$.description",
+         "missing"},
         {HEAD "[{\"id\":\"a\",\"prompt\":\"p\",\"runCondition\":{\"and\":[{\"var\":\"x\"}]}}]}",
          "$.steps[0].runCondition.and[0]", "operator"},
     };
+
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *msg = broken_error(cases[i].text);
         int ok = strstr(msg, "broken.json") && strstr(msg, cases[i].want1) &&
@@ -161,8 +163,10 @@ test_loop_branch_and_required_output(void)
              "{\"id\":\"each\",\"type\":\"loop\",\"title\":\"each\",\"loop\":{\"type\":\"forEach\","
              "\"items\":\"items\",\"itemVar\":\"item\",\"maxIterations\":5},"
              "\"body\":[{\"id\":\"handle\",\"prompt\":\"p\"}]},"
-             "{\"id\":\"deep\",\"prompt\":\"p\",\"runCondition\":{\"var\":\"mode\",\"equals\":\"full\"}},"
-             "{\"id\":\"wrap\",\"promptBlocks\":{\"goal\":\"g\",\"outputRequired\":{\"result\":\"r\"}}}]}");
+             "{\"id\":\"deep\",\"prompt\":\"p\",\"runCondition\":{\"var\":\"mode\",\"equals\":"
+             "\"full\"}},"
+             "{\"id\":\"wrap\",\"promptBlocks\":{\"goal\":\"g\",\"outputRequired\":{\"result\":"
+             "\"r\"}}}]}");
     WT_CHECK(wf != NULL);
     if (wf == NULL)
         return;
@@ -252,6 +256,7 @@ test_conditions(void)
 {
     json_t *ctx = json_pack("{s:i,s:s,s:b,s:[s,s],s:{s:s}}", "n", 5, "s", "hello world", "b", 1,
                             "list", "x", "y", "obj", "k", "v");
+
     struct {
         const char *cond;
         int want;
@@ -269,6 +274,7 @@ test_conditions(void)
         {"{\"and\":[{\"var\":\"n\",\"gte\":5},{\"not\":{\"var\":\"b\",\"equals\":false}}]}", 1},
         {"{\"or\":[{\"var\":\"n\",\"lt\":0},{\"var\":\"n\",\"equals\":6}]}", 0},
     };
+
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *c = json_loads(cases[i].cond, 0, NULL);
         WT_CHECK(wt_condition_check(c, "$", NULL) == 0);

@@ -101,7 +101,8 @@ worktree(const char *repo, const char *dir, const char *sid, wt_err_t *err)
         return wt_err_set(err, WT_EINVAL, "workspace '%s' is not a git repository: %s", repo, why);
     char *has[] = {"-C", (char *)repo, "rev-parse", "--verify", "--quiet", ref, NULL};
     int exists = wt_workspace_git(has, why, sizeof why) == 0;
-    char *add_new[] = {"-C", (char *)repo, "worktree", "add", "-q", "-b", branch, (char *)dir, NULL};
+    char *add_new[] = {"-C", (char *)repo, "worktree",  "add", "-q",
+                       "-b", branch,       (char *)dir, NULL};
     char *add_old[] = {"-C", (char *)repo, "worktree", "add", "-q", (char *)dir, branch, NULL};
     if (wt_workspace_git(exists ? add_old : add_new, why, sizeof why) != 0)
         return wt_err_set(err, WT_EIO, "git worktree add of '%s' on branch %s failed: %s", repo,

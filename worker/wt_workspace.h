@@ -13,8 +13,8 @@
  * plain directory. Writes the canonical absolute path to out. Fails with
  * WT_EIO (cannot create), WT_EINVAL (repo is not a git repository, bad
  * sid) or WT_ELIMIT (path too long). */
-int wt_workspace_create(const char *root, const char *sid, const char *repo, char *out,
-                        size_t cap, wt_err_t *err);
+int wt_workspace_create(const char *root, const char *sid, const char *repo, char *out, size_t cap,
+                        wt_err_t *err);
 /* Runs git with argv (argv[0] is not "git": the arguments only, NULL
  * terminated) via fork/exec, no shell, stdin from /dev/null. Returns git's
  * exit status (0 = success), or -1 when it could not run; the first line of
