@@ -183,7 +183,9 @@ def main():
 
         # 3. openai
         control(base, "/_control/reset", {})
-        control(base, "/_control/script", [cs("planned"), cs("handled item 1"),
+        control(base, "/_control/script", [{"reply": {"text": "I won't.", "stop_reason": "refusal"}},
+                                           {"reply": {"text": "a long answer cut", "stop_reason": "max_tokens"}},
+                                           cs("planned"), cs("handled item 1"),
                                            cs("handled item 2"), cs("deep check done"),
                                            cs("forgot the result"),
                                            cs("wrapped up", {"result": "handled 2 items (openai)"})])
@@ -193,6 +195,12 @@ def main():
         sid = run_session(fleet, check, "openai")
         check_loop_branch(fleet, check, sid, "openai")
         reqs = [r for r in control(base, "/_control/requests") if r["path"] == "/v1/chat/completions"]
+        stops = [d["stop_reason"] for _, t, d, _ in fleet.events(sid) if t == "llm_turn_completed"]
+        check(stops[:2] == ["refusal", "max_tokens"],
+              "refusal and max_tokens cut-off recorded as turn events, session went on (%s)" % stops[:3])
+        nudges = [m["content"] for m in reqs[-1]["body"]["messages"] if m["role"] == "user"][1:3]
+        check(any("token limit" in n for n in nudges), "the agent was told its reply was cut off")
+        reqs = reqs[2:]
         check(len(reqs) == 6 and all(r["headers"].get("authorization:key_ok") for r in reqs),
               "openai: Authorization Bearer sent and correct (%d requests, %s)"
               % (len(reqs), [r["headers"].get("authorization:key_ok") for r in reqs]))
