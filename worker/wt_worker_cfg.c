@@ -20,7 +20,8 @@ usage(FILE *out)
         "                        [--workflows DIR]...\n"
         "                        [--workspace-root DIR] [--name NAME]\n"
         "                        [--provider anthropic|openai|scripted] [--base-url URL]\n"
-        "                        [--model NAME] [--script FILE] [--soul FILE]\n"
+        "                        [--model NAME] [--model-fast|--model-balanced|--model-best NAME]\n"
+            "                        [--script FILE] [--soul FILE]\n"
         "                        [--max-turns N] [--session-timeout DUR] [--stall-timeout DUR]\n"
         "                        [--drain-timeout DUR] [--stuck-policy abort|notify_only]\n"
         "                        [--heartbeat DUR] [--liveness N]\n"
@@ -97,6 +98,7 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         {"broker", 1, 0, 'b'},          {"redis", 1, 0, 'r'},          {"slots", 1, 0, 's'},
         {"workflows", 1, 0, 'w'},       {"workspace-root", 1, 0, 'W'}, {"name", 1, 0, 'n'},
         {"provider", 1, 0, 'p'},        {"base-url", 1, 0, 'u'},       {"model", 1, 0, 'm'},
+        {"model-fast", 1, 0, 'F'},      {"model-balanced", 1, 0, 'B'}, {"model-best", 1, 0, 'X'},
         {"script", 1, 0, 'S'},          {"soul", 1, 0, 'o'},           {"max-turns", 1, 0, 't'},
         {"session-timeout", 1, 0, 'T'}, {"stall-timeout", 1, 0, 'L'},  {"drain-timeout", 1, 0, 'D'},
         {"stuck-policy", 1, 0, 'P'},    {"heartbeat", 1, 0, 'H'},      {"liveness", 1, 0, 'l'},
@@ -138,6 +140,15 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
             break;
         case 'u':
             snprintf(cfg->llm.base_url, sizeof cfg->llm.base_url, "%s", optarg);
+            break;
+        case 'F':
+            snprintf(cfg->llm.model_fast, sizeof cfg->llm.model_fast, "%s", optarg);
+            break;
+        case 'B':
+            snprintf(cfg->llm.model_balanced, sizeof cfg->llm.model_balanced, "%s", optarg);
+            break;
+        case 'X':
+            snprintf(cfg->llm.model_best, sizeof cfg->llm.model_best, "%s", optarg);
             break;
         case 'm':
             snprintf(cfg->llm.model_fast, sizeof cfg->llm.model_fast, "%s", optarg);

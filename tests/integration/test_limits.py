@@ -100,6 +100,23 @@ def main():
               and len(done) == 1, "cancel of a queued session (%s)" % r.stderr.strip())
         r = fleet.run_cli("cancel", queued)
         check(r.returncode == 1, "cancelling an ended session fails cleanly")
+        # stall: the model never answers within --stall-timeout; after the
+        # provider's retries the session ends as timeout
+        import tempfile
+        from test_providers import start_fake
+        fake, base = start_fake(tempfile.mkdtemp(prefix="wt-stall-"), "--default", '{"stall_s": 3}')
+        try:
+            fleet.start_worker("stall", 1, None, "--provider", "anthropic", "--base-url", base,
+                               "--stall-timeout", "1s", env={"ANTHROPIC_API_KEY": "sk-x"})
+            fleet.wait_workers(1, exact=True)
+            st = c.spawn("two-step", "stalled model")
+            fleet.wait_completed([st], 90)
+            done, _, _ = completed(fleet, st)
+            check(len(done) == 1 and done[0]["outcome"] == "timeout"
+                  and "stall" in done[0]["detail"],
+                  "a model that never answers -> timeout after retries (%s)" % done)
+        finally:
+            fake.kill()
         c.close()
     except Exception as e:
         check(False, "unexpected error: %r" % e)
