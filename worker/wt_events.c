@@ -3,16 +3,17 @@
  * The fence itself lives in the store's append script (Redis compares the
  * epoch atomically with the write), so a worker that was paused or cut off
  * cannot overwrite the new lease holder's history. This module only adds
- * the retry policy: an I/O error (connection refused, timeout) is retried
- * with backoff from 50 ms doubling to 2 s for at most retry_ms, so a short
- * Redis restart pauses sessions instead of failing them; a server refusal
- * is never retried. */
+ * buffering and the retry policy: while Redis is unreachable events queue in
+ * memory (bounded) and are written in order once it answers; a full buffer
+ * or the final event waits with backoff from 50 ms doubling to 2 s. A server
+ * refusal is never retried. */
 #include "wt_events.h"
 
 #include "wt_alloc.h"
 #include "wt_clock.h"
 #include "wt_log.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,10 +27,134 @@ wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64_t ep
     self->retry_ms = WT_EVENTS_RETRY_MS;
 }
 
+struct wt_events_pending {
+    char *type;                       /* owned */
+    char *text;                       /* owned JSON */
+    int fleet;                        /* also on the fleet stream */
+    int nfields;                      /* entries in fields */
+    char **fields;                    /* owned copies */
+    struct wt_events_pending *next;   /* FIFO link */
+};
+
 static int
 abandoned(const wt_events_t *self)
 {
     return self->abandon != NULL && *self->abandon != 0;
+}
+
+static void
+pending_free(wt_events_pending_t *p)
+{
+    for (int i = 0; i < p->nfields; i++)
+        free(p->fields[i]);
+    free(p->fields);
+    free(p->type);
+    free(p->text);
+    free(p);
+}
+
+void
+wt_events_release(wt_events_t *self)
+{
+    while (self->head) {
+        wt_events_pending_t *p = self->head;
+        self->head = p->next;
+        pending_free(p);
+    }
+    self->tail = NULL;
+    self->pending = 0;
+}
+
+/* Takes text. */
+static void
+push(wt_events_t *self, const char *type, char *text, int fleet, int nfields, const char **fields)
+{
+    wt_events_pending_t *p = wt_xcalloc(1, sizeof *p);
+    p->type = wt_xstrdup(type);
+    p->text = text;
+    p->fleet = fleet;
+    p->nfields = nfields;
+    p->fields = nfields ? wt_xcalloc((size_t)nfields, sizeof *p->fields) : NULL;
+    for (int i = 0; i < nfields; i++)
+        p->fields[i] = wt_xstrdup(fields[i]);
+    if (self->tail)
+        self->tail->next = p;
+    else
+        self->head = p;
+    self->tail = p;
+    self->pending++;
+}
+
+static void
+drop_last(wt_events_t *self)
+{
+    wt_events_pending_t **pp = &self->head, *prev = NULL;
+    while (*pp && (*pp)->next) {
+        prev = *pp;
+        pp = &(*pp)->next;
+    }
+    if (*pp == NULL)
+        return;
+    pending_free(*pp);
+    *pp = NULL;
+    self->tail = prev;
+    self->pending--;
+}
+
+/* Writes buffered events in order until one fails; 0 when all are stored. */
+static int
+flush(wt_events_t *self, wt_err_t *err)
+{
+    while (self->head) {
+        wt_events_pending_t *p = self->head;
+        wt_err_t e = {0};
+        if (wt_store_append(self->store, self->sid,
+                            __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST), p->type, p->text,
+                            p->fleet, p->nfields, (const char **)p->fields, &e) != 0) {
+            if (e.code == WT_ESTALE)
+                self->stale = 1;
+            if (err)
+                *err = e;
+            return -1;
+        }
+        self->written++;
+        self->head = p->next;
+        if (self->head == NULL)
+            self->tail = NULL;
+        self->pending--;
+        pending_free(p);
+    }
+    return 0;
+}
+
+/* Waits (capped backoff) until the buffer is flushed. */
+static int
+flush_waiting(wt_events_t *self, const char *type, wt_err_t *err)
+{
+    int64_t give_up = self->retry_ms > 0 ? wt_clock_mono_ms() + self->retry_ms : INT64_MAX;
+    int64_t backoff = 50;
+    int warned = 0;
+    for (;;) {
+        wt_err_t e = {0};
+        if (flush(self, &e) == 0) {
+            if (warned)
+                wt_log_info("session %s: Redis answers again, resuming", self->sid);
+            return 0;
+        }
+        if (self->stale || abandoned(self) || wt_clock_mono_ms() > give_up) {
+            if (err)
+                *err = e;
+            if (abandoned(self))
+                wt_err_set(err, WT_ETIMEDOUT, "cannot write %s of session %s: abandoned (%s)",
+                           type, self->sid, e.msg);
+            return -1;
+        }
+        if (!warned++)
+            wt_log_warn("session %s: paused with %d event(s) buffered, waiting for Redis: %s",
+                        self->sid, self->pending, e.msg);
+        wt_clock_sleep_ms(backoff);
+        backoff = backoff < 1000 ? backoff * 2 : 2000;
+    }
 }
 
 int
@@ -40,42 +165,25 @@ wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int
     json_decref(data);
     if (text == NULL)
         text = wt_xstrdup("{}");
-    int64_t give_up = wt_clock_mono_ms() + self->retry_ms;
-    int64_t backoff = 50;
-    int warned = 0, rc = -1;
-    for (;;) {
-        wt_err_t e = {0};
-        if (wt_store_append(self->store, self->sid, __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST),
-                            type, text, fleet, nfields, fields, &e) == 0) {
-            rc = 0;
-            self->written++;
-            break;
-        }
-        if (e.code == WT_ESTALE) {
-            self->stale = 1;
-            if (err)
-                *err = e;
-            break;
-        }
-        if (abandoned(self)) {
-            wt_err_set(err, WT_ETIMEDOUT, "cannot write %s of session %s: abandoned (%s)", type,
-                       self->sid, e.msg);
-            break;
-        }
-        int64_t left = give_up - wt_clock_mono_ms();
-        if (left <= 0) {
-            if (err)
-                *err = e;
-            break;
-        }
-        if (!warned++)
-            wt_log_warn("session %s: paused, cannot write %s (retrying for %lld ms): %s", self->sid,
-                        type, (long long)self->retry_ms, e.msg);
-        wt_clock_sleep_ms(backoff < left ? backoff : left);
-        backoff = backoff < 1000 ? backoff * 2 : 2000;
+    push(self, type, text, fleet, nfields, fields);
+    wt_err_t e = {0};
+    if (flush(self, &e) == 0)
+        return 0;
+    if (self->stale) {
+        if (err)
+            *err = e;
+        return -1;
     }
-    if (rc == 0 && warned)
-        wt_log_info("session %s: Redis answers again, resuming", self->sid);
-    free(text);
-    return rc;
+    /* Redis is unreachable: go on with the event buffered, unless the
+     * buffer is full or this is the session's last word. */
+    int must_wait = self->pending >= WT_EVENTS_BUFFER_MAX || strcmp(type, "session_completed") == 0;
+    if (!must_wait) {
+        if (self->pending == 1)
+            wt_log_warn("session %s: Redis unreachable, buffering events: %s", self->sid, e.msg);
+        return 0;
+    }
+    if (flush_waiting(self, type, err) == 0)
+        return 0;
+    drop_last(self); /* this event was not written and will not be */
+    return -1;
 }

@@ -1,8 +1,12 @@
 /* wt_events - writes one session's events (DESIGN.md section 5) through
  * wt_store_append, fenced by the lease epoch from ASSIGN. While Redis is
- * unreachable a write is retried with capped backoff for up to retry_ms;
- * nothing is reported as written that Redis has not stored. A refusal
- * (stale epoch, or the session already ended) is final and sets `stale`. */
+ * unreachable, up to WT_EVENTS_BUFFER_MAX events wait in memory, in order,
+ * and the session goes on; when the buffer is full, or for the final
+ * session_completed, the session pauses until Redis answers and everything
+ * is flushed. So nothing is reported finished that Redis has not stored,
+ * and a crash while events are buffered only loses progress since the last
+ * stored step (the session resumes from there). A refusal (stale epoch, or
+ * the session already ended) is final and sets `stale`. */
 #ifndef WT_EVENTS_H
 #define WT_EVENTS_H
 
@@ -12,7 +16,10 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#define WT_EVENTS_RETRY_MS 30000 /* default bound on retrying an unreachable Redis */
+#define WT_EVENTS_RETRY_MS  0   /* default: wait for Redis as long as it takes (0 = no bound) */
+#define WT_EVENTS_BUFFER_MAX 256 /* events held in memory while Redis is unreachable */
+
+typedef struct wt_events_pending wt_events_pending_t;
 
 typedef struct wt_events {
     wt_store_t *store;     /* borrowed, the session thread's own connection */
@@ -22,6 +29,9 @@ typedef struct wt_events {
     volatile int *abandon; /* may be NULL; when non-zero, stop retrying at once */
     int stale;             /* set once a write was refused as stale */
     uint64_t written;      /* events stored */
+    wt_events_pending_t *head; /* owned FIFO of events not yet stored */
+    wt_events_pending_t *tail; /* its last entry */
+    int pending;               /* entries in the FIFO */
 } wt_events_t;
 
 void wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64_t epoch);
@@ -32,5 +42,7 @@ void wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64
  * WT_ETIMEDOUT when *abandon was set during the retries. */
 int wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int nfields,
                    const char **fields, wt_err_t *err);
+/* Frees whatever is still buffered (the session is being dropped). */
+void wt_events_release(wt_events_t *self);
 
 #endif

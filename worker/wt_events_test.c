@@ -17,6 +17,7 @@
 
 static pid_t redis_pid;
 static char url[64];
+static int redis_port; /* kept so a restart comes back on the same port */
 
 static int
 free_port(void)
@@ -36,7 +37,8 @@ free_port(void)
 static wt_redis_t *
 start_redis(void)
 {
-    int port = free_port();
+    int port = redis_port ? redis_port : free_port();
+    redis_port = port;
     char ports[16];
     snprintf(ports, sizeof ports, "%d", port);
     snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
@@ -121,24 +123,48 @@ test_events_fenced(void)
         freeReplyObject(rep);
     WT_CHECK(ev.written == 2 && ev3.written == 1);
 
-    /* Redis gone: the write fails after the bound, not before, not never */
+    /* Redis gone: ordinary events are buffered and the session goes on */
+    seed_session(r, "S2", "1");
     stop_redis();
     wt_events_t ev2;
     wt_events_init(&ev2, &store, "S2", 1);
     ev2.retry_ms = 400;
     int64_t t0 = wt_clock_mono_ms();
     err = (wt_err_t){0};
-    WT_CHECK(wt_events_emit(&ev2, "tool_call_started", NULL, 0, 0, NULL, &err) == -1);
+    WT_CHECK(wt_events_emit(&ev2, "tool_call_started", NULL, 0, 0, NULL, &err) == 0);
+    WT_CHECK(wt_events_emit(&ev2, "tool_call_completed", NULL, 0, 0, NULL, &err) == 0);
+    WT_CHECK(ev2.pending == 2 && ev2.written == 0);
+    WT_CHECK(wt_clock_mono_ms() - t0 < 2000);
+    /* the last word waits for Redis (here bounded to 400 ms) and keeps the buffer */
+    t0 = wt_clock_mono_ms();
+    WT_CHECK(wt_events_emit(&ev2, "session_completed", NULL, 1, 0, NULL, &err) == -1);
     int64_t ms = wt_clock_mono_ms() - t0;
     WT_CHECK(ms >= 350 && ms < 3000);
-    WT_CHECK(err.code != WT_OK && err.code != WT_ESTALE && ev2.stale == 0);
-    /* abandoned: gives up at once */
+    WT_CHECK(err.code != WT_OK && err.code != WT_ESTALE && ev2.stale == 0 && ev2.pending == 2);
+    /* abandoned (drain deadline): gives up at once */
     volatile int abandon = 1;
     ev2.abandon = &abandon;
     ev2.retry_ms = 10000;
     t0 = wt_clock_mono_ms();
-    WT_CHECK(wt_events_emit(&ev2, "tool_call_started", NULL, 0, 0, NULL, &err) == -1);
+    WT_CHECK(wt_events_emit(&ev2, "session_completed", NULL, 1, 0, NULL, &err) == -1);
     WT_CHECK(wt_clock_mono_ms() - t0 < 2000 && err.code == WT_ETIMEDOUT);
+    /* Redis back (with the session, as AOF would keep it): everything is
+     * written, in order, before the next event */
+    wt_redis_t *r2 = start_redis(); /* same port; the store's own handle reconnects */
+    seed_session(r2, "S2", "1");
+    wt_redis_destroy(&r2);
+    ev2.abandon = NULL;
+    WT_CHECK(wt_events_emit(&ev2, "step_advanced", NULL, 0, 0, NULL, &err) == 0);
+    WT_CHECK(ev2.pending == 0 && ev2.written == 3);
+    rep = wt_redis_command(r, NULL, "XRANGE wt:session:S2:events - +");
+    const char *want[] = {"tool_call_started", "tool_call_completed", "step_advanced"};
+    int order_ok = rep && rep->elements == 3;
+    for (size_t i = 0; order_ok && i < 3; i++)
+        order_ok = strcmp(rep->element[i]->element[1]->element[1]->str, want[i]) == 0;
+    WT_CHECK(order_ok); /* the failed session_completed was dropped, not written late */
+    if (rep)
+        freeReplyObject(rep);
+    wt_events_release(&ev2);
     wt_redis_destroy(&r);
 }
 

@@ -51,6 +51,7 @@ wt_session_destroy(wt_session_t **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     wt_session_t *self = *self_p;
+    wt_events_release(&self->events);
     free(self->workflow_id);
     free(self->goal);
     free(self->context_json);

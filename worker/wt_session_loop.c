@@ -2,8 +2,10 @@
  * it called, feed the results back. Stuck signals: the same tool with the
  * same arguments three times in a row (repeated_tool_call), 8 of the last 10
  * turns without an advanced step (no_progress), and the wall-clock deadline
- * being near (timeout_imminent, reported once). With the abort policy the
- * first two end the session as stuck. */
+ * being near (timeout_imminent, reported once), all kept in wt_stuck. With
+ * the abort policy the first two end the session as stuck. A model that
+ * gives no answer within the stall timeout (after the provider's retries)
+ * is reported as agent_stuck stall and ends the session as timeout. */
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_clock.h"

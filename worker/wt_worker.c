@@ -128,6 +128,16 @@ send_heartbeat(worker_t *w)
 
 /* --- sessions --- */
 
+static void
+send_finished(worker_t *w, const char *sid, const char *outcome)
+{
+    wt_msg_t *f = wt_msg_new(WT_CHAN_WORKER, WT_CMD_FINISHED);
+    wt_msg_set(&f->session, sid);
+    wt_msg_set(&f->outcome, outcome);
+    send_msg(w, f);
+    wt_msg_destroy(&f);
+}
+
 static void *
 session_thread(void *arg)
 {
@@ -162,11 +172,7 @@ start_session(worker_t *w, wt_msg_t *m)
             s = &w->slots[i];
     if (s == NULL || w->draining) {
         wt_log_warn("ASSIGN of %s with no free slot: handing it back", m->session);
-        wt_msg_t *f = wt_msg_new(WT_CHAN_WORKER, WT_CMD_FINISHED);
-        wt_msg_set(&f->session, m->session);
-        wt_msg_set(&f->outcome, "handback");
-        send_msg(w, f);
-        wt_msg_destroy(&f);
+        send_finished(w, m->session, "handback");
         return;
     }
     s->session = wt_session_new(&w->senv, m);
@@ -179,6 +185,7 @@ start_session(worker_t *w, wt_msg_t *m)
         wt_log_error("cannot start a thread for session %s: handing it back", m->session);
         wt_session_destroy(&s->session);
         pthread_attr_destroy(&attr);
+        send_finished(w, m->session, "handback");
         return;
     }
     pthread_attr_destroy(&attr);
@@ -200,11 +207,7 @@ on_done(worker_t *w)
         int n = zmq_recv(w->done, outcome, sizeof outcome - 1, 0);
         outcome[n > 0 ? n : 0] = '\0';
         pthread_join(s->thread, NULL);
-        wt_msg_t *f = wt_msg_new(WT_CHAN_WORKER, WT_CMD_FINISHED);
-        wt_msg_set(&f->session, wt_session_id(s->session));
-        wt_msg_set(&f->outcome, outcome);
-        send_msg(w, f);
-        wt_msg_destroy(&f);
+        send_finished(w, wt_session_id(s->session), outcome);
         wt_session_destroy(&s->session);
         s->used = 0;
         w->running--;
@@ -428,6 +431,13 @@ read_soul(const char *path)
 static void
 worker_release(worker_t *w)
 {
+    /* Normally none is left; after a poll failure, stop and join them. */
+    for (int i = 0; w->slots && i < w->cfg.slots; i++)
+        if (w->slots[i].used) {
+            wt_session_abandon(w->slots[i].session);
+            pthread_join(w->slots[i].thread, NULL);
+            wt_session_destroy(&w->slots[i].session);
+        }
     free(w->slots);
     wt_workflow_set_destroy(&w->workflows);
     wt_llm_destroy(&w->llm);
@@ -442,32 +452,23 @@ worker_release(worker_t *w)
         zmq_ctx_term(w->zctx);
 }
 
-int
-wt_worker_main(int argc, char **argv)
+/* Loads workflows, makes the provider, Redis, sockets; -1 after logging. */
+static int
+worker_setup(worker_t *w)
 {
-    worker_t *w = wt_xcalloc(1, sizeof *w);
-    int rc = wt_worker_cfg_parse(&w->cfg, argc, argv);
-    if (rc != 0) {
-        free(w);
-        return rc == 1 ? 0 : rc;
-    }
-    wt_log_init("wt-worker");
-    wt_signal_install();
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     wt_err_t err = {0};
-    rc = 1;
     if (load_workflows(w) == 0) {
         wt_log_error("no workflows loaded (use --workflows DIR)");
-        goto out;
+        return -1;
     }
     if ((w->llm = wt_llm_new(&w->cfg.llm, &err)) == NULL ||
         (w->redis = wt_redis_new(w->cfg.redis, 1000, &err)) == NULL) {
         wt_log_error("%s", err.msg);
-        goto out;
+        return -1;
     }
     if ((w->soul = read_soul(w->cfg.soul_path)) == NULL) {
         wt_log_error("cannot read soul file '%s'", w->cfg.soul_path);
-        goto out;
+        return -1;
     }
     wt_store_init(&w->store, w->redis, NULL);
     w->tool_env = wt_tools_scrub_env(environ);
@@ -491,20 +492,43 @@ wt_worker_main(int argc, char **argv)
     w->zctx = zmq_ctx_new();
     zmq_ctx_set(w->zctx, ZMQ_MAX_SOCKETS, w->cfg.slots * 2 + 64);
     w->done = zmq_socket(w->zctx, ZMQ_PULL);
-    snprintf(w->done_ep, sizeof w->done_ep, "inproc://wt-worker-done-%d", (int)getpid());
-    zmq_bind(w->done, w->done_ep);
-    publish_workflows(w);
-    connect_broker(w);
-    wt_log_info("worker %s up: %d slots, %d workflows, provider %s, broker %s", w->cfg.name,
-                w->cfg.slots, wt_workflow_set_count(w->workflows), w->cfg.llm.provider,
-                w->cfg.broker);
-    worker_loop(w);
-    wt_msg_t *bye = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
-    send_msg(w, bye);
-    wt_msg_destroy(&bye);
-    wt_log_info("worker %s stopped", w->cfg.name);
-    rc = 0;
-out:
+    snprintf(w->done_ep, sizeof w->done_ep, "inproc://wt-worker-%d", (int)getpid());
+    if (zmq_bind(w->done, w->done_ep) != 0) {
+        wt_log_error("cannot bind %s: %s", w->done_ep, zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int
+wt_worker_main(int argc, char **argv)
+{
+    worker_t *w = wt_xcalloc(1, sizeof *w);
+    int rc = wt_worker_cfg_parse(&w->cfg, argc, argv);
+    if (rc != 0) {
+        free(w);
+        return rc == 1 ? 0 : rc;
+    }
+    wt_log_init("wt-worker");
+    wt_signal_install();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    rc = 1;
+    if (worker_setup(w) == 0) {
+        publish_workflows(w);
+        connect_broker(w);
+        wt_log_info("worker %s up: %d slots, %d workflows, provider %s, broker %s", w->cfg.name,
+                    w->cfg.slots, wt_workflow_set_count(w->workflows), w->cfg.llm.provider,
+                    w->cfg.broker);
+        worker_loop(w);
+        /* Let DISCONNECT (and the last FINISHED) leave before the socket closes. */
+        int linger = 500;
+        zmq_setsockopt(w->broker, ZMQ_LINGER, &linger, sizeof linger);
+        wt_msg_t *bye = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
+        send_msg(w, bye);
+        wt_msg_destroy(&bye);
+        wt_log_info("worker %s stopped", w->cfg.name);
+        rc = 0;
+    }
     worker_release(w);
     curl_global_cleanup();
     free(w);

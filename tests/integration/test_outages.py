@@ -101,6 +101,9 @@ def redis_outage(check):
         exactly_once(check, fleet, sids, "redis outage")
         check(fleet.r.zcard("wt:sessions") == 200, "no session lost or added (%d)"
               % fleet.r.zcard("wt:sessions"))
+        logs = "".join(open(os.path.join(fleet.dir, "worker-%s.log" % w)).read() for w in ("w1", "w2"))
+        check("buffering events" in logs and "Redis answers again" in logs,
+              "sessions buffered events during the outage and flushed them after")
     except Exception as e:
         check(False, "redis outage: unexpected error: %r" % e)
         fleet.dump_logs()
