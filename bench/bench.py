@@ -240,7 +240,7 @@ def bench_resume(kills=20):
         fleet.stop()
 
 
-def bench_throughput_under_kills(n=3000, every_s=5.0):
+def bench_throughput_under_kills(n=30000, every_s=5.0):
     """One-step sessions/s while a random worker is killed every 5 s and restarted."""
     import random
     import signal

@@ -25,8 +25,9 @@
 #include <string.h>
 #include <zmq.h>
 
-#define BATCH_MAX     512
-#define REDIS_TIMEOUT 2000
+#define BATCH_MAX         512
+#define LIVENESS_CHECK_MS 50 /* granularity of dead-worker detection */
+#define REDIS_TIMEOUT     2000
 
 /* --- small helpers --- */
 
@@ -658,22 +659,33 @@ dispatch(wt_broker_t *self)
 
 /* --- timers --- */
 
+/* Every heartbeat interval: one HEARTBEAT to each live worker. */
 static void
-on_heartbeat_timer(wt_broker_t *self, int64_t now)
+send_heartbeats(wt_broker_t *self)
+{
+    for (size_t i = 0; i < self->nw; i++) {
+        wt_msg_t *hb = wt_msg_new(WT_CHAN_WORKER, WT_CMD_HEARTBEAT);
+        send_to(self, self->workers, self->w[i].id, self->w[i].idlen, hb);
+        wt_msg_destroy(&hb);
+    }
+}
+
+/* Every LIVENESS_CHECK_MS: a worker silent for the whole liveness window is
+ * dead now, not at the next heartbeat tick (that would add up to a second
+ * to every failover); orphans past their deadline are requeued. */
+static void
+check_liveness(wt_broker_t *self, int64_t now)
 {
     int64_t window = (int64_t)self->cfg.heartbeat_ms * self->cfg.liveness;
     for (size_t i = 0; i < self->nw;) {
         wt_bworker_t *w = &self->w[i];
-        if (now - w->last_seen_ms > window) {
+        if (now - w->last_seen_ms >= window) {
             pthread_mutex_lock(&self->stats.lock);
             self->stats.heartbeat_misses++;
             pthread_mutex_unlock(&self->stats.lock);
             remove_worker(self, w, "missed its heartbeats");
             continue;
         }
-        wt_msg_t *hb = wt_msg_new(WT_CHAN_WORKER, WT_CMD_HEARTBEAT);
-        send_to(self, self->workers, w->id, w->idlen, hb);
-        wt_msg_destroy(&hb);
         i++;
     }
     wt_orphan_t **pp = &self->orphans;
@@ -775,11 +787,12 @@ startup_redis(wt_broker_t *self)
 static int
 broker_run(wt_broker_t *self)
 {
-    int64_t next_publish = 0;
+    int64_t next_publish = 0, next_check = 0;
     self->next_heartbeat_ms = wt_clock_mono_ms() + self->cfg.heartbeat_ms;
     while (!wt_signal_stopping()) {
         int64_t now = wt_clock_mono_ms();
-        long timeout = (long)(self->next_heartbeat_ms - now);
+        int64_t next = self->next_heartbeat_ms < next_check ? self->next_heartbeat_ms : next_check;
+        long timeout = (long)(next - now);
         if (self->redis_retry_ms > now && wt_queue_size(self->queue) &&
             self->redis_retry_ms - now < timeout)
             timeout = (long)(self->redis_retry_ms - now);
@@ -798,8 +811,12 @@ broker_run(wt_broker_t *self)
             on_clients(self);
         now = wt_clock_mono_ms();
         if (now >= self->next_heartbeat_ms) {
-            on_heartbeat_timer(self, now);
+            send_heartbeats(self);
             self->next_heartbeat_ms = now + self->cfg.heartbeat_ms;
+        }
+        if (now >= next_check) {
+            check_liveness(self, now);
+            next_check = now + LIVENESS_CHECK_MS;
         }
         dispatch(self);
         if (now >= next_publish) {

@@ -199,6 +199,10 @@ read_events(wt_session_t *self, const char *key, wt_err_t *err)
  * session_started events (other than this run's), so any earlier run - lost
  * worker, broker restart, drain hand-back - is resumed where it stopped.
  * The attempt counter is not the signal: a hand-back refunds its attempt.
+ * Turns: turns_used counts every recorded turn (for max_turns), while the
+ * turn index restarts after the last stored step, because the turns of the
+ * interrupted step are redone - so the scripted provider replays the same
+ * replies and spawn_agent derives the same child keys for them.
  * Returns the number of steps replayed, -1 on a Redis error. */
 static int
 replay(wt_session_t *self, int *earlier_runs, wt_err_t *err)
@@ -224,14 +228,15 @@ replay(wt_session_t *self, int *earlier_runs, wt_err_t *err)
         if (type && strcmp(type, "session_started") == 0)
             starts++;
         if (type && strcmp(type, "llm_turn_completed") == 0)
-            self->turn++;
+            self->turns_used++;
         if (type == NULL || data == NULL || strcmp(type, "step_advanced") != 0)
             continue;
         json_t *d = json_loads(data, 0, NULL);
         wt_err_t e2 = {0};
-        if (d && wt_wfrun_complete(self->run, d, &e2) == 0)
+        if (d && wt_wfrun_complete(self->run, d, &e2) == 0) {
             n++;
-        else
+            self->turn = self->turns_used; /* turns after this one are redone */
+        } else
             wt_log_warn("session %s: cannot replay a step_advanced event: %s", self->sid,
                         d ? e2.msg : "bad JSON");
         json_decref(d);

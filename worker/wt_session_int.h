@@ -42,7 +42,8 @@ struct wt_session {
     char *system;                /* owned system prompt */
     json_t *messages;            /* owned neutral conversation */
     json_t *tools;               /* owned tool definitions */
-    int turn;                    /* assistant turns so far (also across attempts) */
+    int turn;                    /* index of the next assistant turn (see replay) */
+    int turns_used;              /* assistant turns recorded, all runs (max_turns) */
     wt_stuck_t stuck;            /* stuck detector */
 };
 

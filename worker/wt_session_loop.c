@@ -211,7 +211,7 @@ before_turn(wt_session_t *self, char *detail, size_t cap)
         if (self->stale)
             return "stale";
     }
-    if (self->turn >= self->max_turns) {
+    if (self->turns_used >= self->max_turns) {
         snprintf(detail, cap, "max_turns %d reached", self->max_turns);
         return "error";
     }
@@ -235,6 +235,7 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
     wt_err_t err = {0};
     int rc = wt_llm_complete(self->env->llm, &req, reply, &err);
     self->turn++;
+    self->turns_used++;
     if (rc == 0) {
         if (record_turn(self, reply) != 0) {
             wt_llm_reply_release(reply);
