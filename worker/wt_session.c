@@ -37,6 +37,7 @@ wt_session_new(const wt_session_env_t *env, const wt_msg_t *a)
     self->context_json = wt_xstrdup(a->context_json && *a->context_json ? a->context_json : "{}");
     self->workspace_repo = a->workspace ? wt_xstrdup(a->workspace) : NULL;
     self->epoch = a->epoch;
+    self->at_boundary = 1; /* a session that has not begun its step may be handed back */
     wt_events_init(&self->events, &self->store, self->sid, a->epoch);
     self->attempt = a->attempt;
     self->depth = a->depth;

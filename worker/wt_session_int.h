@@ -32,6 +32,7 @@ struct wt_session {
     volatile int drain;          /* set by the main thread: hand back after this turn */
     volatile int abandon;        /* set by the main thread: drain deadline, stop now */
     int stale;                   /* a write was refused: the lease moved */
+    int at_boundary;             /* between steps: a drain may hand the session back here */
     char write_error[256];       /* why the last event write failed (Redis unreachable) */
     wt_redis_t *redis;           /* owned connection */
     wt_store_t store;            /* layout over redis */

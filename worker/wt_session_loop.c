@@ -196,8 +196,8 @@ before_turn(wt_session_t *self, char *detail, size_t cap)
         snprintf(detail, cap, "cancelled by request");
         return "cancelled";
     }
-    if (self->drain)
-        return "handback"; /* SIGTERM: stop between turns; resume replays the stored steps */
+    if (self->drain && self->at_boundary)
+        return "handback"; /* SIGTERM: stop between steps; the drain deadline covers the rest */
     int64_t left = self->deadline_mono - wt_clock_mono_ms();
     if (left <= 0) {
         snprintf(detail, cap, "wall-clock limit of %lld ms reached", (long long)self->timeout_ms);
@@ -326,6 +326,7 @@ wt_session_loop(wt_session_t *self, char *detail, size_t cap)
         json_array_append_new(self->messages, assistant_message(&reply));
         int repeat_hit = 0;
         int advanced = act(self, &reply, &repeat_hit);
+        self->at_boundary = advanced > 0;
         char stop_reason[32];
         wt_strlcpy(stop_reason, reply.stop_reason, sizeof stop_reason);
         size_t ncalls = reply.ncalls;
