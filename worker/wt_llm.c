@@ -6,6 +6,7 @@
 
 #include "wt_alloc.h"
 #include "wt_clock.h"
+#include "wt_llm_http.h"
 #include "wt_llm_int.h"
 
 #include <stdio.h>
@@ -206,4 +207,47 @@ wt_llm_reply_release(wt_llm_reply_t *reply)
     int retries = reply->retries;
     memset(reply, 0, sizeof *reply);
     reply->retries = retries;
+}
+
+/* "PROVIDER API answered HTTP N: type: message" from an error body (both
+ * APIs use {"error": {"type", "message"}}). */
+static void
+api_error(const char *provider, long status, const wt_buf_t *body, wt_err_t *err)
+{
+    json_t *j = json_loads(wt_buf_str(body), 0, NULL);
+    json_t *e = json_object_get(j, "error");
+    const char *type = json_string_value(json_object_get(e, "type"));
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    wt_err_set(err, WT_EHTTP, "%s API answered HTTP %ld%s%s%s%s", provider, status,
+               type ? ": " : "", type ? type : "", msg ? ": " : "", msg ? msg : "");
+    json_decref(j);
+}
+
+int
+wt_llm_post(wt_llm_t *self, const wt_llm_request_t *req, const char *url,
+            const char *const *headers, const char *body, const char *model, wt_llm_parse_fn parse,
+            wt_llm_reply_t *reply, long *status, int64_t *retry_after, wt_err_t *err)
+{
+    wt_llm_http_req_t hr = {url,
+                            headers,
+                            body,
+                            self->cfg.timeout_ms,
+                            self->cfg.connect_timeout_ms,
+                            self->cfg.max_response_bytes,
+                            req->cancel};
+    wt_buf_t resp;
+    wt_buf_init(&resp, self->cfg.max_response_bytes);
+    int rc = wt_llm_http_post(&hr, status, &resp, retry_after, err);
+    if (rc == 0 && *status != 200) {
+        api_error(self->provider->name, *status, &resp, err);
+        rc = -1;
+    } else if (rc == 0) {
+        rc = parse(wt_buf_str(&resp), resp.len, reply, err);
+        if (rc != 0)
+            *status = 0; /* a malformed body is not retried */
+    }
+    if (rc == 0 && reply->model[0] == '\0')
+        snprintf(reply->model, sizeof reply->model, "%s", model);
+    wt_buf_release(&resp);
+    return rc;
 }

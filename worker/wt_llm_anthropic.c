@@ -5,7 +5,6 @@
  * wants user/assistant alternation, so consecutive user messages merge. */
 #include "wt_alloc.h"
 #include "wt_buf.h"
-#include "wt_llm_http.h"
 #include "wt_llm_int.h"
 
 #include <stdio.h>
@@ -125,19 +124,6 @@ wt_llm_anthropic_parse(const char *body, size_t len, wt_llm_reply_t *reply, wt_e
     return rc;
 }
 
-/* "HTTP 400: invalid_request_error: messages: ..." from an error body. */
-static void
-api_error(const char *provider, long status, const wt_buf_t *body, wt_err_t *err)
-{
-    json_t *j = json_loads(wt_buf_str(body), 0, NULL);
-    json_t *e = json_object_get(j, "error");
-    const char *type = json_string_value(json_object_get(e, "type"));
-    const char *msg = json_string_value(json_object_get(e, "message"));
-    wt_err_set(err, WT_EHTTP, "%s API answered HTTP %ld%s%s%s%s", provider, status,
-               type ? ": " : "", type ? type : "", msg ? ": " : "", msg ? msg : "");
-    json_decref(j);
-}
-
 static int
 anthropic_call(wt_llm_t *self, const wt_llm_request_t *req, const char *model,
                wt_llm_reply_t *reply, long *status, int64_t *retry_after, wt_err_t *err)
@@ -154,36 +140,11 @@ anthropic_call(wt_llm_t *self, const wt_llm_request_t *req, const char *model,
     snprintf(key_hdr, sizeof key_hdr, "x-api-key: %s", self->api_key ? self->api_key : "");
     snprintf(ver_hdr, sizeof ver_hdr, "anthropic-version: %s", self->cfg.anthropic_version);
     const char *headers[] = {key_hdr, ver_hdr, NULL};
-    wt_llm_http_req_t hr = {url,
-                            headers,
-                            text,
-                            self->cfg.timeout_ms,
-                            self->cfg.connect_timeout_ms,
-                            self->cfg.max_response_bytes,
-                            req->cancel};
-    wt_buf_t resp;
-    wt_buf_init(&resp, self->cfg.max_response_bytes);
-    int rc = wt_llm_http_post(&hr, status, &resp, retry_after, err);
+    int rc = wt_llm_post(self, req, url, headers, text, model, wt_llm_anthropic_parse, reply,
+                         status, retry_after, err);
     explicit_bzero(key_hdr, sizeof key_hdr);
     free(text);
-    if (rc == 0 && *status != 200) {
-        api_error("anthropic", *status, &resp, err);
-        rc = -1;
-    } else if (rc == 0) {
-        rc = wt_llm_anthropic_parse(wt_buf_str(&resp), resp.len, reply, err);
-        if (rc != 0)
-            *status = 0; /* a malformed body is not retried */
-    }
-    if (rc == 0 && reply->model[0] == '\0')
-        snprintf(reply->model, sizeof reply->model, "%s", model);
-    wt_buf_release(&resp);
     return rc;
 }
 
 const wt_llm_provider_t wt_llm_anthropic_provider = {"anthropic", anthropic_call};
-
-void
-wt_llm_api_error(const char *provider, long status, const wt_buf_t *body, wt_err_t *err)
-{
-    api_error(provider, status, body, err);
-}

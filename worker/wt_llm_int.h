@@ -32,8 +32,13 @@ int wt_llm_openai_parse(const char *body, size_t len, wt_llm_reply_t *reply, wt_
 /* Rough token estimate for providers that report none. */
 int64_t wt_llm_estimate_tokens(const char *text);
 
-/* Fills err from an API error body: "PROVIDER API answered HTTP N: type: message". */
-struct wt_buf;
-void wt_llm_api_error(const char *provider, long status, const struct wt_buf *body, wt_err_t *err);
+typedef int (*wt_llm_parse_fn)(const char *body, size_t len, wt_llm_reply_t *reply, wt_err_t *err);
+/* One attempt of an HTTP provider: POSTs body to url with headers; a 200 is
+ * parsed with parse (a malformed body fails with *status reset to 0, so it is
+ * not retried), any other status becomes WT_EHTTP with the API's message. */
+int wt_llm_post(wt_llm_t *self, const wt_llm_request_t *req, const char *url,
+                const char *const *headers, const char *body, const char *model,
+                wt_llm_parse_fn parse, wt_llm_reply_t *reply, long *status, int64_t *retry_after,
+                wt_err_t *err);
 
 #endif

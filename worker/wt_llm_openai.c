@@ -4,8 +4,6 @@
  * with role "tool" and the tool_call_id it answers. The Authorization header
  * is only sent when a key is set (local servers need none). */
 #include "wt_alloc.h"
-#include "wt_buf.h"
-#include "wt_llm_http.h"
 #include "wt_llm_int.h"
 
 #include <stdio.h>
@@ -156,29 +154,10 @@ openai_call(wt_llm_t *self, const wt_llm_request_t *req, const char *model, wt_l
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", self->api_key);
         headers[0] = auth;
     }
-    wt_llm_http_req_t hr = {url,
-                            headers,
-                            text,
-                            self->cfg.timeout_ms,
-                            self->cfg.connect_timeout_ms,
-                            self->cfg.max_response_bytes,
-                            req->cancel};
-    wt_buf_t resp;
-    wt_buf_init(&resp, self->cfg.max_response_bytes);
-    int rc = wt_llm_http_post(&hr, status, &resp, retry_after, err);
+    int rc = wt_llm_post(self, req, url, headers, text, model, wt_llm_openai_parse, reply, status,
+                         retry_after, err);
     explicit_bzero(auth, sizeof auth);
     free(text);
-    if (rc == 0 && *status != 200) {
-        wt_llm_api_error("openai", *status, &resp, err);
-        rc = -1;
-    } else if (rc == 0) {
-        rc = wt_llm_openai_parse(wt_buf_str(&resp), resp.len, reply, err);
-        if (rc != 0)
-            *status = 0;
-    }
-    if (rc == 0 && reply->model[0] == '\0')
-        snprintf(reply->model, sizeof reply->model, "%s", model);
-    wt_buf_release(&resp);
     return rc;
 }
 
