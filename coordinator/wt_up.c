@@ -230,6 +230,13 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
         return -1;
     snprintf(slots_s, sizeof slots_s, "%d", slots);
     snprintf(wf_dir, sizeof wf_dir, "%s/workflows", f->share);
+    if (access(wf_dir, R_OK) != 0) {
+        fprintf(stderr,
+                "worktrain up: no workflows at %s (run the binary from its build/ folder in the "
+                "source tree, or `make install`)\n",
+                wf_dir);
+        return -1;
+    }
     snprintf(ws_dir, sizeof ws_dir, "%s/workspaces", f->dir);
     snprintf(script, sizeof script, "%s/coordinator/demo/demo-script.json", f->share);
     if (access(script, R_OK) != 0)
