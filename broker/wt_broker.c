@@ -280,7 +280,7 @@ cancel_session(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
         const char *data = "{\"outcome\":\"cancelled\",\"output\":{\"context\":{},\"notes\":\"\","
                            "\"artifacts\":[]},\"detail\":\"cancelled before it started\","
                            "\"duration_ms\":0}";
-        if (wt_store_append(&self->store, j->sid, -1, "session_completed", data, 1, 8, fields,
+        if (wt_store_append(&self->store, j->sid, -1, 0, "session_completed", data, 1, 8, fields,
                             &err) != 0 &&
             err.code != WT_ESTALE) {
             redis_failed(self, &err);

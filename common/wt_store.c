@@ -65,6 +65,7 @@ static const char assign_lua[] =
     "  return redis.error_reply('NOTFOUND session '..sid..' dead-lettered: '..reason)\n"
     "end\n"
     "local epoch = redis.call('HINCRBY', hk, 'epoch', 1)\n"
+
     "local attempt = redis.call('HINCRBY', hk, 'attempt', 1)\n"
     "redis.call('HSET', hk, 'worker', worker, 'assigned_ms', ARGV[4])\n"
     "redis.call('ZREM', p..'queue', sid)\n"
@@ -81,11 +82,16 @@ static const char append_lua[] =
     "  return redis.error_reply('STALE epoch '..epoch..' of '..sid..' is not current "
     "'..tostring(cur[1]))\n"
     "end\n"
+    "if ARGV[8] ~= '' then\n"
+    "  local se = redis.call('HMGET', hk, 'seq_epoch', 'seq')\n"
+    "  if se[1] == epoch and tonumber(ARGV[8]) <= (tonumber(se[2]) or 0) then return 'DUP' end\n"
+    "end\n"
     "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
     "  return redis.error_reply('STALE session '..sid..' already ended')\n"
     "end\n"
+    "if ARGV[8] ~= '' then redis.call('HSET', hk, 'seq_epoch', epoch, 'seq', ARGV[8]) end\n"
     "local id = redis.call('XADD', hk..':events', '*', 'type', typ, 'data', data, 'epoch', epoch)\n"
-    "for i = 8, #ARGV, 2 do\n"
+    "for i = 9, #ARGV, 2 do\n"
     "  local f = ARGV[i]\n"
     "  if string.sub(f, 1, 1) == '+' then redis.call('HINCRBY', hk, string.sub(f, 2), ARGV[i+1])\n"
     "  else redis.call('HSET', hk, f, ARGV[i+1]) end\n"
@@ -253,16 +259,18 @@ wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t create
 }
 
 int
-wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, const char *type,
+wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq, const char *type,
                 const char *data, int fleet, int nfields, const char **fields, wt_err_t *err)
 {
     if (nfields < 0 || nfields % 2 != 0 || nfields > 48)
         return wt_err_set(err, WT_EINVAL, "append: %d hash fields (need pairs, max 48)", nfields);
-    char ep[24] = "", cap[16];
+    char ep[24] = "", cap[16], sq[24] = "";
     if (epoch >= 0)
         snprintf(ep, sizeof ep, "%lld", (long long)epoch);
+    if (seq > 0)
+        snprintf(sq, sizeof sq, "%lld", (long long)seq);
     snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
-    const char *argv[7 + 48];
+    const char *argv[8 + 48];
     argv[0] = self->prefix;
     argv[1] = sid;
     argv[2] = ep;
@@ -270,9 +278,10 @@ wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, const char *ty
     argv[4] = data;
     argv[5] = fleet ? "1" : "0";
     argv[6] = cap;
+    argv[7] = sq;
     for (int i = 0; i < nfields; i++)
-        argv[7 + i] = fields[i];
-    redisReply *r = wt_redis_eval(self->redis, &self->append, 0, 7 + nfields, argv, NULL, err);
+        argv[8 + i] = fields[i];
+    redisReply *r = wt_redis_eval(self->redis, &self->append, 0, 8 + nfields, argv, NULL, err);
     if (r == NULL)
         return -1;
     freeReplyObject(r);

@@ -82,9 +82,11 @@ int wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t cr
 /* Appends event `type` with JSON `data` to the session stream (and to the
  * fleet stream when fleet != 0), then applies hash updates given as
  * field/value pairs; a field starting with '+' is incremented instead.
- * epoch < 0 skips the fencing check. Fails with WT_ESTALE when the epoch is
- * out of date or the session already completed. */
-int wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, const char *type,
+ * epoch < 0 skips the fencing check. seq > 0 makes the append idempotent
+ * within a lease: a seq not above the last stored one is a no-op success
+ * (a retry whose first try was stored but whose reply was lost). Fails with
+ * WT_ESTALE when the epoch is out of date or the session already ended. */
+int wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq, const char *type,
                     const char *data, int fleet, int nfields, const char **fields, wt_err_t *err);
 
 /* Builds the result object of a session, {session, workflow, status,

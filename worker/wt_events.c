@@ -28,12 +28,13 @@ wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64_t ep
 }
 
 struct wt_events_pending {
-    char *type;                       /* owned */
-    char *text;                       /* owned JSON */
-    int fleet;                        /* also on the fleet stream */
-    int nfields;                      /* entries in fields */
-    char **fields;                    /* owned copies */
-    struct wt_events_pending *next;   /* FIFO link */
+    char *type;                     /* owned */
+    char *text;                     /* owned JSON */
+    int fleet;                      /* also on the fleet stream */
+    int nfields;                    /* entries in fields */
+    int64_t seq;                    /* idempotency number within the lease */
+    char **fields;                  /* owned copies */
+    struct wt_events_pending *next; /* FIFO link */
 };
 
 static int
@@ -73,6 +74,7 @@ push(wt_events_t *self, const char *type, char *text, int fleet, int nfields, co
     p->type = wt_xstrdup(type);
     p->text = text;
     p->fleet = fleet;
+    p->seq = ++self->next_seq; /* fixed now, so a retry of this event reuses it */
     p->nfields = nfields;
     p->fields = nfields ? wt_xcalloc((size_t)nfields, sizeof *p->fields) : NULL;
     for (int i = 0; i < nfields; i++)
@@ -108,9 +110,9 @@ flush(wt_events_t *self, wt_err_t *err)
     while (self->head) {
         wt_events_pending_t *p = self->head;
         wt_err_t e = {0};
-        if (wt_store_append(self->store, self->sid,
-                            __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST), p->type, p->text,
-                            p->fleet, p->nfields, (const char **)p->fields, &e) != 0) {
+        if (wt_store_append(self->store, self->sid, __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST),
+                            p->seq, p->type, p->text, p->fleet, p->nfields,
+                            (const char **)p->fields, &e) != 0) {
             if (e.code == WT_ESTALE)
                 self->stale = 1;
             if (err)
@@ -145,8 +147,8 @@ flush_waiting(wt_events_t *self, const char *type, wt_err_t *err)
             if (err)
                 *err = e;
             if (abandoned(self))
-                wt_err_set(err, WT_ETIMEDOUT, "cannot write %s of session %s: abandoned (%s)",
-                           type, self->sid, e.msg);
+                wt_err_set(err, WT_ETIMEDOUT, "cannot write %s of session %s: abandoned (%s)", type,
+                           self->sid, e.msg);
             return -1;
         }
         if (!warned++)
@@ -172,6 +174,7 @@ wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int
     if (self->stale) {
         if (err)
             *err = e;
+        wt_events_release(self); /* the lease is gone: nothing buffered will be written */
         return -1;
     }
     /* Redis is unreachable: go on with the event buffered, unless the
@@ -184,6 +187,9 @@ wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int
     }
     if (flush_waiting(self, type, err) == 0)
         return 0;
-    drop_last(self); /* this event was not written and will not be */
+    if (self->stale)
+        wt_events_release(self);
+    else
+        drop_last(self); /* this event was not written and will not be */
     return -1;
 }

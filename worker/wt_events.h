@@ -16,22 +16,23 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#define WT_EVENTS_RETRY_MS  0   /* default: wait for Redis as long as it takes (0 = no bound) */
+#define WT_EVENTS_RETRY_MS   0   /* default: wait for Redis as long as it takes (0 = no bound) */
 #define WT_EVENTS_BUFFER_MAX 256 /* events held in memory while Redis is unreachable */
 
 typedef struct wt_events_pending wt_events_pending_t;
 
 typedef struct wt_events {
-    wt_store_t *store;     /* borrowed, the session thread's own connection */
-    const char *sid;       /* borrowed session id */
-    int64_t epoch;         /* lease epoch from ASSIGN; renewed atomically by the main thread */
-    int64_t retry_ms;      /* retry bound while Redis is unreachable */
-    volatile int *abandon; /* may be NULL; when non-zero, stop retrying at once */
-    int stale;             /* set once a write was refused as stale */
-    uint64_t written;      /* events stored */
+    wt_store_t *store;         /* borrowed, the session thread's own connection */
+    const char *sid;           /* borrowed session id */
+    int64_t epoch;             /* lease epoch from ASSIGN; renewed atomically by the main thread */
+    int64_t retry_ms;          /* retry bound while Redis is unreachable */
+    volatile int *abandon;     /* may be NULL; when non-zero, stop retrying at once */
+    int stale;                 /* set once a write was refused as stale */
+    uint64_t written;          /* events stored */
     wt_events_pending_t *head; /* owned FIFO of events not yet stored */
     wt_events_pending_t *tail; /* its last entry */
     int pending;               /* entries in the FIFO */
+    int64_t next_seq;          /* last idempotency number handed out */
 } wt_events_t;
 
 void wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64_t epoch);

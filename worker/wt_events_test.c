@@ -105,6 +105,17 @@ test_events_fenced(void)
     WT_CHECK(rep && rep->integer == 1); /* only the fleet event */
     if (rep)
         freeReplyObject(rep);
+    /* a retry of a stored event (reply lost) is a no-op, not a second copy */
+    WT_CHECK(wt_store_append(&store, "S1", 2, 2, "step_advanced", "{}", 1, 0, NULL, &err) == 0);
+    WT_CHECK(wt_store_append(&store, "S1", 2, 1, "llm_turn_completed", "{}", 0, 2, f, &err) == 0);
+    rep = wt_redis_command(r, NULL, "XLEN wt:session:S1:events");
+    WT_CHECK(rep && rep->integer == 2);
+    if (rep)
+        freeReplyObject(rep);
+    rep = wt_redis_command(r, NULL, "HGET wt:session:S1 turns");
+    WT_CHECK(rep && rep->str && strcmp(rep->str, "1") == 0); /* not incremented twice */
+    if (rep)
+        freeReplyObject(rep);
     /* another worker took the lease: epoch 3 */
     seed_session(r, "S1", "3");
     WT_CHECK(wt_events_emit(&ev, "tool_call_started", NULL, 0, 0, NULL, &err) == -1);
