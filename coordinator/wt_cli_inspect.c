@@ -2,11 +2,13 @@
 #include "wt_alloc.h"
 #include "wt_cli.h"
 #include "wt_cli_common.h"
+#include "wt_cli_util.h"
 #include "wt_clock.h"
 #include "wt_signal.h"
 #include "wt_workflow.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,17 +45,74 @@ hget(redisReply *r, const char *name)
     return "";
 }
 
-static void
-fmt_time(const char *ms, char *out, size_t cap)
+/* Counts agent_stuck events in the session stream; the last reason goes
+ * to reason. */
+static int
+stuck_signals(wt_redis_t *redis, wt_store_t *store, const char *sid, char *reason, size_t cap)
 {
-    if (ms == NULL || *ms == '\0') {
-        snprintf(out, cap, "-");
-        return;
+    char key[128];
+    wt_err_t err = {0};
+    redisReply *ev =
+        wt_redis_command(redis, &err, "XRANGE %s - +",
+                         wt_store_key(store, key, sizeof key, "session:%s:events", sid));
+    int stuck = 0;
+    for (size_t i = 0; ev && i < ev->elements; i++) {
+        redisReply *f = ev->element[i]->element[1];
+        if (strcmp(hget(f, "type"), "agent_stuck") != 0)
+            continue;
+        stuck++;
+        json_t *d = json_loads(hget(f, "data"), 0, NULL);
+        snprintf(reason, cap, "%s", json_string_value(json_object_get(d, "reason")) ?: "");
+        json_decref(d);
     }
-    time_t t = (time_t)(strtoll(ms, NULL, 10) / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (ev)
+        freeReplyObject(ev);
+    return stuck;
+}
+
+/* The hash as JSON: counters and times as numbers, the rest as strings. */
+static void
+status_json(redisReply *h, int stuck, const char *reason)
+{
+    static const char *const numeric[] = {
+        "turns",    "input_tokens", "output_tokens", "attempt",  "created_ms", "started_ms",
+        "ended_ms", "epoch",        "depth",         "priority", "max_turns",  "timeout_ms"};
+    json_t *o = json_object();
+    for (size_t i = 0; i + 1 < h->elements; i += 2) {
+        const char *k = h->element[i]->str, *v = h->element[i + 1]->str;
+        long long n;
+        int is_num = 0;
+        for (size_t j = 0; j < sizeof numeric / sizeof numeric[0] && !is_num; j++)
+            is_num =
+                strcmp(k, numeric[j]) == 0 && wt_cli_parse_int(v, LLONG_MIN, LLONG_MAX, &n) == 0;
+        json_object_set_new(o, k, is_num ? json_integer(n) : json_string(v));
+    }
+    json_object_set_new(o, "stuck_signals", json_integer(stuck));
+    json_object_set_new(o, "last_stuck_reason", json_string(reason));
+    wt_cli_print_json(stdout, o);
+    json_decref(o);
+}
+
+static void
+status_text(redisReply *h, const char *sid, int stuck, const char *reason)
+{
+    char created[32], started[32], ended[32];
+    wt_cli_format_ms(hget(h, "created_ms"), created, sizeof created);
+    wt_cli_format_ms(hget(h, "started_ms"), started, sizeof started);
+    wt_cli_format_ms(hget(h, "ended_ms"), ended, sizeof ended);
+    printf("session   %s\nworkflow  %s\nstate     %s%s%s\nstep      %s\nturns     %s\n"
+           "tokens    %s in, %s out\nworker    %s (attempt %s)\ncreated   %s\nstarted   %s\n"
+           "ended     %s\nstuck     %d signal(s)%s%s\n",
+           sid, hget(h, "workflow"), hget(h, "status"), *hget(h, "outcome") ? " / " : "",
+           hget(h, "outcome"), *hget(h, "step") ? hget(h, "step") : "-",
+           *hget(h, "turns") ? hget(h, "turns") : "0",
+           *hget(h, "input_tokens") ? hget(h, "input_tokens") : "0",
+           *hget(h, "output_tokens") ? hget(h, "output_tokens") : "0",
+           *hget(h, "worker") ? hget(h, "worker") : "-",
+           *hget(h, "attempt") ? hget(h, "attempt") : "0", created, started, ended, stuck,
+           stuck ? ", last: " : "", reason);
+    if (*hget(h, "error"))
+        printf("detail    %s\n", hget(h, "error"));
 }
 
 int
@@ -74,67 +133,33 @@ wt_cli_status_main(int argc, char **argv)
     wt_store_t store;
     if (wt_cli_open_store("status", conn.redis, &redis, &store) != 0)
         return 1;
-    char key[128];
+    char key[128], reason[64] = "";
     wt_err_t err = {0};
     redisReply *h = wt_redis_command(redis, &err, "HGETALL %s",
                                      wt_store_key(&store, key, sizeof key, "session:%s", sid));
     if (h == NULL || h->elements == 0) {
-        fprintf(stderr, "worktrain status: %s\n", h ? "no such session" : err.msg);
+        if (h)
+            fprintf(stderr, "worktrain status: no session '%s'\n", sid);
+        else
+            fprintf(stderr, "worktrain status: %s\n", err.msg);
         if (h)
             freeReplyObject(h);
         wt_redis_destroy(&redis);
         return 1;
     }
-    redisReply *ev =
-        wt_redis_command(redis, &err, "XRANGE %s - +",
-                         wt_store_key(&store, key, sizeof key, "session:%s:events", sid));
-    int stuck = 0;
-    char last_reason[64] = "";
-    for (size_t i = 0; ev && i < ev->elements; i++) {
-        redisReply *f = ev->element[i]->element[1];
-        if (strcmp(hget(f, "type"), "agent_stuck") != 0)
-            continue;
-        stuck++;
-        json_t *d = json_loads(hget(f, "data"), 0, NULL);
-        snprintf(last_reason, sizeof last_reason, "%s",
-                 json_string_value(json_object_get(d, "reason")) ?: "");
-        json_decref(d);
-    }
-    if (as_json) {
-        json_t *o = json_object();
-        for (size_t i = 0; i + 1 < h->elements; i += 2)
-            json_object_set_new(o, h->element[i]->str, json_string(h->element[i + 1]->str));
-        json_object_set_new(o, "turns", json_integer(strtoll(hget(h, "turns"), NULL, 10)));
-        json_object_set_new(o, "stuck_signals", json_integer(stuck));
-        json_object_set_new(o, "last_stuck_reason", json_string(last_reason));
-        wt_cli_print_json(stdout, o);
-        json_decref(o);
-    } else {
-        char created[32], started[32], ended[32];
-        fmt_time(hget(h, "created_ms"), created, sizeof created);
-        fmt_time(hget(h, "started_ms"), started, sizeof started);
-        fmt_time(hget(h, "ended_ms"), ended, sizeof ended);
-        printf("session   %s\nworkflow  %s\nstate     %s%s%s\nstep      %s\nturns     %s\n"
-               "tokens    %s in, %s out\nworker    %s (attempt %s)\ncreated   %s\nstarted   %s\n"
-               "ended     %s\nstuck     %d signal(s)%s%s\n",
-               sid, hget(h, "workflow"), hget(h, "status"), *hget(h, "outcome") ? " / " : "",
-               hget(h, "outcome"), *hget(h, "step") ? hget(h, "step") : "-", hget(h, "turns"),
-               hget(h, "input_tokens"), hget(h, "output_tokens"),
-               *hget(h, "worker") ? hget(h, "worker") : "-", hget(h, "attempt"), created, started,
-               ended, stuck, stuck ? ", last: " : "", last_reason);
-        if (*hget(h, "error"))
-            printf("detail    %s\n", hget(h, "error"));
-    }
+    int stuck = stuck_signals(redis, &store, sid, reason, sizeof reason);
+    if (as_json)
+        status_json(h, stuck, reason);
+    else
+        status_text(h, sid, stuck, reason);
     freeReplyObject(h);
-    if (ev)
-        freeReplyObject(ev);
     wt_redis_destroy(&redis);
     return 0;
 }
 
 /* Prints one stream entry; returns 1 when it is a session_completed. */
 static int
-print_entry(redisReply *e, const char *session, int as_json)
+print_entry(redisReply *e, const char *session, int as_json, wt_buf_t *line)
 {
     redisReply *f = e->element[1];
     const char *type = hget(f, "type"), *data = hget(f, "data");
@@ -144,15 +169,12 @@ print_entry(redisReply *e, const char *session, int as_json)
         json_t *o = json_pack("{s:s,s:s,s:o,s:s}", "id", e->element[0]->str, "type", type, "data",
                               d ? d : json_object(), "session", sid ? sid : "");
         char *s = json_dumps(o, JSON_COMPACT);
-        printf("%s\n", s);
+        printf("%s\n", s ? s : "{}");
         free(s);
         json_decref(o);
     } else {
-        char ms[24], when[32];
-        snprintf(ms, sizeof ms, "%.*s", (int)strcspn(e->element[0]->str, "-"), e->element[0]->str);
-        fmt_time(ms, when, sizeof when);
-        printf("%s %s%s%s %s\n", when, sid && !session ? sid : "", sid && !session ? " " : "", type,
-               data);
+        printf("%s\n",
+               wt_cli_event_line(line, e->element[0]->str, session ? NULL : sid, type, data, 240));
     }
     fflush(stdout);
     return strcmp(type, "session_completed") == 0;
@@ -162,43 +184,50 @@ static const char logs_usage[] =
     "usage: worktrain logs [--session SID] [--follow] [--json] [--count N] [--redis URL]\n"
     "\n"
     "Prints a session's event stream, or the fleet's lifecycle events without --session.\n"
-    "--follow keeps printing new events (with --session it stops after session_completed).\n";
+    "--follow keeps printing new events (with --session it stops after session_completed).\n"
+    "Lines read TIME [SID] TYPE key=value...; --json prints {id, type, data, session} lines.\n"
+    "--count N shows only the last N events (default: all of a session, 100 of the fleet).\n";
 
-int
-wt_cli_logs_main(int argc, char **argv)
+typedef struct logs_opts {
+    wt_cli_conn_t conn;  /* --redis */
+    const char *session; /* --session, or NULL for the fleet stream */
+    int follow;          /* --follow */
+    int as_json;         /* --json */
+    long long count;     /* --count: last N events, 0 = all */
+} logs_opts_t;
+
+/* Returns 0, or the exit code (-1 for --help) when parsing ends the verb. */
+static int
+logs_parse(int argc, char **argv, logs_opts_t *o)
 {
     static const struct option opts[] = {
         {"session", 1, 0, 's'}, {"follow", 0, 0, 'f'}, {"json", 0, 0, 'j'}, {"count", 1, 0, 'n'},
         {"redis", 1, 0, 'r'},   {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
-    wt_cli_conn_t conn;
-    wt_cli_conn_defaults(&conn);
-    const char *session = NULL;
-    int follow = 0, as_json = 0, c;
-    long count = 100;
-    char *end;
+    wt_cli_conn_defaults(&o->conn);
+    int c, counted = 0;
     wt_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 's':
-            session = optarg;
+            o->session = optarg;
             break;
         case 'f':
-            follow = 1;
+            o->follow = 1;
             break;
         case 'j':
-            as_json = 1;
+            o->as_json = 1;
             break;
         case 'n':
-            count = strtol(optarg, &end, 10);
-            if (*end || count <= 0)
+            if (wt_cli_parse_int(optarg, 1, 1000000000, &o->count) != 0)
                 return wt_cli_usage_error("logs", "bad --count '%s'", optarg);
+            counted = 1;
             break;
         case 'r':
-            snprintf(conn.redis, sizeof conn.redis, "%s", optarg);
+            snprintf(o->conn.redis, sizeof o->conn.redis, "%s", optarg);
             break;
         case 'h':
             fputs(logs_usage, stdout);
-            return 0;
+            return -1;
         default:
             return wt_cli_usage_error("logs", "unknown or incomplete option '%s'",
                                       argv[optind - 1]);
@@ -206,57 +235,82 @@ wt_cli_logs_main(int argc, char **argv)
     }
     if (optind < argc)
         return wt_cli_usage_error("logs", "unexpected argument '%s'", argv[optind]);
-    wt_redis_t *redis;
-    wt_store_t store;
-    if (wt_cli_open_store("logs", conn.redis, &redis, &store) != 0)
-        return 1;
-    wt_signal_install();
+    if (!counted && o->session == NULL)
+        o->count = 100; /* the fleet stream is long: its tail by default */
+    return 0;
+}
+
+/* Prints the entries of an XREAD reply; returns 1 once a session ended. */
+static int
+print_xread(redisReply *r, const logs_opts_t *o, char *last, size_t cap, wt_buf_t *line)
+{
+    int ended = 0;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 1)
+        return 0;
+    redisReply *entries = r->element[0]->element[1];
+    for (size_t i = 0; i < entries->elements; i++) {
+        ended |= print_entry(entries->element[i], o->session, o->as_json, line);
+        snprintf(last, cap, "%s", entries->element[i]->element[0]->str);
+    }
+    return ended;
+}
+
+static int
+logs_run(const logs_opts_t *o, wt_redis_t *redis, wt_store_t *store, wt_buf_t *line)
+{
     char key[128], last[64] = "0-0";
-    if (session)
-        wt_store_key(&store, key, sizeof key, "session:%s:events", session);
+    if (o->session)
+        wt_store_key(store, key, sizeof key, "session:%s:events", o->session);
     else
-        wt_store_key(&store, key, sizeof key, "events");
+        wt_store_key(store, key, sizeof key, "events");
     wt_err_t err = {0};
-    redisReply *r = session
-                        ? wt_redis_command(redis, &err, "XRANGE %s - +", key)
-                        : wt_redis_command(redis, &err, "XREVRANGE %s + - COUNT %ld", key, count);
+    redisReply *r =
+        o->count > 0 ? wt_redis_command(redis, &err, "XREVRANGE %s + - COUNT %lld", key, o->count)
+                     : wt_redis_command(redis, &err, "XREVRANGE %s + -", key);
     if (r == NULL) {
         fprintf(stderr, "worktrain logs: %s\n", err.msg);
-        wt_redis_destroy(&redis);
         return 1;
     }
-    if (session && r->elements == 0) {
-        fprintf(stderr, "worktrain logs: no events for session '%s'\n", session);
+    if (o->session && r->elements == 0) {
+        fprintf(stderr, "worktrain logs: no events for session '%s'\n", o->session);
         freeReplyObject(r);
-        wt_redis_destroy(&redis);
         return 1;
     }
     int ended = 0;
-    for (size_t k = 0; k < r->elements; k++) {
-        size_t i = session ? k : r->elements - 1 - k;
-        ended |= print_entry(r->element[i], session, as_json);
-        snprintf(last, sizeof last, "%s", r->element[i]->element[0]->str);
+    for (size_t k = r->elements; k > 0; k--) { /* oldest first */
+        ended |= print_entry(r->element[k - 1], o->session, o->as_json, line);
+        snprintf(last, sizeof last, "%s", r->element[k - 1]->element[0]->str);
     }
     freeReplyObject(r);
-    if (!session && last[0] == '0' && follow)
-        snprintf(last, sizeof last, "$");
-    int rc = 0;
-    while (follow && !(session && ended) && !wt_signal_stopping()) {
+    /* From the last id printed (0-0 for an empty stream) nothing is missed. */
+    while (o->follow && !(o->session && ended) && !wt_signal_stopping()) {
         r = wt_redis_command(redis, &err, "XREAD COUNT 1000 BLOCK 1000 STREAMS %s %s", key, last);
         if (r == NULL) {
             fprintf(stderr, "worktrain logs: %s\n", err.msg);
-            rc = 1;
-            break;
+            return 1;
         }
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
-            redisReply *entries = r->element[0]->element[1];
-            for (size_t i = 0; i < entries->elements; i++) {
-                ended |= print_entry(entries->element[i], session, as_json);
-                snprintf(last, sizeof last, "%s", entries->element[i]->element[0]->str);
-            }
-        }
+        ended |= print_xread(r, o, last, sizeof last, line);
         freeReplyObject(r);
     }
+    return 0;
+}
+
+int
+wt_cli_logs_main(int argc, char **argv)
+{
+    logs_opts_t o = {0};
+    int rc = logs_parse(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    wt_redis_t *redis;
+    wt_store_t store;
+    if (wt_cli_open_store("logs", o.conn.redis, &redis, &store) != 0)
+        return 1;
+    wt_signal_install();
+    wt_buf_t line;
+    wt_buf_init(&line, 1 << 20);
+    rc = logs_run(&o, redis, &store, &line);
+    wt_buf_release(&line);
     wt_redis_destroy(&redis);
     return rc;
 }
@@ -368,7 +422,7 @@ wt_cli_validate_main(int argc, char **argv)
         const char *f = argv[i];
         size_t n = strlen(f);
         if (n < 5 || strcmp(f + n - 5, ".json") != 0) {
-            printf("%s: unsupported file type (expected a .json workflow)\n", f);
+            printf("%s: unsupported file type (expected .json workflow)\n", f);
             failed = 1;
             continue;
         }

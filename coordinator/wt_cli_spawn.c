@@ -5,6 +5,7 @@
 #include "wt_buf.h"
 #include "wt_cli.h"
 #include "wt_cli_common.h"
+#include "wt_cli_util.h"
 #include "wt_client.h"
 #include "wt_clock.h"
 #include "wt_ulid.h"
@@ -24,26 +25,11 @@ static const char spawn_usage[] =
     "(numbers, true/false, objects) are passed as such, others as strings.\n"
     "Exit 0 accepted, 1 refused, 2 bad usage or no answer from the broker.\n";
 
-/* K=V into ctx; returns -1 when there is no '='. */
+/* Fills m, ctx and the settings from argv; returns 0, 2 (bad usage, one
+ * line printed) or -1 after --help. */
 static int
-add_var(json_t *ctx, const char *kv)
-{
-    const char *eq = strchr(kv, '=');
-    if (eq == NULL || eq == kv)
-        return -1;
-    char *key = wt_xstrndup(kv, (size_t)(eq - kv));
-    json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
-    if (v == NULL || json_is_string(v) || json_is_null(v)) {
-        json_decref(v);
-        v = json_string(eq + 1);
-    }
-    json_object_set_new(ctx, key, v ? v : json_string(""));
-    free(key);
-    return 0;
-}
-
-int
-wt_cli_spawn_main(int argc, char **argv)
+spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn, int *as_json,
+            int64_t *wait_ms)
 {
     static const struct option opts[] = {
         {"workflow", 1, 0, 'w'},     {"goal", 1, 0, 'g'},    {"var", 1, 0, 'v'},
@@ -51,13 +37,8 @@ wt_cli_spawn_main(int argc, char **argv)
         {"key", 1, 0, 'k'},          {"timeout", 1, 0, 't'}, {"max-turns", 1, 0, 'm'},
         {"workspace", 1, 0, 'W'},    {"json", 0, 0, 'j'},    {"broker", 1, 0, 'b'},
         {"wait-timeout", 1, 0, 'T'}, {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
-    wt_cli_conn_t conn;
-    wt_cli_conn_defaults(&conn);
-    wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
-    json_t *ctx = json_object();
-    int as_json = 0, c, rc = 0;
-    int64_t wait_ms = 10000;
-    char *end;
+    int c, rc = 0;
+    long long v = 0;
     wt_cli_getopt_reset();
     while (rc == 0 && (c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -68,8 +49,8 @@ wt_cli_spawn_main(int argc, char **argv)
             wt_msg_set(&m->goal, optarg);
             break;
         case 'v':
-            if (add_var(ctx, optarg) != 0)
-                rc = wt_cli_usage_error("spawn", "--var expects K=V, got '%s'", optarg);
+            if (wt_cli_var_parse(ctx, optarg) != 0)
+                rc = wt_cli_usage_error("spawn", "--var expects K=V (UTF-8), got '%s'", optarg);
             break;
         case 'c': {
             json_t *o = json_loads(optarg, 0, NULL);
@@ -84,9 +65,9 @@ wt_cli_spawn_main(int argc, char **argv)
             wt_msg_set(&m->parent, optarg);
             break;
         case 'P':
-            m->priority = (int32_t)strtol(optarg, &end, 10);
-            if (*end || m->priority < -100 || m->priority > 100)
+            if (wt_cli_parse_int(optarg, -100, 100, &v) != 0)
                 rc = wt_cli_usage_error("spawn", "--priority must be -100..100, got '%s'", optarg);
+            m->priority = (int32_t)v;
             break;
         case 'k':
             wt_msg_set(&m->key, optarg);
@@ -96,21 +77,21 @@ wt_cli_spawn_main(int argc, char **argv)
                 rc = wt_cli_usage_error("spawn", "bad --timeout '%s' (e.g. 90s, 30m, 2h)", optarg);
             break;
         case 'm':
-            m->max_turns = (int32_t)strtol(optarg, &end, 10);
-            if (*end || m->max_turns <= 0)
-                rc = wt_cli_usage_error("spawn", "bad --max-turns '%s'", optarg);
+            if (wt_cli_parse_int(optarg, 1, 1000000, &v) != 0)
+                rc = wt_cli_usage_error("spawn", "bad --max-turns '%s' (1..1000000)", optarg);
+            m->max_turns = (int32_t)v;
             break;
         case 'W':
             wt_msg_set(&m->workspace, optarg);
             break;
         case 'j':
-            as_json = 1;
+            *as_json = 1;
             break;
         case 'b':
-            snprintf(conn.broker, sizeof conn.broker, "%s", optarg);
+            snprintf(conn->broker, sizeof conn->broker, "%s", optarg);
             break;
         case 'T':
-            if ((wait_ms = wt_clock_parse_duration_ms(optarg)) <= 0)
+            if ((*wait_ms = wt_clock_parse_duration_ms(optarg)) <= 0)
                 rc = wt_cli_usage_error("spawn", "bad --wait-timeout '%s'", optarg);
             break;
         case 'h':
@@ -125,6 +106,41 @@ wt_cli_spawn_main(int argc, char **argv)
         rc = wt_cli_usage_error("spawn", "--workflow and --goal are required");
     if (rc == 0 && optind < argc)
         rc = wt_cli_usage_error("spawn", "unexpected argument '%s'", argv[optind]);
+    return rc;
+}
+
+/* Prints the SPAWNED reply (or the refusal); returns the exit code. */
+static int
+spawn_report(const wt_msg_t *rep, int as_json)
+{
+    if (rep->cmd != WT_CMD_SPAWNED) {
+        fprintf(stderr, "worktrain spawn: refused (%d): %s\n", rep->code,
+                rep->message ? rep->message : "");
+        return 1;
+    }
+    if (as_json) {
+        json_t *o = json_pack("{s:s,s:b}", "session", rep->session ? rep->session : "", "existing",
+                              rep->existing ? 1 : 0);
+        char *s = json_dumps(o, JSON_COMPACT);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+        json_decref(o);
+    } else {
+        printf("%s\n", rep->session ? rep->session : "");
+    }
+    return 0;
+}
+
+int
+wt_cli_spawn_main(int argc, char **argv)
+{
+    wt_cli_conn_t conn;
+    wt_cli_conn_defaults(&conn);
+    wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
+    json_t *ctx = json_object();
+    int as_json = 0;
+    int64_t wait_ms = 10000;
+    int rc = spawn_parse(argc, argv, m, ctx, &conn, &as_json, &wait_ms);
     if (rc != 0) {
         json_decref(ctx);
         wt_msg_destroy(&m);
@@ -152,18 +168,7 @@ wt_cli_spawn_main(int argc, char **argv)
         fprintf(stderr, "worktrain spawn: %s\n", err.msg);
         return 2;
     }
-    rc = 0;
-    if (rep->cmd == WT_CMD_SPAWNED) {
-        if (as_json)
-            printf("{\"session\": \"%s\", \"existing\": %s}\n", rep->session,
-                   rep->existing ? "true" : "false");
-        else
-            printf("%s\n", rep->session);
-    } else {
-        fprintf(stderr, "worktrain spawn: refused (%d): %s\n", rep->code,
-                rep->message ? rep->message : "");
-        rc = 1;
-    }
+    rc = spawn_report(rep, as_json);
     wt_msg_destroy(&rep);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "wt_alloc.h"
 #include "wt_cli.h"
 #include "wt_cli_common.h"
+#include "wt_cli_util.h"
 #include "wt_client.h"
 #include "wt_clock.h"
 #include "wt_log.h"
@@ -97,29 +98,89 @@ start_child(fleet_t *f, const char *role, const char *log, char *const argv[])
     return pid;
 }
 
+/* Stops the children whose role is `role` (all when NULL): SIGTERM, then
+ * SIGKILL for any still running at the deadline. Polls waitpid every 20 ms
+ * (bounded); a child reaped earlier has pid 0. */
 static void
-stop_all(fleet_t *f)
+stop_role(fleet_t *f, const char *role, int64_t grace_ms)
 {
-    for (int i = f->n - 1; i >= 0; i--) /* workers first, redis last */
-        if (f->pids[i] > 0)
+    for (int i = 0; i < f->n; i++)
+        if (f->pids[i] > 0 && (role == NULL || strcmp(f->names[i], role) == 0))
             kill(f->pids[i], SIGTERM);
-    int64_t deadline = wt_clock_mono_ms() + 15000;
-    for (int i = f->n - 1; i >= 0; i--) {
-        while (f->pids[i] > 0) {
-            if (waitpid(f->pids[i], NULL, WNOHANG) == f->pids[i] || errno == ECHILD) {
+    int64_t deadline = wt_clock_mono_ms() + grace_ms;
+    for (int i = 0; i < f->n; i++) {
+        while (f->pids[i] > 0 && (role == NULL || strcmp(f->names[i], role) == 0)) {
+            pid_t w = waitpid(f->pids[i], NULL, WNOHANG);
+            if (w == f->pids[i] || (w < 0 && errno == ECHILD)) {
                 f->pids[i] = 0;
-                break;
-            }
-            if (wt_clock_mono_ms() > deadline) {
+            } else if (wt_clock_mono_ms() > deadline) {
                 kill(f->pids[i], SIGKILL);
                 waitpid(f->pids[i], NULL, 0);
                 f->pids[i] = 0;
-                break;
+            } else {
+                wt_clock_sleep_ms(20);
             }
-            wt_clock_sleep_ms(20);
         }
     }
+}
+
+/* Workers first (they hand running sessions back through the broker and
+ * Redis), then the broker, then redis; anything left last. */
+static void
+stop_all(fleet_t *f)
+{
+    stop_role(f, "worker", 10000);
+    stop_role(f, "broker", 5000);
+    stop_role(f, "redis", 5000);
+    stop_role(f, NULL, 2000);
     f->n = 0;
+}
+
+/* Reaps children that exited on their own and says so. */
+static void
+reap_exited(fleet_t *f)
+{
+    for (int i = 0; i < f->n; i++) {
+        int st = 0;
+        if (f->pids[i] <= 0 || waitpid(f->pids[i], &st, WNOHANG) != f->pids[i])
+            continue;
+        fprintf(stderr, "worktrain up: %s (pid %d) exited unexpectedly (%s %d); see %s/logs\n",
+                f->names[i], (int)f->pids[i], WIFSIGNALED(st) ? "signal" : "status",
+                WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), f->dir);
+        f->pids[i] = 0;
+    }
+}
+
+static void
+on_child(int sig)
+{
+    (void)sig; /* only here so SIGCHLD interrupts sigsuspend */
+}
+
+/* Sleeps until SIGINT or SIGTERM, reporting children that die meanwhile.
+ * The signals stay blocked between the flag check and sigsuspend, so a
+ * stop request can never slip in unnoticed. */
+static void
+wait_for_stop(fleet_t *f)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_child;
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGCHLD, &sa, NULL);
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    while (!wt_signal_stopping()) {
+        reap_exited(f);
+        if (!wt_signal_stopping())
+            sigsuspend(&old);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 static int
@@ -219,8 +280,13 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
                 f->redis_url, f->dir);
         return -1;
     }
-    snprintf(f->clients_ep, sizeof f->clients_ep, "ipc://%s/clients.sock", f->dir);
-    snprintf(f->workers_ep, sizeof f->workers_ep, "ipc://%s/workers.sock", f->dir);
+    if (strlen(f->dir) + sizeof "/workers.sock" <= 100) { /* fits a sun_path */
+        snprintf(f->clients_ep, sizeof f->clients_ep, "ipc://%s/clients.sock", f->dir);
+        snprintf(f->workers_ep, sizeof f->workers_ep, "ipc://%s/workers.sock", f->dir);
+    } else {
+        snprintf(f->clients_ep, sizeof f->clients_ep, "tcp://127.0.0.1:%d", free_port());
+        snprintf(f->workers_ep, sizeof f->workers_ep, "tcp://127.0.0.1:%d", free_port());
+    }
     f->http_port = free_port();
     snprintf(http, sizeof http, "127.0.0.1:%d", f->http_port);
     char *bargv[] = {f->exe,      "broker",      "--clients", f->clients_ep,
@@ -245,12 +311,12 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
         char name[32], log[32];
         snprintf(name, sizeof name, "worker-%d", i);
         snprintf(log, sizeof log, "worker-%d", i);
-        char *wargv[24] = {f->exe,        "worker",     "--broker",         f->workers_ep,
-                           "--redis",     f->redis_url, "--slots",          slots_s,
-                           "--workflows", wf_dir,       "--workspace-root", ws_dir,
-                           "--name",      name,         "--clients",        f->clients_ep,
-                           NULL};
-        int k = 16;
+        char *wargv[24] = {
+            f->exe,    "worker", "--broker",    f->workers_ep, "--redis",          f->redis_url,
+            "--slots", slots_s,  "--workflows", wf_dir,        "--workspace-root", ws_dir,
+            "--name",  name,     "--clients",   f->clients_ep, "--drain-timeout",  "5s",
+            NULL};
+        int k = 18;
         if (scripted) {
             wargv[k++] = "--provider";
             wargv[k++] = "scripted";
@@ -267,6 +333,42 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
         return -1;
     }
     return 0;
+}
+
+/* Prints each result: outcome, the worker that ran it, summary, notes. */
+static void
+print_results(fleet_t *f, json_t *res)
+{
+    wt_redis_t *redis = NULL;
+    wt_store_t store;
+    if (wt_cli_open_store("up", f->redis_url, &redis, &store) != 0)
+        redis = NULL;
+    size_t i;
+    json_t *r;
+    json_array_foreach(res, i, r)
+    {
+        const char *sid = json_string_value(json_object_get(r, "session"));
+        json_t *out = json_object_get(r, "output");
+        char key[128], worker[64] = "?";
+        wt_err_t err = {0};
+        redisReply *w = redis ? wt_redis_command(redis, &err, "HGET %s worker",
+                                                 wt_store_key(&store, key, sizeof key, "session:%s",
+                                                              sid ? sid : ""))
+                              : NULL;
+        if (w && w->type == REDIS_REPLY_STRING)
+            snprintf(worker, sizeof worker, "%s", w->str);
+        if (w)
+            freeReplyObject(w);
+        printf("\n%s  %s  (ran on %s)\n  summary: %s\n  notes:   %s\n", sid ? sid : "?",
+               json_string_value(json_object_get(r, "outcome")) ?: "?", worker,
+               json_string_value(json_object_get(json_object_get(out, "context"), "summary"))
+                   ?: "-",
+               json_string_value(json_object_get(out, "notes")) ?: "-");
+        const char *detail = json_string_value(json_object_get(r, "detail"));
+        if (detail && *detail)
+            printf("  detail:  %s\n", detail);
+    }
+    wt_redis_destroy(&redis);
 }
 
 /* Spawns the demo sessions and waits for them; 0 iff all succeeded. */
@@ -301,21 +403,7 @@ run_demo(fleet_t *f, int sessions)
     fflush(stdout);
     if (rc == 0) {
         json_t *res = wt_cli_await_collect(f->redis_url, sids, sessions, 300000, &rc);
-        size_t i;
-        json_t *r;
-        json_array_foreach(res, i, r)
-        {
-            json_t *out = json_object_get(r, "output");
-            printf("\n%s  %s\n  summary: %s\n  notes:   %s\n",
-                   json_string_value(json_object_get(r, "session")),
-                   json_string_value(json_object_get(r, "outcome")),
-                   json_string_value(json_object_get(json_object_get(out, "context"), "summary"))
-                       ?: "-",
-                   json_string_value(json_object_get(out, "notes")) ?: "-");
-            const char *detail = json_string_value(json_object_get(r, "detail"));
-            if (detail && *detail)
-                printf("  detail:  %s\n", detail);
-        }
+        print_results(f, res);
         json_decref(res);
     }
     for (int i = 0; i < sessions; i++)
@@ -324,49 +412,84 @@ run_demo(fleet_t *f, int sessions)
     return rc;
 }
 
-int
-wt_cli_up_main(int argc, char **argv)
+typedef struct up_opts {
+    int workers;       /* --workers */
+    int slots;         /* --slots */
+    int sessions;      /* --sessions */
+    int demo;          /* --demo */
+    int exit_after;    /* --exit */
+    const char *redis; /* --redis, NULL = start our own */
+    const char *dir;   /* --dir */
+} up_opts_t;
+
+/* Returns 0, 2 (bad usage, one line printed) or -1 after --help. */
+static int
+up_parse(int argc, char **argv, up_opts_t *o)
 {
     static const struct option opts[] = {
         {"workers", 1, 0, 'w'}, {"slots", 1, 0, 's'},    {"redis", 1, 0, 'r'},
         {"demo", 0, 0, 'd'},    {"sessions", 1, 0, 'n'}, {"exit", 0, 0, 'x'},
         {"dir", 1, 0, 'D'},     {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
-    int nworkers = 2, slots = 4, demo = 0, sessions = 4, exit_after = 0, c;
-    const char *redis = NULL, *dir = ".worktrain";
-    char *end;
+    *o = (up_opts_t){.workers = 2, .slots = 4, .sessions = 4, .dir = ".worktrain"};
+    int c;
+    long long v = 0;
     wt_cli_getopt_reset();
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        long v = 0;
         switch (c) {
         case 'w':
         case 's':
         case 'n':
-            v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 64)
+            if (wt_cli_parse_int(optarg, 1, 64, &v) != 0)
                 return wt_cli_usage_error("up", "bad number '%s' (1..64)", optarg);
-            *(c == 'w' ? &nworkers : c == 's' ? &slots : &sessions) = (int)v;
+            *(c == 'w' ? &o->workers : c == 's' ? &o->slots : &o->sessions) = (int)v;
             break;
         case 'r':
-            redis = optarg;
+            o->redis = optarg;
             break;
         case 'd':
-            demo = 1;
+            o->demo = 1;
             break;
         case 'x':
-            exit_after = 1;
+            o->exit_after = 1;
             break;
         case 'D':
-            dir = optarg;
+            o->dir = optarg;
             break;
         case 'h':
             fputs(up_usage, stdout);
-            return 0;
+            return -1;
         default:
             return wt_cli_usage_error("up", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
         return wt_cli_usage_error("up", "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+/* Makes DIR and DIR/logs and fills f->dir and the binary's paths. */
+static int
+prepare_dir(fleet_t *f, const char *dir)
+{
+    mkdir(dir, 0755);
+    if (realpath(dir, f->dir) == NULL) {
+        fprintf(stderr, "worktrain up: cannot use directory '%s': %s\n", dir, strerror(errno));
+        return -1;
+    }
+    char logs[PATH_MAX + 8];
+    snprintf(logs, sizeof logs, "%s/logs", f->dir);
+    mkdir(logs, 0755);
+    locate(f);
+    return 0;
+}
+
+int
+wt_cli_up_main(int argc, char **argv)
+{
+    up_opts_t o;
+    int rc = up_parse(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
     const char *ak = getenv("ANTHROPIC_API_KEY"), *ok = getenv("OPENAI_API_KEY");
     int scripted = !(ak && *ak) && !(ok && *ok);
     if (scripted)
@@ -377,40 +500,34 @@ wt_cli_up_main(int argc, char **argv)
                ak && *ak ? "Anthropic" : "OpenAI");
     fflush(stdout);
     fleet_t *f = wt_xcalloc(1, sizeof *f);
-    mkdir(dir, 0755);
-    if (realpath(dir, f->dir) == NULL) {
-        fprintf(stderr, "worktrain up: cannot use directory '%s': %s\n", dir, strerror(errno));
+    if (prepare_dir(f, o.dir) != 0) {
         free(f);
         return 1;
     }
-    char logs[PATH_MAX + 8];
-    snprintf(logs, sizeof logs, "%s/logs", f->dir);
-    mkdir(logs, 0755);
-    locate(f);
     wt_signal_install();
-    int rc = start_fleet(f, redis, nworkers, slots, scripted) == 0 ? 0 : 1;
-    if (rc == 0)
-        printf("Fleet is starting: redis %s, broker %s, %d workers x %d slots, logs in %s\n",
-               f->redis_url, f->clients_ep, nworkers, slots, logs);
-    if (rc == 0 && demo) {
-        rc = run_demo(f, sessions);
+    if (start_fleet(f, o.redis, o.workers, o.slots, scripted) != 0) {
+        stop_all(f); /* a fleet that did not come up is never left running */
+        free(f);
+        return 1;
+    }
+    printf("Fleet started: redis %s, broker %s, %d workers x %d slots, logs in %s/logs\n",
+           f->redis_url, f->clients_ep, o.workers, o.slots, f->dir);
+    if (o.demo) {
+        rc = run_demo(f, o.sessions);
         printf("\nDemo %s.\n", rc == 0 ? "succeeded: every session completed" : "FAILED");
     }
-    if (rc == 0 || !exit_after) {
-        printf("Fleet is up: redis %s | broker clients %s | metrics "
-               "http://127.0.0.1:%d/metrics | console: not part of this build yet\n",
-               f->redis_url, f->clients_ep, f->http_port);
-        printf("Try: WORKTRAIN_REDIS=%s WORKTRAIN_BROKER=%s %s spawn --workflow demo --goal hi\n",
+    printf("Fleet is up: redis %s | broker clients %s | metrics http://127.0.0.1:%d/metrics | "
+           "console: not yet available\n",
+           f->redis_url, f->clients_ep, f->http_port);
+    if (!o.exit_after) {
+        printf("Try: WORKTRAIN_REDIS=%s WORKTRAIN_BROKER=%s %s spawn --workflow demo --goal hi\n"
+               "Press Ctrl-C to stop the fleet.\n",
                f->redis_url, f->clients_ep, f->exe);
-    }
-    fflush(stdout);
-    if (!exit_after && f->n > 0) {
-        printf("Press Ctrl-C to stop the fleet.\n");
         fflush(stdout);
-        while (!wt_signal_stopping())
-            wt_clock_sleep_ms(100);
+        wait_for_stop(f);
         rc = 0;
     }
+    fflush(stdout);
     stop_all(f);
     printf("Fleet stopped.\n");
     free(f);

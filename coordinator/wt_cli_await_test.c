@@ -1,0 +1,240 @@
+/* Tests of await (wt_cli_await_collect) against a real redis-server on a
+ * free loopback port, with session hashes and fleet-stream entries written
+ * the way the worker writes them: a session already ended is found in its
+ * hash; one that ends while await blocks is found through the fleet stream;
+ * an unknown id fails with 1; a wait that runs out returns 2 within its
+ * bound; and 20,000 sessions are awaited quickly. */
+#include "wt_cli.h"
+#include "wt_clock.h"
+#include "wt_redis.h"
+#include "wt_test.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t redis_pid;
+static char url[64];
+
+static int
+free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Starts redis-server and waits (bounded) until it answers PING. */
+static wt_redis_t *
+start_redis(void)
+{
+    char ports[16];
+    int port = free_port();
+    snprintf(ports, sizeof ports, "%d", port);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
+    redis_pid = fork();
+    if (redis_pid == 0) {
+        if (freopen("/dev/null", "w", stdout) == NULL)
+            _exit(126);
+        execl("/usr/bin/redis-server", "redis-server", "--port", ports, "--bind", "127.0.0.1",
+              "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+              (char *)NULL);
+        _exit(127);
+    }
+    wt_redis_t *r = wt_redis_new(url, 2000, NULL);
+    for (int i = 0; i < 200; i++) {
+        redisReply *rep = wt_redis_command(r, NULL, "PING");
+        if (rep) {
+            freeReplyObject(rep);
+            return r;
+        }
+        wt_clock_sleep_ms(25);
+    }
+    return r;
+}
+
+static void
+stop_redis(void)
+{
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGKILL);
+        waitpid(redis_pid, NULL, 0);
+        redis_pid = 0;
+    }
+}
+
+static void
+cmd(wt_redis_t *r, const char *fmt, const char *a, const char *b)
+{
+    redisReply *rep = wt_redis_command(r, NULL, fmt, a, b);
+    WT_CHECK(rep != NULL);
+    if (rep)
+        freeReplyObject(rep);
+}
+
+/* A session hash as the worker leaves it (status running or terminal). */
+static void
+seed(wt_redis_t *r, const char *sid, const char *status, const char *outcome)
+{
+    char key[96];
+    snprintf(key, sizeof key, "wt:session:%s", sid);
+    cmd(r, "HSET %s id %s workflow demo", key, sid);
+    cmd(r, "HSET %s status %s", key, status);
+    cmd(r, "HSET %s outcome %s", key, outcome);
+    cmd(r, "HSET %s output %s", key, "{\"context\":{\"k\":1},\"notes\":\"n\",\"artifacts\":[]}");
+}
+
+/* Ends sid: hash first, then the fleet-stream event (as the store does). */
+static void
+finish(wt_redis_t *r, const char *sid, const char *outcome)
+{
+    seed(r, sid, "completed", outcome);
+    cmd(r, "XADD wt:events * type session_completed session %s data %s", sid, "{}");
+}
+
+typedef struct finisher {
+    const char *sid; /* session to end */
+    int saw_blocked; /* 1 when await was seen blocked in XREAD first */
+} finisher_t;
+
+/* Waits (bounded) until a client blocks in XREAD, then ends the session,
+ * so the end can only be seen through the stream. */
+static void *
+finisher_main(void *arg)
+{
+    finisher_t *fin = arg;
+    wt_redis_t *r = wt_redis_new(url, 2000, NULL);
+    for (int i = 0; i < 4000 && !fin->saw_blocked; i++) {
+        redisReply *rep = wt_redis_command(r, NULL, "INFO clients");
+        fin->saw_blocked = rep && rep->str && strstr(rep->str, "blocked_clients:1") != NULL;
+        if (rep)
+            freeReplyObject(rep);
+        if (!fin->saw_blocked)
+            wt_clock_sleep_ms(5);
+    }
+    finish(r, fin->sid, "success");
+    wt_redis_destroy(&r);
+    return NULL;
+}
+
+static void
+test_await(void)
+{
+    wt_redis_t *r = start_redis();
+    unsetenv("WORKTRAIN_PREFIX");
+    cmd(r, "XADD wt:events * type session_queued session %s data %s", "OLD", "{}");
+    seed(r, "DONE", "completed", "success");
+    seed(r, "FAILED", "failed", "error");
+    seed(r, "RUNNING", "running", "");
+    int rc = -1;
+
+    char *one[] = {"DONE"};
+    json_t *res = wt_cli_await_collect(url, one, 1, 2000, &rc);
+    WT_CHECK(rc == 0 && json_array_size(res) == 1);
+    WT_CHECK_STR(json_string_value(json_object_get(json_array_get(res, 0), "session")), "DONE");
+    WT_CHECK(json_integer_value(json_object_get(
+                 json_object_get(json_object_get(json_array_get(res, 0), "output"), "context"),
+                 "k")) == 1);
+    json_decref(res);
+
+    char *two[] = {"DONE", "FAILED"};
+    res = wt_cli_await_collect(url, two, 2, 2000, &rc);
+    WT_CHECK(rc == 1 && json_array_size(res) == 2);
+    json_decref(res);
+
+    /* Still running: a timeout (2) that keeps its bound. */
+    char *pending[] = {"DONE", "RUNNING"};
+    int64_t t0 = wt_clock_mono_ms();
+    res = wt_cli_await_collect(url, pending, 2, 300, &rc);
+    int64_t took = wt_clock_mono_ms() - t0;
+    WT_CHECK(rc == 2 && json_array_size(res) == 1);
+    WT_CHECK(took >= 290 && took < 2000);
+    json_decref(res);
+
+    char *unknown[] = {"DONE", "NO-SUCH-SESSION"};
+    res = wt_cli_await_collect(url, unknown, 2, 2000, &rc);
+    WT_CHECK(rc == 1);
+    json_decref(res);
+
+    /* Ends while await blocks: seen through the fleet stream, in order. */
+    finisher_t fin = {.sid = "RUNNING"};
+    pthread_t th;
+    pthread_create(&th, NULL, finisher_main, &fin);
+    char *three[] = {"RUNNING", "DONE", "RUNNING"};
+    res = wt_cli_await_collect(url, three, 3, 20000, &rc);
+    pthread_join(th, NULL);
+    WT_CHECK(fin.saw_blocked);
+    WT_CHECK(rc == 0 && json_array_size(res) == 3);
+    WT_CHECK_STR(json_string_value(json_object_get(json_array_get(res, 0), "session")), "RUNNING");
+    WT_CHECK_STR(json_string_value(json_object_get(json_array_get(res, 1), "session")), "DONE");
+    WT_CHECK_STR(json_string_value(json_object_get(json_array_get(res, 0), "outcome")), "success");
+    json_decref(res);
+    wt_redis_destroy(&r);
+    stop_redis();
+}
+
+/* Seeds n ended sessions with one pipeline. */
+static void
+seed_many(wt_redis_t *r, char **ids, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "wt:session:%s", ids[i]);
+        const char *argv[] = {"HSET",      key,       "workflow", "demo",   "status",
+                              "completed", "outcome", "success",  "output", "{}"};
+        wt_redis_append(r, 10, argv, NULL, NULL);
+    }
+    for (int i = 0; i < n; i++) {
+        redisReply *rep = wt_redis_get_reply(r, NULL);
+        if (rep)
+            freeReplyObject(rep);
+    }
+}
+
+static void
+test_await_many(void)
+{
+    enum { N = 20000 };
+
+    wt_redis_t *r = start_redis();
+    char **ids = calloc(N, sizeof *ids);
+    for (int i = 0; i < N; i++) {
+        ids[i] = malloc(32);
+        snprintf(ids[i], 32, "S%05d", i);
+    }
+    seed_many(r, ids, N - 1);
+    seed(r, ids[N - 1], "running", "");
+    finisher_t fin = {.sid = ids[N - 1]};
+    pthread_t th;
+    pthread_create(&th, NULL, finisher_main, &fin);
+    int rc = -1;
+    int64_t t0 = wt_clock_mono_ms();
+    json_t *res = wt_cli_await_collect(url, ids, N, 60000, &rc);
+    int64_t took = wt_clock_mono_ms() - t0;
+    pthread_join(th, NULL);
+    printf("awaited %d sessions in %lld ms\n", N, (long long)took);
+    WT_CHECK(fin.saw_blocked);
+    WT_CHECK(rc == 0 && json_array_size(res) == N);
+    WT_CHECK_STR(json_string_value(json_object_get(json_array_get(res, N - 1), "session")),
+                 ids[N - 1]);
+    WT_CHECK(took < 20000);
+    json_decref(res);
+    for (int i = 0; i < N; i++)
+        free(ids[i]);
+    free(ids);
+    wt_redis_destroy(&r);
+    stop_redis();
+}
+
+WT_TEST_MAIN(WT_TEST(test_await), WT_TEST(test_await_many))
