@@ -134,6 +134,17 @@ typedef struct spawn_req {
     const char *key;               /* borrowed from msg */
 } spawn_req_t;
 
+/* A run or phase id goes into Redis key names: keep it to a safe alphabet.
+ * Absent (NULL or "") is fine. */
+static int
+id_ok(const char *id)
+{
+    if (id == NULL || id[0] == '\0')
+        return 1;
+    size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+    return n == strlen(id) && n <= 64;
+}
+
 static int
 validate_spawn(wt_broker_t *self, spawn_req_t *s, char *why, size_t cap)
 {
@@ -144,6 +155,8 @@ validate_spawn(wt_broker_t *self, spawn_req_t *s, char *why, size_t cap)
         return snprintf(why, cap, "priority %d out of range -100..100", m->priority), -1;
     if (m->timeout_ms < 0 || m->max_turns < 0)
         return snprintf(why, cap, "timeout_ms and max_turns must not be negative"), -1;
+    if (!id_ok(m->run) || !id_ok(m->phase))
+        return snprintf(why, cap, "run and phase must be 1-64 characters of A-Z a-z 0-9 _ -"), -1;
     if (m->context_json && m->context_json[0]) {
         json_error_t jerr;
         json_t *ctx = json_loads(m->context_json, 0, &jerr);
@@ -217,6 +230,8 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
                                .parent = batch[i].job->parent,
                                .idem_key = batch[i].key,
                                .workspace = batch[i].job->workspace,
+                               .run = batch[i].msg->run,
+                               .phase = batch[i].msg->phase,
                                .priority = batch[i].job->priority,
                                .timeout_ms = batch[i].job->timeout_ms,
                                .max_turns = batch[i].job->max_turns,

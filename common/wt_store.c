@@ -27,13 +27,17 @@ static const char intake_lua[] =
     "  'max_turns', ARGV[11], 'workspace', ARGV[12], 'depth', ARGV[14], 'idem_key', key,\n"
     "  'status', 'queued', 'outcome', '', 'worker', '', 'attempt', '0', 'epoch', '0',\n"
     "  'created_ms', ARGV[4], 'started_ms', '', 'ended_ms', '', 'step', '', 'turns', '0',\n"
-    "  'input_tokens', '0', 'output_tokens', '0', 'output', '', 'error', '')\n"
+    "  'input_tokens', '0', 'output_tokens', '0', 'output', '', 'error', '',\n"
+    "  'run', ARGV[16], 'phase', ARGV[17])\n"
     "redis.call('ZADD', p..'sessions', ARGV[4], sid)\n"
+    "if ARGV[16] ~= '' then redis.call('ZADD', p..'run:'..ARGV[16]..':sessions', ARGV[4], sid) "
+    "end\n"
     "redis.call('ZADD', p..'queue', ARGV[15], sid)\n"
     "if ARGV[8] ~= '' then redis.call('ZADD', p..'session:'..ARGV[8]..':children', ARGV[4], sid) "
     "end\n"
-    "local data = cjson.encode({workflow=ARGV[5], goal=ARGV[6], parent=ARGV[8],\n"
-    "  priority=tonumber(ARGV[9])})\n"
+    "local ev = {workflow=ARGV[5], goal=ARGV[6], parent=ARGV[8], priority=tonumber(ARGV[9])}\n"
+    "if ARGV[16] ~= '' then ev.run = ARGV[16]; ev.phase = ARGV[17] end\n"
+    "local data = cjson.encode(ev)\n"
     "redis.call('XADD', hk..':events', '*', 'type', 'session_queued', 'data', data, 'epoch', '0')\n"
     "redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[13], '*', 'type', 'session_queued',\n"
     "  'session', sid, 'data', data)\n"
@@ -187,8 +191,10 @@ wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *er
                           s->workspace ? s->workspace : "",
                           cap,
                           depth,
-                          score};
-    return wt_redis_append_eval(self->redis, &self->intake, 0, 15, argv, NULL, err);
+                          score,
+                          s->run ? s->run : "",
+                          s->phase ? s->phase : ""};
+    return wt_redis_append_eval(self->redis, &self->intake, 0, 17, argv, NULL, err);
 }
 
 int

@@ -12,6 +12,9 @@
  *   <p>worker:<name>            hash   worker heartbeat record (TTL)
  *   <p>workflows                hash   workflow id -> JSON summary
  *   <p>deadletter               stream sessions that used up their attempts
+ *   <p>run:<id>                 hash   a coordinator run (worktrain run)
+ *   <p>run:<id>:sessions        zset   the run's session ids by created_ms
+ *   <p>runs                     zset   every run id by created_ms
  * Multi-key changes run as Lua scripts so they are atomic: intake (create a
  * session exactly once per idempotency key), assign (bump the lease epoch)
  * and append (refuse writes carrying a stale epoch, and any event after the
@@ -45,6 +48,8 @@ typedef struct wt_store_spawn {
     const char *parent;       /* parent sid or "" */
     const char *idem_key;     /* idempotency key or "" */
     const char *workspace;    /* repo path for a git worktree, or "" */
+    const char *run;          /* coordinator run id, or "" / NULL */
+    const char *phase;        /* pipeline phase id within the run, or "" / NULL */
     int priority;             /* higher runs first, -100..100 */
     int64_t timeout_ms;       /* wall-clock limit, 0 = default */
     int max_turns;            /* 0 = default */

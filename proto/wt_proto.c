@@ -37,6 +37,8 @@ static const field_t fields[] = {
     FLD("parent", F_STR, parent),
     FLD("key", F_STR, key),
     FLD("workspace", F_STR, workspace),
+    FLD("run", F_STR, run),
+    FLD("phase", F_STR, phase),
     FLD("priority", F_I32, priority),
     FLD("timeout_ms", F_I64, timeout_ms),
     FLD("max_turns", F_I32, max_turns),

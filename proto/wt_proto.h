@@ -83,6 +83,8 @@ typedef struct wt_msg {
     char *parent;       /* parent session id */
     char *key;          /* idempotency key (SPAWN) */
     char *workspace;    /* repo path for a worktree */
+    char *run;          /* coordinator run id (SPAWN from `worktrain run`) */
+    char *phase;        /* pipeline phase id within that run (SPAWN) */
     int32_t priority;   /* -100..100, higher first */
     int64_t timeout_ms; /* wall-clock limit, 0 = worker default */
     int32_t max_turns;  /* 0 = worker default */

@@ -19,6 +19,8 @@ full(wt_chan_t chan, wt_cmd_t cmd)
     wt_msg_set(&m->goal, "fix the bug \xe2\x9c\x93");
     wt_msg_set(&m->context_json, "{\"a\":1}");
     wt_msg_set(&m->parent, "01HZX0000000000000000000AB");
+    wt_msg_set(&m->run, "run-01HZX");
+    wt_msg_set(&m->phase, "review");
     wt_msg_set(&m->key, "k-1");
     wt_msg_set(&m->workspace, "/srv/repo");
     m->priority = -7;
@@ -70,10 +72,11 @@ msg_eq(const wt_msg_t *a, const wt_msg_t *b)
     return a->chan == b->chan && a->cmd == b->cmd && a->req == b->req &&
            str_eq(a->session, b->session) && str_eq(a->workflow, b->workflow) &&
            str_eq(a->goal, b->goal) && str_eq(a->context_json, b->context_json) &&
-           str_eq(a->parent, b->parent) && str_eq(a->key, b->key) &&
-           str_eq(a->workspace, b->workspace) && a->priority == b->priority &&
-           a->timeout_ms == b->timeout_ms && a->max_turns == b->max_turns && a->depth == b->depth &&
-           a->epoch == b->epoch && a->attempt == b->attempt && a->created_ms == b->created_ms &&
+           str_eq(a->parent, b->parent) && str_eq(a->key, b->key) && str_eq(a->run, b->run) &&
+           str_eq(a->phase, b->phase) && str_eq(a->workspace, b->workspace) &&
+           a->priority == b->priority && a->timeout_ms == b->timeout_ms &&
+           a->max_turns == b->max_turns && a->depth == b->depth && a->epoch == b->epoch &&
+           a->attempt == b->attempt && a->created_ms == b->created_ms &&
            a->existing == b->existing && a->code == b->code && str_eq(a->message, b->message) &&
            str_eq(a->name, b->name) && str_eq(a->version, b->version) && a->slots == b->slots &&
            a->free == b->free && list_eq(&a->caps, &b->caps) && list_eq(&a->running, &b->running) &&
