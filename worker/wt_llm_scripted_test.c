@@ -7,6 +7,7 @@
 #include "wt_llm_int.h"
 #include "wt_test.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,79 @@ test_no_match_fails_the_call_once(void)
     wt_llm_reply_release(&reply);
 }
 
+/* Every script under tests/scripts loads; the pipeline scripts select as
+ * the pipeline tests expect. */
+static void
+test_bundled_scripts(void)
+{
+    DIR *d = opendir("tests/scripts");
+    WT_CHECK(d != NULL);
+    if (d == NULL)
+        return;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        char p[512];
+        snprintf(p, sizeof p, "tests/scripts/%s", e->d_name);
+        wt_err_t err = {0};
+        json_t *s = wt_llm_scripted_load(p, &err);
+        if (s == NULL)
+            fprintf(stderr, "  %s\n", err.msg);
+        WT_CHECK(s != NULL);
+        json_decref(s);
+        n++;
+    }
+    closedir(d);
+    WT_CHECK(n >= 10);
+
+    wt_err_t err = {0};
+    json_t *s = wt_llm_scripted_load("tests/scripts/pipelines.json", &err);
+    WT_CHECK(s != NULL);
+
+    static const struct {
+        const char *workflow, *goal, *ctx, *key, *want;
+        size_t nreplies;
+    } cases[] = {
+        {"classify-task", "a small fix", "{}", "taskComplexity", "Small", 1},
+        {"classify-task", "a new dashboard", "{}", "taskComplexity", "Large", 1},
+        {"mr-review", "g", "{\"reviewAttempt\": 1}", "verdict", "blocking", 3},
+        {"mr-review", "g", "{\"reviewAttempt\": 2, \"previousResult\": {}}", "verdict", "clean", 4},
+        {"mr-review", "g", "{\"reviewAttempt\": \"2\"}", "verdict", "clean", 4},
+        {"bug-investigation", "crash", "{}", "severity", "Medium", 3},
+        {"incident-triage", "disk alert", "{}", "likelyCause",
+         "the last deploy exhausted the DB connection pool", 2},
+        {"groom-item", "item 2: stale thing", "{}", "decision", "stale", 2},
+        {"groom-item", "item 3", "{}", "decision", "keep", 2},
+    };
+
+    for (size_t i = 0; s && i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *ctx = json_loads(cases[i].ctx, 0, NULL);
+        json_t *r = wt_llm_scripted_select(s, cases[i].workflow, cases[i].goal, ctx, &err);
+        json_decref(ctx);
+        WT_CHECK(r != NULL);
+        if (r == NULL)
+            continue;
+        WT_CHECK(json_array_size(r) == cases[i].nreplies);
+        json_t *last = json_array_get(r, json_array_size(r) - 1);
+        json_t *in =
+            json_object_get(json_array_get(json_object_get(last, "tool_calls"), 0), "input");
+        WT_CHECK_STR(
+            json_string_value(json_object_get(json_object_get(in, "context"), cases[i].key)),
+            cases[i].want);
+    }
+    json_t *ctx = json_pack("{s:f}", "confidence", 0.0);
+    json_t *r = wt_llm_scripted_select(s, "bug-investigation", "crash", ctx, &err);
+    json_t *in = json_object_get(
+        json_array_get(json_object_get(json_array_get(r, 2), "tool_calls"), 0), "input");
+    WT_CHECK(json_real_value(json_object_get(json_object_get(in, "context"), "confidence")) == 0.9);
+    WT_CHECK(wt_llm_scripted_select(s, "mr-review", "g", NULL, &err) == NULL);
+    json_decref(ctx);
+    json_decref(s);
+}
+
 int
 main(void)
 {
@@ -262,7 +336,7 @@ main(void)
         WT_TEST(test_array_form_unchanged),         WT_TEST(test_select_first_match),
         WT_TEST(test_no_match_names_workflow),      WT_TEST(test_catch_all),
         WT_TEST(test_load_errors_name_path),        WT_TEST(test_context_substitution),
-        WT_TEST(test_no_match_fails_the_call_once),
+        WT_TEST(test_no_match_fails_the_call_once), WT_TEST(test_bundled_scripts),
     };
     return wt_test_run(cases, sizeof cases / sizeof cases[0]);
 }
