@@ -7,7 +7,7 @@ set -eu
 pkgs="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
       libcurl4-openssl-dev libyaml-dev libhiredis-dev libjansson-dev
       libmicrohttpd-dev libssl-dev libcmocka-dev redis-server clang
-      python3 python3-redis python3-zmq python3-msgpack procps curl git"
+      python3 python3-redis python3-zmq python3-msgpack procps curl git jq"
 [ "${WT_WITH_BROWSER:-0}" = 1 ] && pkgs="$pkgs chromium"
 
 missing=""

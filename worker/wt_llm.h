@@ -25,7 +25,7 @@ typedef struct wt_llm_cfg {
     char model_fast[128]; /* model for tier "fast" */
     char model_balanced[128];   /* model for tier "balanced" (the default tier) */
     char model_best[128];       /* model for tier "best" */
-    char script_path[512];      /* scripted: JSON array of replies */
+    char script_path[512];      /* scripted: JSON array of replies, or {"scripts": [...]} */
     char anthropic_version[32]; /* anthropic-version header */
     int max_tokens;             /* per reply */
     int timeout_ms;             /* whole request, CURLOPT_TIMEOUT_MS */
@@ -69,6 +69,8 @@ typedef struct wt_llm_request {
     wt_llm_retry_fn on_retry; /* may be NULL */
     void *ud;                 /* for on_retry */
     volatile int *cancel;     /* when non-NULL and set, abandon waits and fail */
+    const char *workflow;     /* session workflow id (scripted script selection); may be NULL */
+    json_t *context;          /* borrowed initial session context (scripted); may be NULL */
 } wt_llm_request_t;
 
 void wt_llm_cfg_defaults(wt_llm_cfg_t *cfg);

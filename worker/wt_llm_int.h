@@ -17,15 +17,22 @@ struct wt_llm {
     wt_llm_cfg_t cfg;                  /* copy, read-only */
     const wt_llm_provider_t *provider; /* borrowed static table */
     char *api_key;                     /* owned; never logged */
-    json_t *script;                    /* scripted: the replies array */
+    json_t *script;                    /* scripted: replies array or {"scripts": [...]} */
 };
 
 extern const wt_llm_provider_t wt_llm_scripted_provider;
 extern const wt_llm_provider_t wt_llm_anthropic_provider;
 extern const wt_llm_provider_t wt_llm_openai_provider;
 
-/* Loads and checks a script file (array of replies). */
+/* Loads and checks a script file: an array of replies, or {"scripts":
+ * [{when, replies}, ...]} (errors name the JSON path, e.g.
+ * scripts[2].when.context). */
 json_t *wt_llm_scripted_load(const char *path, wt_err_t *err);
+/* The replies a session gets from a loaded script (borrowed): the array
+ * itself, or the first entry whose `when` holds for workflow, goal and the
+ * initial context; NULL with err naming the workflow when none does. */
+json_t *wt_llm_scripted_select(json_t *script, const char *workflow, const char *goal,
+                               json_t *context, wt_err_t *err);
 /* Parsers of provider reply bodies (fuzzed). */
 int wt_llm_anthropic_parse(const char *body, size_t len, wt_llm_reply_t *reply, wt_err_t *err);
 int wt_llm_openai_parse(const char *body, size_t len, wt_llm_reply_t *reply, wt_err_t *err);

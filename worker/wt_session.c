@@ -56,6 +56,7 @@ wt_session_destroy(wt_session_t **self_p)
     free(self->workflow_id);
     free(self->goal);
     free(self->context_json);
+    json_decref(self->context0);
     free(self->workspace_repo);
     free(self->system);
     json_decref(self->messages);
@@ -275,9 +276,13 @@ start(wt_session_t *self, char *detail, size_t cap)
     wt_err_t err = {0};
     self->wf = wt_workflow_set_get(self->env->workflows, self->workflow_id);
     json_t *ctx = json_loads(self->context_json, 0, NULL);
+    if (!json_is_object(ctx)) {
+        json_decref(ctx);
+        ctx = json_object();
+    }
+    self->context0 = ctx;
     if (self->wf)
-        self->run = wt_wfrun_new(self->wf, json_is_object(ctx) ? ctx : NULL, &err);
-    json_decref(ctx);
+        self->run = wt_wfrun_new(self->wf, ctx, &err);
     char started[24];
     snprintf(started, sizeof started, "%lld", (long long)self->started_ms);
     const char *step = self->run ? wt_wfrun_step_id(self->run) : "";

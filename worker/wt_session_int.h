@@ -20,6 +20,7 @@ struct wt_session {
     char *workflow_id;           /* owned */
     char *goal;                  /* owned */
     char *context_json;          /* owned initial context */
+    json_t *context0;            /* owned parsed initial context (an object), set by start */
     char *workspace_repo;        /* owned git repo for a worktree, or NULL */
     int64_t epoch;               /* lease epoch (fencing) */
     int attempt;                 /* 1 on the first run */

@@ -229,9 +229,19 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
                                   (int)json_array_size(self->messages), "turn", self->turn),
                         0, 0, NULL) != 0)
         return write_failure(self, detail, cap);
-    wt_llm_request_t req = {self->system, self->messages, self->tools,  tier,
-                            NULL,         self->turn,     self->sid,    self->goal,
-                            on_retry,     self,           &self->cancel};
+    wt_llm_request_t req = {.system = self->system,
+                            .messages = self->messages,
+                            .tools = self->tools,
+                            .tier = tier,
+                            .model = NULL,
+                            .turn = self->turn,
+                            .session = self->sid,
+                            .goal = self->goal,
+                            .on_retry = on_retry,
+                            .ud = self,
+                            .cancel = &self->cancel,
+                            .workflow = self->workflow_id,
+                            .context = self->context0};
     wt_err_t err = {0};
     int rc = wt_llm_complete(self->env->llm, &req, reply, &err);
     self->turn++;

@@ -287,7 +287,54 @@ test_conditions(void)
     json_decref(ctx);
 }
 
-WT_TEST_MAIN(WT_TEST(test_bundled_workflows_load), WT_TEST(test_every_workrail_fixture_loads),
+/* The bundled mr-review runs its fix step first only on a retried review:
+ * when previousResult is in the context, as a result object or as text. */
+static void
+test_mr_review_fix_step_on_retry(void)
+{
+    wt_err_t err = {0};
+    wt_workflow_t *wf = wt_workflow_load_file("workflows/mr-review.json", &err);
+    WT_CHECK(wf != NULL);
+    if (wf == NULL)
+        return;
+
+    static const struct {
+        const char *ctx;
+        const char *first;
+    } cases[] = {
+        {"{}", "read-change"},
+        {"{\"reviewAttempt\": 1}", "read-change"},
+        {"{\"previousResult\": null}", "read-change"},
+        {"{\"previousResult\": {\"session\": \"S\", \"outcome\": \"success\"}}",
+         "fix-previous-findings"},
+        {"{\"previousResult\": {\"outcome\": \"success\"}}", "fix-previous-findings"},
+        {"{\"previousResult\": \"{\\\"session\\\":\\\"S\\\"}\"}", "fix-previous-findings"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *ctx = json_loads(cases[i].ctx, 0, NULL);
+        WT_CHECK(ctx != NULL);
+        wt_wfrun_t *run = wt_wfrun_new(wf, ctx, NULL);
+        json_decref(ctx);
+        WT_CHECK_STR(wt_wfrun_step_id(run), cases[i].first);
+        wt_wfrun_destroy(&run);
+    }
+    /* the verdict step requires verdict and findings */
+    json_t *ctx = json_pack("{s:s}", "previousResult", "x");
+    wt_wfrun_t *run = wt_wfrun_new(wf, ctx, NULL);
+    json_decref(ctx);
+    char msg[256];
+    for (int i = 0; i < 3; i++)
+        WT_CHECK(complete(run, "{\"notes\":\"n\"}", NULL, 0) == 0);
+    WT_CHECK_STR(wt_wfrun_step_id(run), "verdict");
+    WT_CHECK(complete(run, "{\"notes\":\"n\"}", msg, sizeof msg) == -1);
+    WT_CHECK(strstr(msg, "verdict") != NULL && strstr(msg, "findings") != NULL);
+    wt_wfrun_destroy(&run);
+    wt_workflow_destroy(&wf);
+}
+
+WT_TEST_MAIN(WT_TEST(test_bundled_workflows_load), WT_TEST(test_mr_review_fix_step_on_retry),
+             WT_TEST(test_every_workrail_fixture_loads),
              WT_TEST(test_broken_files_name_file_and_path),
              WT_TEST(test_loop_branch_and_required_output),
              WT_TEST(test_artifact_loop_contract_and_assessment), WT_TEST(test_conditions))
