@@ -206,6 +206,24 @@ add_src(loader_t *ld, const void *obj, int is_template, const char *field, const
     s->multiline = wt_yaml_end_line(v) != wt_yaml_line(v);
 }
 
+/* Drops " at offset N" from a parser message: the diagnostic's line and
+ * column already say where. */
+static const char *
+without_offset(char *msg)
+{
+    static const char tag[] = " at offset ";
+    char *at = strstr(msg, tag);
+    if (at == NULL)
+        return msg;
+    char *end = at + sizeof tag - 1;
+    if (*end < '0' || *end > '9')
+        return msg;
+    while (*end >= '0' && *end <= '9')
+        end++;
+    memmove(at, end, strlen(end) + 1);
+    return msg;
+}
+
 /* Parses the scalar v as an expression; NULL with a problem reported. */
 static wt_expr_t *
 load_expr(loader_t *ld, const wt_yaml_node_t *v, const char *field)
@@ -222,7 +240,7 @@ load_expr(loader_t *ld, const wt_yaml_node_t *v, const char *field)
                                  .style = (int)wt_yaml_style(v),
                                  .multiline = wt_yaml_end_line(v) != wt_yaml_line(v)};
         wt_pos_t p = wt_pipeline_src_pos(&src, text, off);
-        problem(ld, p.line, p.col, "bad expression in '%s': %s", field, err.msg);
+        problem(ld, p.line, p.col, "bad expression in '%s': %s", field, without_offset(err.msg));
         return NULL;
     }
     add_src(ld, e, 0, field, v);
@@ -250,7 +268,7 @@ load_template(loader_t *ld, const wt_yaml_node_t *v, const char *field, int allo
                                  .style = (int)wt_yaml_style(v),
                                  .multiline = wt_yaml_end_line(v) != wt_yaml_line(v)};
         wt_pos_t p = wt_pipeline_src_pos(&src, text, off);
-        problem(ld, p.line, p.col, "bad template in '%s': %s", field, err.msg);
+        problem(ld, p.line, p.col, "bad template in '%s': %s", field, without_offset(err.msg));
         return NULL;
     }
     add_src(ld, t, 1, field, v);
