@@ -4,6 +4,8 @@
 #include "wt_cli_common.h"
 #include "wt_cli_util.h"
 #include "wt_clock.h"
+#include "wt_diag.h"
+#include "wt_pipeline.h"
 #include "wt_signal.h"
 #include "wt_workflow.h"
 
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Simple verbs take --json, --redis and positional arguments. */
 static int
@@ -403,40 +406,186 @@ wt_cli_workflows_main(int argc, char **argv)
     return 0;
 }
 
+/* Where `validate` learns which workflow ids exist: --workflows folders,
+ * else the fleet registry in Redis, else nowhere (the check is skipped). */
+typedef struct known_wf {
+    wt_workflow_set_t *set; /* from --workflows DIR, or NULL */
+    redisReply *ids;        /* HKEYS of the registry, or NULL */
+    int resolved;           /* the Redis lookup was tried */
+    const char *redis_url;  /* where to look */
+} known_wf_t;
+
+static int
+known_workflow(void *ud, const char *id)
+{
+    known_wf_t *k = ud;
+    if (k->set != NULL)
+        return wt_workflow_set_get(k->set, id) != NULL;
+    for (size_t i = 0; k->ids && i < k->ids->elements; i++)
+        if (k->ids->element[i]->str && strcmp(k->ids->element[i]->str, id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Reads the registry the first time a pipeline needs it; 1 when a list of
+ * workflows is available. */
+static int
+known_resolve(known_wf_t *k)
+{
+    if (k->set != NULL || k->resolved)
+        return k->set != NULL || k->ids != NULL;
+    k->resolved = 1;
+    char shown[512];
+    wt_redis_url_display(k->redis_url, shown, sizeof shown);
+    wt_err_t err = {0};
+    wt_redis_t *redis = wt_redis_new(k->redis_url, 1000, &err);
+    if (redis == NULL || wt_redis_connect(redis, &err) != 0) {
+        fprintf(stderr,
+                "worktrain validate: warning: Redis at %s is not reachable (%s): unknown workflow "
+                "ids are not checked (use --workflows DIR)\n",
+                shown, err.msg);
+        wt_redis_destroy(&redis);
+        return 0;
+    }
+    wt_store_t store;
+    wt_store_init(&store, redis, NULL);
+    char key[128];
+    redisReply *r = wt_redis_command(redis, &err, "HKEYS %s",
+                                     wt_store_key(&store, key, sizeof key, "workflows"));
+    wt_redis_destroy(&redis);
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
+        fprintf(stderr,
+                "worktrain validate: warning: no workflows registered in Redis at %s%s%s: unknown "
+                "workflow ids are not checked (use --workflows DIR)\n",
+                shown, r ? "" : ": ", r ? "" : err.msg);
+        if (r)
+            freeReplyObject(r);
+        return 0;
+    }
+    k->ids = r;
+    return 1;
+}
+
+static void
+on_workflow_dir_error(void *ud, const wt_err_t *err)
+{
+    (void)ud;
+    fprintf(stderr, "worktrain validate: warning: workflow skipped: %s\n", err->msg);
+}
+
+static int
+has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static int
+validate_workflow_file(const char *f)
+{
+    wt_err_t err = {0};
+    wt_workflow_t *wf = wt_workflow_load_file(f, &err);
+    if (wf == NULL) {
+        printf("%s\n", err.msg);
+        return 1;
+    }
+    int nsteps = wt_workflow_step_count(wf);
+    printf("%s: ok (workflow '%s', %d step%s)\n", f, wt_workflow_id(wf), nsteps,
+           nsteps == 1 ? "" : "s");
+    wt_workflow_destroy(&wf);
+    return 0;
+}
+
+static int
+validate_pipeline_file(const char *f, known_wf_t *known)
+{
+    wt_diags_t d;
+    wt_diags_init(&d);
+    wt_pipeline_t *p = wt_pipeline_load_file(f, &d);
+    if (p != NULL)
+        wt_pipeline_check(p, known_resolve(known) ? known_workflow : NULL, known, &d);
+    wt_diags_sort(&d);
+    wt_diags_print(&d, stdout);
+    int failed = d.errors > 0;
+    if (!failed)
+        printf("%s: ok (pipeline '%s', %d phase%s)\n", f, p->name, p->nphases,
+               p->nphases == 1 ? "" : "s");
+    wt_pipeline_destroy(&p);
+    wt_diags_release(&d);
+    return failed;
+}
+
+static const char validate_usage[] =
+    "usage: worktrain validate [--workflows DIR]... [--redis URL] FILE...\n"
+    "\n"
+    "Checks workflow JSON files (*.json) and pipeline YAML files (*.yml, *.yaml with a\n"
+    "top-level 'pipeline:' or 'phases:'). Every problem is printed, workflows as\n"
+    "FILE: message naming the JSON path, pipelines as FILE:LINE:COL: error: MESSAGE\n"
+    "(shape, expression syntax, unknown workflows and phases, cycles in needs,\n"
+    "references to phases that are not upstream). A good file prints FILE: ok (...).\n"
+    "\n"
+    "Pipeline workflow ids are checked against the workflows in --workflows folders\n"
+    "(repeatable); without the flag, against those the fleet's workers registered in\n"
+    "Redis (--redis URL, WORKTRAIN_REDIS); when Redis is not reachable that check is\n"
+    "skipped with a warning. Exit 1 when any file has errors, 2 on bad usage.\n";
+
 int
 wt_cli_validate_main(int argc, char **argv)
 {
+    static const struct option opts[] = {
+        {"workflows", 1, 0, 'w'}, {"redis", 1, 0, 'r'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     wt_cli_conn_t conn;
-    int as_json = 0;
-    int rc = simple_opts("validate",
-                         "usage: worktrain validate FILE...\n\nChecks workflow JSON files. Each "
-                         "error names the file, the JSON path (or line and column) and what is "
-                         "wrong. Exit 1 when any file fails.\n",
-                         argc, argv, &conn, &as_json);
-    if (rc != 0)
-        return rc < 0 ? 0 : rc;
-    if (optind >= argc)
+    wt_cli_conn_defaults(&conn);
+    known_wf_t known = {0};
+    int c;
+    wt_cli_getopt_reset();
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'w') {
+            if (known.set == NULL)
+                known.set = wt_workflow_set_new();
+            if (wt_workflow_set_load_dir(known.set, optarg, on_workflow_dir_error, NULL) == 0)
+                fprintf(stderr, "worktrain validate: warning: no workflows loaded from '%s'\n",
+                        optarg);
+        } else if (c == 'r') {
+            snprintf(conn.redis, sizeof conn.redis, "%s", optarg);
+        } else if (c == 'h') {
+            fputs(validate_usage, stdout);
+            wt_workflow_set_destroy(&known.set);
+            return 0;
+        } else {
+            wt_workflow_set_destroy(&known.set);
+            return wt_cli_usage_error("validate", "unknown or incomplete option '%s'",
+                                      argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        wt_workflow_set_destroy(&known.set);
         return wt_cli_usage_error("validate", "no files given");
+    }
+    known.redis_url = conn.redis;
     int failed = 0;
     for (int i = optind; i < argc; i++) {
         const char *f = argv[i];
-        size_t n = strlen(f);
-        if (n < 5 || strcmp(f + n - 5, ".json") != 0) {
-            printf("%s: unsupported file type (expected .json workflow)\n", f);
-            failed = 1;
-            continue;
-        }
-        wt_err_t err = {0};
-        wt_workflow_t *wf = wt_workflow_load_file(f, &err);
-        if (wf == NULL) {
-            printf("%s\n", err.msg);
-            failed = 1;
+        if (has_suffix(f, ".json")) {
+            failed |= validate_workflow_file(f);
+        } else if (has_suffix(f, ".yml") || has_suffix(f, ".yaml")) {
+            if (access(f, R_OK) != 0 || wt_pipeline_sniff(f)) {
+                failed |= validate_pipeline_file(f, &known);
+            } else {
+                printf("%s: error: not a pipeline (triggers files are checked by the triggers "
+                       "loader)\n",
+                       f);
+                failed = 1;
+            }
         } else {
-            int nsteps = wt_workflow_step_count(wf);
-            printf("%s: ok (workflow '%s', %d step%s)\n", f, wt_workflow_id(wf), nsteps,
-                   nsteps == 1 ? "" : "s");
+            printf("%s: error: unsupported file type (expected a .json workflow or a .yml "
+                   "pipeline)\n",
+                   f);
+            failed = 1;
         }
-        wt_workflow_destroy(&wf);
     }
+    wt_workflow_set_destroy(&known.set);
+    if (known.ids)
+        freeReplyObject(known.ids);
     return failed;
 }

@@ -19,6 +19,10 @@
  * < <= > >= need two numbers (or two strings: byte order), else false;
  * `a in b` is true when b is an array holding a value == a, or b and a are
  * strings and a is a substring of b, or b is an object with key a.
+ * Ordering a number against a numeric string also compares as numbers
+ * (`score >= 0.8` with score "0.85"); two strings always compare as strings.
+ * Equality is deep for arrays and objects. !, && and || give true/false.
+ * Keywords true, false, null and in are paths when followed by ".".
  * Truthiness: null, false, 0, "" , [] and {} are false; all else true.
  * Evaluation never fails: everything has a value. Pure and thread-safe. */
 #ifndef WT_EXPR_H
@@ -30,6 +34,11 @@
 #include <stddef.h>
 
 typedef struct wt_expr wt_expr_t;
+
+/* Longest expression text, in bytes (WT_ELIMIT beyond). */
+#define WT_EXPR_MAX_BYTES 4096
+/* Deepest nesting of "(", "[" and "!" (WT_ELIMIT beyond). */
+#define WT_EXPR_MAX_DEPTH 64
 
 /* Parses text. On failure returns NULL, sets err ("expected ')' but found
  * 'x'") and *err_offset to the byte offset in text where it went wrong. */

@@ -11,6 +11,10 @@
 
 typedef struct wt_template wt_template_t;
 
+/* Longest template text, in bytes (WT_ELIMIT beyond); each {{ ... }} is
+ * further limited to WT_EXPR_MAX_BYTES. */
+#define WT_TEMPLATE_MAX_BYTES (1024 * 1024)
+
 /* Parses text. On failure returns NULL, sets err and *err_offset (byte
  * offset in text of the problem, e.g. inside the bad expression). */
 wt_template_t *wt_template_parse(const char *text, size_t *err_offset, wt_err_t *err);
