@@ -485,13 +485,15 @@ record(wt_store_t *store, const char *event, const char *target, json_t *body, c
     snprintf(status, sizeof status, "%ld", r->status);
     snprintf(ts, sizeof ts, "%lld", (long long)wt_clock_now_ms());
     const char *sid = json_string_value(json_object_get(body, "sessionId"));
-    const char *argv[24] = {"XADD",   key,    "MAXLEN",  "~",
-                            cap,      "*",    "event",   event,
-                            "target", target, "outcome", r->delivered ? "delivered" : "failed"};
-    int argc = 11;
-    const char *more[] = {"attempts", attempts, "status", status, "error", r->error, "ts_ms", ts};
-    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
-        argv[argc++] = more[i];
+    const char *head[] = {"XADD",     key,      "MAXLEN",  "~",
+                          cap,        "*",      "event",   event,
+                          "target",   target,   "outcome", r->delivered ? "delivered" : "failed",
+                          "attempts", attempts, "status",  status,
+                          "error",    r->error, "ts_ms",   ts};
+    const char *argv[sizeof head / sizeof head[0] + 2];
+    int argc = 0;
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        argv[argc++] = head[i];
     if (sid != NULL && *sid != '\0') {
         argv[argc++] = "session";
         argv[argc++] = sid;
