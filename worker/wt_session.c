@@ -140,7 +140,8 @@ finish(wt_session_t *self, const char *outcome, const char *detail)
     json_t *data = json_pack("{s:s,s:O,s:s,s:I}", "outcome", outcome, "output", output, "detail",
                              detail ? detail : "", "duration_ms", (json_int_t)dur);
     char ended[24];
-    snprintf(ended, sizeof ended, "%lld", (long long)wt_clock_now_ms());
+    int64_t ended_ms = wt_clock_now_ms();
+    snprintf(ended, sizeof ended, "%lld", (long long)ended_ms);
     const char *fields[] = {"status",   status_for(outcome),
                             "outcome",  outcome,
                             "output",   out_s,
@@ -158,6 +159,11 @@ finish(wt_session_t *self, const char *outcome, const char *detail)
     }
     wt_log_info("session %s: %s%s%s", self->sid, outcome, detail && *detail ? ": " : "",
                 detail ? detail : "");
+    /* Enqueue only: delivery runs on the notifier's own thread. */
+    if (wt_notify_enabled(self->env->notify))
+        wt_notify_post(self->env->notify, "session_completed",
+                       wt_notify_body_new("session_completed", self->workflow_id, self->sid,
+                                          outcome, detail, self->goal, ended_ms));
     return outcome;
 }
 

@@ -16,6 +16,7 @@
 #define WT_SESSION_H
 
 #include "wt_llm.h"
+#include "wt_notify.h"
 #include "wt_proto.h"
 #include "wt_workflow.h"
 
@@ -36,6 +37,7 @@ typedef struct wt_session_env {
     int bash_timeout_ms;                /* Bash default */
     const char *clients_ep;             /* broker client endpoint, for spawn_agent */
     int64_t write_retry_ms;             /* retry bound of event writes, 0 = WT_EVENTS_RETRY_MS */
+    wt_notify_t *notify;                /* shared, thread-safe; NULL or disabled = no posts */
 } wt_session_env_t;
 
 typedef struct wt_session wt_session_t;

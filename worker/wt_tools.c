@@ -134,8 +134,8 @@ wt_tools_definitions(void)
 int
 wt_tools_is_secret_name(const char *name)
 {
-    static const char *const parts[] = {"KEY",    "TOKEN",      "SECRET", "PASSWORD",
-                                        "PASSWD", "CREDENTIAL", NULL};
+    static const char *const parts[] = {"KEY",        "TOKEN",   "SECRET", "PASSWORD", "PASSWD",
+                                        "CREDENTIAL", "WEBHOOK", "SLACK",  NULL};
     static const char *const prefixes[] = {"ANTHROPIC_", "OPENAI_", "AWS_",   "WORKTRAIN_",
                                            "GITHUB_",    "GITLAB_", "SLACK_", NULL};
     char up[256];

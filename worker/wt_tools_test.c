@@ -195,6 +195,11 @@ test_secret_names(void)
     WT_CHECK(wt_tools_is_secret_name("github_token=x"));
     WT_CHECK(wt_tools_is_secret_name("DB_PASSWORD"));
     WT_CHECK(wt_tools_is_secret_name("WORKTRAIN_REDIS=redis://:pw@h"));
+    /* Webhook URLs embed tokens (WORKTRAIN_NOTIFY_WEBHOOK / _SLACK and the like). */
+    WT_CHECK(wt_tools_is_secret_name("WORKTRAIN_NOTIFY_WEBHOOK=http://h/x"));
+    WT_CHECK(wt_tools_is_secret_name("WORKTRAIN_NOTIFY_SLACK=https://hooks.slack.com/x"));
+    WT_CHECK(wt_tools_is_secret_name("TEAM_WEBHOOK_URL=http://h/x"));
+    WT_CHECK(wt_tools_is_secret_name("ops_slack_hook=http://h/x"));
     WT_CHECK(!wt_tools_is_secret_name("PATH=/usr/bin"));
     WT_CHECK(!wt_tools_is_secret_name("HOME=/root"));
 }

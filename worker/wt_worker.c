@@ -51,6 +51,7 @@ typedef struct worker {
     int running;                  /* used slots */
     wt_workflow_set_t *workflows; /* owned */
     wt_llm_t *llm;                /* owned */
+    wt_notify_t *notify;          /* owned; session_completed posts */
     char **tool_env;              /* owned scrubbed environment */
     char *soul;                   /* owned soul text */
     wt_session_env_t senv;        /* what sessions borrow */
@@ -441,6 +442,7 @@ worker_release(worker_t *w)
     free(w->slots);
     wt_workflow_set_destroy(&w->workflows);
     wt_llm_destroy(&w->llm);
+    wt_notify_destroy(&w->notify); /* flushes what is queued, bounded */
     wt_tools_env_free(w->tool_env);
     free(w->soul);
     wt_redis_destroy(&w->redis);
@@ -462,7 +464,8 @@ worker_setup(worker_t *w)
         return -1;
     }
     if ((w->llm = wt_llm_new(&w->cfg.llm, &err)) == NULL ||
-        (w->redis = wt_redis_new(w->cfg.redis, 1000, &err)) == NULL) {
+        (w->redis = wt_redis_new(w->cfg.redis, 1000, &err)) == NULL ||
+        (w->notify = wt_notify_new(&w->cfg.notify, &err)) == NULL) {
         wt_log_error("%s", err.msg);
         return -1;
     }
@@ -488,6 +491,7 @@ worker_setup(worker_t *w)
         .bash_timeout_ms = 300000,
         .clients_ep = w->cfg.clients,
         .write_retry_ms = 0,
+        .notify = w->notify,
     };
     w->zctx = zmq_ctx_new();
     zmq_ctx_set(w->zctx, ZMQ_MAX_SOCKETS, w->cfg.slots * 2 + 64);
@@ -516,9 +520,11 @@ wt_worker_main(int argc, char **argv)
     if (worker_setup(w) == 0) {
         publish_workflows(w);
         connect_broker(w);
-        wt_log_info("worker %s up: %d slots, %d workflows, provider %s, broker %s", w->cfg.name,
-                    w->cfg.slots, wt_workflow_set_count(w->workflows), w->cfg.llm.provider,
-                    w->cfg.broker);
+        wt_log_info(
+            "worker %s up: %d slots, %d workflows, provider %s, broker %s, notify%s%s", w->cfg.name,
+            w->cfg.slots, wt_workflow_set_count(w->workflows), w->cfg.llm.provider, w->cfg.broker,
+            w->cfg.notify.webhook_url[0] ? " webhook" : "",
+            w->cfg.notify.slack_url[0] ? " slack" : (w->cfg.notify.webhook_url[0] ? "" : " off"));
         worker_loop(w);
         /* Let DISCONNECT (and the last FINISHED) leave before the socket closes. */
         int linger = 500;

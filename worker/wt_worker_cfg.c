@@ -21,7 +21,7 @@ usage(FILE *out)
         "                        [--workspace-root DIR] [--name NAME]\n"
         "                        [--provider anthropic|openai|scripted] [--base-url URL]\n"
         "                        [--model NAME] [--model-fast|--model-balanced|--model-best NAME]\n"
-            "                        [--script FILE] [--soul FILE]\n"
+        "                        [--script FILE] [--soul FILE]\n"
         "                        [--max-turns N] [--session-timeout DUR] [--stall-timeout DUR]\n"
         "                        [--drain-timeout DUR] [--stuck-policy abort|notify_only]\n"
         "                        [--heartbeat DUR] [--liveness N]\n"
@@ -32,7 +32,11 @@ usage(FILE *out)
         "base URLs also from ANTHROPIC_BASE_URL / OPENAI_BASE_URL. SIGTERM drains: running\n"
         "sessions stop after their current turn (or at --drain-timeout, default 30s) and are\n"
         "handed back to the broker to resume elsewhere. --clients is the broker's client\n"
-        "endpoint (default $WORKTRAIN_BROKER or tcp://127.0.0.1:5555), used by spawn_agent.\n");
+        "endpoint (default $WORKTRAIN_BROKER or tcp://127.0.0.1:5555), used by spawn_agent.\n"
+        "Notifications: WORKTRAIN_NOTIFY_WEBHOOK (JSON POST) and/or WORKTRAIN_NOTIFY_SLACK\n"
+        "(Slack incoming webhook) get one post per session_completed, retried in the\n"
+        "background (WORKTRAIN_NOTIFY_ATTEMPTS, _BACKOFF_MS, _TIMEOUT_MS); outcomes go to\n"
+        "wt:notifications.\n");
 }
 
 static int
@@ -67,6 +71,7 @@ defaults(wt_worker_cfg_t *cfg)
     cfg->stuck_abort = 1;
     wt_llm_cfg_defaults(&cfg->llm);
     cfg->llm.timeout_ms = 120000; /* the stall timeout: no answer in 120 s */
+    wt_notify_cfg_defaults(&cfg->notify);
 }
 
 static int
@@ -214,5 +219,12 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         fprintf(stderr, "worktrain worker: %s\n", err.msg);
         return 2;
     }
+    /* Notifications come from the environment only (the URLs are secrets,
+     * kept off command lines); outcomes go to the worker's Redis. */
+    if (wt_notify_cfg_from_env(&cfg->notify, &err) != 0) {
+        fprintf(stderr, "worktrain worker: %s\n", err.msg);
+        return 2;
+    }
+    snprintf(cfg->notify.redis_url, sizeof cfg->notify.redis_url, "%s", cfg->redis);
     return 0;
 }

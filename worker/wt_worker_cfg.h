@@ -3,6 +3,7 @@
 #define WT_WORKER_CFG_H
 
 #include "wt_llm.h"
+#include "wt_notify.h"
 
 #include <stdint.h>
 
@@ -25,6 +26,7 @@ typedef struct wt_worker_cfg {
     int64_t drain_timeout_ms;                    /* SIGTERM: wait this long for step boundaries */
     int stuck_abort;                             /* agent_stuck policy: 1 abort, 0 notify_only */
     wt_llm_cfg_t llm;                            /* provider settings */
+    wt_notify_cfg_t notify;                      /* WORKTRAIN_NOTIFY_*: session_completed posts */
 } wt_worker_cfg_t;
 
 /* Parses argv; returns 0, 1 after --help (exit 0), or 2 on bad usage (the
