@@ -8,11 +8,55 @@
 #include "wt_store.h"
 
 #include "wt_alloc.h"
+#include "wt_clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
+/* Lua shared by the scripts that can write a session_completed (append,
+ * and assign when it dead-letters): the inbox entry for a completion or a
+ * reported issue, written in the same script as the event itself, and the
+ * end of the session's tell list. Summaries are cut at 200 bytes on a
+ * UTF-8 character boundary. */
+/* clang-format off */
+#define INBOX_LUA \
+    "local function str(v)\n" \
+    "  if type(v) == 'string' then return v elseif type(v) == 'number' then return tostring(v) end\n" \
+    "  return ''\n" \
+    "end\n" \
+    "local function cut(s, n)\n" \
+    "  if #s <= n then return s end\n" \
+    "  local i = n\n" \
+    "  while i > 0 and string.byte(s, i + 1) >= 128 and string.byte(s, i + 1) < 192 do i = i - 1 end\n" \
+    "  return string.sub(s, 1, i)..'...'\n" \
+    "end\n" \
+    "local function inbox(p, hk, sid, typ, data, id)\n" \
+    "  if typ ~= 'session_completed' and typ ~= 'issue_reported' then return end\n" \
+    "  local ok, d = pcall(cjson.decode, data)\n" \
+    "  if not ok or type(d) ~= 'table' then d = {} end\n" \
+    "  local meta = redis.call('HMGET', hk, 'workflow', 'run')\n" \
+    "  local e\n" \
+    "  if typ == 'session_completed' then\n" \
+    "    local summary = str(d.detail)\n" \
+    "    if summary == '' and type(d.output) == 'table' then summary = str(d.output.notes) end\n" \
+    "    e = {'kind', 'completion', 'outcome', str(d.outcome), 'summary', cut(summary, 200)}\n" \
+    "    redis.call('DEL', hk..':tell')\n" \
+    "  else\n" \
+    "    e = {'kind', 'issue', 'severity', str(d.severity), 'issue_kind', str(d.kind),\n" \
+    "      'summary', cut(str(d.summary), 200)}\n" \
+    "  end\n" \
+    "  for _, v in ipairs({'session', sid, 'workflow', str(meta[1]), 'ts_ms', string.match(id, '^%d+')}) do\n" \
+    "    table.insert(e, v)\n" \
+    "  end\n" \
+    "  if str(meta[2]) ~= '' then table.insert(e, 'run') table.insert(e, meta[2]) end\n" \
+    "  redis.call('XADD', p..'inbox', 'MAXLEN', '~', '" STR(WT_STORE_INBOX_CAP) "', '*', unpack(e))\n" \
+    "end\n"
+/* clang-format on */
 
 static const char intake_lua[] =
     "local p, sid, key = ARGV[1], ARGV[2], ARGV[3]\n"
@@ -43,7 +87,7 @@ static const char intake_lua[] =
     "  'session', sid, 'data', data)\n"
     "return {sid, 0}\n";
 
-static const char assign_lua[] =
+static const char assign_lua[] = INBOX_LUA
     "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
     "local hk = p..'session:'..sid\n"
     "local st = redis.call('HGET', hk, 'status')\n"
@@ -60,8 +104,9 @@ static const char assign_lua[] =
     "ARGV[4])\n"
     "  redis.call('ZREM', p..'queue', sid)\n"
     "  redis.call('HDEL', p..'running', sid)\n"
-    "  redis.call('XADD', hk..':events', '*', 'type', 'session_completed', 'data', data, 'epoch', "
-    "redis.call('HGET', hk, 'epoch'))\n"
+    "  local id = redis.call('XADD', hk..':events', '*', 'type', 'session_completed', 'data', "
+    "data, 'epoch', redis.call('HGET', hk, 'epoch'))\n"
+    "  inbox(p, hk, sid, 'session_completed', data, id)\n"
     "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[6], '*', 'type', 'session_completed', "
     "'session', sid, 'data', data)\n"
     "  redis.call('XADD', p..'deadletter', 'MAXLEN', '~', ARGV[6], '*', 'session', sid, "
@@ -76,7 +121,7 @@ static const char assign_lua[] =
     "redis.call('HSET', p..'running', sid, worker)\n"
     "return {epoch, attempt}\n";
 
-static const char append_lua[] =
+static const char append_lua[] = INBOX_LUA
     "local p, sid, epoch, typ, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
     "local hk = p..'session:'..sid\n"
     "local cur = redis.call('HMGET', hk, 'epoch', 'status')\n"
@@ -88,7 +133,9 @@ static const char append_lua[] =
     "end\n"
     "if ARGV[8] ~= '' then\n"
     "  local se = redis.call('HMGET', hk, 'seq_epoch', 'seq')\n"
-    "  if se[1] == epoch and tonumber(ARGV[8]) <= (tonumber(se[2]) or 0) then return 'DUP' end\n"
+    "  if se[1] == epoch and tonumber(ARGV[8]) <= (tonumber(se[2]) or 0) then\n"
+    "    return {'DUP', redis.call('LLEN', hk..':tell')}\n"
+    "  end\n"
     "end\n"
     "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
     "  return redis.error_reply('STALE session '..sid..' already ended')\n"
@@ -104,11 +151,60 @@ static const char append_lua[] =
     "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[7], '*', 'type', typ, 'session', sid, "
     "'data', data)\n"
     "end\n"
+    "inbox(p, hk, sid, typ, data, id)\n"
     "if typ == 'session_completed' then\n"
     "  redis.call('ZREM', p..'queue', sid)\n"
     "  redis.call('HDEL', p..'running', sid)\n"
     "end\n"
-    "return id\n";
+    "return {id, redis.call('LLEN', hk..':tell')}\n";
+
+static const char tell_lua[] =
+    "local p, sid, msg = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local hk = p..'session:'..sid\n"
+    "local st = redis.call('HGET', hk, 'status')\n"
+    "if not st then return redis.error_reply('NOTFOUND no session '..sid) end\n"
+    "if st == 'completed' or st == 'failed' or st == 'cancelled' then\n"
+    "  return redis.error_reply('ENDED session '..sid..' has already ended ('..st..')')\n"
+    "end\n"
+    "local n = redis.call('LLEN', hk..':tell')\n"
+    "if n >= tonumber(ARGV[4]) then\n"
+    "  return redis.error_reply('LIMIT '..n..' messages already wait for session '..sid)\n"
+    "end\n"
+    "return redis.call('RPUSH', hk..':tell', msg)\n";
+
+/* The take is the only consumer of a tell list. Messages leave the list
+ * and enter the event stream in one step, so each is either waiting or
+ * recorded, never both and never neither. tell_* fields of the hash keep
+ * the last take for an idempotent retry. */
+static const char take_lua[] =
+    "local p, sid, epoch, tseq = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+    "local hk = p..'session:'..sid\n"
+    "local tk = hk..':tell'\n"
+    "local cur = redis.call('HMGET', hk, 'epoch', 'status', 'tell_epoch', 'tell_seq', "
+    "'tell_last')\n"
+    "if cur[2] == false then return redis.error_reply('STALE session '..sid..' does not exist') "
+    "end\n"
+    "if epoch ~= '' and cur[1] ~= epoch then\n"
+    "  return redis.error_reply('STALE epoch '..epoch..' of '..sid..' is not current "
+    "'..tostring(cur[1]))\n"
+    "end\n"
+    "if tseq ~= '' and cur[3] == epoch and cur[4] == tseq then\n"
+    "  return {cur[5], redis.call('LLEN', tk)}\n"
+    "end\n"
+    "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
+    "  return redis.error_reply('STALE session '..sid..' already ended')\n"
+    "end\n"
+    "local msgs = redis.call('LRANGE', tk, 0, tonumber(ARGV[5]) - 1)\n"
+    "if #msgs == 0 then return {'[]', 0} end\n"
+    "redis.call('LTRIM', tk, #msgs, -1)\n"
+    "for _, m in ipairs(msgs) do\n"
+    "  redis.call('XADD', hk..':events', '*', 'type', 'message_received', 'data',\n"
+    "    cjson.encode({message = m, from = 'tell'}), 'epoch', epoch)\n"
+    "end\n"
+    "local out = cjson.encode(msgs)\n"
+    "if tseq ~= '' then redis.call('HSET', hk, 'tell_epoch', epoch, 'tell_seq', tseq, "
+    "'tell_last', out) end\n"
+    "return {out, redis.call('LLEN', tk)}\n";
 
 static const char requeue_lua[] =
     "local p, sid = ARGV[1], ARGV[2]\n"
@@ -133,6 +229,8 @@ wt_store_init(wt_store_t *self, wt_redis_t *redis, const char *prefix)
     wt_redis_script_init(&self->assign, assign_lua);
     wt_redis_script_init(&self->append, append_lua);
     wt_redis_script_init(&self->requeue, requeue_lua);
+    wt_redis_script_init(&self->tell, tell_lua);
+    wt_redis_script_init(&self->take, take_lua);
 }
 
 char *
@@ -154,7 +252,9 @@ wt_store_load_scripts(wt_store_t *self, wt_err_t *err)
     if (wt_redis_script_load(self->redis, &self->intake, err) != 0 ||
         wt_redis_script_load(self->redis, &self->assign, err) != 0 ||
         wt_redis_script_load(self->redis, &self->append, err) != 0 ||
-        wt_redis_script_load(self->redis, &self->requeue, err) != 0)
+        wt_redis_script_load(self->redis, &self->requeue, err) != 0 ||
+        wt_redis_script_load(self->redis, &self->tell, err) != 0 ||
+        wt_redis_script_load(self->redis, &self->take, err) != 0)
         return -1;
     return 0;
 }
@@ -268,6 +368,15 @@ int
 wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq, const char *type,
                 const char *data, int fleet, int nfields, const char **fields, wt_err_t *err)
 {
+    return wt_store_append_tells(self, sid, epoch, seq, type, data, fleet, nfields, fields, NULL,
+                                 err);
+}
+
+int
+wt_store_append_tells(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq,
+                      const char *type, const char *data, int fleet, int nfields,
+                      const char **fields, int64_t *tells_waiting, wt_err_t *err)
+{
     if (nfields < 0 || nfields % 2 != 0 || nfields > 48)
         return wt_err_set(err, WT_EINVAL, "append: %d hash fields (need pairs, max 48)", nfields);
     char ep[24] = "", cap[16], sq[24] = "";
@@ -290,8 +399,134 @@ wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq, c
     redisReply *r = wt_redis_eval(self->redis, &self->append, 0, 8 + nfields, argv, NULL, err);
     if (r == NULL)
         return -1;
+    if (tells_waiting != NULL)
+        *tells_waiting = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                                 r->element[1]->type == REDIS_REPLY_INTEGER
+                             ? r->element[1]->integer
+                             : 0;
     freeReplyObject(r);
     return 0;
+}
+
+static int
+valid_kind(const char *kind)
+{
+    size_t n = kind ? strlen(kind) : 0;
+    if (n == 0 || n > 31)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((kind[i] >= 'a' && kind[i] <= 'z') || kind[i] == '_'))
+            return 0;
+    return 1;
+}
+
+int
+wt_store_inbox_add(wt_store_t *self, const char *kind, int nfields, const char **fields,
+                   wt_err_t *err)
+{
+    if (!valid_kind(kind))
+        return wt_err_set(err, WT_EINVAL, "inbox entry: bad kind '%s' (want 1-31 chars of a-z _)",
+                          kind ? kind : "(null)");
+    if (nfields < 0 || nfields % 2 != 0 || nfields > 32)
+        return wt_err_set(err, WT_EINVAL, "inbox entry: %d fields (need pairs, max 32)", nfields);
+    char key[128], now[24];
+    wt_store_key(self, key, sizeof key, "inbox");
+    const char *argv[8 + 32 + 2] = {"XADD", key,    "MAXLEN", "~", STR(WT_STORE_INBOX_CAP),
+                                    "*",    "kind", kind};
+    int argc = 8, has_ts = 0;
+    for (int i = 0; i < nfields; i += 2) {
+        if (fields[i] == NULL || fields[i + 1] == NULL || fields[i][0] == '\0')
+            return wt_err_set(err, WT_EINVAL, "inbox entry: field %d is empty", i / 2);
+        if (strcmp(fields[i], "kind") == 0)
+            return wt_err_set(err, WT_EINVAL, "inbox entry: 'kind' is given as its own argument");
+        has_ts |= strcmp(fields[i], "ts_ms") == 0;
+        argv[argc++] = fields[i];
+        argv[argc++] = fields[i + 1];
+    }
+    if (!has_ts) {
+        snprintf(now, sizeof now, "%lld", (long long)wt_clock_now_ms());
+        argv[argc++] = "ts_ms";
+        argv[argc++] = now;
+    }
+    redisReply *r = wt_redis_commandv(self->redis, argc, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+/* Turns a script's "CODE text" error into err with code and just text. */
+static int
+script_error(const wt_err_t *e, const char *word, wt_code_t code, wt_err_t *err)
+{
+    const char *at = strstr(e->msg, word);
+    if (at == NULL) {
+        if (err)
+            *err = *e;
+        return -1;
+    }
+    return wt_err_set(err, code, "%s", at + strlen(word) + 1);
+}
+
+int
+wt_store_tell(wt_store_t *self, const char *sid, const char *message, wt_err_t *err)
+{
+    size_t n = strlen(message);
+    if (n == 0)
+        return wt_err_set(err, WT_ELIMIT, "message for session %s is empty", sid);
+    if (n > WT_STORE_TELL_MAX_BYTES)
+        return wt_err_set(err, WT_ELIMIT, "message for session %s is %zu bytes > max %d", sid, n,
+                          WT_STORE_TELL_MAX_BYTES);
+    char maxw[16];
+    snprintf(maxw, sizeof maxw, "%d", WT_STORE_TELL_MAX_WAITING);
+    const char *argv[] = {self->prefix, sid, message, maxw};
+    wt_err_t e = {0};
+    redisReply *r = wt_redis_eval(self->redis, &self->tell, 0, 4, argv, NULL, &e);
+    if (r != NULL) {
+        freeReplyObject(r);
+        return 0;
+    }
+    if (strstr(e.msg, "NOTFOUND ") != NULL)
+        return script_error(&e, "NOTFOUND", WT_ENOTFOUND, err);
+    if (strstr(e.msg, "ENDED ") != NULL)
+        return script_error(&e, "ENDED", WT_ESTALE, err);
+    if (strstr(e.msg, "LIMIT ") != NULL)
+        return script_error(&e, "LIMIT", WT_ELIMIT, err);
+    if (err)
+        *err = e;
+    return -1;
+}
+
+json_t *
+wt_store_tell_take(wt_store_t *self, const char *sid, int64_t epoch, int64_t take_seq,
+                   int64_t *left, wt_err_t *err)
+{
+    char ep[24] = "", sq[24] = "", maxn[16];
+    if (epoch >= 0)
+        snprintf(ep, sizeof ep, "%lld", (long long)epoch);
+    if (take_seq > 0)
+        snprintf(sq, sizeof sq, "%lld", (long long)take_seq);
+    snprintf(maxn, sizeof maxn, "%d", WT_STORE_TELL_TAKE_MAX);
+    const char *argv[] = {self->prefix, sid, ep, sq, maxn};
+    redisReply *r = wt_redis_eval(self->redis, &self->take, 0, 5, argv, NULL, err);
+    if (r == NULL)
+        return NULL;
+    json_t *msgs = NULL;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_INTEGER) {
+        /* cjson encodes an empty table as {}: both mean no messages */
+        msgs = strcmp(r->element[0]->str, "{}") == 0 ? json_array()
+                                                     : json_loads(r->element[0]->str, 0, NULL);
+        if (left != NULL)
+            *left = r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    if (!json_is_array(msgs)) {
+        json_decref(msgs);
+        wt_err_set(err, WT_EPROTO, "tell take of session %s: unexpected script reply", sid);
+        return NULL;
+    }
+    return msgs;
 }
 
 int

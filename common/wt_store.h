@@ -15,10 +15,15 @@
  *   <p>run:<id>                 hash   a coordinator run (worktrain run)
  *   <p>run:<id>:sessions        zset   the run's session ids by created_ms
  *   <p>runs                     zset   every run id by created_ms
+ *   <p>inbox                    stream what needs an operator's eye (capped):
+ *                                      completions, reported issues, escalations
+ *   <p>session:<sid>:tell       list   operator messages waiting for the agent
  * Multi-key changes run as Lua scripts so they are atomic: intake (create a
  * session exactly once per idempotency key), assign (bump the lease epoch)
- * and append (refuse writes carrying a stale epoch, and any event after the
- * session_completed). The store borrows its wt_redis_t. */
+ * append (refuse writes carrying a stale epoch, and any event after the
+ * session_completed; add the inbox entry of a completion or an issue),
+ * tell (queue a message only for a live session) and take (move waiting
+ * messages into the event stream). The store borrows its wt_redis_t. */
 #ifndef WT_STORE_H
 #define WT_STORE_H
 
@@ -28,7 +33,11 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#define WT_STORE_EVENTS_CAP 100000 /* approximate length cap of <p>events */
+#define WT_STORE_EVENTS_CAP       100000      /* approximate length cap of <p>events */
+#define WT_STORE_INBOX_CAP        10000       /* approximate length cap of <p>inbox */
+#define WT_STORE_TELL_MAX_BYTES   (16 * 1024) /* largest operator message */
+#define WT_STORE_TELL_MAX_WAITING 100         /* messages waiting per session */
+#define WT_STORE_TELL_TAKE_MAX    32          /* messages taken per turn */
 
 typedef struct wt_store {
     wt_redis_t *redis;         /* borrowed */
@@ -37,6 +46,8 @@ typedef struct wt_store {
     wt_redis_script_t assign;  /* lease: epoch+1, attempt+1, worker */
     wt_redis_script_t append;  /* fenced event append + hash update */
     wt_redis_script_t requeue; /* back to queue after a lost worker */
+    wt_redis_script_t tell;    /* queue an operator message for a live session */
+    wt_redis_script_t take;    /* fenced take of waiting messages + message_received */
 } wt_store_t;
 
 /* A session as handed to intake. Strings are borrowed. */
@@ -93,6 +104,39 @@ int wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t cr
  * WT_ESTALE when the epoch is out of date or the session already ended. */
 int wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq, const char *type,
                     const char *data, int fleet, int nfields, const char **fields, wt_err_t *err);
+/* wt_store_append that also reports in *tells_waiting how many operator
+ * messages wait in the session's tell list (the session's cue to take
+ * them; no extra round trip). session_completed and issue_reported also
+ * add an inbox entry (kind completion / issue) in the same script, so the
+ * inbox has exactly one entry per stored event; session_completed drops
+ * the messages still waiting. */
+int wt_store_append_tells(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq,
+                          const char *type, const char *data, int fleet, int nfields,
+                          const char **fields, int64_t *tells_waiting, wt_err_t *err);
+
+/* Adds an entry of kind (e.g. "escalation", "pipeline"; [a-z_], at most 31
+ * chars) to <prefix>inbox with the given field/value pairs (session,
+ * workflow, outcome or severity, summary, run, ...); ts_ms is set to now
+ * unless given. Fails with WT_EINVAL for a bad kind or odd/too many
+ * fields (max 32 values). */
+int wt_store_inbox_add(wt_store_t *self, const char *kind, int nfields, const char **fields,
+                       wt_err_t *err);
+
+/* Queues an operator message for session sid (RPUSH on its tell list),
+ * atomically checked: WT_ENOTFOUND when there is no such session, WT_ESTALE
+ * when it already ended, WT_ELIMIT when the message is empty, larger than
+ * WT_STORE_TELL_MAX_BYTES, or WT_STORE_TELL_MAX_WAITING are waiting. */
+int wt_store_tell(wt_store_t *self, const char *sid, const char *message, wt_err_t *err);
+
+/* Takes up to WT_STORE_TELL_TAKE_MAX waiting messages of sid and records
+ * one message_received event {message, from: "tell"} per message, in one
+ * script fenced by epoch like wt_store_append (WT_ESTALE when refused).
+ * take_seq > 0 makes it idempotent within the lease: a repeated take_seq
+ * returns the messages the earlier take with that number took (its reply
+ * was lost). Returns a new JSON array of strings (maybe empty) and the
+ * number still waiting in *left (may be NULL); NULL on failure. */
+json_t *wt_store_tell_take(wt_store_t *self, const char *sid, int64_t epoch, int64_t take_seq,
+                           int64_t *left, wt_err_t *err);
 
 /* Builds the result object of a session, {session, workflow, status,
  * outcome, output, detail}; NULL with WT_ENOTFOUND if it does not exist. */

@@ -1,0 +1,306 @@
+/* Unit tests of the store's inbox and tell scripts against a real
+ * redis-server on a free loopback port: a completion or a reported issue
+ * adds exactly one inbox entry with the event (not on a duplicate retry,
+ * not on a refused write); other writers add entries with
+ * wt_store_inbox_add; tell accepts messages only for live sessions; a take
+ * moves waiting messages into message_received events, fenced and
+ * idempotent; a dead-lettered session gets its completion entry too. */
+#include "wt_clock.h"
+#include "wt_store.h"
+#include "wt_test.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static pid_t redis_pid;
+
+static int
+free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* Starts redis-server and waits (bounded) until it answers PING. */
+static wt_redis_t *
+start_redis(void)
+{
+    static char url[64];
+    char ports[16];
+    int port = free_port();
+    snprintf(ports, sizeof ports, "%d", port);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
+    redis_pid = fork();
+    if (redis_pid == 0) {
+        if (freopen("/dev/null", "w", stdout) == NULL)
+            _exit(127);
+        execl("/usr/bin/redis-server", "redis-server", "--port", ports, "--bind", "127.0.0.1",
+              "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
+              (char *)NULL);
+        _exit(127);
+    }
+    wt_redis_t *r = wt_redis_new(url, 1000, NULL);
+    for (int i = 0; i < 200; i++) {
+        redisReply *rep = wt_redis_command(r, NULL, "PING");
+        if (rep) {
+            freeReplyObject(rep);
+            return r;
+        }
+        wt_clock_sleep_ms(25);
+    }
+    return r;
+}
+
+static void
+stop_redis(void)
+{
+    if (redis_pid > 0) {
+        kill(redis_pid, SIGKILL);
+        waitpid(redis_pid, NULL, 0);
+        redis_pid = 0;
+    }
+}
+
+static wt_redis_t *redis;
+
+static void
+cmd(const char *fmt, const char *a, const char *b)
+{
+    redisReply *rep = wt_redis_command(redis, NULL, fmt, a, b);
+    if (rep)
+        freeReplyObject(rep);
+}
+
+static long long
+int_of(const char *fmt, const char *a)
+{
+    redisReply *rep = wt_redis_command(redis, NULL, fmt, a);
+    long long n = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+    if (rep)
+        freeReplyObject(rep);
+    return n;
+}
+
+/* Value of field name in the newest inbox entry, copied to out. */
+static const char *
+newest(const char *name, char *out, size_t cap)
+{
+    out[0] = '\0';
+    redisReply *rep = wt_redis_command(redis, NULL, "XREVRANGE wt:inbox + - COUNT 1");
+    if (rep && rep->elements == 1) {
+        redisReply *f = rep->element[0]->element[1];
+        for (size_t i = 0; i + 1 < f->elements; i += 2)
+            if (strcmp(f->element[i]->str, name) == 0)
+                snprintf(out, cap, "%s", f->element[i + 1]->str);
+    }
+    if (rep)
+        freeReplyObject(rep);
+    return out;
+}
+
+static void
+test_inbox_from_events(void)
+{
+    wt_store_t store;
+    wt_store_init(&store, redis, "wt:");
+    wt_err_t err = {0};
+    char v[512];
+    cmd("HSET wt:session:%s status running epoch 1 workflow %s", "A1", "coding-task");
+    /* an ordinary event adds nothing */
+    WT_CHECK(wt_store_append(&store, "A1", 1, 1, "llm_turn_started", "{}", 0, 0, NULL, &err) == 0);
+    WT_CHECK(int_of("XLEN wt:inbox%s", "") == 0);
+    /* a reported issue: one entry, summary cut on a UTF-8 boundary */
+    char summary[400];
+    memset(summary, 'x', 199);
+    snprintf(summary + 199, sizeof summary - 199, "\xc3\xa9 and more text after the cut");
+    char data[600];
+    snprintf(data, sizeof data, "{\"kind\":\"bug\",\"severity\":\"high\",\"summary\":\"%s\"}",
+             summary);
+    WT_CHECK(wt_store_append(&store, "A1", 1, 2, "issue_reported", data, 1, 0, NULL, &err) == 0);
+    WT_CHECK(int_of("XLEN wt:inbox%s", "") == 1);
+    WT_CHECK_STR(newest("kind", v, sizeof v), "issue");
+    WT_CHECK_STR(newest("severity", v, sizeof v), "high");
+    WT_CHECK_STR(newest("issue_kind", v, sizeof v), "bug");
+    WT_CHECK_STR(newest("session", v, sizeof v), "A1");
+    WT_CHECK_STR(newest("workflow", v, sizeof v), "coding-task");
+    newest("summary", v, sizeof v);
+    WT_CHECK(strlen(v) == 199 + 3 && strcmp(v + 199, "...") == 0); /* é not split */
+    WT_CHECK(atoll(newest("ts_ms", v, sizeof v)) > 1700000000000LL);
+    /* a retry of the same append (reply lost) adds no second entry */
+    WT_CHECK(wt_store_append(&store, "A1", 1, 2, "issue_reported", data, 1, 0, NULL, &err) == 0);
+    WT_CHECK(int_of("XLEN wt:inbox%s", "") == 1);
+    /* a stale writer's completion is refused and adds nothing */
+    const char *done =
+        "{\"outcome\":\"success\",\"output\":{\"notes\":\"all green\"},\"detail\":\"\"}";
+    WT_CHECK(wt_store_append(&store, "A1", 0, 9, "session_completed", done, 1, 0, NULL, &err) ==
+             -1);
+    WT_CHECK(err.code == WT_ESTALE);
+    WT_CHECK(int_of("XLEN wt:inbox%s", "") == 1);
+    /* the completion: kind, outcome, notes as the summary when detail is empty */
+    const char *f[] = {"status", "completed"};
+    WT_CHECK(wt_store_append(&store, "A1", 1, 3, "session_completed", done, 1, 2, f, &err) == 0);
+    WT_CHECK(int_of("XLEN wt:inbox%s", "") == 2);
+    WT_CHECK_STR(newest("kind", v, sizeof v), "completion");
+    WT_CHECK_STR(newest("outcome", v, sizeof v), "success");
+    WT_CHECK_STR(newest("summary", v, sizeof v), "all green");
+    WT_CHECK(wt_store_append(&store, "A1", 1, 3, "session_completed", done, 1, 2, f, &err) == 0);
+    WT_CHECK(int_of("XLEN wt:inbox%s", "") == 2); /* DUP */
+    /* the run field travels when the session has one */
+    cmd("HSET wt:session:%s status running epoch 1 workflow w run %s", "A2", "R-7");
+    WT_CHECK(wt_store_append(&store, "A2", 1, 0, "session_completed",
+                             "{\"outcome\":\"error\",\"detail\":\"boom\"}", 1, 0, NULL, &err) == 0);
+    WT_CHECK_STR(newest("run", v, sizeof v), "R-7");
+    WT_CHECK_STR(newest("summary", v, sizeof v), "boom");
+    /* data that is not JSON still gets an entry, with empty fields */
+    cmd("HSET wt:session:%s status running epoch %s", "A3", "1");
+    WT_CHECK(wt_store_append(&store, "A3", 1, 0, "issue_reported", "not json", 0, 0, NULL, &err) ==
+             0);
+    WT_CHECK_STR(newest("session", v, sizeof v), "A3");
+    WT_CHECK_STR(newest("severity", v, sizeof v), "");
+}
+
+static void
+test_inbox_add(void)
+{
+    wt_store_t store;
+    wt_store_init(&store, redis, "wt:");
+    wt_err_t err = {0};
+    char v[128];
+    const char *f[] = {"session", "S9", "summary", "review blocked", "run", "R1"};
+    WT_CHECK(wt_store_inbox_add(&store, "escalation", 6, f, &err) == 0);
+    WT_CHECK_STR(newest("kind", v, sizeof v), "escalation");
+    WT_CHECK_STR(newest("summary", v, sizeof v), "review blocked");
+    WT_CHECK(atoll(newest("ts_ms", v, sizeof v)) > 1700000000000LL);
+    const char *ts[] = {"ts_ms", "42"};
+    WT_CHECK(wt_store_inbox_add(&store, "pipeline", 2, ts, &err) == 0);
+    WT_CHECK_STR(newest("ts_ms", v, sizeof v), "42");
+    WT_CHECK(wt_store_inbox_add(&store, "Bad Kind", 0, NULL, &err) == -1 && err.code == WT_EINVAL);
+    WT_CHECK(wt_store_inbox_add(&store, "", 0, NULL, &err) == -1 && err.code == WT_EINVAL);
+    WT_CHECK(wt_store_inbox_add(&store, "pipeline", 1, f, &err) == -1 && err.code == WT_EINVAL);
+    const char *k[] = {"kind", "x"};
+    WT_CHECK(wt_store_inbox_add(&store, "pipeline", 2, k, &err) == -1 && err.code == WT_EINVAL);
+}
+
+static void
+test_tell_and_take(void)
+{
+    wt_store_t store;
+    wt_store_init(&store, redis, "wt:");
+    WT_CHECK(wt_store_load_scripts(&store, NULL) == 0);
+    wt_err_t err = {0};
+    WT_CHECK(wt_store_tell(&store, "NOPE", "hi", &err) == -1 && err.code == WT_ENOTFOUND);
+    WT_CHECK(strstr(err.msg, "no session NOPE") != NULL);
+    cmd("HSET wt:session:%s status running epoch %s", "T1", "4");
+    WT_CHECK(wt_store_tell(&store, "T1", "", &err) == -1 && err.code == WT_ELIMIT);
+    char *big = calloc(1, WT_STORE_TELL_MAX_BYTES + 2);
+    memset(big, 'b', WT_STORE_TELL_MAX_BYTES + 1);
+    WT_CHECK(wt_store_tell(&store, "T1", big, &err) == -1 && err.code == WT_ELIMIT);
+    big[WT_STORE_TELL_MAX_BYTES] = '\0';
+    WT_CHECK(wt_store_tell(&store, "T1", big, &err) == 0); /* exactly the cap is fine */
+    free(big);
+    WT_CHECK(wt_store_tell(&store, "T1", "use \"python\" please", &err) == 0);
+    /* the append reports the waiting messages */
+    int64_t waiting = -1;
+    WT_CHECK(wt_store_append_tells(&store, "T1", 4, 1, "llm_turn_completed", "{}", 0, 0, NULL,
+                                   &waiting, &err) == 0);
+    WT_CHECK(waiting == 2);
+    /* a stale take is refused and takes nothing */
+    int64_t left = -1;
+    WT_CHECK(wt_store_tell_take(&store, "T1", 3, 1, &left, &err) == NULL && err.code == WT_ESTALE);
+    WT_CHECK(int_of("LLEN wt:session:%s:tell", "T1") == 2);
+    json_t *m = wt_store_tell_take(&store, "T1", 4, 1, &left, &err);
+    WT_CHECK(json_array_size(m) == 2 && left == 0);
+    WT_CHECK(strlen(json_string_value(json_array_get(m, 0))) == WT_STORE_TELL_MAX_BYTES);
+    WT_CHECK_STR(json_string_value(json_array_get(m, 1)), "use \"python\" please");
+    json_decref(m);
+    WT_CHECK(int_of("LLEN wt:session:%s:tell", "T1") == 0);
+    /* recorded as message_received events, in order */
+    redisReply *rep = wt_redis_command(redis, NULL, "XREVRANGE wt:session:T1:events + - COUNT 1");
+    WT_CHECK(rep && rep->elements == 1);
+    if (rep && rep->elements == 1) {
+        redisReply *f = rep->element[0]->element[1];
+        WT_CHECK_STR(f->element[1]->str, "message_received");
+        json_t *d = json_loads(f->element[3]->str, 0, NULL);
+        WT_CHECK_STR(json_string_value(json_object_get(d, "message")), "use \"python\" please");
+        WT_CHECK_STR(json_string_value(json_object_get(d, "from")), "tell");
+        WT_CHECK_STR(f->element[5]->str, "4"); /* the lease epoch */
+        json_decref(d);
+    }
+    if (rep)
+        freeReplyObject(rep);
+    WT_CHECK(int_of("XLEN wt:session:%s:events", "T1") == 3);
+    /* the same take again (its reply was lost) returns the same messages */
+    m = wt_store_tell_take(&store, "T1", 4, 1, &left, &err);
+    WT_CHECK(json_array_size(m) == 2);
+    json_decref(m);
+    WT_CHECK(int_of("XLEN wt:session:%s:events", "T1") == 3);
+    /* the next take finds nothing */
+    m = wt_store_tell_take(&store, "T1", 4, 2, &left, &err);
+    WT_CHECK(m != NULL && json_array_size(m) == 0 && left == 0);
+    json_decref(m);
+    /* a completion drops what still waits, and tell refuses an ended session */
+    WT_CHECK(wt_store_tell(&store, "T1", "too late", &err) == 0);
+    const char *f[] = {"status", "completed"};
+    WT_CHECK(wt_store_append(&store, "T1", 4, 2, "session_completed", "{\"outcome\":\"success\"}",
+                             1, 2, f, &err) == 0);
+    WT_CHECK(int_of("EXISTS wt:session:%s:tell", "T1") == 0);
+    WT_CHECK(wt_store_tell(&store, "T1", "hello", &err) == -1 && err.code == WT_ESTALE);
+    WT_CHECK(strstr(err.msg, "already ended (completed)") != NULL);
+    WT_CHECK(wt_store_tell_take(&store, "T1", 4, 3, &left, &err) == NULL && err.code == WT_ESTALE);
+    /* at most WT_STORE_TELL_MAX_WAITING wait */
+    cmd("HSET wt:session:%s status queued epoch %s", "T2", "0");
+    for (int i = 0; i < WT_STORE_TELL_MAX_WAITING; i++)
+        WT_CHECK(wt_store_tell(&store, "T2", "m", &err) == 0);
+    WT_CHECK(wt_store_tell(&store, "T2", "m", &err) == -1 && err.code == WT_ELIMIT);
+    m = wt_store_tell_take(&store, "T2", 0, 1, &left, &err);
+    WT_CHECK(json_array_size(m) == WT_STORE_TELL_TAKE_MAX &&
+             left == WT_STORE_TELL_MAX_WAITING - WT_STORE_TELL_TAKE_MAX);
+    json_decref(m);
+}
+
+static void
+test_deadletter_completion(void)
+{
+    wt_store_t store;
+    wt_store_init(&store, redis, "wt:");
+    WT_CHECK(wt_store_load_scripts(&store, NULL) == 0);
+    wt_err_t err = {0};
+    char v[256];
+    cmd("HSET wt:session:%s status queued epoch 3 attempt 3 workflow %s", "D1", "poison");
+    cmd("RPUSH wt:session:%s:tell %s", "D1", "never read");
+    WT_CHECK(wt_store_assign_append(&store, "D1", "w1", 1000, 3, &err) == 0);
+    int64_t epoch = 0;
+    int attempt = 0;
+    WT_CHECK(wt_store_assign_reply(&store, &epoch, &attempt, &err) == -1 &&
+             err.code == WT_ENOTFOUND);
+    WT_CHECK_STR(newest("kind", v, sizeof v), "completion");
+    WT_CHECK_STR(newest("session", v, sizeof v), "D1");
+    WT_CHECK_STR(newest("outcome", v, sizeof v), "error");
+    WT_CHECK(strstr(newest("summary", v, sizeof v), "gave up after 3 attempts") != NULL);
+    WT_CHECK(int_of("EXISTS wt:session:%s:tell", "D1") == 0);
+}
+
+int
+main(void)
+{
+    redis = start_redis();
+    static const wt_test_case_t cases[] = {WT_TEST(test_inbox_from_events), WT_TEST(test_inbox_add),
+                                           WT_TEST(test_tell_and_take),
+                                           WT_TEST(test_deadletter_completion)};
+    int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
+    wt_redis_destroy(&redis);
+    stop_redis();
+    return rc;
+}
