@@ -22,6 +22,7 @@ static const struct {
     {"logs", wt_cli_logs_main, "print a session's or the fleet's events"},
     {"cancel", wt_cli_cancel_main, "end a session as cancelled"},
     {"workflows", wt_cli_workflows_main, "list the workflows the fleet can run"},
+    {"run", wt_cli_run_main, "run a coordinator pipeline (YAML); --resume continues one"},
     {"validate", wt_cli_validate_main, "check workflow JSON files"},
     {"up", wt_cli_up_main, "start a local fleet (redis, broker, workers); --demo runs the demo"},
 };

@@ -1,0 +1,176 @@
+# ctest-timeout: 300
+"""`worktrain run` against a real fleet (broker, 2 workers, scripted provider):
+foreach fans out 5 sessions that run at the same time and are collected in
+item order; a coordinator killed mid-run and resumed with --resume finishes
+without re-running finished phases; a failed phase fails its dependants but
+not a phase whose `if` looks at the failure; --timeout exits 2; a pipeline
+naming an unknown workflow is refused before anything starts."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from wtfleet import BIN, REPO, SCRIPTS, Check, Fleet  # noqa: E402
+
+PIPES = os.path.join(REPO, "tests", "pipelines")
+
+
+def phase(report, pid):
+    return next(p for p in report["phases"] if p["id"] == pid)
+
+
+def run_json(fleet, *args, timeout=120):
+    r = fleet.run_cli("run", *args, "--json", timeout=timeout)
+    try:
+        return r, json.loads(r.stdout)
+    except ValueError:
+        print("stdout:", r.stdout, "\nstderr:", r.stderr)
+        return r, None
+
+
+def test_foreach(check, fleet):
+    r, rep = run_json(fleet, os.path.join(PIPES, "fanout.yml"), "--goal", "the backlog")
+    check(r.returncode == 0, "fanout exits 0 (got %d: %s)" % (r.returncode, r.stderr[-300:]))
+    if rep is None:
+        return
+    each = phase(rep, "each")
+    check(each["state"] == "done" and len(each["sessions"]) == 5, "foreach ran 5 sessions")
+    answers = [o["context"]["answer"] for o in each["output"]]
+    want = ["handled handle item %s (%d)" % (x, i)
+            for i, x in enumerate(["alpha", "bravo", "charlie", "delta", "echo"])]
+    check(answers == want, "outputs collected in item order: %s" % answers)
+    labels = [o["context"].get("label") for o in each["output"]]
+    check(labels == ["item-alpha", "item-bravo", "item-charlie", "item-delta", "item-echo"],
+          "phase vars reach each session's context")
+    # Parallel: every item session started before the first one ended.
+    hashes = [fleet.r.hgetall("wt:session:%s" % s) for s in each["sessions"]]
+    starts = [int(h["started_ms"]) for h in hashes]
+    ends = [int(h["ended_ms"]) for h in hashes]
+    check(max(starts) < min(ends), "the 5 item sessions overlapped in time (ran in parallel)")
+    check(all(h.get("run") == rep["run"] and h.get("phase") == "each" for h in hashes),
+          "item sessions are tagged with the run id and phase")
+    summary = phase(rep, "summary")
+    check(summary["state"] == "done", "the phase after the fan-out ran")
+    members = fleet.r.zrange("wt:run:%s:sessions" % rep["run"], 0, -1)
+    check(len(members) == 7, "run index holds its 7 sessions (got %d)" % len(members))
+    rec = fleet.r.hgetall("wt:run:%s" % rep["run"])
+    check(rec.get("status") == "succeeded" and json.loads(rec["phases"])[1]["id"] == "each",
+          "run record says succeeded and lists the phases")
+
+
+def test_resume(check, fleet):
+    env = dict(os.environ, WORKTRAIN_REDIS=fleet.redis_url, WORKTRAIN_BROKER=fleet.clients_ep)
+    p = subprocess.Popen([BIN, "run", os.path.join(PIPES, "chain.yml"), "--goal", "resumable",
+                          "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                         cwd=REPO, stdin=subprocess.DEVNULL, start_new_session=True)
+    # Wait until phase b's session is running, then kill the coordinator.
+    run_id = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ids = fleet.r.zrange("wt:runs", 0, -1)
+        for rid in ids:
+            rec = fleet.r.hgetall("wt:run:%s" % rid)
+            if rec.get("pipeline") != "chain" or rec.get("status") != "running":
+                continue
+            phases = {x["id"]: x for x in json.loads(rec["phases"])}
+            if phases["a"]["state"] == "done" and phases["b"]["state"] == "running":
+                run_id = rid
+        if run_id:
+            break
+        time.sleep(0.05)
+    check(run_id is not None, "chain run reached phase b")
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait(timeout=10)
+    if run_id is None:
+        return
+    before = fleet.r.zrange("wt:run:%s:sessions" % run_id, 0, -1)
+    r, rep = run_json(fleet, "--resume", run_id)
+    check(r.returncode == 0, "resume exits 0 (got %d: %s)" % (r.returncode, r.stderr[-300:]))
+    if rep is None:
+        return
+    check(rep["run"] == run_id and rep["status"] == "succeeded", "the same run finished")
+    after = fleet.r.zrange("wt:run:%s:sessions" % run_id, 0, -1)
+    by_phase = {}
+    for sid in after:
+        by_phase.setdefault(fleet.r.hget("wt:session:%s" % sid, "phase"), []).append(sid)
+    check(len(after) == 3 and all(len(v) == 1 for v in by_phase.values()),
+          "one session per phase, none re-run: %s" % by_phase)
+    check(set(before) <= set(after), "sessions from before the kill were reused")
+    check(phase(rep, "a")["session"] == by_phase.get("a", [None])[0], "phase a kept its session")
+    started = [e for e in fleet.events(phase(rep, "a")["session"]) if e[1] == "session_started"]
+    check(len(started) == 1, "phase a's session ran once")
+    check(fleet.r.hget("wt:run:%s" % run_id, "resumes") == "1", "record counts the resume")
+
+
+def test_failing(check, fleet):
+    r, rep = run_json(fleet, os.path.join(PIPES, "failing.yml"), "--goal", "boom")
+    check(r.returncode == 1, "a failed phase makes run exit 1 (got %d)" % r.returncode)
+    if rep is None:
+        return
+    check(phase(rep, "breaks")["state"] == "failed", "the failing phase is failed")
+    after = phase(rep, "after")
+    check(after["state"] == "failed" and "breaks" in after["reason"] and not after["sessions"],
+          "its dependant failed without starting a session: %s" % after["reason"])
+    check(phase(rep, "cleanup")["state"] == "done", "`if: breaks.failed` ran the cleanup phase")
+    alert = phase(rep, "alert")
+    check(alert["state"] == "done" and "WT_TEST_ALERT_URL" in alert["reason"],
+          "notify with its variable unset is done and says so: %s" % alert["reason"])
+    inbox = fleet.r.xrevrange("wt:inbox", count=20)
+    kinds = [(f.get("kind"), f.get("run")) for _, f in inbox]
+    check(("pipeline", rep["run"]) in kinds, "the pipeline end is in the inbox")
+
+
+def test_timeout(check, fleet):
+    t0 = time.monotonic()
+    r, rep = run_json(fleet, os.path.join(PIPES, "chain.yml"), "--goal", "too slow",
+                      "--timeout", "1s")
+    check(r.returncode == 2, "--timeout exits 2 (got %d)" % r.returncode)
+    check(time.monotonic() - t0 < 15, "and returns promptly")
+    check(rep is not None and rep["status"] == "timeout", "report says timeout")
+
+
+def test_refused(check, fleet):
+    bad = os.path.join(fleet.dir, "bad.yml")
+    with open(bad, "w") as f:
+        f.write("pipeline: bad\nphases:\n  - id: x\n    workflow: no-such-workflow\n")
+    r = fleet.run_cli("run", bad, "--goal", "g")
+    check(r.returncode == 2, "unknown workflow: exit 2")
+    check("bad.yml:4:15" in r.stderr and "no-such-workflow" in r.stderr,
+          "error names file:line:col and the workflow: %s" % r.stderr.strip()[:200])
+    n = fleet.r.zcard("wt:runs")
+    r = fleet.run_cli("run", os.path.join(PIPES, "fanout.yml"))
+    check(r.returncode == 2 and "goal" in r.stderr, "missing input goal: exit 2")
+    check(fleet.r.zcard("wt:runs") == n, "nothing was started")
+    r = fleet.run_cli("run", "--resume", "01ZZZZZZZZZZZZZZZZZZZZZZZZ")
+    check(r.returncode == 2 and "not found" in r.stderr, "resume of an unknown run: exit 2")
+
+
+def main():
+    check = Check()
+    fleet = Fleet("run")
+    try:
+        fleet.start_redis()
+        fleet.start_broker()
+        script = os.path.join(SCRIPTS, "run-engine.json")
+        fleet.start_worker("w1", 8, script)
+        fleet.start_worker("w2", 8, script)
+        fleet.wait_workers(2)
+        test_refused(check, fleet)
+        test_foreach(check, fleet)
+        test_resume(check, fleet)
+        test_failing(check, fleet)
+        test_timeout(check, fleet)
+    except Exception as e:  # report, then fail
+        check(False, "unexpected %s: %s" % (type(e).__name__, e))
+    finally:
+        if check.failed:
+            fleet.dump_logs()
+        fleet.stop()
+    check.done()
+
+
+if __name__ == "__main__":
+    main()
