@@ -406,7 +406,8 @@ load_id(loader_t *ld, wt_phase_t *ph, const wt_yaml_node_t *m)
                 id);
         return;
     }
-    if (strcmp(id, "inputs") == 0 || strcmp(id, "item") == 0 || strcmp(id, "index") == 0) {
+    if (strcmp(id, "inputs") == 0 || strcmp(id, "item") == 0 || strcmp(id, "index") == 0 ||
+        strcmp(id, "attempt") == 0 || strcmp(id, "previous") == 0) {
         problem(ld, AT(v), "phase id '%s' is reserved (it names a value in expressions)", id);
         return;
     }

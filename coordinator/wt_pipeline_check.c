@@ -229,14 +229,23 @@ on_path(void *ud, const char *const *segs, int n, size_t offset)
             problem(c, at, "'%s' cannot be used in the 'foreach' expression that makes it", root);
         return;
     }
+    if (strcmp(root, "attempt") == 0 || strcmp(root, "previous") == 0) {
+        /* Set by the engine while it renders a session's goal and vars. */
+        int templ = strcmp(src->field, "goal") == 0 || strncmp(src->field, "vars", 4) == 0;
+        if (!templ || ph->workflow == NULL)
+            problem(c, at, "'%s' is only set in the goal and vars of a session phase", root);
+        else if (strcmp(root, "previous") == 0 && ph->retry_max < 2)
+            problem(c, at, "'previous' is only set in a phase with 'retry' (phase '%s')", ph->id);
+        return;
+    }
     int j = wt_pipeline_find(c->p, root);
     if (j < 0) {
-        static const char *const extra[] = {"inputs", "item", "index"};
+        static const char *const extra[] = {"inputs", "item", "index", "attempt", "previous"};
         int ncand;
-        const char **cand = names(c->p, extra, 3, &ncand);
+        const char **cand = names(c->p, extra, 5, &ncand);
         char h[128];
         problem(c, at,
-                "unknown name '%.100s' in '%s': expected inputs.NAME, item, index or a phase id%s",
+                "unknown name '%.100s' in '%s': expected inputs.NAME, item, index, attempt, previous or a phase id%s",
                 root, src->field, hint(root, cand, ncand, h, sizeof h));
         free(cand);
         return;

@@ -401,7 +401,7 @@ static char *
 expand_env(const char *text, char *missing, size_t cap)
 {
     wt_buf_t b;
-    wt_buf_init(&b, 0);
+    wt_buf_init(&b, 8192); /* a URL */
     for (const char *p = text; *p;) {
         if (*p != '$') {
             wt_buf_append(&b, p++, 1, NULL);
@@ -422,7 +422,11 @@ expand_env(const char *text, char *missing, size_t cap)
             wt_buf_release(&b);
             return NULL;
         }
-        wt_buf_append(&b, v, strlen(v), NULL);
+        if (wt_buf_append(&b, v, strlen(v), NULL) != 0) {
+            snprintf(missing, cap, "%s (value longer than 8 KiB)", name);
+            wt_buf_release(&b);
+            return NULL;
+        }
         p = s + n + braced;
     }
     char *out = wt_xstrdup(wt_buf_str(&b));
@@ -514,7 +518,7 @@ run_notify(wt_run_t *self, phase_rt_t *ph, const json_t *scope)
             continue;
         char *url = expand_env(raw[t], missing, sizeof missing);
         if (url == NULL) {
-            say(self, "phase %s: %s target skipped: $%s is not set", d->id, t ? "slack" : "webhook",
+            say(self, "phase %s: %s target skipped: $%s is not set or unusable", d->id, t ? "slack" : "webhook",
                 missing);
             continue;
         }

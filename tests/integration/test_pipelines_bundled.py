@@ -71,7 +71,7 @@ def test_implement_feature(check, fleet, recv):
         check(ctx.get("previousResult", {}).get("output", {}).get("context", {}).get("verdict")
               == "blocking", "the second review pass got the first pass's result in its context")
         check(states.get("escalate") == "skipped" and states.get("done") == "done",
-              "no escalation; done notification sent")
+              "no escalation; done notification sent (%s)" % ph["done"]["reason"])
         done = [q for q in recv.requests() if q["path"] == "/done"]
         check(len(done) == 1 and done[0]["body"]["runId"] == rep["run"],
               "done webhook received once for this run")
@@ -96,7 +96,7 @@ def test_escalation(check, fleet, recv):
     check(rv["attempts"] == 3 and len(rv["sessions"]) == 3 and rv["retryExhausted"],
           "always-blocking review stops at 3 attempts")
     check(ph["escalate"]["state"] == "done" and ph["done"]["state"] == "skipped",
-          "escalate ran, done skipped")
+          "escalate ran, done skipped (%s)" % ph["escalate"]["reason"])
     esc = [q for q in recv.requests() if q["path"] == "/escalate"]
     check(len(esc) == 1, "one escalation webhook POST (got %d)" % len(esc))
     if esc:
