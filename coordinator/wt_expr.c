@@ -135,19 +135,29 @@ is_space(int c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Describes the current token for "found ..." in messages. */
+/* Describes the current token for "found ..." in messages: at most 20
+ * bytes of it, anything but printable ASCII shown as '?' so the message is
+ * always valid UTF-8. */
 static void
 describe_tok(const parser_t *p, char *out, size_t cap)
 {
     const tok_t *t = &p->tok;
-    if (t->type == T_END && p->s[t->off] == '\0')
-        snprintf(out, cap, "end of text");
-    else if (t->type == T_END)
-        snprintf(out, cap, "'}}'");
-    else if (t->len > 24)
-        snprintf(out, cap, "'%.20s...'", p->s + t->off);
+    if (t->type == T_END) {
+        snprintf(out, cap, "%s", p->s[t->off] == '\0' ? "end of text" : "'}}'");
+        return;
+    }
+    char text[24];
+    size_t n = t->len > 20 ? 20 : t->len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p->s[t->off + i];
+        text[i] = c >= 0x20 && c < 0x7F ? (char)c : '?';
+    }
+    text[n] = '\0';
+    const char *more = t->len > n ? "..." : "";
+    if (t->type == T_STR)
+        snprintf(out, cap, "string %s%s", text, more);
     else
-        snprintf(out, cap, "'%.*s'", (int)t->len, p->s + t->off);
+        snprintf(out, cap, "'%s%s'", text, more);
 }
 
 static int
@@ -253,44 +263,24 @@ lex_string(parser_t *p)
             i = run;
             continue;
         }
-        char e = s[i + 1], out = 0;
-        switch (e) {
-        case 'n':
-            out = '\n';
-            break;
-        case 't':
-            out = '\t';
-            break;
-        case 'r':
-            out = '\r';
-            break;
-        case 'b':
-            out = '\b';
-            break;
-        case 'f':
-            out = '\f';
-            break;
-        case '\\':
-        case '\'':
-        case '"':
-        case '/':
-            out = e;
-            break;
-        case 'u': {
+        static const char esc_in[] = "ntrbf\\'\"/", esc_out[] = "\n\t\r\b\f\\'\"/";
+        char e = s[i + 1];
+        const char *hit = e != '\0' ? strchr(esc_in, e) : NULL;
+        if (e == 'u') {
             int n = lex_unicode(p, i);
             if (n < 0)
                 return -1;
             i += (size_t)n;
             continue;
         }
-        case '\0':
+        if (e == '\0')
             return fail_at(p, start, WT_EINVAL, "unterminated string starting at offset %zu",
                            start);
-        default:
-            if ((unsigned char)e >= 0x20 && (unsigned char)e < 0x7F)
-                return fail_at(p, i, WT_EINVAL, "unknown escape '\\%c' at offset %zu", e, i);
+        if (hit == NULL && (unsigned char)e >= 0x20 && (unsigned char)e < 0x7F)
+            return fail_at(p, i, WT_EINVAL, "unknown escape '\\%c' at offset %zu", e, i);
+        if (hit == NULL)
             return fail_at(p, i, WT_EINVAL, "unknown escape at offset %zu", i);
-        }
+        char out = esc_out[hit - esc_in];
         wt_buf_append(&p->sbuf, &out, 1, NULL);
         i += 2;
     }
@@ -662,34 +652,23 @@ parse_primary(parser_t *p)
     }
 }
 
+/* The comparison a token stands for; 0 when it is none. */
 static int
 cmp_op(tok_type_t t, cmp_op_t *op)
 {
-    switch (t) {
-    case T_EQ:
-        *op = OP_EQ;
-        return 1;
-    case T_NE:
-        *op = OP_NE;
-        return 1;
-    case T_LT:
-        *op = OP_LT;
-        return 1;
-    case T_LE:
-        *op = OP_LE;
-        return 1;
-    case T_GT:
-        *op = OP_GT;
-        return 1;
-    case T_GE:
-        *op = OP_GE;
-        return 1;
-    case T_IN:
-        *op = OP_IN;
-        return 1;
-    default:
-        return 0;
+    static const struct {
+        tok_type_t tok;
+        cmp_op_t op;
+    } ops[] = {{T_EQ, OP_EQ}, {T_NE, OP_NE}, {T_LT, OP_LT}, {T_LE, OP_LE},
+               {T_GT, OP_GT}, {T_GE, OP_GE}, {T_IN, OP_IN}};
+
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (ops[i].tok == t) {
+            *op = ops[i].op;
+            return 1;
+        }
     }
+    return 0;
 }
 
 static node_t *

@@ -372,6 +372,13 @@ test_parse_errors(void)
     WT_CHECK(parse_fails("a && ", 5, WT_EINVAL, "expected a value at offset 5"));
     WT_CHECK(parse_fails("!", 1, WT_EINVAL, "expected a value at offset 1"));
     WT_CHECK(parse_fails("a b", 2, WT_EINVAL, "unexpected 'b' at offset 2"));
+    WT_CHECK(parse_fails("a 'x'", 2, WT_EINVAL, "unexpected string 'x' at offset 2"));
+    WT_CHECK(parse_fails("a \"a very long string that goes on\"", 2, WT_EINVAL,
+                         "unexpected string \"a very long string ... at offset 2"));
+    WT_CHECK(parse_fails("a 'x\xc3\xa9\ny'", 2, WT_EINVAL,
+                         "unexpected string 'x?"
+                         "?"
+                         "?y' at offset 2"));
     WT_CHECK(parse_fails("a)", 1, WT_EINVAL, "unexpected ')' at offset 1"));
     WT_CHECK(parse_fails("a and b", 2, WT_EINVAL, "did you mean '&&'?"));
     WT_CHECK(parse_fails("a or b", 2, WT_EINVAL, "did you mean '||'?"));
