@@ -142,14 +142,15 @@ test_aliases_expand_within_caps(void)
     wt_yaml_destroy(&y);
 
     /* billion laughs: 10 levels of 10 aliases = 10^10 nodes if expanded */
-    char bomb[2048] = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+    char bomb[2048];
+    size_t used = (size_t)snprintf(bomb, sizeof bomb, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for (int i = 1; i <= 10; i++) {
-        char line[160];
-        snprintf(line, sizeof line,
-                 "a%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n", i, i, i - 1,
-                 i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
-        strncat(bomb, line, sizeof bomb - strlen(bomb) - 1);
+        int p = i - 1;
+        used += (size_t)snprintf(bomb + used, sizeof bomb - used,
+                                 "a%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n",
+                                 i, i, p, p, p, p, p, p, p, p, p, p);
     }
+    WT_CHECK(used < sizeof bomb);
     y = load(bomb, &e);
     WT_CHECK(y == NULL && e.err.code == WT_ELIMIT);
     WT_CHECK(strstr(e.err.msg, "more than 100000 nodes") != NULL);

@@ -170,7 +170,7 @@ compute_upstream(checker_t *c)
 {
     int n = c->p->nphases;
     c->up = wt_xcalloc((size_t)n * (size_t)n, 1);
-    int *queue = wt_xcalloc((size_t)n, sizeof *queue);
+    int *queue = wt_xcalloc((size_t)n + 1, sizeof *queue); /* i, then each other phase once */
     for (int i = 0; i < n; i++) {
         unsigned char *row = c->up + (size_t)i * (size_t)n;
         int head = 0, tail = 0;
