@@ -41,45 +41,45 @@ typedef struct wt_pos {
 } wt_pos_t;
 
 typedef struct wt_phase_var {
-    char *key;              /* owned */
-    wt_template_t *value;   /* owned */
-    wt_pos_t pos;           /* of the value */
+    char *key;            /* owned */
+    wt_template_t *value; /* owned */
+    wt_pos_t pos;         /* of the value */
 } wt_phase_var_t;
 
 typedef struct wt_phase {
-    char *id;               /* owned */
-    wt_pos_t pos;           /* of the id value */
-    char *workflow;         /* owned; NULL for a notify phase */
+    char *id;       /* owned */
+    wt_pos_t pos;   /* of the id value */
+    char *workflow; /* owned; NULL for a notify phase */
     wt_pos_t workflow_pos;
-    wt_template_t *goal;    /* owned; never NULL after load (default applied) */
+    wt_template_t *goal; /* owned; never NULL after load (default applied) */
     wt_pos_t goal_pos;
-    char **needs;           /* owned ids */
-    wt_pos_t *needs_pos;    /* owned, one per need */
+    char **needs;        /* owned ids */
+    wt_pos_t *needs_pos; /* owned, one per need */
     int nneeds;
-    wt_expr_t *if_expr;     /* owned or NULL */
+    wt_expr_t *if_expr; /* owned or NULL */
     wt_pos_t if_pos;
-    wt_expr_t *foreach;     /* owned or NULL */
+    wt_expr_t *foreach; /* owned or NULL */
     wt_pos_t foreach_pos;
     int retry_max;          /* 1 when no retry */
     wt_expr_t *retry_until; /* owned or NULL */
     wt_pos_t retry_pos;
-    wt_phase_var_t *vars;   /* owned */
+    wt_phase_var_t *vars; /* owned */
     int nvars;
-    int64_t timeout_ms;     /* 0 = fleet default */
-    int32_t max_turns;      /* 0 = fleet default */
-    int32_t priority;       /* 0 default */
+    int64_t timeout_ms; /* 0 = fleet default */
+    int32_t max_turns;  /* 0 = fleet default */
+    int32_t priority;   /* 0 default */
     /* notify phase (workflow == NULL) */
-    char *notify_webhook;   /* owned raw text ($NAME not yet expanded) or NULL */
-    char *notify_slack;     /* owned raw text or NULL */
+    char *notify_webhook;          /* owned raw text ($NAME not yet expanded) or NULL */
+    char *notify_slack;            /* owned raw text or NULL */
     wt_template_t *notify_message; /* owned or NULL */
-    char *notify_event;     /* owned; default "escalation" */
+    char *notify_event;            /* owned; default "escalation" */
 } wt_phase_t;
 
 typedef struct wt_pipeline {
-    char *name;         /* owned */
-    char *description;  /* owned or NULL */
-    char *path;         /* owned; file it came from ("<buffer>" otherwise) */
-    char **inputs;      /* owned names */
+    char *name;        /* owned */
+    char *description; /* owned or NULL */
+    char *path;        /* owned; file it came from ("<buffer>" otherwise) */
+    char **inputs;     /* owned names */
     int ninputs;
     wt_phase_t *phases; /* owned, file order */
     int nphases;
