@@ -201,10 +201,15 @@ test_meaning_errors(void)
                "unknown input 'inputs.goall' in 'goal': declare it under 'inputs' (did you mean "
                "'goal'?)");
     EXPECT_ONE(TWO "    needs: [a]\n    vars: {x: \"{{ aa.output }}\"}\n", 7, 19,
-               "unknown name 'aa' in 'vars': expected inputs.NAME, item, index or a phase id "
+               "unknown name 'aa' in 'vars': expected inputs.NAME, item, index, attempt, previous "
+               "or a phase id "
                "(did you mean 'a'?)");
     EXPECT_ONE(TWO "    needs: [a]\n    goal: \"do {{item}}\"\n", 7, 17,
                "'item' is only set in a phase with 'foreach' (phase 'b')");
+    EXPECT_ONE(TWO "    needs: [a]\n    if: attempt > 1\n", 7, 9,
+               "'attempt' is only set in the goal and vars of a session phase");
+    EXPECT_ONE(TWO "    needs: [a]\n    goal: \"{{previous.outcome}}\"\n", 7, 14,
+               "'previous' is only set in a phase with 'retry' (phase 'b')");
     EXPECT_ONE(TWO "    needs: [a]\n    foreach: index\n", 7, 14,
                "'index' cannot be used in the 'foreach' expression that makes it");
     EXPECT_ONE(HEAD "  - id: n\n    notify: {message: hello}\n", 3, 9,
