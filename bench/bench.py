@@ -10,6 +10,10 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
                     answering after 1 s: RSS per open session and CPU.
   reliability.json  kill -9 of a worker -> session_resumed elsewhere (20 kills),
                     and throughput while a worker is killed every 5 s.
+  pipeline.json     `worktrain run`: hand-off latency along a 20-phase chain
+                    (a phase's session ended -> the next phase's session
+                    accepted), and a 500-item foreach: wall time, sessions/s,
+                    coordinator CPU and peak RSS.
 """
 import argparse
 import json
@@ -279,13 +283,70 @@ def bench_throughput_under_kills(n=30000, every_s=5.0):
         fleet.stop()
 
 
+def run_pipeline(fleet, yml, *args):
+    """Runs `worktrain run --json`; returns (report, cpu seconds, peak RSS KB, wall s)."""
+    env = dict(os.environ, WORKTRAIN_REDIS=fleet.redis_url, WORKTRAIN_BROKER=fleet.clients_ep)
+    t0 = time.monotonic()
+    p = subprocess.Popen([wtfleet.BIN, "run", yml, "--json", "--quiet"] + list(args),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = p.communicate(timeout=600)
+    wall = time.monotonic() - t0
+    # The child is reaped by communicate(); its usage is in RUSAGE_CHILDREN.
+    import resource
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        raise RuntimeError("run failed (%d): %s" % (p.returncode, err.decode()[-500:]))
+    return json.loads(out), ru.ru_utime + ru.ru_stime, ru.ru_maxrss, wall
+
+
+def bench_pipeline(chain=20, items=500):
+    import resource
+    fleet = fleet_for_bench("bench-pipe", slots=8)
+    try:
+        chain_yml = os.path.join(fleet.dir, "chain.yml")
+        with open(chain_yml, "w") as f:
+            f.write("pipeline: bench-chain\ninputs: [goal]\nphases:\n")
+            for i in range(chain):
+                f.write("  - id: p%d\n    workflow: bench-one-step\n    goal: \"step %d\"\n" % (i, i))
+                if i:
+                    f.write("    needs: [p%d]\n" % (i - 1))
+        base = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rep, cpu, _, wall = run_pipeline(fleet, chain_yml, "--goal", "chain")
+        cpu -= base.ru_utime + base.ru_stime
+        sids = [ph["session"] for ph in rep["phases"]]
+        hashes = [fleet.r.hgetall("wt:session:%s" % s) for s in sids]
+        gaps = [int(hashes[i]["created_ms"]) - int(hashes[i - 1]["ended_ms"])
+                for i in range(1, len(hashes))]
+        chain_res = {"phases": chain, "wall_s": round(wall, 3),
+                     "per_phase_ms": round(wall * 1000 / chain, 1),
+                     "handoff_ms_p50": pct(gaps, 50), "handoff_ms_p99": pct(gaps, 99),
+                     "handoff_ms_max": max(gaps), "coordinator_cpu_s": round(cpu, 3)}
+        fan_yml = os.path.join(fleet.dir, "fan.yml")
+        with open(fan_yml, "w") as f:
+            f.write("pipeline: bench-fan\ninputs: [goal, items]\nphases:\n"
+                    "  - id: fan\n    workflow: bench-one-step\n    foreach: inputs.items\n"
+                    "    goal: \"item {{item}}\"\n")
+        base = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rep, cpu, rss, wall = run_pipeline(fleet, fan_yml, "--goal", "fan", "--var",
+                                           "items=%s" % json.dumps(list(range(items))))
+        cpu -= base.ru_utime + base.ru_stime
+        fan = rep["phases"][0]
+        ok = sum(1 for r in fan["results"] if r and r.get("outcome") == "success")
+        fan_res = {"items": items, "succeeded": ok, "wall_s": round(wall, 3),
+                   "sessions_per_s": round(items / wall, 1), "coordinator_cpu_s": round(cpu, 3),
+                   "coordinator_peak_rss_kb": rss}
+        return {"chain": chain_res, "foreach": fan_res}
+    finally:
+        fleet.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--sessions", type=int, default=20000)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,broker")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,broker")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -307,12 +368,16 @@ def main():
     if not only or "kills" in only:
         report["throughput_under_kills"] = bench_throughput_under_kills()
         print("kills:      %s" % json.dumps(report["throughput_under_kills"]), flush=True)
+    if not only or "pipeline" in only:
+        report["pipeline"] = bench_pipeline()
+        print("pipeline:   %s" % json.dumps(report["pipeline"]), flush=True)
     if not only or "broker" in only:
         report["broker_alone"] = bench_broker_alone(200000)
         print("broker:     %s" % json.dumps(report["broker_alone"]), flush=True)
     files = {"dispatch.json": ["throughput", "latency", "broker_alone"],
              "agent.json": ["concurrency"],
-             "reliability.json": ["resume", "throughput_under_kills"]}
+             "reliability.json": ["resume", "throughput_under_kills"],
+             "pipeline.json": ["pipeline"]}
     for name, keys in files.items():
         part = {k: report[k] for k in keys if k in report}
         if not part:
