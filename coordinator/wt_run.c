@@ -266,6 +266,25 @@ run_alloc(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, wt_err_t *err)
     return self;
 }
 
+/* The text of file for the record, or NULL. */
+static char *
+read_source(const char *file)
+{
+    FILE *f = file ? fopen(file, "rb") : NULL;
+    if (f == NULL)
+        return NULL;
+    char *buf = wt_xmalloc(RUN_SOURCE_MAX + 1);
+    size_t n = fread(buf, 1, RUN_SOURCE_MAX + 1, f);
+    int bad = ferror(f) || n > RUN_SOURCE_MAX;
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 wt_run_t *
 wt_run_new(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, const json_t *inputs, const char *file,
            const char *source, wt_err_t *err)
@@ -281,7 +300,13 @@ wt_run_new(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, const json_t *inputs
     wt_ulid_make(self->id, self->created_ms);
     self->inputs = json_deep_copy(inputs);
     self->file = wt_xstrdup(file ? file : "");
-    self->source = wt_xstrdup(source ? source : "");
+    self->source = source ? wt_xstrdup(source) : read_source(file);
+    if (self->source == NULL) {
+        wt_err_set(err, WT_EIO, "cannot read pipeline '%s' (or it is over %d bytes)", file,
+                   RUN_SOURCE_MAX);
+        wt_run_destroy(&self);
+        return NULL;
+    }
     char key[160];
     wt_store_key(&self->store, key, sizeof key, "runs");
     redisReply *r = wt_redis_command(self->redis, err, "ZADD %s %lld %s", key,
@@ -518,8 +543,8 @@ run_notify(wt_run_t *self, phase_rt_t *ph, const json_t *scope)
             continue;
         char *url = expand_env(raw[t], missing, sizeof missing);
         if (url == NULL) {
-            say(self, "phase %s: %s target skipped: $%s is not set or unusable", d->id, t ? "slack" : "webhook",
-                missing);
+            say(self, "phase %s: %s target skipped: $%s is not set or unusable", d->id,
+                t ? "slack" : "webhook", missing);
             continue;
         }
         tried++;

@@ -61,7 +61,7 @@ enum {
 
 /* A new run of p (borrowed; must outlive the run) with inputs (a JSON
  * object of strings/values, borrowed; `goal` among them) and the file
- * path and source text recorded for --resume. */
+ * path and source text recorded for --resume (source NULL: read file). */
 wt_run_t *wt_run_new(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, const json_t *inputs,
                      const char *file, const char *source, wt_err_t *err);
 

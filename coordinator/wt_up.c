@@ -12,6 +12,8 @@
 #include "wt_client.h"
 #include "wt_clock.h"
 #include "wt_log.h"
+#include "wt_pipeline.h"
+#include "wt_run.h"
 #include "wt_signal.h"
 
 #include <errno.h>
@@ -49,7 +51,8 @@ static const char up_usage[] =
     "\n"
     "Starts a local fleet: its own redis-server on a free loopback port (unless --redis),\n"
     "a broker and N workers (default 2), with state and logs under DIR (default .worktrain).\n"
-    "--demo runs N demo sessions (default 4) and prints their results. --exit stops the fleet\n"
+    "--demo runs N demo sessions (default 4) and prints their results, then (with the scripted\n"
+    "provider) the bundled implement-feature pipeline. --exit stops the fleet\n"
     "afterwards (exit 0 iff every demo session succeeded); otherwise it runs until Ctrl-C.\n"
     "Uses ANTHROPIC_API_KEY or OPENAI_API_KEY when set, else the scripted provider.\n";
 
@@ -412,6 +415,55 @@ run_demo(fleet_t *f, int sessions)
     return rc;
 }
 
+/* The demo's second half: the bundled implement-feature pipeline, run by
+ * this process as `worktrain run` would (scripted provider only: with a real
+ * model it would start editing code). 0 iff the pipeline succeeded. */
+static int
+run_demo_pipeline(fleet_t *f)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/coordinator/pipelines/implement-feature.yml", f->share);
+    if (access(path, R_OK) != 0)
+        snprintf(path, sizeof path, "%s/pipelines/implement-feature.yml", f->share);
+    printf("\nPipeline: %s (zero-token coordination over the sessions' structured output)\n", path);
+    fflush(stdout);
+    wt_diags_t diags;
+    wt_diags_init(&diags);
+    wt_pipeline_t *p = wt_pipeline_load_file(path, &diags);
+    wt_diags_print(&diags, stderr);
+    wt_diags_release(&diags);
+    if (p == NULL)
+        return 1;
+    wt_run_cfg_t cfg = {.redis_url = f->redis_url, .broker = f->clients_ep, .timeout_ms = 300000};
+    json_t *inputs = json_pack("{s:s}", "goal", "add a --dry-run flag to the deploy command");
+    wt_err_t err = {0};
+    wt_run_t *run = wt_run_new(&cfg, p, inputs, path, NULL, &err);
+    int rc = 1;
+    if (run == NULL) {
+        fprintf(stderr, "worktrain up: %s\n", err.msg);
+    } else {
+        rc = wt_run_execute(run);
+        json_t *rep = wt_run_report(run);
+        size_t i;
+        json_t *ph;
+        json_array_foreach(json_object_get(rep, "phases"), i, ph)
+        {
+            const char *reason = json_string_value(json_object_get(ph, "reason"));
+            printf("  %-13s %-8s attempts %lld  %s\n", json_string_value(json_object_get(ph, "id")),
+                   json_string_value(json_object_get(ph, "state")),
+                   (long long)json_integer_value(json_object_get(ph, "attempts")),
+                   reason ? reason : "");
+        }
+        printf("Pipeline run %s %s (see: worktrain inbox)\n", wt_run_id(run),
+               json_string_value(json_object_get(rep, "status")));
+        json_decref(rep);
+    }
+    wt_run_destroy(&run);
+    json_decref(inputs);
+    wt_pipeline_destroy(&p);
+    return rc;
+}
+
 typedef struct up_opts {
     int workers;       /* --workers */
     int slots;         /* --slots */
@@ -514,6 +566,8 @@ wt_cli_up_main(int argc, char **argv)
            f->redis_url, f->clients_ep, o.workers, o.slots, f->dir);
     if (o.demo) {
         rc = run_demo(f, o.sessions);
+        if (rc == 0 && scripted)
+            rc = run_demo_pipeline(f);
         printf("\nDemo %s.\n", rc == 0 ? "succeeded: every session completed" : "FAILED");
     }
     printf("Fleet is up: redis %s | broker clients %s | metrics http://127.0.0.1:%d/metrics | "

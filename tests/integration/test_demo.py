@@ -1,9 +1,10 @@
 # ctest-timeout: 180
 """`worktrain up --demo --exit` (what `make demo` runs, minus the wait for
 Ctrl-C): its own redis, broker and two workers; every demo session succeeds;
-exit 0; and no process it started is left behind. Then the interactive form:
+the bundled implement-feature pipeline runs to success; exit 0; and no process it started is left behind. Then the interactive form:
 SIGINT stops the whole fleet."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,6 +37,13 @@ def main():
     check(r.returncode == 0, "up --demo --exit exits 0 (got %d)" % r.returncode)
     check(lines and "scripted provider" in lines[0], "first line says the scripted provider is used")
     check(r.stdout.count("success") >= 2, "demo sessions report success")
+    check(re.search(r"Pipeline run [0-9A-Z]{26} succeeded", r.stdout) is not None,
+          "the demo runs the implement-feature pipeline to success")
+    review = [l for l in lines if l.split()[:1] == ["review"]]
+    check(review and "done" in review[0] and "attempts 2" in review[0],
+          "the demo pipeline's review loop took 2 passes: %s" % review[:1])
+    check(any(l.split()[:2] == ["escalate", "skipped"] for l in lines),
+          "and did not escalate")
     time.sleep(0)  # processes were reaped by `up` before it exited
     check(not strays(d), "no stray processes left (%s)" % strays(d)[:3])
 
