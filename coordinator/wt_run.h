@@ -25,7 +25,7 @@
  * A phase view, also what expressions see under the phase id:
  *   {state: pending|running|done|skipped|failed, done, skipped, failed
  *    (booleans), outcome, output, detail, session, sessions, attempts,
- *    retryExhausted, reason}
+ *    retryExhausted, reason, needs, workflow}
  * For a foreach phase `output` is the list of the items' outputs in item
  * order, `results` the items' full results, and `session` is null.
  * Templates of a phase also see `attempt` (1-based), `previous` (the

@@ -53,6 +53,7 @@ def hook_env(recv):
 
 def test_implement_feature(check, fleet, recv):
     env = hook_env(recv)
+    env["WORKTRAIN_NOTIFY_WEBHOOK"] = recv.url + "/pipeline"
     r, rep = run(fleet, env, "implement-feature", "--goal", "small: fix the typo in --help")
     check(r.returncode == 0, "implement-feature (Small) exits 0 (got %d)" % r.returncode)
     if rep:
@@ -75,6 +76,19 @@ def test_implement_feature(check, fleet, recv):
         done = [q for q in recv.requests() if q["path"] == "/done"]
         check(len(done) == 1 and done[0]["body"]["runId"] == rep["run"],
               "done webhook received once for this run")
+        ends = [q["body"] for q in recv.requests() if q["path"] == "/pipeline"]
+        check(len(ends) == 1 and ends[0]["event"] == "pipeline_completed" and
+              ends[0]["runId"] == rep["run"] and ends[0]["outcome"] == "succeeded" and
+              ends[0]["workflowId"] == "implement-feature",
+              "pipeline end notification posted once with the run's outcome")
+        rec = json.loads(fleet.r.hget("wt:run:%s" % rep["run"], "phases"))
+        check({p["id"]: p["needs"] for p in rec}.get("code") ==
+              ["classify", "discovery", "ux", "architecture"],
+              "run record keeps each phase's needs (the DAG's edges)")
+        notes = [f for _, f in fleet.r.xrange("wt:notifications")
+                 if f.get("event") == "pipeline_completed"]
+        check(len(notes) == 1 and notes[0]["outcome"] == "delivered" and
+              "127.0.0.1" not in json.dumps(notes), "delivery recorded without the URL")
 
     r, rep = run(fleet, env, "implement-feature", "--goal", "Large: redesign the settings page")
     check(r.returncode == 0, "implement-feature (Large) exits 0 (got %d)" % r.returncode)
