@@ -204,6 +204,7 @@ test_tell_and_take(void)
     WT_CHECK(strstr(err.msg, "no session NOPE") != NULL);
     cmd("HSET wt:session:%s status running epoch %s", "T1", "4");
     WT_CHECK(wt_store_tell(&store, "T1", "", &err) == -1 && err.code == WT_ELIMIT);
+    WT_CHECK(wt_store_tell(&store, "T1", "bad \xff byte", &err) == -1 && err.code == WT_EINVAL);
     char *big = calloc(1, WT_STORE_TELL_MAX_BYTES + 2);
     memset(big, 'b', WT_STORE_TELL_MAX_BYTES + 1);
     WT_CHECK(wt_store_tell(&store, "T1", big, &err) == -1 && err.code == WT_ELIMIT);
