@@ -21,6 +21,8 @@ static const struct {
     {"status", wt_cli_status_main, "show a session's state"},
     {"logs", wt_cli_logs_main, "print a session's or the fleet's events"},
     {"cancel", wt_cli_cancel_main, "end a session as cancelled"},
+    {"inbox", wt_cli_inbox_main, "recent completions, escalations and reported issues"},
+    {"tell", wt_cli_tell_main, "send a message to a running session's agent"},
     {"workflows", wt_cli_workflows_main, "list the workflows the fleet can run"},
     {"run", wt_cli_run_main, "run a coordinator pipeline (YAML); --resume continues one"},
     {"validate", wt_cli_validate_main, "check workflow JSON files"},

@@ -477,6 +477,10 @@ wt_store_tell(wt_store_t *self, const char *sid, const char *message, wt_err_t *
     if (n > WT_STORE_TELL_MAX_BYTES)
         return wt_err_set(err, WT_ELIMIT, "message for session %s is %zu bytes > max %d", sid, n,
                           WT_STORE_TELL_MAX_BYTES);
+    json_t *utf8 = json_stringn(message, n); /* NULL when not valid UTF-8 */
+    if (utf8 == NULL)
+        return wt_err_set(err, WT_EINVAL, "message for session %s is not valid UTF-8", sid);
+    json_decref(utf8);
     char maxw[16];
     snprintf(maxw, sizeof maxw, "%d", WT_STORE_TELL_MAX_WAITING);
     const char *argv[] = {self->prefix, sid, message, maxw};

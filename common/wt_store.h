@@ -124,8 +124,9 @@ int wt_store_inbox_add(wt_store_t *self, const char *kind, int nfields, const ch
 
 /* Queues an operator message for session sid (RPUSH on its tell list),
  * atomically checked: WT_ENOTFOUND when there is no such session, WT_ESTALE
- * when it already ended, WT_ELIMIT when the message is empty, larger than
- * WT_STORE_TELL_MAX_BYTES, or WT_STORE_TELL_MAX_WAITING are waiting. */
+ * when it already ended, WT_EINVAL when it is not UTF-8, WT_ELIMIT when it
+ * is empty, larger than WT_STORE_TELL_MAX_BYTES, or when
+ * WT_STORE_TELL_MAX_WAITING messages are already waiting. */
 int wt_store_tell(wt_store_t *self, const char *sid, const char *message, wt_err_t *err);
 
 /* Takes up to WT_STORE_TELL_TAKE_MAX waiting messages of sid and records

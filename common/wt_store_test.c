@@ -137,7 +137,7 @@ test_inbox_from_events(void)
     WT_CHECK_STR(newest("workflow", v, sizeof v), "coding-task");
     newest("summary", v, sizeof v);
     WT_CHECK(strlen(v) == 199 + 3 && strcmp(v + 199, "...") == 0); /* é not split */
-    WT_CHECK(atoll(newest("ts_ms", v, sizeof v)) > 1700000000000LL);
+    WT_CHECK(strtoll(newest("ts_ms", v, sizeof v), NULL, 10) > 1700000000000LL);
     /* a retry of the same append (reply lost) adds no second entry */
     WT_CHECK(wt_store_append(&store, "A1", 1, 2, "issue_reported", data, 1, 0, NULL, &err) == 0);
     WT_CHECK(int_of("XLEN wt:inbox%s", "") == 1);
@@ -182,7 +182,7 @@ test_inbox_add(void)
     WT_CHECK(wt_store_inbox_add(&store, "escalation", 6, f, &err) == 0);
     WT_CHECK_STR(newest("kind", v, sizeof v), "escalation");
     WT_CHECK_STR(newest("summary", v, sizeof v), "review blocked");
-    WT_CHECK(atoll(newest("ts_ms", v, sizeof v)) > 1700000000000LL);
+    WT_CHECK(strtoll(newest("ts_ms", v, sizeof v), NULL, 10) > 1700000000000LL);
     const char *ts[] = {"ts_ms", "42"};
     WT_CHECK(wt_store_inbox_add(&store, "pipeline", 2, ts, &err) == 0);
     WT_CHECK_STR(newest("ts_ms", v, sizeof v), "42");
@@ -204,6 +204,7 @@ test_tell_and_take(void)
     WT_CHECK(strstr(err.msg, "no session NOPE") != NULL);
     cmd("HSET wt:session:%s status running epoch %s", "T1", "4");
     WT_CHECK(wt_store_tell(&store, "T1", "", &err) == -1 && err.code == WT_ELIMIT);
+    WT_CHECK(wt_store_tell(&store, "T1", "bad \xff byte", &err) == -1 && err.code == WT_EINVAL);
     char *big = calloc(1, WT_STORE_TELL_MAX_BYTES + 2);
     memset(big, 'b', WT_STORE_TELL_MAX_BYTES + 1);
     WT_CHECK(wt_store_tell(&store, "T1", big, &err) == -1 && err.code == WT_ELIMIT);

@@ -110,9 +110,10 @@ flush(wt_events_t *self, wt_err_t *err)
     while (self->head) {
         wt_events_pending_t *p = self->head;
         wt_err_t e = {0};
-        if (wt_store_append(self->store, self->sid, __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST),
-                            p->seq, p->type, p->text, p->fleet, p->nfields,
-                            (const char **)p->fields, &e) != 0) {
+        if (wt_store_append_tells(self->store, self->sid,
+                                  __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST), p->seq, p->type,
+                                  p->text, p->fleet, p->nfields, (const char **)p->fields,
+                                  &self->tells_waiting, &e) != 0) {
             if (e.code == WT_ESTALE)
                 self->stale = 1;
             if (err)
@@ -192,4 +193,29 @@ wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int
     else
         drop_last(self); /* this event was not written and will not be */
     return -1;
+}
+
+json_t *
+wt_events_take_tells(wt_events_t *self, wt_err_t *err)
+{
+    if ((self->tells_waiting <= 0 && !self->take_unsure) || self->pending > 0)
+        return json_array();
+    wt_err_t e = {0};
+    int64_t left = 0;
+    json_t *msgs =
+        wt_store_tell_take(self->store, self->sid, __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST),
+                           self->take_seq + 1, &left, &e);
+    if (msgs == NULL) {
+        if (e.code == WT_ESTALE)
+            self->stale = 1;
+        else
+            self->take_unsure = 1; /* it may have run: the retry must reuse the number */
+        if (err)
+            *err = e;
+        return NULL;
+    }
+    self->take_seq++;
+    self->take_unsure = 0;
+    self->tells_waiting = left;
+    return msgs;
 }

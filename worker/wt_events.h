@@ -33,6 +33,9 @@ typedef struct wt_events {
     wt_events_pending_t *tail; /* its last entry */
     int pending;               /* entries in the FIFO */
     int64_t next_seq;          /* last idempotency number handed out */
+    int64_t tells_waiting;     /* operator messages waiting, as of the last stored append */
+    int64_t take_seq;          /* number of the last tell take that got a reply */
+    int take_unsure;           /* a take got no reply: retry it with the same number */
 } wt_events_t;
 
 void wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64_t epoch);
@@ -43,6 +46,14 @@ void wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64
  * WT_ETIMEDOUT when *abandon was set during the retries. */
 int wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int nfields,
                    const char **fields, wt_err_t *err);
+/* Takes the operator messages waiting for the session (see
+ * wt_store_tell_take; their message_received events are written by the
+ * same script) and returns them as a new JSON array of strings, empty when
+ * none wait, when nothing suggests any, or while events are buffered (the
+ * take would overtake them). A take whose reply was lost is retried with
+ * the same number and so returns the same messages. NULL on failure:
+ * WT_ESTALE sets `stale`; otherwise the messages are taken next time. */
+json_t *wt_events_take_tells(wt_events_t *self, wt_err_t *err);
 /* Frees whatever is still buffered (the session is being dropped). */
 void wt_events_release(wt_events_t *self);
 

@@ -179,10 +179,67 @@ test_events_fenced(void)
     wt_redis_destroy(&r);
 }
 
+/* Operator messages: an append reports them, the take hands them over
+ * once, and nothing is taken while events are still buffered. */
+static void
+test_take_tells(void)
+{
+    stop_redis(); /* the earlier test leaves its restarted server running */
+    wt_redis_t *r = start_redis();
+    wt_store_t store;
+    wt_store_init(&store, r, "wt:");
+    seed_session(r, "S5", "1");
+    wt_events_t ev;
+    wt_events_init(&ev, &store, "S5", 1);
+    wt_err_t err = {0};
+    json_t *m = wt_events_take_tells(&ev, &err); /* nothing suggests messages: no round trip */
+    WT_CHECK(json_array_size(m) == 0);
+    json_decref(m);
+    WT_CHECK(wt_store_tell(&store, "S5", "first", &err) == 0);
+    WT_CHECK(wt_store_tell(&store, "S5", "second", &err) == 0);
+    WT_CHECK(wt_events_emit(&ev, "llm_turn_completed", NULL, 0, 0, NULL, &err) == 0);
+    WT_CHECK(ev.tells_waiting == 2);
+    m = wt_events_take_tells(&ev, &err);
+    WT_CHECK(json_array_size(m) == 2 && ev.tells_waiting == 0 && ev.take_seq == 1);
+    WT_CHECK_STR(json_string_value(json_array_get(m, 0)), "first");
+    json_decref(m);
+    m = wt_events_take_tells(&ev, &err);
+    WT_CHECK(json_array_size(m) == 0);
+    json_decref(m);
+    /* a take that got no reply is retried with the same number */
+    WT_CHECK(wt_store_tell(&store, "S5", "third", &err) == 0);
+    json_t *lost = wt_store_tell_take(&store, "S5", 1, ev.take_seq + 1, NULL, &err);
+    WT_CHECK(json_array_size(lost) == 1); /* ran in Redis, "reply lost" for ev */
+    json_decref(lost);
+    ev.take_unsure = 1;
+    m = wt_events_take_tells(&ev, &err);
+    WT_CHECK(json_array_size(m) == 1 && ev.take_seq == 2 && ev.take_unsure == 0);
+    WT_CHECK_STR(json_string_value(json_array_get(m, 0)), "third");
+    json_decref(m);
+    redisReply *rep = wt_redis_command(r, NULL, "XLEN wt:session:S5:events");
+    WT_CHECK(rep && rep->integer == 4); /* 1 append + 3 message_received, none twice */
+    if (rep)
+        freeReplyObject(rep);
+    /* buffered events: the take waits until they are written */
+    ev.tells_waiting = 1;
+    ev.pending = 1;
+    m = wt_events_take_tells(&ev, &err);
+    WT_CHECK(json_array_size(m) == 0 && ev.take_seq == 2);
+    json_decref(m);
+    ev.pending = 0;
+    /* the lease moved: the take is refused and marks the writer stale */
+    seed_session(r, "S5", "2");
+    ev.tells_waiting = 1;
+    WT_CHECK(wt_events_take_tells(&ev, &err) == NULL && ev.stale == 1 && err.code == WT_ESTALE);
+    wt_events_release(&ev);
+    wt_redis_destroy(&r);
+    stop_redis();
+}
+
 int
 main(void)
 {
-    static const wt_test_case_t cases[] = {WT_TEST(test_events_fenced)};
+    static const wt_test_case_t cases[] = {WT_TEST(test_events_fenced), WT_TEST(test_take_tells)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     stop_redis();
     return rc;

@@ -115,6 +115,15 @@ wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, i
     return -1;
 }
 
+json_t *
+wt_session_operator_message(const char *text)
+{
+    char *content = wt_xasprintf("Message from the operator: %s", text ? text : "");
+    json_t *m = json_pack("{s:s,s:s}", "role", "user", "content", content);
+    free(content);
+    return m;
+}
+
 /* --- endings --- */
 
 static const char *
@@ -211,9 +220,11 @@ read_events(wt_session_t *self, const char *key, wt_err_t *err)
  * turn index restarts after the last stored step, because the turns of the
  * interrupted step are redone - so the scripted provider replays the same
  * replies and spawn_agent derives the same child keys for them.
+ * Operator messages an earlier run took (message_received) are appended to
+ * told, in order: the fresh conversation must carry them again.
  * Returns the number of steps replayed, -1 on a Redis error. */
 static int
-replay(wt_session_t *self, int *earlier_runs, wt_err_t *err)
+replay(wt_session_t *self, int *earlier_runs, json_t *told, wt_err_t *err)
 {
     char key[128];
     wt_store_key(&self->store, key, sizeof key, "session:%s:events", self->sid);
@@ -237,6 +248,14 @@ replay(wt_session_t *self, int *earlier_runs, wt_err_t *err)
             starts++;
         if (type && strcmp(type, "llm_turn_completed") == 0)
             self->turns_used++;
+        if (type && data && strcmp(type, "message_received") == 0) {
+            json_t *d = json_loads(data, 0, NULL);
+            const char *text = json_string_value(json_object_get(d, "message"));
+            if (text)
+                json_array_append_new(told, json_string(text));
+            json_decref(d);
+            continue;
+        }
         if (type == NULL || data == NULL || strcmp(type, "step_advanced") != 0)
             continue;
         json_t *d = json_loads(data, 0, NULL);
@@ -309,8 +328,10 @@ start(wt_session_t *self, char *detail, size_t cap)
         return "error";
     }
     int earlier = 0;
-    int replayed = replay(self, &earlier, &err);
+    json_t *told = json_array();
+    int replayed = replay(self, &earlier, told, &err);
     if (replayed < 0) {
+        json_decref(told);
         wt_log_error("session %s: cannot read its events to resume: %s; handing it back", self->sid,
                      err.msg);
         return "handback";
@@ -321,15 +342,24 @@ start(wt_session_t *self, char *detail, size_t cap)
                       "an earlier run stopped (worker lost, broker restart or drain)", "attempt",
                       self->attempt, "steps_replayed", replayed);
         const char *at[] = {"step", wt_wfrun_step_id(self->run)};
-        if (wt_session_emit(self, "session_resumed", d, 1, 2, at) != 0)
+        if (wt_session_emit(self, "session_resumed", d, 1, 2, at) != 0) {
+            json_decref(told);
             return self->stale ? "stale" : "handback";
+        }
     }
-    if (make_workspace(self, detail, cap) != 0)
+    if (make_workspace(self, detail, cap) != 0) {
+        json_decref(told);
         return "error";
+    }
     self->system = wt_prompt_build(self->wf, self->run, self->workspace, self->env->soul);
     self->tools = wt_tools_definitions();
     self->messages = json_array();
     json_array_append_new(self->messages, first_message(self, replayed));
+    size_t i;
+    json_t *m;
+    json_array_foreach(told, i, m)
+        json_array_append_new(self->messages, wt_session_operator_message(json_string_value(m)));
+    json_decref(told);
     return NULL;
 }
 

@@ -55,6 +55,8 @@ struct wt_session {
  * (self->write_error says why). */
 int wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
                     const char **fields);
+/* A new user message carrying an operator's message (`worktrain tell`). */
+json_t *wt_session_operator_message(const char *text);
 /* Runs the conversation until the workflow ends or a limit hits; returns
  * the outcome string (static) and fills detail. */
 const char *wt_session_loop(wt_session_t *self, char *detail, size_t cap);

@@ -5,7 +5,22 @@
  * being near (timeout_imminent, reported once), all kept in wt_stuck. With
  * the abort policy the first two end the session as stuck. A model that
  * gives no answer within the stall timeout (after the provider's retries)
- * is reported as agent_stuck stall and ends the session as timeout. */
+ * is reported as agent_stuck stall and ends the session as timeout.
+ *
+ * Operator messages (`worktrain tell SID MESSAGE`) join the conversation as
+ * user messages right before an LLM turn. The guarantee: one Lua script
+ * moves a message from the session's tell list into a message_received
+ * event (fenced by the lease epoch), so each message is either still
+ * waiting or recorded exactly once - a crash cannot lose or duplicate it
+ * there. A take whose reply was lost is retried with the same take number
+ * and returns the same messages, so a recorded message reaches the run
+ * that took it; if that run dies, the resumed run re-adds every recorded
+ * message to its fresh conversation (wt_session.c, replay). So the agent
+ * sees each message at least once per conversation, before the first turn
+ * that starts after the message was stored and the worker next heard from
+ * Redis. Messages still waiting when the session ends are dropped with its
+ * tell list. Cost: appends report the list length, so the take is an
+ * extra round trip only when messages wait. */
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_clock.h"
@@ -218,10 +233,38 @@ before_turn(wt_session_t *self, char *detail, size_t cap)
     return NULL;
 }
 
+/* Adds waiting operator messages to the conversation; -1 when the lease
+ * moved. A Redis error is only logged: the messages wait for the next turn. */
+static int
+take_tells(wt_session_t *self)
+{
+    wt_err_t err = {0};
+    json_t *msgs = wt_events_take_tells(&self->events, &err);
+    if (msgs == NULL) {
+        if (self->events.stale) {
+            self->stale = 1;
+            return -1;
+        }
+        wt_log_warn("session %s: operator messages wait for the next turn: %s", self->sid, err.msg);
+        return 0;
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(msgs, i, m)
+        json_array_append_new(self->messages, wt_session_operator_message(json_string_value(m)));
+    if (json_array_size(msgs))
+        wt_log_info("session %s: %zu operator message(s) delivered", self->sid,
+                    json_array_size(msgs));
+    json_decref(msgs);
+    return 0;
+}
+
 /* One LLM call with its events. NULL with reply filled, or an outcome. */
 static const char *
 ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
 {
+    if (take_tells(self) != 0)
+        return "stale";
     const char *tier = wt_wfrun_model_tier(self->run);
     const char *model = wt_llm_model_for(self->env->llm, tier);
     if (wt_session_emit(self, "llm_turn_started",
