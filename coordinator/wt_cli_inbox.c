@@ -30,7 +30,8 @@ static const char inbox_usage[] =
     "\n"
     "Lists what needs an operator's eye, newest first: session completions,\n"
     "issues agents reported (report_issue), escalations and pipeline results.\n"
-    "Lines read TIME KIND SESSION WORKFLOW OUTCOME SUMMARY (OUTCOME is the\n"
+    "Lines read TIME KIND SESSION WORKFLOW OUTCOME SUMMARY (SESSION is the run id\n"
+    "for pipeline and escalation entries, WORKFLOW the pipeline; OUTCOME is the\n"
     "severity for an issue). --json prints an array of objects with every field\n"
     "(id, kind, session, workflow, outcome or severity, summary, ts_ms, run).\n"
     "--count N shows at most N entries (default 50); --kind K only entries of\n"
@@ -147,10 +148,12 @@ entry_text(redisReply *f)
     char when[32], summary[SUMMARY_CHARS * 2];
     wt_cli_format_ms(field(f, "ts_ms"), when, sizeof when);
     const char *outcome = *field(f, "outcome") ? field(f, "outcome") : field(f, "severity");
+    /* Pipeline and escalation entries belong to a run, not a session. */
+    const char *who = *field(f, "session") ? field(f, "session") : field(f, "run");
     one_line(field(f, "summary"), summary, sizeof summary, SUMMARY_CHARS);
 #define OR_DASH(s) (*(s) ? (s) : "-")
     printf("%s %-10s %-26s %-24s %-9s %s\n", when, OR_DASH(field(f, "kind")),
-           OR_DASH(field(f, "session")), OR_DASH(field(f, "workflow")), OR_DASH(outcome), summary);
+           OR_DASH(who), OR_DASH(field(f, "workflow")), OR_DASH(outcome), summary);
 #undef OR_DASH
 }
 

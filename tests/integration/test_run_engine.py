@@ -121,6 +121,10 @@ def test_failing(check, fleet):
     inbox = fleet.r.xrevrange("wt:inbox", count=20)
     kinds = [(f.get("kind"), f.get("run")) for _, f in inbox]
     check(("pipeline", rep["run"]) in kinds, "the pipeline end is in the inbox")
+    r = fleet.run_cli("inbox", "--kind", "pipeline", "--count", "1")
+    check(r.returncode == 0 and rep["run"] in r.stdout and "failing" in r.stdout and
+          " failed " in r.stdout, "`inbox` shows the run id, pipeline and outcome: %s"
+          % r.stdout.strip())
 
 
 def test_timeout(check, fleet):
