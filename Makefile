@@ -16,6 +16,7 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build
+	@WT_WITH_BROWSER=1 bash deploy/install-deps.sh
 	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900
 
 demo: build
@@ -25,6 +26,7 @@ bench: build
 	@/usr/bin/python3 bench/bench.py --build $(BUILD)
 
 asan: deps
+	@WT_WITH_BROWSER=1 bash deploy/install-deps.sh
 	@cmake -S . -B build-asan -DWT_WERROR=ON -DWT_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
