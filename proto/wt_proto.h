@@ -103,6 +103,12 @@ typedef struct wt_msg {
     int32_t free;         /* free slots (READY, HEARTBEAT) */
     wt_strlist_t caps;    /* capabilities, e.g. workflow ids (READY) */
     wt_strlist_t running; /* session ids being run (READY, HEARTBEAT) */
+    /* READY, HEARTBEAT: the worker's cumulative counters since it started */
+    uint64_t llm_calls;     /* LLM calls made (after their retries) */
+    uint64_t input_tokens;  /* input tokens the provider reported */
+    uint64_t output_tokens; /* output tokens the provider reported */
+    uint64_t tool_calls;    /* tool calls run */
+    uint64_t llm_retries;   /* LLM call retries (429, 5xx, timeouts) */
     /* FINISHED */
     char *outcome; /* success error timeout stuck cancelled, or "handback" */
     /* STATS_REPLY */

@@ -41,6 +41,11 @@ full(wt_chan_t chan, wt_cmd_t cmd)
     wt_strlist_push(&m->caps, "two-step");
     wt_strlist_push(&m->running, "01HZX0000000000000000000AC");
     wt_msg_set(&m->outcome, "success");
+    m->llm_calls = 12;
+    m->input_tokens = 50000000000ULL; /* past 32 bits */
+    m->output_tokens = 777;
+    m->tool_calls = 30;
+    m->llm_retries = 2;
     m->queued = 100;
     m->active = 10;
     m->workers = 2;
@@ -82,7 +87,9 @@ msg_eq(const wt_msg_t *a, const wt_msg_t *b)
            a->free == b->free && list_eq(&a->caps, &b->caps) && list_eq(&a->running, &b->running) &&
            str_eq(a->outcome, b->outcome) && a->queued == b->queued && a->active == b->active &&
            a->workers == b->workers && a->slots_total == b->slots_total &&
-           a->slots_free == b->slots_free;
+           a->slots_free == b->slots_free && a->llm_calls == b->llm_calls &&
+           a->input_tokens == b->input_tokens && a->output_tokens == b->output_tokens &&
+           a->tool_calls == b->tool_calls && a->llm_retries == b->llm_retries;
 }
 
 static const struct {
@@ -130,6 +137,29 @@ test_minimal_message_round_trips(void)
     WT_CHECK(b.len == 6); /* header, command, empty map */
     wt_msg_t *d = wt_proto_decode(b.data, b.len, NULL, NULL);
     WT_CHECK(d != NULL && msg_eq(m, d));
+    wt_msg_destroy(&d);
+    wt_msg_destroy(&m);
+    wt_buf_release(&b);
+}
+
+/* A worker's counters ride on HEARTBEAT; an older worker sends none and
+ * the broker reads zeros. */
+static void
+test_heartbeat_counters(void)
+{
+    wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_HEARTBEAT);
+    m->free = 1;
+    m->llm_calls = 4;
+    m->input_tokens = 1000;
+    m->output_tokens = 200;
+    m->tool_calls = 9;
+    m->llm_retries = 1;
+    wt_buf_t b;
+    wt_buf_init(&b, 1024);
+    WT_CHECK(wt_proto_encode(m, &b, NULL) == 0);
+    wt_msg_t *d = wt_proto_decode(b.data, b.len, NULL, NULL);
+    WT_CHECK(d != NULL && d->llm_calls == 4 && d->input_tokens == 1000 && d->output_tokens == 200 &&
+             d->tool_calls == 9 && d->llm_retries == 1);
     wt_msg_destroy(&d);
     wt_msg_destroy(&m);
     wt_buf_release(&b);
@@ -244,6 +274,16 @@ ready_slots_overflow(msgpack_packer *pk)
     msgpack_pack_uint64(pk, 1ULL << 40);
 }
 
+static void
+heartbeat_negative_tokens(msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 2);
+    pk_str(pk, "llm_calls");
+    msgpack_pack_uint64(pk, 3);
+    pk_str(pk, "input_tokens");
+    msgpack_pack_int64(pk, -5);
+}
+
 static int
 decode_code(const char *p, size_t n, char *msg, size_t cap)
 {
@@ -286,6 +326,9 @@ test_bad_inputs_get_defined_codes(void)
     WT_CHECK(strstr(msg, "running") != NULL);
     n = raw(buf, sizeof buf, "WTW1", WT_CMD_READY, ready_slots_overflow);
     WT_CHECK(decode_code(buf, n, NULL, 0) == WT_PROTO_E_BAD_BODY);
+    n = raw(buf, sizeof buf, "WTW1", WT_CMD_HEARTBEAT, heartbeat_negative_tokens);
+    WT_CHECK(decode_code(buf, n, msg, sizeof msg) == WT_PROTO_E_BAD_BODY);
+    WT_CHECK(strstr(msg, "input_tokens") != NULL);
     n = raw(buf, sizeof buf, "WTC1", WT_CMD_SPAWN, spawn_ok);
     buf[n++] = '\x01'; /* trailing garbage */
     WT_CHECK(decode_code(buf, n, NULL, 0) == WT_PROTO_E_BAD_BODY);
@@ -348,6 +391,6 @@ test_names_and_channels(void)
 }
 
 WT_TEST_MAIN(WT_TEST(test_round_trip_every_command), WT_TEST(test_minimal_message_round_trips),
-             WT_TEST(test_every_truncation_fails_cleanly),
+             WT_TEST(test_heartbeat_counters), WT_TEST(test_every_truncation_fails_cleanly),
              WT_TEST(test_bad_inputs_get_defined_codes), WT_TEST(test_oversized_inputs),
              WT_TEST(test_names_and_channels))
