@@ -20,7 +20,18 @@
 #include "wt_proto.h"
 #include "wt_workflow.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
+
+/* A worker's cumulative counters, bumped by every session thread (relaxed
+ * atomics: they are figures for /metrics, not synchronisation). */
+typedef struct wt_session_counters {
+    atomic_uint_fast64_t llm_calls;     /* LLM calls that returned, after their retries */
+    atomic_uint_fast64_t input_tokens;  /* input tokens of successful calls */
+    atomic_uint_fast64_t output_tokens; /* output tokens of successful calls */
+    atomic_uint_fast64_t tool_calls;    /* tool calls run */
+    atomic_uint_fast64_t llm_retries;   /* retries inside LLM calls */
+} wt_session_counters_t;
 
 typedef struct wt_session_env {
     const char *worker_name;            /* for events and the hash */
@@ -38,6 +49,7 @@ typedef struct wt_session_env {
     const char *clients_ep;             /* broker client endpoint, for spawn_agent */
     int64_t write_retry_ms;             /* retry bound of event writes, 0 = WT_EVENTS_RETRY_MS */
     wt_notify_t *notify;                /* shared, thread-safe; NULL or disabled = no posts */
+    wt_session_counters_t *counters;    /* shared; NULL = not counted */
 } wt_session_env_t;
 
 typedef struct wt_session wt_session_t;

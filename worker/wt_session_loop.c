@@ -34,10 +34,19 @@
 
 #define SUMMARY_CHARS 200
 
+/* Adds n to one of the worker's counters (none when the env has none). */
+#define COUNT(self, field, n)                                                                      \
+    do {                                                                                           \
+        if ((self)->env->counters)                                                                 \
+            atomic_fetch_add_explicit(&(self)->env->counters->field, (uint_fast64_t)(n),           \
+                                      memory_order_relaxed);                                       \
+    } while (0)
+
 static void
 on_retry(void *ud, int attempt, long status, int64_t delay_ms, const char *why)
 {
     wt_session_t *self = ud;
+    COUNT(self, llm_retries, 1);
     wt_log_warn("session %s: llm retry %d in %lld ms (status %ld): %s", self->sid, attempt,
                 (long long)delay_ms, status, why);
 }
@@ -121,6 +130,7 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
         return -1;
     }
     free(summary);
+    COUNT(self, tool_calls, 1);
     int64_t t0 = wt_clock_mono_ms();
     wt_tool_result_t res = {0};
     int advanced = 0;
@@ -289,7 +299,10 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
     int rc = wt_llm_complete(self->env->llm, &req, reply, &err);
     self->turn++;
     self->turns_used++;
+    COUNT(self, llm_calls, 1);
     if (rc == 0) {
+        COUNT(self, input_tokens, reply->input_tokens > 0 ? reply->input_tokens : 0);
+        COUNT(self, output_tokens, reply->output_tokens > 0 ? reply->output_tokens : 0);
         if (record_turn(self, reply) != 0) {
             wt_llm_reply_release(reply);
             return write_failure(self, detail, cap);

@@ -42,29 +42,30 @@ typedef struct slot {
 } slot_t;
 
 typedef struct worker {
-    wt_worker_cfg_t cfg;          /* read-only */
-    void *zctx;                   /* ZeroMQ context */
-    void *broker;                 /* DEALER, replaced on reconnect */
-    void *done;                   /* PULL: session threads report here */
-    char done_ep[64];             /* its inproc endpoint */
-    slot_t *slots;                /* cfg.slots entries */
-    int running;                  /* used slots */
-    wt_workflow_set_t *workflows; /* owned */
-    wt_llm_t *llm;                /* owned */
-    wt_notify_t *notify;          /* owned; session_completed posts */
-    char **tool_env;              /* owned scrubbed environment */
-    char *soul;                   /* owned soul text */
-    wt_session_env_t senv;        /* what sessions borrow */
-    wt_redis_t *redis;            /* owned, main thread only */
-    wt_store_t store;             /* layout over redis */
-    int64_t broker_seen_ms;       /* monotonic time of the last broker message */
-    int64_t next_hb_ms;           /* next heartbeat */
-    int backoff_ms;               /* reconnect backoff */
-    int draining;                 /* SIGTERM received */
-    int64_t drain_deadline_ms;    /* then hand back whatever still runs */
-    int record_failures;          /* consecutive failed writes of the worker record */
-    int64_t next_record_ms;       /* monotonic time of the next try after a failure */
-    int workflows_published;      /* <prefix>workflows written once */
+    wt_worker_cfg_t cfg;            /* read-only */
+    void *zctx;                     /* ZeroMQ context */
+    void *broker;                   /* DEALER, replaced on reconnect */
+    void *done;                     /* PULL: session threads report here */
+    char done_ep[64];               /* its inproc endpoint */
+    slot_t *slots;                  /* cfg.slots entries */
+    int running;                    /* used slots */
+    wt_workflow_set_t *workflows;   /* owned */
+    wt_llm_t *llm;                  /* owned */
+    wt_notify_t *notify;            /* owned; session_completed posts */
+    char **tool_env;                /* owned scrubbed environment */
+    char *soul;                     /* owned soul text */
+    wt_session_env_t senv;          /* what sessions borrow */
+    wt_redis_t *redis;              /* owned, main thread only */
+    wt_store_t store;               /* layout over redis */
+    int64_t broker_seen_ms;         /* monotonic time of the last broker message */
+    int64_t next_hb_ms;             /* next heartbeat */
+    int backoff_ms;                 /* reconnect backoff */
+    int draining;                   /* SIGTERM received */
+    int64_t drain_deadline_ms;      /* then hand back whatever still runs */
+    int record_failures;            /* consecutive failed writes of the worker record */
+    int64_t next_record_ms;         /* monotonic time of the next try after a failure */
+    int workflows_published;        /* <prefix>workflows written once */
+    wt_session_counters_t counters; /* cumulative, bumped by session threads */
 } worker_t;
 
 /* --- broker connection --- */
@@ -85,6 +86,17 @@ running_ids(worker_t *w, wt_strlist_t *l)
             wt_strlist_push(l, wt_session_id(w->slots[i].session));
 }
 
+/* The cumulative counters go with READY and HEARTBEAT (PROTOCOL.md 6.5). */
+static void
+put_counters(worker_t *w, wt_msg_t *m)
+{
+    m->llm_calls = atomic_load_explicit(&w->counters.llm_calls, memory_order_relaxed);
+    m->input_tokens = atomic_load_explicit(&w->counters.input_tokens, memory_order_relaxed);
+    m->output_tokens = atomic_load_explicit(&w->counters.output_tokens, memory_order_relaxed);
+    m->tool_calls = atomic_load_explicit(&w->counters.tool_calls, memory_order_relaxed);
+    m->llm_retries = atomic_load_explicit(&w->counters.llm_retries, memory_order_relaxed);
+}
+
 static void
 send_ready(worker_t *w)
 {
@@ -96,6 +108,7 @@ send_ready(worker_t *w)
     for (int i = 0; i < wt_workflow_set_count(w->workflows); i++)
         wt_strlist_push(&m->caps, wt_workflow_id(wt_workflow_set_at(w->workflows, i)));
     running_ids(w, &m->running);
+    put_counters(w, m);
     send_msg(w, m);
     wt_msg_destroy(&m);
 }
@@ -123,6 +136,7 @@ send_heartbeat(worker_t *w)
     wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_HEARTBEAT);
     m->free = w->draining ? 0 : w->cfg.slots - w->running;
     running_ids(w, &m->running);
+    put_counters(w, m);
     send_msg(w, m);
     wt_msg_destroy(&m);
 }
@@ -492,6 +506,7 @@ worker_setup(worker_t *w)
         .clients_ep = w->cfg.clients,
         .write_retry_ms = 0,
         .notify = w->notify,
+        .counters = &w->counters,
     };
     w->zctx = zmq_ctx_new();
     zmq_ctx_set(w->zctx, ZMQ_MAX_SOCKETS, w->cfg.slots * 2 + 64);
