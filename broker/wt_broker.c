@@ -104,6 +104,7 @@ requeue(wt_broker_t *self, wt_job_t *job, const char *why, int refund)
     wt_log_info("session %s back in the queue: %s", job->sid, why);
     job->next = NULL;
     job->queued_us = wt_clock_mono_us();
+    job->requeued = 1;
     pthread_mutex_lock(&self->stats.lock);
     self->stats.requeued++;
     pthread_mutex_unlock(&self->stats.lock);
@@ -306,6 +307,9 @@ cancel_session(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
         }
         wt_job_destroy(&j);
         ok = 1;
+        pthread_mutex_lock(&self->stats.lock);
+        self->stats.finished[WT_BROKER_OUT_CANCELLED]++;
+        pthread_mutex_unlock(&self->stats.lock);
     }
     for (size_t i = 0; !ok && i < self->nw; i++)
         for (wt_job_t *k = self->w[i].jobs; k && !ok; k = k->next)
@@ -417,6 +421,17 @@ in_list(const wt_strlist_t *l, const char *sid)
     return 0;
 }
 
+/* The worker's cumulative counters from its READY or HEARTBEAT. */
+static void
+take_counters(wt_bworker_t *w, const wt_msg_t *m)
+{
+    w->count.llm_calls = m->llm_calls;
+    w->count.input_tokens = m->input_tokens;
+    w->count.output_tokens = m->output_tokens;
+    w->count.tool_calls = m->tool_calls;
+    w->count.llm_retries = m->llm_retries;
+}
+
 /* Orphans (running at broker start) that this worker reports become its. */
 static void
 adopt_orphans(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
@@ -481,6 +496,7 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
     wt_strlcpy(w->name, m->name, sizeof w->name);
     w->slots = m->slots > 0 ? m->slots : 0; /* 0: draining, send nothing */
     w->last_seen_ms = wt_clock_mono_ms();
+    take_counters(w, m);
     reconcile(self, w, &m->running);
     int held = 0;
     for (wt_job_t *j = w->jobs; j; j = j->next)
@@ -501,6 +517,9 @@ on_finished(wt_broker_t *self, wt_bworker_t *w, wt_msg_t *m)
         *pp = j->next;
         w->credit++;
         self->active--;
+        pthread_mutex_lock(&self->stats.lock);
+        self->stats.finished[wt_broker_stats_outcome(m->outcome)]++;
+        pthread_mutex_unlock(&self->stats.lock);
         if (strcmp(m->outcome, "handback") == 0)
             requeue(self, j, "handed back by a draining worker", 1);
         else
@@ -542,6 +561,7 @@ on_workers(wt_broker_t *self)
             w->last_seen_ms = wt_clock_mono_ms();
             switch (m->cmd) {
             case WT_CMD_HEARTBEAT:
+                take_counters(w, m);
                 if (self->orphans)
                     adopt_orphans(self, w, &m->running);
                 reconcile(self, w, &m->running);
@@ -649,6 +669,8 @@ dispatch(wt_broker_t *self)
                 self->active++;
                 pthread_mutex_lock(&self->stats.lock);
                 self->stats.dispatches++;
+                if (j->requeued || attempt > 1)
+                    self->stats.resumed++;
                 wt_broker_stats_observe(&self->stats, (double)(now_us - j->queued_us) / 1e6);
                 pthread_mutex_unlock(&self->stats.lock);
                 continue;
@@ -725,7 +747,16 @@ publish_stats(wt_broker_t *self)
         free_slots += self->w[i].credit;
     }
     int64_t oldest = wt_queue_size(self->queue) ? wt_queue_oldest_us(self->queue) : 0;
+    int64_t orphans = 0;
+    for (const wt_orphan_t *o = self->orphans; o; o = o->next)
+        orphans++;
     pthread_mutex_lock(&self->stats.lock);
+    self->stats.running = self->active + orphans;
+    wt_broker_wstat_t *ws = wt_broker_stats_workers(&self->stats, self->nw);
+    for (size_t i = 0; i < self->nw; i++) {
+        wt_strlcpy(ws[i].name, self->w[i].name, sizeof ws[i].name);
+        ws[i].c = self->w[i].count;
+    }
     self->stats.queued = (int64_t)wt_queue_size(self->queue);
     self->stats.active = self->active;
     self->stats.workers = (int64_t)self->nw;

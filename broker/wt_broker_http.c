@@ -4,6 +4,7 @@
 #include "wt_broker_http.h"
 
 #include "wt_alloc.h"
+#include "wt_broker_metrics.h"
 #include "wt_buf.h"
 
 #include <arpa/inet.h>
@@ -13,93 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-const double wt_broker_lat_bounds[WT_BROKER_LAT_BUCKETS] = {
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0};
-
 struct wt_broker_http {
     struct MHD_Daemon *daemon; /* owned */
     wt_broker_stats_t *stats;  /* borrowed */
 };
-
-void
-wt_broker_stats_init(wt_broker_stats_t *self)
-{
-    memset(self, 0, sizeof *self);
-    pthread_mutex_init(&self->lock, NULL);
-}
-
-void
-wt_broker_stats_release(wt_broker_stats_t *self)
-{
-    pthread_mutex_destroy(&self->lock);
-}
-
-void
-wt_broker_stats_observe(wt_broker_stats_t *self, double seconds)
-{
-    for (int i = 0; i < WT_BROKER_LAT_BUCKETS; i++)
-        if (seconds <= wt_broker_lat_bounds[i]) {
-            self->lat_bucket[i]++;
-            break;
-        }
-    self->lat_count++;
-    self->lat_sum_s += seconds;
-}
-
-static void
-metric(wt_buf_t *b, const char *name, const char *type, const char *help, double v)
-{
-    wt_buf_printf(b, NULL, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name,
-                  v);
-}
-
-static void
-render_metrics(const wt_broker_stats_t *s, wt_buf_t *b)
-{
-    metric(b, "wt_queue_depth", "gauge", "Sessions waiting for a worker.", (double)s->queued);
-    metric(b, "wt_queue_oldest_age_seconds", "gauge",
-           "Age of the oldest queued session (autoscaling signal).", s->oldest_age_s);
-    metric(b, "wt_sessions_active", "gauge", "Sessions assigned to workers.", (double)s->active);
-    metric(b, "wt_workers_alive", "gauge", "Workers with a live heartbeat.", (double)s->workers);
-    metric(b, "wt_slots_total", "gauge", "Session slots across live workers.",
-           (double)s->slots_total);
-    metric(b, "wt_slots_free", "gauge", "Free session slots across live workers.",
-           (double)s->slots_free);
-    metric(b, "wt_redis_up", "gauge", "1 when the last Redis call succeeded.", s->redis_up);
-    metric(b, "wt_sessions_spawned_total", "counter", "Sessions accepted by intake.",
-           (double)s->spawned);
-    metric(b, "wt_spawn_duplicates_total", "counter",
-           "SPAWNs answered from an earlier idempotency key.", (double)s->duplicates);
-    metric(b, "wt_dispatches_total", "counter", "Sessions assigned to workers.",
-           (double)s->dispatches);
-    metric(b, "wt_sessions_requeued_total", "counter",
-           "Sessions put back in the queue (lost worker or handback).", (double)s->requeued);
-    metric(b, "wt_heartbeat_misses_total", "counter", "Workers declared dead.",
-           (double)s->heartbeat_misses);
-    metric(b, "wt_redis_errors_total", "counter", "Failed Redis calls.", (double)s->redis_errors);
-    metric(b, "wt_bad_records_total", "counter", "Malformed session records found in Redis.",
-           (double)s->bad_records);
-    wt_buf_printf(b, NULL,
-                  "# HELP wt_bad_frames_total Malformed or unknown messages received.\n"
-                  "# TYPE wt_bad_frames_total counter\n"
-                  "wt_bad_frames_total{socket=\"client\"} %llu\n"
-                  "wt_bad_frames_total{socket=\"worker\"} %llu\n",
-                  (unsigned long long)s->bad_client, (unsigned long long)s->bad_worker);
-    wt_buf_printf(b, NULL,
-                  "# HELP wt_dispatch_latency_seconds Time from intake to ASSIGN.\n"
-                  "# TYPE wt_dispatch_latency_seconds histogram\n");
-    uint64_t cum = 0;
-    for (int i = 0; i < WT_BROKER_LAT_BUCKETS; i++) {
-        cum += s->lat_bucket[i];
-        wt_buf_printf(b, NULL, "wt_dispatch_latency_seconds_bucket{le=\"%g\"} %llu\n",
-                      wt_broker_lat_bounds[i], (unsigned long long)cum);
-    }
-    wt_buf_printf(b, NULL,
-                  "wt_dispatch_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
-                  "wt_dispatch_latency_seconds_sum %.17g\n"
-                  "wt_dispatch_latency_seconds_count %llu\n",
-                  (unsigned long long)s->lat_count, s->lat_sum_s, (unsigned long long)s->lat_count);
-}
 
 static enum MHD_Result
 reply(struct MHD_Connection *conn, unsigned status, const char *type, wt_buf_t *body)
@@ -142,8 +60,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         return reply(conn, MHD_HTTP_OK, "application/json", &body);
     }
     if (strcmp(url, "/metrics") == 0) {
-        render_metrics(&copy, &body);
-        return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", &body);
+        wt_err_t err = {0};
+        if (wt_broker_metrics_render(self->stats, &body, &err) != 0) {
+            wt_buf_printf(&body, NULL, "cannot render metrics: %s\n", err.msg);
+            return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", &body);
+        }
+        return reply(conn, MHD_HTTP_OK, WT_BROKER_METRICS_CONTENT_TYPE, &body);
     }
     wt_buf_puts(&body, "not found\n", NULL);
     return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", &body);

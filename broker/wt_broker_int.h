@@ -3,6 +3,7 @@
 #define WT_BROKER_INT_H
 
 #include "wt_broker_http.h"
+#include "wt_broker_stats.h"
 #include "wt_job.h"
 #include "wt_proto.h"
 #include "wt_queue.h"
@@ -31,6 +32,7 @@ typedef struct wt_bworker {
     int credit;                    /* free slots as the broker counts them */
     int64_t last_seen_ms;          /* monotonic time of its last message */
     wt_job_t *jobs;                /* owned list of sessions it holds */
+    wt_broker_wcount_t count;      /* its cumulative counters from READY/HEARTBEAT */
 } wt_bworker_t;
 
 typedef struct wt_orphan {
