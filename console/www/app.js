@@ -66,6 +66,15 @@
   const terminal = (st) => st === 'completed' || st === 'failed' || st === 'cancelled';
   const enc = encodeURIComponent;
 
+  // A tool result: short ones inline, long ones as their first line that
+  // opens to the whole text.
+  function longText(text) {
+    const t = String(text || ''), first = t.split('\n', 1)[0];
+    if (t.length <= 160 && first === t) return el('span', {class: 'notes'}, t);
+    return el('details', {}, el('summary', {}, first.length > 160 ? first.slice(0, 159) + '…' : first),
+      el('pre', {class: 'notes'}, t));
+  }
+
   // Makes ul's children exactly `items`, in order, moving existing ones.
   function setChildren(ul, items) {
     let cur = ul.firstChild;
@@ -112,7 +121,6 @@
         tog, el('span', {class: 'st'}), el('span', {class: 'wf'}), el('span', {class: 'goal'}),
         el('span', {class: 'badge stuck', hidden: true}), el('span', {class: 'badge issues', hidden: true}),
         el('span', {class: 'meta'})), el('ul', {class: 'kids'}));
-      if (s.nodes && s.nodes.length) li.classList.add('open');
       if (detail.sid === s.id) li.classList.add('sel');
       sessLi.set(s.id, li);
     }
@@ -130,6 +138,8 @@
     meta.textContent = [s.id.slice(-8), s.step && 'step ' + s.step, s.turns ? s.turns + ' turns' : '',
       s.worker, ago(s.created_ms)].filter(Boolean).join(' · ');
     if (s.nodes) {
+      // Children that arrive with the node are shown, unless the user closed it.
+      if (s.nodes.length && !li.dataset.toggled) li.classList.add('open');
       const kids = s.nodes.map(sessionNode);
       if (s.more) kids.push(el('li', {class: 'note'}, 'more children not shown'));
       setChildren(li.lastChild, kids);
@@ -142,6 +152,7 @@
 
   async function toggleSession(li) {
     const open = li.classList.toggle('open');
+    li.dataset.toggled = '1';
     li.firstChild.firstChild.textContent = open ? '▾' : '▸';
     if (open && !li.dataset.loaded) await refreshSession(li.dataset.sid);
   }
@@ -338,6 +349,7 @@
     box.replaceChildren(...parts);
     for (const e of t.events) addEvent(e);
     renderSummary();
+    if (sessLi.has(s.id)) sessionNode(s); // the tree may not have caught up yet
   }
 
   function renderSummary() {
@@ -350,7 +362,7 @@
     dl.replaceChildren(...pairs.filter((p) => p[1]).flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
     $('detail').dataset.status = s.status;
     const out = s.output && Object.keys(s.output).length ? s.output : s.context || {};
-    $('detail').querySelector('pre').textContent = JSON.stringify(out, null, 2);
+    $('detail').querySelector('[data-testid=detail-output]').textContent = JSON.stringify(out, null, 2);
   }
 
   // Adds one event to the detail lists; false when it was already shown.
@@ -372,11 +384,11 @@
         break;
       case 'tool_call_completed':
         add('detail-tools', el('strong', {}, d.tool || ''), ' ' + dur(d.duration_ms || 0) + ' ',
-          el('span', {class: 'notes'}, d.result_summary || ''));
+          longText(d.result_summary));
         break;
       case 'tool_call_failed':
         add('detail-tools', el('strong', {class: 'fail'}, (d.tool || '') + ' failed'), ' ',
-          el('span', {class: 'notes'}, d.error || ''));
+          longText(d.error));
         break;
       case 'issue_reported':
         add('detail-issues', (d.severity || '') + ' ' + (d.kind || '') + ': ', el('span', {class: 'notes'}, d.summary || ''));
@@ -426,11 +438,11 @@
       st.slots_free + '/' + st.slots_total + ' slots free · ' + st.sessions_total + ' sessions' +
       (st.queued ? ' · oldest queued ' + st.oldest_queued_age_s + 's' : '');
     $('workers').tBodies[0].replaceChildren(...w.workers.map((x) => {
-      const sess = Array.isArray(x.sessions) ? x.sessions : [];
+      const sess = [x.sessions, x.running].find(Array.isArray) || [];
       return el('tr', {'data-testid': 'worker-' + x.name},
         el('td', {}, x.name), el('td', {}, (x.slots - x.free) + '/' + x.slots),
         el('td', {}, ago(x.last_seen_ms) + ' ago'),
-        el('td', {}, sess.length ? sess.map((id) => id.slice(-8)).join(' ') : String(x.running ?? '')));
+        el('td', {}, sess.map((id) => String(id).slice(-8)).join(' ')));
     }));
   }
 

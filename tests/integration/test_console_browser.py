@@ -102,6 +102,7 @@ class Browser:
     def wait(self, expr, timeout_s, what):
         """Polls a JS expression (every 100 ms, bounded) until it is truthy; returns it."""
         deadline = time.monotonic() + timeout_s
+        expr = "(() => { const v = (%s); return v instanceof Node ? true : v; })()" % expr
         while True:
             v = self.js(expr)
             if v:
@@ -223,7 +224,9 @@ def watch_pipeline(check, b, fleet, base):
         b.wait(q("run-" + rid) + ".dataset.status === 'succeeded'", 30, "the run succeeded")
         check(True, "the run's row turned succeeded")
         out, err = run.communicate(timeout=30)
-        check(run.returncode == 0, "worktrain run exited 0 (%s)" % err[-200:].decode(errors="replace"))
+        check(run.returncode == 0, "worktrain run exited 0")
+        if run.returncode != 0:
+            print(err.decode(errors="replace")[-2000:])
 
         # plan's detail: steps with notes, LLM turns with tokens, the Bash call, the output.
         b.js(q("row-" + plan_sid) + ".click()")
@@ -264,6 +267,7 @@ def xss(check, b, fleet):
            ".children.length === 2", 30, "the session's steps")
     check(XSS in b.js(q("detail-steps") + ".textContent"),
           "notes quoting the goal are literal text too")
+    b.wait(q("node-" + sid) + ".dataset.status === 'completed'", 10, "the session completed in the tree")
     check(b.js("document.querySelectorAll('img').length") == 0, "no <img> was created")
     check(b.js("[...document.scripts].map(s => s.getAttribute('src'))") == ["/app.js"],
           "the only script is /app.js")
