@@ -219,32 +219,37 @@
   }
 
   // The two paged lists. A head refresh re-reads page one: new entries go on
-  // top, known ones are updated in place, the cursor for "more" is kept.
+  // top, known ones are updated in place, the cursor for "more" is kept. If
+  // a whole page is new there may be a gap: the list starts over from it.
   const lists = {
     runs: {path: '/api/runs?', key: 'runs', ul: 'runs', more: 'runs-more', make: runNode},
     roots: {path: '/api/sessions?roots=1&', key: 'sessions', ul: 'roots', more: 'roots-more', make: sessionNode},
   };
 
   async function loadPage(L, head) {
-    const again = L.loaded && !head;
-    const page = await api(L.path + 'limit=' + PAGE + (again ? '&cursor=' + enc(L.cursor) : ''));
-    const ul = $(L.ul);
-    let anchor = again ? null : ul.firstChild;
-    for (const li of page[L.key].map(L.make)) {
-      if (li.parentNode === ul && !again) anchor = li.nextSibling;
-      else if (li.parentNode !== ul) ul.insertBefore(li, anchor);
+    const next = L.loaded && !head; // "more": the page after the cursor
+    const page = await api(L.path + 'limit=' + PAGE + (next ? '&cursor=' + enc(L.cursor) : ''));
+    const ul = $(L.ul), lis = page[L.key].map(L.make);
+    const gap = head && L.loaded && ul.firstChild && lis.length === PAGE && lis.every((li) => li.parentNode !== ul);
+    if (gap) setChildren(ul, []);
+    let anchor = next ? null : ul.firstChild;
+    for (const li of lis) {
+      if (li.parentNode !== ul) ul.insertBefore(li, anchor);
+      else if (!next) anchor = li.nextSibling;
     }
-    if (!L.loaded || again) {
-      L.cursor = page.next_cursor;
-      L.loaded = true;
-      $(L.more).hidden = !L.cursor;
-    }
+    if (!L.loaded || next || gap || !L.cursor) L.cursor = page.next_cursor;
+    L.loaded = true;
+    $(L.more).hidden = !L.cursor;
   }
 
   /* ---- 3. live ---- */
 
   const dirty = {runs: new Set(), sessions: new Set(), lists: new Set()};
   let flushTimer = null;
+  // Sessions that had events before they had a node: a refresh in flight may
+  // be about to add them with an older state, so they are looked at again
+  // after each flush (and forgotten after 10 s).
+  const unseen = new Map(); // sid -> when its last event came
 
   function markRun(id) {
     if (runLi.has(id)) dirty.runs.add(id);
@@ -265,11 +270,19 @@
     else if (sessLi.has(e.session)) markSession(e.session);
     else if (d.parent) markSession(d.parent); // a new child of a shown session
     else if (e.type === 'session_queued') dirty.lists.add('roots');
+    if (!sessLi.has(e.session)) unseen.set(e.session, Date.now());
+    schedule();
+  }
+
+  function schedule() {
     if (!flushTimer) flushTimer = setTimeout(flush, DEBOUNCE_MS);
   }
 
+  let flushing = false; // one flush at a time, so an old answer never lands last
   async function flush() {
     flushTimer = null;
+    if (flushing) return schedule();
+    flushing = true;
     const jobs = [...dirty.runs].map(refreshRun)
       .concat([...dirty.sessions].map(refreshSession))
       .concat([...dirty.lists].map((n) => loadPage(lists[n], true)));
@@ -277,8 +290,15 @@
     dirty.sessions.clear();
     dirty.lists.clear();
     const res = await Promise.allSettled(jobs);
+    flushing = false;
     const bad = res.find((r) => r.status === 'rejected');
     showError(bad ? bad.reason : null);
+    for (const [sid, when] of unseen) {
+      if (sessLi.has(sid)) markSession(sid);
+      if (sessLi.has(sid) || Date.now() - when > 10000) unseen.delete(sid);
+    }
+    if (dirty.runs.size || dirty.sessions.size || dirty.lists.size) schedule();
+    return undefined;
   }
 
   function resync() { // after a lost stream: everything shown may be stale
@@ -286,7 +306,7 @@
     for (const [sid, li] of sessLi) if (!li.dataset.run && li.closest('#roots')) dirty.sessions.add(sid);
     dirty.lists.add('runs');
     dirty.lists.add('roots');
-    flush();
+    schedule();
   }
 
   function connect() {

@@ -8,7 +8,8 @@ must survive), the run appears, its phases show, a running session turns
 completed and the next phase's session appears, a spawn_agent child hangs
 under its parent, the detail panel shows steps, notes, turns and tool calls
 and follows a running session live, and a goal full of HTML renders as text
-and runs nothing. Screenshots go to tests/artifacts/. Skips only when
+and runs nothing; a burst of sessions shows up live, and a fresh load lists
+one page of 50 with "more" for the rest. Screenshots go to tests/artifacts/. Skips only when
 /usr/bin/chromium is absent."""
 import base64
 import json
@@ -275,6 +276,31 @@ def xss(check, b, fleet):
     b.screenshot("console-xss.png")
 
 
+def paging(check, b, fleet, base):
+    c = fleet.client()
+    ids = c.spawn_many(55, "two-step", goal_fmt="bulk %d")
+    c.close()
+    fleet.wait_completed(ids, 60)
+    rows = "document.querySelectorAll('#roots > li.node')"
+    bulk = "[...%s].filter(li => li.querySelector('.goal').textContent.startsWith('bulk '))" % rows
+    b.wait("%s.length >= 50 && %s.every(li => li.dataset.status === 'completed')" % (bulk, bulk), 20,
+           "at least a page of the 55 new sessions, all completed")
+    check(True, "a burst of 55 sessions shows up live, and completed")
+    check(b.js(rows + ".length") <= 56 and b.js("[...%s].every(li => li.dataset.status === 'completed')"
+                                                 % rows), "no session is shown twice or stale")
+    # A fresh load shows one page of 50 and "more" for the rest.
+    b.navigate(base + "/")
+    b.wait("window.__marker === undefined && document.body && document.body.dataset.ready === '1'", 20,
+           "the page loaded again")
+    check(b.js(rows + ".length") == 50, "a fresh page lists 50 sessions, not all 56 (%s)" % b.js(rows + ".length"))
+    check(b.js(q("roots-more") + ".hidden") is False, "and offers more")
+    b.js(q("roots-more") + ".click()")
+    b.wait(rows + ".length === 56", 10, "the second page")
+    sids = b.js("[...%s].map(li => li.dataset.sid)" % rows)
+    check(len(set(sids)) == 56 and ids[0] in sids, "\"more\" added the 6 older sessions once each")
+    check(b.js(q("roots-more") + ".hidden") is True, "and then has nothing more to offer")
+
+
 def fleet_panel(check, b):
     b.wait(q("worker-w1"), 10, "worker w1 in the fleet panel")
     row = b.js(q("worker-w1") + ".textContent")
@@ -312,6 +338,7 @@ def main():
         fleet_panel(check, b)
         watch_pipeline(check, b, fleet, base)
         xss(check, b, fleet)
+        paging(check, b, fleet, base)
         problems = b.problems()
         check(not problems, "no script errors or CSP violations: %s" % problems[:3])
     except Exception as e:  # report, then fail
