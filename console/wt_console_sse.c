@@ -39,11 +39,14 @@ typedef struct sse {
     int ended;                  /* end once out is drained */
 } sse_t;
 
-static void
+/* Appends s with CR and LF replaced by '_'; -1 when the buffer is full. */
+static int
 clean(wt_buf_t *b, const char *s)
 {
     for (; *s; s++)
-        wt_buf_append(b, *s == '\r' || *s == '\n' ? "_" : s, 1, NULL);
+        if (wt_buf_append(b, *s == '\r' || *s == '\n' ? "_" : s, 1, NULL) != 0)
+            return -1;
+    return 0;
 }
 
 int
@@ -53,13 +56,14 @@ wt_console_sse_frame(wt_buf_t *out, const char *id, const char *type, const char
     if (strchr(json, '\n') != NULL || strchr(json, '\r') != NULL)
         return wt_err_set(err, WT_EINVAL, "sse data must be one line");
     size_t before = out->len;
-    wt_buf_puts(out, "id: ", NULL);
-    clean(out, id);
-    wt_buf_puts(out, "\nevent: ", NULL);
-    clean(out, type);
-    wt_buf_puts(out, "\ndata: ", NULL);
-    wt_buf_puts(out, json, NULL);
-    if (wt_buf_puts(out, "\n\n", err) != 0) {
+    int rc = wt_buf_puts(out, "id: ", NULL);
+    rc |= clean(out, id);
+    rc |= wt_buf_puts(out, "\nevent: ", NULL);
+    rc |= clean(out, type);
+    rc |= wt_buf_puts(out, "\ndata: ", NULL);
+    rc |= wt_buf_puts(out, json, NULL);
+    rc |= wt_buf_puts(out, "\n\n", NULL);
+    if (rc != 0) {
         out->len = before; /* no half frame */
         if (out->data)
             out->data[before] = '\0';
@@ -71,9 +75,8 @@ wt_console_sse_frame(wt_buf_t *out, const char *id, const char *type, const char
 int
 wt_console_sse_comment(wt_buf_t *out, const char *text, wt_err_t *err)
 {
-    if (wt_buf_puts(out, ": ", err) != 0)
-        return -1;
-    clean(out, text);
+    if (wt_buf_puts(out, ": ", err) != 0 || clean(out, text) != 0)
+        return wt_err_set(err, WT_ELIMIT, "sse buffer full");
     return wt_buf_puts(out, "\n\n", err);
 }
 
