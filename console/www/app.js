@@ -460,7 +460,7 @@
     $('workers').tBodies[0].replaceChildren(...w.workers.map((x) => {
       const sess = [x.sessions, x.running].find(Array.isArray) || [];
       return el('tr', {'data-testid': 'worker-' + x.name},
-        el('td', {}, x.name), el('td', {}, (x.slots - x.free) + '/' + x.slots),
+        el('td', {}, x.name + (x.draining ? ' (draining)' : '')), el('td', {}, (x.slots - x.free) + '/' + x.slots),
         el('td', {}, ago(x.last_seen_ms) + ' ago'),
         el('td', {}, sess.map((id) => String(id).slice(-8)).join(' ')));
     }));

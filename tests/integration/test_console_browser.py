@@ -314,6 +314,9 @@ def main():
         print("SKIP: %s is not installed (`make test` installs it with "
               "WT_WITH_BROWSER=1 deploy/install-deps.sh)" % CHROMIUM, flush=True)
         sys.exit(0)
+    stale = os.path.join(ARTIFACTS, "console-failure.png")
+    if os.path.exists(stale):
+        os.remove(stale)
     fleet = Fleet("console-page")
     browser = None
     try:
