@@ -2,6 +2,7 @@
  * folder that owns VERB. Nothing else lives here. */
 #include "wt_broker.h"
 #include "wt_cli.h"
+#include "wt_console.h"
 #include "wt_worker.h"
 
 #include <stdio.h>
@@ -26,6 +27,7 @@ static const struct {
     {"workflows", wt_cli_workflows_main, "list the workflows the fleet can run"},
     {"run", wt_cli_run_main, "run a coordinator pipeline (YAML); --resume continues one"},
     {"validate", wt_cli_validate_main, "check workflow JSON and pipeline YAML files"},
+    {"console", wt_console_main, "serve the read-only web console and its JSON API"},
     {"up", wt_cli_up_main, "start a local fleet (redis, broker, workers); --demo runs the demo"},
 };
 

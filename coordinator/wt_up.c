@@ -30,7 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_CHILDREN 64
+#define MAX_CHILDREN 72 /* redis, broker, console and up to 64 workers */
 
 typedef struct fleet {
     char dir[PATH_MAX];              /* absolute state dir */
@@ -40,6 +40,7 @@ typedef struct fleet {
     char clients_ep[PATH_MAX + 16];  /* broker client endpoint */
     char workers_ep[PATH_MAX + 16];  /* broker worker endpoint */
     int http_port;                   /* broker /healthz, /metrics */
+    int console_port;                /* worktrain console */
     pid_t pids[MAX_CHILDREN];        /* children, in start order */
     const char *names[MAX_CHILDREN]; /* their roles */
     int n;                           /* children */
@@ -50,7 +51,8 @@ static const char up_usage[] =
     "                    [--exit] [--dir DIR]\n"
     "\n"
     "Starts a local fleet: its own redis-server on a free loopback port (unless --redis),\n"
-    "a broker and N workers (default 2), with state and logs under DIR (default .worktrain).\n"
+    "a broker, N workers (default 2) and the console on a free port, with state and logs\n"
+    "under DIR (default .worktrain).\n"
     "--demo runs N demo sessions (default 4) and prints their results, then (with the scripted\n"
     "provider) the bundled implement-feature pipeline. --exit stops the fleet\n"
     "afterwards (exit 0 iff every demo session succeeded); otherwise it runs until Ctrl-C.\n"
@@ -335,6 +337,12 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
                 f->dir);
         return -1;
     }
+    char chttp[32];
+    f->console_port = free_port();
+    snprintf(chttp, sizeof chttp, "127.0.0.1:%d", f->console_port);
+    char *cargv[] = {f->exe, "console", "--http", chttp, "--redis", f->redis_url, NULL};
+    if (start_child(f, "console", "console", cargv) < 0)
+        return -1;
     return 0;
 }
 
@@ -571,8 +579,8 @@ wt_cli_up_main(int argc, char **argv)
         printf("\nDemo %s.\n", rc == 0 ? "succeeded: every session completed" : "FAILED");
     }
     printf("Fleet is up: redis %s | broker clients %s | metrics http://127.0.0.1:%d/metrics | "
-           "console: not yet available\n",
-           f->redis_url, f->clients_ep, f->http_port);
+           "console: http://127.0.0.1:%d/\n",
+           f->redis_url, f->clients_ep, f->http_port, f->console_port);
     if (!o.exit_after) {
         printf("Try: WORKTRAIN_REDIS=%s WORKTRAIN_BROKER=%s %s spawn --workflow demo --goal hi\n"
                "Press Ctrl-C to stop the fleet.\n",

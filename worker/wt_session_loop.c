@@ -56,7 +56,8 @@ stuck(wt_session_t *self, const char *reason, const char *detail)
 {
     json_t *d = json_pack("{s:s,s:s,s:s}", "reason", reason, "detail", detail, "policy",
                           self->env->stuck_abort ? "abort" : "notify_only");
-    wt_session_emit(self, "agent_stuck", d, 1, 0, NULL);
+    const char *fields[] = {"stuck", reason}; /* the console lists it without an event scan */
+    wt_session_emit(self, "agent_stuck", d, 1, 2, fields);
     return self->env->stuck_abort;
 }
 
@@ -111,7 +112,8 @@ report_issue(wt_session_t *self, json_t *input, wt_tool_result_t *res)
         return 0;
     }
     json_t *d = json_pack("{s:s,s:s,s:s}", "kind", kind, "severity", sev, "summary", summary);
-    if (wt_session_emit(self, "issue_reported", d, 1, 0, NULL) != 0)
+    const char *fields[] = {"+issues", "1"}; /* the console's count, without an event scan */
+    if (wt_session_emit(self, "issue_reported", d, 1, 2, fields) != 0)
         return -1;
     res->text = wt_xstrdup("issue recorded; continue with the step");
     return 0;

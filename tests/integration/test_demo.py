@@ -1,15 +1,18 @@
 # ctest-timeout: 180
 """`worktrain up --demo --exit` (what `make demo` runs, minus the wait for
-Ctrl-C): its own redis, broker and two workers; every demo session succeeds;
+Ctrl-C): its own redis, broker, two workers and the console; every demo session succeeds;
 the bundled implement-feature pipeline runs to success; exit 0; and no process it started is left behind. Then the interactive form:
 SIGINT stops the whole fleet."""
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from wtfleet import BIN, REPO, Check  # noqa: E402
@@ -62,6 +65,17 @@ def main():
         if "Fleet is up" in line:
             break
     check("Fleet is up" in seen, "interactive up prints that the fleet is up")
+    m = re.search(r"console: (http://127\.0\.0\.1:(\d+)/)", seen)
+    console_ok = False
+    if m:
+        deadline = time.monotonic() + 10
+        while not console_ok and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(m.group(1) + "api/stats", timeout=5) as resp:
+                    console_ok = json.load(resp)["workers"] == 2
+            except (OSError, ValueError):
+                time.sleep(0.1)
+    check(console_ok, "up prints the console's URL and the console serves the fleet")
     check(p.poll() is None and len(strays(d2)) >= 3, "fleet keeps running until Ctrl-C")
     p.send_signal(signal.SIGINT)
     try:
@@ -71,6 +85,12 @@ def main():
         rc = -1
     check(rc == 0, "SIGINT -> exit 0 (got %s)" % rc)
     left = strays(d2)
+    if m:
+        try:
+            socket.create_connection(("127.0.0.1", int(m.group(2))), timeout=2).close()
+            left.append("console still listening on %s" % m.group(2))
+        except OSError:
+            pass
     check(not left, "no stray processes after Ctrl-C (%s)" % left[:3])
     check.done()
 
