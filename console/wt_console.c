@@ -388,9 +388,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 {
     (void)version;
     (void)upload_data;
-    (void)req_cls;
+    static int first_call;
     wt_console_t *self = cls;
     conn_t *cc = conn_of(c);
+    if (*req_cls == NULL) { /* answer once the request is read, so keep-alive works */
+        *req_cls = &first_call;
+        return MHD_YES;
+    }
     if (*upload_size != 0) { /* no route takes a body: discard it */
         *upload_size = 0;
         return MHD_YES;

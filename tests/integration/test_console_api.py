@@ -132,7 +132,7 @@ def sse_read(resp, want, deadline):
     while want is None or len(events) < want:
         if time.monotonic() > deadline:
             raise TimeoutError("sse: %d events so far" % len(events))
-        line = resp.fp.readline()
+        line = resp.readline()  # decodes the chunked body
         if not line:
             break  # the server ended the stream
         line = line.decode().rstrip("\n")
