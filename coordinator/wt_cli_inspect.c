@@ -7,6 +7,7 @@
 #include "wt_diag.h"
 #include "wt_pipeline.h"
 #include "wt_signal.h"
+#include "wt_trigger.h"
 #include "wt_workflow.h"
 
 #include <jansson.h>
@@ -515,19 +516,41 @@ validate_pipeline_file(const char *f, known_wf_t *known)
     return failed;
 }
 
+/* Triggers: workflow ids are checked like a pipeline's; with no list of the
+ * fleet's workflows (no --workflows, Redis unreachable or empty) each id
+ * gets a warning instead, so WorkRail's own files validate anywhere. */
+static int
+validate_triggers_file(const char *f, known_wf_t *known)
+{
+    wt_diags_t d;
+    wt_diags_init(&d);
+    wt_trigger_opts_t opts = {known_resolve(known) ? known_workflow : NULL, known};
+    wt_triggers_t *t = wt_triggers_load_file(f, &opts, &d);
+    wt_diags_sort(&d);
+    wt_diags_print(&d, stdout);
+    int failed = t == NULL;
+    if (!failed)
+        printf("%s: ok (%zu trigger%s)\n", f, t->n, t->n == 1 ? "" : "s");
+    wt_triggers_destroy(&t);
+    wt_diags_release(&d);
+    return failed;
+}
+
 static const char validate_usage[] =
     "usage: worktrain validate [--workflows DIR]... [--redis URL] FILE...\n"
     "\n"
-    "Checks workflow JSON files (*.json) and pipeline YAML files (*.yml, *.yaml with a\n"
-    "top-level 'pipeline:' or 'phases:'). Every problem is printed, workflows as\n"
+    "Checks workflow JSON files (*.json), triggers files (*.yml with a top-level\n"
+    "'triggers:') and pipeline YAML files (other *.yml, *.yaml). Every problem is\n"
+    "printed, workflows as\n"
     "FILE: message naming the JSON path, pipelines as FILE:LINE:COL: error: MESSAGE\n"
     "(shape, expression syntax, unknown workflows and phases, cycles in needs,\n"
     "references to phases that are not upstream). A good file prints FILE: ok (...).\n"
     "\n"
-    "Pipeline workflow ids are checked against the workflows in --workflows folders\n"
-    "(repeatable); without the flag, against those the fleet's workers registered in\n"
-    "Redis (--redis URL, WORKTRAIN_REDIS); when Redis is not reachable that check is\n"
-    "skipped with a warning. Exit 1 when any file has errors, 2 on bad usage.\n";
+    "Pipeline and trigger workflow ids are checked against the workflows in\n"
+    "--workflows folders (repeatable); without the flag, against those the fleet's\n"
+    "workers registered in Redis (--redis URL, WORKTRAIN_REDIS); when Redis is not\n"
+    "reachable that check is skipped with a warning (for triggers: a warning per\n"
+    "workflowId). Exit 1 when any file has errors, 2 on bad usage.\n";
 
 int
 wt_cli_validate_main(int argc, char **argv)
@@ -571,9 +594,11 @@ wt_cli_validate_main(int argc, char **argv)
         } else if (has_suffix(f, ".yml") || has_suffix(f, ".yaml")) {
             if (access(f, R_OK) != 0 || wt_pipeline_sniff(f)) {
                 failed |= validate_pipeline_file(f, &known);
+            } else if (wt_triggers_sniff(f)) {
+                failed |= validate_triggers_file(f, &known);
             } else {
-                printf("%s: error: not a pipeline (triggers files are checked by the triggers "
-                       "loader)\n",
+                printf("%s: error: neither a pipeline nor a triggers file (expected a top-level "
+                       "'pipeline:', 'phases:' or 'triggers:')\n",
                        f);
                 failed = 1;
             }

@@ -91,11 +91,15 @@ def main():
               ["%s:17:15" % many, "%s:18:13" % many] and "good.yml: ok" in r.stdout,
               "two errors in order, then the good file (%r)" % r.stdout)
 
-        # A YAML file that is not a pipeline, and a missing one.
+        # A triggers file goes to the triggers checker; other YAML is refused; a missing file.
         trig = write(fleet.dir, "triggers.yml", "triggers:\n  - id: t\n    provider: generic\n")
-        r = fleet.run_cli("validate", trig)
-        check(r.returncode == 1 and r.stdout.strip() == "%s: error: not a pipeline (triggers "
-              "files are checked by the triggers loader)" % trig, "triggers file is refused")
+        r = fleet.run_cli("validate", "--workflows", WORKFLOWS, trig)
+        check(r.returncode == 1 and "%s:2:5: error: trigger 't' has no 'workflowId'" % trig
+              in r.stdout, "triggers file is checked by the triggers loader (%r)" % r.stdout)
+        other = write(fleet.dir, "other.yml", "foo: 1\n")
+        r = fleet.run_cli("validate", other)
+        check(r.returncode == 1 and "neither a pipeline nor a triggers file" in r.stdout,
+              "other YAML is refused")
         r = fleet.run_cli("validate", os.path.join(fleet.dir, "absent.yml"))
         check(r.returncode == 1 and "cannot read" in r.stdout, "missing file: cannot read")
 
