@@ -121,13 +121,6 @@ void wt_poll_decide(const wt_poll_rules_t *r, const wt_poll_item_t *it, const ch
  * (plus the sha when there is one). Returns a new string. */
 char *wt_poll_idem_key(const char *trigger, const wt_poll_item_t *it);
 
-/* Renders a goal template: each {{$.a.b}} (or {{$.labels[0].name}}) is
- * replaced by the value at that path of item (strings as they are, numbers
- * and booleans as JSON, anything else or a missing path as ""). Text
- * outside the braces is kept. Returns a new string; at most max_bytes
- * long, else NULL with WT_ELIMIT. */
-char *wt_poll_render(const char *tmpl, const json_t *item, size_t max_bytes, wt_err_t *err);
-
 /* The session context of a dispatch: {"trigger", "provider", "event",
  * "number", "url", "title", "author", "updatedAt", "sha"?}. New JSON text. */
 char *wt_poll_context(const char *trigger, wt_poll_provider_t p, const wt_poll_item_t *it,

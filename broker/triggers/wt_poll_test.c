@@ -309,21 +309,6 @@ test_idem_key_and_context(void)
 }
 
 static void
-test_render(void)
-{
-    wt_err_t err = {0};
-    json_t *j = issue(42, "t", "alice", "[{\"name\":\"bug\"}]", 0);
-    char *g = wt_poll_render("Triage #{{$.number}}: {{ $.title }} by {{$.user.login}} "
-                             "[{{$.labels[0].name}}]{{$.missing.x}} {{not a path}} {{",
-                             j, 4096, &err);
-    WT_CHECK_STR(g, "Triage #42: Crash on start by alice [bug] {{not a path}} {{");
-    free(g);
-    WT_CHECK(wt_poll_render("{{$.body}}{{$.body}}", j, 12, &err) == NULL);
-    WT_CHECK(err.code == WT_ELIMIT);
-    json_decref(j);
-}
-
-static void
 test_parse_names(void)
 {
     WT_CHECK(wt_poll_provider_parse("github_issues_poll") == WT_POLL_GITHUB_ISSUES);
@@ -339,5 +324,5 @@ test_parse_names(void)
 WT_TEST_MAIN(WT_TEST(test_urls), WT_TEST(test_meta_headers), WT_TEST(test_rate_limit_waits),
              WT_TEST(test_item_read), WT_TEST(test_decide_new_and_restart),
              WT_TEST(test_decide_baseline_and_bad_state), WT_TEST(test_decide_filters),
-             WT_TEST(test_decide_labeled), WT_TEST(test_idem_key_and_context), WT_TEST(test_render),
+             WT_TEST(test_decide_labeled), WT_TEST(test_idem_key_and_context),
              WT_TEST(test_parse_names))

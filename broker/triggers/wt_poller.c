@@ -22,6 +22,7 @@
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_clock.h"
+#include "wt_jpath.h"
 #include "wt_log.h"
 #include "wt_redis.h"
 #include "wt_store.h"
@@ -69,6 +70,85 @@ wt_poller_cfg_defaults(wt_poller_cfg_t *cfg)
     cfg->max_pages = 5;
     cfg->http_timeout_ms = 30000;
     cfg->max_response_bytes = 8 * 1024 * 1024;
+}
+
+static int
+copy_field(char *dst, size_t cap, const char *src, const char *trigger, const char *what,
+           wt_err_t *err)
+{
+    if (src == NULL)
+        src = "";
+    if (strlen(src) >= cap)
+        return wt_err_set(err, WT_EINVAL, "trigger '%s': %s longer than %zu bytes", trigger, what,
+                          cap - 1);
+    memcpy(dst, src, strlen(src) + 1);
+    return 0;
+}
+
+static int
+copy_list(char (*dst)[64], int *n, const wt_trigger_strv_t *src, const char *trigger,
+          const char *what, wt_err_t *err)
+{
+    if (src->n > WT_POLL_MAX_LIST)
+        return wt_err_set(err, WT_EINVAL, "trigger '%s': %s has more than %d entries", trigger,
+                          what, WT_POLL_MAX_LIST);
+    for (size_t i = 0; i < src->n; i++)
+        if (copy_field(dst[i], 64, src->v[i], trigger, what, err) != 0)
+            return -1;
+    *n = (int)src->n;
+    return 0;
+}
+
+int
+wt_poller_cfg_from_trigger(wt_poller_cfg_t *cfg, const wt_trigger_t *t, const char *redis,
+                           wt_err_t *err)
+{
+    wt_poller_cfg_defaults(cfg);
+    const char *id = t->id;
+    const wt_trigger_source_t *src = &t->source;
+    wt_poll_provider_t p = t->provider == WT_TRIGGER_GITHUB_ISSUES_POLL ? WT_POLL_GITHUB_ISSUES
+                           : t->provider == WT_TRIGGER_GITHUB_PRS_POLL  ? WT_POLL_GITHUB_PRS
+                           : t->provider == WT_TRIGGER_GITLAB_POLL      ? WT_POLL_GITLAB_MRS
+                                                                        : 0;
+    if (p == 0)
+        return wt_err_set(err, WT_EINVAL, "trigger '%s': not a poll provider", id);
+    cfg->rules.provider = p;
+    const char *base = src->api_base_url;
+    if (base == NULL)
+        base = p == WT_POLL_GITLAB_MRS ? src->base_url : "https://api.github.com";
+    const char *where = p == WT_POLL_GITLAB_MRS ? src->project_id : src->repo;
+    for (size_t i = 0; i < src->events.n; i++) {
+        unsigned bit = wt_poll_event_parse(src->events.v[i]);
+        if (bit == 0)
+            return wt_err_set(err, WT_EINVAL,
+                              "trigger '%s': unknown event '%s' (opened, updated, labeled)", id,
+                              src->events.v[i]);
+        cfg->rules.events |= bit;
+    }
+    if (copy_field(cfg->trigger, sizeof cfg->trigger, id, id, "id", err) ||
+        copy_field(cfg->api_base, sizeof cfg->api_base, base, id, "apiBaseUrl", err) ||
+        copy_field(cfg->where, sizeof cfg->where, where, id, "repo/projectId", err) ||
+        copy_field(cfg->token, sizeof cfg->token, src->token, id, "token", err) ||
+        copy_field(cfg->workflow, sizeof cfg->workflow, t->workflow_id, id, "workflowId", err) ||
+        copy_field(cfg->goal, sizeof cfg->goal, t->goal, id, "goal", err) ||
+        copy_field(cfg->goal_template, sizeof cfg->goal_template, t->goal_template, id,
+                   "goalTemplate", err) ||
+        copy_field(cfg->workspace, sizeof cfg->workspace, t->workspace_path, id, "workspacePath",
+                   err) ||
+        copy_field(cfg->redis, sizeof cfg->redis, redis, id, "redis URL", err) ||
+        copy_list(cfg->rules.exclude_authors, &cfg->rules.n_exclude_authors, &src->exclude_authors,
+                  id, "excludeAuthors", err) ||
+        copy_list(cfg->rules.label_filter, &cfg->rules.n_label_filter, &src->label_filter, id,
+                  "labelFilter", err) ||
+        copy_list(cfg->rules.not_labels, &cfg->rules.n_not_labels, &src->not_labels, id,
+                  "notLabels", err))
+        return -1;
+    if (src->poll_interval_seconds > 0)
+        cfg->interval_ms = src->poll_interval_seconds * 1000;
+    cfg->session_timeout_ms = (int64_t)t->agent.max_session_minutes * 60000;
+    cfg->max_turns = t->agent.max_turns;
+    cfg->trigger_def = t;
+    return 0;
 }
 
 int
@@ -312,12 +392,33 @@ redis_remember(wt_poller_t *self, const char *id, const char *state, wt_err_t *e
 
 /* --- one page --- */
 
+/* The session context: the item's basics plus contextMapping read from it. */
+static char *
+make_context(const wt_poller_cfg_t *c, const wt_poll_item_t *it, json_t *j, const char *event)
+{
+    char *base = wt_poll_context(c->trigger, c->rules.provider, it, event);
+    const wt_trigger_t *t = c->trigger_def;
+    if (t == NULL || t->ncontext == 0)
+        return base;
+    json_t *o = json_loads(base, 0, NULL);
+    free(base);
+    for (size_t i = 0; i < t->ncontext; i++) {
+        json_t *v = wt_jpath_get(j, t->context[i].path);
+        if (v != NULL)
+            json_object_set(o, t->context[i].var, v);
+    }
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    wt_assert(s != NULL);
+    return s;
+}
+
 static int
-dispatch_item(wt_poller_t *self, const wt_poll_item_t *it, const json_t *j, const char *event,
+dispatch_item(wt_poller_t *self, const wt_poll_item_t *it, json_t *j, const char *event,
               wt_err_t *err)
 {
     const wt_poller_cfg_t *c = &self->cfg;
-    char *goal = c->goal_template[0] ? wt_poll_render(c->goal_template, j, MAX_GOAL_BYTES, err)
+    char *goal = c->goal_template[0] ? wt_jpath_render(c->goal_template, j, MAX_GOAL_BYTES, err)
                                      : wt_xstrdup(c->goal);
     if (goal == NULL)
         return -1;
@@ -326,7 +427,7 @@ dispatch_item(wt_poller_t *self, const wt_poll_item_t *it, const json_t *j, cons
         return wt_err_set(err, WT_EINVAL, "goalTemplate rendered an empty goal for item %s",
                           it->id);
     }
-    char *ctx = wt_poll_context(c->trigger, c->rules.provider, it, event);
+    char *ctx = make_context(c, it, j, event);
     char *key = wt_poll_idem_key(c->trigger, it);
     wt_poller_spawn_t s = {.trigger = c->trigger,
                            .workflow = c->workflow,
@@ -360,7 +461,7 @@ handle_page(wt_poller_t *self, json_t *page, int baseline, int *all_new, wt_err_
     if (n > MAX_PAGE_ITEMS)
         n = MAX_PAGE_ITEMS;
     wt_poll_item_t items[MAX_PAGE_ITEMS];
-    const json_t *js[MAX_PAGE_ITEMS];
+    json_t *js[MAX_PAGE_ITEMS];
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         wt_err_t e = {0};

@@ -10,34 +10,43 @@
 
 #include "wt_err.h"
 #include "wt_poll.h"
+#include "wt_trigger.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* Configuration of one poll trigger (plain data, read-only once started). */
 typedef struct wt_poller_cfg {
-    char trigger[64];           /* trigger id, for keys, logs and idempotency keys */
-    wt_poll_rules_t rules;      /* provider + filters */
-    char api_base[512];         /* API root, e.g. https://api.github.com */
-    char where[256];            /* GitHub "owner/repo", GitLab project id or path */
-    char token[512];            /* secret: sent as a header only, never logged or stored */
-    int interval_ms;            /* pollIntervalSeconds (at least 1 s) */
-    int per_page;               /* items per page, 1..100 */
-    int max_pages;              /* pages followed per poll while everything is new */
-    char workflow[128];         /* workflowId of the sessions */
-    char goal[4096];            /* fixed goal when goal_template is "" */
-    char goal_template[4096];   /* {{$.path}} template rendered from the item */
-    char workspace[1024];       /* workspacePath, or "" */
-    int64_t session_timeout_ms; /* agentConfig.maxSessionMinutes, 0 = default */
-    int max_turns;              /* agentConfig.maxTurns, 0 = default */
-    char redis[512];            /* Redis URL (the poller keeps its own connection) */
-    char prefix[32];            /* Redis key prefix, "" = WORKTRAIN_PREFIX or "wt:" */
-    int http_timeout_ms;        /* whole request (CURLOPT_TIMEOUT_MS) */
-    size_t max_response_bytes;  /* larger bodies fail with WT_ELIMIT */
+    char trigger[64];                /* trigger id, for keys, logs and idempotency keys */
+    wt_poll_rules_t rules;           /* provider + filters */
+    char api_base[512];              /* API root, e.g. https://api.github.com */
+    char where[256];                 /* GitHub "owner/repo", GitLab project id or path */
+    char token[512];                 /* secret: sent as a header only, never logged or stored */
+    int interval_ms;                 /* pollIntervalSeconds (at least 1 s) */
+    int per_page;                    /* items per page, 1..100 */
+    int max_pages;                   /* pages followed per poll while everything is new */
+    char workflow[128];              /* workflowId of the sessions */
+    char goal[4096];                 /* fixed goal when goal_template is "" */
+    char goal_template[4096];        /* {{$.path}} template rendered from the item */
+    const wt_trigger_t *trigger_def; /* contextMapping source, borrowed (may be NULL) */
+    char workspace[1024];            /* workspacePath, or "" */
+    int64_t session_timeout_ms;      /* agentConfig.maxSessionMinutes, 0 = default */
+    int max_turns;                   /* agentConfig.maxTurns, 0 = default */
+    char redis[512];                 /* Redis URL (the poller keeps its own connection) */
+    char prefix[32];                 /* Redis key prefix, "" = WORKTRAIN_PREFIX or "wt:" */
+    int http_timeout_ms;             /* whole request (CURLOPT_TIMEOUT_MS) */
+    size_t max_response_bytes;       /* larger bodies fail with WT_ELIMIT */
 } wt_poller_cfg_t;
 
 /* Sets defaults: interval 60 s, 50 per page, 5 pages, 30 s timeout, 8 MiB. */
 void wt_poller_cfg_defaults(wt_poller_cfg_t *cfg);
+/* Fills cfg from a loaded poll trigger (github_issues_poll, github_prs_poll,
+ * gitlab_poll): apiBaseUrl, else https://api.github.com or the GitLab
+ * baseUrl; events, filters, agentConfig. t is borrowed for contextMapping
+ * and must outlive the poller. Fails with WT_EINVAL naming the trigger and
+ * the field (unknown event, value too long, not a poll provider). */
+int wt_poller_cfg_from_trigger(wt_poller_cfg_t *cfg, const wt_trigger_t *t, const char *redis,
+                               wt_err_t *err);
 /* Checks a filled config; fails with WT_EINVAL naming the field. */
 int wt_poller_cfg_check(const wt_poller_cfg_t *cfg, wt_err_t *err);
 
