@@ -16,13 +16,16 @@
 #include "wt_clock.h"
 #include "wt_log.h"
 #include "wt_signal.h"
+#include "wt_trigger_rt.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #define BATCH_MAX         512
@@ -848,7 +851,8 @@ usage(FILE *out)
     fprintf(out,
             "usage: worktrain broker [--clients EP] [--workers EP] [--redis URL]\n"
             "                        [--http ADDR:PORT|off] [--heartbeat DUR] [--liveness N]\n"
-            "                        [--max-attempts N]\n"
+            "                        [--max-attempts N] [--triggers FILE] [--workflows DIR]...\n"
+            "                        [--timezone TZ] [--webhook-max-bytes N]\n"
             "\n"
             "Runs the broker: durable session intake, credit-based dispatch to workers,\n"
             "heartbeats, recovery of queued and running sessions from Redis at start.\n"
@@ -861,7 +865,13 @@ usage(FILE *out)
             "  --http ADDR:PORT   /healthz and /metrics (default 127.0.0.1:3200; off disables)\n"
             "  --heartbeat DUR    heartbeat interval (default 1s)\n"
             "  --liveness N       missed heartbeats before a worker is dead (default 3)\n"
-            "  --max-attempts N   runs of a session before it is dead-lettered (default 3)\n");
+            "  --max-attempts N   runs of a session before it is dead-lettered (default 3)\n"
+            "  --triggers FILE    triggers.yml: webhooks (POST /webhook/ID), cron, serial\n"
+            "                     queues; any problem in it stops the start, all listed\n"
+            "  --workflows DIR    workflow ids the triggers may name (repeatable; the fleet\n"
+            "                     registry in Redis is also used)\n"
+            "  --timezone TZ      time zone of cron schedules (default $TZ, else local)\n"
+            "  --webhook-max-bytes N  larger webhook bodies get 413 (default 1048576)\n");
 }
 
 static const char *
@@ -884,6 +894,7 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
     cfg->heartbeat_ms = 1000;
     cfg->liveness = 3;
     cfg->max_attempts = 3;
+    cfg->webhook_max_bytes = WT_TRIGGER_RT_DEFAULT_MAX_BODY;
     static const struct option opts[] = {{"clients", required_argument, 0, 'c'},
                                          {"workers", required_argument, 0, 'w'},
                                          {"redis", required_argument, 0, 'r'},
@@ -891,6 +902,10 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
                                          {"heartbeat", required_argument, 0, 'b'},
                                          {"liveness", required_argument, 0, 'l'},
                                          {"max-attempts", required_argument, 0, 'm'},
+                                         {"triggers", required_argument, 0, 'T'},
+                                         {"workflows", required_argument, 0, 'W'},
+                                         {"timezone", required_argument, 0, 'Z'},
+                                         {"webhook-max-bytes", required_argument, 0, 'B'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     optind = 1;
@@ -930,6 +945,27 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
                 return fprintf(stderr, "worktrain broker: bad --max-attempts '%s'\n", optarg), 2;
             cfg->max_attempts = (int)v;
             break;
+        case 'T':
+            snprintf(cfg->triggers, sizeof cfg->triggers, "%s", optarg);
+            break;
+        case 'W':
+            if (cfg->nworkflow_dirs == 8)
+                return fprintf(stderr, "worktrain broker: at most 8 --workflows\n"), 2;
+            snprintf(cfg->workflow_dirs[cfg->nworkflow_dirs++], sizeof cfg->workflow_dirs[0], "%s",
+                     optarg);
+            break;
+        case 'Z':
+            if (optarg[0] == '\0')
+                return fprintf(stderr, "worktrain broker: empty --timezone\n"), 2;
+            setenv("TZ", optarg, 1); /* before any thread starts */
+            break;
+        case 'B':
+            v = strtoll(optarg, &end, 10);
+            if (*end || v < 1 || v > (int64_t)64 << 20)
+                return fprintf(stderr, "worktrain broker: bad --webhook-max-bytes '%s'\n", optarg),
+                       2;
+            cfg->webhook_max_bytes = (size_t)v;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -951,6 +987,117 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
     return 0;
 }
 
+/* --- triggers --- */
+
+#define CLIENTS_INPROC "inproc://wt-broker-clients" /* triggers SPAWN here */
+
+typedef struct known_ids {
+    char **v; /* owned ids */
+    size_t n; /* count */
+} known_ids_t;
+
+static void
+known_add(known_ids_t *k, const char *id)
+{
+    k->v = wt_xrealloc(k->v, (k->n + 1) * sizeof *k->v);
+    k->v[k->n++] = wt_xstrdup(id);
+}
+
+static int
+known_has(void *ud, const char *id)
+{
+    known_ids_t *k = ud;
+    for (size_t i = 0; i < k->n; i++)
+        if (strcmp(k->v[i], id) == 0)
+            return 1;
+    return 0;
+}
+
+/* Workflow ids from --workflows folders (each *.json's "id") and from the
+ * fleet registry in Redis (HKEYS <prefix>workflows), when reachable. */
+static void
+known_collect(const wt_broker_cfg_t *cfg, known_ids_t *k)
+{
+    for (int i = 0; i < cfg->nworkflow_dirs; i++) {
+        DIR *d = opendir(cfg->workflow_dirs[i]);
+        if (d == NULL) {
+            wt_log_warn("triggers: cannot read --workflows '%s': %s", cfg->workflow_dirs[i],
+                        strerror(errno));
+            continue;
+        }
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            size_t n = strlen(e->d_name);
+            if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
+                continue;
+            char *path = wt_xasprintf("%s/%s", cfg->workflow_dirs[i], e->d_name);
+            json_error_t je;
+            json_t *j = json_load_file(path, 0, &je);
+            free(path);
+            const char *id = json_string_value(json_object_get(j, "id"));
+            if (id)
+                known_add(k, id);
+            json_decref(j);
+        }
+        closedir(d);
+    }
+    wt_err_t err = {0};
+    wt_redis_t *r = wt_redis_new(cfg->redis, 1000, &err);
+    redisReply *rep = NULL;
+    if (r && wt_redis_connect(r, &err) == 0) {
+        wt_store_t store;
+        wt_store_init(&store, r, NULL);
+        char key[128];
+        rep = wt_redis_command(r, &err, "HKEYS %s",
+                               wt_store_key(&store, key, sizeof key, "workflows"));
+    }
+    for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
+        if (rep->element[i]->str)
+            known_add(k, rep->element[i]->str);
+    if (rep)
+        freeReplyObject(rep);
+    wt_redis_destroy(&r);
+}
+
+/* Loads --triggers; prints every problem. NULL when it has errors. */
+static wt_triggers_t *
+load_triggers(const wt_broker_cfg_t *cfg, int *failed)
+{
+    known_ids_t k = {0};
+    known_collect(cfg, &k);
+    wt_trigger_opts_t opts = {k.n ? known_has : NULL, &k};
+    wt_diags_t d;
+    wt_diags_init(&d);
+    wt_triggers_t *t = wt_triggers_load_file(cfg->triggers, &opts, &d);
+    wt_diags_sort(&d);
+    for (int i = 0; i < d.n; i++) {
+        if (d.v[i].warning)
+            wt_log_warn("%s:%d:%d: %s", d.v[i].file, d.v[i].line, d.v[i].col, d.v[i].msg);
+        else
+            wt_log_error("%s:%d:%d: %s", d.v[i].file, d.v[i].line, d.v[i].col, d.v[i].msg);
+    }
+    if (t == NULL) {
+        wt_log_error("triggers: %d problem%s in %s: not starting", d.errors,
+                     d.errors == 1 ? "" : "s", cfg->triggers);
+        *failed = 1;
+    } else {
+        for (size_t i = 0; i < t->n; i++)
+            if (t->v[i].provider == WT_TRIGGER_GENERIC && t->v[i].hmac_secret == NULL)
+                wt_log_warn("trigger %s has no hmacSecret: its webhook accepts unsigned "
+                            "deliveries",
+                            t->v[i].id);
+            else if (t->v[i].provider != WT_TRIGGER_GENERIC && t->v[i].provider != WT_TRIGGER_CRON)
+                wt_log_warn("trigger %s: provider %s is not run by this broker yet", t->v[i].id,
+                            wt_trigger_provider_name(t->v[i].provider));
+        wt_log_info("triggers: %zu loaded from %s", t->n, cfg->triggers);
+    }
+    wt_diags_release(&d);
+    for (size_t i = 0; i < k.n; i++)
+        free(k.v[i]);
+    free(k.v);
+    return t;
+}
+
 int
 wt_broker_main(int argc, char **argv)
 {
@@ -969,14 +1116,43 @@ wt_broker_main(int argc, char **argv)
     self->redis = wt_redis_new(self->cfg.redis, REDIS_TIMEOUT, &err);
     wt_store_init(&self->store, self->redis, NULL);
     wt_broker_http_t *http = NULL;
+    wt_triggers_t *triggers = NULL;
+    wt_trigger_rt_t *trt = NULL;
     rc = 1;
+    if (self->cfg.triggers[0]) {
+        int failed = 0;
+        tzset();
+        triggers = load_triggers(&self->cfg, &failed);
+        if (failed)
+            goto out;
+    }
     if ((self->clients = bind_router(self->zctx, self->cfg.clients, &err)) == NULL ||
         (self->workers = bind_router(self->zctx, self->cfg.workers, &err)) == NULL) {
         wt_log_error("%s", err.msg);
         goto out;
     }
+    if (triggers != NULL) {
+        if (zmq_bind(self->clients, CLIENTS_INPROC) != 0) {
+            wt_log_error("cannot bind '%s': %s", CLIENTS_INPROC, zmq_strerror(errno));
+            goto out;
+        }
+        wt_trigger_rt_cfg_t tc = {.triggers = triggers,
+                                  .zctx = self->zctx,
+                                  .webhook_max_bytes = self->cfg.webhook_max_bytes};
+        snprintf(tc.broker_ep, sizeof tc.broker_ep, "%s", CLIENTS_INPROC);
+        snprintf(tc.redis_url, sizeof tc.redis_url, "%s", self->cfg.redis);
+        const char *clock_file = getenv("WORKTRAIN_TEST_CLOCK_FILE");
+        if (clock_file && clock_file[0]) {
+            snprintf(tc.clock_file, sizeof tc.clock_file, "%s", clock_file);
+            wt_log_warn("triggers: TEST ONLY clock from %s", clock_file);
+        }
+        if ((trt = wt_trigger_rt_new(&tc, &err)) == NULL) {
+            wt_log_error("%s", err.msg);
+            goto out;
+        }
+    }
     if (self->cfg.http[0] &&
-        (http = wt_broker_http_start(self->cfg.http, &self->stats, &err)) == NULL) {
+        (http = wt_broker_http_start_with(self->cfg.http, &self->stats, trt, &err)) == NULL) {
         wt_log_error("%s", err.msg);
         goto out;
     }
@@ -992,6 +1168,8 @@ wt_broker_main(int argc, char **argv)
                 wt_queue_size(self->queue), (long long)self->active);
 out:
     wt_broker_http_stop(&http);
+    wt_trigger_rt_destroy(&trt);
+    wt_triggers_destroy(&triggers);
     broker_release(self);
     zmq_ctx_term(self->zctx);
     wt_broker_stats_release(&self->stats);

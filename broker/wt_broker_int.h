@@ -14,13 +14,17 @@
 #include <stdint.h>
 
 typedef struct wt_broker_cfg {
-    char clients[256]; /* client ROUTER bind endpoint */
-    char workers[256]; /* worker ROUTER bind endpoint */
-    char redis[512];   /* Redis URL */
-    char http[64];     /* ADDR:PORT, or "" when off */
-    int heartbeat_ms;  /* heartbeat interval */
-    int liveness;      /* missed intervals before a worker is dead */
-    int max_attempts;  /* assignments before a session is dead-lettered */
+    char clients[256];          /* client ROUTER bind endpoint */
+    char workers[256];          /* worker ROUTER bind endpoint */
+    char redis[512];            /* Redis URL */
+    char http[64];              /* ADDR:PORT, or "" when off */
+    int heartbeat_ms;           /* heartbeat interval */
+    int liveness;               /* missed intervals before a worker is dead */
+    int max_attempts;           /* assignments before a session is dead-lettered */
+    char triggers[512];         /* triggers.yml, or "" */
+    char workflow_dirs[8][512]; /* --workflows DIR: known workflow ids for triggers */
+    int nworkflow_dirs;         /* entries used */
+    size_t webhook_max_bytes;   /* webhook body limit */
 } wt_broker_cfg_t;
 
 typedef struct wt_bworker {

@@ -1,0 +1,73 @@
+/* wt_trigger_rt - triggers at run time, inside the broker process.
+ *
+ * Triggers are clients of the broker: each thread that fires one (the HTTP
+ * thread for webhooks, the trigger thread for cron and for serial queues)
+ * holds its own ZeroMQ DEALER to the broker's client ROUTER and its own
+ * Redis connection, and sends an ordinary SPAWN with an idempotency key, so
+ * intake stays durable and the broker loop single-threaded.
+ *
+ * Redis (prefix wt: by default):
+ *   <p>trigger:<id>:active        set    sessions it started that may not be over
+ *   <p>trigger:<id>:waiting       list   serial mode: JSON {key, goal, context,
+ *                                        detail} waiting for the running one (FIFO)
+ *   <p>trigger:<id>:dedup:<sha>   string delivery seen -> session id (delivery
+ *                                        ids 24 h, body hashes 30 s)
+ *   <p>trigger:<id>:cron_last     string last minute a cron trigger handled (Unix s)
+ *   <p>trigger:fired:<key>        string marks a fire whose trigger_fired was written
+ * Events: trigger_fired {trigger, provider, session, detail} on <p>events.
+ * Secrets (hmacSecret, source.token) are never written anywhere. */
+#ifndef WT_TRIGGER_RT_H
+#define WT_TRIGGER_RT_H
+
+#include "wt_buf.h"
+#include "wt_err.h"
+#include "wt_trigger.h"
+
+#include <stddef.h>
+
+#define WT_TRIGGER_RT_DEFAULT_MAX_BODY (1u << 20) /* webhook body limit */
+
+typedef struct wt_trigger_rt_cfg {
+    const wt_triggers_t *triggers; /* borrowed; outlives the runtime */
+    void *zctx;                    /* ZeroMQ context (borrowed) */
+    char broker_ep[256];           /* client endpoint to SPAWN on */
+    char redis_url[512];           /* Redis */
+    size_t webhook_max_bytes;      /* bodies above are answered 413 */
+    int tick_ms;                   /* trigger thread period (default 200) */
+    char clock_file[512];          /* TEST ONLY: file holding "now" in Unix s, or "" */
+} wt_trigger_rt_cfg_t;
+
+typedef struct wt_trigger_rt wt_trigger_rt_t;
+
+/* Starts the trigger thread (cron and serial queues). */
+wt_trigger_rt_t *wt_trigger_rt_new(const wt_trigger_rt_cfg_t *cfg, wt_err_t *err);
+/* Stops the thread and frees; call after the HTTP server stopped. */
+void wt_trigger_rt_destroy(wt_trigger_rt_t **self_p);
+
+/* One webhook delivery, as the HTTP layer read it (all borrowed). */
+typedef struct wt_webhook_req {
+    const char *id;           /* trigger id from /webhook/<id> */
+    const char *sig_workrail; /* X-WorkRail-Signature or NULL */
+    const char *sig_github;   /* X-Hub-Signature-256 or NULL */
+    const char *delivery;     /* X-GitHub-Delivery or NULL */
+    const char *body;         /* raw body */
+    size_t len;               /* its length */
+} wt_webhook_req_t;
+
+typedef struct wt_webhook_resp {
+    int status;      /* HTTP status */
+    int retry_after; /* seconds for Retry-After, 0 = none */
+    char body[1024]; /* JSON answer */
+} wt_webhook_resp_t;
+
+/* Handles a delivery (call from one thread only: the HTTP thread). */
+void wt_trigger_rt_webhook(wt_trigger_rt_t *self, const wt_webhook_req_t *req,
+                           wt_webhook_resp_t *resp);
+/* Body limit for the HTTP layer. */
+size_t wt_trigger_rt_max_body(const wt_trigger_rt_t *self);
+/* Counts an answer the HTTP layer gave by itself (413, 405). */
+void wt_trigger_rt_count(wt_trigger_rt_t *self, int status);
+/* Appends wt_trigger_fired_total{trigger} and wt_webhook_requests_total{code}. */
+void wt_trigger_rt_metrics(wt_trigger_rt_t *self, wt_buf_t *out);
+
+#endif
