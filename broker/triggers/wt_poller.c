@@ -26,15 +26,12 @@
 #include "wt_log.h"
 #include "wt_redis.h"
 #include "wt_store.h"
-#include "wt_wire.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zmq.h>
 
 #define MAX_BACKOFF_MS 300000
 #define REDIS_TIMEOUT  2000
@@ -436,7 +433,10 @@ dispatch_item(wt_poller_t *self, const wt_poll_item_t *it, json_t *j, const char
                            .key = key,
                            .workspace = c->workspace,
                            .timeout_ms = c->session_timeout_ms,
-                           .max_turns = c->max_turns};
+                           .max_turns = c->max_turns,
+                           .item = it->id,
+                           .event = event,
+                           .url = it->url};
     char sid[64] = "";
     int rc = self->spawn(self->spawn_arg, &s, sid, sizeof sid, err);
     if (rc == 0) {
@@ -655,61 +655,4 @@ wt_poller_stop(wt_poller_t **self_p)
     explicit_bzero(self->cfg.token, sizeof self->cfg.token);
     free(self);
     *self_p = NULL;
-}
-
-/* --- SPAWN to the broker --- */
-
-int
-wt_poller_broker_spawn(void *arg, const wt_poller_spawn_t *s, char *sid, size_t cap, wt_err_t *err)
-{
-    wt_poller_broker_t *b = arg;
-    void *sock = zmq_socket(b->zctx, ZMQ_DEALER);
-    if (sock == NULL)
-        return wt_err_set(err, WT_EIO, "spawn: cannot make a socket: %s", zmq_strerror(errno));
-    int zero = 0;
-    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
-    if (zmq_connect(sock, b->endpoint) != 0) {
-        zmq_close(sock);
-        return wt_err_set(err, WT_EIO, "spawn: cannot connect to '%s': %s", b->endpoint,
-                          zmq_strerror(errno));
-    }
-    wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
-    m->req = (uint64_t)wt_clock_mono_us();
-    wt_msg_set(&m->workflow, s->workflow);
-    wt_msg_set(&m->goal, s->goal);
-    wt_msg_set(&m->context_json, s->context_json);
-    wt_msg_set(&m->key, s->key);
-    if (s->workspace && s->workspace[0])
-        wt_msg_set(&m->workspace, s->workspace);
-    m->timeout_ms = s->timeout_ms;
-    m->max_turns = s->max_turns;
-    int rc = -1;
-    int64_t deadline = wt_clock_mono_ms() + b->timeout_ms;
-    /* Re-sent with the same key until answered: the key makes it safe. */
-    while (rc == -1 && wt_clock_mono_ms() < deadline) {
-        if (wt_wire_send(sock, NULL, 0, m, 0, err) != 0)
-            break;
-        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 1000) <= 0)
-            continue;
-        wt_msg_t *rep = NULL;
-        int code = 0;
-        wt_err_t e = {0};
-        if (wt_wire_recv(sock, 0, WT_CHAN_CLIENT, NULL, NULL, &rep, &code, 1, &e) != 1)
-            continue;
-        if (rep->cmd == WT_CMD_SPAWNED && rep->session) {
-            snprintf(sid, cap, "%s", rep->session);
-            rc = 0;
-        } else {
-            rc = -2;
-            wt_err_set(err, WT_EHTTP, "broker refused the session: %s",
-                       rep->message ? rep->message : wt_cmd_name((int)rep->cmd));
-        }
-        wt_msg_destroy(&rep);
-    }
-    if (rc == -1)
-        wt_err_set(err, WT_ETIMEDOUT, "broker did not answer SPAWN within %d ms", b->timeout_ms);
-    wt_msg_destroy(&m);
-    zmq_close(sock);
-    return rc == 0 ? 0 : -1;
 }

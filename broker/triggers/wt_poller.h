@@ -60,6 +60,9 @@ typedef struct wt_poller_spawn {
     const char *workspace;    /* or "" */
     int64_t timeout_ms;       /* 0 = default */
     int max_turns;            /* 0 = default */
+    const char *item;         /* item number / iid */
+    const char *event;        /* "opened", "updated", "labeled" */
+    const char *url;          /* the item's web page */
 } wt_poller_spawn_t;
 
 /* Starts a session durably (the same key must never start two), filling
@@ -87,17 +90,5 @@ wt_poller_t *wt_poller_start(const wt_poller_cfg_t *cfg, wt_poller_spawn_fn spaw
 void wt_poller_stop(wt_poller_t **self_p);
 void wt_poller_stats(wt_poller_t *self, wt_poller_stats_t *out);
 const char *wt_poller_trigger(const wt_poller_t *self);
-
-/* A spawn callback that sends SPAWN to the broker's client socket over a
- * DEALER per thread. arg is a wt_poller_broker_t (borrowed, must outlive
- * the pollers using it). */
-typedef struct wt_poller_broker {
-    void *zctx;         /* the process's ZeroMQ context */
-    char endpoint[256]; /* the broker's client endpoint */
-    int timeout_ms;     /* per SPAWN */
-} wt_poller_broker_t;
-
-int wt_poller_broker_spawn(void *arg, const wt_poller_spawn_t *s, char *sid, size_t cap,
-                           wt_err_t *err);
 
 #endif

@@ -11,13 +11,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SPAWN_TIMEOUT_MS 10000
+/* What one poller's spawn callback needs; used on that poller's thread only. */
+typedef struct slot {
+    wt_trigger_rt_t *rt;        /* borrowed runtime */
+    const wt_trigger_t *t;      /* borrowed trigger */
+    wt_trigger_rt_conn_t *conn; /* owned: the poller thread's connections */
+    wt_poller_t *poller;        /* owned */
+} slot_t;
 
 struct wt_pollers {
-    wt_poller_broker_t broker; /* SPAWN target shared by the pollers */
-    wt_poller_t **v;           /* owned pollers */
-    size_t n;                  /* count */
+    slot_t *v; /* owned slots */
+    size_t n;  /* started */
 };
+
+static int
+fire(void *arg, const wt_poller_spawn_t *s, char *sid, size_t cap, wt_err_t *err)
+{
+    slot_t *sl = arg;
+    json_t *detail = json_pack("{s:s, s:s, s:s}", "item", s->item, "event", s->event, "url",
+                               s->url ? s->url : "");
+    long waiting = 0;
+    int rc = wt_trigger_rt_fire(sl->rt, sl->conn, sl->t, s->key, s->goal, s->context_json, detail,
+                                sid, cap, &waiting, err);
+    json_decref(detail);
+    if (rc == 0 && sid[0] == '\0')
+        snprintf(sid, cap, "(serial queue position %ld)", waiting);
+    return rc;
+}
 
 static int
 is_poll(wt_trigger_provider_t p)
@@ -27,13 +47,9 @@ is_poll(wt_trigger_provider_t p)
 }
 
 wt_pollers_t *
-wt_pollers_start(const wt_triggers_t *ts, void *zctx, const char *clients_ep, const char *redis,
-                 wt_err_t *err)
+wt_pollers_start(const wt_triggers_t *ts, wt_trigger_rt_t *rt, const char *redis, wt_err_t *err)
 {
     wt_pollers_t *self = wt_xcalloc(1, sizeof *self);
-    self->broker.zctx = zctx;
-    self->broker.timeout_ms = SPAWN_TIMEOUT_MS;
-    snprintf(self->broker.endpoint, sizeof self->broker.endpoint, "%s", clients_ep);
     size_t total = 0;
     for (size_t i = 0; ts != NULL && i < ts->n; i++)
         total += is_poll(ts->v[i].provider);
@@ -41,17 +57,20 @@ wt_pollers_start(const wt_triggers_t *ts, void *zctx, const char *clients_ep, co
     for (size_t i = 0; ts != NULL && i < ts->n; i++) {
         if (!is_poll(ts->v[i].provider))
             continue;
+        slot_t *sl = &self->v[self->n];
+        sl->rt = rt;
+        sl->t = &ts->v[i];
+        sl->conn = wt_trigger_rt_conn_new();
         wt_poller_cfg_t *cfg = wt_xmalloc(sizeof *cfg);
-        wt_poller_t *p = NULL;
         if (wt_poller_cfg_from_trigger(cfg, &ts->v[i], redis, err) == 0)
-            p = wt_poller_start(cfg, wt_poller_broker_spawn, &self->broker, err);
+            sl->poller = wt_poller_start(cfg, fire, sl, err);
         explicit_bzero(cfg->token, sizeof cfg->token);
         free(cfg);
-        if (p == NULL) {
+        self->n++;
+        if (sl->poller == NULL) {
             wt_pollers_stop(&self);
             return NULL;
         }
-        self->v[self->n++] = p;
     }
     return self;
 }
@@ -62,8 +81,10 @@ wt_pollers_stop(wt_pollers_t **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     wt_pollers_t *self = *self_p;
-    for (size_t i = 0; i < self->n; i++)
-        wt_poller_stop(&self->v[i]);
+    for (size_t i = 0; i < self->n; i++) {
+        wt_poller_stop(&self->v[i].poller); /* joins the thread before its conn goes */
+        wt_trigger_rt_conn_destroy(&self->v[i].conn);
+    }
     free(self->v);
     free(self);
     *self_p = NULL;
@@ -76,8 +97,10 @@ wt_pollers_count(const wt_pollers_t *self)
 }
 
 void
-wt_pollers_metrics(wt_pollers_t *self, wt_buf_t *out)
+wt_pollers_metrics(void *arg, wt_buf_t *out)
 {
+    wt_pollers_t *self = arg;
+
     static const struct {
         const char *name, *help;
         size_t off;
@@ -100,7 +123,7 @@ wt_pollers_metrics(wt_pollers_t *self, wt_buf_t *out)
         return;
     wt_poller_stats_t *st = wt_xcalloc(self->n, sizeof *st);
     for (size_t i = 0; i < self->n; i++)
-        wt_poller_stats(self->v[i], &st[i]);
+        wt_poller_stats(self->v[i].poller, &st[i]);
     for (size_t k = 0; k < sizeof m / sizeof m[0]; k++) {
         wt_buf_printf(out, NULL, "# HELP %s %s\n# TYPE %s counter\n", m[k].name, m[k].help,
                       m[k].name);
@@ -108,7 +131,7 @@ wt_pollers_metrics(wt_pollers_t *self, wt_buf_t *out)
             uint64_t v;
             memcpy(&v, (const char *)&st[i] + m[k].off, sizeof v);
             wt_buf_printf(out, NULL, "%s{trigger=\"%s\"} %llu\n", m[k].name,
-                          wt_poller_trigger(self->v[i]), (unsigned long long)v);
+                          wt_poller_trigger(self->v[i].poller), (unsigned long long)v);
         }
     }
     free(st);
