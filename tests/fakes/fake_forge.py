@@ -8,7 +8,8 @@ when If-None-Match matches (a 304 does not use quota), and rate-limit
 headers on every answer. Control endpoints (under /_control/) let a test
 add and update items, exhaust the quota until a reset time, inject
 failures, and read every API request recorded with its time, status and
-headers (token values redacted to their length plus token_ok).
+headers (token values redacted to their length plus token_ok) and the
+quota left after it ("remaining").
 Run with /usr/bin/python3.
 """
 import hashlib
@@ -179,6 +180,7 @@ def serve(forge, route, argv=None):
                 forge.requests.append(rec)
                 status, obj, extra = answer(u, token_ok, self.headers.get("If-None-Match"))
                 rec["status"] = status
+                rec["remaining"] = forge.remaining
             self.send(status, obj, extra)
 
     def answer(u, token_ok, if_none_match):
