@@ -48,6 +48,7 @@ struct wt_trigger_rt {
     pthread_mutex_t stats_lock;  /* guards the counters */
     uint64_t *fired;             /* per trigger, index as in cfg.triggers */
     uint64_t webhook[NCODES];    /* answers by code */
+    uint64_t ticks;              /* passes of the trigger thread over all triggers */
     conn_t http;                 /* HTTP thread's connections */
     conn_t loop;                 /* trigger thread's connections */
     int64_t *cron_retry_s;       /* per trigger: no cron attempt before (after a failure) */
@@ -175,6 +176,11 @@ wt_trigger_rt_metrics(wt_trigger_rt_t *self, wt_buf_t *out)
     for (int i = 0; i < NCODES; i++)
         wt_buf_printf(out, NULL, "wt_webhook_requests_total{code=\"%d\"} %llu\n", codes[i],
                       (unsigned long long)self->webhook[i]);
+    wt_buf_printf(out, NULL,
+                  "# HELP wt_trigger_ticks_total Passes of the trigger thread (cron, serial).\n"
+                  "# TYPE wt_trigger_ticks_total counter\n"
+                  "wt_trigger_ticks_total %llu\n",
+                  (unsigned long long)self->ticks);
     pthread_mutex_unlock(&self->stats_lock);
     if (self->extra_metrics != NULL)
         self->extra_metrics(self->extra_metrics_arg, out);
@@ -472,6 +478,9 @@ thread_main(void *arg)
                 if (t->serial)
                     drain_serial(self, &self->loop, t);
             }
+            pthread_mutex_lock(&self->stats_lock);
+            self->ticks++;
+            pthread_mutex_unlock(&self->stats_lock);
         }
         for (int waited = 0; waited < self->cfg.tick_ms && !atomic_load(&self->stop); waited += 50)
             wt_clock_sleep_ms(50);
