@@ -26,6 +26,7 @@
 #include "wt_log.h"
 #include "wt_redis.h"
 #include "wt_store.h"
+#include "wt_webhook.h"
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -389,42 +390,59 @@ redis_remember(wt_poller_t *self, const char *id, const char *state, wt_err_t *e
 
 /* --- one page --- */
 
-/* The session context: the item's basics plus contextMapping read from it. */
-static char *
-make_context(const wt_poller_cfg_t *c, const wt_poll_item_t *it, json_t *j, const char *event)
+/* The session's goal and context: with the trigger definition, exactly as
+ * a webhook builds them from its payload (goalTemplate, contextMapping,
+ * agentConfig), plus the item's basics (trigger, event, number, url,
+ * title, author, updatedAt, sha). 0, or -1 with err when the goal renders
+ * empty or too long. */
+static int
+build(const wt_poller_cfg_t *c, const wt_poll_item_t *it, json_t *j, const char *event, char **goal,
+      char **ctx, wt_err_t *err)
 {
+    char *mapped = NULL;
+    *ctx = NULL;
+    if (c->trigger_def != NULL) {
+        if (wt_webhook_build(c->trigger_def, j, goal, &mapped, err) != 0)
+            return -1;
+    } else {
+        *goal = c->goal_template[0] ? wt_jpath_render(c->goal_template, j, MAX_GOAL_BYTES, err)
+                                    : wt_xstrdup(c->goal);
+        if (*goal == NULL)
+            return -1;
+        if ((*goal)[0] == '\0') {
+            free(*goal);
+            return wt_err_set(err, WT_EINVAL, "the goal is empty for this item");
+        }
+    }
     char *base = wt_poll_context(c->trigger, c->rules.provider, it, event);
-    const wt_trigger_t *t = c->trigger_def;
-    if (t == NULL || t->ncontext == 0)
-        return base;
     json_t *o = json_loads(base, 0, NULL);
     free(base);
-    for (size_t i = 0; i < t->ncontext; i++) {
-        json_t *v = wt_jpath_get(j, t->context[i].path);
-        if (v != NULL)
-            json_object_set(o, t->context[i].var, v);
-    }
-    char *s = json_dumps(o, JSON_COMPACT);
+    json_t *m = mapped ? json_loads(mapped, 0, NULL) : NULL;
+    free(mapped);
+    if (json_is_object(m))
+        json_object_update_missing(o, m);
+    json_decref(m);
+    *ctx = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    wt_assert(s != NULL);
-    return s;
+    wt_assert(*ctx != NULL);
+    return 0;
 }
 
+/* Starts the session of one item: 0 done, -1 the spawn failed (err; the
+ * poll stops and is retried), 1 the item cannot make a session (logged
+ * and counted; the poll goes on). */
 static int
 dispatch_item(wt_poller_t *self, const wt_poll_item_t *it, json_t *j, const char *event,
               wt_err_t *err)
 {
     const wt_poller_cfg_t *c = &self->cfg;
-    char *goal = c->goal_template[0] ? wt_jpath_render(c->goal_template, j, MAX_GOAL_BYTES, err)
-                                     : wt_xstrdup(c->goal);
-    if (goal == NULL)
-        return -1;
-    if (goal[0] == '\0') {
-        free(goal);
-        return wt_err_set(err, WT_EINVAL, "goalTemplate rendered an empty goal for item %s",
-                          it->id);
+    char *goal = NULL, *ctx = NULL;
+    wt_err_t berr = {0};
+    if (build(c, it, j, event, &goal, &ctx, &berr) != 0) {
+        wt_log_warn("trigger %s: item %s not dispatched: %s", c->trigger, it->id, berr.msg);
+        count(self, &self->stats.bad_items, 1);
+        return 1;
     }
-    char *ctx = make_context(c, it, j, event);
     char *key = wt_poll_idem_key(c->trigger, it);
     wt_poller_spawn_t s = {.trigger = c->trigger,
                            .workflow = c->workflow,
@@ -488,8 +506,8 @@ handle_page(wt_poller_t *self, json_t *page, int baseline, int *all_new, wt_err_
         if (d.action == WT_POLL_SKIP)
             wt_log_debug("trigger %s: item %s skipped: %s", self->cfg.trigger, items[k].id,
                          d.why ? d.why : "");
-        if (d.action == WT_POLL_DISPATCH)
-            rc = dispatch_item(self, &items[k], js[k], d.event, err);
+        if (d.action == WT_POLL_DISPATCH && dispatch_item(self, &items[k], js[k], d.event, err) < 0)
+            rc = -1;
         if (rc == 0 && d.state != NULL)
             rc = redis_remember(self, items[k].id, d.state, err);
         free(d.state);
