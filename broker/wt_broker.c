@@ -15,6 +15,7 @@
 #include "wt_broker_int.h"
 #include "wt_clock.h"
 #include "wt_log.h"
+#include "wt_pollers.h"
 #include "wt_signal.h"
 #include "wt_trigger_rt.h"
 
@@ -1117,9 +1118,6 @@ load_triggers(const wt_broker_cfg_t *cfg, int *failed)
                 wt_log_warn("trigger %s has no hmacSecret: its webhook accepts unsigned "
                             "deliveries",
                             t->v[i].id);
-            else if (t->v[i].provider != WT_TRIGGER_GENERIC && t->v[i].provider != WT_TRIGGER_CRON)
-                wt_log_warn("trigger %s: provider %s is not run by this broker yet", t->v[i].id,
-                            wt_trigger_provider_name(t->v[i].provider));
         wt_log_info("triggers: %zu loaded from %s", t->n, cfg->triggers);
     }
     wt_diags_release(&d);
@@ -1149,6 +1147,7 @@ wt_broker_main(int argc, char **argv)
     wt_broker_http_t *http = NULL;
     wt_triggers_t *triggers = NULL;
     wt_trigger_rt_t *trt = NULL;
+    wt_pollers_t *pollers = NULL;
     rc = 1;
     if (self->cfg.triggers[0]) {
         int failed = 0;
@@ -1181,6 +1180,11 @@ wt_broker_main(int argc, char **argv)
             wt_log_error("%s", err.msg);
             goto out;
         }
+        if ((pollers = wt_pollers_start(triggers, trt, self->cfg.redis, &err)) == NULL) {
+            wt_log_error("%s", err.msg);
+            goto out;
+        }
+        wt_trigger_rt_set_metrics_hook(trt, wt_pollers_metrics, pollers);
     }
     if (self->cfg.http[0] &&
         (http = wt_broker_http_start_with(self->cfg.http, &self->stats, trt, &err)) == NULL) {
@@ -1199,6 +1203,7 @@ wt_broker_main(int argc, char **argv)
                 wt_queue_size(self->queue), (long long)self->active);
 out:
     wt_broker_http_stop(&http);
+    wt_pollers_stop(&pollers);
     wt_trigger_rt_destroy(&trt);
     wt_triggers_destroy(&triggers);
     broker_release(self);

@@ -52,6 +52,8 @@ struct wt_trigger_rt {
     conn_t http;                 /* HTTP thread's connections */
     conn_t loop;                 /* trigger thread's connections */
     int64_t *cron_retry_s;       /* per trigger: no cron attempt before (after a failure) */
+    void (*extra_metrics)(void *arg, wt_buf_t *out); /* pollers' counters, or NULL */
+    void *extra_metrics_arg;                         /* its argument */
 };
 
 /* --- connections --- */
@@ -180,6 +182,8 @@ wt_trigger_rt_metrics(wt_trigger_rt_t *self, wt_buf_t *out)
                   "wt_trigger_ticks_total %llu\n",
                   (unsigned long long)self->ticks);
     pthread_mutex_unlock(&self->stats_lock);
+    if (self->extra_metrics != NULL)
+        self->extra_metrics(self->extra_metrics_arg, out);
 }
 
 size_t
@@ -672,4 +676,45 @@ unavailable:
     snprintf(msg, sizeof msg, "cannot start the session now: %s", err.msg);
     resp->retry_after = 5;
     answer_error(self, resp, 503, msg);
+}
+
+/* --- firing from other threads (pollers) --- */
+
+struct wt_trigger_rt_conn {
+    conn_t c; /* the calling thread's DEALER and Redis connection */
+};
+
+wt_trigger_rt_conn_t *
+wt_trigger_rt_conn_new(void)
+{
+    return wt_xcalloc(1, sizeof(wt_trigger_rt_conn_t));
+}
+
+void
+wt_trigger_rt_conn_destroy(wt_trigger_rt_conn_t **self_p)
+{
+    if (self_p == NULL || *self_p == NULL)
+        return;
+    conn_release(&(*self_p)->c);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+int
+wt_trigger_rt_fire(wt_trigger_rt_t *self, wt_trigger_rt_conn_t *conn, const wt_trigger_t *t,
+                   const char *key, const char *goal, const char *ctx, json_t *detail, char *sid,
+                   size_t cap, long *waiting, wt_err_t *err)
+{
+    if (conn_ready(self, &conn->c, err) != 0)
+        return -1;
+    int existing = 0;
+    return fire(self, &conn->c, t, key, goal, ctx, detail, sid, cap, &existing, waiting, err);
+}
+
+void
+wt_trigger_rt_set_metrics_hook(wt_trigger_rt_t *self, void (*fn)(void *arg, wt_buf_t *out),
+                               void *arg)
+{
+    self->extra_metrics = fn;
+    self->extra_metrics_arg = arg;
 }

@@ -23,6 +23,7 @@
 #include "wt_err.h"
 #include "wt_trigger.h"
 
+#include <jansson.h>
 #include <stddef.h>
 
 #define WT_TRIGGER_RT_DEFAULT_MAX_BODY (1u << 20) /* webhook body limit */
@@ -69,5 +70,23 @@ size_t wt_trigger_rt_max_body(const wt_trigger_rt_t *self);
 void wt_trigger_rt_count(wt_trigger_rt_t *self, int status);
 /* Appends wt_trigger_fired_total{trigger} and wt_webhook_requests_total{code}. */
 void wt_trigger_rt_metrics(wt_trigger_rt_t *self, wt_buf_t *out);
+
+/* A thread's own connections for wt_trigger_rt_fire (a poller thread holds
+ * one; never share it between threads). */
+typedef struct wt_trigger_rt_conn wt_trigger_rt_conn_t;
+
+wt_trigger_rt_conn_t *wt_trigger_rt_conn_new(void);
+void wt_trigger_rt_conn_destroy(wt_trigger_rt_conn_t **self_p);
+/* Fires t (one of the runtime's triggers) from the caller's thread, as a
+ * webhook does: parallel triggers SPAWN with key now; serial ones start or
+ * join the trigger's FIFO (*waiting > 0, sid ""). trigger_fired carries
+ * detail (borrowed, may be NULL). 0, or -1 with err. */
+int wt_trigger_rt_fire(wt_trigger_rt_t *self, wt_trigger_rt_conn_t *conn, const wt_trigger_t *t,
+                       const char *key, const char *goal, const char *ctx, json_t *detail,
+                       char *sid, size_t cap, long *waiting, wt_err_t *err);
+/* Lets fn append more lines to wt_trigger_rt_metrics (the pollers'
+ * counters). Set before the HTTP server starts. */
+void wt_trigger_rt_set_metrics_hook(wt_trigger_rt_t *self, void (*fn)(void *arg, wt_buf_t *out),
+                                    void *arg);
 
 #endif
