@@ -9,7 +9,8 @@ with a JSON list that replaces the queue); each action is one of
              "stop_reason": "end_turn|tool_use|max_tokens|refusal",
              "usage": {"input_tokens": N, "output_tokens": N}}}
   {"status": 429, "headers": {"retry-after": "1"}, "body": {...}}
-  {"stall_s": 5}        sleep, then take the next action
+  {"stall_s": 5}        sleep, then take the next action (none if the client
+                        closed the connection meanwhile: it gave up)
   {"reset": true}       close the connection without answering
   {"raw": "not json{"}  a 200 with this exact body
 When the queue is empty it answers with --default (an action, default a text
@@ -90,6 +91,15 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_json(404, {"error": "not found"})
 
+    def client_gone(self):
+        """True when the client closed the connection (it timed out waiting)."""
+        import select
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def next_action(self):
         with STATE["lock"]:
             if STATE["queue"]:
@@ -128,6 +138,8 @@ class Handler(BaseHTTPRequestHandler):
         action = self.next_action()
         while "stall_s" in action:
             time.sleep(action["stall_s"])
+            if self.client_gone():
+                return  # it gave up: leave the next action for the next request
             action = self.next_action()
         if action.get("reset"):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
