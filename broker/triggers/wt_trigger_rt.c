@@ -610,8 +610,19 @@ wt_trigger_rt_webhook(wt_trigger_rt_t *self, const wt_webhook_req_t *req, wt_web
     }
     tkey(c, dkey, sizeof dkey, t, "dedup:");
     snprintf(dkey + strlen(dkey), sizeof dkey - strlen(dkey), "%s", hx);
+    /* The mark holds "k:<idempotency key>" from the moment it is taken and
+     * "s:<sid>" once the session exists. A duplicate that finds "k:" (the
+     * first delivery is in flight, or its broker died before SPAWN) fires
+     * again with the same key: intake makes that idempotent, so the
+     * delivery is neither lost nor doubled. Serial triggers queue instead
+     * of spawning, so there the duplicate only reports the pending one. */
     if ((r = wt_redis_command(c->redis, &err, "GET %s", dkey)) == NULL)
         goto unavailable;
+    if (r->type == REDIS_REPLY_STRING && strncmp(r->str, "k:", 2) == 0 && !t->serial) {
+        snprintf(key, sizeof key, "%s", r->str + 2);
+        freeReplyObject(r);
+        goto spawn;
+    }
     if (r->type == REDIS_REPLY_STRING) {
         json_t *b = json_pack("{s:s?, s:b}", "session", r->str[0] == 's' ? r->str + 2 : NULL,
                               "duplicate", 1);
@@ -635,15 +646,25 @@ wt_trigger_rt_webhook(wt_trigger_rt_t *self, const wt_webhook_req_t *req, wt_web
         }
     }
     int ttl = req->delivery && req->delivery[0] ? DEDUP_DELIVERY_S : DEDUP_BODY_S;
-    if ((r = wt_redis_command(c->redis, &err, "SET %s pending NX EX %d", dkey, ttl)) == NULL)
+    if ((r = wt_redis_command(c->redis, &err, "SET %s k:%s NX EX %d", dkey, key, ttl)) == NULL)
         goto unavailable;
     int fresh = r->type == REDIS_REPLY_STATUS;
     freeReplyObject(r);
     if (!fresh) {
+        /* Another delivery of the same request took the mark first. */
+        if (!t->serial && (r = wt_redis_command(c->redis, &err, "GET %s", dkey)) != NULL) {
+            int pending = r->type == REDIS_REPLY_STRING && strncmp(r->str, "k:", 2) == 0;
+            if (pending)
+                snprintf(key, sizeof key, "%s", r->str + 2);
+            freeReplyObject(r);
+            if (pending)
+                goto spawn;
+        }
         free(goal);
         free(ctx);
         return answer(self, resp, 202, json_pack("{s:n, s:b}", "session", "duplicate", 1));
     }
+spawn:;
     json_t *detail = json_pack("{s:s, s:s?}", "via", "webhook", "delivery",
                                req->delivery && req->delivery[0] ? req->delivery : NULL);
     rc = fire(self, c, t, key, goal, ctx, detail, sid, sizeof sid, &existing, &waiting, &err);
@@ -652,8 +673,9 @@ wt_trigger_rt_webhook(wt_trigger_rt_t *self, const wt_webhook_req_t *req, wt_web
     free(ctx);
     goal = ctx = NULL;
     if (rc != 0) {
-        r = wt_redis_command(c->redis, NULL, "DEL %s", dkey);
-        if (r)
+        /* Parallel: the mark stays and a redelivery fires with its key.
+         * Serial: a redelivery could not tell whether it was queued. */
+        if (t->serial && (r = wt_redis_command(c->redis, NULL, "DEL %s", dkey)) != NULL)
             freeReplyObject(r);
         goto unavailable;
     }

@@ -177,6 +177,20 @@ def main():
               "same body twice within 30 s -> one session (%s / %s)" % (s3[1], s4[1]))
         check(len(fired(fleet, "hook")) == n_before + 2, "two trigger_fired for four deliveries")
 
+        # A broker that died after marking a delivery but before its SPAWN:
+        # GitHub redelivers, and the redelivery must start the session.
+        hx = hashlib.sha256(b"delivery:guid-crash").hexdigest()
+        fleet.r.set("wt:trigger:hook:dedup:" + hx, "k:trig:hook:d:" + hx, ex=3600)
+        b6 = json.dumps({"repo": {"name": "crash"}, "head": "6"}).encode()
+        hdr = {"X-Hub-Signature-256": "sha256=" + sign(b6), "X-GitHub-Delivery": "guid-crash"}
+        s6 = web.post("/webhook/hook", b6, hdr)
+        s7 = web.post("/webhook/hook", b6, hdr)
+        check(s6[0] == 202 and s6[1].get("session") and s6[1]["session"] == s7[1].get("session"),
+              "a delivery marked but never spawned starts its session on redelivery, once "
+              "(%s / %s)" % (s6[1], s7[1]))
+        check(fleet.r.get("wt:trigger:hook:dedup:" + hx) == "s:" + str(s6[1].get("session")),
+              "the mark then names the session")
+
         # Queue full: maxQueueDepth 2, no worker yet.
         a = web.post("/webhook/full", b'{"i":1}')
         b = web.post("/webhook/full", b'{"i":2}')
@@ -212,7 +226,7 @@ def main():
               "serial: each started after the previous one ended")
 
         m = fleet.metrics()
-        check('wt_trigger_fired_total{trigger="hook"} 4' in m and
+        check('wt_trigger_fired_total{trigger="hook"} 5' in m and
               'wt_trigger_fired_total{trigger="ser"} 3' in m, "wt_trigger_fired_total per trigger")
         check('wt_webhook_requests_total{code="401"} 2' in m and
               'wt_webhook_requests_total{code="413"} 2' in m and
