@@ -54,6 +54,7 @@ struct wt_trigger_rt {
     int64_t *cron_retry_s;       /* per trigger: no cron attempt before (after a failure) */
     void (*extra_metrics)(void *arg, wt_buf_t *out); /* pollers' counters, or NULL */
     void *extra_metrics_arg;                         /* its argument */
+    char events_last[64]; /* fleet stream position of the trigger thread */
 };
 
 /* --- connections --- */
@@ -462,6 +463,48 @@ fail:
 
 /* --- the trigger thread --- */
 
+/* Waits for the next tick. With serial triggers the wait is an XREAD BLOCK
+ * on the fleet stream, so a session_completed starts the next waiting
+ * request at once instead of at the next tick; the tick stays as the
+ * fallback (and drives cron). */
+static void
+wait_tick(wt_trigger_rt_t *self, const wt_triggers_t *ts)
+{
+    int serial = 0;
+    for (size_t i = 0; i < ts->n; i++)
+        serial |= ts->v[i].serial;
+    int64_t deadline = wt_clock_mono_ms() + self->cfg.tick_ms;
+    wt_err_t err = {0};
+    while (serial && !atomic_load(&self->stop) && conn_ready(self, &self->loop, &err) == 0) {
+        int64_t left = deadline - wt_clock_mono_ms();
+        if (left <= 0)
+            return;
+        char key[128];
+        wt_store_key(&self->loop.store, key, sizeof key, "events");
+        redisReply *r =
+            wt_redis_command(self->loop.redis, &err, "XREAD COUNT 1000 BLOCK %lld STREAMS %s %s",
+                             (long long)left, key, self->events_last);
+        if (r == NULL)
+            break; /* Redis trouble: plain sleep below */
+        int completed = 0;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+            redisReply *entries = r->element[0]->element[1];
+            for (size_t i = 0; i < entries->elements; i++) {
+                redisReply *e = entries->element[i], *f = e->element[1];
+                snprintf(self->events_last, sizeof self->events_last, "%s", e->element[0]->str);
+                for (size_t k = 0; k + 1 < f->elements; k += 2)
+                    completed |= strcmp(f->element[k]->str, "type") == 0 &&
+                                 strcmp(f->element[k + 1]->str, "session_completed") == 0;
+            }
+        }
+        freeReplyObject(r);
+        if (completed)
+            return; /* a serial trigger's session may have ended: drain now */
+    }
+    while (wt_clock_mono_ms() < deadline && !atomic_load(&self->stop))
+        wt_clock_sleep_ms(50);
+}
+
 static void *
 thread_main(void *arg)
 {
@@ -482,8 +525,7 @@ thread_main(void *arg)
             self->ticks++;
             pthread_mutex_unlock(&self->stats_lock);
         }
-        for (int waited = 0; waited < self->cfg.tick_ms && !atomic_load(&self->stop); waited += 50)
-            wt_clock_sleep_ms(50);
+        wait_tick(self, ts);
     }
     return NULL;
 }
@@ -497,6 +539,7 @@ wt_trigger_rt_new(const wt_trigger_rt_cfg_t *cfg, wt_err_t *err)
         self->cfg.webhook_max_bytes = WT_TRIGGER_RT_DEFAULT_MAX_BODY;
     if (self->cfg.tick_ms <= 0)
         self->cfg.tick_ms = 200;
+    snprintf(self->events_last, sizeof self->events_last, "$");
     self->fired = wt_xcalloc(cfg->triggers->n + 1, sizeof *self->fired);
     self->cron_retry_s = wt_xcalloc(cfg->triggers->n + 1, sizeof *self->cron_retry_s);
     pthread_mutex_init(&self->serial_lock, NULL);
