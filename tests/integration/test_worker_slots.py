@@ -11,8 +11,9 @@ from wtfleet import SCRIPTS, Check, Fleet  # noqa: E402
 
 
 def stream_ms(eid):
-    ms, seq = eid.split("-")
-    return int(ms), int(seq)
+    # Only the millisecond part: sequence numbers belong to each session's
+    # own stream and do not order entries of different streams.
+    return int(eid.split("-")[0])
 
 
 def main():
