@@ -10,6 +10,11 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
                     answering after 1 s: RSS per open session and CPU.
   reliability.json  kill -9 of a worker -> session_resumed elsewhere (20 kills),
                     and throughput while a worker is killed every 5 s.
+  console.json      `worktrain console` over 10,000 finished sessions: latency of
+                    a page of /api/sessions, a filter matching nothing (bounded
+                    scan), /api/stats, a session detail, /metrics on the broker.
+  triggers.json     signed webhooks POSTed one after another to the broker:
+                    POST -> 202 latency and webhooks/s (each one a durable SPAWN).
   pipeline.json     `worktrain run`: hand-off latency along a 20-phase chain
                     (a phase's session ended -> the next phase's session
                     accepted), and a 500-item foreach: wall time, sessions/s,
@@ -340,13 +345,108 @@ def bench_pipeline(chain=20, items=500):
         fleet.stop()
 
 
+def http_get_ms(port, path, n):
+    """n sequential GETs on one keep-alive connection; latencies in ms."""
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    out = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        c.request("GET", path)
+        r = c.getresponse()
+        r.read()
+        out.append((time.monotonic() - t0) * 1000)
+        if r.status != 200:
+            raise RuntimeError("GET %s -> %d" % (path, r.status))
+    c.close()
+    return out
+
+
+def lat(values):
+    return {"p50_ms": round(pct(values, 50), 2), "p99_ms": round(pct(values, 99), 2)}
+
+
+def bench_console(n=10000):
+    fleet = fleet_for_bench("bench-console", slots=8)
+    try:
+        c = fleet.client()
+        sids = c.spawn_many(n, "bench-one-step", goal_fmt="c%d", window=2000, timeout_s=600)
+        c.close()
+        fleet.wait_completed(sids, timeout_s=600)
+        port = wtfleet.free_port()
+        con = fleet._spawn("console", [wtfleet.BIN, "console", "--http", "127.0.0.1:%d" % port,
+                                       "--redis", fleet.redis_url])
+        fleet.wait_for(lambda: os.path.exists("/proc/%d" % con.pid), 5, "console")
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                http_get_ms(port, "/healthz", 1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        res = {"sessions": n,
+               "sessions_page_50": lat(http_get_ms(port, "/api/sessions?limit=50", 200)),
+               "filter_no_match": lat(http_get_ms(port, "/api/sessions?status=failed&limit=50", 20)),
+               "stats": lat(http_get_ms(port, "/api/stats", 200)),
+               "session_detail": lat(http_get_ms(port, "/api/sessions/%s" % sids[-1], 200)),
+               "broker_metrics": lat(http_get_ms(fleet.http_port, "/metrics", 200)),
+               "console_rss_kb": rss_kb(con.pid)}
+        return res
+    finally:
+        fleet.stop()
+
+
+def bench_triggers(n=2000):
+    import hashlib
+    import hmac
+    import http.client
+    fleet = Fleet("bench-trig")
+    try:
+        fleet.start_redis()
+        secret = "bench-secret"
+        trig = os.path.join(fleet.dir, "triggers.yml")
+        with open(trig, "w") as f:
+            f.write("triggers:\n  - id: hook\n    provider: generic\n"
+                    "    workflowId: bench-one-step\n    goalTemplate: \"bench {{$.n}}\"\n"
+                    "    hmacSecret: $WT_BENCH_SECRET\n")
+        os.environ["WT_BENCH_SECRET"] = secret
+        fleet.start_broker("--triggers", trig, "--workflows", BENCH_WF)
+        for i in range(2):
+            fleet.start_worker("bw%d" % (i + 1), 8, ONE_STEP, "--workflows", BENCH_WF)
+        fleet.wait_workers(2)
+        c = http.client.HTTPConnection("127.0.0.1", fleet.http_port, timeout=30)
+        times = []
+        t_all = time.monotonic()
+        for i in range(n):
+            body = json.dumps({"n": i}).encode()
+            sig = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            t0 = time.monotonic()
+            c.request("POST", "/webhook/hook", body, {"X-WorkRail-Signature": sig,
+                                                      "Content-Type": "application/json"})
+            r = c.getresponse()
+            r.read()
+            times.append((time.monotonic() - t0) * 1000)
+            if r.status != 202:
+                raise RuntimeError("webhook answered %d" % r.status)
+            if r.getheader("Connection", "").lower() == "close":
+                c.close()
+                c = http.client.HTTPConnection("127.0.0.1", fleet.http_port, timeout=30)
+        wall = time.monotonic() - t_all
+        c.close()
+        return {"webhooks": n, "per_s": round(n / wall, 1), **lat(times)}
+    finally:
+        fleet.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--sessions", type=int, default=20000)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,broker")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -368,6 +468,12 @@ def main():
     if not only or "kills" in only:
         report["throughput_under_kills"] = bench_throughput_under_kills()
         print("kills:      %s" % json.dumps(report["throughput_under_kills"]), flush=True)
+    if not only or "console" in only:
+        report["console"] = bench_console()
+        print("console:    %s" % json.dumps(report["console"]), flush=True)
+    if not only or "triggers" in only:
+        report["triggers"] = bench_triggers()
+        print("triggers:   %s" % json.dumps(report["triggers"]), flush=True)
     if not only or "pipeline" in only:
         report["pipeline"] = bench_pipeline()
         print("pipeline:   %s" % json.dumps(report["pipeline"]), flush=True)
@@ -377,7 +483,9 @@ def main():
     files = {"dispatch.json": ["throughput", "latency", "broker_alone"],
              "agent.json": ["concurrency"],
              "reliability.json": ["resume", "throughput_under_kills"],
-             "pipeline.json": ["pipeline"]}
+             "pipeline.json": ["pipeline"],
+             "console.json": ["console"],
+             "triggers.json": ["triggers"]}
     for name, keys in files.items():
         part = {k: report[k] for k in keys if k in report}
         if not part:
