@@ -120,6 +120,13 @@ wt_llm_destroy(wt_llm_t **self_p)
     *self_p = NULL;
 }
 
+int
+wt_llm_tier_valid(const char *tier)
+{
+    return tier && (strcmp(tier, "fast") == 0 || strcmp(tier, "balanced") == 0 ||
+                    strcmp(tier, "best") == 0);
+}
+
 const char *
 wt_llm_model_for(const wt_llm_t *self, const char *tier)
 {
@@ -231,7 +238,7 @@ wt_llm_post(wt_llm_t *self, const wt_llm_request_t *req, const char *url,
     wt_llm_http_req_t hr = {url,
                             headers,
                             body,
-                            self->cfg.timeout_ms,
+                            req->timeout_ms > 0 ? req->timeout_ms : self->cfg.timeout_ms,
                             self->cfg.connect_timeout_ms,
                             self->cfg.max_response_bytes,
                             req->cancel};

@@ -71,6 +71,7 @@ typedef struct wt_llm_request {
     volatile int *cancel;     /* when non-NULL and set, abandon waits and fail */
     const char *workflow;     /* session workflow id (scripted script selection); may be NULL */
     json_t *context;          /* borrowed initial session context (scripted); may be NULL */
+    int timeout_ms;           /* stall timeout of this session; 0 = the provider's */
 } wt_llm_request_t;
 
 void wt_llm_cfg_defaults(wt_llm_cfg_t *cfg);
@@ -81,6 +82,8 @@ wt_llm_t *wt_llm_new(const wt_llm_cfg_t *cfg, wt_err_t *err);
 void wt_llm_destroy(wt_llm_t **self_p);
 /* Model name a tier maps to. */
 const char *wt_llm_model_for(const wt_llm_t *self, const char *tier);
+/* 1 for "fast", "balanced" and "best". */
+int wt_llm_tier_valid(const char *tier);
 /* One assistant turn. Retries transient failures inside. On failure fills
  * err: WT_EHTTP (status in msg), WT_ETIMEDOUT, WT_EPROTO (malformed body),
  * WT_ELIMIT (oversized). A refusal or max_tokens cut-off is a success with

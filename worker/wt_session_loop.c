@@ -277,8 +277,18 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
 {
     if (take_tells(self) != 0)
         return "stale";
-    const char *tier = wt_wfrun_model_tier(self->run);
-    const char *model = wt_llm_model_for(self->env->llm, tier);
+    /* agentConfig in the session context (set by triggers, or by a spawn
+     * with --context-json): an explicit model wins; a modelTier counts
+     * unless the current step names its own; stallTimeoutSeconds replaces
+     * the worker's --stall-timeout for this session. */
+    json_t *ac = json_object_get(self->context0, "agentConfig");
+    const char *ac_model = json_string_value(json_object_get(ac, "model"));
+    const char *ac_tier = json_string_value(json_object_get(ac, "modelTier"));
+    json_int_t ac_stall = json_integer_value(json_object_get(ac, "stallTimeoutSeconds"));
+    const char *tier = wt_wfrun_step_model_tier(self->run);
+    if (tier == NULL)
+        tier = ac_tier && wt_llm_tier_valid(ac_tier) ? ac_tier : wt_wfrun_model_tier(self->run);
+    const char *model = ac_model && *ac_model ? ac_model : wt_llm_model_for(self->env->llm, tier);
     if (wt_session_emit(self, "llm_turn_started",
                         json_pack("{s:s,s:i,s:i}", "model", model, "messages",
                                   (int)json_array_size(self->messages), "turn", self->turn),
@@ -288,7 +298,9 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
                             .messages = self->messages,
                             .tools = self->tools,
                             .tier = tier,
-                            .model = NULL,
+                            .model = ac_model && *ac_model ? ac_model : NULL,
+                            .timeout_ms =
+                                ac_stall > 0 && ac_stall <= 3600 ? (int)ac_stall * 1000 : 0,
                             .turn = self->turn,
                             .session = self->sid,
                             .goal = self->goal,

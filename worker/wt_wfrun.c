@@ -204,6 +204,13 @@ wt_wfrun_completed_count(const wt_wfrun_t *self)
 }
 
 const char *
+wt_wfrun_step_model_tier(const wt_wfrun_t *self)
+{
+    const wf_step_t *s = current(self);
+    return s ? s->model_tier : NULL;
+}
+
+const char *
 wt_wfrun_model_tier(const wt_wfrun_t *self)
 {
     const wf_step_t *s = current(self);

@@ -59,6 +59,8 @@ const char *wt_wfrun_step_title(const wt_wfrun_t *self);
 int wt_wfrun_completed_count(const wt_wfrun_t *self);
 /* Model tier for the current step (step modelTier, else workflow's, else NULL). */
 const char *wt_wfrun_model_tier(const wt_wfrun_t *self);
+/* The current step's own modelTier, or NULL when it names none. */
+const char *wt_wfrun_step_model_tier(const wt_wfrun_t *self);
 /* The text presenting the current step to the agent (title, prompt or
  * promptBlocks, guidance, agentRole, loop item/iteration, required outputs).
  * Caller frees. */
