@@ -13,7 +13,7 @@
 
 /* 1 when header (hex HMAC-SHA256 of body under secret, optional "sha256="
  * prefix, any hex case) matches, compared in constant time; 0 otherwise,
- * also for a missing or malformed header. */
+ * also for a missing or malformed header and for an empty secret. */
 int wt_webhook_verify(const char *secret, const void *body, size_t len, const char *header);
 /* Lower-case hex HMAC-SHA256 of body (65 bytes with the NUL). */
 void wt_webhook_sign(const char *secret, const void *body, size_t len, char out[65]);

@@ -31,6 +31,9 @@ test_hmac(void)
     snprintf(bad, sizeof bad, "%.63sz", hex);
     WT_CHECK(!wt_webhook_verify("Jefe", body, 28, bad));
     WT_CHECK(!wt_webhook_verify(NULL, body, 28, hex));
+    /* an empty key is public: a signature made with it proves nothing */
+    wt_webhook_sign("", body, 28, hex);
+    WT_CHECK(!wt_webhook_verify("", body, 28, hex));
     wt_webhook_sha256_hex("abc", 3, hex);
     WT_CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
