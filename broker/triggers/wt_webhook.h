@@ -29,7 +29,8 @@ int wt_webhook_condition(const wt_trigger_t *t, json_t *payload, char *why, size
  * (a JSON object: contextMapping values, absent paths left out, and
  * "agentConfig" with model / modelTier / stallTimeoutSeconds when set).
  * Both are the caller's to free. Fails (WT_EINVAL / WT_ELIMIT) when the goal
- * renders empty or too long. */
+ * renders empty or too long, or the context is longer than a SPAWN string
+ * field (WT_PROTO_MAX_STR). */
 int wt_webhook_build(const wt_trigger_t *t, json_t *payload, char **goal, char **context_json,
                      wt_err_t *err);
 
