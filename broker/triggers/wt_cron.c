@@ -50,7 +50,7 @@ parse_field(const field_t *f, const char *s, const char *end, uint64_t *bits, in
             size_t cap)
 {
     *bits = 0;
-    *star = (end - s == 1 && *s == '*');
+    *star = (s < end && *s == '*'); /* Vixie cron: "*" and "*\/N" both count as unrestricted */
     if (s == end)
         return snprintf(why, cap, "empty %s field", f->name), -1;
     const char *p = s;

@@ -3,7 +3,8 @@
  * items separated by ',', an item being N, A-B, * /S or A-B/S (also N/S:
  * from N to the field's end); months accept jan..dec and days sun..sat
  * (any case); day-of-week 7 is Sunday like 0. When both day fields are
- * restricted a day matches if either does (Vixie cron). Times are evaluated
+ * restricted a day matches if either does (Vixie cron: a field starting
+ * with '*', like '*' + "/2", counts as unrestricted). Times are evaluated
  * in the process's local time zone (TZ). Plain data, no allocation. */
 #ifndef WT_CRON_H
 #define WT_CRON_H
@@ -18,8 +19,8 @@ typedef struct wt_cron {
     uint32_t dom;    /* bit d: day of month d (1-31) */
     uint16_t month;  /* bit m: month m (1-12) */
     uint8_t dow;     /* bit d: day of week d (0-6, Sunday 0) */
-    int dom_star;    /* day-of-month field was '*' */
-    int dow_star;    /* day-of-week field was '*' */
+    int dom_star;    /* day-of-month field starts with '*' */
+    int dow_star;    /* day-of-week field starts with '*' */
 } wt_cron_t;
 
 /* Parses expr. On failure returns -1, writes "what is wrong" into why (cap

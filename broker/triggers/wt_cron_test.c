@@ -82,6 +82,12 @@ test_next_fire(void)
     WT_CHECK(next_of("0 0 29 feb *", T0) == 1961625600LL);
     /* both day fields restricted: either matches (15th, or a Sunday: Jan 6) */
     WT_CHECK(next_of("0 0 15 * sun", T0) == T0 + 5 * 86400);
+    /* Vixie cron: a day field starting with '*' ("*\/2") counts as
+     * unrestricted, so both must hold: an odd day that is a Sunday (Jan 13),
+     * not every odd day or Sunday (Jan 3) */
+    WT_CHECK(next_of("0 0 */2 * sun", T0) == T0 + 12 * 86400);
+    /* the 1st of a month that is a Sun, Wed or Sat: 2030-05-01 (a Wednesday) */
+    WT_CHECK(next_of("0 0 1 * */3", T0) == T0 + 120 * 86400);
     /* Feb 30 never comes */
     WT_CHECK(next_of("0 0 30 feb *", T0) == -1);
 }

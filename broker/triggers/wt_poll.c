@@ -142,6 +142,13 @@ parse_int(const char *v)
     return (int64_t)x;
 }
 
+/* A wait in seconds, capped to WT_POLL_MAX_WAIT_S; -1 stays absent. */
+static int64_t
+wait_s(int64_t s)
+{
+    return s > WT_POLL_MAX_WAIT_S ? WT_POLL_MAX_WAIT_S : s;
+}
+
 /* Finds rel="next" in a Link header value: <url>; rel="next", <...>; ... */
 static void
 parse_link(wt_poll_meta_t *m, const char *v)
@@ -207,9 +214,9 @@ wt_poll_meta_header(wt_poll_meta_t *m, const char *line, size_t len, int64_t now
             if (t != (time_t)-1)
                 s = (int64_t)t > now_s ? (int64_t)t - now_s : 0;
         }
-        m->retry_after_s = s;
+        m->retry_after_s = wait_s(s);
     } else if (strcasecmp(k, "x-poll-interval") == 0) {
-        m->poll_interval_s = parse_int(v);
+        m->poll_interval_s = wait_s(parse_int(v));
     }
 }
 
@@ -223,6 +230,9 @@ wt_poll_meta_not_before_ms(const wt_poll_meta_t *m, int64_t now_ms, int *rate_li
     if (m->retry_after_s >= 0 && (refused || m->status == 503))
         return now_ms + m->retry_after_s * 1000;
     if (m->remaining == 0 && m->reset_s >= 0) {
+        int64_t max_s = now_ms / 1000 + WT_POLL_MAX_WAIT_S;
+        if (m->reset_s > max_s) /* also keeps reset_s * 1000 from overflowing */
+            return now_ms + (int64_t)WT_POLL_MAX_WAIT_S * 1000;
         int64_t at = m->reset_s * 1000;
         return at > now_ms ? at : now_ms;
     }
@@ -431,4 +441,36 @@ wt_poll_context(const char *trigger, wt_poll_provider_t p, const wt_poll_item_t 
     json_decref(o);
     wt_assert(s != NULL);
     return s;
+}
+
+/* Scheme, host (lower case) and port of an absolute http(s) URL into out;
+ * -1 when url is not one. */
+static int
+origin_of(const char *url, char *out, size_t cap)
+{
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL;
+    int rc = -1;
+    if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0)) {
+        for (char *h = host; *h; h++)
+            *h = (char)tolower((unsigned char)*h);
+        rc = snprintf(out, cap, "%s://%s:%s", scheme, host, port) < (int)cap ? 0 : -1;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+int
+wt_poll_same_origin(const char *base, const char *url)
+{
+    char a[512], b[512];
+    return origin_of(base, a, sizeof a) == 0 && origin_of(url, b, sizeof b) == 0 &&
+           strcmp(a, b) == 0;
 }

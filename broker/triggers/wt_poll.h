@@ -78,6 +78,16 @@ void wt_poll_meta_header(wt_poll_meta_t *m, const char *line, size_t len, int64_
  * any 429). */
 int64_t wt_poll_meta_not_before_ms(const wt_poll_meta_t *m, int64_t now_ms, int *rate_limited);
 
+/* The longest wait any header can impose (s): Retry-After, a reset time and
+ * X-Poll-Interval are capped to it (a poller asks again after at most this
+ * long; a broken or hostile header cannot stop it for good). */
+#define WT_POLL_MAX_WAIT_S 3600
+
+/* 1 when url has the scheme, host and port of base (both absolute http(s)
+ * URLs): a Link rel="next" elsewhere is not followed, since the request
+ * carries the token. */
+int wt_poll_same_origin(const char *base, const char *url);
+
 /* One item of a page, normalized across providers. Strings borrow from the
  * item's JSON. */
 typedef struct wt_poll_item {

@@ -131,6 +131,53 @@ test_rate_limit_waits(void)
     WT_CHECK(m.retry_after_s == 10);
 }
 
+/* Hostile or broken rate headers: no signed overflow, and no wait longer
+ * than WT_POLL_MAX_WAIT_S (a reset in the year 5000 must not stop a poller
+ * for good). */
+static void
+test_rate_limit_absurd_values(void)
+{
+    int64_t now_ms = 1700000000000LL, cap = now_ms + (int64_t)WT_POLL_MAX_WAIT_S * 1000;
+    wt_poll_meta_t m;
+    int limited = 0;
+    wt_poll_meta_init(&m);
+    feed(&m, "HTTP/1.1 429 Too Many Requests");
+    feed(&m, "Retry-After: 9223372036854775807");
+    WT_CHECK(wt_poll_meta_not_before_ms(&m, now_ms, &limited) == cap && limited);
+    wt_poll_meta_init(&m);
+    feed(&m, "HTTP/1.1 403 Forbidden");
+    feed(&m, "X-RateLimit-Remaining: 0");
+    feed(&m, "X-RateLimit-Reset: 9223372036854775807");
+    WT_CHECK(wt_poll_meta_not_before_ms(&m, now_ms, &limited) == cap && limited);
+    wt_poll_meta_init(&m);
+    feed(&m, "HTTP/1.1 200 OK");
+    feed(&m, "X-RateLimit-Remaining: 0");
+    feed(&m, "X-RateLimit-Reset: 99999999999");
+    WT_CHECK(wt_poll_meta_not_before_ms(&m, now_ms, &limited) == cap);
+    /* X-Poll-Interval is capped the same way when read. */
+    feed(&m, "X-Poll-Interval: 9223372036854775807");
+    WT_CHECK(m.poll_interval_s == WT_POLL_MAX_WAIT_S);
+}
+
+/* A Link rel="next" is followed (with the token) only on the API's own
+ * scheme, host and port. */
+static void
+test_same_origin(void)
+{
+    const char *api = "https://api.github.com/repos/o/r/issues?state=open";
+    WT_CHECK(wt_poll_same_origin(api, "https://api.github.com/repositories/1/issues?page=2"));
+    WT_CHECK(wt_poll_same_origin(api, "https://API.github.com:443/x"));
+    WT_CHECK(!wt_poll_same_origin(api, "https://evil.example/x?page=2"));
+    WT_CHECK(!wt_poll_same_origin(api, "http://api.github.com/x"));
+    WT_CHECK(!wt_poll_same_origin(api, "https://api.github.com:8443/x"));
+    WT_CHECK(!wt_poll_same_origin(api, "https://api.github.com.evil.example/x"));
+    WT_CHECK(!wt_poll_same_origin(api, "https://user@evil.example/x"));
+    WT_CHECK(!wt_poll_same_origin(api, "/relative?page=2"));
+    WT_CHECK(!wt_poll_same_origin(api, ""));
+    WT_CHECK(wt_poll_same_origin("http://127.0.0.1:9/api/v4/x", "http://127.0.0.1:9/api/v4/y"));
+    WT_CHECK(!wt_poll_same_origin("http://127.0.0.1:9/a", "http://127.0.0.1:10/a"));
+}
+
 static void
 test_item_read(void)
 {
@@ -322,6 +369,7 @@ test_parse_names(void)
 }
 
 WT_TEST_MAIN(WT_TEST(test_urls), WT_TEST(test_meta_headers), WT_TEST(test_rate_limit_waits),
+             WT_TEST(test_rate_limit_absurd_values), WT_TEST(test_same_origin),
              WT_TEST(test_item_read), WT_TEST(test_decide_new_and_restart),
              WT_TEST(test_decide_baseline_and_bad_state), WT_TEST(test_decide_filters),
              WT_TEST(test_decide_labeled), WT_TEST(test_idem_key_and_context),

@@ -572,6 +572,12 @@ poll_once(wt_poller_t *self, int *limited, wt_err_t *err)
             snprintf(first_etag, sizeof first_etag, "%s", f.meta.etag);
         if (baseline || !all_new || f.meta.next_url[0] == '\0' || stopping(self))
             break;
+        if (!wt_poll_same_origin(self->first_url, f.meta.next_url)) {
+            /* The request carries the token: never to another host. */
+            wt_log_warn("trigger %s: Link rel=\"next\" leaves the API's host: not followed",
+                        self->cfg.trigger);
+            break;
+        }
         snprintf(url, sizeof url, "%s", f.meta.next_url);
     }
     if (baseline && redis_set_poll_field(self, "baselined", "1", err) != 0)

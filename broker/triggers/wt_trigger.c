@@ -450,6 +450,8 @@ load_trigger(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t)
             load_conds(L, v, t);
         } else if (strcmp(name, "hmacSecret") == 0) {
             t->hmac_secret = get_str(L, k, v, 1);
+            if (t->hmac_secret && t->hmac_secret[0] == '\0')
+                ERR(L, v, "'hmacSecret' is empty: anyone could sign with an empty key");
         } else if (strcmp(name, "concurrencyMode") == 0) {
             char *s = get_str(L, k, v, 1);
             if (s && strcmp(s, "serial") == 0)

@@ -201,6 +201,31 @@ test_no_known_list_warns(void)
     wt_diags_release(&d);
 }
 
-WT_TEST_MAIN(WT_TEST(test_full_file_loads_every_field),
+/* An empty hmacSecret (a quoted "" or a variable set to nothing) would make
+ * the HMAC key empty: anyone can sign with it. It is refused at load. */
+static void
+test_empty_hmac_secret_refused(void)
+{
+    setenv("WT_TEST_EMPTY_SECRET", "", 1);
+    const char *y = "triggers:\n"
+                    "  - id: x\n"
+                    "    provider: generic\n"
+                    "    workflowId: two-step\n"
+                    "    goal: g\n"
+                    "    hmacSecret: \"\"\n"
+                    "  - id: y\n"
+                    "    provider: generic\n"
+                    "    workflowId: two-step\n"
+                    "    goal: g\n"
+                    "    hmacSecret: $WT_TEST_EMPTY_SECRET\n";
+    wt_diags_t d;
+    WT_CHECK(load(y, &d) == NULL);
+    WT_CHECK(has(&d, 6, 17, "'hmacSecret' is empty"));
+    WT_CHECK(has(&d, 11, 17, "'hmacSecret' is empty"));
+    WT_CHECK(d.errors == 2);
+    wt_diags_release(&d);
+}
+
+WT_TEST_MAIN(WT_TEST(test_full_file_loads_every_field), WT_TEST(test_empty_hmac_secret_refused),
              WT_TEST(test_every_problem_reported_with_position), WT_TEST(test_shape_errors),
              WT_TEST(test_no_known_list_warns))

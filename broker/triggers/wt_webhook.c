@@ -4,6 +4,7 @@
 
 #include "wt_alloc.h"
 #include "wt_jpath.h"
+#include "wt_proto.h"
 
 #include <ctype.h>
 #include <openssl/crypto.h>
@@ -61,8 +62,8 @@ unhex(int c)
 int
 wt_webhook_verify(const char *secret, const void *body, size_t len, const char *header)
 {
-    if (secret == NULL || header == NULL)
-        return 0;
+    if (secret == NULL || secret[0] == '\0' || header == NULL)
+        return 0; /* an empty key is public: nothing it signs is trusted */
     while (*header == ' ')
         header++;
     if (strncasecmp(header, "sha256=", 7) == 0)
@@ -178,6 +179,15 @@ wt_webhook_build(const wt_trigger_t *t, json_t *payload, char **goal, char **con
     if (cj == NULL) {
         free(g);
         return wt_err_set(err, WT_EINVAL, "cannot encode the session context");
+    }
+    size_t cjn = strlen(cj);
+    if (cjn > WT_PROTO_MAX_STR) { /* no SPAWN could carry it: refuse now, never retry */
+        free(cj);
+        free(g);
+        return wt_err_set(err, WT_ELIMIT,
+                          "the session context is %zu bytes, more than the %d a SPAWN carries "
+                          "(contextMapping copies too much of the payload)",
+                          cjn, WT_PROTO_MAX_STR);
     }
     *context_json = wt_xstrdup(cj);
     free(cj);

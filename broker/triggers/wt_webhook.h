@@ -13,7 +13,7 @@
 
 /* 1 when header (hex HMAC-SHA256 of body under secret, optional "sha256="
  * prefix, any hex case) matches, compared in constant time; 0 otherwise,
- * also for a missing or malformed header. */
+ * also for a missing or malformed header and for an empty secret. */
 int wt_webhook_verify(const char *secret, const void *body, size_t len, const char *header);
 /* Lower-case hex HMAC-SHA256 of body (65 bytes with the NUL). */
 void wt_webhook_sign(const char *secret, const void *body, size_t len, char out[65]);
@@ -29,7 +29,8 @@ int wt_webhook_condition(const wt_trigger_t *t, json_t *payload, char *why, size
  * (a JSON object: contextMapping values, absent paths left out, and
  * "agentConfig" with model / modelTier / stallTimeoutSeconds when set).
  * Both are the caller's to free. Fails (WT_EINVAL / WT_ELIMIT) when the goal
- * renders empty or too long. */
+ * renders empty or too long, or the context is longer than a SPAWN string
+ * field (WT_PROTO_MAX_STR). */
 int wt_webhook_build(const wt_trigger_t *t, json_t *payload, char **goal, char **context_json,
                      wt_err_t *err);
 

@@ -2,6 +2,7 @@
  * constant-time compare path, malformed headers), JSON paths, goalTemplate
  * rendering, contextMapping, dispatchCondition. */
 #include "wt_jpath.h"
+#include "wt_proto.h"
 #include "wt_test.h"
 #include "wt_trigger.h"
 #include "wt_webhook.h"
@@ -31,6 +32,9 @@ test_hmac(void)
     snprintf(bad, sizeof bad, "%.63sz", hex);
     WT_CHECK(!wt_webhook_verify("Jefe", body, 28, bad));
     WT_CHECK(!wt_webhook_verify(NULL, body, 28, hex));
+    /* an empty key is public: a signature made with it proves nothing */
+    wt_webhook_sign("", body, 28, hex);
+    WT_CHECK(!wt_webhook_verify("", body, 28, hex));
     wt_webhook_sha256_hex("abc", 3, hex);
     WT_CHECK_STR(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
@@ -173,5 +177,42 @@ test_build_and_conditions(void)
     wt_triggers_destroy(&ts);
 }
 
-WT_TEST_MAIN(WT_TEST(test_hmac), WT_TEST(test_jpath), WT_TEST(test_render),
-             WT_TEST(test_build_and_conditions))
+/* A context larger than one SPAWN string field can carry would be refused by
+ * every SPAWN (a serial trigger's queue would be stuck behind it, a webhook
+ * retried for ever on 503): the build refuses it with WT_ELIMIT. */
+static void
+test_context_too_big(void)
+{
+    wt_triggers_t *ts = load("triggers:\n"
+                             "  - id: a\n"
+                             "    provider: generic\n"
+                             "    workflowId: w\n"
+                             "    goal: g\n"
+                             "    contextMapping: {all: $}\n");
+    WT_CHECK(ts != NULL);
+    if (ts == NULL)
+        return;
+    size_t n = WT_PROTO_MAX_STR + 10;
+    char *big = malloc(n + 1);
+    memset(big, 'x', n);
+    big[n] = '\0';
+    json_t *p = json_pack("{s:s}", "text", big);
+    free(big);
+    char *goal = NULL, *ctx = NULL;
+    wt_err_t err = {0};
+    WT_CHECK(wt_webhook_build(&ts->v[0], p, &goal, &ctx, &err) == -1 && err.code == WT_ELIMIT);
+    WT_CHECK(goal == NULL && ctx == NULL && strstr(err.msg, "context") != NULL);
+    free(goal);
+    free(ctx);
+    json_decref(p);
+    p = json_pack("{s:s}", "text", "small");
+    WT_CHECK(wt_webhook_build(&ts->v[0], p, &goal, &ctx, &err) == 0);
+    WT_CHECK_STR(ctx, "{\"all\":{\"text\":\"small\"}}");
+    free(goal);
+    free(ctx);
+    json_decref(p);
+    wt_triggers_destroy(&ts);
+}
+
+WT_TEST_MAIN(WT_TEST(test_hmac), WT_TEST(test_context_too_big), WT_TEST(test_jpath),
+             WT_TEST(test_render), WT_TEST(test_build_and_conditions))
