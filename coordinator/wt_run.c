@@ -62,6 +62,7 @@ struct wt_run {
     char last_id[64]; /* fleet stream position */
     int64_t created_ms;
     int resumes;
+    int notified;       /* the end-of-run notification went out (record) */
     const char *status; /* running succeeded failed timeout interrupted */
     char fatal[300];    /* why the run could not go on (Redis, broker) */
 };
@@ -311,6 +312,10 @@ wt_run_new(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, const json_t *inputs
         wt_run_destroy(&self);
         return NULL;
     }
+    /* The record exists before the first SPAWN: a coordinator that dies
+     * while the broker is slow (or a big foreach is being started) leaves
+     * a run that --resume can find. */
+    persist(self);
     char key[160];
     wt_store_key(&self->store, key, sizeof key, "runs");
     redisReply *r = wt_redis_command(self->redis, err, "ZADD %s %lld %s", key,
@@ -342,6 +347,8 @@ wt_run_resume(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, const json_t *rec
     self->created_ms = created ? strtoll(created, NULL, 10) : wt_clock_now_ms();
     const char *resumes = json_string_value(json_object_get(record, "resumes"));
     self->resumes = (resumes ? (int)strtol(resumes, NULL, 10) : 0) + 1;
+    const char *notified = json_string_value(json_object_get(record, "notified"));
+    self->notified = notified && strcmp(notified, "1") == 0;
     /* Notify phases are not idempotent: keep what the record says of them. */
     size_t i;
     json_t *v;
@@ -817,6 +824,10 @@ advance(wt_run_t *self)
                 continue;
             if (start_phase(self, ph) != 0)
                 return -1;
+            /* A notify phase is not idempotent: its outcome is in the
+             * record before anything else (a SPAWN can block) happens. */
+            if (ph->def->workflow == NULL)
+                persist(self);
             progress = 1;
         }
     }
@@ -945,6 +956,21 @@ end_notification(wt_run_t *self)
     wt_notify_destroy(&n);
 }
 
+/* Marks the end-of-run notification as sent, so a --resume of the ended
+ * run does not send it again. */
+static void
+mark_notified(wt_run_t *self)
+{
+    char key[160];
+    wt_store_key(&self->store, key, sizeof key, "run:%s", self->id);
+    wt_err_t err = {0};
+    redisReply *r = wt_redis_command(self->redis, &err, "HSET %s notified 1", key);
+    if (r == NULL)
+        say(self, "cannot update the run record: %s", err.msg);
+    else
+        freeReplyObject(r);
+}
+
 int
 wt_run_execute(wt_run_t *self)
 {
@@ -997,8 +1023,11 @@ wt_run_execute(wt_run_t *self)
                 self->status, self->id);
     }
     persist(self);
-    if (strcmp(self->status, "succeeded") == 0 || strcmp(self->status, "failed") == 0)
+    if (!self->notified &&
+        (strcmp(self->status, "succeeded") == 0 || strcmp(self->status, "failed") == 0)) {
         end_notification(self);
+        mark_notified(self);
+    }
     say(self, "%s", self->status);
     if (strcmp(self->status, "succeeded") == 0)
         return WT_RUN_OK;
