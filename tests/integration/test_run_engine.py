@@ -150,6 +150,31 @@ def test_refused(check, fleet):
     check(fleet.r.zcard("wt:runs") == n, "nothing was started")
     r = fleet.run_cli("run", "--resume", "01ZZZZZZZZZZZZZZZZZZZZZZZZ")
     check(r.returncode == 2 and "not found" in r.stderr, "resume of an unknown run: exit 2")
+    # Odd records in Redis: clear errors or a run, never a crash.
+    src = ("pipeline: odd\nphases:\n  - id: n\n    notify: {webhook: \"$WT_TEST_UNSET_HOOK\"}\n"
+           "  - id: m\n    needs: [n]\n    notify: {webhook: \"$WT_TEST_UNSET_HOOK\"}\n")
+    rid = "01ZZZZZZZZZZZZZZZZZZZZZZZ0"
+    fleet.r.hset("wt:run:" + rid, mapping={
+        "id": rid, "source": src, "inputs": "{}",
+        "phases": '[1, null, {"id": 7}, {"id": "n", "state": 5}, {"id": "m", "state": "done",'
+                  ' "sessions": 3, "reason": 4}]'})
+    r = fleet.run_cli("run", "--resume", rid)
+    check(r.returncode == 0 and "odd succeeded" in r.stdout,
+          "resume of a record without 'file' and with odd phase views runs (got %d: %s %s)"
+          % (r.returncode, r.stdout.strip()[-200:], r.stderr.strip()[-300:]))
+    for field, value in (("inputs", "[1]"), ("phases", "{}"), ("source", None), ("id", "short")):
+        rid = "01ZZZZZZZZZZZZZZZZZZZZZZZ1"
+        fleet.r.delete("wt:run:" + rid)
+        rec = {"id": rid, "source": src, "inputs": "{}", "phases": "[]", "file": "x.yml"}
+        if value is None:
+            del rec[field]
+        else:
+            rec[field] = value
+        fleet.r.hset("wt:run:" + rid, mapping=rec)
+        r = fleet.run_cli("run", "--resume", rid)
+        check(r.returncode == 2 and r.stderr.strip() and "Sanitizer" not in r.stderr,
+              "damaged record (%s=%r): exit 2 with a message (got %d: %s)"
+              % (field, value, r.returncode, r.stderr.strip()[-200:]))
 
 
 def inbox_for(fleet, run_id, kind):
@@ -214,6 +239,44 @@ def test_resume_finished(check, fleet):
           % len(inbox_for(fleet, run_id, "pipeline")))
 
 
+def test_resume_concurrent(check, fleet):
+    """--resume of a run whose coordinator is alive is refused (it would
+    notify twice); the first coordinator finishes the run."""
+    env = dict(os.environ, WORKTRAIN_REDIS=fleet.redis_url, WORKTRAIN_BROKER=fleet.clients_ep)
+    p = subprocess.Popen([BIN, "run", os.path.join(PIPES, "chain.yml"), "--goal", "twice"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=REPO,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
+    run_id = None
+    deadline = time.monotonic() + 30
+    while run_id is None and time.monotonic() < deadline:
+        for rid in fleet.r.zrange("wt:runs", 0, -1):
+            rec = fleet.r.hgetall("wt:run:%s" % rid)
+            if rec.get("pipeline") != "chain" or rec.get("status") != "running" or \
+                    "twice" not in rec.get("inputs", ""):
+                continue
+            phases = {x["id"]: x for x in json.loads(rec["phases"])}
+            if phases["b"]["state"] == "running":
+                run_id = rid
+        time.sleep(0.05)
+    check(run_id is not None, "chain run reached phase b")
+    if run_id is not None:
+        r = fleet.run_cli("run", "--resume", run_id, timeout=30)
+        check(r.returncode == 2 and "is being run by coordinator" in r.stderr,
+              "a second coordinator on a live run is refused (got %d: %s)"
+              % (r.returncode, r.stderr.strip()[-300:]))
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        rc = None
+    check(rc == 0, "the first coordinator finished the run (got %s)" % rc)
+    if run_id is not None:
+        check(fleet.r.hget("wt:run:%s" % run_id, "status") == "succeeded" and
+              fleet.r.zcard("wt:run:%s:sessions" % run_id) == 3,
+              "the run succeeded with one session per phase")
+        check(not fleet.r.exists("wt:run:%s:owner" % run_id), "the lease is released at the end")
+
+
 def main():
     check = Check()
     fleet = Fleet("run")
@@ -231,6 +294,7 @@ def main():
         test_timeout(check, fleet)
         test_record_before_spawns(check, fleet)
         test_resume_finished(check, fleet)
+        test_resume_concurrent(check, fleet)
     except Exception as e:  # report, then fail
         check(False, "unexpected %s: %s" % (type(e).__name__, e))
     finally:
