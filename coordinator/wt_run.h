@@ -24,6 +24,9 @@
  * ended run does not repeat them); <p>runs zset by created_ms; the
  * sessions carry run and phase (and sit in <p>run:<id>:sessions). The
  * record is written before the first SPAWN and after each notify phase.
+ * One coordinator at a time: <p>run:<id>:owner holds "host:pid" of the
+ * one running it (10 s lease, renewed in the wait loop); a second one
+ * refuses to start unless the holder is a dead process of this host.
  *
  * A phase view, also what expressions see under the phase id:
  *   {state: pending|running|done|skipped|failed, done, skipped, failed
