@@ -221,7 +221,8 @@ wt_cli_run_main(int argc, char **argv)
             json_decref(inputs);
             return 2;
         }
-        snprintf(path, sizeof path, "%s", json_string_value(json_object_get(record, "file")));
+        snprintf(path, sizeof path, "%s",
+                 json_string_value(json_object_get(record, "file")) ?: "(run record)");
         source = wt_xstrdup(json_string_value(json_object_get(record, "source")));
         len = strlen(source);
     } else {

@@ -13,6 +13,8 @@
 #include "wt_store.h"
 #include "wt_ulid.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +24,21 @@
 #define RUN_BLOCK_MS   1000    /* longest XREAD BLOCK */
 #define RUN_RECHECK_MS 5000    /* longest time between hash re-reads */
 #define RUN_SOURCE_MAX 1048576 /* pipeline text kept in the record */
+#define RUN_OWNER_MS   10000   /* lease of the coordinator on its run */
+
+/* The coordinator's lease on <p>run:<id>:owner: taken when it is free, ours
+ * (refresh) or held by ARGV[3] (a dead coordinator on this host). Returns 1,
+ * or the holder. */
+static const char owner_lua[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v == false or v == ARGV[1] or (ARGV[3] ~= '' and v == ARGV[3]) then\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "  return 1\n"
+    "end\n"
+    "return v\n";
+static const char unown_lua[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
+    "return 1\n";
 
 typedef enum { PH_PENDING, PH_RUNNING, PH_DONE, PH_SKIPPED, PH_FAILED } ph_state_t;
 
@@ -62,6 +79,10 @@ struct wt_run {
     char last_id[64]; /* fleet stream position */
     int64_t created_ms;
     int resumes;
+    int notified;  /* the end-of-run notification went out (record) */
+    char who[300]; /* host:pid of this coordinator */
+    int lost;      /* another coordinator holds the run: write nothing */
+    wt_redis_script_t owner_script, unown_script;
     const char *status; /* running succeeded failed timeout interrupted */
     char fatal[300];    /* why the run could not go on (Redis, broker) */
 };
@@ -162,6 +183,8 @@ build_scope(const wt_run_t *self, const json_t *extras)
 static void
 persist(wt_run_t *self)
 {
+    if (self->lost)
+        return;
     char key[160], now[24], created[24], resumes[16];
     wt_store_key(&self->store, key, sizeof key, "run:%s", self->id);
     snprintf(now, sizeof now, "%lld", (long long)wt_clock_now_ms());
@@ -176,9 +199,7 @@ persist(wt_run_t *self)
     char *pj = json_dumps(phases, JSON_COMPACT);
     char *ij = json_dumps(self->inputs, JSON_COMPACT);
     json_decref(phases);
-    char who[320], host[256] = "?";
-    gethostname(host, sizeof host - 1);
-    snprintf(who, sizeof who, "%s:%d", host, (int)getpid());
+    const char *who = self->who;
     const char *ended = strcmp(self->status, "running") == 0 ? "" : now;
     const char *argv[] = {
         "HSET",       key,       "id",         self->id, "pipeline", self->p->name, "file",
@@ -245,6 +266,12 @@ run_alloc(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, wt_err_t *err)
         self->cfg.spawn_wait_ms = 30000;
     self->p = p;
     self->status = "running";
+    char host[256] = "?";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    snprintf(self->who, sizeof self->who, "%s:%d", host, (int)getpid());
+    wt_redis_script_init(&self->owner_script, owner_lua);
+    wt_redis_script_init(&self->unown_script, unown_lua);
     self->order = wt_pipeline_topo_order(p);
     self->ph = wt_xcalloc((size_t)(p->nphases ? p->nphases : 1), sizeof *self->ph);
     for (int i = 0; i < p->nphases; i++) {
@@ -311,6 +338,10 @@ wt_run_new(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, const json_t *inputs
         wt_run_destroy(&self);
         return NULL;
     }
+    /* The record exists before the first SPAWN: a coordinator that dies
+     * while the broker is slow (or a big foreach is being started) leaves
+     * a run that --resume can find. */
+    persist(self);
     char key[160];
     wt_store_key(&self->store, key, sizeof key, "runs");
     redisReply *r = wt_redis_command(self->redis, err, "ZADD %s %lld %s", key,
@@ -342,6 +373,8 @@ wt_run_resume(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, const json_t *rec
     self->created_ms = created ? strtoll(created, NULL, 10) : wt_clock_now_ms();
     const char *resumes = json_string_value(json_object_get(record, "resumes"));
     self->resumes = (resumes ? (int)strtol(resumes, NULL, 10) : 0) + 1;
+    const char *notified = json_string_value(json_object_get(record, "notified"));
+    self->notified = notified && strcmp(notified, "1") == 0;
     /* Notify phases are not idempotent: keep what the record says of them. */
     size_t i;
     json_t *v;
@@ -817,6 +850,10 @@ advance(wt_run_t *self)
                 continue;
             if (start_phase(self, ph) != 0)
                 return -1;
+            /* A notify phase is not idempotent: its outcome is in the
+             * record before anything else (a SPAWN can block) happens. */
+            if (ph->def->workflow == NULL)
+                persist(self);
             progress = 1;
         }
     }
@@ -945,6 +982,68 @@ end_notification(wt_run_t *self)
     wt_notify_destroy(&n);
 }
 
+/* Marks the end-of-run notification as sent, so a --resume of the ended
+ * run does not send it again. */
+static void
+mark_notified(wt_run_t *self)
+{
+    char key[160];
+    wt_store_key(&self->store, key, sizeof key, "run:%s", self->id);
+    wt_err_t err = {0};
+    redisReply *r = wt_redis_command(self->redis, &err, "HSET %s notified 1", key);
+    if (r == NULL)
+        say(self, "cannot update the run record: %s", err.msg);
+    else
+        freeReplyObject(r);
+}
+
+/* Takes or refreshes the lease on the run: 1 ours, 0 held by another
+ * coordinator (named in holder), -1 Redis error. dead: a holder known to be
+ * dead that may be replaced, or "". */
+static int
+own(wt_run_t *self, const char *dead, char *holder, size_t cap)
+{
+    char key[160], ms[24];
+    wt_store_key(&self->store, key, sizeof key, "run:%s:owner", self->id);
+    snprintf(ms, sizeof ms, "%d", RUN_OWNER_MS);
+    const char *argv[] = {key, self->who, ms, dead};
+    wt_err_t err = {0};
+    redisReply *r = wt_redis_eval(self->redis, &self->owner_script, 1, 4, argv, NULL, &err);
+    if (r == NULL) {
+        snprintf(holder, cap, "%s", err.msg);
+        return -1;
+    }
+    int rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    snprintf(holder, cap, "%s", r->type == REDIS_REPLY_STRING ? r->str : "?");
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Whether holder ("host:pid") is a process of this host that is gone. */
+static int
+holder_dead(const wt_run_t *self, const char *holder)
+{
+    const char *colon = strrchr(holder, ':'), *mine = strrchr(self->who, ':');
+    if (colon == NULL || mine == NULL || colon - holder != mine - self->who ||
+        strncmp(holder, self->who, (size_t)(colon - holder)) != 0)
+        return 0;
+    char *end;
+    long pid = strtol(colon + 1, &end, 10);
+    return *end == '\0' && pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+static void
+unown(wt_run_t *self)
+{
+    char key[160];
+    wt_store_key(&self->store, key, sizeof key, "run:%s:owner", self->id);
+    const char *argv[] = {key, self->who};
+    wt_err_t err = {0};
+    redisReply *r = wt_redis_eval(self->redis, &self->unown_script, 1, 2, argv, NULL, &err);
+    if (r)
+        freeReplyObject(r);
+}
+
 int
 wt_run_execute(wt_run_t *self)
 {
@@ -959,6 +1058,26 @@ wt_run_execute(wt_run_t *self)
     snprintf(self->last_id, sizeof self->last_id, "%s",
              r->type == REDIS_REPLY_ARRAY && r->elements ? r->element[0]->element[0]->str : "0-0");
     freeReplyObject(r);
+    /* One coordinator per run: a second --resume while the first is alive
+     * would send its notifications twice. */
+    char holder[300];
+    int owned = own(self, "", holder, sizeof holder);
+    if (owned == 0 && holder_dead(self, holder)) {
+        char dead[300];
+        snprintf(dead, sizeof dead, "%s", holder);
+        owned = own(self, dead, holder, sizeof holder);
+    }
+    if (owned <= 0) {
+        self->lost = 1;
+        if (owned < 0)
+            fprintf(stderr, "worktrain run: %s\n", holder);
+        else
+            fprintf(stderr,
+                    "worktrain run: run %s is being run by coordinator %s; not run twice (its "
+                    "lease lapses %d s after that coordinator stops)\n",
+                    self->id, holder, RUN_OWNER_MS / 1000);
+        return WT_RUN_TIMEOUT;
+    }
     say(self, "pipeline %s%s", self->p->name, self->resumes ? " (resumed)" : "");
     int64_t start = wt_clock_mono_ms(), checked = start;
     int64_t deadline = self->cfg.timeout_ms > 0 ? start + self->cfg.timeout_ms : INT64_MAX;
@@ -974,6 +1093,15 @@ wt_run_execute(wt_run_t *self)
             break;
         }
         int got = read_events(self, left < RUN_BLOCK_MS ? left : RUN_BLOCK_MS);
+        if (got >= 0 && own(self, "", holder, sizeof holder) == 0) {
+            snprintf(self->fatal, sizeof self->fatal,
+                     "coordinator %s took over the run (this one was too slow to renew its "
+                     "lease)",
+                     holder);
+            self->lost = 1;
+            rc = -1;
+            break;
+        }
         if (got < 0)
             rc = -1;
         else if (got == 0 || wt_clock_mono_ms() - checked >= RUN_RECHECK_MS) {
@@ -997,8 +1125,13 @@ wt_run_execute(wt_run_t *self)
                 self->status, self->id);
     }
     persist(self);
-    if (strcmp(self->status, "succeeded") == 0 || strcmp(self->status, "failed") == 0)
+    if (!self->lost)
+        unown(self);
+    if (!self->lost && !self->notified &&
+        (strcmp(self->status, "succeeded") == 0 || strcmp(self->status, "failed") == 0)) {
         end_notification(self);
+        mark_notified(self);
+    }
     say(self, "%s", self->status);
     if (strcmp(self->status, "succeeded") == 0)
         return WT_RUN_OK;

@@ -18,9 +18,15 @@
  * the record so a resume runs the same DAG even if the file changed.
  *
  * The record: <p>run:<id> hash {id pipeline file source inputs status
- * created_ms updated_ms ended_ms coordinator resumes phases} where phases
- * is a JSON array of phase views (below); <p>runs zset by created_ms; the
- * sessions carry run and phase (and sit in <p>run:<id>:sessions).
+ * created_ms updated_ms ended_ms coordinator resumes phases notified} where
+ * phases is a JSON array of phase views (below) and notified is "1" once
+ * the end-of-run inbox entry and notification went out (a resume of an
+ * ended run does not repeat them); <p>runs zset by created_ms; the
+ * sessions carry run and phase (and sit in <p>run:<id>:sessions). The
+ * record is written before the first SPAWN and after each notify phase.
+ * One coordinator at a time: <p>run:<id>:owner holds "host:pid" of the
+ * one running it (10 s lease, renewed in the wait loop); a second one
+ * refuses to start unless the holder is a dead process of this host.
  *
  * A phase view, also what expressions see under the phase id:
  *   {state: pending|running|done|skipped|failed, done, skipped, failed

@@ -22,8 +22,8 @@ def phase(report, pid):
     return next(p for p in report["phases"] if p["id"] == pid)
 
 
-def run_json(fleet, *args, timeout=120):
-    r = fleet.run_cli("run", *args, "--json", timeout=timeout)
+def run_json(fleet, *args, timeout=120, env=None):
+    r = fleet.run_cli("run", *args, "--json", timeout=timeout, env=env)
     try:
         return r, json.loads(r.stdout)
     except ValueError:
@@ -150,6 +150,131 @@ def test_refused(check, fleet):
     check(fleet.r.zcard("wt:runs") == n, "nothing was started")
     r = fleet.run_cli("run", "--resume", "01ZZZZZZZZZZZZZZZZZZZZZZZZ")
     check(r.returncode == 2 and "not found" in r.stderr, "resume of an unknown run: exit 2")
+    # Odd records in Redis: clear errors or a run, never a crash.
+    src = ("pipeline: odd\nphases:\n  - id: n\n    notify: {webhook: \"$WT_TEST_UNSET_HOOK\"}\n"
+           "  - id: m\n    needs: [n]\n    notify: {webhook: \"$WT_TEST_UNSET_HOOK\"}\n")
+    rid = "01ZZZZZZZZZZZZZZZZZZZZZZZ0"
+    fleet.r.hset("wt:run:" + rid, mapping={
+        "id": rid, "source": src, "inputs": "{}",
+        "phases": '[1, null, {"id": 7}, {"id": "n", "state": 5}, {"id": "m", "state": "done",'
+                  ' "sessions": 3, "reason": 4}]'})
+    r = fleet.run_cli("run", "--resume", rid)
+    check(r.returncode == 0 and "odd succeeded" in r.stdout,
+          "resume of a record without 'file' and with odd phase views runs (got %d: %s %s)"
+          % (r.returncode, r.stdout.strip()[-200:], r.stderr.strip()[-300:]))
+    for field, value in (("inputs", "[1]"), ("phases", "{}"), ("source", None), ("id", "short")):
+        rid = "01ZZZZZZZZZZZZZZZZZZZZZZZ1"
+        fleet.r.delete("wt:run:" + rid)
+        rec = {"id": rid, "source": src, "inputs": "{}", "phases": "[]", "file": "x.yml"}
+        if value is None:
+            del rec[field]
+        else:
+            rec[field] = value
+        fleet.r.hset("wt:run:" + rid, mapping=rec)
+        r = fleet.run_cli("run", "--resume", rid)
+        check(r.returncode == 2 and r.stderr.strip() and "Sanitizer" not in r.stderr,
+              "damaged record (%s=%r): exit 2 with a message (got %d: %s)"
+              % (field, value, r.returncode, r.stderr.strip()[-200:]))
+
+
+def inbox_for(fleet, run_id, kind):
+    return [f for _, f in fleet.r.xrange("wt:inbox") if f.get("run") == run_id and
+            f.get("kind") == kind]
+
+
+def test_record_before_spawns(check, fleet):
+    """The record exists (and holds a finished notify phase) before the first
+    SPAWN answers, so a coordinator killed while the broker is slow can be
+    resumed, and the resume does not notify a second time."""
+    pipe = os.path.join(fleet.dir, "early.yml")
+    with open(pipe, "w") as f:
+        f.write("pipeline: early\ninputs: [goal]\nphases:\n"
+                "  - id: n\n    notify: {webhook: \"$WT_TEST_UNSET_HOOK\"}\n"
+                "  - id: s\n    workflow: two-step\n    goal: \"early {{inputs.goal}}\"\n")
+    env = dict(os.environ, WORKTRAIN_REDIS=fleet.redis_url)
+    env.pop("WT_TEST_UNSET_HOOK", None)
+    # A broker endpoint nobody answers: the SPAWN of s waits (30 s).
+    mute = "ipc://%s/nobody.sock" % fleet.dir
+    p = subprocess.Popen([BIN, "run", pipe, "--goal", "g", "--broker", mute], env=env, cwd=REPO,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
+    run_id = None
+    deadline = time.monotonic() + 10
+    while run_id is None and time.monotonic() < deadline:
+        for rid in fleet.r.zrange("wt:runs", 0, -1):
+            rec = fleet.r.hgetall("wt:run:%s" % rid)
+            if rec.get("pipeline") == "early":
+                phases = {x["id"]: x for x in json.loads(rec["phases"])}
+                if phases["n"]["state"] == "done":
+                    run_id = rid
+        time.sleep(0.05)
+    check(p.poll() is None, "the coordinator is still waiting for the broker")
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait(timeout=10)
+    check(run_id is not None, "the run record (notify phase done) is in Redis while the first "
+          "SPAWN waits")
+    if run_id is None:
+        return
+    r, rep = run_json(fleet, "--resume", run_id, env=env)
+    check(r.returncode == 0 and rep is not None and rep["status"] == "succeeded",
+          "the resumed run succeeds (got %d: %s)" % (r.returncode, r.stderr[-300:]))
+    check(len(inbox_for(fleet, run_id, "escalation")) == 1,
+          "the notify phase was not repeated by the resume")
+
+
+def test_resume_finished(check, fleet):
+    """--resume of a run that already ended re-reports it without a second
+    end-of-run inbox entry / notification."""
+    r, rep = run_json(fleet, os.path.join(PIPES, "chain.yml"), "--goal", "once")
+    check(r.returncode == 0 and rep is not None, "chain run for the re-resume succeeds")
+    if rep is None:
+        return
+    run_id = rep["run"]
+    check(len(inbox_for(fleet, run_id, "pipeline")) == 1, "one end-of-run inbox entry")
+    r, rep2 = run_json(fleet, "--resume", run_id)
+    check(r.returncode == 0 and rep2 is not None and rep2["status"] == "succeeded",
+          "resuming a finished run re-reports it (got %d)" % r.returncode)
+    check(len(inbox_for(fleet, run_id, "pipeline")) == 1,
+          "no second end-of-run inbox entry after resuming a finished run (got %d)"
+          % len(inbox_for(fleet, run_id, "pipeline")))
+
+
+def test_resume_concurrent(check, fleet):
+    """--resume of a run whose coordinator is alive is refused (it would
+    notify twice); the first coordinator finishes the run."""
+    env = dict(os.environ, WORKTRAIN_REDIS=fleet.redis_url, WORKTRAIN_BROKER=fleet.clients_ep)
+    p = subprocess.Popen([BIN, "run", os.path.join(PIPES, "chain.yml"), "--goal", "twice"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=REPO,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
+    run_id = None
+    deadline = time.monotonic() + 30
+    while run_id is None and time.monotonic() < deadline:
+        for rid in fleet.r.zrange("wt:runs", 0, -1):
+            rec = fleet.r.hgetall("wt:run:%s" % rid)
+            if rec.get("pipeline") != "chain" or rec.get("status") != "running" or \
+                    "twice" not in rec.get("inputs", ""):
+                continue
+            phases = {x["id"]: x for x in json.loads(rec["phases"])}
+            if phases["b"]["state"] == "running":
+                run_id = rid
+        time.sleep(0.05)
+    check(run_id is not None, "chain run reached phase b")
+    if run_id is not None:
+        r = fleet.run_cli("run", "--resume", run_id, timeout=30)
+        check(r.returncode == 2 and "is being run by coordinator" in r.stderr,
+              "a second coordinator on a live run is refused (got %d: %s)"
+              % (r.returncode, r.stderr.strip()[-300:]))
+    try:
+        rc = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        rc = None
+    check(rc == 0, "the first coordinator finished the run (got %s)" % rc)
+    if run_id is not None:
+        check(fleet.r.hget("wt:run:%s" % run_id, "status") == "succeeded" and
+              fleet.r.zcard("wt:run:%s:sessions" % run_id) == 3,
+              "the run succeeded with one session per phase")
+        check(not fleet.r.exists("wt:run:%s:owner" % run_id), "the lease is released at the end")
 
 
 def main():
@@ -167,6 +292,9 @@ def main():
         test_resume(check, fleet)
         test_failing(check, fleet)
         test_timeout(check, fleet)
+        test_record_before_spawns(check, fleet)
+        test_resume_finished(check, fleet)
+        test_resume_concurrent(check, fleet)
     except Exception as e:  # report, then fail
         check(False, "unexpected %s: %s" % (type(e).__name__, e))
     finally:
