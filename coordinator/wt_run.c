@@ -124,8 +124,9 @@ phase_view(const phase_rt_t *ph)
     json_object_set_new(v, "attempts", json_integer(ph->attempt));
     json_object_set_new(v, "retryExhausted", json_boolean(ph->retry_exhausted));
     json_object_set_new(v, "reason", json_string(ph->reason));
-    json_object_set(v, "sessions", ph->sessions);
-    json_t *needs = json_array(); /* the DAG's edges, for the console */
+    json_object_set_new(v, "sessions",
+                        json_copy(ph->sessions)); /* a snapshot: views outlive attempts */
+    json_t *needs = json_array();                 /* the DAG's edges, for the console */
     for (int n = 0; n < ph->def->nneeds; n++)
         json_array_append_new(needs, json_string(ph->def->needs[n]));
     json_object_set_new(v, "needs", needs);
