@@ -16,6 +16,7 @@ from test_console_api import Console  # noqa: E402
 
 TOKEN = "t0k-en_for.tests"
 SID = "01JSECURITY0000000000000000"
+BROKEN = "01JBROKENSTREAM000000000000"
 
 
 def raw(port, head):
@@ -74,6 +75,11 @@ def test_paths(check, con):
     for bad in ("1-0%00x", "1-", "-1", "1-2-3", "x", "1" * 30 + "-0", "%2B", "$"):
         st, _, _ = raw(p, "GET %s?last_event_id=%s HTTP/1.1\r\n%s" % (ev, bad, h))
         check(st == 400, "?last_event_id=%s -> 400 (%d)" % (bad, st))
+    # An ended session whose remaining events cannot be read: an error the
+    # browser retries, never 204 (which would stop it for good).
+    st, _, _ = raw(p, "GET /api/sessions/%s/events HTTP/1.1\r\n%sLast-Event-ID: 1-0\r\n"
+                   % (BROKEN, h))
+    check(st == 503, "resume of an ended session whose stream cannot be read -> 503 (%d)" % st)
     for bad in ("1-", "abc", "0-0 x", "+", "99999999999999999999-0"):
         st, _, _ = raw(p, "GET %s HTTP/1.1\r\n%sLast-Event-ID: %s\r\n" % (ev, h, bad))
         check(st == 400, "Last-Event-ID: %s -> 400 (%d)" % (bad, st))
@@ -109,6 +115,8 @@ def main():
                                                    "goal": "g", "created_ms": 5})
         fleet.r.zadd("wt:sessions", {SID: 5})
         fleet.r.xadd("wt:session:%s:events" % SID, {"type": "session_completed", "data": "{}"})
+        fleet.r.hset("wt:session:" + BROKEN, mapping={"id": BROKEN, "status": "completed"})
+        fleet.r.set("wt:session:%s:events" % BROKEN, "not a stream")  # XRANGE fails
         con = Console(fleet, "console")
         test_host(check, con)
         test_paths(check, con)
