@@ -192,6 +192,18 @@ send_result(struct MHD_Connection *c, json_t *body, const wt_err_t *err)
 
 /* --- request helpers --- */
 
+static int
+hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
 static const char *
 arg(void *ud, const char *name)
 {
@@ -405,6 +417,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is served");
     if (strcmp(url, "/healthz") == 0)
         return healthz(self, c, cc);
+    if (self->cfg.token[0] == '\0' &&
+        !wt_console_auth_host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host")))
+        return send_error(c, MHD_HTTP_FORBIDDEN,
+                          "this console has no token, so it answers only a Host that is an IP "
+                          "address or localhost (use one, or start it with a token)");
     if (self->cfg.token[0]) {
         const char *given = arg(c, "token");
         if (given != NULL)
@@ -424,6 +441,31 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         return send_bytes(c, MHD_HTTP_OK, wt_console_www_type(url), f->data, f->len,
                           MHD_RESPMEM_PERSISTENT, NULL, NULL);
     return send_error(c, MHD_HTTP_NOT_FOUND, "no such page");
+}
+
+/* MHD's unescaping, except that %00 stays as it is: a NUL would end the
+ * path or a parameter early ("/api/sessions/S%00/tree" would be read as
+ * the detail of S), whereas "%00" is refused by every check. */
+static size_t
+unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char *out = s;
+    for (const char *p = s; *p;) {
+        int hi = -1, lo = -1;
+        if (p[0] == '%' && p[1] && p[2]) {
+            hi = hexval(p[1]);
+            lo = hexval(p[2]);
+        }
+        if (hi >= 0 && lo >= 0 && (hi | lo) != 0) {
+            *out++ = (char)(hi << 4 | lo);
+            p += 3;
+        } else
+            *out++ = *p++;
+    }
+    *out = '\0';
+    return (size_t)(out - s);
 }
 
 static void
@@ -467,7 +509,8 @@ wt_console_new(const wt_console_cfg_t *cfg, wt_err_t *err)
         ntohs(sa.sin_port), NULL, NULL, on_request, self, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cfg->max_connections + 16),
         MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, self,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1 << 20), MHD_OPTION_END);
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1 << 20), MHD_OPTION_UNESCAPE_CALLBACK, unescape,
+        NULL, MHD_OPTION_END);
     if (self->daemon == NULL) {
         free(self);
         wt_err_set(err, WT_EIO, "cannot listen for HTTP on %s (address in use?)", cfg->http);

@@ -5,6 +5,7 @@
  * of both sides costs the same for every input. */
 #include "wt_console_auth.h"
 
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <string.h>
@@ -54,6 +55,45 @@ wt_console_auth_check(const char *token, const char *authorization, const char *
 }
 
 int
+wt_console_auth_host_ok(const char *host)
+{
+    if (host == NULL)
+        return 1;
+    char name[64];
+    const char *end;
+    if (host[0] == '[') { /* [v6]:port */
+        end = strchr(host, ']');
+        if (end == NULL || (size_t)(end - host - 1) >= sizeof name)
+            return 0;
+        memcpy(name, host + 1, (size_t)(end - host - 1));
+        name[end - host - 1] = '\0';
+        end++;
+        struct in6_addr a6;
+        if (inet_pton(AF_INET6, name, &a6) != 1)
+            return 0;
+    } else {
+        end = strchr(host, ':');
+        if (end == NULL)
+            end = host + strlen(host);
+        if (end == host || (size_t)(end - host) >= sizeof name)
+            return 0;
+        memcpy(name, host, (size_t)(end - host));
+        name[end - host] = '\0';
+        struct in_addr a4;
+        if (strcasecmp(name, "localhost") != 0 && inet_pton(AF_INET, name, &a4) != 1)
+            return 0;
+    }
+    if (*end == '\0')
+        return 1;
+    if (*end != ':' || end[1] == '\0' || strlen(end + 1) > 5)
+        return 0;
+    for (const char *p = end + 1; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return 1;
+}
+
+int
 wt_console_auth_encode(wt_buf_t *out, const char *s, int keep_slash, wt_err_t *err)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -72,7 +112,9 @@ int
 wt_console_auth_location(wt_buf_t *out, const char *path, int n, const char *const *keys,
                          const char *const *values, wt_err_t *err)
 {
-    if (wt_console_auth_encode(out, path, 1, err) != 0)
+    while (*path == '/')
+        path++;
+    if (wt_buf_puts(out, "/", err) != 0 || wt_console_auth_encode(out, path, 1, err) != 0)
         return -1;
     int first = 1;
     for (int i = 0; i < n; i++) {

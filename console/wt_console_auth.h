@@ -23,13 +23,21 @@ int wt_console_auth_equal(const char *presented, const char *token);
  * "Bearer <token>", or the cookie value is the token. Either may be NULL. */
 int wt_console_auth_check(const char *token, const char *authorization, const char *cookie);
 
+/* 1 when the Host header value may be served by a console without a
+ * token: an IPv4 literal, a bracketed IPv6 literal or "localhost", each with
+ * an optional port; also when host is NULL (no Host header: not a browser).
+ * Any other name may be an attacker's, pointed at 127.0.0.1 by DNS
+ * rebinding, so a page on that site could read the console. */
+int wt_console_auth_host_ok(const char *host);
+
 /* Appends s percent-encoded (RFC 3986 unreserved characters stay; '/'
  * stays too when keep_slash). */
 int wt_console_auth_encode(wt_buf_t *out, const char *s, int keep_slash, wt_err_t *err);
 
 /* Builds the Location of the 303 that follows ?token=: path plus the other
  * query parameters (n pairs; a NULL value is a bare key), re-encoded, with
- * every `token` parameter left out. */
+ * every `token` parameter left out. Leading slashes of path collapse to one
+ * ("//host/x" would be protocol-relative: a redirect off the console). */
 int wt_console_auth_location(wt_buf_t *out, const char *path, int n, const char *const *keys,
                              const char *const *values, wt_err_t *err);
 

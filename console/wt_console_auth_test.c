@@ -43,8 +43,19 @@ test_location_drops_the_token(void)
     WT_CHECK(wt_console_auth_location(&b, "/", 1, keys + 1, vals + 1, NULL) == 0);
     WT_CHECK_STR(wt_buf_str(&b), "/");
     wt_buf_reset(&b);
+    /* "//host/..." in a Location is protocol-relative: the browser would
+     * leave the console. Leading slashes collapse to one. */
     WT_CHECK(wt_console_auth_location(&b, "//evil.example/x y", 0, NULL, NULL, NULL) == 0);
-    WT_CHECK_STR(wt_buf_str(&b), "//evil.example/x%20y");
+    WT_CHECK_STR(wt_buf_str(&b), "/evil.example/x%20y");
+    wt_buf_reset(&b);
+    WT_CHECK(wt_console_auth_location(&b, "///evil.example", 0, NULL, NULL, NULL) == 0);
+    WT_CHECK_STR(wt_buf_str(&b), "/evil.example");
+    wt_buf_reset(&b);
+    WT_CHECK(wt_console_auth_location(&b, "/\\evil.example", 0, NULL, NULL, NULL) == 0);
+    WT_CHECK_STR(wt_buf_str(&b), "/%5Cevil.example");
+    wt_buf_reset(&b);
+    WT_CHECK(wt_console_auth_location(&b, "http://evil.example/", 0, NULL, NULL, NULL) == 0);
+    WT_CHECK(wt_buf_str(&b)[0] == '/'); /* absolute-form request target: still a path */
     wt_buf_release(&b);
 }
 
@@ -65,5 +76,30 @@ test_cookie(void)
     WT_CHECK(!wt_console_auth_token_ok("semi;colon"));
 }
 
+/* Without a token, only a Host that DNS rebinding cannot produce (an IP
+ * literal or localhost) is served. */
+static void
+test_host(void)
+{
+    WT_CHECK(wt_console_auth_host_ok(NULL)); /* HTTP/1.0 without Host: not a browser */
+    WT_CHECK(wt_console_auth_host_ok("127.0.0.1"));
+    WT_CHECK(wt_console_auth_host_ok("127.0.0.1:3456"));
+    WT_CHECK(wt_console_auth_host_ok("10.1.2.3:80"));
+    WT_CHECK(wt_console_auth_host_ok("localhost:3456"));
+    WT_CHECK(wt_console_auth_host_ok("LocalHost"));
+    WT_CHECK(wt_console_auth_host_ok("[::1]:3456"));
+    WT_CHECK(wt_console_auth_host_ok("[::1]"));
+    WT_CHECK(!wt_console_auth_host_ok(""));
+    WT_CHECK(!wt_console_auth_host_ok("evil.example"));
+    WT_CHECK(!wt_console_auth_host_ok("evil.example:3456"));
+    WT_CHECK(!wt_console_auth_host_ok("127.0.0.1.evil.example:3456"));
+    WT_CHECK(!wt_console_auth_host_ok("localhost.evil.example"));
+    WT_CHECK(!wt_console_auth_host_ok("127.0.0.1:"));
+    WT_CHECK(!wt_console_auth_host_ok("127.0.0.1:34x"));
+    WT_CHECK(!wt_console_auth_host_ok("[::1"));
+    WT_CHECK(!wt_console_auth_host_ok("[evil.example]:80"));
+    WT_CHECK(!wt_console_auth_host_ok("::1")); /* unbracketed v6 is not a valid Host */
+}
+
 WT_TEST_MAIN(WT_TEST(test_equal), WT_TEST(test_check), WT_TEST(test_location_drops_the_token),
-             WT_TEST(test_cookie))
+             WT_TEST(test_cookie), WT_TEST(test_host))

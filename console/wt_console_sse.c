@@ -105,22 +105,23 @@ emit(sse_t *s, const redisReply *entries)
     }
 }
 
-/* The session ended: send what is left after last, then end. */
-static void
-drain_ended(sse_t *s)
+/* The session ended: send what is left after last, then end. -1 (and
+ * ended) when Redis failed: nothing is known about what is left. */
+static int
+drain_ended(sse_t *s, wt_err_t *err)
 {
     char from[72], count[16];
     snprintf(from, sizeof from, "(%s", s->last);
     snprintf(count, sizeof count, "%d", SSE_COUNT);
     const char *argv[] = {"XRANGE", s->key, from, "+", "COUNT", count};
-    wt_err_t err = {0};
-    redisReply *r = wt_redis_commandv(s->redis, 6, argv, NULL, &err);
+    redisReply *r = wt_redis_commandv(s->redis, 6, argv, NULL, err);
     if (r == NULL || r->elements == 0)
         s->ended = 1;
     else
         emit(s, r);
     if (r)
         freeReplyObject(r);
+    return r == NULL ? -1 : 0;
 }
 
 static int
@@ -166,7 +167,7 @@ fill(sse_t *s)
         emit(s, r->element[0]->element[1]);
         s->next_beat_ms = wt_clock_mono_ms() + s->heartbeat_ms;
     } else if (s->session[0] && session_ended(s)) {
-        drain_ended(s);
+        drain_ended(s, NULL); /* a failure ends the stream: the client resumes */
     }
     freeReplyObject(r);
 }
@@ -231,7 +232,10 @@ start(sse_t *s, const char *last_event_id, int *no_content, wt_err_t *err)
         return wt_err_set(err, WT_ENOTFOUND, "no session '%s'", s->session);
     snprintf(s->last, sizeof s->last, "%s", last_event_id ? last_event_id : "0-0");
     if (ended && last_event_id) {
-        drain_ended(s); /* fills out, or sets ended when nothing is left */
+        /* Fills out, or sets ended when nothing is left. A failed read is
+         * an error, not "nothing left": 204 would stop the browser for good. */
+        if (drain_ended(s, err) != 0)
+            return -1;
         if (s->ended && s->out.len == 0)
             *no_content = 1;
     }

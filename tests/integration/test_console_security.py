@@ -1,0 +1,133 @@
+# ctest-timeout: 60
+"""`worktrain console` against Redis only (no fleet): the request checks a
+review found missing. Without a token, a Host that DNS rebinding could
+produce (any name but localhost, not an IP literal) gets 403, so a web page
+cannot read a loopback console through its own domain; ?token= never
+redirects off the console ("//host" Locations); %00 in a path or parameter
+is not cut short (it would change the route or the id); malformed
+Last-Event-ID values are 400."""
+import os
+import socket
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from wtfleet import Check, Fleet  # noqa: E402
+from test_console_api import Console  # noqa: E402
+
+TOKEN = "t0k-en_for.tests"
+SID = "01JSECURITY0000000000000000"
+BROKEN = "01JBROKENSTREAM000000000000"
+
+
+def raw(port, head):
+    """Sends one raw request head; returns (status, headers dict, body)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    data = b""
+    try:
+        s.sendall(head.encode("latin-1") + b"Connection: close\r\n\r\n")
+        s.settimeout(3)  # an event stream never ends: keep what came
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    except socket.timeout:
+        pass
+    finally:
+        s.close()
+    top, _, body = data.partition(b"\r\n\r\n")
+    lines = top.decode("latin-1").split("\r\n")
+    hdrs = {}
+    for ln in lines[1:]:
+        k, _, v = ln.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return int(lines[0].split()[1]), hdrs, body
+
+
+def test_host(check, con):
+    p = con.port
+    for host in ("evil.example", "evil.example:%d" % p, "127.0.0.1.evil.example:%d" % p):
+        for path in ("/api/stats", "/", "/api/events", "/api/sessions/%s" % SID):
+            st, _, body = raw(p, "GET %s HTTP/1.1\r\nHost: %s\r\n" % (path, host))
+            check(st == 403 and b"Host" in body,
+                  "no token, Host %s, %s -> 403 (%d)" % (host, path, st))
+    for host in ("127.0.0.1:%d" % p, "localhost:%d" % p, "localhost", "[::1]:%d" % p):
+        st, _, _ = raw(p, "GET /api/stats HTTP/1.1\r\nHost: %s\r\n" % host)
+        check(st == 200, "no token, Host %s -> 200 (%d)" % (host, st))
+    st, _, _ = raw(p, "GET /healthz HTTP/1.1\r\nHost: evil.example\r\n")
+    check(st == 200, "/healthz is answered whatever the Host (%d)" % st)
+
+
+def test_paths(check, con):
+    p = con.port
+    h = "Host: 127.0.0.1:%d\r\n" % p
+    st, _, _ = raw(p, "GET /api/sessions/%s HTTP/1.1\r\n%s" % (SID, h))
+    check(st == 200, "the session exists (%d)" % st)
+    for path in ("/api/sessions/%s%%00/tree" % SID, "/api/sessions/%s%%00x" % SID,
+                 "/api/sessions/..%%2F%s" % SID, "/api/sessions/%%2e%%2e",
+                 "/api/sessions/" + "A" * 5000, "/api/runs/x%00"):
+        st, _, _ = raw(p, "GET %s HTTP/1.1\r\n%s" % (path, h))
+        check(st == 400, "%s... -> 400 (%d)" % (path[:40], st))
+    for q in ("parent=%s%%00x" % SID, "run=%s%%00" % SID, "cursor=5-%s%%00zz" % SID):
+        st, _, _ = raw(p, "GET /api/sessions?%s HTTP/1.1\r\n%s" % (q, h))
+        check(st == 400, "?%s -> 400 (%d)" % (q, st))
+    ev = "/api/sessions/%s/events" % SID
+    for bad in ("1-0%00x", "1-", "-1", "1-2-3", "x", "1" * 30 + "-0", "%2B", "$"):
+        st, _, _ = raw(p, "GET %s?last_event_id=%s HTTP/1.1\r\n%s" % (ev, bad, h))
+        check(st == 400, "?last_event_id=%s -> 400 (%d)" % (bad, st))
+    # An ended session whose remaining events cannot be read: an error the
+    # browser retries, never 204 (which would stop it for good).
+    st, _, _ = raw(p, "GET /api/sessions/%s/events HTTP/1.1\r\n%sLast-Event-ID: 1-0\r\n"
+                   % (BROKEN, h))
+    check(st == 503, "resume of an ended session whose stream cannot be read -> 503 (%d)" % st)
+    for bad in ("1-", "abc", "0-0 x", "+", "99999999999999999999-0"):
+        st, _, _ = raw(p, "GET %s HTTP/1.1\r\n%sLast-Event-ID: %s\r\n" % (ev, h, bad))
+        check(st == 400, "Last-Event-ID: %s -> 400 (%d)" % (bad, st))
+
+
+def test_redirect(check, fleet):
+    tc = Console(fleet, "console-token", env={"WORKTRAIN_CONSOLE_TOKEN": TOKEN})
+    p = tc.port
+    for path, want in (("//evil.example/x", "/evil.example/x"), ("///evil.example", "/evil.example"),
+                       ("/\\evil.example", "/%5Cevil.example"),
+                       ("http://evil.example/x", None)):
+        st, hdrs, _ = raw(p, "GET %s?token=%s&a=1 HTTP/1.1\r\nHost: evil.example\r\n"
+                          % (path, TOKEN))
+        loc = hdrs.get("location", "")
+        ok = loc.startswith("/") and not loc.startswith("//") and not loc.startswith("/\\")
+        if want is not None:
+            ok = ok and loc == want + "?a=1"
+        check(st == 303 and ok and TOKEN not in loc,
+              "?token= on %s -> 303 to a path of the console (%r)" % (path, loc))
+    st, _, _ = raw(p, "GET /api/stats HTTP/1.1\r\nHost: evil.example\r\nAuthorization: "
+                   "Bearer %s\r\n" % TOKEN)
+    check(st == 200, "with a token the Host is not checked (the token is the guard) (%d)" % st)
+    tc.proc.terminate()
+    tc.proc.wait(timeout=10)
+
+
+def main():
+    check = Check()
+    fleet = Fleet("console-security")
+    try:
+        fleet.start_redis()
+        fleet.r.hset("wt:session:" + SID, mapping={"id": SID, "status": "completed",
+                                                   "goal": "g", "created_ms": 5})
+        fleet.r.zadd("wt:sessions", {SID: 5})
+        fleet.r.xadd("wt:session:%s:events" % SID, {"type": "session_completed", "data": "{}"})
+        fleet.r.hset("wt:session:" + BROKEN, mapping={"id": BROKEN, "status": "completed"})
+        fleet.r.set("wt:session:%s:events" % BROKEN, "not a stream")  # XRANGE fails
+        con = Console(fleet, "console")
+        test_host(check, con)
+        test_paths(check, con)
+        test_redirect(check, fleet)
+    except Exception as e:
+        check(False, "unexpected error: %r" % e)
+        fleet.dump_logs()
+    finally:
+        fleet.stop()
+    check.done()
+
+
+if __name__ == "__main__":
+    main()
