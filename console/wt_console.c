@@ -411,8 +411,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         *upload_size = 0;
         return MHD_YES;
     }
-    if (cc == NULL || cc->over_cap)
-        return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "too many connections");
+    if (cc == NULL || cc->over_cap) /* closed after: a new connection may fit again */
+        return send_json(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                         json_pack("{s:s}", "error", "too many connections"), "Connection",
+                         "close");
     if (strcmp(method, "GET") != 0)
         return send_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is served");
     if (strcmp(url, "/healthz") == 0)
