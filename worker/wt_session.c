@@ -62,7 +62,8 @@ wt_session_destroy(wt_session_t **self_p)
     json_decref(self->messages);
     json_decref(self->tools);
     wt_wfrun_destroy(&self->run);
-    wt_redis_destroy(&self->redis);
+    if (!self->redis_lent)
+        wt_redis_destroy(&self->redis);
     free(self);
     *self_p = NULL;
 }
@@ -363,13 +364,23 @@ start(wt_session_t *self, char *detail, size_t cap)
     return NULL;
 }
 
+void
+wt_session_lend_redis(wt_session_t *self, wt_redis_t *redis)
+{
+    if (!self->redis_lent)
+        wt_redis_destroy(&self->redis);
+    self->redis = redis;
+    self->redis_lent = 1;
+}
+
 const char *
 wt_session_run(wt_session_t *self)
 {
     wt_err_t err = {0};
     self->started_ms = wt_clock_now_ms();
     self->deadline_mono = wt_clock_mono_ms() + self->timeout_ms;
-    self->redis = wt_redis_new(self->env->redis_url, 5000, &err);
+    if (self->redis == NULL)
+        self->redis = wt_redis_new(self->env->redis_url, 5000, &err);
     if (self->redis == NULL) {
         wt_log_error("session %s: %s; handing it back", self->sid, err.msg);
         return "handback";

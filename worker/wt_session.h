@@ -18,6 +18,7 @@
 #include "wt_llm.h"
 #include "wt_notify.h"
 #include "wt_proto.h"
+#include "wt_redis.h"
 #include "wt_workflow.h"
 
 #include <stdatomic.h>
@@ -61,6 +62,12 @@ void wt_session_destroy(wt_session_t **self_p);
  * error timeout stuck cancelled, or "handback" / "stale" when it stopped
  * without completing. The string is static. */
 const char *wt_session_run(wt_session_t *self);
+/* Lends the session a Redis connection to use instead of opening its own
+ * (the worker keeps one per slot: a TCP connect per session costs both
+ * sides). Call before wt_session_run; the session never frees it. Safe to
+ * reuse after the session because every command either completes or drops
+ * the connection (wt_redis), so no reply is ever left behind. */
+void wt_session_lend_redis(wt_session_t *self, wt_redis_t *redis);
 const char *wt_session_id(const wt_session_t *self);
 /* Flags the main thread may set. */
 void wt_session_cancel(wt_session_t *self);

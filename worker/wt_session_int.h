@@ -35,7 +35,8 @@ struct wt_session {
     int stale;                   /* a write was refused: the lease moved */
     int at_boundary;             /* between steps: a drain may hand the session back here */
     char write_error[256];       /* why the last event write failed (Redis unreachable) */
-    wt_redis_t *redis;           /* owned connection */
+    wt_redis_t *redis;           /* connection: owned, or lent by the slot (redis_lent) */
+    int redis_lent;              /* 1: redis belongs to the worker's slot */
     wt_store_t store;            /* layout over redis */
     wt_events_t events;          /* fenced writer over store */
     char workspace[PATH_MAX];    /* canonical workspace path */

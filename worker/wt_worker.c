@@ -33,12 +33,18 @@ extern char **environ;
 
 #define THREAD_STACK (512 * 1024)
 
+/* A slot keeps its Redis connection and its PUSH socket from one session
+ * to the next: opening them per session was a large part of a short
+ * session's cost. Both are used by one session thread at a time; the join
+ * between two sessions orders their use. */
 typedef struct slot {
     wt_session_t *session; /* owned while running */
     pthread_t thread;      /* its thread */
     int used;              /* slot busy */
     void *zctx;            /* borrowed, for the thread's PUSH socket */
     char done_ep[64];      /* inproc endpoint to report on */
+    void *push;            /* PUSH to done_ep, made by the first session thread */
+    wt_redis_t *redis;     /* owned, lent to each session of this slot */
 } slot_t;
 
 typedef struct worker {
@@ -158,13 +164,14 @@ session_thread(void *arg)
 {
     slot_t *s = arg;
     const char *outcome = wt_session_run(s->session);
-    void *push = zmq_socket(s->zctx, ZMQ_PUSH);
-    int zero = 0;
-    zmq_setsockopt(push, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_connect(push, s->done_ep);
-    zmq_send(push, &s, sizeof s, ZMQ_SNDMORE);
-    zmq_send(push, outcome, strlen(outcome), 0);
-    zmq_close(push);
+    if (s->push == NULL) {
+        s->push = zmq_socket(s->zctx, ZMQ_PUSH);
+        int zero = 0;
+        zmq_setsockopt(s->push, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_connect(s->push, s->done_ep);
+    }
+    zmq_send(s->push, &s, sizeof s, ZMQ_SNDMORE);
+    zmq_send(s->push, outcome, strlen(outcome), 0);
     return NULL;
 }
 
@@ -191,6 +198,11 @@ start_session(worker_t *w, wt_msg_t *m)
         return;
     }
     s->session = wt_session_new(&w->senv, m);
+    wt_err_t rerr = {0};
+    if (s->redis == NULL)
+        s->redis = wt_redis_new(w->cfg.redis, 5000, &rerr);
+    if (s->redis != NULL)
+        wt_session_lend_redis(s->session, s->redis);
     s->zctx = w->zctx;
     snprintf(s->done_ep, sizeof s->done_ep, "%s", w->done_ep);
     pthread_attr_t attr;
@@ -453,6 +465,11 @@ worker_release(worker_t *w)
             pthread_join(w->slots[i].thread, NULL);
             wt_session_destroy(&w->slots[i].session);
         }
+    for (int i = 0; w->slots && i < w->cfg.slots; i++) {
+        if (w->slots[i].push)
+            zmq_close(w->slots[i].push); /* before the context ends, or its term waits */
+        wt_redis_destroy(&w->slots[i].redis);
+    }
     free(w->slots);
     wt_workflow_set_destroy(&w->workflows);
     wt_llm_destroy(&w->llm);
