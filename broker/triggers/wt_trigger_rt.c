@@ -135,7 +135,12 @@ spawn(conn_t *c, const wt_trigger_t *t, const char *key, const char *goal, const
             wt_msg_destroy(&r);
             return 0;
         }
-        wt_err_set(err, WT_EPROTO, "the broker refused the session: %s",
+        /* Refusals of the request itself are final (EINVAL); the broker being
+         * unable to store it now is not (EPROTO: try again later). */
+        int final = r->cmd == WT_CMD_ERROR &&
+                    (r->code == WT_PROTO_E_REFUSED || r->code == WT_PROTO_E_TOO_BIG ||
+                     r->code == WT_PROTO_E_BAD_BODY || r->code == WT_PROTO_E_MISSING);
+        wt_err_set(err, final ? WT_EINVAL : WT_EPROTO, "the broker refused the session: %s",
                    r->message ? r->message : wt_cmd_name((int)r->cmd));
         wt_msg_destroy(&r);
         return -1;
@@ -365,9 +370,15 @@ drain_serial(wt_trigger_rt_t *self, conn_t *c, const wt_trigger_t *t)
         char sid[64];
         int existing;
         if (start_session(self, c, t, key, goal, ctx, detail, sid, sizeof sid, &existing, &err) !=
-            0) {
+                0 &&
+            err.code != WT_EINVAL) {
             json_decref(item);
-            goto out;
+            goto out; /* try again at the next tick */
+        }
+        if (err.code == WT_EINVAL) {
+            /* Refused for good: retrying would block the queue forever. */
+            wt_log_error("trigger %s: dropping a waiting request: %s", t->id, err.msg);
+            err.code = WT_OK;
         }
     }
     json_decref(item);

@@ -225,9 +225,20 @@ def main():
         check(not overlap and all(x.get("status") == "completed" for x in hs),
               "serial: each started after the previous one ended")
 
+        # A waiting entry the broker refuses for good (its context is not an
+        # object) is dropped, not retried forever in front of the others.
+        fleet.r.lpush("wt:trigger:ser:waiting", json.dumps(
+            {"key": "trig:ser:poison", "goal": "poison", "context": "[1]", "detail": None}))
+        st, j, _ = web.post("/webhook/ser", json.dumps({"n": 3}).encode())
+        check(st == 202 and j.get("waiting") == 2, "a delivery queues behind the refused entry (%s)" % j)
+        fleet.wait_for(lambda: len(fired(fleet, "ser")) == 4, 30, "the delivery after a refused one")
+        check(fleet.r.hget("wt:session:%s" % fired(fleet, "ser")[-1]["session"], "goal") == "serial 3"
+              and fleet.r.llen("wt:trigger:ser:waiting") == 0,
+              "the refused entry was dropped and the next one started")
+
         m = fleet.metrics()
         check('wt_trigger_fired_total{trigger="hook"} 5' in m and
-              'wt_trigger_fired_total{trigger="ser"} 3' in m, "wt_trigger_fired_total per trigger")
+              'wt_trigger_fired_total{trigger="ser"} 4' in m, "wt_trigger_fired_total per trigger")
         check('wt_webhook_requests_total{code="401"} 2' in m and
               'wt_webhook_requests_total{code="413"} 2' in m and
               'wt_webhook_requests_total{code="429"} 1' in m, "wt_webhook_requests_total by code")
