@@ -89,6 +89,8 @@ read_run(wt_store_t *store, redisReply **h, redisReply **count, wt_err_t *err)
     return 0;
 }
 
+#define RUNS_SCAN_MAX 20000 /* index entries read per /api/runs request */
+
 json_t *
 wt_console_runs_list(wt_store_t *store, const wt_console_page_query_t *q, wt_err_t *err)
 {
@@ -98,7 +100,7 @@ wt_console_runs_list(wt_store_t *store, const wt_console_page_query_t *q, wt_err
                          q->has_cursor ? &q->cursor : NULL);
     json_t *runs = json_array();
     wt_console_cursor_t last = {0};
-    int n = 0, rc = 0, more = 0;
+    int n = 0, rc = 0, more = 0, scanned = 0;
     while (!more && rc == 0 && (n = wt_console_page_next(&pg, q->limit + 1, err)) > 0) {
         for (int i = 0; i < n && rc == 0; i++)
             rc = append_run(store, pg.items[i].id, err);
@@ -118,6 +120,12 @@ wt_console_runs_list(wt_store_t *store, const wt_console_page_query_t *q, wt_err
                 freeReplyObject(h);
             if (count)
                 freeReplyObject(count);
+            /* Index entries whose record is gone cost a read each: bound the
+             * work per request like /api/sessions and hand back a cursor. */
+            if (!more && ++scanned >= RUNS_SCAN_MAX && json_array_size(runs) < (size_t)q->limit) {
+                last = pg.items[i];
+                more = 1;
+            }
         }
     }
     wt_console_page_release(&pg);
