@@ -14,17 +14,20 @@
 #include "wt_ulid.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define RUN_BLOCK_MS   1000    /* longest XREAD BLOCK */
-#define RUN_RECHECK_MS 5000    /* longest time between hash re-reads */
-#define RUN_SOURCE_MAX 1048576 /* pipeline text kept in the record */
-#define RUN_OWNER_MS   10000   /* lease of the coordinator on its run */
+#define RUN_BLOCK_MS       1000    /* longest XREAD BLOCK */
+#define RUN_NOTIFY_POLL_MS 50      /* XREAD BLOCK while a notification is in flight */
+#define RUN_RECHECK_MS     5000    /* longest time between hash re-reads */
+#define RUN_SOURCE_MAX     1048576 /* pipeline text kept in the record */
+#define RUN_OWNER_MS       10000   /* lease of the coordinator on its run */
 
 /* The coordinator's lease on <p>run:<id>:owner: taken when it is free, ours
  * (refresh) or held by ARGV[3] (a dead coordinator on this host). Returns 1,
@@ -62,7 +65,26 @@ typedef struct phase_rt {
     json_t *stored;   /* owned view from the record (resume), or NULL */
     int retry_exhausted;
     char reason[512];
+    struct notify_job *job; /* owned: a notify phase's delivery in flight */
 } phase_rt_t;
+
+/* A notify phase's delivery runs on its own thread (with the notify
+ * library's retries it can take a minute): the loop goes on waiting for
+ * sessions, starting phases and renewing its lease meanwhile. Everything
+ * here is owned by the job; the loop reads the results after `done`. */
+typedef struct notify_job {
+    pthread_t thread;
+    atomic_int done;     /* set by the thread when it has finished */
+    char *urls[2];       /* owned expanded webhook / slack URL, or NULL */
+    json_t *body;        /* owned */
+    char *event;         /* owned */
+    wt_notify_cfg_t cfg; /* copy */
+    int tried;           /* targets tried */
+    int failed;          /* targets that failed */
+    char why[300];       /* the last failure */
+} notify_job_t;
+
+static void notify_job_free(notify_job_t *job);
 
 struct wt_run {
     wt_run_cfg_t cfg;
@@ -412,6 +434,10 @@ wt_run_destroy(wt_run_t **self_p)
         json_decref(ph->sessions);
         json_decref(ph->previous);
         json_decref(ph->stored);
+        if (ph->job) { /* bounded by the notify library's retry policy */
+            pthread_join(ph->job->thread, NULL);
+            notify_job_free(ph->job);
+        }
     }
     free(self->ph);
     free(self->order);
@@ -550,6 +576,38 @@ notify_cfg(const wt_run_t *self, wt_notify_cfg_t *ncfg, wt_err_t *err)
 }
 
 /* A notify phase: posts now (bounded retries) and finishes the phase. */
+static void *
+notify_thread(void *arg)
+{
+    notify_job_t *job = arg;
+    for (int t = 0; t < 2; t++) {
+        if (job->urls[t] == NULL)
+            continue;
+        job->tried++;
+        wt_err_t err = {0};
+        if (wt_notify_send_sync(job->urls[t], t, job->body, &job->cfg, job->event, &err) != 0) {
+            job->failed++;
+            snprintf(job->why, sizeof job->why, "%s: %s", t ? "slack" : "webhook", err.msg);
+        }
+    }
+    atomic_store(&job->done, 1);
+    return NULL;
+}
+
+static void
+notify_job_free(notify_job_t *job)
+{
+    if (job == NULL)
+        return;
+    for (int t = 0; t < 2; t++)
+        free(job->urls[t]);
+    json_decref(job->body);
+    free(job->event);
+    free(job);
+}
+
+/* A notify phase: records it in the inbox and starts its delivery (see
+ * notify_job_t); with no target it is done at once. */
 static void
 run_notify(wt_run_t *self, phase_rt_t *ph, const json_t *scope)
 {
@@ -563,45 +621,81 @@ run_notify(wt_run_t *self, phase_rt_t *ph, const json_t *scope)
         message = wt_xstrdup(def);
     }
     const char *event = d->notify_event ? d->notify_event : "escalation";
-    json_t *body = notify_body(self, event, d->id, message, "notify");
     inbox_add(self, strcmp(event, "escalation") == 0 ? "escalation" : "pipeline", event, message);
-    const char *raw[2] = {d->notify_webhook, d->notify_slack};
-    int tried = 0, failed = 0;
-    char why[300] = "", missing[128] = "";
-    wt_notify_cfg_t ncfg;
+    notify_job_t *job = wt_xcalloc(1, sizeof *job);
     wt_err_t cerr = {0};
-    if (notify_cfg(self, &ncfg, &cerr) != 0) {
-        json_decref(body);
+    if (notify_cfg(self, &job->cfg, &cerr) != 0) {
         free(message);
+        notify_job_free(job);
         finish(self, ph, PH_FAILED, "%s", cerr.msg);
         return;
     }
+    const char *raw[2] = {d->notify_webhook, d->notify_slack};
+    char missing[128] = "";
+    int targets = 0;
     for (int t = 0; t < 2; t++) {
         if (raw[t] == NULL)
             continue;
-        char *url = expand_env(raw[t], missing, sizeof missing);
-        if (url == NULL) {
+        job->urls[t] = expand_env(raw[t], missing, sizeof missing);
+        if (job->urls[t] == NULL)
             say(self, "phase %s: %s target skipped: $%s is not set or unusable", d->id,
                 t ? "slack" : "webhook", missing);
-            continue;
-        }
-        tried++;
-        wt_err_t err = {0};
-        if (wt_notify_send_sync(url, t, body, &ncfg, event, &err) != 0) {
-            failed++;
-            snprintf(why, sizeof why, "%s: %s", t ? "slack" : "webhook", err.msg);
-        }
-        free(url);
+        else
+            targets++;
     }
-    json_decref(body);
-    free(message);
-    if (failed)
-        finish(self, ph, PH_FAILED, "notification not delivered: %s", why);
-    else if (tried == 0)
+    if (targets == 0) {
+        free(message);
+        notify_job_free(job);
         finish(self, ph, PH_DONE, "no notify target configured%s%s; recorded in the inbox",
                missing[0] ? ": $" : "", missing);
-    else
-        finish(self, ph, PH_DONE, "%s delivered", event);
+        return;
+    }
+    job->body = notify_body(self, event, d->id, message, "notify");
+    job->event = wt_xstrdup(event);
+    free(message);
+    atomic_init(&job->done, 0);
+    if (pthread_create(&job->thread, NULL, notify_thread, job) != 0) {
+        notify_job_free(job);
+        finish(self, ph, PH_FAILED, "cannot start the notification thread");
+        return;
+    }
+    ph->job = job;
+    ph->state = PH_RUNNING;
+    say(self, "phase %s: sending %s", d->id, event);
+}
+
+/* Finishes notify phases whose delivery ended; returns how many. */
+static int
+reap_notifies(wt_run_t *self)
+{
+    int n = 0;
+    for (int i = 0; i < self->p->nphases; i++) {
+        phase_rt_t *ph = &self->ph[i];
+        if (ph->job == NULL || !atomic_load(&ph->job->done))
+            continue;
+        notify_job_t *job = ph->job;
+        pthread_join(job->thread, NULL);
+        ph->job = NULL;
+        if (job->failed)
+            finish(self, ph, PH_FAILED, "notification not delivered: %s", job->why);
+        else
+            finish(self, ph, PH_DONE, "%s delivered", job->event);
+        notify_job_free(job);
+        n++;
+    }
+    if (n)
+        persist(self); /* not idempotent: its outcome goes in the record first */
+    return n;
+}
+
+/* 1 while a notification is being delivered. */
+static int
+notifying(const wt_run_t *self)
+{
+    for (int i = 0; i < self->p->nphases; i++)
+        if (self->ph[i].job != NULL)
+            return 1;
+    return 0;
 }
 
 static json_t *
@@ -1093,7 +1187,9 @@ wt_run_execute(wt_run_t *self)
             self->status = "timeout";
             break;
         }
-        int got = read_events(self, left < RUN_BLOCK_MS ? left : RUN_BLOCK_MS);
+        int64_t block = notifying(self) ? RUN_NOTIFY_POLL_MS : RUN_BLOCK_MS;
+        int got = read_events(self, left < block ? left : block);
+        reap_notifies(self);
         if (got >= 0 && own(self, "", holder, sizeof holder) == 0) {
             snprintf(self->fatal, sizeof self->fatal,
                      "coordinator %s took over the run (this one was too slow to renew its "
@@ -1105,7 +1201,8 @@ wt_run_execute(wt_run_t *self)
         }
         if (got < 0)
             rc = -1;
-        else if (got == 0 || wt_clock_mono_ms() - checked >= RUN_RECHECK_MS) {
+        else if ((got == 0 && wt_clock_mono_ms() - checked >= RUN_BLOCK_MS) ||
+                 wt_clock_mono_ms() - checked >= RUN_RECHECK_MS) {
             checked = wt_clock_mono_ms();
             rc = check_open(self);
         }

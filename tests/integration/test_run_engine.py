@@ -277,6 +277,38 @@ def test_resume_concurrent(check, fleet):
         check(not fleet.r.exists("wt:run:%s:owner" % run_id), "the lease is released at the end")
 
 
+def test_slow_notify(check, fleet):
+    """A receiver that takes 3 s to answer: the independent session phase
+    finishes meanwhile, the notification is delivered once, exit 0."""
+    import urllib.request
+    pf = os.path.join(fleet.dir, "hook.port")
+    fleet._spawn("hook", ["/usr/bin/python3", os.path.join(REPO, "tests", "fakes",
+                                                           "fake_webhook.py"), "--port-file", pf])
+    fleet.wait_for(lambda: os.path.exists(pf), 10, "webhook receiver")
+    url = "http://127.0.0.1:%s" % open(pf).read().strip()
+    req = urllib.request.Request(url + "/_control/mode", method="POST",
+                                 data=json.dumps({"status": 200, "delay_ms": 3000}).encode())
+    urllib.request.urlopen(req, timeout=5).read()
+    t0 = time.time()
+    r = fleet.run_cli("run", os.path.join(PIPES, "slow-notify.yml"), "--goal", "quickly", "--json",
+                      timeout=60, env={"WT_TEST_SLOW_HOOK": url + "/hook"})
+    took = time.time() - t0
+    rep = json.loads(r.stdout) if r.returncode == 0 else None
+    check(rep is not None, "slow-notify exits 0 (%d: %s)" % (r.returncode, r.stderr[-300:]))
+    if rep is None:
+        return
+    work = fleet.r.hgetall("wt:session:%s" % phase(rep, "work")["session"])
+    check(int(work["ended_ms"]) / 1000.0 - t0 < 2.5 <= took,
+          "the session phase ended while the notification was still being delivered "
+          "(session done after %.2f s, run took %.2f s)" % (int(work["ended_ms"]) / 1000.0 - t0, took))
+    with urllib.request.urlopen(url + "/_control/requests", timeout=5) as f:
+        posts = [q for q in json.loads(f.read()) if q["path"] == "/hook"]
+    check(len(posts) == 1 and posts[0]["body"]["event"] == "progress" and
+          phase(rep, "announce")["state"] == "done",
+          "the notification was delivered once and its phase is done (%s)"
+          % phase(rep, "announce")["reason"])
+
+
 def main():
     check = Check()
     fleet = Fleet("run")
@@ -292,6 +324,7 @@ def main():
         test_resume(check, fleet)
         test_failing(check, fleet)
         test_timeout(check, fleet)
+        test_slow_notify(check, fleet)
         test_record_before_spawns(check, fleet)
         test_resume_finished(check, fleet)
         test_resume_concurrent(check, fleet)
