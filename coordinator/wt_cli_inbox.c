@@ -152,8 +152,8 @@ entry_text(redisReply *f)
     const char *who = *field(f, "session") ? field(f, "session") : field(f, "run");
     one_line(field(f, "summary"), summary, sizeof summary, SUMMARY_CHARS);
 #define OR_DASH(s) (*(s) ? (s) : "-")
-    printf("%s %-10s %-26s %-24s %-9s %s\n", when, OR_DASH(field(f, "kind")),
-           OR_DASH(who), OR_DASH(field(f, "workflow")), OR_DASH(outcome), summary);
+    printf("%s %-10s %-26s %-24s %-9s %s\n", when, OR_DASH(field(f, "kind")), OR_DASH(who),
+           OR_DASH(field(f, "workflow")), OR_DASH(outcome), summary);
 #undef OR_DASH
 }
 

@@ -245,7 +245,8 @@ on_path(void *ud, const char *const *segs, int n, size_t offset)
         const char **cand = names(c->p, extra, 5, &ncand);
         char h[128];
         problem(c, at,
-                "unknown name '%.100s' in '%s': expected inputs.NAME, item, index, attempt, previous or a phase id%s",
+                "unknown name '%.100s' in '%s': expected inputs.NAME, item, index, attempt, "
+                "previous or a phase id%s",
                 root, src->field, hint(root, cand, ncand, h, sizeof h));
         free(cand);
         return;
