@@ -8,69 +8,24 @@
 #include "wt_clock.h"
 #include "wt_store.h"
 #include "wt_test.h"
+#include "wt_test_redis.h"
 
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-static pid_t redis_pid;
+static wt_test_redis_t srv; /* the real redis-server (tests/wt_test_redis.h) */
 
-static int
-free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-/* Starts redis-server and waits (bounded) until it answers PING. */
 static wt_redis_t *
 start_redis(void)
 {
-    static char url[64];
-    char ports[16];
-    int port = free_port();
-    snprintf(ports, sizeof ports, "%d", port);
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
-    redis_pid = fork();
-    if (redis_pid == 0) {
-        if (freopen("/dev/null", "w", stdout) == NULL)
-            _exit(127);
-        execl("/usr/bin/redis-server", "redis-server", "--port", ports, "--bind", "127.0.0.1",
-              "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
-              (char *)NULL);
-        _exit(127);
-    }
-    wt_redis_t *r = wt_redis_new(url, 1000, NULL);
-    for (int i = 0; i < 200; i++) {
-        redisReply *rep = wt_redis_command(r, NULL, "PING");
-        if (rep) {
-            freeReplyObject(rep);
-            return r;
-        }
-        wt_clock_sleep_ms(25);
-    }
-    return r;
+    return wt_test_redis_start(&srv, 1000);
 }
 
 static void
 stop_redis(void)
 {
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGKILL);
-        waitpid(redis_pid, NULL, 0);
-        redis_pid = 0;
-    }
+    wt_test_redis_stop(&srv);
 }
 
 static wt_redis_t *redis;

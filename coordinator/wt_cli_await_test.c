@@ -8,70 +8,25 @@
 #include "wt_clock.h"
 #include "wt_redis.h"
 #include "wt_test.h"
+#include "wt_test_redis.h"
 
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-static pid_t redis_pid;
-static char url[64];
+static wt_test_redis_t srv; /* the real redis-server (tests/wt_test_redis.h) */
 
-static int
-free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
-/* Starts redis-server and waits (bounded) until it answers PING. */
 static wt_redis_t *
 start_redis(void)
 {
-    char ports[16];
-    int port = free_port();
-    snprintf(ports, sizeof ports, "%d", port);
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", port);
-    redis_pid = fork();
-    if (redis_pid == 0) {
-        if (freopen("/dev/null", "w", stdout) == NULL)
-            _exit(126);
-        execl("/usr/bin/redis-server", "redis-server", "--port", ports, "--bind", "127.0.0.1",
-              "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
-              (char *)NULL);
-        _exit(127);
-    }
-    wt_redis_t *r = wt_redis_new(url, 2000, NULL);
-    for (int i = 0; i < 200; i++) {
-        redisReply *rep = wt_redis_command(r, NULL, "PING");
-        if (rep) {
-            freeReplyObject(rep);
-            return r;
-        }
-        wt_clock_sleep_ms(25);
-    }
-    return r;
+    return wt_test_redis_start(&srv, 2000);
 }
 
 static void
 stop_redis(void)
 {
-    if (redis_pid > 0) {
-        kill(redis_pid, SIGKILL);
-        waitpid(redis_pid, NULL, 0);
-        redis_pid = 0;
-    }
+    wt_test_redis_stop(&srv);
 }
 
 static void
@@ -114,7 +69,7 @@ static void *
 finisher_main(void *arg)
 {
     finisher_t *fin = arg;
-    wt_redis_t *r = wt_redis_new(url, 2000, NULL);
+    wt_redis_t *r = wt_redis_new(srv.url, 2000, NULL);
     for (int i = 0; i < 4000 && !fin->saw_blocked; i++) {
         redisReply *rep = wt_redis_command(r, NULL, "INFO clients");
         fin->saw_blocked = rep && rep->str && strstr(rep->str, "blocked_clients:1") != NULL;
@@ -140,7 +95,7 @@ test_await(void)
     int rc = -1;
 
     char *one[] = {"DONE"};
-    json_t *res = wt_cli_await_collect(url, one, 1, 2000, &rc);
+    json_t *res = wt_cli_await_collect(srv.url, one, 1, 2000, &rc);
     WT_CHECK(rc == 0 && json_array_size(res) == 1);
     WT_CHECK_STR(json_string_value(json_object_get(json_array_get(res, 0), "session")), "DONE");
     WT_CHECK(json_integer_value(json_object_get(
@@ -149,21 +104,21 @@ test_await(void)
     json_decref(res);
 
     char *two[] = {"DONE", "FAILED"};
-    res = wt_cli_await_collect(url, two, 2, 2000, &rc);
+    res = wt_cli_await_collect(srv.url, two, 2, 2000, &rc);
     WT_CHECK(rc == 1 && json_array_size(res) == 2);
     json_decref(res);
 
     /* Still running: a timeout (2) that keeps its bound. */
     char *pending[] = {"DONE", "RUNNING"};
     int64_t t0 = wt_clock_mono_ms();
-    res = wt_cli_await_collect(url, pending, 2, 300, &rc);
+    res = wt_cli_await_collect(srv.url, pending, 2, 300, &rc);
     int64_t took = wt_clock_mono_ms() - t0;
     WT_CHECK(rc == 2 && json_array_size(res) == 1);
     WT_CHECK(took >= 290 && took < 2000);
     json_decref(res);
 
     char *unknown[] = {"DONE", "NO-SUCH-SESSION"};
-    res = wt_cli_await_collect(url, unknown, 2, 2000, &rc);
+    res = wt_cli_await_collect(srv.url, unknown, 2, 2000, &rc);
     WT_CHECK(rc == 1);
     json_decref(res);
 
@@ -172,7 +127,7 @@ test_await(void)
     pthread_t th;
     pthread_create(&th, NULL, finisher_main, &fin);
     char *three[] = {"RUNNING", "DONE", "RUNNING"};
-    res = wt_cli_await_collect(url, three, 3, 20000, &rc);
+    res = wt_cli_await_collect(srv.url, three, 3, 20000, &rc);
     pthread_join(th, NULL);
     WT_CHECK(fin.saw_blocked);
     WT_CHECK(rc == 0 && json_array_size(res) == 3);
@@ -220,7 +175,7 @@ test_await_many(void)
     pthread_create(&th, NULL, finisher_main, &fin);
     int rc = -1;
     int64_t t0 = wt_clock_mono_ms();
-    json_t *res = wt_cli_await_collect(url, ids, N, 60000, &rc);
+    json_t *res = wt_cli_await_collect(srv.url, ids, N, 60000, &rc);
     int64_t took = wt_clock_mono_ms() - t0;
     pthread_join(th, NULL);
     printf("awaited %d sessions in %lld ms\n", N, (long long)took);
