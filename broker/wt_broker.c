@@ -11,6 +11,7 @@
  * worker resumes them. */
 #include "wt_broker.h"
 
+#include "wt_addr.h"
 #include "wt_alloc.h"
 #include "wt_broker_int.h"
 #include "wt_clock.h"
@@ -1013,8 +1014,8 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
     wt_redis_url_t u;
     if (wt_redis_parse_url(cfg->redis, &u, &err) != 0)
         return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
-    char sa[32];
-    if (cfg->http[0] && wt_broker_http_parse_addr(cfg->http, sa, &err) != 0)
+    struct sockaddr_in sa;
+    if (cfg->http[0] && wt_addr_parse(cfg->http, "http address", &sa, &err) != 0)
         return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
     return 0;
 }

@@ -5,6 +5,7 @@
  * and handed to wt_trigger_rt. */
 #include "wt_broker_http.h"
 
+#include "wt_addr.h"
 #include "wt_alloc.h"
 #include "wt_broker_metrics.h"
 #include "wt_buf.h"
@@ -171,31 +172,6 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", &body);
 }
 
-int
-wt_broker_http_parse_addr(const char *addr, void *out, wt_err_t *err)
-{
-    struct sockaddr_in *sa = out;
-    memset(sa, 0, sizeof *sa);
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon == addr || colon - addr >= 64)
-        return wt_err_set(err, WT_EINVAL, "bad http address '%s': expected ADDR:PORT", addr);
-    char host[64];
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = '\0';
-    char *end = NULL;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || end == colon + 1 || port < 0 || port > 65535)
-        return wt_err_set(err, WT_EINVAL, "bad http address '%s': bad port", addr);
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
-    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return wt_err_set(err, WT_EINVAL, "bad http address '%s': '%s' is not an IPv4 address",
-                          addr, host);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    return 0;
-}
-
 wt_broker_http_t *
 wt_broker_http_start(const char *addr, wt_broker_stats_t *stats, wt_err_t *err)
 {
@@ -207,7 +183,7 @@ wt_broker_http_start_with(const char *addr, wt_broker_stats_t *stats, wt_trigger
                           wt_err_t *err)
 {
     struct sockaddr_in sa;
-    if (wt_broker_http_parse_addr(addr, &sa, err) != 0)
+    if (wt_addr_parse(addr, "http address", &sa, err) != 0)
         return NULL;
     wt_broker_http_t *self = wt_xcalloc(1, sizeof *self);
     self->stats = stats;

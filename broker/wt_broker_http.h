@@ -19,7 +19,5 @@ struct wt_trigger_rt;
 wt_broker_http_t *wt_broker_http_start_with(const char *addr, wt_broker_stats_t *stats,
                                             struct wt_trigger_rt *triggers, wt_err_t *err);
 void wt_broker_http_stop(wt_broker_http_t **self_p);
-/* Splits "ADDR:PORT" into a sockaddr; 0 or -1 with err. */
-int wt_broker_http_parse_addr(const char *addr, void *sockaddr_in_out, wt_err_t *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* Unit tests of the common helpers: bounded buffers and strings, durations,
  * ULIDs, Redis URL parsing (with the password never shown). */
+#include "wt_addr.h"
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_clock.h"
@@ -89,6 +90,23 @@ test_redis_urls(void)
     WT_CHECK(strstr(shown, "s3cret") == NULL && strstr(shown, "localhost") != NULL);
 }
 
-WT_TEST_MAIN(WT_TEST(test_buf_cap_is_enforced_before_allocating),
+static void
+test_http_addrs(void)
+{
+    struct sockaddr_in sa;
+    wt_err_t err = {0};
+    WT_CHECK(wt_addr_parse("127.0.0.1:3456", "--http", &sa, &err) == 0);
+    WT_CHECK(ntohs(sa.sin_port) == 3456 && sa.sin_family == AF_INET);
+    WT_CHECK(wt_addr_parse("localhost:0", "--http", &sa, &err) == 0);
+    WT_CHECK(ntohl(sa.sin_addr.s_addr) == INADDR_LOOPBACK);
+    WT_CHECK(wt_addr_parse("3456", "--http", &sa, &err) == -1);
+    WT_CHECK_STR(err.msg, "bad --http '3456': expected ADDR:PORT");
+    WT_CHECK(wt_addr_parse("127.0.0.1:70000", "http address", &sa, &err) == -1);
+    WT_CHECK_STR(err.msg, "bad http address '127.0.0.1:70000': bad port");
+    WT_CHECK(wt_addr_parse("example.com:80", "--http", &sa, &err) == -1);
+    WT_CHECK(strstr(err.msg, "is not an IPv4 address") != NULL);
+}
+
+WT_TEST_MAIN(WT_TEST(test_http_addrs), WT_TEST(test_buf_cap_is_enforced_before_allocating),
              WT_TEST(test_strndup_stops_at_nul), WT_TEST(test_durations),
              WT_TEST(test_ulids_sort_by_time), WT_TEST(test_redis_urls))

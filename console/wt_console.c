@@ -13,6 +13,7 @@
  * Answers carry nosniff, no-store and the page's CSP. */
 #include "wt_console.h"
 
+#include "wt_addr.h"
 #include "wt_alloc.h"
 #include "wt_clock.h"
 #include "wt_console_api.h"
@@ -70,36 +71,13 @@ wt_console_cfg_defaults(wt_console_cfg_t *cfg)
     cfg->max_connections = WT_CONSOLE_MAX_CONNS;
 }
 
-static int
-parse_addr(const char *addr, struct sockaddr_in *sa, wt_err_t *err)
-{
-    memset(sa, 0, sizeof *sa);
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon == addr || colon - addr >= 64)
-        return wt_err_set(err, WT_EINVAL, "bad --http '%s': expected ADDR:PORT", addr);
-    char host[64];
-    memcpy(host, addr, (size_t)(colon - addr));
-    host[colon - addr] = '\0';
-    char *end = NULL;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end != '\0' || end == colon + 1 || port < 0 || port > 65535)
-        return wt_err_set(err, WT_EINVAL, "bad --http '%s': bad port", addr);
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
-    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-        return wt_err_set(err, WT_EINVAL, "bad --http '%s': '%s' is not an IPv4 address", addr,
-                          host);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    return 0;
-}
-
 int
 wt_console_cfg_check(const wt_console_cfg_t *cfg, wt_err_t *err)
 {
     struct sockaddr_in sa;
     wt_redis_url_t url;
-    if (parse_addr(cfg->http, &sa, err) != 0 || wt_redis_parse_url(cfg->redis, &url, err) != 0)
+    if (wt_addr_parse(cfg->http, "--http", &sa, err) != 0 ||
+        wt_redis_parse_url(cfg->redis, &url, err) != 0)
         return -1;
     if (cfg->token[0] && !wt_console_auth_token_ok(cfg->token))
         return wt_err_set(err, WT_EINVAL,
@@ -495,7 +473,7 @@ wt_console_new(const wt_console_cfg_t *cfg, wt_err_t *err)
     if (wt_console_cfg_check(cfg, err) != 0)
         return NULL;
     struct sockaddr_in sa;
-    parse_addr(cfg->http, &sa, NULL);
+    wt_addr_parse(cfg->http, "--http", &sa, NULL);
     wt_console_t *self = wt_xcalloc(1, sizeof *self);
     self->cfg = *cfg;
     atomic_init(&self->stopping, 0);
