@@ -13,17 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *
-hfield(const redisReply *r, const char *name)
-{
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY)
-        return NULL;
-    for (size_t i = 0; i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, name) == 0)
-            return r->element[i + 1]->type == REDIS_REPLY_STRING ? r->element[i + 1]->str : NULL;
-    return NULL;
-}
-
 static char *
 dup_nonempty(const char *s)
 {
@@ -34,8 +23,8 @@ wt_job_t *
 wt_broker_job_from_hash(const char *sid, void *reply)
 {
     const redisReply *r = reply;
-    const char *workflow = hfield(r, "workflow"), *goal = hfield(r, "goal");
-    const char *status = hfield(r, "status");
+    const char *workflow = wt_redis_field(r, "workflow"), *goal = wt_redis_field(r, "goal");
+    const char *status = wt_redis_field(r, "status");
     if (workflow == NULL || goal == NULL || status == NULL)
         return NULL;
     if (strcmp(status, "queued") != 0 && strcmp(status, "running") != 0)
@@ -43,19 +32,19 @@ wt_broker_job_from_hash(const char *sid, void *reply)
     wt_job_t *j = wt_job_new(sid);
     j->workflow = wt_xstrdup(workflow);
     j->goal = wt_xstrdup(goal);
-    j->context_json = dup_nonempty(hfield(r, "context"));
-    j->parent = dup_nonempty(hfield(r, "parent"));
-    j->workspace = dup_nonempty(hfield(r, "workspace"));
+    j->context_json = dup_nonempty(wt_redis_field(r, "context"));
+    j->parent = dup_nonempty(wt_redis_field(r, "parent"));
+    j->workspace = dup_nonempty(wt_redis_field(r, "workspace"));
     const char *v;
-    if ((v = hfield(r, "priority")))
+    if ((v = wt_redis_field(r, "priority")))
         j->priority = (int)strtol(v, NULL, 10);
-    if ((v = hfield(r, "timeout_ms")))
+    if ((v = wt_redis_field(r, "timeout_ms")))
         j->timeout_ms = strtoll(v, NULL, 10);
-    if ((v = hfield(r, "max_turns")))
+    if ((v = wt_redis_field(r, "max_turns")))
         j->max_turns = (int)strtol(v, NULL, 10);
-    if ((v = hfield(r, "depth")))
+    if ((v = wt_redis_field(r, "depth")))
         j->depth = (int)strtol(v, NULL, 10);
-    if ((v = hfield(r, "created_ms")))
+    if ((v = wt_redis_field(r, "created_ms")))
         j->created_ms = strtoll(v, NULL, 10);
     j->queued_us = wt_clock_mono_us();
     return j;
@@ -83,7 +72,8 @@ load_hashes(wt_broker_t *self, redisReply *ids, int step, const char *where,
             if (h == NULL)
                 return -1;
             wt_job_t *job = wt_broker_job_from_hash(ids->element[i]->str, h);
-            if (job == NULL && (hfield(h, "workflow") == NULL || hfield(h, "goal") == NULL))
+            if (job == NULL &&
+                (wt_redis_field(h, "workflow") == NULL || wt_redis_field(h, "goal") == NULL))
                 malformed(self, where, ids->element[i]->str); /* ended ones are just skipped */
             take(self, job, i, ud);
             freeReplyObject(h);

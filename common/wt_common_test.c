@@ -107,6 +107,23 @@ test_http_addrs(void)
     WT_CHECK(strstr(err.msg, "is not an IPv4 address") != NULL);
 }
 
-WT_TEST_MAIN(WT_TEST(test_http_addrs), WT_TEST(test_buf_cap_is_enforced_before_allocating),
+static void
+test_redis_field(void)
+{
+    redisReply k1 = {.type = REDIS_REPLY_STRING, .str = "type"};
+    redisReply v1 = {.type = REDIS_REPLY_STRING, .str = "session_completed"};
+    redisReply k2 = {.type = REDIS_REPLY_STRING, .str = "n"};
+    redisReply v2 = {.type = REDIS_REPLY_INTEGER, .integer = 3};
+    redisReply *el[] = {&k1, &v1, &k2, &v2};
+    redisReply pairs = {.type = REDIS_REPLY_ARRAY, .elements = 4, .element = el};
+    WT_CHECK_STR(wt_redis_field(&pairs, "type"), "session_completed");
+    WT_CHECK(wt_redis_field(&pairs, "n") == NULL);       /* not a string */
+    WT_CHECK(wt_redis_field(&pairs, "session") == NULL); /* absent */
+    WT_CHECK(wt_redis_field(&v1, "type") == NULL);       /* not an array */
+    WT_CHECK(wt_redis_field(NULL, "type") == NULL);
+}
+
+WT_TEST_MAIN(WT_TEST(test_redis_field), WT_TEST(test_http_addrs),
+             WT_TEST(test_buf_cap_is_enforced_before_allocating),
              WT_TEST(test_strndup_stops_at_nul), WT_TEST(test_durations),
              WT_TEST(test_ulids_sort_by_time), WT_TEST(test_redis_urls))

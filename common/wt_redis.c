@@ -330,3 +330,16 @@ wt_redis_append_eval(wt_redis_t *self, wt_redis_script_t *script, int nkeys, int
     eval_argv("EVALSHA", script->sha1, nk, argc, argv, lens, av, al);
     return wt_redis_append(self, argc + 3, av, al, err);
 }
+
+const char *
+wt_redis_field(const redisReply *pairs, const char *name)
+{
+    if (pairs == NULL || pairs->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < pairs->elements; i += 2)
+        if (pairs->element[i]->type == REDIS_REPLY_STRING &&
+            strcmp(pairs->element[i]->str, name) == 0)
+            return pairs->element[i + 1]->type == REDIS_REPLY_STRING ? pairs->element[i + 1]->str
+                                                                     : NULL;
+    return NULL;
+}

@@ -43,6 +43,10 @@ uint64_t wt_redis_errors(const wt_redis_t *self);
 /* Drops the connection; the next command reconnects. */
 void wt_redis_disconnect(wt_redis_t *self);
 
+/* The value of field `name` in a flat field/value array (an HGETALL reply,
+ * a stream entry's fields), or NULL when it is absent or not a string. */
+const char *wt_redis_field(const redisReply *pairs, const char *name);
+
 /* Runs a command; returns the reply (caller frees with freeReplyObject) or
  * NULL with err filled, also for a server error reply. */
 redisReply *wt_redis_command(wt_redis_t *self, wt_err_t *err, const char *fmt, ...);

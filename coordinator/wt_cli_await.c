@@ -155,13 +155,7 @@ wait_events(wt_redis_t *redis, wt_store_t *store, awaiting_t *a, char *last_id, 
             redisReply *e = entries->element[i];
             snprintf(last_id, cap, "%s", e->element[0]->str);
             redisReply *f = e->element[1];
-            const char *type = NULL, *sid = NULL;
-            for (size_t k = 0; k + 1 < f->elements; k += 2) {
-                if (strcmp(f->element[k]->str, "type") == 0)
-                    type = f->element[k + 1]->str;
-                else if (strcmp(f->element[k]->str, "session") == 0)
-                    sid = f->element[k + 1]->str;
-            }
+            const char *type = wt_redis_field(f, "type"), *sid = wt_redis_field(f, "session");
             if (type == NULL || sid == NULL || strcmp(type, "session_completed") != 0 ||
                 !is_open(a, sid))
                 continue;

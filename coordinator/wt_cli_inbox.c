@@ -97,11 +97,8 @@ inbox_parse(int argc, char **argv, inbox_opts_t *o)
 static const char *
 field(redisReply *f, const char *name)
 {
-    for (size_t i = 0; f && i + 1 < f->elements; i += 2)
-        if (f->element[i]->type == REDIS_REPLY_STRING && strcmp(f->element[i]->str, name) == 0 &&
-            f->element[i + 1]->type == REDIS_REPLY_STRING)
-            return f->element[i + 1]->str;
-    return "";
+    const char *v = wt_redis_field(f, name);
+    return v ? v : "";
 }
 
 /* One entry as a JSON object: every field, ts_ms as a number. */

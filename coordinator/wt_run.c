@@ -1003,13 +1003,7 @@ read_events(wt_run_t *self, int64_t block_ms)
         for (size_t i = 0; i < entries->elements && rc == 0; i++) {
             redisReply *e = entries->element[i], *f = e->element[1];
             snprintf(self->last_id, sizeof self->last_id, "%s", e->element[0]->str);
-            const char *type = NULL, *sid = NULL;
-            for (size_t k = 0; k + 1 < f->elements; k += 2) {
-                if (strcmp(f->element[k]->str, "type") == 0)
-                    type = f->element[k + 1]->str;
-                else if (strcmp(f->element[k]->str, "session") == 0)
-                    sid = f->element[k + 1]->str;
-            }
+            const char *type = wt_redis_field(f, "type"), *sid = wt_redis_field(f, "session");
             if (type == NULL || sid == NULL || strcmp(type, "session_completed") != 0)
                 continue;
             json_t *res = NULL;

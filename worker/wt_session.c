@@ -238,13 +238,7 @@ replay(wt_session_t *self, int *earlier_runs, json_t *told, wt_err_t *err)
         if (e->elements != 2)
             continue;
         redisReply *f = e->element[1];
-        const char *type = NULL, *data = NULL;
-        for (size_t k = 0; k + 1 < f->elements; k += 2) {
-            if (strcmp(f->element[k]->str, "type") == 0)
-                type = f->element[k + 1]->str;
-            else if (strcmp(f->element[k]->str, "data") == 0)
-                data = f->element[k + 1]->str;
-        }
+        const char *type = wt_redis_field(f, "type"), *data = wt_redis_field(f, "data");
         if (type && strcmp(type, "session_started") == 0)
             starts++;
         if (type && strcmp(type, "llm_turn_completed") == 0)

@@ -95,10 +95,9 @@ await_child(wt_session_t *self, const char *child, json_t **result, char *why, s
                 redisReply *e = entries->element[i];
                 snprintf(last, sizeof last, "%s", e->element[0]->str);
                 redisReply *f = e->element[1];
-                for (size_t k = 0; k + 1 < f->elements; k += 2)
-                    if (strcmp(f->element[k]->str, "type") == 0 &&
-                        strcmp(f->element[k + 1]->str, "session_completed") == 0)
-                        ended = 1;
+                const char *type = wt_redis_field(f, "type");
+                if (type && strcmp(type, "session_completed") == 0)
+                    ended = 1;
             }
         }
         freeReplyObject(r);

@@ -503,9 +503,8 @@ wait_tick(wt_trigger_rt_t *self, const wt_triggers_t *ts)
             for (size_t i = 0; i < entries->elements; i++) {
                 redisReply *e = entries->element[i], *f = e->element[1];
                 snprintf(self->events_last, sizeof self->events_last, "%s", e->element[0]->str);
-                for (size_t k = 0; k + 1 < f->elements; k += 2)
-                    completed |= strcmp(f->element[k]->str, "type") == 0 &&
-                                 strcmp(f->element[k + 1]->str, "session_completed") == 0;
+                const char *type = wt_redis_field(f, "type");
+                completed |= type && strcmp(type, "session_completed") == 0;
             }
         }
         freeReplyObject(r);
