@@ -71,6 +71,8 @@ wt_clock_sleep_ms(int64_t ms)
 void
 wt_clock_format_iso(int64_t ms, char *out, size_t cap)
 {
+    if (ms < 0)
+        ms = 0;
     time_t secs = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);

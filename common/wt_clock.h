@@ -15,7 +15,8 @@ int64_t wt_clock_mono_us(void);
 /* Parses a duration; returns milliseconds or -1 when malformed. */
 int64_t wt_clock_parse_duration_ms(const char *text);
 /* Formats a Unix time in ms as ISO-8601 UTC with milliseconds
- * (2026-11-30T06:00:00.123Z) into out (cap >= 25). */
+ * (2026-11-30T06:00:00.123Z) into out (cap >= 25); a negative ms is the
+ * epoch. */
 void wt_clock_format_iso(int64_t ms, char *out, size_t cap);
 /* Sleeps for ms milliseconds (restarts after signals). */
 void wt_clock_sleep_ms(int64_t ms);

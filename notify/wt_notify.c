@@ -124,18 +124,6 @@ wt_notify_parse_retry_after(const char *value)
     return (int64_t)secs * 1000;
 }
 
-void
-wt_notify_iso8601(int64_t ms, char *out, size_t cap)
-{
-    if (ms < 0)
-        ms = 0;
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
 /* Appends s on one line, Slack-escaped (& < >), cut at max bytes on a UTF-8
  * character boundary with "..." added. */
 static void
@@ -199,7 +187,7 @@ wt_notify_body_new(const char *event, const char *workflow_id, const char *sessi
                    const char *outcome, const char *detail, const char *goal, int64_t ts_ms)
 {
     char ts[40];
-    wt_notify_iso8601(ts_ms, ts, sizeof ts);
+    wt_clock_format_iso(ts_ms, ts, sizeof ts);
     json_t *b = json_object();
     json_object_set_new(b, "event", json_string(event ? event : ""));
     json_object_set_new(b, "workflowId", json_string(workflow_id ? workflow_id : ""));
