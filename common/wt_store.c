@@ -18,6 +18,20 @@
 #define STR_(x) #x
 #define STR(x)  STR_(x)
 
+/* The lease fence shared by the scripts that write for a worker: cur is
+ * HMGET of the session hash starting with epoch, status. Returns the STALE
+ * error to send back, or nil when the writer holds the current lease. */
+#define FENCE_LUA                                                                                  \
+    "local function fence(sid, epoch, cur)\n"                                                      \
+    "  if cur[2] == false then\n"                                                                  \
+    "    return redis.error_reply('STALE session '..sid..' does not exist')\n"                     \
+    "  end\n"                                                                                      \
+    "  if epoch ~= '' and cur[1] ~= epoch then\n"                                                  \
+    "    return redis.error_reply('STALE epoch '..epoch..' of '..sid..' is not current '..\n"      \
+    "      tostring(cur[1]))\n"                                                                    \
+    "  end\n"                                                                                      \
+    "end\n"
+
 /* Lua shared by the scripts that can write a session_completed (append,
  * and assign when it dead-letters): the inbox entry for a completion or a
  * reported issue, written in the same script as the event itself, and the
@@ -121,16 +135,12 @@ static const char assign_lua[] = INBOX_LUA
     "redis.call('HSET', p..'running', sid, worker)\n"
     "return {epoch, attempt}\n";
 
-static const char append_lua[] = INBOX_LUA
+static const char append_lua[] = FENCE_LUA INBOX_LUA
     "local p, sid, epoch, typ, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
     "local hk = p..'session:'..sid\n"
     "local cur = redis.call('HMGET', hk, 'epoch', 'status')\n"
-    "if cur[2] == false then return redis.error_reply('STALE session '..sid..' does not exist') "
-    "end\n"
-    "if epoch ~= '' and cur[1] ~= epoch then\n"
-    "  return redis.error_reply('STALE epoch '..epoch..' of '..sid..' is not current "
-    "'..tostring(cur[1]))\n"
-    "end\n"
+    "local stale = fence(sid, epoch, cur)\n"
+    "if stale then return stale end\n"
     "if ARGV[8] ~= '' then\n"
     "  local se = redis.call('HMGET', hk, 'seq_epoch', 'seq')\n"
     "  if se[1] == epoch and tonumber(ARGV[8]) <= (tonumber(se[2]) or 0) then\n"
@@ -177,34 +187,30 @@ static const char tell_lua[] =
  * recorded, never both and never neither. tell_* fields of the hash keep
  * the last take for an idempotent retry. */
 static const char take_lua[] =
-    "local p, sid, epoch, tseq = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
-    "local hk = p..'session:'..sid\n"
-    "local tk = hk..':tell'\n"
-    "local cur = redis.call('HMGET', hk, 'epoch', 'status', 'tell_epoch', 'tell_seq', "
-    "'tell_last')\n"
-    "if cur[2] == false then return redis.error_reply('STALE session '..sid..' does not exist') "
-    "end\n"
-    "if epoch ~= '' and cur[1] ~= epoch then\n"
-    "  return redis.error_reply('STALE epoch '..epoch..' of '..sid..' is not current "
-    "'..tostring(cur[1]))\n"
-    "end\n"
-    "if tseq ~= '' and cur[3] == epoch and cur[4] == tseq then\n"
-    "  return {cur[5], redis.call('LLEN', tk)}\n"
-    "end\n"
-    "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
-    "  return redis.error_reply('STALE session '..sid..' already ended')\n"
-    "end\n"
-    "local msgs = redis.call('LRANGE', tk, 0, tonumber(ARGV[5]) - 1)\n"
-    "if #msgs == 0 then return {'[]', 0} end\n"
-    "redis.call('LTRIM', tk, #msgs, -1)\n"
-    "for _, m in ipairs(msgs) do\n"
-    "  redis.call('XADD', hk..':events', '*', 'type', 'message_received', 'data',\n"
-    "    cjson.encode({message = m, from = 'tell'}), 'epoch', epoch)\n"
-    "end\n"
-    "local out = cjson.encode(msgs)\n"
-    "if tseq ~= '' then redis.call('HSET', hk, 'tell_epoch', epoch, 'tell_seq', tseq, "
-    "'tell_last', out) end\n"
-    "return {out, redis.call('LLEN', tk)}\n";
+    FENCE_LUA "local p, sid, epoch, tseq = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+              "local hk = p..'session:'..sid\n"
+              "local tk = hk..':tell'\n"
+              "local cur = redis.call('HMGET', hk, 'epoch', 'status', 'tell_epoch', 'tell_seq', "
+              "'tell_last')\n"
+              "local stale = fence(sid, epoch, cur)\n"
+              "if stale then return stale end\n"
+              "if tseq ~= '' and cur[3] == epoch and cur[4] == tseq then\n"
+              "  return {cur[5], redis.call('LLEN', tk)}\n"
+              "end\n"
+              "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
+              "  return redis.error_reply('STALE session '..sid..' already ended')\n"
+              "end\n"
+              "local msgs = redis.call('LRANGE', tk, 0, tonumber(ARGV[5]) - 1)\n"
+              "if #msgs == 0 then return {'[]', 0} end\n"
+              "redis.call('LTRIM', tk, #msgs, -1)\n"
+              "for _, m in ipairs(msgs) do\n"
+              "  redis.call('XADD', hk..':events', '*', 'type', 'message_received', 'data',\n"
+              "    cjson.encode({message = m, from = 'tell'}), 'epoch', epoch)\n"
+              "end\n"
+              "local out = cjson.encode(msgs)\n"
+              "if tseq ~= '' then redis.call('HSET', hk, 'tell_epoch', epoch, 'tell_seq', tseq, "
+              "'tell_last', out) end\n"
+              "return {out, redis.call('LLEN', tk)}\n";
 
 static const char requeue_lua[] =
     "local p, sid = ARGV[1], ARGV[2]\n"
