@@ -107,6 +107,7 @@ struct wt_run {
     wt_redis_script_t owner_script, unown_script;
     const char *status; /* running succeeded failed timeout interrupted */
     char fatal[300];    /* why the run could not go on (Redis, broker) */
+    int dirty;          /* phases changed since the record was last written */
 };
 
 /* --- progress and views --- */
@@ -208,6 +209,7 @@ persist(wt_run_t *self)
 {
     if (self->lost)
         return;
+    self->dirty = 0;
     char key[160], now[24], created[24], resumes[16];
     wt_store_key(&self->store, key, sizeof key, "run:%s", self->id);
     snprintf(now, sizeof now, "%lld", (long long)wt_clock_now_ms());
@@ -469,6 +471,7 @@ finish(wt_run_t *self, phase_rt_t *ph, ph_state_t st, const char *fmt, ...)
     vsnprintf(ph->reason, sizeof ph->reason, fmt, ap);
     va_end(ap);
     ph->state = st;
+    self->dirty = 1;
     say(self, "phase %s %s%s%s", ph->def->id, state_names[st], ph->reason[0] ? ": " : "",
         ph->reason);
 }
@@ -661,6 +664,7 @@ run_notify(wt_run_t *self, phase_rt_t *ph, const json_t *scope)
     }
     ph->job = job;
     ph->state = PH_RUNNING;
+    self->dirty = 1;
     say(self, "phase %s: sending %s", d->id, event);
 }
 
@@ -722,7 +726,7 @@ ended_result(wt_run_t *self, const char *sid)
 /* SPAWNs kid k of the current attempt; -1 when the broker is unreachable
  * (the run cannot go on; it can be resumed). */
 static int
-spawn_kid(wt_run_t *self, phase_rt_t *ph, int k)
+spawn_kid(wt_run_t *self, phase_rt_t *ph, int k, const json_t *base)
 {
     const wt_phase_t *d = ph->def;
     json_t *extras = json_object(), *ctx = json_object();
@@ -743,7 +747,8 @@ spawn_kid(wt_run_t *self, phase_rt_t *ph, int k)
         json_object_set(ctx, "item", item);
         json_object_set_new(ctx, "index", json_integer(k));
     }
-    json_t *scope = build_scope(self, extras);
+    json_t *scope = json_copy((json_t *)base); /* shallow: the base is shared by every kid */
+    json_object_update(scope, extras);
     char *goal = wt_template_render(d->goal, scope);
     for (int v = 0; v < d->nvars; v++) {
         char *val = wt_template_render(d->vars[v].value, scope);
@@ -817,9 +822,16 @@ start_attempt(wt_run_t *self, phase_rt_t *ph)
     ph->kids = wt_xcalloc((size_t)ph->nkids, sizeof *ph->kids);
     ph->open = ph->nkids;
     ph->state = PH_RUNNING;
-    for (int k = 0; k < ph->nkids; k++)
-        if (spawn_kid(self, ph, k) != 0)
-            return -1;
+    self->dirty = 1;
+    /* One scope for the attempt: nothing a kid's templates may name changes
+     * while its siblings are spawned (a phase may not name itself there). */
+    json_t *base = build_scope(self, NULL);
+    int rc = 0;
+    for (int k = 0; k < ph->nkids && rc == 0; k++)
+        rc = spawn_kid(self, ph, k, base);
+    json_decref(base);
+    if (rc != 0)
+        return -1;
     return ph->open == 0 ? finish_attempt(self, ph) : 0;
 }
 
@@ -952,7 +964,8 @@ advance(wt_run_t *self)
             progress = 1;
         }
     }
-    persist(self);
+    if (self->dirty) /* most passes (an XREAD that saw others' events) change nothing */
+        persist(self);
     return 0;
 }
 
@@ -971,6 +984,7 @@ kid_ended(wt_run_t *self, const char *sid, json_t *result)
             if (kid->result || kid->sid == NULL || strcmp(kid->sid, sid) != 0)
                 continue;
             kid->result = result;
+            self->dirty = 1;
             say(self, "phase %s: session %s ended (%s)", ph->def->id, sid,
                 json_string_value(json_object_get(result, "outcome")) ?: "?");
             if (--ph->open == 0)
