@@ -101,3 +101,20 @@ wt_buf_detach(wt_buf_t *self)
     self->len = self->cap = 0;
     return p;
 }
+
+int
+wt_buf_read_file(wt_buf_t *self, const char *path, wt_err_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return wt_err_sys(err, "cannot open '%s'", path);
+    char chunk[8192];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        rc = wt_buf_append(self, chunk, n, err);
+    if (rc == 0 && ferror(f))
+        rc = wt_err_sys(err, "cannot read '%s'", path);
+    fclose(f);
+    return rc;
+}

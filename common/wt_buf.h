@@ -23,6 +23,9 @@ int wt_buf_append(wt_buf_t *self, const void *p, size_t n, wt_err_t *err);
 int wt_buf_puts(wt_buf_t *self, const char *s, wt_err_t *err);
 int wt_buf_printf(wt_buf_t *self, wt_err_t *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Appends the whole file at path; fails (WT_ELIMIT) when it does not fit
+ * under the cap, or with errno (wt_err_sys) when it cannot be read. */
+int wt_buf_read_file(wt_buf_t *self, const char *path, wt_err_t *err);
 /* Borrowed NUL-terminated view ("" when empty). */
 const char *wt_buf_str(const wt_buf_t *self);
 /* Hands the bytes to the caller (NUL-terminated, never NULL) and resets. */

@@ -4,6 +4,7 @@
  * the bundled pipelines folder (coordinator/pipelines next to the binary's
  * tree, or the install share dir). */
 #include "wt_alloc.h"
+#include "wt_buf.h"
 #include "wt_cli.h"
 #include "wt_cli_common.h"
 #include "wt_cli_util.h"
@@ -62,30 +63,6 @@ resolve(const char *arg, char *out, size_t cap)
         }
     }
     return -1;
-}
-
-static char *
-read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            buf = wt_xrealloc(buf, cap);
-        }
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (got == 0 || n > (size_t)4 << 20)
-            break;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *len = n;
-    return buf;
 }
 
 /* Known-workflow check against the fleet registry in Redis. */
@@ -231,12 +208,16 @@ wt_cli_run_main(int argc, char **argv)
             return wt_cli_usage_error("run", "no pipeline file or bundled pipeline '%s'",
                                       argv[optind]);
         }
-        source = read_file(path, &len);
-        if (source == NULL) {
+        wt_buf_t b;
+        wt_buf_init(&b, (size_t)4 << 20);
+        if (wt_buf_read_file(&b, path, &err) != 0) {
+            wt_buf_release(&b);
             json_decref(inputs);
-            fprintf(stderr, "worktrain run: cannot read '%s'\n", path);
+            fprintf(stderr, "worktrain run: %s\n", err.msg);
             return 2;
         }
+        len = b.len;
+        source = wt_buf_detach(&b);
     }
     wt_diags_t diags;
     wt_diags_init(&diags);

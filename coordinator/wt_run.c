@@ -326,19 +326,13 @@ run_alloc(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, wt_err_t *err)
 static char *
 read_source(const char *file)
 {
-    FILE *f = file ? fopen(file, "rb") : NULL;
-    if (f == NULL)
-        return NULL;
-    char *buf = wt_xmalloc(RUN_SOURCE_MAX + 1);
-    size_t n = fread(buf, 1, RUN_SOURCE_MAX + 1, f);
-    int bad = ferror(f) || n > RUN_SOURCE_MAX;
-    fclose(f);
-    if (bad) {
-        free(buf);
+    wt_buf_t b;
+    wt_buf_init(&b, RUN_SOURCE_MAX);
+    if (file == NULL || wt_buf_read_file(&b, file, NULL) != 0) {
+        wt_buf_release(&b);
         return NULL;
     }
-    buf[n] = '\0';
-    return buf;
+    return wt_buf_detach(&b);
 }
 
 wt_run_t *

@@ -428,19 +428,9 @@ wt_workflow_parse(const char *text, size_t len, const char *origin, wt_err_t *er
 wt_workflow_t *
 wt_workflow_load_file(const char *path, wt_err_t *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        wt_err_sys(err, "cannot open '%s'", path);
-        return NULL;
-    }
     wt_buf_t b;
     wt_buf_init(&b, 8u << 20);
-    char chunk[8192];
-    size_t n;
-    int rc = 0;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        rc = wt_buf_append(&b, chunk, n, err);
-    fclose(f);
+    int rc = wt_buf_read_file(&b, path, err);
     wt_workflow_t *wf = rc == 0 ? wt_workflow_parse(b.data ? b.data : "", b.len, path, err) : NULL;
     wt_buf_release(&b);
     return wf;
