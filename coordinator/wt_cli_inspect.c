@@ -325,9 +325,12 @@ print_workflow_row(json_t *w, int as_json, json_t *arr)
     if (as_json)
         json_array_append(arr, w);
     else
-        printf("%-32s %-48s %lld\n", json_string_value(json_object_get(w, "id")),
+        printf("%-32s %-48s %-5lld %s\n", json_string_value(json_object_get(w, "id")),
                json_string_value(json_object_get(w, "name")),
-               (long long)json_integer_value(json_object_get(w, "steps")));
+               (long long)json_integer_value(json_object_get(w, "steps")),
+               json_string_value(json_object_get(w, "file"))
+                   ? json_string_value(json_object_get(w, "file"))
+                   : "");
 }
 
 static void
@@ -372,10 +375,14 @@ wt_cli_workflows_main(int argc, char **argv)
     }
     json_t *arr = json_array();
     if (!as_json)
-        printf("%-32s %-48s %s\n", "ID", "NAME", "STEPS");
+        printf("%-32s %-48s %-5s %s\n", "ID", "NAME", "STEPS", set ? "FILE" : "");
     if (set) {
         for (int i = 0; i < wt_workflow_set_count(set); i++) {
-            json_t *w = wt_workflow_summary(wt_workflow_set_at(set, i));
+            const wt_workflow_t *wf = wt_workflow_set_at(set, i);
+            json_t *w = wt_workflow_summary(wf);
+            json_object_set_new(w, "file", json_string(wt_workflow_path(wf)));
+            if (wt_workflow_choice(wf))
+                json_object_set_new(w, "chosen", json_string(wt_workflow_choice(wf)));
             print_workflow_row(w, as_json, arr);
             json_decref(w);
         }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 static char *
@@ -432,6 +433,8 @@ wt_workflow_load_file(const char *path, wt_err_t *err)
     wt_buf_init(&b, 8u << 20);
     int rc = wt_buf_read_file(&b, path, err);
     wt_workflow_t *wf = rc == 0 ? wt_workflow_parse(b.data ? b.data : "", b.len, path, err) : NULL;
+    if (wf)
+        wf->path = wt_xstrdup(path);
     wt_buf_release(&b);
     return wf;
 }
@@ -451,6 +454,8 @@ wt_workflow_destroy(wt_workflow_t **self_p)
     free(wf->version);
     free(wf->meta_guidance);
     free(wf->model_tier);
+    free(wf->path);
+    free(wf->choice);
     json_decref(wf->doc);
     free(wf);
     *self_p = NULL;
@@ -484,6 +489,18 @@ const char *
 wt_workflow_meta_guidance(const wt_workflow_t *self)
 {
     return self->meta_guidance;
+}
+
+const char *
+wt_workflow_path(const wt_workflow_t *self)
+{
+    return self->path;
+}
+
+const char *
+wt_workflow_choice(const wt_workflow_t *self)
+{
+    return self->choice;
 }
 
 int
@@ -532,9 +549,18 @@ has_suffix(const char *s, const char *suf)
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-int
-wt_workflow_set_load_dir(wt_workflow_set_t *self, const char *dir,
-                         void (*on_error)(void *ud, const wt_err_t *err), void *ud)
+/* qsort hands the comparator pointers to the array's char * entries. */
+static int
+cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends the *.json files under dir (relative paths rel/NAME, sorted by
+ * name at every level so the result is the same on every machine). */
+static void
+list_json(const char *dir, const char *rel, char ***out, size_t *nout,
+          void (*on_error)(void *ud, const wt_err_t *err), void *ud)
 {
     DIR *d = opendir(dir);
     if (d == NULL) {
@@ -542,7 +568,7 @@ wt_workflow_set_load_dir(wt_workflow_set_t *self, const char *dir,
         wt_err_sys(&e, "cannot read workflow directory '%s'", dir);
         if (on_error)
             on_error(ud, &e);
-        return 0;
+        return;
     }
     struct dirent *de;
     char **names = NULL;
@@ -553,33 +579,153 @@ wt_workflow_set_load_dir(wt_workflow_set_t *self, const char *dir,
             names[nn++] = wt_xstrdup(de->d_name);
         }
     closedir(d);
-    qsort(names, nn, sizeof *names, (int (*)(const void *, const void *))strcmp);
-    int loaded = 0;
+    if (nn)
+        qsort(names, nn, sizeof *names, cmp_names);
     for (size_t i = 0; i < nn; i++) {
         char *path = wt_xasprintf("%s/%s", dir, names[i]);
+        char *sub = *rel ? wt_xasprintf("%s/%s", rel, names[i]) : wt_xstrdup(names[i]);
         struct stat st;
         if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            loaded += wt_workflow_set_load_dir(self, path, on_error, ud);
+            list_json(path, sub, out, nout, on_error, ud);
+            free(sub);
         } else if (has_suffix(names[i], ".json")) {
-            wt_err_t e = {0};
-            wt_workflow_t *wf = wt_workflow_load_file(path, &e);
-            if (wf && wt_workflow_set_get(self, wf->id) != NULL) {
-                wt_err_set(&e, WT_EINVAL, "%s: duplicate workflow id '%s' (earlier file wins)",
-                           path, wf->id);
-                wt_workflow_destroy(&wf);
-            }
-            if (wf) {
-                self->items = wt_xrealloc(self->items, (size_t)(self->n + 1) * sizeof *self->items);
-                self->items[self->n++] = wf;
-                loaded++;
-            } else if (on_error) {
-                on_error(ud, &e);
-            }
+            *out = wt_xrealloc(*out, (*nout + 1) * sizeof **out);
+            (*out)[(*nout)++] = sub;
+        } else {
+            free(sub);
         }
         free(path);
         free(names[i]);
     }
     free(names);
+}
+
+/* WorkRail's variant of a file, from markers in its path (checked in this
+ * order, as WorkRail's file storage does). */
+typedef enum { VAR_STANDARD, VAR_AGENTIC, VAR_V2, VAR_LEAN } variant_t;
+
+static const char *const variant_names[] = {"standard", "agentic", "v2", "lean"};
+
+static variant_t
+variant_of(const char *rel)
+{
+    return strstr(rel, ".lean.")      ? VAR_LEAN
+           : strstr(rel, ".v2.")      ? VAR_V2
+           : strstr(rel, ".agentic.") ? VAR_AGENTIC
+                                      : VAR_STANDARD;
+}
+
+/* WorkRail v3.37.1's defaults: v2Tools and agenticRoutines on, leanWorkflows
+ * off (WORKRAIL_ENABLE_LEAN_WORKFLOWS turns it on, as in WorkRail). */
+static int
+lean_enabled(void)
+{
+    const char *v = getenv("WORKRAIL_ENABLE_LEAN_WORKFLOWS");
+    return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+                 strcasecmp(v, "on") == 0);
+}
+
+/* Rank of a variant among files with the same id: the feature-flag order
+ * lean > v2 > agentic, then standard. */
+static int
+variant_rank(variant_t v)
+{
+    return v == VAR_LEAN ? 3 : v == VAR_V2 ? 2 : v == VAR_AGENTIC ? 1 : 0;
+}
+
+static void
+add_item(wt_workflow_set_t *self, wt_workflow_t *wf)
+{
+    self->items = wt_xrealloc(self->items, (size_t)(self->n + 1) * sizeof *self->items);
+    self->items[self->n++] = wf;
+}
+
+int
+wt_workflow_set_load_dir(wt_workflow_set_t *self, const char *dir,
+                         void (*on_error)(void *ud, const wt_err_t *err), void *ud)
+{
+    char **rels = NULL;
+    size_t n = 0;
+    list_json(dir, "", &rels, &n, on_error, ud);
+    wt_workflow_t **wfs = wt_xcalloc(n ? n : 1, sizeof *wfs);
+    int lean = lean_enabled();
+    for (size_t i = 0; i < n; i++) {
+        char *path = wt_xasprintf("%s/%s", dir, rels[i]);
+        wt_err_t e = {0};
+        if (variant_of(rels[i]) == VAR_LEAN && !lean)
+            wt_err_set(&e, WT_EINVAL,
+                       "%s: skipped: a .lean. variant, which WorkRail loads only with "
+                       "WORKRAIL_ENABLE_LEAN_WORKFLOWS=true",
+                       path);
+        else
+            wfs[i] = wt_workflow_load_file(path, &e);
+        free(path);
+        if (wfs[i] == NULL && on_error)
+            on_error(ud, &e);
+    }
+    /* one winner per id: the best-ranked variant, the first by path on a tie */
+    int loaded = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (wfs[i] == NULL)
+            continue;
+        size_t best = i;
+        for (size_t k = i + 1; k < n; k++)
+            if (wfs[k] && strcmp(wfs[k]->id, wfs[i]->id) == 0 &&
+                variant_rank(variant_of(rels[k])) > variant_rank(variant_of(rels[best])))
+                best = k;
+        wt_workflow_t *win = wfs[best];
+        const wt_workflow_t *earlier = wt_workflow_set_get(self, win->id);
+        wt_buf_t why; /* the choice, for `worktrain workflows` */
+        wt_buf_init(&why, 1 << 16);
+        for (size_t k = i; k < n; k++) {
+            if (wfs[k] == NULL || k == best || strcmp(wfs[k]->id, win->id) != 0)
+                continue;
+            wt_err_t e = {0};
+            variant_t vk = variant_of(rels[k]), vb = variant_of(rels[best]);
+            if (earlier == NULL && vk == vb)
+                wt_err_set(&e, WT_EINVAL,
+                           "%s: duplicate workflow id '%s': not chosen; %s wins (same variant "
+                           "'%s', first by path)",
+                           wfs[k]->path, win->id, win->path, variant_names[vb]);
+            else if (earlier == NULL)
+                wt_err_set(&e, WT_EINVAL,
+                           "%s: duplicate workflow id '%s': not chosen; %s wins (WorkRail prefers "
+                           "the %s variant over %s)",
+                           wfs[k]->path, win->id, win->path, variant_names[vb], variant_names[vk]);
+            if (earlier == NULL && on_error)
+                on_error(ud, &e);
+            if (earlier == NULL)
+                wt_buf_printf(&why, NULL, "%schosen over %s (%s%s%s)", why.len ? "; " : "",
+                              wfs[k]->path,
+                              vk == vb ? "same variant, first by path" : "WorkRail prefers the ",
+                              vk == vb ? "" : variant_names[vb], vk == vb ? "" : " variant");
+            wt_workflow_destroy(&wfs[k]);
+        }
+        if (earlier != NULL) {
+            wt_err_t e = {0};
+            wt_err_set(&e, WT_EINVAL,
+                       "%s: duplicate workflow id '%s': not chosen; %s, from an earlier folder, "
+                       "wins",
+                       win->path, win->id, earlier->path);
+            if (on_error)
+                on_error(ud, &e);
+            wt_workflow_destroy(&wfs[best]);
+            wt_buf_release(&why);
+            continue;
+        }
+        if (why.len) {
+            free(win->choice);
+            win->choice = wt_buf_detach(&why);
+        }
+        wt_buf_release(&why);
+        add_item(self, win);
+        wfs[best] = NULL;
+        loaded++;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(rels[i]);
+    free(rels);
+    free(wfs);
     return loaded;
 }
 

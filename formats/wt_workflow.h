@@ -25,6 +25,11 @@ const char *wt_workflow_description(const wt_workflow_t *self);
 const char *wt_workflow_version(const wt_workflow_t *self);
 /* metaGuidance joined as a bulleted text ("" when none). */
 const char *wt_workflow_meta_guidance(const wt_workflow_t *self);
+/* The file it was loaded from (NULL for wt_workflow_parse). */
+const char *wt_workflow_path(const wt_workflow_t *self);
+/* When other files in its folder had the same id: which ones lost and why
+ * ("chosen over DIR/x.json (standard)"); NULL otherwise. */
+const char *wt_workflow_choice(const wt_workflow_t *self);
 /* Number of top-level steps. */
 int wt_workflow_step_count(const wt_workflow_t *self);
 /* New JSON {id, name, description, version, steps}. */
@@ -34,8 +39,15 @@ json_t *wt_workflow_summary(const wt_workflow_t *self);
 typedef struct wt_workflow_set wt_workflow_set_t;
 wt_workflow_set_t *wt_workflow_set_new(void);
 void wt_workflow_set_destroy(wt_workflow_set_t **self_p);
-/* Loads every *.json under dir; files that fail are reported through
- * on_error (may be NULL) and skipped. Returns the number loaded. */
+/* Loads every *.json under dir (recursive, sorted by path); files that fail
+ * are reported through on_error (may be NULL) and skipped. Files sharing a
+ * workflow id are chosen among as WorkRail v3.37.1 does with its default
+ * feature flags: a path containing ".v2." beats ".agentic." beats the plain
+ * file; ".lean." files are skipped unless WORKRAIL_ENABLE_LEAN_WORKFLOWS is
+ * true (then they win); ties go to the first path. Each losing file is
+ * reported through on_error naming the winner and the reason. An id already
+ * in the set (an earlier folder) wins over this folder's. Returns the number
+ * loaded. */
 int wt_workflow_set_load_dir(wt_workflow_set_t *self, const char *dir,
                              void (*on_error)(void *ud, const wt_err_t *err), void *ud);
 /* Borrowed; NULL when unknown. */

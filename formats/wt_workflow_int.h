@@ -52,6 +52,8 @@ struct wt_workflow {
     wf_step_t *steps;    /* owned top-level steps */
     size_t nsteps;       /* count */
     json_t *assessments; /* borrowed array of assessment definitions, may be NULL */
+    char *path;          /* file it came from (set by wt_workflow_set_load_dir), may be NULL */
+    char *choice;        /* why this file won over others with its id, may be NULL */
 };
 
 #endif

@@ -85,6 +85,88 @@ test_every_workrail_fixture_loads(void)
     WT_CHECK(failed == 0);
 }
 
+static void
+write_wf(const char *dir, const char *name, const char *id)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    WT_CHECK(f != NULL);
+    fprintf(f,
+            "{\"id\":\"%s\",\"name\":\"%s\",\"version\":\"1\",\"description\":\"d\","
+            "\"steps\":[{\"id\":\"s\",\"prompt\":\"p\"}]}",
+            id, name);
+    fclose(f);
+}
+
+static char dup_msgs[4096];
+
+static void
+keep_error(void *ud, const wt_err_t *err)
+{
+    (void)ud;
+    size_t n = strlen(dup_msgs);
+    snprintf(dup_msgs + n, sizeof dup_msgs - n, "%s\n", err->msg);
+}
+
+static const char *
+chosen_name(const char *dir, const char *id)
+{
+    static char name[256];
+    wt_workflow_set_t *set = wt_workflow_set_new();
+    dup_msgs[0] = '\0';
+    wt_workflow_set_load_dir(set, dir, keep_error, NULL);
+    const wt_workflow_t *wf = wt_workflow_set_get(set, id);
+    const char *p = wf ? wt_workflow_path(wf) : NULL;
+    snprintf(name, sizeof name, "%s", p ? strrchr(p, '/') + 1 : "(none)");
+    wt_workflow_set_destroy(&set);
+    return name;
+}
+
+/* Point 1 of issue 12: files sharing an id are chosen among as WorkRail
+ * does (.v2. > .agentic. > plain, .lean. only when enabled), whatever the
+ * directory order, and every losing file is reported with the winner. */
+static void
+test_duplicate_id_choice(void)
+{
+    char dir[] = "/tmp/wt-dupXXXXXX";
+    WT_CHECK(mkdtemp(dir) != NULL);
+    write_wf(dir, "zz.agentic.json", "a");
+    write_wf(dir, "a.lean.v2.json", "a");
+    write_wf(dir, "a.json", "a");
+    write_wf(dir, "b.agentic.json", "b");
+    write_wf(dir, "b.json", "b");
+    write_wf(dir, "c2.json", "c");
+    write_wf(dir, "c1.json", "c");
+    WT_CHECK_STR(chosen_name(dir, "b"), "b.agentic.json");
+    WT_CHECK_STR(chosen_name(dir, "c"), "c1.json");
+    WT_CHECK_STR(chosen_name(dir, "a"), "zz.agentic.json");
+    WT_CHECK(strstr(dup_msgs, "a.lean.v2.json: skipped: a .lean. variant") != NULL);
+    write_wf(dir, "a.v2.json", "a");
+    WT_CHECK_STR(chosen_name(dir, "a"), "a.v2.json");
+    WT_CHECK(strstr(dup_msgs, "/a.json: duplicate workflow id 'a': not chosen; ") != NULL);
+    WT_CHECK(strstr(dup_msgs, "a.v2.json wins (WorkRail prefers the v2 variant over standard)") !=
+             NULL);
+    setenv("WORKRAIL_ENABLE_LEAN_WORKFLOWS", "true", 1);
+    WT_CHECK_STR(chosen_name(dir, "a"), "a.lean.v2.json");
+    unsetenv("WORKRAIL_ENABLE_LEAN_WORKFLOWS");
+    const char *names[] = {"zz.agentic.json", "a.lean.v2.json", "a.json",  "b.agentic.json",
+                           "b.json",          "c2.json",        "c1.json", "a.v2.json"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+    if (access(FIXTURES, R_OK) != 0) {
+        fprintf(stderr, "  skipped the fixture part: %s not present\n", FIXTURES);
+        return;
+    }
+    WT_CHECK_STR(chosen_name(FIXTURES, "coding-task-workflow-agentic"),
+                 "coding-task-workflow-agentic.v2.json");
+    WT_CHECK_STR(chosen_name(FIXTURES, "workflow-for-workflows"), "workflow-for-workflows.v2.json");
+}
+
 static char *
 broken_error(const char *text)
 {
@@ -334,8 +416,8 @@ test_mr_review_fix_step_on_retry(void)
     wt_workflow_destroy(&wf);
 }
 
-WT_TEST_MAIN(WT_TEST(test_bundled_workflows_load), WT_TEST(test_mr_review_fix_step_on_retry),
-             WT_TEST(test_every_workrail_fixture_loads),
+WT_TEST_MAIN(WT_TEST(test_bundled_workflows_load), WT_TEST(test_duplicate_id_choice),
+             WT_TEST(test_mr_review_fix_step_on_retry), WT_TEST(test_every_workrail_fixture_loads),
              WT_TEST(test_broken_files_name_file_and_path),
              WT_TEST(test_loop_branch_and_required_output),
              WT_TEST(test_artifact_loop_contract_and_assessment), WT_TEST(test_conditions))
