@@ -342,6 +342,12 @@ start(wt_session_t *self, char *detail, size_t cap)
             return self->stale ? "stale" : "handback";
         }
     }
+    if (earlier > 0) /* told when the session first ran */
+        json_decref(wt_wfrun_take_skipped(self->run));
+    else if (wt_session_emit_skipped(self) != 0) {
+        json_decref(told);
+        return self->stale ? "stale" : "handback";
+    }
     if (make_workspace(self, detail, cap) != 0) {
         json_decref(told);
         return "error";

@@ -57,6 +57,9 @@ struct wt_session {
  * (self->write_error says why). */
 int wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
                     const char **fields);
+/* One step_skipped event per step the cursor passed over since the last
+ * call ({step, condition, values}); -1 as wt_session_emit. */
+int wt_session_emit_skipped(wt_session_t *self);
 /* A new user message carrying an operator's message (`worktrain tell`). */
 json_t *wt_session_operator_message(const char *text);
 /* Runs the conversation until the workflow ends or a limit hits; returns

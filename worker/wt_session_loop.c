@@ -68,6 +68,22 @@ result_entry(const wt_llm_tool_call_t *c, const char *text, int is_error)
                      is_error);
 }
 
+int
+wt_session_emit_skipped(wt_session_t *self)
+{
+    json_t *list = wt_wfrun_take_skipped(self->run);
+    size_t i;
+    json_t *e;
+    int rc = 0;
+    json_array_foreach(list, i, e)
+    {
+        if (rc == 0 && wt_session_emit(self, "step_skipped", json_incref(e), 0, 0, NULL) != 0)
+            rc = -1;
+    }
+    json_decref(list);
+    return rc;
+}
+
 /* complete_step: advances the cursor; the result presents the next step. */
 static int
 complete_step(wt_session_t *self, json_t *input, wt_tool_result_t *res)
@@ -89,6 +105,8 @@ complete_step(wt_session_t *self, json_t *input, wt_tool_result_t *res)
     const char *fields[] = {"step", wt_wfrun_done(self->run) ? "" : wt_wfrun_step_id(self->run)};
     free((char *)from);
     if (wt_session_emit(self, "step_advanced", d, 1, 2, fields) != 0)
+        return -1;
+    if (wt_session_emit_skipped(self) != 0)
         return -1;
     if (wt_wfrun_done(self->run))
         res->text = wt_xstrdup("Step completed. The workflow is complete: nothing more to do.");

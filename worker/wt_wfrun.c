@@ -33,7 +33,18 @@ struct wt_wfrun {
     int loop_decision;       /* last wr.loop_control: 1 continue, 0 stop, -1 none */
     int completed;           /* steps completed */
     int done;                /* no step left */
+    json_t *skipped;         /* owned array of step_skipped records not yet taken */
 };
+
+/* Records a step passed over because its runCondition did not hold, with
+ * the values the condition saw, for a step_skipped event. */
+static void
+note_skipped(wt_wfrun_t *self, const wf_step_t *s)
+{
+    json_array_append_new(
+        self->skipped, json_pack("{s:s,s:O,s:o}", "step", s->id, "condition", s->run_condition,
+                                 "values", wt_condition_values(s->run_condition, self->context)));
+}
 
 static const wf_step_t *
 top_step(const wt_wfrun_t *self)
@@ -109,12 +120,17 @@ settle(wt_wfrun_t *self)
         if (t->loop == WF_LOOP_NONE) {
             if (!t->skip && wt_condition_eval(t->run_condition, self->context))
                 return;
+            if (!t->skip)
+                note_skipped(self, t);
             self->top++;
             continue;
         }
         if (self->body < 0) { /* entering the loop */
             self->iter = 0;
-            if (!wt_condition_eval(t->run_condition, self->context) || !loop_runs(self, t, 0)) {
+            int cond = wt_condition_eval(t->run_condition, self->context);
+            if (!cond)
+                note_skipped(self, t);
+            if (!cond || !loop_runs(self, t, 0)) {
                 self->top++;
                 continue;
             }
@@ -124,6 +140,7 @@ settle(wt_wfrun_t *self)
         if (self->body < (int)t->nbody) {
             if (wt_condition_eval(t->body[self->body].run_condition, self->context))
                 return;
+            note_skipped(self, &t->body[self->body]);
             self->body++;
             continue;
         }
@@ -148,6 +165,7 @@ alloc_run(const wt_workflow_t *wf)
     self->wf = wf;
     self->artifacts = json_array();
     self->history = json_array();
+    self->skipped = json_array();
     self->body = -1;
     self->loop_decision = -1;
     return self;
@@ -175,8 +193,17 @@ wt_wfrun_destroy(wt_wfrun_t **self_p)
     json_decref(self->context);
     json_decref(self->artifacts);
     json_decref(self->history);
+    json_decref(self->skipped);
     free(self);
     *self_p = NULL;
+}
+
+json_t *
+wt_wfrun_take_skipped(wt_wfrun_t *self)
+{
+    json_t *out = self->skipped;
+    self->skipped = json_array();
+    return out;
 }
 
 int

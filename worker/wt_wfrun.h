@@ -34,6 +34,10 @@ char *wt_wfrun_render_step(const wt_wfrun_t *self);
  * follow-up) returns -1 with err->msg the text to give the agent as an error
  * tool result. */
 int wt_wfrun_complete(wt_wfrun_t *self, json_t *args, wt_err_t *err);
+/* The steps passed over since the last call because their runCondition
+ * did not hold: a new array of {step, condition, values} (values: each
+ * variable the condition names, with what it saw, null when missing). */
+json_t *wt_wfrun_take_skipped(wt_wfrun_t *self);
 /* Borrowed views of the accumulated state. */
 json_t *wt_wfrun_context(const wt_wfrun_t *self);
 const char *wt_wfrun_notes(const wt_wfrun_t *self); /* last step's notes */

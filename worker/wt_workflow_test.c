@@ -201,7 +201,7 @@ test_broken_files_name_file_and_path(void)
          "$.steps[0].loop", "condition"},
         {"{\"id\":\"b\",\"name\":\"b\",\"version\":\"1\",\"steps\":[]}", "$.description",
          "missing"},
-        {HEAD "[{\"id\":\"a\",\"prompt\":\"p\",\"runCondition\":{\"and\":[{\"var\":\"x\"}]}}]}",
+        {HEAD "[{\"id\":\"a\",\"prompt\":\"p\",\"runCondition\":{\"and\":[{\"equals\":1}]}}]}",
          "$.steps[0].runCondition.and[0]", "operator"},
     };
 
