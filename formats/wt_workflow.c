@@ -13,6 +13,7 @@
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_condition.h"
+#include "wt_criteria.h"
 #include "wt_workflow_int.h"
 
 #include <dirent.h>
@@ -50,19 +51,24 @@ render_value(wt_buf_t *b, json_t *v)
     }
 }
 
+/* WorkRail's promptBlocks rendering: sections in the order goal,
+ * constraints, procedure (numbered), outputRequired, verify, joined by a
+ * blank line. */
 static void
-render_list(wt_buf_t *b, const char *title, json_t *list)
+render_list(wt_buf_t *b, const char *title, json_t *list, int numbered)
 {
     if (!json_is_array(list) || json_array_size(list) == 0)
         return;
-    wt_buf_printf(b, NULL, "\n## %s\n", title);
+    wt_buf_printf(b, NULL, "%s## %s\n", b->len ? "\n\n" : "", title);
     size_t i;
     json_t *v;
     json_array_foreach(list, i, v)
     {
-        wt_buf_puts(b, "- ", NULL);
+        if (numbered)
+            wt_buf_printf(b, NULL, "%s%zu. ", i ? "\n" : "", i + 1);
+        else
+            wt_buf_puts(b, i ? "\n- " : "- ", NULL);
         render_value(b, v);
-        wt_buf_puts(b, "\n", NULL);
     }
 }
 
@@ -75,19 +81,18 @@ render_blocks(json_t *pb)
     if (goal) {
         wt_buf_puts(&b, "## Goal\n", NULL);
         render_value(&b, goal);
-        wt_buf_puts(&b, "\n", NULL);
     }
-    render_list(&b, "Constraints", json_object_get(pb, "constraints"));
-    render_list(&b, "Procedure", json_object_get(pb, "procedure"));
+    render_list(&b, "Constraints", json_object_get(pb, "constraints"), 0);
+    render_list(&b, "Procedure", json_object_get(pb, "procedure"), 1);
     json_t *out = json_object_get(pb, "outputRequired");
     if (json_is_object(out) && json_object_size(out)) {
-        wt_buf_puts(&b, "\n## Output required\n", NULL);
+        wt_buf_printf(&b, NULL, "%s## Output Required", b.len ? "\n\n" : "");
         const char *k;
         json_t *v;
         json_object_foreach(out, k, v) wt_buf_printf(
-            &b, NULL, "- `%s`: %s\n", k, json_string_value(v) ? json_string_value(v) : "");
+            &b, NULL, "\n- **%s**: %s", k, json_string_value(v) ? json_string_value(v) : "");
     }
-    render_list(&b, "Verify", json_object_get(pb, "verify"));
+    render_list(&b, "Verify", json_object_get(pb, "verify"), 0);
     return wt_buf_detach(&b);
 }
 
@@ -267,6 +272,31 @@ compile_standard(json_t *j, const char *path, wf_step_t *s, wt_err_t *err)
     if (s->guidance && !json_is_array(s->guidance))
         return wt_err_set(err, WT_EINVAL, "%s.guidance: expected an array of strings", path);
     s->required = pb ? json_object_get(pb, "outputRequired") : NULL;
+    s->criteria = json_object_get(j, "validationCriteria");
+    if (s->criteria) {
+        char sub[400];
+        snprintf(sub, sizeof sub, "%s.validationCriteria", path);
+        if (wt_criteria_check(s->criteria, sub, err) != 0)
+            return -1;
+    }
+    s->fragments = json_object_get(j, "promptFragments");
+    if (s->fragments) {
+        if (!json_is_array(s->fragments))
+            return wt_err_set(err, WT_EINVAL, "%s.promptFragments: expected an array", path);
+        size_t i;
+        json_t *f;
+        json_array_foreach(s->fragments, i, f)
+        {
+            char sub[400];
+            snprintf(sub, sizeof sub, "%s.promptFragments[%zu]", path, i);
+            if (!json_is_string(json_object_get(f, "text")))
+                return wt_err_set(err, WT_EINVAL, "%s.text: expected a string", sub);
+            json_t *when = json_object_get(f, "when");
+            strncat(sub, ".when", sizeof sub - strlen(sub) - 1);
+            if (when && wt_condition_check(when, sub, err) != 0)
+                return -1;
+        }
+    }
     json_t *oc = json_object_get(j, "outputContract");
     if (oc) {
         if (!json_is_string(json_object_get(oc, "contractRef")))
@@ -387,6 +417,8 @@ compile(wt_workflow_t *wf, const char *origin, wt_err_t *err)
                           origin);
     wf->meta_guidance = join_guidance(mg);
     wf->assessments = json_object_get(d, "assessments");
+    wf->required_keys =
+        json_is_true(json_object_get(json_object_get(d, "worktrain"), "outputRequiredKeys"));
     json_t *steps = json_object_get(d, "steps");
     if (!json_is_array(steps) || json_array_size(steps) == 0)
         return wt_err_set(err, WT_EINVAL, "%s: $.steps: expected a non-empty array", origin);

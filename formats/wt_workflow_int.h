@@ -17,7 +17,11 @@ typedef struct wf_step {
     char *model_tier;      /* may be NULL */
     json_t *guidance;      /* borrowed array of strings, may be NULL */
     json_t *run_condition; /* borrowed, may be NULL */
-    json_t *required;      /* borrowed outputRequired object (key -> description), may be NULL */
+    json_t *required;      /* borrowed outputRequired object (key -> description), may be NULL;
+                              prompt text, enforced as context keys only when the workflow
+                              opts in (worktrain.outputRequiredKeys) */
+    json_t *criteria;      /* borrowed validationCriteria, may be NULL */
+    json_t *fragments;     /* borrowed promptFragments [{when, text}], may be NULL */
     char *contract_ref;    /* outputContract.contractRef, may be NULL */
     int contract_required; /* outputContract.required (default 1) */
     json_t *assess_refs;   /* borrowed array of assessment ids, may be NULL */
@@ -54,6 +58,8 @@ struct wt_workflow {
     json_t *assessments; /* borrowed array of assessment definitions, may be NULL */
     char *path;          /* file it came from (set by wt_workflow_set_load_dir), may be NULL */
     char *choice;        /* why this file won over others with its id, may be NULL */
+    int required_keys;   /* worktrain.outputRequiredKeys: outputRequired keys must be in the
+                            context (WorkTrain's own workflows; WorkRail never enforces them) */
 };
 
 #endif

@@ -44,6 +44,7 @@ typedef struct wt_session_env {
     const char *soul;                   /* soul file text, "" when none */
     char *const *tool_env;              /* scrubbed environment for Bash */
     int default_max_turns;              /* when ASSIGN says 0 */
+    int min_notes;                      /* complete_step refuses shorter notes (0: no minimum) */
     int64_t default_timeout_ms;         /* wall clock, when ASSIGN says 0 */
     int stuck_abort;                    /* 1: agent_stuck ends the session; 0: notify only */
     int bash_timeout_ms;                /* Bash default */

@@ -88,6 +88,21 @@ wt_session_emit_skipped(wt_session_t *self)
 static int
 complete_step(wt_session_t *self, json_t *input, wt_tool_result_t *res)
 {
+    /* WorkRail's daemon checks the notes at the tool boundary, before the
+     * engine and whatever the step says; its message, in characters. */
+    const char *given = json_string_value(json_object_get(input, "notes"));
+    size_t len = 0;
+    for (const char *p = given ? given : ""; *p; p++)
+        len += ((unsigned char)*p & 0xC0) != 0x80;
+    if (len < (size_t)self->env->min_notes) {
+        res->text = wt_xasprintf(
+            "complete_step: notes is required and must be at least %d characters. Provide "
+            "substantive notes describing what you did, what you produced, and any notable "
+            "decisions. Current length: %zu characters.",
+            self->env->min_notes, len);
+        res->is_error = 1;
+        return 0;
+    }
     const char *from = wt_xstrdup(wt_wfrun_step_id(self->run));
     wt_err_t err = {0};
     if (wt_wfrun_complete(self->run, input, &err) != 0) {

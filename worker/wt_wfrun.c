@@ -16,9 +16,13 @@
 #include "wt_condition.h"
 #include "wt_workflow_int.h"
 
+#include "wt_criteria.h"
+
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define LOOP_CONTROL "wr.loop_control"
 
@@ -287,6 +291,126 @@ wt_wfrun_history(const wt_wfrun_t *self)
     return wt_buf_detach(&b);
 }
 
+/* {{name}} / {{a.b}} in text replaced by the context value as WorkRail
+ * renders it (JavaScript's String(v)); "[unset: name]" when missing or
+ * null. {{wr.*}} tokens are WorkRail bindings, left as they are. */
+char *
+wt_wfrun_template(const char *text, json_t *context)
+{
+    wt_buf_t b;
+    wt_buf_init(&b, 1 << 22);
+    const char *p = text;
+    for (;;) {
+        const char *open = strstr(p, "{{");
+        if (open == NULL)
+            break;
+        const char *q = open + 2, *name = q;
+        int ok = (*q == '_' || isalpha((unsigned char)*q)) && strncmp(q, "wr.", 3) != 0;
+        while (ok && (*q == '_' || *q == '.' || isalnum((unsigned char)*q))) {
+            if (*q == '.' && !(q[1] == '_' || isalpha((unsigned char)q[1])))
+                ok = 0;
+            q++;
+        }
+        if (!ok || strncmp(q, "}}", 2) != 0) {
+            wt_buf_append(&b, p, (size_t)(open + 2 - p), NULL);
+            p = open + 2;
+            continue;
+        }
+        wt_buf_append(&b, p, (size_t)(open - p), NULL);
+        char path[256];
+        snprintf(path, sizeof path, "%.*s", (int)(q - name), name);
+        json_t *v = context;
+        char *save = NULL;
+        char parts[256];
+        snprintf(parts, sizeof parts, "%s", path);
+        for (char *seg = strtok_r(parts, ".", &save); seg && v; seg = strtok_r(NULL, ".", &save))
+            v = json_is_object(v) ? json_object_get(v, seg) : NULL;
+        if (v == NULL || json_is_null(v)) {
+            wt_buf_printf(&b, NULL, "[unset: %s]", path);
+        } else {
+            char *t = wt_condition_text(v);
+            wt_buf_puts(&b, t, NULL);
+            free(t);
+        }
+        p = q + 2;
+    }
+    wt_buf_puts(&b, p, NULL);
+    return wt_buf_detach(&b);
+}
+
+/* The workflow's definition of assessment id, or NULL. */
+static json_t *
+assessment_def(const wt_wfrun_t *self, json_t *id)
+{
+    size_t i;
+    json_t *def;
+    json_array_foreach(self->wf->assessments, i,
+                       def) if (json_equal(json_object_get(def, "id"), id)) return def;
+    return NULL;
+}
+
+/* Joins a dimension's levels with sep. */
+static void
+put_levels(wt_buf_t *b, json_t *dim, const char *sep)
+{
+    size_t i;
+    json_t *l;
+    json_array_foreach(json_object_get(dim, "levels"), i, l) wt_buf_printf(
+        b, NULL, "%s%s", i ? sep : "", json_string_value(l) ? json_string_value(l) : "");
+}
+
+/* What WorkRail lists for a step's assessment gate: per referenced
+ * assessment its id, purpose, every dimension with its allowed levels, and
+ * the artifact's canonical form. */
+static void
+render_assessments(const wt_wfrun_t *self, const wf_step_t *s, wt_buf_t *b)
+{
+    size_t nrefs = json_array_size(s->assess_refs), r;
+    json_t *ref;
+    int any = 0;
+    json_array_foreach(s->assess_refs, r, ref)
+    {
+        json_t *def = assessment_def(self, ref);
+        if (def == NULL)
+            continue;
+        if (!any)
+            wt_buf_puts(b, "\n**ASSESSMENT REQUIREMENTS (System):**\n", NULL);
+        any = 1;
+        const char *id = json_string_value(ref);
+        wt_buf_puts(b, "- Provide an artifact with kind: \"wr.assessment\"\n", NULL);
+        if (nrefs > 1)
+            wt_buf_printf(b, NULL,
+                          "- Set assessmentId: \"%s\" on the artifact so it is matched to this "
+                          "assessment.\n",
+                          id);
+        wt_buf_printf(b, NULL, "- Assessment target: \"%s\"\n", id);
+        const char *purpose = json_string_value(json_object_get(def, "purpose"));
+        wt_buf_printf(b, NULL, "- Purpose: %s\n- Dimensions:\n", purpose ? purpose : "");
+        size_t k;
+        json_t *dim;
+        json_t *dims = json_object_get(def, "dimensions");
+        json_array_foreach(dims, k, dim)
+        {
+            const char *dp = json_string_value(json_object_get(dim, "purpose"));
+            wt_buf_printf(b, NULL, "-   %s (", json_string_value(json_object_get(dim, "id")));
+            put_levels(b, dim, " | ");
+            wt_buf_printf(b, NULL, "): %s\n", dp ? dp : "");
+        }
+        json_t *d0 = json_array_get(dims, 0);
+        const char *l0 = json_string_value(json_array_get(json_object_get(d0, "levels"), 0));
+        const char *id0 = json_string_value(json_object_get(d0, "id"));
+        wt_buf_printf(b, NULL,
+                      "- Canonical format:\n```json\n{ \"artifacts\": [{ \"kind\": "
+                      "\"wr.assessment\", \"assessmentId\": \"%s\", \"dimensions\": { \"%s\": "
+                      "\"%s\" } }] }\n```\n",
+                      id, id0 ? id0 : "dimensionId", l0 ? l0 : "high");
+        wt_buf_puts(b,
+                    "- Use only the levels listed; when a level is refused, correct it rather "
+                    "than inventing another.\n",
+                    NULL);
+    }
+}
+
 char *
 wt_wfrun_render_step(const wt_wfrun_t *self)
 {
@@ -295,7 +419,9 @@ wt_wfrun_render_step(const wt_wfrun_t *self)
         return wt_xstrdup("The workflow is complete.");
     wt_buf_t b;
     wt_buf_init(&b, 1 << 22);
-    wt_buf_printf(&b, NULL, "# Step: %s (id: %s)\n\n", s->title, s->id);
+    char *title = wt_wfrun_template(s->title, self->context);
+    wt_buf_printf(&b, NULL, "# Step: %s (id: %s)\n\n", title, s->id);
+    free(title);
     const wf_step_t *t = top_step(self);
     if (t->loop != WF_LOOP_NONE) {
         wt_buf_printf(&b, NULL, "Loop '%s', iteration %d (at most %d).\n", t->title, self->iter + 1,
@@ -317,7 +443,9 @@ wt_wfrun_render_step(const wt_wfrun_t *self)
     }
     if (s->agent_role)
         wt_buf_printf(&b, NULL, "Your role: %s\n\n", s->agent_role);
-    wt_buf_printf(&b, NULL, "%s\n", s->prompt);
+    char *prompt = wt_wfrun_template(s->prompt, self->context);
+    wt_buf_printf(&b, NULL, "%s\n", prompt);
+    free(prompt);
     if (json_array_size(s->guidance)) {
         wt_buf_puts(&b, "\nGuidance:\n", NULL);
         size_t i;
@@ -325,7 +453,15 @@ wt_wfrun_render_step(const wt_wfrun_t *self)
         json_array_foreach(s->guidance, i, g) if (json_is_string(g))
             wt_buf_printf(&b, NULL, "- %s\n", json_string_value(g));
     }
-    if (json_object_size(s->required)) {
+    if (s->criteria) {
+        wt_buf_t req;
+        wt_buf_init(&req, 1 << 20);
+        if (wt_criteria_requirements(s->criteria, &req) > 0)
+            wt_buf_printf(&b, NULL, "\n**OUTPUT REQUIREMENTS:** (checked against your notes)\n%s",
+                          wt_buf_str(&req));
+        wt_buf_release(&req);
+    }
+    if (self->wf->required_keys && json_object_size(s->required)) {
         wt_buf_puts(&b, "\nRequired in complete_step's context:", NULL);
         const char *k;
         json_t *v;
@@ -334,19 +470,39 @@ wt_wfrun_render_step(const wt_wfrun_t *self)
     }
     if (s->contract_ref && strcmp(s->contract_ref, "wr.contracts.loop_control") == 0)
         wt_buf_puts(&b,
-                    "\nRequired artifact: {\"kind\": \"wr.loop_control\", \"decision\": "
-                    "\"continue\"|\"stop\"}.\n",
+                    "\n**OUTPUT REQUIREMENTS (System):**\n"
+                    "- Artifact contract: wr.contracts.loop_control\n"
+                    "- Provide an artifact with kind: \"wr.loop_control\"\n"
+                    "- Required field: decision (\"continue\" | \"stop\")\n"
+                    "- Canonical format:\n```json\n{ \"artifacts\": [{ \"kind\": "
+                    "\"wr.loop_control\", \"decision\": \"stop\" }] }\n```\n",
                     NULL);
     else if (s->contract_ref)
-        wt_buf_printf(&b, NULL, "\nRequired artifact satisfying contract '%s'.\n", s->contract_ref);
-    if (json_array_size(s->assess_refs))
+        wt_buf_printf(&b, NULL,
+                      "\n**OUTPUT REQUIREMENTS (System):**\n- Artifact contract: %s\n- Provide "
+                      "an artifact matching the contract schema\n",
+                      s->contract_ref);
+    render_assessments(self, s, &b);
+    if (!s->notes_optional && !s->contract_ref)
         wt_buf_puts(&b,
-                    "\nSubmit an assessment artifact {\"kind\": \"wr.assessment\", "
-                    "\"assessmentId\": ID, \"dimensions\": {DIMENSION: LEVEL}}.\n",
+                    "\n**NOTES REQUIRED (System):** complete_step needs `notes` on this step: "
+                    "what you did and decided, what you produced (files, names, numbers), and "
+                    "anything notable, for a human reader; this step only.\n",
                     NULL);
+    size_t i;
+    json_t *f;
+    json_array_foreach(s->fragments, i, f)
+    {
+        if (!wt_condition_eval(json_object_get(f, "when"), self->context))
+            continue;
+        char *text =
+            wt_wfrun_template(json_string_value(json_object_get(f, "text")), self->context);
+        wt_buf_printf(&b, NULL, "\n%s\n", text);
+        free(text);
+    }
     wt_buf_puts(&b,
-                "\nWhen the step is done, call complete_step with your notes, the context "
-                "keys above, and any artifacts.\n",
+                "\nWhen the step is done, call complete_step with your notes, any context "
+                "values you decided, and the artifacts asked for above.\n",
                 NULL);
     return wt_buf_detach(&b);
 }
@@ -389,72 +545,208 @@ check_contract(const wf_step_t *s, json_t *arts, int *decision, wt_err_t *err)
     return 0;
 }
 
-/* Finds the assessment for ref: an artifact kind wr.assessment (or context
- * key "assessment"), dimensions as {dim: level} or [{id|dimension, level}]. */
-static json_t *
-assessment_dims(json_t *arts, json_t *ctx)
+/* A submitted level against a dimension's allowed levels, as WorkRail
+ * normalises it: exact, else the one level equal ignoring case and
+ * surrounding space. NULL (with an issue in b) when not allowed. */
+static const char *
+canonical_level(json_t *dim, const char *level, wt_buf_t *b)
 {
-    json_t *a = find_artifact(arts, "wr.assessment");
-    if (a == NULL)
-        a = json_object_get(ctx, "assessment");
-    json_t *d = json_object_get(a, "dimensions");
-    if (json_is_object(d))
-        return json_incref(d);
-    if (!json_is_array(d))
-        return NULL;
-    json_t *out = json_object();
+    json_t *levels = json_object_get(dim, "levels");
     size_t i;
-    json_t *x;
-    json_array_foreach(d, i, x)
+    json_t *l;
+    json_array_foreach(levels, i, l) if (json_is_string(l) && strcmp(json_string_value(l), level) ==
+                                                                  0) return json_string_value(l);
+    char want[256];
+    size_t n = 0;
+    while (isspace((unsigned char)*level))
+        level++;
+    for (; level[n] && n < sizeof want - 1; n++)
+        want[n] = (char)tolower((unsigned char)level[n]);
+    while (n && isspace((unsigned char)want[n - 1]))
+        n--;
+    want[n] = '\0';
+    const char *match = NULL;
+    int matches = 0;
+    json_array_foreach(levels, i,
+                       l) if (json_is_string(l) && strcasecmp(json_string_value(l), want) == 0)
     {
-        json_t *id = json_object_get(x, "id");
-        if (!id)
-            id = json_object_get(x, "dimension");
-        if (json_is_string(id))
-            json_object_set(out, json_string_value(id), json_object_get(x, "level"));
+        match = json_string_value(l);
+        matches++;
     }
-    return out;
+    if (matches == 1)
+        return match;
+    wt_buf_printf(b, NULL, "- Dimension \"%s\": Level \"%s\" is %s. Allowed levels: ",
+                  json_string_value(json_object_get(dim, "id")), level,
+                  matches ? "ambiguous for this dimension" : "not allowed");
+    put_levels(b, dim, ", ");
+    wt_buf_puts(b, ".\n", NULL);
+    return NULL;
+}
+
+/* One assessment of the step against the artifacts, as WorkRail checks
+ * it; canonical levels go to `levels` ({dim: level}) for the follow-up. */
+static void
+check_one_assessment(json_t *def, json_t *arts, int single, json_t *levels, wt_buf_t *b)
+{
+    const char *id = json_string_value(json_object_get(def, "id"));
+    json_t *dims = json_object_get(def, "dimensions");
+    json_t *cand = NULL;
+    int nart = 0;
+    size_t i;
+    json_t *a;
+    json_array_foreach(arts, i, a)
+    {
+        const char *k = json_string_value(json_object_get(a, "kind"));
+        if (!k || strcmp(k, "wr.assessment") != 0)
+            continue;
+        nart++;
+        const char *aid = json_string_value(json_object_get(a, "assessmentId"));
+        if (cand == NULL && (single || (aid && strcmp(aid, id) == 0)))
+            cand = a;
+    }
+    if (nart == 0 || cand == NULL) {
+        if (nart == 0)
+            wt_buf_printf(b, NULL, "- This step requires an assessment submission for \"%s\".\n",
+                          id);
+        else
+            wt_buf_printf(b, NULL,
+                          "- Missing assessment artifact for \"%s\". Provide an artifact with "
+                          "kind \"wr.assessment\" and assessmentId \"%s\".\n",
+                          id, id);
+        wt_buf_puts(b, "  Include dimension values for: ", NULL);
+        json_t *dim;
+        json_array_foreach(dims, i, dim)
+        {
+            wt_buf_printf(b, NULL, "%s%s (", i ? ", " : "",
+                          json_string_value(json_object_get(dim, "id")));
+            put_levels(b, dim, " | ");
+            wt_buf_puts(b, ")", NULL);
+        }
+        wt_buf_puts(b, ".\n", NULL);
+        return;
+    }
+    json_t *got = json_object_get(cand, "dimensions");
+    if (!json_is_object(got)) {
+        wt_buf_puts(b, "- Assessment artifact is malformed or does not match the expected shape.\n",
+                    NULL);
+        return;
+    }
+    const char *aid = json_string_value(json_object_get(cand, "assessmentId"));
+    if (aid && strcmp(aid, id) != 0) {
+        wt_buf_printf(b, NULL,
+                      "- Assessment artifact targets \"%s\", but this step expects \"%s\".\n", aid,
+                      id);
+        return;
+    }
+    json_t *dim;
+    json_array_foreach(dims, i, dim)
+    {
+        const char *did = json_string_value(json_object_get(dim, "id"));
+        json_t *v = did ? json_object_get(got, did) : NULL;
+        if (v == NULL) {
+            if (!json_is_false(json_object_get(dim, "required"))) {
+                wt_buf_printf(b, NULL,
+                              "- Missing assessment dimension \"%s\". Allowed levels: ", did);
+                put_levels(b, dim, ", ");
+                wt_buf_puts(b, ".\n", NULL);
+            }
+            continue;
+        }
+        const char *lvl = json_is_string(v) ? json_string_value(v)
+                                            : json_string_value(json_object_get(v, "level"));
+        const char *canon = canonical_level(dim, lvl ? lvl : "", b);
+        if (canon)
+            json_object_set_new(levels, did, json_string(canon));
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(got, k, v)
+    {
+        int known = 0;
+        json_array_foreach(dims, i, dim) if (json_is_string(json_object_get(dim, "id")) &&
+                                             strcmp(json_string_value(json_object_get(dim, "id")),
+                                                    k) == 0) known = 1;
+        if (!known)
+            wt_buf_printf(b, NULL, "- Unknown assessment dimension \"%s\" for assessment \"%s\".\n",
+                          k, id);
+    }
 }
 
 static int
-check_assessment(const wt_wfrun_t *self, const wf_step_t *s, json_t *arts, json_t *ctx,
-                 wt_err_t *err)
+check_assessment(const wt_wfrun_t *self, const wf_step_t *s, json_t *arts, wt_err_t *err)
 {
     if (json_array_size(s->assess_refs) == 0)
         return 0;
-    json_t *dims = assessment_dims(arts, ctx);
-    if (dims == NULL)
-        return wt_err_set(err, WT_EINVAL,
-                          "assessment required: add an artifact {\"kind\": \"wr.assessment\", "
-                          "\"assessmentId\": \"%s\", \"dimensions\": {DIMENSION: LEVEL}}",
-                          json_string_value(json_array_get(s->assess_refs, 0)));
-    int rc = 0;
-    size_t i;
-    json_t *def;
-    json_array_foreach(self->wf->assessments, i, def)
+    wt_buf_t b;
+    wt_buf_init(&b, 1 << 20);
+    json_t *levels = json_object(); /* "assessment\tdimension" -> canonical level */
+    size_t r;
+    json_t *ref;
+    int single = json_array_size(s->assess_refs) == 1;
+    json_array_foreach(s->assess_refs, r, ref)
     {
-        int referenced = 0;
-        size_t r;
-        json_t *ref;
-        json_array_foreach(s->assess_refs, r, ref) if (json_equal(ref, json_object_get(def, "id")))
-            referenced = 1;
-        if (!referenced)
+        json_t *def = assessment_def(self, ref);
+        if (def == NULL) {
+            wt_buf_printf(&b, NULL, "- Step references undeclared assessment \"%s\".\n",
+                          json_string_value(ref));
             continue;
-        size_t k;
-        json_t *dim;
-        json_array_foreach(json_object_get(def, "dimensions"), k, dim)
-        {
-            const char *id = json_string_value(json_object_get(dim, "id"));
-            json_t *lvl = id ? json_object_get(dims, id) : NULL;
-            if (rc == 0 && lvl == NULL && !json_is_false(json_object_get(dim, "required")) && id)
-                rc = wt_err_set(err, WT_EINVAL, "assessment dimension '%s' is missing", id);
-            if (rc == 0 && lvl && s->followup_level && json_is_string(lvl) &&
-                strcmp(json_string_value(lvl), s->followup_level) == 0)
-                rc = wt_err_set(err, WT_EINVAL, "follow-up required (%s was '%s'): %s", id,
-                                s->followup_level, s->followup_text ? s->followup_text : "");
         }
+        json_t *one = json_object();
+        check_one_assessment(def, arts, single, one, &b);
+        const char *k;
+        json_t *v;
+        json_object_foreach(one, k, v)
+        {
+            char key[300];
+            snprintf(key, sizeof key, "%s.%s", json_string_value(ref), k);
+            json_object_set(levels, key, v);
+        }
+        json_decref(one);
     }
-    json_decref(dims);
+    int rc = 0;
+    if (b.len) {
+        rc = wt_err_set(err, WT_EINVAL,
+                        "Invalid output for contractRef=wr.contracts.assessment.\nIssues:\n%s"
+                        "Fix the wr.assessment artifact (the expected assessmentId, every "
+                        "dimension, only the allowed levels) and call complete_step again.",
+                        wt_buf_str(&b));
+    } else if (s->followup_level) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(levels, k,
+                            v) if (rc == 0 && strcmp(json_string_value(v), s->followup_level) == 0)
+            rc = wt_err_set(err, WT_EINVAL,
+                            "Follow-up required before this step can proceed: %s matched \"%s\". "
+                            "Stay on this step, address this follow-up, and retry with updated "
+                            "output: %s",
+                            k, s->followup_level, s->followup_text ? s->followup_text : "");
+    }
+    json_decref(levels);
+    wt_buf_release(&b);
+    return rc;
+}
+
+/* validationCriteria against the notes (WorkRail checks them only when the
+ * step has no output contract and no assessment). */
+static int
+check_criteria(const wf_step_t *s, const char *notes, json_t *ctx, wt_err_t *err)
+{
+    if (s->criteria == NULL || s->contract_ref || json_array_size(s->assess_refs))
+        return 0;
+    if (notes == NULL || *notes == '\0')
+        return wt_err_set(err, WT_EINVAL,
+                          "Missing required output (contractRef=wr.validationCriteria).");
+    wt_buf_t b;
+    wt_buf_init(&b, 1 << 20);
+    int rc = 0;
+    if (wt_criteria_eval(s->criteria, notes, ctx, &b) > 0)
+        rc = wt_err_set(err, WT_EINVAL,
+                        "Invalid output for contractRef=wr.validationCriteria.\nIssues:\n%s"
+                        "Suggestions:\n- Review validation criteria and adjust output "
+                        "accordingly.\nUpdate the notes to satisfy validation and call "
+                        "complete_step again.",
+                        wt_buf_str(&b));
+    wt_buf_release(&b);
     return rc;
 }
 
@@ -475,7 +767,7 @@ wt_wfrun_complete(wt_wfrun_t *self, json_t *args, wt_err_t *err)
         return wt_err_set(err, WT_EINVAL, "artifacts must be an array");
     if ((!notes || json_string_length(notes) == 0) && !s->notes_optional && !s->contract_ref)
         return wt_err_set(err, WT_EINVAL,
-                          "notes are required: summarise what you did in this step");
+                          "Step \"%s\" requires notes documenting your work (notes).", s->id);
     json_t *merged = json_deep_copy(self->context);
     if (ctx)
         json_object_update(merged, ctx);
@@ -483,12 +775,13 @@ wt_wfrun_complete(wt_wfrun_t *self, json_t *args, wt_err_t *err)
     wt_buf_init(&missing, 4096);
     const char *k;
     json_t *v;
-    json_object_foreach(s->required, k, v)
-    {
-        json_t *got = json_object_get(merged, k);
-        if (got == NULL || json_is_null(got))
-            wt_buf_printf(&missing, NULL, "%s%s", missing.len ? ", " : "", k);
-    }
+    if (self->wf->required_keys)
+        json_object_foreach(s->required, k, v)
+        {
+            json_t *got = json_object_get(merged, k);
+            if (got == NULL || json_is_null(got))
+                wt_buf_printf(&missing, NULL, "%s%s", missing.len ? ", " : "", k);
+        }
     int decision = -1;
     int rc = 0;
     if (missing.len)
@@ -496,7 +789,8 @@ wt_wfrun_complete(wt_wfrun_t *self, json_t *args, wt_err_t *err)
                         "missing required output: %s (put them in complete_step's context)",
                         wt_buf_str(&missing));
     else if (check_contract(s, arts, &decision, err) != 0 ||
-             check_assessment(self, s, arts, merged, err) != 0)
+             check_assessment(self, s, arts, err) != 0 ||
+             check_criteria(s, json_string_value(notes), merged, err) != 0)
         rc = -1;
     wt_buf_release(&missing);
     if (rc != 0) {

@@ -27,6 +27,9 @@ const char *wt_wfrun_step_model_tier(const wt_wfrun_t *self);
  * promptBlocks, guidance, agentRole, loop item/iteration, required outputs).
  * Caller frees. */
 char *wt_wfrun_render_step(const wt_wfrun_t *self);
+/* text with {{var}} / {{a.b}} replaced from context as WorkRail renders
+ * them ("[unset: name]" when missing). Caller frees. */
+char *wt_wfrun_template(const char *text, json_t *context);
 /* Handles the complete_step tool: args = {notes, context, artifacts, ...}.
  * On success merges context, records notes/artifacts, advances (evaluating
  * loops and runConditions) and returns 0. When the step may not complete

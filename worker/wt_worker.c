@@ -517,6 +517,7 @@ worker_setup(worker_t *w)
         .soul = w->soul,
         .tool_env = w->tool_env,
         .default_max_turns = w->cfg.max_turns,
+        .min_notes = w->cfg.min_notes,
         .default_timeout_ms = w->cfg.session_timeout_ms,
         .stuck_abort = w->cfg.stuck_abort,
         .bash_timeout_ms = 300000,

@@ -24,7 +24,7 @@ usage(FILE *out)
         "                        [--script FILE] [--soul FILE]\n"
         "                        [--max-turns N] [--session-timeout DUR] [--stall-timeout DUR]\n"
         "                        [--drain-timeout DUR] [--stuck-policy abort|notify_only]\n"
-        "                        [--heartbeat DUR] [--liveness N]\n"
+        "                        [--heartbeat DUR] [--liveness N] [--min-notes N]\n"
         "\n"
         "Runs a worker with N session slots (default 4). Each assigned session runs its\n"
         "workflow with the chosen LLM provider; every event goes to Redis.\n"
@@ -36,7 +36,9 @@ usage(FILE *out)
         "Notifications: WORKTRAIN_NOTIFY_WEBHOOK (JSON POST) and/or WORKTRAIN_NOTIFY_SLACK\n"
         "(Slack incoming webhook) get one post per session_completed, retried in the\n"
         "background (WORKTRAIN_NOTIFY_ATTEMPTS, _BACKOFF_MS, _TIMEOUT_MS); outcomes go to\n"
-        "wt:notifications.\n");
+        "wt:notifications.\n"
+        "--min-notes N: complete_step refuses notes shorter than N characters (default 50,\n"
+        "as WorkRail's daemon; 0 only requires notes where the step does).\n");
 }
 
 static int
@@ -66,6 +68,7 @@ defaults(wt_worker_cfg_t *cfg)
     cfg->heartbeat_ms = 1000;
     cfg->liveness = 3;
     cfg->max_turns = 200;
+    cfg->min_notes = 50;
     cfg->session_timeout_ms = 60 * 60 * 1000;
     cfg->drain_timeout_ms = 30000;
     cfg->stuck_abort = 1;
@@ -99,15 +102,31 @@ int
 wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
 {
     defaults(cfg);
-    static const struct option opts[] = {
-        {"broker", 1, 0, 'b'},          {"redis", 1, 0, 'r'},          {"slots", 1, 0, 's'},
-        {"workflows", 1, 0, 'w'},       {"workspace-root", 1, 0, 'W'}, {"name", 1, 0, 'n'},
-        {"provider", 1, 0, 'p'},        {"base-url", 1, 0, 'u'},       {"model", 1, 0, 'm'},
-        {"model-fast", 1, 0, 'F'},      {"model-balanced", 1, 0, 'B'}, {"model-best", 1, 0, 'X'},
-        {"script", 1, 0, 'S'},          {"soul", 1, 0, 'o'},           {"max-turns", 1, 0, 't'},
-        {"session-timeout", 1, 0, 'T'}, {"stall-timeout", 1, 0, 'L'},  {"drain-timeout", 1, 0, 'D'},
-        {"stuck-policy", 1, 0, 'P'},    {"heartbeat", 1, 0, 'H'},      {"liveness", 1, 0, 'l'},
-        {"clients", 1, 0, 'C'},         {"help", 0, 0, 'h'},           {0, 0, 0, 0}};
+    static const struct option opts[] = {{"broker", 1, 0, 'b'},
+                                         {"redis", 1, 0, 'r'},
+                                         {"slots", 1, 0, 's'},
+                                         {"workflows", 1, 0, 'w'},
+                                         {"workspace-root", 1, 0, 'W'},
+                                         {"name", 1, 0, 'n'},
+                                         {"provider", 1, 0, 'p'},
+                                         {"base-url", 1, 0, 'u'},
+                                         {"model", 1, 0, 'm'},
+                                         {"model-fast", 1, 0, 'F'},
+                                         {"model-balanced", 1, 0, 'B'},
+                                         {"model-best", 1, 0, 'X'},
+                                         {"script", 1, 0, 'S'},
+                                         {"soul", 1, 0, 'o'},
+                                         {"max-turns", 1, 0, 't'},
+                                         {"session-timeout", 1, 0, 'T'},
+                                         {"stall-timeout", 1, 0, 'L'},
+                                         {"drain-timeout", 1, 0, 'D'},
+                                         {"stuck-policy", 1, 0, 'P'},
+                                         {"heartbeat", 1, 0, 'H'},
+                                         {"liveness", 1, 0, 'l'},
+                                         {"clients", 1, 0, 'C'},
+                                         {"help", 0, 0, 'h'},
+                                         {"min-notes", 1, 0, 'N'},
+                                         {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int c, rc = 0;
@@ -165,6 +184,9 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
             break;
         case 'o':
             snprintf(cfg->soul_path, sizeof cfg->soul_path, "%s", optarg);
+            break;
+        case 'N':
+            rc = number("--min-notes", optarg, 0, 100000, &cfg->min_notes);
             break;
         case 't':
             rc = number("--max-turns", optarg, 1, 100000, &cfg->max_turns);

@@ -180,6 +180,9 @@ broken_error(const char *text)
 }
 
 #define HEAD "{\"id\":\"b\",\"name\":\"b\",\"version\":\"1\",\"description\":\"d\",\"steps\":"
+#define HEADK                                                                                      \
+    "{\"id\":\"b\",\"name\":\"b\",\"version\":\"1\",\"description\":\"d\",\"worktrain\":{"         \
+    "\"outputRequiredKeys\":true},\"steps\":"
 
 static void
 test_broken_files_name_file_and_path(void)
@@ -241,8 +244,10 @@ complete(wt_wfrun_t *run, const char *args_json, char *msg, size_t cap)
 static void
 test_loop_branch_and_required_output(void)
 {
-    wt_workflow_t *wf = load(
-        HEAD "[{\"id\":\"plan\",\"prompt\":\"p\"},"
+    /* WorkTrain's opt-in: outputRequired keys must be in the context */
+    wt_workflow_t *wf =
+        load(HEADK
+             "[{\"id\":\"plan\",\"prompt\":\"p\"},"
              "{\"id\":\"each\",\"type\":\"loop\",\"title\":\"each\",\"loop\":{\"type\":\"forEach\","
              "\"items\":\"items\",\"itemVar\":\"item\",\"maxIterations\":5},"
              "\"body\":[{\"id\":\"handle\",\"prompt\":\"p\"}]},"
@@ -319,11 +324,12 @@ test_artifact_loop_contract_and_assessment(void)
     WT_CHECK_STR(wt_wfrun_step_id(run), "end");
     WT_CHECK_STR(wt_wfrun_step_id(copy), "end");
     WT_CHECK(complete(run, "{\"notes\":\"n\"}", msg, sizeof msg) == -1);
-    WT_CHECK(strstr(msg, "assessment required") != NULL);
+    WT_CHECK(strstr(msg, "requires an assessment submission for \"g\"") != NULL);
     const char *low = "{\"notes\":\"n\",\"artifacts\":[{\"kind\":\"wr.assessment\","
                       "\"assessmentId\":\"g\",\"dimensions\":{\"c\":\"low\"}}]}";
     WT_CHECK(complete(run, low, msg, sizeof msg) == -1);
-    WT_CHECK(strstr(msg, "follow-up required") != NULL && strstr(msg, "again") != NULL);
+    WT_CHECK(strstr(msg, "Follow-up required before this step can proceed: g.c matched \"low\"") !=
+             NULL);
     WT_CHECK(!wt_wfrun_done(run));
     const char *high = "{\"notes\":\"n\",\"artifacts\":[{\"kind\":\"wr.assessment\","
                        "\"assessmentId\":\"g\",\"dimensions\":{\"c\":\"high\"}}]}";

@@ -176,5 +176,200 @@ test_skipped_steps_recorded(void)
     wt_workflow_destroy(&wf);
 }
 
-WT_TEST_MAIN(WT_TEST(test_conditions_answer_case), WT_TEST(test_condition_operators),
-             WT_TEST(test_skipped_steps_recorded))
+/* Point 2: outputRequired is prompt text (WorkRail's "## Output Required"
+ * section), not required context keys: good notes complete the step. */
+static void
+test_output_required_is_prompt_text(void)
+{
+    wt_workflow_t *wf = load(SHIPPED "/adaptive-ticket-creation.json");
+    if (wf == NULL)
+        return;
+    wt_wfrun_t *run = wt_wfrun_new(wf, NULL, NULL);
+    WT_CHECK_STR(wt_wfrun_step_id(run), "phase-0-triage");
+    char *text = wt_wfrun_render_step(run);
+    WT_CHECK(strstr(text, "## Output Required\n- **notesMarkdown**: Selected path "
+                          "(Simple/Standard/Epic), top three triage reasons") != NULL);
+    WT_CHECK(strstr(text, "Required in complete_step's context") == NULL);
+    free(text);
+    char msg[512];
+    WT_CHECK(complete(run,
+                      json_pack("{s:s,s:{s:s}}", "notes", NOTES, "context", "pathComplexity",
+                                "standard"),
+                      msg, sizeof msg) == 0);
+    WT_CHECK_STR(wt_wfrun_step_id(run), "phase-1-context-and-gaps");
+    wt_wfrun_destroy(&run);
+    wt_workflow_destroy(&wf);
+}
+
+/* Point 3: the prompt lists each assessment with its dimensions and
+ * levels; levels are validated (case-normalised as WorkRail does), the
+ * follow-up fires on the trigger level. */
+static void
+test_assessment_gate_single(void)
+{
+    wt_workflow_t *wf = load(SHIPPED "/test-artifact-loop-control.json");
+    if (wf == NULL)
+        return;
+    wt_wfrun_t *run = wt_wfrun_new(wf, NULL, NULL);
+    const char *stop = "{\"notes\":\"" NOTES "\",\"artifacts\":[{\"kind\":\"wr.loop_control\","
+                       "\"decision\":\"stop\"}]}";
+    for (int i = 0; i < 5 && strcmp(wt_wfrun_step_id(run), "complete") != 0; i++)
+        WT_CHECK(complete(run, json_loads(stop, 0, NULL), NULL, 0) == 0);
+    WT_CHECK_STR(wt_wfrun_step_id(run), "complete");
+    char *text = wt_wfrun_render_step(run);
+    WT_CHECK(strstr(text, "**ASSESSMENT REQUIREMENTS (System):**") != NULL);
+    WT_CHECK(strstr(text, "- Assessment target: \"readiness_gate\"") != NULL);
+    WT_CHECK(strstr(text, "-   confidence (low | high): How confident") != NULL);
+    WT_CHECK(strstr(text, "\"assessmentId\": \"readiness_gate\", \"dimensions\": { "
+                          "\"confidence\": \"low\" }") != NULL);
+    WT_CHECK(strstr(text, "DIMENSION") == NULL);
+    free(text);
+
+    static const struct {
+        const char *dims;
+        const char *want; /* NULL: accepted */
+    } cases[] = {
+        {"{\"confidence\":\"banana\"}",
+         "Dimension \"confidence\": Level \"banana\" is not allowed. Allowed levels: low, high."},
+        {"{}", "Missing assessment dimension \"confidence\"."},
+        {"{\"confidence\":\"high\",\"extra\":\"x\"}",
+         "Unknown assessment dimension \"extra\" for assessment \"readiness_gate\"."},
+        {"{\"confidence\":\"LOW\"}", "Follow-up required before this step can proceed: "
+                                     "readiness_gate.confidence matched \"low\"."},
+        {"{\"confidence\":\" High \"}", NULL},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *args = json_pack("{s:s,s:[{s:s,s:s,s:o}]}", "notes", NOTES, "artifacts", "kind",
+                                 "wr.assessment", "assessmentId", "readiness_gate", "dimensions",
+                                 json_loads(cases[i].dims, 0, NULL));
+        char msg[1024];
+        int rc = complete(run, args, msg, sizeof msg);
+        WT_CHECK(rc == (cases[i].want ? -1 : 0));
+        if (cases[i].want && strstr(msg, cases[i].want) == NULL)
+            fprintf(stderr, "  case %zu: got: %s\n", i, msg);
+        WT_CHECK(cases[i].want == NULL || strstr(msg, cases[i].want) != NULL);
+    }
+    WT_CHECK(wt_wfrun_done(run));
+    wt_wfrun_destroy(&run);
+    wt_workflow_destroy(&wf);
+}
+
+/* Point 3: with several assessments, one artifact per assessment matched
+ * by assessmentId (WorkRail's form); a missing one is named. */
+static void
+test_assessment_gate_multi(void)
+{
+    wt_workflow_t *wf = load(SHIPPED "/mr-review-workflow.agentic.v2.json");
+    if (wf == NULL)
+        return;
+    wt_wfrun_t *run = wt_wfrun_new(wf, NULL, NULL);
+    for (int i = 0; i < 40 && !wt_wfrun_done(run) &&
+                    strcmp(wt_wfrun_step_id(run), "phase-5-final-validation") != 0;
+         i++) {
+        json_t *args = json_pack("{s:s,s:[{s:s,s:s}]}", "notes", NOTES, "artifacts", "kind",
+                                 "wr.loop_control", "decision", "stop");
+        char msg[1024];
+        if (complete(run, args, msg, sizeof msg) != 0) {
+            fprintf(stderr, "  refused at %s: %s\n", wt_wfrun_step_id(run), msg);
+            break;
+        }
+    }
+    WT_CHECK_STR(wt_wfrun_step_id(run), "phase-5-final-validation");
+    char *text = wt_wfrun_render_step(run);
+    WT_CHECK(strstr(text, "Set assessmentId: \"coverage-completeness-gate\"") != NULL);
+    WT_CHECK(strstr(text, "-   evidence_quality (low | high): ") != NULL);
+    free(text);
+    const char *two =
+        "[{\"kind\":\"wr.assessment\",\"assessmentId\":\"coverage-completeness-gate\","
+        "\"dimensions\":{\"coverage_completeness\":\"high\"}},"
+        "{\"kind\":\"wr.assessment\",\"assessmentId\":\"evidence-quality-gate\","
+        "\"dimensions\":{\"evidence_quality\":\"high\"}}]";
+    char msg[2048];
+    WT_CHECK(complete(run,
+                      json_pack("{s:s,s:o}", "notes", NOTES, "artifacts", json_loads(two, 0, NULL)),
+                      msg, sizeof msg) == -1);
+    WT_CHECK(strstr(msg, "Missing assessment artifact for \"contradiction-resolution-gate\"") !=
+             NULL);
+    WT_CHECK(strstr(msg, "evidence-quality-gate") == NULL);
+    json_t *arts = json_loads(two, 0, NULL);
+    json_array_append_new(arts, json_loads("{\"kind\":\"wr.assessment\",\"assessmentId\":"
+                                           "\"contradiction-resolution-gate\",\"dimensions\":{"
+                                           "\"contradiction_resolution\":\"high\"}}",
+                                           0, NULL));
+    WT_CHECK(complete(run, json_pack("{s:s,s:o}", "notes", NOTES, "artifacts", arts), msg,
+                      sizeof msg) == 0);
+    if (strstr(msg, "Invalid"))
+        fprintf(stderr, "  %s\n", msg);
+    wt_wfrun_destroy(&run);
+    wt_workflow_destroy(&wf);
+}
+
+/* Point 6: validationCriteria are checked against the notes with
+ * WorkRail's messages, and listed in the prompt. */
+static void
+test_validation_criteria(void)
+{
+    wt_workflow_t *wf = load(SHIPPED "/scoped-documentation-workflow.json");
+    if (wf == NULL)
+        return;
+    wt_wfrun_t *run = wt_wfrun_new(wf, NULL, NULL);
+    WT_CHECK_STR(wt_wfrun_step_id(run), "phase-0-reconnaissance-and-scope");
+    char *text = wt_wfrun_render_step(run);
+    WT_CHECK(strstr(text, "- Must contain: \"IN SCOPE\"\n- Must contain: \"OUT OF SCOPE\"\n- "
+                          "Length: ≥400 chars") != NULL);
+    free(text);
+    char msg[2048];
+    WT_CHECK(complete(run, json_pack("{s:s}", "notes", NOTES), msg, sizeof msg) == -1);
+    WT_CHECK(strstr(msg, "Invalid output for contractRef=wr.validationCriteria.") != NULL);
+    WT_CHECK(strstr(msg, "- Must explicitly define what is in scope\n") != NULL);
+    WT_CHECK(strstr(msg, "- Must explicitly define what is out of scope\n") != NULL);
+    WT_CHECK(strstr(msg, "(at least 400 characters)") != NULL);
+    char good[1024];
+    snprintf(good, sizeof good, "IN SCOPE: the parser. OUT OF SCOPE: the renderer. %s %s %s %s %s",
+             NOTES, NOTES, NOTES, NOTES, NOTES);
+    WT_CHECK(complete(run, json_pack("{s:s}", "notes", "in scope / out of scope, lower case"), msg,
+                      sizeof msg) == -1); /* contains is case-sensitive in WorkRail */
+    WT_CHECK(complete(run, json_pack("{s:s}", "notes", good), msg, sizeof msg) == 0);
+    WT_CHECK(strcmp(wt_wfrun_step_id(run), "phase-0-reconnaissance-and-scope") != 0);
+    wt_wfrun_destroy(&run);
+    wt_workflow_destroy(&wf);
+}
+
+/* Point 4: {{var}} templates are rendered from the context ([unset: x]
+ * when missing, as WorkRail), promptFragments whose `when` holds are
+ * appended. */
+static void
+test_templates_and_fragments(void)
+{
+    const char *text =
+        "{\"id\":\"t\",\"name\":\"t\",\"version\":\"1\",\"description\":\"d\",\"steps\":[{\"id\":"
+        "\"s\",\"title\":\"Slice {{sliceIndex}}\",\"prompt\":\"Do slice {{sliceIndex}} of "
+        "{{plan.total}} ({{missing}}, {{wr.bindings.x}}).\",\"promptFragments\":[{\"id\":\"a\","
+        "\"when\":{\"var\":\"rigor\",\"equals\":\"thorough\"},\"text\":\"Be thorough on "
+        "{{sliceIndex}}.\"},{\"id\":\"b\",\"when\":{\"var\":\"rigor\",\"equals\":\"quick\"},"
+        "\"text\":\"Be quick.\"},{\"id\":\"c\",\"text\":\"Always.\"}]}]}";
+    wt_err_t err = {0};
+    wt_workflow_t *wf = wt_workflow_parse(text, strlen(text), "t.json", &err);
+    WT_CHECK(wf != NULL);
+    if (wf == NULL)
+        return;
+    json_t *ctx =
+        json_loads("{\"sliceIndex\":2,\"plan\":{\"total\":5},\"rigor\":\" THOROUGH\"}", 0, NULL);
+    wt_wfrun_t *run = wt_wfrun_new(wf, ctx, NULL);
+    json_decref(ctx);
+    char *out = wt_wfrun_render_step(run);
+    WT_CHECK(strstr(out, "# Step: Slice 2 (id: s)") != NULL);
+    WT_CHECK(strstr(out, "Do slice 2 of 5 ([unset: missing], {{wr.bindings.x}}).") != NULL);
+    WT_CHECK(strstr(out, "Be thorough on 2.") != NULL);
+    WT_CHECK(strstr(out, "Be quick.") == NULL);
+    WT_CHECK(strstr(out, "Always.") != NULL);
+    free(out);
+    wt_wfrun_destroy(&run);
+    wt_workflow_destroy(&wf);
+}
+
+WT_TEST_MAIN(WT_TEST(test_output_required_is_prompt_text), WT_TEST(test_assessment_gate_single),
+             WT_TEST(test_assessment_gate_multi), WT_TEST(test_validation_criteria),
+             WT_TEST(test_templates_and_fragments), WT_TEST(test_conditions_answer_case),
+             WT_TEST(test_condition_operators), WT_TEST(test_skipped_steps_recorded))

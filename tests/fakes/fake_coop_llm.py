@@ -115,7 +115,8 @@ def from_step(ans, step):
             continue
         a = assessment(arts, aid.group(1))
         for dim, levels in re.findall(r"^\s*-?\s*([A-Za-z_][\w-]*) \(([^)]*\|[^)]*)\):", block, re.M):
-            a["dimensions"].setdefault(dim, levels.split("|")[0].strip())
+            ans["levels"][dim] = [x.strip() for x in levels.split("|")]
+            a["dimensions"].setdefault(dim, ans["levels"][dim][0])
     if "wr.assessment" in step and not any(a.get("kind") == "wr.assessment" for a in arts):
         assessment(arts)
 
@@ -134,8 +135,17 @@ def from_error(ans, err):
         add_phrase(ans, phrase.strip())
     if "wr.loop_control" in err and not any(a.get("kind") == "wr.loop_control" for a in arts):
         arts.append({"kind": "wr.loop_control", "decision": "stop"})
+    # a follow-up: answer with another level than the one that triggered it
+    fu = re.search(r"follow-up required \(([\w-]+) was '([^']*)'\)", err) or \
+        re.search(r'Follow-up required[^:]*: [\w-]+\.([\w-]+) matched "([^"]*)"', err)
+    if fu:
+        dim, bad = fu.group(1), fu.group(2)
+        for x in arts:
+            if x.get("kind") == "wr.assessment" and dim in x.get("dimensions", {}):
+                opts = [lv for lv in ans["levels"].get(dim, []) if lv.lower() != bad.lower()]
+                x["dimensions"][dim] = opts[-1] if opts else "high"
     aid = re.search(r'"assessmentId": "([^"]+)"', err) or re.search(r'assessmentId "([^"]+)"', err)
-    if "wr.assessment" in err or "assessment" in err.lower():
+    if not fu and ("wr.assessment" in err or "assessment" in err.lower()):
         a = assessment(arts, aid.group(1) if aid else None)
         allowed = re.search(r"Allowed levels: ([^.\n]*)", err)
         levels = [x.strip() for x in allowed.group(1).split(",")] if allowed else []
@@ -144,20 +154,11 @@ def from_error(ans, err):
             a["dimensions"][dim] = levels[0] if levels else "medium"
         for dim in re.findall(r'Dimension "([\w-]+)": Level', err):
             a["dimensions"][dim] = levels[0] if levels else "medium"
-        # a follow-up: answer with another level than the one that triggered it
-        fu = re.search(r"follow-up required \(([\w-]+) was '([^']*)'\)", err) or \
-            re.search(r'Follow-up required[^:]*: [\w-]+\.([\w-]+) matched "([^"]*)"', err)
-        if fu:
-            dim, bad = fu.group(1), fu.group(2)
-            for x in arts:
-                if x.get("kind") == "wr.assessment" and dim in x.get("dimensions", {}):
-                    opts = [lv for lv in levels if lv != bad]
-                    x["dimensions"][dim] = opts[-1] if opts else "high"
 
 
 def answer(body):
     step, err, prev = read_request(body)
-    ans = {"notes": NOTES, "context": {}, "artifacts": []}
+    ans = {"notes": NOTES, "context": {}, "artifacts": [], "levels": {}}
     if prev:
         ans["notes"] = prev.get("notes") or NOTES
         ans["context"] = prev.get("context") or {}

@@ -49,7 +49,7 @@ def run_batch(fleet, name, folder, ids, base, env):
     e = {"ANTHROPIC_API_KEY": "coop-test-key"}
     e.update(env)
     fleet.start_worker(name, 4, None, "--provider", "anthropic", "--base-url", base,
-                       "--workflows", folder, env=dict(os.environ, **e))
+                       "--workflows", folder, env=dict(os.environ, **e), min_notes=None)
     fleet.wait_workers(1, exact=True)
     c = fleet.client()
     sids = {}
@@ -60,12 +60,15 @@ def run_batch(fleet, name, folder, ids, base, env):
     rows = {}
     for label, sid in sids.items():
         h = fleet.r.hgetall("wt:session:%s" % sid)
-        ev = [t for _, t, _, _ in fleet.events(sid)]
+        evs = fleet.events(sid)
+        ev = [t for _, t, _, _ in evs]
+        fails = [d.get("error", "") for _, t, d, _ in evs if t == "tool_call_failed"]
         rows[label] = {"outcome": h.get("outcome"), "error": h.get("error", ""),
                        "steps": ev.count("step_advanced"),
                        "turns": ev.count("llm_turn_started"),
                        "rejected": ev.count("tool_call_failed"),
-                       "skipped": ev.count("step_skipped")}
+                       "skipped": ev.count("step_skipped"),
+                       "last_rejection": fails[-1] if fails else ""}
     fleet.kill("worker-" + name, 15)
     fleet.procs["worker-" + name].wait(timeout=30)
     fleet.wait_workers(0, exact=True)
@@ -112,6 +115,8 @@ def main():
             print("  %-75s %-8s steps %3d turns %3d rejected %3d skipped %3d %s"
                   % (label, r["outcome"], r["steps"], r["turns"], r["rejected"], r["skipped"],
                      r["error"][:80]))
+            if r["outcome"] != "success" and r["last_rejection"]:
+                print("      last rejection: %s" % r["last_rejection"][:300].replace("\n", " | "))
         print("  TOTAL: %(success)d of %(files)d files reach success; %(steps)d steps, "
               "%(turns)d turns, %(rejected)d rejected complete_step calls, %(skipped)d skipped "
               "steps" % total)

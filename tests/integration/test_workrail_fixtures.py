@@ -3,7 +3,11 @@
 through a real broker and worker under scripted replies: a one-step workflow
 with seven required outputs, a two-step one, a forEach loop whose body is a
 step reference, and a while loop driven by loop-control artifacts with an
-assessment that demands a follow-up. Skips cleanly when ../shared is absent."""
+assessment that demands a follow-up; then, with the worker's default
+--min-notes (50, WorkRail's daemon rule), 49-character notes are refused
+with WorkRail's message and 50 accepted. Skips cleanly when ../shared is
+absent."""
+import json
 import os
 import sys
 
@@ -46,11 +50,28 @@ def main():
             check(got == steps, "%s walks %s" % (wf, got))
             if wf == "test-artifact-loop-control":
                 failed = [d for _, t, d, _ in fleet.events(sid) if t == "tool_call_failed"]
-                check(any("follow-up required" in d["error"] for d in failed),
+                check(any("Follow-up required before this step can proceed" in d["error"] for d in failed),
                       "low assessment kept the step open with the follow-up guidance")
             fleet.kill("worker-" + name, 15)
             fleet.procs["worker-" + name].wait(timeout=30)
             fleet.wait_workers(0, exact=True)
+        # WorkRail's daemon: notes of at least 50 characters, whatever the step
+        short, ok = "x" * 49, "y" * 50
+        script = os.path.join(fleet.dir, "notes50.json")
+        with open(script, "w") as f:
+            json.dump([{"tool_calls": [{"name": "complete_step", "input": {"notes": n}}]}
+                       for n in (short, ok)], f)
+        fleet.start_worker("notes", 1, script, "--workflows", FIXTURES, min_notes=None)
+        fleet.wait_workers(1, exact=True)
+        sid = c.spawn("workflow-diagnose-environment", "notes length")
+        fleet.wait_for(lambda: any(t == "step_advanced" for _, t, _, _ in fleet.events(sid)), 60,
+                       "first step advanced")
+        failed = [d["error"] for _, t, d, _ in fleet.events(sid) if t == "tool_call_failed"]
+        check(len(failed) == 1 and "notes is required and must be at least 50 characters" in
+              failed[0] and "Current length: 49 characters" in failed[0],
+              "49-character notes refused with WorkRail's message: %s" % failed)
+        adv = [d for _, t, d, _ in fleet.events(sid) if t == "step_advanced"]
+        check(adv and adv[0]["notes"] == ok, "50-character notes accepted")
         c.close()
     except Exception as e:
         check(False, "unexpected error: %r" % e)

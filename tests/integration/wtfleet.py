@@ -166,13 +166,17 @@ class Fleet:
         self.wait_for(lambda: os.path.exists(self.clients_ep[6:]), 10, "broker socket")
         return p
 
-    def start_worker(self, name, slots=4, script=None, *extra, env=None):
+    def start_worker(self, name, slots=4, script=None, *extra, env=None, min_notes=0):
+        """min_notes: --min-notes (the scripted replies in tests/scripts carry short
+        notes, so 0 unless a test checks WorkRail's rule; None keeps the default 50)."""
         argv = [BIN, "worker", "--broker", self.workers_ep, "--clients", self.clients_ep,
                 "--redis", self.redis_url,
                 "--slots", str(slots), "--name", name, "--workflows", WORKFLOWS,
                 "--workspace-root", os.path.join(self.dir, "ws")]
         if script:
             argv += ["--provider", "scripted", "--script", script]
+        if min_notes is not None:
+            argv += ["--min-notes", str(min_notes)]
         argv += list(extra)
         return self._spawn("worker-" + name, argv, env=env)
 
