@@ -14,6 +14,7 @@
 #include "wt_buf.h"
 #include "wt_condition.h"
 #include "wt_criteria.h"
+#include "wt_refs.h"
 #include "wt_workflow_int.h"
 
 #include <dirent.h>
@@ -46,8 +47,8 @@ render_value(wt_buf_t *b, json_t *v)
         const char *ref = json_string_value(json_object_get(part, "refId"));
         if (t)
             wt_buf_puts(b, t, NULL);
-        else if (ref)
-            wt_buf_printf(b, NULL, "[see WorkRail guidance '%s']", ref);
+        else if (ref && wt_refs_text(ref)) /* checked at load (check_value) */
+            wt_buf_puts(b, wt_refs_text(ref), NULL);
     }
 }
 
@@ -104,6 +105,20 @@ check_value(json_t *v, const char *path, wt_err_t *err)
     if (!json_is_array(v))
         return wt_err_set(err, WT_EINVAL, "%s: expected a string or an array of prompt parts",
                           path);
+    size_t i;
+    json_t *part;
+    json_array_foreach(v, i, part)
+    {
+        const char *ref = json_string_value(json_object_get(part, "refId"));
+        if (json_string_value(json_object_get(part, "text")) == NULL && ref == NULL)
+            return wt_err_set(err, WT_EINVAL,
+                              "%s[%zu]: expected {kind: text, text} or {kind: ref, "
+                              "refId}",
+                              path, i);
+        if (ref && wt_refs_text(ref) == NULL)
+            return wt_err_set(err, WT_EINVAL, "%s[%zu]: Unknown ref '%s'. Known refs: %s", path, i,
+                              ref, wt_refs_known());
+    }
     return 0;
 }
 
@@ -129,6 +144,15 @@ compile_blocks(json_t *pb, const char *path, wt_err_t *err)
                    strcmp(k, "verify") == 0) {
             if (!json_is_array(v))
                 return wt_err_set(err, WT_EINVAL, "%s: expected an array", sub);
+            size_t i;
+            json_t *item;
+            json_array_foreach(v, i, item)
+            {
+                char sub2[420];
+                snprintf(sub2, sizeof sub2, "%s[%zu]", sub, i);
+                if (check_value(item, sub2, err) != 0)
+                    return -1;
+            }
         } else {
             return wt_err_set(err, WT_EINVAL,
                               "%s: unknown block (use goal, constraints, procedure, "

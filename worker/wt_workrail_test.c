@@ -264,9 +264,14 @@ test_assessment_gate_multi(void)
     if (wf == NULL)
         return;
     wt_wfrun_t *run = wt_wfrun_new(wf, NULL, NULL);
+    int refs_seen = 0;
     for (int i = 0; i < 40 && !wt_wfrun_done(run) &&
                     strcmp(wt_wfrun_step_id(run), "phase-5-final-validation") != 0;
          i++) {
+        char *step = wt_wfrun_render_step(run); /* point 4: wr.refs.* render as guidance */
+        refs_seen += strstr(step, "Notes come first:\n- the notes you give complete_step") != NULL;
+        WT_CHECK(strstr(step, "wr.refs.") == NULL);
+        free(step);
         json_t *args = json_pack("{s:s,s:[{s:s,s:s}]}", "notes", NOTES, "artifacts", "kind",
                                  "wr.loop_control", "decision", "stop");
         char msg[1024];
@@ -276,6 +281,7 @@ test_assessment_gate_multi(void)
         }
     }
     WT_CHECK_STR(wt_wfrun_step_id(run), "phase-5-final-validation");
+    WT_CHECK(refs_seen > 0);
     char *text = wt_wfrun_render_step(run);
     WT_CHECK(strstr(text, "Set assessmentId: \"coverage-completeness-gate\"") != NULL);
     WT_CHECK(strstr(text, "-   evidence_quality (low | high): ") != NULL);
@@ -369,7 +375,24 @@ test_templates_and_fragments(void)
     wt_workflow_destroy(&wf);
 }
 
-WT_TEST_MAIN(WT_TEST(test_output_required_is_prompt_text), WT_TEST(test_assessment_gate_single),
-             WT_TEST(test_assessment_gate_multi), WT_TEST(test_validation_criteria),
-             WT_TEST(test_templates_and_fragments), WT_TEST(test_conditions_answer_case),
-             WT_TEST(test_condition_operators), WT_TEST(test_skipped_steps_recorded))
+/* Point 4: an unknown reference is a load error naming it, as in WorkRail. */
+static void
+test_unknown_ref(void)
+{
+    const char *text =
+        "{\"id\":\"t\",\"name\":\"t\",\"version\":\"1\",\"description\":\"d\","
+        "\"steps\":[{\"id\":\"s\",\"promptBlocks\":{\"goal\":\"g\",\"constraints\":[["
+        "{\"kind\":\"ref\",\"refId\":\"wr.refs.nope\"}]]}}]}";
+    wt_err_t err = {0};
+    wt_workflow_t *wf = wt_workflow_parse(text, strlen(text), "t.json", &err);
+    WT_CHECK(wf == NULL);
+    WT_CHECK(strstr(err.msg, "$.steps[0].promptBlocks.constraints[0][0]: Unknown ref "
+                             "'wr.refs.nope'. Known refs: wr.refs.memory_usage") != NULL);
+    wt_workflow_destroy(&wf);
+}
+
+WT_TEST_MAIN(WT_TEST(test_unknown_ref), WT_TEST(test_output_required_is_prompt_text),
+             WT_TEST(test_assessment_gate_single), WT_TEST(test_assessment_gate_multi),
+             WT_TEST(test_validation_criteria), WT_TEST(test_templates_and_fragments),
+             WT_TEST(test_conditions_answer_case), WT_TEST(test_condition_operators),
+             WT_TEST(test_skipped_steps_recorded))
