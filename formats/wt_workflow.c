@@ -285,12 +285,16 @@ compile_standard(json_t *j, const char *path, wf_step_t *s, wt_err_t *err)
     if (!prompt && !pb && !json_object_get(j, "templateCall"))
         return wt_err_set(err, WT_EINVAL, "%s: step '%s' has no prompt or promptBlocks", path,
                           s->id);
+    if (!prompt && !pb)
+        s->template_call = json_object_get(j, "templateCall");
     if (prompt)
         s->prompt = wt_xstrdup(json_string_value(prompt));
     else if (pb)
         s->prompt = render_blocks(pb);
     else
-        s->prompt = wt_xstrdup("(this step runs a WorkRail template; do what its title says)");
+        s->prompt = wt_xstrdup("(this step runs a WorkRail template that was not expanded: it is "
+                               "expanded when the workflow is loaded from a folder holding the "
+                               "routine; do what its title says)");
     s->agent_role = opt_str(j, "agentRole");
     s->guidance = json_object_get(j, "guidance");
     if (s->guidance && !json_is_array(s->guidance))
@@ -696,6 +700,217 @@ add_item(wt_workflow_set_t *self, wt_workflow_t *wf)
     self->items[self->n++] = wf;
 }
 
+/* --- templateCall expansion (WorkRail's routine injection) --- */
+
+static int
+uses_templates(const wt_workflow_t *wf)
+{
+    for (size_t i = 0; i < wf->nsteps; i++) {
+        if (wf->steps[i].template_call)
+            return 1;
+        for (size_t k = 0; k < wf->steps[i].nbody; k++)
+            if (wf->steps[i].body[k].template_call)
+                return 1;
+    }
+    return 0;
+}
+
+/* WorkRail names a routine's template "wr.templates.routine.<name>" for
+ * the routine id "routine-<name>" (or "<name>"). */
+static const wt_workflow_t *
+find_routine(wt_workflow_set_t *set, const char *template_id)
+{
+    const char *pre = "wr.templates.routine.";
+    if (strncmp(template_id, pre, strlen(pre)) != 0)
+        return NULL;
+    const char *name = template_id + strlen(pre);
+    for (int i = 0; i < set->n; i++) {
+        const char *id = set->items[i]->id;
+        if (strncmp(id, "routine-", 8) == 0)
+            id += 8;
+        if (strcmp(id, name) == 0)
+            return set->items[i];
+    }
+    return NULL;
+}
+
+/* WorkRail's {arg} substitution (single braces; {{...}} is left alone). */
+static char *
+substitute_args(const char *text, json_t *args, const char *what, wt_err_t *err)
+{
+    wt_buf_t b;
+    wt_buf_init(&b, 1 << 22);
+    const char *p = text;
+    while (*p) {
+        const char *open = strchr(p, '{');
+        if (open == NULL)
+            break;
+        const char *close = open + 1;
+        while (*close && *close != '{' && *close != '}')
+            close++;
+        int single = *close == '}' && close > open + 1 && (open == text || open[-1] != '{') &&
+                     close[1] != '}';
+        if (!single) {
+            wt_buf_append(&b, p, (size_t)(open + 1 - p), NULL);
+            p = open + 1;
+            continue;
+        }
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(close - open - 1), open + 1);
+        json_t *v = json_object_get(args, name);
+        if (v == NULL || !(json_is_string(v) || json_is_number(v) || json_is_boolean(v))) {
+            wt_err_set(err, WT_EINVAL,
+                       v ? "%s: INVALID_TEMPLATE_ARG_TYPE: arg '%s' must be string, number, or "
+                           "boolean"
+                         : "%s: MISSING_TEMPLATE_ARG: references arg '%s' but it was not provided "
+                           "in templateCall.args",
+                       what, name);
+            wt_buf_release(&b);
+            return NULL;
+        }
+        wt_buf_append(&b, p, (size_t)(open - p), NULL);
+        char *t = wt_condition_text(v);
+        wt_buf_puts(&b, t, NULL);
+        free(t);
+        p = close + 1;
+    }
+    wt_buf_puts(&b, p, NULL);
+    return wt_buf_detach(&b);
+}
+
+/* Appends the routine's steps for caller (a step with templateCall) to out. */
+static int
+expand_call(wt_workflow_set_t *set, json_t *caller, json_t *out, const char *origin, wt_err_t *err)
+{
+    json_t *tc = json_object_get(caller, "templateCall");
+    const char *tid = json_string_value(json_object_get(tc, "templateId"));
+    const char *cid = json_string_value(json_object_get(caller, "id"));
+    const wt_workflow_t *r = tid ? find_routine(set, tid) : NULL;
+    if (r == NULL)
+        return wt_err_set(err, WT_EINVAL,
+                          "%s: step '%s': Unknown template '%s' (a routine with id "
+                          "routine-NAME must be loaded from the same folders)",
+                          origin, cid, tid ? tid : "(none)");
+    json_t *args = json_object_get(tc, "args");
+    json_t *meta = json_object_get(r->doc, "metaGuidance");
+    size_t i;
+    json_t *st;
+    json_array_foreach(json_object_get(r->doc, "steps"), i, st)
+    {
+        const char *sid = json_string_value(json_object_get(st, "id"));
+        const char *title = json_string_value(json_object_get(st, "title"));
+        const char *prompt = json_string_value(json_object_get(st, "prompt"));
+        if (json_object_get(st, "templateCall"))
+            return wt_err_set(err, WT_EINVAL,
+                              "%s: routine '%s' step '%s' contains a templateCall: recursive "
+                              "routine injection is not allowed",
+                              origin, r->id, sid ? sid : "?");
+        if (!sid || !title || !prompt)
+            return wt_err_set(err, WT_EINVAL,
+                              "%s: routine '%s' step '%s' is missing required field '%s'", origin,
+                              r->id, sid ? sid : "(missing id)",
+                              !sid     ? "id"
+                              : !title ? "title"
+                                       : "prompt");
+        char what[512];
+        snprintf(what, sizeof what, "%s: routine '%s' step '%s'", origin, r->id, sid);
+        char *np = substitute_args(prompt, args, what, err);
+        char *nt = np ? substitute_args(title, args, what, err) : NULL;
+        if (nt == NULL) {
+            free(np);
+            return -1;
+        }
+        json_t *x = json_deep_copy(st);
+        json_object_set_new(x, "id", json_sprintf("%s.%s", cid, sid));
+        json_object_set_new(x, "title", json_string(nt));
+        json_object_set_new(x, "prompt", json_string(np));
+        free(np);
+        free(nt);
+        if (json_array_size(meta)) {
+            json_t *g = json_object_get(st, "guidance");
+            json_t *all = json_is_array(g) ? json_deep_copy(g) : json_array();
+            json_array_extend(all, meta);
+            json_object_set_new(x, "guidance", all);
+        }
+        if (!json_object_get(x, "runCondition") && json_object_get(caller, "runCondition"))
+            json_object_set(x, "runCondition", json_object_get(caller, "runCondition"));
+        json_array_append_new(out, x);
+    }
+    return 0;
+}
+
+static json_t *
+expand_steps(wt_workflow_set_t *set, json_t *steps, const char *origin, wt_err_t *err)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *st;
+    json_array_foreach(steps, i, st)
+    {
+        if (json_object_get(st, "templateCall") && !json_object_get(st, "prompt") &&
+            !json_object_get(st, "promptBlocks")) {
+            if (expand_call(set, st, out, origin, err) != 0) {
+                json_decref(out);
+                return NULL;
+            }
+            continue;
+        }
+        json_t *x = json_deep_copy(st);
+        json_t *body = json_object_get(x, "body");
+        if (json_is_array(body)) {
+            json_t *nb = expand_steps(set, body, origin, err);
+            if (nb == NULL) {
+                json_decref(x);
+                json_decref(out);
+                return NULL;
+            }
+            json_object_set_new(x, "body", nb);
+        }
+        json_array_append_new(out, x);
+    }
+    return out;
+}
+
+/* Replaces every workflow of the set that calls templates by its expanded
+ * form; one that cannot be expanded is reported and removed, as WorkRail
+ * refuses to compile it. */
+static void
+expand_templates(wt_workflow_set_t *self, void (*on_error)(void *ud, const wt_err_t *err), void *ud)
+{
+    for (int i = 0; i < self->n; i++) {
+        wt_workflow_t *wf = self->items[i];
+        if (!uses_templates(wf))
+            continue;
+        wt_err_t e = {0};
+        const char *origin = wf->path ? wf->path : wf->id;
+        json_t *steps = expand_steps(self, json_object_get(wf->doc, "steps"), origin, &e);
+        wt_workflow_t *nw = NULL;
+        if (steps) {
+            json_t *doc = json_deep_copy(wf->doc);
+            json_object_set_new(doc, "steps", steps);
+            char *text = json_dumps(doc, JSON_COMPACT);
+            json_decref(doc);
+            nw = wt_workflow_parse(text, strlen(text), origin, &e);
+            free(text);
+        }
+        if (nw == NULL) {
+            if (on_error)
+                on_error(ud, &e);
+            wt_workflow_destroy(&self->items[i]);
+            memmove(&self->items[i], &self->items[i + 1],
+                    (size_t)(self->n - i - 1) * sizeof *self->items);
+            self->n--;
+            i--;
+            continue;
+        }
+        nw->path = wf->path;
+        nw->choice = wf->choice;
+        wf->path = wf->choice = NULL;
+        wt_workflow_destroy(&self->items[i]);
+        self->items[i] = nw;
+    }
+}
+
 int
 wt_workflow_set_load_dir(wt_workflow_set_t *self, const char *dir,
                          void (*on_error)(void *ud, const wt_err_t *err), void *ud)
@@ -782,7 +997,9 @@ wt_workflow_set_load_dir(wt_workflow_set_t *self, const char *dir,
         free(rels[i]);
     free(rels);
     free(wfs);
-    return loaded;
+    int before = self->n;
+    expand_templates(self, on_error, ud);
+    return loaded - (before - self->n);
 }
 
 const wt_workflow_t *

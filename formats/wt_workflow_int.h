@@ -22,6 +22,7 @@ typedef struct wf_step {
                               opts in (worktrain.outputRequiredKeys) */
     json_t *criteria;      /* borrowed validationCriteria, may be NULL */
     json_t *fragments;     /* borrowed promptFragments [{when, text}], may be NULL */
+    json_t *template_call; /* borrowed templateCall of a step not yet expanded, may be NULL */
     char *contract_ref;    /* outputContract.contractRef, may be NULL */
     int contract_required; /* outputContract.required (default 1) */
     json_t *assess_refs;   /* borrowed array of assessment ids, may be NULL */

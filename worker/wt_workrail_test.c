@@ -391,8 +391,47 @@ test_unknown_ref(void)
     wt_workflow_destroy(&wf);
 }
 
-WT_TEST_MAIN(WT_TEST(test_unknown_ref), WT_TEST(test_output_required_is_prompt_text),
-             WT_TEST(test_assessment_gate_single), WT_TEST(test_assessment_gate_multi),
-             WT_TEST(test_validation_criteria), WT_TEST(test_templates_and_fragments),
-             WT_TEST(test_conditions_answer_case), WT_TEST(test_condition_operators),
-             WT_TEST(test_skipped_steps_recorded))
+/* Point 4: a templateCall step is expanded into the routine's steps
+ * (ids "caller.step", {arg} substituted, the routine's metaGuidance added
+ * to each step's guidance), as WorkRail's compiler does. */
+static void
+test_template_call_expansion(void)
+{
+    wt_workflow_set_t *set = wt_workflow_set_new();
+    int n = wt_workflow_set_load_dir(set, SHIPPED "/templates", NULL, NULL);
+    WT_CHECK(n == 2);
+    const wt_workflow_t *wf = wt_workflow_set_get(set, "routine-injection-example");
+    WT_CHECK(wf != NULL);
+    if (wf == NULL) {
+        wt_workflow_set_destroy(&set);
+        return;
+    }
+    WT_CHECK(wt_workflow_step_count(wf) == 7);
+    wt_wfrun_t *run = wt_wfrun_new(wf, NULL, NULL);
+    char ids[1024] = "";
+    char *deliver = NULL;
+    for (int i = 0; i < 10 && !wt_wfrun_done(run); i++) {
+        size_t len = strlen(ids);
+        snprintf(ids + len, sizeof ids - len, "%s%s", len ? " " : "", wt_wfrun_step_id(run));
+        if (strcmp(wt_wfrun_step_id(run), "phase-1-design.step-deliver") == 0)
+            deliver = wt_wfrun_render_step(run);
+        WT_CHECK(complete(run, json_pack("{s:s}", "notes", NOTES), NULL, 0) == 0);
+    }
+    WT_CHECK_STR(ids,
+                 "phase-0-gather phase-1-design.step-discover-philosophy "
+                 "phase-1-design.step-understand-deeply phase-1-design.step-generate-candidates "
+                 "phase-1-design.step-compare-and-recommend phase-1-design.step-deliver "
+                 "phase-2-implement");
+    WT_CHECK(deliver && strstr(deliver, "Create `design-candidates.md`.") != NULL);
+    WT_CHECK(deliver && strstr(deliver, "{deliverableName}") == NULL);
+    WT_CHECK(deliver && strstr(deliver, "- PURPOSE: generate genuinely different design") != NULL);
+    free(deliver);
+    wt_wfrun_destroy(&run);
+    wt_workflow_set_destroy(&set);
+}
+
+WT_TEST_MAIN(WT_TEST(test_template_call_expansion), WT_TEST(test_unknown_ref),
+             WT_TEST(test_output_required_is_prompt_text), WT_TEST(test_assessment_gate_single),
+             WT_TEST(test_assessment_gate_multi), WT_TEST(test_validation_criteria),
+             WT_TEST(test_templates_and_fragments), WT_TEST(test_conditions_answer_case),
+             WT_TEST(test_condition_operators), WT_TEST(test_skipped_steps_recorded))

@@ -6,7 +6,8 @@ the outcome, the steps run, the turns and how many turns were rejected
 complete_step calls, then the totals; checks every file reaches success.
 
 The three files that lose a duplicated id in the fixture folder run from a
-folder of their own (the .lean. one with WORKRAIL_ENABLE_LEAN_WORKFLOWS=true,
+folder of their own, with the routines their templateCall steps need (the
+.lean. one with WORKRAIL_ENABLE_LEAN_WORKFLOWS=true,
 as WorkRail needs). Skips cleanly when ../shared is absent. WT_COOP_JSON=FILE
 writes the per-file figures as JSON."""
 import json
@@ -103,6 +104,7 @@ def main():
             d = os.path.join(fleet.dir, "alone%d" % i)
             os.makedirs(d)
             shutil.copy(os.path.join(FIXTURES, rel), d)
+            shutil.copytree(os.path.join(FIXTURES, "routines"), os.path.join(d, "routines"))
             rows.update(run_batch(fleet, "alone%d" % i, d, [(ids[rel], "%s (%s)" % (rel, ids[rel]))],
                                   base, env))
         total = {"files": len(rows), "success": 0, "steps": 0, "turns": 0, "rejected": 0,
