@@ -110,9 +110,12 @@ wt_tools_definitions(void)
                                "pattern"));
     json_array_append_new(
         t, tool("complete_step",
-                "Finish the current workflow step: notes on what you did, context keys the step "
-                "requires, optional artifacts. The result presents the next step.",
-                json_pack("{s:o,s:o,s:o}", "notes", STR("what you did and found"), "context",
+                "Finish the current workflow step: notes on what you did (at least 50 "
+                "characters), context values the step asks for, and the artifacts it asks for "
+                "(e.g. wr.assessment, wr.loop_control). The result presents the next step.",
+                json_pack("{s:o,s:o,s:o}", "notes",
+                          STR("what you did, produced and decided (at least 50 characters)"),
+                          "context",
                           json_pack("{s:s,s:s}", "type", "object", "description",
                                     "values to merge into the session context"),
                           "artifacts",
