@@ -68,6 +68,8 @@ def run_batch(fleet, name, folder, ids, base, env):
                        "steps": ev.count("step_advanced"),
                        "turns": ev.count("llm_turn_started"),
                        "rejected": ev.count("tool_call_failed"),
+                       "followups": sum("follow-up required" in f.lower()
+                                        for f in fails),
                        "skipped": ev.count("step_skipped"),
                        "last_rejection": fails[-1] if fails else ""}
     fleet.kill("worker-" + name, 15)
@@ -108,11 +110,11 @@ def main():
             rows.update(run_batch(fleet, "alone%d" % i, d, [(ids[rel], "%s (%s)" % (rel, ids[rel]))],
                                   base, env))
         total = {"files": len(rows), "success": 0, "steps": 0, "turns": 0, "rejected": 0,
-                 "skipped": 0}
+                 "followups": 0, "skipped": 0}
         for label in sorted(rows):
             r = rows[label]
             total["success"] += r["outcome"] == "success"
-            for k in ("steps", "turns", "rejected", "skipped"):
+            for k in ("steps", "turns", "rejected", "followups", "skipped"):
                 total[k] += r[k]
             print("  %-75s %-8s steps %3d turns %3d rejected %3d skipped %3d %s"
                   % (label, r["outcome"], r["steps"], r["turns"], r["rejected"], r["skipped"],
@@ -120,12 +122,13 @@ def main():
             if r["outcome"] != "success" and r["last_rejection"]:
                 print("      last rejection: %s" % r["last_rejection"][:300].replace("\n", " | "))
         print("  TOTAL: %(success)d of %(files)d files reach success; %(steps)d steps, "
-              "%(turns)d turns, %(rejected)d rejected complete_step calls, %(skipped)d skipped "
-              "steps" % total)
+              "%(turns)d turns, %(rejected)d rejected complete_step calls (%(followups)d of them "
+              "assessment follow-ups), %(skipped)d skipped steps" % total)
         if os.environ.get("WT_COOP_JSON"):
             with open(os.environ["WT_COOP_JSON"], "w") as f:
                 json.dump({"rows": rows, "total": total}, f, indent=1)
         check(len(rows) == 43, "all 43 fixture files ran (%d)" % len(rows))
+        check(total["skipped"] > 0, "skipped steps are recorded as step_skipped events")
         check(total["success"] == len(rows),
               "every file reaches success (%d of %d)" % (total["success"], len(rows)))
     except Exception as e:
