@@ -272,7 +272,7 @@ compile_loop(json_t *j, const char *path, wf_step_t *s, json_t *steps, wt_err_t 
 }
 
 /* Fields WorkRail defines that mean nothing unattended (requireConfirmation,
- * clarificationPrompts, functionDefinitions, validationCriteria, ...) and
+ * clarificationPrompts, functionDefinitions, ...) and
  * fields of newer WorkRail versions are accepted and ignored. */
 static int
 compile_standard(json_t *j, const char *path, wf_step_t *s, wt_err_t *err)
