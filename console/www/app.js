@@ -27,7 +27,7 @@
   const FLEET_MS = 3000;
   const TYPES = ['session_queued', 'session_started', 'llm_turn_started', 'llm_turn_completed',
     'tool_call_started', 'tool_call_completed', 'tool_call_failed', 'step_advanced',
-    'issue_reported', 'agent_stuck', 'session_resumed', 'child_spawned', 'session_completed'];
+    'step_skipped', 'issue_reported', 'agent_stuck', 'session_resumed', 'child_spawned', 'session_completed'];
   const $ = (id) => document.getElementById(id);
 
   /* ---- 1. helpers ---- */
@@ -395,6 +395,10 @@
       case 'step_advanced':
         add('detail-steps', el('strong', {}, d.step || ''), ' ', el('span', {class: 'notes'}, d.notes || ''));
         s.step = d.step || s.step;
+        break;
+      case 'step_skipped':
+        add('detail-steps', el('span', {class: 'notes'}, 'skipped ' + (d.step || '') +
+          ': runCondition ' + JSON.stringify(d.condition || {}) + ' saw ' + JSON.stringify(d.values || {})));
         break;
       case 'llm_turn_completed':
         detail.turn += 1;
