@@ -3,7 +3,9 @@
 through a real broker and worker under scripted replies: a one-step workflow
 with seven required outputs, a two-step one, a forEach loop whose body is a
 step reference, and a while loop driven by loop-control artifacts with an
-assessment that demands a follow-up; then, with the worker's default
+assessment that demands a follow-up; document-creation-workflow with
+lower-, upper-case and padded answers (WorkRail's lenient equals) and its
+step_skipped events; then, with the worker's default
 --min-notes (50, WorkRail's daemon rule), 49-character notes are refused
 with WorkRail's message and 50 accepted. Skips cleanly when ../shared is
 absent."""
@@ -55,6 +57,40 @@ def main():
             fleet.kill("worker-" + name, 15)
             fleet.procs["worker-" + name].wait(timeout=30)
             fleet.wait_workers(0, exact=True)
+        # WorkRail's lenient equals: lower/upper-case answers take WorkRail's path, and
+        # each step passed over is a step_skipped event with the values its condition saw
+        def walk_reply(ctx=None):
+            inp = {"notes": "Did this step of the document workflow and recorded it."}
+            if ctx:
+                inp["context"] = ctx
+            return {"tool_calls": [{"name": "complete_step", "input": inp}]}
+        script = os.path.join(fleet.dir, "doc-case.json")
+        answers = {"lower": "standard", "upper": "STANDARD", "simple": " SIMPLE "}
+        with open(script, "w") as f:
+            json.dump({"scripts": [{"when": {"goal_contains": k},
+                                    "replies": [walk_reply({"docComplexity": v})] +
+                                    [walk_reply()] * 7} for k, v in answers.items()]}, f)
+        fleet.start_worker("doc", 3, script, "--workflows", FIXTURES)
+        fleet.wait_workers(1, exact=True)
+        sids = {k: c.spawn("document-creation-workflow", "answer %s" % k) for k in answers}
+        fleet.wait_completed(list(sids.values()), 60)
+        standard = ["phase-0-triage", "phase-1-analyze", "phase-2-requirements", "phase-3-plan",
+                    "phase-4-create", "phase-5-quality-review", "phase-6-finalize"]
+        want = {"lower": standard, "upper": standard,
+                "simple": ["phase-0-triage", "phase-4-create", "phase-6-finalize",
+                           "phase-simple-create"]}
+        for k, sid in sids.items():
+            ev = fleet.events(sid)
+            got = [d["step"] for _, t, d, _ in ev if t == "step_advanced"]
+            check(got == want[k], "docComplexity %r walks %s" % (answers[k], got))
+            sk = [d for _, t, d, _ in ev if t == "step_skipped"]
+            check(sk and all(d["values"] == {"docComplexity": answers[k]} and d["condition"]
+                             for d in sk),
+                  "docComplexity %r: %d step_skipped events with the condition and the value "
+                  "seen (%s)" % (answers[k], len(sk), sk[:1]))
+        fleet.kill("worker-doc", 15)
+        fleet.procs["worker-doc"].wait(timeout=30)
+        fleet.wait_workers(0, exact=True)
         # WorkRail's daemon: notes of at least 50 characters, whatever the step
         short, ok = "x" * 49, "y" * 50
         script = os.path.join(fleet.dir, "notes50.json")
