@@ -500,6 +500,28 @@ validate_workflow_file(const char *f)
     int nsteps = wt_workflow_step_count(wf);
     printf("%s: ok (workflow '%s', %d step%s)\n", f, wt_workflow_id(wf), nsteps,
            nsteps == 1 ? "" : "s");
+    /* the choice workers make among the files of its folder sharing its id */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", f);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    wt_workflow_set_t *set = wt_workflow_set_new();
+    wt_workflow_set_load_dir(set, dir, NULL, NULL);
+    const wt_workflow_t *win = wt_workflow_set_get(set, wt_workflow_id(wf));
+    char a[PATH_MAX], b[PATH_MAX];
+    if (strstr(f, ".lean.") && !wt_workflow_lean_enabled())
+        printf("%s: note: not run from this folder: .lean. variants load only with "
+               "WORKRAIL_ENABLE_LEAN_WORKFLOWS=true\n",
+               f);
+    else if (win && wt_workflow_path(win) && realpath(f, a) && realpath(wt_workflow_path(win), b) &&
+             strcmp(a, b) != 0)
+        printf("%s: note: not the file run for '%s' from this folder: %s is (%s)\n", f,
+               wt_workflow_id(wf), wt_workflow_path(win),
+               wt_workflow_choice(win) ? wt_workflow_choice(win) : "WorkRail's variant rules");
+    wt_workflow_set_destroy(&set);
     wt_workflow_destroy(&wf);
     return 0;
 }

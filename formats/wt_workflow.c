@@ -677,8 +677,8 @@ variant_of(const char *rel)
 
 /* WorkRail v3.37.1's defaults: v2Tools and agenticRoutines on, leanWorkflows
  * off (WORKRAIL_ENABLE_LEAN_WORKFLOWS turns it on, as in WorkRail). */
-static int
-lean_enabled(void)
+int
+wt_workflow_lean_enabled(void)
 {
     const char *v = getenv("WORKRAIL_ENABLE_LEAN_WORKFLOWS");
     return v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
@@ -919,7 +919,7 @@ wt_workflow_set_load_dir(wt_workflow_set_t *self, const char *dir,
     size_t n = 0;
     list_json(dir, "", &rels, &n, on_error, ud);
     wt_workflow_t **wfs = wt_xcalloc(n ? n : 1, sizeof *wfs);
-    int lean = lean_enabled();
+    int lean = wt_workflow_lean_enabled();
     for (size_t i = 0; i < n; i++) {
         char *path = wt_xasprintf("%s/%s", dir, rels[i]);
         wt_err_t e = {0};

@@ -50,6 +50,8 @@ void wt_workflow_set_destroy(wt_workflow_set_t **self_p);
  * loaded. */
 int wt_workflow_set_load_dir(wt_workflow_set_t *self, const char *dir,
                              void (*on_error)(void *ud, const wt_err_t *err), void *ud);
+/* 1 when WORKRAIL_ENABLE_LEAN_WORKFLOWS is true (1, true, yes, on). */
+int wt_workflow_lean_enabled(void);
 /* Borrowed; NULL when unknown. */
 const wt_workflow_t *wt_workflow_set_get(const wt_workflow_set_t *self, const char *id);
 int wt_workflow_set_count(const wt_workflow_set_t *self);

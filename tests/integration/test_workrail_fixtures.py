@@ -35,6 +35,21 @@ def main():
         check.done()
     fleet = Fleet("fixtures")
     try:
+        # validate names the file workers run for a duplicated id, and why
+        legacy = os.path.join(FIXTURES, "coding-task-workflow-agentic.json")
+        r = fleet.run_cli("validate", legacy, os.path.join(FIXTURES, "workflow-for-workflows.v2.json"))
+        check(r.returncode == 0 and "coding-task-workflow-agentic.json: note: not the file run for "
+              "'coding-task-workflow-agentic' from this folder: " in r.stdout and
+              "coding-task-workflow-agentic.v2.json is (chosen over" in r.stdout and
+              "WorkRail prefers the v2 variant" in r.stdout and
+              r.stdout.count("note:") == 1, "validate reports the file chosen for an id: %s"
+              % r.stdout)
+        r = fleet.run_cli("workflows", "--json", "--dir", FIXTURES)
+        rows = {w["id"]: w for w in json.loads(r.stdout)}
+        check(rows["coding-task-workflow-agentic"]["file"].endswith("coding-task-workflow-agentic.v2.json")
+              and rows["workflow-for-workflows"]["file"].endswith("workflow-for-workflows.v2.json")
+              and "not chosen" in r.stderr,
+              "workflows --dir picks the .v2. files and says which files lost")
         fleet.start_redis()
         fleet.start_broker()
         c = fleet.client()
