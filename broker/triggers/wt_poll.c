@@ -16,6 +16,7 @@
 
 #include "wt_alloc.h"
 #include "wt_buf.h"
+#include "wt_http.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -208,13 +209,8 @@ wt_poll_meta_header(wt_poll_meta_t *m, const char *line, size_t len, int64_t now
     } else if (strcasecmp(k, "x-ratelimit-reset") == 0 || strcasecmp(k, "ratelimit-reset") == 0) {
         m->reset_s = parse_int(v);
     } else if (strcasecmp(k, "retry-after") == 0) {
-        int64_t s = parse_int(v);
-        if (s < 0) {
-            time_t t = curl_getdate(v, NULL); /* an HTTP-date */
-            if (t != (time_t)-1)
-                s = (int64_t)t > now_s ? (int64_t)t - now_s : 0;
-        }
-        m->retry_after_s = wait_s(s);
+        int64_t ms = wt_http_parse_retry_after(v, now_s); /* seconds or HTTP-date */
+        m->retry_after_s = wait_s(ms < 0 ? -1 : (ms + 999) / 1000);
     } else if (strcasecmp(k, "x-poll-interval") == 0) {
         m->poll_interval_s = wait_s(parse_int(v));
     }
