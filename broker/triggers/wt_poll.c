@@ -237,6 +237,14 @@ wt_poll_meta_not_before_ms(const wt_poll_meta_t *m, int64_t now_ms, int *rate_li
     return now_ms;
 }
 
+int64_t
+wt_poll_meta_not_before_mono(const wt_poll_meta_t *m, int64_t wall_now_ms, int64_t mono_now_ms,
+                             int *rate_limited)
+{
+    int64_t wait = wt_poll_meta_not_before_ms(m, wall_now_ms, rate_limited) - wall_now_ms;
+    return mono_now_ms + (wait > 0 ? wait : 0);
+}
+
 /* --- items --- */
 
 static const char *

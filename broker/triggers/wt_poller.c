@@ -1,8 +1,10 @@
 /* wt_poller - the I/O half of a polling trigger: one thread per trigger.
  *
  * Design: each turn the thread waits until max(next poll, not-before of the
- * last response), then GETs the first page with If-None-Match (a 304 costs
- * no rate quota and means nothing changed). On a 200 it reads the items,
+ * last response), both in the monotonic clock (a header's absolute time,
+ * reset or HTTP-date, is turned into a delay once, with the wall clock, when
+ * the response arrives; setting the wall clock moves nothing), then GETs the first page with
+ * If-None-Match (a 304 costs no rate quota and means nothing changed). On a 200 it reads the items,
  * fetches what it remembered about them from <p>trigger:<id>:seen in one
  * HMGET, asks wt_poll_decide, and works through the page oldest first:
  * SPAWN (idempotency key poll:<trigger>:<item>:<updated_at>) then HSET the
@@ -55,7 +57,7 @@ struct wt_poller {
     wt_store_t store;      /* for key names */
     wt_http_t *http;       /* reused handle (keeps the connection) */
     char etag[256];        /* ETag of the last fully handled first page */
-    int64_t not_before_ms; /* wall clock: no request before this */
+    int64_t not_before_ms; /* monotonic: no request before this */
     int failures;          /* consecutive failed polls */
     char first_url[2048];  /* first-page URL */
 };
@@ -216,21 +218,21 @@ wall_ms(const wt_poller_t *self)
     return wt_clock_file_ms(self->cfg.clock_file);
 }
 
-/* Waits until the wall-clock time at_ms or a stop; returns 1 when stopping. */
+/* Waits until the monotonic time at_ms or a stop; returns 1 when stopping.
+ * The condition variable runs on CLOCK_MONOTONIC: setting the wall clock
+ * moves no wait. */
 static int
 wait_until(wt_poller_t *self, int64_t at_ms)
 {
     pthread_mutex_lock(&self->lock);
     while (!self->stop) {
-        int64_t now = wall_ms(self);
+        int64_t now = wt_clock_mono_ms();
         if (now >= at_ms)
             break;
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         int64_t left = at_ms - now;
-        if (left > 1000)
-            left = 1000; /* re-check against wall-clock jumps */
-        ts.tv_sec += left / 1000;
+        ts.tv_sec += (time_t)(left / 1000);
         ts.tv_nsec += (long)(left % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
@@ -517,8 +519,8 @@ poll_once(wt_poller_t *self, int *limited, wt_err_t *err)
         wt_http_resp_init(&f.resp, self->cfg.max_response_bytes);
         wt_poll_meta_init(&f.meta);
         int rc = http_get(self, url, page == 0, &f, err);
-        int64_t now = wall_ms(self);
-        int64_t nb = wt_poll_meta_not_before_ms(&f.meta, now, limited);
+        int64_t now = wt_clock_mono_ms();
+        int64_t nb = wt_poll_meta_not_before_mono(&f.meta, wall_ms(self), now, limited);
         if (nb > self->not_before_ms)
             self->not_before_ms = nb;
         if (rc == 0 && f.meta.poll_interval_s > 0 &&
@@ -572,11 +574,11 @@ run(void *arg)
 {
     wt_poller_t *self = arg;
     const char *t = self->cfg.trigger;
-    int64_t next = wall_ms(self);
+    int64_t next = wt_clock_mono_ms();
     while (!wait_until(self, next > self->not_before_ms ? next : self->not_before_ms)) {
         wt_err_t err = {0};
         int limited = 0;
-        int64_t start = wall_ms(self);
+        int64_t start = wt_clock_mono_ms();
         if (poll_once(self, &limited, &err) == 0) {
             self->failures = 0;
             next = start + self->cfg.interval_ms;
@@ -586,7 +588,8 @@ run(void *arg)
         if (limited) {
             next = start + self->cfg.interval_ms;
             char when[32];
-            wt_clock_format_iso(self->not_before_ms, when, sizeof when);
+            wt_clock_format_iso(wall_ms(self) + (self->not_before_ms - wt_clock_mono_ms()), when,
+                                sizeof when);
             wt_log_warn("trigger %s: %s; next request at %s", t, err.msg, when);
             continue;
         }
@@ -612,7 +615,11 @@ wt_poller_start(const wt_poller_cfg_t *cfg, wt_poller_spawn_fn spawn, void *arg,
     self->spawn = spawn;
     self->spawn_arg = arg;
     pthread_mutex_init(&self->lock, NULL);
-    pthread_cond_init(&self->wake, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&self->wake, &ca);
+    pthread_condattr_destroy(&ca);
     char *u = wt_poll_url(cfg->rules.provider, cfg->api_base, cfg->where, cfg->per_page, err);
     if (u == NULL || strlen(u) >= sizeof self->first_url) {
         free(u);
