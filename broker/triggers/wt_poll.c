@@ -203,14 +203,17 @@ wt_poll_meta_header(wt_poll_meta_t *m, const char *line, size_t len, int64_t now
         snprintf(m->etag, sizeof m->etag, "%s", v);
     } else if (strcasecmp(k, "link") == 0) {
         parse_link(m, v);
-    } else if (strcasecmp(k, "x-ratelimit-remaining") == 0 ||
-               strcasecmp(k, "ratelimit-remaining") == 0) {
-        m->remaining = parse_int(v);
-    } else if (strcasecmp(k, "x-ratelimit-reset") == 0 || strcasecmp(k, "ratelimit-reset") == 0) {
-        m->reset_s = parse_int(v);
-    } else if (strcasecmp(k, "retry-after") == 0) {
-        int64_t ms = wt_http_parse_retry_after(v, now_s); /* seconds or HTTP-date */
-        m->retry_after_s = wait_s(ms < 0 ? -1 : (ms + 999) / 1000);
+    } else if (strcasecmp(k, "retry-after") == 0 || strcasecmp(k, "x-ratelimit-remaining") == 0 ||
+               strcasecmp(k, "ratelimit-remaining") == 0 ||
+               strcasecmp(k, "x-ratelimit-reset") == 0 || strcasecmp(k, "ratelimit-reset") == 0) {
+        /* The wait hints are read by wt_http, as for every HTTP caller. */
+        wt_http_hints_t h = {
+            .retry_after_ms = -2, .remaining = m->remaining, .reset_s = m->reset_s};
+        wt_http_hints_header(&h, line, len, now_s);
+        m->remaining = h.remaining;
+        m->reset_s = h.reset_s;
+        if (h.retry_after_ms != -2)
+            m->retry_after_s = wait_s(h.retry_after_ms < 0 ? -1 : (h.retry_after_ms + 999) / 1000);
     } else if (strcasecmp(k, "x-poll-interval") == 0) {
         m->poll_interval_s = wait_s(parse_int(v));
     }
