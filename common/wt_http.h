@@ -14,13 +14,18 @@
  * jitter (uniform in [0, min(cap, base * 2^(attempt-1))]), and a server wait
  * that replaces the backoff, capped by an option. What each caller uses:
  *
- *   caller   retried statuses            server wait honoured on   cap      reset
- *   LLM      429 500 502 503 529, no ans.  any retried status        60 s     no
- *   notify   408 429 5xx, no answer        429 and 503               backoff  no
- *                                                                    cap (30 s)
- *   pollers  (own schedule: interval, doubled on failure up to 5 min, no jitter)
- *            Retry-After on 403 429 503, an exhausted quota's reset time, 1 h cap
- *            (wt_poll_meta_not_before_ms uses wt_http_parse_retry_after).
+ *   caller  retried statuses                server wait on        cap           reset
+ *   LLM     429 500 502 503 529, no answer  any retried status    60 s          no
+ *   notify  408 429 5xx, no answer          429 and 503           backoff cap   no
+ *                                                                 (30 s)
+ *   pollers schedule of their own (interval, doubled on failure up to 5 min,
+ *           no jitter) in the monotonic clock; Retry-After on 403/429/503,
+ *           an exhausted quota's reset time, 1 h cap (wt_poll reads the
+ *           headers with wt_http_hints_header).
+ * Timeouts: LLM total 120 s / connect 10 s (configurable); notify one value
+ * for both (WORKTRAIN_NOTIFY_TIMEOUT_MS, 5 s); pollers 30 s / 10 s. Body
+ * caps: LLM 8 MiB, pollers 8 MiB, notify discards the body. Only the pollers
+ * ask for compressed bodies.
  *
  * Thread use: a wt_http_t (one reused easy handle, keeps connections) belongs
  * to one thread at a time. Call curl_global_init before the first use. */
