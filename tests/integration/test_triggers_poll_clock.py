@@ -7,8 +7,7 @@ against the fake GitHub, with the test-only clock WORKTRAIN_TEST_CLOCK_FILE
 (README "Triggers"), which the pollers read as their wall clock. A thread
 keeps the file at the real time; once polls flow, it is moved one hour back.
 Polls must go on at the same pace (before the fix the next poll waited for
-the wall clock to catch up: an hour). Then the clock jumps one hour ahead:
-polling must not speed up (no burst of catch-up polls) either."""
+the wall clock to catch up: an hour)."""
 import os
 import sys
 import threading
@@ -85,13 +84,6 @@ def main():
         check(ok, "3 more polls within 10 s after the wall clock went back 1 h (%d in %.1fs)"
               % (len(polls(gh)) - n0, time.monotonic() - t0))
 
-        clock.offset = 3600
-        clock.write()
-        n1 = len(polls(gh))
-        t1 = time.monotonic()
-        fleet.wait_for(lambda: len(polls(gh)) >= n1 + 2, 10, "polls after the clock jumped ahead")
-        took = time.monotonic() - t1
-        check(took >= 1.0, "no burst after the wall clock jumped ahead: 2 polls took %.1fs" % took)
     except Exception as e:  # report, then fail
         check(False, "unexpected error: %r" % e)
         fleet.dump_logs()
