@@ -213,7 +213,9 @@ wt_poll_meta_header(wt_poll_meta_t *m, const char *line, size_t len, int64_t now
         m->remaining = h.remaining;
         m->reset_s = h.reset_s;
         if (h.retry_after_ms != -2)
-            m->retry_after_s = wait_s(h.retry_after_ms < 0 ? -1 : (h.retry_after_ms + 999) / 1000);
+            m->retry_after_s = wait_s(h.retry_after_ms < 0 ? -1
+                                                           : h.retry_after_ms / 1000 +
+                                                                 (h.retry_after_ms % 1000 != 0));
     } else if (strcasecmp(k, "x-poll-interval") == 0) {
         m->poll_interval_s = wait_s(parse_int(v));
     }
