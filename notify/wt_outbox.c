@@ -2,17 +2,19 @@
  *
  * Design: the due time is Redis's own clock (TIME inside the scripts), so
  * processes on machines with skewed clocks agree on when an entry is due
- * and on when a lease has run out. A claim is one script: the first due
- * entries are scanned (at most CLAIM_SCAN, oldest due first) for one whose
- * target the caller has configured; its score moves lease_ms ahead, its
- * attempts count goes up and owner is set. Entries whose hash is gone
- * (expired) are dropped from the zset on the way. "Later" reschedules only
+ * and on when a lease has run out. Each target has its own zset, so entries
+ * nobody here can deliver (a target this process lacks) never hide the
+ * ones it can. A claim is one script per target: the first due entry (oldest
+ * due first) gets its score moved lease_ms ahead, its attempts count up and
+ * owner set. Entries whose hash is gone (expired) are dropped from the zset
+ * on the way (at most CLAIM_SCAN per claim). "Later" reschedules only
  * while the caller still owns the entry, so a claimant that was too slow
  * (its lease ran out and another process took over) cannot push back the
  * other's schedule. Done deletes without a check: the notification went out
  * (or was given up) at least once, which is the contract. */
 #include "wt_outbox.h"
 
+#include "wt_alloc.h"
 #include "wt_clock.h"
 #include "wt_ulid.h"
 
@@ -22,7 +24,7 @@
 
 #define CLAIM_SCAN "100" /* due entries looked at per claim */
 
-/* KEYS: none. ARGV: zset, hash prefix, lease_ms, owner, target... */
+/* KEYS: none. ARGV: zset, hash prefix, lease_ms, owner. */
 static const char claim_lua[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
@@ -33,15 +35,11 @@ static const char claim_lua[] =
     "  if not tg then\n"
     "    redis.call('ZREM', ARGV[1], id)\n"
     "  else\n"
-    "    for i = 5, #ARGV do\n"
-    "      if tg == ARGV[i] then\n"
-    "        redis.call('ZADD', ARGV[1], now + tonumber(ARGV[3]), id)\n"
-    "        local a = redis.call('HINCRBY', h, 'attempts', 1)\n"
-    "        redis.call('HSET', h, 'owner', ARGV[4])\n"
-    "        local f = redis.call('HMGET', h, 'event', 'body', 'origin')\n"
-    "        return {id, tg, f[1] or '', f[2] or '{}', f[3] or '', tostring(a)}\n"
-    "      end\n"
-    "    end\n"
+    "    redis.call('ZADD', ARGV[1], now + tonumber(ARGV[3]), id)\n"
+    "    local a = redis.call('HINCRBY', h, 'attempts', 1)\n"
+    "    redis.call('HSET', h, 'owner', ARGV[4])\n"
+    "    local f = redis.call('HMGET', h, 'event', 'body', 'origin')\n"
+    "    return {id, tg, f[1] or '', f[2] or '{}', f[3] or '', tostring(a)}\n"
     "  end\n"
     "end\n"
     "return false\n";
@@ -59,14 +57,15 @@ void
 wt_outbox_init(wt_outbox_t *self, wt_store_t *store)
 {
     self->store = store;
+    self->next = 0;
     wt_redis_script_init(&self->claim, claim_lua);
     wt_redis_script_init(&self->later, later_lua);
 }
 
 static void
-zset_key(const wt_outbox_t *self, char *out, size_t cap)
+zset_key(const wt_outbox_t *self, const char *target, char *out, size_t cap)
 {
-    wt_store_key(self->store, out, cap, "notify:outbox");
+    wt_store_key(self->store, out, cap, "notify:outbox:%s", target);
 }
 
 static void
@@ -83,7 +82,7 @@ wt_outbox_put(wt_outbox_t *self, const char *event, const char *target, const ch
     int64_t now_ms = wt_clock_now_ms();
     wt_ulid_make(ulid, now_ms);
     snprintf(id, cap, "%s", ulid);
-    zset_key(self, zkey, sizeof zkey);
+    zset_key(self, target, zkey, sizeof zkey);
     hash_key(self, ulid, hkey, sizeof hkey);
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     snprintf(ttl, sizeof ttl, "%d", WT_OUTBOX_TTL_S);
@@ -123,24 +122,17 @@ copy_str(char *dst, size_t cap, const redisReply *r)
     snprintf(dst, cap, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
 }
 
-int
-wt_outbox_claim(wt_outbox_t *self, const char *const *targets, int n, const char *owner,
-                int64_t lease_ms, wt_outbox_entry_t *e, wt_err_t *err)
+/* The claim script on one target's zset: 1, 0 or -1 as wt_outbox_claim. */
+static int
+claim_in(wt_outbox_t *self, const char *target, const char *owner, int64_t lease_ms,
+         wt_outbox_entry_t *e, wt_err_t *err)
 {
-    memset(e, 0, sizeof *e);
     char zkey[128], hprefix[128], lease[24];
-    zset_key(self, zkey, sizeof zkey);
+    zset_key(self, target, zkey, sizeof zkey);
     hash_key(self, "", hprefix, sizeof hprefix);
     snprintf(lease, sizeof lease, "%lld", (long long)lease_ms);
-    const char *argv[4 + 4];
-    int argc = 0;
-    argv[argc++] = zkey;
-    argv[argc++] = hprefix;
-    argv[argc++] = lease;
-    argv[argc++] = owner;
-    for (int i = 0; i < n && i < 4; i++)
-        argv[argc++] = targets[i];
-    redisReply *r = wt_redis_eval(self->store->redis, &self->claim, 0, argc, argv, NULL, err);
+    const char *argv[] = {zkey, hprefix, lease, owner};
+    redisReply *r = wt_redis_eval(self->store->redis, &self->claim, 0, 4, argv, NULL, err);
     if (r == NULL)
         return -1;
     int got = 0;
@@ -150,13 +142,30 @@ wt_outbox_claim(wt_outbox_t *self, const char *const *targets, int n, const char
         copy_str(e->event, sizeof e->event, r->element[2]);
         copy_str(e->origin, sizeof e->origin, r->element[4]);
         const redisReply *b = r->element[3];
-        e->body = strdup(b->type == REDIS_REPLY_STRING ? b->str : "{}");
-        e->attempts = (int)strtol(
-            r->element[5]->type == REDIS_REPLY_STRING ? r->element[5]->str : "1", NULL, 10);
-        got = e->body != NULL;
+        e->body = wt_xstrdup(b->type == REDIS_REPLY_STRING ? b->str : "{}");
+        const redisReply *a = r->element[5];
+        e->attempts = (int)strtol(a->type == REDIS_REPLY_STRING ? a->str : "1", NULL, 10);
+        got = 1;
     }
     freeReplyObject(r);
     return got;
+}
+
+int
+wt_outbox_claim(wt_outbox_t *self, const char *const *targets, int n, const char *owner,
+                int64_t lease_ms, wt_outbox_entry_t *e, wt_err_t *err)
+{
+    memset(e, 0, sizeof *e);
+    /* Round robin over the targets, so a busy one cannot starve another. */
+    for (int i = 0; i < n; i++) {
+        int k = (int)((self->next + (unsigned)i) % (unsigned)n);
+        int got = claim_in(self, targets[k], owner, lease_ms, e, err);
+        if (got != 0) {
+            self->next = (unsigned)k + 1;
+            return got;
+        }
+    }
+    return 0;
 }
 
 int
@@ -164,7 +173,7 @@ wt_outbox_later(wt_outbox_t *self, const wt_outbox_entry_t *e, const char *owner
                 const char *last_error, wt_err_t *err)
 {
     char zkey[128], hkey[128], delay[24];
-    zset_key(self, zkey, sizeof zkey);
+    zset_key(self, e->target, zkey, sizeof zkey);
     hash_key(self, e->id, hkey, sizeof hkey);
     snprintf(delay, sizeof delay, "%lld", (long long)(delay_ms > 0 ? delay_ms : 0));
     const char *argv[] = {zkey, hkey, e->id, owner, delay, last_error ? last_error : ""};
@@ -179,7 +188,7 @@ int
 wt_outbox_done(wt_outbox_t *self, const wt_outbox_entry_t *e, wt_err_t *err)
 {
     char zkey[128], hkey[128];
-    zset_key(self, zkey, sizeof zkey);
+    zset_key(self, e->target, zkey, sizeof zkey);
     hash_key(self, e->id, hkey, sizeof hkey);
     redisReply *r = wt_redis_command(self->store->redis, err, "DEL %s", hkey);
     if (r == NULL)
@@ -193,10 +202,10 @@ wt_outbox_done(wt_outbox_t *self, const wt_outbox_entry_t *e, wt_err_t *err)
 }
 
 int64_t
-wt_outbox_size(wt_outbox_t *self, wt_err_t *err)
+wt_outbox_size(wt_outbox_t *self, const char *target, wt_err_t *err)
 {
     char zkey[128];
-    zset_key(self, zkey, sizeof zkey);
+    zset_key(self, target, zkey, sizeof zkey);
     redisReply *r = wt_redis_command(self->store->redis, err, "ZCARD %s", zkey);
     if (r == NULL)
         return -1;

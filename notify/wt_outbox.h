@@ -4,9 +4,11 @@
  * target configured delivers them (at least once).
  *
  * Layout (prefix p, "wt:" by default):
- *   p notify:outbox   zset  entry id by the Unix ms it is due (Redis TIME)
- *   p notify:<id>     hash  event target body attempts origin owner created_ms
- *                           last_error; expires after WT_OUTBOX_TTL_S
+ *   p notify:outbox:<target>  zset  entry id by the Unix ms it is due (Redis
+ *                                   TIME); one per target, "webhook" | "slack"
+ *   p notify:<id>             hash  event target body attempts origin owner
+ *                                   created_ms last_error; expires after
+ *                                   WT_OUTBOX_TTL_S
  * One entry per (notification, target). target is the name of a configured
  * target ("webhook" | "slack"), never its URL: URLs are secrets and each
  * delivering process resolves its own. The entry id (a ULID) is the
@@ -42,6 +44,7 @@ typedef struct wt_outbox {
     wt_store_t *store;       /* borrowed */
     wt_redis_script_t claim; /* claim_lua */
     wt_redis_script_t later; /* later_lua */
+    unsigned next;           /* round robin over the targets of a claim */
 } wt_outbox_t;
 
 void wt_outbox_init(wt_outbox_t *self, wt_store_t *store);
@@ -59,8 +62,8 @@ int wt_outbox_later(wt_outbox_t *self, const wt_outbox_entry_t *e, const char *o
                     int64_t delay_ms, const char *last_error, wt_err_t *err);
 /* Removes an entry (delivered, or given up). */
 int wt_outbox_done(wt_outbox_t *self, const wt_outbox_entry_t *e, wt_err_t *err);
-/* Number of entries, due or not. */
-int64_t wt_outbox_size(wt_outbox_t *self, wt_err_t *err);
+/* Number of entries of target, due or not. */
+int64_t wt_outbox_size(wt_outbox_t *self, const char *target, wt_err_t *err);
 void wt_outbox_entry_release(wt_outbox_entry_t *e);
 
 #endif

@@ -2,8 +2,9 @@
  * port: a claim takes only due entries of the caller's targets, a leased
  * entry is invisible to others until its lease runs out and is then
  * re-claimed (attempts go on counting), a stale claimant cannot reschedule
- * an entry taken over, done empties the outbox, and an entry whose hash
- * expired is dropped from the zset. */
+ * an entry taken over, done empties the outbox, entries of a target the
+ * caller lacks hide nothing, and an entry whose hash expired is dropped
+ * from the zset. */
 #include "wt_outbox.h"
 #include "wt_test.h"
 #include "wt_test_redis.h"
@@ -37,7 +38,8 @@ test_claim_by_target(void)
     WT_CHECK(wt_outbox_put(&box, "session_completed", "slack", "{}", "P", id2, sizeof id2, &err) ==
              0);
     WT_CHECK(strlen(id1) == 26 && strcmp(id1, id2) != 0);
-    WT_CHECK(wt_outbox_size(&box, &err) == 2);
+    WT_CHECK(wt_outbox_size(&box, "webhook", &err) == 1);
+    WT_CHECK(wt_outbox_size(&box, "slack", &err) == 1);
     wt_outbox_entry_t e;
     WT_CHECK(wt_outbox_claim(&box, webhook, 1, "A", 60000, &e, &err) == 1);
     WT_CHECK_STR(e.id, id1);
@@ -52,7 +54,8 @@ test_claim_by_target(void)
     WT_CHECK(wt_outbox_claim(&box, slack, 1, "B", 60000, &f, &err) == 1);
     WT_CHECK_STR(f.id, id2);
     WT_CHECK(wt_outbox_done(&box, &e, &err) == 0 && wt_outbox_done(&box, &f, &err) == 0);
-    WT_CHECK(wt_outbox_size(&box, &err) == 0);
+    WT_CHECK(wt_outbox_size(&box, "webhook", &err) == 0);
+    WT_CHECK(wt_outbox_size(&box, "slack", &err) == 0);
     redisReply *r = wt_redis_command(redis, &err, "EXISTS t:notify:%s", id1);
     WT_CHECK(r != NULL && r->integer == 0);
     freeReplyObject(r);
@@ -91,25 +94,53 @@ test_lease_expiry_and_stale_owner(void)
     WT_CHECK(r != NULL && r->type == REDIS_REPLY_STRING && strcmp(r->str, "HTTP 503") == 0);
     freeReplyObject(r);
     /* Made due (as when its minute is up): claimed again, attempts go on. */
-    r = wt_redis_command(redis, &err, "ZADD t:notify:outbox 0 %s", id);
+    r = wt_redis_command(redis, &err, "ZADD t:notify:outbox:webhook 0 %s", id);
     freeReplyObject(r);
     WT_CHECK(wt_outbox_claim(&box, webhook, 1, "C", 60000, &c, &err) == 1 && c.attempts == 3);
     WT_CHECK(wt_outbox_done(&box, &c, &err) == 0);
-    WT_CHECK(wt_outbox_size(&box, &err) == 0);
+    WT_CHECK(wt_outbox_size(&box, "webhook", &err) == 0);
     wt_outbox_entry_release(&a);
     wt_outbox_entry_release(&b);
     wt_outbox_entry_release(&c);
 }
 
 static void
+test_undeliverable_target_hides_nothing(void)
+{
+    /* 150 due Slack entries that this process cannot deliver (no Slack
+     * target) do not hide the webhook entry behind them. */
+    wt_err_t err = {0};
+    char id[32], hook[32];
+    for (int i = 0; i < 150; i++)
+        WT_CHECK(wt_outbox_put(&box, "e", "slack", "{}", "P", id, sizeof id, &err) == 0);
+    WT_CHECK(wt_outbox_put(&box, "e", "webhook", "{}", "P", hook, sizeof hook, &err) == 0);
+    wt_outbox_entry_t e;
+    WT_CHECK(wt_outbox_claim(&box, webhook, 1, "A", 60000, &e, &err) == 1);
+    WT_CHECK_STR(e.id, hook);
+    WT_CHECK(wt_outbox_done(&box, &e, &err) == 0);
+    wt_outbox_entry_release(&e);
+    /* Both targets: the claims alternate between them. */
+    WT_CHECK(wt_outbox_put(&box, "e", "webhook", "{}", "P", hook, sizeof hook, &err) == 0);
+    const char *const both[] = {"webhook", "slack"};
+    wt_outbox_entry_t a, b;
+    WT_CHECK(wt_outbox_claim(&box, both, 2, "A", 60000, &a, &err) == 1);
+    WT_CHECK(wt_outbox_claim(&box, both, 2, "A", 60000, &b, &err) == 1);
+    WT_CHECK(strcmp(a.target, b.target) != 0);
+    wt_outbox_entry_release(&a);
+    wt_outbox_entry_release(&b);
+    redisReply *r = wt_redis_command(redis, &err, "FLUSHALL");
+    freeReplyObject(r);
+}
+
+static void
 test_expired_entry_is_dropped(void)
 {
     wt_err_t err = {0};
-    redisReply *r = wt_redis_command(redis, &err, "ZADD t:notify:outbox 0 %s", "GONE");
+    redisReply *r = wt_redis_command(redis, &err, "ZADD t:notify:outbox:webhook 0 %s", "GONE");
     freeReplyObject(r);
     wt_outbox_entry_t e;
     WT_CHECK(wt_outbox_claim(&box, webhook, 1, "A", 1000, &e, &err) == 0);
-    WT_CHECK(wt_outbox_size(&box, &err) == 0);
+    WT_CHECK(wt_outbox_size(&box, "webhook", &err) == 0);
 }
 
 static void
@@ -126,5 +157,6 @@ test_redis_down_fails_cleanly(void)
 }
 
 WT_TEST_MAIN(WT_TEST(test_start), WT_TEST(test_claim_by_target),
-             WT_TEST(test_lease_expiry_and_stale_owner), WT_TEST(test_expired_entry_is_dropped),
-             WT_TEST(test_redis_down_fails_cleanly))
+             WT_TEST(test_lease_expiry_and_stale_owner),
+             WT_TEST(test_undeliverable_target_hides_nothing),
+             WT_TEST(test_expired_entry_is_dropped), WT_TEST(test_redis_down_fails_cleanly))

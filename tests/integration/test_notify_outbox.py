@@ -4,7 +4,7 @@ while its webhook receiver is down; once the receiver is back, another worker
 with the same target configured delivers the pending notification from the
 Redis outbox:
 
-- before the kill the entry is in wt:notify:outbox with its hash
+- before the kill the entry is in wt:notify:outbox:webhook with its hash
   wt:notify:<id> naming the target ("webhook"), never its URL;
 - after: the receiver got the notification, every try (before and after the
   kill) carried the same Idempotency-Key, equal to the outbox id;
@@ -81,7 +81,7 @@ def main():
         fleet.kill("worker-w1")
         fleet.procs["worker-w1"].wait(timeout=10)
 
-        ids = fleet.r.zrange("wt:notify:outbox", 0, -1)
+        ids = fleet.r.zrange("wt:notify:outbox:webhook", 0, -1)
         check(len(ids) == 1, "one entry in the outbox after the kill (%s)" % ids)
         entry = fleet.r.hgetall("wt:notify:%s" % ids[0]) if ids else {}
         check(entry.get("target") == "webhook" and entry.get("event") == "session_completed",
@@ -108,7 +108,7 @@ def main():
         keys = {q["headers"].get("idempotency-key") for q in tries}
         check(len(tries) >= 3 and keys == {key},
               "every try carried Idempotency-Key %s (%d tries, keys %s)" % (key, len(tries), keys))
-        fleet.wait_for(lambda: fleet.r.zcard("wt:notify:outbox") == 0, 10, "empty outbox")
+        fleet.wait_for(lambda: fleet.r.zcard("wt:notify:outbox:webhook") == 0, 10, "empty outbox")
         check(not fleet.r.exists("wt:notify:%s" % key), "the entry's hash is gone")
         dump = ""
         for k in fleet.r.scan_iter("wt:*"):
