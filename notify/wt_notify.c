@@ -396,7 +396,7 @@ pause_ms(sender_t *s, int64_t ms)
 
 /* The retry loop for one target. */
 static void
-deliver(sender_t *s, const char *url, const char *body, result_t *r)
+deliver(sender_t *s, const char *url, const char *body, const char *key, result_t *r)
 {
     memset(r, 0, sizeof *r);
     for (int attempt = 1; attempt <= s->cfg->max_attempts; attempt++) {
@@ -408,7 +408,7 @@ deliver(sender_t *s, const char *url, const char *body, result_t *r)
         }
         long status;
         wt_http_hints_t hints;
-        post_once(s->http, url, body, budget, NULL, &status, &hints, r->error, sizeof r->error);
+        post_once(s->http, url, body, budget, key, &status, &hints, r->error, sizeof r->error);
         r->attempts = attempt;
         r->status = status;
         wt_notify_class_t cls = wt_notify_classify(status);
@@ -440,6 +440,23 @@ payload(int slack, const char *event, json_t *body)
     char *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     return out;
+}
+
+/* Delivers body to url in the target's format with the whole retry loop,
+ * every try carrying the same fresh Idempotency-Key (copied to key). */
+static void
+deliver_body(sender_t *s, const char *url, int slack, const char *event, json_t *body,
+             char key[WT_ULID_LEN + 1], result_t *r)
+{
+    wt_ulid_make(key, wt_clock_now_ms());
+    char *p = payload(slack, event, body);
+    if (p != NULL) {
+        deliver(s, url, p, key, r);
+    } else {
+        memset(r, 0, sizeof *r);
+        snprintf(r->error, sizeof r->error, "cannot encode the body");
+    }
+    free(p);
 }
 
 /* XADD <prefix>notifications; never a URL in any field. */
@@ -518,17 +535,11 @@ static void
 deliver_target(wt_notify_t *self, const item_t *it, int slack)
 {
     const char *url = slack ? self->cfg.slack_url : self->cfg.webhook_url;
-    char *p = payload(slack, it->event, it->body);
     result_t r;
+    char key[WT_ULID_LEN + 1];
     sender_t s = {self->http, &self->cfg, self, &self->rnd};
-    if (p != NULL) {
-        deliver(&s, url, p, &r);
-    } else {
-        memset(&r, 0, sizeof r);
-        snprintf(r.error, sizeof r.error, "cannot encode the body");
-    }
-    free(p);
-    finish(self, it->event, slack ? "slack" : "webhook", it->body, &r, NULL);
+    deliver_body(&s, url, slack, it->event, it->body, key, &r);
+    finish(self, it->event, slack ? "slack" : "webhook", it->body, &r, key);
 }
 
 /* A new post: one outbox entry per configured target, or, when the outbox
@@ -836,17 +847,11 @@ wt_notify_send_sync(const char *url, int slack, json_t *body, const wt_notify_cf
     if (c == NULL)
         return wt_err_set(err, WT_EIO, "%s notification '%s': cannot create a curl handle", target,
                           event);
-    char *p = payload(slack, event, body);
     result_t r;
+    char key[WT_ULID_LEN + 1];
     uint64_t rnd = seed_rand(&r);
     sender_t s = {c, cfg, NULL, &rnd};
-    if (p != NULL) {
-        deliver(&s, url, p, &r);
-    } else {
-        memset(&r, 0, sizeof r);
-        snprintf(r.error, sizeof r.error, "cannot encode the body");
-    }
-    free(p);
+    deliver_body(&s, url, slack, event, body, key, &r);
     wt_http_destroy(&c);
     if (cfg->redis_url[0] != '\0') {
         /* Best effort: a down Redis costs at most REDIS_TIMEOUT_MS. */
@@ -854,7 +859,7 @@ wt_notify_send_sync(const char *url, int slack, json_t *body, const wt_notify_cf
         if (redis != NULL) {
             wt_store_t store;
             wt_store_init(&store, redis, cfg->prefix[0] ? cfg->prefix : NULL);
-            record(&store, event, target, body, &r, NULL, NULL);
+            record(&store, event, target, body, &r, key, NULL);
             wt_redis_destroy(&redis);
         }
     }

@@ -18,7 +18,8 @@
  * status fails at once. Every delivery outcome is recorded in the stream
  * <prefix>notifications with fields event, target ("webhook" | "slack"),
  * session, outcome ("delivered" | "failed"), attempts, status, error, ts_ms,
- * and key (the idempotency key; outbox deliveries only).
+ * and key (the Idempotency-Key header of every try: the outbox entry id, or
+ * a fresh ULID per delivery from memory or wt_notify_send_sync).
  * URLs are never recorded or logged: Slack URLs embed a secret. */
 #ifndef WT_NOTIFY_H
 #define WT_NOTIFY_H
