@@ -255,8 +255,10 @@ wt_llm_post(wt_llm_t *self, const wt_llm_request_t *req, const char *url,
 {
     const char *hdrs[16];
     size_t n = 0;
-    for (const char *const *h = headers; h && *h && n < 14; h++)
+    for (const char *const *h = headers; h && *h; h++) {
+        wt_assert(n < 14); /* providers send a handful of headers */
         hdrs[n++] = *h;
+    }
     hdrs[n++] = "Content-Type: application/json";
     hdrs[n] = NULL;
     wt_http_req_t hr = {.method = "POST",
