@@ -398,20 +398,7 @@ out:
 static int64_t
 now_s(const wt_trigger_rt_t *self)
 {
-    if (self->cfg.clock_file[0]) {
-        FILE *f = fopen(self->cfg.clock_file, "r");
-        if (f != NULL) {
-            char buf[64] = {0};
-            size_t n = fread(buf, 1, sizeof buf - 1, f);
-            fclose(f);
-            buf[n] = '\0';
-            char *end;
-            long long v = strtoll(buf, &end, 10);
-            if (end != buf)
-                return v;
-        }
-    }
-    return (int64_t)time(NULL);
+    return wt_clock_file_ms(self->cfg.clock_file) / 1000;
 }
 
 /* Fires a cron trigger at most once per tick: for the latest due minute
