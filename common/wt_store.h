@@ -6,10 +6,16 @@
  *   <p>session:<sid>:children   zset   child ids by created_ms
  *   <p>sessions                 zset   every session id by created_ms
  *   <p>events                   stream fleet-wide lifecycle events (capped)
- *   <p>queue                    zset   queued session ids (broker recovery)
+ *   <p>queue                    zset   queued session ids by priority, then age (broker recovery)
+ *   <p>queued                   zset   queued session ids by the ms they entered the queue
+ *                                      (intake or requeue): the oldest waiter in O(1)
  *   <p>running                  hash   sid -> worker holding its lease
  *   <p>idem:<key>               string idempotency key -> sid (7 days)
  *   <p>worker:<name>            hash   worker heartbeat record (TTL)
+ *   <p>workers                  zset   worker names by last_seen_ms (no SCAN to find them;
+ *                                      the retention sweep prunes names silent for a minute)
+ *   <p>expiry                   zset   ended session ids by the ms their keys expire
+ *   <p>expired                  zset   tombstones: expired session ids by expiry ms (bounded)
  *   <p>workflows                hash   workflow id -> JSON summary
  *   <p>deadletter               stream sessions that used up their attempts
  *   <p>run:<id>                 hash   a coordinator run (worktrain run)
@@ -38,6 +44,8 @@
 #define WT_STORE_TELL_MAX_BYTES   (16 * 1024) /* largest operator message */
 #define WT_STORE_TELL_MAX_WAITING 100         /* messages waiting per session */
 #define WT_STORE_TELL_TAKE_MAX    32          /* messages taken per turn */
+#define WT_STORE_RETAIN_DEFAULT_MS 604800000  /* 7 days: an ended session's life */
+#define WT_STORE_INBOX_IDS_MAX    1200        /* bytes of inbox entry ids kept per session */
 
 typedef struct wt_store {
     wt_redis_t *redis;         /* borrowed */
@@ -64,6 +72,7 @@ typedef struct wt_store_spawn {
     int priority;             /* higher runs first, -100..100 */
     int64_t timeout_ms;       /* wall-clock limit, 0 = default */
     int max_turns;            /* 0 = default */
+    int64_t retain_ms;        /* life after it ends; 0 = WT_STORE_RETAIN_DEFAULT_MS */
     int depth;                /* 0 for a root session */
     int64_t created_ms;       /* wall clock */
 } wt_store_spawn_t;

@@ -1,0 +1,115 @@
+/* wt_retain - the retention sweep and tombstone lookups.
+ *
+ * Why a sweep and not Redis key TTLs alone: a TTL would drop the hash but
+ * leave the session's id in <p>sessions, its run's and parent's indexes
+ * and the inbox, and once the hash is gone nothing says which indexes
+ * those are. The sweep reads the hash, trims every index and deletes the
+ * keys in one script, so no reader ever sees a half-expired session. Time
+ * is Redis's (TIME), the same clock the store's retire() used, so brokers
+ * on different hosts agree on what is due. Each call does at most `batch`
+ * sessions, which bounds how long it holds Redis. */
+#include "wt_retain.h"
+
+#include "wt_clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ARGV: prefix, batch, tombstone life ms, tombstones max, worker gone ms.
+ * Returns {expired, taken}. */
+static const char sweep_lua[] =
+    "local p, n = ARGV[1], tonumber(ARGV[2])\n"
+    "local t = redis.call('TIME')\n"
+    "local now = t[1] * 1000 + math.floor(t[2] / 1000)\n"
+    "local ids = redis.call('ZRANGEBYSCORE', p..'expiry', '-inf', now, 'LIMIT', 0, n)\n"
+    "local done = 0\n"
+    "for _, sid in ipairs(ids) do\n"
+    "  local hk = p..'session:'..sid\n"
+    "  local m = redis.call('HMGET', hk, 'status', 'parent', 'run', 'idem_key', 'inbox_ids')\n"
+    "  redis.call('ZREM', p..'expiry', sid)\n"
+    "  if m[1] ~= 'queued' and m[1] ~= 'running' then\n"
+    "    redis.call('DEL', hk, hk..':events', hk..':children', hk..':tell')\n"
+    "    redis.call('ZREM', p..'sessions', sid)\n"
+    "    redis.call('ZREM', p..'queue', sid)\n"
+    "    redis.call('ZREM', p..'queued', sid)\n"
+    "    redis.call('HDEL', p..'running', sid)\n"
+    "    if m[2] and m[2] ~= '' then redis.call('ZREM', p..'session:'..m[2]..':children', sid) "
+    "end\n"
+    "    if m[3] and m[3] ~= '' then redis.call('ZREM', p..'run:'..m[3]..':sessions', sid) end\n"
+    "    if m[4] and m[4] ~= '' and redis.call('GET', p..'idem:'..m[4]) == sid then\n"
+    "      redis.call('DEL', p..'idem:'..m[4])\n"
+    "    end\n"
+    "    if m[5] then\n"
+    "      for iid in string.gmatch(m[5], '%S+') do redis.call('XDEL', p..'inbox', iid) end\n"
+    "    end\n"
+    "    redis.call('ZADD', p..'expired', now, sid)\n"
+    "    done = done + 1\n"
+    "  end\n"
+    "end\n"
+    "redis.call('ZREMRANGEBYSCORE', p..'expired', '-inf', now - tonumber(ARGV[3]))\n"
+    "local c = redis.call('ZCARD', p..'expired')\n"
+    "if c > tonumber(ARGV[4]) then\n"
+    "  redis.call('ZREMRANGEBYRANK', p..'expired', 0, c - tonumber(ARGV[4]) - 1)\n"
+    "end\n"
+    "redis.call('ZREMRANGEBYSCORE', p..'workers', '-inf', now - tonumber(ARGV[5]))\n"
+    "return {done, #ids}\n";
+
+void
+wt_retain_init(wt_retain_t *self, wt_store_t *store, int64_t tombstones_max)
+{
+    memset(self, 0, sizeof *self);
+    self->store = store;
+    self->tombstones_max = tombstones_max > 0 ? tombstones_max : WT_RETAIN_TOMBSTONES;
+    wt_redis_script_init(&self->sweep, sweep_lua);
+}
+
+int
+wt_retain_sweep(wt_retain_t *self, int batch, int *expired, wt_err_t *err)
+{
+    char n[16], life[24], maxt[24], gone[24];
+    snprintf(n, sizeof n, "%d", batch > 0 ? batch : 1);
+    snprintf(life, sizeof life, "%lld", (long long)WT_RETAIN_TOMBSTONE_MS);
+    snprintf(maxt, sizeof maxt, "%lld", (long long)self->tombstones_max);
+    snprintf(gone, sizeof gone, "%d", WT_RETAIN_WORKER_GONE_MS);
+    const char *argv[] = {self->store->prefix, n, life, maxt, gone};
+    redisReply *r = wt_redis_eval(self->store->redis, &self->sweep, 0, 5, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    int taken = -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_INTEGER) {
+        if (expired)
+            *expired = (int)r->element[0]->integer;
+        taken = (int)r->element[1]->integer;
+    } else
+        wt_err_set(err, WT_EPROTO, "retention sweep: unexpected script reply");
+    freeReplyObject(r);
+    return taken;
+}
+
+int
+wt_retain_expired(wt_store_t *store, const char *sid, int64_t *expired_ms, wt_err_t *err)
+{
+    char key[128];
+    redisReply *r = wt_redis_command(store->redis, err, "ZSCORE %s %s",
+                                     wt_store_key(store, key, sizeof key, "expired"), sid);
+    if (r == NULL)
+        return -1;
+    int found = r->type == REDIS_REPLY_STRING;
+    if (found && expired_ms)
+        *expired_ms = strtoll(r->str, NULL, 10);
+    freeReplyObject(r);
+    return found;
+}
+
+int
+wt_retain_parse(const char *what, const char *text, int64_t *ms, wt_err_t *err)
+{
+    int64_t v = wt_clock_parse_duration_ms(text);
+    if (v < WT_RETAIN_MIN_MS || v > WT_RETAIN_MAX_MS)
+        return wt_err_set(err, WT_EINVAL, "bad %s '%s': want a duration from 1s to 3650d", what,
+                          text ? text : "");
+    *ms = v;
+    return 0;
+}
