@@ -89,21 +89,6 @@ wt_retain_sweep(wt_retain_t *self, int batch, int *expired, wt_err_t *err)
 }
 
 int
-wt_retain_expired(wt_store_t *store, const char *sid, int64_t *expired_ms, wt_err_t *err)
-{
-    char key[128];
-    redisReply *r = wt_redis_command(store->redis, err, "ZSCORE %s %s",
-                                     wt_store_key(store, key, sizeof key, "expired"), sid);
-    if (r == NULL)
-        return -1;
-    int found = r->type == REDIS_REPLY_STRING;
-    if (found && expired_ms)
-        *expired_ms = strtoll(r->str, NULL, 10);
-    freeReplyObject(r);
-    return found;
-}
-
-int
 wt_retain_parse(const char *what, const char *text, int64_t *ms, wt_err_t *err)
 {
     int64_t v = wt_clock_parse_duration_ms(text);

@@ -17,11 +17,11 @@
 
 #include "wt_store.h"
 
-#define WT_RETAIN_TOMBSTONE_MS  (7LL * 24 * 3600 * 1000) /* tombstone life */
-#define WT_RETAIN_TOMBSTONES    100000 /* tombstones kept at most (default) */
+#define WT_RETAIN_TOMBSTONE_MS   (7LL * 24 * 3600 * 1000) /* tombstone life */
+#define WT_RETAIN_TOMBSTONES     100000                   /* tombstones kept at most (default) */
 #define WT_RETAIN_WORKER_GONE_MS 60000 /* worker names silent this long leave <p>workers */
-#define WT_RETAIN_MIN_MS        1000   /* shortest retention accepted */
-#define WT_RETAIN_MAX_MS        (10LL * 365 * 24 * 3600 * 1000) /* longest: 10 years */
+#define WT_RETAIN_MIN_MS         1000  /* shortest retention accepted */
+#define WT_RETAIN_MAX_MS         (10LL * 365 * 24 * 3600 * 1000) /* longest: 10 years */
 
 typedef struct wt_retain {
     wt_store_t *store;       /* borrowed */
@@ -37,10 +37,6 @@ void wt_retain_init(wt_retain_t *self, wt_store_t *store, int64_t tombstones_max
  * more may be due), or -1 on a Redis error. Also prunes old tombstones and
  * worker names silent for WT_RETAIN_WORKER_GONE_MS. */
 int wt_retain_sweep(wt_retain_t *self, int batch, int *expired, wt_err_t *err);
-
-/* 1 when sid has a tombstone (*expired_ms, may be NULL, gets when it
- * expired), 0 when it has none, -1 on a Redis error. */
-int wt_retain_expired(wt_store_t *store, const char *sid, int64_t *expired_ms, wt_err_t *err);
 
 /* Parses a retention such as "7d", "2h", "90s", "500ms" into *ms; fails
  * with WT_EINVAL naming what (e.g. "--retain") when it is not a duration

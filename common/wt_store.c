@@ -564,6 +564,40 @@ wt_store_status_terminal(const char *status)
                       strcmp(status, "cancelled") == 0);
 }
 
+int
+wt_store_expired(wt_store_t *self, const char *sid, int64_t *expired_ms, wt_err_t *err)
+{
+    char key[128];
+    redisReply *r = wt_redis_command(self->redis, err, "ZSCORE %s %s",
+                                     wt_store_key(self, key, sizeof key, "expired"), sid);
+    if (r == NULL)
+        return -1;
+    int found = r->type == REDIS_REPLY_STRING;
+    if (found && expired_ms)
+        *expired_ms = strtoll(r->str, NULL, 10);
+    freeReplyObject(r);
+    return found;
+}
+
+static json_t *
+expired_result(wt_store_t *self, const char *sid, wt_err_t *err)
+{
+    int64_t when = 0;
+    int e = wt_store_expired(self, sid, &when, err);
+    if (e <= 0) {
+        if (e == 0)
+            wt_err_set(err, WT_ENOTFOUND, "no session '%s'", sid);
+        return NULL;
+    }
+    char iso[40], detail[160];
+    wt_clock_format_iso(when, iso, sizeof iso);
+    snprintf(detail, sizeof detail, "session expired at %s (retention): its record is deleted",
+             iso);
+    return json_pack("{s:s,s:s,s:s,s:s,s:{s:{},s:s,s:[]},s:s}", "session", sid, "workflow", "",
+                     "status", "expired", "outcome", "expired", "output", "context", "notes", "",
+                     "artifacts", "detail", detail);
+}
+
 json_t *
 wt_store_result(wt_store_t *self, const char *sid, wt_err_t *err)
 {
@@ -576,8 +610,7 @@ wt_store_result(wt_store_t *self, const char *sid, wt_err_t *err)
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
         r->element[1]->type != REDIS_REPLY_STRING) {
         freeReplyObject(r);
-        wt_err_set(err, WT_ENOTFOUND, "no session '%s'", sid);
-        return NULL;
+        return expired_result(self, sid, err);
     }
 #define S(i) (r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "")
     json_t *output = NULL;

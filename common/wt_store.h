@@ -39,13 +39,13 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#define WT_STORE_EVENTS_CAP       100000      /* approximate length cap of <p>events */
-#define WT_STORE_INBOX_CAP        10000       /* approximate length cap of <p>inbox */
-#define WT_STORE_TELL_MAX_BYTES   (16 * 1024) /* largest operator message */
-#define WT_STORE_TELL_MAX_WAITING 100         /* messages waiting per session */
-#define WT_STORE_TELL_TAKE_MAX    32          /* messages taken per turn */
-#define WT_STORE_RETAIN_DEFAULT_MS 604800000  /* 7 days: an ended session's life */
-#define WT_STORE_INBOX_IDS_MAX    1200        /* bytes of inbox entry ids kept per session */
+#define WT_STORE_EVENTS_CAP        100000      /* approximate length cap of <p>events */
+#define WT_STORE_INBOX_CAP         10000       /* approximate length cap of <p>inbox */
+#define WT_STORE_TELL_MAX_BYTES    (16 * 1024) /* largest operator message */
+#define WT_STORE_TELL_MAX_WAITING  100         /* messages waiting per session */
+#define WT_STORE_TELL_TAKE_MAX     32          /* messages taken per turn */
+#define WT_STORE_RETAIN_DEFAULT_MS 604800000   /* 7 days: an ended session's life */
+#define WT_STORE_INBOX_IDS_MAX     1200        /* bytes of inbox entry ids kept per session */
 
 typedef struct wt_store {
     wt_redis_t *redis;         /* borrowed */
@@ -148,8 +148,15 @@ int wt_store_tell(wt_store_t *self, const char *sid, const char *message, wt_err
 json_t *wt_store_tell_take(wt_store_t *self, const char *sid, int64_t epoch, int64_t take_seq,
                            int64_t *left, wt_err_t *err);
 
+/* 1 when sid has a retention tombstone in <prefix>expired (*expired_ms,
+ * may be NULL, gets when it expired), 0 when it has none, -1 on a Redis
+ * error. See wt_retain.h. */
+int wt_store_expired(wt_store_t *self, const char *sid, int64_t *expired_ms, wt_err_t *err);
+
 /* Builds the result object of a session, {session, workflow, status,
- * outcome, output, detail}; NULL with WT_ENOTFOUND if it does not exist. */
+ * outcome, output, detail}. A session deleted by retention answers status
+ * and outcome "expired" (workflow "", detail saying when); NULL with
+ * WT_ENOTFOUND if it never existed or its tombstone is gone too. */
 json_t *wt_store_result(wt_store_t *self, const char *sid, wt_err_t *err);
 /* Returns 1 when status is terminal (completed failed cancelled). */
 int wt_store_status_terminal(const char *status);

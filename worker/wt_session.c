@@ -373,8 +373,7 @@ wt_session_lend_redis(wt_session_t *self, wt_redis_t *redis)
 static void
 retire_workspace(wt_session_t *self, const char *ended)
 {
-    if (self->workspace[0] == '\0' || strcmp(ended, "handback") == 0 ||
-        strcmp(ended, "stale") == 0)
+    if (self->workspace[0] == '\0' || strcmp(ended, "handback") == 0 || strcmp(ended, "stale") == 0)
         return;
     wt_err_t err = {0};
     if (wt_workspace_retire(self->env->workspace_root, self->sid, self->workspace_repo,

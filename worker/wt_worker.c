@@ -333,7 +333,8 @@ publish_record(worker_t *w)
         char idx[160];
         freeReplyObject(r);
         r = wt_redis_command(w->redis, &err, "ZADD %s %s %s",
-                             wt_store_key(&w->store, idx, sizeof idx, "workers"), seen, w->cfg.name);
+                             wt_store_key(&w->store, idx, sizeof idx, "workers"), seen,
+                             w->cfg.name);
     }
     if (r) {
         freeReplyObject(r);

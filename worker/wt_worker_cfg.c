@@ -103,16 +103,31 @@ int
 wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
 {
     defaults(cfg);
-    static const struct option opts[] = {
-        {"broker", 1, 0, 'b'},          {"redis", 1, 0, 'r'},          {"slots", 1, 0, 's'},
-        {"workflows", 1, 0, 'w'},       {"workspace-root", 1, 0, 'W'}, {"name", 1, 0, 'n'},
-        {"provider", 1, 0, 'p'},        {"base-url", 1, 0, 'u'},       {"model", 1, 0, 'm'},
-        {"model-fast", 1, 0, 'F'},      {"model-balanced", 1, 0, 'B'}, {"model-best", 1, 0, 'X'},
-        {"script", 1, 0, 'S'},          {"soul", 1, 0, 'o'},           {"max-turns", 1, 0, 't'},
-        {"session-timeout", 1, 0, 'T'}, {"stall-timeout", 1, 0, 'L'},  {"drain-timeout", 1, 0, 'D'},
-        {"stuck-policy", 1, 0, 'P'},    {"heartbeat", 1, 0, 'H'},      {"liveness", 1, 0, 'l'},
-        {"clients", 1, 0, 'C'},         {"keep-days", 1, 0, 'K'},      {"help", 0, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"broker", 1, 0, 'b'},
+                                         {"redis", 1, 0, 'r'},
+                                         {"slots", 1, 0, 's'},
+                                         {"workflows", 1, 0, 'w'},
+                                         {"workspace-root", 1, 0, 'W'},
+                                         {"name", 1, 0, 'n'},
+                                         {"provider", 1, 0, 'p'},
+                                         {"base-url", 1, 0, 'u'},
+                                         {"model", 1, 0, 'm'},
+                                         {"model-fast", 1, 0, 'F'},
+                                         {"model-balanced", 1, 0, 'B'},
+                                         {"model-best", 1, 0, 'X'},
+                                         {"script", 1, 0, 'S'},
+                                         {"soul", 1, 0, 'o'},
+                                         {"max-turns", 1, 0, 't'},
+                                         {"session-timeout", 1, 0, 'T'},
+                                         {"stall-timeout", 1, 0, 'L'},
+                                         {"drain-timeout", 1, 0, 'D'},
+                                         {"stuck-policy", 1, 0, 'P'},
+                                         {"heartbeat", 1, 0, 'H'},
+                                         {"liveness", 1, 0, 'l'},
+                                         {"clients", 1, 0, 'C'},
+                                         {"keep-days", 1, 0, 'K'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int c, rc = 0;
