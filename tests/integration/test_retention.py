@@ -92,6 +92,25 @@ def check_expiry_and_indexes(check, fleet, c, con_port):
     check(r.returncode == 2 and "--retain" in r.stderr, "spawn --retain 10ms is refused")
 
 
+def check_validate(check, fleet):
+    """`retain:` in pipelines and triggers is checked like --retain."""
+    pipe = os.path.join(fleet.dir, "p.yml")
+    trig = os.path.join(fleet.dir, "t.yml")
+    for retain, good in (("2d", True), ("10ms", False)):
+        with open(pipe, "w") as f:
+            f.write("pipeline: p\nphases:\n  - id: a\n    workflow: two-step\n"
+                    "    goal: g\n    retain: %s\n" % retain)
+        with open(trig, "w") as f:
+            f.write("triggers:\n  - id: t\n    provider: cron\n    workflowId: two-step\n"
+                    "    goal: g\n    schedule: '0 * * * *'\n    retain: %s\n" % retain)
+        for path in (pipe, trig):
+            r = fleet.run_cli("validate", path, "--workflows", "workflows")
+            out = r.stdout + r.stderr
+            check((r.returncode == 0) == good and (good or "retain" in out),
+                  "validate %s with retain: %s -> exit %d %s" % (os.path.basename(path), retain,
+                                                                r.returncode, out.strip()[:160]))
+
+
 def check_live_never_expire(check, fleet, c):
     """A running session with retain 1s outlives a session that started and
     ended after it: retention only counts from the end."""
@@ -127,9 +146,13 @@ def waves(check, fleet, c):
     first, last = rows[0], rows[-1]
     check(last["keys"] <= first["keys"], "Redis keys plateau: %d after %d sessions, %d after %d"
           % (first["keys"], first["sessions_run"], last["keys"], last["sessions_run"]))
-    check(last["mem_less_fleet_stream"] <= first["mem_less_fleet_stream"] * 1.25 + 131072,
-          "used_memory less the capped fleet stream plateaus: %d -> %d bytes"
-          % (first["mem_less_fleet_stream"], last["mem_less_fleet_stream"]))
+    # Allocator noise moves used_memory by ~10% between samples; 120 more
+    # sessions kept would add ~850 KB (7 KB each, measured before retention).
+    second = rows[1]
+    check(last["mem_less_fleet_stream"] <= second["mem_less_fleet_stream"] + 256 * 1024,
+          "used_memory less the capped fleet stream plateaus: %d after %d sessions, %d after %d"
+          % (second["mem_less_fleet_stream"], second["sessions_run"],
+             last["mem_less_fleet_stream"], last["sessions_run"]))
     check(last["tombstones"] <= 60, "tombstones stay within --tombstones (%d)" % last["tombstones"])
     check(all(r["ws_dirs"] == 0 for r in rows), "the workspace root empties after every wave")
     left = [s for s in fleet.r.zrange("wt:sessions", 0, -1)
@@ -156,6 +179,7 @@ def main():
         fleet.wait_for(lambda: console_ok(con_port), 10, "the console")
         c = fleet.client()
         check_expiry_and_indexes(check, fleet, c, con_port)
+        check_validate(check, fleet)
         # a failed session's workspace stays for inspection, then goes
         stuck = c.spawn("two-step", "fail once")
         fleet.wait_completed([stuck], 30)
