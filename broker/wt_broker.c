@@ -37,6 +37,7 @@
 #define SWEEP_MS          1000 /* retention sweep period */
 #define SWEEP_BATCH       500  /* sessions expired per script */
 #define SWEEP_ROUNDS      8    /* scripts per sweep tick at most */
+#define ADOPT_BATCH       2000 /* sessions from before retention adopted per tick */
 
 /* --- small helpers --- */
 
@@ -783,13 +784,20 @@ publish_stats(wt_broker_t *self)
 
 /* Every SWEEP_MS: expire the ended sessions that are due, in batches of
  * SWEEP_BATCH, at most SWEEP_ROUNDS batches per tick so a backlog (a broker
- * that was down for days) is worked off without stalling dispatch. */
+ * that was down for days) is worked off without stalling dispatch. Until
+ * it is done, each tick also adopts ADOPT_BATCH sessions stored before
+ * retention existed (see wt_retain_adopt). */
 static void
 sweep_expired(wt_broker_t *self)
 {
     wt_err_t err = {0};
     if (wt_clock_mono_ms() < self->redis_retry_ms || redis_ready(self, &err) != 0)
         return;
+    int adopted = wt_retain_adopt(&self->retain, ADOPT_BATCH, self->cfg.retain_ms, &err);
+    if (adopted < 0) {
+        redis_failed(self, &err);
+        return;
+    }
     for (int round = 0; round < SWEEP_ROUNDS; round++) {
         int expired = 0;
         int taken = wt_retain_sweep(&self->retain, SWEEP_BATCH, &expired, &err);

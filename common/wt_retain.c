@@ -55,6 +55,43 @@ static const char sweep_lua[] =
     "redis.call('ZREMRANGEBYSCORE', p..'workers', '-inf', now - tonumber(ARGV[5]))\n"
     "return {done, #ids}\n";
 
+/* ARGV: prefix, cursor score ("" = start), cursor sid, batch, default
+ * retain ms. Returns {"done"} or {score, sid} of the last session seen.
+ * The next batch starts right after the cursor's rank; when the cursor
+ * session is gone (swept meanwhile) it starts at the cursor's score,
+ * skipping same-score ids not above the cursor's (zset order). */
+static const char adopt_lua[] =
+    "local p, n, dflt = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "if redis.call('EXISTS', p..'retention:adopted') == 1 then return {'done'} end\n"
+    "local min = ARGV[2] == '' and '-inf' or ARGV[2]\n"
+    "local r = ARGV[3] ~= '' and redis.call('ZRANK', p..'sessions', ARGV[3])\n"
+    "local got\n"
+    "if r then got = redis.call('ZRANGE', p..'sessions', r + 1, r + n, 'WITHSCORES')\n"
+    "else got = redis.call('ZRANGEBYSCORE', p..'sessions', min, '+inf', 'WITHSCORES', 'LIMIT', "
+    "0, n) end\n"
+    "local last_s, last_id = ARGV[2], ARGV[3]\n"
+    "for i = 1, #got, 2 do\n"
+    "  local sid, sc = got[i], got[i + 1]\n"
+    "  if not (sc == ARGV[2] and sid <= ARGV[3]) then\n"
+    "    local m = redis.call('HMGET', p..'session:'..sid, 'status', 'ended_ms', 'retain_ms',\n"
+    "      'created_ms')\n"
+    "    local st = m[1]\n"
+    "    if (st == 'completed' or st == 'failed' or st == 'cancelled') and\n"
+    "       not redis.call('ZSCORE', p..'expiry', sid) then\n"
+    "      local t = tonumber(m[2] or '') or tonumber(m[4] or '') or 0\n"
+    "      redis.call('ZADD', p..'expiry', t + (tonumber(m[3] or '') or dflt), sid)\n"
+    "    elseif st == 'queued' and not redis.call('ZSCORE', p..'queued', sid) then\n"
+    "      redis.call('ZADD', p..'queued', tonumber(m[4] or '') or 0, sid)\n"
+    "    end\n"
+    "  end\n"
+    "  last_s, last_id = sc, sid\n"
+    "end\n"
+    "if #got < 2 * n or (last_s == ARGV[2] and last_id == ARGV[3]) then\n"
+    "  redis.call('SET', p..'retention:adopted', '1')\n"
+    "  return {'done'}\n"
+    "end\n"
+    "return {last_s, last_id}\n";
+
 void
 wt_retain_init(wt_retain_t *self, wt_store_t *store, int64_t tombstones_max)
 {
@@ -62,6 +99,38 @@ wt_retain_init(wt_retain_t *self, wt_store_t *store, int64_t tombstones_max)
     self->store = store;
     self->tombstones_max = tombstones_max > 0 ? tombstones_max : WT_RETAIN_TOMBSTONES;
     wt_redis_script_init(&self->sweep, sweep_lua);
+    wt_redis_script_init(&self->adopt, adopt_lua);
+}
+
+int
+wt_retain_adopt(wt_retain_t *self, int batch, int64_t default_retain_ms, wt_err_t *err)
+{
+    if (strcmp(self->cursor, "done") == 0)
+        return 1;
+    char score[40] = "", sid[64] = "", n[16], dflt[24];
+    if (self->cursor[0] && sscanf(self->cursor, "%39s %63s", score, sid) != 2)
+        score[0] = sid[0] = '\0';
+    snprintf(n, sizeof n, "%d", batch > 0 ? batch : 1);
+    snprintf(dflt, sizeof dflt, "%lld", (long long)default_retain_ms);
+    const char *argv[] = {self->store->prefix, score, sid, n, dflt};
+    redisReply *r = wt_redis_eval(self->store->redis, &self->adopt, 0, 5, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    int rc = -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+        r->element[0]->type == REDIS_REPLY_STRING) {
+        snprintf(self->cursor, sizeof self->cursor, "done");
+        rc = 1;
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+               r->element[0]->type == REDIS_REPLY_STRING &&
+               r->element[1]->type == REDIS_REPLY_STRING) {
+        snprintf(self->cursor, sizeof self->cursor, "%s %s", r->element[0]->str,
+                 r->element[1]->str);
+        rc = 0;
+    } else
+        wt_err_set(err, WT_EPROTO, "retention adopt: unexpected script reply");
+    freeReplyObject(r);
+    return rc;
 }
 
 int

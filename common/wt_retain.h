@@ -26,7 +26,9 @@
 typedef struct wt_retain {
     wt_store_t *store;       /* borrowed */
     wt_redis_script_t sweep; /* the sweep script */
+    wt_redis_script_t adopt; /* the one-time pass over sessions stored before retention */
     int64_t tombstones_max;  /* tombstones kept at most */
+    char cursor[64];         /* adopt: "<score> <sid>" done so far, "" = start, "done" = finished */
 } wt_retain_t;
 
 /* tombstones_max <= 0 means WT_RETAIN_TOMBSTONES. */
@@ -37,6 +39,17 @@ void wt_retain_init(wt_retain_t *self, wt_store_t *store, int64_t tombstones_max
  * more may be due), or -1 on a Redis error. Also prunes old tombstones and
  * worker names silent for WT_RETAIN_WORKER_GONE_MS. */
 int wt_retain_sweep(wt_retain_t *self, int batch, int *expired, wt_err_t *err);
+
+/* Sessions stored before retention existed have no place in <p>expiry or
+ * <p>queued. Each call adopts up to batch sessions of <p>sessions (oldest
+ * first, resuming where the last call stopped): an ended one enters
+ * <p>expiry at ended_ms + its retain_ms (or default_retain_ms), a queued
+ * one enters <p>queued at created_ms; sessions already indexed are left
+ * alone, so the pass is idempotent. When the pass reaches the end it sets
+ * <p>retention:adopted and later calls (also of other brokers) return at
+ * once. Returns 1 when the pass is finished, 0 when more remains, -1 on a
+ * Redis error. */
+int wt_retain_adopt(wt_retain_t *self, int batch, int64_t default_retain_ms, wt_err_t *err);
 
 /* Parses a retention such as "7d", "2h", "90s", "500ms" into *ms; fails
  * with WT_EINVAL naming what (e.g. "--retain") when it is not a duration

@@ -181,6 +181,40 @@ test_tombstones_bounded_and_workers_pruned(void)
     WT_CHECK(score_of("cap:workers", "gone") < 0 && score_of("cap:workers", "alive") > 0);
 }
 
+/* Sessions written before retention existed (no expiry, no queued entry)
+ * are adopted in bounded, resumable steps; the pass then stays done. */
+static void
+test_adopt_old_sessions(void)
+{
+    wt_store_t st;
+    wt_store_init(&st, redis, "old:");
+    wt_retain_t rt;
+    wt_retain_init(&rt, &st, 0);
+    char id[32];
+    for (int i = 0; i < 5; i++) { /* same created_ms for all: ties are ordered by id */
+        snprintf(id, sizeof id, "E%d", i);
+        run("HSET old:session:%s status completed ended_ms 1000 created_ms %s", id, "500");
+        run("ZADD old:sessions 500 %s", id, NULL);
+    }
+    run("HSET old:session:%s status queued created_ms %s", "OQ", "700");
+    run("ZADD old:sessions 700 %s", "OQ", NULL);
+    run("HSET old:session:%s status completed ended_ms 2000 retain_ms %s", "KEPT", "60000");
+    run("ZADD old:sessions 800 %s", "KEPT", NULL);
+    int rounds = 0, rc = 0;
+    while ((rc = wt_retain_adopt(&rt, 2, 86400000, NULL)) == 0 && rounds < 20)
+        rounds++;
+    WT_CHECK(rc == 1 && rounds >= 3 && rounds < 20); /* 7 sessions, 2 at a time */
+    WT_CHECK(int_of("ZCARD old:expiry", NULL, NULL) == 6);
+    WT_CHECK(score_of("old:expiry", "E3") == 1000 + 86400000.0);
+    WT_CHECK(score_of("old:expiry", "KEPT") == 62000);
+    WT_CHECK(score_of("old:queued", "OQ") == 700 && score_of("old:expiry", "OQ") < 0);
+    WT_CHECK(int_of("EXISTS old:retention:adopted", NULL, NULL) == 1);
+    wt_retain_t again;
+    wt_retain_init(&again, &st, 0);
+    run("ZADD old:expiry 5 %s", "E0", NULL); /* a later pass would not touch it anyway */
+    WT_CHECK(wt_retain_adopt(&again, 2, 1, NULL) == 1 && score_of("old:expiry", "E0") == 5);
+}
+
 static void
 test_parse(void)
 {
@@ -205,7 +239,7 @@ main(void)
     static const wt_test_case_t cases[] = {WT_TEST(test_ended_session_is_swept_with_its_indexes),
                                            WT_TEST(test_live_sessions_never_expire),
                                            WT_TEST(test_tombstones_bounded_and_workers_pruned),
-                                           WT_TEST(test_parse)};
+                                           WT_TEST(test_adopt_old_sessions), WT_TEST(test_parse)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     wt_redis_destroy(&redis);
     wt_test_redis_stop(&srv);
