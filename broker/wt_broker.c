@@ -1083,7 +1083,7 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
     wt_redis_url_t u;
     if (wt_redis_parse_url(cfg->redis, &u, &err) != 0)
         return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
-    struct sockaddr_in sa;
+    wt_addr_t sa;
     if (cfg->http[0] && wt_addr_parse(cfg->http, "http address", &sa, &err) != 0)
         return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
     return 0;

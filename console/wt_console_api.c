@@ -332,6 +332,43 @@ wt_console_api_event(const redisReply *entry, const char *session)
     return o;
 }
 
+/* "MS-SEQ", both decimal: what XADD gives; nothing else reaches XRANGE. */
+static int
+stream_id_ok(const char *id)
+{
+    size_t n = strspn(id, "0123456789");
+    if (n == 0 || n > 20 || id[n] != '-')
+        return 0;
+    size_t m = strspn(id + n + 1, "0123456789");
+    return m > 0 && m <= 20 && id[n + 1 + m] == '\0';
+}
+
+json_t *
+wt_console_api_event_get(wt_store_t *store, const char *sid, const char *id, wt_err_t *err)
+{
+    if (!stream_id_ok(id)) {
+        wt_err_set(err, WT_EINVAL, "bad event id '%.40s': expected MS-SEQ", id);
+        return NULL;
+    }
+    char key[176];
+    if (sid)
+        wt_store_key(store, key, sizeof key, "session:%s:events", sid);
+    else
+        wt_store_key(store, key, sizeof key, "events");
+    const char *argv[] = {"XRANGE", key, id, id};
+    redisReply *r = wt_redis_commandv(store->redis, 4, argv, NULL, err);
+    if (r == NULL)
+        return NULL;
+    json_t *e = NULL;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1)
+        e = wt_console_api_event(r->element[0], sid);
+    if (e == NULL)
+        wt_err_set(err, WT_ENOTFOUND, "no event '%s'%s%s", id, sid ? " in session " : "",
+                   sid ? sid : "");
+    freeReplyObject(r);
+    return e;
+}
+
 /* The detail: summary plus context, output, error, limits and depth. */
 static json_t *
 detail(const redisReply *h, const char *sid)

@@ -28,6 +28,11 @@ json_t *wt_console_api_sessions(wt_store_t *store, const wt_console_sessions_que
 /* {"session": detail, "events": [...], "truncated": bool}. */
 json_t *wt_console_api_session(wt_store_t *store, const char *sid, wt_err_t *err);
 /* The session and its descendants as nested nodes. */
+/* One event by its stream id: of session sid's stream, or of the fleet
+ * stream when sid is NULL. WT_ENOTFOUND when there is no such entry, WT_EINVAL
+ * for an id that is not a stream id. The whole event, however large (the
+ * link SSE gives for a truncated event). */
+json_t *wt_console_api_event_get(wt_store_t *store, const char *sid, const char *id, wt_err_t *err);
 json_t *wt_console_api_tree(wt_store_t *store, const char *sid, wt_err_t *err);
 
 /* Tree nodes for sids (in order, missing sessions left out) with their

@@ -8,6 +8,7 @@
 #include "wt_clock.h"
 #include "wt_llm_http.h"
 #include "wt_llm_int.h"
+#include "wt_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,33 @@ set_default(char *dst, size_t cap, const char *v)
 {
     if (dst[0] == '\0')
         snprintf(dst, cap, "%s", v);
+}
+
+/* A hosted API answers every call without a key with 401, so a worker that
+ * started anyway would take sessions only to fail each of them: refuse to
+ * start instead. A custom base URL may be a local server (Ollama, vLLM,
+ * llama.cpp) that needs no key: start, and say that no key is sent. */
+static int
+check_key(const wt_llm_cfg_t *cfg, wt_err_t *err)
+{
+    if (strcmp(cfg->provider, "scripted") == 0)
+        return 0;
+    const char *key = cfg->api_key_env[0] ? getenv(cfg->api_key_env) : NULL;
+    if (key && *key)
+        return 0;
+    const char *public_base = strcmp(cfg->provider, "anthropic") == 0 ? "https://api.anthropic.com"
+                                                                      : "https://api.openai.com";
+    size_t n = strlen(public_base);
+    int is_public = strncmp(cfg->base_url, public_base, n) == 0 &&
+                    (cfg->base_url[n] == '\0' || cfg->base_url[n] == '/');
+    if (is_public)
+        return wt_err_set(err, WT_EINVAL,
+                          "provider %s at %s needs an API key: %s is not set (export it, or "
+                          "point --base-url at a server that needs none)",
+                          cfg->provider, cfg->base_url, cfg->api_key_env);
+    wt_log_warn("%s is not set: calls to %s go without an API key", cfg->api_key_env,
+                cfg->base_url);
+    return 0;
 }
 
 int
@@ -76,7 +104,7 @@ wt_llm_cfg_check(wt_llm_cfg_t *cfg, wt_err_t *err)
                           "unknown provider '%s' (expected anthropic, openai or scripted)",
                           cfg->provider);
     }
-    return 0;
+    return check_key(cfg, err);
 }
 
 wt_llm_t *

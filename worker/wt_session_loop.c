@@ -349,13 +349,19 @@ act(wt_session_t *self, const wt_llm_reply_t *reply, int *repeat_hit)
     int advanced = 0, halt = 0;
     json_t *results = json_array();
     for (size_t i = 0; i < reply->ncalls && !halt && !self->cancel; i++) {
-        if (wt_stuck_tool_call(&self->stuck, reply->calls[i].name, reply->calls[i].input))
-            *repeat_hit = 1;
+        int hit = wt_stuck_tool_call(&self->stuck, reply->calls[i].name, reply->calls[i].input);
         int r = run_call(self, &reply->calls[i], results);
         if (r < 0)
             halt = 1;
         else
             advanced |= r;
+        /* A call that advanced the workflow is progress however often its
+         * arguments repeat (successive steps completed with the same short
+         * notes): it neither counts nor fires as a repeat. */
+        if (r > 0)
+            wt_stuck_progress(&self->stuck);
+        else if (hit)
+            *repeat_hit = 1;
     }
     if (json_array_size(results))
         json_array_append_new(self->messages,
