@@ -29,7 +29,9 @@
  * append (refuse writes carrying a stale epoch, and any event after the
  * session_completed; add the inbox entry of a completion or an issue),
  * tell (queue a message only for a live session) and take (move waiting
- * messages into the event stream). The store borrows its wt_redis_t. */
+ * messages into the event stream). Every script that ends a session also
+ * retires it: out of the queue indexes and <p>running, into <p>expiry for
+ * the retention sweep (wt_retain.h). The store borrows its wt_redis_t. */
 #ifndef WT_STORE_H
 #define WT_STORE_H
 
