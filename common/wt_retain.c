@@ -5,6 +5,8 @@
  * and the inbox, and once the hash is gone nothing says which indexes
  * those are. The sweep reads the hash, trims every index and deletes the
  * keys in one script, so no reader ever sees a half-expired session. Time
+ * A pipeline run that has ended goes with its last session (a run still
+ * running, or interrupted and so resumable, stays). Time
  * is Redis's (TIME), the same clock the store's retire() used, so brokers
  * on different hosts agree on what is due. Each call does at most `batch`
  * sessions, which bounds how long it holds Redis. */
@@ -36,7 +38,16 @@ static const char sweep_lua[] =
     "    redis.call('HDEL', p..'running', sid)\n"
     "    if m[2] and m[2] ~= '' then redis.call('ZREM', p..'session:'..m[2]..':children', sid) "
     "end\n"
-    "    if m[3] and m[3] ~= '' then redis.call('ZREM', p..'run:'..m[3]..':sessions', sid) end\n"
+    "    if m[3] and m[3] ~= '' then\n"
+    "      local rk = p..'run:'..m[3]\n"
+    "      redis.call('ZREM', rk..':sessions', sid)\n"
+    "      local rs = redis.call('HGET', rk, 'status')\n"
+    "      if redis.call('EXISTS', rk..':sessions') == 0 and\n"
+    "         (rs == 'succeeded' or rs == 'failed' or rs == 'timeout') then\n"
+    "        redis.call('DEL', rk)\n"
+    "        redis.call('ZREM', p..'runs', m[3])\n"
+    "      end\n"
+    "    end\n"
     "    if m[4] and m[4] ~= '' and redis.call('GET', p..'idem:'..m[4]) == sid then\n"
     "      redis.call('DEL', p..'idem:'..m[4])\n"
     "    end\n"

@@ -7,7 +7,8 @@
  * keys (hash, events, children, tell), removes it from every index that
  * lists it (<p>sessions, its run's and its parent's indexes, the queue
  * indexes, <p>running, its inbox entries, its idempotency key) and leaves a
- * tombstone in <p>expired so readers answer "expired", not "unknown".
+ * tombstone in <p>expired so readers answer "expired", not "unknown". An
+ * ended pipeline run (<p>run:<id>, <p>runs) goes with its last session.
  * Tombstones live WT_RETAIN_TOMBSTONE_MS and at most tombstones_max of them
  * are kept (the oldest go first). Queued and running sessions are never in
  * <p>expiry, and the sweep re-checks the status before deleting. The sweep

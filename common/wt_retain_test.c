@@ -89,6 +89,8 @@ test_ended_session_is_swept_with_its_indexes(void)
     WT_CHECK(wt_store_load_scripts(&st, NULL) == 0);
     wt_retain_t rt;
     wt_retain_init(&rt, &st, 0);
+    run("HSET wt:run:run1 status %s pipeline %s", "succeeded", "p");
+    run("ZADD wt:runs 1 %s", "run1", NULL);
     intake(&st, "PARENT", "", NULL, "", 5000);
     intake(&st, "CHILD", "PARENT", "run1", "k1", 5000);
     WT_CHECK(score_of("wt:queued", "CHILD") > 0);
@@ -106,6 +108,8 @@ test_ended_session_is_swept_with_its_indexes(void)
     WT_CHECK(int_of("EXISTS wt:session:CHILD wt:session:CHILD:events", NULL, NULL) == 0);
     WT_CHECK(score_of("wt:sessions", "CHILD") < 0 && score_of("wt:sessions", "PARENT") > 0);
     WT_CHECK(int_of("EXISTS wt:run:run1:sessions", NULL, NULL) == 0);
+    WT_CHECK(int_of("EXISTS wt:run:run1", NULL, NULL) == 0); /* ended run, last session */
+    WT_CHECK(score_of("wt:runs", "run1") < 0);
     WT_CHECK(score_of("wt:session:PARENT:children", "CHILD") < 0);
     WT_CHECK(int_of("EXISTS wt:idem:k1", NULL, NULL) == 0);
     WT_CHECK(int_of("XLEN wt:inbox", NULL, NULL) == 0);
@@ -119,6 +123,13 @@ test_ended_session_is_swept_with_its_indexes(void)
     json_decref(res);
     wt_err_t err = {0};
     WT_CHECK(wt_store_result(&st, "NEVER", &err) == NULL && err.code == WT_ENOTFOUND);
+    /* a run still running keeps its record when its sessions expire */
+    run("HSET wt:run:run2 status %s pipeline %s", "running", "p");
+    intake(&st, "LONER", "", "run2", "", 5000);
+    end(&st, "LONER", "success");
+    run("ZADD wt:expiry 1 %s", "LONER", NULL);
+    WT_CHECK(wt_retain_sweep(&rt, 100, &expired, NULL) == 1 && expired == 1);
+    WT_CHECK(int_of("EXISTS wt:run:run2", NULL, NULL) == 1);
     /* idempotent: nothing left to do */
     WT_CHECK(wt_retain_sweep(&rt, 100, &expired, NULL) == 0 && expired == 0);
 }
