@@ -298,7 +298,14 @@ logs_run(const logs_opts_t *o, wt_redis_t *redis, wt_store_t *store, wt_buf_t *l
         return 1;
     }
     if (o->session && r->elements == 0) {
-        fprintf(stderr, "worktrain logs: no events for session '%s'\n", o->session);
+        int64_t when = 0;
+        char iso[40];
+        if (wt_store_expired(store, o->session, &when, NULL) == 1) {
+            wt_clock_format_iso(when, iso, sizeof iso);
+            fprintf(stderr, "worktrain logs: session '%s' expired at %s (retention)\n", o->session,
+                    iso);
+        } else
+            fprintf(stderr, "worktrain logs: no events for session '%s'\n", o->session);
         freeReplyObject(r);
         return 1;
     }

@@ -75,6 +75,8 @@ def check_expiry_and_indexes(check, fleet, c, con_port):
           "status --json says expired: %s %s" % (r.returncode, r.stdout.strip()))
     r = fleet.run_cli("status", child)
     check("expired" in r.stdout, "status text says expired")
+    r = fleet.run_cli("logs", "--session", child)
+    check(r.returncode == 1 and "expired" in r.stderr, "logs says expired: %s" % r.stderr.strip())
     r = fleet.run_cli("await", child, "--json", "--timeout", "5s")
     res = json.loads(r.stdout or "[]")
     check(r.returncode == 1 and len(res) == 1 and res[0]["status"] == "expired"
