@@ -782,6 +782,23 @@ publish_stats(wt_broker_t *self)
     pthread_mutex_unlock(&self->stats.lock);
 }
 
+/* A lost connection is a Redis failure like any other (dispatch backs
+ * off); a script that Redis ran and refused is a retention problem only:
+ * logged at most once a minute, it never holds up dispatch. */
+static void
+sweep_failed(wt_broker_t *self, const wt_err_t *err)
+{
+    if (!wt_redis_connected(self->redis)) {
+        redis_failed(self, err);
+        return;
+    }
+    int64_t now = wt_clock_mono_ms();
+    if (now >= self->sweep_warn_ms) {
+        wt_log_warn("retention sweep: %s (retrying every second)", err->msg);
+        self->sweep_warn_ms = now + 60000;
+    }
+}
+
 /* Every SWEEP_MS: expire the ended sessions that are due, in batches of
  * SWEEP_BATCH, at most SWEEP_ROUNDS batches per tick so a backlog (a broker
  * that was down for days) is worked off without stalling dispatch. Until
@@ -793,16 +810,15 @@ sweep_expired(wt_broker_t *self)
     wt_err_t err = {0};
     if (wt_clock_mono_ms() < self->redis_retry_ms || redis_ready(self, &err) != 0)
         return;
-    int adopted = wt_retain_adopt(&self->retain, ADOPT_BATCH, self->cfg.retain_ms, &err);
-    if (adopted < 0) {
-        redis_failed(self, &err);
+    if (wt_retain_adopt(&self->retain, ADOPT_BATCH, self->cfg.retain_ms, &err) < 0) {
+        sweep_failed(self, &err);
         return;
     }
     for (int round = 0; round < SWEEP_ROUNDS; round++) {
         int expired = 0;
         int taken = wt_retain_sweep(&self->retain, SWEEP_BATCH, &expired, &err);
         if (taken < 0) {
-            redis_failed(self, &err);
+            sweep_failed(self, &err);
             return;
         }
         if (expired > 0) {

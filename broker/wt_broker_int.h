@@ -57,6 +57,7 @@ typedef struct wt_broker {
     wt_redis_t *redis;         /* owned */
     wt_store_t store;          /* Redis layout over redis */
     wt_retain_t retain;        /* retention sweep over store */
+    int64_t sweep_warn_ms;     /* monotonic: next time a sweep error may be logged */
     wt_queue_t *queue;         /* owned run queue */
     wt_bworker_t *w;           /* owned array of live workers */
     size_t nw;                 /* live workers */

@@ -188,6 +188,14 @@ test_tombstones_bounded_and_workers_pruned(void)
     WT_CHECK(wt_retain_sweep(&rt, 2, &expired, NULL) == 2 && expired == 2); /* bounded batch */
     WT_CHECK(wt_retain_sweep(&rt, 100, &expired, NULL) == 3 && expired == 3);
     WT_CHECK(int_of("ZCARD cap:expired", NULL, NULL) == 3);
+    /* a damaged record (wrong-type index, bad inbox ids) is still swept */
+    intake(&st, "BAD", "", NULL, "", 1000);
+    end(&st, "BAD", "error");
+    run("HSET cap:session:BAD parent P inbox_ids %s", "not-an-id 0-x", NULL);
+    run("SET cap:session:P:children %s", "a string", NULL);
+    run("ZADD cap:expiry 1 %s", "BAD", NULL);
+    WT_CHECK(wt_retain_sweep(&rt, 100, &expired, NULL) == 1 && expired == 1);
+    WT_CHECK(int_of("EXISTS cap:session:BAD", NULL, NULL) == 0);
     WT_CHECK(int_of("ZCARD cap:sessions", NULL, NULL) == 0);
     WT_CHECK(score_of("cap:workers", "gone") < 0 && score_of("cap:workers", "alive") > 0);
 }
