@@ -17,6 +17,7 @@
 #include "wt_clock.h"
 #include "wt_log.h"
 #include "wt_pollers.h"
+#include "wt_retain.h"
 #include "wt_signal.h"
 #include "wt_trigger_rt.h"
 
@@ -33,6 +34,10 @@
 #define BATCH_MAX         512
 #define LIVENESS_CHECK_MS 50 /* granularity of dead-worker detection */
 #define REDIS_TIMEOUT     2000
+#define SWEEP_MS          1000 /* retention sweep period */
+#define SWEEP_BATCH       500  /* sessions expired per script */
+#define SWEEP_ROUNDS      8    /* scripts per sweep tick at most */
+#define ADOPT_BATCH       2000 /* sessions from before retention adopted per tick */
 
 /* --- small helpers --- */
 
@@ -161,6 +166,10 @@ validate_spawn(wt_broker_t *self, spawn_req_t *s, char *why, size_t cap)
         return snprintf(why, cap, "priority %d out of range -100..100", m->priority), -1;
     if (m->timeout_ms < 0 || m->max_turns < 0)
         return snprintf(why, cap, "timeout_ms and max_turns must not be negative"), -1;
+    if (m->retain_ms != 0 && (m->retain_ms < WT_RETAIN_MIN_MS || m->retain_ms > WT_RETAIN_MAX_MS))
+        return snprintf(why, cap, "retain_ms %lld out of range 1000..%lld (0 = broker default)",
+                        (long long)m->retain_ms, (long long)WT_RETAIN_MAX_MS),
+               -1;
     if (!id_ok(m->run) || !id_ok(m->phase))
         return snprintf(why, cap, "run and phase must be 1-64 characters of A-Z a-z 0-9 _ -"), -1;
     if (m->context_json && m->context_json[0]) {
@@ -241,6 +250,8 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
                                .priority = batch[i].job->priority,
                                .timeout_ms = batch[i].job->timeout_ms,
                                .max_turns = batch[i].job->max_turns,
+                               .retain_ms = batch[i].msg->retain_ms > 0 ? batch[i].msg->retain_ms
+                                                                        : self->cfg.retain_ms,
                                .depth = batch[i].job->depth,
                                .created_ms = batch[i].job->created_ms};
         if (wt_store_intake_append(&self->store, &sp, &err) != 0)
@@ -771,6 +782,55 @@ publish_stats(wt_broker_t *self)
     pthread_mutex_unlock(&self->stats.lock);
 }
 
+/* A lost connection is a Redis failure like any other (dispatch backs
+ * off); a script that Redis ran and refused is a retention problem only:
+ * logged at most once a minute, it never holds up dispatch. */
+static void
+sweep_failed(wt_broker_t *self, const wt_err_t *err)
+{
+    if (!wt_redis_connected(self->redis)) {
+        redis_failed(self, err);
+        return;
+    }
+    int64_t now = wt_clock_mono_ms();
+    if (now >= self->sweep_warn_ms) {
+        wt_log_warn("retention sweep: %s (retrying every second)", err->msg);
+        self->sweep_warn_ms = now + 60000;
+    }
+}
+
+/* Every SWEEP_MS: expire the ended sessions that are due, in batches of
+ * SWEEP_BATCH, at most SWEEP_ROUNDS batches per tick so a backlog (a broker
+ * that was down for days) is worked off without stalling dispatch. Until
+ * it is done, each tick also adopts ADOPT_BATCH sessions stored before
+ * retention existed (see wt_retain_adopt). */
+static void
+sweep_expired(wt_broker_t *self)
+{
+    wt_err_t err = {0};
+    if (wt_clock_mono_ms() < self->redis_retry_ms || redis_ready(self, &err) != 0)
+        return;
+    if (wt_retain_adopt(&self->retain, ADOPT_BATCH, self->cfg.retain_ms, &err) < 0) {
+        sweep_failed(self, &err);
+        return;
+    }
+    for (int round = 0; round < SWEEP_ROUNDS; round++) {
+        int expired = 0;
+        int taken = wt_retain_sweep(&self->retain, SWEEP_BATCH, &expired, &err);
+        if (taken < 0) {
+            sweep_failed(self, &err);
+            return;
+        }
+        if (expired > 0) {
+            pthread_mutex_lock(&self->stats.lock);
+            self->stats.expired += expired;
+            pthread_mutex_unlock(&self->stats.lock);
+        }
+        if (taken < SWEEP_BATCH)
+            return;
+    }
+}
+
 /* --- lifecycle --- */
 
 static void *
@@ -838,7 +898,7 @@ startup_redis(wt_broker_t *self)
 static int
 broker_run(wt_broker_t *self)
 {
-    int64_t next_publish = 0, next_check = 0;
+    int64_t next_publish = 0, next_check = 0, next_sweep = 0;
     self->next_heartbeat_ms = wt_clock_mono_ms() + self->cfg.heartbeat_ms;
     while (!wt_signal_stopping()) {
         int64_t now = wt_clock_mono_ms();
@@ -870,6 +930,10 @@ broker_run(wt_broker_t *self)
             next_check = now + LIVENESS_CHECK_MS;
         }
         dispatch(self);
+        if (now >= next_sweep) {
+            sweep_expired(self);
+            next_sweep = wt_clock_mono_ms() + SWEEP_MS;
+        }
         if (now >= next_publish) {
             publish_stats(self);
             next_publish = now + 200;
@@ -886,6 +950,7 @@ usage(FILE *out)
             "                        [--http ADDR:PORT|off] [--heartbeat DUR] [--liveness N]\n"
             "                        [--max-attempts N] [--triggers FILE] [--workflows DIR]...\n"
             "                        [--timezone TZ] [--webhook-max-bytes N]\n"
+            "                        [--retain DUR] [--tombstones N]\n"
             "\n"
             "Runs the broker: durable session intake, credit-based dispatch to workers,\n"
             "heartbeats, recovery of queued and running sessions from Redis at start.\n"
@@ -904,7 +969,11 @@ usage(FILE *out)
             "  --workflows DIR    workflow ids the triggers may name (repeatable; the fleet\n"
             "                     registry in Redis is also used)\n"
             "  --timezone TZ      time zone of cron schedules (default $TZ, else local)\n"
-            "  --webhook-max-bytes N  larger webhook bodies get 413 (default 1048576)\n");
+            "  --webhook-max-bytes N  larger webhook bodies get 413 (default 1048576)\n"
+            "  --retain DUR       keep an ended session this long, then delete its keys and\n"
+            "                     index entries (default 7d; spawn --retain overrides it)\n"
+            "  --tombstones N     expired session ids remembered so status/await/console\n"
+            "                     can say 'expired' (default 100000, each for 7 days)\n");
 }
 
 static const char *
@@ -928,6 +997,8 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
     cfg->liveness = 3;
     cfg->max_attempts = 3;
     cfg->webhook_max_bytes = WT_TRIGGER_RT_DEFAULT_MAX_BODY;
+    cfg->retain_ms = WT_STORE_RETAIN_DEFAULT_MS;
+    cfg->tombstones = WT_RETAIN_TOMBSTONES;
     static const struct option opts[] = {{"clients", required_argument, 0, 'c'},
                                          {"workers", required_argument, 0, 'w'},
                                          {"redis", required_argument, 0, 'r'},
@@ -939,6 +1010,8 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
                                          {"workflows", required_argument, 0, 'W'},
                                          {"timezone", required_argument, 0, 'Z'},
                                          {"webhook-max-bytes", required_argument, 0, 'B'},
+                                         {"retain", required_argument, 0, 'R'},
+                                         {"tombstones", required_argument, 0, 'S'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     optind = 1;
@@ -998,6 +1071,18 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
                 return fprintf(stderr, "worktrain broker: bad --webhook-max-bytes '%s'\n", optarg),
                        2;
             cfg->webhook_max_bytes = (size_t)v;
+            break;
+        case 'R': {
+            wt_err_t e = {0};
+            if (wt_retain_parse("--retain", optarg, &cfg->retain_ms, &e) != 0)
+                return fprintf(stderr, "worktrain broker: %s\n", e.msg), 2;
+            break;
+        }
+        case 'S':
+            v = strtoll(optarg, &end, 10);
+            if (*end || v < 1 || v > 100000000)
+                return fprintf(stderr, "worktrain broker: bad --tombstones '%s'\n", optarg), 2;
+            cfg->tombstones = v;
             break;
         case 'h':
             usage(stdout);
@@ -1145,6 +1230,7 @@ wt_broker_main(int argc, char **argv)
     self->queue = wt_queue_new();
     self->redis = wt_redis_new(self->cfg.redis, REDIS_TIMEOUT, &err);
     wt_store_init(&self->store, self->redis, NULL);
+    wt_retain_init(&self->retain, &self->store, self->cfg.tombstones);
     wt_broker_http_t *http = NULL;
     wt_triggers_t *triggers = NULL;
     wt_trigger_rt_t *trt = NULL;

@@ -190,6 +190,8 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
             s->resumed);
     counter(b, e, "wt_sessions_requeued_total",
             "Sessions put back in the queue (lost worker, handback, lost ASSIGN).", s->requeued);
+    counter(b, e, "wt_sessions_expired_total",
+            "Ended sessions deleted by the retention sweep (--retain).", s->expired);
     family(b, e, "wt_sessions_finished_total", "counter",
            "Sessions reported FINISHED by workers, by outcome (plus queued sessions cancelled).");
     for (int i = 0; i < WT_BROKER_OUTCOMES; i++)

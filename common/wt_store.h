@@ -6,10 +6,16 @@
  *   <p>session:<sid>:children   zset   child ids by created_ms
  *   <p>sessions                 zset   every session id by created_ms
  *   <p>events                   stream fleet-wide lifecycle events (capped)
- *   <p>queue                    zset   queued session ids (broker recovery)
+ *   <p>queue                    zset   queued session ids by priority, then age (broker recovery)
+ *   <p>queued                   zset   queued session ids by the ms they entered the queue
+ *                                      (intake or requeue): the oldest waiter in O(1)
  *   <p>running                  hash   sid -> worker holding its lease
  *   <p>idem:<key>               string idempotency key -> sid (7 days)
  *   <p>worker:<name>            hash   worker heartbeat record (TTL)
+ *   <p>workers                  zset   worker names by last_seen_ms (no SCAN to find them;
+ *                                      the retention sweep prunes names silent for a minute)
+ *   <p>expiry                   zset   ended session ids by the ms their keys expire
+ *   <p>expired                  zset   tombstones: expired session ids by expiry ms (bounded)
  *   <p>workflows                hash   workflow id -> JSON summary
  *   <p>deadletter               stream sessions that used up their attempts
  *   <p>run:<id>                 hash   a coordinator run (worktrain run)
@@ -23,7 +29,9 @@
  * append (refuse writes carrying a stale epoch, and any event after the
  * session_completed; add the inbox entry of a completion or an issue),
  * tell (queue a message only for a live session) and take (move waiting
- * messages into the event stream). The store borrows its wt_redis_t. */
+ * messages into the event stream). Every script that ends a session also
+ * retires it: out of the queue indexes and <p>running, into <p>expiry for
+ * the retention sweep (wt_retain.h). The store borrows its wt_redis_t. */
 #ifndef WT_STORE_H
 #define WT_STORE_H
 
@@ -33,11 +41,13 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#define WT_STORE_EVENTS_CAP       100000      /* approximate length cap of <p>events */
-#define WT_STORE_INBOX_CAP        10000       /* approximate length cap of <p>inbox */
-#define WT_STORE_TELL_MAX_BYTES   (16 * 1024) /* largest operator message */
-#define WT_STORE_TELL_MAX_WAITING 100         /* messages waiting per session */
-#define WT_STORE_TELL_TAKE_MAX    32          /* messages taken per turn */
+#define WT_STORE_EVENTS_CAP        100000      /* approximate length cap of <p>events */
+#define WT_STORE_INBOX_CAP         10000       /* approximate length cap of <p>inbox */
+#define WT_STORE_TELL_MAX_BYTES    (16 * 1024) /* largest operator message */
+#define WT_STORE_TELL_MAX_WAITING  100         /* messages waiting per session */
+#define WT_STORE_TELL_TAKE_MAX     32          /* messages taken per turn */
+#define WT_STORE_RETAIN_DEFAULT_MS 604800000   /* 7 days: an ended session's life */
+#define WT_STORE_INBOX_IDS_MAX     1200        /* bytes of inbox entry ids kept per session */
 
 typedef struct wt_store {
     wt_redis_t *redis;         /* borrowed */
@@ -64,6 +74,7 @@ typedef struct wt_store_spawn {
     int priority;             /* higher runs first, -100..100 */
     int64_t timeout_ms;       /* wall-clock limit, 0 = default */
     int max_turns;            /* 0 = default */
+    int64_t retain_ms;        /* life after it ends; 0 = WT_STORE_RETAIN_DEFAULT_MS */
     int depth;                /* 0 for a root session */
     int64_t created_ms;       /* wall clock */
 } wt_store_spawn_t;
@@ -139,8 +150,15 @@ int wt_store_tell(wt_store_t *self, const char *sid, const char *message, wt_err
 json_t *wt_store_tell_take(wt_store_t *self, const char *sid, int64_t epoch, int64_t take_seq,
                            int64_t *left, wt_err_t *err);
 
+/* 1 when sid has a retention tombstone in <prefix>expired (*expired_ms,
+ * may be NULL, gets when it expired), 0 when it has none, -1 on a Redis
+ * error. See wt_retain.h. */
+int wt_store_expired(wt_store_t *self, const char *sid, int64_t *expired_ms, wt_err_t *err);
+
 /* Builds the result object of a session, {session, workflow, status,
- * outcome, output, detail}; NULL with WT_ENOTFOUND if it does not exist. */
+ * outcome, output, detail}. A session deleted by retention answers status
+ * and outcome "expired" (workflow "", detail saying when); NULL with
+ * WT_ENOTFOUND if it never existed or its tombstone is gone too. */
 json_t *wt_store_result(wt_store_t *self, const char *sid, wt_err_t *err);
 /* Returns 1 when status is terminal (completed failed cancelled). */
 int wt_store_status_terminal(const char *status);

@@ -19,6 +19,7 @@
 #include "wt_tools.h"
 #include "wt_wire.h"
 #include "wt_worker_cfg.h"
+#include "wt_workspace.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -32,6 +33,8 @@
 extern char **environ;
 
 #define THREAD_STACK (512 * 1024)
+#define PRUNE_MS     60000 /* workspace prune period (shorter when --keep-days is tiny) */
+#define PRUNE_MAX    32    /* workspaces removed per prune pass */
 
 /* A slot keeps its Redis connection and its PUSH socket from one session
  * to the next: opening them per session was a large part of a short
@@ -70,6 +73,7 @@ typedef struct worker {
     int64_t drain_deadline_ms;      /* then hand back whatever still runs */
     int record_failures;            /* consecutive failed writes of the worker record */
     int64_t next_record_ms;         /* monotonic time of the next try after a failure */
+    int64_t next_prune_ms;          /* monotonic time of the next workspace prune */
     int workflows_published;        /* <prefix>workflows written once */
     wt_session_counters_t counters; /* cumulative, bumped by session threads */
 } worker_t;
@@ -282,6 +286,22 @@ on_broker(worker_t *w)
 
 /* --- Redis records --- */
 
+/* Removes workspaces of unsuccessful sessions older than --keep-days, at
+ * most PRUNE_MAX per pass (a pass runs on this loop, so it stays short),
+ * every PRUNE_MS or keep/2 when that is shorter (tests use tiny keeps). */
+static void
+prune_workspaces(worker_t *w, int64_t now)
+{
+    wt_err_t err = {0};
+    int n = wt_workspace_prune(w->cfg.workspace_root, w->cfg.keep_ms, PRUNE_MAX, &err);
+    if (err.code != WT_OK)
+        wt_log_warn("workspace prune: %s", err.msg);
+    else if (n > 0)
+        wt_log_debug("workspace prune: %d removed", n);
+    int64_t every = w->cfg.keep_ms / 2 < PRUNE_MS ? w->cfg.keep_ms / 2 : PRUNE_MS;
+    w->next_prune_ms = now + (n == PRUNE_MAX ? 0 : every < 200 ? 200 : every);
+}
+
 static void
 publish_record(worker_t *w)
 {
@@ -308,6 +328,13 @@ publish_record(worker_t *w)
     if (r) {
         freeReplyObject(r);
         r = wt_redis_command(w->redis, &err, "EXPIRE %s 10", key);
+    }
+    if (r) { /* the index readers use instead of SCAN (<prefix>workers by last_seen_ms) */
+        char idx[160];
+        freeReplyObject(r);
+        r = wt_redis_command(w->redis, &err, "ZADD %s %s %s",
+                             wt_store_key(&w->store, idx, sizeof idx, "workers"), seen,
+                             w->cfg.name);
     }
     if (r) {
         freeReplyObject(r);
@@ -412,6 +439,8 @@ worker_loop(worker_t *w)
         }
         if (now >= w->next_record_ms)
             publish_record(w);
+        if (now >= w->next_prune_ms)
+            prune_workspaces(w, now);
         if (!w->workflows_published && w->record_failures == 0)
             publish_workflows(w);
     }

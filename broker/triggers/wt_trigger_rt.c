@@ -106,6 +106,7 @@ spawn(conn_t *c, const wt_trigger_t *t, const char *key, const char *goal, const
     wt_msg_set(&m->workspace, t->workspace_path);
     m->max_turns = t->agent.max_turns;
     m->timeout_ms = (int64_t)t->agent.max_session_minutes * 60000;
+    m->retain_ms = t->retain_ms;
     int rc = wt_wire_send(c->sock, NULL, 0, m, 0, err);
     uint64_t want = m->req;
     wt_msg_destroy(&m);
