@@ -99,14 +99,20 @@ find_worker(wt_broker_t *self, const void *id, size_t idlen)
     return NULL;
 }
 
-/* Back to the run queue (memory and Redis); takes the job. */
+/* Back to the run queue (memory and Redis); takes the job. how says whether
+ * this run counts against --max-attempts (wt_store_requeue_t). */
 static void
-requeue(wt_broker_t *self, wt_job_t *job, const char *why, int refund)
+requeue(wt_broker_t *self, wt_job_t *job, const char *why, wt_store_requeue_t how)
 {
     wt_err_t err = {0};
-    if (wt_store_requeue(&self->store, job->sid, job->priority, job->created_ms, refund, &err) != 0)
+    int rc = wt_store_requeue(&self->store, job->sid, job->priority, job->created_ms, how, &err);
+    if (rc < 0)
         redis_failed(self, &err);
-    wt_log_info("session %s back in the queue: %s", job->sid, why);
+    wt_log_info("session %s back in the queue%s: %s", job->sid,
+                how == WT_REQUEUE_LOST && rc == 2   ? " (not charged: no tool was running)"
+                : how == WT_REQUEUE_LOST && rc == 1 ? " (charged: it was running a tool)"
+                                                    : "",
+                why);
     job->next = NULL;
     job->queued_us = wt_clock_mono_us();
     job->requeued = 1;
@@ -124,7 +130,7 @@ remove_worker(wt_broker_t *self, wt_bworker_t *w, const char *why)
         wt_job_t *j = w->jobs;
         w->jobs = j->next;
         self->active--;
-        requeue(self, j, why, 0);
+        requeue(self, j, why, WT_REQUEUE_LOST);
     }
     size_t i = (size_t)(w - self->w);
     self->w[i] = self->w[--self->nw];
@@ -477,17 +483,66 @@ reconcile(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
             *pp = j->next;
             self->active--;
             w->credit++;
-            requeue(self, j, "its worker does not run it (lost ASSIGN or worker restart)", 0);
+            requeue(self, j, "its worker does not run it (lost ASSIGN or worker restart)",
+                    WT_REQUEUE_LOST);
             continue;
         }
         pp = &j->next;
     }
 }
 
+/* A worker the broker had judged dead (its heartbeats starved, or it was
+ * paused) registers again listing what it still runs. Those sessions were
+ * requeued when it was removed; the ones still queued - not yet given to
+ * another worker - go back to it under their old lease instead of running
+ * a second time. Any other copy it runs is fenced out by the lease and
+ * ends as "stale". */
+static void
+reattach(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
+{
+    for (size_t i = 0; i < running->n; i++) {
+        wt_job_t *j = wt_queue_remove(self->queue, running->items[i]);
+        if (j == NULL)
+            continue;
+        wt_err_t err = {0};
+        int rc = wt_store_reattach(&self->store, j->sid, w->name, &err);
+        if (rc != 1) {
+            if (rc < 0)
+                redis_failed(self, &err);
+            wt_queue_push(self->queue, &j);
+            continue;
+        }
+        j->assigned_ms = wt_clock_mono_ms();
+        j->next = w->jobs;
+        w->jobs = j;
+        self->active++;
+        pthread_mutex_lock(&self->stats.lock);
+        self->stats.reattached++;
+        pthread_mutex_unlock(&self->stats.lock);
+        wt_log_info("session %s reattached to worker %s: it still runs it", j->sid, w->name);
+    }
+}
+
+/* Credit is what the broker has not given out, but never more than the
+ * slots its running list leaves free: it may still run copies the broker
+ * no longer counts as its (fenced out, ending as "stale"). */
+static void
+set_credit(wt_bworker_t *w, const wt_strlist_t *running)
+{
+    int64_t worker_free = (int64_t)w->slots - (int64_t)running->n;
+    int held = 0;
+    for (wt_job_t *j = w->jobs; j; j = j->next)
+        held++;
+    w->credit = w->slots - held;
+    if (worker_free < w->credit)
+        w->credit = worker_free > 0 ? (int)worker_free : 0;
+}
+
 static void
 on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
 {
     wt_bworker_t *w = find_worker(self, id, idlen);
+    int fresh = w == NULL;
     if (w == NULL) {
         if (self->nw == self->capw) {
             self->capw = self->capw ? self->capw * 2 : 16;
@@ -503,11 +558,14 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
     w->last_seen_ms = wt_clock_mono_ms();
     take_counters(w, m);
     reconcile(self, w, &m->running);
-    int held = 0;
-    for (wt_job_t *j = w->jobs; j; j = j->next)
-        held++;
-    w->credit = w->slots - held;
+    if (fresh && m->running.n) {
+        pthread_mutex_lock(&self->stats.lock);
+        self->stats.reregistrations++;
+        pthread_mutex_unlock(&self->stats.lock);
+        reattach(self, w, &m->running);
+    }
     adopt_orphans(self, w, &m->running);
+    set_credit(w, &m->running);
     wt_log_info("worker %s ready: %d slots, %zu running, version %s", w->name, w->slots,
                 m->running.n, m->version ? m->version : "?");
 }
@@ -526,7 +584,12 @@ on_finished(wt_broker_t *self, wt_bworker_t *w, wt_msg_t *m)
         self->stats.finished[wt_broker_stats_outcome(m->outcome)]++;
         pthread_mutex_unlock(&self->stats.lock);
         if (strcmp(m->outcome, "handback") == 0)
-            requeue(self, j, "handed back by a draining worker", 1);
+            requeue(self, j, "handed back by a draining worker", WT_REQUEUE_REFUND);
+        else if (strcmp(m->outcome, "stale") == 0)
+            /* The broker counts this worker as the holder, yet its copy ran
+             * under an older lease (it was reattached or re-assigned while
+             * that copy wrote): nobody runs it now, so it must run again. */
+            requeue(self, j, "its worker dropped a stale copy", WT_REQUEUE_REFUND);
         else
             wt_job_destroy(&j);
         return;
@@ -570,6 +633,7 @@ on_workers(wt_broker_t *self)
                 if (self->orphans)
                     adopt_orphans(self, w, &m->running);
                 reconcile(self, w, &m->running);
+                set_credit(w, &m->running);
                 break;
             case WT_CMD_FINISHED:
                 on_finished(self, w, m);
@@ -738,7 +802,8 @@ check_liveness(wt_broker_t *self, int64_t now)
             continue;
         }
         *pp = o->next;
-        requeue(self, o->job, "its worker did not come back after the broker restart", 0);
+        requeue(self, o->job, "its worker did not come back after the broker restart",
+                WT_REQUEUE_LOST);
         free(o);
     }
 }

@@ -26,12 +26,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zmq.h>
 
 extern char **environ;
 
 #define THREAD_STACK (512 * 1024)
+/* Session threads (and the tools they start) run this much nicer than the
+ * main thread, so a busy host or hundreds of busy sessions cannot starve
+ * the heartbeats: the broker would judge the worker dead and requeue its
+ * sessions. Raising one's own nice needs no privilege. */
+#define SESSION_NICE 5
 
 /* A slot keeps its Redis connection and its PUSH socket from one session
  * to the next: opening them per session was a large part of a short
@@ -64,7 +71,9 @@ typedef struct worker {
     wt_redis_t *redis;              /* owned, main thread only */
     wt_store_t store;               /* layout over redis */
     int64_t broker_seen_ms;         /* monotonic time of the last broker message */
-    int64_t next_hb_ms;             /* next heartbeat */
+    int64_t next_hb_ms;             /* next heartbeat timer (record, reconnect check) */
+    int64_t hb_sent_ms;             /* monotonic time of the last HEARTBEAT sent */
+    int64_t ready_sent_ms;          /* monotonic time of the last READY sent */
     int backoff_ms;                 /* reconnect backoff */
     int draining;                   /* SIGTERM received */
     int64_t drain_deadline_ms;      /* then hand back whatever still runs */
@@ -117,6 +126,7 @@ send_ready(worker_t *w)
     put_counters(w, m);
     send_msg(w, m);
     wt_msg_destroy(&m);
+    w->ready_sent_ms = wt_clock_mono_ms();
 }
 
 static void
@@ -145,6 +155,18 @@ send_heartbeat(worker_t *w)
     put_counters(w, m);
     send_msg(w, m);
     wt_msg_destroy(&m);
+    w->hb_sent_ms = wt_clock_mono_ms();
+}
+
+/* A HEARTBEAT when one is due. Cheap, so the loops that take bursts of
+ * messages (hundreds of ASSIGNs or ends at once, slow under load) call it
+ * between messages: a burst must not silence the worker for the broker's
+ * liveness window. */
+static void
+heartbeat_if_due(worker_t *w)
+{
+    if (wt_clock_mono_ms() - w->hb_sent_ms >= w->cfg.heartbeat_ms)
+        send_heartbeat(w);
 }
 
 /* --- sessions --- */
@@ -163,6 +185,8 @@ static void *
 session_thread(void *arg)
 {
     slot_t *s = arg;
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SESSION_NICE) != 0)
+        wt_log_debug("session thread: cannot lower its priority: %s", strerror(errno));
     const char *outcome = wt_session_run(s->session);
     if (s->push == NULL) {
         s->push = zmq_socket(s->zctx, ZMQ_PUSH);
@@ -238,6 +262,7 @@ on_done(worker_t *w)
         wt_session_destroy(&s->session);
         s->used = 0;
         w->running--;
+        heartbeat_if_due(w);
     }
 }
 
@@ -267,8 +292,13 @@ on_broker(worker_t *w)
                     wt_session_cancel(w->slots[i].session);
             break;
         case WT_CMD_DISCONNECT:
-            wt_log_info("broker does not know this worker: sending READY again");
-            send_ready(w);
+            /* The broker answers every message of a worker it does not know
+             * with DISCONNECT; one READY per interval answers them all (a
+             * READY per DISCONNECT was a storm of re-registrations). */
+            if (wt_clock_mono_ms() - w->ready_sent_ms >= w->cfg.heartbeat_ms) {
+                wt_log_info("broker does not know this worker: sending READY again");
+                send_ready(w);
+            }
             break;
         case WT_CMD_ERROR:
             wt_log_warn("broker error %d: %s", m->code, m->message ? m->message : "");
@@ -277,6 +307,7 @@ on_broker(worker_t *w)
             break;
         }
         wt_msg_destroy(&m);
+        heartbeat_if_due(w);
     }
 }
 
@@ -383,7 +414,10 @@ worker_loop(worker_t *w)
             w->drain_deadline_ms = INT64_MAX;
         }
         int64_t now = wt_clock_mono_ms();
-        long timeout = (long)(w->next_hb_ms - now);
+        int64_t due = w->next_hb_ms < w->hb_sent_ms + w->cfg.heartbeat_ms
+                          ? w->next_hb_ms
+                          : w->hb_sent_ms + w->cfg.heartbeat_ms;
+        long timeout = (long)(due - now);
         if (timeout < 0)
             timeout = 0;
         if (w->draining && timeout > 100)
@@ -396,8 +430,11 @@ worker_loop(worker_t *w)
         if (items[0].revents & ZMQ_POLLIN)
             on_broker(w);
         now = wt_clock_mono_ms();
-        if (now < w->next_hb_ms)
+        if (now < w->next_hb_ms) {
+            if (now - w->broker_seen_ms <= (int64_t)w->cfg.heartbeat_ms * w->cfg.liveness)
+                heartbeat_if_due(w);
             continue;
+        }
         w->next_hb_ms = now + w->cfg.heartbeat_ms;
         if (now - w->broker_seen_ms > (int64_t)w->cfg.heartbeat_ms * w->cfg.liveness) {
             w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : 1000;
@@ -408,7 +445,7 @@ worker_loop(worker_t *w)
             connect_broker(w);
             w->broker_seen_ms = now + w->backoff_ms; /* next check after the backoff */
         } else {
-            send_heartbeat(w);
+            heartbeat_if_due(w);
         }
         if (now >= w->next_record_ms)
             publish_record(w);
