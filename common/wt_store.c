@@ -231,9 +231,9 @@ static const char requeue_lua[] =
     "redis.call('HSET', hk, 'status', 'queued', 'worker', '')\n"
     "local rc = 1\n"
     "if ARGV[4] == '1' then redis.call('HINCRBY', hk, 'attempt', -1) rc = 2 end\n"
-    "if ARGV[4] == '2' and st == 'running' then\n"
+    "if ARGV[4] == '2' then\n"
     "  local t = redis.call('HGET', hk, 'in_tool')\n"
-    "  if t and t ~= '' then\n"
+    "  if st == 'running' and t and t ~= '' then\n"
     "    redis.call('HSET', hk, 'lost_as', 'charged')\n"
     "  else\n"
     "    redis.call('HINCRBY', hk, 'spared', 1)\n"
@@ -245,19 +245,23 @@ static const char requeue_lua[] =
     "redis.call('ZADD', p..'queue', ARGV[3], sid)\n"
     "return rc\n";
 
-/* Gives a queued session back to the worker that still runs it under its
- * old lease (the broker had judged that worker dead and requeued it). Only
- * while it is still queued: an ASSIGN since then raised the epoch, and the
- * old holder's writes are refused anyway. Undoes the requeue's accounting:
- * the run goes on, so it was neither charged nor lost. */
+/* Gives a requeued session back to the worker that still runs it under its
+ * old lease (the broker had judged that worker dead and requeued it). The
+ * caller took it from its run queue, so no ASSIGN raised the epoch since;
+ * the old holder's writes were accepted meanwhile (its session_started may
+ * have set status running again). Not once it has ended. Undoes the
+ * requeue's accounting: the run goes on, so it was neither charged nor
+ * lost. */
 static const char reattach_lua[] =
     "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
     "local hk = p..'session:'..sid\n"
-    "local cur = redis.call('HMGET', hk, 'status', 'lost_as', 'epoch')\n"
-    "if cur[1] ~= 'queued' or cur[3] == '0' then return 0 end\n"
+    "local cur = redis.call('HMGET', hk, 'status', 'lost_as', 'epoch', 'started_ms')\n"
+    "if (cur[1] ~= 'queued' and cur[1] ~= 'running') or cur[3] == '0' then return 0 end\n"
     "if cur[2] == 'spared' then redis.call('HINCRBY', hk, 'spared', -1) end\n"
     "redis.call('HDEL', hk, 'lost_as')\n"
-    "redis.call('HSET', hk, 'status', 'running', 'worker', worker)\n"
+    "local st = cur[1]\n"
+    "if cur[4] and cur[4] ~= '' then st = 'running' end\n"
+    "redis.call('HSET', hk, 'status', st, 'worker', worker)\n"
     "redis.call('ZREM', p..'queue', sid)\n"
     "redis.call('HSET', p..'running', sid, worker)\n"
     "return 1\n";

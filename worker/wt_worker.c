@@ -425,6 +425,12 @@ worker_loop(worker_t *w)
         zmq_pollitem_t items[] = {{w->broker, 0, ZMQ_POLLIN, 0}, {w->done, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR)
             break;
+        /* Back from far longer than we asked to wait: this process was
+         * stopped or starved, not the broker silent (its messages may not
+         * even be read in yet). Give it a fresh window rather than drop the
+         * connection and what is queued on it. */
+        if (wt_clock_mono_ms() - now > timeout + (int64_t)w->cfg.heartbeat_ms)
+            w->broker_seen_ms = wt_clock_mono_ms();
         if (items[1].revents & ZMQ_POLLIN)
             on_done(w);
         if (items[0].revents & ZMQ_POLLIN)
