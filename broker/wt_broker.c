@@ -466,20 +466,38 @@ adopt_orphans(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
     }
 }
 
-/* Sessions the broker gave this worker, assigned longer than a grace period
- * ago, that its READY or HEARTBEAT does not list were lost: an ASSIGN that
- * never arrived (the worker was reconnecting, or restarted under the same
- * name). They go back to the queue; the lease fence makes that safe even if
- * the worker does have one. Younger assignments may still be in flight, since
- * the worker wrote its list before they reached it. */
-static void
-reconcile(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
+/* Whether a session given to w that its READY or HEARTBEAT (acking ASSIGNs
+ * up to req `acked`) does not list is lost. Surely when the worker has read
+ * its ASSIGN: it ended it (FINISHED would have come first) or never had it.
+ * Not merely because it is old: a starved worker may have hundreds of
+ * ASSIGNs unread, and requeueing those re-assigned them to the same worker
+ * under a new epoch, fencing out the copies it was about to start (the
+ * ASan READY storm). Sent before the worker's last READY and older than a
+ * grace period: it went to the connection or process that READY replaced.
+ * Very old: a connection lost without a READY. */
+static int
+assign_lost(const wt_broker_t *self, const wt_bworker_t *w, const wt_job_t *j, uint64_t acked,
+            int64_t now)
 {
-    int64_t cutoff = wt_clock_mono_ms() - 2 * (int64_t)self->cfg.heartbeat_ms;
+    int64_t hb = self->cfg.heartbeat_ms, age = now - j->assigned_ms;
+    if (j->assign_seq != 0 && j->assign_seq <= acked)
+        return 1;
+    if (j->assigned_ms < w->ready_ms && age > 2 * hb)
+        return 1;
+    return age > 30 * hb;
+}
+
+/* Sessions the broker gave this worker that it no longer runs go back to
+ * the queue (assign_lost); the lease fence makes that safe even if the
+ * worker does have one. */
+static void
+reconcile(wt_broker_t *self, wt_bworker_t *w, const wt_msg_t *m)
+{
+    int64_t now = wt_clock_mono_ms();
     wt_job_t **pp = &w->jobs;
     while (*pp) {
         wt_job_t *j = *pp;
-        if (j->assigned_ms < cutoff && !in_list(running, j->sid)) {
+        if (!in_list(&m->running, j->sid) && assign_lost(self, w, j, m->req, now)) {
             *pp = j->next;
             self->active--;
             w->credit++;
@@ -513,6 +531,7 @@ reattach(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
             continue;
         }
         j->assigned_ms = wt_clock_mono_ms();
+        j->assign_seq = 0;
         j->next = w->jobs;
         w->jobs = j;
         self->active++;
@@ -557,7 +576,8 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
     w->slots = m->slots > 0 ? m->slots : 0; /* 0: draining, send nothing */
     w->last_seen_ms = wt_clock_mono_ms();
     take_counters(w, m);
-    reconcile(self, w, &m->running);
+    w->ready_ms = w->last_seen_ms;
+    reconcile(self, w, m);
     if (fresh && m->running.n) {
         pthread_mutex_lock(&self->stats.lock);
         self->stats.reregistrations++;
@@ -632,7 +652,7 @@ on_workers(wt_broker_t *self)
                 take_counters(w, m);
                 if (self->orphans)
                     adopt_orphans(self, w, &m->running);
-                reconcile(self, w, &m->running);
+                reconcile(self, w, m);
                 set_credit(w, &m->running);
                 break;
             case WT_CMD_FINISHED:
@@ -673,6 +693,7 @@ static void
 send_assign(wt_broker_t *self, wt_bworker_t *w, wt_job_t *j, int64_t epoch, int attempt)
 {
     wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_ASSIGN);
+    m->req = j->assign_seq = ++self->assign_seq; /* the worker acks it (reconcile) */
     wt_msg_set(&m->session, j->sid);
     wt_msg_set(&m->workflow, j->workflow);
     wt_msg_set(&m->goal, j->goal);
@@ -1207,6 +1228,7 @@ wt_broker_main(int argc, char **argv)
     wt_broker_stats_init(&self->stats);
     wt_err_t err = {0};
     self->zctx = zmq_ctx_new();
+    self->assign_seq = (uint64_t)wt_clock_now_ms() * 1000;
     self->queue = wt_queue_new();
     self->redis = wt_redis_new(self->cfg.redis, REDIS_TIMEOUT, &err);
     wt_store_init(&self->store, self->redis, NULL);

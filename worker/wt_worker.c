@@ -74,6 +74,7 @@ typedef struct worker {
     int64_t next_hb_ms;             /* next heartbeat timer (record, reconnect check) */
     int64_t hb_sent_ms;             /* monotonic time of the last HEARTBEAT sent */
     int64_t ready_sent_ms;          /* monotonic time of the last READY sent */
+    uint64_t assign_seen;           /* highest ASSIGN req read: acked in READY/HEARTBEAT */
     int backoff_ms;                 /* reconnect backoff */
     int draining;                   /* SIGTERM received */
     int64_t drain_deadline_ms;      /* then hand back whatever still runs */
@@ -124,6 +125,7 @@ send_ready(worker_t *w)
         wt_strlist_push(&m->caps, wt_workflow_id(wt_workflow_set_at(w->workflows, i)));
     running_ids(w, &m->running);
     put_counters(w, m);
+    m->req = w->assign_seen;
     send_msg(w, m);
     wt_msg_destroy(&m);
     w->ready_sent_ms = wt_clock_mono_ms();
@@ -153,6 +155,7 @@ send_heartbeat(worker_t *w)
     m->free = w->draining ? 0 : w->cfg.slots - w->running;
     running_ids(w, &m->running);
     put_counters(w, m);
+    m->req = w->assign_seen;
     send_msg(w, m);
     wt_msg_destroy(&m);
     w->hb_sent_ms = wt_clock_mono_ms();
@@ -285,6 +288,8 @@ on_broker(worker_t *w)
         switch (m->cmd) {
         case WT_CMD_ASSIGN:
             start_session(w, m);
+            if (m->req > w->assign_seen)
+                w->assign_seen = m->req;
             break;
         case WT_CMD_STOP:
             for (int i = 0; i < w->cfg.slots; i++)
