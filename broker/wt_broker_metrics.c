@@ -198,7 +198,8 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
     counter(b, e, "wt_heartbeat_misses_total", "Workers declared dead after missed heartbeats.",
             s->heartbeat_misses);
     counter(b, e, "wt_worker_reregistrations_total",
-            "READYs from a worker the broker had dropped (judged dead) that still runs sessions.",
+            "READYs that list running sessions from a worker the broker did not know (dropped as "
+            "dead, or known only before a broker restart).",
             s->reregistrations);
     counter(
         b, e, "wt_sessions_reattached_total",
