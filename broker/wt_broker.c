@@ -104,14 +104,20 @@ find_worker(wt_broker_t *self, const void *id, size_t idlen)
     return NULL;
 }
 
-/* Back to the run queue (memory and Redis); takes the job. */
+/* Back to the run queue (memory and Redis); takes the job. how says whether
+ * this run counts against --max-attempts (wt_store_requeue_t). */
 static void
-requeue(wt_broker_t *self, wt_job_t *job, const char *why, int refund)
+requeue(wt_broker_t *self, wt_job_t *job, const char *why, wt_store_requeue_t how)
 {
     wt_err_t err = {0};
-    if (wt_store_requeue(&self->store, job->sid, job->priority, job->created_ms, refund, &err) != 0)
+    int rc = wt_store_requeue(&self->store, job->sid, job->priority, job->created_ms, how, &err);
+    if (rc < 0)
         redis_failed(self, &err);
-    wt_log_info("session %s back in the queue: %s", job->sid, why);
+    wt_log_info("session %s back in the queue%s: %s", job->sid,
+                how == WT_REQUEUE_LOST && rc == 2   ? " (not charged: no tool was running)"
+                : how == WT_REQUEUE_LOST && rc == 1 ? " (charged: it was running a tool)"
+                                                    : "",
+                why);
     job->next = NULL;
     job->queued_us = wt_clock_mono_us();
     job->requeued = 1;
@@ -129,7 +135,7 @@ remove_worker(wt_broker_t *self, wt_bworker_t *w, const char *why)
         wt_job_t *j = w->jobs;
         w->jobs = j->next;
         self->active--;
-        requeue(self, j, why, 0);
+        requeue(self, j, why, WT_REQUEUE_LOST);
     }
     size_t i = (size_t)(w - self->w);
     self->w[i] = self->w[--self->nw];
@@ -471,34 +477,102 @@ adopt_orphans(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
     }
 }
 
-/* Sessions the broker gave this worker, assigned longer than a grace period
- * ago, that its READY or HEARTBEAT does not list were lost: an ASSIGN that
- * never arrived (the worker was reconnecting, or restarted under the same
- * name). They go back to the queue; the lease fence makes that safe even if
- * the worker does have one. Younger assignments may still be in flight, since
- * the worker wrote its list before they reached it. */
-static void
-reconcile(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
+/* Whether a session given to w that its READY or HEARTBEAT (acking ASSIGNs
+ * up to req `acked`) does not list is lost. Surely when the worker has read
+ * its ASSIGN: it ended it (FINISHED would have come first) or never had it.
+ * Not merely because it is old: a starved worker may have hundreds of
+ * ASSIGNs unread, and requeueing those re-assigned them to the same worker
+ * under a new epoch, fencing out the copies it was about to start (the
+ * ASan READY storm). Sent before the worker's last READY and older than a
+ * grace period: it went to the connection or process that READY replaced.
+ * Very old: a connection lost without a READY. */
+static int
+assign_lost(const wt_broker_t *self, const wt_bworker_t *w, const wt_job_t *j, uint64_t acked,
+            int64_t now)
 {
-    int64_t cutoff = wt_clock_mono_ms() - 2 * (int64_t)self->cfg.heartbeat_ms;
+    int64_t hb = self->cfg.heartbeat_ms, age = now - j->assigned_ms;
+    if (j->assign_seq != 0 && j->assign_seq <= acked)
+        return 1;
+    if (j->assigned_ms < w->ready_ms && age > 2 * hb)
+        return 1;
+    return age > 30 * hb;
+}
+
+/* Sessions the broker gave this worker that it no longer runs go back to
+ * the queue (assign_lost); the lease fence makes that safe even if the
+ * worker does have one. */
+static void
+reconcile(wt_broker_t *self, wt_bworker_t *w, const wt_msg_t *m)
+{
+    int64_t now = wt_clock_mono_ms();
     wt_job_t **pp = &w->jobs;
     while (*pp) {
         wt_job_t *j = *pp;
-        if (j->assigned_ms < cutoff && !in_list(running, j->sid)) {
+        if (!in_list(&m->running, j->sid) && assign_lost(self, w, j, m->req, now)) {
             *pp = j->next;
             self->active--;
             w->credit++;
-            requeue(self, j, "its worker does not run it (lost ASSIGN or worker restart)", 0);
+            requeue(self, j, "its worker does not run it (lost ASSIGN or worker restart)",
+                    WT_REQUEUE_LOST);
             continue;
         }
         pp = &j->next;
     }
 }
 
+/* A worker the broker had judged dead (its heartbeats starved, or it was
+ * paused) registers again listing what it still runs. Those sessions were
+ * requeued when it was removed; the ones still queued - not yet given to
+ * another worker - go back to it under their old lease instead of running
+ * a second time. Any other copy it runs is fenced out by the lease and
+ * ends as "stale". */
+static void
+reattach(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
+{
+    for (size_t i = 0; i < running->n; i++) {
+        wt_job_t *j = wt_queue_remove(self->queue, running->items[i]);
+        if (j == NULL)
+            continue;
+        wt_err_t err = {0};
+        int rc = wt_store_reattach(&self->store, j->sid, w->name, &err);
+        if (rc != 1) {
+            if (rc < 0)
+                redis_failed(self, &err);
+            wt_queue_push(self->queue, &j);
+            continue;
+        }
+        j->assigned_ms = wt_clock_mono_ms();
+        j->assign_seq = 0;
+        j->next = w->jobs;
+        w->jobs = j;
+        self->active++;
+        pthread_mutex_lock(&self->stats.lock);
+        self->stats.reattached++;
+        pthread_mutex_unlock(&self->stats.lock);
+        wt_log_info("session %s reattached to worker %s: it still runs it", j->sid, w->name);
+    }
+}
+
+/* Credit is what the broker has not given out, but never more than the
+ * slots its running list leaves free: it may still run copies the broker
+ * no longer counts as its (fenced out, ending as "stale"). */
+static void
+set_credit(wt_bworker_t *w, const wt_strlist_t *running)
+{
+    int64_t worker_free = (int64_t)w->slots - (int64_t)running->n;
+    int held = 0;
+    for (wt_job_t *j = w->jobs; j; j = j->next)
+        held++;
+    w->credit = w->slots - held;
+    if (worker_free < w->credit)
+        w->credit = worker_free > 0 ? (int)worker_free : 0;
+}
+
 static void
 on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
 {
     wt_bworker_t *w = find_worker(self, id, idlen);
+    int fresh = w == NULL;
     if (w == NULL) {
         if (self->nw == self->capw) {
             self->capw = self->capw ? self->capw * 2 : 16;
@@ -513,12 +587,16 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
     w->slots = m->slots > 0 ? m->slots : 0; /* 0: draining, send nothing */
     w->last_seen_ms = wt_clock_mono_ms();
     take_counters(w, m);
-    reconcile(self, w, &m->running);
-    int held = 0;
-    for (wt_job_t *j = w->jobs; j; j = j->next)
-        held++;
-    w->credit = w->slots - held;
+    w->ready_ms = w->last_seen_ms;
+    reconcile(self, w, m);
+    if (fresh && m->running.n) {
+        pthread_mutex_lock(&self->stats.lock);
+        self->stats.reregistrations++;
+        pthread_mutex_unlock(&self->stats.lock);
+        reattach(self, w, &m->running);
+    }
     adopt_orphans(self, w, &m->running);
+    set_credit(w, &m->running);
     wt_log_info("worker %s ready: %d slots, %zu running, version %s", w->name, w->slots,
                 m->running.n, m->version ? m->version : "?");
 }
@@ -537,7 +615,12 @@ on_finished(wt_broker_t *self, wt_bworker_t *w, wt_msg_t *m)
         self->stats.finished[wt_broker_stats_outcome(m->outcome)]++;
         pthread_mutex_unlock(&self->stats.lock);
         if (strcmp(m->outcome, "handback") == 0)
-            requeue(self, j, "handed back by a draining worker", 1);
+            requeue(self, j, "handed back by a draining worker", WT_REQUEUE_REFUND);
+        else if (strcmp(m->outcome, "stale") == 0)
+            /* The broker counts this worker as the holder, yet its copy ran
+             * under an older lease (it was reattached or re-assigned while
+             * that copy wrote): nobody runs it now, so it must run again. */
+            requeue(self, j, "its worker dropped a stale copy", WT_REQUEUE_REFUND);
         else
             wt_job_destroy(&j);
         return;
@@ -580,7 +663,8 @@ on_workers(wt_broker_t *self)
                 take_counters(w, m);
                 if (self->orphans)
                     adopt_orphans(self, w, &m->running);
-                reconcile(self, w, &m->running);
+                reconcile(self, w, m);
+                set_credit(w, &m->running);
                 break;
             case WT_CMD_FINISHED:
                 on_finished(self, w, m);
@@ -620,6 +704,7 @@ static void
 send_assign(wt_broker_t *self, wt_bworker_t *w, wt_job_t *j, int64_t epoch, int attempt)
 {
     wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_ASSIGN);
+    m->req = j->assign_seq = ++self->assign_seq; /* the worker acks it (reconcile) */
     wt_msg_set(&m->session, j->sid);
     wt_msg_set(&m->workflow, j->workflow);
     wt_msg_set(&m->goal, j->goal);
@@ -749,7 +834,8 @@ check_liveness(wt_broker_t *self, int64_t now)
             continue;
         }
         *pp = o->next;
-        requeue(self, o->job, "its worker did not come back after the broker restart", 0);
+        requeue(self, o->job, "its worker did not come back after the broker restart",
+                WT_REQUEUE_LOST);
         free(o);
     }
 }
@@ -963,7 +1049,9 @@ usage(FILE *out)
             "  --http ADDR:PORT   /healthz and /metrics (default 127.0.0.1:3200; off disables)\n"
             "  --heartbeat DUR    heartbeat interval (default 1s)\n"
             "  --liveness N       missed heartbeats before a worker is dead (default 3)\n"
-            "  --max-attempts N   runs of a session before it is dead-lettered (default 3)\n"
+            "  --max-attempts N   charged runs of a session before it is dead-lettered\n"
+            "                     (default 3; a run lost with its worker is charged only\n"
+            "                     if the session was running a tool then)\n"
             "  --triggers FILE    triggers.yml: webhooks (POST /webhook/ID), cron, serial\n"
             "                     queues; any problem in it stops the start, all listed\n"
             "  --workflows DIR    workflow ids the triggers may name (repeatable; the fleet\n"
@@ -1227,6 +1315,7 @@ wt_broker_main(int argc, char **argv)
     wt_broker_stats_init(&self->stats);
     wt_err_t err = {0};
     self->zctx = zmq_ctx_new();
+    self->assign_seq = (uint64_t)wt_clock_now_ms() * 1000;
     self->queue = wt_queue_new();
     self->redis = wt_redis_new(self->cfg.redis, REDIS_TIMEOUT, &err);
     wt_store_init(&self->store, self->redis, NULL);

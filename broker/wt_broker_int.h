@@ -38,6 +38,7 @@ typedef struct wt_bworker {
     int slots;                     /* total slots */
     int credit;                    /* free slots as the broker counts them */
     int64_t last_seen_ms;          /* monotonic time of its last message */
+    int64_t ready_ms;              /* monotonic time of its last READY */
     wt_job_t *jobs;                /* owned list of sessions it holds */
     wt_broker_wcount_t count;      /* its cumulative counters from READY/HEARTBEAT */
 } wt_bworker_t;
@@ -70,6 +71,8 @@ typedef struct wt_broker {
     int scripts_loaded;        /* Lua scripts loaded on this connection */
     wt_broker_stats_t stats;   /* shared with the HTTP thread */
     int64_t active;            /* sessions held by workers */
+    uint64_t assign_seq;       /* req of the last ASSIGN; starts at the wall clock in us so a
+                                  restarted broker never reuses one a worker has seen */
 } wt_broker_t;
 
 /* wt_broker_recover.c: rebuild the queue and orphans from Redis. */

@@ -199,6 +199,14 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
                       wt_broker_outcome_names[i], (unsigned long long)s->finished[i]);
     counter(b, e, "wt_heartbeat_misses_total", "Workers declared dead after missed heartbeats.",
             s->heartbeat_misses);
+    counter(b, e, "wt_worker_reregistrations_total",
+            "READYs that list running sessions from a worker the broker did not know (dropped as "
+            "dead, or known only before a broker restart).",
+            s->reregistrations);
+    counter(
+        b, e, "wt_sessions_reattached_total",
+        "Requeued sessions given back, under their old lease, to the worker still running them.",
+        s->reattached);
     counter(b, e, "wt_redis_errors_total", "Failed Redis calls.", s->redis_errors);
     counter(b, e, "wt_bad_records_total", "Malformed session records found in Redis.",
             s->bad_records);

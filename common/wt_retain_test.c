@@ -159,7 +159,7 @@ test_live_sessions_never_expire(void)
     WT_CHECK(wt_store_expired(&st, "Q", NULL, NULL) == 0);
     /* a requeue puts R back in the queued index at the time of the requeue */
     int64_t before = wt_clock_now_ms();
-    WT_CHECK(wt_store_requeue(&st, "R", 0, 1, 0, &err) == 0);
+    WT_CHECK(wt_store_requeue(&st, "R", 0, 1, WT_REQUEUE_CHARGE, &err) == 1);
     WT_CHECK(score_of("live:queued", "R") >= (double)before);
     /* dead-lettering ends it: out of the queue indexes, into expiry */
     WT_CHECK(wt_store_assign_append(&st, "R", "w1", wt_clock_now_ms(), 1, &err) == 0);

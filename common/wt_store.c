@@ -116,16 +116,19 @@ static const char intake_lua[] =
     "  'session', sid, 'data', data)\n"
     "return {sid, 0}\n";
 
+/* clang-format off */
 static const char assign_lua[] = INBOX_LUA
     "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
     "local hk = p..'session:'..sid\n"
     "local st = redis.call('HGET', hk, 'status')\n"
     "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session "
     "'..sid..' is '..tostring(st)) end\n"
-    "local tried = tonumber(redis.call('HGET', hk, 'attempt') or '0')\n"
+    "local spared = tonumber(redis.call('HGET', hk, 'spared') or '0')\n"
+    "local tried = tonumber(redis.call('HGET', hk, 'attempt') or '0') - spared\n"
     "local maxa = tonumber(ARGV[5])\n"
-    "if maxa > 0 and tried >= maxa then\n"
+    "if maxa > 0 and (tried >= maxa or spared >= maxa * " STR(WT_STORE_LOST_FACTOR) ") then\n"
     "  local reason = 'gave up after '..tried..' attempts: every worker that ran it was lost'\n"
+    "  if tried < maxa then reason = 'gave up after its worker was lost '..spared..' times' end\n"
     "  local data = "
     "'{\"outcome\":\"error\",\"output\":{\"context\":{},\"notes\":\"\",\"artifacts\":[]},"
     "\"detail\":'..cjson.encode(reason)..',\"duration_ms\":0}'\n"
@@ -142,13 +145,14 @@ static const char assign_lua[] = INBOX_LUA
     "  return redis.error_reply('NOTFOUND session '..sid..' dead-lettered: '..reason)\n"
     "end\n"
     "local epoch = redis.call('HINCRBY', hk, 'epoch', 1)\n"
-
+    "redis.call('HDEL', hk, 'in_tool', 'lost_as')\n"
     "local attempt = redis.call('HINCRBY', hk, 'attempt', 1)\n"
     "redis.call('HSET', hk, 'worker', worker, 'assigned_ms', ARGV[4])\n"
     "redis.call('ZREM', p..'queue', sid)\n"
     "redis.call('ZREM', p..'queued', sid)\n"
     "redis.call('HSET', p..'running', sid, worker)\n"
     "return {epoch, attempt}\n";
+/* clang-format on */
 
 static const char append_lua[] = FENCE_LUA INBOX_LUA
     "local p, sid, epoch, typ, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
@@ -224,16 +228,55 @@ static const char take_lua[] =
               "'tell_last', out) end\n"
               "return {out, redis.call('LLEN', tk)}\n";
 
+/* ARGV[4]: '1' refund (handback: attempt goes back down), '2' lost with its
+ * worker: the run counts against max attempts only when the session was
+ * running a tool then (the in_tool mark its worker keeps); else 'spared'
+ * rises (attempt minus spared is what max attempts limits); lost_as
+ * remembers which, so a reattach can undo it. Returns 0 when the session
+ * has ended, 1 when requeued and charged, 2 when not charged. */
 static const char requeue_lua[] =
     "local p, sid = ARGV[1], ARGV[2]\n"
     "local hk = p..'session:'..sid\n"
     "local st = redis.call('HGET', hk, 'status')\n"
     "if st ~= 'queued' and st ~= 'running' then return 0 end\n"
     "redis.call('HSET', hk, 'status', 'queued', 'worker', '')\n"
-    "if ARGV[4] == '1' then redis.call('HINCRBY', hk, 'attempt', -1) end\n"
+    "local rc = 1\n"
+    "if ARGV[4] == '1' then redis.call('HINCRBY', hk, 'attempt', -1) rc = 2 end\n"
+    "if ARGV[4] == '2' then\n"
+    "  local t = redis.call('HGET', hk, 'in_tool')\n"
+    "  if st == 'running' and t and t ~= '' then\n"
+    "    redis.call('HSET', hk, 'lost_as', 'charged')\n"
+    "  else\n"
+    "    redis.call('HINCRBY', hk, 'spared', 1)\n"
+    "    redis.call('HSET', hk, 'lost_as', 'spared')\n"
+    "    rc = 2\n"
+    "  end\n"
+    "end\n"
     "redis.call('HDEL', p..'running', sid)\n"
     "redis.call('ZADD', p..'queue', ARGV[3], sid)\n"
     "redis.call('ZADD', p..'queued', ARGV[5], sid)\n"
+    "return rc\n";
+
+/* Gives a requeued session back to the worker that still runs it under its
+ * old lease (the broker had judged that worker dead and requeued it). The
+ * caller took it from its run queue, so no ASSIGN raised the epoch since;
+ * the old holder's writes were accepted meanwhile (its session_started may
+ * have set status running again). Not once it has ended. Undoes the
+ * requeue's accounting: the run goes on, so it was neither charged nor
+ * lost. */
+static const char reattach_lua[] =
+    "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local hk = p..'session:'..sid\n"
+    "local cur = redis.call('HMGET', hk, 'status', 'lost_as', 'epoch', 'started_ms')\n"
+    "if (cur[1] ~= 'queued' and cur[1] ~= 'running') or cur[3] == '0' then return 0 end\n"
+    "if cur[2] == 'spared' then redis.call('HINCRBY', hk, 'spared', -1) end\n"
+    "redis.call('HDEL', hk, 'lost_as')\n"
+    "local st = cur[1]\n"
+    "if cur[4] and cur[4] ~= '' then st = 'running' end\n"
+    "redis.call('HSET', hk, 'status', st, 'worker', worker)\n"
+    "redis.call('ZREM', p..'queue', sid)\n"
+    "redis.call('ZREM', p..'queued', sid)\n"
+    "redis.call('HSET', p..'running', sid, worker)\n"
     "return 1\n";
 
 void
@@ -248,6 +291,7 @@ wt_store_init(wt_store_t *self, wt_redis_t *redis, const char *prefix)
     wt_redis_script_init(&self->assign, assign_lua);
     wt_redis_script_init(&self->append, append_lua);
     wt_redis_script_init(&self->requeue, requeue_lua);
+    wt_redis_script_init(&self->reattach, reattach_lua);
     wt_redis_script_init(&self->tell, tell_lua);
     wt_redis_script_init(&self->take, take_lua);
 }
@@ -272,6 +316,7 @@ wt_store_load_scripts(wt_store_t *self, wt_err_t *err)
         wt_redis_script_load(self->redis, &self->assign, err) != 0 ||
         wt_redis_script_load(self->redis, &self->append, err) != 0 ||
         wt_redis_script_load(self->redis, &self->requeue, err) != 0 ||
+        wt_redis_script_load(self->redis, &self->reattach, err) != 0 ||
         wt_redis_script_load(self->redis, &self->tell, err) != 0 ||
         wt_redis_script_load(self->redis, &self->take, err) != 0)
         return -1;
@@ -374,18 +419,32 @@ wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *
 
 int
 wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t created_ms,
-                 int refund_attempt, wt_err_t *err)
+                 wt_store_requeue_t how, wt_err_t *err)
 {
-    char score[40];
+    char score[40], mode[4];
     snprintf(score, sizeof score, "%.0f", queue_score(priority, created_ms));
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)wt_clock_now_ms());
-    const char *argv[] = {self->prefix, sid, score, refund_attempt ? "1" : "0", now};
+    snprintf(mode, sizeof mode, "%d", (int)how);
+    const char *argv[] = {self->prefix, sid, score, mode, now};
     redisReply *r = wt_redis_eval(self->redis, &self->requeue, 0, 5, argv, NULL, err);
     if (r == NULL)
         return -1;
+    int rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 1;
     freeReplyObject(r);
-    return 0;
+    return rc;
+}
+
+int
+wt_store_reattach(wt_store_t *self, const char *sid, const char *worker, wt_err_t *err)
+{
+    const char *argv[] = {self->prefix, sid, worker};
+    redisReply *r = wt_redis_eval(self->redis, &self->reattach, 0, 3, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    int rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return rc;
 }
 
 int

@@ -50,14 +50,15 @@
 #define WT_STORE_INBOX_IDS_MAX     1200        /* bytes of inbox entry ids kept per session */
 
 typedef struct wt_store {
-    wt_redis_t *redis;         /* borrowed */
-    char prefix[32];           /* key prefix, e.g. "wt:" */
-    wt_redis_script_t intake;  /* create session + queued event */
-    wt_redis_script_t assign;  /* lease: epoch+1, attempt+1, worker */
-    wt_redis_script_t append;  /* fenced event append + hash update */
-    wt_redis_script_t requeue; /* back to queue after a lost worker */
-    wt_redis_script_t tell;    /* queue an operator message for a live session */
-    wt_redis_script_t take;    /* fenced take of waiting messages + message_received */
+    wt_redis_t *redis;          /* borrowed */
+    char prefix[32];            /* key prefix, e.g. "wt:" */
+    wt_redis_script_t intake;   /* create session + queued event */
+    wt_redis_script_t assign;   /* lease: epoch+1, attempt+1, worker */
+    wt_redis_script_t append;   /* fenced event append + hash update */
+    wt_redis_script_t requeue;  /* back to queue after a lost worker */
+    wt_redis_script_t reattach; /* give a requeued session back to its live worker */
+    wt_redis_script_t tell;     /* queue an operator message for a live session */
+    wt_redis_script_t take;     /* fenced take of waiting messages + message_received */
 } wt_store_t;
 
 /* A session as handed to intake. Strings are borrowed. */
@@ -95,16 +96,38 @@ int wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *exis
 
 /* Takes the lease of sid for worker: epoch and attempt go up by one. Fails
  * with WT_ENOTFOUND when the session is no longer runnable (ended), or when
- * it already used max_attempts (> 0) assignments: then it is ended with
- * outcome error and recorded in <prefix>deadletter, atomically. */
+ * it already used max_attempts (> 0) charged assignments (attempt minus
+ * spared: see wt_store_requeue_t) or was spared WT_STORE_LOST_FACTOR times
+ * that: then it is ended with outcome error and recorded in
+ * <prefix>deadletter, atomically. */
 int wt_store_assign_append(wt_store_t *self, const char *sid, const char *worker, int64_t now_ms,
                            int max_attempts, wt_err_t *err);
 int wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *err);
 
-/* Puts sid back in the queue (its worker was lost). refund_attempt: the
- * worker handed it back cleanly (drain), so that run does not count. */
+/* How a requeued run is accounted (max attempts dead-letter a session). */
+typedef enum wt_store_requeue {
+    WT_REQUEUE_CHARGE = 0, /* the run counts */
+    WT_REQUEUE_REFUND = 1, /* handed back cleanly (drain, stale copy): it does not */
+    WT_REQUEUE_LOST = 2,   /* its worker was lost: counts only if the session was
+                              running a tool then (in_tool mark), else 'spared' rises */
+} wt_store_requeue_t;
+
+/* A session spared this many times max attempts (its worker lost while it
+ * ran no tool) is dead-lettered too, so a crash outside tools cannot loop
+ * forever. */
+#define WT_STORE_LOST_FACTOR 3
+
+/* Puts sid back in the queue. Returns 0 when it has ended (not queued), 1
+ * when requeued and the run counts, 2 when requeued and not counted, -1 on
+ * a Redis error. */
 int wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t created_ms,
-                     int refund_attempt, wt_err_t *err);
+                     wt_store_requeue_t how, wt_err_t *err);
+
+/* sid, requeued after its worker was judged dead, is still queued and that
+ * worker reports it running: give it back under its old lease and undo the
+ * requeue's accounting. 1 reattached, 0 not (ended or assigned since), -1
+ * on a Redis error. */
+int wt_store_reattach(wt_store_t *self, const char *sid, const char *worker, wt_err_t *err);
 
 /* Appends event `type` with JSON `data` to the session stream (and to the
  * fleet stream when fleet != 0), then applies hash updates given as
