@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void
 test_buf_cap_is_enforced_before_allocating(void)
@@ -136,7 +137,24 @@ test_redis_field(void)
     WT_CHECK(wt_redis_field(NULL, "type") == NULL);
 }
 
-WT_TEST_MAIN(WT_TEST(test_redis_field), WT_TEST(test_http_addrs),
+static void
+test_clock_file(void)
+{
+    char path[] = "/tmp/wt_clock_testXXXXXX";
+    int fd = mkstemp(path);
+    WT_CHECK(fd >= 0);
+    WT_CHECK(write(fd, "1700000000\n", 11) == 11);
+    close(fd);
+    WT_CHECK(wt_clock_file_ms(path) == 1700000000000LL);
+    unlink(path);
+    int64_t now = wt_clock_now_ms();
+    int64_t got = wt_clock_file_ms(path); /* missing: the real clock */
+    WT_CHECK(got >= now && got - now < 5000);
+    got = wt_clock_file_ms("");
+    WT_CHECK(got >= now && got - now < 5000);
+}
+
+WT_TEST_MAIN(WT_TEST(test_redis_field), WT_TEST(test_clock_file), WT_TEST(test_http_addrs),
              WT_TEST(test_buf_cap_is_enforced_before_allocating),
              WT_TEST(test_strndup_stops_at_nul), WT_TEST(test_durations),
              WT_TEST(test_ulids_sort_by_time), WT_TEST(test_redis_urls))

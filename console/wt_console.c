@@ -318,6 +318,25 @@ split_id(const char *rest, char *id, size_t cap, const char **sub)
     return wt_console_query_id_ok(id) ? 0 : -1;
 }
 
+/* send_result for one session: one that retention deleted answers 410
+ * {"error", "status": "expired", "expired_ms"} instead of 404. */
+static enum MHD_Result
+send_session(struct MHD_Connection *c, wt_store_t *st, const char *sid, json_t *body,
+             const wt_err_t *err)
+{
+    int64_t when = 0;
+    wt_err_t e = {0};
+    if (body != NULL || err->code != WT_ENOTFOUND || wt_store_expired(st, sid, &when, &e) != 1)
+        return send_result(c, body, err);
+    char iso[40], msg[160];
+    wt_clock_format_iso(when, iso, sizeof iso);
+    snprintf(msg, sizeof msg, "session '%s' expired at %s (retention)", sid, iso);
+    return send_json(c, MHD_HTTP_GONE,
+                     json_pack("{s:s,s:s,s:I}", "error", msg, "status", "expired", "expired_ms",
+                               (json_int_t)when),
+                     NULL, NULL);
+}
+
 static enum MHD_Result
 api_sessions(wt_console_t *self, struct MHD_Connection *c, wt_store_t *st, const char *rest)
 {
@@ -333,9 +352,9 @@ api_sessions(wt_console_t *self, struct MHD_Connection *c, wt_store_t *st, const
     if (*rest != '/' || split_id(rest + 1, sid, sizeof sid, &sub) != 0)
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad session id in the path");
     if (*sub == '\0')
-        return send_result(c, wt_console_api_session(st, sid, &err), &err);
+        return send_session(c, st, sid, wt_console_api_session(st, sid, &err), &err);
     if (strcmp(sub, "/tree") == 0)
-        return send_result(c, wt_console_api_tree(st, sid, &err), &err);
+        return send_session(c, st, sid, wt_console_api_tree(st, sid, &err), &err);
     if (strcmp(sub, "/events") == 0)
         return stream(self, c, sid);
     if (strncmp(sub, "/events/", 8) == 0)

@@ -12,10 +12,10 @@
 
 #include <jansson.h>
 
-#define WT_CONSOLE_API_SCAN_MAX    20000 /* candidates examined per list request */
-#define WT_CONSOLE_API_EVENTS_MAX  2000  /* events in a session detail */
-#define WT_CONSOLE_API_NODES_MAX   1000  /* nodes in one tree answer */
-#define WT_CONSOLE_API_WORKERS_MAX 5000  /* workers listed */
+#define WT_CONSOLE_API_SCAN_MAX   20000 /* candidates examined per list request */
+#define WT_CONSOLE_API_EVENTS_MAX 2000  /* events in a session detail */
+#define WT_CONSOLE_API_NODES_MAX  1000  /* nodes in one tree answer */
+#define WT_CONSOLE_API_WORKER_MS  60000 /* workers index entries newer than this are read */
 
 /* {queued, running, workers, slots_total, slots_free, sessions_total,
  * oldest_queued_age_s} */

@@ -158,9 +158,13 @@ static int
 run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
 {
     char *summary = wt_tools_summary(c->input, SUMMARY_CHARS);
+    /* in_tool marks the session as running a tool: if the worker dies now,
+     * this session may be why, and only then is the run charged against
+     * --max-attempts (the broker's requeue reads it). */
+    const char *mark[] = {"in_tool", c->name};
     if (wt_session_emit(self, "tool_call_started",
-                        json_pack("{s:s,s:s}", "tool", c->name, "args_summary", summary), 0, 0,
-                        NULL) != 0) {
+                        json_pack("{s:s,s:s}", "tool", c->name, "args_summary", summary), 0, 2,
+                        mark) != 0) {
         free(summary);
         return -1;
     }
@@ -194,8 +198,9 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
                              : json_pack("{s:s,s:I,s:s}", "tool", c->name, "duration_ms",
                                          (json_int_t)ms, "result_summary", rs);
     free(rs);
+    const char *unmark[] = {"in_tool", ""};
     int rc = wt_session_emit(self, res.is_error ? "tool_call_failed" : "tool_call_completed", d, 0,
-                             0, NULL);
+                             2, unmark);
     json_array_append_new(results, result_entry(c, res.text ? res.text : "", res.is_error));
     wt_tool_result_release(&res);
     return rc != 0 ? -1 : advanced;

@@ -18,6 +18,7 @@ typedef struct wt_worker_cfg {
     char workflow_dirs[WT_WORKER_MAX_DIRS][512]; /* where workflows are loaded from */
     int nworkflow_dirs;                          /* count */
     char workspace_root[512];                    /* per-session workspaces */
+    int64_t keep_ms;                             /* --keep-days: workspaces of failed sessions */
     char soul_path[512];                         /* optional soul file */
     int heartbeat_ms;                            /* heartbeat interval */
     int liveness;                                /* missed heartbeats before reconnecting */
