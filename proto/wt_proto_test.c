@@ -396,7 +396,24 @@ test_names_and_channels(void)
     WT_CHECK(m == NULL);
 }
 
+/* Labels go into the session hash joined by ',': the alphabet excludes it. */
+static void
+test_label_alphabet(void)
+{
+    WT_CHECK(wt_proto_label_ok("gpu"));
+    WT_CHECK(wt_proto_label_ok("zone:eu-1.a_b"));
+    WT_CHECK(!wt_proto_label_ok(""));
+    WT_CHECK(!wt_proto_label_ok("a,b"));
+    WT_CHECK(!wt_proto_label_ok("a b"));
+    char long_label[WT_PROTO_MAX_LABEL + 2];
+    memset(long_label, 'x', sizeof long_label - 1);
+    long_label[sizeof long_label - 1] = '\0';
+    WT_CHECK(!wt_proto_label_ok(long_label));
+    long_label[WT_PROTO_MAX_LABEL] = '\0';
+    WT_CHECK(wt_proto_label_ok(long_label));
+}
+
 WT_TEST_MAIN(WT_TEST(test_round_trip_every_command), WT_TEST(test_minimal_message_round_trips),
              WT_TEST(test_heartbeat_counters), WT_TEST(test_every_truncation_fails_cleanly),
              WT_TEST(test_bad_inputs_get_defined_codes), WT_TEST(test_oversized_inputs),
-             WT_TEST(test_names_and_channels))
+             WT_TEST(test_names_and_channels), WT_TEST(test_label_alphabet))
