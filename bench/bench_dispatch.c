@@ -41,13 +41,27 @@ send_spawn(bench_t *b)
     wt_msg_destroy(&m);
 }
 
+static void worker_send(void *sock, wt_cmd_t cmd, const char *name, int slots, const char *sid);
+
+/* Every 500 ms the synthetic workers show they live (3 s of silence and the
+ * broker drops them). */
+static void
+heartbeat(bench_t *b, int64_t *next_hb)
+{
+    if (wt_clock_mono_ms() < *next_hb)
+        return;
+    for (int i = 0; i < b->nworkers; i++)
+        worker_send(b->workers[i], WT_CMD_HEARTBEAT, NULL, 0, NULL);
+    *next_hb = wt_clock_mono_ms() + 500;
+}
+
 /* Queues n sessions no worker can run, at most 1000 in flight (the
  * socket's high-water mark); returns how many were stored. */
 static long
 send_unroutable(bench_t *b, long n)
 {
     long sent = 0, got = 0;
-    int64_t deadline = wt_clock_mono_ms() + 120000;
+    int64_t deadline = wt_clock_mono_ms() + 120000, next_hb = 0;
     while (got < n && wt_clock_mono_ms() < deadline) {
         while (sent < n && sent - got < 1000) {
             wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
@@ -66,6 +80,7 @@ send_unroutable(bench_t *b, long n)
             got += m->cmd == WT_CMD_SPAWNED;
             wt_msg_destroy(&m);
         }
+        heartbeat(b, &next_hb);
     }
     return got;
 }
@@ -171,11 +186,7 @@ main(int argc, char **argv)
                 }
                 wt_msg_destroy(&m);
             }
-        if (wt_clock_mono_ms() >= next_hb) {
-            for (int i = 0; i < b.nworkers; i++)
-                worker_send(b.workers[i], WT_CMD_HEARTBEAT, NULL, 0, NULL);
-            next_hb = wt_clock_mono_ms() + 500;
-        }
+        heartbeat(&b, &next_hb);
     }
     double secs = (double)(wt_clock_mono_us() - t0) / 1e6;
     char json[512];

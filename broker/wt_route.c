@@ -2,8 +2,7 @@
  *
  * Classes live in a small array (there are as many as distinct needs among
  * waiting sessions, usually a handful); a class is made by the first push
- * of its needs and freed when its last job leaves, so the array stays as
- * small as what waits. Arrival numbers come from one counter for all
+ * of its needs and kept while empty (see drop_empty). Arrival numbers come from one counter for all
  * classes, so heads of different classes compare exactly as they would in
  * one queue. Each class caches the fleet indexes of the workers that can
  * run it, tagged with the fleet generation it was computed for; a fleet
@@ -17,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define KEEP_CLASSES 64 /* empty classes are freed only past this many classes */
+
 typedef struct rclass {
     char *workflow; /* owned */
     char *require;  /* owned canonical labels, "" for none */
@@ -29,7 +30,7 @@ typedef struct rclass {
 } rclass_t;
 
 struct wt_route {
-    rclass_t **c;       /* owned classes, each with at least one job */
+    rclass_t **c;       /* owned classes (empty ones kept up to KEEP_CLASSES) */
     size_t nc;          /* classes */
     size_t capc;        /* allocated */
     size_t njobs;       /* jobs across classes */
@@ -203,14 +204,22 @@ wt_route_push(wt_route_t *self, wt_job_t **job_p)
     self->njobs++;
 }
 
-/* Frees class i when its queue ran empty. */
+/* An empty class is kept (with its worker cache) for the next session of
+ * the same needs, which is the common case; only when many classes exist
+ * are the empty ones freed, so the array stays as small as what waits. */
 static void
-drop_if_empty(wt_route_t *self, size_t i)
+drop_empty(wt_route_t *self)
 {
-    if (wt_queue_size(self->c[i]->q) > 0)
+    if (self->nc <= KEEP_CLASSES)
         return;
-    class_destroy(&self->c[i]);
-    self->c[i] = self->c[--self->nc];
+    for (size_t i = 0; i < self->nc;) {
+        if (wt_queue_size(self->c[i]->q) > 0) {
+            i++;
+            continue;
+        }
+        class_destroy(&self->c[i]);
+        self->c[i] = self->c[--self->nc];
+    }
 }
 
 static void
@@ -265,10 +274,12 @@ wt_route_pop(wt_route_t *self, const wt_route_fleet_t *fleet, size_t *worker)
     const wt_job_t *best_head = NULL;
     for (size_t i = 0; i < self->nc; i++) {
         rclass_t *c = self->c[i];
+        const wt_job_t *head = wt_queue_peek(c->q);
+        if (head == NULL)
+            continue;
         eligible(self, c, fleet);
         if (c->nelig == 0)
             continue; /* nobody can run it: its jobs are not even looked at */
-        const wt_job_t *head = wt_queue_peek(c->q);
         if (best_head && !before(head, best_head))
             continue;
         size_t pos = 0;
@@ -284,19 +295,22 @@ wt_route_pop(wt_route_t *self, const wt_route_fleet_t *fleet, size_t *worker)
     *worker = (size_t)best_w;
     wt_job_t *j = wt_queue_pop(c->q);
     self->njobs--;
-    drop_if_empty(self, best_c);
+    if (wt_queue_size(c->q) == 0)
+        drop_empty(self);
     return j;
 }
 
 wt_job_t *
 wt_route_pop_any(wt_route_t *self)
 {
-    if (self->nc == 0)
-        return NULL;
-    wt_job_t *j = wt_queue_pop(self->c[0]->q);
-    self->njobs--;
-    drop_if_empty(self, 0);
-    return j;
+    for (size_t i = 0; i < self->nc; i++) {
+        wt_job_t *j = wt_queue_pop(self->c[i]->q);
+        if (j != NULL) {
+            self->njobs--;
+            return j;
+        }
+    }
+    return NULL;
 }
 
 wt_job_t *
@@ -307,7 +321,8 @@ wt_route_remove(wt_route_t *self, const char *sid)
         if (j == NULL)
             continue;
         self->njobs--;
-        drop_if_empty(self, i);
+        if (wt_queue_size(self->c[i]->q) == 0)
+            drop_empty(self);
         return j;
     }
     return NULL;
@@ -359,6 +374,8 @@ wt_route_unroutable(wt_route_t *self, const wt_route_fleet_t *fleet, wt_route_un
 {
     for (size_t i = 0; i < self->nc; i++) {
         rclass_t *c = self->c[i];
+        if (wt_queue_size(c->q) == 0)
+            continue;
         eligible(self, c, fleet);
         if (c->nelig > 0)
             continue;

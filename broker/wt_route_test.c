@@ -250,7 +250,42 @@ test_labels_canon_and_known(void)
     wt_route_destroy(&r);
 }
 
-WT_TEST_MAIN(WT_TEST(test_only_offering_workers_get_sessions),
+static void
+test_many_classes_come_and_go(void)
+{
+    fake_t f = {0};
+    wt_strlist_t w = {0}, none = {0};
+    char id[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(id, sizeof id, "wf%d", i);
+        wt_strlist_push(&w, id);
+    }
+    wt_route_offer_set(&f.offer[0], &w, &none);
+    f.credit[0] = 1000;
+    wt_route_fleet_t fleet = {1, offer_of, credit_of, &f};
+    wt_route_t *r = wt_route_new();
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 100; i++) {
+            snprintf(id, sizeof id, "wf%d", i);
+            push(r, id, id, NULL, i); /* sid = workflow id; higher i first */
+        }
+        WT_CHECK(wt_route_size(r) == 100);
+        size_t wi;
+        for (int i = 99; i >= 0; i--) {
+            wt_job_t *j = wt_route_pop(r, &fleet, &wi);
+            snprintf(id, sizeof id, "wf%d", i);
+            WT_CHECK_STR(j ? j->sid : NULL, id);
+            wt_job_destroy(&j);
+        }
+        WT_CHECK(wt_route_pop(r, &fleet, &wi) == NULL && wt_route_size(r) == 0);
+    }
+    wt_strlist_clear(&w);
+    wt_route_destroy(&r);
+    release(&f);
+}
+
+WT_TEST_MAIN(WT_TEST(test_many_classes_come_and_go),
+             WT_TEST(test_only_offering_workers_get_sessions),
              WT_TEST(test_labels_must_all_be_present),
              WT_TEST(test_backlog_nobody_runs_waits_and_is_reported),
              WT_TEST(test_reason_names_missing_labels), WT_TEST(test_order_holds_across_classes),
