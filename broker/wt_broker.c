@@ -419,6 +419,14 @@ on_clients(wt_broker_t *self)
             s->job = NULL;
             char why[2048];
             int v = validate_spawn(self, s, why, sizeof why);
+            if (v == -1 || v == -3) {
+                pthread_mutex_lock(&self->stats.lock);
+                if (v == -3)
+                    self->stats.refused_unknown++;
+                else
+                    self->stats.refused++;
+                pthread_mutex_unlock(&self->stats.lock);
+            }
             if (v != 0)
                 send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
                            v == -2   ? WT_PROTO_E_UNAVAILABLE

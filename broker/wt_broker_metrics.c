@@ -202,6 +202,12 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
     counter(b, e, "wt_sessions_spawned_total", "Sessions accepted by intake.", s->spawned);
     counter(b, e, "wt_spawn_duplicates_total", "SPAWNs answered from an earlier idempotency key.",
             s->duplicates);
+    family(b, e, "wt_spawns_refused_total", "counter",
+           "SPAWNs refused: invalid, or of a workflow no worker ever offered.");
+    wt_buf_printf(b, e,
+                  "wt_spawns_refused_total{reason=\"invalid\"} %llu\n"
+                  "wt_spawns_refused_total{reason=\"unknown_workflow\"} %llu\n",
+                  (unsigned long long)s->refused, (unsigned long long)s->refused_unknown);
     counter(b, e, "wt_dispatches_total", "Sessions assigned to workers (ASSIGNs sent).",
             s->dispatches);
     counter(b, e, "wt_sessions_resumed_total",

@@ -59,6 +59,8 @@ typedef struct wt_broker_stats {
     int redis_up;                          /* last Redis call succeeded */
     uint64_t spawned;                      /* sessions accepted (new) */
     uint64_t duplicates;                   /* SPAWNs answered from an idempotency key */
+    uint64_t refused;                      /* SPAWNs refused as invalid (ERROR REFUSED) */
+    uint64_t refused_unknown;              /* SPAWNs of a workflow no worker ever offered */
     uint64_t dispatches;                   /* ASSIGNs sent */
     uint64_t resumed;                      /* ASSIGNs of a session that had been assigned before */
     uint64_t requeued;                     /* sessions put back after a lost worker or handback */

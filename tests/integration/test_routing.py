@@ -124,6 +124,8 @@ def main():
               and "--allow-unknown" in r.stderr,
               "unknown workflow refused with known ids and a suggestion (%d %r)"
               % (r.returncode, r.stderr.strip()))
+        check('wt_spawns_refused_total{reason="unknown_workflow"} 1' in fleet.metrics(),
+              "the refusal is counted")
         r = spawn(fleet, "--workflow", "two-stpe", "--goal", "typo", "--allow-unknown")
         typo = r.stdout.strip()
         check(r.returncode == 0 and len(typo) == 26, "--allow-unknown queues it")
