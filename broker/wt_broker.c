@@ -18,6 +18,7 @@
 #include "wt_diag.h"
 #include "wt_log.h"
 #include "wt_pollers.h"
+#include "wt_retain.h"
 #include "wt_signal.h"
 #include "wt_trigger_rt.h"
 
@@ -34,6 +35,10 @@
 #define BATCH_MAX         512
 #define LIVENESS_CHECK_MS 50 /* granularity of dead-worker detection */
 #define REDIS_TIMEOUT     2000
+#define SWEEP_MS          1000 /* retention sweep period */
+#define SWEEP_BATCH       500  /* sessions expired per script */
+#define SWEEP_ROUNDS      8    /* scripts per sweep tick at most */
+#define ADOPT_BATCH       2000 /* sessions from before retention adopted per tick */
 
 /* --- small helpers --- */
 
@@ -100,14 +105,20 @@ find_worker(wt_broker_t *self, const void *id, size_t idlen)
     return NULL;
 }
 
-/* Back to the run queue (memory and Redis); takes the job. */
+/* Back to the run queue (memory and Redis); takes the job. how says whether
+ * this run counts against --max-attempts (wt_store_requeue_t). */
 static void
-requeue(wt_broker_t *self, wt_job_t *job, const char *why, int refund)
+requeue(wt_broker_t *self, wt_job_t *job, const char *why, wt_store_requeue_t how)
 {
     wt_err_t err = {0};
-    if (wt_store_requeue(&self->store, job->sid, job->priority, job->created_ms, refund, &err) != 0)
+    int rc = wt_store_requeue(&self->store, job->sid, job->priority, job->created_ms, how, &err);
+    if (rc < 0)
         redis_failed(self, &err);
-    wt_log_info("session %s back in the queue: %s", job->sid, why);
+    wt_log_info("session %s back in the queue%s: %s", job->sid,
+                how == WT_REQUEUE_LOST && rc == 2   ? " (not charged: no tool was running)"
+                : how == WT_REQUEUE_LOST && rc == 1 ? " (charged: it was running a tool)"
+                                                    : "",
+                why);
     job->next = NULL;
     job->queued_us = wt_clock_mono_us();
     job->requeued = 1;
@@ -125,7 +136,7 @@ remove_worker(wt_broker_t *self, wt_bworker_t *w, const char *why)
         wt_job_t *j = w->jobs;
         w->jobs = j->next;
         self->active--;
-        requeue(self, j, why, 0);
+        requeue(self, j, why, WT_REQUEUE_LOST);
     }
     size_t i = (size_t)(w - self->w);
     wt_route_offer_release(&w->offer);
@@ -188,6 +199,10 @@ validate_spawn(wt_broker_t *self, spawn_req_t *s, char *why, size_t cap)
         return snprintf(why, cap, "priority %d out of range -100..100", m->priority), -1;
     if (m->timeout_ms < 0 || m->max_turns < 0)
         return snprintf(why, cap, "timeout_ms and max_turns must not be negative"), -1;
+    if (m->retain_ms != 0 && (m->retain_ms < WT_RETAIN_MIN_MS || m->retain_ms > WT_RETAIN_MAX_MS))
+        return snprintf(why, cap, "retain_ms %lld out of range 1000..%lld (0 = broker default)",
+                        (long long)m->retain_ms, (long long)WT_RETAIN_MAX_MS),
+               -1;
     if (!id_ok(m->run) || !id_ok(m->phase))
         return snprintf(why, cap, "run and phase must be 1-64 characters of A-Z a-z 0-9 _ -"), -1;
     char require[WT_PROTO_MAX_LABELS * (WT_PROTO_MAX_LABEL + 1) + 1];
@@ -276,6 +291,8 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
                                .priority = batch[i].job->priority,
                                .timeout_ms = batch[i].job->timeout_ms,
                                .max_turns = batch[i].job->max_turns,
+                               .retain_ms = batch[i].msg->retain_ms > 0 ? batch[i].msg->retain_ms
+                                                                        : self->cfg.retain_ms,
                                .depth = batch[i].job->depth,
                                .created_ms = batch[i].job->created_ms};
         if (wt_store_intake_append(&self->store, &sp, &err) != 0)
@@ -506,34 +523,102 @@ adopt_orphans(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
     }
 }
 
-/* Sessions the broker gave this worker, assigned longer than a grace period
- * ago, that its READY or HEARTBEAT does not list were lost: an ASSIGN that
- * never arrived (the worker was reconnecting, or restarted under the same
- * name). They go back to the queue; the lease fence makes that safe even if
- * the worker does have one. Younger assignments may still be in flight, since
- * the worker wrote its list before they reached it. */
-static void
-reconcile(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
+/* Whether a session given to w that its READY or HEARTBEAT (acking ASSIGNs
+ * up to req `acked`) does not list is lost. Surely when the worker has read
+ * its ASSIGN: it ended it (FINISHED would have come first) or never had it.
+ * Not merely because it is old: a starved worker may have hundreds of
+ * ASSIGNs unread, and requeueing those re-assigned them to the same worker
+ * under a new epoch, fencing out the copies it was about to start (the
+ * ASan READY storm). Sent before the worker's last READY and older than a
+ * grace period: it went to the connection or process that READY replaced.
+ * Very old: a connection lost without a READY. */
+static int
+assign_lost(const wt_broker_t *self, const wt_bworker_t *w, const wt_job_t *j, uint64_t acked,
+            int64_t now)
 {
-    int64_t cutoff = wt_clock_mono_ms() - 2 * (int64_t)self->cfg.heartbeat_ms;
+    int64_t hb = self->cfg.heartbeat_ms, age = now - j->assigned_ms;
+    if (j->assign_seq != 0 && j->assign_seq <= acked)
+        return 1;
+    if (j->assigned_ms < w->ready_ms && age > 2 * hb)
+        return 1;
+    return age > 30 * hb;
+}
+
+/* Sessions the broker gave this worker that it no longer runs go back to
+ * the queue (assign_lost); the lease fence makes that safe even if the
+ * worker does have one. */
+static void
+reconcile(wt_broker_t *self, wt_bworker_t *w, const wt_msg_t *m)
+{
+    int64_t now = wt_clock_mono_ms();
     wt_job_t **pp = &w->jobs;
     while (*pp) {
         wt_job_t *j = *pp;
-        if (j->assigned_ms < cutoff && !in_list(running, j->sid)) {
+        if (!in_list(&m->running, j->sid) && assign_lost(self, w, j, m->req, now)) {
             *pp = j->next;
             self->active--;
             w->credit++;
-            requeue(self, j, "its worker does not run it (lost ASSIGN or worker restart)", 0);
+            requeue(self, j, "its worker does not run it (lost ASSIGN or worker restart)",
+                    WT_REQUEUE_LOST);
             continue;
         }
         pp = &j->next;
     }
 }
 
+/* A worker the broker had judged dead (its heartbeats starved, or it was
+ * paused) registers again listing what it still runs. Those sessions were
+ * requeued when it was removed; the ones still queued - not yet given to
+ * another worker - go back to it under their old lease instead of running
+ * a second time. Any other copy it runs is fenced out by the lease and
+ * ends as "stale". */
+static void
+reattach(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
+{
+    for (size_t i = 0; i < running->n; i++) {
+        wt_job_t *j = wt_route_remove(self->queue, running->items[i]);
+        if (j == NULL)
+            continue;
+        wt_err_t err = {0};
+        int rc = wt_store_reattach(&self->store, j->sid, w->name, &err);
+        if (rc != 1) {
+            if (rc < 0)
+                redis_failed(self, &err);
+            wt_route_push(self->queue, &j);
+            continue;
+        }
+        j->assigned_ms = wt_clock_mono_ms();
+        j->assign_seq = 0;
+        j->next = w->jobs;
+        w->jobs = j;
+        self->active++;
+        pthread_mutex_lock(&self->stats.lock);
+        self->stats.reattached++;
+        pthread_mutex_unlock(&self->stats.lock);
+        wt_log_info("session %s reattached to worker %s: it still runs it", j->sid, w->name);
+    }
+}
+
+/* Credit is what the broker has not given out, but never more than the
+ * slots its running list leaves free: it may still run copies the broker
+ * no longer counts as its (fenced out, ending as "stale"). */
+static void
+set_credit(wt_bworker_t *w, const wt_strlist_t *running)
+{
+    int64_t worker_free = (int64_t)w->slots - (int64_t)running->n;
+    int held = 0;
+    for (wt_job_t *j = w->jobs; j; j = j->next)
+        held++;
+    w->credit = w->slots - held;
+    if (worker_free < w->credit)
+        w->credit = worker_free > 0 ? (int)worker_free : 0;
+}
+
 static void
 on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
 {
     wt_bworker_t *w = find_worker(self, id, idlen);
+    int fresh = w == NULL;
     if (w == NULL) {
         if (self->nw == self->capw) {
             self->capw = self->capw ? self->capw * 2 : 16;
@@ -554,12 +639,16 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
     w->slots = m->slots > 0 ? m->slots : 0; /* 0: draining, send nothing */
     w->last_seen_ms = wt_clock_mono_ms();
     take_counters(w, m);
-    reconcile(self, w, &m->running);
-    int held = 0;
-    for (wt_job_t *j = w->jobs; j; j = j->next)
-        held++;
-    w->credit = w->slots - held;
+    w->ready_ms = w->last_seen_ms;
+    reconcile(self, w, m);
+    if (fresh && m->running.n) {
+        pthread_mutex_lock(&self->stats.lock);
+        self->stats.reregistrations++;
+        pthread_mutex_unlock(&self->stats.lock);
+        reattach(self, w, &m->running);
+    }
     adopt_orphans(self, w, &m->running);
+    set_credit(w, &m->running);
     wt_log_info("worker %s ready: %d slots, %zu running, %zu workflows, %zu labels, version %s",
                 w->name, w->slots, m->running.n, w->offer.workflows.n, w->offer.labels.n,
                 m->version ? m->version : "?");
@@ -579,7 +668,12 @@ on_finished(wt_broker_t *self, wt_bworker_t *w, wt_msg_t *m)
         self->stats.finished[wt_broker_stats_outcome(m->outcome)]++;
         pthread_mutex_unlock(&self->stats.lock);
         if (strcmp(m->outcome, "handback") == 0)
-            requeue(self, j, "handed back by a draining worker", 1);
+            requeue(self, j, "handed back by a draining worker", WT_REQUEUE_REFUND);
+        else if (strcmp(m->outcome, "stale") == 0)
+            /* The broker counts this worker as the holder, yet its copy ran
+             * under an older lease (it was reattached or re-assigned while
+             * that copy wrote): nobody runs it now, so it must run again. */
+            requeue(self, j, "its worker dropped a stale copy", WT_REQUEUE_REFUND);
         else
             wt_job_destroy(&j);
         return;
@@ -622,7 +716,8 @@ on_workers(wt_broker_t *self)
                 take_counters(w, m);
                 if (self->orphans)
                     adopt_orphans(self, w, &m->running);
-                reconcile(self, w, &m->running);
+                reconcile(self, w, m);
+                set_credit(w, &m->running);
                 break;
             case WT_CMD_FINISHED:
                 on_finished(self, w, m);
@@ -648,6 +743,7 @@ static void
 send_assign(wt_broker_t *self, wt_bworker_t *w, wt_job_t *j, int64_t epoch, int attempt)
 {
     wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_ASSIGN);
+    m->req = j->assign_seq = ++self->assign_seq; /* the worker acks it (reconcile) */
     wt_msg_set(&m->session, j->sid);
     wt_msg_set(&m->workflow, j->workflow);
     wt_msg_set(&m->goal, j->goal);
@@ -779,7 +875,8 @@ check_liveness(wt_broker_t *self, int64_t now)
             continue;
         }
         *pp = o->next;
-        requeue(self, o->job, "its worker did not come back after the broker restart", 0);
+        requeue(self, o->job, "its worker did not come back after the broker restart",
+                WT_REQUEUE_LOST);
         free(o);
     }
 }
@@ -811,6 +908,55 @@ publish_stats(wt_broker_t *self)
     self->stats.oldest_age_s = oldest ? (double)(wt_clock_mono_us() - oldest) / 1e6 : 0;
     pthread_mutex_unlock(&self->stats.lock);
     wt_broker_report_unroutable(self);
+}
+
+/* A lost connection is a Redis failure like any other (dispatch backs
+ * off); a script that Redis ran and refused is a retention problem only:
+ * logged at most once a minute, it never holds up dispatch. */
+static void
+sweep_failed(wt_broker_t *self, const wt_err_t *err)
+{
+    if (!wt_redis_connected(self->redis)) {
+        redis_failed(self, err);
+        return;
+    }
+    int64_t now = wt_clock_mono_ms();
+    if (now >= self->sweep_warn_ms) {
+        wt_log_warn("retention sweep: %s (retrying every second)", err->msg);
+        self->sweep_warn_ms = now + 60000;
+    }
+}
+
+/* Every SWEEP_MS: expire the ended sessions that are due, in batches of
+ * SWEEP_BATCH, at most SWEEP_ROUNDS batches per tick so a backlog (a broker
+ * that was down for days) is worked off without stalling dispatch. Until
+ * it is done, each tick also adopts ADOPT_BATCH sessions stored before
+ * retention existed (see wt_retain_adopt). */
+static void
+sweep_expired(wt_broker_t *self)
+{
+    wt_err_t err = {0};
+    if (wt_clock_mono_ms() < self->redis_retry_ms || redis_ready(self, &err) != 0)
+        return;
+    if (wt_retain_adopt(&self->retain, ADOPT_BATCH, self->cfg.retain_ms, &err) < 0) {
+        sweep_failed(self, &err);
+        return;
+    }
+    for (int round = 0; round < SWEEP_ROUNDS; round++) {
+        int expired = 0;
+        int taken = wt_retain_sweep(&self->retain, SWEEP_BATCH, &expired, &err);
+        if (taken < 0) {
+            sweep_failed(self, &err);
+            return;
+        }
+        if (expired > 0) {
+            pthread_mutex_lock(&self->stats.lock);
+            self->stats.expired += expired;
+            pthread_mutex_unlock(&self->stats.lock);
+        }
+        if (taken < SWEEP_BATCH)
+            return;
+    }
 }
 
 /* --- lifecycle --- */
@@ -883,7 +1029,7 @@ startup_redis(wt_broker_t *self)
 static int
 broker_run(wt_broker_t *self)
 {
-    int64_t next_publish = 0, next_check = 0;
+    int64_t next_publish = 0, next_check = 0, next_sweep = 0;
     self->next_heartbeat_ms = wt_clock_mono_ms() + self->cfg.heartbeat_ms;
     while (!wt_signal_stopping()) {
         int64_t now = wt_clock_mono_ms();
@@ -915,6 +1061,10 @@ broker_run(wt_broker_t *self)
             next_check = now + LIVENESS_CHECK_MS;
         }
         dispatch(self);
+        if (now >= next_sweep) {
+            sweep_expired(self);
+            next_sweep = wt_clock_mono_ms() + SWEEP_MS;
+        }
         if (now >= next_publish) {
             publish_stats(self);
             next_publish = now + 200;
@@ -931,6 +1081,7 @@ usage(FILE *out)
             "                        [--http ADDR:PORT|off] [--heartbeat DUR] [--liveness N]\n"
             "                        [--max-attempts N] [--triggers FILE] [--workflows DIR]...\n"
             "                        [--timezone TZ] [--webhook-max-bytes N]\n"
+            "                        [--retain DUR] [--tombstones N]\n"
             "\n"
             "Runs the broker: durable session intake, credit-based dispatch to workers,\n"
             "heartbeats, recovery of queued and running sessions from Redis at start.\n"
@@ -948,13 +1099,19 @@ usage(FILE *out)
             "  --http ADDR:PORT   /healthz and /metrics (default 127.0.0.1:3200; off disables)\n"
             "  --heartbeat DUR    heartbeat interval (default 1s)\n"
             "  --liveness N       missed heartbeats before a worker is dead (default 3)\n"
-            "  --max-attempts N   runs of a session before it is dead-lettered (default 3)\n"
+            "  --max-attempts N   charged runs of a session before it is dead-lettered\n"
+            "                     (default 3; a run lost with its worker is charged only\n"
+            "                     if the session was running a tool then)\n"
             "  --triggers FILE    triggers.yml: webhooks (POST /webhook/ID), cron, serial\n"
             "                     queues; any problem in it stops the start, all listed\n"
             "  --workflows DIR    workflow ids the triggers may name and spawns may ask for\n"
             "                     (repeatable; the fleet registry in Redis is also used)\n"
             "  --timezone TZ      time zone of cron schedules (default $TZ, else local)\n"
-            "  --webhook-max-bytes N  larger webhook bodies get 413 (default 1048576)\n");
+            "  --webhook-max-bytes N  larger webhook bodies get 413 (default 1048576)\n"
+            "  --retain DUR       keep an ended session this long, then delete its keys and\n"
+            "                     index entries (default 7d; spawn --retain overrides it)\n"
+            "  --tombstones N     expired session ids remembered so status/await/console\n"
+            "                     can say 'expired' (default 100000, each for 7 days)\n");
 }
 
 static const char *
@@ -978,6 +1135,8 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
     cfg->liveness = 3;
     cfg->max_attempts = 3;
     cfg->webhook_max_bytes = WT_TRIGGER_RT_DEFAULT_MAX_BODY;
+    cfg->retain_ms = WT_STORE_RETAIN_DEFAULT_MS;
+    cfg->tombstones = WT_RETAIN_TOMBSTONES;
     static const struct option opts[] = {{"clients", required_argument, 0, 'c'},
                                          {"workers", required_argument, 0, 'w'},
                                          {"redis", required_argument, 0, 'r'},
@@ -989,6 +1148,8 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
                                          {"workflows", required_argument, 0, 'W'},
                                          {"timezone", required_argument, 0, 'Z'},
                                          {"webhook-max-bytes", required_argument, 0, 'B'},
+                                         {"retain", required_argument, 0, 'R'},
+                                         {"tombstones", required_argument, 0, 'S'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     optind = 1;
@@ -1049,6 +1210,18 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
                        2;
             cfg->webhook_max_bytes = (size_t)v;
             break;
+        case 'R': {
+            wt_err_t e = {0};
+            if (wt_retain_parse("--retain", optarg, &cfg->retain_ms, &e) != 0)
+                return fprintf(stderr, "worktrain broker: %s\n", e.msg), 2;
+            break;
+        }
+        case 'S':
+            v = strtoll(optarg, &end, 10);
+            if (*end || v < 1 || v > 100000000)
+                return fprintf(stderr, "worktrain broker: bad --tombstones '%s'\n", optarg), 2;
+            cfg->tombstones = v;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -1064,7 +1237,7 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
     wt_redis_url_t u;
     if (wt_redis_parse_url(cfg->redis, &u, &err) != 0)
         return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
-    struct sockaddr_in sa;
+    wt_addr_t sa;
     if (cfg->http[0] && wt_addr_parse(cfg->http, "http address", &sa, &err) != 0)
         return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
     return 0;
@@ -1192,9 +1365,11 @@ wt_broker_main(int argc, char **argv)
     wt_broker_stats_init(&self->stats);
     wt_err_t err = {0};
     self->zctx = zmq_ctx_new();
+    self->assign_seq = (uint64_t)wt_clock_now_ms() * 1000;
     self->queue = wt_route_new();
     self->redis = wt_redis_new(self->cfg.redis, REDIS_TIMEOUT, &err);
     wt_store_init(&self->store, self->redis, NULL);
+    wt_retain_init(&self->retain, &self->store, self->cfg.tombstones);
     wt_broker_http_t *http = NULL;
     wt_triggers_t *triggers = NULL;
     wt_trigger_rt_t *trt = NULL;

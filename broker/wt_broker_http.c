@@ -182,17 +182,19 @@ wt_broker_http_t *
 wt_broker_http_start_with(const char *addr, wt_broker_stats_t *stats, wt_trigger_rt_t *triggers,
                           wt_err_t *err)
 {
-    struct sockaddr_in sa;
+    wt_addr_t sa;
     if (wt_addr_parse(addr, "http address", &sa, err) != 0)
         return NULL;
     wt_broker_http_t *self = wt_xcalloc(1, sizeof *self);
     self->stats = stats;
     self->triggers = triggers;
-    self->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, ntohs(sa.sin_port), NULL, NULL,
-        on_request, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    self->daemon =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+                             (sa.family == AF_INET6 ? MHD_USE_IPv6 : 0),
+                         (uint16_t)sa.port, NULL, NULL, on_request, self, MHD_OPTION_SOCK_ADDR,
+                         (struct sockaddr *)&sa.sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_NOTIFY_COMPLETED,
+                         on_completed, NULL, MHD_OPTION_END);
     if (self->daemon == NULL) {
         free(self);
         wt_err_set(err, WT_EIO, "cannot listen for HTTP on %s (address in use?)", addr);

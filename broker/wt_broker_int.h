@@ -7,6 +7,7 @@
 #include "wt_job.h"
 #include "wt_proto.h"
 #include "wt_redis.h"
+#include "wt_retain.h"
 #include "wt_route.h"
 #include "wt_store.h"
 #include "wt_wire.h"
@@ -26,6 +27,8 @@ typedef struct wt_broker_cfg {
     char workflow_dirs[8][512]; /* --workflows DIR: known workflow ids for triggers */
     int nworkflow_dirs;         /* entries used */
     size_t webhook_max_bytes;   /* webhook body limit */
+    int64_t retain_ms;          /* --retain: life of an ended session (SPAWN may override) */
+    int64_t tombstones;         /* --tombstones: expired ids remembered at most */
 } wt_broker_cfg_t;
 
 typedef struct wt_bworker {
@@ -35,6 +38,7 @@ typedef struct wt_bworker {
     int slots;                     /* total slots */
     int credit;                    /* free slots as the broker counts them */
     int64_t last_seen_ms;          /* monotonic time of its last message */
+    int64_t ready_ms;              /* monotonic time of its last READY */
     wt_job_t *jobs;                /* owned list of sessions it holds */
     wt_broker_wcount_t count;      /* its cumulative counters from READY/HEARTBEAT */
     wt_route_offer_t offer;        /* owned: workflows and labels from its READY */
@@ -54,6 +58,8 @@ typedef struct wt_broker {
     void *workers;             /* worker ROUTER */
     wt_redis_t *redis;         /* owned */
     wt_store_t store;          /* Redis layout over redis */
+    wt_retain_t retain;        /* retention sweep over store */
+    int64_t sweep_warn_ms;     /* monotonic: next time a sweep error may be logged */
     wt_route_t *queue;         /* owned run queue, one per (workflow, labels) class */
     wt_bworker_t *w;           /* owned array of live workers */
     size_t nw;                 /* live workers */
@@ -66,6 +72,8 @@ typedef struct wt_broker {
     wt_broker_stats_t stats;   /* shared with the HTTP thread */
     int64_t active;            /* sessions held by workers */
     char *unroutable;          /* owned: what <prefix>unroutable last got, NULL before */
+    uint64_t assign_seq;       /* req of the last ASSIGN; starts at the wall clock in us so a
+                                  restarted broker never reuses one a worker has seen */
 } wt_broker_t;
 
 /* wt_broker_recover.c: rebuild the queue and orphans from Redis. */

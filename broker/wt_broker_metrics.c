@@ -215,6 +215,8 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
             s->resumed);
     counter(b, e, "wt_sessions_requeued_total",
             "Sessions put back in the queue (lost worker, handback, lost ASSIGN).", s->requeued);
+    counter(b, e, "wt_sessions_expired_total",
+            "Ended sessions deleted by the retention sweep (--retain).", s->expired);
     family(b, e, "wt_sessions_finished_total", "counter",
            "Sessions reported FINISHED by workers, by outcome (plus queued sessions cancelled).");
     for (int i = 0; i < WT_BROKER_OUTCOMES; i++)
@@ -222,6 +224,14 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
                       wt_broker_outcome_names[i], (unsigned long long)s->finished[i]);
     counter(b, e, "wt_heartbeat_misses_total", "Workers declared dead after missed heartbeats.",
             s->heartbeat_misses);
+    counter(b, e, "wt_worker_reregistrations_total",
+            "READYs that list running sessions from a worker the broker did not know (dropped as "
+            "dead, or known only before a broker restart).",
+            s->reregistrations);
+    counter(
+        b, e, "wt_sessions_reattached_total",
+        "Requeued sessions given back, under their old lease, to the worker still running them.",
+        s->reattached);
     counter(b, e, "wt_redis_errors_total", "Failed Redis calls.", s->redis_errors);
     counter(b, e, "wt_bad_records_total", "Malformed session records found in Redis.",
             s->bad_records);

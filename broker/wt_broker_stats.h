@@ -64,7 +64,10 @@ typedef struct wt_broker_stats {
     uint64_t dispatches;                   /* ASSIGNs sent */
     uint64_t resumed;                      /* ASSIGNs of a session that had been assigned before */
     uint64_t requeued;                     /* sessions put back after a lost worker or handback */
+    uint64_t expired;                      /* ended sessions deleted by the retention sweep */
     uint64_t heartbeat_misses;             /* workers declared dead */
+    uint64_t reregistrations;              /* READY listing sessions from an unknown worker */
+    uint64_t reattached;                   /* requeued sessions given back to their live worker */
     uint64_t bad_client;                   /* bad frames on the client socket */
     uint64_t bad_worker;                   /* bad frames on the worker socket */
     uint64_t redis_errors;                 /* failed Redis calls */

@@ -23,6 +23,7 @@ typedef struct wt_job {
     uint64_t seq;              /* FIFO tie-break within a priority */
     int64_t queued_us;         /* monotonic time it (re)entered the queue */
     int64_t assigned_ms;       /* monotonic time of its last ASSIGN */
+    uint64_t assign_seq;       /* req of that ASSIGN (0: reattached or adopted) */
     int requeued;              /* put back in the queue after an ASSIGN (resumed metric) */
     struct wt_job *next;       /* link in its worker's assigned list */
 } wt_job_t;

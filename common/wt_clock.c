@@ -16,6 +16,26 @@ wt_clock_now_ms(void)
 }
 
 int64_t
+wt_clock_file_ms(const char *path)
+{
+    if (path == NULL || path[0] == '\0')
+        return wt_clock_now_ms();
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return wt_clock_now_ms();
+    char buf[64];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (end == buf || errno != 0 || v < 0 || v > 9000000000000LL)
+        return wt_clock_now_ms();
+    return (int64_t)v * 1000;
+}
+
+int64_t
 wt_clock_mono_ms(void)
 {
     struct timespec ts;

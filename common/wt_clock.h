@@ -8,6 +8,10 @@
 
 /* Milliseconds since the Unix epoch (for timestamps stored in Redis). */
 int64_t wt_clock_now_ms(void);
+/* TEST ONLY clock: Unix ms read from the file at path (its text is Unix
+ * seconds, see WORKTRAIN_TEST_CLOCK_FILE); the real wall clock when path
+ * is NULL or "", or the file is missing or malformed. */
+int64_t wt_clock_file_ms(const char *path);
 /* Monotonic milliseconds (for timeouts and intervals). */
 int64_t wt_clock_mono_ms(void);
 /* Monotonic microseconds (for latency measurement). */

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void
 test_buf_cap_is_enforced_before_allocating(void)
@@ -93,18 +94,31 @@ test_redis_urls(void)
 static void
 test_http_addrs(void)
 {
-    struct sockaddr_in sa;
+    wt_addr_t a;
     wt_err_t err = {0};
-    WT_CHECK(wt_addr_parse("127.0.0.1:3456", "--http", &sa, &err) == 0);
-    WT_CHECK(ntohs(sa.sin_port) == 3456 && sa.sin_family == AF_INET);
-    WT_CHECK(wt_addr_parse("localhost:0", "--http", &sa, &err) == 0);
-    WT_CHECK(ntohl(sa.sin_addr.s_addr) == INADDR_LOOPBACK);
-    WT_CHECK(wt_addr_parse("3456", "--http", &sa, &err) == -1);
-    WT_CHECK_STR(err.msg, "bad --http '3456': expected ADDR:PORT");
-    WT_CHECK(wt_addr_parse("127.0.0.1:70000", "http address", &sa, &err) == -1);
+    WT_CHECK(wt_addr_parse("127.0.0.1:3456", "--http", &a, &err) == 0);
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)&a.sa;
+    WT_CHECK(ntohs(s4->sin_port) == 3456 && s4->sin_family == AF_INET && a.family == AF_INET);
+    WT_CHECK(a.port == 3456 && a.len == sizeof *s4);
+    WT_CHECK(wt_addr_parse("localhost:0", "--http", &a, &err) == 0);
+    WT_CHECK(ntohl(s4->sin_addr.s_addr) == INADDR_LOOPBACK);
+    WT_CHECK(wt_addr_parse("3456", "--http", &a, &err) == -1);
+    WT_CHECK_STR(err.msg, "bad --http '3456': expected ADDR:PORT or [IPV6]:PORT");
+    WT_CHECK(wt_addr_parse("127.0.0.1:70000", "http address", &a, &err) == -1);
     WT_CHECK_STR(err.msg, "bad http address '127.0.0.1:70000': bad port");
-    WT_CHECK(wt_addr_parse("example.com:80", "--http", &sa, &err) == -1);
+    WT_CHECK(wt_addr_parse("example.com:80", "--http", &a, &err) == -1);
     WT_CHECK(strstr(err.msg, "is not an IPv4 address") != NULL);
+    /* IPv6 in brackets */
+    WT_CHECK(wt_addr_parse("[::1]:3200", "--http", &a, &err) == 0);
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&a.sa;
+    WT_CHECK(a.family == AF_INET6 && s6->sin6_family == AF_INET6 && a.len == sizeof *s6);
+    WT_CHECK(ntohs(s6->sin6_port) == 3200 && IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr));
+    WT_CHECK(wt_addr_parse("[::]:0", "--http", &a, &err) == 0 && a.family == AF_INET6);
+    WT_CHECK(wt_addr_parse("[fe80::1%eth0]:80", "--http", &a, &err) == -1);
+    WT_CHECK(wt_addr_parse("[::1:80", "--http", &a, &err) == -1);
+    WT_CHECK(wt_addr_parse("::1:80", "--http", &a, &err) == -1);
+    WT_CHECK(strstr(err.msg, "in brackets") != NULL);
+    WT_CHECK(wt_addr_parse("[127.0.0.1]:80", "--http", &a, &err) == -1);
 }
 
 static void
@@ -123,7 +137,24 @@ test_redis_field(void)
     WT_CHECK(wt_redis_field(NULL, "type") == NULL);
 }
 
-WT_TEST_MAIN(WT_TEST(test_redis_field), WT_TEST(test_http_addrs),
+static void
+test_clock_file(void)
+{
+    char path[] = "/tmp/wt_clock_testXXXXXX";
+    int fd = mkstemp(path);
+    WT_CHECK(fd >= 0);
+    WT_CHECK(write(fd, "1700000000\n", 11) == 11);
+    close(fd);
+    WT_CHECK(wt_clock_file_ms(path) == 1700000000000LL);
+    unlink(path);
+    int64_t now = wt_clock_now_ms();
+    int64_t got = wt_clock_file_ms(path); /* missing: the real clock */
+    WT_CHECK(got >= now && got - now < 5000);
+    got = wt_clock_file_ms("");
+    WT_CHECK(got >= now && got - now < 5000);
+}
+
+WT_TEST_MAIN(WT_TEST(test_redis_field), WT_TEST(test_clock_file), WT_TEST(test_http_addrs),
              WT_TEST(test_buf_cap_is_enforced_before_allocating),
              WT_TEST(test_strndup_stops_at_nul), WT_TEST(test_durations),
              WT_TEST(test_ulids_sort_by_time), WT_TEST(test_redis_urls))

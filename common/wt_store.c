@@ -36,7 +36,11 @@
  * and assign when it dead-letters): the inbox entry for a completion or a
  * reported issue, written in the same script as the event itself, and the
  * end of the session's tell list. Summaries are cut at 200 bytes on a
- * UTF-8 character boundary. */
+ * UTF-8 character boundary. The session hash remembers its inbox entry ids
+ * (inbox_ids, bounded) so the retention sweep can delete exactly those.
+ * retire() is the end of a session in the indexes: out of the queue
+ * indexes and <p>running, into <p>expiry scored by the time its keys go
+ * (now on Redis's clock + the session's retain_ms). */
 /* clang-format off */
 #define INBOX_LUA \
     "local function str(v)\n" \
@@ -68,7 +72,17 @@
     "    table.insert(e, v)\n" \
     "  end\n" \
     "  if str(meta[2]) ~= '' then table.insert(e, 'run') table.insert(e, meta[2]) end\n" \
-    "  redis.call('XADD', p..'inbox', 'MAXLEN', '~', '" STR(WT_STORE_INBOX_CAP) "', '*', unpack(e))\n" \
+    "  local iid = redis.call('XADD', p..'inbox', 'MAXLEN', '~', '" STR(WT_STORE_INBOX_CAP) "', '*', unpack(e))\n" \
+    "  local ids = redis.call('HGET', hk, 'inbox_ids') or ''\n" \
+    "  if #ids < " STR(WT_STORE_INBOX_IDS_MAX) " then redis.call('HSET', hk, 'inbox_ids', ids..iid..' ') end\n" \
+    "end\n" \
+    "local function retire(p, hk, sid)\n" \
+    "  local t = redis.call('TIME')\n" \
+    "  local keep = tonumber(redis.call('HGET', hk, 'retain_ms') or '') or " STR(WT_STORE_RETAIN_DEFAULT_MS) "\n" \
+    "  redis.call('ZADD', p..'expiry', t[1] * 1000 + math.floor(t[2] / 1000) + keep, sid)\n" \
+    "  redis.call('ZREM', p..'queue', sid)\n" \
+    "  redis.call('ZREM', p..'queued', sid)\n" \
+    "  redis.call('HDEL', p..'running', sid)\n" \
     "end\n"
 /* clang-format on */
 
@@ -86,8 +100,9 @@ static const char intake_lua[] =
     "  'status', 'queued', 'outcome', '', 'worker', '', 'attempt', '0', 'epoch', '0',\n"
     "  'created_ms', ARGV[4], 'started_ms', '', 'ended_ms', '', 'step', '', 'turns', '0',\n"
     "  'input_tokens', '0', 'output_tokens', '0', 'output', '', 'error', '',\n"
-    "  'run', ARGV[16], 'phase', ARGV[17], 'require', ARGV[18])\n"
+    "  'run', ARGV[16], 'phase', ARGV[17], 'retain_ms', ARGV[18], 'require', ARGV[19])\n"
     "redis.call('ZADD', p..'sessions', ARGV[4], sid)\n"
+    "redis.call('ZADD', p..'queued', ARGV[4], sid)\n"
     "if ARGV[16] ~= '' then redis.call('ZADD', p..'run:'..ARGV[16]..':sessions', ARGV[4], sid) "
     "end\n"
     "redis.call('ZADD', p..'queue', ARGV[15], sid)\n"
@@ -95,30 +110,32 @@ static const char intake_lua[] =
     "end\n"
     "local ev = {workflow=ARGV[5], goal=ARGV[6], parent=ARGV[8], priority=tonumber(ARGV[9])}\n"
     "if ARGV[16] ~= '' then ev.run = ARGV[16]; ev.phase = ARGV[17] end\n"
-    "if ARGV[18] ~= '' then ev.require = ARGV[18] end\n"
+    "if ARGV[19] ~= '' then ev.require = ARGV[19] end\n"
     "local data = cjson.encode(ev)\n"
     "redis.call('XADD', hk..':events', '*', 'type', 'session_queued', 'data', data, 'epoch', '0')\n"
     "redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[13], '*', 'type', 'session_queued',\n"
     "  'session', sid, 'data', data)\n"
     "return {sid, 0}\n";
 
+/* clang-format off */
 static const char assign_lua[] = INBOX_LUA
     "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
     "local hk = p..'session:'..sid\n"
     "local st = redis.call('HGET', hk, 'status')\n"
     "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session "
     "'..sid..' is '..tostring(st)) end\n"
-    "local tried = tonumber(redis.call('HGET', hk, 'attempt') or '0')\n"
+    "local spared = tonumber(redis.call('HGET', hk, 'spared') or '0')\n"
+    "local tried = tonumber(redis.call('HGET', hk, 'attempt') or '0') - spared\n"
     "local maxa = tonumber(ARGV[5])\n"
-    "if maxa > 0 and tried >= maxa then\n"
+    "if maxa > 0 and (tried >= maxa or spared >= maxa * " STR(WT_STORE_LOST_FACTOR) ") then\n"
     "  local reason = 'gave up after '..tried..' attempts: every worker that ran it was lost'\n"
+    "  if tried < maxa then reason = 'gave up after its worker was lost '..spared..' times' end\n"
     "  local data = "
     "'{\"outcome\":\"error\",\"output\":{\"context\":{},\"notes\":\"\",\"artifacts\":[]},"
     "\"detail\":'..cjson.encode(reason)..',\"duration_ms\":0}'\n"
     "  redis.call('HSET', hk, 'status', 'failed', 'outcome', 'error', 'error', reason, 'ended_ms', "
     "ARGV[4])\n"
-    "  redis.call('ZREM', p..'queue', sid)\n"
-    "  redis.call('HDEL', p..'running', sid)\n"
+    "  retire(p, hk, sid)\n"
     "  local id = redis.call('XADD', hk..':events', '*', 'type', 'session_completed', 'data', "
     "data, 'epoch', redis.call('HGET', hk, 'epoch'))\n"
     "  inbox(p, hk, sid, 'session_completed', data, id)\n"
@@ -129,12 +146,14 @@ static const char assign_lua[] = INBOX_LUA
     "  return redis.error_reply('NOTFOUND session '..sid..' dead-lettered: '..reason)\n"
     "end\n"
     "local epoch = redis.call('HINCRBY', hk, 'epoch', 1)\n"
-
+    "redis.call('HDEL', hk, 'in_tool', 'lost_as')\n"
     "local attempt = redis.call('HINCRBY', hk, 'attempt', 1)\n"
     "redis.call('HSET', hk, 'worker', worker, 'assigned_ms', ARGV[4])\n"
     "redis.call('ZREM', p..'queue', sid)\n"
+    "redis.call('ZREM', p..'queued', sid)\n"
     "redis.call('HSET', p..'running', sid, worker)\n"
     "return {epoch, attempt}\n";
+/* clang-format on */
 
 static const char append_lua[] = FENCE_LUA INBOX_LUA
     "local p, sid, epoch, typ, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
@@ -163,10 +182,7 @@ static const char append_lua[] = FENCE_LUA INBOX_LUA
     "'data', data)\n"
     "end\n"
     "inbox(p, hk, sid, typ, data, id)\n"
-    "if typ == 'session_completed' then\n"
-    "  redis.call('ZREM', p..'queue', sid)\n"
-    "  redis.call('HDEL', p..'running', sid)\n"
-    "end\n"
+    "if typ == 'session_completed' then retire(p, hk, sid) end\n"
     "return {id, redis.call('LLEN', hk..':tell')}\n";
 
 static const char tell_lua[] =
@@ -213,15 +229,55 @@ static const char take_lua[] =
               "'tell_last', out) end\n"
               "return {out, redis.call('LLEN', tk)}\n";
 
+/* ARGV[4]: '1' refund (handback: attempt goes back down), '2' lost with its
+ * worker: the run counts against max attempts only when the session was
+ * running a tool then (the in_tool mark its worker keeps); else 'spared'
+ * rises (attempt minus spared is what max attempts limits); lost_as
+ * remembers which, so a reattach can undo it. Returns 0 when the session
+ * has ended, 1 when requeued and charged, 2 when not charged. */
 static const char requeue_lua[] =
     "local p, sid = ARGV[1], ARGV[2]\n"
     "local hk = p..'session:'..sid\n"
     "local st = redis.call('HGET', hk, 'status')\n"
     "if st ~= 'queued' and st ~= 'running' then return 0 end\n"
     "redis.call('HSET', hk, 'status', 'queued', 'worker', '')\n"
-    "if ARGV[4] == '1' then redis.call('HINCRBY', hk, 'attempt', -1) end\n"
+    "local rc = 1\n"
+    "if ARGV[4] == '1' then redis.call('HINCRBY', hk, 'attempt', -1) rc = 2 end\n"
+    "if ARGV[4] == '2' then\n"
+    "  local t = redis.call('HGET', hk, 'in_tool')\n"
+    "  if st == 'running' and t and t ~= '' then\n"
+    "    redis.call('HSET', hk, 'lost_as', 'charged')\n"
+    "  else\n"
+    "    redis.call('HINCRBY', hk, 'spared', 1)\n"
+    "    redis.call('HSET', hk, 'lost_as', 'spared')\n"
+    "    rc = 2\n"
+    "  end\n"
+    "end\n"
     "redis.call('HDEL', p..'running', sid)\n"
     "redis.call('ZADD', p..'queue', ARGV[3], sid)\n"
+    "redis.call('ZADD', p..'queued', ARGV[5], sid)\n"
+    "return rc\n";
+
+/* Gives a requeued session back to the worker that still runs it under its
+ * old lease (the broker had judged that worker dead and requeued it). The
+ * caller took it from its run queue, so no ASSIGN raised the epoch since;
+ * the old holder's writes were accepted meanwhile (its session_started may
+ * have set status running again). Not once it has ended. Undoes the
+ * requeue's accounting: the run goes on, so it was neither charged nor
+ * lost. */
+static const char reattach_lua[] =
+    "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local hk = p..'session:'..sid\n"
+    "local cur = redis.call('HMGET', hk, 'status', 'lost_as', 'epoch', 'started_ms')\n"
+    "if (cur[1] ~= 'queued' and cur[1] ~= 'running') or cur[3] == '0' then return 0 end\n"
+    "if cur[2] == 'spared' then redis.call('HINCRBY', hk, 'spared', -1) end\n"
+    "redis.call('HDEL', hk, 'lost_as')\n"
+    "local st = cur[1]\n"
+    "if cur[4] and cur[4] ~= '' then st = 'running' end\n"
+    "redis.call('HSET', hk, 'status', st, 'worker', worker)\n"
+    "redis.call('ZREM', p..'queue', sid)\n"
+    "redis.call('ZREM', p..'queued', sid)\n"
+    "redis.call('HSET', p..'running', sid, worker)\n"
     "return 1\n";
 
 void
@@ -236,6 +292,7 @@ wt_store_init(wt_store_t *self, wt_redis_t *redis, const char *prefix)
     wt_redis_script_init(&self->assign, assign_lua);
     wt_redis_script_init(&self->append, append_lua);
     wt_redis_script_init(&self->requeue, requeue_lua);
+    wt_redis_script_init(&self->reattach, reattach_lua);
     wt_redis_script_init(&self->tell, tell_lua);
     wt_redis_script_init(&self->take, take_lua);
 }
@@ -260,6 +317,7 @@ wt_store_load_scripts(wt_store_t *self, wt_err_t *err)
         wt_redis_script_load(self->redis, &self->assign, err) != 0 ||
         wt_redis_script_load(self->redis, &self->append, err) != 0 ||
         wt_redis_script_load(self->redis, &self->requeue, err) != 0 ||
+        wt_redis_script_load(self->redis, &self->reattach, err) != 0 ||
         wt_redis_script_load(self->redis, &self->tell, err) != 0 ||
         wt_redis_script_load(self->redis, &self->take, err) != 0)
         return -1;
@@ -276,7 +334,7 @@ queue_score(int priority, int64_t created_ms)
 int
 wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *err)
 {
-    char created[24], prio[16], tmo[24], turns[16], cap[16], depth[16], score[40];
+    char created[24], prio[16], tmo[24], turns[16], cap[16], depth[16], score[40], keep[24];
     snprintf(created, sizeof created, "%lld", (long long)s->created_ms);
     snprintf(prio, sizeof prio, "%d", s->priority);
     snprintf(tmo, sizeof tmo, "%lld", (long long)s->timeout_ms);
@@ -284,6 +342,8 @@ wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *er
     snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
     snprintf(depth, sizeof depth, "%d", s->depth);
     snprintf(score, sizeof score, "%.0f", queue_score(s->priority, s->created_ms));
+    snprintf(keep, sizeof keep, "%lld",
+             (long long)(s->retain_ms > 0 ? s->retain_ms : WT_STORE_RETAIN_DEFAULT_MS));
     const char *argv[] = {self->prefix,
                           s->sid,
                           s->idem_key ? s->idem_key : "",
@@ -301,8 +361,9 @@ wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *er
                           score,
                           s->run ? s->run : "",
                           s->phase ? s->phase : "",
+                          keep,
                           s->require ? s->require : ""};
-    return wt_redis_append_eval(self->redis, &self->intake, 0, 18, argv, NULL, err);
+    return wt_redis_append_eval(self->redis, &self->intake, 0, 19, argv, NULL, err);
 }
 
 int
@@ -360,16 +421,32 @@ wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *
 
 int
 wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t created_ms,
-                 int refund_attempt, wt_err_t *err)
+                 wt_store_requeue_t how, wt_err_t *err)
 {
-    char score[40];
+    char score[40], mode[4];
     snprintf(score, sizeof score, "%.0f", queue_score(priority, created_ms));
-    const char *argv[] = {self->prefix, sid, score, refund_attempt ? "1" : "0"};
-    redisReply *r = wt_redis_eval(self->redis, &self->requeue, 0, 4, argv, NULL, err);
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)wt_clock_now_ms());
+    snprintf(mode, sizeof mode, "%d", (int)how);
+    const char *argv[] = {self->prefix, sid, score, mode, now};
+    redisReply *r = wt_redis_eval(self->redis, &self->requeue, 0, 5, argv, NULL, err);
     if (r == NULL)
         return -1;
+    int rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 1;
     freeReplyObject(r);
-    return 0;
+    return rc;
+}
+
+int
+wt_store_reattach(wt_store_t *self, const char *sid, const char *worker, wt_err_t *err)
+{
+    const char *argv[] = {self->prefix, sid, worker};
+    redisReply *r = wt_redis_eval(self->redis, &self->reattach, 0, 3, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    int rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return rc;
 }
 
 int
@@ -548,6 +625,40 @@ wt_store_status_terminal(const char *status)
                       strcmp(status, "cancelled") == 0);
 }
 
+int
+wt_store_expired(wt_store_t *self, const char *sid, int64_t *expired_ms, wt_err_t *err)
+{
+    char key[128];
+    redisReply *r = wt_redis_command(self->redis, err, "ZSCORE %s %s",
+                                     wt_store_key(self, key, sizeof key, "expired"), sid);
+    if (r == NULL)
+        return -1;
+    int found = r->type == REDIS_REPLY_STRING;
+    if (found && expired_ms)
+        *expired_ms = strtoll(r->str, NULL, 10);
+    freeReplyObject(r);
+    return found;
+}
+
+static json_t *
+expired_result(wt_store_t *self, const char *sid, wt_err_t *err)
+{
+    int64_t when = 0;
+    int e = wt_store_expired(self, sid, &when, err);
+    if (e <= 0) {
+        if (e == 0)
+            wt_err_set(err, WT_ENOTFOUND, "no session '%s'", sid);
+        return NULL;
+    }
+    char iso[40], detail[160];
+    wt_clock_format_iso(when, iso, sizeof iso);
+    snprintf(detail, sizeof detail, "session expired at %s (retention): its record is deleted",
+             iso);
+    return json_pack("{s:s,s:s,s:s,s:s,s:{s:{},s:s,s:[]},s:s}", "session", sid, "workflow", "",
+                     "status", "expired", "outcome", "expired", "output", "context", "notes", "",
+                     "artifacts", "detail", detail);
+}
+
 json_t *
 wt_store_result(wt_store_t *self, const char *sid, wt_err_t *err)
 {
@@ -560,8 +671,7 @@ wt_store_result(wt_store_t *self, const char *sid, wt_err_t *err)
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
         r->element[1]->type != REDIS_REPLY_STRING) {
         freeReplyObject(r);
-        wt_err_set(err, WT_ENOTFOUND, "no session '%s'", sid);
-        return NULL;
+        return expired_result(self, sid, err);
     }
 #define S(i) (r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "")
     json_t *output = NULL;

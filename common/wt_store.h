@@ -6,10 +6,16 @@
  *   <p>session:<sid>:children   zset   child ids by created_ms
  *   <p>sessions                 zset   every session id by created_ms
  *   <p>events                   stream fleet-wide lifecycle events (capped)
- *   <p>queue                    zset   queued session ids (broker recovery)
+ *   <p>queue                    zset   queued session ids by priority, then age (broker recovery)
+ *   <p>queued                   zset   queued session ids by the ms they entered the queue
+ *                                      (intake or requeue): the oldest waiter in O(1)
  *   <p>running                  hash   sid -> worker holding its lease
  *   <p>idem:<key>               string idempotency key -> sid (7 days)
  *   <p>worker:<name>            hash   worker heartbeat record (TTL)
+ *   <p>workers                  zset   worker names by last_seen_ms (no SCAN to find them;
+ *                                      the retention sweep prunes names silent for a minute)
+ *   <p>expiry                   zset   ended session ids by the ms their keys expire
+ *   <p>expired                  zset   tombstones: expired session ids by expiry ms (bounded)
  *   <p>workflows                hash   workflow id -> JSON summary
  *   <p>deadletter               stream sessions that used up their attempts
  *   <p>run:<id>                 hash   a coordinator run (worktrain run)
@@ -23,7 +29,9 @@
  * append (refuse writes carrying a stale epoch, and any event after the
  * session_completed; add the inbox entry of a completion or an issue),
  * tell (queue a message only for a live session) and take (move waiting
- * messages into the event stream). The store borrows its wt_redis_t. */
+ * messages into the event stream). Every script that ends a session also
+ * retires it: out of the queue indexes and <p>running, into <p>expiry for
+ * the retention sweep (wt_retain.h). The store borrows its wt_redis_t. */
 #ifndef WT_STORE_H
 #define WT_STORE_H
 
@@ -33,21 +41,24 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#define WT_STORE_EVENTS_CAP       100000      /* approximate length cap of <p>events */
-#define WT_STORE_INBOX_CAP        10000       /* approximate length cap of <p>inbox */
-#define WT_STORE_TELL_MAX_BYTES   (16 * 1024) /* largest operator message */
-#define WT_STORE_TELL_MAX_WAITING 100         /* messages waiting per session */
-#define WT_STORE_TELL_TAKE_MAX    32          /* messages taken per turn */
+#define WT_STORE_EVENTS_CAP        100000      /* approximate length cap of <p>events */
+#define WT_STORE_INBOX_CAP         10000       /* approximate length cap of <p>inbox */
+#define WT_STORE_TELL_MAX_BYTES    (16 * 1024) /* largest operator message */
+#define WT_STORE_TELL_MAX_WAITING  100         /* messages waiting per session */
+#define WT_STORE_TELL_TAKE_MAX     32          /* messages taken per turn */
+#define WT_STORE_RETAIN_DEFAULT_MS 604800000   /* 7 days: an ended session's life */
+#define WT_STORE_INBOX_IDS_MAX     1200        /* bytes of inbox entry ids kept per session */
 
 typedef struct wt_store {
-    wt_redis_t *redis;         /* borrowed */
-    char prefix[32];           /* key prefix, e.g. "wt:" */
-    wt_redis_script_t intake;  /* create session + queued event */
-    wt_redis_script_t assign;  /* lease: epoch+1, attempt+1, worker */
-    wt_redis_script_t append;  /* fenced event append + hash update */
-    wt_redis_script_t requeue; /* back to queue after a lost worker */
-    wt_redis_script_t tell;    /* queue an operator message for a live session */
-    wt_redis_script_t take;    /* fenced take of waiting messages + message_received */
+    wt_redis_t *redis;          /* borrowed */
+    char prefix[32];            /* key prefix, e.g. "wt:" */
+    wt_redis_script_t intake;   /* create session + queued event */
+    wt_redis_script_t assign;   /* lease: epoch+1, attempt+1, worker */
+    wt_redis_script_t append;   /* fenced event append + hash update */
+    wt_redis_script_t requeue;  /* back to queue after a lost worker */
+    wt_redis_script_t reattach; /* give a requeued session back to its live worker */
+    wt_redis_script_t tell;     /* queue an operator message for a live session */
+    wt_redis_script_t take;     /* fenced take of waiting messages + message_received */
 } wt_store_t;
 
 /* A session as handed to intake. Strings are borrowed. */
@@ -65,6 +76,7 @@ typedef struct wt_store_spawn {
     int priority;             /* higher runs first, -100..100 */
     int64_t timeout_ms;       /* wall-clock limit, 0 = default */
     int max_turns;            /* 0 = default */
+    int64_t retain_ms;        /* life after it ends; 0 = WT_STORE_RETAIN_DEFAULT_MS */
     int depth;                /* 0 for a root session */
     int64_t created_ms;       /* wall clock */
 } wt_store_spawn_t;
@@ -85,16 +97,38 @@ int wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *exis
 
 /* Takes the lease of sid for worker: epoch and attempt go up by one. Fails
  * with WT_ENOTFOUND when the session is no longer runnable (ended), or when
- * it already used max_attempts (> 0) assignments: then it is ended with
- * outcome error and recorded in <prefix>deadletter, atomically. */
+ * it already used max_attempts (> 0) charged assignments (attempt minus
+ * spared: see wt_store_requeue_t) or was spared WT_STORE_LOST_FACTOR times
+ * that: then it is ended with outcome error and recorded in
+ * <prefix>deadletter, atomically. */
 int wt_store_assign_append(wt_store_t *self, const char *sid, const char *worker, int64_t now_ms,
                            int max_attempts, wt_err_t *err);
 int wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *err);
 
-/* Puts sid back in the queue (its worker was lost). refund_attempt: the
- * worker handed it back cleanly (drain), so that run does not count. */
+/* How a requeued run is accounted (max attempts dead-letter a session). */
+typedef enum wt_store_requeue {
+    WT_REQUEUE_CHARGE = 0, /* the run counts */
+    WT_REQUEUE_REFUND = 1, /* handed back cleanly (drain, stale copy): it does not */
+    WT_REQUEUE_LOST = 2,   /* its worker was lost: counts only if the session was
+                              running a tool then (in_tool mark), else 'spared' rises */
+} wt_store_requeue_t;
+
+/* A session spared this many times max attempts (its worker lost while it
+ * ran no tool) is dead-lettered too, so a crash outside tools cannot loop
+ * forever. */
+#define WT_STORE_LOST_FACTOR 3
+
+/* Puts sid back in the queue. Returns 0 when it has ended (not queued), 1
+ * when requeued and the run counts, 2 when requeued and not counted, -1 on
+ * a Redis error. */
 int wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t created_ms,
-                     int refund_attempt, wt_err_t *err);
+                     wt_store_requeue_t how, wt_err_t *err);
+
+/* sid, requeued after its worker was judged dead, is still queued and that
+ * worker reports it running: give it back under its old lease and undo the
+ * requeue's accounting. 1 reattached, 0 not (ended or assigned since), -1
+ * on a Redis error. */
+int wt_store_reattach(wt_store_t *self, const char *sid, const char *worker, wt_err_t *err);
 
 /* Appends event `type` with JSON `data` to the session stream (and to the
  * fleet stream when fleet != 0), then applies hash updates given as
@@ -140,8 +174,15 @@ int wt_store_tell(wt_store_t *self, const char *sid, const char *message, wt_err
 json_t *wt_store_tell_take(wt_store_t *self, const char *sid, int64_t epoch, int64_t take_seq,
                            int64_t *left, wt_err_t *err);
 
+/* 1 when sid has a retention tombstone in <prefix>expired (*expired_ms,
+ * may be NULL, gets when it expired), 0 when it has none, -1 on a Redis
+ * error. See wt_retain.h. */
+int wt_store_expired(wt_store_t *self, const char *sid, int64_t *expired_ms, wt_err_t *err);
+
 /* Builds the result object of a session, {session, workflow, status,
- * outcome, output, detail}; NULL with WT_ENOTFOUND if it does not exist. */
+ * outcome, output, detail}. A session deleted by retention answers status
+ * and outcome "expired" (workflow "", detail saying when); NULL with
+ * WT_ENOTFOUND if it never existed or its tombstone is gone too. */
 json_t *wt_store_result(wt_store_t *self, const char *sid, wt_err_t *err);
 /* Returns 1 when status is terminal (completed failed cancelled). */
 int wt_store_status_terminal(const char *status);

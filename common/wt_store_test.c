@@ -4,7 +4,9 @@
  * not on a refused write); other writers add entries with
  * wt_store_inbox_add; tell accepts messages only for live sessions; a take
  * moves waiting messages into message_received events, fenced and
- * idempotent; a dead-lettered session gets its completion entry too. */
+ * idempotent; a dead-lettered session gets its completion entry too; a run
+ * lost with its worker is charged only when the session was in a tool, and
+ * a reattach undoes the requeue's accounting. */
 #include "wt_clock.h"
 #include "wt_store.h"
 #include "wt_test.h"
@@ -248,13 +250,81 @@ test_deadletter_completion(void)
     WT_CHECK(int_of("EXISTS wt:session:%s:tell", "D1") == 0);
 }
 
+static const char *
+field(const char *sid, const char *name, char *out, size_t cap)
+{
+    out[0] = '\0';
+    redisReply *rep = wt_redis_command(redis, NULL, "HGET wt:session:%s %s", sid, name);
+    if (rep && rep->type == REDIS_REPLY_STRING)
+        snprintf(out, cap, "%s", rep->str);
+    if (rep)
+        freeReplyObject(rep);
+    return out;
+}
+
+/* Assigns sid (a fresh lease) and checks the reply; returns the attempt. */
+static int
+assign(wt_store_t *store, const char *sid)
+{
+    wt_err_t err = {0};
+    int64_t epoch = 0;
+    int attempt = 0;
+    WT_CHECK(wt_store_assign_append(store, sid, "w1", 1000, 3, &err) == 0);
+    if (wt_store_assign_reply(store, &epoch, &attempt, &err) != 0)
+        return -1;
+    return attempt;
+}
+
+/* A run lost with its worker counts against max attempts only when the
+ * session was in a tool; a reattach undoes a requeue's accounting. */
+static void
+test_lost_accounting(void)
+{
+    wt_store_t store;
+    wt_store_init(&store, redis, "wt:");
+    WT_CHECK(wt_store_load_scripts(&store, NULL) == 0);
+    wt_err_t err = {0};
+    char v[64];
+    cmd("HSET wt:session:%s status queued epoch 0 attempt 0 workflow %s", "L1", "w");
+    cmd("HSET wt:session:%s status queued epoch 0 attempt 0 workflow %s", "P1", "w");
+    for (int crash = 0; crash < 3; crash++) {
+        WT_CHECK(assign(&store, "L1") == crash + 1);
+        WT_CHECK(assign(&store, "P1") == crash + 1);
+        cmd("HSET wt:session:%s status running started_ms %s", "L1", "5");
+        cmd("HSET wt:session:%s status running in_tool %s", "P1", "Bash");
+        WT_CHECK(wt_store_requeue(&store, "L1", 0, 1, WT_REQUEUE_LOST, &err) == 2);
+        WT_CHECK(wt_store_requeue(&store, "P1", 0, 1, WT_REQUEUE_LOST, &err) == 1);
+    }
+    /* the poison used its 3 attempts; the neighbour was spared 3 times */
+    WT_CHECK(assign(&store, "P1") == -1);
+    WT_CHECK_STR(field("P1", "status", v, sizeof v), "failed");
+    WT_CHECK_STR(field("L1", "spared", v, sizeof v), "3");
+    WT_CHECK(assign(&store, "L1") == 4);
+    WT_CHECK_STR(field("L1", "in_tool", v, sizeof v), "");
+    /* lost again, then its worker reports it still runs it: reattached */
+    WT_CHECK(wt_store_requeue(&store, "L1", 0, 1, WT_REQUEUE_LOST, &err) == 2);
+    WT_CHECK_STR(field("L1", "spared", v, sizeof v), "4");
+    WT_CHECK(wt_store_reattach(&store, "L1", "w1", &err) == 1);
+    WT_CHECK_STR(field("L1", "spared", v, sizeof v), "3");
+    WT_CHECK_STR(field("L1", "status", v, sizeof v), "running");
+    WT_CHECK(int_of("ZRANK wt:queue %s", "L1") == -1);
+    /* an ended session is neither requeued nor reattached */
+    cmd("HSET wt:session:%s status %s", "L1", "completed");
+    WT_CHECK(wt_store_requeue(&store, "L1", 0, 1, WT_REQUEUE_LOST, &err) == 0);
+    WT_CHECK(wt_store_reattach(&store, "L1", "w1", &err) == 0);
+    /* spared 3 x max attempts: dead-lettered too, so a crash outside tools cannot loop */
+    cmd("HSET wt:session:%s status queued epoch 9 attempt 9 spared 9 workflow %s", "S1", "w");
+    WT_CHECK(assign(&store, "S1") == -1);
+    WT_CHECK(strstr(field("S1", "error", v, sizeof v), "lost 9 times") != NULL);
+}
+
 int
 main(void)
 {
     redis = start_redis();
-    static const wt_test_case_t cases[] = {WT_TEST(test_inbox_from_events), WT_TEST(test_inbox_add),
-                                           WT_TEST(test_tell_and_take),
-                                           WT_TEST(test_deadletter_completion)};
+    static const wt_test_case_t cases[] = {
+        WT_TEST(test_inbox_from_events), WT_TEST(test_inbox_add), WT_TEST(test_tell_and_take),
+        WT_TEST(test_deadletter_completion), WT_TEST(test_lost_accounting)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     wt_redis_destroy(&redis);
     stop_redis();

@@ -74,7 +74,7 @@ wt_console_cfg_defaults(wt_console_cfg_t *cfg)
 int
 wt_console_cfg_check(const wt_console_cfg_t *cfg, wt_err_t *err)
 {
-    struct sockaddr_in sa;
+    wt_addr_t sa;
     wt_redis_url_t url;
     if (wt_addr_parse(cfg->http, "--http", &sa, err) != 0 ||
         wt_redis_parse_url(cfg->redis, &url, err) != 0)
@@ -318,6 +318,25 @@ split_id(const char *rest, char *id, size_t cap, const char **sub)
     return wt_console_query_id_ok(id) ? 0 : -1;
 }
 
+/* send_result for one session: one that retention deleted answers 410
+ * {"error", "status": "expired", "expired_ms"} instead of 404. */
+static enum MHD_Result
+send_session(struct MHD_Connection *c, wt_store_t *st, const char *sid, json_t *body,
+             const wt_err_t *err)
+{
+    int64_t when = 0;
+    wt_err_t e = {0};
+    if (body != NULL || err->code != WT_ENOTFOUND || wt_store_expired(st, sid, &when, &e) != 1)
+        return send_result(c, body, err);
+    char iso[40], msg[160];
+    wt_clock_format_iso(when, iso, sizeof iso);
+    snprintf(msg, sizeof msg, "session '%s' expired at %s (retention)", sid, iso);
+    return send_json(c, MHD_HTTP_GONE,
+                     json_pack("{s:s,s:s,s:I}", "error", msg, "status", "expired", "expired_ms",
+                               (json_int_t)when),
+                     NULL, NULL);
+}
+
 static enum MHD_Result
 api_sessions(wt_console_t *self, struct MHD_Connection *c, wt_store_t *st, const char *rest)
 {
@@ -333,11 +352,13 @@ api_sessions(wt_console_t *self, struct MHD_Connection *c, wt_store_t *st, const
     if (*rest != '/' || split_id(rest + 1, sid, sizeof sid, &sub) != 0)
         return send_error(c, MHD_HTTP_BAD_REQUEST, "bad session id in the path");
     if (*sub == '\0')
-        return send_result(c, wt_console_api_session(st, sid, &err), &err);
+        return send_session(c, st, sid, wt_console_api_session(st, sid, &err), &err);
     if (strcmp(sub, "/tree") == 0)
-        return send_result(c, wt_console_api_tree(st, sid, &err), &err);
+        return send_session(c, st, sid, wt_console_api_tree(st, sid, &err), &err);
     if (strcmp(sub, "/events") == 0)
         return stream(self, c, sid);
+    if (strncmp(sub, "/events/", 8) == 0)
+        return send_result(c, wt_console_api_event_get(st, sid, sub + 8, &err), &err);
     return send_error(c, MHD_HTTP_NOT_FOUND, "no such route");
 }
 
@@ -352,6 +373,8 @@ api(wt_console_t *self, struct MHD_Connection *c, conn_t *cc, const char *url)
         return send_result(c, NULL, &err);
     if (strncmp(url, "/api/sessions", 13) == 0 && (url[13] == '\0' || url[13] == '/'))
         return api_sessions(self, c, st, url + 13);
+    if (strncmp(url, "/api/events/", 12) == 0)
+        return send_result(c, wt_console_api_event_get(st, NULL, url + 12, &err), &err);
     if (strcmp(url, "/api/stats") == 0)
         return send_result(c, wt_console_api_stats(st, &err), &err);
     if (strcmp(url, "/api/workers") == 0)
@@ -472,7 +495,7 @@ wt_console_new(const wt_console_cfg_t *cfg, wt_err_t *err)
 {
     if (wt_console_cfg_check(cfg, err) != 0)
         return NULL;
-    struct sockaddr_in sa;
+    wt_addr_t sa;
     wt_addr_parse(cfg->http, "--http", &sa, NULL);
     wt_console_t *self = wt_xcalloc(1, sizeof *self);
     self->cfg = *cfg;
@@ -485,19 +508,19 @@ wt_console_new(const wt_console_cfg_t *cfg, wt_err_t *err)
         timeout_s = 60;
     self->daemon = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-            MHD_USE_ERROR_LOG,
-        ntohs(sa.sin_port), NULL, NULL, on_request, self, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cfg->max_connections + 16),
-        MHD_OPTION_CONNECTION_TIMEOUT, timeout_s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, self,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1 << 20), MHD_OPTION_UNESCAPE_CALLBACK, unescape,
-        NULL, MHD_OPTION_END);
+            MHD_USE_ERROR_LOG | (sa.family == AF_INET6 ? MHD_USE_IPv6 : 0),
+        (uint16_t)sa.port, NULL, NULL, on_request, self, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&sa.sa, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(cfg->max_connections + 16), MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, self, MHD_OPTION_THREAD_STACK_SIZE,
+        (size_t)(1 << 20), MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (self->daemon == NULL) {
         free(self);
         wt_err_set(err, WT_EIO, "cannot listen for HTTP on %s (address in use?)", cfg->http);
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    self->port = info ? (int)info->port : ntohs(sa.sin_port);
+    self->port = info ? (int)info->port : sa.port;
     return self;
 }
 

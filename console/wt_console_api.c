@@ -332,6 +332,43 @@ wt_console_api_event(const redisReply *entry, const char *session)
     return o;
 }
 
+/* "MS-SEQ", both decimal: what XADD gives; nothing else reaches XRANGE. */
+static int
+stream_id_ok(const char *id)
+{
+    size_t n = strspn(id, "0123456789");
+    if (n == 0 || n > 20 || id[n] != '-')
+        return 0;
+    size_t m = strspn(id + n + 1, "0123456789");
+    return m > 0 && m <= 20 && id[n + 1 + m] == '\0';
+}
+
+json_t *
+wt_console_api_event_get(wt_store_t *store, const char *sid, const char *id, wt_err_t *err)
+{
+    if (!stream_id_ok(id)) {
+        wt_err_set(err, WT_EINVAL, "bad event id '%.40s': expected MS-SEQ", id);
+        return NULL;
+    }
+    char key[176];
+    if (sid)
+        wt_store_key(store, key, sizeof key, "session:%s:events", sid);
+    else
+        wt_store_key(store, key, sizeof key, "events");
+    const char *argv[] = {"XRANGE", key, id, id};
+    redisReply *r = wt_redis_commandv(store->redis, 4, argv, NULL, err);
+    if (r == NULL)
+        return NULL;
+    json_t *e = NULL;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 1)
+        e = wt_console_api_event(r->element[0], sid);
+    if (e == NULL)
+        wt_err_set(err, WT_ENOTFOUND, "no event '%s'%s%s", id, sid ? " in session " : "",
+                   sid ? sid : "");
+    freeReplyObject(r);
+    return e;
+}
+
 /* The detail: summary plus context, output, error, limits and depth. */
 static json_t *
 detail(const redisReply *h, const char *sid)
@@ -549,35 +586,29 @@ by_name(const void *a, const void *b)
                   json_string_value(json_object_get(y, "name")));
 }
 
-/* SCANs the worker records (their keys expire with the heartbeat). */
+/* The worker records named by the <prefix>workers index (each worker adds
+ * itself with every record write; the broker's sweep drops names silent for
+ * a minute), so finding them never SCANs the keyspace. A name whose record
+ * has expired (10 s TTL) reads as an empty hash and is skipped. */
 static int
 worker_keys(wt_store_t *store, char ***keys, int *n, wt_err_t *err)
 {
-    char pattern[80], cursor[32] = "0";
-    wt_store_key(store, pattern, sizeof pattern, "worker:*");
-    int cap = 0, rounds = 0;
-    *keys = NULL;
-    *n = 0;
-    do {
-        redisReply *r =
-            wt_redis_command(store->redis, err, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
-        if (r == NULL)
-            return -1;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[1]->type != REDIS_REPLY_ARRAY) {
-            freeReplyObject(r);
-            return wt_err_set(err, WT_EPROTO, "SCAN returned an unexpected reply");
-        }
-        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str ? r->element[0]->str : "0");
-        for (size_t i = 0; i < r->element[1]->elements && *n < WT_CONSOLE_API_WORKERS_MAX; i++) {
-            if (*n == cap) {
-                cap = cap ? cap * 2 : 16;
-                *keys = wt_xrealloc(*keys, (size_t)cap * sizeof **keys);
-            }
-            (*keys)[(*n)++] = wt_xstrdup(r->element[1]->element[i]->str);
-        }
+    char idx[80], min[32];
+    wt_store_key(store, idx, sizeof idx, "workers");
+    snprintf(min, sizeof min, "%lld", (long long)(wt_clock_now_ms() - WT_CONSOLE_API_WORKER_MS));
+    redisReply *r = wt_redis_command(store->redis, err, "ZRANGEBYSCORE %s %s +inf", idx, min);
+    if (r == NULL)
+        return -1;
+    if (r->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0 && *n < WT_CONSOLE_API_WORKERS_MAX && ++rounds < 1000);
+        return wt_err_set(err, WT_EPROTO, "ZRANGEBYSCORE %s returned an unexpected reply", idx);
+    }
+    *keys = wt_xcalloc(r->elements ? r->elements : 1, sizeof **keys);
+    *n = 0;
+    for (size_t i = 0; i < r->elements; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING)
+            (*keys)[(*n)++] = wt_xasprintf("%sworker:%s", store->prefix, r->element[i]->str);
+    freeReplyObject(r);
     return 0;
 }
 
@@ -603,27 +634,30 @@ worker_json(const redisReply *h, const char *name)
 static json_t *
 workers_list(wt_store_t *store, wt_err_t *err)
 {
-    char **keys;
-    int n;
+    char **keys = NULL;
+    int n = 0;
     if (worker_keys(store, &keys, &n, err) != 0)
         return NULL;
     int rc = 0;
-    for (int i = 0; i < n && rc == 0; i++) {
-        const char *argv[] = {"HGETALL", keys[i]};
-        rc = wt_redis_append(store->redis, 2, argv, NULL, err);
-    }
     redisReply **r = wt_xcalloc((size_t)(n ? n : 1), sizeof *r);
-    if (rc != 0)
-        wt_redis_disconnect(store->redis);
-    else
-        rc = read_replies(store->redis, n, r, err);
+    for (int base = 0; base < n && rc == 0; base += WT_CONSOLE_PAGE_BATCH_MAX) {
+        int m = n - base < WT_CONSOLE_PAGE_BATCH_MAX ? n - base : WT_CONSOLE_PAGE_BATCH_MAX;
+        for (int i = base; i < base + m && rc == 0; i++) {
+            const char *argv[] = {"HGETALL", keys[i]};
+            rc = wt_redis_append(store->redis, 2, argv, NULL, err);
+        }
+        if (rc != 0)
+            wt_redis_disconnect(store->redis);
+        else if ((rc = read_replies(store->redis, m, r + base, err)) != 0)
+            memset(r + base, 0, (size_t)m * sizeof *r); /* read_replies freed them */
+    }
     json_t **items = wt_xcalloc((size_t)(n ? n : 1), sizeof *items);
     int m = 0;
     size_t plen = strlen(store->prefix) + strlen("worker:");
     for (int i = 0; i < n; i++) {
         if (rc == 0 && r[i] && r[i]->type == REDIS_REPLY_ARRAY && r[i]->elements > 0)
             items[m++] = worker_json(r[i], keys[i] + plen);
-        if (rc == 0 && r[i])
+        if (r[i])
             freeReplyObject(r[i]);
         free(keys[i]);
     }
@@ -648,30 +682,29 @@ wt_console_api_workers(wt_store_t *store, wt_err_t *err)
     return list ? json_pack("{s:o}", "workers", list) : NULL;
 }
 
-/* Queue scores are (100 - priority) * 1e13 + created_ms (wt_store), so the
- * creation time is the score modulo 1e13. The oldest is looked for among
- * the first 10,000 entries. */
+/* <prefix>queued scores each queued session by when it entered the queue
+ * (intake or requeue), so its first entry is the oldest waiter, exactly,
+ * however long the queue. */
 static double
 oldest_age_s(const redisReply *q, int64_t now_ms)
 {
-    double oldest = 0;
-    for (size_t i = 0; q && q->type == REDIS_REPLY_ARRAY && i + 1 < q->elements; i += 2) {
-        double created = fmod(strtod(q->element[i + 1]->str, NULL), 1e13);
-        if (oldest == 0 || created < oldest)
-            oldest = created;
-    }
+    if (q == NULL || q->type != REDIS_REPLY_ARRAY || q->elements < 2 ||
+        q->element[1]->type != REDIS_REPLY_STRING)
+        return 0.0;
+    double oldest = strtod(q->element[1]->str, NULL);
     return oldest > 0 && (double)now_ms > oldest ? ((double)now_ms - oldest) / 1000.0 : 0.0;
 }
 
 json_t *
 wt_console_api_stats(wt_store_t *store, wt_err_t *err)
 {
-    char qk[80], rk[80], sk[80];
+    char qk[80], rk[80], sk[80], ak[80];
     wt_store_key(store, qk, sizeof qk, "queue");
+    wt_store_key(store, ak, sizeof ak, "queued");
     wt_store_key(store, rk, sizeof rk, "running");
     wt_store_key(store, sk, sizeof sk, "sessions");
     const char *a1[] = {"ZCARD", qk}, *a2[] = {"HLEN", rk}, *a3[] = {"ZCARD", sk},
-               *a4[] = {"ZRANGE", qk, "0", "9999", "WITHSCORES"};
+               *a4[] = {"ZRANGE", ak, "0", "0", "WITHSCORES"};
     if (wt_redis_append(store->redis, 2, a1, NULL, err) != 0 ||
         wt_redis_append(store->redis, 2, a2, NULL, err) != 0 ||
         wt_redis_append(store->redis, 2, a3, NULL, err) != 0 ||

@@ -12,10 +12,10 @@
 
 #include <jansson.h>
 
-#define WT_CONSOLE_API_SCAN_MAX    20000 /* candidates examined per list request */
-#define WT_CONSOLE_API_EVENTS_MAX  2000  /* events in a session detail */
-#define WT_CONSOLE_API_NODES_MAX   1000  /* nodes in one tree answer */
-#define WT_CONSOLE_API_WORKERS_MAX 5000  /* workers listed */
+#define WT_CONSOLE_API_SCAN_MAX   20000 /* candidates examined per list request */
+#define WT_CONSOLE_API_EVENTS_MAX 2000  /* events in a session detail */
+#define WT_CONSOLE_API_NODES_MAX  1000  /* nodes in one tree answer */
+#define WT_CONSOLE_API_WORKER_MS  60000 /* workers index entries newer than this are read */
 
 /* {queued, running, workers, slots_total, slots_free, sessions_total,
  * oldest_queued_age_s} */
@@ -28,6 +28,11 @@ json_t *wt_console_api_sessions(wt_store_t *store, const wt_console_sessions_que
 /* {"session": detail, "events": [...], "truncated": bool}. */
 json_t *wt_console_api_session(wt_store_t *store, const char *sid, wt_err_t *err);
 /* The session and its descendants as nested nodes. */
+/* One event by its stream id: of session sid's stream, or of the fleet
+ * stream when sid is NULL. WT_ENOTFOUND when there is no such entry, WT_EINVAL
+ * for an id that is not a stream id. The whole event, however large (the
+ * link SSE gives for a truncated event). */
+json_t *wt_console_api_event_get(wt_store_t *store, const char *sid, const char *id, wt_err_t *err);
 json_t *wt_console_api_tree(wt_store_t *store, const char *sid, wt_err_t *err);
 
 /* Tree nodes for sids (in order, missing sessions left out) with their

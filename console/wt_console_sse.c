@@ -80,7 +80,52 @@ wt_console_sse_comment(wt_buf_t *out, const char *text, wt_err_t *err)
     return wt_buf_puts(out, "\n\n", err);
 }
 
-/* Formats the entries of an XREAD/XRANGE entry list; notes the last id. */
+json_t *
+wt_console_sse_truncate(json_t *e, size_t bytes, const char *full)
+{
+    json_t *t = json_deep_copy(e), *data = json_object_get(e, "data");
+    json_t *kept = json_object(), *dropped = json_array();
+    const char *k;
+    json_t *v;
+    json_object_foreach(data, k, v)
+    {
+        char *one = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (one && strlen(one) <= WT_CONSOLE_SSE_KEEP_FIELD_BYTES)
+            json_object_set(kept, k, v);
+        else
+            json_array_append_new(dropped, json_string(k));
+        free(one);
+    }
+    json_object_set_new(t, "data", kept);
+    json_object_set_new(t, "truncated", json_true());
+    json_object_set_new(t, "dropped", dropped);
+    json_object_set_new(t, "bytes", json_integer((json_int_t)bytes));
+    json_object_set_new(t, "full", json_string(full));
+    return t;
+}
+
+/* The event's compact JSON, or its truncated form's when it is too big. */
+static char *
+event_line(const sse_t *s, json_t *e)
+{
+    char *line = json_dumps(e, JSON_COMPACT);
+    if (line == NULL || strlen(line) <= WT_CONSOLE_SSE_MAX_EVENT_BYTES)
+        return line;
+    const char *id = json_string_value(json_object_get(e, "id"));
+    char full[256];
+    if (s->session[0])
+        snprintf(full, sizeof full, "/api/sessions/%s/events/%s", s->session, id ? id : "");
+    else
+        snprintf(full, sizeof full, "/api/events/%s", id ? id : "");
+    json_t *t = wt_console_sse_truncate(e, strlen(line), full);
+    free(line);
+    line = json_dumps(t, JSON_COMPACT);
+    json_decref(t);
+    return line;
+}
+
+/* Formats the entries of an XREAD/XRANGE entry list; notes the last id.
+ * Stops early, leaving the rest for the next read, when the buffer fills. */
 static void
 emit(sse_t *s, const redisReply *entries)
 {
@@ -91,12 +136,17 @@ emit(sse_t *s, const redisReply *entries)
             continue;
         const char *id = json_string_value(json_object_get(e, "id"));
         const char *type = json_string_value(json_object_get(e, "type"));
-        char *line = json_dumps(e, JSON_COMPACT);
-        if (line && wt_console_sse_frame(&s->out, id, type, line, NULL) == 0)
-            snprintf(s->last, sizeof s->last, "%s", id);
-        else
-            s->ended = 1; /* cannot happen short of a 8 MB read; the client resumes */
+        char *line = event_line(s, e);
+        int have = line != NULL;
+        int rc = have ? wt_console_sse_frame(&s->out, id, type, line, NULL) : -1;
         free(line);
+        if (rc == 0)
+            snprintf(s->last, sizeof s->last, "%s", id);
+        else if (have && s->out.len > 0) {
+            json_decref(e); /* full: the next read starts after s->last */
+            return;
+        } else
+            s->ended = 1; /* out of memory; the client resumes */
         if (s->session[0] && strcmp(type, "session_completed") == 0)
             s->ended = 1;
         json_decref(e);

@@ -9,11 +9,19 @@
 #include "wt_buf.h"
 #include "wt_err.h"
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #define WT_CONSOLE_SSE_BLOCK_MS 1000 /* longest XREAD BLOCK (the stop flag is checked between) */
 #define WT_CONSOLE_SSE_RETRY_MS 3000 /* reconnection delay suggested to browsers */
+/* Largest event data sent whole. A bigger one (a huge tool result, a long
+ * output) goes as a truncated form: the small fields of its data, the
+ * names of those left out, its size and a link to the whole event over the
+ * JSON API. Without a cap, an event larger than a read's buffer ended the
+ * stream at it, and the browser's resume asked for it again, for ever. */
+#define WT_CONSOLE_SSE_MAX_EVENT_BYTES  (256 << 10)
+#define WT_CONSOLE_SSE_KEEP_FIELD_BYTES 1024 /* data fields kept in a truncated form */
 
 struct MHD_Response;
 
@@ -21,6 +29,9 @@ struct MHD_Response;
  * id and type become '_' (they would end the field); json must be one line. */
 int wt_console_sse_frame(wt_buf_t *out, const char *id, const char *type, const char *json,
                          wt_err_t *err);
+/* The truncated form of event e (see WT_CONSOLE_SSE_MAX_EVENT_BYTES), whose
+ * compact JSON is bytes long, linking to full: a new reference. */
+json_t *wt_console_sse_truncate(json_t *e, size_t bytes, const char *full);
 /* Appends a comment line ": text\n\n" (keepalives). */
 int wt_console_sse_comment(wt_buf_t *out, const char *text, wt_err_t *err);
 

@@ -31,7 +31,8 @@ static const char await_usage[] =
     "\n"
     "Waits until the sessions end (reads Redis; no polling). --json prints an array of\n"
     "{session, workflow, status, outcome, output, detail}. Exit 0 when every awaited session\n"
-    "succeeded, 1 when one failed (or does not exist), 2 on timeout.\n";
+    "succeeded, 1 when one failed (or does not exist), 2 on timeout. A session deleted by\n"
+    "retention (broker --retain) has status and outcome \"expired\" (exit 1).\n";
 
 typedef struct awaiting {
     char **sids;       /* owned ids */
@@ -105,8 +106,7 @@ check_hashes(wt_redis_t *redis, wt_store_t *store, awaiting_t *a)
             goto fail;
         }
         if (r->type != REDIS_REPLY_STRING) {
-            fprintf(stderr, "worktrain await: no session '%s'\n", a->sids[i]);
-            missing = 1;
+            terminal[i] = 2; /* gone: expired (a result from its tombstone) or unknown */
         } else if (wt_store_status_terminal(r->str)) {
             terminal[i] = 1;
         }
@@ -114,10 +114,18 @@ check_hashes(wt_redis_t *redis, wt_store_t *store, awaiting_t *a)
     }
     /* Only now, with every pipelined reply read, may other commands run. */
     for (int i = 0; i < a->n; i++) {
+        err = (wt_err_t){0};
         json_t *res =
             terminal[i] && a->results[i] == NULL ? wt_store_result(store, a->sids[i], &err) : NULL;
         if (res)
             set_result(a, a->sids[i], res);
+        else if (terminal[i] == 2 && err.code == WT_ENOTFOUND) {
+            fprintf(stderr, "worktrain await: no session '%s'\n", a->sids[i]);
+            missing = 1;
+        } else if (terminal[i] == 2) {
+            free(terminal);
+            goto fail;
+        }
     }
     free(terminal);
     return missing ? -2 : 0;

@@ -114,7 +114,7 @@ test_await(void)
     res = wt_cli_await_collect(srv.url, pending, 2, 300, &rc);
     int64_t took = wt_clock_mono_ms() - t0;
     WT_CHECK(rc == 2 && json_array_size(res) == 1);
-    WT_CHECK(took >= 290 && took < 2000);
+    WT_CHECK(took >= 290 && took < 30000); /* bounded, not timed: a loaded machine is slow */
     json_decref(res);
 
     char *unknown[] = {"DONE", "NO-SUCH-SESSION"};

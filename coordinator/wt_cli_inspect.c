@@ -74,7 +74,6 @@ stuck_signals(wt_redis_t *redis, wt_store_t *store, const char *sid, char *reaso
     return stuck;
 }
 
-/* The hash as JSON: counters and times as numbers, the rest as strings. */
 /* Why a queued session waits, when the broker reported its class as one no
  * live worker can run (<prefix>unroutable, see wt_broker_routing.c); ""
  * otherwise. */
@@ -98,12 +97,14 @@ waiting_reason(wt_redis_t *redis, const wt_store_t *store, redisReply *h, char *
         freeReplyObject(r);
 }
 
+/* The hash as JSON: counters and times as numbers, the rest as strings. */
 static void
 status_json(redisReply *h, int stuck, const char *reason, const char *waiting)
 {
     static const char *const numeric[] = {
-        "turns",    "input_tokens", "output_tokens", "attempt",  "created_ms", "started_ms",
-        "ended_ms", "epoch",        "depth",         "priority", "max_turns",  "timeout_ms"};
+        "turns",      "input_tokens", "output_tokens", "attempt", "created_ms",
+        "started_ms", "ended_ms",     "epoch",         "depth",   "priority",
+        "max_turns",  "timeout_ms",   "retain_ms"};
     json_t *o = json_object();
     for (size_t i = 0; i + 1 < h->elements; i += 2) {
         const char *k = h->element[i]->str, *v = h->element[i + 1]->str;
@@ -148,6 +149,21 @@ status_text(redisReply *h, const char *sid, int stuck, const char *reason, const
         printf("detail    %s\n", hget(h, "error"));
 }
 
+/* A session deleted by retention: its tombstone is all that is left. */
+static void
+status_expired(const char *sid, int64_t when, int as_json)
+{
+    char iso[40];
+    wt_clock_format_iso(when, iso, sizeof iso);
+    if (as_json) {
+        json_t *o = json_pack("{s:s,s:s,s:I,s:s}", "id", sid, "status", "expired", "expired_ms",
+                              (json_int_t)when, "expired_at", iso);
+        wt_cli_print_json(stdout, o);
+        json_decref(o);
+    } else
+        printf("session   %s\nstate     expired (retention deleted its record at %s)\n", sid, iso);
+}
+
 int
 wt_cli_status_main(int argc, char **argv)
 {
@@ -157,7 +173,8 @@ wt_cli_status_main(int argc, char **argv)
                          "usage: worktrain status SID [--json] [--redis URL]\n\nShows a session's "
                          "state, current step, turns, tokens, worker and stuck signals; for a\n"
                          "queued session no live worker can run, why it waits (e.g. no live\n"
-                         "worker offers workflow 'x').\n",
+                         "worker offers workflow 'x'). A session deleted by retention (broker\n"
+                         "--retain) shows status expired.\n",
                          argc, argv, &conn, &as_json);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
@@ -173,14 +190,18 @@ wt_cli_status_main(int argc, char **argv)
     redisReply *h = wt_redis_command(redis, &err, "HGETALL %s",
                                      wt_store_key(&store, key, sizeof key, "session:%s", sid));
     if (h == NULL || h->elements == 0) {
-        if (h)
+        int64_t when = 0;
+        int expired = h ? wt_store_expired(&store, sid, &when, &err) : -1;
+        if (expired == 1)
+            status_expired(sid, when, as_json);
+        else if (expired == 0)
             fprintf(stderr, "worktrain status: no session '%s'\n", sid);
         else
             fprintf(stderr, "worktrain status: %s\n", err.msg);
         if (h)
             freeReplyObject(h);
         wt_redis_destroy(&redis);
-        return 1;
+        return expired == 1 ? 0 : 1;
     }
     int stuck = stuck_signals(redis, &store, sid, reason, sizeof reason);
     char waiting[512];
@@ -309,7 +330,14 @@ logs_run(const logs_opts_t *o, wt_redis_t *redis, wt_store_t *store, wt_buf_t *l
         return 1;
     }
     if (o->session && r->elements == 0) {
-        fprintf(stderr, "worktrain logs: no events for session '%s'\n", o->session);
+        int64_t when = 0;
+        char iso[40];
+        if (wt_store_expired(store, o->session, &when, NULL) == 1) {
+            wt_clock_format_iso(when, iso, sizeof iso);
+            fprintf(stderr, "worktrain logs: session '%s' expired at %s (retention)\n", o->session,
+                    iso);
+        } else
+            fprintf(stderr, "worktrain logs: no events for session '%s'\n", o->session);
         freeReplyObject(r);
         return 1;
     }

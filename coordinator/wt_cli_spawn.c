@@ -8,6 +8,7 @@
 #include "wt_cli_util.h"
 #include "wt_client.h"
 #include "wt_clock.h"
+#include "wt_retain.h"
 #include "wt_ulid.h"
 
 #include <jansson.h>
@@ -18,7 +19,7 @@ static const char spawn_usage[] =
     "usage: worktrain spawn --workflow ID --goal TEXT [--var K=V]... [--context-json JSON]\n"
     "                       [--parent SID] [--priority N] [--key IDEMPOTENCY_KEY]\n"
     "                       [--timeout DUR] [--max-turns N] [--workspace PATH] [--json]\n"
-    "                       [--require LABEL]... [--allow-unknown]\n"
+    "                       [--retain DUR] [--require LABEL]... [--allow-unknown]\n"
     "                       [--broker EP] [--wait-timeout DUR]\n"
     "\n"
     "Creates a session and prints its id once the broker has stored it durably.\n"
@@ -29,6 +30,8 @@ static const char spawn_usage[] =
     "queues it anyway (for a worker that is yet to come).\n"
     "The same --key always yields the same session. --var values that parse as JSON\n"
     "(numbers, true/false, objects) are passed as such, others as strings.\n"
+    "--retain keeps the session this long after it ends, then it expires (default:\n"
+    "the broker's --retain, 7d).\n"
     "Exit 0 accepted, 1 refused, 2 bad usage or no answer from the broker.\n";
 
 /* Fills m, ctx and the settings from argv; returns 0, 2 (bad usage, one
@@ -37,23 +40,13 @@ static int
 spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn, int *as_json,
             int64_t *wait_ms)
 {
-    static const struct option opts[] = {{"workflow", 1, 0, 'w'},
-                                         {"goal", 1, 0, 'g'},
-                                         {"var", 1, 0, 'v'},
-                                         {"context-json", 1, 0, 'c'},
-                                         {"parent", 1, 0, 'p'},
-                                         {"priority", 1, 0, 'P'},
-                                         {"key", 1, 0, 'k'},
-                                         {"timeout", 1, 0, 't'},
-                                         {"max-turns", 1, 0, 'm'},
-                                         {"workspace", 1, 0, 'W'},
-                                         {"json", 0, 0, 'j'},
-                                         {"broker", 1, 0, 'b'},
-                                         {"wait-timeout", 1, 0, 'T'},
-                                         {"require", 1, 0, 'R'},
-                                         {"allow-unknown", 0, 0, 'U'},
-                                         {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"workflow", 1, 0, 'w'},      {"goal", 1, 0, 'g'},    {"var", 1, 0, 'v'},
+        {"context-json", 1, 0, 'c'},  {"parent", 1, 0, 'p'},  {"priority", 1, 0, 'P'},
+        {"key", 1, 0, 'k'},           {"timeout", 1, 0, 't'}, {"max-turns", 1, 0, 'm'},
+        {"workspace", 1, 0, 'W'},     {"json", 0, 0, 'j'},    {"broker", 1, 0, 'b'},
+        {"wait-timeout", 1, 0, 'T'},  {"retain", 1, 0, 'R'},  {"require", 1, 0, 'Q'},
+        {"allow-unknown", 0, 0, 'U'}, {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
     int c, rc = 0;
     long long v = 0;
     wt_cli_getopt_reset();
@@ -101,10 +94,16 @@ spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn
         case 'W':
             wt_msg_set(&m->workspace, optarg);
             break;
+        case 'R': {
+            wt_err_t e = {0};
+            if (wt_retain_parse("--retain", optarg, &m->retain_ms, &e) != 0)
+                rc = wt_cli_usage_error("spawn", "%s", e.msg);
+            break;
+        }
         case 'j':
             *as_json = 1;
             break;
-        case 'R':
+        case 'Q':
             if (!wt_proto_label_ok(optarg))
                 rc = wt_cli_usage_error("spawn", "bad --require '%s' (1-64 of A-Z a-z 0-9 . _ : -)",
                                         optarg);

@@ -1,4 +1,6 @@
-/* wt_client - a small synchronous client of the broker. */
+/* wt_client - a small synchronous client of the broker. A socket monitor
+ * tells whether the connection was ever made, so a timeout can say "nothing
+ * is listening there" rather than only "no answer". */
 #include "wt_client.h"
 
 #include "wt_alloc.h"
@@ -6,16 +8,65 @@
 #include "wt_wire.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <zmq.h>
 
 struct wt_client {
-    void *zctx;    /* owned context */
-    void *sock;    /* DEALER */
-    uint64_t next; /* next request id */
+    void *zctx;     /* owned context */
+    void *sock;     /* DEALER */
+    void *monitor;  /* PAIR receiving the DEALER's connect events, or NULL */
+    char *endpoint; /* what we connect to, for messages */
+    int connected;  /* a connection was made at least once */
+    int retries;    /* connect attempts that failed (refused, no such file) */
+    uint64_t next;  /* next request id */
 };
+
+/* Drains the monitor: counts failed connects and notes a made one. */
+static void
+read_monitor(wt_client_t *self)
+{
+    if (self->monitor == NULL)
+        return;
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        uint16_t id = 0;
+        if (zmq_msg_size(&ev) >= 2)
+            memcpy(&id, zmq_msg_data(&ev), sizeof id);
+        int more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        if (more) { /* second frame: the endpoint */
+            zmq_msg_init(&addr);
+            zmq_msg_recv(&addr, self->monitor, 0);
+            zmq_msg_close(&addr);
+        }
+        if (id == ZMQ_EVENT_CONNECTED)
+            self->connected = 1;
+        else if (id == ZMQ_EVENT_CONNECT_RETRIED)
+            self->retries++;
+    }
+}
+
+static void
+start_monitor(wt_client_t *self)
+{
+    char addr[64];
+    snprintf(addr, sizeof addr, "inproc://wt-client-monitor-%p", (void *)self);
+    if (zmq_socket_monitor(self->sock, addr, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED) != 0)
+        return;
+    self->monitor = zmq_socket(self->zctx, ZMQ_PAIR);
+    if (self->monitor && zmq_connect(self->monitor, addr) != 0) {
+        zmq_close(self->monitor);
+        self->monitor = NULL;
+    }
+}
 
 wt_client_t *
 wt_client_new(const char *endpoint, wt_err_t *err)
@@ -23,8 +74,10 @@ wt_client_new(const char *endpoint, wt_err_t *err)
     wt_client_t *self = wt_xcalloc(1, sizeof *self);
     self->zctx = zmq_ctx_new();
     self->sock = zmq_socket(self->zctx, ZMQ_DEALER);
+    self->endpoint = wt_xstrdup(endpoint);
     int zero = 0;
     zmq_setsockopt(self->sock, ZMQ_LINGER, &zero, sizeof zero);
+    start_monitor(self);
     if (zmq_connect(self->sock, endpoint) != 0) {
         wt_err_set(err, WT_EINVAL, "cannot connect to broker '%s': %s", endpoint,
                    zmq_strerror(errno));
@@ -42,8 +95,13 @@ wt_client_destroy(wt_client_t **self_p)
 {
     if (self_p == NULL || *self_p == NULL)
         return;
+    if ((*self_p)->monitor) {
+        zmq_socket_monitor((*self_p)->sock, NULL, 0);
+        zmq_close((*self_p)->monitor);
+    }
     zmq_close((*self_p)->sock);
     zmq_ctx_term((*self_p)->zctx);
+    free((*self_p)->endpoint);
     free(*self_p);
     *self_p = NULL;
 }
@@ -61,8 +119,20 @@ wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *er
         for (;;) {
             int64_t now = wt_clock_mono_ms();
             if (now >= deadline) {
-                wt_err_set(err, WT_ETIMEDOUT, "broker did not answer %s within %d ms",
-                           wt_cmd_name((int)req->cmd), timeout_ms);
+                read_monitor(self);
+                if (!self->connected && self->monitor)
+                    wt_err_set(err, WT_ETIMEDOUT,
+                               "no broker at %s: nothing answered %s within %d ms and no "
+                               "connection could be made (%d tries); nothing may be listening "
+                               "there. Set the endpoint with --broker or WORKTRAIN_BROKER",
+                               self->endpoint, wt_cmd_name((int)req->cmd), timeout_ms,
+                               self->retries);
+                else
+                    wt_err_set(err, WT_ETIMEDOUT,
+                               "broker at %s did not answer %s within %d ms (connected, but no "
+                               "reply: is it a WorkTrain broker's client endpoint? Set it with "
+                               "--broker or WORKTRAIN_BROKER)",
+                               self->endpoint, wt_cmd_name((int)req->cmd), timeout_ms);
                 return NULL;
             }
             if (now >= resend_at)

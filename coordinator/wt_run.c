@@ -768,6 +768,7 @@ spawn_kid(wt_run_t *self, phase_rt_t *ph, int k, const json_t *base)
     m->priority = d->priority;
     m->timeout_ms = d->timeout_ms;
     m->max_turns = d->max_turns;
+    m->retain_ms = d->retain_ms;
     free(goal);
     free(ctx_json);
     wt_err_t err = {0};

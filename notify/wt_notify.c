@@ -12,17 +12,19 @@
  * jitter, Retry-After) lives in pure functions tested on their own.
  *
  * Secrets: a URL is never copied into an error, a log line or a Redis
- * field. Errors come from curl_easy_strerror (no URL) or "HTTP <status>". */
+ * field. Errors come from wt_http (curl's text, no URL) or "HTTP <status>". */
 #include "wt_notify_int.h"
 
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_clock.h"
+#include "wt_http.h"
 #include "wt_log.h"
+#include "wt_outbox.h"
 #include "wt_redis.h"
 #include "wt_store.h"
+#include "wt_ulid.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -34,6 +36,8 @@
 
 #define REDIS_TIMEOUT_MS 1000 /* a down Redis costs the delivery thread at most this */
 #define TEXT_MAX         4096 /* bytes of a Slack text */
+#define OUTBOX_POLL_MS   500  /* idle look at the outbox (others' entries, retries due) */
+#define LEASE_MARGIN_MS  2000 /* a claim's lease: one try's timeout plus this */
 
 typedef struct item {
     char event[64]; /* notification name */
@@ -51,13 +55,18 @@ struct wt_notify {
     int count;               /* posts queued */
     int stopping;            /* wt_notify_destroy was called */
     int64_t flush_deadline;  /* monotonic ms; valid when stopping */
+    int own_pending;         /* outbox entries this object stored and has not finished */
     wt_notify_stats_t stats; /* counters */
     /* Delivery thread only. */
-    CURL *curl;        /* reused easy handle */
-    wt_redis_t *redis; /* outcome records, or NULL */
-    wt_store_t store;  /* key naming over redis */
-    int redis_down;    /* a record failed; logged once until one works */
-    uint64_t rnd;      /* jitter state */
+    wt_http_t *http;    /* reused handle */
+    wt_redis_t *redis;  /* outcome records, or NULL */
+    wt_store_t store;   /* key naming over redis */
+    int redis_down;     /* a record failed; logged once until one works */
+    wt_outbox_t outbox; /* the Redis outbox over store */
+    int outbox_on;      /* Redis configured: posts go through the outbox */
+    int outbox_down;    /* the outbox failed; logged once until it works */
+    char token[32];     /* this object's id: outbox origin and lease owner */
+    uint64_t rnd;       /* jitter state */
 };
 
 /* One delivery to one target: what the retry loop ended with. */
@@ -70,7 +79,7 @@ typedef struct result {
 
 /* What the retry loop runs with. */
 typedef struct sender {
-    CURL *curl;                 /* borrowed */
+    wt_http_t *http;            /* borrowed */
     const wt_notify_cfg_t *cfg; /* borrowed */
     wt_notify_t *owner;         /* the async owner (its deadline, its wakeups), or NULL */
     uint64_t *rnd;              /* jitter state */
@@ -88,40 +97,32 @@ wt_notify_classify(long status)
     return WT_NOTIFY_FAIL;
 }
 
+/* The notifier's retry policy (see wt_http.h): 408/429/5xx and no answer
+ * are retried; Retry-After (seconds or HTTP-date) only on 429 and 503,
+ * capped like the backoff. */
+static wt_http_retry_t
+policy_of(const wt_notify_cfg_t *cfg)
+{
+    wt_http_retry_t p = {.max_attempts = cfg->max_attempts,
+                         .base_ms = cfg->backoff_ms,
+                         .cap_ms = cfg->backoff_cap_ms,
+                         .server_wait_cap_ms = cfg->backoff_cap_ms};
+    return p;
+}
+
 int64_t
 wt_notify_delay_ms(const wt_notify_cfg_t *cfg, int attempt, long status, int64_t retry_after_ms,
                    uint64_t rnd)
 {
-    int64_t cap = cfg->backoff_cap_ms > 0 ? cfg->backoff_cap_ms : 0;
-    if ((status == 429 || status == 503) && retry_after_ms >= 0)
-        return retry_after_ms < cap ? retry_after_ms : cap;
-    int64_t ceil = cfg->backoff_ms > 0 ? cfg->backoff_ms : 0;
-    for (int i = 1; i < attempt && ceil < cap; i++)
-        ceil *= 2;
-    if (ceil > cap)
-        ceil = cap;
-    if (ceil <= 0)
-        return 0;
-    return (int64_t)(rnd % (uint64_t)(ceil + 1));
-}
-
-int64_t
-wt_notify_parse_retry_after(const char *value)
-{
-    if (value == NULL)
-        return -1;
-    while (*value == ' ' || *value == '\t')
-        value++;
-    if (*value < '0' || *value > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    long long secs = strtoll(value, &end, 10);
-    while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
-        end++;
-    if (errno != 0 || *end != '\0' || secs < 0 || secs > 86400)
-        return -1;
-    return (int64_t)secs * 1000;
+    wt_http_retry_t p = policy_of(cfg);
+    p.max_attempts = attempt + 1; /* the question here is only "how long" */
+    wt_http_hints_t h;
+    wt_http_hints_init(&h);
+    h.retry_after_ms = retry_after_ms;
+    if (!wt_http_retry_retryable(&p, status))
+        status = 500; /* callers ask after any failure; keep the backoff answer */
+    int64_t d = wt_http_retry_delay_ms(&p, attempt, status, &h, 0, rnd);
+    return d > 0 ? d : 0;
 }
 
 /* Appends s on one line, Slack-escaped (& < >), cut at max bytes on a UTF-8
@@ -289,55 +290,36 @@ wt_notify_cfg_enabled(const wt_notify_cfg_t *cfg)
 
 /* --- HTTP --- */
 
-static size_t
-on_discard(char *p, size_t size, size_t n, void *ud)
+/* One POST; fills status (0 without an answer), the Retry-After hint and
+ * error (never the URL). idem_key, when set, goes out as Idempotency-Key. */
+static void
+post_once(wt_http_t *http, const char *url, const char *body, long timeout_ms, const char *idem_key,
+          long *status, wt_http_hints_t *hints, char *error, size_t cap)
 {
-    (void)p, (void)ud;
-    return size * n;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *ud)
-{
-    int64_t *retry_after_ms = ud;
-    size_t len = size * n;
-    if (len > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
-        char v[64];
-        size_t k = len - 12 < sizeof v - 1 ? len - 12 : sizeof v - 1;
-        memcpy(v, p + 12, k);
-        v[k] = '\0';
-        *retry_after_ms = wt_notify_parse_retry_after(v);
+    char idem[96];
+    const char *hdrs[3] = {"Content-Type: application/json", NULL, NULL};
+    if (idem_key != NULL && idem_key[0]) {
+        snprintf(idem, sizeof idem, "Idempotency-Key: %s", idem_key);
+        hdrs[1] = idem;
     }
-    return len;
-}
-
-/* One POST; fills status (0 without an answer) and retry_after_ms. */
-static CURLcode
-post_once(CURL *c, const char *url, const char *body, long timeout_ms, long *status,
-          int64_t *retry_after_ms)
-{
-    *status = 0;
-    *retry_after_ms = -1;
-    curl_easy_reset(c);
-    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    hdrs = curl_slist_append(hdrs, "Expect:");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_discard);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, retry_after_ms);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "worktrain/" WT_VERSION);
-    CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    curl_slist_free_all(hdrs);
-    return rc;
+    wt_http_req_t req = {.method = "POST",
+                         .url = url,
+                         .headers = hdrs,
+                         .body = body,
+                         .timeout_ms = (int)timeout_ms,
+                         .connect_timeout_ms = (int)timeout_ms,
+                         .max_response_bytes = 0};
+    wt_http_resp_t resp;
+    wt_http_resp_init(&resp, 0);
+    wt_err_t err = {0};
+    if (wt_http_perform(http, &req, &resp, &err) == 0)
+        snprintf(error, cap, "HTTP %ld", resp.status);
+    else
+        snprintf(error, cap, "%s",
+                 strncmp(err.msg, "request failed: ", 16) == 0 ? err.msg + 16 : err.msg);
+    *status = resp.status;
+    *hints = resp.hints;
+    wt_http_resp_release(&resp);
 }
 
 static uint64_t
@@ -414,7 +396,7 @@ pause_ms(sender_t *s, int64_t ms)
 
 /* The retry loop for one target. */
 static void
-deliver(sender_t *s, const char *url, const char *body, result_t *r)
+deliver(sender_t *s, const char *url, const char *body, const char *key, result_t *r)
 {
     memset(r, 0, sizeof *r);
     for (int attempt = 1; attempt <= s->cfg->max_attempts; attempt++) {
@@ -425,14 +407,10 @@ deliver(sender_t *s, const char *url, const char *body, result_t *r)
             return;
         }
         long status;
-        int64_t retry_after = -1;
-        CURLcode rc = post_once(s->curl, url, body, budget, &status, &retry_after);
+        wt_http_hints_t hints;
+        post_once(s->http, url, body, budget, key, &status, &hints, r->error, sizeof r->error);
         r->attempts = attempt;
         r->status = status;
-        if (rc != CURLE_OK)
-            snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(rc));
-        else
-            snprintf(r->error, sizeof r->error, "HTTP %ld", status);
         wt_notify_class_t cls = wt_notify_classify(status);
         if (cls == WT_NOTIFY_DELIVERED) {
             r->delivered = 1;
@@ -441,7 +419,10 @@ deliver(sender_t *s, const char *url, const char *body, result_t *r)
         }
         if (cls == WT_NOTIFY_FAIL || attempt == s->cfg->max_attempts)
             return;
-        int64_t d = wt_notify_delay_ms(s->cfg, attempt, status, retry_after, next_rand(s->rnd));
+        wt_http_retry_t p = policy_of(s->cfg);
+        int64_t d = wt_http_retry_delay_ms(&p, attempt, status, &hints, 0, next_rand(s->rnd));
+        if (d < 0)
+            return;
         if (pause_ms(s, d) != 0)
             return;
     }
@@ -461,10 +442,27 @@ payload(int slack, const char *event, json_t *body)
     return out;
 }
 
+/* Delivers body to url in the target's format with the whole retry loop,
+ * every try carrying the same fresh Idempotency-Key (copied to key). */
+static void
+deliver_body(sender_t *s, const char *url, int slack, const char *event, json_t *body,
+             char key[WT_ULID_LEN + 1], result_t *r)
+{
+    wt_ulid_make(key, wt_clock_now_ms());
+    char *p = payload(slack, event, body);
+    if (p != NULL) {
+        deliver(s, url, p, key, r);
+    } else {
+        memset(r, 0, sizeof *r);
+        snprintf(r->error, sizeof r->error, "cannot encode the body");
+    }
+    free(p);
+}
+
 /* XADD <prefix>notifications; never a URL in any field. */
 static int
 record(wt_store_t *store, const char *event, const char *target, json_t *body, const result_t *r,
-       wt_err_t *err)
+       const char *idem_key, wt_err_t *err)
 {
     char key[128], cap[16], attempts[16], status[16], ts[24];
     wt_store_key(store, key, sizeof key, "notifications");
@@ -478,13 +476,17 @@ record(wt_store_t *store, const char *event, const char *target, json_t *body, c
                           "target",   target,   "outcome", r->delivered ? "delivered" : "failed",
                           "attempts", attempts, "status",  status,
                           "error",    r->error, "ts_ms",   ts};
-    const char *argv[sizeof head / sizeof head[0] + 2];
+    const char *argv[sizeof head / sizeof head[0] + 4];
     int argc = 0;
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
         argv[argc++] = head[i];
     if (sid != NULL && *sid != '\0') {
         argv[argc++] = "session";
         argv[argc++] = sid;
+    }
+    if (idem_key != NULL && *idem_key != '\0') {
+        argv[argc++] = "key";
+        argv[argc++] = idem_key;
     }
     redisReply *rep = wt_redis_commandv(store->redis, argc, argv, NULL, err);
     if (rep == NULL)
@@ -495,39 +497,30 @@ record(wt_store_t *store, const char *event, const char *target, json_t *body, c
 
 /* --- the delivery thread --- */
 
+/* Logs, records (with the idempotency key when there is one) and counts
+ * the outcome of one target delivery. */
 static void
-deliver_target(wt_notify_t *self, const item_t *it, int slack)
+finish(wt_notify_t *self, const char *event, const char *target, json_t *body, const result_t *r,
+       const char *key)
 {
-    const char *url = slack ? self->cfg.slack_url : self->cfg.webhook_url;
-    const char *target = slack ? "slack" : "webhook";
-    char *p = payload(slack, it->event, it->body);
-    result_t r;
-    sender_t s = {self->curl, &self->cfg, self, &self->rnd};
-    if (p != NULL) {
-        deliver(&s, url, p, &r);
-    } else {
-        memset(&r, 0, sizeof r);
-        snprintf(r.error, sizeof r.error, "cannot encode the body");
-    }
-    free(p);
-    const char *sid = json_string_value(json_object_get(it->body, "sessionId"));
-    if (!r.delivered)
-        wt_log_warn("notify: %s delivery of %s%s%s failed after %d attempt(s): %s", target,
-                    it->event, sid ? " for session " : "", sid ? sid : "", r.attempts, r.error);
+    const char *sid = json_string_value(json_object_get(body, "sessionId"));
+    if (!r->delivered)
+        wt_log_warn("notify: %s delivery of %s%s%s failed after %d attempt(s): %s", target, event,
+                    sid ? " for session " : "", sid ? sid : "", r->attempts, r->error);
     else
-        wt_log_debug("notify: %s delivery of %s delivered (%d attempt(s))", target, it->event,
-                     r.attempts);
+        wt_log_debug("notify: %s delivery of %s delivered (%d attempt(s))", target, event,
+                     r->attempts);
     int recorded = -1;
     wt_err_t err = {0};
     if (self->redis != NULL) {
-        recorded = record(&self->store, it->event, target, it->body, &r, &err);
+        recorded = record(&self->store, event, target, body, r, key, &err);
         if (recorded != 0 && !self->redis_down)
             wt_log_warn("notify: cannot record outcomes (skipping until Redis answers): %s",
                         err.msg);
         self->redis_down = recorded != 0;
     }
     pthread_mutex_lock(&self->lock);
-    if (r.delivered)
+    if (r->delivered)
         self->stats.delivered++;
     else
         self->stats.failed++;
@@ -536,27 +529,172 @@ deliver_target(wt_notify_t *self, const item_t *it, int slack)
     pthread_mutex_unlock(&self->lock);
 }
 
+/* In-memory delivery with the whole retry loop on this thread: the path
+ * when there is no Redis outbox (no Redis configured, or it failed). */
+static void
+deliver_target(wt_notify_t *self, const item_t *it, int slack)
+{
+    const char *url = slack ? self->cfg.slack_url : self->cfg.webhook_url;
+    result_t r;
+    char key[WT_ULID_LEN + 1];
+    sender_t s = {self->http, &self->cfg, self, &self->rnd};
+    deliver_body(&s, url, slack, it->event, it->body, key, &r);
+    finish(self, it->event, slack ? "slack" : "webhook", it->body, &r, key);
+}
+
+/* A new post: one outbox entry per configured target, or, when the outbox
+ * cannot take it, delivered from memory as before. */
+static void
+take_post(wt_notify_t *self, const item_t *it)
+{
+    for (int slack = 0; slack < 2; slack++) {
+        const char *url = slack ? self->cfg.slack_url : self->cfg.webhook_url;
+        if (url[0] == '\0')
+            continue;
+        if (self->outbox_on) {
+            char *body = json_dumps(it->body, JSON_COMPACT);
+            char id[32];
+            wt_err_t err = {0};
+            int rc = body ? wt_outbox_put(&self->outbox, it->event, slack ? "slack" : "webhook",
+                                          body, self->token, id, sizeof id, &err)
+                          : wt_err_set(&err, WT_EINVAL, "cannot encode the body");
+            free(body);
+            if (rc == 0) {
+                pthread_mutex_lock(&self->lock);
+                self->own_pending++;
+                pthread_mutex_unlock(&self->lock);
+                self->outbox_down = 0;
+                continue;
+            }
+            if (!self->outbox_down)
+                wt_log_warn("notify: outbox unavailable, delivering from memory: %s", err.msg);
+            self->outbox_down = 1;
+        }
+        deliver_target(self, it, slack);
+    }
+}
+
+/* One try of one due outbox entry: 1 when an entry was claimed, 0 when
+ * none was due (or the flush deadline leaves no time), -1 on a Redis error. */
+static int
+outbox_turn(wt_notify_t *self)
+{
+    sender_t s = {self->http, &self->cfg, self, &self->rnd};
+    long budget = attempt_budget_ms(&s);
+    if (budget <= 0)
+        return 0;
+    const char *targets[2];
+    int n = 0;
+    if (self->cfg.webhook_url[0])
+        targets[n++] = "webhook";
+    if (self->cfg.slack_url[0])
+        targets[n++] = "slack";
+    wt_outbox_entry_t e;
+    wt_err_t err = {0};
+    int got = wt_outbox_claim(&self->outbox, targets, n, self->token,
+                              (int64_t)self->cfg.timeout_ms + LEASE_MARGIN_MS, &e, &err);
+    if (got <= 0) {
+        if (got < 0 && !self->outbox_down)
+            wt_log_warn("notify: cannot read the outbox (retrying): %s", err.msg);
+        self->outbox_down = got < 0;
+        return got;
+    }
+    self->outbox_down = 0;
+    int slack = strcmp(e.target, "slack") == 0;
+    json_t *body = json_loads(e.body, 0, NULL);
+    char *p = body ? payload(slack, e.event, body) : NULL;
+    result_t r = {.attempts = e.attempts};
+    wt_http_hints_t hints;
+    wt_http_hints_init(&hints);
+    int encoded = p != NULL;
+    if (encoded)
+        post_once(self->http, slack ? self->cfg.slack_url : self->cfg.webhook_url, p, budget, e.id,
+                  &r.status, &hints, r.error, sizeof r.error);
+    else
+        snprintf(r.error, sizeof r.error, "cannot encode the body");
+    free(p);
+    wt_http_retry_t pol = policy_of(&self->cfg);
+    int64_t delay = -1;
+    if (wt_notify_classify(r.status) == WT_NOTIFY_DELIVERED) {
+        r.delivered = 1;
+        r.error[0] = '\0';
+    } else if (encoded) {
+        delay = wt_http_retry_delay_ms(&pol, e.attempts, r.status, &hints, wt_clock_now_ms(),
+                                       next_rand(&self->rnd));
+    }
+    if (delay >= 0) {
+        if (wt_outbox_later(&self->outbox, &e, self->token, delay, r.error, &err) != 0)
+            wt_log_warn("notify: cannot reschedule %s (its lease will): %s", e.id, err.msg);
+    } else {
+        if (wt_outbox_done(&self->outbox, &e, &err) != 0)
+            wt_log_warn("notify: cannot remove %s from the outbox: %s", e.id, err.msg);
+        finish(self, e.event, e.target, body, &r, e.id);
+        if (strcmp(e.origin, self->token) == 0) {
+            pthread_mutex_lock(&self->lock);
+            if (self->own_pending > 0)
+                self->own_pending--;
+            pthread_mutex_unlock(&self->lock);
+        }
+    }
+    json_decref(body);
+    wt_outbox_entry_release(&e);
+    return 1;
+}
+
+/* Waits up to ms on the condition (new post, shutdown); lock held. */
+static void
+nap_locked(wt_notify_t *self, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&self->cond, &self->lock, &ts);
+}
+
+/* New posts first (into the outbox), then due outbox entries, one try at
+ * a time; idle, it looks at the outbox every OUTBOX_POLL_MS (entries of
+ * other processes, retries coming due). Stopping, it goes on until its own
+ * entries are finished or the flush deadline passes; what is left stays in
+ * the outbox for another process. */
 static void *
 run(void *arg)
 {
     wt_notify_t *self = arg;
     pthread_mutex_lock(&self->lock);
     for (;;) {
-        while (self->count == 0 && !self->stopping)
-            pthread_cond_wait(&self->cond, &self->lock);
-        if (self->count == 0 || (self->stopping && wt_clock_mono_ms() >= self->flush_deadline))
+        int past = self->stopping && wt_clock_mono_ms() >= self->flush_deadline;
+        if (self->count > 0 && !past) {
+            item_t it = self->ring[self->head];
+            self->ring[self->head].body = NULL;
+            self->head = (self->head + 1) % self->cfg.queue_cap;
+            self->count--;
+            pthread_mutex_unlock(&self->lock);
+            take_post(self, &it);
+            json_decref(it.body);
+            pthread_mutex_lock(&self->lock);
+            continue;
+        }
+        if (past || (self->stopping && (!self->outbox_on || self->own_pending == 0)))
             break;
-        item_t it = self->ring[self->head];
-        self->ring[self->head].body = NULL;
-        self->head = (self->head + 1) % self->cfg.queue_cap;
-        self->count--;
+        if (!self->outbox_on) {
+            pthread_cond_wait(&self->cond, &self->lock);
+            continue;
+        }
         pthread_mutex_unlock(&self->lock);
-        if (self->cfg.webhook_url[0])
-            deliver_target(self, &it, 0);
-        if (self->cfg.slack_url[0])
-            deliver_target(self, &it, 1);
-        json_decref(it.body);
+        int worked = outbox_turn(self);
         pthread_mutex_lock(&self->lock);
+        if (worked != 1 && self->count == 0) {
+            int64_t ms = OUTBOX_POLL_MS;
+            if (self->stopping && self->flush_deadline - wt_clock_mono_ms() < ms)
+                ms = self->flush_deadline - wt_clock_mono_ms();
+            if (ms > 0)
+                nap_locked(self, ms);
+        }
     }
     pthread_mutex_unlock(&self->lock);
     return NULL;
@@ -579,8 +717,7 @@ wt_notify_new(const wt_notify_cfg_t *cfg, wt_err_t *err)
         return self;
     self->ring = wt_xcalloc((size_t)cfg->queue_cap, sizeof *self->ring);
     self->rnd = seed_rand(self);
-    if ((self->curl = curl_easy_init()) == NULL) {
-        wt_err_set(err, WT_EIO, "notify: cannot create a curl handle");
+    if ((self->http = wt_http_new(err)) == NULL) {
         wt_notify_destroy(&self);
         return NULL;
     }
@@ -590,6 +727,9 @@ wt_notify_new(const wt_notify_cfg_t *cfg, wt_err_t *err)
             return NULL;
         }
         wt_store_init(&self->store, self->redis, cfg->prefix[0] ? cfg->prefix : NULL);
+        wt_outbox_init(&self->outbox, &self->store);
+        wt_ulid_make(self->token, wt_clock_now_ms());
+        self->outbox_on = 1;
     }
     if (pthread_create(&self->thread, NULL, run, self) != 0) {
         wt_err_set(err, WT_EIO, "notify: cannot start the delivery thread");
@@ -622,9 +762,11 @@ wt_notify_destroy(wt_notify_t **self_p)
     if (left > 0)
         wt_log_warn("notify: %d notification(s) not delivered before the %d ms shutdown deadline",
                     left, self->cfg.flush_timeout_ms);
+    if (self->own_pending > 0)
+        wt_log_info("notify: %d notification(s) left in the Redis outbox for another process",
+                    self->own_pending);
     self->stats.dropped += (uint64_t)left;
-    if (self->curl)
-        curl_easy_cleanup(self->curl);
+    wt_http_destroy(&self->http);
     wt_redis_destroy(&self->redis);
     pthread_cond_destroy(&self->cond);
     pthread_mutex_destroy(&self->lock);
@@ -701,29 +843,23 @@ wt_notify_send_sync(const char *url, int slack, json_t *body, const wt_notify_cf
                           target, event);
     if (wt_notify_cfg_check(cfg, err) != 0)
         return -1;
-    CURL *c = curl_easy_init();
+    wt_http_t *c = wt_http_new(NULL);
     if (c == NULL)
         return wt_err_set(err, WT_EIO, "%s notification '%s': cannot create a curl handle", target,
                           event);
-    char *p = payload(slack, event, body);
     result_t r;
+    char key[WT_ULID_LEN + 1];
     uint64_t rnd = seed_rand(&r);
     sender_t s = {c, cfg, NULL, &rnd};
-    if (p != NULL) {
-        deliver(&s, url, p, &r);
-    } else {
-        memset(&r, 0, sizeof r);
-        snprintf(r.error, sizeof r.error, "cannot encode the body");
-    }
-    free(p);
-    curl_easy_cleanup(c);
+    deliver_body(&s, url, slack, event, body, key, &r);
+    wt_http_destroy(&c);
     if (cfg->redis_url[0] != '\0') {
         /* Best effort: a down Redis costs at most REDIS_TIMEOUT_MS. */
         wt_redis_t *redis = wt_redis_new(cfg->redis_url, REDIS_TIMEOUT_MS, NULL);
         if (redis != NULL) {
             wt_store_t store;
             wt_store_init(&store, redis, cfg->prefix[0] ? cfg->prefix : NULL);
-            record(&store, event, target, body, &r, NULL);
+            record(&store, event, target, body, &r, key, NULL);
             wt_redis_destroy(&redis);
         }
     }

@@ -2,15 +2,24 @@
  * and a Slack incoming-webhook message ({"text": ...}) built from the same
  * body.
  *
- * A wt_notify_t owns one background thread with its own curl easy handle and
+ * A wt_notify_t owns one background thread with its own wt_http handle and
  * its own Redis connection; wt_notify_post only enqueues (never blocks on the
  * network), so a worker's session threads and the broker are never delayed.
- * Each target is tried up to max_attempts times with exponential backoff and
- * full jitter: 2xx is delivered, 408/429/5xx and transport errors are
- * retried (Retry-After honoured on 429/503, capped), any other status fails
- * at once. Every delivery outcome is recorded in the stream
+ * With Redis configured, the thread first stores each post in the Redis
+ * outbox (wt_outbox.h: one entry per target, the target's name, never its
+ * URL), then delivers due entries one try at a time, its own and those any
+ * other process left behind for a target it has configured: at least once,
+ * every try with the header "Idempotency-Key: <entry id>". Without Redis (or
+ * when the outbox fails) posts are delivered from memory as before. Each
+ * target is tried up to max_attempts times (counted across processes) with
+ * exponential backoff and full jitter (wt_http policy): 2xx is delivered,
+ * 408/429/5xx and transport errors are retried (Retry-After, as seconds or
+ * HTTP-date, honoured on 429/503, capped at backoff_cap_ms), any other
+ * status fails at once. Every delivery outcome is recorded in the stream
  * <prefix>notifications with fields event, target ("webhook" | "slack"),
- * session, outcome ("delivered" | "failed"), attempts, status, error, ts_ms.
+ * session, outcome ("delivered" | "failed"), attempts, status, error, ts_ms,
+ * and key (the Idempotency-Key header of every try: the outbox entry id, or
+ * a fresh ULID per delivery from memory or wt_notify_send_sync).
  * URLs are never recorded or logged: Slack URLs embed a secret. */
 #ifndef WT_NOTIFY_H
 #define WT_NOTIFY_H
@@ -63,9 +72,10 @@ int wt_notify_cfg_enabled(const wt_notify_cfg_t *cfg);
  * with none, returns a disabled object whose posts are no-ops. NULL with err
  * on a bad cfg or when the thread cannot start. Call curl_global_init first. */
 wt_notify_t *wt_notify_new(const wt_notify_cfg_t *cfg, wt_err_t *err);
-/* Delivers what is queued until cfg.flush_timeout_ms passes (what is left is
- * dropped and counted), stops the thread, frees *self_p and sets it NULL.
- * NULL-safe. */
+/* Delivers what is queued, and its own outbox entries, until they are done
+ * or cfg.flush_timeout_ms passes (outbox entries left stay in Redis for
+ * another process; posts still in memory are dropped and counted), stops the
+ * thread, frees *self_p and sets it NULL. NULL-safe. */
 void wt_notify_destroy(wt_notify_t **self_p);
 /* Enqueues body (the reference is taken, even when disabled; do not touch
  * body afterwards) for every configured target. Never blocks on I/O; safe

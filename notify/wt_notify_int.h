@@ -29,7 +29,4 @@ int64_t wt_notify_delay_ms(const wt_notify_cfg_t *cfg, int attempt, long status,
  * and detail when present; newlines become spaces, long fields are cut. */
 char *wt_notify_slack_text(const char *event, json_t *body);
 
-/* Parses a Retry-After header value in seconds; -1 when absent/invalid. */
-int64_t wt_notify_parse_retry_after(const char *value);
-
 #endif

@@ -65,18 +65,6 @@ test_backoff_full_jitter_and_cap(void)
 }
 
 static void
-test_retry_after_parse(void)
-{
-    WT_CHECK(wt_notify_parse_retry_after(" 3\r\n") == 3000);
-    WT_CHECK(wt_notify_parse_retry_after("0") == 0);
-    WT_CHECK(wt_notify_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == -1);
-    WT_CHECK(wt_notify_parse_retry_after("-1") == -1);
-    WT_CHECK(wt_notify_parse_retry_after("5x") == -1);
-    WT_CHECK(wt_notify_parse_retry_after("") == -1);
-    WT_CHECK(wt_notify_parse_retry_after(NULL) == -1);
-}
-
-static void
 test_body_and_slack_text(void)
 {
     json_t *b = wt_notify_body_new("session_completed", "two-step", "01J0SID", "success",
@@ -246,7 +234,6 @@ main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     static const wt_test_case_t cases[] = {WT_TEST(test_classify),
                                            WT_TEST(test_backoff_full_jitter_and_cap),
-                                           WT_TEST(test_retry_after_parse),
                                            WT_TEST(test_body_and_slack_text),
                                            WT_TEST(test_cfg_from_env),
                                            WT_TEST(test_disabled_is_a_noop),

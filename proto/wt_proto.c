@@ -42,6 +42,7 @@ static const field_t fields[] = {
     FLD("priority", F_I32, priority),
     FLD("timeout_ms", F_I64, timeout_ms),
     FLD("max_turns", F_I32, max_turns),
+    FLD("retain_ms", F_I64, retain_ms),
     FLD("depth", F_I32, depth),
     FLD("epoch", F_I64, epoch),
     FLD("attempt", F_I32, attempt),

@@ -91,6 +91,7 @@ typedef struct wt_msg {
     int32_t priority;     /* -100..100, higher first */
     int64_t timeout_ms;   /* wall-clock limit, 0 = worker default */
     int32_t max_turns;    /* 0 = worker default */
+    int64_t retain_ms;    /* SPAWN: keep the ended session this long, 0 = broker default */
     int32_t depth;        /* spawn depth, 0 for roots (ASSIGN) */
     int64_t epoch;        /* lease epoch for fencing (ASSIGN) */
     int32_t attempt;      /* 1 for the first run (ASSIGN) */

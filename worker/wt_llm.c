@@ -1,18 +1,19 @@
 /* wt_llm - provider selection, tier->model mapping and the retry loop that
- * is the same for every provider: exponential backoff with full jitter,
- * capped, honouring Retry-After, abandoned at once when the session is
- * cancelled. Providers implement a single attempt. */
+ * is the same for every provider: wt_http's policy (exponential backoff with
+ * full jitter, capped; Retry-After as seconds or HTTP-date on any retried
+ * status, capped at LLM_SERVER_WAIT_CAP_MS), abandoned at once when the
+ * session is cancelled. Providers implement a single attempt. */
 #include "wt_llm.h"
 
 #include "wt_alloc.h"
 #include "wt_clock.h"
-#include "wt_llm_http.h"
+#include "wt_http.h"
 #include "wt_llm_int.h"
+#include "wt_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 void
 wt_llm_cfg_defaults(wt_llm_cfg_t *cfg)
@@ -33,6 +34,33 @@ set_default(char *dst, size_t cap, const char *v)
 {
     if (dst[0] == '\0')
         snprintf(dst, cap, "%s", v);
+}
+
+/* A hosted API answers every call without a key with 401, so a worker that
+ * started anyway would take sessions only to fail each of them: refuse to
+ * start instead. A custom base URL may be a local server (Ollama, vLLM,
+ * llama.cpp) that needs no key: start, and say that no key is sent. */
+static int
+check_key(const wt_llm_cfg_t *cfg, wt_err_t *err)
+{
+    if (strcmp(cfg->provider, "scripted") == 0)
+        return 0;
+    const char *key = cfg->api_key_env[0] ? getenv(cfg->api_key_env) : NULL;
+    if (key && *key)
+        return 0;
+    const char *public_base = strcmp(cfg->provider, "anthropic") == 0 ? "https://api.anthropic.com"
+                                                                      : "https://api.openai.com";
+    size_t n = strlen(public_base);
+    int is_public = strncmp(cfg->base_url, public_base, n) == 0 &&
+                    (cfg->base_url[n] == '\0' || cfg->base_url[n] == '/');
+    if (is_public)
+        return wt_err_set(err, WT_EINVAL,
+                          "provider %s at %s needs an API key: %s is not set (export it, or "
+                          "point --base-url at a server that needs none)",
+                          cfg->provider, cfg->base_url, cfg->api_key_env);
+    wt_log_warn("%s is not set: calls to %s go without an API key", cfg->api_key_env,
+                cfg->base_url);
+    return 0;
 }
 
 int
@@ -76,7 +104,7 @@ wt_llm_cfg_check(wt_llm_cfg_t *cfg, wt_err_t *err)
                           "unknown provider '%s' (expected anthropic, openai or scripted)",
                           cfg->provider);
     }
-    return 0;
+    return check_key(cfg, err);
 }
 
 wt_llm_t *
@@ -144,12 +172,18 @@ wt_llm_estimate_tokens(const char *text)
     return (int64_t)(n / 4 + 1);
 }
 
+#define LLM_SERVER_WAIT_CAP_MS 60000 /* longest Retry-After honoured */
+
+/* Statuses worth another try: rate limits, overload (529) and the 5xx
+ * that mean "try again"; 0 is no HTTP answer. */
+static const int llm_retry_statuses[] = {429, 500, 502, 503, 529, 0};
+
+/* No HTTP answer is transient only for timeouts and connection failures (a
+ * malformed body also reports status 0, and is not retried). */
 static int
 transient(long status, const wt_err_t *err)
 {
-    if (status == 429 || status == 500 || status == 502 || status == 503 || status == 529)
-        return 1;
-    return status == 0 && (err->code == WT_ETIMEDOUT || err->code == WT_EIO);
+    return status != 0 || err->code == WT_ETIMEDOUT || err->code == WT_EIO;
 }
 
 /* Sleeps ms in short slices; returns -1 when cancelled. */
@@ -171,6 +205,12 @@ wt_llm_complete(wt_llm_t *self, const wt_llm_request_t *req, wt_llm_reply_t *rep
 {
     memset(reply, 0, sizeof *reply);
     const char *model = req->model ? req->model : wt_llm_model_for(self, req->tier);
+    wt_http_retry_t policy = {.max_attempts = self->cfg.max_retries + 1,
+                              .base_ms = self->cfg.backoff_base_ms,
+                              .cap_ms = self->cfg.backoff_cap_ms,
+                              .server_wait_cap_ms = LLM_SERVER_WAIT_CAP_MS,
+                              .statuses = llm_retry_statuses,
+                              .flags = WT_HTTP_RETRY_AFTER_ANY};
     for (int attempt = 0;; attempt++) {
         long status = 0;
         int64_t retry_after = -1;
@@ -180,20 +220,18 @@ wt_llm_complete(wt_llm_t *self, const wt_llm_request_t *req, wt_llm_reply_t *rep
             reply->retries = attempt;
             return 0;
         }
-        if (!transient(status, &e) || attempt >= self->cfg.max_retries) {
+        wt_http_hints_t hints;
+        wt_http_hints_init(&hints);
+        hints.retry_after_ms = retry_after;
+        int64_t delay = transient(status, &e)
+                            ? wt_http_retry_delay_ms(&policy, attempt + 1, status, &hints,
+                                                     wt_clock_now_ms(), wt_http_random())
+                            : -1;
+        if (delay < 0) {
             if (err)
                 *err = e;
             return -1;
         }
-        int64_t cap = (int64_t)self->cfg.backoff_base_ms << (attempt < 20 ? attempt : 20);
-        if (cap > self->cfg.backoff_cap_ms)
-            cap = self->cfg.backoff_cap_ms;
-        uint32_t r = 0;
-        if (getrandom(&r, sizeof r, 0) != sizeof r)
-            r = 0;
-        int64_t delay = cap > 0 ? (int64_t)(r % (uint64_t)(cap + 1)) : 0;
-        if (retry_after >= 0)
-            delay = retry_after > 60000 ? 60000 : retry_after;
         if (req->on_retry)
             req->on_retry(req->ud, attempt + 1, status, delay, e.msg);
         if (nap(delay, req->cancel) != 0)
@@ -230,31 +268,54 @@ api_error(const char *provider, long status, const wt_buf_t *body, wt_err_t *err
     json_decref(j);
 }
 
+/* wt_http's abort callback: the session's cancel flag. */
+static int
+cancelled(void *ud)
+{
+    const volatile int *cancel = ud;
+    return cancel != NULL && *cancel;
+}
+
 int
 wt_llm_post(wt_llm_t *self, const wt_llm_request_t *req, const char *url,
             const char *const *headers, const char *body, const char *model, wt_llm_parse_fn parse,
             wt_llm_reply_t *reply, long *status, int64_t *retry_after, wt_err_t *err)
 {
-    wt_llm_http_req_t hr = {url,
-                            headers,
-                            body,
-                            req->timeout_ms > 0 ? req->timeout_ms : self->cfg.timeout_ms,
-                            self->cfg.connect_timeout_ms,
-                            self->cfg.max_response_bytes,
-                            req->cancel};
-    wt_buf_t resp;
-    wt_buf_init(&resp, self->cfg.max_response_bytes);
-    int rc = wt_llm_http_post(&hr, status, &resp, retry_after, err);
+    const char *hdrs[16];
+    size_t n = 0;
+    for (const char *const *h = headers; h && *h; h++) {
+        wt_assert(n < 14); /* providers send a handful of headers */
+        hdrs[n++] = *h;
+    }
+    hdrs[n++] = "Content-Type: application/json";
+    hdrs[n] = NULL;
+    wt_http_req_t hr = {.method = "POST",
+                        .url = url,
+                        .headers = hdrs,
+                        .body = body,
+                        .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : self->cfg.timeout_ms,
+                        .connect_timeout_ms = self->cfg.connect_timeout_ms,
+                        .max_response_bytes = self->cfg.max_response_bytes,
+                        .abort_fn = cancelled,
+                        .abort_ud = (void *)req->cancel};
+    wt_http_resp_t resp;
+    wt_http_resp_init(&resp, self->cfg.max_response_bytes);
+    /* One handle per call: each session thread has its own. */
+    wt_http_t *http = wt_http_new(err);
+    int rc = http ? wt_http_perform(http, &hr, &resp, err) : -1;
+    wt_http_destroy(&http);
+    *status = resp.status;
+    *retry_after = resp.hints.retry_after_ms;
     if (rc == 0 && *status != 200) {
-        api_error(self->provider->name, *status, &resp, err);
+        api_error(self->provider->name, *status, &resp.body, err);
         rc = -1;
     } else if (rc == 0) {
-        rc = parse(wt_buf_str(&resp), resp.len, reply, err);
+        rc = parse(wt_buf_str(&resp.body), resp.body.len, reply, err);
         if (rc != 0)
             *status = 0; /* a malformed body is not retried */
     }
     if (rc == 0 && reply->model[0] == '\0')
         snprintf(reply->model, sizeof reply->model, "%s", model);
-    wt_buf_release(&resp);
+    wt_http_resp_release(&resp);
     return rc;
 }

@@ -5,7 +5,7 @@
 #ifndef WT_PROMPT_H
 #define WT_PROMPT_H
 
-#include "wt_workflow.h"
+#include "wt_wfrun.h"
 
 #define WT_PROMPT_CONTEXT_FILES_CAP (32 * 1024)
 

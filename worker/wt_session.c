@@ -367,6 +367,20 @@ wt_session_lend_redis(wt_session_t *self, wt_redis_t *redis)
     self->redis_lent = 1;
 }
 
+/* After session_completed is stored (retention, DESIGN.md 19): success
+ * removes the workspace now, other endings keep it for --keep-days. A
+ * session that did not end here (handback, stale) keeps it untouched. */
+static void
+retire_workspace(wt_session_t *self, const char *ended)
+{
+    if (self->workspace[0] == '\0' || strcmp(ended, "handback") == 0 || strcmp(ended, "stale") == 0)
+        return;
+    wt_err_t err = {0};
+    if (wt_workspace_retire(self->env->workspace_root, self->sid, self->workspace_repo,
+                            strcmp(ended, "success") == 0, &err) != 0)
+        wt_log_warn("session %s: workspace left in place: %s", self->sid, err.msg);
+}
+
 const char *
 wt_session_run(wt_session_t *self)
 {
@@ -397,5 +411,7 @@ wt_session_run(wt_session_t *self)
     }
     if (strcmp(outcome, "handback") == 0)
         return "handback";
-    return finish(self, outcome, detail);
+    const char *ended = finish(self, outcome, detail);
+    retire_workspace(self, ended);
+    return ended;
 }

@@ -11,6 +11,7 @@
 #include "wt_stuck.h"
 #include "wt_tools.h"
 #include "wt_ulid.h"
+#include "wt_wfrun.h"
 
 #include <limits.h>
 

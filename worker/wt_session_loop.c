@@ -125,9 +125,13 @@ static int
 run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
 {
     char *summary = wt_tools_summary(c->input, SUMMARY_CHARS);
+    /* in_tool marks the session as running a tool: if the worker dies now,
+     * this session may be why, and only then is the run charged against
+     * --max-attempts (the broker's requeue reads it). */
+    const char *mark[] = {"in_tool", c->name};
     if (wt_session_emit(self, "tool_call_started",
-                        json_pack("{s:s,s:s}", "tool", c->name, "args_summary", summary), 0, 0,
-                        NULL) != 0) {
+                        json_pack("{s:s,s:s}", "tool", c->name, "args_summary", summary), 0, 2,
+                        mark) != 0) {
         free(summary);
         return -1;
     }
@@ -161,8 +165,9 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
                              : json_pack("{s:s,s:I,s:s}", "tool", c->name, "duration_ms",
                                          (json_int_t)ms, "result_summary", rs);
     free(rs);
+    const char *unmark[] = {"in_tool", ""};
     int rc = wt_session_emit(self, res.is_error ? "tool_call_failed" : "tool_call_completed", d, 0,
-                             0, NULL);
+                             2, unmark);
     json_array_append_new(results, result_entry(c, res.text ? res.text : "", res.is_error));
     wt_tool_result_release(&res);
     return rc != 0 ? -1 : advanced;
@@ -349,13 +354,19 @@ act(wt_session_t *self, const wt_llm_reply_t *reply, int *repeat_hit)
     int advanced = 0, halt = 0;
     json_t *results = json_array();
     for (size_t i = 0; i < reply->ncalls && !halt && !self->cancel; i++) {
-        if (wt_stuck_tool_call(&self->stuck, reply->calls[i].name, reply->calls[i].input))
-            *repeat_hit = 1;
+        int hit = wt_stuck_tool_call(&self->stuck, reply->calls[i].name, reply->calls[i].input);
         int r = run_call(self, &reply->calls[i], results);
         if (r < 0)
             halt = 1;
         else
             advanced |= r;
+        /* A call that advanced the workflow is progress however often its
+         * arguments repeat (successive steps completed with the same short
+         * notes): it neither counts nor fires as a repeat. */
+        if (r > 0)
+            wt_stuck_progress(&self->stuck);
+        else if (hit)
+            *repeat_hit = 1;
     }
     if (json_array_size(results))
         json_array_append_new(self->messages,

@@ -1,5 +1,5 @@
-/* wt_stuck - stuck signals as counters. A call's identity is a 64-bit
- * FNV-1a hash of its name and its arguments dumped with sorted keys, so
+/* wt_stuck - stuck signals as counters. A call's identity is the SHA-256
+ * of its name and its arguments dumped with sorted keys, so
  * argument order does not matter and no length limit truncates the
  * comparison. Each signal starts over after it fires: under notify_only a
  * session that stays stuck is reported again only after the same evidence
@@ -8,6 +8,7 @@
 
 #include "wt_alloc.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,26 +19,36 @@ wt_stuck_init(wt_stuck_t *self)
     memset(self, 0, sizeof *self);
 }
 
-static uint64_t
-fnv1a(uint64_t h, const char *s)
+/* SHA-256 of name, a newline, args. EVP_Digest cannot fail for SHA-256 on
+ * in-memory input short of allocation failure; then the digest stays zero
+ * and the worst case is a missed repeat. */
+static void
+signature(const char *name, const char *args, unsigned char out[32])
 {
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
+    memset(out, 0, 32);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL)
+        return;
+    if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+        EVP_DigestUpdate(ctx, name, strlen(name));
+        EVP_DigestUpdate(ctx, "\n", 1);
+        EVP_DigestUpdate(ctx, args, strlen(args));
+        EVP_DigestFinal_ex(ctx, out, NULL);
     }
-    return h;
+    EVP_MD_CTX_free(ctx);
 }
 
 int
 wt_stuck_tool_call(wt_stuck_t *self, const char *name, json_t *input)
 {
     char *args = input ? json_dumps(input, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    uint64_t sig = fnv1a(fnv1a(fnv1a(14695981039346656037ull, name), "\n"), args ? args : "");
-    if (self->repeat > 0 && sig == self->last_sig) {
+    unsigned char sig[32];
+    signature(name, args ? args : "", sig);
+    if (self->repeat > 0 && memcmp(sig, self->last_sig, sizeof sig) == 0) {
         self->repeat++;
     } else {
         self->repeat = 1;
-        self->last_sig = sig;
+        memcpy(self->last_sig, sig, sizeof sig);
         snprintf(self->last_call, sizeof self->last_call, "%s %s", name, args ? args : "{}");
     }
     free(args);
@@ -45,6 +56,12 @@ wt_stuck_tool_call(wt_stuck_t *self, const char *name, json_t *input)
         return 0;
     self->repeat = 0;
     return 1;
+}
+
+void
+wt_stuck_progress(wt_stuck_t *self)
+{
+    self->repeat = 0;
 }
 
 int

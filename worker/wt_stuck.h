@@ -15,18 +15,21 @@
 #define WT_STUCK_IDLE   8  /* idle turns in the window that count as stuck */
 
 typedef struct wt_stuck {
-    uint64_t last_sig;         /* FNV-1a hash of the previous call (name + sorted args) */
-    char last_call[160];       /* its start, for the event detail */
-    int repeat;                /* identical consecutive calls so far */
-    int ring[WT_STUCK_WINDOW]; /* 1 when turn i advanced a step */
-    int nturns;                /* turns in the ring since the last report */
-    int deadline_warned;       /* timeout_imminent already reported */
+    unsigned char last_sig[32]; /* SHA-256 of the previous call (name + sorted args) */
+    char last_call[160];        /* its start, for the event detail */
+    int repeat;                 /* identical consecutive calls so far */
+    int ring[WT_STUCK_WINDOW];  /* 1 when turn i advanced a step */
+    int nturns;                 /* turns in the ring since the last report */
+    int deadline_warned;        /* timeout_imminent already reported */
 } wt_stuck_t;
 
 void wt_stuck_init(wt_stuck_t *self);
 /* Records a tool call; returns 1 when it is the WT_STUCK_REPEAT-th identical
  * call in a row (the count then starts over, so it fires once per run). */
 int wt_stuck_tool_call(wt_stuck_t *self, const char *name, json_t *input);
+/* A call advanced the workflow (a step or a loop iteration): the same call
+ * again is progress, not a repeat, so the repeat count starts over. */
+void wt_stuck_progress(wt_stuck_t *self);
 /* Records the end of a turn; returns 1 when at least WT_STUCK_IDLE of the
  * last WT_STUCK_WINDOW turns advanced nothing (the window then starts over). */
 int wt_stuck_turn(wt_stuck_t *self, int advanced);

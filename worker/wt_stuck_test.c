@@ -31,6 +31,24 @@ test_repeated_tool_call(void)
 }
 
 static void
+test_progress_resets_repeat(void)
+{
+    wt_stuck_t s;
+    wt_stuck_init(&s);
+    json_t *a = json_pack("{s:s}", "notes", "done");
+    /* each call advanced a step: however many, never a repeat */
+    for (int i = 0; i < 6; i++) {
+        WT_CHECK(wt_stuck_tool_call(&s, "complete_step", a) == 0);
+        wt_stuck_progress(&s);
+    }
+    /* a call that did not advance starts counting from one again */
+    WT_CHECK(wt_stuck_tool_call(&s, "complete_step", a) == 0);
+    WT_CHECK(wt_stuck_tool_call(&s, "complete_step", a) == 0);
+    WT_CHECK(wt_stuck_tool_call(&s, "complete_step", a) == 1);
+    json_decref(a);
+}
+
+static void
 test_long_arguments_compared_whole(void)
 {
     char big[2000];
@@ -84,5 +102,6 @@ test_deadline_once(void)
     WT_CHECK(wt_stuck_deadline(&s, 0, 0) == 0);
 }
 
-WT_TEST_MAIN(WT_TEST(test_repeated_tool_call), WT_TEST(test_long_arguments_compared_whole),
-             WT_TEST(test_no_progress), WT_TEST(test_deadline_once))
+WT_TEST_MAIN(WT_TEST(test_repeated_tool_call), WT_TEST(test_progress_resets_repeat),
+             WT_TEST(test_long_arguments_compared_whole), WT_TEST(test_no_progress),
+             WT_TEST(test_deadline_once))

@@ -9,6 +9,8 @@
  * the position is derived from the context and the artifacts, so the whole
  * state serializes to JSON and a resumed session continues exactly where the
  * last completed step left it. */
+#include "wt_wfrun.h"
+
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_condition.h"

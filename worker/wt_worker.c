@@ -19,6 +19,7 @@
 #include "wt_tools.h"
 #include "wt_wire.h"
 #include "wt_worker_cfg.h"
+#include "wt_workspace.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -26,12 +27,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zmq.h>
 
 extern char **environ;
 
 #define THREAD_STACK (512 * 1024)
+#define PRUNE_MS     60000 /* workspace prune period (shorter when --keep-days is tiny) */
+#define PRUNE_MAX    32    /* workspaces removed per prune pass */
+/* Session threads (and the tools they start) run this much nicer than the
+ * main thread, so a busy host or hundreds of busy sessions cannot starve
+ * the heartbeats: the broker would judge the worker dead and requeue its
+ * sessions. Raising one's own nice needs no privilege. */
+#define SESSION_NICE 5
 
 /* A slot keeps its Redis connection and its PUSH socket from one session
  * to the next: opening them per session was a large part of a short
@@ -64,12 +74,16 @@ typedef struct worker {
     wt_redis_t *redis;              /* owned, main thread only */
     wt_store_t store;               /* layout over redis */
     int64_t broker_seen_ms;         /* monotonic time of the last broker message */
-    int64_t next_hb_ms;             /* next heartbeat */
+    int64_t next_hb_ms;             /* next heartbeat timer (record, reconnect check) */
+    int64_t hb_sent_ms;             /* monotonic time of the last HEARTBEAT sent */
+    int64_t ready_sent_ms;          /* monotonic time of the last READY sent */
+    uint64_t assign_seen;           /* highest ASSIGN req read: acked in READY/HEARTBEAT */
     int backoff_ms;                 /* reconnect backoff */
     int draining;                   /* SIGTERM received */
     int64_t drain_deadline_ms;      /* then hand back whatever still runs */
     int record_failures;            /* consecutive failed writes of the worker record */
     int64_t next_record_ms;         /* monotonic time of the next try after a failure */
+    int64_t next_prune_ms;          /* monotonic time of the next workspace prune */
     int workflows_published;        /* <prefix>workflows written once */
     wt_session_counters_t counters; /* cumulative, bumped by session threads */
 } worker_t;
@@ -117,8 +131,10 @@ send_ready(worker_t *w)
         wt_strlist_push(&m->labels, w->cfg.labels[i]);
     running_ids(w, &m->running);
     put_counters(w, m);
+    m->req = w->assign_seen;
     send_msg(w, m);
     wt_msg_destroy(&m);
+    w->ready_sent_ms = wt_clock_mono_ms();
 }
 
 static void
@@ -145,8 +161,21 @@ send_heartbeat(worker_t *w)
     m->free = w->draining ? 0 : w->cfg.slots - w->running;
     running_ids(w, &m->running);
     put_counters(w, m);
+    m->req = w->assign_seen;
     send_msg(w, m);
     wt_msg_destroy(&m);
+    w->hb_sent_ms = wt_clock_mono_ms();
+}
+
+/* A HEARTBEAT when one is due. Cheap, so the loops that take bursts of
+ * messages (hundreds of ASSIGNs or ends at once, slow under load) call it
+ * between messages: a burst must not silence the worker for the broker's
+ * liveness window. */
+static void
+heartbeat_if_due(worker_t *w)
+{
+    if (wt_clock_mono_ms() - w->hb_sent_ms >= w->cfg.heartbeat_ms)
+        send_heartbeat(w);
 }
 
 /* --- sessions --- */
@@ -165,6 +194,8 @@ static void *
 session_thread(void *arg)
 {
     slot_t *s = arg;
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SESSION_NICE) != 0)
+        wt_log_debug("session thread: cannot lower its priority: %s", strerror(errno));
     const char *outcome = wt_session_run(s->session);
     if (s->push == NULL) {
         s->push = zmq_socket(s->zctx, ZMQ_PUSH);
@@ -249,6 +280,7 @@ on_done(worker_t *w)
         wt_session_destroy(&s->session);
         s->used = 0;
         w->running--;
+        heartbeat_if_due(w);
     }
 }
 
@@ -271,6 +303,8 @@ on_broker(worker_t *w)
         switch (m->cmd) {
         case WT_CMD_ASSIGN:
             start_session(w, m);
+            if (m->req > w->assign_seen)
+                w->assign_seen = m->req;
             break;
         case WT_CMD_STOP:
             for (int i = 0; i < w->cfg.slots; i++)
@@ -278,8 +312,13 @@ on_broker(worker_t *w)
                     wt_session_cancel(w->slots[i].session);
             break;
         case WT_CMD_DISCONNECT:
-            wt_log_info("broker does not know this worker: sending READY again");
-            send_ready(w);
+            /* The broker answers every message of a worker it does not know
+             * with DISCONNECT; one READY per interval answers them all (a
+             * READY per DISCONNECT was a storm of re-registrations). */
+            if (wt_clock_mono_ms() - w->ready_sent_ms >= w->cfg.heartbeat_ms) {
+                wt_log_info("broker does not know this worker: sending READY again");
+                send_ready(w);
+            }
             break;
         case WT_CMD_ERROR:
             wt_log_warn("broker error %d: %s", m->code, m->message ? m->message : "");
@@ -288,10 +327,27 @@ on_broker(worker_t *w)
             break;
         }
         wt_msg_destroy(&m);
+        heartbeat_if_due(w);
     }
 }
 
 /* --- Redis records --- */
+
+/* Removes workspaces of unsuccessful sessions older than --keep-days, at
+ * most PRUNE_MAX per pass (a pass runs on this loop, so it stays short),
+ * every PRUNE_MS or keep/2 when that is shorter (tests use tiny keeps). */
+static void
+prune_workspaces(worker_t *w, int64_t now)
+{
+    wt_err_t err = {0};
+    int n = wt_workspace_prune(w->cfg.workspace_root, w->cfg.keep_ms, PRUNE_MAX, &err);
+    if (err.code != WT_OK)
+        wt_log_warn("workspace prune: %s", err.msg);
+    else if (n > 0)
+        wt_log_debug("workspace prune: %d removed", n);
+    int64_t every = w->cfg.keep_ms / 2 < PRUNE_MS ? w->cfg.keep_ms / 2 : PRUNE_MS;
+    w->next_prune_ms = now + (n == PRUNE_MAX ? 0 : every < 200 ? 200 : every);
+}
 
 static void
 publish_record(worker_t *w)
@@ -319,6 +375,13 @@ publish_record(worker_t *w)
     if (r) {
         freeReplyObject(r);
         r = wt_redis_command(w->redis, &err, "EXPIRE %s 10", key);
+    }
+    if (r) { /* the index readers use instead of SCAN (<prefix>workers by last_seen_ms) */
+        char idx[160];
+        freeReplyObject(r);
+        r = wt_redis_command(w->redis, &err, "ZADD %s %s %s",
+                             wt_store_key(&w->store, idx, sizeof idx, "workers"), seen,
+                             w->cfg.name);
     }
     if (r) {
         freeReplyObject(r);
@@ -394,7 +457,10 @@ worker_loop(worker_t *w)
             w->drain_deadline_ms = INT64_MAX;
         }
         int64_t now = wt_clock_mono_ms();
-        long timeout = (long)(w->next_hb_ms - now);
+        int64_t due = w->next_hb_ms < w->hb_sent_ms + w->cfg.heartbeat_ms
+                          ? w->next_hb_ms
+                          : w->hb_sent_ms + w->cfg.heartbeat_ms;
+        long timeout = (long)(due - now);
         if (timeout < 0)
             timeout = 0;
         if (w->draining && timeout > 100)
@@ -402,13 +468,22 @@ worker_loop(worker_t *w)
         zmq_pollitem_t items[] = {{w->broker, 0, ZMQ_POLLIN, 0}, {w->done, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR)
             break;
+        /* Back from far longer than we asked to wait: this process was
+         * stopped or starved, not the broker silent (its messages may not
+         * even be read in yet). Give it a fresh window rather than drop the
+         * connection and what is queued on it. */
+        if (wt_clock_mono_ms() - now > timeout + (int64_t)w->cfg.heartbeat_ms)
+            w->broker_seen_ms = wt_clock_mono_ms();
         if (items[1].revents & ZMQ_POLLIN)
             on_done(w);
         if (items[0].revents & ZMQ_POLLIN)
             on_broker(w);
         now = wt_clock_mono_ms();
-        if (now < w->next_hb_ms)
+        if (now < w->next_hb_ms) {
+            if (now - w->broker_seen_ms <= (int64_t)w->cfg.heartbeat_ms * w->cfg.liveness)
+                heartbeat_if_due(w);
             continue;
+        }
         w->next_hb_ms = now + w->cfg.heartbeat_ms;
         if (now - w->broker_seen_ms > (int64_t)w->cfg.heartbeat_ms * w->cfg.liveness) {
             w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : 1000;
@@ -419,10 +494,12 @@ worker_loop(worker_t *w)
             connect_broker(w);
             w->broker_seen_ms = now + w->backoff_ms; /* next check after the backoff */
         } else {
-            send_heartbeat(w);
+            heartbeat_if_due(w);
         }
         if (now >= w->next_record_ms)
             publish_record(w);
+        if (now >= w->next_prune_ms)
+            prune_workspaces(w, now);
         if (!w->workflows_published && w->record_failures == 0)
             publish_workflows(w);
     }

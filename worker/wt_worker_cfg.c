@@ -25,7 +25,7 @@ usage(FILE *out)
         "                        [--script FILE] [--soul FILE]\n"
         "                        [--max-turns N] [--session-timeout DUR] [--stall-timeout DUR]\n"
         "                        [--drain-timeout DUR] [--stuck-policy abort|notify_only]\n"
-        "                        [--heartbeat DUR] [--liveness N]\n"
+        "                        [--heartbeat DUR] [--liveness N] [--keep-days N]\n"
         "\n"
         "Runs a worker with N session slots (default 4). Each assigned session runs its\n"
         "workflow with the chosen LLM provider; every event goes to Redis.\n"
@@ -41,7 +41,10 @@ usage(FILE *out)
         "Notifications: WORKTRAIN_NOTIFY_WEBHOOK (JSON POST) and/or WORKTRAIN_NOTIFY_SLACK\n"
         "(Slack incoming webhook) get one post per session_completed, retried in the\n"
         "background (WORKTRAIN_NOTIFY_ATTEMPTS, _BACKOFF_MS, _TIMEOUT_MS); outcomes go to\n"
-        "wt:notifications.\n");
+        "wt:notifications.\n"
+        "Workspaces: a successful session's workspace is removed when it ends; those of\n"
+        "failed, stuck, timed-out and cancelled sessions are kept --keep-days N days\n"
+        "(default 7; a decimal such as 0.5 works) for inspection, then removed.\n");
 }
 
 static int
@@ -74,6 +77,7 @@ defaults(wt_worker_cfg_t *cfg)
     cfg->session_timeout_ms = 60 * 60 * 1000;
     cfg->drain_timeout_ms = 30000;
     cfg->stuck_abort = 1;
+    cfg->keep_ms = 7LL * 24 * 3600 * 1000;
     wt_llm_cfg_defaults(&cfg->llm);
     cfg->llm.timeout_ms = 120000; /* the stall timeout: no answer in 120 s */
     wt_notify_cfg_defaults(&cfg->notify);
@@ -104,31 +108,20 @@ int
 wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
 {
     defaults(cfg);
-    static const struct option opts[] = {{"broker", 1, 0, 'b'},
-                                         {"redis", 1, 0, 'r'},
-                                         {"slots", 1, 0, 's'},
-                                         {"workflows", 1, 0, 'w'},
-                                         {"workspace-root", 1, 0, 'W'},
-                                         {"name", 1, 0, 'n'},
-                                         {"provider", 1, 0, 'p'},
-                                         {"base-url", 1, 0, 'u'},
-                                         {"model", 1, 0, 'm'},
-                                         {"model-fast", 1, 0, 'F'},
-                                         {"model-balanced", 1, 0, 'B'},
-                                         {"model-best", 1, 0, 'X'},
-                                         {"script", 1, 0, 'S'},
-                                         {"soul", 1, 0, 'o'},
-                                         {"max-turns", 1, 0, 't'},
-                                         {"session-timeout", 1, 0, 'T'},
-                                         {"stall-timeout", 1, 0, 'L'},
-                                         {"drain-timeout", 1, 0, 'D'},
-                                         {"stuck-policy", 1, 0, 'P'},
-                                         {"heartbeat", 1, 0, 'H'},
-                                         {"liveness", 1, 0, 'l'},
-                                         {"clients", 1, 0, 'C'},
-                                         {"label", 1, 0, 'a'},
-                                         {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"broker", 1, 0, 'b'},         {"redis", 1, 0, 'r'},
+        {"slots", 1, 0, 's'},          {"workflows", 1, 0, 'w'},
+        {"workspace-root", 1, 0, 'W'}, {"name", 1, 0, 'n'},
+        {"provider", 1, 0, 'p'},       {"base-url", 1, 0, 'u'},
+        {"model", 1, 0, 'm'},          {"model-fast", 1, 0, 'F'},
+        {"model-balanced", 1, 0, 'B'}, {"model-best", 1, 0, 'X'},
+        {"script", 1, 0, 'S'},         {"soul", 1, 0, 'o'},
+        {"max-turns", 1, 0, 't'},      {"session-timeout", 1, 0, 'T'},
+        {"stall-timeout", 1, 0, 'L'},  {"drain-timeout", 1, 0, 'D'},
+        {"stuck-policy", 1, 0, 'P'},   {"heartbeat", 1, 0, 'H'},
+        {"liveness", 1, 0, 'l'},       {"clients", 1, 0, 'C'},
+        {"label", 1, 0, 'a'},          {"keep-days", 1, 0, 'K'},
+        {"help", 0, 0, 'h'},           {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int c, rc = 0;
@@ -222,6 +215,15 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         case 'l':
             rc = number("--liveness", optarg, 1, 100, &cfg->liveness);
             break;
+        case 'K': {
+            char *end;
+            double days = strtod(optarg, &end);
+            if (*optarg == '\0' || *end || !(days >= 0 && days <= 3650))
+                rc = bad("--keep-days", optarg);
+            else
+                cfg->keep_ms = (int64_t)(days * 24 * 3600 * 1000);
+            break;
+        }
         case 'h':
             usage(stdout);
             return 1;

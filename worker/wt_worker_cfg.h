@@ -21,6 +21,7 @@ typedef struct wt_worker_cfg {
     char labels[WT_WORKER_MAX_LABELS][65];       /* --label: what sessions may require */
     int nlabels;                                 /* count */
     char workspace_root[512];                    /* per-session workspaces */
+    int64_t keep_ms;                             /* --keep-days: workspaces of failed sessions */
     char soul_path[512];                         /* optional soul file */
     int heartbeat_ms;                            /* heartbeat interval */
     int liveness;                                /* missed heartbeats before reconnecting */

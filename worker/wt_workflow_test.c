@@ -4,6 +4,7 @@
 #include "wt_alloc.h"
 #include "wt_condition.h"
 #include "wt_test.h"
+#include "wt_wfrun.h"
 #include "wt_workflow.h"
 
 #include <dirent.h>

@@ -7,6 +7,7 @@
 #include "wt_err.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Creates (or, for a resumed session, reuses) the workspace of sid under
  * root (created with its parents when missing). repo NULL or "" means a
@@ -15,6 +16,18 @@
  * sid) or WT_ELIMIT (path too long). */
 int wt_workspace_create(const char *root, const char *sid, const char *repo, char *out, size_t cap,
                         wt_err_t *err);
+/* The session sid has ended. remove_now (outcome success): its workspace
+ * goes at once - a worktree through `git worktree remove` (its branch
+ * worktrain/<sid> stays in the repo), a plain directory recursively.
+ * Otherwise it stays for inspection and <root>/.ended/<sid> records when it
+ * ended (and the repo, for a worktree) for wt_workspace_prune. Fails with
+ * WT_EIO naming the path when something cannot be removed or recorded. */
+int wt_workspace_retire(const char *root, const char *sid, const char *repo, int remove_now,
+                        wt_err_t *err);
+/* Removes at most max workspaces whose .ended record is older than keep_ms,
+ * with their records. Returns how many were removed, -1 with err when the
+ * record folder cannot be read (a missing one is fine: 0). */
+int wt_workspace_prune(const char *root, int64_t keep_ms, int max, wt_err_t *err);
 /* Runs git with argv (argv[0] is not "git": the arguments only, NULL
  * terminated) via fork/exec, no shell, stdin from /dev/null. Returns git's
  * exit status (0 = success), or -1 when it could not run; the first line of

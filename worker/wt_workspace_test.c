@@ -1,12 +1,17 @@
 /* Unit tests of workspaces: a fresh directory per session, reused when the
  * session resumes; a git worktree on branch worktrain/<sid>, also when the
- * branch already exists; clear errors for a non-repository and a bad id. */
+ * branch already exists; clear errors for a non-repository and a bad id.
+ * Retention: a successful session's workspace goes at once (a worktree
+ * keeps its branch), another ending leaves it with a .ended record that
+ * prune honours after keep_ms; prune never touches a directory without a
+ * record and never follows a symlink out of a workspace. */
 #include "wt_test.h"
 #include "wt_workspace.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,14 +81,61 @@ test_git_worktree(void)
     WT_CHECK(err.code == WT_EINVAL && strstr(err.msg, "not a git repository") != NULL);
 }
 
+static int
+exists(const char *root, const char *name)
+{
+    char p[PATH_MAX * 2];
+    snprintf(p, sizeof p, "%s/%s", root, name);
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+static void
+test_retire_and_prune(void)
+{
+    char root[PATH_MAX + 16], out[PATH_MAX], outside[PATH_MAX + 16], link[PATH_MAX * 2];
+    snprintf(root, sizeof root, "%s/ret", base);
+    snprintf(outside, sizeof outside, "%s/outside", base);
+    WT_CHECK(sh("mkdir -p '%s' && touch '%s/precious'", outside) == 0);
+    wt_err_t err = {0};
+    const char *ids[] = {"01OK", "01FAIL", "01RUNNING"};
+    for (int i = 0; i < 3; i++) {
+        WT_CHECK(wt_workspace_create(root, ids[i], NULL, out, sizeof out, &err) == 0);
+        snprintf(link, sizeof link, "%s/escape", out); /* an agent's symlink out */
+        WT_CHECK(symlink(outside, link) == 0);
+    }
+    WT_CHECK(wt_workspace_retire(root, "01OK", NULL, 1, &err) == 0);
+    WT_CHECK(!exists(root, "01OK"));
+    WT_CHECK(wt_workspace_retire(root, "01FAIL", NULL, 0, &err) == 0);
+    WT_CHECK(exists(root, "01FAIL") && exists(root, ".ended/01FAIL"));
+    WT_CHECK(wt_workspace_prune(root, 3600 * 1000, 32, &err) == 0); /* not old enough */
+    WT_CHECK(exists(root, "01FAIL"));
+    WT_CHECK(wt_workspace_prune(root, 0, 32, &err) == 1 && err.code == WT_OK);
+    WT_CHECK(!exists(root, "01FAIL") && !exists(root, ".ended/01FAIL"));
+    WT_CHECK(exists(root, "01RUNNING")); /* no record: never pruned */
+    WT_CHECK(exists(base, "outside/precious"));
+    WT_CHECK(wt_workspace_retire(root, ".ended", NULL, 1, &err) == -1 && err.code == WT_EINVAL);
+    /* a worktree: removed through git, its branch stays in the repo */
+    char repo[PATH_MAX + 16], why[256];
+    snprintf(repo, sizeof repo, "%s/repo2", base);
+    WT_CHECK(sh("mkdir -p '%s' && cd '%s' && git init -q && echo hi > README && git add README"
+                " && git -c user.email=t@t -c user.name=t commit -qm init && test -d '%s'",
+                repo) == 0);
+    WT_CHECK(wt_workspace_create(root, "01WT", repo, out, sizeof out, &err) == 0);
+    WT_CHECK(wt_workspace_retire(root, "01WT", repo, 1, &err) == 0 && !exists(root, "01WT"));
+    char *branch[] = {"-C", repo, "rev-parse", "--verify", "--quiet", "refs/heads/worktrain/01WT",
+                      NULL};
+    WT_CHECK(wt_workspace_git(branch, why, sizeof why) == 0);
+}
+
 int
 main(void)
 {
     char tmpl[] = "/tmp/wt-ws-test-XXXXXX";
     if (mkdtemp(tmpl) == NULL || realpath(tmpl, base) == NULL)
         return 1;
-    static const wt_test_case_t cases[] = {WT_TEST(test_plain_directory),
-                                           WT_TEST(test_git_worktree)};
+    static const wt_test_case_t cases[] = {
+        WT_TEST(test_plain_directory), WT_TEST(test_git_worktree), WT_TEST(test_retire_and_prune)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     if (sh("rm -rf '%s'", base) != 0)
         rc = 1;

@@ -16,6 +16,7 @@
 
 #include "wt_alloc.h"
 #include "wt_buf.h"
+#include "wt_http.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -202,19 +203,19 @@ wt_poll_meta_header(wt_poll_meta_t *m, const char *line, size_t len, int64_t now
         snprintf(m->etag, sizeof m->etag, "%s", v);
     } else if (strcasecmp(k, "link") == 0) {
         parse_link(m, v);
-    } else if (strcasecmp(k, "x-ratelimit-remaining") == 0 ||
-               strcasecmp(k, "ratelimit-remaining") == 0) {
-        m->remaining = parse_int(v);
-    } else if (strcasecmp(k, "x-ratelimit-reset") == 0 || strcasecmp(k, "ratelimit-reset") == 0) {
-        m->reset_s = parse_int(v);
-    } else if (strcasecmp(k, "retry-after") == 0) {
-        int64_t s = parse_int(v);
-        if (s < 0) {
-            time_t t = curl_getdate(v, NULL); /* an HTTP-date */
-            if (t != (time_t)-1)
-                s = (int64_t)t > now_s ? (int64_t)t - now_s : 0;
-        }
-        m->retry_after_s = wait_s(s);
+    } else if (strcasecmp(k, "retry-after") == 0 || strcasecmp(k, "x-ratelimit-remaining") == 0 ||
+               strcasecmp(k, "ratelimit-remaining") == 0 ||
+               strcasecmp(k, "x-ratelimit-reset") == 0 || strcasecmp(k, "ratelimit-reset") == 0) {
+        /* The wait hints are read by wt_http, as for every HTTP caller. */
+        wt_http_hints_t h = {
+            .retry_after_ms = -2, .remaining = m->remaining, .reset_s = m->reset_s};
+        wt_http_hints_header(&h, line, len, now_s);
+        m->remaining = h.remaining;
+        m->reset_s = h.reset_s;
+        if (h.retry_after_ms != -2)
+            m->retry_after_s = wait_s(h.retry_after_ms < 0 ? -1
+                                                           : h.retry_after_ms / 1000 +
+                                                                 (h.retry_after_ms % 1000 != 0));
     } else if (strcasecmp(k, "x-poll-interval") == 0) {
         m->poll_interval_s = wait_s(parse_int(v));
     }
@@ -239,6 +240,14 @@ wt_poll_meta_not_before_ms(const wt_poll_meta_t *m, int64_t now_ms, int *rate_li
     if (limited)
         return now_ms + REFUSAL_WAIT_MS;
     return now_ms;
+}
+
+int64_t
+wt_poll_meta_not_before_mono(const wt_poll_meta_t *m, int64_t wall_now_ms, int64_t mono_now_ms,
+                             int *rate_limited)
+{
+    int64_t wait = wt_poll_meta_not_before_ms(m, wall_now_ms, rate_limited) - wall_now_ms;
+    return mono_now_ms + (wait > 0 ? wait : 0);
 }
 
 /* --- items --- */

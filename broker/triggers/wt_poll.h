@@ -78,6 +78,14 @@ void wt_poll_meta_header(wt_poll_meta_t *m, const char *line, size_t len, int64_
  * any 429). */
 int64_t wt_poll_meta_not_before_ms(const wt_poll_meta_t *m, int64_t now_ms, int *rate_limited);
 
+/* The same in the monotonic clock the pollers schedule with: the wall clock
+ * (wall_now_ms) serves only to turn an absolute header time (reset, an
+ * HTTP-date Retry-After) into a delay, once; the result is mono_now_ms plus
+ * that delay, so setting the wall clock later cannot stall or rush a
+ * poller. */
+int64_t wt_poll_meta_not_before_mono(const wt_poll_meta_t *m, int64_t wall_now_ms,
+                                     int64_t mono_now_ms, int *rate_limited);
+
 /* The longest wait any header can impose (s): Retry-After, a reset time and
  * X-Poll-Interval are capped to it (a poller asks again after at most this
  * long; a broken or hostile header cannot stop it for good). */

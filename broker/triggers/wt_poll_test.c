@@ -368,7 +368,32 @@ test_parse_names(void)
     WT_CHECK(wt_poll_event_parse("closed") == 0);
 }
 
-WT_TEST_MAIN(WT_TEST(test_urls), WT_TEST(test_meta_headers), WT_TEST(test_rate_limit_waits),
+static void
+test_not_before_in_the_monotonic_clock(void)
+{
+    /* A reset 20 s after the wall clock's now becomes mono + 20 s, whatever
+     * the two clocks read: the wall clock converts once, then plays no part. */
+    wt_poll_meta_t m;
+    wt_poll_meta_init(&m);
+    feed(&m, "HTTP/1.1 403 Forbidden");
+    feed(&m, "X-RateLimit-Remaining: 0");
+    feed(&m, "X-RateLimit-Reset: 1700000020");
+    int limited = 0;
+    WT_CHECK(wt_poll_meta_not_before_mono(&m, 1700000000000LL, 5000, &limited) == 25000);
+    WT_CHECK(limited == 1);
+    /* The wall clock set back an hour when the answer comes: capped at 1 h. */
+    WT_CHECK(wt_poll_meta_not_before_mono(&m, 1700000000000LL - 3600000, 5000, &limited) ==
+             5000 + (int64_t)WT_POLL_MAX_WAIT_S * 1000);
+    /* A reset already past (wall clock ahead): no wait, never before mono now. */
+    WT_CHECK(wt_poll_meta_not_before_mono(&m, 1700000000000LL + 3600000, 5000, &limited) == 5000);
+    /* Nothing forbids asking: mono now. */
+    wt_poll_meta_init(&m);
+    feed(&m, "HTTP/1.1 200 OK");
+    WT_CHECK(wt_poll_meta_not_before_mono(&m, 1700000000000LL, 777, &limited) == 777);
+}
+
+WT_TEST_MAIN(WT_TEST(test_urls), WT_TEST(test_not_before_in_the_monotonic_clock),
+             WT_TEST(test_meta_headers), WT_TEST(test_rate_limit_waits),
              WT_TEST(test_rate_limit_absurd_values), WT_TEST(test_same_origin),
              WT_TEST(test_item_read), WT_TEST(test_decide_new_and_restart),
              WT_TEST(test_decide_baseline_and_bad_state), WT_TEST(test_decide_filters),

@@ -1,8 +1,10 @@
 /* wt_poller - the I/O half of a polling trigger: one thread per trigger.
  *
  * Design: each turn the thread waits until max(next poll, not-before of the
- * last response), then GETs the first page with If-None-Match (a 304 costs
- * no rate quota and means nothing changed). On a 200 it reads the items,
+ * last response), both in the monotonic clock (a header's absolute time,
+ * reset or HTTP-date, is turned into a delay once, with the wall clock, when
+ * the response arrives; setting the wall clock moves nothing), then GETs the first page with
+ * If-None-Match (a 304 costs no rate quota and means nothing changed). On a 200 it reads the items,
  * fetches what it remembered about them from <p>trigger:<id>:seen in one
  * HMGET, asks wt_poll_decide, and works through the page oldest first:
  * SPAWN (idempotency key poll:<trigger>:<item>:<updated_at>) then HSET the
@@ -22,6 +24,7 @@
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_clock.h"
+#include "wt_http.h"
 #include "wt_jpath.h"
 #include "wt_log.h"
 #include "wt_redis.h"
@@ -52,9 +55,9 @@ struct wt_poller {
     /* thread-only state below */
     wt_redis_t *redis;     /* own connection */
     wt_store_t store;      /* for key names */
-    CURL *curl;            /* reused easy handle (keeps the connection) */
+    wt_http_t *http;       /* reused handle (keeps the connection) */
     char etag[256];        /* ETag of the last fully handled first page */
-    int64_t not_before_ms; /* wall clock: no request before this */
+    int64_t not_before_ms; /* monotonic: no request before this */
     int failures;          /* consecutive failed polls */
     char first_url[2048];  /* first-page URL */
 };
@@ -208,21 +211,28 @@ stopping(wt_poller_t *self)
     return s;
 }
 
-/* Waits until the wall-clock time at_ms or a stop; returns 1 when stopping. */
+/* The wall clock: only to turn a header's absolute time into a delay. */
+static int64_t
+wall_ms(const wt_poller_t *self)
+{
+    return wt_clock_file_ms(self->cfg.clock_file);
+}
+
+/* Waits until the monotonic time at_ms or a stop; returns 1 when stopping.
+ * The condition variable runs on CLOCK_MONOTONIC: setting the wall clock
+ * moves no wait. */
 static int
 wait_until(wt_poller_t *self, int64_t at_ms)
 {
     pthread_mutex_lock(&self->lock);
     while (!self->stop) {
-        int64_t now = wt_clock_now_ms();
+        int64_t now = wt_clock_mono_ms();
         if (now >= at_ms)
             break;
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
         int64_t left = at_ms - now;
-        if (left > 1000)
-            left = 1000; /* re-check against wall-clock jumps */
-        ts.tv_sec += left / 1000;
+        ts.tv_sec += (time_t)(left / 1000);
         ts.tv_nsec += (long)(left % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
@@ -238,36 +248,22 @@ wait_until(wt_poller_t *self, int64_t at_ms)
 /* --- HTTP --- */
 
 typedef struct fetch {
-    wt_buf_t body;       /* capped response body */
-    int too_big;         /* the cap was hit */
+    wt_http_resp_t resp; /* status and capped body */
     wt_poll_meta_t meta; /* headers */
-    wt_poller_t *self;   /* for the stop check */
+    wt_poller_t *self;   /* for the stop check and the clock */
 } fetch_t;
 
-static size_t
-on_body(char *p, size_t size, size_t n, void *ud)
+static void
+on_header(void *ud, const char *line, size_t len)
 {
     fetch_t *f = ud;
-    if (wt_buf_append(&f->body, p, size * n, NULL) != 0) {
-        f->too_big = 1;
-        return 0; /* aborts the transfer */
-    }
-    return size * n;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *ud)
-{
-    fetch_t *f = ud;
-    wt_poll_meta_header(&f->meta, p, size * n, wt_clock_now_ms() / 1000);
-    return size * n;
+    wt_poll_meta_header(&f->meta, line, len, wall_ms(f->self) / 1000);
 }
 
 static int
-on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+on_abort(void *ud)
 {
-    (void)dt, (void)dn, (void)ut, (void)un;
-    return stopping(((fetch_t *)ud)->self); /* non-zero aborts */
+    return stopping(ud);
 }
 
 /* GETs url into f; with_etag sends If-None-Match. 0, or -1 with err for a
@@ -275,52 +271,39 @@ on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un
 static int
 http_get(wt_poller_t *self, const char *url, int with_etag, fetch_t *f, wt_err_t *err)
 {
-    CURL *c = self->curl;
-    curl_easy_reset(c);
-    struct curl_slist *h = NULL;
-    char line[700];
+    char auth[700], inm[300];
+    const char *h[6];
+    int n = 0;
     if (self->cfg.rules.provider == WT_POLL_GITLAB_MRS) {
-        snprintf(line, sizeof line, "PRIVATE-TOKEN: %s", self->cfg.token);
-        h = curl_slist_append(h, line);
-        h = curl_slist_append(h, "Accept: application/json");
+        snprintf(auth, sizeof auth, "PRIVATE-TOKEN: %s", self->cfg.token);
+        h[n++] = auth;
+        h[n++] = "Accept: application/json";
     } else {
-        snprintf(line, sizeof line, "Authorization: Bearer %s", self->cfg.token);
-        h = curl_slist_append(h, line);
-        h = curl_slist_append(h, "Accept: application/vnd.github+json");
-        h = curl_slist_append(h, "X-GitHub-Api-Version: 2022-11-28");
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", self->cfg.token);
+        h[n++] = auth;
+        h[n++] = "Accept: application/vnd.github+json";
+        h[n++] = "X-GitHub-Api-Version: 2022-11-28";
     }
-    explicit_bzero(line, sizeof line);
     if (with_etag && self->etag[0]) {
-        snprintf(line, sizeof line, "If-None-Match: %s", self->etag);
-        h = curl_slist_append(h, line);
+        snprintf(inm, sizeof inm, "If-None-Match: %s", self->etag);
+        h[n++] = inm;
     }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "worktrain/" WT_VERSION);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)self->cfg.http_timeout_ms);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, f);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, f);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(h); /* held the token: gone now */
+    h[n] = NULL;
+    wt_http_req_t req = {.method = "GET",
+                         .url = url,
+                         .headers = h,
+                         .timeout_ms = self->cfg.http_timeout_ms,
+                         .connect_timeout_ms = 10000,
+                         .max_response_bytes = self->cfg.max_response_bytes,
+                         .accept_encoding = 1,
+                         .abort_fn = on_abort,
+                         .abort_ud = self,
+                         .header_fn = on_header,
+                         .header_ud = f};
+    int rc = wt_http_perform(self->http, &req, &f->resp, err);
+    explicit_bzero(auth, sizeof auth); /* held the token */
     count(self, &self->stats.polls, 1);
-    if (f->too_big)
-        return wt_err_set(err, WT_ELIMIT, "response larger than %zu bytes",
-                          self->cfg.max_response_bytes);
-    if (rc != CURLE_OK)
-        return wt_err_set(err, rc == CURLE_OPERATION_TIMEDOUT ? WT_ETIMEDOUT : WT_EIO,
-                          "request failed: %s", curl_easy_strerror(rc));
-    return 0;
+    return rc;
 }
 
 /* --- Redis --- */
@@ -533,11 +516,11 @@ poll_once(wt_poller_t *self, int *limited, wt_err_t *err)
     char first_etag[256] = "";
     for (int page = 0; page < self->cfg.max_pages; page++) {
         fetch_t f = {.self = self};
-        wt_buf_init(&f.body, self->cfg.max_response_bytes);
+        wt_http_resp_init(&f.resp, self->cfg.max_response_bytes);
         wt_poll_meta_init(&f.meta);
         int rc = http_get(self, url, page == 0, &f, err);
-        int64_t now = wt_clock_now_ms();
-        int64_t nb = wt_poll_meta_not_before_ms(&f.meta, now, limited);
+        int64_t now = wt_clock_mono_ms();
+        int64_t nb = wt_poll_meta_not_before_mono(&f.meta, wall_ms(self), now, limited);
         if (nb > self->not_before_ms)
             self->not_before_ms = nb;
         if (rc == 0 && f.meta.poll_interval_s > 0 &&
@@ -545,7 +528,7 @@ poll_once(wt_poller_t *self, int *limited, wt_err_t *err)
             self->not_before_ms = now + f.meta.poll_interval_s * 1000;
         if (rc == 0 && page == 0 && f.meta.status == 304) {
             count(self, &self->stats.not_modified, 1);
-            wt_buf_release(&f.body);
+            wt_http_resp_release(&f.resp);
             return 0;
         }
         if (rc == 0 && f.meta.status != 200) {
@@ -557,11 +540,11 @@ poll_once(wt_poller_t *self, int *limited, wt_err_t *err)
         json_t *items = NULL;
         if (rc == 0) {
             json_error_t je;
-            items = json_loadb(wt_buf_str(&f.body), f.body.len, 0, &je);
+            items = json_loadb(wt_buf_str(&f.resp.body), f.resp.body.len, 0, &je);
             if (items == NULL)
                 rc = wt_err_set(err, WT_EPROTO, "bad JSON at line %d: %s", je.line, je.text);
         }
-        wt_buf_release(&f.body);
+        wt_http_resp_release(&f.resp);
         int all_new = 0;
         if (rc == 0)
             rc = handle_page(self, items, baseline, &all_new, err);
@@ -591,11 +574,11 @@ run(void *arg)
 {
     wt_poller_t *self = arg;
     const char *t = self->cfg.trigger;
-    int64_t next = wt_clock_now_ms();
+    int64_t next = wt_clock_mono_ms();
     while (!wait_until(self, next > self->not_before_ms ? next : self->not_before_ms)) {
         wt_err_t err = {0};
         int limited = 0;
-        int64_t start = wt_clock_now_ms();
+        int64_t start = wt_clock_mono_ms();
         if (poll_once(self, &limited, &err) == 0) {
             self->failures = 0;
             next = start + self->cfg.interval_ms;
@@ -605,7 +588,8 @@ run(void *arg)
         if (limited) {
             next = start + self->cfg.interval_ms;
             char when[32];
-            wt_clock_format_iso(self->not_before_ms, when, sizeof when);
+            wt_clock_format_iso(wall_ms(self) + (self->not_before_ms - wt_clock_mono_ms()), when,
+                                sizeof when);
             wt_log_warn("trigger %s: %s; next request at %s", t, err.msg, when);
             continue;
         }
@@ -631,7 +615,11 @@ wt_poller_start(const wt_poller_cfg_t *cfg, wt_poller_spawn_fn spawn, void *arg,
     self->spawn = spawn;
     self->spawn_arg = arg;
     pthread_mutex_init(&self->lock, NULL);
-    pthread_cond_init(&self->wake, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&self->wake, &ca);
+    pthread_condattr_destroy(&ca);
     char *u = wt_poll_url(cfg->rules.provider, cfg->api_base, cfg->where, cfg->per_page, err);
     if (u == NULL || strlen(u) >= sizeof self->first_url) {
         free(u);
@@ -649,8 +637,8 @@ wt_poller_start(const wt_poller_cfg_t *cfg, wt_poller_spawn_fn spawn, void *arg,
     }
     wt_store_init(&self->store, self->redis, cfg->prefix[0] ? cfg->prefix : NULL);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    self->curl = curl_easy_init();
-    if (self->curl == NULL || pthread_create(&self->thread, NULL, run, self) != 0) {
+    self->http = wt_http_new(err);
+    if (self->http == NULL || pthread_create(&self->thread, NULL, run, self) != 0) {
         wt_err_set(err, WT_EIO, "trigger '%s': cannot start the poll thread", cfg->trigger);
         wt_poller_stop(&self);
         return NULL;
@@ -671,8 +659,7 @@ wt_poller_stop(wt_poller_t **self_p)
     pthread_mutex_unlock(&self->lock);
     if (self->started)
         pthread_join(self->thread, NULL);
-    if (self->curl)
-        curl_easy_cleanup(self->curl);
+    wt_http_destroy(&self->http);
     wt_redis_destroy(&self->redis);
     pthread_cond_destroy(&self->wake);
     pthread_mutex_destroy(&self->lock);

@@ -36,6 +36,7 @@ typedef struct wt_poller_cfg {
     char prefix[32];                 /* Redis key prefix, "" = WORKTRAIN_PREFIX or "wt:" */
     int http_timeout_ms;             /* whole request (CURLOPT_TIMEOUT_MS) */
     size_t max_response_bytes;       /* larger bodies fail with WT_ELIMIT */
+    char clock_file[512];            /* TEST ONLY: wall clock from this file (wt_clock_file_ms) */
 } wt_poller_cfg_t;
 
 /* Sets defaults: interval 60 s, 50 per page, 5 pages, 30 s timeout, 8 MiB. */

@@ -106,6 +106,7 @@ spawn(conn_t *c, const wt_trigger_t *t, const char *key, const char *goal, const
     wt_msg_set(&m->workspace, t->workspace_path);
     m->max_turns = t->agent.max_turns;
     m->timeout_ms = (int64_t)t->agent.max_session_minutes * 60000;
+    m->retain_ms = t->retain_ms;
     int rc = wt_wire_send(c->sock, NULL, 0, m, 0, err);
     uint64_t want = m->req;
     wt_msg_destroy(&m);
@@ -398,20 +399,7 @@ out:
 static int64_t
 now_s(const wt_trigger_rt_t *self)
 {
-    if (self->cfg.clock_file[0]) {
-        FILE *f = fopen(self->cfg.clock_file, "r");
-        if (f != NULL) {
-            char buf[64] = {0};
-            size_t n = fread(buf, 1, sizeof buf - 1, f);
-            fclose(f);
-            buf[n] = '\0';
-            char *end;
-            long long v = strtoll(buf, &end, 10);
-            if (end != buf)
-                return v;
-        }
-    }
-    return (int64_t)time(NULL);
+    return wt_clock_file_ms(self->cfg.clock_file) / 1000;
 }
 
 /* Fires a cron trigger at most once per tick: for the latest due minute

@@ -14,7 +14,9 @@ with a JSON list that replaces the queue); each action is one of
   {"reset": true}       close the connection without answering
   {"raw": "not json{"}  a 200 with this exact body
 When the queue is empty it answers with --default (an action, default a text
-reply). --delay-ms delays every reply. Every request is recorded (API keys
+reply). --delay-ms delays every reply. --hold-until N holds every reply
+until N requests have arrived (at most --hold-s seconds), so a test can
+know N requests were open at once however slow the machine. Every request is recorded (API keys
 and Authorization values are redacted, with "key_ok" saying whether they
 matched --expect-key) and served at GET /_control/requests;
 POST /_control/reset clears them. Run with /usr/bin/python3.
@@ -28,6 +30,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATE = {"queue": [], "requests": [], "lock": threading.Lock(), "ids": itertools.count(1)}
+ARRIVED = threading.Condition()
 ARGS = None
 
 
@@ -133,6 +136,10 @@ class Handler(BaseHTTPRequestHandler):
         with STATE["lock"]:
             STATE["requests"].append({"path": self.path, "headers": headers, "body": body,
                                       "t": time.time()})
+        if ARGS.hold_until:
+            with ARRIVED:
+                ARRIVED.notify_all()
+                ARRIVED.wait_for(lambda: len(STATE["requests"]) >= ARGS.hold_until, ARGS.hold_s)
         if ARGS.delay_ms:
             time.sleep(ARGS.delay_ms / 1000.0)
         action = self.next_action()
@@ -168,6 +175,8 @@ def main():
     ap.add_argument("--script")
     ap.add_argument("--default", default='{"reply": {"text": "ok"}}')
     ap.add_argument("--delay-ms", type=int, default=0)
+    ap.add_argument("--hold-until", type=int, default=0)
+    ap.add_argument("--hold-s", type=float, default=120.0)
     ap.add_argument("--expect-key", default="")
     ARGS = ap.parse_args()
     if ARGS.script:

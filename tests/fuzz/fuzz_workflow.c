@@ -2,6 +2,7 @@
  * to load with an error message, or load and can be run, rendered,
  * completed, snapshotted and restored without crashing. */
 #include "wt_alloc.h"
+#include "wt_wfrun.h"
 #include "wt_workflow.h"
 
 #include <stdint.h>

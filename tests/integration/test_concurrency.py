@@ -1,7 +1,8 @@
 # ctest-timeout: 240
 """One worker with --slots 500 holds 500 sessions open at once against a fake
-LLM (OpenAI format) that answers every request after 2 s (so every session
-stays open at least 4 s, however slow the machine): from the events,
+LLM (OpenAI format) that holds every reply until 500 requests have arrived
+(so all 500 sessions are open together however slow the machine, say under
+ASan next to other tests) and then answers each after 2 s: from the events,
 500 sessions were running at the same moment, and all 500 succeeded.
 Prints the worker's peak RSS per open session (not asserted: bench figure)."""
 import os
@@ -27,7 +28,7 @@ def main():
     check = Check()
     fleet = Fleet("conc")
     d = tempfile.mkdtemp(prefix="wt-conc-")
-    fake, base = start_fake(d, "--delay-ms", "2000", "--default",
+    fake, base = start_fake(d, "--delay-ms", "2000", "--hold-until", str(N), "--default",
                             '{"reply": {"tool_calls": [{"name": "complete_step", "input": '
                             '{"notes": "n", "context": {"answer": "a"}}}]}}')
     try:

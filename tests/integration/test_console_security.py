@@ -137,6 +137,98 @@ def test_runs_bound(check, fleet, con):
           "(%d pages, %s, slowest %.2f s)" % (pages, found, slowest))
 
 
+BIG = "01JBIGEVENT0000000000000000"
+
+
+def test_big_event(check, fleet, con):
+    """An event over the SSE cap goes as a truncated form with a link to the
+    whole event; the stream goes on past it (it used to end there, and the
+    browser's resume asked for it again, for ever)."""
+    import json
+    key = "wt:session:%s:events" % BIG
+    fleet.r.hset("wt:session:" + BIG, mapping={"id": BIG, "status": "completed", "goal": "g",
+                                               "created_ms": 6})
+    fleet.r.xadd(key, {"type": "session_started", "data": json.dumps({"worker": "w"})})
+    huge = "x" * (9 << 20)
+    big_id = fleet.r.xadd(key, {"type": "tool_call_completed",
+                                "data": json.dumps({"tool": "Bash", "duration_ms": 3,
+                                                    "result_summary": huge})})
+    fleet.r.xadd(key, {"type": "step_advanced", "data": json.dumps({"step": "s1"})})
+    fleet.r.xadd(key, {"type": "session_completed", "data": json.dumps({"outcome": "success"})})
+    st, _, body = con.request("GET", "/api/sessions/%s/events" % BIG)
+    frames = [json.loads(ln[6:]) for ln in body.decode().split("\n") if ln.startswith("data: ")]
+    types = [f["type"] for f in frames]
+    check(st == 200 and types == ["session_started", "tool_call_completed", "step_advanced",
+                                  "session_completed"],
+          "SSE goes past a 9 MB event to the end (%d, %s)" % (st, types))
+    t = frames[1] if len(frames) > 1 else {}
+    check(t.get("truncated") is True and t.get("dropped") == ["result_summary"]
+          and t.get("data") == {"tool": "Bash", "duration_ms": 3} and t.get("bytes", 0) > (9 << 20)
+          and len(body) < (1 << 20),
+          "the big event is sent truncated: small fields kept, the big one named (%s)"
+          % {k: v for k, v in t.items() if k != "data"})
+    full = t.get("full", "")
+    check(full == "/api/sessions/%s/events/%s" % (BIG, big_id), "it links to the whole event (%s)" % full)
+    st, _, body = con.request("GET", full)
+    whole = json.loads(body) if st == 200 else {}
+    check(st == 200 and whole.get("data", {}).get("result_summary") == huge,
+          "the link answers the whole event (%d, %d bytes)" % (st, len(body)))
+    st, _, _ = con.request("GET", "/api/sessions/%s/events/1-999" % BIG)
+    check(st == 404, "an unknown event id -> 404 (%d)" % st)
+    st, _, _ = con.request("GET", "/api/sessions/%s/events/../x" % BIG)
+    check(st in (400, 404), "a malformed event id is refused (%d)" % st)
+    st, _, _ = con.request("GET", "/api/events/nonsense")
+    check(st == 400, "a malformed fleet event id -> 400 (%d)" % st)
+
+
+def free_port6():
+    with socket.socket(socket.AF_INET6) as s:
+        s.bind(("::1", 0))
+        return s.getsockname()[1]
+
+
+def get6(port, path):
+    import http.client
+    c = http.client.HTTPConnection("::1", port, timeout=10)
+    try:
+        c.request("GET", path)
+        r = c.getresponse()
+        return r.status, r.read()
+    finally:
+        c.close()
+
+
+def wait_get6(port, path, what):
+    import time
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return get6(port, path)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(what + " did not answer on [::1]")
+            time.sleep(0.05)
+
+
+def test_ipv6(check, fleet):
+    """--http takes [IPv6]:PORT, for the console and the broker alike."""
+    from wtfleet import BIN
+    port = free_port6()
+    fleet._spawn("console6", [BIN, "console", "--http", "[::1]:%d" % port,
+                              "--redis", fleet.redis_url])
+    st, body = wait_get6(port, "/api/stats", "console")
+    check(st == 200 and b"sessions" in body, "console on [::1]: /api/stats -> 200 (%d)" % st)
+    bport = free_port6()
+    fleet._spawn("broker6", [BIN, "broker", "--http", "[::1]:%d" % bport, "--redis",
+                             fleet.redis_url, "--clients", "ipc://%s/c6" % fleet.dir,
+                             "--workers", "ipc://%s/w6" % fleet.dir])
+    st, _ = wait_get6(bport, "/healthz", "broker")
+    check(st == 200, "broker on [::1]: /healthz -> 200 (%d)" % st)
+    r = fleet.run_cli("console", "--http", "::1:%d" % port)
+    check(r.returncode == 2 and "brackets" in r.stderr,
+          "an IPv6 address without brackets is refused with a hint (%s)" % r.stderr.strip())
+
+
 def main():
     check = Check()
     fleet = Fleet("console-security")
@@ -153,6 +245,8 @@ def main():
         test_paths(check, con)
         test_redirect(check, fleet)
         test_runs_bound(check, fleet, con)
+        test_ipv6(check, fleet)
+        test_big_event(check, fleet, con)
     except Exception as e:
         check(False, "unexpected error: %r" % e)
         fleet.dump_logs()

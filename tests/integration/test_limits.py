@@ -60,6 +60,17 @@ def main():
         check(sum(1 for _, t, _, _ in evs if t == "tool_call_completed") == 3, "stopped at the third")
         end_phase(fleet, "repeat")
 
+        # four identical complete_step calls that each advance a step are
+        # progress, not a repeat: the session must succeed, with no agent_stuck
+        phase(fleet, "progress", "same-complete.json")
+        prog = c.spawn("coding-task", "same answer each step")
+        fleet.wait_completed([prog], 60)
+        done, stuck, evs = completed(fleet, prog)
+        check(len(done) == 1 and done[0]["outcome"] == "success" and stuck == [],
+              "identical calls that advance steps -> success, no agent_stuck (%s %s)" % (done, stuck))
+        check(sum(1 for _, t, _, _ in evs if t == "step_advanced") == 4, "all four steps advanced")
+        end_phase(fleet, "progress")
+
         phase(fleet, "notify", "repeat-then-finish.json", "--stuck-policy", "notify_only")
         nt = c.spawn("two-step", "notify")
         fleet.wait_completed([nt], 60)

@@ -3,8 +3,8 @@
 is dead-lettered after --max-attempts (3) runs: it ends with outcome error,
 one session_completed, and a record in wt:deadletter with the reason, while
 the other sessions complete. Workers have one slot each here, so only the
-poison shares a worker with its crash (sessions that happen to share a
-crashing worker are charged an attempt too: see the README). A supervisor
+poison shares a worker with its crash (test_poison_neighbours.py has
+healthy sessions on the crashing worker). A supervisor
 loop restarts dead workers, as systemd would."""
 import os
 import sys

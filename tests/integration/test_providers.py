@@ -89,6 +89,31 @@ def all_redis_text(r):
     return "\n".join(chunks)
 
 
+def check_key_required(fleet, check, base):
+    """A hosted provider without its key refuses to start with one line
+    naming the variable; a custom base URL (a local server) starts without
+    one and logs that no key is sent."""
+    from wtfleet import BIN
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL",
+                        "OPENAI_BASE_URL")}
+    for prov, var in (("anthropic", "ANTHROPIC_API_KEY"), ("openai", "OPENAI_API_KEY")):
+        r = subprocess.run([BIN, "worker", "--provider", prov, "--broker", fleet.workers_ep,
+                            "--redis", fleet.redis_url, "--name", "nokey-" + prov],
+                           capture_output=True, text=True, timeout=30, env=env)
+        lines = r.stderr.strip().splitlines()
+        check(r.returncode == 2 and len(lines) == 1 and var in lines[0],
+              "%s without %s: refuses to start, one line naming it (rc %d: %s)"
+              % (prov, var, r.returncode, r.stderr.strip()))
+    fleet.start_worker("local", 1, None, "--provider", "openai", "--base-url", base,
+                       env={"OPENAI_API_KEY": ""})
+    fleet.wait_for(lambda: fleet.r.exists("wt:worker:local"), 15, "worker local registered")
+    with open(os.path.join(fleet.dir, "worker-local.log"), errors="replace") as f:
+        log = f.read()
+    check("OPENAI_API_KEY is not set" in log,
+          "openai on a custom base URL starts without a key and logs it")
+
+
 def main():
     check = Check()
     fleet = Fleet("providers")
@@ -214,6 +239,7 @@ def main():
                 ok &= ids == nxt and all(isinstance(tc["function"]["arguments"], str)
                                          for tc in m["tool_calls"])
         check(ok, "tool messages answer their tool_call_id in order; arguments are strings")
+        check_key_required(fleet, check, base)
     except Exception as e:
         check(False, "unexpected error: %r" % e)
         fleet.dump_logs()

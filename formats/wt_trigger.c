@@ -5,6 +5,7 @@
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_jpath.h"
+#include "wt_retain.h"
 #include "wt_yaml.h"
 
 #include <ctype.h>
@@ -461,6 +462,12 @@ load_trigger(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t)
             free(s);
         } else if (strcmp(name, "maxQueueDepth") == 0) {
             t->max_queue_depth = get_pos_int(L, k, v, 100000);
+        } else if (strcmp(name, "retain") == 0) {
+            char *s = get_str(L, k, v, 1);
+            wt_err_t e = {0};
+            if (s && wt_retain_parse("retain", s, &t->retain_ms, &e) != 0)
+                ERR(L, v, "%s", e.msg);
+            free(s);
         } else if (strcmp(name, "agentConfig") == 0) {
             load_agent(L, v, &t->agent);
         } else if (strcmp(name, "source") == 0) {

@@ -90,6 +90,7 @@ typedef struct wt_trigger {
     char *hmac_secret;              /* secret, or NULL (webhook unsigned) */
     int serial;                     /* concurrencyMode: 1 serial, 0 parallel */
     int max_queue_depth;            /* 0 = no limit */
+    int64_t retain_ms;              /* retain: life of its ended sessions, 0 = broker default */
     wt_trigger_agent_t agent;       /* agentConfig */
     wt_trigger_source_t source;     /* pollers */
     char *schedule;                 /* cron expression (cron provider) */

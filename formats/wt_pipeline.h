@@ -24,6 +24,7 @@
  *       timeout: DUR                session wall-clock limit (90s, 30m, 2h)
  *       max_turns: N
  *       priority: N                 -100..100
+ *       retain: DUR                 keep the ended session this long (default broker --retain)
  *   In notify URLs `$NAME` / `${NAME}` are read from the environment at
  *   run time. */
 #ifndef WT_PIPELINE_H
@@ -68,6 +69,7 @@ typedef struct wt_phase {
     int64_t timeout_ms; /* 0 = fleet default */
     int32_t max_turns;  /* 0 = fleet default */
     int32_t priority;   /* 0 default */
+    int64_t retain_ms;  /* life after the session ends, 0 = broker default */
     /* notify phase (workflow == NULL) */
     char *notify_webhook;          /* owned raw text ($NAME not yet expanded) or NULL */
     char *notify_slack;            /* owned raw text or NULL */

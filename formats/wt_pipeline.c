@@ -12,6 +12,7 @@
 #include "wt_alloc.h"
 #include "wt_clock.h"
 #include "wt_pipeline_int.h"
+#include "wt_retain.h"
 #include "wt_yaml.h"
 
 #include <stdarg.h>
@@ -21,9 +22,9 @@
 #define DEFAULT_GOAL "{{inputs.goal}}"
 
 static const char *const top_keys[] = {"pipeline", "description", "inputs", "phases"};
-static const char *const phase_keys[] = {"id",    "workflow", "notify",    "goal",
-                                         "needs", "if",       "foreach",   "retry",
-                                         "vars",  "timeout",  "max_turns", "priority"};
+static const char *const phase_keys[] = {"id",        "workflow", "notify", "goal", "needs",
+                                         "if",        "foreach",  "retry",  "vars", "timeout",
+                                         "max_turns", "priority", "retain"};
 static const char *const notify_keys[] = {"webhook", "slack", "message", "event"};
 static const char *const retry_keys[] = {"max_attempts", "until"};
 
@@ -402,8 +403,8 @@ key_node(const wt_yaml_node_t *m, const char *key)
 static void
 notify_extras(loader_t *ld, const wt_yaml_node_t *m)
 {
-    static const char *const session_only[] = {"goal",    "retry",     "vars",
-                                               "timeout", "max_turns", "priority"};
+    static const char *const session_only[] = {"goal",      "retry",    "vars",  "timeout",
+                                               "max_turns", "priority", "retain"};
     for (int i = 0; i < NKEYS(session_only); i++) {
         for (size_t j = 0; j < wt_yaml_len(m); j++) {
             const wt_yaml_node_t *k = wt_yaml_map_key_at(m, j);
@@ -436,6 +437,10 @@ load_session_limits(loader_t *ld, wt_phase_t *ph, const wt_yaml_node_t *m)
     if ((v = wt_yaml_map_get(m, "priority")) != NULL &&
         load_int(ld, v, "priority", -100, 100, &n) == 0)
         ph->priority = (int32_t)n;
+    wt_err_t e = {0};
+    const char *t = (v = wt_yaml_map_get(m, "retain")) != NULL ? need_text(ld, v, "retain") : NULL;
+    if (t != NULL && wt_retain_parse("retain", t, &ph->retain_ms, &e) != 0)
+        problem(ld, AT(v), "%s", e.msg);
 }
 
 static void

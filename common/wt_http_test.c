@@ -1,0 +1,201 @@
+/* Unit tests of wt_http: Retry-After as delta-seconds or HTTP-date, the
+ * rate-limit hints, the retry policy of each caller (full jitter bounds,
+ * server waits and their caps, retried statuses), and transport failures
+ * (refused port, non-http scheme) without any server. The answered side is
+ * covered by the integration tests of the LLM providers, notifications and
+ * pollers against the fakes. */
+#include "wt_http.h"
+#include "wt_test.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define NOW_S 1700000000LL /* Tue, 14 Nov 2023 22:13:20 GMT */
+
+static void
+test_retry_after_forms(void)
+{
+    WT_CHECK(wt_http_parse_retry_after("3", NOW_S) == 3000);
+    WT_CHECK(wt_http_parse_retry_after(" 3\r\n", NOW_S) == 3000);
+    WT_CHECK(wt_http_parse_retry_after("0", NOW_S) == 0);
+    WT_CHECK(wt_http_parse_retry_after("90000", NOW_S) == 90000000); /* uncapped here */
+    /* HTTP-date, 10 s after NOW_S, in the three forms curl_getdate reads. */
+    WT_CHECK(wt_http_parse_retry_after("Tue, 14 Nov 2023 22:13:30 GMT", NOW_S) == 10000);
+    WT_CHECK(wt_http_parse_retry_after(" Tue, 14 Nov 2023 22:13:30 GMT\r\n", NOW_S) == 10000);
+    WT_CHECK(wt_http_parse_retry_after("Tuesday, 14-Nov-23 22:13:30 GMT", NOW_S) == 10000);
+    WT_CHECK(wt_http_parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", NOW_S) == 0); /* past */
+    WT_CHECK(wt_http_parse_retry_after("-1", NOW_S) == -1);
+    WT_CHECK(wt_http_parse_retry_after("5x", NOW_S) == -1);
+    WT_CHECK(wt_http_parse_retry_after("soon", NOW_S) == -1);
+    WT_CHECK(wt_http_parse_retry_after("", NOW_S) == -1);
+    WT_CHECK(wt_http_parse_retry_after(NULL, NOW_S) == -1);
+}
+
+static void
+feed(wt_http_hints_t *h, const char *line)
+{
+    wt_http_hints_header(h, line, strlen(line), NOW_S);
+}
+
+static void
+test_hints_from_headers(void)
+{
+    wt_http_hints_t h;
+    wt_http_hints_init(&h);
+    WT_CHECK(h.retry_after_ms == -1 && h.remaining == -1 && h.reset_s == -1);
+    feed(&h, "HTTP/1.1 429 Too Many Requests\r\n");
+    feed(&h, "retry-after: 7\r\n");
+    feed(&h, "X-RateLimit-Remaining: 0\r\n");
+    feed(&h, "X-RateLimit-Reset: 1700000060\r\n");
+    WT_CHECK(h.retry_after_ms == 7000 && h.remaining == 0 && h.reset_s == 1700000060);
+    feed(&h, "HTTP/1.1 200 OK\r\n"); /* a new status block starts over */
+    WT_CHECK(h.retry_after_ms == -1 && h.remaining == -1 && h.reset_s == -1);
+    feed(&h, "RateLimit-Remaining: 12");
+    feed(&h, "Retry-After: Tue, 14 Nov 2023 22:13:30 GMT");
+    WT_CHECK(h.remaining == 12 && h.retry_after_ms == 10000);
+}
+
+/* The LLM client's policy (wt_llm.c). */
+static const int llm_statuses[] = {429, 500, 502, 503, 529, 0};
+static const wt_http_retry_t llm = {.max_attempts = 4,
+                                    .base_ms = 1000,
+                                    .cap_ms = 8000,
+                                    .server_wait_cap_ms = 60000,
+                                    .statuses = llm_statuses,
+                                    .flags = WT_HTTP_RETRY_AFTER_ANY};
+/* The notifier's policy (wt_notify.c). */
+static const wt_http_retry_t notify = {
+    .max_attempts = 5, .base_ms = 500, .cap_ms = 30000, .server_wait_cap_ms = 30000};
+
+static void
+test_full_jitter_bounds(void)
+{
+    /* attempt n: uniform in [0, min(cap, base * 2^(n-1))]; rnd picks. */
+    WT_CHECK(wt_http_retry_delay_ms(&llm, 1, 500, NULL, 0, 0) == 0);
+    WT_CHECK(wt_http_retry_delay_ms(&llm, 1, 500, NULL, 0, 1000) == 1000);
+    WT_CHECK(wt_http_retry_delay_ms(&llm, 1, 500, NULL, 0, 1001) == 0);
+    WT_CHECK(wt_http_retry_delay_ms(&llm, 3, 0, NULL, 0, 4000) == 4000);
+    WT_CHECK(wt_http_retry_delay_ms(&notify, 4, 503, NULL, 0, 4000) == 4000);
+    WT_CHECK(wt_http_retry_delay_ms(&notify, 4, 503, NULL, 0, 4001) == 0);
+    wt_http_retry_t big = notify;
+    big.max_attempts = 100;
+    WT_CHECK(wt_http_retry_delay_ms(&big, 60, 500, NULL, 0, 30000) == 30000); /* capped */
+    WT_CHECK(wt_http_retry_delay_ms(&big, 60, 500, NULL, 0, 30001) == 0);
+    for (uint64_t r = 0; r < 2000; r += 7) {
+        int64_t d = wt_http_retry_delay_ms(&llm, 2, 429, NULL, 0, r * 2654435761u);
+        WT_CHECK(d >= 0 && d <= 2000);
+    }
+}
+
+static void
+test_give_up(void)
+{
+    WT_CHECK(wt_http_retry_delay_ms(&llm, 4, 500, NULL, 0, 1) == -1); /* attempts used */
+    WT_CHECK(wt_http_retry_delay_ms(&llm, 1, 400, NULL, 0, 1) == -1);
+    WT_CHECK(wt_http_retry_delay_ms(&llm, 1, 504, NULL, 0, 1) == -1); /* not in its list */
+    WT_CHECK(wt_http_retry_delay_ms(&notify, 1, 504, NULL, 0, 1) >= 0);
+    WT_CHECK(wt_http_retry_delay_ms(&notify, 1, 408, NULL, 0, 1) >= 0);
+    WT_CHECK(wt_http_retry_delay_ms(&notify, 1, 404, NULL, 0, 1) == -1);
+    WT_CHECK(wt_http_retry_retryable(&notify, 0) && wt_http_retry_retryable(&llm, 0));
+    wt_http_retry_t once = notify;
+    once.max_attempts = 1;
+    WT_CHECK(wt_http_retry_delay_ms(&once, 1, 500, NULL, 0, 1) == -1);
+}
+
+static void
+test_server_waits(void)
+{
+    wt_http_hints_t h;
+    wt_http_hints_init(&h);
+    h.retry_after_ms = 3000;
+    /* notify: on 429/503 only, capped at its backoff cap */
+    WT_CHECK(wt_http_retry_delay_ms(&notify, 1, 429, &h, 0, 0) == 3000);
+    WT_CHECK(wt_http_retry_delay_ms(&notify, 1, 503, &h, 0, 0) == 3000);
+    WT_CHECK(wt_http_retry_delay_ms(&notify, 1, 500, &h, 0, 77) == 77 % 501);
+    h.retry_after_ms = 86400000;
+    WT_CHECK(wt_http_retry_delay_ms(&notify, 1, 429, &h, 0, 0) == 30000);
+    /* LLM: on any retried status, capped at 60 s */
+    WT_CHECK(wt_http_retry_delay_ms(&llm, 1, 500, &h, 0, 0) == 60000);
+    h.retry_after_ms = 0;
+    WT_CHECK(wt_http_retry_delay_ms(&llm, 1, 529, &h, 0, 999) == 0);
+    /* reset time: only with WT_HTTP_RETRY_RESET and an exhausted quota */
+    wt_http_retry_t poll = notify;
+    poll.server_wait_cap_ms = 3600000;
+    poll.flags = WT_HTTP_RETRY_RESET;
+    wt_http_hints_init(&h);
+    h.remaining = 0;
+    h.reset_s = NOW_S + 20;
+    WT_CHECK(wt_http_retry_delay_ms(&poll, 1, 429, &h, NOW_S * 1000, 0) == 20000);
+    WT_CHECK(wt_http_retry_delay_ms(&notify, 1, 429, &h, NOW_S * 1000, 5) == 5);
+    h.reset_s = NOW_S - 5; /* already past */
+    WT_CHECK(wt_http_retry_delay_ms(&poll, 1, 429, &h, NOW_S * 1000, 5) == 0);
+    h.reset_s = INT64_MAX / 2; /* hostile: capped, no overflow */
+    WT_CHECK(wt_http_retry_delay_ms(&poll, 1, 429, &h, NOW_S * 1000, 5) == 3600000);
+    h.remaining = 3;
+    h.reset_s = NOW_S + 20;
+    WT_CHECK(wt_http_retry_delay_ms(&poll, 1, 429, &h, NOW_S * 1000, 5) == 5);
+}
+
+/* A loopback port nobody listens on. */
+static int
+closed_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t n = sizeof a;
+    bind(fd, (struct sockaddr *)&a, sizeof a);
+    getsockname(fd, (struct sockaddr *)&a, &n);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void
+test_transport_failures(void)
+{
+    wt_err_t err = {0};
+    wt_http_t *h = wt_http_new(&err);
+    WT_CHECK(h != NULL);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hooks/SECRET", closed_port());
+    const char *hdrs[] = {"Authorization: Bearer TOKEN", NULL};
+    wt_http_req_t req = {
+        .url = url, .headers = hdrs, .body = "{}", .timeout_ms = 2000, .max_response_bytes = 1024};
+    wt_http_resp_t resp;
+    wt_http_resp_init(&resp, req.max_response_bytes);
+    WT_CHECK(wt_http_perform(h, &req, &resp, &err) == -1);
+    WT_CHECK(err.code == WT_EIO && resp.status == 0);
+    WT_CHECK(strstr(err.msg, "SECRET") == NULL && strstr(err.msg, "TOKEN") == NULL);
+    WT_CHECK(strstr(err.msg, "127.0.0.1") == NULL);
+    /* Only http and https: a file URL is refused before any I/O. */
+    req.url = "file:///etc/passwd";
+    req.body = NULL;
+    memset(&err, 0, sizeof err);
+    WT_CHECK(wt_http_perform(h, &req, &resp, &err) == -1 && err.code == WT_EIO);
+    WT_CHECK(resp.body.len == 0);
+    wt_http_resp_release(&resp);
+    wt_http_destroy(&h);
+    WT_CHECK(h == NULL);
+    wt_http_destroy(&h); /* NULL-safe */
+}
+
+static void
+test_random_varies(void)
+{
+    uint64_t a = wt_http_random(), b = wt_http_random();
+    WT_CHECK(a != b);
+}
+
+static void
+test_curl_global_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+WT_TEST_MAIN(WT_TEST(test_curl_global_init), WT_TEST(test_retry_after_forms),
+             WT_TEST(test_hints_from_headers), WT_TEST(test_full_jitter_bounds),
+             WT_TEST(test_give_up), WT_TEST(test_server_waits), WT_TEST(test_transport_failures),
+             WT_TEST(test_random_varies))
