@@ -4,7 +4,12 @@
  * through a real broker, including its Redis intake and lease scripts.
  *
  *   bench_dispatch --clients EP --workers EP [--sessions N] [--workers-count K]
- *                  [--slots S] [--window W] [--out FILE]
+ *                  [--slots S] [--window W] [--unroutable U] [--out FILE]
+ *
+ * --unroutable U first queues U sessions of a workflow no worker offers
+ * (SPAWN with allow_unknown) and waits until all are stored: they stay in
+ * the broker's queue for the whole run, so the figure shows whether a
+ * backlog that cannot be dispatched slows down dispatch of the rest.
  */
 #include "wt_alloc.h"
 #include "wt_clock.h"
@@ -17,7 +22,7 @@
 #include <zmq.h>
 
 typedef struct bench {
-    long sessions, spawned, answered, dispatched;
+    long sessions, spawned, answered, dispatched, unroutable;
     int nworkers, slots, window;
     void *client;
     void **workers;
@@ -36,12 +41,58 @@ send_spawn(bench_t *b)
     wt_msg_destroy(&m);
 }
 
+static void worker_send(void *sock, wt_cmd_t cmd, const char *name, int slots, const char *sid);
+
+/* Every 500 ms the synthetic workers show they live (3 s of silence and the
+ * broker drops them). */
+static void
+heartbeat(bench_t *b, int64_t *next_hb)
+{
+    if (wt_clock_mono_ms() < *next_hb)
+        return;
+    for (int i = 0; i < b->nworkers; i++)
+        worker_send(b->workers[i], WT_CMD_HEARTBEAT, NULL, 0, NULL);
+    *next_hb = wt_clock_mono_ms() + 500;
+}
+
+/* Queues n sessions no worker can run, at most 1000 in flight (the
+ * socket's high-water mark); returns how many were stored. */
+static long
+send_unroutable(bench_t *b, long n)
+{
+    long sent = 0, got = 0;
+    int64_t deadline = wt_clock_mono_ms() + 120000, next_hb = 0;
+    while (got < n && wt_clock_mono_ms() < deadline) {
+        while (sent < n && sent - got < 1000) {
+            wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
+            wt_msg_set(&m->workflow, "bench-absent");
+            wt_msg_set(&m->goal, "never dispatched");
+            m->allow_unknown = 1;
+            m->req = (uint64_t)(1000000000 + sent++);
+            wt_wire_send(b->client, NULL, 0, m, 0, NULL);
+            wt_msg_destroy(&m);
+        }
+        zmq_pollitem_t it = {b->client, 0, ZMQ_POLLIN, 0};
+        zmq_poll(&it, 1, 100);
+        wt_msg_t *m = NULL;
+        int code;
+        while (wt_wire_recv(b->client, 0, WT_CHAN_CLIENT, NULL, NULL, &m, &code, 1, NULL) == 1) {
+            got += m->cmd == WT_CMD_SPAWNED;
+            wt_msg_destroy(&m);
+        }
+        heartbeat(b, &next_hb);
+    }
+    return got;
+}
+
 static void
 worker_send(void *sock, wt_cmd_t cmd, const char *name, int slots, const char *sid)
 {
     wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, cmd);
-    if (name)
+    if (name) {
         wt_msg_set(&m->name, name);
+        wt_strlist_push(&m->caps, "bench-one-step"); /* the broker routes by workflow */
+    }
     m->slots = slots;
     if (sid) {
         wt_msg_set(&m->session, sid);
@@ -56,10 +107,10 @@ main(int argc, char **argv)
 {
     const char *clients = NULL, *workers = NULL, *out = NULL;
     bench_t b = {.sessions = 100000, .nworkers = 4, .slots = 8, .window = 2000};
-    static const struct option opts[] = {{"clients", 1, 0, 'c'},  {"workers", 1, 0, 'w'},
-                                         {"sessions", 1, 0, 'n'}, {"workers-count", 1, 0, 'k'},
-                                         {"slots", 1, 0, 's'},    {"window", 1, 0, 'W'},
-                                         {"out", 1, 0, 'o'},      {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"clients", 1, 0, 'c'},       {"workers", 1, 0, 'w'},    {"sessions", 1, 0, 'n'},
+        {"workers-count", 1, 0, 'k'}, {"slots", 1, 0, 's'},      {"window", 1, 0, 'W'},
+        {"out", 1, 0, 'o'},           {"unroutable", 1, 0, 'u'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -84,6 +135,9 @@ main(int argc, char **argv)
         case 'o':
             out = optarg;
             break;
+        case 'u':
+            b.unroutable = strtol(optarg, NULL, 10);
+            break;
         default:
             fprintf(stderr, "usage: see the comment at the top of bench_dispatch.c\n");
             return 2;
@@ -107,6 +161,8 @@ main(int argc, char **argv)
     }
     items[0] = (zmq_pollitem_t){b.client, 0, ZMQ_POLLIN, 0};
     wt_clock_sleep_ms(300); /* let READY land before the clock starts */
+    if (b.unroutable > 0 && send_unroutable(&b, b.unroutable) != b.unroutable)
+        return fprintf(stderr, "bench_dispatch: the unroutable backlog was not stored\n"), 1;
     int64_t t0 = wt_clock_mono_us(), next_hb = wt_clock_mono_ms() + 500,
             deadline = wt_clock_mono_ms() + 600000;
     while (b.spawned < b.sessions && b.spawned - b.answered < b.window)
@@ -130,20 +186,16 @@ main(int argc, char **argv)
                 }
                 wt_msg_destroy(&m);
             }
-        if (wt_clock_mono_ms() >= next_hb) {
-            for (int i = 0; i < b.nworkers; i++)
-                worker_send(b.workers[i], WT_CMD_HEARTBEAT, NULL, 0, NULL);
-            next_hb = wt_clock_mono_ms() + 500;
-        }
+        heartbeat(&b, &next_hb);
     }
     double secs = (double)(wt_clock_mono_us() - t0) / 1e6;
     char json[512];
     snprintf(json, sizeof json,
              "{\"sessions\": %ld, \"dispatched\": %ld, \"seconds\": %.3f, "
              "\"dispatches_per_s\": %.1f, \"synthetic_workers\": %d, \"slots_each\": %d, "
-             "\"spawn_window\": %d}\n",
+             "\"spawn_window\": %d, \"unroutable_backlog\": %ld}\n",
              b.sessions, b.dispatched, secs, (double)b.dispatched / secs, b.nworkers, b.slots,
-             b.window);
+             b.window, b.unroutable);
     fputs(json, stdout);
     if (out) {
         FILE *f = fopen(out, "w");

@@ -15,6 +15,7 @@
 #include "wt_alloc.h"
 #include "wt_broker_int.h"
 #include "wt_clock.h"
+#include "wt_diag.h"
 #include "wt_log.h"
 #include "wt_pollers.h"
 #include "wt_retain.h"
@@ -124,7 +125,7 @@ requeue(wt_broker_t *self, wt_job_t *job, const char *why, wt_store_requeue_t ho
     pthread_mutex_lock(&self->stats.lock);
     self->stats.requeued++;
     pthread_mutex_unlock(&self->stats.lock);
-    wt_queue_push(self->queue, &job);
+    wt_route_push(self->queue, &job);
 }
 
 static void
@@ -138,7 +139,9 @@ remove_worker(wt_broker_t *self, wt_bworker_t *w, const char *why)
         requeue(self, j, why, WT_REQUEUE_LOST);
     }
     size_t i = (size_t)(w - self->w);
+    wt_route_offer_release(&w->offer);
     self->w[i] = self->w[--self->nw];
+    wt_route_fleet_changed(self->queue); /* indexes moved, and an offer left */
 }
 
 /* --- intake --- */
@@ -162,6 +165,30 @@ id_ok(const char *id)
     return n == strlen(id) && n <= 64;
 }
 
+/* A SPAWN of a workflow no worker of the fleet ever advertised is most
+ * likely a typo: refuse it, naming the known ids and the closest one. An
+ * empty known set (a fresh fleet whose workers have not come up yet) gives
+ * no grounds to refuse, so everything is accepted then. Returns 1 and fills
+ * why when refused. */
+static int
+unknown_workflow(wt_broker_t *self, const char *workflow, char *why, size_t cap)
+{
+    const wt_strlist_t *known = wt_route_known(self->queue);
+    if (known->n == 0 || wt_route_known_has(self->queue, workflow))
+        return 0;
+    const char *near = wt_diag_suggest(workflow, (const char *const *)known->items, (int)known->n);
+    int n = snprintf(why, cap, "unknown workflow '%.100s'", workflow);
+    if (near && n > 0 && (size_t)n < cap)
+        n += snprintf(why + n, cap - (size_t)n, " (did you mean '%s'?)", near);
+    if (n > 0 && (size_t)n < cap)
+        n += snprintf(why + n, cap - (size_t)n, "; no worker of the fleet ever offered it; known:");
+    for (size_t i = 0; i < known->n && n > 0 && (size_t)n < cap; i++)
+        n += snprintf(why + n, cap - (size_t)n, "%s %s", i ? "," : "", known->items[i]);
+    if (n > 0 && (size_t)n >= cap && cap > 4)
+        memcpy(why + cap - 4, "...", 4);
+    return 1;
+}
+
 static int
 validate_spawn(wt_broker_t *self, spawn_req_t *s, char *why, size_t cap)
 {
@@ -178,6 +205,12 @@ validate_spawn(wt_broker_t *self, spawn_req_t *s, char *why, size_t cap)
                -1;
     if (!id_ok(m->run) || !id_ok(m->phase))
         return snprintf(why, cap, "run and phase must be 1-64 characters of A-Z a-z 0-9 _ -"), -1;
+    char require[WT_PROTO_MAX_LABELS * (WT_PROTO_MAX_LABEL + 1) + 1];
+    wt_err_t lerr = {0};
+    if (wt_route_labels_canon(&m->require, require, sizeof require, &lerr) != 0)
+        return snprintf(why, cap, "require: %s", lerr.msg), -1;
+    if (!m->allow_unknown && unknown_workflow(self, m->workflow, why, cap))
+        return -3;
     if (m->context_json && m->context_json[0]) {
         json_error_t jerr;
         json_t *ctx = json_loads(m->context_json, 0, &jerr);
@@ -213,6 +246,7 @@ validate_spawn(wt_broker_t *self, spawn_req_t *s, char *why, size_t cap)
     j->context_json = m->context_json ? wt_xstrdup(m->context_json) : NULL;
     j->parent = m->parent && m->parent[0] ? wt_xstrdup(m->parent) : NULL;
     j->workspace = m->workspace && m->workspace[0] ? wt_xstrdup(m->workspace) : NULL;
+    j->require = require[0] ? wt_xstrdup(require) : NULL;
     j->priority = m->priority;
     j->timeout_ms = m->timeout_ms;
     j->max_turns = m->max_turns;
@@ -253,6 +287,7 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
                                .workspace = batch[i].job->workspace,
                                .run = batch[i].msg->run,
                                .phase = batch[i].msg->phase,
+                               .require = batch[i].job->require,
                                .priority = batch[i].job->priority,
                                .timeout_ms = batch[i].job->timeout_ms,
                                .max_turns = batch[i].job->max_turns,
@@ -284,7 +319,7 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
             pthread_mutex_unlock(&self->stats.lock);
             if (!existing) {
                 s->job->queued_us = wt_clock_mono_us();
-                wt_queue_push(self->queue, &s->job);
+                wt_route_push(self->queue, &s->job);
             }
         } else {
             if (redis_ok) {
@@ -307,7 +342,7 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
 static void
 cancel_session(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
 {
-    wt_job_t *j = wt_queue_remove(self->queue, m->session);
+    wt_job_t *j = wt_route_remove(self->queue, m->session);
     int ok = 0;
     if (j != NULL) {
         char now[24];
@@ -322,7 +357,7 @@ cancel_session(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
                             &err) != 0 &&
             err.code != WT_ESTALE) {
             redis_failed(self, &err);
-            wt_queue_push(self->queue, &j);
+            wt_route_push(self->queue, &j);
             send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
                        WT_PROTO_E_UNAVAILABLE, err.msg);
             return;
@@ -359,7 +394,7 @@ send_stats(wt_broker_t *self, const void *id, size_t idlen, uint64_t req)
 {
     wt_msg_t *r = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_STATS_REPLY);
     r->req = req;
-    r->queued = (int64_t)wt_queue_size(self->queue);
+    r->queued = (int64_t)wt_route_size(self->queue);
     r->active = self->active;
     r->workers = (int64_t)self->nw;
     for (size_t i = 0; i < self->nw; i++) {
@@ -399,11 +434,22 @@ on_clients(wt_broker_t *self)
             s->idlen = idlen;
             s->msg = m;
             s->job = NULL;
-            char why[300];
+            char why[2048];
             int v = validate_spawn(self, s, why, sizeof why);
+            if (v == -1 || v == -3) {
+                pthread_mutex_lock(&self->stats.lock);
+                if (v == -3)
+                    self->stats.refused_unknown++;
+                else
+                    self->stats.refused++;
+                pthread_mutex_unlock(&self->stats.lock);
+            }
             if (v != 0)
                 send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
-                           v == -2 ? WT_PROTO_E_UNAVAILABLE : WT_PROTO_E_REFUSED, why);
+                           v == -2   ? WT_PROTO_E_UNAVAILABLE
+                           : v == -3 ? WT_PROTO_E_UNKNOWN_WORKFLOW
+                                     : WT_PROTO_E_REFUSED,
+                           why);
             if (++n == (int)(sizeof batch / sizeof batch[0])) {
                 intake_batch(self, batch, n);
                 for (int i = 0; i < n; i++)
@@ -530,7 +576,7 @@ static void
 reattach(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
 {
     for (size_t i = 0; i < running->n; i++) {
-        wt_job_t *j = wt_queue_remove(self->queue, running->items[i]);
+        wt_job_t *j = wt_route_remove(self->queue, running->items[i]);
         if (j == NULL)
             continue;
         wt_err_t err = {0};
@@ -538,7 +584,7 @@ reattach(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
         if (rc != 1) {
             if (rc < 0)
                 redis_failed(self, &err);
-            wt_queue_push(self->queue, &j);
+            wt_route_push(self->queue, &j);
             continue;
         }
         j->assigned_ms = wt_clock_mono_ms();
@@ -584,6 +630,12 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
         w->idlen = idlen;
     }
     wt_strlcpy(w->name, m->name, sizeof w->name);
+    /* The offer is replaced, never merged: a worker that restarted with
+     * other --workflows or --label must not get what it no longer runs. */
+    wt_route_offer_set(&w->offer, &m->caps, &m->labels);
+    for (size_t i = 0; i < m->caps.n; i++)
+        wt_route_known_add(self->queue, m->caps.items[i]);
+    wt_route_fleet_changed(self->queue);
     w->slots = m->slots > 0 ? m->slots : 0; /* 0: draining, send nothing */
     w->last_seen_ms = wt_clock_mono_ms();
     take_counters(w, m);
@@ -597,8 +649,9 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
     }
     adopt_orphans(self, w, &m->running);
     set_credit(w, &m->running);
-    wt_log_info("worker %s ready: %d slots, %zu running, version %s", w->name, w->slots,
-                m->running.n, m->version ? m->version : "?");
+    wt_log_info("worker %s ready: %d slots, %zu running, %zu workflows, %zu labels, version %s",
+                w->name, w->slots, m->running.n, w->offer.workflows.n, w->offer.labels.n,
+                m->version ? m->version : "?");
 }
 
 static void
@@ -686,20 +739,6 @@ on_workers(wt_broker_t *self)
 
 /* --- dispatch --- */
 
-static wt_bworker_t *
-pick_worker(wt_broker_t *self)
-{
-    wt_bworker_t *best = NULL;
-    for (size_t k = 0; k < self->nw; k++) {
-        wt_bworker_t *w = &self->w[(self->rr + k) % self->nw];
-        if (w->credit > 0 && (best == NULL || w->credit > best->credit))
-            best = w;
-    }
-    if (best)
-        self->rr = (size_t)(best - self->w) + 1;
-    return best;
-}
-
 static void
 send_assign(wt_broker_t *self, wt_bworker_t *w, wt_job_t *j, int64_t epoch, int attempt)
 {
@@ -733,13 +772,15 @@ dispatch(wt_broker_t *self)
     if (wt_clock_mono_ms() < self->redis_retry_ms)
         return;
     pair_t batch[256];
-    while (wt_queue_size(self->queue) > 0) {
+    wt_route_fleet_t fleet = wt_broker_fleet(self);
+    while (wt_route_size(self->queue) > 0) {
         int n = 0;
-        wt_bworker_t *w;
-        while (n < 256 && wt_queue_size(self->queue) > 0 && (w = pick_worker(self)) != NULL) {
-            batch[n].job = wt_queue_pop(self->queue);
-            batch[n].worker = (size_t)(w - self->w);
-            w->credit--;
+        wt_job_t *next;
+        size_t wi;
+        while (n < 256 && (next = wt_route_pop(self->queue, &fleet, &wi)) != NULL) {
+            batch[n].job = next;
+            batch[n].worker = wi;
+            self->w[wi].credit--;
             n++;
         }
         if (n == 0)
@@ -786,7 +827,7 @@ dispatch(wt_broker_t *self)
                 ok = 0;
                 err = e;
             }
-            wt_queue_push(self->queue, &j);
+            wt_route_push(self->queue, &j);
         }
         if (!ok) {
             redis_failed(self, &err);
@@ -848,7 +889,7 @@ publish_stats(wt_broker_t *self)
         total += self->w[i].slots;
         free_slots += self->w[i].credit;
     }
-    int64_t oldest = wt_queue_size(self->queue) ? wt_queue_oldest_us(self->queue) : 0;
+    int64_t oldest = wt_route_size(self->queue) ? wt_route_oldest_us(self->queue) : 0;
     int64_t orphans = 0;
     for (const wt_orphan_t *o = self->orphans; o; o = o->next)
         orphans++;
@@ -859,13 +900,14 @@ publish_stats(wt_broker_t *self)
         wt_strlcpy(ws[i].name, self->w[i].name, sizeof ws[i].name);
         ws[i].c = self->w[i].count;
     }
-    self->stats.queued = (int64_t)wt_queue_size(self->queue);
+    self->stats.queued = (int64_t)wt_route_size(self->queue);
     self->stats.active = self->active;
     self->stats.workers = (int64_t)self->nw;
     self->stats.slots_total = total;
     self->stats.slots_free = free_slots;
     self->stats.oldest_age_s = oldest ? (double)(wt_clock_mono_us() - oldest) / 1e6 : 0;
     pthread_mutex_unlock(&self->stats.lock);
+    wt_broker_report_unroutable(self);
 }
 
 /* A lost connection is a Redis failure like any other (dispatch backs
@@ -953,7 +995,10 @@ broker_release(wt_broker_t *self)
         wt_job_destroy(&o->job);
         free(o);
     }
-    wt_queue_destroy(&self->queue);
+    for (size_t i = 0; i < self->nw; i++)
+        wt_route_offer_release(&self->w[i].offer);
+    wt_route_destroy(&self->queue);
+    free(self->unroutable);
     if (self->clients)
         zmq_close(self->clients);
     if (self->workers)
@@ -990,7 +1035,7 @@ broker_run(wt_broker_t *self)
         int64_t now = wt_clock_mono_ms();
         int64_t next = self->next_heartbeat_ms < next_check ? self->next_heartbeat_ms : next_check;
         long timeout = (long)(next - now);
-        if (self->redis_retry_ms > now && wt_queue_size(self->queue) &&
+        if (self->redis_retry_ms > now && wt_route_size(self->queue) &&
             self->redis_retry_ms - now < timeout)
             timeout = (long)(self->redis_retry_ms - now);
         if (timeout < 0)
@@ -1040,6 +1085,11 @@ usage(FILE *out)
             "\n"
             "Runs the broker: durable session intake, credit-based dispatch to workers,\n"
             "heartbeats, recovery of queued and running sessions from Redis at start.\n"
+            "A session goes only to a worker that offers its workflow and has every label\n"
+            "it requires (worker --label, spawn --require); until one is live it waits, and\n"
+            "/metrics (wt_queue_unroutable) and `worktrain status` say why. A SPAWN of a\n"
+            "workflow no worker ever offered is refused with the known ids (spawn\n"
+            "--allow-unknown queues it anyway).\n"
             "\n"
             "  --clients EP       client ROUTER endpoint (default tcp://127.0.0.1:5555,\n"
             "                     env WORKTRAIN_BROKER_CLIENTS)\n"
@@ -1054,8 +1104,8 @@ usage(FILE *out)
             "                     if the session was running a tool then)\n"
             "  --triggers FILE    triggers.yml: webhooks (POST /webhook/ID), cron, serial\n"
             "                     queues; any problem in it stops the start, all listed\n"
-            "  --workflows DIR    workflow ids the triggers may name (repeatable; the fleet\n"
-            "                     registry in Redis is also used)\n"
+            "  --workflows DIR    workflow ids the triggers may name and spawns may ask for\n"
+            "                     (repeatable; the fleet registry in Redis is also used)\n"
             "  --timezone TZ      time zone of cron schedules (default $TZ, else local)\n"
             "  --webhook-max-bytes N  larger webhook bodies get 413 (default 1048576)\n"
             "  --retain DUR       keep an ended session this long, then delete its keys and\n"
@@ -1316,7 +1366,7 @@ wt_broker_main(int argc, char **argv)
     wt_err_t err = {0};
     self->zctx = zmq_ctx_new();
     self->assign_seq = (uint64_t)wt_clock_now_ms() * 1000;
-    self->queue = wt_queue_new();
+    self->queue = wt_route_new();
     self->redis = wt_redis_new(self->cfg.redis, REDIS_TIMEOUT, &err);
     wt_store_init(&self->store, self->redis, NULL);
     wt_retain_init(&self->retain, &self->store, self->cfg.tombstones);
@@ -1371,12 +1421,22 @@ wt_broker_main(int argc, char **argv)
     wt_redis_url_display(self->cfg.redis, shown, sizeof shown);
     wt_log_info("broker up: clients %s, workers %s, redis %s, http %s", self->cfg.clients,
                 self->cfg.workers, shown, self->cfg.http[0] ? self->cfg.http : "off");
+    if (self->cfg.nworkflow_dirs > 0) {
+        /* Workflows the operator declared count as known from the start. */
+        known_ids_t k = {0};
+        known_collect(&self->cfg, &k);
+        for (size_t i = 0; i < k.n; i++) {
+            wt_route_known_add(self->queue, k.v[i]);
+            free(k.v[i]);
+        }
+        free(k.v);
+    }
     if (startup_redis(self) == 0 && broker_run(self) == 0)
         rc = 0;
     else if (wt_signal_stopping())
         rc = 0;
     wt_log_info("broker stopping: %zu queued, %lld running; state is in Redis",
-                wt_queue_size(self->queue), (long long)self->active);
+                wt_route_size(self->queue), (long long)self->active);
 out:
     wt_broker_http_stop(&http);
     wt_pollers_stop(&pollers);

@@ -6,9 +6,9 @@
 #include "wt_broker_stats.h"
 #include "wt_job.h"
 #include "wt_proto.h"
-#include "wt_queue.h"
 #include "wt_redis.h"
 #include "wt_retain.h"
+#include "wt_route.h"
 #include "wt_store.h"
 #include "wt_wire.h"
 
@@ -41,6 +41,7 @@ typedef struct wt_bworker {
     int64_t ready_ms;              /* monotonic time of its last READY */
     wt_job_t *jobs;                /* owned list of sessions it holds */
     wt_broker_wcount_t count;      /* its cumulative counters from READY/HEARTBEAT */
+    wt_route_offer_t offer;        /* owned: workflows and labels from its READY */
 } wt_bworker_t;
 
 typedef struct wt_orphan {
@@ -59,11 +60,10 @@ typedef struct wt_broker {
     wt_store_t store;          /* Redis layout over redis */
     wt_retain_t retain;        /* retention sweep over store */
     int64_t sweep_warn_ms;     /* monotonic: next time a sweep error may be logged */
-    wt_queue_t *queue;         /* owned run queue */
+    wt_route_t *queue;         /* owned run queue, one per (workflow, labels) class */
     wt_bworker_t *w;           /* owned array of live workers */
     size_t nw;                 /* live workers */
     size_t capw;               /* array capacity */
-    size_t rr;                 /* round-robin cursor for ties */
     wt_orphan_t *orphans;      /* running sessions found at start, not yet adopted */
     int64_t next_heartbeat_ms; /* monotonic */
     int64_t redis_retry_ms;    /* monotonic: no dispatch before this after a Redis failure */
@@ -71,6 +71,7 @@ typedef struct wt_broker {
     int scripts_loaded;        /* Lua scripts loaded on this connection */
     wt_broker_stats_t stats;   /* shared with the HTTP thread */
     int64_t active;            /* sessions held by workers */
+    char *unroutable;          /* owned: what <prefix>unroutable last got, NULL before */
     uint64_t assign_seq;       /* req of the last ASSIGN; starts at the wall clock in us so a
                                   restarted broker never reuses one a worker has seen */
 } wt_broker_t;
@@ -79,5 +80,11 @@ typedef struct wt_broker {
 int wt_broker_recover(wt_broker_t *self, wt_err_t *err);
 /* wt_broker_recover.c: a job from a session hash reply (HGETALL), or NULL. */
 wt_job_t *wt_broker_job_from_hash(const char *sid, void *reply);
+
+/* wt_broker_routing.c: the live workers as wt_route sees them. */
+wt_route_fleet_t wt_broker_fleet(wt_broker_t *self);
+/* wt_broker_routing.c: publishes the queued classes no live worker can run
+ * (stats for /metrics, <prefix>unroutable for `status`). */
+void wt_broker_report_unroutable(wt_broker_t *self);
 
 #endif

@@ -165,6 +165,24 @@ worker_counters(wt_buf_t *b, wt_err_t *e, const wt_broker_wstat_t *w, size_t n)
     }
 }
 
+/* One sample per queued class no live worker can run; the reason label
+ * says why (a missing workflow, or missing labels). */
+static void
+unroutable(wt_buf_t *b, wt_err_t *e, const wt_broker_unroutable_t *u, size_t n)
+{
+    family(b, e, "wt_queue_unroutable", "gauge",
+           "Queued sessions no live worker can run (workflow not offered, or labels missing).");
+    for (size_t i = 0; i < n; i++) {
+        wt_buf_puts(b, "wt_queue_unroutable{workflow=\"", e);
+        label_value(b, e, u[i].workflow);
+        wt_buf_puts(b, "\",require=\"", e);
+        label_value(b, e, u[i].require);
+        wt_buf_puts(b, "\",reason=\"", e);
+        label_value(b, e, u[i].reason);
+        wt_buf_printf(b, e, "\"} %lld\n", (long long)u[i].waiting);
+    }
+}
+
 static void
 render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
 {
@@ -172,6 +190,7 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
     gauge(b, e, "wt_queue_oldest_age_seconds",
           "Age of the oldest queued session, 0 when none waits (autoscaling signal).",
           s->oldest_age_s);
+    unroutable(b, e, s->unrt, s->nunrt);
     family(b, e, "wt_sessions", "gauge", "Sessions by status, from the broker's state.");
     wt_buf_printf(b, e, "wt_sessions{status=\"queued\"} %lld\n", (long long)s->queued);
     wt_buf_printf(b, e, "wt_sessions{status=\"running\"} %lld\n", (long long)s->running);
@@ -183,6 +202,12 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
     counter(b, e, "wt_sessions_spawned_total", "Sessions accepted by intake.", s->spawned);
     counter(b, e, "wt_spawn_duplicates_total", "SPAWNs answered from an earlier idempotency key.",
             s->duplicates);
+    family(b, e, "wt_spawns_refused_total", "counter",
+           "SPAWNs refused: invalid, or of a workflow no worker ever offered.");
+    wt_buf_printf(b, e,
+                  "wt_spawns_refused_total{reason=\"invalid\"} %llu\n"
+                  "wt_spawns_refused_total{reason=\"unknown_workflow\"} %llu\n",
+                  (unsigned long long)s->refused, (unsigned long long)s->refused_unknown);
     counter(b, e, "wt_dispatches_total", "Sessions assigned to workers (ASSIGNs sent).",
             s->dispatches);
     counter(b, e, "wt_sessions_resumed_total",

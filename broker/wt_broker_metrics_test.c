@@ -123,4 +123,32 @@ test_no_workers(void)
     wt_broker_stats_release(&s);
 }
 
-WT_TEST_MAIN(WT_TEST(test_render), WT_TEST(test_cap_fails_whole), WT_TEST(test_no_workers))
+static void
+test_unroutable_classes(void)
+{
+    wt_broker_stats_t s;
+    wt_broker_stats_init(&s);
+    wt_broker_unroutable_t *u = wt_broker_stats_unroutable(&s, 2);
+    memset(u, 0, 2 * sizeof *u);
+    snprintf(u[0].workflow, sizeof u[0].workflow, "gone");
+    snprintf(u[0].reason, sizeof u[0].reason, "no live worker offers workflow 'gone'");
+    u[0].waiting = 3;
+    snprintf(u[1].workflow, sizeof u[1].workflow, "two-step");
+    snprintf(u[1].require, sizeof u[1].require, "gpu,ssd");
+    snprintf(u[1].reason, sizeof u[1].reason, "say \"why\"");
+    u[1].waiting = 1;
+    wt_buf_t b;
+    wt_buf_init(&b, 1 << 20);
+    WT_CHECK(wt_broker_metrics_render(&s, &b, NULL) == 0);
+    const char *t = wt_buf_str(&b);
+    WT_CHECK(count(t, "# TYPE wt_queue_unroutable gauge\n") == 1);
+    WT_CHECK(strstr(t, "\nwt_queue_unroutable{workflow=\"gone\",require=\"\",reason=\"no live "
+                       "worker offers workflow 'gone'\"} 3\n") != NULL);
+    WT_CHECK(strstr(t, "\nwt_queue_unroutable{workflow=\"two-step\",require=\"gpu,ssd\","
+                       "reason=\"say \\\"why\\\"\"} 1\n") != NULL);
+    wt_buf_release(&b);
+    wt_broker_stats_release(&s);
+}
+
+WT_TEST_MAIN(WT_TEST(test_render), WT_TEST(test_cap_fails_whole), WT_TEST(test_no_workers),
+             WT_TEST(test_unroutable_classes))

@@ -35,6 +35,7 @@ wt_broker_job_from_hash(const char *sid, void *reply)
     j->context_json = dup_nonempty(wt_redis_field(r, "context"));
     j->parent = dup_nonempty(wt_redis_field(r, "parent"));
     j->workspace = dup_nonempty(wt_redis_field(r, "workspace"));
+    j->require = dup_nonempty(wt_redis_field(r, "require"));
     const char *v;
     if ((v = wt_redis_field(r, "priority")))
         j->priority = (int)strtol(v, NULL, 10);
@@ -102,7 +103,7 @@ take_queued(wt_broker_t *self, wt_job_t *job, size_t i, void *ud)
     size_t *count = ud;
     if (job == NULL)
         return;
-    wt_queue_push(self->queue, &job);
+    wt_route_push(self->queue, &job);
     (*count)++;
 }
 
@@ -125,10 +126,8 @@ wt_broker_recover(wt_broker_t *self, wt_err_t *err)
 {
     char key[128];
     /* Forget a partial earlier attempt (Redis failed half-way). */
-    while (wt_queue_size(self->queue)) {
-        wt_job_t *j = wt_queue_pop(self->queue);
+    for (wt_job_t *j; (j = wt_route_pop_any(self->queue)) != NULL;)
         wt_job_destroy(&j);
-    }
     while (self->orphans) {
         wt_orphan_t *o = self->orphans;
         self->orphans = o->next;
@@ -153,6 +152,17 @@ wt_broker_recover(wt_broker_t *self, wt_err_t *err)
     freeReplyObject(run);
     if (rc != 0)
         return -1;
+    /* Every workflow a worker ever published (HSET <prefix>workflows at its
+     * start) counts as known, so a restarted broker refuses exactly what
+     * the old one refused even before the workers are back. */
+    redisReply *wf = wt_redis_command(self->redis, err, "HKEYS %s",
+                                      wt_store_key(&self->store, key, sizeof key, "workflows"));
+    if (wf == NULL)
+        return -1;
+    for (size_t i = 0; wf->type == REDIS_REPLY_ARRAY && i < wf->elements; i++)
+        if (wf->element[i]->type == REDIS_REPLY_STRING)
+            wt_route_known_add(self->queue, wf->element[i]->str);
+    freeReplyObject(wf);
     if (queued || orphans)
         wt_log_info("recovered from redis: %zu queued, %zu running awaiting their workers", queued,
                     orphans);

@@ -27,6 +27,9 @@ wt_broker_stats_release(wt_broker_stats_t *self)
     free(self->wstats);
     self->wstats = NULL;
     self->nwstats = self->capwstats = 0;
+    free(self->unrt);
+    self->unrt = NULL;
+    self->nunrt = self->capunrt = 0;
     pthread_mutex_destroy(&self->lock);
 }
 
@@ -62,6 +65,17 @@ wt_broker_stats_workers(wt_broker_stats_t *self, size_t n)
     return self->wstats;
 }
 
+wt_broker_unroutable_t *
+wt_broker_stats_unroutable(wt_broker_stats_t *self, size_t n)
+{
+    if (n > self->capunrt) {
+        self->capunrt = n < 8 ? 8 : n * 2;
+        self->unrt = wt_xrealloc(self->unrt, self->capunrt * sizeof *self->unrt);
+    }
+    self->nunrt = n;
+    return self->unrt;
+}
+
 void
 wt_broker_stats_copy(wt_broker_stats_t *self, wt_broker_stats_t *out)
 {
@@ -73,6 +87,12 @@ wt_broker_stats_copy(wt_broker_stats_t *self, wt_broker_stats_t *out)
         out->wstats = wt_xmalloc(out->nwstats * sizeof *out->wstats);
         memcpy(out->wstats, self->wstats, out->nwstats * sizeof *out->wstats);
     }
+    out->unrt = NULL;
+    out->capunrt = out->nunrt;
+    if (out->nunrt) {
+        out->unrt = wt_xmalloc(out->nunrt * sizeof *out->unrt);
+        memcpy(out->unrt, self->unrt, out->nunrt * sizeof *out->unrt);
+    }
     pthread_mutex_unlock(&self->lock);
 }
 
@@ -82,4 +102,7 @@ wt_broker_stats_copy_release(wt_broker_stats_t *copy)
     free(copy->wstats);
     copy->wstats = NULL;
     copy->nwstats = copy->capwstats = 0;
+    free(copy->unrt);
+    copy->unrt = NULL;
+    copy->nunrt = copy->capunrt = 0;
 }

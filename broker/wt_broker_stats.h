@@ -39,6 +39,14 @@ typedef struct wt_broker_wstat {
     wt_broker_wcount_t c; /* its counters */
 } wt_broker_wstat_t;
 
+/* A class of queued sessions no live worker can run, and why. */
+typedef struct wt_broker_unroutable {
+    char workflow[128]; /* workflow id (cut at 127 bytes) */
+    char require[256];  /* required labels "a,b", "" for none */
+    char reason[448];   /* e.g. "no live worker offers workflow 'x'" */
+    int64_t waiting;    /* sessions queued in that class */
+} wt_broker_unroutable_t;
+
 typedef struct wt_broker_stats {
     pthread_mutex_t lock;                  /* guards everything below */
     int64_t queued;                        /* sessions waiting */
@@ -51,6 +59,8 @@ typedef struct wt_broker_stats {
     int redis_up;                          /* last Redis call succeeded */
     uint64_t spawned;                      /* sessions accepted (new) */
     uint64_t duplicates;                   /* SPAWNs answered from an idempotency key */
+    uint64_t refused;                      /* SPAWNs refused as invalid (ERROR REFUSED) */
+    uint64_t refused_unknown;              /* SPAWNs of a workflow no worker ever offered */
     uint64_t dispatches;                   /* ASSIGNs sent */
     uint64_t resumed;                      /* ASSIGNs of a session that had been assigned before */
     uint64_t requeued;                     /* sessions put back after a lost worker or handback */
@@ -69,6 +79,9 @@ typedef struct wt_broker_stats {
     wt_broker_wstat_t *wstats;                  /* owned: one entry per live worker */
     size_t nwstats;                             /* entries used */
     size_t capwstats;                           /* entries allocated */
+    wt_broker_unroutable_t *unrt;               /* owned: classes nobody can run now */
+    size_t nunrt;                               /* entries used */
+    size_t capunrt;                             /* entries allocated */
 } wt_broker_stats_t;
 
 /* Upper bounds (seconds) of the latency buckets, 0.001 to 10. */
@@ -87,8 +100,11 @@ wt_broker_outcome_t wt_broker_stats_outcome(const char *outcome);
 /* Makes room for n per-worker entries and returns them to fill; nwstats
  * becomes n (lock held by the caller). */
 wt_broker_wstat_t *wt_broker_stats_workers(wt_broker_stats_t *self, size_t n);
+/* Makes room for n unroutable entries and returns them to fill; nunrt
+ * becomes n (lock held by the caller). */
+wt_broker_unroutable_t *wt_broker_stats_unroutable(wt_broker_stats_t *self, size_t n);
 /* Copies self into *out under self's lock; out->wstats is a fresh array the
- * caller frees with wt_broker_stats_copy_release. out's lock is not valid. */
+ * caller frees with wt_broker_stats_copy_release (likewise out->unrt). out's lock is not valid. */
 void wt_broker_stats_copy(wt_broker_stats_t *self, wt_broker_stats_t *out);
 void wt_broker_stats_copy_release(wt_broker_stats_t *copy);
 

@@ -25,6 +25,7 @@ wt_job_destroy(wt_job_t **self_p)
     free(self->context_json);
     free(self->parent);
     free(self->workspace);
+    free(self->require);
     free(self);
     *self_p = NULL;
 }

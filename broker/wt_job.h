@@ -14,6 +14,7 @@ typedef struct wt_job {
     char *context_json;        /* owned, may be NULL */
     char *parent;              /* owned, may be NULL */
     char *workspace;           /* owned, may be NULL */
+    char *require;             /* owned labels a worker must have ("a,b" sorted), may be NULL */
     int priority;              /* -100..100, higher first */
     int64_t timeout_ms;        /* 0 = worker default */
     int max_turns;             /* 0 = worker default */

@@ -90,3 +90,39 @@ wt_diags_print(const wt_diags_t *self, FILE *out)
             fprintf(out, "%s: %s: %s\n", d->file, kind, d->msg);
     }
 }
+
+/* Edit distance, bounded rows (words here are short; longer ones are cut). */
+static int
+distance(const char *a, const char *b)
+{
+    int la = (int)strnlen(a, 63), lb = (int)strnlen(b, 63);
+    int prev[64], cur[64];
+    for (int j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (int i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (int j = 1; j <= lb; j++) {
+            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            int del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, sizeof(int) * (size_t)(lb + 1));
+    }
+    return prev[lb];
+}
+
+const char *
+wt_diag_suggest(const char *word, const char *const *cands, int n)
+{
+    const char *best = NULL;
+    int best_d = 1 << 30, len = (int)strlen(word);
+    int limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+    for (int i = 0; i < n; i++) {
+        int d = distance(word, cands[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = cands[i];
+        }
+    }
+    return best_d <= limit ? best : NULL;
+}

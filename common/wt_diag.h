@@ -35,4 +35,9 @@ void wt_diags_sort(wt_diags_t *self);
 /* Prints each as "FILE:LINE:COL: error|warning: MSG\n". */
 void wt_diags_print(const wt_diags_t *self, FILE *out);
 
+/* The candidate closest to word by edit distance when close enough to be a
+ * likely typo (borrowed from cands), else NULL: the "did you mean" of
+ * validation errors and refused spawns. */
+const char *wt_diag_suggest(const char *word, const char *const *cands, int n);
+
 #endif

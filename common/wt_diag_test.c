@@ -59,5 +59,16 @@ test_print_format(void)
     wt_diags_release(&d);
 }
 
+static void
+test_suggest_closest_when_close(void)
+{
+    const char *const ids[] = {"two-step", "coding-task", "mr-review"};
+    WT_CHECK_STR(wt_diag_suggest("two-stpe", ids, 3), "two-step");
+    WT_CHECK_STR(wt_diag_suggest("mr-reveiw", ids, 3), "mr-review");
+    WT_CHECK(wt_diag_suggest("deploy", ids, 3) == NULL);
+    WT_CHECK(wt_diag_suggest("x", ids, 0) == NULL);
+}
+
 WT_TEST_MAIN(WT_TEST(test_add_counts_errors_not_warnings),
-             WT_TEST(test_sort_is_stable_by_line_then_col), WT_TEST(test_print_format))
+             WT_TEST(test_sort_is_stable_by_line_then_col), WT_TEST(test_print_format),
+             WT_TEST(test_suggest_closest_when_close))

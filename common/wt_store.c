@@ -100,7 +100,7 @@ static const char intake_lua[] =
     "  'status', 'queued', 'outcome', '', 'worker', '', 'attempt', '0', 'epoch', '0',\n"
     "  'created_ms', ARGV[4], 'started_ms', '', 'ended_ms', '', 'step', '', 'turns', '0',\n"
     "  'input_tokens', '0', 'output_tokens', '0', 'output', '', 'error', '',\n"
-    "  'run', ARGV[16], 'phase', ARGV[17], 'retain_ms', ARGV[18])\n"
+    "  'run', ARGV[16], 'phase', ARGV[17], 'retain_ms', ARGV[18], 'require', ARGV[19])\n"
     "redis.call('ZADD', p..'sessions', ARGV[4], sid)\n"
     "redis.call('ZADD', p..'queued', ARGV[4], sid)\n"
     "if ARGV[16] ~= '' then redis.call('ZADD', p..'run:'..ARGV[16]..':sessions', ARGV[4], sid) "
@@ -110,6 +110,7 @@ static const char intake_lua[] =
     "end\n"
     "local ev = {workflow=ARGV[5], goal=ARGV[6], parent=ARGV[8], priority=tonumber(ARGV[9])}\n"
     "if ARGV[16] ~= '' then ev.run = ARGV[16]; ev.phase = ARGV[17] end\n"
+    "if ARGV[19] ~= '' then ev.require = ARGV[19] end\n"
     "local data = cjson.encode(ev)\n"
     "redis.call('XADD', hk..':events', '*', 'type', 'session_queued', 'data', data, 'epoch', '0')\n"
     "redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[13], '*', 'type', 'session_queued',\n"
@@ -360,8 +361,9 @@ wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *er
                           score,
                           s->run ? s->run : "",
                           s->phase ? s->phase : "",
-                          keep};
-    return wt_redis_append_eval(self->redis, &self->intake, 0, 18, argv, NULL, err);
+                          keep,
+                          s->require ? s->require : ""};
+    return wt_redis_append_eval(self->redis, &self->intake, 0, 19, argv, NULL, err);
 }
 
 int

@@ -72,6 +72,7 @@ typedef struct wt_store_spawn {
     const char *workspace;    /* repo path for a git worktree, or "" */
     const char *run;          /* coordinator run id, or "" / NULL */
     const char *phase;        /* pipeline phase id within the run, or "" / NULL */
+    const char *require;      /* labels a worker must have, sorted, comma-separated, or "" */
     int priority;             /* higher runs first, -100..100 */
     int64_t timeout_ms;       /* wall-clock limit, 0 = default */
     int max_turns;            /* 0 = default */

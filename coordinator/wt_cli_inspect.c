@@ -74,9 +74,32 @@ stuck_signals(wt_redis_t *redis, wt_store_t *store, const char *sid, char *reaso
     return stuck;
 }
 
+/* Why a queued session waits, when the broker reported its class as one no
+ * live worker can run (<prefix>unroutable, see wt_broker_routing.c); ""
+ * otherwise. */
+static void
+waiting_reason(wt_redis_t *redis, const wt_store_t *store, redisReply *h, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (strcmp(hget(h, "status"), "queued") != 0)
+        return;
+    char key[128], field[1400];
+    if (*hget(h, "require"))
+        snprintf(field, sizeof field, "%s|%s", hget(h, "workflow"), hget(h, "require"));
+    else
+        snprintf(field, sizeof field, "%s", hget(h, "workflow"));
+    wt_err_t err = {0};
+    redisReply *r = wt_redis_command(redis, &err, "HGET %s %s",
+                                     wt_store_key(store, key, sizeof key, "unroutable"), field);
+    if (r && r->type == REDIS_REPLY_STRING)
+        snprintf(out, cap, "%s", r->str);
+    if (r)
+        freeReplyObject(r);
+}
+
 /* The hash as JSON: counters and times as numbers, the rest as strings. */
 static void
-status_json(redisReply *h, int stuck, const char *reason)
+status_json(redisReply *h, int stuck, const char *reason, const char *waiting)
 {
     static const char *const numeric[] = {
         "turns",      "input_tokens", "output_tokens", "attempt", "created_ms",
@@ -94,12 +117,14 @@ status_json(redisReply *h, int stuck, const char *reason)
     }
     json_object_set_new(o, "stuck_signals", json_integer(stuck));
     json_object_set_new(o, "last_stuck_reason", json_string(reason));
+    if (*waiting)
+        json_object_set_new(o, "waiting", json_string(waiting));
     wt_cli_print_json(stdout, o);
     json_decref(o);
 }
 
 static void
-status_text(redisReply *h, const char *sid, int stuck, const char *reason)
+status_text(redisReply *h, const char *sid, int stuck, const char *reason, const char *waiting)
 {
     char created[32], started[32], ended[32];
     wt_cli_format_ms(hget(h, "created_ms"), created, sizeof created);
@@ -116,6 +141,10 @@ status_text(redisReply *h, const char *sid, int stuck, const char *reason)
            *hget(h, "worker") ? hget(h, "worker") : "-",
            *hget(h, "attempt") ? hget(h, "attempt") : "0", created, started, ended, stuck,
            stuck ? ", last: " : "", reason);
+    if (*hget(h, "require"))
+        printf("requires  %s\n", hget(h, "require"));
+    if (*waiting)
+        printf("waiting   %s\n", waiting);
     if (*hget(h, "error"))
         printf("detail    %s\n", hget(h, "error"));
 }
@@ -142,9 +171,10 @@ wt_cli_status_main(int argc, char **argv)
     int as_json = 0;
     int rc = simple_opts("status",
                          "usage: worktrain status SID [--json] [--redis URL]\n\nShows a session's "
-                         "state, current step, turns, tokens, worker and stuck signals.\n"
-                         "A session deleted by retention (broker --retain) shows status "
-                         "expired.\n",
+                         "state, current step, turns, tokens, worker and stuck signals; for a\n"
+                         "queued session no live worker can run, why it waits (e.g. no live\n"
+                         "worker offers workflow 'x'). A session deleted by retention (broker\n"
+                         "--retain) shows status expired.\n",
                          argc, argv, &conn, &as_json);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
@@ -174,10 +204,12 @@ wt_cli_status_main(int argc, char **argv)
         return expired == 1 ? 0 : 1;
     }
     int stuck = stuck_signals(redis, &store, sid, reason, sizeof reason);
+    char waiting[512];
+    waiting_reason(redis, &store, h, waiting, sizeof waiting);
     if (as_json)
-        status_json(h, stuck, reason);
+        status_json(h, stuck, reason, waiting);
     else
-        status_text(h, sid, stuck, reason);
+        status_text(h, sid, stuck, reason, waiting);
     freeReplyObject(h);
     wt_redis_destroy(&redis);
     return 0;

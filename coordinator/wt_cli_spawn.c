@@ -19,9 +19,15 @@ static const char spawn_usage[] =
     "usage: worktrain spawn --workflow ID --goal TEXT [--var K=V]... [--context-json JSON]\n"
     "                       [--parent SID] [--priority N] [--key IDEMPOTENCY_KEY]\n"
     "                       [--timeout DUR] [--max-turns N] [--workspace PATH] [--json]\n"
-    "                       [--retain DUR] [--broker EP] [--wait-timeout DUR]\n"
+    "                       [--retain DUR] [--require LABEL]... [--allow-unknown]\n"
+    "                       [--broker EP] [--wait-timeout DUR]\n"
     "\n"
     "Creates a session and prints its id once the broker has stored it durably.\n"
+    "The session runs only on a worker that offers the workflow and has every\n"
+    "--require LABEL (repeatable; a worker's --label, e.g. gpu); until one is live it\n"
+    "stays queued and `worktrain status` says why. A workflow no worker of the fleet\n"
+    "ever offered is refused with the known ids and the closest one; --allow-unknown\n"
+    "queues it anyway (for a worker that is yet to come).\n"
     "The same --key always yields the same session. --var values that parse as JSON\n"
     "(numbers, true/false, objects) are passed as such, others as strings.\n"
     "--retain keeps the session this long after it ends, then it expires (default:\n"
@@ -34,14 +40,13 @@ static int
 spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn, int *as_json,
             int64_t *wait_ms)
 {
-    static const struct option opts[] = {{"workflow", 1, 0, 'w'},     {"goal", 1, 0, 'g'},
-                                         {"var", 1, 0, 'v'},          {"context-json", 1, 0, 'c'},
-                                         {"parent", 1, 0, 'p'},       {"priority", 1, 0, 'P'},
-                                         {"key", 1, 0, 'k'},          {"timeout", 1, 0, 't'},
-                                         {"max-turns", 1, 0, 'm'},    {"workspace", 1, 0, 'W'},
-                                         {"json", 0, 0, 'j'},         {"broker", 1, 0, 'b'},
-                                         {"wait-timeout", 1, 0, 'T'}, {"retain", 1, 0, 'R'},
-                                         {"help", 0, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"workflow", 1, 0, 'w'},      {"goal", 1, 0, 'g'},    {"var", 1, 0, 'v'},
+        {"context-json", 1, 0, 'c'},  {"parent", 1, 0, 'p'},  {"priority", 1, 0, 'P'},
+        {"key", 1, 0, 'k'},           {"timeout", 1, 0, 't'}, {"max-turns", 1, 0, 'm'},
+        {"workspace", 1, 0, 'W'},     {"json", 0, 0, 'j'},    {"broker", 1, 0, 'b'},
+        {"wait-timeout", 1, 0, 'T'},  {"retain", 1, 0, 'R'},  {"require", 1, 0, 'Q'},
+        {"allow-unknown", 0, 0, 'U'}, {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
     int c, rc = 0;
     long long v = 0;
     wt_cli_getopt_reset();
@@ -98,6 +103,18 @@ spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn
         case 'j':
             *as_json = 1;
             break;
+        case 'Q':
+            if (!wt_proto_label_ok(optarg))
+                rc = wt_cli_usage_error("spawn", "bad --require '%s' (1-64 of A-Z a-z 0-9 . _ : -)",
+                                        optarg);
+            else if (m->require.n == WT_PROTO_MAX_LABELS)
+                rc = wt_cli_usage_error("spawn", "at most %d --require", WT_PROTO_MAX_LABELS);
+            else
+                wt_strlist_push(&m->require, optarg);
+            break;
+        case 'U':
+            m->allow_unknown = 1;
+            break;
         case 'b':
             snprintf(conn->broker, sizeof conn->broker, "%s", optarg);
             break;
@@ -124,6 +141,11 @@ spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn
 static int
 spawn_report(const wt_msg_t *rep, int as_json)
 {
+    if (rep->cmd != WT_CMD_SPAWNED && rep->code == WT_PROTO_E_UNKNOWN_WORKFLOW) {
+        fprintf(stderr, "worktrain spawn: %s\n(--allow-unknown queues it anyway)\n",
+                rep->message ? rep->message : "unknown workflow");
+        return 1;
+    }
     if (rep->cmd != WT_CMD_SPAWNED) {
         fprintf(stderr, "worktrain spawn: refused (%d): %s\n", rep->code,
                 rep->message ? rep->message : "");

@@ -60,7 +60,7 @@ names(const wt_pipeline_t *p, const char *const *extra, int nextra, int *n)
 static const char *
 hint(const char *word, const char *const *cands, int n, char *buf, size_t cap)
 {
-    const char *s = wt_pipeline_suggest(word, cands, n);
+    const char *s = wt_diag_suggest(word, cands, n);
     if (s == NULL)
         buf[0] = '\0';
     else

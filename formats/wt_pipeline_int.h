@@ -37,8 +37,4 @@ const wt_pipeline_full_t *wt_pipeline_full(const wt_pipeline_t *self);
 /* Position of byte offset off of text (the scalar's value) in the file. */
 wt_pos_t wt_pipeline_src_pos(const wt_pipeline_src_t *src, const char *text, size_t off);
 
-/* The candidate closest to word by edit distance when close enough to be a
- * likely typo (borrowed from cands), else NULL. */
-const char *wt_pipeline_suggest(const char *word, const char *const *cands, int n);
-
 #endif

@@ -56,6 +56,9 @@ static const field_t fields[] = {
     FLD("free", F_I32, free),
     FLD("caps", F_LIST, caps),
     FLD("running", F_LIST, running),
+    FLD("labels", F_LIST, labels),
+    FLD("require", F_LIST, require),
+    FLD("allow_unknown", F_BOOL, allow_unknown),
     FLD("llm_calls", F_U64, llm_calls),
     FLD("input_tokens", F_U64, input_tokens),
     FLD("output_tokens", F_U64, output_tokens),
@@ -115,6 +118,13 @@ wt_cmd_valid(wt_chan_t chan, int cmd)
 {
     int i = cmd_index(cmd);
     return i >= 0 && (cmds[i].chan == 0 || cmds[i].chan == chan);
+}
+
+int
+wt_proto_label_ok(const char *s)
+{
+    size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-");
+    return n > 0 && n <= WT_PROTO_MAX_LABEL && s[n] == '\0';
 }
 
 wt_msg_t *

@@ -23,6 +23,8 @@
 #define WT_PROTO_MAX_BODY      (1024 * 1024) /* larger bodies: WT_PROTO_E_TOO_BIG */
 #define WT_PROTO_MAX_LIST      4096          /* max elements in a string list */
 #define WT_PROTO_MAX_STR       (256 * 1024)  /* max bytes of one string field */
+#define WT_PROTO_MAX_LABEL     64            /* max bytes of one worker/require label */
+#define WT_PROTO_MAX_LABELS    16            /* max labels a SPAWN may require */
 
 typedef enum {
     WT_CHAN_CLIENT = 'C', /* coordinator/CLI <-> broker */
@@ -51,16 +53,17 @@ typedef enum {
 
 /* ERROR codes (wire values). */
 typedef enum {
-    WT_PROTO_E_BAD_FRAME = 1,   /* wrong frame count or sizes */
-    WT_PROTO_E_VERSION = 2,     /* unknown header/protocol version */
-    WT_PROTO_E_UNKNOWN_CMD = 3, /* command byte not known on this channel */
-    WT_PROTO_E_TOO_BIG = 4,     /* body, string or list over its limit */
-    WT_PROTO_E_BAD_BODY = 5,    /* body not a msgpack map, or a field of the wrong type */
-    WT_PROTO_E_MISSING = 6,     /* a required field is absent */
-    WT_PROTO_E_UNAVAILABLE = 7, /* broker cannot store right now (Redis down): retry */
-    WT_PROTO_E_NOT_FOUND = 8,   /* no such session */
-    WT_PROTO_E_REFUSED = 9,     /* not accepted (draining, limits) */
-    WT_PROTO_E_INTERNAL = 10,   /* a bug on the sender's side */
+    WT_PROTO_E_BAD_FRAME = 1,         /* wrong frame count or sizes */
+    WT_PROTO_E_VERSION = 2,           /* unknown header/protocol version */
+    WT_PROTO_E_UNKNOWN_CMD = 3,       /* command byte not known on this channel */
+    WT_PROTO_E_TOO_BIG = 4,           /* body, string or list over its limit */
+    WT_PROTO_E_BAD_BODY = 5,          /* body not a msgpack map, or a field of the wrong type */
+    WT_PROTO_E_MISSING = 6,           /* a required field is absent */
+    WT_PROTO_E_UNAVAILABLE = 7,       /* broker cannot store right now (Redis down): retry */
+    WT_PROTO_E_NOT_FOUND = 8,         /* no such session */
+    WT_PROTO_E_REFUSED = 9,           /* not accepted (draining, limits) */
+    WT_PROTO_E_INTERNAL = 10,         /* a bug on the sender's side */
+    WT_PROTO_E_UNKNOWN_WORKFLOW = 11, /* SPAWN of a workflow no worker ever advertised */
 } wt_proto_code_t;
 
 typedef struct wt_strlist {
@@ -76,24 +79,26 @@ typedef struct wt_msg {
     wt_cmd_t cmd;   /* command */
     uint64_t req;   /* client request id, echoed in the reply */
     /* session record: SPAWN, ASSIGN */
-    char *session;      /* session id: SPAWNED CANCEL CANCELLED ASSIGN FINISHED STOP */
-    char *workflow;     /* workflow id */
-    char *goal;         /* the task */
-    char *context_json; /* JSON object of initial context vars */
-    char *parent;       /* parent session id */
-    char *key;          /* idempotency key (SPAWN) */
-    char *workspace;    /* repo path for a worktree */
-    char *run;          /* coordinator run id (SPAWN from `worktrain run`) */
-    char *phase;        /* pipeline phase id within that run (SPAWN) */
-    int32_t priority;   /* -100..100, higher first */
-    int64_t timeout_ms; /* wall-clock limit, 0 = worker default */
-    int32_t max_turns;  /* 0 = worker default */
-    int64_t retain_ms;  /* SPAWN: keep the ended session this long, 0 = broker default */
-    int32_t depth;      /* spawn depth, 0 for roots (ASSIGN) */
-    int64_t epoch;      /* lease epoch for fencing (ASSIGN) */
-    int32_t attempt;    /* 1 for the first run (ASSIGN) */
-    int64_t created_ms; /* when intake accepted it (ASSIGN) */
-    int existing;       /* SPAWNED: 1 when the key was seen before */
+    char *session;        /* session id: SPAWNED CANCEL CANCELLED ASSIGN FINISHED STOP */
+    char *workflow;       /* workflow id */
+    char *goal;           /* the task */
+    char *context_json;   /* JSON object of initial context vars */
+    char *parent;         /* parent session id */
+    char *key;            /* idempotency key (SPAWN) */
+    char *workspace;      /* repo path for a worktree */
+    char *run;            /* coordinator run id (SPAWN from `worktrain run`) */
+    char *phase;          /* pipeline phase id within that run (SPAWN) */
+    int32_t priority;     /* -100..100, higher first */
+    int64_t timeout_ms;   /* wall-clock limit, 0 = worker default */
+    int32_t max_turns;    /* 0 = worker default */
+    int64_t retain_ms;    /* SPAWN: keep the ended session this long, 0 = broker default */
+    int32_t depth;        /* spawn depth, 0 for roots (ASSIGN) */
+    int64_t epoch;        /* lease epoch for fencing (ASSIGN) */
+    int32_t attempt;      /* 1 for the first run (ASSIGN) */
+    int64_t created_ms;   /* when intake accepted it (ASSIGN) */
+    int existing;         /* SPAWNED: 1 when the key was seen before */
+    wt_strlist_t require; /* SPAWN: labels a worker must have to run the session */
+    int allow_unknown;    /* SPAWN: queue even if no worker ever advertised the workflow */
     /* ERROR */
     int32_t code;  /* wt_proto_code_t */
     char *message; /* human-readable reason */
@@ -104,6 +109,7 @@ typedef struct wt_msg {
     int32_t free;         /* free slots (READY, HEARTBEAT) */
     wt_strlist_t caps;    /* capabilities, e.g. workflow ids (READY) */
     wt_strlist_t running; /* session ids being run (READY, HEARTBEAT) */
+    wt_strlist_t labels;  /* worker labels, e.g. "gpu" (READY) */
     /* READY, HEARTBEAT: the worker's cumulative counters since it started */
     uint64_t llm_calls;     /* LLM calls made (after their retries) */
     uint64_t input_tokens;  /* input tokens the provider reported */
@@ -130,6 +136,10 @@ void wt_strlist_clear(wt_strlist_t *list);
 const char *wt_cmd_name(int cmd);
 /* 1 when cmd belongs to chan. */
 int wt_cmd_valid(wt_chan_t chan, int cmd);
+
+/* 1 when s is a valid label: 1-WT_PROTO_MAX_LABEL characters of
+ * A-Z a-z 0-9 . _ : - (labels are joined with ',' in the session record). */
+int wt_proto_label_ok(const char *s);
 
 /* Appends the flat form (header|cmd|body) of msg to out. Fails with
  * WT_ELIMIT when the body would exceed WT_PROTO_MAX_BODY. */

@@ -40,6 +40,10 @@ full(wt_chan_t chan, wt_cmd_t cmd)
     wt_strlist_push(&m->caps, "demo");
     wt_strlist_push(&m->caps, "two-step");
     wt_strlist_push(&m->running, "01HZX0000000000000000000AC");
+    wt_strlist_push(&m->labels, "gpu");
+    wt_strlist_push(&m->require, "gpu");
+    wt_strlist_push(&m->require, "repo-cache");
+    m->allow_unknown = 1;
     wt_msg_set(&m->outcome, "success");
     m->llm_calls = 12;
     m->input_tokens = 50000000000ULL; /* past 32 bits */
@@ -85,11 +89,13 @@ msg_eq(const wt_msg_t *a, const wt_msg_t *b)
            a->existing == b->existing && a->code == b->code && str_eq(a->message, b->message) &&
            str_eq(a->name, b->name) && str_eq(a->version, b->version) && a->slots == b->slots &&
            a->free == b->free && list_eq(&a->caps, &b->caps) && list_eq(&a->running, &b->running) &&
-           str_eq(a->outcome, b->outcome) && a->queued == b->queued && a->active == b->active &&
-           a->workers == b->workers && a->slots_total == b->slots_total &&
-           a->slots_free == b->slots_free && a->llm_calls == b->llm_calls &&
-           a->input_tokens == b->input_tokens && a->output_tokens == b->output_tokens &&
-           a->tool_calls == b->tool_calls && a->llm_retries == b->llm_retries;
+           list_eq(&a->labels, &b->labels) && list_eq(&a->require, &b->require) &&
+           a->allow_unknown == b->allow_unknown && str_eq(a->outcome, b->outcome) &&
+           a->queued == b->queued && a->active == b->active && a->workers == b->workers &&
+           a->slots_total == b->slots_total && a->slots_free == b->slots_free &&
+           a->llm_calls == b->llm_calls && a->input_tokens == b->input_tokens &&
+           a->output_tokens == b->output_tokens && a->tool_calls == b->tool_calls &&
+           a->llm_retries == b->llm_retries;
 }
 
 static const struct {
@@ -390,7 +396,24 @@ test_names_and_channels(void)
     WT_CHECK(m == NULL);
 }
 
+/* Labels go into the session hash joined by ',': the alphabet excludes it. */
+static void
+test_label_alphabet(void)
+{
+    WT_CHECK(wt_proto_label_ok("gpu"));
+    WT_CHECK(wt_proto_label_ok("zone:eu-1.a_b"));
+    WT_CHECK(!wt_proto_label_ok(""));
+    WT_CHECK(!wt_proto_label_ok("a,b"));
+    WT_CHECK(!wt_proto_label_ok("a b"));
+    char long_label[WT_PROTO_MAX_LABEL + 2];
+    memset(long_label, 'x', sizeof long_label - 1);
+    long_label[sizeof long_label - 1] = '\0';
+    WT_CHECK(!wt_proto_label_ok(long_label));
+    long_label[WT_PROTO_MAX_LABEL] = '\0';
+    WT_CHECK(wt_proto_label_ok(long_label));
+}
+
 WT_TEST_MAIN(WT_TEST(test_round_trip_every_command), WT_TEST(test_minimal_message_round_trips),
              WT_TEST(test_heartbeat_counters), WT_TEST(test_every_truncation_fails_cleanly),
              WT_TEST(test_bad_inputs_get_defined_codes), WT_TEST(test_oversized_inputs),
-             WT_TEST(test_names_and_channels))
+             WT_TEST(test_names_and_channels), WT_TEST(test_label_alphabet))

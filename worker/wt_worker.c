@@ -127,6 +127,8 @@ send_ready(worker_t *w)
     m->free = w->draining ? 0 : w->cfg.slots - w->running;
     for (int i = 0; i < wt_workflow_set_count(w->workflows); i++)
         wt_strlist_push(&m->caps, wt_workflow_id(wt_workflow_set_at(w->workflows, i)));
+    for (int i = 0; i < w->cfg.nlabels; i++)
+        wt_strlist_push(&m->labels, w->cfg.labels[i]);
     running_ids(w, &m->running);
     put_counters(w, m);
     m->req = w->assign_seen;
@@ -225,6 +227,15 @@ start_session(worker_t *w, wt_msg_t *m)
             s = &w->slots[i];
     if (s == NULL || w->draining) {
         wt_log_warn("ASSIGN of %s with no free slot: handing it back", m->session);
+        send_finished(w, m->session, "handback");
+        return;
+    }
+    if (wt_workflow_set_get(w->workflows, m->workflow) == NULL) {
+        /* The broker routes by our READY, so this is an ASSIGN sent to an
+         * earlier process of this name that offered the workflow: give it
+         * back rather than fail a session another worker can run. */
+        wt_log_warn("ASSIGN of %s for workflow '%s' this worker does not have: handing it back",
+                    m->session, m->workflow);
         send_finished(w, m->session, "handback");
         return;
     }

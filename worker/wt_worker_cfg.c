@@ -2,6 +2,7 @@
 #include "wt_worker_cfg.h"
 
 #include "wt_clock.h"
+#include "wt_proto.h"
 #include "wt_redis.h"
 
 #include <getopt.h>
@@ -17,7 +18,7 @@ usage(FILE *out)
     fprintf(
         out,
         "usage: worktrain worker [--broker EP] [--clients EP] [--redis URL] [--slots N]\n"
-        "                        [--workflows DIR]...\n"
+        "                        [--workflows DIR]... [--label LABEL]...\n"
         "                        [--workspace-root DIR] [--name NAME]\n"
         "                        [--provider anthropic|openai|scripted] [--base-url URL]\n"
         "                        [--model NAME] [--model-fast|--model-balanced|--model-best NAME]\n"
@@ -34,6 +35,10 @@ usage(FILE *out)
         "sessions stop after their current turn (or at --drain-timeout, default 30s) and are\n"
         "handed back to the broker to resume elsewhere. --clients is the broker's client\n"
         "endpoint (default $WORKTRAIN_BROKER or tcp://127.0.0.1:5555), used by spawn_agent.\n"
+        "The broker gives this worker only sessions of the workflows it loaded (its\n"
+        "--workflows directories) whose required labels (spawn --require) it all has:\n"
+        "--label LABEL (repeatable, e.g. gpu, repo-cache; A-Z a-z 0-9 . _ : -, 64 max)\n"
+        "says what this worker offers.\n"
         "Notifications: WORKTRAIN_NOTIFY_WEBHOOK (JSON POST) and/or WORKTRAIN_NOTIFY_SLACK\n"
         "(Slack incoming webhook) get one post per session_completed, retried in the\n"
         "background (WORKTRAIN_NOTIFY_ATTEMPTS, _BACKOFF_MS, _TIMEOUT_MS); outcomes go to\n"
@@ -108,19 +113,15 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
 {
     defaults(cfg);
     static const struct option opts[] = {
-        {"broker", 1, 0, 'b'},         {"redis", 1, 0, 'r'},
-        {"slots", 1, 0, 's'},          {"workflows", 1, 0, 'w'},
-        {"workspace-root", 1, 0, 'W'}, {"name", 1, 0, 'n'},
-        {"provider", 1, 0, 'p'},       {"base-url", 1, 0, 'u'},
-        {"model", 1, 0, 'm'},          {"model-fast", 1, 0, 'F'},
-        {"model-balanced", 1, 0, 'B'}, {"model-best", 1, 0, 'X'},
-        {"script", 1, 0, 'S'},         {"soul", 1, 0, 'o'},
-        {"max-turns", 1, 0, 't'},      {"session-timeout", 1, 0, 'T'},
-        {"stall-timeout", 1, 0, 'L'},  {"drain-timeout", 1, 0, 'D'},
-        {"stuck-policy", 1, 0, 'P'},   {"heartbeat", 1, 0, 'H'},
-        {"liveness", 1, 0, 'l'},       {"clients", 1, 0, 'C'},
-        {"keep-days", 1, 0, 'K'},      {"help", 0, 0, 'h'},
-        {"min-notes", 1, 0, 'N'},      {0, 0, 0, 0}};
+        {"broker", 1, 0, 'b'},          {"redis", 1, 0, 'r'},          {"slots", 1, 0, 's'},
+        {"workflows", 1, 0, 'w'},       {"workspace-root", 1, 0, 'W'}, {"name", 1, 0, 'n'},
+        {"provider", 1, 0, 'p'},        {"base-url", 1, 0, 'u'},       {"model", 1, 0, 'm'},
+        {"model-fast", 1, 0, 'F'},      {"model-balanced", 1, 0, 'B'}, {"model-best", 1, 0, 'X'},
+        {"script", 1, 0, 'S'},          {"soul", 1, 0, 'o'},           {"max-turns", 1, 0, 't'},
+        {"session-timeout", 1, 0, 'T'}, {"stall-timeout", 1, 0, 'L'},  {"drain-timeout", 1, 0, 'D'},
+        {"stuck-policy", 1, 0, 'P'},    {"heartbeat", 1, 0, 'H'},      {"liveness", 1, 0, 'l'},
+        {"clients", 1, 0, 'C'},         {"label", 1, 0, 'a'},          {"keep-days", 1, 0, 'K'},
+        {"min-notes", 1, 0, 'N'},       {"help", 0, 0, 'h'},           {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int c, rc = 0;
@@ -144,6 +145,13 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
                 return bad("--workflows", "too many directories");
             snprintf(cfg->workflow_dirs[cfg->nworkflow_dirs++], sizeof cfg->workflow_dirs[0], "%s",
                      optarg);
+            break;
+        case 'a':
+            if (!wt_proto_label_ok(optarg))
+                return bad("--label", optarg);
+            if (cfg->nlabels == WT_WORKER_MAX_LABELS)
+                return bad("--label", "too many labels");
+            snprintf(cfg->labels[cfg->nlabels++], sizeof cfg->labels[0], "%s", optarg);
             break;
         case 'W':
             snprintf(cfg->workspace_root, sizeof cfg->workspace_root, "%s", optarg);

@@ -7,7 +7,8 @@
 
 #include <stdint.h>
 
-#define WT_WORKER_MAX_DIRS 16
+#define WT_WORKER_MAX_DIRS   16
+#define WT_WORKER_MAX_LABELS 16
 
 typedef struct wt_worker_cfg {
     char broker[256];                            /* worker endpoint of the broker */
@@ -17,6 +18,8 @@ typedef struct wt_worker_cfg {
     int slots;                                   /* concurrent sessions */
     char workflow_dirs[WT_WORKER_MAX_DIRS][512]; /* where workflows are loaded from */
     int nworkflow_dirs;                          /* count */
+    char labels[WT_WORKER_MAX_LABELS][65];       /* --label: what sessions may require */
+    int nlabels;                                 /* count */
     char workspace_root[512];                    /* per-session workspaces */
     int64_t keep_ms;                             /* --keep-days: workspaces of failed sessions */
     char soul_path[512];                         /* optional soul file */

@@ -14,7 +14,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int code = 0;
     wt_msg_t *msg = wt_proto_decode(data, size, &code, NULL);
     if (msg == NULL) {
-        wt_assert(code >= WT_PROTO_E_BAD_FRAME && code <= WT_PROTO_E_INTERNAL);
+        wt_assert(code >= WT_PROTO_E_BAD_FRAME &&
+                  code <= WT_PROTO_E_INTERNAL); /* decode errors only */
         return 0;
     }
     wt_buf_t a, b;

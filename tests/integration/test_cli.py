@@ -4,6 +4,7 @@ await's exit codes 0/1/2 and --json results, status, logs, workflows."""
 import json
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from wtfleet import BIN, SCRIPTS, Check, Fleet  # noqa: E402
@@ -49,11 +50,26 @@ def main():
               and res[0]["output"]["context"]["answer"] == "answer for cli ok"
               and {"workflow", "status", "detail"} <= set(res[0]),
               "await --json prints the result object")
+        # No worker offers no-such-workflow: it waits (and says why) instead of
+        # failing on a worker; cancelled, it counts as failed for await.
+        st = {}
+        for _ in range(200):
+            st = json.loads(fleet.run_cli("status", bad, "--json").stdout)
+            if st.get("waiting"):
+                break
+            time.sleep(0.05)
+        check(st.get("status") == "queued"
+              and st.get("waiting") == "no live worker offers workflow 'no-such-workflow'",
+              "session of a workflow no worker offers waits and says why (%s)" % st.get("waiting"))
+        r = fleet.run_cli("spawn", "--workflow", "no-such-workflow", "--goal", "x")
+        check(r.returncode == 1 and "unknown workflow 'no-such-workflow'" in r.stderr,
+              "once workers advertised their workflows, an unknown one is refused")
+        check(fleet.run_cli("cancel", bad).returncode == 0, "cancel the waiting session")
         r = fleet.run_cli("await", ok, bad, "--timeout", "30s", "--json")
         check(r.returncode == 1, "await with a failed session exits 1 (%d)" % r.returncode)
         res = json.loads(r.stdout)
-        check(len(res) == 2 and res[1]["outcome"] == "error" and "no-such-workflow" in res[1]["detail"],
-              "failed session's detail names the workflow")
+        check(len(res) == 2 and res[1]["outcome"] == "cancelled",
+              "the cancelled session's outcome is reported")
         r = fleet.run_cli("await", "--sessions", "%s,%s" % (ok, bad), "--mode", "any", "--timeout", "5s")
         check(r.returncode in (0, 1) and ok in r.stdout + r.stderr or bad in r.stdout,
               "await --mode any returns")
