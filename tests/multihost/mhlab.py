@@ -1,0 +1,193 @@
+"""mhlab - a small lab of "hosts" (network namespaces) on a private bridge.
+
+Each host is a network namespace with one veth into a test bridge and one
+address in a private /24 the lab picks (10.231.X.0/24, X free in the root
+namespace). The bridge also gets .254 so the test itself (root namespace)
+can read Redis and the broker's /metrics. Every name carries the prefix
+`wtmh<pid hex>` so a later run can find and remove what a killed run left
+behind (its pid is no longer alive).
+
+Faults, with iproute2 only (the test kernel has no netem):
+  partition(a, b)  blackhole routes on both sides: a and b drop each other's
+                   packets, everyone else still reaches both
+  heal(a, b)       removes them
+  lossy(pct)       drops pct % of every host's outgoing packets: an HTB root
+                   with a pfifo of limit 0 as the "drop" class, chosen by a
+                   classic-BPF classifier on a random number (cls_bpf)
+Needs root; `available()` says why not otherwise."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+PREFIX = "wtmh"
+
+
+def sh(*argv, check=True, ns=None):
+    if ns:
+        argv = ("ip", "netns", "exec", ns) + argv
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    if check and r.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(argv), (r.stderr or r.stdout).strip()))
+    return r
+
+
+def available():
+    """None when namespaces can be made here, else the reason they cannot."""
+    if os.geteuid() != 0:
+        return "not root (network namespaces need CAP_SYS_ADMIN/CAP_NET_ADMIN)"
+    probe = "%sprobe%x" % (PREFIX, os.getpid())
+    try:
+        r = sh("ip", "netns", "add", probe, check=False)
+    except (OSError, subprocess.SubprocessError) as e:
+        return "cannot run ip: %s" % e
+    if r.returncode != 0:
+        return "ip netns add failed: %s" % r.stderr.strip()
+    sh("ip", "netns", "del", probe, check=False)
+    r = sh("ip", "link", "add", probe[:15], "type", "bridge", check=False)
+    if r.returncode != 0:
+        return "cannot create a bridge: %s" % r.stderr.strip()
+    sh("ip", "link", "del", probe[:15], check=False)
+    return None
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _kill_ns_procs(ns):
+    r = sh("ip", "netns", "pids", ns, check=False)
+    for p in r.stdout.split():
+        try:
+            os.kill(int(p), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+
+
+def clean_stale():
+    """Removes namespaces and links of earlier runs whose process is gone."""
+    pat = re.compile(r"^%s([0-9a-f]+)[a-z]" % PREFIX)
+    for line in sh("ip", "netns", "list", check=False).stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        m = pat.match(name)
+        if m and not _alive(int(m.group(1), 16)):
+            _kill_ns_procs(name)
+            sh("ip", "netns", "del", name, check=False)
+    for line in sh("ip", "-o", "link", "show", check=False).stdout.splitlines():
+        f = line.split(":")
+        name = f[1].strip().split("@")[0] if len(f) > 1 else ""
+        m = pat.match(name)
+        if m and not _alive(int(m.group(1), 16)):
+            sh("ip", "link", "del", name, check=False)
+
+
+class Lab:
+    def __init__(self, hosts):
+        self.tag = "%s%x" % (PREFIX, os.getpid())
+        assert len(self.tag) <= 12, "pid too long for interface names"
+        self.bridge = self.tag + "b"
+        self.names = list(hosts)
+        self.ns = {h: "%sn%s" % (self.tag, h) for h in hosts}
+        self.veth = {h: "%sv%d" % (self.tag, i) for i, h in enumerate(hosts)}
+        self.addr = {}
+        self.parts = set()
+        self.net = None
+
+    def _pick_subnet(self):
+        used = sh("ip", "-4", "route", "show").stdout
+        start = os.getpid() % 200 + 20
+        for k in range(200):
+            x = (start + k) % 250 + 1
+            if "10.231.%d." % x not in used:
+                return "10.231.%d" % x
+        raise RuntimeError("no free 10.231.X.0/24 subnet")
+
+    def up(self):
+        clean_stale()
+        self.net = self._pick_subnet()
+        sh("ip", "link", "add", self.bridge, "type", "bridge")
+        sh("ip", "addr", "add", self.net + ".254/24", "dev", self.bridge)
+        sh("ip", "link", "set", self.bridge, "up")
+        for i, h in enumerate(self.names):
+            ns, v = self.ns[h], self.veth[h]
+            self.addr[h] = "%s.%d" % (self.net, i + 1)
+            sh("ip", "netns", "add", ns)
+            sh("ip", "link", "add", v, "type", "veth", "peer", "name", v + "p")
+            sh("ip", "link", "set", v + "p", "netns", ns)
+            sh("ip", "link", "set", v, "master", self.bridge)
+            sh("ip", "link", "set", v, "up")
+            sh("ip", "link", "set", "lo", "up", ns=ns)
+            sh("ip", "link", "set", v + "p", "name", "eth0", ns=ns)
+            sh("ip", "addr", "add", self.addr[h] + "/24", "dev", "eth0", ns=ns)
+            sh("ip", "link", "set", "eth0", "up", ns=ns)
+
+    def down(self):
+        for h in self.names:
+            _kill_ns_procs(self.ns[h])
+            sh("ip", "netns", "del", self.ns[h], check=False)
+            sh("ip", "link", "del", self.veth[h], check=False)
+        sh("ip", "link", "del", self.bridge, check=False)
+
+    def argv(self, host, argv):
+        return ["ip", "netns", "exec", self.ns[host]] + list(argv)
+
+    # --- faults ---
+    def partition(self, a, b):
+        sh("ip", "route", "add", "blackhole", self.addr[b] + "/32", ns=self.ns[a])
+        sh("ip", "route", "add", "blackhole", self.addr[a] + "/32", ns=self.ns[b])
+        self.parts.add((a, b))
+
+    def heal(self, a, b):
+        sh("ip", "route", "del", "blackhole", self.addr[b] + "/32", ns=self.ns[a], check=False)
+        sh("ip", "route", "del", "blackhole", self.addr[a] + "/32", ns=self.ns[b], check=False)
+        self.parts.discard((a, b))
+
+    def degrade(self, pct, delay_ms):
+        """pct % loss and delay_ms delay on every host's egress with netem
+        when the kernel has it; otherwise loss only (lossy). Returns what
+        was applied, e.g. "netem loss 5% delay 50ms" or "loss 5% (no netem:
+        delay not applied)"."""
+        first = self.ns[self.names[0]]
+        r = sh("tc", "qdisc", "add", "dev", "eth0", "root", "netem", "loss", "%g%%" % pct,
+               "delay", "%dms" % delay_ms, ns=first, check=False)
+        if r.returncode == 0:
+            for h in self.names[1:]:
+                sh("tc", "qdisc", "add", "dev", "eth0", "root", "netem", "loss", "%g%%" % pct,
+                   "delay", "%dms" % delay_ms, ns=self.ns[h])
+            return "netem loss %g%% delay %dms" % (pct, delay_ms)
+        self.lossy(pct)
+        return "loss %g%% by cls_bpf (no netem in this kernel: delay not applied)" % pct
+
+    def clear(self):
+        for h in self.names:
+            sh("tc", "qdisc", "del", "dev", "eth0", "root", ns=self.ns[h], check=False)
+
+    def lossy(self, pct):
+        """pct % random loss on every host's egress (so about 2 x pct per
+        round trip); pct 0 removes it."""
+        thr = int(pct / 100.0 * 0xFFFFFFFF)
+        # classic BPF: A = random u32; A >= thr ? no match (default class)
+        # : classid 1:2 (the drop class).
+        prog = "4,32 0 0 4294963256,53 1 0 %d,6 0 0 65538,6 0 0 0" % thr
+        for h in self.names:
+            ns = self.ns[h]
+            sh("tc", "qdisc", "del", "dev", "eth0", "root", ns=ns, check=False)
+            if pct <= 0:
+                continue
+            sh("tc", "qdisc", "add", "dev", "eth0", "root", "handle", "1:", "htb", "default", "1",
+               ns=ns)
+            sh("tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:1", "htb", "rate",
+               "10gbit", ns=ns)
+            sh("tc", "class", "add", "dev", "eth0", "parent", "1:", "classid", "1:2", "htb", "rate",
+               "10gbit", ns=ns)
+            sh("tc", "qdisc", "add", "dev", "eth0", "parent", "1:2", "handle", "2:", "pfifo",
+               "limit", "0", ns=ns)
+            sh("tc", "filter", "add", "dev", "eth0", "parent", "1:", "prio", "1", "protocol", "all",
+               "bpf", "bytecode", prog, ns=ns)
