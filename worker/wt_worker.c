@@ -51,6 +51,7 @@ typedef struct slot {
     wt_session_t *session; /* owned while running */
     pthread_t thread;      /* its thread */
     int used;              /* slot busy */
+    int disowned;          /* no longer listed to the broker (Redis was unreachable) */
     void *zctx;            /* borrowed, for the thread's PUSH socket */
     char done_ep[64];      /* inproc endpoint to report on */
     void *push;            /* PUSH to done_ep, made by the first session thread */
@@ -82,6 +83,9 @@ typedef struct worker {
     int draining;                   /* SIGTERM received */
     int64_t drain_deadline_ms;      /* then hand back whatever still runs */
     int record_failures;            /* consecutive failed writes of the worker record */
+    int64_t redis_down_ms;          /* monotonic time the record write first failed, 0: fine */
+    int cut_off;                    /* Redis unreachable for a liveness window */
+    int disowned;                   /* slots whose session was handed back while cut off */
     int64_t next_record_ms;         /* monotonic time of the next try after a failure */
     int64_t next_prune_ms;          /* monotonic time of the next workspace prune */
     int workflows_published;        /* <prefix>workflows written once */
@@ -102,7 +106,7 @@ static void
 running_ids(worker_t *w, wt_strlist_t *l)
 {
     for (int i = 0; i < w->cfg.slots; i++)
-        if (w->slots[i].used)
+        if (w->slots[i].used && !w->slots[i].disowned)
             wt_strlist_push(l, wt_session_id(w->slots[i].session));
 }
 
@@ -123,8 +127,10 @@ send_ready(worker_t *w)
     wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_READY);
     wt_msg_set(&m->name, w->cfg.name);
     wt_msg_set(&m->version, WT_VERSION);
-    m->slots = w->draining ? 0 : w->cfg.slots;
-    m->free = w->draining ? 0 : w->cfg.slots - w->running;
+    /* Cut off from Redis: 0 slots, nothing new comes. Slots still held by
+     * sessions handed back are not offered until those end. */
+    m->slots = w->draining || w->cut_off ? 0 : w->cfg.slots - w->disowned;
+    m->free = w->draining || w->cut_off ? 0 : w->cfg.slots - w->running;
     for (int i = 0; i < wt_workflow_set_count(w->workflows); i++)
         wt_strlist_push(&m->caps, wt_workflow_id(wt_workflow_set_at(w->workflows, i)));
     for (int i = 0; i < w->cfg.nlabels; i++)
@@ -158,7 +164,7 @@ static void
 send_heartbeat(worker_t *w)
 {
     wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_HEARTBEAT);
-    m->free = w->draining ? 0 : w->cfg.slots - w->running;
+    m->free = w->draining || w->cut_off ? 0 : w->cfg.slots - w->running;
     running_ids(w, &m->running);
     put_counters(w, m);
     m->req = w->assign_seen;
@@ -217,6 +223,10 @@ start_session(worker_t *w, wt_msg_t *m)
              * took a new lease for us. Run on under the new epoch, or every
              * write would be refused as stale and the session stranded. */
             wt_session_renew(w->slots[i].session, m->epoch);
+            if (w->slots[i].disowned) { /* handed back, now given to us again */
+                w->slots[i].disowned = 0;
+                w->disowned--;
+            }
             wt_log_info("session %s re-assigned to this worker: lease epoch now %lld", m->session,
                         (long long)m->epoch);
             return;
@@ -225,8 +235,9 @@ start_session(worker_t *w, wt_msg_t *m)
     for (int i = 0; i < w->cfg.slots && s == NULL; i++)
         if (!w->slots[i].used)
             s = &w->slots[i];
-    if (s == NULL || w->draining) {
-        wt_log_warn("ASSIGN of %s with no free slot: handing it back", m->session);
+    if (s == NULL || w->draining || w->cut_off) {
+        wt_log_warn("ASSIGN of %s with no free slot%s: handing it back", m->session,
+                    w->cut_off ? " (Redis unreachable)" : "");
         send_finished(w, m->session, "handback");
         return;
     }
@@ -280,6 +291,12 @@ on_done(worker_t *w)
         wt_session_destroy(&s->session);
         s->used = 0;
         w->running--;
+        if (s->disowned) {
+            s->disowned = 0;
+            w->disowned--;
+            if (!w->cut_off)
+                send_ready(w); /* its slot is offered again */
+        }
         heartbeat_if_due(w);
     }
 }
@@ -390,15 +407,51 @@ publish_record(worker_t *w)
                         w->record_failures);
         w->record_failures = 0;
         w->next_record_ms = 0;
+        w->redis_down_ms = 0;
     } else {
         /* Logged once per outage; tries spread out to at most every 8 s so a
          * hanging Redis cannot starve the heartbeats of this thread. */
-        if (w->record_failures++ == 0)
+        if (w->record_failures++ == 0) {
             wt_log_warn("cannot update %s (retrying): %s", key, err.msg);
+            w->redis_down_ms = wt_clock_mono_ms();
+        }
         int shift = w->record_failures < 4 ? w->record_failures : 3;
         w->next_record_ms = wt_clock_mono_ms() + (1000 << shift);
     }
     free(running);
+}
+
+/* A worker cut off from Redis for a liveness window (its record cannot be
+ * written) holds sessions that cannot record progress: paused, they would
+ * keep their slots and the broker's lease for as long as the outage lasts,
+ * since heartbeats still flow. So it stops listing them (the broker requeues
+ * what a worker that read its ASSIGN no longer lists, and the next holder's
+ * lease fences out their late writes) and offers 0 slots until Redis
+ * answers again. */
+static void
+watch_redis(worker_t *w, int64_t now)
+{
+    int cut = w->redis_down_ms != 0 &&
+              now - w->redis_down_ms >= (int64_t)w->cfg.heartbeat_ms * w->cfg.liveness;
+    if (cut == w->cut_off)
+        return;
+    w->cut_off = cut;
+    if (cut) {
+        int n = 0;
+        for (int i = 0; i < w->cfg.slots; i++)
+            if (w->slots[i].used && !w->slots[i].disowned) {
+                w->slots[i].disowned = 1;
+                n++;
+            }
+        w->disowned += n;
+        wt_log_warn("Redis unreachable for %lld ms: %d session(s) handed back to the broker, "
+                    "no new ones until it answers",
+                    (long long)(now - w->redis_down_ms), n);
+    } else {
+        wt_log_info("Redis answers again: taking sessions (%d handed-back one(s) still ending)",
+                    w->disowned);
+    }
+    send_ready(w);
 }
 
 /* HSET <prefix>workflows id -> summary for every loaded workflow; retried
@@ -498,6 +551,7 @@ worker_loop(worker_t *w)
         }
         if (now >= w->next_record_ms)
             publish_record(w);
+        watch_redis(w, wt_clock_mono_ms());
         if (now >= w->next_prune_ms)
             prune_workspaces(w, now);
         if (!w->workflows_published && w->record_failures == 0)
