@@ -169,6 +169,19 @@ class Lab:
         for h in self.names:
             sh("tc", "qdisc", "del", "dev", "eth0", "root", ns=self.ns[h], check=False)
 
+    def loss_stats(self):
+        """(packets dropped, packets offered) on every host's egress, from
+        the root qdisc's counters (tc -s)."""
+        dropped = offered = 0
+        for h in self.names:
+            out = sh("tc", "-s", "qdisc", "show", "dev", "eth0", ns=self.ns[h]).stdout
+            m = re.search(r"qdisc \S+ 1: root.*?Sent \d+ bytes (\d+) pkt \(dropped (\d+)", out,
+                          re.S)
+            if m:
+                offered += int(m.group(1)) + int(m.group(2))
+                dropped += int(m.group(2))
+        return dropped, offered
+
     def lossy(self, pct):
         """pct % random loss on every host's egress (so about 2 x pct per
         round trip); pct 0 removes it."""

@@ -447,7 +447,10 @@ def scenario5(check, lab, tmp, curve, figures):
         sids = f.spawn(300, "two-step", "mh5")
         f.wait_completed(sids, 150)
         el = time.monotonic() - t
+        dropped, offered = lab.loss_stats()
         lab.clear()
+        check(dropped > 0, "5: the links really lost packets (%d of %d dropped, %.1f %%)" %
+              (dropped, offered, 100.0 * dropped / max(offered, 1)))
         res = checker(f, sids, "5 lossy links")
         ok_counts(check, res, "5")
         check(res["completed"] == 300, "5: 300 of 300 completed (%d)" % res["completed"])
