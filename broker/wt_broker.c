@@ -968,6 +968,11 @@ bind_router(void *zctx, const char *ep, wt_err_t *err)
     int zero = 0, one = 1, hwm = 100000;
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &zero, sizeof zero);
+    /* A peer reconnecting under its identity (a worker after a partition)
+     * takes over at once; by default the ROUTER refuses it until TCP gives
+     * up on the old, half-dead connection, which kept a healed worker idle
+     * for seconds (tests/multihost scenario 2). */
+    zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
     (void)one;

@@ -346,6 +346,9 @@ def scenario2(check, lab, tmp, curve, figures):
                     settle[sid] = ms - t0
             time.sleep(0.2)
         worst = max(settle.values()) / 1000.0 if settle else None
+        resumed = sum(1 for sid in settle if started_on(f.events([sid])[sid], "w2", t0))
+        check(resumed > 0, "2: %d of worker1's %d sessions resumed on worker2 (the rest it "
+              "finished before its lease moved)" % (resumed, len(on_w1)))
         check(len(settle) == len(on_w1) and worst is not None and worst <= bound,
               "2: worker1's %d sessions resumed on worker2 within %.0f s (worst %s s)" %
               (len(on_w1), bound, worst))
@@ -365,8 +368,12 @@ def scenario2(check, lab, tmp, curve, figures):
                     back = ms
             if back is None:
                 time.sleep(0.1)
-        check(back is not None, "2: worker1 runs sessions again after the heal (%s ms)" %
-              (back - heal_ms if back else None))
+        # Without ZMQ_ROUTER_HANDOVER on the broker this took 9-10 s: the
+        # ROUTER refused the reconnecting worker until TCP dropped the old
+        # connection, and the worker's backoff had grown meanwhile.
+        check(back is not None and back - heal_ms <= HB_MS * LIVENESS + 2000,
+              "2: worker1 runs sessions again within %d ms of the heal (%s ms)" %
+              (HB_MS * LIVENESS + 2000, back - heal_ms if back else None))
         figures["2 heal -> worker1 running again (s)"] = (back - heal_ms) / 1000.0 if back else None
         f.wait_completed(sids + more, 90)
         figures["2 after-heal batch of 64 (s)"] = round(time.monotonic() - t_heal, 1)
