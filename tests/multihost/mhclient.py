@@ -32,10 +32,11 @@ def main():
     ep, n, wf, goal = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     key = sys.argv[5] if len(sys.argv) > 5 else None
     bpub = sys.argv[6] if len(sys.argv) > 6 else None
+    timeout_s = float(os.environ.get("MH_SPAWN_TIMEOUT", "60"))
     ctx = zmq.Context()
     c = CurveClient(ctx, ep, key, bpub)
     try:
-        sids = c.spawn_many(n, wf, goal_fmt=goal + " %d", window=200, timeout_s=60)
+        sids = c.spawn_many(n, wf, goal_fmt=goal + " %d", window=200, timeout_s=timeout_s)
         print(json.dumps({"sids": sids}), flush=True)
     except Exception as e:  # reported to the test, which decides
         print(json.dumps({"error": repr(e)}), flush=True)
