@@ -7,16 +7,20 @@ can read Redis and the broker's /metrics. Every name carries the prefix
 `wtmh<pid hex>` so a later run can find and remove what a killed run left
 behind (its pid is no longer alive).
 
-Faults, with iproute2 only (the test kernel has no netem):
+Faults, with iproute2 (and iptables-legacy for delay without netem):
   partition(a, b)  blackhole routes on both sides: a and b drop each other's
                    packets, everyone else still reaches both
   heal(a, b)       removes them
+  degrade(pct, ms) loss and delay on every host: netem where the kernel has
+                   it, else NFQUEUE to mhdelay.py (user space), else loss only:
   lossy(pct)       drops pct % of every host's outgoing packets: an HTB root
                    with a pfifo of limit 0 as the "drop" class, chosen by a
                    classic-BPF classifier on a random number (cls_bpf)
 Needs root; `available()` says why not otherwise."""
 import os
 import re
+import select
+import shutil
 import signal
 import subprocess
 import time
@@ -98,6 +102,7 @@ class Lab:
         self.veth = {h: "%sv%d" % (self.tag, i) for i, h in enumerate(hosts)}
         self.addr = {}
         self.parts = set()
+        self.delayers = {}
         self.net = None
 
     def _pick_subnet(self):
@@ -129,6 +134,7 @@ class Lab:
             sh("ip", "link", "set", "eth0", "up", ns=ns)
 
     def down(self):
+        self._delayers_down()
         for h in self.names:
             _kill_ns_procs(self.ns[h])
             sh("ip", "netns", "del", self.ns[h], check=False)
@@ -162,16 +168,55 @@ class Lab:
                 sh("tc", "qdisc", "add", "dev", "eth0", "root", "netem", "loss", "%g%%" % pct,
                    "delay", "%dms" % delay_ms, ns=self.ns[h])
             return "netem loss %g%% delay %dms" % (pct, delay_ms)
+        if shutil.which("iptables-legacy"):
+            self._delayers_up(pct, delay_ms)
+            return "loss %g%% delay %dms by NFQUEUE (no netem in this kernel)" % (pct, delay_ms)
         self.lossy(pct)
-        return "loss %g%% by cls_bpf (no netem in this kernel: delay not applied)" % pct
+        return "loss %g%% by cls_bpf (no netem, no iptables-legacy: delay not applied)" % pct
+
+    def _delayers_up(self, pct, delay_ms):
+        """tests/multihost/mhdelay.py in every host; iptables-legacy (its
+        xt NFQUEUE target; this kernel has no nft queue) sends it the
+        packets for the test subnet."""
+        here = os.path.dirname(os.path.abspath(__file__))
+        for h in self.names:
+            p = subprocess.Popen(self.argv(h, ["/usr/bin/python3", os.path.join(here, "mhdelay.py"),
+                                               str(delay_ms), str(pct)]),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            self.delayers[h] = p
+            if not select.select([p.stdout], [], [], 10)[0] or p.stdout.readline().strip() != "ready":
+                raise RuntimeError("mhdelay did not start in %s" % h)
+            sh("iptables-legacy", "-A", "OUTPUT", "-d", self.net + ".0/24", "-j", "NFQUEUE",
+               "--queue-num", "0", "--queue-bypass", ns=self.ns[h])
+
+    def _delayers_down(self):
+        dropped = offered = 0
+        for h, p in list(self.delayers.items()):
+            sh("iptables-legacy", "-F", "OUTPUT", ns=self.ns[h], check=False)
+            p.send_signal(signal.SIGTERM)
+            try:
+                out = p.communicate(timeout=10)[0]
+            except subprocess.TimeoutExpired:
+                p.kill()
+                out = p.communicate()[0]
+            m = re.search(r"delayed (\d+) dropped (\d+)", out or "")
+            if m:
+                dropped += int(m.group(2))
+                offered += int(m.group(1)) + int(m.group(2))
+            del self.delayers[h]
+        return dropped, offered
 
     def clear(self):
+        self._delayers_down()
         for h in self.names:
             sh("tc", "qdisc", "del", "dev", "eth0", "root", ns=self.ns[h], check=False)
 
     def loss_stats(self):
         """(packets dropped, packets offered) on every host's egress, from
-        the root qdisc's counters (tc -s)."""
+        the root qdisc's counters (tc -s), or the delayers' (which stops
+        them)."""
+        if self.delayers:
+            return self._delayers_down()
         dropped = offered = 0
         for h in self.names:
             out = sh("tc", "-s", "qdisc", "show", "dev", "eth0", ns=self.ns[h]).stdout
