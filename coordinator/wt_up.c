@@ -212,7 +212,7 @@ static int
 wait_workers(fleet_t *f, int n)
 {
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new(f->clients_ep, &err);
+    wt_client_t *cl = wt_client_new(f->clients_ep, NULL, &err);
     int64_t deadline = wt_clock_mono_ms() + 30000;
     int ok = 0;
     while (cl && !ok && wt_clock_mono_ms() < deadline && !wt_signal_stopping()) {
@@ -390,7 +390,7 @@ run_demo(fleet_t *f, int sessions)
                                         "check the toolchain", "write a status note"};
     char **sids = wt_xcalloc((size_t)sessions, sizeof *sids);
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new(f->clients_ep, &err);
+    wt_client_t *cl = wt_client_new(f->clients_ep, NULL, &err);
     int rc = cl ? 0 : 1;
     for (int i = 0; i < sessions && rc == 0; i++) {
         wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);

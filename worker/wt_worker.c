@@ -148,6 +148,9 @@ connect_broker(worker_t *w)
     zmq_setsockopt(w->broker, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(w->broker, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(w->broker, ZMQ_IDENTITY, w->cfg.name, strlen(w->cfg.name));
+    wt_err_t err = {0};
+    if (wt_cert_peer_apply(&w->cfg.curve, w->broker, &err) != 0)
+        wt_log_error("%s", err.msg);
     if (zmq_connect(w->broker, w->cfg.broker) != 0)
         wt_log_error("cannot connect to broker '%s': %s", w->cfg.broker, zmq_strerror(errno));
     w->broker_seen_ms = wt_clock_mono_ms();

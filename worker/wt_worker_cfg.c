@@ -26,7 +26,7 @@ usage(FILE *out)
         "                        [--max-turns N] [--session-timeout DUR] [--stall-timeout DUR]\n"
         "                        [--drain-timeout DUR] [--stuck-policy abort|notify_only]\n"
         "                        [--heartbeat DUR] [--liveness N] [--keep-days N]\n"
-        "                        [--min-notes N]\n"
+        "                        [--min-notes N] [--curve-key FILE --broker-pub FILE]\n"
         "\n"
         "Runs a worker with N session slots (default 4). Each assigned session runs its\n"
         "workflow with the chosen LLM provider; every event goes to Redis.\n"
@@ -47,7 +47,11 @@ usage(FILE *out)
         "failed, stuck, timed-out and cancelled sessions are kept --keep-days N days\n"
         "(default 7; a decimal such as 0.5 works) for inspection, then removed.\n"
         "--min-notes N: complete_step refuses notes shorter than N characters (default 50,\n"
-        "as WorkRail's daemon; 0 only requires notes where the step does).\n");
+        "as WorkRail's daemon; 0 only requires notes where the step does).\n"
+        "--curve-key FILE (env WORKTRAIN_CURVE_KEY): this worker's secret certificate\n"
+        "(worktrain keygen; its .pub goes in the broker's --allow-workers directory);\n"
+        "--broker-pub FILE (env WORKTRAIN_BROKER_PUB): the broker's public certificate.\n"
+        "Both or neither; with them the connection to the broker is CURVE-encrypted.\n");
 }
 
 static int
@@ -61,6 +65,7 @@ static void
 defaults(wt_worker_cfg_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    wt_cert_peer_defaults(&cfg->curve);
     const char *v = getenv("WORKTRAIN_BROKER_WORKERS");
     snprintf(cfg->broker, sizeof cfg->broker, "%s", v && *v ? v : "tcp://127.0.0.1:5556");
     v = getenv("WORKTRAIN_BROKER");
@@ -121,7 +126,8 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         {"session-timeout", 1, 0, 'T'}, {"stall-timeout", 1, 0, 'L'},  {"drain-timeout", 1, 0, 'D'},
         {"stuck-policy", 1, 0, 'P'},    {"heartbeat", 1, 0, 'H'},      {"liveness", 1, 0, 'l'},
         {"clients", 1, 0, 'C'},         {"label", 1, 0, 'a'},          {"keep-days", 1, 0, 'K'},
-        {"min-notes", 1, 0, 'N'},       {"help", 0, 0, 'h'},           {0, 0, 0, 0}};
+        {"min-notes", 1, 0, 'N'},       {"help", 0, 0, 'h'},           {"curve-key", 1, 0, 'c'},
+        {"broker-pub", 1, 0, 'Y'},      {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int c, rc = 0;
@@ -130,6 +136,12 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         switch (c) {
         case 'b':
             snprintf(cfg->broker, sizeof cfg->broker, "%s", optarg);
+            break;
+        case 'c':
+            snprintf(cfg->curve.key_path, sizeof cfg->curve.key_path, "%s", optarg);
+            break;
+        case 'Y':
+            snprintf(cfg->curve.pub_path, sizeof cfg->curve.pub_path, "%s", optarg);
             break;
         case 'C':
             snprintf(cfg->clients, sizeof cfg->clients, "%s", optarg);
@@ -259,5 +271,9 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         return 2;
     }
     snprintf(cfg->notify.redis_url, sizeof cfg->notify.redis_url, "%s", cfg->redis);
+    if (wt_cert_peer_load(&cfg->curve, &err) != 0) {
+        fprintf(stderr, "worktrain worker: %s\n", err.msg);
+        return 2;
+    }
     return 0;
 }
