@@ -15,6 +15,7 @@
 #ifndef WT_SESSION_H
 #define WT_SESSION_H
 
+#include "wt_cert.h"
 #include "wt_llm.h"
 #include "wt_notify.h"
 #include "wt_proto.h"
@@ -49,6 +50,8 @@ typedef struct wt_session_env {
     int stuck_abort;                    /* 1: agent_stuck ends the session; 0: notify only */
     int bash_timeout_ms;                /* Bash default */
     const char *clients_ep;             /* broker client endpoint, for spawn_agent */
+    const wt_cert_peer_t *spawn_curve;  /* CURVE keys for it; NULL = plain */
+    int curve_without_client_key;       /* CURVE on but no --client-key: spawn_agent refuses */
     int64_t write_retry_ms;             /* retry bound of event writes, 0 = WT_EVENTS_RETRY_MS */
     wt_notify_t *notify;                /* shared, thread-safe; NULL or disabled = no posts */
     wt_session_counters_t *counters;    /* shared; NULL = not counted */

@@ -613,6 +613,8 @@ worker_setup(worker_t *w)
         .stuck_abort = w->cfg.stuck_abort,
         .bash_timeout_ms = 300000,
         .clients_ep = w->cfg.clients,
+        .spawn_curve = &w->cfg.spawn_curve,
+        .curve_without_client_key = w->cfg.curve.on && !w->cfg.spawn_curve.on,
         .write_retry_ms = 0,
         .notify = w->notify,
         .counters = &w->counters,

@@ -51,7 +51,11 @@ usage(FILE *out)
         "--curve-key FILE (env WORKTRAIN_CURVE_KEY): this worker's secret certificate\n"
         "(worktrain keygen; its .pub goes in the broker's --allow-workers directory);\n"
         "--broker-pub FILE (env WORKTRAIN_BROKER_PUB): the broker's public certificate.\n"
-        "Both or neither; with them the connection to the broker is CURVE-encrypted.\n");
+        "Both or neither; with them the connection to the broker is CURVE-encrypted.\n"
+        "--client-key FILE (env WORKTRAIN_CLIENT_KEY): a client certificate (its .pub in\n"
+        "the broker's --allow-clients) for spawn_agent's SPAWNs on the client socket; a\n"
+        "worker key is never accepted there. Without it, under CURVE, spawn_agent fails\n"
+        "with a message saying so.\n");
 }
 
 static int
@@ -66,6 +70,8 @@ defaults(wt_worker_cfg_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     wt_cert_peer_defaults(&cfg->curve);
+    const char *ck = getenv("WORKTRAIN_CLIENT_KEY");
+    snprintf(cfg->spawn_curve.key_path, sizeof cfg->spawn_curve.key_path, "%s", ck ? ck : "");
     const char *v = getenv("WORKTRAIN_BROKER_WORKERS");
     snprintf(cfg->broker, sizeof cfg->broker, "%s", v && *v ? v : "tcp://127.0.0.1:5556");
     v = getenv("WORKTRAIN_BROKER");
@@ -127,7 +133,7 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         {"stuck-policy", 1, 0, 'P'},    {"heartbeat", 1, 0, 'H'},      {"liveness", 1, 0, 'l'},
         {"clients", 1, 0, 'C'},         {"label", 1, 0, 'a'},          {"keep-days", 1, 0, 'K'},
         {"min-notes", 1, 0, 'N'},       {"help", 0, 0, 'h'},           {"curve-key", 1, 0, 'c'},
-        {"broker-pub", 1, 0, 'Y'},      {0, 0, 0, 0}};
+        {"broker-pub", 1, 0, 'Y'},      {"client-key", 1, 0, 'k'},     {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int c, rc = 0;
@@ -142,6 +148,9 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
             break;
         case 'Y':
             snprintf(cfg->curve.pub_path, sizeof cfg->curve.pub_path, "%s", optarg);
+            break;
+        case 'k':
+            snprintf(cfg->spawn_curve.key_path, sizeof cfg->spawn_curve.key_path, "%s", optarg);
             break;
         case 'C':
             snprintf(cfg->clients, sizeof cfg->clients, "%s", optarg);
@@ -274,6 +283,19 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
     if (wt_cert_peer_load(&cfg->curve, &err) != 0) {
         fprintf(stderr, "worktrain worker: %s\n", err.msg);
         return 2;
+    }
+    if (cfg->spawn_curve.key_path[0] && !cfg->curve.on) {
+        fprintf(stderr, "worktrain worker: --client-key needs --curve-key and --broker-pub\n");
+        return 2;
+    }
+    if (cfg->spawn_curve.key_path[0]) {
+        snprintf(cfg->spawn_curve.pub_path, sizeof cfg->spawn_curve.pub_path, "%s",
+                 cfg->curve.pub_path);
+        if (wt_cert_peer_load(&cfg->spawn_curve, &err) != 0) {
+            /* the messages name --curve-key: say which flag it really was */
+            fprintf(stderr, "worktrain worker: --client-key: %s\n", err.msg);
+            return 2;
+        }
     }
     return 0;
 }

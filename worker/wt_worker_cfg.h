@@ -34,6 +34,7 @@ typedef struct wt_worker_cfg {
     wt_llm_cfg_t llm;                            /* provider settings */
     wt_notify_cfg_t notify;                      /* WORKTRAIN_NOTIFY_*: session_completed posts */
     wt_cert_peer_t curve;                        /* --curve-key/--broker-pub (worker socket) */
+    wt_cert_peer_t spawn_curve;                  /* --client-key + --broker-pub: spawn_agent */
 } wt_worker_cfg_t;
 
 /* Parses argv; returns 0, 1 after --help (exit 0), or 2 on bad usage (the

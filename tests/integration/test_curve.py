@@ -76,7 +76,7 @@ def body(fleet, check):
     k = lambda n, ext: os.path.join(keys, n + "." + ext)  # noqa: E731
 
     # --- keygen ---
-    for n in ("broker", "w1", "w2", "c1", "rogue"):
+    for n in ("broker", "w1", "w2", "c1", "rogue", "sp"):
         r = run(fleet, "keygen", n, "--dir", keys)
         check(r.returncode == 0, "keygen %s: exit 0 (%s)" % (n, r.stderr.strip()))
     check(stat.S_IMODE(os.stat(k("w1", "key")).st_mode) == 0o600, "keygen: .key is mode 0600")
@@ -153,13 +153,13 @@ def body(fleet, check):
     fleet._spawn("broker", base + curve + ["--heartbeat", "200ms"])
     cenv = {"WORKTRAIN_CURVE_KEY": k("c1", "key"), "WORKTRAIN_BROKER_PUB": k("broker", "pub")}
 
-    def worker(name, key, script=SCRIPT):
+    def worker(name, key, script=SCRIPT, extra=()):
         return fleet._spawn("worker-" + name, [
             BIN, "worker", "--broker", fleet.workers_ep, "--clients", fleet.clients_ep,
             "--redis", fleet.redis_url, "--slots", "4", "--name", name, "--workflows", WORKFLOWS,
             "--workspace-root", os.path.join(fleet.dir, "ws"), "--provider", "scripted",
             "--script", script, "--min-notes", "0", "--heartbeat", "200ms",
-            "--curve-key", k(key, "key"), "--broker-pub", k("broker", "pub")])
+            "--curve-key", k(key, "key"), "--broker-pub", k("broker", "pub")] + list(extra))
 
     worker("w1", "w1")
     worker("w2", "w2", SLOW)
@@ -183,6 +183,24 @@ def body(fleet, check):
     fleet.wait_completed(sids, 60)
     check(all(fleet.r.hget("wt:session:%s" % s, "outcome") == "success" for s in sids),
           "41 sessions completed with outcome success over CURVE")
+
+    # --- spawn_agent under CURVE: the worker's --client-key on the client socket ---
+    shutil.copy(k("sp", "pub"), aw)
+    worker("sp", "sp", os.path.join(SCRIPTS, "spawn.json"),
+           ["--label", "spawner", "--client-key", k("c1", "key")])
+    fleet.wait_for(lambda: stats().get("workers") == 3, 20, "the spawner worker")
+    r = run(fleet, "spawn", "--workflow", "two-step", "--goal", "parent", "--require", "spawner",
+            env=cenv)
+    parent = r.stdout.strip()
+    fleet.wait_completed([parent], 60)
+    kids = fleet.r.zrange("wt:session:%s:children" % parent, 0, -1)
+    good = [x for x in kids if fleet.r.hget("wt:session:%s" % x, "workflow") == "two-step"]
+    check(fleet.r.hget("wt:session:%s" % parent, "outcome") == "success" and len(good) == 1,
+          "spawn_agent on a CURVE fleet creates its child with the worker's --client-key")
+    fleet.kill("worker-sp", signal.SIGTERM)
+    fleet.procs["worker-sp"].wait(timeout=30)
+    os.remove(os.path.join(aw, "sp.pub"))
+    fleet.wait_for(lambda: stats().get("workers") == 2, 20, "the spawner gone")
 
     # --- refusals ---
     w0 = auth_failures(fleet, "worker")
