@@ -186,6 +186,9 @@ def body(fleet, check):
 
     # --- spawn_agent under CURVE: the worker's --client-key on the client socket ---
     shutil.copy(k("sp", "pub"), aw)
+    fleet.kill("broker", signal.SIGHUP)  # a key added without a restart
+    fleet.wait_for(lambda: "--allow-workers '%s': 3 keys" % aw in
+                   open(os.path.join(fleet.dir, "broker.log")).read(), 10, "reload")
     worker("sp", "sp", os.path.join(SCRIPTS, "spawn.json"),
            ["--label", "spawner", "--client-key", k("c1", "key")])
     fleet.wait_for(lambda: stats().get("workers") == 3, 20, "the spawner worker")
