@@ -29,7 +29,7 @@ static const struct {
     {"validate", wt_cli_validate_main, "check workflow JSON and pipeline YAML files"},
     {"console", wt_console_main, "serve the read-only web console and its JSON API"},
     {"up", wt_cli_up_main, "start a local fleet (redis, broker, workers); --demo runs the demo"},
-    {"keygen", wt_cli_keygen_main, "write a CURVE keypair (NAME.key, NAME.pub) for multi-host fleets"},
+    {"keygen", wt_cli_keygen_main, "write a CURVE keypair (NAME.key, NAME.pub)"},
 };
 
 static void

@@ -36,10 +36,10 @@
 #define BATCH_MAX         512
 #define LIVENESS_CHECK_MS 50 /* granularity of dead-worker detection */
 #define REDIS_TIMEOUT     2000
-#define SWEEP_MS          1000 /* retention sweep period */
-#define SWEEP_BATCH       500  /* sessions expired per script */
-#define SWEEP_ROUNDS      8    /* scripts per sweep tick at most */
-#define ADOPT_BATCH       2000 /* sessions from before retention adopted per tick */
+#define SWEEP_MS          1000    /* retention sweep period */
+#define SWEEP_BATCH       500     /* sessions expired per script */
+#define SWEEP_ROUNDS      8       /* scripts per sweep tick at most */
+#define ADOPT_BATCH       2000    /* sessions from before retention adopted per tick */
 #define INSECURE_WARN_MS  3600000 /* --insecure repeats its warning this often */
 
 /* --- small helpers --- */
@@ -449,8 +449,8 @@ on_clients(wt_broker_t *self)
         if (rc == 0)
             break;
         if (rc > 0 && !key_still_allowed(self, WT_ZAP_DOMAIN_CLIENTS, uid)) {
-            send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
-                       WT_PROTO_E_REFUSED, "this client's key is no longer allowed");
+            send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req, WT_PROTO_E_REFUSED,
+                       "this client's key is no longer allowed");
             wt_msg_destroy(&m);
             continue;
         }
@@ -1045,10 +1045,10 @@ bind_router(void *zctx, const char *ep, const char *domain, const wt_cert_t *cer
     zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &zero, sizeof zero);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    if (cert != NULL && (zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0 ||
-                         zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
-                         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, cert->secret_key,
-                                        WT_CERT_Z85_LEN) != 0)) {
+    if (cert != NULL &&
+        (zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0 ||
+         zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, cert->secret_key, WT_CERT_Z85_LEN) != 0)) {
         wt_err_set(err, WT_EIO, "cannot make '%s' a CURVE server: %s", ep, zmq_strerror(errno));
         zmq_close(s);
         return NULL;
@@ -1276,8 +1276,9 @@ check_security(wt_broker_cfg_t *cfg)
 {
     int any = cfg->curve_key[0] || cfg->allow_workers[0] || cfg->allow_clients[0];
     if (any && !(cfg->curve_key[0] && cfg->allow_workers[0] && cfg->allow_clients[0]))
-        return fprintf(stderr, "worktrain broker: --curve-key, --allow-workers and "
-                               "--allow-clients go together (missing %s)\n",
+        return fprintf(stderr,
+                       "worktrain broker: --curve-key, --allow-workers and "
+                       "--allow-clients go together (missing %s)\n",
                        !cfg->curve_key[0]       ? "--curve-key"
                        : !cfg->allow_workers[0] ? "--allow-workers"
                                                 : "--allow-clients"),
@@ -1293,9 +1294,10 @@ check_security(wt_broker_cfg_t *cfg)
     const char *eps[] = {cfg->clients, cfg->workers};
     for (int i = 0; i < 2 && !cfg->insecure; i++)
         if (!endpoint_local(eps[i]))
-            return fprintf(stderr, "worktrain broker: refusing to bind %s '%s' without "
-                                   "--curve-key: anyone who can reach it could act as a %s "
-                                   "(use CURVE, a loopback address, or --insecure)\n",
+            return fprintf(stderr,
+                           "worktrain broker: refusing to bind %s '%s' without "
+                           "--curve-key: anyone who can reach it could act as a %s "
+                           "(use CURVE, a loopback address, or --insecure)\n",
                            i ? "--workers" : "--clients", eps[i], i ? "worker" : "client"),
                    2;
     return 0;

@@ -13,19 +13,26 @@
 typedef struct wt_cli_conn {
     char redis[512];  /* Redis URL */
     char broker[256]; /* broker client endpoint */
-    wt_cert_peer_t curve; /* --curve-key/--broker-pub, env WORKTRAIN_CURVE_KEY/_BROKER_PUB */
+    /* --curve-key/--broker-pub, env WORKTRAIN_CURVE_KEY/_BROKER_PUB */
+    wt_cert_peer_t curve;
 } wt_cli_conn_t;
 
 /* getopt codes of --curve-key FILE / --broker-pub FILE for the verbs that
- * talk to the broker: put WT_CLI_CURVE_OPTS in the option table and hand
- * the codes to wt_cli_conn_opt. */
+ * talk to the broker: put WT_CLI_CURVE_KEY_OPT and WT_CLI_BROKER_PUB_OPT in
+ * the option table and hand the codes to wt_cli_conn_opt. */
 #define WT_CLI_OPT_CURVE_KEY  0x300
 #define WT_CLI_OPT_BROKER_PUB 0x301
-#define WT_CLI_CURVE_OPTS                                                                          \
-    {"curve-key", 1, 0, WT_CLI_OPT_CURVE_KEY}, { "broker-pub", 1, 0, WT_CLI_OPT_BROKER_PUB }
+#define WT_CLI_CURVE_KEY_OPT                                                                       \
+    {                                                                                              \
+        "curve-key", 1, 0, WT_CLI_OPT_CURVE_KEY                                                    \
+    }
+#define WT_CLI_BROKER_PUB_OPT                                                                      \
+    {                                                                                              \
+        "broker-pub", 1, 0, WT_CLI_OPT_BROKER_PUB                                                  \
+    }
 #define WT_CLI_CURVE_HELP                                                                          \
-    "  --curve-key FILE   this client's secret certificate (worktrain keygen; its .pub in\n"      \
-    "                     the broker's --allow-clients), env WORKTRAIN_CURVE_KEY\n"              \
+    "  --curve-key FILE   this client's secret certificate (worktrain keygen; its .pub in\n"       \
+    "                     the broker's --allow-clients), env WORKTRAIN_CURVE_KEY\n"                \
     "  --broker-pub FILE  the broker's public certificate, env WORKTRAIN_BROKER_PUB\n"
 /* 1 when code was one of the CURVE options (and is taken), else 0. */
 int wt_cli_conn_opt(wt_cli_conn_t *c, int code, const char *arg);

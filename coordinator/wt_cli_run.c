@@ -127,9 +127,9 @@ int
 wt_cli_run_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"goal", 1, 0, 'g'},    {"var", 1, 0, 'v'},    {"json", 0, 0, 'j'},  {"resume", 1, 0, 'R'},
-        {"timeout", 1, 0, 't'}, {"broker", 1, 0, 'b'}, {"redis", 1, 0, 'r'}, {"quiet", 0, 0, 'q'},
-        {"help", 0, 0, 'h'},    WT_CLI_CURVE_OPTS,     {0, 0, 0, 0}};
+        {"goal", 1, 0, 'g'},    {"var", 1, 0, 'v'},    {"json", 0, 0, 'j'},   {"resume", 1, 0, 'R'},
+        {"timeout", 1, 0, 't'}, {"broker", 1, 0, 'b'}, {"redis", 1, 0, 'r'},  {"quiet", 0, 0, 'q'},
+        {"help", 0, 0, 'h'},    WT_CLI_CURVE_KEY_OPT,  WT_CLI_BROKER_PUB_OPT, {0, 0, 0, 0}};
     wt_cli_conn_t conn;
     wt_cli_conn_defaults(&conn);
     wt_run_cfg_t cfg = {0};

@@ -42,14 +42,16 @@ static int
 spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn, int *as_json,
             int64_t *wait_ms)
 {
-    static const struct option opts[] = {
-        {"workflow", 1, 0, 'w'},      {"goal", 1, 0, 'g'},    {"var", 1, 0, 'v'},
-        {"context-json", 1, 0, 'c'},  {"parent", 1, 0, 'p'},  {"priority", 1, 0, 'P'},
-        {"key", 1, 0, 'k'},           {"timeout", 1, 0, 't'}, {"max-turns", 1, 0, 'm'},
-        {"workspace", 1, 0, 'W'},     {"json", 0, 0, 'j'},    {"broker", 1, 0, 'b'},
-        {"wait-timeout", 1, 0, 'T'},  {"retain", 1, 0, 'R'},  {"require", 1, 0, 'Q'},
-        {"allow-unknown", 0, 0, 'U'}, {"help", 0, 0, 'h'},    WT_CLI_CURVE_OPTS,
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"workflow", 1, 0, 'w'},     {"goal", 1, 0, 'g'},
+                                         {"var", 1, 0, 'v'},          {"context-json", 1, 0, 'c'},
+                                         {"parent", 1, 0, 'p'},       {"priority", 1, 0, 'P'},
+                                         {"key", 1, 0, 'k'},          {"timeout", 1, 0, 't'},
+                                         {"max-turns", 1, 0, 'm'},    {"workspace", 1, 0, 'W'},
+                                         {"json", 0, 0, 'j'},         {"broker", 1, 0, 'b'},
+                                         {"wait-timeout", 1, 0, 'T'}, {"retain", 1, 0, 'R'},
+                                         {"require", 1, 0, 'Q'},      {"allow-unknown", 0, 0, 'U'},
+                                         {"help", 0, 0, 'h'},         WT_CLI_CURVE_KEY_OPT,
+                                         WT_CLI_BROKER_PUB_OPT,       {0, 0, 0, 0}};
     int c, rc = 0;
     long long v = 0;
     wt_cli_getopt_reset();
@@ -216,8 +218,11 @@ wt_cli_spawn_main(int argc, char **argv)
 int
 wt_cli_cancel_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"broker", 1, 0, 'b'}, {"help", 0, 0, 'h'}, WT_CLI_CURVE_OPTS, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"broker", 1, 0, 'b'},
+                                         {"help", 0, 0, 'h'},
+                                         WT_CLI_CURVE_KEY_OPT,
+                                         WT_CLI_BROKER_PUB_OPT,
+                                         {0, 0, 0, 0}};
     wt_cli_conn_t conn;
     wt_cli_conn_defaults(&conn);
     int c;

@@ -132,9 +132,8 @@ wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *er
             int64_t now = wt_clock_mono_ms();
             read_monitor(self);
             if (self->refused) {
-                wt_err_set(err, WT_EPROTO,
-                           "broker at %s refused this client's %s: %s", self->endpoint,
-                           self->curve ? "CURVE key" : "connection (no CURVE keys)",
+                wt_err_set(err, WT_EPROTO, "broker at %s refused this client's %s: %s",
+                           self->endpoint, self->curve ? "CURVE key" : "connection (no CURVE keys)",
                            self->curve ? "is its .pub in the broker's --allow-clients, and "
                                          "--broker-pub the broker's own .pub?"
                                        : "the broker needs --curve-key and --broker-pub "
