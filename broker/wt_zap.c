@@ -254,8 +254,10 @@ void
 wt_zap_handle(wt_zap_t *self)
 {
     for (int turn = 0; turn < 256; turn++) {
-        char version[16], req_id[256], domain[256], address[256], identity[256], mech[32];
-        uint8_t cred[64];
+        /* a short request leaves later frames unread: start them empty */
+        char version[16] = "", req_id[256] = "", domain[256] = "", address[256] = "",
+             identity[256] = "", mech[32] = "";
+        uint8_t cred[64] = {0};
         int more = 1;
         int vlen = frame(self->sock, version, sizeof version, &more);
         if (vlen < 0)
