@@ -123,6 +123,9 @@ def body(fleet, check):
                   "--allow-clients", ac], "cut.pub' line", "broker with a truncated .pub")
     broker_fails(["--clients", "tcp://0.0.0.0:%d" % free_port()], "--insecure",
                  "broker on 0.0.0.0 without CURVE")
+    broker_fails(["--workers", "tcp://127.0.0.1:99999"], "--workers",
+                 "broker with a bad --workers port")
+    broker_fails(["--clients", "udp://x:1"], "--clients", "broker with a bad --clients transport")
     r = run(fleet, "worker", "--broker", fleet.workers_ep, "--curve-key", k("w1", "pub"),
             "--broker-pub", k("broker", "pub"), "--workflows", WORKFLOWS, "--provider", "scripted",
             "--script", SCRIPT)
