@@ -86,6 +86,9 @@ typedef struct worker {
     int64_t next_prune_ms;          /* monotonic time of the next workspace prune */
     int workflows_published;        /* <prefix>workflows written once */
     wt_session_counters_t counters; /* cumulative, bumped by session threads */
+    void *auth_mon;                 /* PAIR: the DEALER's handshake failures (CURVE only) */
+    int auth_mon_seq;               /* makes each monitor endpoint unique */
+    int64_t auth_logged_ms;         /* last "key refused" line, for once a minute */
 } worker_t;
 
 /* --- broker connection --- */
@@ -137,9 +140,69 @@ send_ready(worker_t *w)
     w->ready_sent_ms = wt_clock_mono_ms();
 }
 
+/* Under CURVE a refused key is silent on the wire: watch the DEALER's
+ * handshake failures so the operator learns why this worker gets nothing. */
+static void
+unwatch_auth(worker_t *w)
+{
+    if (w->auth_mon == NULL)
+        return;
+    zmq_socket_monitor(w->broker, NULL, 0);
+    zmq_close(w->auth_mon);
+    w->auth_mon = NULL;
+}
+
+static void
+watch_auth(worker_t *w)
+{
+    if (!w->cfg.curve.on || w->broker == NULL)
+        return;
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://wt-worker-auth-%d", ++w->auth_mon_seq);
+    if (zmq_socket_monitor(w->broker, ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) !=
+        0)
+        return;
+    w->auth_mon = zmq_socket(w->zctx, ZMQ_PAIR);
+    if (w->auth_mon && zmq_connect(w->auth_mon, ep) != 0) {
+        zmq_close(w->auth_mon);
+        w->auth_mon = NULL;
+    }
+}
+
+static void
+check_auth(worker_t *w)
+{
+    int refused = 0;
+    for (;;) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (w->auth_mon == NULL || zmq_msg_recv(&ev, w->auth_mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            break;
+        }
+        int more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        if (more) { /* second frame: the endpoint */
+            zmq_msg_init(&ev);
+            zmq_msg_recv(&ev, w->auth_mon, 0);
+            zmq_msg_close(&ev);
+        }
+        refused = 1;
+    }
+    int64_t now = wt_clock_mono_ms();
+    if (refused && (w->auth_logged_ms == 0 || now - w->auth_logged_ms >= 60000)) {
+        w->auth_logged_ms = now;
+        wt_log_error("broker %s refused this worker's CURVE key: is %s's .pub in the broker's "
+                     "--allow-workers, and --broker-pub the broker's own? (logged once a minute)",
+                     w->cfg.broker, w->cfg.curve.key_path);
+    }
+}
+
 static void
 connect_broker(worker_t *w)
 {
+    unwatch_auth(w); /* the monitor of the socket about to close */
     if (w->broker)
         zmq_close(w->broker);
     w->broker = zmq_socket(w->zctx, ZMQ_DEALER);
@@ -151,6 +214,7 @@ connect_broker(worker_t *w)
     wt_err_t err = {0};
     if (wt_cert_peer_apply(&w->cfg.curve, w->broker, &err) != 0)
         wt_log_error("%s", err.msg);
+    watch_auth(w);
     if (zmq_connect(w->broker, w->cfg.broker) != 0)
         wt_log_error("cannot connect to broker '%s': %s", w->cfg.broker, zmq_strerror(errno));
     w->broker_seen_ms = wt_clock_mono_ms();
@@ -477,6 +541,7 @@ worker_loop(worker_t *w)
          * connection and what is queued on it. */
         if (wt_clock_mono_ms() - now > timeout + (int64_t)w->cfg.heartbeat_ms)
             w->broker_seen_ms = wt_clock_mono_ms();
+        check_auth(w);
         if (items[1].revents & ZMQ_POLLIN)
             on_done(w);
         if (items[0].revents & ZMQ_POLLIN)
@@ -568,6 +633,7 @@ worker_release(worker_t *w)
     wt_tools_env_free(w->tool_env);
     free(w->soul);
     wt_redis_destroy(&w->redis);
+    unwatch_auth(w);
     if (w->broker)
         zmq_close(w->broker);
     if (w->done)

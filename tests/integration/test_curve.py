@@ -216,6 +216,11 @@ def body(fleet, check):
     worker("cw", "c1")
     fleet.wait_for(lambda: auth_failures(fleet, "worker") >= 2, 10, "client-key worker counted")
     check(stats().get("workers") == 2, "unknown-key and client-key workers never register")
+    rlog = os.path.join(fleet.dir, "worker-rogue.log")
+    fleet.wait_for(lambda: "refused this worker's CURVE key" in open(rlog).read(), 10,
+                   "the rogue worker's own log line")
+    check(open(rlog).read().count("refused this worker's CURVE key") == 1,
+          "the refused worker says why in its log, once")
     blog = open(os.path.join(fleet.dir, "broker.log")).read()
     check("unknown key" in blog and "other socket's kind" in blog,
           "both worker refusals logged with the reason")
