@@ -56,7 +56,10 @@ static const char up_usage[] =
     "--demo runs N demo sessions (default 4) and prints their results, then (with the scripted\n"
     "provider) the bundled implement-feature pipeline. --exit stops the fleet\n"
     "afterwards (exit 0 iff every demo session succeeded); otherwise it runs until Ctrl-C.\n"
-    "Uses ANTHROPIC_API_KEY or OPENAI_API_KEY when set, else the scripted provider.\n";
+    "Uses ANTHROPIC_API_KEY or OPENAI_API_KEY when set, else the scripted provider.\n"
+    "The fleet talks over ipc:// on this host only, so it needs no CURVE keys; for a\n"
+    "fleet on several machines make keys with `worktrain keygen NAME` (one per broker,\n"
+    "worker host and client) and see README: Running on several machines.\n";
 
 static int
 free_port(void)
