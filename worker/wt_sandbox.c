@@ -207,6 +207,44 @@ wt_sandbox_enabled(const wt_sandbox_t *self)
     return self != NULL && self->cfg.enabled;
 }
 
+/* A workspace that is a git worktree has a .git file pointing into the
+ * repository's git directory (REPO/.git/worktrees/NAME, whose commondir
+ * names REPO/.git): git needs that directory, read-write for commits, and
+ * nothing else of the repository. Fills out, or "" when not a worktree. */
+static void
+worktree_gitdir(const char *workspace, char *out, size_t cap)
+{
+    out[0] = '\0';
+    char path[PATH_MAX], line[PATH_MAX], common[PATH_MAX];
+    snprintf(path, sizeof path, "%s/.git", workspace);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    int ok = fgets(line, sizeof line, f) != NULL && strncmp(line, "gitdir: ", 8) == 0;
+    fclose(f);
+    if (!ok)
+        return;
+    line[strcspn(line, "\r\n")] = '\0';
+    const char *gitdir = line + 8;
+    if (gitdir[0] != '/')
+        return; /* git writes absolute paths; a relative one is not ours */
+    snprintf(path, sizeof path, "%s/commondir", gitdir);
+    f = fopen(path, "r");
+    ok = f && fgets(common, sizeof common, f) != NULL;
+    if (f)
+        fclose(f);
+    if (!ok)
+        return;
+    common[strcspn(common, "\r\n")] = '\0';
+    if (common[0] == '/')
+        snprintf(path, sizeof path, "%s", common);
+    else
+        snprintf(path, sizeof path, "%s/%s", gitdir, common);
+    char real[PATH_MAX];
+    if (realpath(path, real) != NULL)
+        snprintf(out, cap, "%s", real);
+}
+
 char **
 wt_sandbox_argv(const wt_sandbox_t *self, const char *workspace, int network, const char *command)
 {
@@ -220,6 +258,10 @@ wt_sandbox_argv(const wt_sandbox_t *self, const char *workspace, int network, co
             /* resolv.conf may point into /run (systemd-resolved) */
             strv_add3(&s, "--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve");
         }
+        char gitdir[PATH_MAX];
+        worktree_gitdir(workspace, gitdir, sizeof gitdir);
+        if (gitdir[0])
+            strv_add3(&s, "--bind", gitdir, gitdir);
         strv_add3(&s, "--bind", workspace, workspace);
         strv_add3(&s, "--chdir", workspace, NULL);
     }
