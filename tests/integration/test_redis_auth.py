@@ -26,14 +26,20 @@ from wtfleet import BIN, SCRIPTS, Check, Fleet  # noqa: E402
 ADMIN_PW = "adm-Secret-9917"
 FLEET_PW = "flt-s3cret-4242"
 WRONG_PW = "wrong-pw-5150"
-# The minimal command set (README "Redis ACL user"): what the C code sends,
-# including the commands inside its Lua scripts.
-ACL_COMMANDS = ("ping time select get set del unlink exists expire "
-                "hget hset hmget hgetall hdel hexists hincrby hkeys hlen "
-                "rpush lpop llen lindex lrange ltrim sadd srem smembers "
-                "zadd zrem zcard zscore zrank zrange zrangebyscore zrevrangebyscore "
-                "zremrangebyscore zremrangebyrank "
-                "xadd xdel xrange xrevrange xread multi exec eval evalsha script|load").split()
+# The minimal command set is read from the README's ACL SETUSER line, so the
+# fleet below runs under exactly what the documentation tells operators.
+README = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                      "README.md")
+
+
+def readme_acl():
+    for line in open(README):
+        if line.startswith("ACL SETUSER worktrain "):
+            return [w[1:] for w in line.split() if w.startswith("+")]
+    return []
+
+
+ACL_COMMANDS = readme_acl()
 
 
 def spawn_await(fleet, check, label, env):
@@ -60,6 +66,8 @@ def main():
     d = tempfile.mkdtemp(prefix="wt-rauth-")
     outputs = []  # every CLI output, searched for the passwords at the end
     try:
+        check(len(ACL_COMMANDS) > 20 and "eval" in ACL_COMMANDS and "xadd" in ACL_COMMANDS,
+              "README's ACL line read: %d commands" % len(ACL_COMMANDS))
         acl = ["fleet", "on", ">" + FLEET_PW, "~wt:*", "resetchannels", "-@all"]
         acl += ["+" + c for c in ACL_COMMANDS]
         fleet.redis_args = ["--requirepass", ADMIN_PW, "--user"] + acl
