@@ -156,12 +156,20 @@ def main():
 
         # --tool-network on: every workflow's tools get the network.
         fleet.start_worker("net", 1, None, "--provider", "anthropic", "--base-url", base,
-                           "--tool-network", "on", env=env)
+                           "--tool-network", "on", "--tool-max-memory", "512", "--tool-max-cpu",
+                           "7", "--tool-max-file", "1", "--tool-max-procs", "300", env=env)
         fleet.wait_workers(1, exact=True)
         before = lst.accepted
-        _, res = run_script(fleet, base, "two-step", [tool("Bash", {"command": tcp})], "net on")
-        check(res and not res[0][1] and "HELLO-FROM-HOST" in res[0][0] and lst.accepted > before,
-              "--tool-network on: the TCP connection works")
+        _, res = run_script(fleet, base, "two-step", [
+            tool("Bash", {"command": tcp}),
+            tool("Bash", {"command": "echo v=$(ulimit -v) t=$(ulimit -t) f=$(ulimit -f) u=$(ulimit -u)"}),
+            tool("Bash", {"command": "head -c 3000000 /dev/zero > big; ls -l big"})], "net on")
+        check(len(res) == 3 and not res[0][1] and "HELLO-FROM-HOST" in res[0][0]
+              and lst.accepted > before, "--tool-network on: the TCP connection works")
+        check(len(res) == 3 and "v=524288 t=7 f=1024 u=300" in res[1][0],
+              "--tool-max-* limits reach the tool: %r" % (res[1:2],))
+        check(len(res) == 3 and "File size limit exceeded" in res[2][0] and " 1048576 " in res[2][0],
+              "a file beyond --tool-max-file is cut at the limit: %r" % (res[2:3],))
         fleet.kill("worker-net", 15)
         fleet.procs["worker-net"].wait(15)
 
@@ -186,6 +194,21 @@ def main():
                            env=dict(os.environ, PATH="/nonexistent"))
         check(p.returncode == 2 and "bwrap" in p.stderr and "--sandbox off" in p.stderr,
               "no bwrap: clear error, exit 2: %r" % p.stderr.strip()[-200:])
+        # bwrap present but namespaces refused (as in a locked-down container): the start
+        # probe fails with bwrap's own words, exit 2.
+        fakebin = os.path.join(d, "fakebin")
+        os.makedirs(fakebin)
+        with open(os.path.join(fakebin, "bwrap"), "w") as f:
+            f.write("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+        os.chmod(os.path.join(fakebin, "bwrap"), 0o755)
+        p = subprocess.run([BIN, "worker", "--redis", fleet.redis_url, "--broker", fleet.workers_ep,
+                            "--workflows", WORKFLOWS, "--provider", "scripted", "--script",
+                            os.path.join(os.path.dirname(WORKFLOWS), "tests/scripts/two-step.json")],
+                           capture_output=True, text=True, timeout=20,
+                           env=dict(os.environ, PATH=fakebin + ":/usr/bin:/bin"))
+        check(p.returncode == 2 and "No permissions to create new namespace" in p.stderr
+              and "--sandbox off" in p.stderr,
+              "namespaces refused: the start probe says so, exit 2: %r" % p.stderr.strip()[-240:])
     except Exception as e:
         check(False, "unexpected error: %r" % e)
         fleet.dump_logs()
