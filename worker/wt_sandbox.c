@@ -260,8 +260,19 @@ wt_sandbox_argv(const wt_sandbox_t *self, const char *workspace, int network, co
         }
         char gitdir[PATH_MAX];
         worktree_gitdir(workspace, gitdir, sizeof gitdir);
-        if (gitdir[0])
+        if (gitdir[0]) {
+            /* Read-write for objects and refs, but hooks and config stay
+             * read-only: the worker itself runs git in this repository
+             * (worktree add/remove), and a hook or core.hooksPath /
+             * core.fsmonitor written by a tool would run outside the sandbox. */
+            char hooks[PATH_MAX + 8], config[PATH_MAX + 8];
+            snprintf(hooks, sizeof hooks, "%s/hooks", gitdir);
+            snprintf(config, sizeof config, "%s/config", gitdir);
+            mkdir(hooks, 0755); /* git init makes it; if absent, an empty one is harmless */
             strv_add3(&s, "--bind", gitdir, gitdir);
+            strv_add3(&s, "--ro-bind", hooks, hooks);
+            strv_add3(&s, "--ro-bind-try", config, config);
+        }
         strv_add3(&s, "--bind", workspace, workspace);
         strv_add3(&s, "--chdir", workspace, NULL);
     }

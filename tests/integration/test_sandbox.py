@@ -62,12 +62,12 @@ def results(base):
     return out
 
 
-def run_script(fleet, base, workflow, calls, goal):
+def run_script(fleet, base, workflow, calls, goal, **spawn):
     """One session of `workflow` (two steps) whose first step makes calls."""
     control(base, "/_control/reset", {})
     control(base, "/_control/script", calls + [cs("tried"), cs("done", {"answer": "x"})])
     c = fleet.client()
-    sid = c.spawn(workflow, goal)
+    sid = c.spawn(workflow, goal, **spawn)
     c.close()
     fleet.wait_completed([sid], 90)
     res = results(base)
@@ -146,6 +146,27 @@ def main():
         check("root:" not in text[9] and "/tmp" in text[9], "/etc/shadow hidden, HOME is the private /tmp")
         h = fleet.r.hgetall("wt:session:%s" % sid)
         check(h.get("outcome") == "success", "the session succeeded: %s %s" % (h.get("outcome"), h.get("error")))
+
+        # A workspace that is a git worktree: commits work, but the repository's hooks
+        # and config (which the worker's own git runs would obey) stay read-only.
+        repo = os.path.join(d, "repo")
+        os.makedirs(repo)
+        git = ["git", "-C", repo, "-c", "user.email=t@t", "-c", "user.name=t"]
+        subprocess.run(git + ["init", "-q"], check=True)
+        subprocess.run(git + ["commit", "-q", "--allow-empty", "-m", "init"], check=True)
+        sid, res = run_script(fleet, base, "two-step", [tool("Bash", {"command":
+            "git -c user.email=a@b -c user.name=t commit -q --allow-empty -m sbx && echo COMMIT-OK; "
+            "echo 'touch /tmp/pwned' > \"$(git rev-parse --git-common-dir)/hooks/post-checkout\" "
+            "&& echo HOOK-WRITTEN; git config core.hooksPath /x && echo CONFIG-WRITTEN"})],
+            "worktree", workspace=repo)
+        out = res[0][0] if res else ""
+        log = subprocess.run(git + ["log", "--format=%s", "worktrain/" + sid], capture_output=True,
+                             text=True).stdout
+        check("COMMIT-OK" in out and "sbx" in log, "git commit in a worktree workspace works")
+        check("HOOK-WRITTEN" not in out and "CONFIG-WRITTEN" not in out
+              and not os.path.exists(os.path.join(repo, ".git", "hooks", "post-checkout"))
+              and "hooksPath" not in open(os.path.join(repo, ".git", "config")).read(),
+              "the repository's hooks and config stay read-only: %r" % out[:300])
 
         # A workflow that asks for network gets it (same worker, network off by default).
         _, res = run_script(fleet, base, "two-step-net", [tool("Bash", {"command": tcp})], "net wf")
