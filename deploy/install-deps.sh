@@ -7,7 +7,8 @@ set -eu
 pkgs="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
       libcurl4-openssl-dev libyaml-dev libhiredis-dev libjansson-dev
       libmicrohttpd-dev libssl-dev libcmocka-dev redis-server clang
-      python3 python3-redis python3-zmq python3-msgpack procps curl git jq"
+      python3 python3-redis python3-zmq python3-msgpack procps curl git jq
+      bubblewrap"
 # The console's browser test drives headless Chromium over the DevTools
 # protocol; `make test` asks for it, `make demo` and `make build` do not.
 [ "${WT_WITH_BROWSER:-0}" = 1 ] && pkgs="$pkgs chromium python3-websocket"

@@ -20,6 +20,7 @@
 #include "wt_notify.h"
 #include "wt_proto.h"
 #include "wt_redis.h"
+#include "wt_sandbox.h"
 #include "wt_workflow.h"
 
 #include <stdatomic.h>
@@ -44,6 +45,7 @@ typedef struct wt_session_env {
     const char *workspace_root;         /* new workspaces go here */
     const char *soul;                   /* soul file text, "" when none */
     char *const *tool_env;              /* scrubbed environment for Bash */
+    const wt_sandbox_t *sandbox;        /* where Bash runs; NULL = unsandboxed */
     int default_max_turns;              /* when ASSIGN says 0 */
     int min_notes;                      /* complete_step refuses shorter notes (0: no minimum) */
     int64_t default_timeout_ms;         /* wall clock, when ASSIGN says 0 */

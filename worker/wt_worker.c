@@ -69,6 +69,7 @@ typedef struct worker {
     wt_llm_t *llm;                  /* owned */
     wt_notify_t *notify;            /* owned; session_completed posts */
     char **tool_env;                /* owned scrubbed environment */
+    wt_sandbox_t *sandbox;          /* owned; where Bash runs */
     char *soul;                     /* owned soul text */
     wt_session_env_t senv;          /* what sessions borrow */
     wt_redis_t *redis;              /* owned, main thread only */
@@ -631,6 +632,7 @@ worker_release(worker_t *w)
     wt_llm_destroy(&w->llm);
     wt_notify_destroy(&w->notify); /* flushes what is queued, bounded */
     wt_tools_env_free(w->tool_env);
+    wt_sandbox_destroy(&w->sandbox);
     free(w->soul);
     wt_redis_destroy(&w->redis);
     unwatch_auth(w);
@@ -673,6 +675,7 @@ worker_setup(worker_t *w)
         .workspace_root = w->cfg.workspace_root,
         .soul = w->soul,
         .tool_env = w->tool_env,
+        .sandbox = w->sandbox,
         .default_max_turns = w->cfg.max_turns,
         .min_notes = w->cfg.min_notes,
         .default_timeout_ms = w->cfg.session_timeout_ms,
@@ -696,6 +699,51 @@ worker_setup(worker_t *w)
     return 0;
 }
 
+/* Makes the tool sandbox and proves it works here (a probe run in a
+ * scratch directory), so a host without user namespaces fails at start, not
+ * at the first Bash call; --sandbox off only warns. NULL after logging. */
+static wt_sandbox_t *
+sandbox_start(const wt_worker_cfg_t *cfg)
+{
+    const wt_sandbox_cfg_t *sc = &cfg->sandbox;
+    /* Files that may lie inside a visible system directory (/etc): the
+     * Redis password file and the CURVE key named in the environment. */
+    const char *hidden[] = {getenv(WT_REDIS_PASSWORD_FILE_ENV), getenv("WORKTRAIN_CURVE_KEY")};
+    const char *hide[3] = {0};
+    for (size_t i = 0, k = 0; i < 2; i++)
+        if (hidden[i] && hidden[i][0])
+            hide[k++] = hidden[i];
+    wt_err_t err = {0};
+    wt_sandbox_t *sb = wt_sandbox_new(sc, hide, &err);
+    if (sb == NULL) {
+        wt_log_error("%s", err.msg);
+        return NULL;
+    }
+    if (!sc->enabled) {
+        wt_log_warn("tool sandbox OFF (--sandbox off): agent tools run as this worker's user and "
+                    "see its files, keys and network; use only on a trusted single-user machine");
+        return sb;
+    }
+    const char *tmp = getenv("TMPDIR");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/wt-sandbox-probe-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int rc = mkdtemp(dir) ? wt_sandbox_probe(sb, dir, &err)
+                          : wt_err_set(&err, WT_EIO, "sandbox probe: cannot create '%s': %s", dir,
+                                       strerror(errno));
+    rmdir(dir);
+    if (rc != 0) {
+        wt_log_error("%s", err.msg);
+        wt_sandbox_destroy(&sb);
+        return NULL;
+    }
+    wt_log_info("tool sandbox on (bwrap): network %s, limits cpu %llds, memory %lldMiB, "
+                "processes %lld, file size %lldMiB (0 = unlimited)",
+                sc->network ? "on" : "off (per workflow \"network\": true)",
+                (long long)sc->max_cpu_s, (long long)sc->max_mem_mb, (long long)sc->max_procs,
+                (long long)sc->max_file_mb);
+    return sb;
+}
+
 int
 wt_worker_main(int argc, char **argv)
 {
@@ -708,6 +756,11 @@ wt_worker_main(int argc, char **argv)
     wt_log_init("wt-worker");
     wt_signal_install();
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if ((w->sandbox = sandbox_start(&w->cfg)) == NULL) {
+        curl_global_cleanup();
+        free(w);
+        return 2;
+    }
     rc = 1;
     if (worker_setup(w) == 0) {
         publish_workflows(w);

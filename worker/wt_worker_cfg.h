@@ -5,6 +5,7 @@
 #include "wt_cert.h"
 #include "wt_llm.h"
 #include "wt_notify.h"
+#include "wt_sandbox.h"
 
 #include <stdint.h>
 
@@ -35,6 +36,7 @@ typedef struct wt_worker_cfg {
     wt_notify_cfg_t notify;                      /* WORKTRAIN_NOTIFY_*: session_completed posts */
     wt_cert_peer_t curve;                        /* --curve-key/--broker-pub (worker socket) */
     wt_cert_peer_t spawn_curve;                  /* --client-key + --broker-pub: spawn_agent */
+    wt_sandbox_cfg_t sandbox;                    /* --sandbox, --tool-network, --tool-max-* */
 } wt_worker_cfg_t;
 
 /* Parses argv; returns 0, 1 after --help (exit 0), or 2 on bad usage (the
