@@ -3,6 +3,7 @@
 #include "wt_broker.h"
 #include "wt_cli.h"
 #include "wt_console.h"
+#include "wt_redis.h"
 #include "wt_worker.h"
 
 #include <stdio.h>
@@ -29,6 +30,7 @@ static const struct {
     {"validate", wt_cli_validate_main, "check workflow JSON and pipeline YAML files"},
     {"console", wt_console_main, "serve the read-only web console and its JSON API"},
     {"up", wt_cli_up_main, "start a local fleet (redis, broker, workers); --demo runs the demo"},
+    {"keygen", wt_cli_keygen_main, "write a CURVE keypair (NAME.key, NAME.pub)"},
 };
 
 static void
@@ -55,6 +57,15 @@ main(int argc, char **argv)
         printf("worktrain %s\n", WT_VERSION);
         return 0;
     }
+    /* A configured but unreadable password file is a setup error for every
+     * verb: say so once, before anything starts half-way. */
+    char pw[256];
+    wt_err_t err = {0};
+    if (wt_redis_password_file(pw, sizeof pw, &err) != 0) {
+        fprintf(stderr, "worktrain: %s\n", err.msg);
+        return 2;
+    }
+    explicit_bzero(pw, sizeof pw);
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
         if (strcmp(argv[1], verbs[i].name) == 0)
             return verbs[i].fn(argc - 1, argv + 1);

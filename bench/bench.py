@@ -5,7 +5,9 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
   dispatch.json     end-to-end throughput (20,000 one-step sessions, 2 workers x
                     8 slots, scripted provider with no delay), spawn->started
                     latency at a fixed 500 spawns/s for 10 s, broker-alone
-                    dispatches/s with synthetic workers, and peak RSS.
+                    dispatches/s with synthetic workers, and peak RSS; `curve`:
+                    broker-alone dispatches/s and spawn->assigned p99 with CURVE
+                    off and on over loopback TCP, and their ratios.
   agent.json        one worker holding 500 sessions open against a fake LLM
                     answering after 1 s: RSS per open session and CPU.
   reliability.json  kill -9 of a worker -> session_resumed elsewhere (20 kills),
@@ -158,6 +160,63 @@ def bench_broker_alone(n):
         return res
     finally:
         fleet.stop()
+
+
+def bench_curve(n):
+    """The broker alone (bench_dispatch) on loopback TCP with CURVE off and then
+    on, in the same run: dispatches/s and spawn->assigned p50/p99 each way,
+    and the on/off ratios (the figures that matter: the machine cancels out)."""
+    exe = os.path.join(os.path.dirname(wtfleet.BIN), "bench", "bench_dispatch")
+    if not os.path.exists(exe):
+        return {"skipped": "bench_dispatch not built"}
+    res = {}
+    for mode in ("off", "on"):
+        fleet = Fleet("bench-curve-" + mode)
+        try:
+            fleet.start_redis()
+            fleet.clients_ep = "tcp://127.0.0.1:%d" % wtfleet.free_port()
+            fleet.workers_ep = "tcp://127.0.0.1:%d" % wtfleet.free_port()
+            extra, bargs = [], []
+            if mode == "on":
+                keys = os.path.join(fleet.dir, "keys")
+                aw, ac = os.path.join(fleet.dir, "aw"), os.path.join(fleet.dir, "ac")
+                for d in (keys, aw, ac):
+                    os.makedirs(d)
+                for name in ("broker", "client", "worker"):
+                    subprocess.run([wtfleet.BIN, "keygen", name, "--dir", keys], check=True,
+                                   capture_output=True)
+                os.link(os.path.join(keys, "worker.pub"), os.path.join(aw, "worker.pub"))
+                os.link(os.path.join(keys, "client.pub"), os.path.join(ac, "client.pub"))
+                extra = ["--curve-key", os.path.join(keys, "broker.key"), "--allow-workers", aw,
+                         "--allow-clients", ac]
+                bargs = ["--curve", keys]
+            fleet._spawn("broker", [wtfleet.BIN, "broker", "--clients", fleet.clients_ep,
+                                    "--workers", fleet.workers_ep, "--redis", fleet.redis_url,
+                                    "--http", "127.0.0.1:%d" % fleet.http_port] + extra)
+            fleet.wait_for(lambda: "broker up" in open(os.path.join(fleet.dir, "broker.log")).read(),
+                           10, "broker up")
+            # saturated (2000 SPAWNs in flight) for throughput, then a closed
+            # window of 64 unassigned sessions for latency without queueing
+            for kind, window in (("saturated", ["--window", "2000"]),
+                                 ("closed", ["--window", "64", "--closed"])):
+                out = os.path.join(fleet.dir, "curve-%s.json" % kind)
+                r = subprocess.run([exe, "--clients", fleet.clients_ep, "--workers",
+                                    fleet.workers_ep, "--sessions", str(n), "--workers-count", "4",
+                                    "--out", out] + window + bargs,
+                                   capture_output=True, text=True, timeout=600)
+                res["%s_%s" % (mode, kind)] = (json.load(open(out)) if os.path.exists(out)
+                                               else {"error": r.stderr[-500:]})
+        finally:
+            fleet.stop()
+    try:
+        res["ratio_dispatches_per_s"] = round(res["on_saturated"]["dispatches_per_s"] /
+                                              res["off_saturated"]["dispatches_per_s"], 3)
+        res["ratio_spawn_to_assigned_p99"] = round(
+            res["on_closed"]["spawn_to_assigned_ms"]["p99"] /
+            res["off_closed"]["spawn_to_assigned_ms"]["p99"], 3)
+    except (KeyError, ZeroDivisionError):
+        pass
+    return res
 
 
 def cpu_s(pid):
@@ -446,7 +505,7 @@ def main():
     ap.add_argument("--sessions", type=int, default=20000)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -480,7 +539,10 @@ def main():
     if not only or "broker" in only:
         report["broker_alone"] = bench_broker_alone(200000)
         print("broker:     %s" % json.dumps(report["broker_alone"]), flush=True)
-    files = {"dispatch.json": ["throughput", "latency", "broker_alone"],
+    if not only or "curve" in only:
+        report["curve"] = bench_curve(30000)
+        print("curve:      %s" % json.dumps(report["curve"]), flush=True)
+    files = {"dispatch.json": ["throughput", "latency", "broker_alone", "curve"],
              "agent.json": ["concurrency"],
              "reliability.json": ["resume", "throughput_under_kills"],
              "pipeline.json": ["pipeline"],

@@ -10,8 +10,16 @@
  * (SPAWN with allow_unknown) and waits until all are stored: they stay in
  * the broker's queue for the whole run, so the figure shows whether a
  * backlog that cannot be dispatched slows down dispatch of the rest.
+ *
+ * --curve DIR uses CURVE: DIR/client.key for the client, DIR/worker.key for
+ * the synthetic workers, DIR/broker.pub for the broker (worktrain keygen).
+ * The figures include spawn->assigned latency (SPAWN sent -> its ASSIGN at
+ * a synthetic worker) p50/p99 over every session. --closed makes the
+ * window count sessions not yet assigned (not SPAWNs not yet answered), so
+ * the latency is the pipeline's, not the time spent in a growing queue.
  */
 #include "wt_alloc.h"
+#include "wt_cert.h"
 #include "wt_clock.h"
 #include "wt_wire.h"
 
@@ -24,9 +32,43 @@
 typedef struct bench {
     long sessions, spawned, answered, dispatched, unroutable;
     int nworkers, slots, window;
+    int closed; /* --closed: the window counts sessions not yet assigned */
     void *client;
     void **workers;
+    int64_t *sent_us; /* per session index: when its SPAWN left */
+    int64_t *lat_us;  /* spawn->assigned latencies */
+    long nlat;
 } bench_t;
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double
+pct_ms(bench_t *b, double p)
+{
+    if (b->nlat == 0)
+        return 0;
+    long k = (long)(p * (double)(b->nlat - 1) + 0.5);
+    return (double)b->lat_us[k] / 1000.0;
+}
+
+/* Loads DIR/NAME.key and DIR/broker.pub into p; exits on a bad file. */
+static void
+curve_peer(wt_cert_peer_t *p, const char *dir, const char *name)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->key_path, sizeof p->key_path, "%s/%s.key", dir, name);
+    snprintf(p->pub_path, sizeof p->pub_path, "%s/broker.pub", dir);
+    wt_err_t err = {0};
+    if (wt_cert_peer_load(p, &err) != 0) {
+        fprintf(stderr, "bench_dispatch: %s\n", err.msg);
+        exit(2);
+    }
+}
 
 static void
 send_spawn(bench_t *b)
@@ -37,6 +79,7 @@ send_spawn(bench_t *b)
     wt_msg_set(&m->workflow, "bench-one-step");
     wt_msg_set(&m->goal, goal);
     m->req = (uint64_t)++b->spawned;
+    b->sent_us[b->spawned - 1] = wt_clock_mono_us();
     wt_wire_send(b->client, NULL, 0, m, 0, NULL);
     wt_msg_destroy(&m);
 }
@@ -105,12 +148,19 @@ worker_send(void *sock, wt_cmd_t cmd, const char *name, int slots, const char *s
 int
 main(int argc, char **argv)
 {
-    const char *clients = NULL, *workers = NULL, *out = NULL;
+    const char *clients = NULL, *workers = NULL, *out = NULL, *curve = NULL;
     bench_t b = {.sessions = 100000, .nworkers = 4, .slots = 8, .window = 2000};
-    static const struct option opts[] = {
-        {"clients", 1, 0, 'c'},       {"workers", 1, 0, 'w'},    {"sessions", 1, 0, 'n'},
-        {"workers-count", 1, 0, 'k'}, {"slots", 1, 0, 's'},      {"window", 1, 0, 'W'},
-        {"out", 1, 0, 'o'},           {"unroutable", 1, 0, 'u'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"clients", 1, 0, 'c'},
+                                         {"workers", 1, 0, 'w'},
+                                         {"sessions", 1, 0, 'n'},
+                                         {"workers-count", 1, 0, 'k'},
+                                         {"slots", 1, 0, 's'},
+                                         {"window", 1, 0, 'W'},
+                                         {"out", 1, 0, 'o'},
+                                         {"unroutable", 1, 0, 'u'},
+                                         {"curve", 1, 0, 'C'},
+                                         {"closed", 0, 0, 'L'},
+                                         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -138,6 +188,12 @@ main(int argc, char **argv)
         case 'u':
             b.unroutable = strtol(optarg, NULL, 10);
             break;
+        case 'C':
+            curve = optarg;
+            break;
+        case 'L':
+            b.closed = 1;
+            break;
         default:
             fprintf(stderr, "usage: see the comment at the top of bench_dispatch.c\n");
             return 2;
@@ -145,8 +201,16 @@ main(int argc, char **argv)
     }
     if (!clients || !workers || b.nworkers < 1 || b.sessions < 1)
         return fprintf(stderr, "bench_dispatch: --clients and --workers are required\n"), 2;
+    wt_cert_peer_t ckeys = {0}, wkeys = {0};
+    if (curve) {
+        curve_peer(&ckeys, curve, "client");
+        curve_peer(&wkeys, curve, "worker");
+    }
+    b.sent_us = wt_xcalloc((size_t)b.sessions, sizeof *b.sent_us);
+    b.lat_us = wt_xcalloc((size_t)b.sessions, sizeof *b.lat_us);
     void *ctx = zmq_ctx_new();
     b.client = zmq_socket(ctx, ZMQ_DEALER);
+    wt_cert_peer_apply(&ckeys, b.client, NULL);
     zmq_connect(b.client, clients);
     b.workers = wt_xcalloc((size_t)b.nworkers, sizeof *b.workers);
     zmq_pollitem_t *items = wt_xcalloc((size_t)b.nworkers + 1, sizeof *items);
@@ -155,6 +219,7 @@ main(int argc, char **argv)
         snprintf(name, sizeof name, "bench-worker-%d", i);
         b.workers[i] = zmq_socket(ctx, ZMQ_DEALER);
         zmq_setsockopt(b.workers[i], ZMQ_IDENTITY, name, strlen(name));
+        wt_cert_peer_apply(&wkeys, b.workers[i], NULL);
         zmq_connect(b.workers[i], workers);
         worker_send(b.workers[i], WT_CMD_READY, name, b.slots, NULL);
         items[i + 1] = (zmq_pollitem_t){b.workers[i], 0, ZMQ_POLLIN, 0};
@@ -165,7 +230,7 @@ main(int argc, char **argv)
         return fprintf(stderr, "bench_dispatch: the unroutable backlog was not stored\n"), 1;
     int64_t t0 = wt_clock_mono_us(), next_hb = wt_clock_mono_ms() + 500,
             deadline = wt_clock_mono_ms() + 600000;
-    while (b.spawned < b.sessions && b.spawned - b.answered < b.window)
+    while (b.spawned < b.sessions && b.spawned - (b.closed ? b.dispatched : b.answered) < b.window)
         send_spawn(&b);
     while (b.dispatched < b.sessions && wt_clock_mono_ms() < deadline) {
         zmq_poll(items, b.nworkers + 1, 100);
@@ -175,13 +240,17 @@ main(int argc, char **argv)
             b.answered++;
             wt_msg_destroy(&m);
         }
-        while (b.spawned < b.sessions && b.spawned - b.answered < b.window)
+        while (b.spawned < b.sessions &&
+               b.spawned - (b.closed ? b.dispatched : b.answered) < b.window)
             send_spawn(&b);
         for (int i = 0; i < b.nworkers; i++)
             while (wt_wire_recv(b.workers[i], 0, WT_CHAN_WORKER, NULL, NULL, &m, &code, 1, NULL) ==
                    1) {
                 if (m->cmd == WT_CMD_ASSIGN) {
                     b.dispatched++;
+                    long idx = m->goal ? strtol(m->goal + 6, NULL, 10) : -1; /* "bench N" */
+                    if (idx >= 0 && idx < b.sessions && b.nlat < b.sessions)
+                        b.lat_us[b.nlat++] = wt_clock_mono_us() - b.sent_us[idx];
                     worker_send(b.workers[i], WT_CMD_FINISHED, NULL, 0, m->session);
                 }
                 wt_msg_destroy(&m);
@@ -189,13 +258,17 @@ main(int argc, char **argv)
         heartbeat(&b, &next_hb);
     }
     double secs = (double)(wt_clock_mono_us() - t0) / 1e6;
-    char json[512];
-    snprintf(json, sizeof json,
-             "{\"sessions\": %ld, \"dispatched\": %ld, \"seconds\": %.3f, "
-             "\"dispatches_per_s\": %.1f, \"synthetic_workers\": %d, \"slots_each\": %d, "
-             "\"spawn_window\": %d, \"unroutable_backlog\": %ld}\n",
-             b.sessions, b.dispatched, secs, (double)b.dispatched / secs, b.nworkers, b.slots,
-             b.window, b.unroutable);
+    qsort(b.lat_us, (size_t)b.nlat, sizeof *b.lat_us, cmp_i64);
+    char json[768];
+    snprintf(
+        json, sizeof json,
+        "{\"sessions\": %ld, \"dispatched\": %ld, \"seconds\": %.3f, "
+        "\"dispatches_per_s\": %.1f, \"synthetic_workers\": %d, \"slots_each\": %d, "
+        "\"spawn_window\": %d, \"closed_window\": %s, \"unroutable_backlog\": %ld, \"curve\": %s, "
+        "\"spawn_to_assigned_ms\": {\"p50\": %.2f, \"p99\": %.2f}}\n",
+        b.sessions, b.dispatched, secs, (double)b.dispatched / secs, b.nworkers, b.slots, b.window,
+        b.closed ? "true" : "false", b.unroutable, curve ? "true" : "false", pct_ms(&b, 0.5),
+        pct_ms(&b, 0.99));
     fputs(json, stdout);
     if (out) {
         FILE *f = fopen(out, "w");
@@ -210,5 +283,7 @@ main(int argc, char **argv)
     zmq_ctx_term(ctx);
     free(b.workers);
     free(items);
+    free(b.sent_us);
+    free(b.lat_us);
     return b.dispatched == b.sessions ? 0 : 1;
 }

@@ -22,6 +22,7 @@
 #include "wt_signal.h"
 #include "wt_trigger_rt.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -35,10 +36,11 @@
 #define BATCH_MAX         512
 #define LIVENESS_CHECK_MS 50 /* granularity of dead-worker detection */
 #define REDIS_TIMEOUT     2000
-#define SWEEP_MS          1000 /* retention sweep period */
-#define SWEEP_BATCH       500  /* sessions expired per script */
-#define SWEEP_ROUNDS      8    /* scripts per sweep tick at most */
-#define ADOPT_BATCH       2000 /* sessions from before retention adopted per tick */
+#define SWEEP_MS          1000    /* retention sweep period */
+#define SWEEP_BATCH       500     /* sessions expired per script */
+#define SWEEP_ROUNDS      8       /* scripts per sweep tick at most */
+#define ADOPT_BATCH       2000    /* sessions from before retention adopted per tick */
+#define INSECURE_WARN_MS  3600000 /* --insecure repeats its warning this often */
 
 /* --- small helpers --- */
 
@@ -103,6 +105,31 @@ find_worker(wt_broker_t *self, const void *id, size_t idlen)
         if (self->w[i].idlen == idlen && memcmp(self->w[i].id, id, idlen) == 0)
             return &self->w[i];
     return NULL;
+}
+
+/* Copies the ZAP refusal counters to the stats /metrics reads. */
+static void
+auth_stats(wt_broker_t *self)
+{
+    if (self->zap == NULL)
+        return;
+    pthread_mutex_lock(&self->stats.lock);
+    self->stats.auth_fail_worker = wt_zap_failures(self->zap, WT_ZAP_DOMAIN_WORKERS);
+    self->stats.auth_fail_client = wt_zap_failures(self->zap, WT_ZAP_DOMAIN_CLIENTS);
+    pthread_mutex_unlock(&self->stats.lock);
+}
+
+/* A connection authenticated before a SIGHUP keeps its CURVE session, so
+ * each message's key (ZAP User-Id) is checked against the current set. An
+ * empty one is our own inproc trigger client (inproc has no handshake). */
+static int
+key_still_allowed(wt_broker_t *self, const char *domain, const char *uid)
+{
+    if (self->zap == NULL || uid[0] == '\0' || wt_zap_allowed(self->zap, domain, uid))
+        return 1;
+    wt_zap_refused(self->zap, domain, "(connected)", uid, "key revoked by a reload");
+    auth_stats(self);
+    return 0;
 }
 
 /* Back to the run queue (memory and Redis); takes the job. how says whether
@@ -416,9 +443,17 @@ on_clients(wt_broker_t *self)
         wt_msg_t *m = NULL;
         int code = 0;
         wt_err_t err = {0};
-        int rc = wt_wire_recv(self->clients, 1, WT_CHAN_CLIENT, id, &idlen, &m, &code, 1, &err);
+        char uid[WT_CERT_Z85_LEN + 1];
+        int rc = wt_wire_recv_peer(self->clients, 1, WT_CHAN_CLIENT, id, &idlen, uid, sizeof uid,
+                                   &m, &code, 1, &err);
         if (rc == 0)
             break;
+        if (rc > 0 && !key_still_allowed(self, WT_ZAP_DOMAIN_CLIENTS, uid)) {
+            send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req, WT_PROTO_E_REFUSED,
+                       "this client's key is no longer allowed");
+            wt_msg_destroy(&m);
+            continue;
+        }
         if (rc < 0) {
             pthread_mutex_lock(&self->stats.lock);
             self->stats.bad_client++;
@@ -690,9 +725,20 @@ on_workers(wt_broker_t *self)
         wt_msg_t *m = NULL;
         int code = 0;
         wt_err_t err = {0};
-        int rc = wt_wire_recv(self->workers, 1, WT_CHAN_WORKER, id, &idlen, &m, &code, 1, &err);
+        char uid[WT_CERT_Z85_LEN + 1];
+        int rc = wt_wire_recv_peer(self->workers, 1, WT_CHAN_WORKER, id, &idlen, uid, sizeof uid,
+                                   &m, &code, 1, &err);
         if (rc == 0)
             break;
+        if (rc > 0 && m->cmd == WT_CMD_READY &&
+            !key_still_allowed(self, WT_ZAP_DOMAIN_WORKERS, uid)) {
+            /* authenticated before a reload revoked it: no registration */
+            wt_msg_t *d = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
+            send_to(self, self->workers, id, idlen, d);
+            wt_msg_destroy(&d);
+            wt_msg_destroy(&m);
+            continue;
+        }
         if (rc < 0) {
             pthread_mutex_lock(&self->stats.lock);
             self->stats.bad_worker++;
@@ -705,6 +751,8 @@ on_workers(wt_broker_t *self)
         wt_bworker_t *w = find_worker(self, id, idlen);
         if (m->cmd == WT_CMD_READY) {
             on_ready(self, id, idlen, m);
+            if ((w = find_worker(self, id, idlen)) != NULL)
+                snprintf(w->key, sizeof w->key, "%s", uid);
         } else if (w == NULL) {
             wt_msg_t *d = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
             send_to(self, self->workers, id, idlen, d);
@@ -961,8 +1009,35 @@ sweep_expired(wt_broker_t *self)
 
 /* --- lifecycle --- */
 
+/* SIGHUP: re-read the allow directories; a live worker whose key is gone is
+ * dropped now (its sessions go back to the queue for other workers, and
+ * the epoch fences whatever it still writes). */
+static void
+reload_keys(wt_broker_t *self)
+{
+    if (self->zap == NULL) {
+        wt_log_info("SIGHUP: no --curve-key, nothing to reload");
+        return;
+    }
+    wt_zap_reload(self->zap);
+    for (size_t i = 0; i < self->nw;) {
+        wt_bworker_t *w = &self->w[i];
+        if (w->key[0] == '\0' || wt_zap_allowed(self->zap, WT_ZAP_DOMAIN_WORKERS, w->key)) {
+            i++;
+            continue;
+        }
+        wt_zap_refused(self->zap, WT_ZAP_DOMAIN_WORKERS, w->name, w->key,
+                       "key revoked by a reload");
+        wt_msg_t *d = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
+        send_to(self, self->workers, w->id, w->idlen, d);
+        wt_msg_destroy(&d);
+        remove_worker(self, w, "its key was revoked");
+    }
+    auth_stats(self);
+}
+
 static void *
-bind_router(void *zctx, const char *ep, wt_err_t *err)
+bind_router(void *zctx, const char *ep, const char *domain, const wt_cert_t *cert, wt_err_t *err)
 {
     void *s = zmq_socket(zctx, ZMQ_ROUTER);
     int zero = 0, one = 1, hwm = 100000;
@@ -975,7 +1050,14 @@ bind_router(void *zctx, const char *ep, wt_err_t *err)
     zmq_setsockopt(s, ZMQ_ROUTER_HANDOVER, &one, sizeof one);
     zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    (void)one;
+    if (cert != NULL &&
+        (zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0 ||
+         zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, cert->secret_key, WT_CERT_Z85_LEN) != 0)) {
+        wt_err_set(err, WT_EIO, "cannot make '%s' a CURVE server: %s", ep, zmq_strerror(errno));
+        zmq_close(s);
+        return NULL;
+    }
     if (zmq_bind(s, ep) != 0) {
         wt_err_set(err, WT_EIO, "cannot bind '%s': %s", ep, zmq_strerror(errno));
         zmq_close(s);
@@ -1009,6 +1091,7 @@ broker_release(wt_broker_t *self)
     if (self->workers)
         zmq_close(self->workers);
     wt_redis_destroy(&self->redis);
+    wt_zap_destroy(&self->zap);
 }
 
 /* Connects to Redis and rebuilds state, retrying until it works or we stop. */
@@ -1031,10 +1114,19 @@ startup_redis(wt_broker_t *self)
     }
 }
 
+static void
+insecure_warning(const wt_broker_t *self)
+{
+    wt_log_warn("--insecure: plain TCP without CURVE on %s and %s; anyone who can reach them "
+                "can act as a worker or a client (README: Running on several machines)",
+                self->cfg.clients, self->cfg.workers);
+}
+
 static int
 broker_run(wt_broker_t *self)
 {
     int64_t next_publish = 0, next_check = 0, next_sweep = 0;
+    int64_t next_insecure_warn = wt_clock_mono_ms() + INSECURE_WARN_MS; /* main warned at start */
     self->next_heartbeat_ms = wt_clock_mono_ms() + self->cfg.heartbeat_ms;
     while (!wt_signal_stopping()) {
         int64_t now = wt_clock_mono_ms();
@@ -1046,12 +1138,19 @@ broker_run(wt_broker_t *self)
         if (timeout < 0)
             timeout = 0;
         zmq_pollitem_t items[] = {{self->clients, 0, ZMQ_POLLIN, 0},
-                                  {self->workers, 0, ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(items, 2, timeout);
+                                  {self->workers, 0, ZMQ_POLLIN, 0},
+                                  {self->zap ? wt_zap_socket(self->zap) : NULL, 0, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, self->zap ? 3 : 2, timeout);
         if (rc < 0 && errno != EINTR) {
             wt_log_error("poll failed: %s", zmq_strerror(errno));
             return -1;
         }
+        if (rc > 0 && self->zap && (items[2].revents & ZMQ_POLLIN)) {
+            wt_zap_handle(self->zap);
+            auth_stats(self);
+        }
+        if (wt_signal_take_hup())
+            reload_keys(self);
         if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
             on_workers(self);
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
@@ -1070,6 +1169,10 @@ broker_run(wt_broker_t *self)
             sweep_expired(self);
             next_sweep = wt_clock_mono_ms() + SWEEP_MS;
         }
+        if (self->cfg.insecure && now >= next_insecure_warn) {
+            insecure_warning(self);
+            next_insecure_warn = now + INSECURE_WARN_MS;
+        }
         if (now >= next_publish) {
             publish_stats(self);
             next_publish = now + 200;
@@ -1087,6 +1190,8 @@ usage(FILE *out)
             "                        [--max-attempts N] [--triggers FILE] [--workflows DIR]...\n"
             "                        [--timezone TZ] [--webhook-max-bytes N]\n"
             "                        [--retain DUR] [--tombstones N]\n"
+            "                        [--curve-key FILE --allow-workers DIR --allow-clients DIR]\n"
+            "                        [--insecure]\n"
             "\n"
             "Runs the broker: durable session intake, credit-based dispatch to workers,\n"
             "heartbeats, recovery of queued and running sessions from Redis at start.\n"
@@ -1116,7 +1221,21 @@ usage(FILE *out)
             "  --retain DUR       keep an ended session this long, then delete its keys and\n"
             "                     index entries (default 7d; spawn --retain overrides it)\n"
             "  --tombstones N     expired session ids remembered so status/await/console\n"
-            "                     can say 'expired' (default 100000, each for 7 days)\n");
+            "                     can say 'expired' (default 100000, each for 7 days)\n"
+            "\n"
+            "Security (README: Running on several machines):\n"
+            "  --curve-key FILE   the broker's secret certificate (worktrain keygen): both\n"
+            "                     sockets become CURVE servers (encrypted, authenticated)\n"
+            "  --allow-workers DIR  *.pub of the workers allowed on the worker socket\n"
+            "  --allow-clients DIR  *.pub of the clients allowed on the client socket; a\n"
+            "                     key is accepted only on its own socket, anything else is\n"
+            "                     refused, logged (once a minute per peer) and counted in\n"
+            "                     wt_auth_failures_total. SIGHUP re-reads both directories:\n"
+            "                     a removed worker key drops that worker and its sessions\n"
+            "                     resume elsewhere\n"
+            "  --insecure         allow plain TCP on non-loopback addresses without\n"
+            "                     --curve-key (otherwise refused, exit 2); warns at start\n"
+            "                     and every hour\n");
 }
 
 static const char *
@@ -1124,6 +1243,94 @@ env_or(const char *name, const char *dflt)
 {
     const char *v = getenv(name);
     return v && *v ? v : dflt;
+}
+
+/* 1 when binding ep exposes nothing beyond this host: ipc, inproc, or TCP
+ * on a loopback address. */
+static int
+endpoint_local(const char *ep)
+{
+    if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0)
+        return 1;
+    if (strncmp(ep, "tcp://", 6) != 0)
+        return 0;
+    char host[256];
+    const char *h = ep + 6, *colon = strrchr(h, ':');
+    if (colon == NULL || (size_t)(colon - h) >= sizeof host)
+        return 0;
+    memcpy(host, h, (size_t)(colon - h));
+    host[colon - h] = '\0';
+    if (host[0] == '[' && strlen(host) > 2 && host[strlen(host) - 1] == ']') {
+        memmove(host, host + 1, strlen(host) - 2);
+        host[strlen(host) - 2] = '\0';
+    }
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6);
+    return strcmp(host, "localhost") == 0 || strcmp(host, "lo") == 0;
+}
+
+/* NULL when ep looks bindable (tcp://HOST:PORT with PORT a number or '*',
+ * ipc://PATH, inproc://NAME), else what is wrong with it. */
+static const char *
+endpoint_syntax(const char *ep)
+{
+    if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0)
+        return ep[strcspn(ep, "/") + 2] ? NULL : "no path after the transport";
+    if (strncmp(ep, "tcp://", 6) != 0)
+        return "expected tcp://HOST:PORT, ipc://PATH or inproc://NAME";
+    const char *colon = strrchr(ep + 6, ':');
+    if (colon == NULL || colon == ep + 6)
+        return "expected tcp://HOST:PORT";
+    if (strcmp(colon + 1, "*") == 0)
+        return NULL;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    return colon[1] && *end == '\0' && port > 0 && port < 65536 ? NULL
+                                                                : "port must be 1-65535 or *";
+}
+
+/* CURVE flags go together; without them only local endpoints unless
+ * --insecure. Loads the broker's certificate so a bad file stops the
+ * start before anything is bound. */
+static int
+check_security(wt_broker_cfg_t *cfg)
+{
+    const char *why = endpoint_syntax(cfg->clients);
+    if (why != NULL)
+        return fprintf(stderr, "worktrain broker: bad --clients '%s': %s\n", cfg->clients, why), 2;
+    if ((why = endpoint_syntax(cfg->workers)) != NULL)
+        return fprintf(stderr, "worktrain broker: bad --workers '%s': %s\n", cfg->workers, why), 2;
+    int any = cfg->curve_key[0] || cfg->allow_workers[0] || cfg->allow_clients[0];
+    if (any && !(cfg->curve_key[0] && cfg->allow_workers[0] && cfg->allow_clients[0]))
+        return fprintf(stderr,
+                       "worktrain broker: --curve-key, --allow-workers and "
+                       "--allow-clients go together (missing %s)\n",
+                       !cfg->curve_key[0]       ? "--curve-key"
+                       : !cfg->allow_workers[0] ? "--allow-workers"
+                                                : "--allow-clients"),
+               2;
+    if (cfg->curve_key[0]) {
+        wt_err_t err = {0};
+        if (wt_cert_load(&cfg->cert, cfg->curve_key, WT_CERT_SECRET, "--curve-key", &err) != 0)
+            return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
+        if (cfg->insecure)
+            cfg->insecure = 0; /* CURVE is on: nothing insecure to allow */
+        return 0;
+    }
+    const char *eps[] = {cfg->clients, cfg->workers};
+    for (int i = 0; i < 2 && !cfg->insecure; i++)
+        if (!endpoint_local(eps[i]))
+            return fprintf(stderr,
+                           "worktrain broker: refusing to bind %s '%s' without "
+                           "--curve-key: anyone who can reach it could act as a %s "
+                           "(use CURVE, a loopback address, or --insecure)\n",
+                           i ? "--workers" : "--clients", eps[i], i ? "worker" : "client"),
+                   2;
+    return 0;
 }
 
 static int
@@ -1155,6 +1362,10 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
                                          {"webhook-max-bytes", required_argument, 0, 'B'},
                                          {"retain", required_argument, 0, 'R'},
                                          {"tombstones", required_argument, 0, 'S'},
+                                         {"curve-key", required_argument, 0, 'K'},
+                                         {"allow-workers", required_argument, 0, 'A'},
+                                         {"allow-clients", required_argument, 0, 'C'},
+                                         {"insecure", no_argument, 0, 'I'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     optind = 1;
@@ -1227,6 +1438,18 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
                 return fprintf(stderr, "worktrain broker: bad --tombstones '%s'\n", optarg), 2;
             cfg->tombstones = v;
             break;
+        case 'K':
+            snprintf(cfg->curve_key, sizeof cfg->curve_key, "%s", optarg);
+            break;
+        case 'A':
+            snprintf(cfg->allow_workers, sizeof cfg->allow_workers, "%s", optarg);
+            break;
+        case 'C':
+            snprintf(cfg->allow_clients, sizeof cfg->allow_clients, "%s", optarg);
+            break;
+        case 'I':
+            cfg->insecure = 1;
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -1245,7 +1468,7 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
     wt_addr_t sa;
     if (cfg->http[0] && wt_addr_parse(cfg->http, "http address", &sa, &err) != 0)
         return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
-    return 0;
+    return check_security(cfg);
 }
 
 /* --- triggers --- */
@@ -1380,6 +1603,16 @@ wt_broker_main(int argc, char **argv)
     wt_trigger_rt_t *trt = NULL;
     wt_pollers_t *pollers = NULL;
     rc = 1;
+    if (self->cfg.curve_key[0]) {
+        /* the handler first: a CURVE socket with no ZAP handler accepts any key */
+        self->zap = wt_zap_new(self->zctx, self->cfg.allow_workers, self->cfg.allow_clients, &err);
+        if (self->zap == NULL) {
+            fprintf(stderr, "worktrain broker: %s\n", err.msg);
+            rc = 2;
+            goto out;
+        }
+        wt_signal_install_hup();
+    }
     if (self->cfg.triggers[0]) {
         int failed = 0;
         tzset();
@@ -1387,8 +1620,11 @@ wt_broker_main(int argc, char **argv)
         if (failed)
             goto out;
     }
-    if ((self->clients = bind_router(self->zctx, self->cfg.clients, &err)) == NULL ||
-        (self->workers = bind_router(self->zctx, self->cfg.workers, &err)) == NULL) {
+    const wt_cert_t *cert = self->zap ? &self->cfg.cert : NULL;
+    if ((self->clients = bind_router(self->zctx, self->cfg.clients, WT_ZAP_DOMAIN_CLIENTS, cert,
+                                     &err)) == NULL ||
+        (self->workers = bind_router(self->zctx, self->cfg.workers, WT_ZAP_DOMAIN_WORKERS, cert,
+                                     &err)) == NULL) {
         wt_log_error("%s", err.msg);
         goto out;
     }
@@ -1424,8 +1660,11 @@ wt_broker_main(int argc, char **argv)
     }
     char shown[300];
     wt_redis_url_display(self->cfg.redis, shown, sizeof shown);
-    wt_log_info("broker up: clients %s, workers %s, redis %s, http %s", self->cfg.clients,
-                self->cfg.workers, shown, self->cfg.http[0] ? self->cfg.http : "off");
+    wt_log_info("broker up: clients %s, workers %s, redis %s, http %s, %s", self->cfg.clients,
+                self->cfg.workers, shown, self->cfg.http[0] ? self->cfg.http : "off",
+                self->zap ? "CURVE on (ZAP: worker and client keys)" : "no CURVE");
+    if (self->cfg.insecure)
+        insecure_warning(self);
     if (self->cfg.nworkflow_dirs > 0) {
         /* Workflows the operator declared count as known from the start. */
         known_ids_t k = {0};

@@ -4,6 +4,7 @@
 
 #include "wt_broker_http.h"
 #include "wt_broker_stats.h"
+#include "wt_cert.h"
 #include "wt_job.h"
 #include "wt_proto.h"
 #include "wt_redis.h"
@@ -11,6 +12,7 @@
 #include "wt_route.h"
 #include "wt_store.h"
 #include "wt_wire.h"
+#include "wt_zap.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +31,11 @@ typedef struct wt_broker_cfg {
     size_t webhook_max_bytes;   /* webhook body limit */
     int64_t retain_ms;          /* --retain: life of an ended session (SPAWN may override) */
     int64_t tombstones;         /* --tombstones: expired ids remembered at most */
+    char curve_key[512];        /* --curve-key: the broker's .key, "" = no CURVE */
+    char allow_workers[512];    /* --allow-workers: directory of worker .pub files */
+    char allow_clients[512];    /* --allow-clients: directory of client .pub files */
+    int insecure;               /* --insecure: plain TCP on non-loopback addresses allowed */
+    wt_cert_t cert;             /* loaded from curve_key */
 } wt_broker_cfg_t;
 
 typedef struct wt_bworker {
@@ -42,6 +49,7 @@ typedef struct wt_bworker {
     wt_job_t *jobs;                /* owned list of sessions it holds */
     wt_broker_wcount_t count;      /* its cumulative counters from READY/HEARTBEAT */
     wt_route_offer_t offer;        /* owned: workflows and labels from its READY */
+    char key[WT_CERT_Z85_LEN + 1]; /* its CURVE public key (ZAP User-Id), "" without CURVE */
 } wt_bworker_t;
 
 typedef struct wt_orphan {
@@ -56,6 +64,7 @@ typedef struct wt_broker {
     void *zctx;                /* ZeroMQ context */
     void *clients;             /* client ROUTER */
     void *workers;             /* worker ROUTER */
+    wt_zap_t *zap;             /* owned ZAP handler, NULL without CURVE */
     wt_redis_t *redis;         /* owned */
     wt_store_t store;          /* Redis layout over redis */
     wt_retain_t retain;        /* retention sweep over store */

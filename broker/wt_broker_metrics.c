@@ -240,6 +240,13 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
                   "wt_bad_frames_total{socket=\"client\"} %llu\n"
                   "wt_bad_frames_total{socket=\"worker\"} %llu\n",
                   (unsigned long long)s->bad_client, (unsigned long long)s->bad_worker);
+    family(b, e, "wt_auth_failures_total", "counter",
+           "Peers refused by CURVE authentication (unknown or revoked key, or a key of the other "
+           "socket's kind).");
+    wt_buf_printf(b, e,
+                  "wt_auth_failures_total{socket=\"client\"} %llu\n"
+                  "wt_auth_failures_total{socket=\"worker\"} %llu\n",
+                  (unsigned long long)s->auth_fail_client, (unsigned long long)s->auth_fail_worker);
     latency_histogram(b, e, s);
     worker_counters(b, e, s->wstats, s->nwstats);
 }

@@ -70,6 +70,8 @@ typedef struct wt_broker_stats {
     uint64_t reattached;                   /* requeued sessions given back to their live worker */
     uint64_t bad_client;                   /* bad frames on the client socket */
     uint64_t bad_worker;                   /* bad frames on the worker socket */
+    uint64_t auth_fail_client;             /* client keys refused (ZAP, revoked) */
+    uint64_t auth_fail_worker;             /* worker keys refused (ZAP, revoked) */
     uint64_t redis_errors;                 /* failed Redis calls */
     uint64_t bad_records;                  /* malformed session records met in Redis */
     uint64_t finished[WT_BROKER_OUTCOMES]; /* sessions ended, by outcome */

@@ -89,6 +89,37 @@ test_redis_urls(void)
     char shown[128];
     wt_redis_url_display("redis://:s3cret@localhost:6379/0", shown, sizeof shown);
     WT_CHECK(strstr(shown, "s3cret") == NULL && strstr(shown, "localhost") != NULL);
+    /* ACL users, %-encoded passwords, and errors that never quote the password */
+    WT_CHECK(wt_redis_parse_url("redis://fleet:p%40ss:w@10.0.0.2:6380/3", &u, &err) == 0);
+    WT_CHECK_STR(u.user, "fleet");
+    WT_CHECK_STR(u.password, "p@ss:w");
+    WT_CHECK_STR(u.host, "10.0.0.2");
+    WT_CHECK(u.port == 6380 && u.db == 3);
+    WT_CHECK(wt_redis_parse_url("redis://fleet@h", &u, &err) == 0);
+    WT_CHECK(strcmp(u.user, "fleet") == 0 && u.password[0] == '\0');
+    wt_redis_url_display("redis://fleet:s3cret@h:1/0", shown, sizeof shown);
+    WT_CHECK_STR(shown, "redis://fleet:***@h:1/0");
+    WT_CHECK(wt_redis_parse_url("redis://fleet:s3cret@h:notaport", &u, &err) == -1);
+    WT_CHECK(strstr(err.msg, "s3cret") == NULL && strstr(err.msg, "***") != NULL);
+    WT_CHECK(wt_redis_parse_url("redis://fleet:s3%4@h", &u, &err) == -1);
+    WT_CHECK(strstr(err.msg, "s3") == NULL && strstr(err.msg, "password") != NULL);
+    /* the password file: trailing newline stripped, errors name the file */
+    char path[] = "/tmp/wt-redis-pw-XXXXXX", pw[64];
+    int fd = mkstemp(path);
+    WT_CHECK(fd >= 0 && write(fd, "s3cret\n", 7) == 7);
+    close(fd);
+    setenv(WT_REDIS_PASSWORD_FILE_ENV, path, 1);
+    WT_CHECK(wt_redis_password_file(pw, sizeof pw, &err) == 0);
+    WT_CHECK_STR(pw, "s3cret");
+    wt_redis_t *r = wt_redis_new("redis://fleet@127.0.0.1:1/0", 100, &err);
+    WT_CHECK(r != NULL);
+    WT_CHECK(r && wt_redis_connect(r, &err) == -1 && strstr(err.msg, "s3cret") == NULL);
+    wt_redis_destroy(&r);
+    unlink(path);
+    WT_CHECK(wt_redis_password_file(pw, sizeof pw, &err) == -1);
+    WT_CHECK(strstr(err.msg, path) != NULL && strstr(err.msg, WT_REDIS_PASSWORD_FILE_ENV));
+    WT_CHECK(wt_redis_new("redis://127.0.0.1:1/0", 100, &err) == NULL && strstr(err.msg, path));
+    unsetenv(WT_REDIS_PASSWORD_FILE_ENV);
 }
 
 static void

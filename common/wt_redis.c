@@ -8,6 +8,7 @@
 
 #include "wt_alloc.h"
 
+#include <errno.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,9 +24,40 @@ struct wt_redis {
     int pending;        /* replies owed for appended commands */
 };
 
+/* Copies n bytes of p into out, decoding %XX escapes (a password may hold
+ * '@', ':' or '/'); -1 when it does not fit or an escape is malformed. */
+static int
+decode_part(const char *p, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c == '%') {
+            char hex[3] = {0};
+            if (i + 2 >= n)
+                return -1;
+            hex[0] = p[i + 1];
+            hex[1] = p[i + 2];
+            char *end = NULL;
+            long v = strtol(hex, &end, 16);
+            if (end != hex + 2 || v <= 0)
+                return -1;
+            c = (char)v;
+            i += 2;
+        }
+        if (k + 1 >= cap)
+            return -1;
+        out[k++] = c;
+    }
+    out[k] = '\0';
+    return 0;
+}
+
 int
 wt_redis_parse_url(const char *url, wt_redis_url_t *out, wt_err_t *err)
 {
+    char shown[300];
+    wt_redis_url_display(url, shown, sizeof shown);
     memset(out, 0, sizeof *out);
     out->port = 6379;
     if (strncmp(url, "unix://", 7) == 0) {
@@ -33,23 +65,28 @@ wt_redis_parse_url(const char *url, wt_redis_url_t *out, wt_err_t *err)
         const char *q = strchr(p, '?');
         size_t n = q ? (size_t)(q - p) : strlen(p);
         if (n == 0 || n >= sizeof out->path)
-            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': missing socket path", url);
+            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': missing socket path", shown);
         memcpy(out->path, p, n);
         if (q && strncmp(q, "?db=", 4) == 0)
             out->db = (int)strtol(q + 4, NULL, 10);
         return 0;
     }
     if (strncmp(url, "redis://", 8) != 0)
-        return wt_err_set(err, WT_EINVAL, "bad redis url '%s': expected redis:// or unix://", url);
+        return wt_err_set(err, WT_EINVAL, "bad redis url '%s': expected redis:// or unix://",
+                          shown);
     const char *p = url + 8;
-    const char *at = strchr(p, '@');
+    const char *at = strrchr(p, '@');
     if (at) {
         const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *pw = colon ? colon + 1 : p;
-        size_t n = (size_t)(at - pw);
-        if (n >= sizeof out->password)
-            return wt_err_set(err, WT_EINVAL, "bad redis url: password too long");
-        memcpy(out->password, pw, n);
+        const char *user_end = colon ? colon : at;
+        if (decode_part(p, (size_t)(user_end - p), out->user, sizeof out->user) != 0)
+            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad or too long user", shown);
+        if (colon && decode_part(colon + 1, (size_t)(at - colon - 1), out->password,
+                                 sizeof out->password) != 0) {
+            explicit_bzero(out->password, sizeof out->password);
+            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad or too long password",
+                              shown);
+        }
         p = at + 1;
     }
     const char *slash = strchr(p, '/');
@@ -59,20 +96,20 @@ wt_redis_parse_url(const char *url, wt_redis_url_t *out, wt_err_t *err)
     const char *host_end = colon ? colon : (slash ? slash : p + strlen(p));
     size_t hn = (size_t)(host_end - p);
     if (hn == 0 || hn >= sizeof out->host)
-        return wt_err_set(err, WT_EINVAL, "bad redis url '%s': missing host", url);
+        return wt_err_set(err, WT_EINVAL, "bad redis url '%s': missing host", shown);
     memcpy(out->host, p, hn);
     if (colon) {
         char *end = NULL;
         long port = strtol(colon + 1, &end, 10);
         if (end == colon + 1 || port <= 0 || port > 65535 || (*end != '\0' && *end != '/'))
-            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad port", url);
+            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad port", shown);
         out->port = (int)port;
     }
     if (slash && slash[1]) {
         char *end = NULL;
         long db = strtol(slash + 1, &end, 10);
         if (*end != '\0' || db < 0 || db > 1000)
-            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad database number", url);
+            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad database number", shown);
         out->db = (int)db;
     }
     return 0;
@@ -81,12 +118,49 @@ wt_redis_parse_url(const char *url, wt_redis_url_t *out, wt_err_t *err)
 void
 wt_redis_url_display(const char *url, char *out, size_t cap)
 {
-    const char *at = strchr(url, '@');
-    if (at == NULL || strncmp(url, "redis://", 8) != 0) {
+    const char *scheme = strstr(url, "://");
+    const char *rest = scheme ? scheme + 3 : url;
+    const char *at = strrchr(rest, '@');
+    if (at == NULL) {
         snprintf(out, cap, "%s", url);
         return;
     }
-    snprintf(out, cap, "redis://***@%s", at + 1);
+    /* Keep the scheme and the user (who connects is useful in a log), never
+     * what follows the first ':' of the credentials. */
+    const char *colon = memchr(rest, ':', (size_t)(at - rest));
+    if (colon == NULL) /* a user without a password: nothing secret */
+        snprintf(out, cap, "%s", url);
+    else
+        snprintf(out, cap, "%.*s:***@%s", (int)(colon - url), url, at + 1);
+}
+
+int
+wt_redis_password_file(char *out, size_t cap, wt_err_t *err)
+{
+    out[0] = '\0';
+    const char *path = getenv(WT_REDIS_PASSWORD_FILE_ENV);
+    if (path == NULL || *path == '\0')
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return wt_err_set(err, WT_EIO, "cannot read %s '%s': %s", WT_REDIS_PASSWORD_FILE_ENV, path,
+                          strerror(errno));
+    size_t n = fread(out, 1, cap - 1, f);
+    int bad = ferror(f), more = !bad && fgetc(f) != EOF;
+    fclose(f);
+    out[n] = '\0';
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    if (bad || more || n == 0 || memchr(out, '\n', n) != NULL) {
+        explicit_bzero(out, cap);
+        return wt_err_set(err, WT_EINVAL, "cannot read %s '%s': %s", WT_REDIS_PASSWORD_FILE_ENV,
+                          path,
+                          bad      ? "read error"
+                          : more   ? "longer than the maximum password"
+                          : n == 0 ? "file is empty"
+                                   : "more than one line");
+    }
+    return 0;
 }
 
 wt_redis_t *
@@ -94,6 +168,11 @@ wt_redis_new(const char *url, int timeout_ms, wt_err_t *err)
 {
     wt_redis_t *self = wt_xcalloc(1, sizeof *self);
     if (wt_redis_parse_url(url, &self->url, err) != 0) {
+        free(self);
+        return NULL;
+    }
+    if (self->url.password[0] == '\0' &&
+        wt_redis_password_file(self->url.password, sizeof self->url.password, err) != 0) {
         free(self);
         return NULL;
     }
@@ -184,9 +263,17 @@ wt_redis_connect(wt_redis_t *self, wt_err_t *err)
     if (redisSetTimeout(self->ctx, tv) != REDIS_OK)
         return io_fail(self, err, "set timeout");
     if (self->url.password[0]) {
-        redisReply *r =
-            check_reply(self, redisCommand(self->ctx, "AUTH %s", self->url.password), err);
-        if (r == NULL) {
+        /* AUTH on every (re)connect: a new connection starts unauthenticated.
+         * The reply (WRONGPASS, NOAUTH ...) never echoes the password. */
+        redisReply *r = self->url.user[0] ? redisCommand(self->ctx, "AUTH %s %s", self->url.user,
+                                                         self->url.password)
+                                          : redisCommand(self->ctx, "AUTH %s", self->url.password);
+        if (r == NULL)
+            return io_fail(self, err, "auth");
+        if (r->type == REDIS_REPLY_ERROR) {
+            self->errors++;
+            wt_err_set(err, WT_EIO, "redis auth at %s failed: %s", self->display, r->str);
+            freeReplyObject(r);
             wt_redis_disconnect(self);
             return -1;
         }

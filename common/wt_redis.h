@@ -18,8 +18,14 @@ typedef struct wt_redis_url {
     int port;           /* TCP port */
     char path[256];     /* Unix socket path, empty for TCP */
     int db;             /* SELECTed database */
-    char password[128]; /* AUTH password, empty for none; never logged */
+    char user[128];     /* ACL user for AUTH, empty for the default user */
+    char password[256]; /* AUTH password, empty for none; never logged */
 } wt_redis_url_t;
+
+/* Environment variable naming a file that holds the Redis password (one
+ * line; a trailing newline is stripped). Used when the URL carries none, so
+ * the password stays out of process listings. */
+#define WT_REDIS_PASSWORD_FILE_ENV "WORKTRAIN_REDIS_PASSWORD_FILE"
 
 /* A Lua script run with EVALSHA (falling back to EVAL on NOSCRIPT). */
 typedef struct wt_redis_script {
@@ -27,10 +33,15 @@ typedef struct wt_redis_script {
     char sha1[41];      /* hex SHA-1 of source, filled by wt_redis_script_init */
 } wt_redis_script_t;
 
-/* Parses redis://[:password@]host[:port][/db] or unix:///path[?db=N]. */
+/* Parses redis://[[user]:password@]host[:port][/db] (user and password may
+ * be %-encoded) or unix:///path[?db=N]. Errors never quote the password. */
 int wt_redis_parse_url(const char *url, wt_redis_url_t *out, wt_err_t *err);
-/* Renders url for logs with the password masked. */
+/* Renders url for logs with the password shown as ***. */
 void wt_redis_url_display(const char *url, char *out, size_t cap);
+/* Reads the password file named by $WORKTRAIN_REDIS_PASSWORD_FILE into out
+ * (0 and "" when the variable is unset); -1 with err naming the file when it
+ * cannot be read or is empty. */
+int wt_redis_password_file(char *out, size_t cap, wt_err_t *err);
 
 /* Does not connect yet. timeout_ms bounds connect and every command. */
 wt_redis_t *wt_redis_new(const char *url, int timeout_ms, wt_err_t *err);

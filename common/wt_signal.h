@@ -8,6 +8,10 @@
 void wt_signal_install(void);
 /* Number of stop signals received so far (0 = keep running). */
 int wt_signal_stopping(void);
+/* Installs a SIGHUP handler (reload request) too; daemons that reload call it. */
+void wt_signal_install_hup(void);
+/* Returns 1 once per batch of SIGHUPs received since the last call. */
+int wt_signal_take_hup(void);
 /* Requests a stop as if a signal had arrived. */
 void wt_signal_request_stop(void);
 

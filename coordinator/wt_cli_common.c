@@ -12,6 +12,30 @@ wt_cli_conn_defaults(wt_cli_conn_t *c)
     snprintf(c->redis, sizeof c->redis, "%s", v && *v ? v : "redis://127.0.0.1:6379/0");
     v = getenv("WORKTRAIN_BROKER");
     snprintf(c->broker, sizeof c->broker, "%s", v && *v ? v : "tcp://127.0.0.1:5555");
+    wt_cert_peer_defaults(&c->curve);
+}
+
+int
+wt_cli_conn_opt(wt_cli_conn_t *c, int code, const char *arg)
+{
+    if (code == WT_CLI_OPT_CURVE_KEY)
+        snprintf(c->curve.key_path, sizeof c->curve.key_path, "%s", arg);
+    else if (code == WT_CLI_OPT_BROKER_PUB)
+        snprintf(c->curve.pub_path, sizeof c->curve.pub_path, "%s", arg);
+    else
+        return 0;
+    return 1;
+}
+
+int
+wt_cli_conn_load_curve(const char *verb, wt_cli_conn_t *c)
+{
+    wt_err_t err = {0};
+    if (wt_cert_peer_load(&c->curve, &err) != 0) {
+        fprintf(stderr, "worktrain %s: %s\n", verb, err.msg);
+        return 2;
+    }
+    return 0;
 }
 
 int

@@ -23,6 +23,7 @@ static const char run_usage[] =
     "usage: worktrain run PIPELINE.yml [--goal TEXT] [--var K=V]... [--json] [--timeout DUR]\n"
     "       worktrain run --resume RUN_ID [--json] [--timeout DUR]\n"
     "                     [--broker EP] [--redis URL] [--quiet]\n"
+    "                     [--curve-key FILE --broker-pub FILE]\n"
     "\n"
     "Runs a coordinator pipeline: each phase is a session of a workflow (or a\n"
     "notification), started when its needs are finished and its `if` holds;\n"
@@ -36,7 +37,8 @@ static const char run_usage[] =
     "--resume continues a run whose coordinator died: finished phases are\n"
     "reused, running sessions awaited, nothing is started twice.\n"
     "Exit 0 when every phase is done or skipped, 1 when a phase failed, 2 on\n"
-    "timeout, interruption or an unreachable broker/Redis (resumable).\n";
+    "timeout, interruption or an unreachable broker/Redis (resumable).\n"
+    "\n" WT_CLI_CURVE_HELP;
 
 /* Finds PIPELINE: as given, else NAME(.yml) in the bundled folders. */
 static int
@@ -125,9 +127,9 @@ int
 wt_cli_run_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"goal", 1, 0, 'g'},    {"var", 1, 0, 'v'},    {"json", 0, 0, 'j'},  {"resume", 1, 0, 'R'},
-        {"timeout", 1, 0, 't'}, {"broker", 1, 0, 'b'}, {"redis", 1, 0, 'r'}, {"quiet", 0, 0, 'q'},
-        {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+        {"goal", 1, 0, 'g'},    {"var", 1, 0, 'v'},    {"json", 0, 0, 'j'},   {"resume", 1, 0, 'R'},
+        {"timeout", 1, 0, 't'}, {"broker", 1, 0, 'b'}, {"redis", 1, 0, 'r'},  {"quiet", 0, 0, 'q'},
+        {"help", 0, 0, 'h'},    WT_CLI_CURVE_KEY_OPT,  WT_CLI_BROKER_PUB_OPT, {0, 0, 0, 0}};
     wt_cli_conn_t conn;
     wt_cli_conn_defaults(&conn);
     wt_run_cfg_t cfg = {0};
@@ -168,9 +170,13 @@ wt_cli_run_main(int argc, char **argv)
             json_decref(inputs);
             return 0;
         default:
-            rc = wt_cli_usage_error("run", "unknown or incomplete option '%s'", argv[optind - 1]);
+            if (!wt_cli_conn_opt(&conn, c, optarg))
+                rc = wt_cli_usage_error("run", "unknown or incomplete option '%s'",
+                                        argv[optind - 1]);
         }
     }
+    if (rc == 0)
+        rc = wt_cli_conn_load_curve("run", &conn);
     if (rc == 0 && resume == NULL && optind != argc - 1)
         rc = wt_cli_usage_error("run", "expected one PIPELINE file (or --resume RUN_ID)");
     if (rc == 0 && resume != NULL && optind != argc)
@@ -185,6 +191,7 @@ wt_cli_run_main(int argc, char **argv)
     }
     cfg.redis_url = conn.redis;
     cfg.broker = conn.broker;
+    cfg.curve = &conn.curve;
 
     wt_err_t err = {0};
     json_t *record = NULL;

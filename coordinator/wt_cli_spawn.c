@@ -21,6 +21,7 @@ static const char spawn_usage[] =
     "                       [--timeout DUR] [--max-turns N] [--workspace PATH] [--json]\n"
     "                       [--retain DUR] [--require LABEL]... [--allow-unknown]\n"
     "                       [--broker EP] [--wait-timeout DUR]\n"
+    "                       [--curve-key FILE --broker-pub FILE]\n"
     "\n"
     "Creates a session and prints its id once the broker has stored it durably.\n"
     "The session runs only on a worker that offers the workflow and has every\n"
@@ -32,7 +33,8 @@ static const char spawn_usage[] =
     "(numbers, true/false, objects) are passed as such, others as strings.\n"
     "--retain keeps the session this long after it ends, then it expires (default:\n"
     "the broker's --retain, 7d).\n"
-    "Exit 0 accepted, 1 refused, 2 bad usage or no answer from the broker.\n";
+    "Exit 0 accepted, 1 refused, 2 bad usage or no answer from the broker.\n"
+    "\n" WT_CLI_CURVE_HELP;
 
 /* Fills m, ctx and the settings from argv; returns 0, 2 (bad usage, one
  * line printed) or -1 after --help. */
@@ -40,13 +42,16 @@ static int
 spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn, int *as_json,
             int64_t *wait_ms)
 {
-    static const struct option opts[] = {
-        {"workflow", 1, 0, 'w'},      {"goal", 1, 0, 'g'},    {"var", 1, 0, 'v'},
-        {"context-json", 1, 0, 'c'},  {"parent", 1, 0, 'p'},  {"priority", 1, 0, 'P'},
-        {"key", 1, 0, 'k'},           {"timeout", 1, 0, 't'}, {"max-turns", 1, 0, 'm'},
-        {"workspace", 1, 0, 'W'},     {"json", 0, 0, 'j'},    {"broker", 1, 0, 'b'},
-        {"wait-timeout", 1, 0, 'T'},  {"retain", 1, 0, 'R'},  {"require", 1, 0, 'Q'},
-        {"allow-unknown", 0, 0, 'U'}, {"help", 0, 0, 'h'},    {0, 0, 0, 0}};
+    static const struct option opts[] = {{"workflow", 1, 0, 'w'},     {"goal", 1, 0, 'g'},
+                                         {"var", 1, 0, 'v'},          {"context-json", 1, 0, 'c'},
+                                         {"parent", 1, 0, 'p'},       {"priority", 1, 0, 'P'},
+                                         {"key", 1, 0, 'k'},          {"timeout", 1, 0, 't'},
+                                         {"max-turns", 1, 0, 'm'},    {"workspace", 1, 0, 'W'},
+                                         {"json", 0, 0, 'j'},         {"broker", 1, 0, 'b'},
+                                         {"wait-timeout", 1, 0, 'T'}, {"retain", 1, 0, 'R'},
+                                         {"require", 1, 0, 'Q'},      {"allow-unknown", 0, 0, 'U'},
+                                         {"help", 0, 0, 'h'},         WT_CLI_CURVE_KEY_OPT,
+                                         WT_CLI_BROKER_PUB_OPT,       {0, 0, 0, 0}};
     int c, rc = 0;
     long long v = 0;
     wt_cli_getopt_reset();
@@ -127,13 +132,17 @@ spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn
             rc = -1;
             break;
         default:
-            rc = wt_cli_usage_error("spawn", "unknown or incomplete option '%s'", argv[optind - 1]);
+            if (!wt_cli_conn_opt(conn, c, optarg))
+                rc = wt_cli_usage_error("spawn", "unknown or incomplete option '%s'",
+                                        argv[optind - 1]);
         }
     }
     if (rc == 0 && (m->workflow == NULL || m->goal == NULL))
         rc = wt_cli_usage_error("spawn", "--workflow and --goal are required");
     if (rc == 0 && optind < argc)
         rc = wt_cli_usage_error("spawn", "unexpected argument '%s'", argv[optind]);
+    if (rc == 0)
+        rc = wt_cli_conn_load_curve("spawn", conn);
     return rc;
 }
 
@@ -193,7 +202,7 @@ wt_cli_spawn_main(int argc, char **argv)
         wt_msg_set(&m->key, key);
     }
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new(conn.broker, &err);
+    wt_client_t *cl = wt_client_new(conn.broker, &conn.curve, &err);
     wt_msg_t *rep = cl ? wt_client_request(cl, m, (int)wait_ms, &err) : NULL;
     wt_msg_destroy(&m);
     wt_client_destroy(&cl);
@@ -209,7 +218,11 @@ wt_cli_spawn_main(int argc, char **argv)
 int
 wt_cli_cancel_main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"broker", 1, 0, 'b'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"broker", 1, 0, 'b'},
+                                         {"help", 0, 0, 'h'},
+                                         WT_CLI_CURVE_KEY_OPT,
+                                         WT_CLI_BROKER_PUB_OPT,
+                                         {0, 0, 0, 0}};
     wt_cli_conn_t conn;
     wt_cli_conn_defaults(&conn);
     int c;
@@ -217,9 +230,12 @@ wt_cli_cancel_main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'b')
             snprintf(conn.broker, sizeof conn.broker, "%s", optarg);
+        else if (wt_cli_conn_opt(&conn, c, optarg))
+            continue;
         else if (c == 'h') {
-            puts("usage: worktrain cancel SID [--broker EP]\n\nEnds a queued or running session "
-                 "with outcome cancelled (within a second).");
+            puts("usage: worktrain cancel SID [--broker EP] [--curve-key FILE --broker-pub "
+                 "FILE]\n\nEnds a queued or running session with outcome cancelled (within a "
+                 "second).\n\n" WT_CLI_CURVE_HELP);
             return 0;
         } else
             return wt_cli_usage_error("cancel", "unknown or incomplete option '%s'",
@@ -227,10 +243,12 @@ wt_cli_cancel_main(int argc, char **argv)
     }
     if (optind != argc - 1)
         return wt_cli_usage_error("cancel", "expected exactly one session id");
+    if (wt_cli_conn_load_curve("cancel", &conn) != 0)
+        return 2;
     wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_CANCEL);
     wt_msg_set(&m->session, argv[optind]);
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new(conn.broker, &err);
+    wt_client_t *cl = wt_client_new(conn.broker, &conn.curve, &err);
     wt_msg_t *rep = cl ? wt_client_request(cl, m, 10000, &err) : NULL;
     wt_msg_destroy(&m);
     wt_client_destroy(&cl);

@@ -21,6 +21,8 @@ struct wt_client {
     char *endpoint; /* what we connect to, for messages */
     int connected;  /* a connection was made at least once */
     int retries;    /* connect attempts that failed (refused, no such file) */
+    int refused;    /* the broker refused our CURVE key (handshake failed: auth) */
+    int curve;      /* CURVE keys in use */
     uint64_t next;  /* next request id */
 };
 
@@ -51,6 +53,8 @@ read_monitor(wt_client_t *self)
             self->connected = 1;
         else if (id == ZMQ_EVENT_CONNECT_RETRIED)
             self->retries++;
+        else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+            self->refused = 1;
     }
 }
 
@@ -59,7 +63,10 @@ start_monitor(wt_client_t *self)
 {
     char addr[64];
     snprintf(addr, sizeof addr, "inproc://wt-client-monitor-%p", (void *)self);
-    if (zmq_socket_monitor(self->sock, addr, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED) != 0)
+    if (zmq_socket_monitor(self->sock, addr,
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
         return;
     self->monitor = zmq_socket(self->zctx, ZMQ_PAIR);
     if (self->monitor && zmq_connect(self->monitor, addr) != 0) {
@@ -69,7 +76,7 @@ start_monitor(wt_client_t *self)
 }
 
 wt_client_t *
-wt_client_new(const char *endpoint, wt_err_t *err)
+wt_client_new(const char *endpoint, const wt_cert_peer_t *curve, wt_err_t *err)
 {
     wt_client_t *self = wt_xcalloc(1, sizeof *self);
     self->zctx = zmq_ctx_new();
@@ -77,6 +84,11 @@ wt_client_new(const char *endpoint, wt_err_t *err)
     self->endpoint = wt_xstrdup(endpoint);
     int zero = 0;
     zmq_setsockopt(self->sock, ZMQ_LINGER, &zero, sizeof zero);
+    if (wt_cert_peer_apply(curve, self->sock, err) != 0) {
+        wt_client_destroy(&self);
+        return NULL;
+    }
+    self->curve = curve && curve->on;
     start_monitor(self);
     if (zmq_connect(self->sock, endpoint) != 0) {
         wt_err_set(err, WT_EINVAL, "cannot connect to broker '%s': %s", endpoint,
@@ -118,6 +130,16 @@ wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *er
         int64_t resend_at = wt_clock_mono_ms() + resend_every;
         for (;;) {
             int64_t now = wt_clock_mono_ms();
+            read_monitor(self);
+            if (self->refused) {
+                wt_err_set(err, WT_EPROTO, "broker at %s refused this client's %s: %s",
+                           self->endpoint, self->curve ? "CURVE key" : "connection (no CURVE keys)",
+                           self->curve ? "is its .pub in the broker's --allow-clients, and "
+                                         "--broker-pub the broker's own .pub?"
+                                       : "the broker needs --curve-key and --broker-pub "
+                                         "(or WORKTRAIN_CURVE_KEY / WORKTRAIN_BROKER_PUB)");
+                return NULL;
+            }
             if (now >= deadline) {
                 read_monitor(self);
                 if (!self->connected && self->monitor)
@@ -137,9 +159,11 @@ wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *er
             }
             if (now >= resend_at)
                 break;
-            zmq_pollitem_t it = {self->sock, 0, ZMQ_POLLIN, 0};
+            zmq_pollitem_t it[] = {{self->sock, 0, ZMQ_POLLIN, 0},
+                                   {self->monitor, 0, ZMQ_POLLIN, 0}};
             int64_t wait = (resend_at < deadline ? resend_at : deadline) - now;
-            if (zmq_poll(&it, 1, (long)wait) <= 0)
+            if (zmq_poll(it, self->monitor ? 2 : 1, (long)wait) <= 0 ||
+                !(it[0].revents & ZMQ_POLLIN))
                 continue;
             wt_msg_t *rep = NULL;
             int code = 0;

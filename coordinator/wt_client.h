@@ -4,12 +4,15 @@
 #ifndef WT_CLIENT_H
 #define WT_CLIENT_H
 
+#include "wt_cert.h"
 #include "wt_err.h"
 #include "wt_proto.h"
 
 typedef struct wt_client wt_client_t;
 
-wt_client_t *wt_client_new(const char *endpoint, wt_err_t *err);
+/* curve: CURVE keys (NULL or curve->on == 0: plain). A refused CURVE
+ * handshake ends a request at once with an error saying so. */
+wt_client_t *wt_client_new(const char *endpoint, const wt_cert_peer_t *curve, wt_err_t *err);
 void wt_client_destroy(wt_client_t **self_p);
 /* Sends req (its req id is set here) and returns the matching reply, or
  * NULL with err (WT_ETIMEDOUT when the broker did not answer in time). */

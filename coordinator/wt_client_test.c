@@ -97,7 +97,7 @@ test_resend_same_id(void)
     pthread_t th;
     pthread_create(&th, NULL, fake_main, &f);
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new(f.ep, &err);
+    wt_client_t *cl = wt_client_new(f.ep, NULL, &err);
     wt_msg_t *m = spawn_msg();
     wt_msg_t *rep = wt_client_request(cl, m, 1500, &err);
     pthread_join(th, NULL);
@@ -119,7 +119,7 @@ test_skips_stale_reply(void)
     pthread_t th;
     pthread_create(&th, NULL, fake_main, &f);
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new(f.ep, &err);
+    wt_client_t *cl = wt_client_new(f.ep, NULL, &err);
     wt_msg_t *m = spawn_msg();
     wt_msg_t *rep = wt_client_request(cl, m, 3000, &err);
     pthread_join(th, NULL);
@@ -140,7 +140,7 @@ test_three_tries_then_timeout(void)
     pthread_t th;
     pthread_create(&th, NULL, fake_main, &f);
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new(f.ep, &err);
+    wt_client_t *cl = wt_client_new(f.ep, NULL, &err);
     wt_msg_t *m = spawn_msg();
     int64_t t0 = wt_clock_mono_ms();
     wt_msg_t *rep = wt_client_request(cl, m, 900, &err);
@@ -167,7 +167,7 @@ test_nobody_listening(void)
     char ep[128];
     snprintf(ep, sizeof ep, "ipc:///tmp/wt-client-test-nobody-%d", (int)getpid());
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new(ep, &err);
+    wt_client_t *cl = wt_client_new(ep, NULL, &err);
     WT_CHECK(cl != NULL);
     wt_msg_t *m = spawn_msg();
     wt_msg_t *rep = wt_client_request(cl, m, 600, &err);
@@ -183,7 +183,7 @@ static void
 test_bad_endpoint(void)
 {
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new("nonsense://x", &err);
+    wt_client_t *cl = wt_client_new("nonsense://x", NULL, &err);
     WT_CHECK(cl == NULL && err.code != WT_OK && strstr(err.msg, "nonsense://x") != NULL);
     wt_client_destroy(&cl);
     wt_client_destroy(NULL);

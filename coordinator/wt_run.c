@@ -314,7 +314,7 @@ run_alloc(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, wt_err_t *err)
         return NULL;
     }
     wt_store_init(&self->store, self->redis, cfg->prefix);
-    self->client = wt_client_new(cfg->broker, err);
+    self->client = wt_client_new(cfg->broker, cfg->curve, err);
     if (self->client == NULL) {
         wt_run_destroy(&self);
         return NULL;

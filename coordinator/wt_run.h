@@ -41,6 +41,7 @@
 #ifndef WT_RUN_H
 #define WT_RUN_H
 
+#include "wt_cert.h"
 #include "wt_err.h"
 #include "wt_pipeline.h"
 
@@ -52,6 +53,8 @@ typedef struct wt_run wt_run_t;
 typedef struct wt_run_cfg {
     const char *redis_url; /* Redis URL */
     const char *broker;    /* broker client endpoint */
+    /* CURVE keys for the broker, NULL = plain */
+    const wt_cert_peer_t *curve;
     const char *prefix;    /* key prefix, NULL = WORKTRAIN_PREFIX or "wt:" */
     int64_t timeout_ms;    /* whole run; <= 0 means none */
     int64_t spawn_wait_ms; /* how long to wait for the broker per SPAWN */

@@ -36,7 +36,8 @@ typedef struct fleet {
     char dir[PATH_MAX];              /* absolute state dir */
     char exe[PATH_MAX];              /* this binary */
     char share[PATH_MAX];            /* repo root or install share dir */
-    char redis_url[128];             /* redis://127.0.0.1:PORT/0 */
+    char redis_url[512];             /* redis://127.0.0.1:PORT/0 or --redis */
+    char redis_shown[512];           /* redis_url with the password as *** */
     char clients_ep[PATH_MAX + 16];  /* broker client endpoint */
     char workers_ep[PATH_MAX + 16];  /* broker worker endpoint */
     int http_port;                   /* broker /healthz, /metrics */
@@ -56,7 +57,10 @@ static const char up_usage[] =
     "--demo runs N demo sessions (default 4) and prints their results, then (with the scripted\n"
     "provider) the bundled implement-feature pipeline. --exit stops the fleet\n"
     "afterwards (exit 0 iff every demo session succeeded); otherwise it runs until Ctrl-C.\n"
-    "Uses ANTHROPIC_API_KEY or OPENAI_API_KEY when set, else the scripted provider.\n";
+    "Uses ANTHROPIC_API_KEY or OPENAI_API_KEY when set, else the scripted provider.\n"
+    "The fleet talks over ipc:// on this host only, so it needs no CURVE keys; for a\n"
+    "fleet on several machines make keys with `worktrain keygen NAME` (one per broker,\n"
+    "worker host and client) and see README: Running on several machines.\n";
 
 static int
 free_port(void)
@@ -212,7 +216,7 @@ static int
 wait_workers(fleet_t *f, int n)
 {
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new(f->clients_ep, &err);
+    wt_client_t *cl = wt_client_new(f->clients_ep, NULL, &err);
     int64_t deadline = wt_clock_mono_ms() + 30000;
     int ok = 0;
     while (cl && !ok && wt_clock_mono_ms() < deadline && !wt_signal_stopping()) {
@@ -280,9 +284,10 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
             return -1;
         snprintf(f->redis_url, sizeof f->redis_url, "redis://127.0.0.1:%d/0", port);
     }
+    wt_redis_url_display(f->redis_url, f->redis_shown, sizeof f->redis_shown);
     if (wait_redis(f->redis_url) != 0) {
         fprintf(stderr, "worktrain up: redis at %s did not answer (see %s/logs/redis.log)\n",
-                f->redis_url, f->dir);
+                f->redis_shown, f->dir);
         return -1;
     }
     if (strlen(f->dir) + sizeof "/workers.sock" <= 100) { /* fits a sun_path */
@@ -390,7 +395,7 @@ run_demo(fleet_t *f, int sessions)
                                         "check the toolchain", "write a status note"};
     char **sids = wt_xcalloc((size_t)sessions, sizeof *sids);
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new(f->clients_ep, &err);
+    wt_client_t *cl = wt_client_new(f->clients_ep, NULL, &err);
     int rc = cl ? 0 : 1;
     for (int i = 0; i < sessions && rc == 0; i++) {
         wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
@@ -571,7 +576,7 @@ wt_cli_up_main(int argc, char **argv)
         return 1;
     }
     printf("Fleet started: redis %s, broker %s, %d workers x %d slots, logs in %s/logs\n",
-           f->redis_url, f->clients_ep, o.workers, o.slots, f->dir);
+           f->redis_shown, f->clients_ep, o.workers, o.slots, f->dir);
     if (o.demo) {
         rc = run_demo(f, o.sessions);
         if (rc == 0 && scripted)
@@ -580,11 +585,11 @@ wt_cli_up_main(int argc, char **argv)
     }
     printf("Fleet is up: redis %s | broker clients %s | metrics http://127.0.0.1:%d/metrics | "
            "console: http://127.0.0.1:%d/\n",
-           f->redis_url, f->clients_ep, f->http_port, f->console_port);
+           f->redis_shown, f->clients_ep, f->http_port, f->console_port);
     if (!o.exit_after) {
         printf("Try: WORKTRAIN_REDIS=%s WORKTRAIN_BROKER=%s %s spawn --workflow demo --goal hi\n"
                "Press Ctrl-C to stop the fleet.\n",
-               f->redis_url, f->clients_ep, f->exe);
+               f->redis_shown, f->clients_ep, f->exe);
         fflush(stdout);
         wait_for_stop(f);
         rc = 0;

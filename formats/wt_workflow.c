@@ -447,6 +447,10 @@ compile(wt_workflow_t *wf, const char *origin, wt_err_t *err)
     wf->assessments = json_object_get(d, "assessments");
     wf->required_keys =
         json_is_true(json_object_get(json_object_get(d, "worktrain"), "outputRequiredKeys"));
+    json_t *net = json_object_get(d, "network");
+    if (net && !json_is_boolean(net))
+        return wt_err_set(err, WT_EINVAL, "%s: $.network: expected true or false", origin);
+    wf->network = json_is_true(net);
     json_t *steps = json_object_get(d, "steps");
     if (!json_is_array(steps) || json_array_size(steps) == 0)
         return wt_err_set(err, WT_EINVAL, "%s: $.steps: expected a non-empty array", origin);
@@ -561,6 +565,12 @@ const char *
 wt_workflow_choice(const wt_workflow_t *self)
 {
     return self->choice;
+}
+
+int
+wt_workflow_network(const wt_workflow_t *self)
+{
+    return self->network;
 }
 
 int

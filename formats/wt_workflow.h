@@ -30,6 +30,8 @@ const char *wt_workflow_path(const wt_workflow_t *self);
 /* When other files in its folder had the same id: which ones lost and why
  * ("chosen over DIR/x.json (standard)"); NULL otherwise. */
 const char *wt_workflow_choice(const wt_workflow_t *self);
+/* 1 when the workflow asks for network access for its tools ("network": true). */
+int wt_workflow_network(const wt_workflow_t *self);
 /* Number of top-level steps. */
 int wt_workflow_step_count(const wt_workflow_t *self);
 /* New JSON {id, name, description, version, steps}. */

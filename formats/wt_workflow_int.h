@@ -61,6 +61,7 @@ struct wt_workflow {
     char *choice;        /* why this file won over others with its id, may be NULL */
     int required_keys;   /* worktrain.outputRequiredKeys: outputRequired keys must be in the
                             context (WorkTrain's own workflows; WorkRail never enforces them) */
+    int network;         /* "network": true: its agent's tools may use the network */
 };
 
 #endif

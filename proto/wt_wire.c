@@ -6,6 +6,7 @@
 #include "wt_alloc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <zmq.h>
 
@@ -59,7 +60,18 @@ int
 wt_wire_recv(void *sock, int is_router, wt_chan_t chan, void *identity, size_t *idlen,
              wt_msg_t **msg_out, int *code, int dontwait, wt_err_t *err)
 {
+    return wt_wire_recv_peer(sock, is_router, chan, identity, idlen, NULL, 0, msg_out, code,
+                             dontwait, err);
+}
+
+int
+wt_wire_recv_peer(void *sock, int is_router, wt_chan_t chan, void *identity, size_t *idlen,
+                  char *user_id, size_t cap, wt_msg_t **msg_out, int *code, int dontwait,
+                  wt_err_t *err)
+{
     *msg_out = NULL;
+    if (user_id && cap)
+        user_id[0] = '\0';
     if (idlen)
         *idlen = 0;
     zmq_msg_t part;
@@ -91,6 +103,10 @@ wt_wire_recv(void *sock, int is_router, wt_chan_t chan, void *identity, size_t *
                 *code = WT_PROTO_E_BAD_FRAME;
             return wt_err_sys(err, "receive");
         }
+    }
+    if (user_id && cap) { /* metadata of the connection, on every frame it delivers */
+        const char *u = zmq_msg_gets(&part, "User-Id");
+        snprintf(user_id, cap, "%s", u ? u : "");
     }
     /* Collect up to three frames: header, command, body. */
     wt_buf_t flat;

@@ -20,5 +20,10 @@ int wt_wire_send(void *sock, const void *identity, size_t idlen, const wt_msg_t 
  * reply, identity still valid so the sender can be answered. */
 int wt_wire_recv(void *sock, int is_router, wt_chan_t chan, void *identity, size_t *idlen,
                  wt_msg_t **msg_out, int *code, int dontwait, wt_err_t *err);
+/* wt_wire_recv, also copying the sender's ZAP User-Id (the Z85 public key
+ * under CURVE, "" without authentication) into user_id (cap >= 41). */
+int wt_wire_recv_peer(void *sock, int is_router, wt_chan_t chan, void *identity, size_t *idlen,
+                      char *user_id, size_t cap, wt_msg_t **msg_out, int *code, int dontwait,
+                      wt_err_t *err);
 
 #endif

@@ -15,10 +15,12 @@
 #ifndef WT_SESSION_H
 #define WT_SESSION_H
 
+#include "wt_cert.h"
 #include "wt_llm.h"
 #include "wt_notify.h"
 #include "wt_proto.h"
 #include "wt_redis.h"
+#include "wt_sandbox.h"
 #include "wt_workflow.h"
 
 #include <stdatomic.h>
@@ -43,12 +45,15 @@ typedef struct wt_session_env {
     const char *workspace_root;         /* new workspaces go here */
     const char *soul;                   /* soul file text, "" when none */
     char *const *tool_env;              /* scrubbed environment for Bash */
+    const wt_sandbox_t *sandbox;        /* where Bash runs; NULL = unsandboxed */
     int default_max_turns;              /* when ASSIGN says 0 */
     int min_notes;                      /* complete_step refuses shorter notes (0: no minimum) */
     int64_t default_timeout_ms;         /* wall clock, when ASSIGN says 0 */
     int stuck_abort;                    /* 1: agent_stuck ends the session; 0: notify only */
     int bash_timeout_ms;                /* Bash default */
     const char *clients_ep;             /* broker client endpoint, for spawn_agent */
+    const wt_cert_peer_t *spawn_curve;  /* CURVE keys for it; NULL = plain */
+    int curve_without_client_key;       /* CURVE on but no --client-key: spawn_agent refuses */
     int64_t write_retry_ms;             /* retry bound of event writes, 0 = WT_EVENTS_RETRY_MS */
     wt_notify_t *notify;                /* shared, thread-safe; NULL or disabled = no posts */
     wt_session_counters_t *counters;    /* shared; NULL = not counted */

@@ -180,8 +180,13 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
     else if (strcmp(c->name, "spawn_agent") == 0)
         advanced = wt_session_spawn_agent(self, c->input, &res);
     else {
-        wt_tool_env_t tenv = {self->workspace, &self->cancel, self->env->bash_timeout_ms,
-                              self->env->tool_env, self->deadline_mono};
+        wt_tool_env_t tenv = {self->workspace,
+                              &self->cancel,
+                              self->env->bash_timeout_ms,
+                              self->env->tool_env,
+                              self->deadline_mono,
+                              self->env->sandbox,
+                              self->wf ? wt_workflow_network(self->wf) : 0};
         if (wt_tools_run(&tenv, c->name, c->input, &res) != 0) {
             res.text = wt_xasprintf("unknown tool '%s'", c->name);
             res.is_error = 1;

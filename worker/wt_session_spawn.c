@@ -43,12 +43,21 @@ request_child(wt_session_t *self, json_t *input, char *child, size_t cap, char *
         free(s);
     }
     m->req = (uint64_t)self->turn + 1;
+    if (self->env->curve_without_client_key) {
+        wt_msg_destroy(&m);
+        return snprintf(why, wcap,
+                        "spawn_agent: the broker uses CURVE and this worker has no "
+                        "--client-key (a worker key is not accepted on the client "
+                        "socket)"),
+               -1;
+    }
     void *zctx = zmq_ctx_new();
     void *sock = zmq_socket(zctx, ZMQ_DEALER);
     int zero = 0, rc = -1;
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
     wt_err_t err = {0};
-    if (zmq_connect(sock, self->env->clients_ep) != 0 ||
+    if (wt_cert_peer_apply(self->env->spawn_curve, sock, &err) != 0 ||
+        zmq_connect(sock, self->env->clients_ep) != 0 ||
         wt_wire_send(sock, NULL, 0, m, 0, &err) != 0) {
         snprintf(why, wcap, "spawn_agent: cannot reach the broker at %s", self->env->clients_ep);
     } else {

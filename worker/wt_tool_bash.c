@@ -1,5 +1,6 @@
 /* wt_tool_bash - the Bash tool. The child gets its own process group, the
- * workspace as cwd, /dev/null as stdin and a scrubbed environment; its
+ * workspace as cwd, /dev/null as stdin, a scrubbed environment, the
+ * sandbox's resource limits, and runs under bwrap when the sandbox is on; its
  * stdout and stderr share one pipe. Output beyond the cap keeps the first and
  * last halves (the start says what ran, the end says how it ended). A timeout
  * or a cancel sends SIGTERM to the whole group, then SIGKILL after a grace
@@ -81,8 +82,10 @@ reap_rest:
     kill(-pid, SIGKILL); /* stragglers that outlived the shell */
 }
 
+/* argv is built before the fork (wt_sandbox_argv): between fork and exec
+ * the child of a multi-threaded worker may only make async-signal-safe calls. */
 static pid_t
-start_child(const wt_tool_env_t *env, const char *command, int out_fd, int in_fd)
+start_child(const wt_tool_env_t *env, char **argv, int out_fd, int in_fd)
 {
     pid_t pid = fork();
     if (pid != 0)
@@ -96,8 +99,8 @@ start_child(const wt_tool_env_t *env, const char *command, int out_fd, int in_fd
     for (int fd = 3; fd < 1024; fd++)
         close(fd);
     signal(SIGPIPE, SIG_DFL);
-    char *argv[] = {"/bin/bash", "-c", (char *)command, NULL};
-    execve("/bin/bash", argv, env->scrubbed_env);
+    wt_sandbox_child_limits(env->sandbox);
+    execve(argv[0], argv, env->scrubbed_env);
     _exit(127);
 }
 
@@ -157,7 +160,9 @@ wt_tool_bash(const wt_tool_env_t *env, json_t *args, wt_tool_result_t *out)
     if (pipe2(fds, O_CLOEXEC) != 0)
         return wt_tools_fail(out, "Bash: cannot create a pipe: %s", strerror(errno));
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pid_t pid = start_child(env, command, fds[1], devnull);
+    char **argv = wt_sandbox_argv(env->sandbox, env->workspace, env->network, command);
+    pid_t pid = start_child(env, argv, fds[1], devnull);
+    wt_sandbox_argv_free(argv);
     close(fds[1]);
     if (devnull >= 0)
         close(devnull);

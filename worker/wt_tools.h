@@ -3,11 +3,15 @@
  * File tools are confined to the workspace: a path that resolves outside it
  * (through "..", an absolute path or a symlink) is refused. Bash runs in its
  * own process group with stdin closed and secrets scrubbed from its
- * environment; a timeout or a cancel kills the whole group.
+ * environment, inside the worker's sandbox (wt_sandbox: only the workspace
+ * and system directories visible, no network unless allowed, rlimits); a
+ * timeout or a cancel kills the whole group.
  * The session-level tools (complete_step, report_issue, spawn_agent) live
  * in wt_session because they change session state. */
 #ifndef WT_TOOLS_H
 #define WT_TOOLS_H
+
+#include "wt_sandbox.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -21,11 +25,13 @@ typedef struct wt_tool_result {
 } wt_tool_result_t;
 
 typedef struct wt_tool_env {
-    const char *workspace;     /* absolute, canonical workspace path */
-    volatile int *cancel;      /* set -> Bash kills its group and returns */
-    int default_timeout_ms;    /* Bash default (300 s) */
-    char *const *scrubbed_env; /* environment for Bash (NULL-terminated), secrets removed */
-    int64_t deadline_mono_ms;  /* session deadline (monotonic ms): Bash stops there; 0 = none */
+    const char *workspace;       /* absolute, canonical workspace path */
+    volatile int *cancel;        /* set -> Bash kills its group and returns */
+    int default_timeout_ms;      /* Bash default (300 s) */
+    char *const *scrubbed_env;   /* environment for Bash (NULL-terminated), secrets removed */
+    int64_t deadline_mono_ms;    /* session deadline (monotonic ms): Bash stops there; 0 = none */
+    const wt_sandbox_t *sandbox; /* where Bash runs; NULL = unsandboxed, no limits */
+    int network;                 /* 1: the workflow asked for network ("network": true) */
 } wt_tool_env_t;
 
 /* Runs tool `name` with args; 0 when the tool exists (result filled, maybe

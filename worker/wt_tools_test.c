@@ -23,7 +23,7 @@ static volatile int cancel_flag;
 static wt_tool_env_t
 env(void)
 {
-    return (wt_tool_env_t){ws, &cancel_flag, 300000, tool_env, 0};
+    return (wt_tool_env_t){ws, &cancel_flag, 300000, tool_env, 0, NULL, 0};
 }
 
 static wt_tool_result_t

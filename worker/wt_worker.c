@@ -70,6 +70,7 @@ typedef struct worker {
     wt_llm_t *llm;                  /* owned */
     wt_notify_t *notify;            /* owned; session_completed posts */
     char **tool_env;                /* owned scrubbed environment */
+    wt_sandbox_t *sandbox;          /* owned; where Bash runs */
     char *soul;                     /* owned soul text */
     wt_session_env_t senv;          /* what sessions borrow */
     wt_redis_t *redis;              /* owned, main thread only */
@@ -90,6 +91,9 @@ typedef struct worker {
     int64_t next_prune_ms;          /* monotonic time of the next workspace prune */
     int workflows_published;        /* <prefix>workflows written once */
     wt_session_counters_t counters; /* cumulative, bumped by session threads */
+    void *auth_mon;                 /* PAIR: the DEALER's handshake failures (CURVE only) */
+    int auth_mon_seq;               /* makes each monitor endpoint unique */
+    int64_t auth_logged_ms;         /* last "key refused" line, for once a minute */
 } worker_t;
 
 /* --- broker connection --- */
@@ -143,9 +147,69 @@ send_ready(worker_t *w)
     w->ready_sent_ms = wt_clock_mono_ms();
 }
 
+/* Under CURVE a refused key is silent on the wire: watch the DEALER's
+ * handshake failures so the operator learns why this worker gets nothing. */
+static void
+unwatch_auth(worker_t *w)
+{
+    if (w->auth_mon == NULL)
+        return;
+    zmq_socket_monitor(w->broker, NULL, 0);
+    zmq_close(w->auth_mon);
+    w->auth_mon = NULL;
+}
+
+static void
+watch_auth(worker_t *w)
+{
+    if (!w->cfg.curve.on || w->broker == NULL)
+        return;
+    char ep[64];
+    snprintf(ep, sizeof ep, "inproc://wt-worker-auth-%d", ++w->auth_mon_seq);
+    if (zmq_socket_monitor(w->broker, ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) !=
+        0)
+        return;
+    w->auth_mon = zmq_socket(w->zctx, ZMQ_PAIR);
+    if (w->auth_mon && zmq_connect(w->auth_mon, ep) != 0) {
+        zmq_close(w->auth_mon);
+        w->auth_mon = NULL;
+    }
+}
+
+static void
+check_auth(worker_t *w)
+{
+    int refused = 0;
+    for (;;) {
+        zmq_msg_t ev;
+        zmq_msg_init(&ev);
+        if (w->auth_mon == NULL || zmq_msg_recv(&ev, w->auth_mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            break;
+        }
+        int more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        if (more) { /* second frame: the endpoint */
+            zmq_msg_init(&ev);
+            zmq_msg_recv(&ev, w->auth_mon, 0);
+            zmq_msg_close(&ev);
+        }
+        refused = 1;
+    }
+    int64_t now = wt_clock_mono_ms();
+    if (refused && (w->auth_logged_ms == 0 || now - w->auth_logged_ms >= 60000)) {
+        w->auth_logged_ms = now;
+        wt_log_error("broker %s refused this worker's CURVE key: is %s's .pub in the broker's "
+                     "--allow-workers, and --broker-pub the broker's own? (logged once a minute)",
+                     w->cfg.broker, w->cfg.curve.key_path);
+    }
+}
+
 static void
 connect_broker(worker_t *w)
 {
+    unwatch_auth(w); /* the monitor of the socket about to close */
     if (w->broker)
         zmq_close(w->broker);
     w->broker = zmq_socket(w->zctx, ZMQ_DEALER);
@@ -154,6 +218,10 @@ connect_broker(worker_t *w)
     zmq_setsockopt(w->broker, ZMQ_SNDHWM, &hwm, sizeof hwm);
     zmq_setsockopt(w->broker, ZMQ_RCVHWM, &hwm, sizeof hwm);
     zmq_setsockopt(w->broker, ZMQ_IDENTITY, w->cfg.name, strlen(w->cfg.name));
+    wt_err_t err = {0};
+    if (wt_cert_peer_apply(&w->cfg.curve, w->broker, &err) != 0)
+        wt_log_error("%s", err.msg);
+    watch_auth(w);
     if (zmq_connect(w->broker, w->cfg.broker) != 0)
         wt_log_error("cannot connect to broker '%s': %s", w->cfg.broker, zmq_strerror(errno));
     w->broker_seen_ms = wt_clock_mono_ms();
@@ -527,6 +595,7 @@ worker_loop(worker_t *w)
          * connection and what is queued on it. */
         if (wt_clock_mono_ms() - now > timeout + (int64_t)w->cfg.heartbeat_ms)
             w->broker_seen_ms = wt_clock_mono_ms();
+        check_auth(w);
         if (items[1].revents & ZMQ_POLLIN)
             on_done(w);
         if (items[0].revents & ZMQ_POLLIN)
@@ -617,8 +686,10 @@ worker_release(worker_t *w)
     wt_llm_destroy(&w->llm);
     wt_notify_destroy(&w->notify); /* flushes what is queued, bounded */
     wt_tools_env_free(w->tool_env);
+    wt_sandbox_destroy(&w->sandbox);
     free(w->soul);
     wt_redis_destroy(&w->redis);
+    unwatch_auth(w);
     if (w->broker)
         zmq_close(w->broker);
     if (w->done)
@@ -658,12 +729,15 @@ worker_setup(worker_t *w)
         .workspace_root = w->cfg.workspace_root,
         .soul = w->soul,
         .tool_env = w->tool_env,
+        .sandbox = w->sandbox,
         .default_max_turns = w->cfg.max_turns,
         .min_notes = w->cfg.min_notes,
         .default_timeout_ms = w->cfg.session_timeout_ms,
         .stuck_abort = w->cfg.stuck_abort,
         .bash_timeout_ms = 300000,
         .clients_ep = w->cfg.clients,
+        .spawn_curve = &w->cfg.spawn_curve,
+        .curve_without_client_key = w->cfg.curve.on && !w->cfg.spawn_curve.on,
         .write_retry_ms = 0,
         .notify = w->notify,
         .counters = &w->counters,
@@ -679,6 +753,51 @@ worker_setup(worker_t *w)
     return 0;
 }
 
+/* Makes the tool sandbox and proves it works here (a probe run in a
+ * scratch directory), so a host without user namespaces fails at start, not
+ * at the first Bash call; --sandbox off only warns. NULL after logging. */
+static wt_sandbox_t *
+sandbox_start(const wt_worker_cfg_t *cfg)
+{
+    const wt_sandbox_cfg_t *sc = &cfg->sandbox;
+    /* Files that may lie inside a visible system directory (/etc): the
+     * Redis password file and the CURVE key named in the environment. */
+    const char *hidden[] = {getenv(WT_REDIS_PASSWORD_FILE_ENV), getenv("WORKTRAIN_CURVE_KEY")};
+    const char *hide[3] = {0};
+    for (size_t i = 0, k = 0; i < 2; i++)
+        if (hidden[i] && hidden[i][0])
+            hide[k++] = hidden[i];
+    wt_err_t err = {0};
+    wt_sandbox_t *sb = wt_sandbox_new(sc, hide, &err);
+    if (sb == NULL) {
+        wt_log_error("%s", err.msg);
+        return NULL;
+    }
+    if (!sc->enabled) {
+        wt_log_warn("tool sandbox OFF (--sandbox off): agent tools run as this worker's user and "
+                    "see its files, keys and network; use only on a trusted single-user machine");
+        return sb;
+    }
+    const char *tmp = getenv("TMPDIR");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/wt-sandbox-probe-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int rc = mkdtemp(dir) ? wt_sandbox_probe(sb, dir, &err)
+                          : wt_err_set(&err, WT_EIO, "sandbox probe: cannot create '%s': %s", dir,
+                                       strerror(errno));
+    rmdir(dir);
+    if (rc != 0) {
+        wt_log_error("%s", err.msg);
+        wt_sandbox_destroy(&sb);
+        return NULL;
+    }
+    wt_log_info("tool sandbox on (bwrap): network %s, limits cpu %llds, memory %lldMiB, "
+                "processes %lld, file size %lldMiB (0 = unlimited)",
+                sc->network ? "on" : "off (per workflow \"network\": true)",
+                (long long)sc->max_cpu_s, (long long)sc->max_mem_mb, (long long)sc->max_procs,
+                (long long)sc->max_file_mb);
+    return sb;
+}
+
 int
 wt_worker_main(int argc, char **argv)
 {
@@ -691,6 +810,11 @@ wt_worker_main(int argc, char **argv)
     wt_log_init("wt-worker");
     wt_signal_install();
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    if ((w->sandbox = sandbox_start(&w->cfg)) == NULL) {
+        curl_global_cleanup();
+        free(w);
+        return 2;
+    }
     rc = 1;
     if (worker_setup(w) == 0) {
         publish_workflows(w);

@@ -26,7 +26,10 @@ usage(FILE *out)
         "                        [--max-turns N] [--session-timeout DUR] [--stall-timeout DUR]\n"
         "                        [--drain-timeout DUR] [--stuck-policy abort|notify_only]\n"
         "                        [--heartbeat DUR] [--liveness N] [--keep-days N]\n"
-        "                        [--min-notes N]\n"
+        "                        [--min-notes N] [--sandbox on|off] [--tool-network on|off]\n"
+        "                        [--tool-max-cpu SECONDS] [--tool-max-memory MB]\n"
+        "                        [--tool-max-procs N] [--tool-max-file MB]\n"
+        "                        [--curve-key FILE --broker-pub FILE] [--client-key FILE]\n"
         "\n"
         "Runs a worker with N session slots (default 4). Each assigned session runs its\n"
         "workflow with the chosen LLM provider; every event goes to Redis.\n"
@@ -47,7 +50,25 @@ usage(FILE *out)
         "failed, stuck, timed-out and cancelled sessions are kept --keep-days N days\n"
         "(default 7; a decimal such as 0.5 works) for inspection, then removed.\n"
         "--min-notes N: complete_step refuses notes shorter than N characters (default 50,\n"
-        "as WorkRail's daemon; 0 only requires notes where the step does).\n");
+        "as WorkRail's daemon; 0 only requires notes where the step does).\n"
+        "Tool sandbox: --sandbox on (default) runs every Bash command under bubblewrap\n"
+        "(bwrap): the session's workspace read-write, /usr and /etc (minus its secrets)\n"
+        "read-only, a private /tmp (also $HOME), and nothing else of the host (keys,\n"
+        "config, other workspaces, home directories). The worker checks at start that\n"
+        "bwrap can create namespaces here and exits 2 if not. --sandbox off (trusted\n"
+        "single-user machines only) is logged as a warning. --tool-network on lets tools\n"
+        "use the network (default off; a workflow may ask with \"network\": true).\n"
+        "Limits per tool process (0 = none): --tool-max-cpu seconds of CPU (600),\n"
+        "--tool-max-memory MB of address space (4096), --tool-max-procs processes of\n"
+        "the worker's user (1024), --tool-max-file MB per written file (1024).\n"
+        "--curve-key FILE (env WORKTRAIN_CURVE_KEY): this worker's secret certificate\n"
+        "(worktrain keygen; its .pub goes in the broker's --allow-workers directory);\n"
+        "--broker-pub FILE (env WORKTRAIN_BROKER_PUB): the broker's public certificate.\n"
+        "Both or neither; with them the connection to the broker is CURVE-encrypted.\n"
+        "--client-key FILE (env WORKTRAIN_CLIENT_KEY): a client certificate (its .pub in\n"
+        "the broker's --allow-clients) for spawn_agent's SPAWNs on the client socket; a\n"
+        "worker key is never accepted there. Without it, under CURVE, spawn_agent fails\n"
+        "with a message saying so.\n");
 }
 
 static int
@@ -61,6 +82,9 @@ static void
 defaults(wt_worker_cfg_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    wt_cert_peer_defaults(&cfg->curve);
+    const char *ck = getenv("WORKTRAIN_CLIENT_KEY");
+    snprintf(cfg->spawn_curve.key_path, sizeof cfg->spawn_curve.key_path, "%s", ck ? ck : "");
     const char *v = getenv("WORKTRAIN_BROKER_WORKERS");
     snprintf(cfg->broker, sizeof cfg->broker, "%s", v && *v ? v : "tcp://127.0.0.1:5556");
     v = getenv("WORKTRAIN_BROKER");
@@ -85,6 +109,30 @@ defaults(wt_worker_cfg_t *cfg)
     wt_llm_cfg_defaults(&cfg->llm);
     cfg->llm.timeout_ms = 120000; /* the stall timeout: no answer in 120 s */
     wt_notify_cfg_defaults(&cfg->notify);
+    wt_sandbox_cfg_defaults(&cfg->sandbox);
+}
+
+static int
+on_off(const char *flag, const char *s, int *out)
+{
+    if (strcmp(s, "on") == 0)
+        *out = 1;
+    else if (strcmp(s, "off") == 0)
+        *out = 0;
+    else
+        return bad(flag, s);
+    return 0;
+}
+
+static int
+limit(const char *flag, const char *s, int64_t *out)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end || v < 0 || v > 1000000000LL)
+        return bad(flag, s);
+    *out = v;
+    return 0;
 }
 
 static int
@@ -113,15 +161,24 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
 {
     defaults(cfg);
     static const struct option opts[] = {
-        {"broker", 1, 0, 'b'},          {"redis", 1, 0, 'r'},          {"slots", 1, 0, 's'},
-        {"workflows", 1, 0, 'w'},       {"workspace-root", 1, 0, 'W'}, {"name", 1, 0, 'n'},
-        {"provider", 1, 0, 'p'},        {"base-url", 1, 0, 'u'},       {"model", 1, 0, 'm'},
-        {"model-fast", 1, 0, 'F'},      {"model-balanced", 1, 0, 'B'}, {"model-best", 1, 0, 'X'},
-        {"script", 1, 0, 'S'},          {"soul", 1, 0, 'o'},           {"max-turns", 1, 0, 't'},
-        {"session-timeout", 1, 0, 'T'}, {"stall-timeout", 1, 0, 'L'},  {"drain-timeout", 1, 0, 'D'},
-        {"stuck-policy", 1, 0, 'P'},    {"heartbeat", 1, 0, 'H'},      {"liveness", 1, 0, 'l'},
-        {"clients", 1, 0, 'C'},         {"label", 1, 0, 'a'},          {"keep-days", 1, 0, 'K'},
-        {"min-notes", 1, 0, 'N'},       {"help", 0, 0, 'h'},           {0, 0, 0, 0}};
+        {"broker", 1, 0, 'b'},          {"redis", 1, 0, 'r'},
+        {"slots", 1, 0, 's'},           {"workflows", 1, 0, 'w'},
+        {"workspace-root", 1, 0, 'W'},  {"name", 1, 0, 'n'},
+        {"provider", 1, 0, 'p'},        {"base-url", 1, 0, 'u'},
+        {"model", 1, 0, 'm'},           {"model-fast", 1, 0, 'F'},
+        {"model-balanced", 1, 0, 'B'},  {"model-best", 1, 0, 'X'},
+        {"script", 1, 0, 'S'},          {"soul", 1, 0, 'o'},
+        {"max-turns", 1, 0, 't'},       {"session-timeout", 1, 0, 'T'},
+        {"stall-timeout", 1, 0, 'L'},   {"drain-timeout", 1, 0, 'D'},
+        {"stuck-policy", 1, 0, 'P'},    {"heartbeat", 1, 0, 'H'},
+        {"liveness", 1, 0, 'l'},        {"clients", 1, 0, 'C'},
+        {"label", 1, 0, 'a'},           {"keep-days", 1, 0, 'K'},
+        {"min-notes", 1, 0, 'N'},       {"help", 0, 0, 'h'},
+        {"sandbox", 1, 0, 1000},        {"tool-network", 1, 0, 1001},
+        {"tool-max-cpu", 1, 0, 1002},   {"tool-max-memory", 1, 0, 1003},
+        {"tool-max-procs", 1, 0, 1004}, {"tool-max-file", 1, 0, 1005},
+        {"curve-key", 1, 0, 'c'},       {"broker-pub", 1, 0, 'Y'},
+        {"client-key", 1, 0, 'k'},      {0, 0, 0, 0}};
     optind = 1;
     opterr = 0;
     int c, rc = 0;
@@ -130,6 +187,15 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         switch (c) {
         case 'b':
             snprintf(cfg->broker, sizeof cfg->broker, "%s", optarg);
+            break;
+        case 'c':
+            snprintf(cfg->curve.key_path, sizeof cfg->curve.key_path, "%s", optarg);
+            break;
+        case 'Y':
+            snprintf(cfg->curve.pub_path, sizeof cfg->curve.pub_path, "%s", optarg);
+            break;
+        case 'k':
+            snprintf(cfg->spawn_curve.key_path, sizeof cfg->spawn_curve.key_path, "%s", optarg);
             break;
         case 'C':
             snprintf(cfg->clients, sizeof cfg->clients, "%s", optarg);
@@ -227,6 +293,24 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
                 cfg->keep_ms = (int64_t)(days * 24 * 3600 * 1000);
             break;
         }
+        case 1000:
+            rc = on_off("--sandbox", optarg, &cfg->sandbox.enabled);
+            break;
+        case 1001:
+            rc = on_off("--tool-network", optarg, &cfg->sandbox.network);
+            break;
+        case 1002:
+            rc = limit("--tool-max-cpu", optarg, &cfg->sandbox.max_cpu_s);
+            break;
+        case 1003:
+            rc = limit("--tool-max-memory", optarg, &cfg->sandbox.max_mem_mb);
+            break;
+        case 1004:
+            rc = limit("--tool-max-procs", optarg, &cfg->sandbox.max_procs);
+            break;
+        case 1005:
+            rc = limit("--tool-max-file", optarg, &cfg->sandbox.max_file_mb);
+            break;
         case 'h':
             usage(stdout);
             return 1;
@@ -259,5 +343,22 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         return 2;
     }
     snprintf(cfg->notify.redis_url, sizeof cfg->notify.redis_url, "%s", cfg->redis);
+    if (wt_cert_peer_load(&cfg->curve, &err) != 0) {
+        fprintf(stderr, "worktrain worker: %s\n", err.msg);
+        return 2;
+    }
+    if (cfg->spawn_curve.key_path[0] && !cfg->curve.on) {
+        fprintf(stderr, "worktrain worker: --client-key needs --curve-key and --broker-pub\n");
+        return 2;
+    }
+    if (cfg->spawn_curve.key_path[0]) {
+        snprintf(cfg->spawn_curve.pub_path, sizeof cfg->spawn_curve.pub_path, "%s",
+                 cfg->curve.pub_path);
+        if (wt_cert_peer_load(&cfg->spawn_curve, &err) != 0) {
+            /* the messages name --curve-key: say which flag it really was */
+            fprintf(stderr, "worktrain worker: --client-key: %s\n", err.msg);
+            return 2;
+        }
+    }
     return 0;
 }

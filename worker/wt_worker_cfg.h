@@ -2,8 +2,10 @@
 #ifndef WT_WORKER_CFG_H
 #define WT_WORKER_CFG_H
 
+#include "wt_cert.h"
 #include "wt_llm.h"
 #include "wt_notify.h"
+#include "wt_sandbox.h"
 
 #include <stdint.h>
 
@@ -32,6 +34,9 @@ typedef struct wt_worker_cfg {
     int stuck_abort;                             /* agent_stuck policy: 1 abort, 0 notify_only */
     wt_llm_cfg_t llm;                            /* provider settings */
     wt_notify_cfg_t notify;                      /* WORKTRAIN_NOTIFY_*: session_completed posts */
+    wt_cert_peer_t curve;                        /* --curve-key/--broker-pub (worker socket) */
+    wt_cert_peer_t spawn_curve;                  /* --client-key + --broker-pub: spawn_agent */
+    wt_sandbox_cfg_t sandbox;                    /* --sandbox, --tool-network, --tool-max-* */
 } wt_worker_cfg_t;
 
 /* Parses argv; returns 0, 1 after --help (exit 0), or 2 on bad usage (the

@@ -422,8 +422,31 @@ test_mr_review_fix_step_on_retry(void)
     wt_workflow_destroy(&wf);
 }
 
-WT_TEST_MAIN(WT_TEST(test_bundled_workflows_load), WT_TEST(test_duplicate_id_choice),
-             WT_TEST(test_mr_review_fix_step_on_retry), WT_TEST(test_every_workrail_fixture_loads),
+/* Top-level "network": true lets the workflow's tools use the network. */
+static void
+test_network_flag(void)
+{
+    const char *base = "{\"id\":\"n\",\"name\":\"n\",\"version\":\"1\",\"description\":\"d\","
+                       "\"steps\":[{\"id\":\"s\",\"title\":\"t\",\"prompt\":\"p\"}]";
+    char text[512];
+    wt_err_t err = {0};
+    snprintf(text, sizeof text, "%s,\"network\":true}", base);
+    wt_workflow_t *wf = wt_workflow_parse(text, strlen(text), "n.json", &err);
+    WT_CHECK(wf != NULL && wt_workflow_network(wf) == 1);
+    wt_workflow_destroy(&wf);
+    snprintf(text, sizeof text, "%s}", base);
+    wf = wt_workflow_parse(text, strlen(text), "n.json", &err);
+    WT_CHECK(wf != NULL && wt_workflow_network(wf) == 0);
+    wt_workflow_destroy(&wf);
+    snprintf(text, sizeof text, "%s,\"network\":\"yes\"}", base);
+    char *e = broken_error(text);
+    WT_CHECK(strstr(e, "broken.json") && strstr(e, "$.network: expected true or false"));
+    free(e);
+}
+
+WT_TEST_MAIN(WT_TEST(test_network_flag), WT_TEST(test_bundled_workflows_load),
+             WT_TEST(test_duplicate_id_choice), WT_TEST(test_mr_review_fix_step_on_retry),
+             WT_TEST(test_every_workrail_fixture_loads),
              WT_TEST(test_broken_files_name_file_and_path),
              WT_TEST(test_loop_branch_and_required_output),
              WT_TEST(test_artifact_loop_contract_and_assessment), WT_TEST(test_conditions))

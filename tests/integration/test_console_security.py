@@ -19,13 +19,15 @@ SID = "01JSECURITY0000000000000000"
 BROKEN = "01JBROKENSTREAM000000000000"
 
 
-def raw(port, head):
-    """Sends one raw request head; returns (status, headers dict, body)."""
+def raw(port, head, wait_s=3):
+    """Sends one raw request head; returns (status, headers dict, body).
+    An event stream never ends: what came within wait_s is kept. Answers that
+    end (Connection: close) and may be slow get a longer wait_s."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     data = b""
     try:
         s.sendall(head.encode("latin-1") + b"Connection: close\r\n\r\n")
-        s.settimeout(3)  # an event stream never ends: keep what came
+        s.settimeout(wait_s)
         while True:
             d = s.recv(65536)
             if not d:
@@ -124,7 +126,7 @@ def test_runs_bound(check, fleet, con):
     while pages < 10:
         path = "/api/runs?limit=5" + ("&cursor=" + cursor if cursor else "")
         t0 = time.monotonic()
-        st, _, body = raw(con.port, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n" % path)
+        st, _, body = raw(con.port, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n" % path, wait_s=120)
         slowest = max(slowest, time.monotonic() - t0)
         pages += 1
         j = json.loads(body)

@@ -14,6 +14,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 from wtfleet import SCRIPTS, Check, Fleet  # noqa: E402
 
 SCRIPT = os.path.join(SCRIPTS, "goal-command.json")
+# The poison is a tool command that kills its worker (`kill -9 $PPID`). The
+# tool sandbox (own pid namespace) makes exactly that impossible, so these
+# workers run with --sandbox off to stand for a session that crashes its
+# worker some other way (a worker bug, the OOM killer).
+UNSANDBOXED = ("--sandbox", "off")
 
 
 def main():
@@ -24,7 +29,7 @@ def main():
         fleet.start_broker("--max-attempts", "3")
         names = ("p1", "p2", "p3")
         for n in names:
-            fleet.start_worker(n, 1, SCRIPT)
+            fleet.start_worker(n, 1, SCRIPT, *UNSANDBOXED)
         fleet.wait_workers(3)
         c = fleet.client()
         poison = c.spawn("two-step", "kill -9 $PPID")
@@ -37,7 +42,7 @@ def main():
             for n in names:  # the supervisor
                 if fleet.procs["worker-" + n].poll() is not None:
                     restarts += 1
-                    fleet.start_worker(n, 1, SCRIPT)
+                    fleet.start_worker(n, 1, SCRIPT, *UNSANDBOXED)
             for _, entries in fleet.r.xread({"wt:events": last}, block=200) or []:
                 for eid, f in entries:
                     last = eid

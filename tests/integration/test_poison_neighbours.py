@@ -16,6 +16,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 from wtfleet import SCRIPTS, Check, Fleet  # noqa: E402
 
 SCRIPT = os.path.join(SCRIPTS, "poison-neighbours.json")
+# The poison's tool command kills its worker (`kill -9 $PPID`), which the
+# tool sandbox (own pid namespace) prevents: --sandbox off here stands for a
+# session that crashes its worker some other way (a worker bug, the OOM killer).
+UNSANDBOXED = ("--sandbox", "off")
 
 
 def main():
@@ -24,7 +28,7 @@ def main():
     try:
         fleet.start_redis()
         fleet.start_broker("--max-attempts", "3")
-        fleet.start_worker("pn", 4, SCRIPT)
+        fleet.start_worker("pn", 4, SCRIPT, *UNSANDBOXED)
         fleet.wait_workers(1)
         c = fleet.client()
         fine = [c.spawn("two-step", "neighbour %d" % i) for i in range(3)]
@@ -39,7 +43,7 @@ def main():
         while done != want and time.monotonic() < deadline:
             if fleet.procs["worker-pn"].poll() is not None:  # the supervisor
                 restarts += 1
-                fleet.start_worker("pn", 4, SCRIPT)
+                fleet.start_worker("pn", 4, SCRIPT, *UNSANDBOXED)
             for _, entries in fleet.r.xread({"wt:events": last}, block=200) or []:
                 for eid, f in entries:
                     last = eid

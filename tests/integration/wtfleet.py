@@ -124,6 +124,9 @@ class Fleet:
         self.http_port = free_port()
         self.redis_port = None
         self.r = None
+        self.redis_args = []       # extra redis-server arguments (e.g. --requirepass, --user)
+        self.redis_password = None  # the test's own (admin) connection authenticates with it
+        self.redis_cred = ""       # "user:password@" put in redis_url for the fleet
 
     # --- processes ---
     def _spawn(self, key, argv, env=None):
@@ -142,9 +145,10 @@ class Fleet:
         self._spawn("redis", ["/usr/bin/redis-server", "--port", str(self.redis_port),
                               "--bind", "127.0.0.1", "--dir", data, "--save", "",
                               "--appendonly", "yes" if self.appendonly else "no",
-                              "--appendfsync", "always" if self.appendonly else "no"])
+                              "--appendfsync", "always" if self.appendonly else "no"]
+                    + self.redis_args)
         self.r = redis.Redis(host="127.0.0.1", port=self.redis_port, decode_responses=True,
-                             socket_timeout=30)
+                             socket_timeout=30, password=self.redis_password)
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -157,7 +161,7 @@ class Fleet:
 
     @property
     def redis_url(self):
-        return "redis://127.0.0.1:%d/0" % self.redis_port
+        return "redis://%s127.0.0.1:%d/0" % (self.redis_cred, self.redis_port)
 
     def start_broker(self, *extra):
         p = self._spawn("broker", [BIN, "broker", "--clients", self.clients_ep, "--workers",
