@@ -57,13 +57,16 @@ def available():
 
 
 def _alive(pid):
+    """Whether the run that owns a prefix is still going: a live, non-zombie
+    process whose command line is a multihost test (a reused pid is not)."""
     try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
+        with open("/proc/%d/stat" % pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return False
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return b"multihost" in f.read()
+    except (OSError, IndexError):
         return False
-    except PermissionError:
-        return True
 
 
 def _kill_ns_procs(ns):
