@@ -761,10 +761,14 @@ sandbox_start(const wt_worker_cfg_t *cfg)
 {
     const wt_sandbox_cfg_t *sc = &cfg->sandbox;
     /* Files that may lie inside a visible system directory (/etc): the
-     * Redis password file and the CURVE key named in the environment. */
-    const char *hidden[] = {getenv(WT_REDIS_PASSWORD_FILE_ENV), getenv("WORKTRAIN_CURVE_KEY")};
-    const char *hide[3] = {0};
-    for (size_t i = 0, k = 0; i < 2; i++)
+     * Redis password file and the worker's CURVE keys, from flags or the
+     * environment (the flag may name another file than the variable). */
+    const char *hidden[] = {getenv(WT_REDIS_PASSWORD_FILE_ENV), getenv("WORKTRAIN_CURVE_KEY"),
+                            getenv("WORKTRAIN_CLIENT_KEY"),
+                            cfg->curve.on ? cfg->curve.key_path : NULL,
+                            cfg->spawn_curve.on ? cfg->spawn_curve.key_path : NULL};
+    const char *hide[6] = {0};
+    for (size_t i = 0, k = 0; i < 5; i++)
         if (hidden[i] && hidden[i][0])
             hide[k++] = hidden[i];
     wt_err_t err = {0};
