@@ -219,6 +219,34 @@ def bench_curve(n):
     return res
 
 
+def bench_partition():
+    """Multi-host lab (tests/multihost, network namespaces, root only): scenario 1
+    (500 sessions over two worker hosts) for the unfaulted rate, then scenario 2
+    (one worker host cut from the broker for 10 s): the resume delay, the time
+    from the heal to that worker running again, and the after-heal rate as a
+    ratio to the unfaulted one (measured in the same run)."""
+    test = os.path.join(REPO, "tests", "multihost", "test_multihost.py")
+    env = dict(os.environ, WORKTRAIN_BIN=wtfleet.BIN)
+    r = subprocess.run([sys.executable, test, "1", "2"], capture_output=True, text=True,
+                       timeout=900, env=env)
+    if r.returncode == 77:
+        return {"skipped": r.stdout.strip().splitlines()[0] if r.stdout.strip() else "skipped"}
+    figures = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("figure: "):
+            k, _, v = line[8:].partition(" = ")
+            try:
+                figures[k] = float(v)
+            except ValueError:
+                figures[k] = None
+    res = {"figures": figures, "test_exit": r.returncode}
+    base = figures.get("1 throughput (sessions/s)")
+    batch = figures.get("2 after-heal batch of 64 (s)")
+    if base and batch:
+        res["after_heal_rate_ratio"] = round((64.0 / batch) / base, 3)
+    return res
+
+
 def cpu_s(pid):
     with open("/proc/%d/stat" % pid) as f:
         parts = f.read().split(")")[1].split()
@@ -505,7 +533,7 @@ def main():
     ap.add_argument("--sessions", type=int, default=20000)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -542,7 +570,11 @@ def main():
     if not only or "curve" in only:
         report["curve"] = bench_curve(30000)
         print("curve:      %s" % json.dumps(report["curve"]), flush=True)
+    if not only or "partition" in only:
+        report["partition"] = bench_partition()
+        print("partition:  %s" % json.dumps(report["partition"]), flush=True)
     files = {"dispatch.json": ["throughput", "latency", "broker_alone", "curve"],
+             "multihost.json": ["partition"],
              "agent.json": ["concurrency"],
              "reliability.json": ["resume", "throughput_under_kills"],
              "pipeline.json": ["pipeline"],
