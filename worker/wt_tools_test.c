@@ -64,18 +64,30 @@ test_bash_isolation(void)
 static void
 test_bash_timeout_kills_group(void)
 {
+    /* A duration unique to this process, so pgrep sees only our sleeps, not
+     * those of tests running alongside (the sandbox test sleeps 30 too). */
+    char dur[32], cmd[256], probe[160];
+    snprintf(dur, sizeof dur, "30.%05d", (int)(getpid() % 100000));
+    snprintf(cmd, sizeof cmd,
+             "{\"command\":\"(sleep %s; echo late) & sleep %s; echo x > pidfile\",\"timeout\":300}",
+             dur, dur);
     int64_t t0 = wt_clock_mono_ms();
-    wt_tool_result_t r = run("Bash", "{\"command\":\"(sleep 30; echo late) & sleep 30; echo x > "
-                                     "pidfile\",\"timeout\":300}");
+    wt_tool_result_t r = run("Bash", cmd);
     int64_t ms = wt_clock_mono_ms() - t0;
     WT_CHECK(r.is_error && strstr(r.text, "timed out") != NULL);
-    WT_CHECK(ms < 5000);
+    WT_CHECK(ms < 25000); /* killed at the timeout, not after the 30 s sleeps */
     wt_tool_result_release(&r);
-    /* nothing of the group survived to write the file */
-    wt_clock_sleep_ms(200);
-    r = run("Bash", "{\"command\":\"pgrep -f 'slee[p] 30' | wc -l\"}");
-    WT_CHECK(r.text && strncmp(r.text, "0", 1) == 0);
-    wt_tool_result_release(&r);
+    /* nothing of the group survives (the kill is asynchronous: poll, bounded) */
+    snprintf(probe, sizeof probe, "{\"command\":\"pgrep -f 'slee[p] %s' | wc -l\"}", dur);
+    int gone = 0;
+    for (int i = 0; i < 100 && !gone; i++) {
+        r = run("Bash", probe);
+        gone = r.text && strncmp(r.text, "0", 1) == 0;
+        wt_tool_result_release(&r);
+        if (!gone)
+            wt_clock_sleep_ms(50);
+    }
+    WT_CHECK(gone);
 }
 
 static void
