@@ -223,8 +223,9 @@ def bench_partition():
     """Multi-host lab (tests/multihost, network namespaces, root only): scenario 1
     (500 sessions over two worker hosts) for the unfaulted rate, then scenario 2
     (one worker host cut from the broker for 10 s): the resume delay, the time
-    from the heal to that worker running again, and the after-heal rate as a
-    ratio to the unfaulted one (measured in the same run)."""
+    from the heal to that worker running again, and the speed of a 64-session
+    batch spawned at the heal as a ratio to two undisturbed waves (session
+    durations measured in the same run)."""
     test = os.path.join(REPO, "tests", "multihost", "test_multihost.py")
     env = dict(os.environ, WORKTRAIN_BIN=wtfleet.BIN)
     r = subprocess.run([sys.executable, test, "1", "2"], capture_output=True, text=True,
@@ -240,10 +241,11 @@ def bench_partition():
             except ValueError:
                 figures[k] = None
     res = {"figures": figures, "test_exit": r.returncode}
-    base = figures.get("1 throughput (sessions/s)")
+    ideal = figures.get("2 full-speed batch of 64 (s)")
     batch = figures.get("2 after-heal batch of 64 (s)")
-    if base and batch:
-        res["after_heal_rate_ratio"] = round((64.0 / batch) / base, 3)
+    if ideal and batch:
+        # 1.0: the healed fleet ran the batch as fast as two undisturbed waves
+        res["after_heal_speed_ratio"] = round(ideal / batch, 3)
     return res
 
 

@@ -378,6 +378,17 @@ def scenario2(check, lab, tmp, curve, figures):
         figures["2 heal -> worker1 running again (s)"] = (back - heal_ms) / 1000.0 if back else None
         f.wait_completed(sids + more, 90)
         figures["2 after-heal batch of 64 (s)"] = round(time.monotonic() - t_heal, 1)
+        # what the batch would take at full speed: 64 sessions on 2 x 16
+        # slots are two waves of one session's duration, measured here on the
+        # sessions of the first batch that worker2 ran undisturbed
+        durs = []
+        for sid in sids:
+            h = f.r.hmget("wt:session:" + sid, "worker", "started_ms", "ended_ms", "attempt")
+            if h[0] == "w2" and h[3] == "1" and h[1] and h[2]:
+                durs.append((int(h[2]) - int(h[1])) / 1000.0)
+        if durs:
+            durs.sort()
+            figures["2 full-speed batch of 64 (s)"] = round(2 * durs[len(durs) // 2], 1)
         res = checker(f, sids + more, "2 partition worker1|broker")
         ok_counts(check, res, "2")
         log = f.log("worker-w1")
