@@ -1,0 +1,179 @@
+# ctest-timeout: 150
+"""Redis Sentinel failover under load (issue 14, must-show 1, short form).
+
+A master, one replica (--replicaof) and three sentinels (redis-server
+--sentinel) on free loopback ports; the broker and two workers take a
+redis-sentinel:// URL. A client spawns a few hundred sessions with
+idempotency keys (retrying refused ones); after a third are acknowledged the
+master is killed with SIGKILL. The sentinels promote the replica, the fleet
+re-resolves, and the checker prints `submitted completed lost duplicated`.
+Asserts: duplicated 0, and sessions acknowledged after the kill complete (the
+fleet keeps working on the new master). Lost acknowledged sessions are
+printed, not hidden: replication is asynchronous without --redis-min-replicas.
+Also checks the bad-input paths: a master name the sentinels do not know,
+and no reachable sentinel, give clear errors naming the address and no crash.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import redis
+import redis.sentinel
+
+sys.path.insert(0, os.path.dirname(__file__))
+from wtfleet import BIN, SCRIPTS, Check, Fleet, free_port  # noqa: E402
+
+MASTER = "wtmaster"
+N = 300
+
+
+class SentinelFleet(Fleet):
+    def start_ha(self):
+        self.mport, self.rport = free_port(), free_port()
+        self.sports = [free_port() for _ in range(3)]
+        for key, port, extra in (("redis", self.mport, []),
+                                 ("replica", self.rport,
+                                  ["--replicaof", "127.0.0.1", str(self.mport)])):
+            data = os.path.join(self.dir, key)
+            os.makedirs(data, exist_ok=True)
+            self._spawn(key, ["/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                              "--dir", data, "--save", "", "--appendonly", "no"] + extra)
+        for i, port in enumerate(self.sports):
+            conf = os.path.join(self.dir, "sentinel%d.conf" % i)
+            with open(conf, "w") as f:
+                f.write("port %d\nbind 127.0.0.1\ndir %s\n"
+                        "sentinel monitor %s 127.0.0.1 %d 2\n"
+                        "sentinel down-after-milliseconds %s 1000\n"
+                        "sentinel failover-timeout %s 4000\n"
+                        % (port, self.dir, MASTER, self.mport, MASTER, MASTER))
+            self._spawn("sentinel%d" % i, ["/usr/bin/redis-server", conf, "--sentinel"])
+        self.sentinel = redis.sentinel.Sentinel([("127.0.0.1", p) for p in self.sports],
+                                                socket_timeout=2)
+        # wait (bounded) until the replica is in sync and every sentinel knows the master
+        direct = redis.Redis(port=self.rport, decode_responses=True, socket_timeout=2)
+        self.wait_for(lambda: _try(lambda: direct.info("replication")["master_link_status"]
+                                   == "up"), 20, "replica in sync")
+        for p in self.sports:
+            s = redis.Redis(port=p, decode_responses=True, socket_timeout=2)
+            self.wait_for(lambda: _try(lambda: s.execute_command(
+                "SENTINEL", "get-master-addr-by-name", MASTER) is not None), 20, "sentinel %d" % p)
+        self.r = self.sentinel.master_for(MASTER, decode_responses=True, socket_timeout=5)
+
+    @property
+    def redis_url(self):
+        return "redis-sentinel://%s/%s/0" % (
+            ",".join("127.0.0.1:%d" % p for p in self.sports), MASTER)
+
+
+def _try(f):
+    try:
+        return f()
+    except (redis.exceptions.RedisError, OSError, KeyError):
+        return False
+
+
+def completed_count(r, sid):
+    try:
+        return sum(1 for _, f in r.xrange("wt:session:%s:events" % sid)
+                   if f.get("type") == "session_completed")
+    except redis.exceptions.RedisError:
+        return -1
+
+
+def bad_input(check, fleet):
+    env = dict(os.environ)
+    url = "redis-sentinel://127.0.0.1:%d/nosuchmaster/0" % fleet.sports[0]
+    p = subprocess.run([BIN, "logs", "--count", "1", "--redis", url], capture_output=True, text=True, timeout=30,
+                       env=env, stdin=subprocess.DEVNULL)
+    out = p.stdout + p.stderr
+    check(p.returncode not in (0, -11, -6) and "does not know master 'nosuchmaster'" in out
+          and "127.0.0.1:%d" % fleet.sports[0] in out,
+          "unknown master name: clear error naming the sentinel (rc %d: %s)"
+          % (p.returncode, out.strip()[:200]))
+    dead = free_port()
+    url = "redis-sentinel://127.0.0.1:%d/%s/0" % (dead, MASTER)
+    p = subprocess.run([BIN, "logs", "--count", "1", "--redis", url], capture_output=True, text=True, timeout=30,
+                       env=env, stdin=subprocess.DEVNULL)
+    out = p.stdout + p.stderr
+    check(p.returncode not in (0, -11, -6) and "127.0.0.1:%d unreachable" % dead in out,
+          "no reachable sentinel: clear error naming the address (rc %d: %s)"
+          % (p.returncode, out.strip()[:200]))
+
+
+def main():
+    check = Check()
+    fleet = SentinelFleet("sentinel")
+    try:
+        fleet.start_ha()
+        bad_input(check, fleet)
+        fleet.start_broker()
+        for w in ("s1", "s2"):
+            fleet.start_worker(w, 8, os.path.join(SCRIPTS, "two-step-300ms.json"))
+        fleet.wait_workers(2)
+        c = fleet.client()
+        acked = {}         # i -> (sid, acknowledged after the kill?)
+        killed_at = None
+        deadline = time.monotonic() + 60
+        while len(acked) < N:
+            for i in range(N):
+                if i in acked:
+                    continue
+                if killed_at is None and len(acked) >= N // 3:
+                    fleet.kill("redis")
+                    killed_at = time.monotonic()
+                    print("killed the master (port %d) after %d acknowledged spawns"
+                          % (fleet.mport, len(acked)), flush=True)
+                c.send("SPAWN", {"workflow": "two-step", "goal": "ha %d" % i, "key": "ha-%d" % i})
+                try:
+                    cmd, body = c.recv(10)
+                except Exception:  # noqa: BLE001 - a lost reply: retried with the same key
+                    continue
+                if cmd == "SPAWNED":
+                    acked[i] = (body["session"], killed_at is not None)
+            if time.monotonic() > deadline:
+                break
+        check(len(acked) == N, "all %d spawns acknowledged across the failover (got %d)"
+              % (N, len(acked)))
+        new_master = fleet.sentinel.discover_master(MASTER)
+        check(new_master[1] == fleet.rport, "sentinels promoted the replica (%s)" % (new_master,))
+        after = [sid for sid, post in acked.values() if post]
+        t0 = time.monotonic()
+        try:
+            fleet.wait_completed(after, timeout_s=60)
+            ok_after = True
+        except TimeoutError as e:
+            print("post-failover: %s" % e, flush=True)
+            ok_after = False
+        print("first post-kill sessions done %.1f s after the kill" % (time.monotonic() - killed_at))
+        check(ok_after and after, "the fleet keeps completing sessions after the failover "
+              "(%d acknowledged after the kill all completed)" % len(after))
+        # Acknowledged before the kill: those the promoted replica never got are lost.
+        before = [sid for sid, post in acked.values() if not post]
+        end = time.monotonic() + 15
+        while time.monotonic() < end:
+            pending = [s for s in before if completed_count(fleet.r, s) == 0
+                       and fleet.r.exists("wt:session:%s" % s)]
+            if not pending:
+                break
+            time.sleep(0.2)
+        lost = dup = 0
+        for sid, _ in acked.values():
+            n = completed_count(fleet.r, sid)
+            lost += n == 0
+            dup += n > 1
+        print("submitted %d completed %d lost %d duplicated %d (wait %.1f s)"
+              % (len(acked), len(acked) - lost, lost, dup, time.monotonic() - t0), flush=True)
+        check(dup == 0, "no session completed twice")
+        check(fleet.procs["broker"].poll() is None, "broker survived the failover")
+    except Exception as e:  # noqa: BLE001
+        check(False, "unexpected: %r" % e)
+        fleet.dump_logs()
+    finally:
+        fleet.stop()
+    check.done()
+
+
+if __name__ == "__main__":
+    main()
