@@ -57,8 +57,11 @@ class SentinelFleet(Fleet):
                                    == "up"), 20, "replica in sync")
         for p in self.sports:
             s = redis.Redis(port=p, decode_responses=True, socket_timeout=2)
-            self.wait_for(lambda: _try(lambda: s.execute_command(
-                "SENTINEL", "get-master-addr-by-name", MASTER) is not None), 20, "sentinel %d" % p)
+            # a failover needs each sentinel to have found the replica (INFO of
+            # the master, every 10 s) and its peers (hello messages, every 2 s)
+            self.wait_for(lambda: _try(lambda: len(s.execute_command(
+                "SENTINEL", "replicas", MASTER)) == 1 and len(s.execute_command(
+                    "SENTINEL", "sentinels", MASTER)) == 2), 30, "sentinel %d ready" % p)
         self.r = self.sentinel.master_for(MASTER, decode_responses=True, socket_timeout=5)
 
     @property
