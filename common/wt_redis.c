@@ -531,6 +531,28 @@ wt_redis_get_reply(wt_redis_t *self, wt_err_t *err)
     return check_reply(self, r, err);
 }
 
+int
+wt_redis_append_wait(wt_redis_t *self, int nreplicas, int timeout_ms, wt_err_t *err)
+{
+    char n[16], t[16];
+    snprintf(n, sizeof n, "%d", nreplicas);
+    snprintf(t, sizeof t, "%d", timeout_ms);
+    const char *argv[] = {"WAIT", n, t};
+    return wt_redis_append(self, 3, argv, NULL, err);
+}
+
+int
+wt_redis_wait_reply(wt_redis_t *self, int *replicas, wt_err_t *err)
+{
+    redisReply *r = wt_redis_get_reply(self, err);
+    if (r == NULL)
+        return -1;
+    int ok = r->type == REDIS_REPLY_INTEGER;
+    *replicas = ok ? (int)r->integer : 0;
+    freeReplyObject(r);
+    return ok ? 0 : wt_err_set(err, WT_EPROTO, "WAIT returned an unexpected reply");
+}
+
 void
 wt_redis_script_init(wt_redis_script_t *script, const char *source)
 {

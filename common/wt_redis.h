@@ -89,6 +89,12 @@ int wt_redis_append(wt_redis_t *self, int argc, const char **argv, const size_t 
                     wt_err_t *err);
 redisReply *wt_redis_get_reply(wt_redis_t *self, wt_err_t *err);
 
+/* Queues WAIT nreplicas timeout_ms (waits until the writes sent so far on
+ * this connection reached nreplicas replicas); wt_redis_wait_reply reads the
+ * number of replicas that confirmed. */
+int wt_redis_append_wait(wt_redis_t *self, int nreplicas, int timeout_ms, wt_err_t *err);
+int wt_redis_wait_reply(wt_redis_t *self, int *replicas, wt_err_t *err);
+
 void wt_redis_script_init(wt_redis_script_t *script, const char *source);
 /* Runs script with nkeys keys followed by the other args in argv. */
 redisReply *wt_redis_eval(wt_redis_t *self, wt_redis_script_t *script, int nkeys, int argc,
