@@ -86,7 +86,7 @@ def completed_count(r, sid):
         return -1
 
 
-def bad_input(check, fleet):
+def bad_input(check, fleet, replica_port):
     env = dict(os.environ)
     url = "redis-sentinel://127.0.0.1:%d/nosuchmaster/0" % fleet.sports[0]
     p = subprocess.run([BIN, "logs", "--count", "1", "--redis", url], capture_output=True, text=True, timeout=30,
@@ -95,6 +95,19 @@ def bad_input(check, fleet):
     check(p.returncode not in (0, -11, -6) and "does not know master 'nosuchmaster'" in out
           and "127.0.0.1:%d" % fleet.sports[0] in out,
           "unknown master name: clear error naming the sentinel (rc %d: %s)"
+          % (p.returncode, out.strip()[:200]))
+    # a "master" that answers ROLE as a replica: sentinel 0 also monitors the
+    # replica under another name, so it names the replica as that master
+    s0 = redis.Redis(port=fleet.sports[0], decode_responses=True, socket_timeout=2)
+    s0.execute_command("SENTINEL", "MONITOR", "wrongmaster", "127.0.0.1", replica_port, 2)
+    url = "redis-sentinel://127.0.0.1:%d/wrongmaster/0" % fleet.sports[0]
+    p = subprocess.run([BIN, "logs", "--count", "1", "--redis", url], capture_output=True,
+                       text=True, timeout=30, env=env, stdin=subprocess.DEVNULL)
+    s0.execute_command("SENTINEL", "REMOVE", "wrongmaster")
+    out = p.stdout + p.stderr
+    check(p.returncode not in (0, -11, -6) and "127.0.0.1:%d" % replica_port in out
+          and "answers ROLE as 'slave'" in out,
+          "a replica named as master: clear error naming its address (rc %d: %s)"
           % (p.returncode, out.strip()[:200]))
     dead = free_port()
     url = "redis-sentinel://127.0.0.1:%d/%s/0" % (dead, MASTER)
@@ -131,8 +144,6 @@ def scenario(check, min_replicas, with_bad_input):
     fleet = SentinelFleet("sentinel")
     try:
         fleet.start_ha()
-        if with_bad_input:
-            bad_input(check, fleet)
         extra = ["--redis-min-replicas", str(min_replicas)] if min_replicas else []
         fleet.start_broker(*extra)
         for w in ("s1", "s2"):
@@ -207,6 +218,13 @@ def scenario(check, min_replicas, with_bad_input):
         if min_replicas:
             check(lost == 0, "%s: no acknowledged session lost" % label)
         check(fleet.procs["broker"].poll() is None, "%s: broker survived the failover" % label)
+        if with_bad_input:
+            # after the run (monitoring a replica under another name must not
+            # disturb the failover): the restarted old master is the replica now
+            old = redis.Redis(port=fleet.mport, decode_responses=True, socket_timeout=2)
+            fleet.wait_for(lambda: _try(lambda: old.execute_command("ROLE")[0] == "slave"), 20,
+                           "old master back as a replica")
+            bad_input(check, fleet, fleet.mport)
     except Exception as e:  # noqa: BLE001
         check(False, "%s: unexpected: %r" % (label, e))
         fleet.dump_logs()
