@@ -94,6 +94,7 @@ redis_ready(wt_broker_t *self, wt_err_t *err)
     self->redis_backoff_ms = 0;
     pthread_mutex_lock(&self->stats.lock);
     self->stats.redis_up = 1;
+    self->stats.redis_master_changes = wt_redis_failovers(self->redis);
     pthread_mutex_unlock(&self->stats.lock);
     return 0;
 }
@@ -351,6 +352,9 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
         redis_ok = 0;
     int confirmed = !waiting || replicas >= self->cfg.min_replicas;
     if (waiting && redis_ok && !confirmed) {
+        pthread_mutex_lock(&self->stats.lock);
+        self->stats.unreplicated += (uint64_t)got;
+        pthread_mutex_unlock(&self->stats.lock);
         wt_log_warn("redis: WAIT %d %d confirmed %d replica(s): answering spawns UNAVAILABLE",
                     self->cfg.min_replicas, self->cfg.min_replicas_wait_ms, replicas);
         snprintf(err.msg, sizeof err.msg,

@@ -218,6 +218,12 @@ def scenario(check, min_replicas, with_bad_input):
         if min_replicas:
             check(lost == 0, "%s: no acknowledged session lost" % label)
         check(fleet.procs["broker"].poll() is None, "%s: broker survived the failover" % label)
+        m = fleet.metrics()
+        check("wt_redis_master_changes_total 1" in m,
+              "%s: /metrics counts the master change" % label)
+        if min_replicas:
+            print("%s: %s" % (label, [ln for ln in m.splitlines()
+                                     if ln.startswith("wt_spawns_unreplicated_total")]))
         if with_bad_input:
             # after the run (monitoring a replica under another name must not
             # disturb the failover): the restarted old master is the replica now
