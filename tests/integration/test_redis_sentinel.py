@@ -1,4 +1,4 @@
-# ctest-timeout: 150
+# ctest-timeout: 240
 """Redis Sentinel failover under load (issue 14, must-show 1, short form).
 
 A master, one replica (--replicaof) and three sentinels (redis-server
