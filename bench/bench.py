@@ -71,6 +71,35 @@ def fleet_for_bench(name, slots=8, workers=2, script=ONE_STEP):
     return fleet
 
 
+def bench_replicas(n=1000):
+    """spawn->SPAWNED latency (serial spawns) with --redis-min-replicas 0 and 1,
+    against a master with one replica (--replicaof) on loopback."""
+    res = {"spawns": n}
+    for mr in (0, 1):
+        fleet = Fleet("bench-repl")
+        try:
+            fleet.start_redis()
+            rport = wtfleet.free_port()
+            fleet._spawn("replica", ["/usr/bin/redis-server", "--port", str(rport), "--bind",
+                                     "127.0.0.1", "--save", "", "--appendonly", "no",
+                                     "--dir", fleet.dir, "--replicaof", "127.0.0.1", str(fleet.redis_port)])
+            fleet.wait_for(lambda: (fleet.r.info("replication").get("slave0") or {})
+                           .get("state") == "online", 20, "replica online")
+            fleet.start_broker("--redis-min-replicas", str(mr))
+            c = fleet.client()
+            lat_ms = []
+            for i in range(n):
+                t = time.monotonic()
+                c.spawn("bench-one-step", "r%d" % i)
+                lat_ms.append((time.monotonic() - t) * 1000)
+            c.close()
+            res["min_replicas_%d" % mr] = {"p50_ms": round(pct(lat_ms, 50), 3),
+                                           "p99_ms": round(pct(lat_ms, 99), 3)}
+        finally:
+            fleet.stop()
+    return res
+
+
 def bench_throughput(n):
     fleet = fleet_for_bench("bench-tput")
     try:
@@ -535,7 +564,7 @@ def main():
     ap.add_argument("--sessions", type=int, default=20000)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition,replicas")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -572,11 +601,15 @@ def main():
     if not only or "curve" in only:
         report["curve"] = bench_curve(30000)
         print("curve:      %s" % json.dumps(report["curve"]), flush=True)
+    if not only or "replicas" in only:
+        report["replicas"] = bench_replicas()
+        print("replicas:   %s" % json.dumps(report["replicas"]), flush=True)
     if not only or "partition" in only:
         report["partition"] = bench_partition()
         print("partition:  %s" % json.dumps(report["partition"]), flush=True)
     files = {"dispatch.json": ["throughput", "latency", "broker_alone", "curve"],
              "multihost.json": ["partition"],
+             "ha.json": ["replicas"],
              "agent.json": ["concurrency"],
              "reliability.json": ["resume", "throughput_under_kills"],
              "pipeline.json": ["pipeline"],

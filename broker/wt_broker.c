@@ -94,6 +94,7 @@ redis_ready(wt_broker_t *self, wt_err_t *err)
     self->redis_backoff_ms = 0;
     pthread_mutex_lock(&self->stats.lock);
     self->stats.redis_up = 1;
+    self->stats.redis_master_changes = wt_redis_failovers(self->redis);
     pthread_mutex_unlock(&self->stats.lock);
     return 0;
 }
@@ -327,32 +328,60 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
         else
             appended++;
     }
+    /* --redis-min-replicas: one WAIT after the batch's writes; SPAWNED only
+     * when N replicas have them, so a master lost right after cannot take an
+     * acknowledged session with it. */
+    int waiting = redis_ok && appended > 0 && self->cfg.min_replicas > 0;
+    if (waiting && wt_redis_append_wait(self->redis, self->cfg.min_replicas,
+                                        self->cfg.min_replicas_wait_ms, &err) != 0)
+        redis_ok = 0;
+    char sids[64][64];
+    int existing[64] = {0}, stored[64] = {0};
     int got = 0;
+    for (int i = 0; i < n && i < 64; i++) {
+        if (batch[i].job == NULL || !redis_ok || got >= appended)
+            continue;
+        got++;
+        if (wt_store_intake_reply(&self->store, sids[i], sizeof sids[i], &existing[i], &err) == 0)
+            stored[i] = 1;
+        else
+            redis_ok = 0;
+    }
+    int replicas = -1;
+    if (waiting && redis_ok && wt_redis_wait_reply(self->redis, &replicas, &err) != 0)
+        redis_ok = 0;
+    int confirmed = !waiting || replicas >= self->cfg.min_replicas;
+    if (waiting && redis_ok && !confirmed) {
+        pthread_mutex_lock(&self->stats.lock);
+        self->stats.unreplicated += (uint64_t)got;
+        pthread_mutex_unlock(&self->stats.lock);
+        wt_log_warn("redis: WAIT %d %d confirmed %d replica(s): answering spawns UNAVAILABLE",
+                    self->cfg.min_replicas, self->cfg.min_replicas_wait_ms, replicas);
+        snprintf(err.msg, sizeof err.msg,
+                 "stored on the master but only %d of %d replica(s) confirmed; retry with the "
+                 "same key",
+                 replicas, self->cfg.min_replicas);
+    }
     for (int i = 0; i < n; i++) {
         spawn_req_t *s = &batch[i];
         if (s->job == NULL)
             continue;
-        char sid[64];
-        int existing = 0;
-        if (redis_ok && got < appended &&
-            wt_store_intake_reply(&self->store, sid, sizeof sid, &existing, &err) == 0) {
-            got++;
-            answer_spawn(self, s, sid, existing);
+        /* A session stored on the master is queued whether or not replicas
+         * confirmed it: a retry with the same key finds it (existing) and is
+         * not queued twice. */
+        if (stored[i] && !existing[i]) {
+            s->job->queued_us = wt_clock_mono_us();
+            wt_route_push(self->queue, &s->job);
+        }
+        if (stored[i] && redis_ok && confirmed) {
+            answer_spawn(self, s, sids[i], existing[i]);
             pthread_mutex_lock(&self->stats.lock);
-            if (existing)
+            if (existing[i])
                 self->stats.duplicates++;
             else
                 self->stats.spawned++;
             pthread_mutex_unlock(&self->stats.lock);
-            if (!existing) {
-                s->job->queued_us = wt_clock_mono_us();
-                wt_route_push(self->queue, &s->job);
-            }
         } else {
-            if (redis_ok) {
-                got++;
-                redis_ok = 0;
-            }
             char why[300];
             snprintf(why, sizeof why, "session not stored, retry: %s", err.msg);
             send_error(self, self->clients, WT_CHAN_CLIENT, s->id, s->idlen, s->msg->req,
@@ -1209,6 +1238,9 @@ usage(FILE *out)
             "  --http ADDR:PORT   /healthz and /metrics (default 127.0.0.1:3200; off disables)\n"
             "  --heartbeat DUR    heartbeat interval (default 1s)\n"
             "  --liveness N       missed heartbeats before a worker is dead (default 3)\n"
+            "  --redis-min-replicas N  SPAWNED only once N Redis replicas have the session\n"
+            "                     (WAIT N; default 0 = asynchronous replication); when fewer\n"
+            "                     confirm in 500 ms the client gets a retryable UNAVAILABLE\n"
             "  --max-attempts N   charged runs of a session before it is dead-lettered\n"
             "                     (default 3; a run lost with its worker is charged only\n"
             "                     if the session was running a tool then)\n"
@@ -1346,6 +1378,7 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
     cfg->heartbeat_ms = 1000;
     cfg->liveness = 3;
     cfg->max_attempts = 3;
+    cfg->min_replicas_wait_ms = 500;
     cfg->webhook_max_bytes = WT_TRIGGER_RT_DEFAULT_MAX_BODY;
     cfg->retain_ms = WT_STORE_RETAIN_DEFAULT_MS;
     cfg->tombstones = WT_RETAIN_TOMBSTONES;
@@ -1356,6 +1389,7 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
                                          {"heartbeat", required_argument, 0, 'b'},
                                          {"liveness", required_argument, 0, 'l'},
                                          {"max-attempts", required_argument, 0, 'm'},
+                                         {"redis-min-replicas", required_argument, 0, 0x301},
                                          {"triggers", required_argument, 0, 'T'},
                                          {"workflows", required_argument, 0, 'W'},
                                          {"timezone", required_argument, 0, 'Z'},
@@ -1404,6 +1438,13 @@ parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
             if (*end || v < 1 || v > 1000)
                 return fprintf(stderr, "worktrain broker: bad --max-attempts '%s'\n", optarg), 2;
             cfg->max_attempts = (int)v;
+            break;
+        case 0x301:
+            v = strtoll(optarg, &end, 10);
+            if (*end || v < 0 || v > 16)
+                return fprintf(stderr, "worktrain broker: bad --redis-min-replicas '%s'\n", optarg),
+                       2;
+            cfg->min_replicas = (int)v;
             break;
         case 'T':
             snprintf(cfg->triggers, sizeof cfg->triggers, "%s", optarg);

@@ -25,6 +25,8 @@ typedef struct wt_broker_cfg {
     int heartbeat_ms;           /* heartbeat interval */
     int liveness;               /* missed intervals before a worker is dead */
     int max_attempts;           /* assignments before a session is dead-lettered */
+    int min_replicas;           /* --redis-min-replicas: WAIT for N replicas before SPAWNED */
+    int min_replicas_wait_ms;   /* WAIT timeout */
     char triggers[512];         /* triggers.yml, or "" */
     char workflow_dirs[8][512]; /* --workflows DIR: known workflow ids for triggers */
     int nworkflow_dirs;         /* entries used */

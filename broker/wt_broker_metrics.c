@@ -233,6 +233,12 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
         "Requeued sessions given back, under their old lease, to the worker still running them.",
         s->reattached);
     counter(b, e, "wt_redis_errors_total", "Failed Redis calls.", s->redis_errors);
+    counter(b, e, "wt_redis_master_changes_total",
+            "Times a redis-sentinel:// URL resolved to a new master address.",
+            s->redis_master_changes);
+    counter(b, e, "wt_spawns_unreplicated_total",
+            "Spawns answered UNAVAILABLE because fewer than --redis-min-replicas confirmed.",
+            s->unreplicated);
     counter(b, e, "wt_bad_records_total", "Malformed session records found in Redis.",
             s->bad_records);
     family(b, e, "wt_bad_frames_total", "counter", "Malformed or unknown messages received.");

@@ -103,6 +103,32 @@ test_redis_urls(void)
     WT_CHECK(strstr(err.msg, "s3cret") == NULL && strstr(err.msg, "***") != NULL);
     WT_CHECK(wt_redis_parse_url("redis://fleet:s3%4@h", &u, &err) == -1);
     WT_CHECK(strstr(err.msg, "s3") == NULL && strstr(err.msg, "password") != NULL);
+    /* redis-sentinel://: a host list, a master name, an optional db */
+    WT_CHECK(wt_redis_parse_url("redis-sentinel://a:26379,b:26380,10.0.0.3/mymaster/2", &u, &err) ==
+             0);
+    WT_CHECK(u.nsentinels == 3 && u.sentinels[1].port == 26380 && u.sentinels[2].port == 26379);
+    WT_CHECK_STR(u.sentinels[0].host, "a");
+    WT_CHECK_STR(u.sentinels[2].host, "10.0.0.3");
+    WT_CHECK_STR(u.master, "mymaster");
+    WT_CHECK(u.db == 2 && u.host[0] == '\0');
+    WT_CHECK(wt_redis_parse_url("redis-sentinel://fleet:s3cret@h:1/m", &u, &err) == 0);
+    WT_CHECK_STR(u.user, "fleet");
+    WT_CHECK_STR(u.password, "s3cret");
+    WT_CHECK(u.nsentinels == 1 && u.db == 0);
+    WT_CHECK_STR(u.master, "m");
+    WT_CHECK(wt_redis_parse_url("redis-sentinel://h:1", &u, &err) == -1);
+    WT_CHECK(strstr(err.msg, "MASTER_NAME") != NULL);
+    WT_CHECK(wt_redis_parse_url("redis-sentinel://x:s3cret@h:1,/m", &u, &err) == -1);
+    WT_CHECK(strstr(err.msg, "sentinel host") && strstr(err.msg, "s3cret") == NULL);
+    WT_CHECK(wt_redis_parse_url("redis-sentinel://h:0/m", &u, &err) == -1);
+    WT_CHECK(wt_redis_parse_url("redis-sentinel://h:1/m/x", &u, &err) == -1);
+    WT_CHECK(wt_redis_parse_url("redis-sentinel://1,2,3,4,5,6,7,8,9/m", &u, &err) == -1);
+    /* no reachable sentinel: a clear error naming each address, no crash */
+    wt_redis_t *rs = wt_redis_new("redis-sentinel://127.0.0.1:1,127.0.0.1:2/m", 200, &err);
+    WT_CHECK(rs != NULL && wt_redis_connect(rs, &err) == -1);
+    WT_CHECK(strstr(err.msg, "127.0.0.1:1 unreachable") && strstr(err.msg, "127.0.0.1:2"));
+    WT_CHECK(wt_redis_errors(rs) == 1);
+    wt_redis_destroy(&rs);
     /* the password file: trailing newline stripped, errors name the file */
     char path[] = "/tmp/wt-redis-pw-XXXXXX", pw[64];
     int fd = mkstemp(path);

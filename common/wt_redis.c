@@ -7,6 +7,7 @@
 #include "wt_redis.h"
 
 #include "wt_alloc.h"
+#include "wt_log.h"
 
 #include <errno.h>
 #include <openssl/sha.h>
@@ -22,6 +23,13 @@ struct wt_redis {
     redisContext *ctx;  /* NULL while disconnected */
     uint64_t errors;    /* failed commands and connects */
     int pending;        /* replies owed for appended commands */
+    /* sentinel mode */
+    int next_sentinel;  /* the sentinel asked first (the last that answered) */
+    uint64_t failovers; /* times the resolved master address changed */
+    /* scripts to re-load after a reconnect (a new master, a restarted
+     * server) so that pipelined EVALSHA never meets NOSCRIPT */
+    const char *scripts[16]; /* static sources (see wt_redis_script_t) */
+    int nscripts;
 };
 
 /* Copies n bytes of p into out, decoding %XX escapes (a password may hold
@@ -53,6 +61,81 @@ decode_part(const char *p, size_t n, char *out, size_t cap)
     return 0;
 }
 
+/* Parses "[user][:password]@" at *p (if there is an '@') into out and
+ * advances *p past it. */
+static int
+parse_credentials(const char **p_io, wt_redis_url_t *out, const char *shown, wt_err_t *err)
+{
+    const char *p = *p_io;
+    const char *at = strrchr(p, '@');
+    if (at == NULL)
+        return 0;
+    const char *colon = memchr(p, ':', (size_t)(at - p));
+    const char *user_end = colon ? colon : at;
+    if (decode_part(p, (size_t)(user_end - p), out->user, sizeof out->user) != 0)
+        return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad or too long user", shown);
+    if (colon && decode_part(colon + 1, (size_t)(at - colon - 1), out->password,
+                             sizeof out->password) != 0) {
+        explicit_bzero(out->password, sizeof out->password);
+        return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad or too long password", shown);
+    }
+    *p_io = at + 1;
+    return 0;
+}
+
+/* Parses "host:port[,host:port...]/master[/db]" of a redis-sentinel URL. */
+static int
+parse_sentinels(const char *p, wt_redis_url_t *out, const char *shown, wt_err_t *err)
+{
+    const char *slash = strchr(p, '/');
+    if (slash == NULL || slash[1] == '\0' || slash[1] == '/')
+        return wt_err_set(err, WT_EINVAL, "bad redis url '%s': missing /MASTER_NAME", shown);
+    out->host[0] = '\0';
+    while (p < slash) {
+        const char *comma = memchr(p, ',', (size_t)(slash - p));
+        const char *end = comma ? comma : slash;
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        if (out->nsentinels == WT_REDIS_MAX_SENTINELS)
+            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': more than %d sentinels", shown,
+                              WT_REDIS_MAX_SENTINELS);
+        wt_redis_sentinel_t *s = &out->sentinels[out->nsentinels];
+        size_t hn = (size_t)((colon ? colon : end) - p);
+        if (hn == 0 || hn >= sizeof s->host)
+            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': empty sentinel host", shown);
+        memcpy(s->host, p, hn);
+        s->host[hn] = '\0';
+        s->port = 26379;
+        if (colon) {
+            char *pe = NULL;
+            long port = strtol(colon + 1, &pe, 10);
+            if (pe == colon + 1 || pe != end || port <= 0 || port > 65535)
+                return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad sentinel port", shown);
+            s->port = (int)port;
+        }
+        out->nsentinels++;
+        p = comma ? comma + 1 : slash;
+        if (comma && p == slash)
+            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': empty sentinel host", shown);
+    }
+    if (out->nsentinels == 0)
+        return wt_err_set(err, WT_EINVAL, "bad redis url '%s': no sentinel host", shown);
+    const char *name = slash + 1;
+    const char *dbs = strchr(name, '/');
+    size_t nn = dbs ? (size_t)(dbs - name) : strlen(name);
+    if (nn >= sizeof out->master)
+        return wt_err_set(err, WT_EINVAL, "bad redis url '%s': master name too long", shown);
+    memcpy(out->master, name, nn);
+    out->master[nn] = '\0';
+    if (dbs && dbs[1]) {
+        char *end = NULL;
+        long db = strtol(dbs + 1, &end, 10);
+        if (*end != '\0' || db < 0 || db > 1000)
+            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad database number", shown);
+        out->db = (int)db;
+    }
+    return 0;
+}
+
 int
 wt_redis_parse_url(const char *url, wt_redis_url_t *out, wt_err_t *err)
 {
@@ -71,24 +154,16 @@ wt_redis_parse_url(const char *url, wt_redis_url_t *out, wt_err_t *err)
             out->db = (int)strtol(q + 4, NULL, 10);
         return 0;
     }
-    if (strncmp(url, "redis://", 8) != 0)
-        return wt_err_set(err, WT_EINVAL, "bad redis url '%s': expected redis:// or unix://",
+    int sentinel = strncmp(url, "redis-sentinel://", 17) == 0;
+    if (!sentinel && strncmp(url, "redis://", 8) != 0)
+        return wt_err_set(err, WT_EINVAL,
+                          "bad redis url '%s': expected redis://, redis-sentinel:// or unix://",
                           shown);
-    const char *p = url + 8;
-    const char *at = strrchr(p, '@');
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *user_end = colon ? colon : at;
-        if (decode_part(p, (size_t)(user_end - p), out->user, sizeof out->user) != 0)
-            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad or too long user", shown);
-        if (colon && decode_part(colon + 1, (size_t)(at - colon - 1), out->password,
-                                 sizeof out->password) != 0) {
-            explicit_bzero(out->password, sizeof out->password);
-            return wt_err_set(err, WT_EINVAL, "bad redis url '%s': bad or too long password",
-                              shown);
-        }
-        p = at + 1;
-    }
+    const char *p = url + (sentinel ? 17 : 8);
+    if (parse_credentials(&p, out, shown, err) != 0)
+        return -1;
+    if (sentinel)
+        return parse_sentinels(p, out, shown, err);
     const char *slash = strchr(p, '/');
     const char *colon = strchr(p, ':');
     if (colon && slash && colon > slash)
@@ -210,6 +285,12 @@ wt_redis_connected(const wt_redis_t *self)
 }
 
 uint64_t
+wt_redis_failovers(const wt_redis_t *self)
+{
+    return self->failovers;
+}
+
+uint64_t
 wt_redis_errors(const wt_redis_t *self)
 {
     return self->errors;
@@ -219,8 +300,13 @@ static int
 io_fail(wt_redis_t *self, wt_err_t *err, const char *what)
 {
     self->errors++;
-    wt_err_set(err, WT_EIO, "redis %s at %s: %s", what, self->display,
-               self->ctx && self->ctx->errstr[0] ? self->ctx->errstr : "connection lost");
+    if (self->url.nsentinels > 0)
+        wt_err_set(err, WT_EIO, "redis %s at master '%s' %s:%d (%s): %s", what, self->url.master,
+                   self->url.host, self->url.port, self->display,
+                   self->ctx && self->ctx->errstr[0] ? self->ctx->errstr : "connection lost");
+    else
+        wt_err_set(err, WT_EIO, "redis %s at %s: %s", what, self->display,
+                   self->ctx && self->ctx->errstr[0] ? self->ctx->errstr : "connection lost");
     if (err && self->ctx && self->ctx->err == REDIS_ERR_IO && self->ctx->errstr[0] &&
         strstr(self->ctx->errstr, "temporarily unavailable") != NULL)
         err->code = WT_ETIMEDOUT; /* hiredis 0.14 reports a timeout as EAGAIN */
@@ -241,10 +327,104 @@ check_reply(wt_redis_t *self, redisReply *r, wt_err_t *err)
             wt_err_set(err, WT_ESTALE, "redis refused: %s", r->str);
         else
             wt_err_set(err, WT_EIO, "redis error: %s", r->str);
+        /* A demoted master answers writes with READONLY and a promoted
+         * replica may still be LOADING: ask the sentinels again. */
+        if (self->url.nsentinels > 0 &&
+            (strncmp(r->str, "READONLY", 8) == 0 || strncmp(r->str, "LOADING", 7) == 0 ||
+             strstr(r->str, "-READONLY") != NULL)) {
+            wt_log_warn("redis master '%s' at %s:%d answered '%.40s': resolving again",
+                        self->url.master, self->url.host, self->url.port, r->str);
+            wt_redis_disconnect(self);
+        }
         freeReplyObject(r);
         return NULL;
     }
     return r;
+}
+
+/* Asks the sentinels in turn (starting with the last that answered) where
+ * the master is; one pass, so a caller's retry loop bounds the attempts. */
+static int
+resolve_master(wt_redis_t *self, struct timeval tv, wt_err_t *err)
+{
+    char why[768] = "";
+    size_t wn = 0;
+    int n = self->url.nsentinels;
+    for (int k = 0; k < n; k++) {
+        int i = (self->next_sentinel + k) % n;
+        const wt_redis_sentinel_t *s = &self->url.sentinels[i];
+        char got[256] = "";
+        redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
+        redisReply *r = NULL;
+        if (c == NULL || c->err)
+            snprintf(got, sizeof got, "unreachable (%s)", c ? c->errstr : "out of memory");
+        else if (redisSetTimeout(c, tv) != REDIS_OK ||
+                 (r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", self->url.master)) ==
+                     NULL)
+            snprintf(got, sizeof got, "no answer (%s)", c->errstr[0] ? c->errstr : "timeout");
+        else if (r->type == REDIS_REPLY_ERROR)
+            snprintf(got, sizeof got, "error: %.200s", r->str);
+        else if (r->type == REDIS_REPLY_NIL)
+            snprintf(got, sizeof got, "does not know master '%s'", self->url.master);
+        else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+                 r->element[0]->type != REDIS_REPLY_STRING ||
+                 r->element[1]->type != REDIS_REPLY_STRING ||
+                 strlen(r->element[0]->str) >= sizeof self->url.host)
+            snprintf(got, sizeof got, "unexpected reply");
+        else {
+            int port = atoi(r->element[1]->str);
+            if (strcmp(self->url.host, r->element[0]->str) != 0 || self->url.port != port) {
+                if (self->url.host[0])
+                    self->failovers++;
+                wt_log_info("redis master '%s' is at %s:%d (sentinel %s:%d)", self->url.master,
+                            r->element[0]->str, port, s->host, s->port);
+            }
+            snprintf(self->url.host, sizeof self->url.host, "%s", r->element[0]->str);
+            self->url.port = port;
+            self->next_sentinel = i;
+            freeReplyObject(r);
+            redisFree(c);
+            return 0;
+        }
+        if (r)
+            freeReplyObject(r);
+        if (c)
+            redisFree(c);
+        int w = snprintf(why + wn, sizeof why - wn, "%ssentinel %s:%d %s", wn ? "; " : "", s->host,
+                         s->port, got);
+        if (w > 0 && (size_t)w < sizeof why - wn)
+            wn += (size_t)w;
+    }
+    self->errors++;
+    return wt_err_set(err, WT_EIO, "redis master '%s' not resolved (%s): %s", self->url.master,
+                      self->display, why);
+}
+
+/* A sentinel's answer may be stale (mid-failover): refuse a "master" that
+ * says it is a replica, and ask the next sentinel first next time. */
+static int
+check_role(wt_redis_t *self, wt_err_t *err)
+{
+    redisReply *r = check_reply(self, redisCommand(self->ctx, "ROLE"), err);
+    if (r == NULL) {
+        wt_redis_disconnect(self);
+        return -1;
+    }
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+             r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "master") == 0;
+    if (!ok) {
+        self->errors++;
+        wt_err_set(err, WT_EIO, "redis at %s:%d (master '%s' per sentinel) answers ROLE as '%s'",
+                   self->url.host, self->url.port, self->url.master,
+                   r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+                           r->element[0]->type == REDIS_REPLY_STRING
+                       ? r->element[0]->str
+                       : "?");
+        self->next_sentinel = (self->next_sentinel + 1) % self->url.nsentinels;
+        wt_redis_disconnect(self);
+    }
+    freeReplyObject(r);
+    return ok ? 0 : -1;
 }
 
 int
@@ -254,6 +434,8 @@ wt_redis_connect(wt_redis_t *self, wt_err_t *err)
         return 0;
     struct timeval tv = {.tv_sec = self->timeout_ms / 1000,
                          .tv_usec = (self->timeout_ms % 1000) * 1000};
+    if (self->url.nsentinels > 0 && resolve_master(self, tv, err) != 0)
+        return -1;
     if (self->url.path[0])
         self->ctx = redisConnectUnixWithTimeout(self->url.path, tv);
     else
@@ -281,6 +463,17 @@ wt_redis_connect(wt_redis_t *self, wt_err_t *err)
     }
     if (self->url.db != 0) {
         redisReply *r = check_reply(self, redisCommand(self->ctx, "SELECT %d", self->url.db), err);
+        if (r == NULL) {
+            wt_redis_disconnect(self);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    if (self->url.nsentinels > 0 && check_role(self, err) != 0)
+        return -1;
+    for (int i = 0; i < self->nscripts; i++) {
+        redisReply *r =
+            check_reply(self, redisCommand(self->ctx, "SCRIPT LOAD %s", self->scripts[i]), err);
         if (r == NULL) {
             wt_redis_disconnect(self);
             return -1;
@@ -338,6 +531,28 @@ wt_redis_get_reply(wt_redis_t *self, wt_err_t *err)
     return check_reply(self, r, err);
 }
 
+int
+wt_redis_append_wait(wt_redis_t *self, int nreplicas, int timeout_ms, wt_err_t *err)
+{
+    char n[16], t[16];
+    snprintf(n, sizeof n, "%d", nreplicas);
+    snprintf(t, sizeof t, "%d", timeout_ms);
+    const char *argv[] = {"WAIT", n, t};
+    return wt_redis_append(self, 3, argv, NULL, err);
+}
+
+int
+wt_redis_wait_reply(wt_redis_t *self, int *replicas, wt_err_t *err)
+{
+    redisReply *r = wt_redis_get_reply(self, err);
+    if (r == NULL)
+        return -1;
+    int ok = r->type == REDIS_REPLY_INTEGER;
+    *replicas = ok ? (int)r->integer : 0;
+    freeReplyObject(r);
+    return ok ? 0 : wt_err_set(err, WT_EPROTO, "WAIT returned an unexpected reply");
+}
+
 void
 wt_redis_script_init(wt_redis_script_t *script, const char *source)
 {
@@ -355,6 +570,11 @@ wt_redis_script_load(wt_redis_t *self, wt_redis_script_t *script, wt_err_t *err)
     if (r == NULL)
         return -1;
     freeReplyObject(r);
+    int known = 0;
+    for (int i = 0; i < self->nscripts; i++)
+        known |= self->scripts[i] == script->source;
+    if (!known && self->nscripts < (int)(sizeof self->scripts / sizeof self->scripts[0]))
+        self->scripts[self->nscripts++] = script->source;
     return 0;
 }
 

@@ -13,9 +13,20 @@
 
 typedef struct wt_redis wt_redis_t;
 
+#define WT_REDIS_MAX_SENTINELS 8
+
+typedef struct wt_redis_sentinel {
+    char host[256];
+    int port;
+} wt_redis_sentinel_t;
+
 typedef struct wt_redis_url {
-    char host[256];     /* TCP host, empty for a Unix socket */
-    int port;           /* TCP port */
+    char host[256]; /* TCP host, empty for a Unix socket; for a sentinel URL
+                       the master last resolved (empty before) */
+    int port;       /* TCP port */
+    int nsentinels; /* >0 for redis-sentinel:// */
+    wt_redis_sentinel_t sentinels[WT_REDIS_MAX_SENTINELS];
+    char master[128];   /* the master name the sentinels monitor */
     char path[256];     /* Unix socket path, empty for TCP */
     int db;             /* SELECTed database */
     char user[128];     /* ACL user for AUTH, empty for the default user */
@@ -34,7 +45,10 @@ typedef struct wt_redis_script {
 } wt_redis_script_t;
 
 /* Parses redis://[[user]:password@]host[:port][/db] (user and password may
- * be %-encoded) or unix:///path[?db=N]. Errors never quote the password. */
+ * be %-encoded), unix:///path[?db=N] or
+ * redis-sentinel://[[user]:password@]host:port[,host:port...]/master[/db]
+ * (the credentials are for the master; sentinels are asked without AUTH).
+ * Errors never quote the password. */
 int wt_redis_parse_url(const char *url, wt_redis_url_t *out, wt_err_t *err);
 /* Renders url for logs with the password shown as ***. */
 void wt_redis_url_display(const char *url, char *out, size_t cap);
@@ -43,12 +57,19 @@ void wt_redis_url_display(const char *url, char *out, size_t cap);
  * cannot be read or is empty. */
 int wt_redis_password_file(char *out, size_t cap, wt_err_t *err);
 
-/* Does not connect yet. timeout_ms bounds connect and every command. */
+/* Does not connect yet. timeout_ms bounds connect and every command.
+ * With a sentinel URL each connect asks the sentinels in turn for the
+ * master, connects to it and checks that ROLE says master; connection loss
+ * and -READONLY / -LOADING replies drop the connection so the next command
+ * resolves again. Scripts loaded with wt_redis_script_load are re-loaded on
+ * every reconnect, so pipelined EVALSHA works on a new master. */
 wt_redis_t *wt_redis_new(const char *url, int timeout_ms, wt_err_t *err);
 void wt_redis_destroy(wt_redis_t **self_p);
 /* Connects now if not connected. */
 int wt_redis_connect(wt_redis_t *self, wt_err_t *err);
 int wt_redis_connected(const wt_redis_t *self);
+/* Count of times a sentinel URL resolved to a different master address. */
+uint64_t wt_redis_failovers(const wt_redis_t *self);
 /* Count of failed commands and connects since creation. */
 uint64_t wt_redis_errors(const wt_redis_t *self);
 /* Drops the connection; the next command reconnects. */
@@ -67,6 +88,12 @@ redisReply *wt_redis_commandv(wt_redis_t *self, int argc, const char **argv, con
 int wt_redis_append(wt_redis_t *self, int argc, const char **argv, const size_t *lens,
                     wt_err_t *err);
 redisReply *wt_redis_get_reply(wt_redis_t *self, wt_err_t *err);
+
+/* Queues WAIT nreplicas timeout_ms (waits until the writes sent so far on
+ * this connection reached nreplicas replicas); wt_redis_wait_reply reads the
+ * number of replicas that confirmed. */
+int wt_redis_append_wait(wt_redis_t *self, int nreplicas, int timeout_ms, wt_err_t *err);
+int wt_redis_wait_reply(wt_redis_t *self, int *replicas, wt_err_t *err);
 
 void wt_redis_script_init(wt_redis_script_t *script, const char *source);
 /* Runs script with nkeys keys followed by the other args in argv. */

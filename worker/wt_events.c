@@ -103,6 +103,25 @@ drop_last(wt_events_t *self)
     self->pending--;
 }
 
+/* With min_replicas, a session's last word counts as stored only once that
+ * many replicas have it: otherwise it stays buffered and is written again
+ * (same seq: a no-op where it is already stored, a rewrite on a promoted
+ * replica that never got it). */
+static int
+replicated(wt_events_t *self, const char *type, wt_err_t *err)
+{
+    if (self->min_replicas <= 0 || strcmp(type, "session_completed") != 0)
+        return 0;
+    int n = 0;
+    if (wt_redis_append_wait(self->store->redis, self->min_replicas, 500, err) != 0 ||
+        wt_redis_wait_reply(self->store->redis, &n, err) != 0)
+        return -1;
+    if (n >= self->min_replicas)
+        return 0;
+    return wt_err_set(err, WT_EIO, "session_completed confirmed by %d of %d redis replica(s)", n,
+                      self->min_replicas);
+}
+
 /* Writes buffered events in order until one fails; 0 when all are stored. */
 static int
 flush(wt_events_t *self, wt_err_t *err)
@@ -113,7 +132,8 @@ flush(wt_events_t *self, wt_err_t *err)
         if (wt_store_append_tells(self->store, self->sid,
                                   __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST), p->seq, p->type,
                                   p->text, p->fleet, p->nfields, (const char **)p->fields,
-                                  &self->tells_waiting, &e) != 0) {
+                                  &self->tells_waiting, &e) != 0 ||
+            replicated(self, p->type, &e) != 0) {
             if (e.code == WT_ESTALE)
                 self->stale = 1;
             if (err)

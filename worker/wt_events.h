@@ -36,6 +36,7 @@ typedef struct wt_events {
     int64_t tells_waiting;     /* operator messages waiting, as of the last stored append */
     int64_t take_seq;          /* number of the last tell take that got a reply */
     int take_unsure;           /* a take got no reply: retry it with the same number */
+    int min_replicas;          /* session_completed is stored once N replicas have it */
 } wt_events_t;
 
 void wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64_t epoch);

@@ -39,6 +39,7 @@ wt_session_new(const wt_session_env_t *env, const wt_msg_t *a)
     self->epoch = a->epoch;
     self->at_boundary = 1; /* a session that has not begun its step may be handed back */
     wt_events_init(&self->events, &self->store, self->sid, a->epoch);
+    self->events.min_replicas = env->min_replicas;
     self->attempt = a->attempt;
     self->depth = a->depth;
     self->max_turns = a->max_turns > 0 ? a->max_turns : env->default_max_turns;

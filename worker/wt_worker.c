@@ -732,6 +732,7 @@ worker_setup(worker_t *w)
         .sandbox = w->sandbox,
         .default_max_turns = w->cfg.max_turns,
         .min_notes = w->cfg.min_notes,
+        .min_replicas = w->cfg.min_replicas,
         .default_timeout_ms = w->cfg.session_timeout_ms,
         .stuck_abort = w->cfg.stuck_abort,
         .bash_timeout_ms = 300000,

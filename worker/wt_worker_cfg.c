@@ -49,6 +49,8 @@ usage(FILE *out)
         "Workspaces: a successful session's workspace is removed when it ends; those of\n"
         "failed, stuck, timed-out and cancelled sessions are kept --keep-days N days\n"
         "(default 7; a decimal such as 0.5 works) for inspection, then removed.\n"
+        "--redis-min-replicas N: session_completed counts as written only once N Redis\n"
+        "  replicas have it (WAIT N 500; retried like a Redis outage; default 0)\n"
         "--min-notes N: complete_step refuses notes shorter than N characters (default 50,\n"
         "as WorkRail's daemon; 0 only requires notes where the step does).\n"
         "Tool sandbox: --sandbox on (default) runs every Bash command under bubblewrap\n"
@@ -160,6 +162,7 @@ int
 wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
 {
     defaults(cfg);
+    // clang-format off
     static const struct option opts[] = {
         {"broker", 1, 0, 'b'},          {"redis", 1, 0, 'r'},
         {"slots", 1, 0, 's'},           {"workflows", 1, 0, 'w'},
@@ -178,7 +181,9 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         {"tool-max-cpu", 1, 0, 1002},   {"tool-max-memory", 1, 0, 1003},
         {"tool-max-procs", 1, 0, 1004}, {"tool-max-file", 1, 0, 1005},
         {"curve-key", 1, 0, 'c'},       {"broker-pub", 1, 0, 'Y'},
-        {"client-key", 1, 0, 'k'},      {0, 0, 0, 0}};
+        {"client-key", 1, 0, 'k'},      {"redis-min-replicas", 1, 0, 1010},
+        {0, 0, 0, 0}};
+    // clang-format on
     optind = 1;
     opterr = 0;
     int c, rc = 0;
@@ -310,6 +315,9 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
             break;
         case 1005:
             rc = limit("--tool-max-file", optarg, &cfg->sandbox.max_file_mb);
+            break;
+        case 1010:
+            rc = number("--redis-min-replicas", optarg, 0, 16, &cfg->min_replicas);
             break;
         case 'h':
             usage(stdout);
