@@ -29,6 +29,16 @@ try_cert(const char *path, wt_cert_kind_t kind)
                                      : strlen(c.secret_key) == WT_CERT_Z85_LEN);
 }
 
+/* Occurrences of needle in hay, overlapping ones too. */
+static int
+count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
 static void
 try_url(const char *url)
 {
@@ -41,10 +51,15 @@ try_url(const char *url)
         wt_assert(err.msg[0] != '\0');
         return;
     }
-    /* a password of a few characters could occur elsewhere by chance */
-    if (strlen(u.password) >= 8) {
-        wt_assert(strstr(shown, u.password) == NULL);
-        wt_assert(strstr(err.msg, u.password) == NULL);
+    /* The password may also occur elsewhere in the URL by chance (in
+     * "redis://x@..." the password "//x" does); the display shows *** and
+     * drops at least its own occurrence. */
+    if (u.password[0] != '\0') {
+        wt_assert(strstr(shown, "***") != NULL);
+        if (strchr(url, '%') == NULL) /* written as is: one occurrence is its own */
+            wt_assert(count(shown, u.password) < count(url, u.password));
+        else /* %-encoded: it may not be there literally; at least none is added */
+            wt_assert(count(shown, u.password) <= count(url, u.password));
     }
 }
 
