@@ -1209,7 +1209,6 @@ broker_run(wt_broker_t *self)
             on_workers(self);
         if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
             on_clients(self);
-        lease_tick(self);
         now = wt_clock_mono_ms();
         if (now >= self->next_heartbeat_ms) {
             send_heartbeats(self);
@@ -1220,6 +1219,9 @@ broker_run(wt_broker_t *self)
             next_check = now + LIVENESS_CHECK_MS;
         }
         dispatch(self);
+        /* After the work of this turn: a broker back from a pause finds
+         * out from its own fenced writes, or from here, that it lost. */
+        lease_tick(self);
         if (now >= next_sweep) {
             sweep_expired(self);
             next_sweep = wt_clock_mono_ms() + SWEEP_MS;
@@ -1255,6 +1257,9 @@ usage(FILE *out)
             "/metrics (wt_queue_unroutable) and `worktrain status` say why. A SPAWN of a\n"
             "workflow no worker ever offered is refused with the known ids (spawn\n"
             "--allow-unknown queues it anyway).\n"
+            "Several brokers may share one Redis: one is active (leader lease\n"
+            "<prefix>broker:leader), the others are standbys that answer NOT_ACTIVE and\n"
+            "take over within 3 s of its death (README: High availability).\n"
             "\n"
             "  --clients EP       client ROUTER endpoint (default tcp://127.0.0.1:5555,\n"
             "                     env WORKTRAIN_BROKER_CLIENTS)\n"

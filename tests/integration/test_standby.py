@@ -20,8 +20,6 @@ import sys
 import time
 import urllib.request
 
-import zmq
-
 sys.path.insert(0, os.path.dirname(__file__))
 from wtfleet import BIN, SCRIPTS, Check, Client, Fleet, free_port  # noqa: E402
 
