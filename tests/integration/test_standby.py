@@ -124,14 +124,23 @@ def main():
         raw.close()
         check(cmd == "ERROR" and body.get("code") == 12,
               "the standby answers a client ERROR NOT_ACTIVE (12): %s" % body.get("message"))
-        workers = ",".join([a.workers, b.workers])
+        workers = ",".join([b.workers, a.workers])  # the standby first: workers move on
         for i in range(4):
             fleet.start_worker("w%d" % i, 5, SCRIPT, "--heartbeat", "500ms", "--liveness", "3",
                                "--broker", workers)
         poll(lambda: (a.health() or {}).get("workers") == 4, 20, "4 workers on broker a")
+        check(all("is a standby" in open(os.path.join(fleet.dir, "worker-w%d.log" % i)).read()
+                  for i in range(4)), "each worker was told NOT_ACTIVE by the standby first")
 
         # --- kill -9 of the active broker: 20 running, 100 queued ---
-        sids = spawn_all(fleet, [a, b], 120, "kill %d")
+        sids = spawn_all(fleet, [a, b], 119, "kill %d")  # + the CLI one: 120
+        cli = fleet.run_cli("spawn", "--workflow", "two-step", "--goal", "via list", "--key",
+                            "list-1", env={"WORKTRAIN_BROKER": b.clients + "," + a.clients})
+        check(cli.returncode == 0 and cli.stdout.strip() != "",
+              "worktrain spawn with the standby first in WORKTRAIN_BROKER reaches the active "
+              "broker (%s)" % cli.stderr.strip())
+        listed = [cli.stdout.strip()] if cli.returncode == 0 else []
+        sids += listed
         poll(lambda: fleet.r.hlen("wt:running") == 20 and fleet.r.zcard("wt:queue") == 100,
              20, "20 running and 100 queued")
         fleet.kill(a.key, signal.SIGKILL)
@@ -149,8 +158,8 @@ def main():
         fleet.wait_completed(sids, 120)
         counts = completions(fleet, sids)
         check(all(n == 1 for n in counts.values()),
-              "all 120 sessions completed exactly once (%d with another count)"
-              % sum(1 for n in counts.values() if n != 1))
+              "all %d sessions completed exactly once (%d with another count)" % (len(counts),
+              sum(1 for n in counts.values() if n != 1)))
         check(fleet.r.get("wt:broker:epoch") == "2", "one takeover: leader epoch 2")
         check("stepping down" not in b.log(), "broker b never stepped down")
 
