@@ -1180,6 +1180,7 @@ broker_run(wt_broker_t *self)
     int64_t next_publish = 0, next_check = 0, next_sweep = 0;
     int64_t next_insecure_warn = wt_clock_mono_ms() + INSECURE_WARN_MS; /* main warned at start */
     self->next_heartbeat_ms = wt_clock_mono_ms() + self->cfg.heartbeat_ms;
+    lease_tick(self); /* a lone broker is active before it reads its first request */
     while (!wt_signal_stopping()) {
         int64_t now = wt_clock_mono_ms();
         int64_t next = self->next_heartbeat_ms < next_check ? self->next_heartbeat_ms : next_check;
