@@ -2,8 +2,9 @@
  * 13; the Binary Star idea with Redis as the arbiter). The active broker
  * renews the lease <prefix>broker:leader every LEASE_RENEW_MS; a standby
  * polls it every LEASE_POLL_MS and takes it once it is gone, with a new
- * epoch. The epoch fences every write that assigns or requeues work
- * (wt_store leader fence), so a broker that still believes it leads after
+ * epoch (at once when the holder was a broker on this host whose process is
+ * gone: a kill -9 and restart is no slower than without a lease). The epoch fences every write that
+ * assigns or requeues work (wt_store leader fence), so a broker that still believes it leads after
  * a pause cannot dispatch: its first refused write, or its next renewal,
  * makes it step down. Stepping down drops the in-memory workers, queue and
  * orphans (the new leader owns them now, in Redis); becoming active
@@ -14,10 +15,38 @@
 #include "wt_log.h"
 #include "wt_ulid.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+/* The inode of this process's PID namespace (0 if unknown): two brokers
+ * see each other's pids only when it and the host name are the same. */
+static unsigned long long
+pid_ns(void)
+{
+    struct stat st;
+    return stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+/* A lease holder on this host and PID namespace whose process is gone (a
+ * broker killed -9 and restarted here): no need to wait for its TTL. Any
+ * doubt (another host, a pid that exists, even if reused) means alive. */
+static int
+holder_dead(const wt_broker_t *self)
+{
+    char host[64] = "?", theirs[64];
+    unsigned long long ns = 0;
+    long pid = 0;
+    gethostname(host, sizeof host - 1);
+    if (sscanf(self->leader_holder, "%63[^:]:%llu:%ld:", theirs, &ns, &pid) != 3)
+        return 0;
+    return strcmp(theirs, host) == 0 && ns != 0 && ns == pid_ns() && pid > 0 &&
+           pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
 
 void
 wt_broker_lease_init(wt_broker_t *self)
@@ -25,7 +54,8 @@ wt_broker_lease_init(wt_broker_t *self)
     char host[64] = "?", ulid[WT_ULID_LEN + 1];
     gethostname(host, sizeof host - 1);
     wt_ulid_make(ulid, wt_clock_now_ms());
-    snprintf(self->lease_id, sizeof self->lease_id, "%s:%ld:%s", host, (long)getpid(), ulid);
+    snprintf(self->lease_id, sizeof self->lease_id, "%s:%llu:%ld:%s", host,
+             (unsigned long long)pid_ns(), (long)getpid(), ulid);
     self->store.leader_epoch = 0;
     pthread_mutex_lock(&self->stats.lock);
     self->stats.leader = 0;
@@ -107,8 +137,17 @@ wt_broker_lease_tick(wt_broker_t *self, int redis_ok, wt_err_t *err)
     self->next_lease_ms = now + (mine ? WT_BROKER_LEASE_RENEW_MS : WT_BROKER_LEASE_POLL_MS);
     int64_t got = redis_ok
                       ? wt_store_lease(&self->store, self->lease_id, mine, WT_BROKER_LEASE_TTL_MS,
-                                       self->leader_holder, sizeof self->leader_holder, err)
+                                       NULL, self->leader_holder, sizeof self->leader_holder, err)
                       : -1;
+    if (got == 0 && mine == 0 && holder_dead(self)) {
+        char dead[sizeof self->leader_holder];
+        snprintf(dead, sizeof dead, "%s", self->leader_holder);
+        wt_log_info("leader lease holder %s was a broker on this host that is gone: taking over "
+                    "without waiting for its TTL",
+                    dead);
+        got = wt_store_lease(&self->store, self->lease_id, 0, WT_BROKER_LEASE_TTL_MS, dead,
+                             self->leader_holder, sizeof self->leader_holder, err);
+    }
     if (got < 0) {
         /* Cannot tell: past the TTL (less a margin) another broker may
          * hold it, so stop dispatching before that can overlap. */

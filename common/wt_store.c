@@ -306,7 +306,8 @@ static const char reattach_lua[] = LEADER_LUA
 
 /* The broker leader lease (DESIGN 13). ARGV: prefix, id, the caller's
  * epoch (0 = it does not hold it), ttl ms. The holder renews; anyone takes
- * a lease that is gone, with a new epoch (INCR <p>broker:epoch). Returns
+ * a lease that is gone, with a new epoch (INCR <p>broker:epoch), or held
+ * by ARGV[5] (a holder the caller knows to be dead). Returns
  * {epoch the caller now holds or 0, holder id}. */
 static const char lease_lua[] =
     "local k, id, mine, ttl = ARGV[1]..'broker:leader', ARGV[2], ARGV[3], ARGV[4]\n"
@@ -314,7 +315,7 @@ static const char lease_lua[] =
     "if v then\n"
     "  local e, who = string.match(v, '^(%d+) (.*)$')\n"
     "  if who == id and e == mine then redis.call('PEXPIRE', k, ttl) return {tonumber(e), id} end\n"
-    "  return {0, tostring(who)}\n"
+    "  if ARGV[5] == '' or who ~= ARGV[5] then return {0, tostring(who)} end\n"
     "end\n"
     "local e = redis.call('INCR', ARGV[1]..'broker:epoch')\n"
     "redis.call('SET', k, e..' '..id, 'PX', ttl)\n"
@@ -390,14 +391,14 @@ wt_store_fenced(const wt_err_t *err)
 }
 
 int64_t
-wt_store_lease(wt_store_t *self, const char *id, int64_t mine, int ttl_ms, char *holder, size_t cap,
-               wt_err_t *err)
+wt_store_lease(wt_store_t *self, const char *id, int64_t mine, int ttl_ms, const char *dead,
+               char *holder, size_t cap, wt_err_t *err)
 {
     char ep[24], ttl[16];
     snprintf(ep, sizeof ep, "%lld", (long long)mine);
     snprintf(ttl, sizeof ttl, "%d", ttl_ms);
-    const char *argv[] = {self->prefix, id, ep, ttl};
-    redisReply *r = wt_redis_eval(self->redis, &self->lease, 0, 4, argv, NULL, err);
+    const char *argv[] = {self->prefix, id, ep, ttl, dead ? dead : ""};
+    redisReply *r = wt_redis_eval(self->redis, &self->lease, 0, 5, argv, NULL, err);
     if (r == NULL)
         return -1;
     int64_t rc = -1;

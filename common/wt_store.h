@@ -95,11 +95,12 @@ char *wt_store_key(const wt_store_t *self, char *out, size_t cap, const char *fm
 int wt_store_load_scripts(wt_store_t *self, wt_err_t *err);
 
 /* The broker leader lease (DESIGN 13). Takes <prefix>broker:leader for id
- * when it is gone (with a new epoch), or renews it (ttl_ms) when id holds it
- * with epoch mine. Returns the epoch id now holds, 0 when another holds it
- * (copied to holder, may be NULL), -1 on a Redis error. */
-int64_t wt_store_lease(wt_store_t *self, const char *id, int64_t mine, int ttl_ms, char *holder,
-                       size_t cap, wt_err_t *err);
+ * when it is gone or held by `dead` (a holder the caller knows has died;
+ * NULL or "" for none), with a new epoch, or renews it (ttl_ms) when id
+ * holds it with epoch mine. Returns the epoch id now holds, 0 when another
+ * holds it (copied to holder, may be NULL), -1 on a Redis error. */
+int64_t wt_store_lease(wt_store_t *self, const char *id, int64_t mine, int ttl_ms, const char *dead,
+                       char *holder, size_t cap, wt_err_t *err);
 /* Deletes the lease if id still holds it with epoch mine (clean stop). */
 int wt_store_unlease(wt_store_t *self, const char *id, int64_t mine, wt_err_t *err);
 /* With leader_epoch > 0, the intake, assign, requeue and reattach scripts

@@ -331,11 +331,11 @@ test_leader_fence(void)
     WT_CHECK(wt_store_load_scripts(&a, NULL) == 0);
     wt_err_t err = {0};
     char holder[64], v[64];
-    int64_t ea = wt_store_lease(&a, "A", 0, 3000, holder, sizeof holder, &err);
+    int64_t ea = wt_store_lease(&a, "A", 0, 3000, NULL, holder, sizeof holder, &err);
     WT_CHECK(ea == 1);
-    WT_CHECK(wt_store_lease(&b, "B", 0, 3000, holder, sizeof holder, &err) == 0);
+    WT_CHECK(wt_store_lease(&b, "B", 0, 3000, NULL, holder, sizeof holder, &err) == 0);
     WT_CHECK_STR(holder, "A");
-    WT_CHECK(wt_store_lease(&a, "A", ea, 3000, NULL, 0, &err) == ea); /* renewed */
+    WT_CHECK(wt_store_lease(&a, "A", ea, 3000, NULL, NULL, 0, &err) == ea); /* renewed */
     a.leader_epoch = ea;
     /* the active one assigns under its epoch */
     redisReply *r = wt_redis_command(redis, NULL,
@@ -350,11 +350,11 @@ test_leader_fence(void)
     /* A's lease expires (it froze); B takes over with a new epoch */
     r = wt_redis_command(redis, NULL, "DEL wt:broker:leader");
     freeReplyObject(r);
-    int64_t eb = wt_store_lease(&b, "B", 0, 3000, NULL, 0, &err);
+    int64_t eb = wt_store_lease(&b, "B", 0, 3000, NULL, NULL, 0, &err);
     WT_CHECK(eb == 2);
     b.leader_epoch = eb;
     /* A wakes up still believing it leads: renewal refused, writes fenced */
-    WT_CHECK(wt_store_lease(&a, "A", ea, 3000, holder, sizeof holder, &err) == 0);
+    WT_CHECK(wt_store_lease(&a, "A", ea, 3000, NULL, holder, sizeof holder, &err) == 0);
     WT_CHECK_STR(holder, "B");
     WT_CHECK(wt_store_assign_append(&a, "F1", "w1", 1000, 3, &err) == 0);
     WT_CHECK(wt_store_assign_reply(&a, &epoch, &attempt, &err) == -1);
@@ -382,7 +382,11 @@ test_leader_fence(void)
     WT_CHECK(int_of("EXISTS %s", "wt:broker:leader") == 1);
     WT_CHECK(wt_store_unlease(&b, "B", eb, &err) == 0);
     WT_CHECK(int_of("EXISTS %s", "wt:broker:leader") == 0);
-    WT_CHECK(wt_store_lease(&a, "A", 0, 3000, NULL, 0, &err) == 3);
+    WT_CHECK(wt_store_lease(&a, "A", 0, 3000, NULL, NULL, 0, &err) == 3);
+    /* a holder known dead is replaced at once; a live one, or another, is not */
+    WT_CHECK(wt_store_lease(&b, "B", 0, 3000, "C", holder, sizeof holder, &err) == 0);
+    WT_CHECK_STR(holder, "A");
+    WT_CHECK(wt_store_lease(&b, "B", 0, 3000, "A", NULL, 0, &err) == 4);
 }
 
 int

@@ -8,7 +8,11 @@ endpoints.
 - SIGSTOP of the active broker for 10 s, then SIGCONT: the standby took
   over; the old one's writes are refused by the leader-epoch fence
   (wt_broker_fenced_total), it steps down (/healthz standby, its log says
-  so), and nothing runs twice.
+  so), and nothing runs twice;
+- a holder on the same host whose process is gone (killed and reaped) is
+  replaced at once, without waiting for the lease's TTL. (The kill -9 above
+  measures the TTL path: the killed broker is not reaped while it is timed,
+  so it still exists as a zombie, as a broker on another host would.)
 Prints the takeover times: to role active, to the first worker registered
 with the new active broker, to its first dispatch (all 20 slots are busy
 then, so that one waits for a running session to end)."""
@@ -190,6 +194,16 @@ def main():
         twice = [s for s in sids + sids2
                  if sum(1 for _, t, _, _ in fleet.events(s) if t == "step_advanced") > 2]
         check(not twice, "no step ran twice (%d sessions with more than 2 steps)" % len(twice))
+
+        # --- a holder on this host that is gone (killed and reaped): no TTL wait ---
+        fleet.kill(a.key, signal.SIGKILL)
+        fleet.procs[a.key].wait(10)
+        t0 = time.monotonic()
+        t_active = poll(lambda: b.role() == "active", 10, "b takes over from the reaped a")
+        print("dead_holder_takeover_s=%.3f" % (t_active - t0), flush=True)
+        check("without waiting for its TTL" in b.log(),
+              "a dead holder on this host is replaced without waiting for the TTL (%.2f s)"
+              % (t_active - t0))
     except Exception as e:  # noqa: BLE001 - report and fail, with the logs
         check(False, "exception: %r" % e)
         fleet.dump_logs()
