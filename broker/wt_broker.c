@@ -68,6 +68,16 @@ send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id, size_t
 static void
 redis_failed(wt_broker_t *self, const wt_err_t *err)
 {
+    if (wt_store_fenced(err)) {
+        /* not a Redis failure: another broker leads now (DESIGN 13) */
+        wt_log_warn("redis refused a write fenced with leader epoch %lld: %s",
+                    (long long)self->store.leader_epoch, err->msg);
+        self->lease_lost = 1;
+        pthread_mutex_lock(&self->stats.lock);
+        self->stats.fenced++;
+        pthread_mutex_unlock(&self->stats.lock);
+        return;
+    }
     if (self->redis_backoff_ms == 0)
         wt_log_warn("redis: %s (retrying with backoff)", err->msg);
     self->redis_backoff_ms = self->redis_backoff_ms ? self->redis_backoff_ms * 2 : 100;
@@ -385,7 +395,7 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
             char why[300];
             snprintf(why, sizeof why, "session not stored, retry: %s", err.msg);
             send_error(self, self->clients, WT_CHAN_CLIENT, s->id, s->idlen, s->msg->req,
-                       WT_PROTO_E_UNAVAILABLE, why);
+                       wt_store_fenced(&err) ? WT_PROTO_E_NOT_ACTIVE : WT_PROTO_E_UNAVAILABLE, why);
         }
         wt_job_destroy(&s->job);
     }
@@ -394,6 +404,22 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
 }
 
 /* --- client commands --- */
+
+/* A standby broker does nothing for clients and workers: it says so, so
+ * that they move to the next endpoint of their list. */
+static void
+not_active(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id, size_t idlen,
+           uint64_t req)
+{
+    char why[400];
+    snprintf(why, sizeof why,
+             "this broker is a standby; the active one is %s: try the next endpoint",
+             self->leader_holder[0] ? self->leader_holder : "not known yet");
+    send_error(self, sock, chan, id, idlen, req, WT_PROTO_E_NOT_ACTIVE, why);
+    pthread_mutex_lock(&self->stats.lock);
+    self->stats.not_active++;
+    pthread_mutex_unlock(&self->stats.lock);
+}
 
 static void
 cancel_session(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
@@ -490,6 +516,11 @@ on_clients(wt_broker_t *self)
             wt_log_warn("client socket: bad message: %s", err.msg);
             if (idlen)
                 send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, 0, code, err.msg);
+            continue;
+        }
+        if (self->store.leader_epoch == 0) {
+            not_active(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req);
+            wt_msg_destroy(&m);
             continue;
         }
         if (m->cmd == WT_CMD_SPAWN) {
@@ -777,6 +808,12 @@ on_workers(wt_broker_t *self)
                 send_error(self, self->workers, WT_CHAN_WORKER, id, idlen, 0, code, err.msg);
             continue;
         }
+        if (self->store.leader_epoch == 0) {
+            if (m->cmd != WT_CMD_DISCONNECT)
+                not_active(self, self->workers, WT_CHAN_WORKER, id, idlen, m->req);
+            wt_msg_destroy(&m);
+            continue;
+        }
         wt_bworker_t *w = find_worker(self, id, idlen);
         if (m->cmd == WT_CMD_READY) {
             on_ready(self, id, idlen, m);
@@ -846,7 +883,8 @@ typedef struct pair {
 static void
 dispatch(wt_broker_t *self)
 {
-    if (wt_clock_mono_ms() < self->redis_retry_ms)
+    if (self->store.leader_epoch == 0 || self->lease_lost ||
+        wt_clock_mono_ms() < self->redis_retry_ms)
         return;
     pair_t batch[256];
     wt_route_fleet_t fleet = wt_broker_fleet(self);
@@ -1013,7 +1051,8 @@ static void
 sweep_expired(wt_broker_t *self)
 {
     wt_err_t err = {0};
-    if (wt_clock_mono_ms() < self->redis_retry_ms || redis_ready(self, &err) != 0)
+    if (self->store.leader_epoch == 0 || wt_clock_mono_ms() < self->redis_retry_ms ||
+        redis_ready(self, &err) != 0)
         return;
     if (wt_retain_adopt(&self->retain, ADOPT_BATCH, self->cfg.retain_ms, &err) < 0) {
         sweep_failed(self, &err);
@@ -1123,15 +1162,15 @@ broker_release(wt_broker_t *self)
     wt_zap_destroy(&self->zap);
 }
 
-/* Connects to Redis and rebuilds state, retrying until it works or we stop. */
+/* Connects to Redis, retrying until it works or we stop. */
 static int
 startup_redis(wt_broker_t *self)
 {
     int backoff = 100;
     for (;;) {
         wt_err_t err = {0};
-        if (redis_ready(self, &err) == 0 && wt_broker_recover(self, &err) == 0)
-            return 0;
+        if (redis_ready(self, &err) == 0)
+            return 0; /* recovery from Redis happens on taking the leader lease */
         wt_log_warn("redis at startup: %s (retrying in %d ms)", err.msg, backoff);
         self->scripts_loaded = 0;
         for (int waited = 0; waited < backoff; waited += 50) {
@@ -1151,12 +1190,26 @@ insecure_warning(const wt_broker_t *self)
                 self->cfg.clients, self->cfg.workers);
 }
 
+/* The leader lease when due (wt_broker_lease.c); a Redis error there is a
+ * Redis failure like any other. */
+static void
+lease_tick(wt_broker_t *self)
+{
+    wt_err_t err = {0};
+    int ok = wt_clock_mono_ms() >= self->redis_retry_ms && redis_ready(self, &err) == 0;
+    if (!ok && err.msg[0])
+        redis_failed(self, &err);
+    if (wt_broker_lease_tick(self, ok, &err) != 0)
+        redis_failed(self, &err);
+}
+
 static int
 broker_run(wt_broker_t *self)
 {
     int64_t next_publish = 0, next_check = 0, next_sweep = 0;
     int64_t next_insecure_warn = wt_clock_mono_ms() + INSECURE_WARN_MS; /* main warned at start */
     self->next_heartbeat_ms = wt_clock_mono_ms() + self->cfg.heartbeat_ms;
+    lease_tick(self); /* a lone broker is active before it reads its first request */
     while (!wt_signal_stopping()) {
         int64_t now = wt_clock_mono_ms();
         int64_t next = self->next_heartbeat_ms < next_check ? self->next_heartbeat_ms : next_check;
@@ -1164,6 +1217,8 @@ broker_run(wt_broker_t *self)
         if (self->redis_retry_ms > now && wt_route_size(self->queue) &&
             self->redis_retry_ms - now < timeout)
             timeout = (long)(self->redis_retry_ms - now);
+        if (self->next_lease_ms - now < timeout)
+            timeout = (long)(self->next_lease_ms - now);
         if (timeout < 0)
             timeout = 0;
         zmq_pollitem_t items[] = {{self->clients, 0, ZMQ_POLLIN, 0},
@@ -1194,6 +1249,9 @@ broker_run(wt_broker_t *self)
             next_check = now + LIVENESS_CHECK_MS;
         }
         dispatch(self);
+        /* After the work of this turn: a broker back from a pause finds
+         * out from its own fenced writes, or from here, that it lost. */
+        lease_tick(self);
         if (now >= next_sweep) {
             sweep_expired(self);
             next_sweep = wt_clock_mono_ms() + SWEEP_MS;
@@ -1229,6 +1287,9 @@ usage(FILE *out)
             "/metrics (wt_queue_unroutable) and `worktrain status` say why. A SPAWN of a\n"
             "workflow no worker ever offered is refused with the known ids (spawn\n"
             "--allow-unknown queues it anyway).\n"
+            "Several brokers may share one Redis: one is active (leader lease\n"
+            "<prefix>broker:leader), the others are standbys that answer NOT_ACTIVE and\n"
+            "take over within 3 s of its death (README: High availability).\n"
             "\n"
             "  --clients EP       client ROUTER endpoint (default tcp://127.0.0.1:5555,\n"
             "                     env WORKTRAIN_BROKER_CLIENTS)\n"
@@ -1716,10 +1777,12 @@ wt_broker_main(int argc, char **argv)
         }
         free(k.v);
     }
+    wt_broker_lease_init(self);
     if (startup_redis(self) == 0 && broker_run(self) == 0)
         rc = 0;
     else if (wt_signal_stopping())
         rc = 0;
+    wt_broker_lease_release(self);
     wt_log_info("broker stopping: %zu queued, %lld running; state is in Redis",
                 wt_route_size(self->queue), (long long)self->active);
 out:

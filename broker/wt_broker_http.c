@@ -154,7 +154,10 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     pthread_mutex_unlock(&self->stats->lock);
     if (strcmp(url, "/healthz") == 0) {
         wt_buf_printf(
-            &body, NULL, "{\"status\":\"ok\",\"workers\":%lld,\"queued\":%lld,\"redis\":\"%s\"}\n",
+            &body, NULL,
+            "{\"status\":\"ok\",\"role\":\"%s\",\"epoch\":%lld,\"workers\":%lld,\"queued\":%lld,"
+            "\"redis\":\"%s\"}\n",
+            copy.leader ? "active" : "standby", (long long)copy.leader_epoch,
             (long long)copy.workers, (long long)copy.queued, copy.redis_up ? "up" : "down");
         return reply(conn, MHD_HTTP_OK, "application/json", &body);
     }

@@ -83,9 +83,32 @@ typedef struct wt_broker {
     wt_broker_stats_t stats;   /* shared with the HTTP thread */
     int64_t active;            /* sessions held by workers */
     char *unroutable;          /* owned: what <prefix>unroutable last got, NULL before */
+    char lease_id[160];        /* this broker in the leader lease: host:pid:ulid */
+    char leader_holder[160];   /* who held the lease at the last look */
+    int64_t next_lease_ms;     /* monotonic: next lease renewal or poll */
+    int64_t lease_ok_ms;       /* monotonic: last time the lease was held for sure */
+    int lease_lost;            /* a fenced write was refused: step down at the next tick */
     uint64_t assign_seq;       /* req of the last ASSIGN; starts at the wall clock in us so a
                                   restarted broker never reuses one a worker has seen */
 } wt_broker_t;
+
+/* Leader lease timing (DESIGN 13): an active broker dead at t is replaced
+ * by t + TTL + POLL at the latest. */
+#define WT_BROKER_LEASE_TTL_MS   2500
+#define WT_BROKER_LEASE_RENEW_MS 1000
+#define WT_BROKER_LEASE_POLL_MS  200
+
+/* wt_broker_lease.c: picks this broker's lease id; starts as standby. */
+void wt_broker_lease_init(wt_broker_t *self);
+/* wt_broker_lease.c: renews or takes the lease when due (redis_ok: the
+ * connection is usable), steps down when it is gone or a fenced write was
+ * refused, takes over (recovery from Redis) when it is free. -1 with err
+ * when the lease call itself failed on Redis. */
+int wt_broker_lease_tick(wt_broker_t *self, int redis_ok, wt_err_t *err);
+/* wt_broker_lease.c: forget workers, queue and orphans; become standby. */
+void wt_broker_step_down(wt_broker_t *self, const char *why);
+/* wt_broker_lease.c: gives the lease up at a clean stop (fast failover). */
+void wt_broker_lease_release(wt_broker_t *self);
 
 /* wt_broker_recover.c: rebuild the queue and orphans from Redis. */
 int wt_broker_recover(wt_broker_t *self, wt_err_t *err);

@@ -199,6 +199,19 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
     gauge(b, e, "wt_slots_total", "Session slots across live workers.", (double)s->slots_total);
     gauge(b, e, "wt_slots_free", "Free session slots across live workers.", (double)s->slots_free);
     gauge(b, e, "wt_redis_up", "1 when the last Redis call succeeded.", s->redis_up);
+    gauge(b, e, "wt_broker_active",
+          "1 when this broker holds the leader lease and dispatches, 0 while standby.", s->leader);
+    gauge(b, e, "wt_broker_leader_epoch", "Epoch of the leader lease held, 0 while standby.",
+          (double)s->leader_epoch);
+    counter(b, e, "wt_broker_fenced_total",
+            "Writes Redis refused because this broker's leader epoch was no longer current.",
+            s->fenced);
+    counter(b, e, "wt_broker_takeovers_total", "Times this broker became the active one.",
+            s->takeovers);
+    counter(b, e, "wt_broker_stepdowns_total",
+            "Times this broker found its lease gone and became standby.", s->stepdowns);
+    counter(b, e, "wt_broker_not_active_total",
+            "Client and worker requests answered NOT_ACTIVE while standby.", s->not_active);
     counter(b, e, "wt_sessions_spawned_total", "Sessions accepted by intake.", s->spawned);
     counter(b, e, "wt_spawn_duplicates_total", "SPAWNs answered from an earlier idempotency key.",
             s->duplicates);

@@ -57,6 +57,12 @@ typedef struct wt_broker_stats {
     int64_t slots_free;                    /* sum of free credit */
     double oldest_age_s;                   /* age of the oldest queued session */
     int redis_up;                          /* last Redis call succeeded */
+    int leader;                            /* holds the leader lease (DESIGN 13): dispatches */
+    int64_t leader_epoch;                  /* its lease epoch, 0 while standby */
+    uint64_t fenced;                       /* writes Redis refused for an old leader epoch */
+    uint64_t takeovers;                    /* times this broker became the active one */
+    uint64_t stepdowns;                    /* times it lost the lease and became standby */
+    uint64_t not_active;                   /* requests answered NOT_ACTIVE while standby */
     uint64_t spawned;                      /* sessions accepted (new) */
     uint64_t duplicates;                   /* SPAWNs answered from an idempotency key */
     uint64_t refused;                      /* SPAWNs refused as invalid (ERROR REFUSED) */

@@ -32,6 +32,22 @@
     "  end\n"                                                                                      \
     "end\n"
 
+/* The broker leader fence (DESIGN 13) shared by the scripts that assign or
+ * requeue work: e is the caller's leader epoch ('' = unfenced, for tools
+ * and tests). The lease <p>broker:leader holds "EPOCH ID"; a caller whose
+ * epoch is not the one in it (lease taken over, or expired) is refused, so
+ * a broker that still believes it leads cannot dispatch. */
+#define LEADER_LUA                                                                                 \
+    "local function fenced(p, e)\n"                                                                \
+    "  if e == nil or e == '' then return nil end\n"                                               \
+    "  local v = redis.call('GET', p..'broker:leader')\n"                                          \
+    "  local cur = v and string.match(v, '^(%d+) ') or 'none'\n"                                   \
+    "  if cur ~= e then\n"                                                                         \
+    "    return redis.error_reply('FENCED leader epoch '..e..' is not the current one "            \
+    "('..cur..')')\n"                                                                              \
+    "  end\n"                                                                                      \
+    "end\n"
+
 /* Lua shared by the scripts that can write a session_completed (append,
  * and assign when it dead-letters): the inbox entry for a completion or a
  * reported issue, written in the same script as the event itself, and the
@@ -86,8 +102,10 @@
     "end\n"
 /* clang-format on */
 
-static const char intake_lua[] =
+static const char intake_lua[] = LEADER_LUA
     "local p, sid, key = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local f = fenced(p, ARGV[20])\n"
+    "if f then return f end\n"
     "if key ~= '' then\n"
     "  local old = redis.call('GET', p..'idem:'..key)\n"
     "  if old then return {old, 1} end\n"
@@ -118,8 +136,10 @@ static const char intake_lua[] =
     "return {sid, 0}\n";
 
 /* clang-format off */
-static const char assign_lua[] = INBOX_LUA
+static const char assign_lua[] = LEADER_LUA INBOX_LUA
     "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local f = fenced(p, ARGV[7])\n"
+    "if f then return f end\n"
     "local hk = p..'session:'..sid\n"
     "local st = redis.call('HGET', hk, 'status')\n"
     "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session "
@@ -236,27 +256,29 @@ static const char take_lua[] =
  * remembers which, so a reattach can undo it. Returns 0 when the session
  * has ended, 1 when requeued and charged, 2 when not charged. */
 static const char requeue_lua[] =
-    "local p, sid = ARGV[1], ARGV[2]\n"
-    "local hk = p..'session:'..sid\n"
-    "local st = redis.call('HGET', hk, 'status')\n"
-    "if st ~= 'queued' and st ~= 'running' then return 0 end\n"
-    "redis.call('HSET', hk, 'status', 'queued', 'worker', '')\n"
-    "local rc = 1\n"
-    "if ARGV[4] == '1' then redis.call('HINCRBY', hk, 'attempt', -1) rc = 2 end\n"
-    "if ARGV[4] == '2' then\n"
-    "  local t = redis.call('HGET', hk, 'in_tool')\n"
-    "  if st == 'running' and t and t ~= '' then\n"
-    "    redis.call('HSET', hk, 'lost_as', 'charged')\n"
-    "  else\n"
-    "    redis.call('HINCRBY', hk, 'spared', 1)\n"
-    "    redis.call('HSET', hk, 'lost_as', 'spared')\n"
-    "    rc = 2\n"
-    "  end\n"
-    "end\n"
-    "redis.call('HDEL', p..'running', sid)\n"
-    "redis.call('ZADD', p..'queue', ARGV[3], sid)\n"
-    "redis.call('ZADD', p..'queued', ARGV[5], sid)\n"
-    "return rc\n";
+    LEADER_LUA "local p, sid = ARGV[1], ARGV[2]\n"
+               "local f = fenced(p, ARGV[6])\n"
+               "if f then return f end\n"
+               "local hk = p..'session:'..sid\n"
+               "local st = redis.call('HGET', hk, 'status')\n"
+               "if st ~= 'queued' and st ~= 'running' then return 0 end\n"
+               "redis.call('HSET', hk, 'status', 'queued', 'worker', '')\n"
+               "local rc = 1\n"
+               "if ARGV[4] == '1' then redis.call('HINCRBY', hk, 'attempt', -1) rc = 2 end\n"
+               "if ARGV[4] == '2' then\n"
+               "  local t = redis.call('HGET', hk, 'in_tool')\n"
+               "  if st == 'running' and t and t ~= '' then\n"
+               "    redis.call('HSET', hk, 'lost_as', 'charged')\n"
+               "  else\n"
+               "    redis.call('HINCRBY', hk, 'spared', 1)\n"
+               "    redis.call('HSET', hk, 'lost_as', 'spared')\n"
+               "    rc = 2\n"
+               "  end\n"
+               "end\n"
+               "redis.call('HDEL', p..'running', sid)\n"
+               "redis.call('ZADD', p..'queue', ARGV[3], sid)\n"
+               "redis.call('ZADD', p..'queued', ARGV[5], sid)\n"
+               "return rc\n";
 
 /* Gives a requeued session back to the worker that still runs it under its
  * old lease (the broker had judged that worker dead and requeued it). The
@@ -265,8 +287,10 @@ static const char requeue_lua[] =
  * have set status running again). Not once it has ended. Undoes the
  * requeue's accounting: the run goes on, so it was neither charged nor
  * lost. */
-static const char reattach_lua[] =
+static const char reattach_lua[] = LEADER_LUA
     "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local f = fenced(p, ARGV[4])\n"
+    "if f then return f end\n"
     "local hk = p..'session:'..sid\n"
     "local cur = redis.call('HMGET', hk, 'status', 'lost_as', 'epoch', 'started_ms')\n"
     "if (cur[1] ~= 'queued' and cur[1] ~= 'running') or cur[3] == '0' then return 0 end\n"
@@ -279,6 +303,29 @@ static const char reattach_lua[] =
     "redis.call('ZREM', p..'queued', sid)\n"
     "redis.call('HSET', p..'running', sid, worker)\n"
     "return 1\n";
+
+/* The broker leader lease (DESIGN 13). ARGV: prefix, id, the caller's
+ * epoch (0 = it does not hold it), ttl ms. The holder renews; anyone takes
+ * a lease that is gone, with a new epoch (INCR <p>broker:epoch), or held
+ * by ARGV[5] (a holder the caller knows to be dead). Returns
+ * {epoch the caller now holds or 0, holder id}. */
+static const char lease_lua[] =
+    "local k, id, mine, ttl = ARGV[1]..'broker:leader', ARGV[2], ARGV[3], ARGV[4]\n"
+    "local v = redis.call('GET', k)\n"
+    "if v then\n"
+    "  local e, who = string.match(v, '^(%d+) (.*)$')\n"
+    "  if who == id and e == mine then redis.call('PEXPIRE', k, ttl) return {tonumber(e), id} end\n"
+    "  if ARGV[5] == '' or who ~= ARGV[5] then return {0, tostring(who)} end\n"
+    "end\n"
+    "local e = redis.call('INCR', ARGV[1]..'broker:epoch')\n"
+    "redis.call('SET', k, e..' '..id, 'PX', ttl)\n"
+    "return {e, id}\n";
+
+/* Gives the lease up (clean shutdown) if the caller still holds it. */
+static const char unlease_lua[] =
+    "local k = ARGV[1]..'broker:leader'\n"
+    "if redis.call('GET', k) == ARGV[3]..' '..ARGV[2] then return redis.call('DEL', k) end\n"
+    "return 0\n";
 
 void
 wt_store_init(wt_store_t *self, wt_redis_t *redis, const char *prefix)
@@ -295,6 +342,8 @@ wt_store_init(wt_store_t *self, wt_redis_t *redis, const char *prefix)
     wt_redis_script_init(&self->reattach, reattach_lua);
     wt_redis_script_init(&self->tell, tell_lua);
     wt_redis_script_init(&self->take, take_lua);
+    wt_redis_script_init(&self->lease, lease_lua);
+    wt_redis_script_init(&self->unlease, unlease_lua);
 }
 
 char *
@@ -319,8 +368,61 @@ wt_store_load_scripts(wt_store_t *self, wt_err_t *err)
         wt_redis_script_load(self->redis, &self->requeue, err) != 0 ||
         wt_redis_script_load(self->redis, &self->reattach, err) != 0 ||
         wt_redis_script_load(self->redis, &self->tell, err) != 0 ||
-        wt_redis_script_load(self->redis, &self->take, err) != 0)
+        wt_redis_script_load(self->redis, &self->take, err) != 0 ||
+        wt_redis_script_load(self->redis, &self->lease, err) != 0 ||
+        wt_redis_script_load(self->redis, &self->unlease, err) != 0)
         return -1;
+    return 0;
+}
+
+/* The leader epoch argument of the fenced scripts: "" when unfenced. */
+static void
+leader_arg(const wt_store_t *self, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (self->leader_epoch > 0)
+        snprintf(out, cap, "%lld", (long long)self->leader_epoch);
+}
+
+int
+wt_store_fenced(const wt_err_t *err)
+{
+    return err != NULL && strstr(err->msg, "FENCED") != NULL;
+}
+
+int64_t
+wt_store_lease(wt_store_t *self, const char *id, int64_t mine, int ttl_ms, const char *dead,
+               char *holder, size_t cap, wt_err_t *err)
+{
+    char ep[24], ttl[16];
+    snprintf(ep, sizeof ep, "%lld", (long long)mine);
+    snprintf(ttl, sizeof ttl, "%d", ttl_ms);
+    const char *argv[] = {self->prefix, id, ep, ttl, dead ? dead : ""};
+    redisReply *r = wt_redis_eval(self->redis, &self->lease, 0, 5, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    int64_t rc = -1;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_STRING) {
+        rc = r->element[0]->integer;
+        if (holder)
+            snprintf(holder, cap, "%s", r->element[1]->str);
+    } else
+        wt_err_set(err, WT_EPROTO, "lease script returned an unexpected reply");
+    freeReplyObject(r);
+    return rc;
+}
+
+int
+wt_store_unlease(wt_store_t *self, const char *id, int64_t mine, wt_err_t *err)
+{
+    char ep[24];
+    snprintf(ep, sizeof ep, "%lld", (long long)mine);
+    const char *argv[] = {self->prefix, id, ep};
+    redisReply *r = wt_redis_eval(self->redis, &self->unlease, 0, 3, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
     return 0;
 }
 
@@ -344,6 +446,8 @@ wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *er
     snprintf(score, sizeof score, "%.0f", queue_score(s->priority, s->created_ms));
     snprintf(keep, sizeof keep, "%lld",
              (long long)(s->retain_ms > 0 ? s->retain_ms : WT_STORE_RETAIN_DEFAULT_MS));
+    char leader[24];
+    leader_arg(self, leader, sizeof leader);
     const char *argv[] = {self->prefix,
                           s->sid,
                           s->idem_key ? s->idem_key : "",
@@ -362,8 +466,9 @@ wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *er
                           s->run ? s->run : "",
                           s->phase ? s->phase : "",
                           keep,
-                          s->require ? s->require : ""};
-    return wt_redis_append_eval(self->redis, &self->intake, 0, 19, argv, NULL, err);
+                          s->require ? s->require : "",
+                          leader};
+    return wt_redis_append_eval(self->redis, &self->intake, 0, 20, argv, NULL, err);
 }
 
 int
@@ -392,8 +497,10 @@ wt_store_assign_append(wt_store_t *self, const char *sid, const char *worker, in
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     snprintf(maxa, sizeof maxa, "%d", max_attempts);
     snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
-    const char *argv[] = {self->prefix, sid, worker, now, maxa, cap};
-    return wt_redis_append_eval(self->redis, &self->assign, 0, 6, argv, NULL, err);
+    char leader[24];
+    leader_arg(self, leader, sizeof leader);
+    const char *argv[] = {self->prefix, sid, worker, now, maxa, cap, leader};
+    return wt_redis_append_eval(self->redis, &self->assign, 0, 7, argv, NULL, err);
 }
 
 int
@@ -404,6 +511,8 @@ wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *
     if (r == NULL) {
         if (strstr(e.msg, "NOTFOUND") != NULL)
             e.code = WT_ENOTFOUND;
+        else if (wt_store_fenced(&e))
+            e.code = WT_ESTALE;
         if (err)
             *err = e;
         return -1;
@@ -428,8 +537,10 @@ wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t create
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)wt_clock_now_ms());
     snprintf(mode, sizeof mode, "%d", (int)how);
-    const char *argv[] = {self->prefix, sid, score, mode, now};
-    redisReply *r = wt_redis_eval(self->redis, &self->requeue, 0, 5, argv, NULL, err);
+    char leader[24];
+    leader_arg(self, leader, sizeof leader);
+    const char *argv[] = {self->prefix, sid, score, mode, now, leader};
+    redisReply *r = wt_redis_eval(self->redis, &self->requeue, 0, 6, argv, NULL, err);
     if (r == NULL)
         return -1;
     int rc = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 1;
@@ -440,8 +551,10 @@ wt_store_requeue(wt_store_t *self, const char *sid, int priority, int64_t create
 int
 wt_store_reattach(wt_store_t *self, const char *sid, const char *worker, wt_err_t *err)
 {
-    const char *argv[] = {self->prefix, sid, worker};
-    redisReply *r = wt_redis_eval(self->redis, &self->reattach, 0, 3, argv, NULL, err);
+    char leader[24];
+    leader_arg(self, leader, sizeof leader);
+    const char *argv[] = {self->prefix, sid, worker, leader};
+    redisReply *r = wt_redis_eval(self->redis, &self->reattach, 0, 4, argv, NULL, err);
     if (r == NULL)
         return -1;
     int rc = r->type == REDIS_REPLY_INTEGER && r->integer == 1;

@@ -24,6 +24,8 @@
  *   <p>inbox                    stream what needs an operator's eye (capped):
  *                                      completions, reported issues, escalations
  *   <p>session:<sid>:tell       list   operator messages waiting for the agent
+ *   <p>broker:leader            string "EPOCH ID" of the active broker (TTL: the lease)
+ *   <p>broker:epoch             string leader epochs handed out (INCR per takeover)
  * Multi-key changes run as Lua scripts so they are atomic: intake (create a
  * session exactly once per idempotency key), assign (bump the lease epoch)
  * append (refuse writes carrying a stale epoch, and any event after the
@@ -59,6 +61,9 @@ typedef struct wt_store {
     wt_redis_script_t reattach; /* give a requeued session back to its live worker */
     wt_redis_script_t tell;     /* queue an operator message for a live session */
     wt_redis_script_t take;     /* fenced take of waiting messages + message_received */
+    wt_redis_script_t lease;    /* broker leader lease: take or renew */
+    wt_redis_script_t unlease;  /* broker leader lease: give up */
+    int64_t leader_epoch;       /* > 0: intake/assign/requeue/reattach are fenced with it */
 } wt_store_t;
 
 /* A session as handed to intake. Strings are borrowed. */
@@ -88,6 +93,20 @@ char *wt_store_key(const wt_store_t *self, char *out, size_t cap, const char *fm
     __attribute__((format(printf, 4, 5)));
 /* Loads every script (call after connecting, before pipelining). */
 int wt_store_load_scripts(wt_store_t *self, wt_err_t *err);
+
+/* The broker leader lease (DESIGN 13). Takes <prefix>broker:leader for id
+ * when it is gone or held by `dead` (a holder the caller knows has died;
+ * NULL or "" for none), with a new epoch, or renews it (ttl_ms) when id
+ * holds it with epoch mine. Returns the epoch id now holds, 0 when another
+ * holds it (copied to holder, may be NULL), -1 on a Redis error. */
+int64_t wt_store_lease(wt_store_t *self, const char *id, int64_t mine, int ttl_ms, const char *dead,
+                       char *holder, size_t cap, wt_err_t *err);
+/* Deletes the lease if id still holds it with epoch mine (clean stop). */
+int wt_store_unlease(wt_store_t *self, const char *id, int64_t mine, wt_err_t *err);
+/* With leader_epoch > 0, the intake, assign, requeue and reattach scripts
+ * refuse (WT_ESTALE, text starting "FENCED") unless it is the epoch of the
+ * current lease: 1 when err is such a refusal. */
+int wt_store_fenced(const wt_err_t *err);
 
 /* Queues the intake script for pipelining; read with wt_store_intake_reply,
  * which copies the session id (new, or the earlier one for a seen key). */

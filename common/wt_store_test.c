@@ -318,13 +318,85 @@ test_lost_accounting(void)
     WT_CHECK(strstr(field("S1", "error", v, sizeof v), "lost 9 times") != NULL);
 }
 
+/* The broker leader lease: one holder at a time, a new epoch per takeover,
+ * renewal only by the holder; a broker fenced with an old epoch (its lease
+ * taken over or expired) has its intake, assign, requeue and reattach
+ * refused inside Redis, and nothing of the session changes. */
+static void
+test_leader_fence(void)
+{
+    wt_store_t a, b;
+    wt_store_init(&a, redis, "wt:");
+    wt_store_init(&b, redis, "wt:");
+    WT_CHECK(wt_store_load_scripts(&a, NULL) == 0);
+    wt_err_t err = {0};
+    char holder[64], v[64];
+    int64_t ea = wt_store_lease(&a, "A", 0, 3000, NULL, holder, sizeof holder, &err);
+    WT_CHECK(ea == 1);
+    WT_CHECK(wt_store_lease(&b, "B", 0, 3000, NULL, holder, sizeof holder, &err) == 0);
+    WT_CHECK_STR(holder, "A");
+    WT_CHECK(wt_store_lease(&a, "A", ea, 3000, NULL, NULL, 0, &err) == ea); /* renewed */
+    a.leader_epoch = ea;
+    /* the active one assigns under its epoch */
+    redisReply *r = wt_redis_command(redis, NULL,
+                                     "HSET wt:session:F1 status queued epoch 0 "
+                                     "attempt 0 workflow w goal g");
+    freeReplyObject(r);
+    int64_t epoch = 0;
+    int attempt = 0;
+    WT_CHECK(wt_store_assign_append(&a, "F1", "w1", 1000, 3, &err) == 0);
+    WT_CHECK(wt_store_assign_reply(&a, &epoch, &attempt, &err) == 0);
+    WT_CHECK(attempt == 1);
+    /* A's lease expires (it froze); B takes over with a new epoch */
+    r = wt_redis_command(redis, NULL, "DEL wt:broker:leader");
+    freeReplyObject(r);
+    int64_t eb = wt_store_lease(&b, "B", 0, 3000, NULL, NULL, 0, &err);
+    WT_CHECK(eb == 2);
+    b.leader_epoch = eb;
+    /* A wakes up still believing it leads: renewal refused, writes fenced */
+    WT_CHECK(wt_store_lease(&a, "A", ea, 3000, NULL, holder, sizeof holder, &err) == 0);
+    WT_CHECK_STR(holder, "B");
+    WT_CHECK(wt_store_assign_append(&a, "F1", "w1", 1000, 3, &err) == 0);
+    WT_CHECK(wt_store_assign_reply(&a, &epoch, &attempt, &err) == -1);
+    WT_CHECK(err.code == WT_ESTALE && wt_store_fenced(&err));
+    WT_CHECK(wt_store_requeue(&a, "F1", 0, 1, WT_REQUEUE_LOST, &err) == -1);
+    WT_CHECK(wt_store_fenced(&err));
+    WT_CHECK(wt_store_reattach(&a, "F1", "w1", &err) == -1);
+    WT_CHECK(wt_store_fenced(&err));
+    wt_store_spawn_t sp = {.sid = "F2", .workflow = "w", .goal = "g", .created_ms = 1};
+    char sid[64];
+    int existing = 0;
+    WT_CHECK(wt_store_intake_append(&a, &sp, &err) == 0);
+    WT_CHECK(wt_store_intake_reply(&a, sid, sizeof sid, &existing, &err) == -1);
+    WT_CHECK(wt_store_fenced(&err));
+    WT_CHECK(int_of("EXISTS %s", "wt:session:F2") == 0);
+    WT_CHECK_STR(field("F1", "status", v, sizeof v), "queued");
+    WT_CHECK(int_of("HEXISTS wt:running %s", "F1") == 1);
+    /* the new leader's writes go through */
+    WT_CHECK(wt_store_requeue(&b, "F1", 0, 1, WT_REQUEUE_LOST, &err) == 2);
+    WT_CHECK(wt_store_assign_append(&b, "F1", "w2", 1000, 3, &err) == 0);
+    WT_CHECK(wt_store_assign_reply(&b, &epoch, &attempt, &err) == 0);
+    WT_CHECK(epoch == 2);
+    /* a clean stop gives the lease up only when it is still ours */
+    WT_CHECK(wt_store_unlease(&a, "A", ea, &err) == 0);
+    WT_CHECK(int_of("EXISTS %s", "wt:broker:leader") == 1);
+    WT_CHECK(wt_store_unlease(&b, "B", eb, &err) == 0);
+    WT_CHECK(int_of("EXISTS %s", "wt:broker:leader") == 0);
+    WT_CHECK(wt_store_lease(&a, "A", 0, 3000, NULL, NULL, 0, &err) == 3);
+    /* a holder known dead is replaced at once; a live one, or another, is not */
+    WT_CHECK(wt_store_lease(&b, "B", 0, 3000, "C", holder, sizeof holder, &err) == 0);
+    WT_CHECK_STR(holder, "A");
+    WT_CHECK(wt_store_lease(&b, "B", 0, 3000, "A", NULL, 0, &err) == 4);
+}
+
 int
 main(void)
 {
     redis = start_redis();
     static const wt_test_case_t cases[] = {
-        WT_TEST(test_inbox_from_events), WT_TEST(test_inbox_add), WT_TEST(test_tell_and_take),
-        WT_TEST(test_deadletter_completion), WT_TEST(test_lost_accounting)};
+        WT_TEST(test_inbox_from_events), WT_TEST(test_inbox_add),
+        WT_TEST(test_tell_and_take),     WT_TEST(test_deadletter_completion),
+        WT_TEST(test_lost_accounting),   WT_TEST(test_leader_fence)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     wt_redis_destroy(&redis);
     stop_redis();

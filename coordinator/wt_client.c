@@ -1,10 +1,16 @@
 /* wt_client - a small synchronous client of the broker. A socket monitor
  * tells whether the connection was ever made, so a timeout can say "nothing
- * is listening there" rather than only "no answer". */
+ * is listening there" rather than only "no answer". With a list of
+ * endpoints (standby brokers, DESIGN 13) the DEALER connects to all of them:
+ * it hands each try to the next live connection in turn, so an ERROR
+ * NOT_ACTIVE from a standby, or no answer from a frozen broker, is followed
+ * by a try at another one; a dead broker's connection is dropped by ZeroMQ
+ * and gets no more tries. */
 #include "wt_client.h"
 
 #include "wt_alloc.h"
 #include "wt_clock.h"
+#include "wt_endpoints.h"
 #include "wt_wire.h"
 
 #include <errno.h>
@@ -90,11 +96,17 @@ wt_client_new(const char *endpoint, const wt_cert_peer_t *curve, wt_err_t *err)
     }
     self->curve = curve && curve->on;
     start_monitor(self);
-    if (zmq_connect(self->sock, endpoint) != 0) {
-        wt_err_set(err, WT_EINVAL, "cannot connect to broker '%s': %s", endpoint,
-                   zmq_strerror(errno));
-        wt_client_destroy(&self);
-        return NULL;
+    char ep[512];
+    int n = wt_endpoints_nth(endpoint, 0, NULL, 0);
+    for (int i = 0; i < (n ? n : 1); i++) {
+        if (n)
+            wt_endpoints_nth(endpoint, i, ep, sizeof ep);
+        if (zmq_connect(self->sock, n ? ep : endpoint) != 0) {
+            wt_err_set(err, WT_EINVAL, "cannot connect to broker '%s': %s", n ? ep : endpoint,
+                       zmq_strerror(errno));
+            wt_client_destroy(&self);
+            return NULL;
+        }
     }
     if (getrandom(&self->next, sizeof self->next, 0) != sizeof self->next)
         self->next = (uint64_t)wt_clock_now_ms();
@@ -170,6 +182,14 @@ wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *er
             wt_err_t e = {0};
             if (wt_wire_recv(self->sock, 0, WT_CHAN_CLIENT, NULL, NULL, &rep, &code, 1, &e) != 1)
                 continue;
+            if (rep->req == req->req && rep->cmd == WT_CMD_ERROR &&
+                rep->code == WT_PROTO_E_NOT_ACTIVE && wt_clock_mono_ms() + 50 < deadline) {
+                /* a standby: the next try goes to the next connection
+                 * (after a pause, for when none has taken over yet) */
+                wt_msg_destroy(&rep);
+                wt_clock_sleep_ms(50);
+                break;
+            }
             if (rep->req == req->req || (rep->cmd == WT_CMD_ERROR && rep->req == 0))
                 return rep;
             wt_msg_destroy(&rep); /* a late answer to an earlier try */

@@ -64,6 +64,7 @@ typedef enum {
     WT_PROTO_E_REFUSED = 9,           /* not accepted (draining, limits) */
     WT_PROTO_E_INTERNAL = 10,         /* a bug on the sender's side */
     WT_PROTO_E_UNKNOWN_WORKFLOW = 11, /* SPAWN of a workflow no worker ever advertised */
+    WT_PROTO_E_NOT_ACTIVE = 12,       /* a standby broker: try the next endpoint (retryable) */
 } wt_proto_code_t;
 
 typedef struct wt_strlist {

@@ -9,8 +9,11 @@
  * sessions instead of running them twice. */
 #include "wt_worker.h"
 
+#include "wt_endpoints.h"
+
 #include "wt_alloc.h"
 #include "wt_clock.h"
+#include "wt_endpoints.h"
 #include "wt_log.h"
 #include "wt_redis.h"
 #include "wt_session.h"
@@ -94,6 +97,9 @@ typedef struct worker {
     void *auth_mon;                 /* PAIR: the DEALER's handshake failures (CURVE only) */
     int auth_mon_seq;               /* makes each monitor endpoint unique */
     int64_t auth_logged_ms;         /* last "key refused" line, for once a minute */
+    int broker_idx;                 /* entry of the --broker list in use */
+    char broker_ep[256];            /* that endpoint */
+    int64_t not_active_ms;          /* first NOT_ACTIVE from it since connecting, 0: none */
 } worker_t;
 
 /* --- broker connection --- */
@@ -222,8 +228,10 @@ connect_broker(worker_t *w)
     if (wt_cert_peer_apply(&w->cfg.curve, w->broker, &err) != 0)
         wt_log_error("%s", err.msg);
     watch_auth(w);
-    if (zmq_connect(w->broker, w->cfg.broker) != 0)
-        wt_log_error("cannot connect to broker '%s': %s", w->cfg.broker, zmq_strerror(errno));
+    wt_endpoints_nth(w->cfg.broker, w->broker_idx, w->broker_ep, sizeof w->broker_ep);
+    w->not_active_ms = 0;
+    if (zmq_connect(w->broker, w->broker_ep) != 0)
+        wt_log_error("cannot connect to broker '%s': %s", w->broker_ep, zmq_strerror(errno));
     w->broker_seen_ms = wt_clock_mono_ms();
     send_ready(w);
 }
@@ -385,6 +393,8 @@ on_broker(worker_t *w)
             wt_log_warn("bad message from broker: %s", err.msg);
             continue;
         }
+        if (m->cmd != WT_CMD_ERROR)
+            w->not_active_ms = 0;
         switch (m->cmd) {
         case WT_CMD_ASSIGN:
             start_session(w, m);
@@ -406,6 +416,16 @@ on_broker(worker_t *w)
             }
             break;
         case WT_CMD_ERROR:
+            if (m->code == WT_PROTO_E_NOT_ACTIVE) {
+                /* a standby: it may be about to take over; next_broker
+                 * moves on if it stays one for a liveness window */
+                if (w->not_active_ms == 0) {
+                    w->not_active_ms = wt_clock_mono_ms();
+                    wt_log_info("broker %s is a standby: %s", w->broker_ep,
+                                m->message ? m->message : "");
+                }
+                break;
+            }
             wt_log_warn("broker error %d: %s", m->code, m->message ? m->message : "");
             break;
         default:
@@ -607,7 +627,23 @@ worker_loop(worker_t *w)
             continue;
         }
         w->next_hb_ms = now + w->cfg.heartbeat_ms;
-        if (now - w->broker_seen_ms > (int64_t)w->cfg.heartbeat_ms * w->cfg.liveness) {
+        int nbrokers = wt_endpoints_nth(w->cfg.broker, 0, NULL, 0);
+        int64_t window = (int64_t)w->cfg.heartbeat_ms * w->cfg.liveness;
+        if (nbrokers > 1 && w->not_active_ms && now - w->not_active_ms >= window) {
+            w->broker_idx++;
+            wt_log_info("broker %s stayed a standby for %lld ms: trying the next endpoint",
+                        w->broker_ep, (long long)(now - w->not_active_ms));
+            connect_broker(w);
+        } else if (nbrokers > 1 && now - w->broker_seen_ms > window &&
+                   (w->broker_idx + 1) % nbrokers != 0) {
+            /* silent: the next endpoint of the list at once; the backoff
+             * below applies once the whole list was tried */
+            w->broker_idx++;
+            wt_log_warn("broker %s silent for %lld ms: trying the next endpoint", w->broker_ep,
+                        (long long)(now - w->broker_seen_ms));
+            connect_broker(w);
+        } else if (now - w->broker_seen_ms > window) {
+            w->broker_idx++;
             w->backoff_ms = w->backoff_ms ? w->backoff_ms * 2 : 1000;
             if (w->backoff_ms > 32000)
                 w->backoff_ms = 32000;
