@@ -68,6 +68,12 @@ send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id, size_t
 static void
 redis_failed(wt_broker_t *self, const wt_err_t *err)
 {
+    /* The callers stop reading a pipeline at its first failed reply; when
+     * that was an error reply (FENCED, a script error) the connection is
+     * still up with the rest of the replies unread, and the next command
+     * would read one of them as its own. Dropping the connection discards
+     * them; the next command reconnects. */
+    wt_redis_disconnect(self->redis);
     if (wt_store_fenced(err)) {
         /* not a Redis failure: another broker leads now (DESIGN 13) */
         wt_log_warn("redis refused a write fenced with leader epoch %lld: %s",

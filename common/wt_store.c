@@ -408,7 +408,9 @@ wt_store_lease(wt_store_t *self, const char *id, int64_t mine, int ttl_ms, const
         if (holder)
             snprintf(holder, cap, "%s", r->element[1]->str);
     } else
-        wt_err_set(err, WT_EPROTO, "lease script returned an unexpected reply");
+        wt_err_set(err, WT_EPROTO, "lease script returned an unexpected reply (type %d%s%.200s)",
+                   r->type, r->type == REDIS_REPLY_ERROR ? ": " : "",
+                   r->type == REDIS_REPLY_ERROR && r->str ? r->str : "");
     freeReplyObject(r);
     return rc;
 }
