@@ -145,7 +145,12 @@ def main():
             check(p.returncode == 2 and missing in p.stderr and "WORKTRAIN_REDIS_PASSWORD_FILE" in p.stderr,
                   "%s: unreadable password file: exit 2 naming it (%r)" % (verb[0], p.stderr.strip()))
 
-        # 6. worktrain up on the same Redis, password from the file
+        # 6. worktrain up on the same Redis, password from the file. Brokers
+        # on one Redis elect one active broker: stop this fleet's (SIGTERM
+        # gives its lease up) so that up's broker leads.
+        outputs.append(fleet.metrics())  # read before it stops (step 7 searches it)
+        fleet.kill("broker", 15)
+        fleet.procs["broker"].wait(30)
         updir = os.path.join(d, "up")
         up = subprocess.run([BIN, "up", "--redis", fenv["WORKTRAIN_REDIS"], "--workers", "1",
                              "--demo", "--sessions", "2", "--exit", "--dir", updir],
@@ -162,7 +167,6 @@ def main():
         for verb in ("broker", "worker", "console", "spawn", "await", "status", "up"):
             p = fleet.run_cli(verb, "--help", env=henv)
             outputs.append(p.stdout + p.stderr)
-        outputs.append(fleet.metrics())
         logs = []
         for root in (fleet.dir, updir):
             for dp, _, files in os.walk(root):

@@ -93,17 +93,32 @@ class Client:
             raise RuntimeError("spawn refused: %s %s" % (cmd, body))
         return body["session"]
 
+    RETRYABLE = (7, 12)  # UNAVAILABLE (not stored yet), NOT_ACTIVE (a standby answered)
+
     def spawn_many(self, n, workflow, goal_fmt="goal %d", window=500, timeout_s=60.0, **kw):
-        """Pipelined spawns with up to `window` in flight; returns ids in order."""
+        """Pipelined spawns with up to `window` in flight; returns ids in order.
+        Each carries an idempotency key, so a retryable refusal (UNAVAILABLE,
+        NOT_ACTIVE) is sent again, same request id and key, until the deadline."""
         ids = {}
         sent = 0
         deadline = time.monotonic() + timeout_s
         first_req = self.req + 1
+        run = os.urandom(6).hex()
+        bodies = {}
         while len(ids) < n:
             while sent < n and sent - len(ids) < window:
-                self.send("SPAWN", dict(workflow=workflow, goal=goal_fmt % sent, **kw))
+                body = dict(workflow=workflow, goal=goal_fmt % sent, **kw)
+                body.setdefault("key", "many-%s-%d" % (run, sent))
+                r = self.send("SPAWN", body)
+                bodies[r] = dict(body, req=r)
                 sent += 1
             cmd, body = self.recv(max(0.1, deadline - time.monotonic()))
+            if cmd == "ERROR" and body.get("code") in self.RETRYABLE and body.get("req") in bodies \
+                    and time.monotonic() < deadline:
+                time.sleep(0.05)
+                self.sock.send_multipart([b"WTC1", bytes([CMD["SPAWN"]]),
+                                          msgpack.packb(bodies[body["req"]])])
+                continue
             if cmd != "SPAWNED":
                 raise RuntimeError("spawn refused: %s %s" % (cmd, body))
             ids[body["req"]] = body["session"]
