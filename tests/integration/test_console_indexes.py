@@ -6,27 +6,16 @@ and 6,000 live worker records (more than the old SCAN cap of 5,000). Written
 straight into a real Redis with pipelines, the way intake and workers write
 them (wt:queue + wt:queued, worker:<name> + wt:workers); the console reads
 them through its indexes, never SCAN."""
-import http.client
-import json
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wtfleet import BIN, Check, Fleet, free_port  # noqa: E402
+from wtfleet import Check, Fleet  # noqa: E402
+from test_console_api import Console  # noqa: E402
 
 QUEUED = 12000
 WORKERS = 6000
-
-
-def get(port, path):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        return r.status, json.loads(r.read() or b"null")
-    finally:
-        c.close()
 
 
 def fill(r):
@@ -61,25 +50,22 @@ def main():
     try:
         fleet.start_redis()
         free_total = fill(fleet.r)
-        port = free_port()
-        fleet._spawn("console", [BIN, "console", "--http", "127.0.0.1:%d" % port,
-                                 "--redis", fleet.redis_url])
-        fleet.wait_for(lambda: ok(port), 10, "the console")
-        st, j = get(port, "/api/stats")
+        con = Console(fleet, "console")
+        st, j = con.json("/api/stats")
         age = j.get("oldest_queued_age_s", 0) if j else 0
         check(st == 200 and j["queued"] == QUEUED and 3595 <= age <= 3700,
               "oldest_queued_age_s is the oldest of %d waiters exactly: %s" % (QUEUED, age))
         check(j["workers"] == WORKERS and j["slots_total"] == 4 * WORKERS
               and j["slots_free"] == free_total,
               "stats count all %d workers and their slots: %s" % (WORKERS, j))
-        st, j = get(port, "/api/workers")
+        st, j = con.json("/api/workers")
         names = [w["name"] for w in j["workers"]]
         check(st == 200 and len(names) == WORKERS and names == sorted(names)
               and "long-gone" not in names, "/api/workers lists all %d (got %d)"
               % (WORKERS, len(names)))
         # a worker whose record expired is skipped even while the index names it
         fleet.r.delete("wt:worker:w00000")
-        st, j = get(port, "/api/stats")
+        st, j = con.json("/api/stats")
         check(j["workers"] == WORKERS - 1, "an expired worker record is not counted")
     except Exception as e:
         check(False, "unexpected error: %r" % e)
@@ -87,13 +73,6 @@ def main():
     finally:
         fleet.stop()
     check.done()
-
-
-def ok(port):
-    try:
-        return get(port, "/healthz")[0] == 200
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

@@ -13,22 +13,13 @@ import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wtfleet import BIN, Check, Fleet, SCRIPTS, free_port  # noqa: E402
+from wtfleet import Check, Fleet, SCRIPTS  # noqa: E402
+from test_console_api import Console  # noqa: E402
 
 WAVES = 5
 PER_WAVE = 40
-
-
-def console_get(port, path):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
 
 
 def expired(fleet, sid):
@@ -50,7 +41,7 @@ def measure(fleet):
             "tombstones": fleet.r.zcard("wt:expired")}
 
 
-def check_expiry_and_indexes(check, fleet, c, con_port):
+def check_expiry_and_indexes(check, fleet, c, con):
     parent = c.spawn("two-step", "parent", key="ret-key-1", run="run1", phase="p")
     child = c.spawn("two-step", "child", parent=parent, run="run1", phase="c")
     fleet.wait_completed([parent, child], 60)
@@ -84,11 +75,11 @@ def check_expiry_and_indexes(check, fleet, c, con_port):
           "await --json says expired (exit 1): %s %s" % (r.returncode, r.stdout.strip()))
     r = fleet.run_cli("await", "01NEVER0000000000000000000", "--timeout", "2s")
     check(r.returncode == 1 and "no session" in r.stderr, "an unknown id is still 'no session'")
-    code, body = console_get(con_port, "/api/sessions/%s" % child)
+    code, body = con.json("/api/sessions/%s" % child)
     check(code == 410 and body.get("status") == "expired", "console: 410 expired (%s %s)" % (code, body))
-    code, body = console_get(con_port, "/api/sessions/%s/tree" % parent)
+    code, body = con.json("/api/sessions/%s/tree" % parent)
     check(code == 410 and body.get("status") == "expired", "console tree: 410 expired")
-    code, _ = console_get(con_port, "/api/sessions/01NEVER0000000000000000000")
+    code, _ = con.json("/api/sessions/01NEVER0000000000000000000")
     check(code == 404, "console: an unknown id is 404")
     r = fleet.run_cli("spawn", "--workflow", "two-step", "--goal", "x", "--retain", "10ms")
     check(r.returncode == 2 and "--retain" in r.stderr, "spawn --retain 10ms is refused")
@@ -175,12 +166,9 @@ def main():
         fleet.start_worker("r1", 8, os.path.join(SCRIPTS, "retention.json"),
                            "--keep-days", "0.00003")
         fleet.wait_workers(1)
-        con_port = free_port()
-        fleet._spawn("console", [BIN, "console", "--http", "127.0.0.1:%d" % con_port,
-                                 "--redis", fleet.redis_url])
-        fleet.wait_for(lambda: console_ok(con_port), 10, "the console")
+        con = Console(fleet, "console")
         c = fleet.client()
-        check_expiry_and_indexes(check, fleet, c, con_port)
+        check_expiry_and_indexes(check, fleet, c, con)
         check_validate(check, fleet)
         # a failed session's workspace stays for inspection, then goes
         stuck = c.spawn("two-step", "fail once")
@@ -200,13 +188,6 @@ def main():
     finally:
         fleet.stop()
     check.done()
-
-
-def console_ok(port):
-    try:
-        return console_get(port, "/healthz")[0] == 200
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":
