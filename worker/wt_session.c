@@ -18,6 +18,7 @@
 #include "wt_prompt.h"
 #include "wt_session_int.h"
 #include "wt_tools.h"
+#include "wt_tools_fleet.h"
 #include "wt_workspace.h"
 
 #include <errno.h>
@@ -355,6 +356,7 @@ start(wt_session_t *self, char *detail, size_t cap)
     }
     self->system = wt_prompt_build(self->wf, self->run, self->workspace, self->env->soul);
     self->tools = wt_tools_definitions();
+    wt_tools_fleet_add_definitions(self->tools, self->wf); /* opt-in (DESIGN.md 17) */
     self->messages = json_array();
     json_array_append_new(self->messages, first_message(self, replayed));
     size_t i;
