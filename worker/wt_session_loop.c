@@ -452,8 +452,10 @@ wait_user(wt_session_t *self)
         long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
         if (r)
             freeReplyObject(r);
-        if (n > 0)
+        if (n > 0) {
+            self->events.tells_waiting = n; /* the take runs only when it knows some wait */
             return;
+        }
         wt_clock_sleep_ms(USER_WAIT_POLL_MS);
     }
 }
