@@ -443,8 +443,8 @@ converse(talk_t *t)
             break;
     }
     free(buf);
-    if (t->tty && *hist)
-        write_history(hist);
+    if (t->tty && *hist && write_history(hist) != 0)
+        fprintf(stderr, "worktrain talk: history not saved in %s: %s\n", hist, strerror(errno));
     if (!t->ended)
         quit(t);
 }

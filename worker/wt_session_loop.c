@@ -33,10 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUMMARY_CHARS    200
-#define REPLY_TEXT_MAX   (16 * 1024) /* conversation reply text kept in llm_turn_completed */
-#define USER_WAIT_POLL_MS 200        /* conversation: how often the tell list is looked at */
-#define QUIT_MESSAGE     "/quit"     /* conversation: the user ended the talk */
+#define SUMMARY_CHARS     200
+#define REPLY_TEXT_MAX    (16 * 1024) /* conversation reply text kept in llm_turn_completed */
+#define USER_WAIT_POLL_MS 200         /* conversation: how often the tell list is looked at */
+#define QUIT_MESSAGE      "/quit"     /* conversation: the user ended the talk */
 
 /* Adds n to one of the worker's counters (none when the env has none). */
 #define COUNT(self, field, n)                                                                      \
