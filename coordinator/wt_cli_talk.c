@@ -175,7 +175,10 @@ on_event(talk_t *t, const char *type, const char *data, int *turn_done)
         json_t *tools = json_object_get(d, "tools");
         size_t i;
         json_t *n;
-        json_array_foreach(tools, i, n) say(t, "  [%s]\n", json_string_value(n));
+        json_array_foreach(tools, i, n)
+        {
+            say(t, "  [%s]\n", json_string_value(n));
+        }
         const char *stop = json_string_value(json_object_get(d, "stop_reason"));
         if (json_array_size(tools) == 0 && !(stop && strcmp(stop, "max_tokens") == 0))
             *turn_done = 1;

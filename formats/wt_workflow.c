@@ -423,10 +423,9 @@ join_guidance(json_t *mg)
     return wt_buf_detach(&b);
 }
 
-
 /* The opt-in tools a workflow may list (DESIGN.md 17): never given by default. */
 static const char *const optional_tools[] = {"fleet_sessions", "session_notes", "fleet_status",
-                                             "inbox_read", "record_idea"};
+                                             "inbox_read",     "record_idea",   "fleet_gaps"};
 
 static int
 check_tools(json_t *d, const char *origin, wt_err_t *err)
@@ -448,7 +447,7 @@ check_tools(json_t *d, const char *origin, wt_err_t *err)
         if (name == NULL || k == sizeof optional_tools / sizeof *optional_tools)
             return wt_err_set(err, WT_EINVAL,
                               "%s: $.tools[%zu]: unknown tool (want fleet_sessions, session_notes, "
-                              "fleet_status, inbox_read or record_idea)",
+                              "fleet_status, inbox_read, record_idea or fleet_gaps)",
                               origin, i);
     }
     return 0;
@@ -485,6 +484,8 @@ compile(wt_workflow_t *wf, const char *origin, wt_err_t *err)
     if (check_tools(d, origin, err) != 0)
         return -1;
     wf->tools = json_object_get(d, "tools");
+    wf->project_memory =
+        json_is_true(json_object_get(json_object_get(d, "worktrain"), "projectMemory"));
     wf->conversation =
         json_is_true(json_object_get(json_object_get(d, "worktrain"), "conversation"));
     json_t *steps = json_object_get(d, "steps");
@@ -609,9 +610,17 @@ wt_workflow_tool_enabled(const wt_workflow_t *self, const char *name)
     size_t i;
     json_t *t;
     json_array_foreach(self->tools, i, t)
+    {
         if (strcmp(json_string_value(t), name) == 0)
             return 1;
+    }
     return 0;
+}
+
+int
+wt_workflow_project_memory(const wt_workflow_t *self)
+{
+    return self->project_memory;
 }
 
 int

@@ -63,6 +63,7 @@ struct wt_workflow {
                             context (WorkTrain's own workflows; WorkRail never enforces them) */
     int network;         /* "network": true: its agent's tools may use the network */
     json_t *tools;       /* borrowed "tools": opt-in tool names (strings), may be NULL */
+    int project_memory;  /* worktrain.projectMemory: its output `memory` becomes <p>memory */
     int conversation;    /* worktrain.conversation: replies without tool calls wait for the
                             user's next message instead of a nudge (the talk workflow) */
 };

@@ -4,12 +4,13 @@
 
 #include "wt_alloc.h"
 #include "wt_fleetq.h"
+#include "wt_gaps.h"
 #include "wt_tools_int.h"
 
 #include <string.h>
 
-static const char *const names[] = {"fleet_sessions", "session_notes", "fleet_status", "inbox_read",
-                                    "record_idea"};
+static const char *const names[] = {"fleet_sessions", "session_notes", "fleet_status",
+                                    "inbox_read",     "record_idea",   "fleet_gaps"};
 #define NNAMES (sizeof names / sizeof *names)
 
 int
@@ -68,6 +69,15 @@ definition(const char *name)
                    json_pack("{s:o,s:o,s:o}", "kind", STR("only this kind"), "limit",
                              INT("entries, 1..50 (default 20)"), "cursor",
                              STR("next_cursor of the previous page")),
+                   json_array());
+    if (strcmp(name, "fleet_gaps") == 0)
+        return def(name,
+                   "The watchdog's scan: sessions that failed with no follow-up, sessions that "
+                   "edited the same files, issues reported more than once. Returns only findings "
+                   "not reported before, and records each (an inbox entry of kind gap) so the "
+                   "next scan does not report it again.",
+                   json_pack("{s:o}", "since_ms",
+                             INT("only sessions created at or after (Unix ms); default all")),
                    json_array());
     return def(name,
                "Record an idea for later: an 'idea' entry in the operator inbox and the fleet's "
@@ -227,6 +237,20 @@ wt_tools_fleet_run(wt_store_t *st, const char *session, const char *name, json_t
             arg_int(args, name, "limit", 1, WT_FLEETQ_LIMIT_MAX, &limit, out))
             return 0;
         return answer(out, name, wt_fleetq_inbox(st, kind, (int)limit, cursor, &err), &err);
+    }
+    if (strcmp(name, "fleet_gaps") == 0) {
+        json_int_t since = 0;
+        if (arg_int(args, name, "since_ms", 0, INT64_C(1) << 50, &since, out))
+            return 0;
+        json_t *j = wt_gaps_scan(st, since, session, &err);
+        /* every finding is recorded; the answer lists what fits the budget */
+        json_t *fresh = json_object_get(j, "new");
+        while (j && json_array_size(fresh) > 0 &&
+               json_dumpb(j, NULL, 0, JSON_COMPACT) > WT_FLEETQ_BUDGET_BYTES) {
+            json_array_remove(fresh, json_array_size(fresh) - 1);
+            json_object_set_new(j, "truncated", json_true());
+        }
+        return answer(out, name, j, &err);
     }
     return record_idea(st, session, args, out);
 }

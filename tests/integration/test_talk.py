@@ -21,6 +21,7 @@ from wtfleet import BIN, REPO, Check, Fleet  # noqa: E402
 from test_tell_inbox import KEY, control, cs, requests, start_fake, texts  # noqa: E402
 
 ESCALATION = "approve the schema migration of billing (talk-%d)" % os.getpid()
+MEMORY = "Built: the talk verb. Open decision: libedit or readline (talk-%d)" % os.getpid()
 LINE = "please note an idea: cache the context bundle"
 
 
@@ -55,6 +56,7 @@ def main():
         two_step_tools = [t["name"] for t in requests(base)[0]["body"].get("tools", [])]
         check("fleet_sessions" not in two_step_tools and "record_idea" not in two_step_tools,
               "fleet tools are opt-in: two-step gets none (%s)" % two_step_tools)
+        fleet.r.set("wt:memory", MEMORY)
         fleet.r.xadd("wt:inbox", {"kind": "escalation", "session": done[0], "workflow": "two-step",
                                   "severity": "high", "summary": ESCALATION})
         control(base, "/_control/reset", {})
@@ -81,6 +83,8 @@ def main():
         t0 = texts(reqs[0]) if reqs else ""
         check(all(s in t0 for s in done) and ESCALATION in t0,
               "first request carries the bundle: both recent session ids and the escalation")
+        check(MEMORY in t0 and t0.index(MEMORY) < min(t0.index(s) for s in done),
+              "the project memory comes first in the bundle")
         tools = [t["name"] for t in reqs[0]["body"].get("tools", [])] if reqs else []
         check(all(n in tools for n in ("fleet_sessions", "session_notes", "fleet_status",
                                        "inbox_read", "record_idea")),
