@@ -437,5 +437,7 @@ wt_session_run(wt_session_t *self)
         return "handback";
     const char *ended = finish(self, outcome, detail);
     retire_workspace(self, ended);
+    if (strcmp(ended, "stale") != 0 && strcmp(ended, "handback") != 0)
+        wt_session_kick_memory(self); /* counts only stored endings */
     return ended;
 }

@@ -10,7 +10,9 @@ history in Redis:
   output carries the report and the artifact;
 - watchdog run 2 over the same history reports none of them again (nothing
   new in the inbox, all four counted as already reported);
-- a memory session's output `memory` becomes wt:memory, cut to 4 KiB."""
+- a memory session's output `memory` becomes wt:memory, cut to 4 KiB;
+- worker --memory-every 3: the third completed two-step session spawns a
+  memory session (talk/memory/watchdog sessions are not counted)."""
 import json
 import os
 import sys
@@ -77,7 +79,7 @@ def main():
         seed(fleet.r)
         fleet.start_broker()
         fleet.start_worker("w1", 2, None, "--provider", "anthropic", "--base-url", base,
-                           env={"ANTHROPIC_API_KEY": KEY})
+                           "--memory-every", "3", env={"ANTHROPIC_API_KEY": KEY})
         fleet.wait_workers(1)
         c = fleet.client()
         report = "# Gap report\n\n- failed sessions without follow-up\n"
@@ -134,6 +136,21 @@ def main():
         mem = fleet.r.get("wt:memory") or ""
         check(mem.startswith("Built: talk.") and len(mem.encode()) <= 4096,
               "memory session wrote wt:memory, cut to 4 KiB (%d bytes)" % len(mem))
+
+        # every 3 completions: a memory session
+        check(fleet.r.get("wt:memory:completions") is None,
+              "watchdog and memory sessions are not counted")
+        control(base, "/_control/reset", {})
+        control(base, "/_control/script", [cs("did it", {"answer": "a", "memory": "Built: every-N"})] * 10)
+        two = [c.spawn("two-step", "work %d" % i) for i in range(3)]
+        fleet.wait_completed(two, 60)
+        fleet.wait_for(lambda: fleet.r.get("wt:idem:memory:every:3"), 30, "the memory session")
+        ms = fleet.r.get("wt:idem:memory:every:3")
+        fleet.wait_completed([ms], 60)
+        check(fleet.r.hget("wt:session:" + ms, "workflow") == "memory" and
+              fleet.r.get("wt:memory") == "Built: every-N" and
+              fleet.r.get("wt:memory:completions") == "3",
+              "the third completion spawned a memory session that rewrote wt:memory")
         c.close()
     except Exception as ex:  # report and fail
         check(False, "exception: %r" % ex)
