@@ -246,7 +246,8 @@ record_turn(wt_session_t *self, const wt_llm_reply_t *r)
     if (self->wf && wt_workflow_conversation(self->wf) && r->text && *r->text) {
         /* the reply `worktrain talk` prints (DESIGN.md 17), bounded */
         char *t = wt_xstrndup(r->text, REPLY_TEXT_MAX);
-        json_object_set_new(d, "text", json_string(t) ? json_string(t) : json_string(""));
+        json_t *text = json_string(t); /* NULL when the cut split a UTF-8 sequence */
+        json_object_set_new(d, "text", text ? text : json_string(""));
         free(t);
     }
     return wt_session_emit(self, "llm_turn_completed", d, 0, 6, fields);

@@ -324,7 +324,9 @@ test_bad_input(void)
                  "open_issue");
     WT_CHECK(dirty() == d0); /* refused calls wrote nothing */
     wt_tool_result_t res = {0};
-    WT_CHECK(wt_tools_fleet_run(&st, "S", "Bash", json_object(), &res) == -1);
+    json_t *none = json_object();
+    WT_CHECK(wt_tools_fleet_run(&st, "S", "Bash", none, &res) == -1);
+    json_decref(none);
 }
 
 static void
