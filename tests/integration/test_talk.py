@@ -110,6 +110,35 @@ def main():
         got = [d["message"] for _, t, d, _ in fleet.events(talk_sid) if t == "message_received"]
         check(got == [LINE, "/quit"], "only the valid line and /quit were sent (%s)" % got)
 
+        # --resume: a talk outlives its terminal (the CLI killed), then continues
+        control(base, "/_control/reset", {})
+        control(base, "/_control/script", [reply("Hello again."), reply("Still here.")])
+        p = subprocess.Popen([BIN, "talk", "--reply-timeout", "60s"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e,
+                             cwd=REPO)
+        head = p.stdout.readline()
+        sid2 = head.split()[2] if head.startswith("talk session ") else ""
+        check(p.stdout.readline().startswith("agent> Hello again."), "second talk greeted")
+        p.kill()
+        p.wait(timeout=10)
+        check(fleet.r.hget("wt:session:%s" % sid2, "status") == "running",
+              "the talk session lives on after its CLI was killed")
+        p = subprocess.run([BIN, "talk", "--resume", sid2, "--reply-timeout", "60s"],
+                           input="are you there?\n/quit\n", capture_output=True, text=True,
+                           timeout=120, env=e, cwd=REPO)
+        check(p.returncode == 0 and "agent> Still here." in p.stdout and
+              "Hello again." not in p.stdout,
+              "--resume continues it: new replies only, /quit ends it (%r)" % p.stdout[-300:])
+        got = [d["message"] for _, t, d, _ in fleet.events(sid2) if t == "message_received"]
+        check(got == ["are you there?", "/quit"], "the resumed line reached the agent (%s)" % got)
+        p = subprocess.run([BIN, "talk", "--resume", sid2], input="", capture_output=True,
+                           text=True, timeout=30, env=e, cwd=REPO)
+        check(p.returncode == 1 and "has ended" in p.stderr,
+              "--resume of an ended talk: exit 1 (%r)" % p.stderr)
+        p = subprocess.run([BIN, "talk", "--resume", "nope"], input="", capture_output=True,
+                           text=True, timeout=30, env=e, cwd=REPO)
+        check(p.returncode == 2 and "ULID" in p.stderr, "--resume with a bad id: exit 2")
+
         # no Redis / no broker: exit 2 naming which
         bad = dict(e, WORKTRAIN_REDIS="redis://127.0.0.1:1/0")
         p = subprocess.run([BIN, "talk"], input="", capture_output=True, text=True, timeout=30,
