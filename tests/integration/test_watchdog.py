@@ -11,6 +11,8 @@ history in Redis:
 - watchdog run 2 over the same history reports none of them again (nothing
   new in the inbox, all four counted as already reported);
 - a memory session's output `memory` becomes wt:memory, cut to 4 KiB;
+- `worktrain run --after memory`: once the pipeline run ends, a memory
+  session keyed by the run starts and rewrites wt:memory;
 - worker --memory-every 3: the third completed two-step session spawns a
   memory session (talk/memory/watchdog sessions are not counted)."""
 import json
@@ -151,6 +153,22 @@ def main():
               fleet.r.get("wt:memory") == "Built: every-N" and
               fleet.r.get("wt:memory:completions") == "3",
               "the third completion spawned a memory session that rewrote wt:memory")
+
+        # after a pipeline run
+        control(base, "/_control/reset", {})
+        control(base, "/_control/script", [cs("did it", {"answer": "a", "memory": "Built: after-run"})] * 10)
+        yml = os.path.join(fleet.dir, "tiny.yml")
+        with open(yml, "w") as f:
+            f.write("pipeline: tiny\ndescription: one phase\ninputs: [goal]\nphases:\n"
+                    "  - id: only\n    workflow: two-step\n    goal: \"{{inputs.goal}}\"\n")
+        r = fleet.run_cli("run", yml, "--goal", "tiny work", "--after", "memory", "--json")
+        run_id = json.loads(r.stdout).get("run", "") if r.returncode == 0 else ""
+        check(r.returncode == 0 and run_id, "the pipeline run succeeded (%r)" % r.stderr[-300:])
+        key = "wt:idem:after:%s:memory" % run_id
+        fleet.wait_for(lambda: fleet.r.get(key), 30, "the after-run memory session")
+        fleet.wait_completed([fleet.r.get(key)], 60)
+        check(fleet.r.get("wt:memory") == "Built: after-run",
+              "--after memory: a memory session ran after the pipeline and rewrote wt:memory")
         c.close()
     except Exception as ex:  # report and fail
         check(False, "exception: %r" % ex)
