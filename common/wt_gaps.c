@@ -238,16 +238,29 @@ find_repeated_issues(wt_store_t *st, json_t *found)
 static int
 mark(wt_store_t *st, const char *key, wt_err_t *err)
 {
-    char hk[96], ts[24];
-    wt_store_key(st, hk, sizeof hk, "gaps");
+    char zk[96], ts[24];
+    wt_store_key(st, zk, sizeof zk, "gaps");
     snprintf(ts, sizeof ts, "%lld", (long long)wt_clock_now_ms());
-    const char *argv[] = {"HSETNX", hk, key, ts};
-    redisReply *r = wt_redis_commandv(st->redis, 4, argv, NULL, err);
+    const char *argv[] = {"ZADD", zk, "NX", ts, key};
+    redisReply *r = wt_redis_commandv(st->redis, 5, argv, NULL, err);
     if (r == NULL)
         return -1;
     int fresh = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     freeReplyObject(r);
     return fresh;
+}
+
+/* Keeps the newest WT_GAPS_MARKS_MAX marks: <p>gaps stays bounded (a
+ * finding older than all of them could be reported again). */
+static void
+prune(wt_store_t *st)
+{
+    char zk[96];
+    wt_store_key(st, zk, sizeof zk, "gaps");
+    redisReply *r =
+        wt_redis_command(st->redis, NULL, "ZREMRANGEBYRANK %s 0 %d", zk, -(WT_GAPS_MARKS_MAX + 1));
+    if (r)
+        freeReplyObject(r);
 }
 
 json_t *
@@ -301,6 +314,7 @@ wt_gaps_scan(wt_store_t *st, int64_t since_ms, const char *by, wt_err_t *err)
         }
         json_array_append(fresh, g);
     }
+    prune(st);
     json_t *out = json_pack("{s:o,s:i,s:I}", "new", fresh, "already_reported", old,
                             "sessions_scanned", (json_int_t)json_array_size(sessions));
     json_decref(found);

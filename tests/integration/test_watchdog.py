@@ -129,6 +129,7 @@ def main():
         check(res2.get("new") == [] and res2.get("already_reported") == 4,
               "run 2 reports none again (%s)" % res2)
         check(len(gap_entries(fleet.r)) == 4, "no new gap inbox entries")
+        check(fleet.r.zcard("wt:gaps") == 4, "wt:gaps remembers the four reported keys")
 
         # memory: the output becomes wt:memory, bounded
         control(base, "/_control/reset", {})
