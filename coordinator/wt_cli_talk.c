@@ -33,6 +33,7 @@
 
 #define LINE_MAX_BYTES  WT_STORE_TELL_MAX_BYTES
 #define QUIT_WAIT_MS    60000
+#define QUEUED_HINT_MS  10000 /* silence after which talk says the session is still queued */
 #define HISTORY_ENTRIES 1000
 #define TALK_TIMEOUT_MS (8LL * 3600 * 1000) /* a talk lives at most a working day */
 #define TALK_MAX_TURNS  2000
@@ -230,14 +231,35 @@ read_events(talk_t *t, int block_ms, int *turn_done)
     return 0;
 }
 
+/* Says so when the session still waits for a worker (none offers the
+ * workflow, or all are busy): otherwise the user just sees nothing. */
+static void
+queued_hint(talk_t *t)
+{
+    char key[128];
+    wt_store_key(&t->store, key, sizeof key, "session:%s", t->sid);
+    redisReply *r = wt_redis_command(t->redis, NULL, "HGET %s status", key);
+    if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "queued") == 0)
+        fprintf(stderr,
+                "worktrain talk: session %s is still queued: no free worker offers workflow "
+                "'%s' yet\n",
+                t->sid, t->workflow);
+    if (r)
+        freeReplyObject(r);
+}
+
 /* Waits until the agent's turn is done, the session ended, Ctrl-C, or the
  * reply timeout; -1 on a Redis error. */
 static int
 wait_reply(talk_t *t, int64_t timeout_ms)
 {
-    int done = 0;
-    int64_t end = wt_clock_mono_ms() + timeout_ms;
+    int done = 0, hinted = 0;
+    int64_t start = wt_clock_mono_ms(), end = start + timeout_ms;
     while (!done && !t->ended && !interrupted) {
+        if (!hinted && wt_clock_mono_ms() - start > QUEUED_HINT_MS) {
+            hinted = 1;
+            queued_hint(t);
+        }
         if (wt_clock_mono_ms() >= end) {
             fprintf(stderr,
                     "worktrain talk: no reply within %lld s; the agent may still "
