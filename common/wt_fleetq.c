@@ -176,10 +176,11 @@ hmget_batch(wt_store_t *st, redisReply *ids, redisReply **replies, wt_err_t *err
     /* read every reply queued, even after an error, so none is left for the next command */
     for (size_t i = 0; i < ids->elements; i++)
         replies[i] = failed ? NULL : wt_redis_get_reply(st->redis, err);
-    for (size_t i = 0; i < ids->elements; i++)
+    for (size_t i = 0; i < ids->elements && !failed; i++)
         if (replies[i] == NULL || replies[i]->type != REDIS_REPLY_ARRAY ||
             replies[i]->elements != NFIELDS)
-            failed = 1;
+            failed = replies[i] ? wt_err_set(err, WT_EPROTO, "HMGET of a session: unexpected reply")
+                                : -1;
     return failed ? -1 : 0;
 }
 
