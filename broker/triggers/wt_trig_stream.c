@@ -216,15 +216,19 @@ ensure_group(reader_t *rd, wt_redis_t *redis, wt_err_t *err)
 /* Claims entries idle longer than claimIdleSeconds (ours included: an
  * entry whose SPAWN failed is retried this way). */
 static int
-claim(reader_t *rd, wt_redis_t *redis, wt_err_t *err)
+claim(reader_t *rd, wt_redis_t *redis, long room, wt_err_t *err)
 {
+    /* under backpressure one pass of at most what fits; the rest waits for
+     * the next look */
+    int count = room < WT_STREAM_BATCH ? (int)room : WT_STREAM_BATCH;
+    int passes = rd->t->max_queue_depth > 0 ? 1 : 100;
     int idle_s = rd->t->source.claim_idle_seconds ? rd->t->source.claim_idle_seconds
                                                   : WT_STREAM_CLAIM_IDLE_S;
     char cursor[64] = "0-0";
-    for (int pass = 0; pass < 100 && !atomic_load(&rd->stop); pass++) {
+    for (int pass = 0; pass < passes && !atomic_load(&rd->stop); pass++) {
         redisReply *r = wt_redis_command(redis, err, "XAUTOCLAIM %s %s %s %lld %s COUNT %d",
                                          rd->t->source.stream, rd->t->source.group, rd->consumer,
-                                         (long long)idle_s * 1000, cursor, WT_STREAM_BATCH);
+                                         (long long)idle_s * 1000, cursor, count);
         if (r == NULL)
             return -1;
         if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
@@ -272,6 +276,7 @@ reader_main(void *arg)
         if (!grouped && ensure_group(rd, redis, &err) != 0)
             goto trouble;
         grouped = 1;
+        long room = WT_STREAM_BATCH;
         if (t->max_queue_depth > 0) {
             long queued = 0;
             if (wt_trigger_rt_queued(rd->rt, rd->conn, t, &queued, &err) != 0)
@@ -281,18 +286,17 @@ reader_main(void *arg)
                 pause_ms(rd, BACKPRESSURE_MS);
                 continue;
             }
+            room = t->max_queue_depth - queued; /* read no more than fits */
         }
         if (wt_clock_mono_ms() >= next_claim) {
             int idle_s = t->source.claim_idle_seconds ? t->source.claim_idle_seconds
                                                       : WT_STREAM_CLAIM_IDLE_S;
             /* a few looks per idle period, so an abandoned entry waits at most ~1.25x */
             next_claim = wt_clock_mono_ms() + (idle_s * 1000 + 3) / 4;
-            if (claim(rd, redis, &err) != 0)
+            if (claim(rd, redis, room, &err) != 0)
                 goto trouble;
         }
-        int count = WT_STREAM_BATCH;
-        if (t->max_queue_depth > 0 && t->max_queue_depth < count)
-            count = t->max_queue_depth;
+        int count = room < WT_STREAM_BATCH ? (int)room : WT_STREAM_BATCH;
         redisReply *r =
             wt_redis_command(redis, &err, "XREADGROUP GROUP %s %s COUNT %d BLOCK %d STREAMS %s >",
                              t->source.group, rd->consumer, count, BLOCK_MS, t->source.stream);

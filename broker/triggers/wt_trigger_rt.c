@@ -56,7 +56,7 @@ struct wt_trigger_rt {
     int64_t *cron_retry_s;       /* per trigger: no cron attempt before (after a failure) */
     void (*extra_metrics)(void *arg, wt_buf_t *out); /* pollers' counters, or NULL */
     void *extra_metrics_arg;                         /* its argument */
-    char events_last[64]; /* fleet stream position of the trigger thread */
+    char events_last[64];         /* fleet stream position of the trigger thread */
     wt_trig_incident_t *incident; /* alertmanager and pagerduty webhooks */
     wt_trig_streams_t *streams;   /* redis_stream readers */
 };
@@ -610,7 +610,8 @@ wt_trigger_rt_webhook(wt_trigger_rt_t *self, const wt_webhook_req_t *req, wt_web
     memset(resp, 0, sizeof *resp);
     char msg[512];
     const wt_trigger_t *t = wt_triggers_find(self->cfg.triggers, req->id);
-    if (t != NULL && (t->provider == WT_TRIGGER_ALERTMANAGER || t->provider == WT_TRIGGER_PAGERDUTY))
+    if (t != NULL &&
+        (t->provider == WT_TRIGGER_ALERTMANAGER || t->provider == WT_TRIGGER_PAGERDUTY))
         return wt_trig_incident_webhook(self->incident, t, req, resp);
     if (t == NULL || t->provider != WT_TRIGGER_GENERIC) {
         snprintf(msg, sizeof msg, "no webhook trigger '%.100s'", req->id);

@@ -47,14 +47,14 @@ void wt_trigger_rt_destroy(wt_trigger_rt_t **self_p);
 
 /* One webhook delivery, as the HTTP layer read it (all borrowed). */
 typedef struct wt_webhook_req {
-    const char *id;           /* trigger id from /webhook/<id> */
-    const char *sig_workrail; /* X-WorkRail-Signature or NULL */
-    const char *sig_github;   /* X-Hub-Signature-256 or NULL */
-    const char *delivery;     /* X-GitHub-Delivery or NULL */
+    const char *id;            /* trigger id from /webhook/<id> */
+    const char *sig_workrail;  /* X-WorkRail-Signature or NULL */
+    const char *sig_github;    /* X-Hub-Signature-256 or NULL */
+    const char *delivery;      /* X-GitHub-Delivery or NULL */
     const char *authorization; /* Authorization or NULL (alertmanager) */
     const char *sig_pagerduty; /* X-PagerDuty-Signature or NULL */
-    const char *body;         /* raw body */
-    size_t len;               /* its length */
+    const char *body;          /* raw body */
+    size_t len;                /* its length */
 } wt_webhook_req_t;
 
 typedef struct wt_webhook_resp {
