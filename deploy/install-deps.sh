@@ -8,7 +8,9 @@ pkgs="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
       libcurl4-openssl-dev libyaml-dev libhiredis-dev libjansson-dev
       libmicrohttpd-dev libssl-dev libcmocka-dev redis-server clang
       python3 python3-redis python3-zmq python3-msgpack procps curl git jq
-      bubblewrap iproute2 iptables"
+      bubblewrap iproute2 iptables prometheus prometheus-alertmanager"
+# prometheus and prometheus-alertmanager: the alert intake test
+# (tests/integration/test_alert_prometheus.py) runs both on loopback ports.
 # iproute2 and iptables: the multi-host tests (network namespaces; NFQUEUE
 # delays packets where the kernel has no netem).
 # The console's browser test drives headless Chromium over the DevTools
@@ -33,3 +35,5 @@ apt-get update -q >&2
 apt-get install -y -q --no-install-recommends $missing >&2
 # The Debian package starts a system redis on 6379; tests and the demo run
 # their own servers on free ports, so the system one is not needed.
+# Likewise the prometheus packages start system services (9090, 9093) where
+# systemd runs; the alert test starts its own on free ports.
