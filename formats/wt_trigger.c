@@ -46,8 +46,8 @@ static const char *const ignored_keys[] = {"autoCommit",
                                            NULL};
 
 static const char *const provider_names[] = {
-    NULL,   "generic",   "github_issues_poll", "github_prs_poll", "gitlab_poll",
-    "cron", "alertmanager", "pagerduty",       "redis_stream"};
+    NULL,   "generic",      "github_issues_poll", "github_prs_poll", "gitlab_poll",
+    "cron", "alertmanager", "pagerduty",          "redis_stream"};
 #define PROVIDER_LAST WT_TRIGGER_REDIS_STREAM
 
 const char *
@@ -327,7 +327,8 @@ load_auth(loader_t *L, const wt_yaml_node_t *m, wt_trigger_auth_t *a)
             if (a->bearer && a->bearer[0] == '\0')
                 ERR(L, v, "'bearer' is empty: anyone could send it");
         } else if (strcmp(name, "basic") == 0 && wt_yaml_kind(v) == WT_YAML_MAP) {
-            const wt_yaml_node_t *u = wt_yaml_map_get(v, "user"), *p = wt_yaml_map_get(v, "password");
+            const wt_yaml_node_t *u = wt_yaml_map_get(v, "user"),
+                                 *p = wt_yaml_map_get(v, "password");
             if (u == NULL || p == NULL) {
                 ERR(L, v, "'basic' needs 'user' and 'password'");
                 continue;

@@ -79,7 +79,11 @@ wt_trig_stream_root(const redisReply *f, char *why, size_t cap)
             snprintf(why, cap, "field '%.64s' is not UTF-8 text", k->str);
             return NULL;
         }
-        json_object_set_new(obj, k->str, s);
+        if (json_object_set_new(obj, k->str, s) != 0) { /* jansson took s either way */
+            json_decref(obj);
+            snprintf(why, cap, "a field name is not UTF-8 text");
+            return NULL;
+        }
     }
     return obj;
 }
