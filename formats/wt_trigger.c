@@ -326,7 +326,9 @@ load_auth(loader_t *L, const wt_yaml_node_t *m, wt_trigger_auth_t *a)
             a->bearer = get_str(L, k, v, 1);
             if (a->bearer && a->bearer[0] == '\0')
                 ERR(L, v, "'bearer' is empty: anyone could send it");
-        } else if (strcmp(name, "basic") == 0 && wt_yaml_kind(v) == WT_YAML_MAP) {
+        } else if (strcmp(name, "basic") == 0 && wt_yaml_kind(v) != WT_YAML_MAP) {
+            ERR(L, v, "'basic' must be a mapping {user, password}");
+        } else if (strcmp(name, "basic") == 0) {
             const wt_yaml_node_t *u = wt_yaml_map_get(v, "user"),
                                  *p = wt_yaml_map_get(v, "password");
             if (u == NULL || p == NULL) {

@@ -15,6 +15,7 @@ scripted worker (DESIGN.md section 18):
   the old secret, then with two signatures during a rotation: one session per
   incident id; bad or missing signature 401; other event types answered and
   ignored; incident.resolved told to the session;
+- the bundled example (coordinator/examples/triggers-alerts.yml) validates;
 - no secret reaches Redis or the broker log."""
 import base64
 import hashlib
@@ -282,6 +283,12 @@ def main():
                      'wt_alert_total{trigger="pd",outcome="resolved_told"} 1',
                      'wt_webhook_requests_total{code="401"} 6']:
             check(line in m, "metrics: %s" % line)
+
+        # The bundled example trigger file validates against the bundled workflows.
+        r = fleet.run_cli("validate", "coordinator/examples/triggers-alerts.yml", "--workflows",
+                          WORKFLOWS, env={"ALERTMANAGER_TOKEN": "t", "PAGERDUTY_WEBHOOK_SECRET": "s"})
+        check(r.returncode == 0 and "ok (3 triggers)" in r.stdout,
+              "coordinator/examples/triggers-alerts.yml validates (%r %r)" % (r.stdout, r.stderr))
 
         # No secret in Redis or the broker log.
         secrets = [TOKEN, PD_OLD, PD_NEW, PASSWORD]
