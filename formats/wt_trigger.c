@@ -614,6 +614,12 @@ load_trigger(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t)
             WARN(L, m, "pagerduty trigger '%s' has no hmacSecret(s): unsigned events accepted",
                  who);
     }
+    if (t->serial &&
+        (t->provider == WT_TRIGGER_ALERTMANAGER || t->provider == WT_TRIGGER_PAGERDUTY))
+        ERR(L, m,
+            "trigger '%s': %s takes concurrencyMode parallel (one session per incident; use "
+            "maxQueueDepth)",
+            who, wt_trigger_provider_name(t->provider));
     if ((t->auth.bearer || t->auth.user) && t->provider != WT_TRIGGER_ALERTMANAGER)
         ERR(L, m, "trigger '%s': 'auth' is for the alertmanager provider (others use hmacSecret)",
             who);

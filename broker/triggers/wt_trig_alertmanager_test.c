@@ -199,7 +199,9 @@ test_loader(void)
                     "  - {id: q, provider: alertmanager, workflowId: w, goal: g,\n"
                     "     auth: {bearer: t, basic: {user: u, password: p}}}\n"
                     "  - {id: r, provider: alertmanager, workflowId: w, goal: g,\n"
-                    "     auth: {basic: {user: u}}}\n";
+                    "     auth: {basic: {user: u}}}\n"
+                    "  - {id: t, provider: pagerduty, workflowId: w, goal: g,\n"
+                    "     concurrencyMode: serial}\n";
     wt_diags_init(&d);
     wt_trigger_opts_t o = {NULL, NULL};
     WT_CHECK(wt_triggers_load_buffer(y, strlen(y), "t.yml", &o, &d) == NULL);
@@ -210,10 +212,11 @@ test_loader(void)
         seen |= strstr(d.v[i].msg, "'auth' is for the alertmanager provider") ? 4 : 0;
         seen |= strstr(d.v[i].msg, "bearer or basic, not both") ? 8 : 0;
         seen |= strstr(d.v[i].msg, "needs 'user' and 'password'") ? 16 : 0;
+        seen |= strstr(d.v[i].msg, "pagerduty takes concurrencyMode parallel") ? 32 : 0;
     }
-    if (seen != 31)
+    if (seen != 63)
         wt_diags_print(&d, stderr);
-    WT_CHECK(seen == 31);
+    WT_CHECK(seen == 63);
     wt_diags_release(&d);
     wt_triggers_t *ts = load("triggers:\n"
                              "  - {id: s, provider: redis_stream, workflowId: w, goal: g,\n"

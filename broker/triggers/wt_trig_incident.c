@@ -18,10 +18,11 @@
 
 #define MAP_TTL_S (30 * 86400)
 
-enum { C_STARTED, C_REPEAT, C_TOLD, C_IGNORED, C_REJECTED, C_BAD, C_N };
+enum { C_STARTED, C_REPEAT, C_TOLD, C_IGNORED, C_REJECTED, C_BAD, C_DEFERRED, C_N };
 
 static const char *const cnames[C_N] = {"started",          "repeat",   "resolved_told",
-                                        "resolved_ignored", "rejected", "bad_payload"};
+                                        "resolved_ignored", "rejected", "bad_payload",
+                                        "deferred"};
 
 struct wt_trig_incident {
     wt_trigger_rt_t *rt;        /* borrowed */
@@ -78,10 +79,11 @@ wt_trig_incident_metrics(wt_trig_incident_t *self, wt_buf_t *out)
                self->ts->v[i].provider == WT_TRIGGER_PAGERDUTY;
     if (!any)
         return;
-    wt_buf_printf(out, NULL,
-                  "# HELP wt_alert_total Alert and incident webhook outcomes by trigger "
-                  "(started, repeat, resolved_told, resolved_ignored, rejected, bad_payload).\n"
-                  "# TYPE wt_alert_total counter\n");
+    wt_buf_printf(
+        out, NULL,
+        "# HELP wt_alert_total Alert and incident webhook outcomes by trigger "
+        "(started, repeat, resolved_told, resolved_ignored, rejected, bad_payload, deferred).\n"
+        "# TYPE wt_alert_total counter\n");
     pthread_mutex_lock(&self->lock);
     for (size_t i = 0; i < self->ts->n; i++) {
         const wt_trigger_t *t = &self->ts->v[i];
@@ -114,7 +116,9 @@ map_key(wt_trig_incident_t *self, char *out, size_t cap, const wt_trigger_t *t, 
 
 /* Starts the session of incident key (version: what makes a new incident
  * of the same key) unless it has one. *started 1 when this call started
- * it; sid gets the session ("" when the dispatchCondition said no). */
+ * it; sid gets the session ("" when the dispatchCondition said no).
+ * Returns 1, starting nothing, when maxQueueDepth of the trigger's
+ * sessions are queued. */
 static int
 incident_open(wt_trig_incident_t *self, const wt_trigger_t *t, const char *key, const char *version,
               json_t *root, json_t *detail, char *sid, size_t cap, int *started, wt_err_t *err)
@@ -137,6 +141,13 @@ incident_open(wt_trig_incident_t *self, const wt_trigger_t *t, const char *key, 
         return 0;
     if (!wt_webhook_condition(t, root, NULL, 0))
         return 0;
+    if (t->max_queue_depth > 0) {
+        long queued = 0;
+        if (wt_trigger_rt_queued(self->rt, self->conn, t, &queued, err) != 0)
+            return -1;
+        if (queued >= t->max_queue_depth)
+            return 1; /* full: the sender's next notification brings it again */
+    }
     char *goal = NULL, *ctx = NULL;
     if (wt_webhook_build(t, root, &goal, &ctx, err) != 0)
         return -1;
@@ -150,8 +161,8 @@ incident_open(wt_trig_incident_t *self, const wt_trigger_t *t, const char *key, 
     free(ctx);
     if (rc != 0)
         return -1;
-    if (sid[0] == '\0') /* serial trigger: queued behind another; it starts later */
-        snprintf(sid, cap, "waiting");
+    if (sid[0] == '\0') /* only serial triggers queue; the loader refuses them here */
+        return wt_err_set(err, WT_EPROTO, "trigger %s: no session id from SPAWN", t->id);
     r = wt_redis_command(self->redis, err, "HSET %s version %s sid %s resolved 0", mk, version,
                          sid);
     if (r == NULL)
@@ -290,7 +301,7 @@ alertmanager(wt_trig_incident_t *self, const wt_trigger_t *t, const wt_webhook_r
         return unavailable(self, t, resp, &err);
     }
     json_t *started = json_array();
-    long repeats = 0, told = 0, ignored = 0;
+    long repeats = 0, told = 0, ignored = 0, deferred = 0;
     for (size_t i = 0; i < b.n; i++) {
         wt_am_alert_t *a = &b.v[i];
         char sid[64];
@@ -301,12 +312,16 @@ alertmanager(wt_trig_incident_t *self, const wt_trigger_t *t, const wt_webhook_r
         if (a->firing) {
             rc = incident_open(self, t, a->key, a->starts_at, a->root, detail, sid, sizeof sid,
                                &did, &err);
-            if (rc == 0 && did)
-                json_array_append_new(started, json_string(sid));
-            else if (rc == 0)
-                repeats++;
-            if (rc == 0)
+            if (rc == 1) { /* queue full: Alertmanager's next repeat brings it again */
+                deferred++;
+                count(self, t, C_DEFERRED);
+                rc = 0;
+            } else if (rc == 0) {
+                if (did)
+                    json_array_append_new(started, json_string(sid));
+                repeats += !did;
                 count(self, t, did ? C_STARTED : C_REPEAT);
+            }
         } else {
             char *msg = am_message(a->root);
             const char *ends = json_string_value(json_object_get(a->root, "endsAt"));
@@ -334,8 +349,9 @@ alertmanager(wt_trig_incident_t *self, const wt_trigger_t *t, const wt_webhook_r
     }
     wt_am_batch_release(&b);
     reply(self, resp, 200,
-          json_pack("{s:o, s:I, s:I, s:I}", "started", started, "repeats", (json_int_t)repeats,
-                    "resolved_told", (json_int_t)told, "ignored", (json_int_t)ignored));
+          json_pack("{s:o, s:I, s:I, s:I, s:I}", "started", started, "repeats", (json_int_t)repeats,
+                    "resolved_told", (json_int_t)told, "ignored", (json_int_t)ignored, "deferred",
+                    (json_int_t)deferred));
 }
 
 static void
@@ -368,6 +384,16 @@ pagerduty(wt_trig_incident_t *self, const wt_trigger_t *t, const wt_webhook_req_
                                "event", json_object_get(json_object_get(ev.root, "event"), "id"));
     if (opening) {
         rc = incident_open(self, t, ev.incident, "", ev.root, detail, sid, sizeof sid, &did, &err);
+        if (rc == 1) { /* queue full: PagerDuty retries the delivery */
+            json_decref(detail);
+            wt_pd_event_release(&ev);
+            count(self, t, C_DEFERRED);
+            char msg[300];
+            snprintf(msg, sizeof msg, "trigger '%s' has maxQueueDepth %d sessions queued", t->id,
+                     t->max_queue_depth);
+            resp->retry_after = 10;
+            return reply(self, resp, 429, json_pack("{s:s}", "error", msg));
+        }
         if (rc == 0)
             count(self, t, did ? C_STARTED : C_REPEAT);
     } else {

@@ -32,7 +32,10 @@ void wt_trig_incident_destroy(wt_trig_incident_t **self_p);
 /* Handles a delivery for an alertmanager or pagerduty trigger t (HTTP
  * thread only): 401 bad credentials or signature, 400 bad payload, 503
  * Redis or broker unavailable (Alertmanager and PagerDuty retry), else 200
- * with a JSON summary {started, repeats, resolved_told, ignored}. */
+ * with a JSON summary. With maxQueueDepth of the trigger's sessions queued a
+ * new incident starts nothing: Alertmanager's alert is counted `deferred`
+ * (its next repeat notification brings it again), PagerDuty gets 429 with
+ * Retry-After (it redelivers). */
 void wt_trig_incident_webhook(wt_trig_incident_t *self, const wt_trigger_t *t,
                               const wt_webhook_req_t *req, wt_webhook_resp_t *resp);
 

@@ -7,10 +7,13 @@ scripted worker (DESIGN.md section 18):
   $group.commonLabels; the same payload sent again (Alertmanager's
   repeat_interval) starts nothing; a resolved alert whose session runs gets
   an alert_resolved event and an operator message the agent receives
-  (message_received) before its next turn; told once; a resolved alert with
+  (message_received) in its next LLM request (the fake LLM holds the turn in
+  flight, so the session is running when the resolution arrives); told once; a resolved alert with
   no session starts nothing; the same alert firing again later (new
   startsAt) is a new session; wrong / missing bearer and basic credentials
   401, bad JSON and bad shapes 400, all counted on /metrics;
+- maxQueueDepth reached: a new alert is deferred (200, counted), a new
+  PagerDuty incident 429 + Retry-After;
 - pagerduty: recorded-format V3 events signed X-PagerDuty-Signature with
   the old secret, then with two signatures during a rotation: one session per
   incident id; bad or missing signature 401; other event types answered and
@@ -26,8 +29,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+from test_tell_inbox import HOLD, KEY, control, cs, start_fake, texts, wait_requests  # noqa: E402
 from test_triggers_webhook import Http  # noqa: E402
-from wtfleet import SCRIPTS, WORKFLOWS, Check, Fleet  # noqa: E402
+from wtfleet import WORKFLOWS, Check, Fleet  # noqa: E402
 
 TOKEN = "am-bearer-token-for-tests"
 PD_OLD = "pd-old-secret-for-tests"
@@ -52,6 +56,7 @@ triggers:
     workflowId: two-step
     goalTemplate: "{{$.labels.alertname}}"
     auth: {basic: {user: alertmanager, password: $WT_TEST_AM_PASSWORD}}
+    maxQueueDepth: 1
   - id: pd
     provider: pagerduty
     workflowId: two-step
@@ -59,6 +64,12 @@ triggers:
     contextMapping: {incident: $.event.data.id, urgency: $.event.data.urgency}
     hmacSecret: $WT_TEST_PD_OLD
     hmacSecrets: [$WT_TEST_PD_NEW]
+  - id: pd-full
+    provider: pagerduty
+    workflowId: two-step
+    goal: page
+    hmacSecret: $WT_TEST_PD_OLD
+    maxQueueDepth: 1
 """
 
 
@@ -138,6 +149,7 @@ def wait_event(fleet, sid, typ, timeout_s=60):
 def main():
     check = Check()
     fleet = Fleet("trig-alert")
+    fake, base = start_fake(fleet.dir, "fake")
     try:
         fleet.start_redis()
         path = os.path.join(fleet.dir, "triggers.yml")
@@ -206,6 +218,19 @@ def main():
                               {"Authorization": bad})
         check(st1 == 200 and len(j1.get("started", [])) == 1 and st2 == 401,
               "basic auth: right password 200, wrong 401 (%s %s / %s %s)" % (st1, j1, st2, j2))
+        # maxQueueDepth 1 with its one session queued: a new alert is deferred
+        # (Alertmanager's next repeat brings it again), a PagerDuty incident 429.
+        st3, j3, _ = web.post("/webhook/am-basic", am_payload([alert("0c0c", "Basic", "z")]),
+                              {"Authorization": good})
+        check(st3 == 200 and j3.get("started") == [] and j3.get("deferred") == 1,
+              "full queue: the new alert deferred, nothing started (%s %s)" % (st3, j3))
+        p1, p2 = pd_event("incident.triggered", "PFULL1"), pd_event("incident.triggered", "PFULL2")
+        r1 = web.post("/webhook/pd-full", p1, {"X-PagerDuty-Signature": pd_sig(p1, PD_OLD)})
+        r2 = web.post("/webhook/pd-full", p2, {"X-PagerDuty-Signature": pd_sig(p2, PD_OLD)})
+        check(r1[0] == 200 and r2[0] == 429 and r2[2].get("Retry-After", "").isdigit() and
+              "maxQueueDepth 1" in r2[1].get("error", ""),
+              "full queue: the second PD incident 429 + Retry-After (%s / %s %s)"
+              % (r1[0], r2[0], r2[1]))
 
         # --- pagerduty ---
         trig = pd_event("incident.triggered")
@@ -242,10 +267,16 @@ def main():
               "incident.resolved told to its (queued) session (%s %s)" % (st, j))
 
         # --- the resolution reaches a running session ---
-        fleet.start_worker("w1", 8, os.path.join(SCRIPTS, "two-step-3s.json"))
+        # Every session's first LLM request is held at the fake, so alert a's
+        # session is running, mid-turn, when its resolution arrives.
+        live = [x for x in fleet.r.zrange("wt:sessions", 0, -1)
+                if fleet.r.hget("wt:session:%s" % x, "status") == "queued"]
+        control(base, "/_control/script", HOLD * len(live))
+        fleet.start_worker("w1", 8, None, "--provider", "anthropic", "--base-url", base,
+                           env={"ANTHROPIC_API_KEY": KEY})
         fleet.wait_workers(1)
-        fleet.wait_for(lambda: fleet.r.hget("wt:session:%s" % sa, "status") == "running", 60,
-                       "session of alert a running")
+        wait_requests(base, len(live), 60)
+        check(fleet.r.hget("wt:session:%s" % sa, "status") == "running", "session of a running")
         res = am_payload([alert("a1b2c3d4e5f60718", "HighLatency", "db1", "resolved",
                                 ends="2026-12-02T19:10:00Z")], "resolved")
         st, j, _ = web.post("/webhook/am", res, auth)
@@ -253,17 +284,25 @@ def main():
         ev = [e for e in resolved_events(fleet) if e.get("session") == sa]
         check(len(ev) == 1 and ev[0]["trigger"] == "am" and ev[0]["provider"] == "alertmanager"
               and ev[0]["incident"] == "a1b2c3d4e5f60718", "alert_resolved event (%r)" % ev)
+        check(not any("has resolved" in texts(q) for q in wait_requests(base, len(live), 1)),
+              "no request in flight carries it")
+        control(base, "/_control/script", [cs("looked")] * len(live) +
+                [cs("done", {"answer": "ok"})] * len(live))
         got = wait_event(fleet, sa, "message_received")
         check("has resolved: HighLatency - db1 is unhappy" in got.get("message", "") and
               got.get("from") == "tell",
               "the agent receives the resolution before its next turn (%r)" % got)
+        fleet.wait_for(lambda: any("Message from the operator: [alertmanager] The alert this "
+                                   "session investigates has resolved" in texts(q)
+                                   for q in wait_requests(base, 1, 1)), 30,
+                       "an LLM request carrying the resolution")
         st, j, _ = web.post("/webhook/am", res, auth)
         check(st == 200 and j.get("resolved_told") == 0 and j.get("ignored") == 1,
               "a repeated resolution is not told twice (%s)" % j)
 
         got = wait_event(fleet, spd, "message_received")
         check("Incident Q2MAGRBEXN1UYE - Disk full on db1 was resolved" in got.get("message", ""),
-              "PD resolution reaches the agent (%r)" % got)
+              "PD resolution told while queued reaches the agent at its first turn (%r)" % got)
 
         # The same alert firing again later is a new incident.
         again = am_payload([alert("a1b2c3d4e5f60718", "HighLatency", "db1",
@@ -280,6 +319,8 @@ def main():
                      'wt_alert_total{trigger="am",outcome="rejected"} 3',
                      'wt_alert_total{trigger="am",outcome="bad_payload"} 3',
                      'wt_alert_total{trigger="pd",outcome="rejected"} 2',
+                     'wt_alert_total{trigger="am-basic",outcome="deferred"} 1',
+                     'wt_alert_total{trigger="pd-full",outcome="deferred"} 1',
                      'wt_alert_total{trigger="pd",outcome="resolved_told"} 1',
                      'wt_webhook_requests_total{code="401"} 6']:
             check(line in m, "metrics: %s" % line)
@@ -311,6 +352,8 @@ def main():
         raise
     finally:
         fleet.stop()
+        fake.kill()
+        fake.wait()
     check.done()
 
 
