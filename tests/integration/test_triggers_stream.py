@@ -1,6 +1,8 @@
 # ctest-timeout: 240
 """redis_stream triggers through a real broker and redis-server (DESIGN.md
 section 18):
+- a dead consumer's 30 pending entries, half of them already spawned with
+  their entry-id key, are claimed: no session twice;
 - 2,000 entries (JSON `payload` fields and flat fields) plus malformed ones
   are pushed while the broker is killed -9 twice mid-stream and restarted:
   every good entry becomes exactly one session (its goal names the entry,
@@ -20,6 +22,7 @@ from wtfleet import WORKFLOWS, Check, Fleet  # noqa: E402
 
 N = 2000
 BAD = 20
+PRE = 30  # entries a previous broker left pending
 
 TRIGGERS = """\
 triggers:
@@ -57,19 +60,32 @@ def main():
         with open(path, "w") as f:
             f.write(TRIGGERS)
         args = ("--triggers", path, "--workflows", WORKFLOWS)
+
+        # A broker that died before this one: it read the first PRE entries
+        # (pending, never acknowledged) and had already started the sessions
+        # of half of them (SPAWN with the entry-id key, then died before XACK).
+        fleet.r.xgroup_create("jobs:in", "worktrain", id="0", mkstream=True)
+        ids = [fleet.r.xadd("jobs:in", {"payload": '{"task": "job %d", "n": %d}' % (i, i)})
+               for i in range(PRE)]
+        got = fleet.r.xreadgroup("worktrain", "dead-broker", {"jobs:in": ">"}, count=PRE)
+        check(len(got[0][1]) == PRE, "the dead consumer holds %d pending entries" % PRE)
         fleet.start_broker(*args)
+        c = fleet.client()
+        pre = {"job %d" % i: c.spawn("two-step", "job %d" % i, key="rs:jobs:%s" % ids[i])
+               for i in range(0, PRE, 2)}
+        c.close()
 
         # The producer: good entries (every 10th with flat fields) and, mixed in,
         # malformed ones (payload not JSON; no task -> empty goal).
         def produce():
             pipe = fleet.r.pipeline(transaction=False)
             bad = 0
-            for i in range(N):
+            for i in range(PRE, N):
                 if i % 10 == 3:
                     pipe.xadd("jobs:in", {"task": "job %d" % i, "n": str(i)})
                 else:
                     pipe.xadd("jobs:in", {"payload": '{"task": "job %d", "n": %d}' % (i, i)})
-                if i % (N // BAD) == 7 and bad < BAD:
+                if i % (N // BAD) == 37 and bad < BAD:
                     pipe.xadd("jobs:in", {"payload": '{"task": "broken' if bad % 2 else
                                           '{"n": %d}' % i, "k": "bad-%d" % bad})
                     bad += 1
@@ -92,8 +108,13 @@ def main():
                   (kill + 1, fleet.r.zcard("wt:sessions"), pending))
             fleet.start_broker(*args)
         th.join(60)
-        fleet.wait_for(lambda: group_done(fleet, "jobs:in", N + BAD), 120,
-                       "every entry read and acknowledged")
+        try:
+            fleet.wait_for(lambda: group_done(fleet, "jobs:in", N + BAD), 120,
+                           "every entry read and acknowledged")
+        except TimeoutError:
+            print("group:", fleet.r.xinfo_groups("jobs:in"), "len", fleet.r.xlen("jobs:in"),
+                  fleet.r.xpending("jobs:in", "worktrain"))
+            raise
 
         sids = fleet.r.zrange("wt:sessions", 0, -1)
         jobs = [s for s in sids if not (fleet.r.hget("wt:session:%s" % s, "goal") or
@@ -103,7 +124,11 @@ def main():
         check(len(jobs) == N, "%d sessions for %d good entries (%d)" % (N, N, len(jobs)))
         check(sorted(goals) == sorted(want) and len(set(goals)) == N,
               "each entry's session once, none twice (%d distinct goals)" % len(set(goals)))
-        ctxs = [fleet.r.hget("wt:session:%s" % s, "context") for s in jobs[:5]]
+        by_goal = dict(zip(goals, jobs))
+        check(all(by_goal.get(g) == sid for g, sid in pre.items()),
+              "entries whose session a dead broker had started kept that session (claimed, "
+              "SPAWN with the entry id answered with it)")
+        ctxs = [fleet.r.hget("wt:session:%s" % s, "context") for s in jobs[-5:]]
         check(all('"n"' in (c or "") for c in ctxs), "contextMapping applied (%r)" % ctxs[:2])
         dead = fleet.r.xrange("jobs:in:deadletter")
         reasons = [f.get("reason", "") for _, f in dead]
