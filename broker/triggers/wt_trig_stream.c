@@ -6,6 +6,7 @@
 #include "wt_clock.h"
 #include "wt_log.h"
 #include "wt_redis.h"
+#include "wt_store.h"
 #include "wt_webhook.h"
 
 #include <pthread.h>
@@ -20,16 +21,17 @@
 #define RETRY_MS        1000 /* after Redis or broker trouble */
 #define BACKPRESSURE_MS 200  /* recheck of the queue depth */
 
-enum { O_SPAWNED, O_DEADLETTER, O_SKIPPED, O_CLAIMED, O_ERRORS, O_PAUSED, O_N };
+enum { O_SPAWNED, O_DEADLETTER, O_SKIPPED, O_CLAIMED, O_ERRORS, O_PAUSED, O_STANDBY, O_N };
 
-static const char *const onames[O_N] = {"spawned", "deadletter", "skipped",
-                                        "claimed", "errors",     "paused"};
+static const char *const onames[O_N] = {"spawned", "deadletter", "skipped", "claimed",
+                                        "errors",  "paused",     "standby"};
 
 typedef struct reader {
     wt_trigger_rt_t *rt;        /* borrowed */
     const wt_trigger_t *t;      /* borrowed */
     wt_trigger_rt_conn_t *conn; /* owned: SPAWN connection of this thread */
     char url[512];              /* Redis of the stream */
+    char broker_url[512];       /* the broker's Redis (leader lease) */
     char consumer[128];         /* our consumer name in the group */
     char dead[300];             /* dead-letter stream key */
     pthread_t thread;           /* the reader */
@@ -265,16 +267,53 @@ pause_ms(reader_t *rd, int ms)
         wt_clock_sleep_ms(20);
 }
 
+/* 1 when this broker holds the leader lease, or nobody does: a standby
+ * broker's SPAWNs are refused, and what it read would wait
+ * claimIdleSeconds before the active broker could claim it. The lease id
+ * is "EPOCH host:pidns:pid:ulid" (wt_broker_lease.c). */
+static int
+active_here(wt_redis_t *bredis, wt_err_t *err)
+{
+    wt_store_t st;
+    wt_store_init(&st, bredis, NULL);
+    char key[128];
+    wt_store_key(&st, key, sizeof key, "broker:leader");
+    redisReply *r = wt_redis_command(bredis, err, "GET %s", key);
+    if (r == NULL)
+        return -1;
+    int yes = 1;
+    char host[64] = "?", theirs[64];
+    unsigned long long ns = 0;
+    long long epoch = 0;
+    long pid = 0;
+    gethostname(host, sizeof host - 1);
+    if (r->type == REDIS_REPLY_STRING &&
+        sscanf(r->str, "%lld %63[^:]:%llu:%ld:", &epoch, theirs, &ns, &pid) == 4)
+        yes = strcmp(theirs, host) == 0 && pid == (long)getpid();
+    freeReplyObject(r);
+    return yes;
+}
+
 static void *
 reader_main(void *arg)
 {
     reader_t *rd = arg;
     const wt_trigger_t *t = rd->t;
-    wt_redis_t *redis = NULL;
+    wt_redis_t *redis = NULL, *bredis = NULL;
     int grouped = 0;
     int64_t next_claim = 0;
     while (!atomic_load(&rd->stop)) {
         wt_err_t err = {0};
+        if (bredis == NULL && (bredis = wt_redis_new(rd->broker_url, REDIS_TIMEOUT, &err)) == NULL)
+            goto trouble;
+        int here = active_here(bredis, &err);
+        if (here < 0)
+            goto trouble;
+        if (here == 0) { /* a standby reads nothing */
+            bump(rd, O_STANDBY);
+            pause_ms(rd, BACKPRESSURE_MS);
+            continue;
+        }
         if (redis == NULL && (redis = wt_redis_new(rd->url, REDIS_TIMEOUT, &err)) == NULL)
             goto trouble;
         if (!grouped && ensure_group(rd, redis, &err) != 0)
@@ -322,6 +361,7 @@ reader_main(void *arg)
         pause_ms(rd, RETRY_MS);
     }
     wt_redis_destroy(&redis);
+    wt_redis_destroy(&bredis);
     return NULL;
 }
 
@@ -353,6 +393,7 @@ wt_trig_streams_start(wt_trigger_rt_t *rt, const wt_triggers_t *ts, const char *
         rd->t = t;
         rd->conn = wt_trigger_rt_conn_new();
         snprintf(rd->url, sizeof rd->url, "%s", url);
+        snprintf(rd->broker_url, sizeof rd->broker_url, "%s", redis);
         /* a new name per process: what a killed broker left pending is
          * claimed by XAUTOCLAIM once idle, by whichever broker runs then */
         snprintf(rd->consumer, sizeof rd->consumer, "broker-%s-%ld-%lld", host, (long)getpid(),
@@ -402,8 +443,8 @@ wt_trig_streams_metrics(wt_trig_streams_t *self, wt_buf_t *out)
         return;
     wt_buf_printf(out, NULL,
                   "# HELP wt_stream_entries_total Stream trigger entries by outcome (spawned, "
-                  "deadletter, skipped, claimed; errors and paused count retries and "
-                  "backpressure waits).\n"
+                  "deadletter, skipped, claimed; errors, paused and standby count retries, "
+                  "backpressure waits and waits while another broker is active).\n"
                   "# TYPE wt_stream_entries_total counter\n");
     for (size_t i = 0; i < self->n; i++) {
         reader_t *rd = &self->v[i];

@@ -16,7 +16,8 @@
  * <stream>:deadletter with fields `id`, `trigger`, `reason` and its own
  * fields, then XACKed; one that fails the dispatchCondition is XACKed.
  * Backpressure: while maxQueueDepth of the trigger's sessions are queued,
- * the thread reads nothing. */
+ * the thread reads nothing. A standby broker (another holds the leader
+ * lease) reads nothing either. */
 #ifndef WT_TRIG_STREAM_H
 #define WT_TRIG_STREAM_H
 

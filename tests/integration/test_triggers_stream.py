@@ -9,6 +9,7 @@ section 18):
   none twice), the pending entries of the killed brokers are claimed again
   (XAUTOCLAIM), the malformed ones (payload not JSON, no goal) are in
   <stream>:deadletter with the reason, and every entry is acknowledged;
+- a standby broker on the same Redis reads nothing;
 - backpressure: with maxQueueDepth 5 and nothing running, 5 sessions start
   and the rest stay unread until cancelling frees the queue;
 - counters on /metrics."""
@@ -18,7 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wtfleet import WORKFLOWS, Check, Fleet  # noqa: E402
+from wtfleet import BIN, WORKFLOWS, Check, Fleet, free_port  # noqa: E402
 
 N = 2000
 BAD = 20
@@ -145,6 +146,25 @@ def main():
                    if ln.startswith('wt_stream_entries_total{trigger="jobs",outcome="claimed"}')]
         print("after the restarts:", claimed)
 
+        # A standby broker (same Redis and triggers) reads nothing: entries it
+        # read would wait claimIdleSeconds before the active broker took them.
+        port2 = free_port()
+        standby = fleet._spawn("broker2", [
+            BIN, "broker", "--clients", "ipc://%s/c2.sock" % fleet.dir, "--workers",
+            "ipc://%s/w2.sock" % fleet.dir, "--redis", fleet.redis_url, "--http",
+            "127.0.0.1:%d" % port2] + list(args))
+
+        def standby_waits():
+            import urllib.request
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port2, timeout=5) as r:
+                    m2 = r.read().decode()
+            except OSError:
+                return False
+            return 'wt_stream_entries_total{trigger="bp",outcome="standby"} 0' not in m2 and \
+                'wt_stream_entries_total{trigger="bp",outcome="standby"}' in m2
+        fleet.wait_for(standby_waits, 30, "the standby broker's readers waiting")
+
         # Backpressure: 30 entries, maxQueueDepth 5, nothing running.
         for i in range(30):
             fleet.r.xadd("bp:in", {"n": str(i)})
@@ -163,6 +183,11 @@ def main():
         fleet.wait_for(lambda: len(bp()) >= 10, 30, "the reader resuming after cancels")
         check(len(bp()) == 10, "five more once the queue drained (%d)" % len(bp()))
 
+        mine = "-%d-" % standby.pid
+        consumers = [c["name"] for st in ("bp:in", "jobs:in")
+                     for c in fleet.r.xinfo_consumers(st, "worktrain")]
+        check(not any(mine in c for c in consumers),
+              "the standby broker never joined the consumer group (%r)" % consumers)
         m = fleet.metrics()
         check('wt_stream_entries_total{trigger="jobs",outcome="deadletter"}' in m,
               "wt_stream_entries_total on /metrics")
