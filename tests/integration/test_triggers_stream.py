@@ -54,7 +54,7 @@ def group_done(fleet, stream, total):
 
 def main():
     check = Check()
-    fleet = Fleet("trig-stream", appendonly=True)
+    fleet = Fleet("trig-stream")  # the broker is killed, not Redis
     try:
         fleet.start_redis()
         path = os.path.join(fleet.dir, "triggers.yml")
@@ -92,7 +92,7 @@ def main():
                     bad += 1
                 if i % 50 == 49:
                     pipe.execute()
-                    time.sleep(0.005)  # a producer spread over the kills, not a race
+                    time.sleep(0.05)  # a producer spread over the kills, not a race
             pipe.execute()
 
         th = threading.Thread(target=produce)
@@ -105,8 +105,8 @@ def main():
             fleet.kill("broker")
             fleet.procs["broker"].wait(10)
             pending = fleet.r.xpending("jobs:in", "worktrain")["pending"]
-            print("kill -9 #%d at %d sessions, %d entries pending" %
-                  (kill + 1, fleet.r.zcard("wt:sessions"), pending))
+            print("kill -9 #%d at %d sessions, %d entries pending, %d in the stream" %
+                  (kill + 1, fleet.r.zcard("wt:sessions"), pending, fleet.r.xlen("jobs:in")))
             fleet.start_broker(*args)
         th.join(60)
         try:
