@@ -9,6 +9,7 @@ section 18):
   none twice), the pending entries of the killed brokers are claimed again
   (XAUTOCLAIM), the malformed ones (payload not JSON, no goal) are in
   <stream>:deadletter with the reason, and every entry is acknowledged;
+- source.redis: a stream on the producer's own Redis feeds the fleet;
 - a standby broker on the same Redis reads nothing;
 - backpressure: with maxQueueDepth 5 and nothing running, 5 sessions start
   and the rest stay unread until cancelling frees the queue;
@@ -19,7 +20,15 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+import redis  # noqa: E402
 from wtfleet import BIN, WORKFLOWS, Check, Fleet, free_port  # noqa: E402
+
+
+def ping(r):
+    try:
+        return r.ping()
+    except redis.exceptions.ConnectionError:
+        return False
 
 N = 2000
 BAD = 20
@@ -39,6 +48,11 @@ triggers:
     goalTemplate: "bp {{$.n}}"
     maxQueueDepth: 5
     source: {stream: "bp:in", group: worktrain, claimIdleSeconds: 2}
+  - id: ext
+    provider: redis_stream
+    workflowId: two-step
+    goalTemplate: "ext {{$.n}}"
+    source: {stream: "ext:in", group: worktrain, redis: "$WT_TEST_EXT_REDIS"}
 """
 
 
@@ -60,6 +74,13 @@ def main():
         path = os.path.join(fleet.dir, "triggers.yml")
         with open(path, "w") as f:
             f.write(TRIGGERS)
+        # A producer's own Redis (source.redis), apart from the fleet's.
+        ext_port = free_port()
+        fleet._spawn("redis-ext", ["/usr/bin/redis-server", "--port", str(ext_port), "--bind",
+                                   "127.0.0.1", "--save", "", "--appendonly", "no"])
+        ext = redis.Redis(host="127.0.0.1", port=ext_port, decode_responses=True)
+        fleet.wait_for(lambda: ping(ext), 10, "the producer's redis")
+        os.environ["WT_TEST_EXT_REDIS"] = "redis://127.0.0.1:%d/0" % ext_port
         args = ("--triggers", path, "--workflows", WORKFLOWS)
 
         # A broker that died before this one: it read the first PRE entries
@@ -145,6 +166,20 @@ def main():
         claimed = [ln for ln in m.splitlines()
                    if ln.startswith('wt_stream_entries_total{trigger="jobs",outcome="claimed"}')]
         print("after the restarts:", claimed)
+
+        # source.redis: entries on another Redis; sessions in the fleet's.
+        for i in range(5):
+            ext.xadd("ext:in", {"n": str(i)})
+        ext.xadd("ext:in", {"payload": "{nope"})
+        exts = lambda: sorted(fleet.r.hget("wt:session:%s" % s, "goal") or ""  # noqa: E731
+                              for s in fleet.r.zrange("wt:sessions", 0, -1)
+                              if (fleet.r.hget("wt:session:%s" % s, "goal") or "").startswith("ext "))
+        fleet.wait_for(lambda: len(exts()) == 5 and ext.xlen("ext:in:deadletter") == 1, 30,
+                       "sessions from the producer's own Redis")
+        check(exts() == ["ext %d" % i for i in range(5)] and
+              ext.xpending("ext:in", "worktrain")["pending"] == 0 and
+              not fleet.r.exists("ext:in:deadletter"),
+              "source.redis: 5 sessions, dead letter and acks on the producer's Redis")
 
         # A standby broker (same Redis and triggers) reads nothing: entries it
         # read would wait claimIdleSeconds before the active broker took them.
