@@ -8,14 +8,15 @@ pkgs="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
       libcurl4-openssl-dev libyaml-dev libhiredis-dev libjansson-dev
       libmicrohttpd-dev libssl-dev libcmocka-dev redis-server clang
       python3 python3-redis python3-zmq python3-msgpack procps curl git jq
-      bubblewrap iproute2 iptables prometheus prometheus-alertmanager"
-# prometheus and prometheus-alertmanager: the alert intake test
-# (tests/integration/test_alert_prometheus.py) runs both on loopback ports.
+      bubblewrap iproute2 iptables"
 # iproute2 and iptables: the multi-host tests (network namespaces; NFQUEUE
 # delays packets where the kernel has no netem).
 # The console's browser test drives headless Chromium over the DevTools
 # protocol; `make test` asks for it, `make demo` and `make build` do not.
 [ "${WT_WITH_BROWSER:-0}" = 1 ] && pkgs="$pkgs chromium python3-websocket"
+# The alert intake test (tests/integration/test_alert_prometheus.py) runs the
+# real Prometheus and Alertmanager on loopback ports.
+pkgs="$pkgs prometheus prometheus-alertmanager"
 
 missing=""
 for p in $pkgs; do
