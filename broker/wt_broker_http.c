@@ -107,6 +107,9 @@ on_webhook(wt_broker_http_t *self, struct MHD_Connection *conn, const char *id, 
         .sig_workrail = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-WorkRail-Signature"),
         .sig_github = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Hub-Signature-256"),
         .delivery = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-GitHub-Delivery"),
+        .authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization"),
+        .sig_pagerduty =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-PagerDuty-Signature"),
         .body = h->body.data ? h->body.data : "",
         .len = h->body.len,
     };

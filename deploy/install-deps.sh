@@ -15,6 +15,9 @@ pkgs="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
 # The console's browser test drives headless Chromium over the DevTools
 # protocol; `make test` asks for it, `make demo` and `make build` do not.
 [ "${WT_WITH_BROWSER:-0}" = 1 ] && pkgs="$pkgs chromium python3-websocket"
+# The alert intake test (tests/integration/test_alert_prometheus.py) runs the
+# real Prometheus and Alertmanager on loopback ports.
+pkgs="$pkgs prometheus prometheus-alertmanager"
 
 missing=""
 for p in $pkgs; do
@@ -34,3 +37,5 @@ apt-get update -q >&2
 apt-get install -y -q --no-install-recommends $missing >&2
 # The Debian package starts a system redis on 6379; tests and the demo run
 # their own servers on free ports, so the system one is not needed.
+# Likewise the prometheus packages start system services (9090, 9093) where
+# systemd runs; the alert test starts its own on free ports.

@@ -22,6 +22,16 @@ walk(const char *path, json_t *root, json_t **out, char *why, size_t cap)
     }
     p++;
     json_t *cur = root;
+    if (isalpha((unsigned char)*p)) {
+        /* $NAME: the root's key "$NAME" (side data a caller put there) */
+        size_t n = 1 + strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+        if (cur != NULL) {
+            char *name = wt_xstrndup(p - 1, n);
+            cur = json_is_object(cur) ? json_object_get(cur, name) : NULL;
+            free(name);
+        }
+        p += n - 1;
+    }
     int steps = 0;
     while (*p) {
         if (++steps > WT_JPATH_MAX_STEPS) {

@@ -1,6 +1,8 @@
 /* wt_jpath - the small JSON path subset triggers use to read webhook
  * payloads: `$` followed by `.name` and `[N]` steps ($.pull_request.user.login,
- * $.commits[0].id; a name runs to the next '.' or '['), and templates that
+ * $.commits[0].id; a name runs to the next '.' or '['); `$NAME.a` starts at
+ * the root's key "$NAME" instead (side data the caller adds, e.g. an
+ * Alertmanager alert's `$group`), and templates that
  * embed paths as `{{$.a.b}}` (spaces inside the braces are allowed). I/O
  * free; values come from jansson trees. */
 #ifndef WT_JPATH_H

@@ -46,12 +46,14 @@ static const char *const ignored_keys[] = {"autoCommit",
                                            NULL};
 
 static const char *const provider_names[] = {
-    NULL, "generic", "github_issues_poll", "github_prs_poll", "gitlab_poll", "cron"};
+    NULL,   "generic",      "github_issues_poll", "github_prs_poll", "gitlab_poll",
+    "cron", "alertmanager", "pagerduty",          "redis_stream"};
+#define PROVIDER_LAST WT_TRIGGER_REDIS_STREAM
 
 const char *
 wt_trigger_provider_name(wt_trigger_provider_t p)
 {
-    return p >= WT_TRIGGER_GENERIC && p <= WT_TRIGGER_CRON ? provider_names[p] : "unknown";
+    return p >= WT_TRIGGER_GENERIC && p <= PROVIDER_LAST ? provider_names[p] : "unknown";
 }
 
 /* --- values --- */
@@ -274,6 +276,12 @@ load_source(loader_t *L, const wt_yaml_node_t *m, wt_trigger_source_t *s)
             dst = &s->token;
         else if (strcmp(name, "apiBaseUrl") == 0)
             dst = &s->api_base_url;
+        else if (strcmp(name, "stream") == 0)
+            dst = &s->stream;
+        else if (strcmp(name, "group") == 0)
+            dst = &s->group;
+        else if (strcmp(name, "redis") == 0)
+            dst = &s->redis;
         if (dst != NULL) {
             free(*dst);
             *dst = get_str(L, k, v, 1);
@@ -294,10 +302,52 @@ load_source(loader_t *L, const wt_yaml_node_t *m, wt_trigger_source_t *s)
             get_strv(L, k, v, &s->label_filter);
         } else if (strcmp(name, "notLabels") == 0) {
             get_strv(L, k, v, &s->not_labels);
+        } else if (strcmp(name, "claimIdleSeconds") == 0) {
+            s->claim_idle_seconds = get_pos_int(L, k, v, 86400);
         } else {
             WARN(L, k, "unknown source key '%s' ignored", name);
         }
     }
+}
+
+/* auth: {bearer: TOKEN} or {basic: {user, password}} (alertmanager). */
+static void
+load_auth(loader_t *L, const wt_yaml_node_t *m, wt_trigger_auth_t *a)
+{
+    if (wt_yaml_kind(m) != WT_YAML_MAP) {
+        ERR(L, m, "'auth' must be a mapping {bearer: TOKEN} or {basic: {user, password}}");
+        return;
+    }
+    for (size_t i = 0; i < wt_yaml_len(m); i++) {
+        const wt_yaml_node_t *k = wt_yaml_map_key_at(m, i), *v = wt_yaml_map_value_at(m, i);
+        const char *name = wt_yaml_text(k);
+        if (strcmp(name, "bearer") == 0) {
+            free(a->bearer);
+            a->bearer = get_str(L, k, v, 1);
+            if (a->bearer && a->bearer[0] == '\0')
+                ERR(L, v, "'bearer' is empty: anyone could send it");
+        } else if (strcmp(name, "basic") == 0 && wt_yaml_kind(v) != WT_YAML_MAP) {
+            ERR(L, v, "'basic' must be a mapping {user, password}");
+        } else if (strcmp(name, "basic") == 0) {
+            const wt_yaml_node_t *u = wt_yaml_map_get(v, "user"),
+                                 *p = wt_yaml_map_get(v, "password");
+            if (u == NULL || p == NULL) {
+                ERR(L, v, "'basic' needs 'user' and 'password'");
+                continue;
+            }
+            free(a->user);
+            free(a->password);
+            a->user = get_str(L, k, u, 1);
+            a->password = get_str(L, k, p, 1);
+            if (a->password && a->password[0] == '\0')
+                ERR(L, p, "basic auth 'password' is empty");
+        } else {
+            ERR(L, k, "unknown auth key '%s' (expected bearer, or basic with user and password)",
+                name);
+        }
+    }
+    if (a->bearer && a->user)
+        ERR(L, m, "'auth' takes bearer or basic, not both");
 }
 
 static void
@@ -419,13 +469,14 @@ load_trigger(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t)
         } else if (strcmp(name, "provider") == 0) {
             provider_v = v;
             char *p = get_str(L, k, v, 1);
-            for (int j = WT_TRIGGER_GENERIC; p && j <= WT_TRIGGER_CRON; j++)
+            for (int j = WT_TRIGGER_GENERIC; p && j <= PROVIDER_LAST; j++)
                 if (strcmp(p, provider_names[j]) == 0)
                     t->provider = (wt_trigger_provider_t)j;
             if (p && t->provider == 0)
                 ERR(L, v,
                     "unknown provider '%s' (expected generic, github_issues_poll, "
-                    "github_prs_poll, gitlab_poll or cron)",
+                    "github_prs_poll, gitlab_poll, cron, alertmanager, pagerduty or "
+                    "redis_stream)",
                     p);
             free(p);
         } else if (strcmp(name, "workflowId") == 0) {
@@ -453,6 +504,13 @@ load_trigger(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t)
             t->hmac_secret = get_str(L, k, v, 1);
             if (t->hmac_secret && t->hmac_secret[0] == '\0')
                 ERR(L, v, "'hmacSecret' is empty: anyone could sign with an empty key");
+        } else if (strcmp(name, "hmacSecrets") == 0) {
+            get_strv(L, k, v, &t->hmac_secrets);
+            for (size_t j = 0; j < t->hmac_secrets.n; j++)
+                if (t->hmac_secrets.v[j][0] == '\0')
+                    ERR(L, v, "'hmacSecrets' holds an empty secret");
+        } else if (strcmp(name, "auth") == 0) {
+            load_auth(L, v, &t->auth);
         } else if (strcmp(name, "concurrencyMode") == 0) {
             char *s = get_str(L, k, v, 1);
             if (s && strcmp(s, "serial") == 0)
@@ -542,7 +600,31 @@ load_trigger(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t)
                 "trigger '%s': provider gitlab_poll needs source.baseUrl and "
                 "source.projectId",
                 who);
+    } else if (t->provider == WT_TRIGGER_REDIS_STREAM) {
+        if (t->source.stream == NULL || t->source.group == NULL)
+            ERR(L, m, "trigger '%s': provider redis_stream needs source.stream and source.group",
+                who);
+        if (t->serial)
+            ERR(L, m,
+                "trigger '%s': redis_stream takes concurrencyMode parallel (the stream is the "
+                "queue; use maxQueueDepth)",
+                who);
+    } else if (t->provider == WT_TRIGGER_PAGERDUTY) {
+        if (t->hmac_secret == NULL && t->hmac_secrets.n == 0)
+            WARN(L, m, "pagerduty trigger '%s' has no hmacSecret(s): unsigned events accepted",
+                 who);
     }
+    if (t->serial &&
+        (t->provider == WT_TRIGGER_ALERTMANAGER || t->provider == WT_TRIGGER_PAGERDUTY))
+        ERR(L, m,
+            "trigger '%s': %s takes concurrencyMode parallel (one session per incident; use "
+            "maxQueueDepth)",
+            who, wt_trigger_provider_name(t->provider));
+    if ((t->auth.bearer || t->auth.user) && t->provider != WT_TRIGGER_ALERTMANAGER)
+        ERR(L, m, "trigger '%s': 'auth' is for the alertmanager provider (others use hmacSecret)",
+            who);
+    if ((t->hmac_secret || t->hmac_secrets.n) && t->provider == WT_TRIGGER_ALERTMANAGER)
+        ERR(L, m, "trigger '%s': alertmanager sends no signature: use 'auth'", who);
 }
 
 static void
@@ -565,6 +647,13 @@ trigger_release(wt_trigger_t *t)
     }
     free(t->conds);
     free(t->hmac_secret);
+    strv_free(&t->hmac_secrets);
+    free(t->auth.bearer);
+    free(t->auth.user);
+    free(t->auth.password);
+    free(t->source.stream);
+    free(t->source.group);
+    free(t->source.redis);
     free(t->agent.model);
     free(t->agent.model_tier);
     free(t->source.repo);

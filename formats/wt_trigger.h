@@ -9,7 +9,7 @@
  * WorkRail fields this fleet has no use for (autoCommit, autoOpenPR, ...) are
  * accepted and ignored; other unknown keys get a warning.
  *
- * Secrets (hmacSecret, source.token) live only in this struct: never log
+ * Secrets (hmacSecret(s), auth, source.token) live only in this struct: never log
  * them, never write them to Redis. */
 #ifndef WT_TRIGGER_H
 #define WT_TRIGGER_H
@@ -25,6 +25,9 @@ typedef enum wt_trigger_provider {
     WT_TRIGGER_GITHUB_PRS_POLL = 3,    /* GitHub pull requests poller */
     WT_TRIGGER_GITLAB_POLL = 4,        /* GitLab merge requests poller */
     WT_TRIGGER_CRON = 5,               /* five-field schedule */
+    WT_TRIGGER_ALERTMANAGER = 6,       /* webhook, Alertmanager v4 payload (DESIGN 18) */
+    WT_TRIGGER_PAGERDUTY = 7,          /* webhook, PagerDuty V3 */
+    WT_TRIGGER_REDIS_STREAM = 8,       /* consumer group on a Redis stream */
 } wt_trigger_provider_t;
 
 /* A list of strings (owned). */
@@ -74,7 +77,18 @@ typedef struct wt_trigger_source {
     wt_trigger_strv_t exclude_authors; /* logins to ignore */
     wt_trigger_strv_t label_filter;    /* dispatch only items with one of these */
     wt_trigger_strv_t not_labels;      /* skip items with any of these */
+    char *stream;                      /* redis_stream: stream key */
+    char *group;                       /* redis_stream: consumer group */
+    char *redis;                       /* redis_stream: Redis URL (NULL: the broker's) */
+    int claim_idle_seconds;            /* redis_stream: XAUTOCLAIM after (0 = default 30) */
 } wt_trigger_source_t;
+
+/* auth: how an alertmanager webhook proves itself (secrets). */
+typedef struct wt_trigger_auth {
+    char *bearer;   /* Authorization: Bearer <this>, or NULL */
+    char *user;     /* basic auth user, or NULL */
+    char *password; /* basic auth password */
+} wt_trigger_auth_t;
 
 typedef struct wt_trigger {
     char *id;                       /* [A-Za-z0-9_.-]{1,64}, unique */
@@ -88,6 +102,8 @@ typedef struct wt_trigger {
     wt_trigger_cond_t *conds;       /* dispatchCondition, owned */
     size_t nconds;                  /* entries */
     char *hmac_secret;              /* secret, or NULL (webhook unsigned) */
+    wt_trigger_strv_t hmac_secrets; /* hmacSecrets: more accepted secrets (rotation) */
+    wt_trigger_auth_t auth;         /* alertmanager: bearer or basic (secrets) */
     int serial;                     /* concurrencyMode: 1 serial, 0 parallel */
     int max_queue_depth;            /* 0 = no limit */
     int64_t retain_ms;              /* retain: life of its ended sessions, 0 = broker default */
@@ -124,7 +140,7 @@ void wt_triggers_destroy(wt_triggers_t **self_p);
 
 /* The trigger with this id (borrowed), or NULL. */
 const wt_trigger_t *wt_triggers_find(const wt_triggers_t *self, const char *id);
-/* "generic", "cron", ... */
+/* "generic", "cron", "alertmanager", ... */
 const char *wt_trigger_provider_name(wt_trigger_provider_t p);
 /* 1 when path is YAML whose top level is a mapping with a `triggers` key. */
 int wt_triggers_sniff(const char *path);

@@ -8,6 +8,8 @@
 #include "wt_proto.h"
 #include "wt_redis.h"
 #include "wt_store.h"
+#include "wt_trig_incident.h"
+#include "wt_trig_stream.h"
 #include "wt_webhook.h"
 #include "wt_wire.h"
 
@@ -54,7 +56,9 @@ struct wt_trigger_rt {
     int64_t *cron_retry_s;       /* per trigger: no cron attempt before (after a failure) */
     void (*extra_metrics)(void *arg, wt_buf_t *out); /* pollers' counters, or NULL */
     void *extra_metrics_arg;                         /* its argument */
-    char events_last[64]; /* fleet stream position of the trigger thread */
+    char events_last[64];         /* fleet stream position of the trigger thread */
+    wt_trig_incident_t *incident; /* alertmanager and pagerduty webhooks */
+    wt_trig_streams_t *streams;   /* redis_stream readers */
 };
 
 /* --- connections --- */
@@ -191,6 +195,8 @@ wt_trigger_rt_metrics(wt_trigger_rt_t *self, wt_buf_t *out)
     pthread_mutex_unlock(&self->stats_lock);
     if (self->extra_metrics != NULL)
         self->extra_metrics(self->extra_metrics_arg, out);
+    wt_trig_incident_metrics(self->incident, out);
+    wt_trig_streams_metrics(self->streams, out);
 }
 
 size_t
@@ -550,6 +556,11 @@ wt_trigger_rt_new(const wt_trigger_rt_cfg_t *cfg, wt_err_t *err)
         return NULL;
     }
     self->started = 1;
+    self->incident = wt_trig_incident_new(self, cfg->triggers, cfg->redis_url);
+    if ((self->streams = wt_trig_streams_start(self, cfg->triggers, cfg->redis_url, err)) == NULL) {
+        wt_trigger_rt_destroy(&self);
+        return NULL;
+    }
     return self;
 }
 
@@ -559,6 +570,8 @@ wt_trigger_rt_destroy(wt_trigger_rt_t **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     wt_trigger_rt_t *self = *self_p;
+    wt_trig_streams_stop(&self->streams); /* their threads fire through this runtime */
+    wt_trig_incident_destroy(&self->incident);
     atomic_store(&self->stop, 1);
     if (self->started)
         pthread_join(self->thread, NULL);
@@ -597,6 +610,9 @@ wt_trigger_rt_webhook(wt_trigger_rt_t *self, const wt_webhook_req_t *req, wt_web
     memset(resp, 0, sizeof *resp);
     char msg[512];
     const wt_trigger_t *t = wt_triggers_find(self->cfg.triggers, req->id);
+    if (t != NULL &&
+        (t->provider == WT_TRIGGER_ALERTMANAGER || t->provider == WT_TRIGGER_PAGERDUTY))
+        return wt_trig_incident_webhook(self->incident, t, req, resp);
     if (t == NULL || t->provider != WT_TRIGGER_GENERIC) {
         snprintf(msg, sizeof msg, "no webhook trigger '%.100s'", req->id);
         return answer_error(self, resp, 404, msg);
@@ -772,6 +788,16 @@ wt_trigger_rt_fire(wt_trigger_rt_t *self, wt_trigger_rt_conn_t *conn, const wt_t
         return -1;
     int existing = 0;
     return fire(self, &conn->c, t, key, goal, ctx, detail, sid, cap, &existing, waiting, err);
+}
+
+int
+wt_trigger_rt_queued(wt_trigger_rt_t *self, wt_trigger_rt_conn_t *conn, const wt_trigger_t *t,
+                     long *queued, wt_err_t *err)
+{
+    long live;
+    if (conn_ready(self, &conn->c, err) != 0)
+        return -1;
+    return prune(&conn->c, t, &live, queued, err);
 }
 
 void

@@ -47,12 +47,14 @@ void wt_trigger_rt_destroy(wt_trigger_rt_t **self_p);
 
 /* One webhook delivery, as the HTTP layer read it (all borrowed). */
 typedef struct wt_webhook_req {
-    const char *id;           /* trigger id from /webhook/<id> */
-    const char *sig_workrail; /* X-WorkRail-Signature or NULL */
-    const char *sig_github;   /* X-Hub-Signature-256 or NULL */
-    const char *delivery;     /* X-GitHub-Delivery or NULL */
-    const char *body;         /* raw body */
-    size_t len;               /* its length */
+    const char *id;            /* trigger id from /webhook/<id> */
+    const char *sig_workrail;  /* X-WorkRail-Signature or NULL */
+    const char *sig_github;    /* X-Hub-Signature-256 or NULL */
+    const char *delivery;      /* X-GitHub-Delivery or NULL */
+    const char *authorization; /* Authorization or NULL (alertmanager) */
+    const char *sig_pagerduty; /* X-PagerDuty-Signature or NULL */
+    const char *body;          /* raw body */
+    size_t len;                /* its length */
 } wt_webhook_req_t;
 
 typedef struct wt_webhook_resp {
@@ -84,6 +86,10 @@ void wt_trigger_rt_conn_destroy(wt_trigger_rt_conn_t **self_p);
 int wt_trigger_rt_fire(wt_trigger_rt_t *self, wt_trigger_rt_conn_t *conn, const wt_trigger_t *t,
                        const char *key, const char *goal, const char *ctx, json_t *detail,
                        char *sid, size_t cap, long *waiting, wt_err_t *err);
+/* How many of t's sessions are queued (not yet running), for backpressure
+ * from the caller's thread. 0, or -1 with err. */
+int wt_trigger_rt_queued(wt_trigger_rt_t *self, wt_trigger_rt_conn_t *conn, const wt_trigger_t *t,
+                         long *queued, wt_err_t *err);
 /* Lets fn append more lines to wt_trigger_rt_metrics (the pollers'
  * counters). Set before the HTTP server starts. */
 void wt_trigger_rt_set_metrics_hook(wt_trigger_rt_t *self, void (*fn)(void *arg, wt_buf_t *out),

@@ -51,7 +51,17 @@ test_jpath(void)
     WT_CHECK(wt_jpath_check("$.a..b", why, sizeof why) == -1 && strstr(why, "empty name"));
     WT_CHECK(wt_jpath_check("$.a[x]", why, sizeof why) == -1);
     WT_CHECK(wt_jpath_check("$.a[1", why, sizeof why) == -1);
-    WT_CHECK(wt_jpath_check("$x", why, sizeof why) == -1);
+    WT_CHECK(wt_jpath_check("$1", why, sizeof why) == -1);
+    WT_CHECK(wt_jpath_check("$-x", why, sizeof why) == -1);
+    /* $NAME starts at the root's key "$NAME" (side data, e.g. Alertmanager's $group) */
+    WT_CHECK(wt_jpath_check("$group.commonLabels.team", why, sizeof why) == 0);
+    json_t *g = json_loads("{\"labels\":{\"a\":\"1\"},\"$group\":{\"commonLabels\":{\"team\":"
+                           "\"db\"}}}",
+                           0, NULL);
+    WT_CHECK_STR(json_string_value(wt_jpath_get(g, "$group.commonLabels.team")), "db");
+    WT_CHECK(wt_jpath_get(g, "$other.commonLabels") == NULL);
+    WT_CHECK(wt_jpath_get(j, "$group") == NULL);
+    json_decref(g);
     WT_CHECK(json_integer_value(wt_jpath_get(j, "$.a.b[0]")) == 1);
     WT_CHECK_STR(json_string_value(wt_jpath_get(j, "$.a.b[1].c")), "x");
     WT_CHECK(wt_jpath_get(j, "$.a.b[2]") == NULL);
