@@ -941,6 +941,11 @@ dispatch(wt_broker_t *self)
             bw->credit++;
             if (ok && i < appended && e.code == WT_ENOTFOUND) {
                 wt_log_info("session %s not dispatched: %s", j->sid, e.msg);
+                if (strstr(e.msg, "dead-lettered") != NULL) { /* wt_store's assign script */
+                    pthread_mutex_lock(&self->stats.lock);
+                    self->stats.deadletters++;
+                    pthread_mutex_unlock(&self->stats.lock);
+                }
                 wt_job_destroy(&j);
                 continue;
             }
