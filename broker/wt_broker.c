@@ -19,6 +19,7 @@
 #include "wt_log.h"
 #include "wt_pollers.h"
 #include "wt_retain.h"
+#include "wt_sd.h"
 #include "wt_signal.h"
 #include "wt_trigger_rt.h"
 
@@ -1221,8 +1222,12 @@ broker_run(wt_broker_t *self)
     int64_t next_insecure_warn = wt_clock_mono_ms() + INSECURE_WARN_MS; /* main warned at start */
     self->next_heartbeat_ms = wt_clock_mono_ms() + self->cfg.heartbeat_ms;
     lease_tick(self); /* a lone broker is active before it reads its first request */
+    wt_sd_t sd;       /* Type=notify: ready once bound, Redis read and the lease tried */
+    wt_sd_init(&sd);
+    wt_sd_ready(&sd, self->stats.leader ? "active" : "standby");
     while (!wt_signal_stopping()) {
         int64_t now = wt_clock_mono_ms();
+        wt_sd_tick(&sd, now);
         int64_t next = self->next_heartbeat_ms < next_check ? self->next_heartbeat_ms : next_check;
         long timeout = (long)(next - now);
         if (self->redis_retry_ms > now && wt_route_size(self->queue) &&
@@ -1276,6 +1281,7 @@ broker_run(wt_broker_t *self)
             next_publish = now + 200;
         }
     }
+    wt_sd_stopping(&sd, "stopping");
     return 0;
 }
 
