@@ -283,6 +283,7 @@ static void *
 session_thread(void *arg)
 {
     slot_t *s = arg;
+    wt_log_thread_session(wt_session_id(s->session)); /* "session" of JSON log lines */
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SESSION_NICE) != 0)
         wt_log_debug("session thread: cannot lower its priority: %s", strerror(errno));
     const char *outcome = wt_session_run(s->session);
@@ -294,6 +295,7 @@ session_thread(void *arg)
     }
     zmq_send(s->push, &s, sizeof s, ZMQ_SNDMORE);
     zmq_send(s->push, outcome, strlen(outcome), 0);
+    wt_log_thread_session(NULL);
     return NULL;
 }
 
@@ -889,6 +891,7 @@ wt_worker_main(int argc, char **argv)
         return rc == 1 ? 0 : rc;
     }
     wt_log_init("wt-worker");
+    wt_log_set_worker(w->cfg.name);
     wt_signal_install();
     wt_sd_init(&w->sd);
     int64_t stale_ms = (int64_t)w->cfg.heartbeat_ms * 10;
