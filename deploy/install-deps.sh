@@ -8,7 +8,7 @@ pkgs="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
       libcurl4-openssl-dev libyaml-dev libhiredis-dev libjansson-dev
       libmicrohttpd-dev libssl-dev libsystemd-dev libcmocka-dev redis-server clang
       python3 python3-redis python3-zmq python3-msgpack python3-yaml procps curl git jq faketime
-      bubblewrap iproute2 iptables prometheus"
+      bubblewrap iproute2 iptables prometheus buildah podman"
 # iproute2 and iptables: the multi-host tests (network namespaces; NFQUEUE
 # delays packets where the kernel has no netem).
 # The console's browser test drives headless Chromium over the DevTools
