@@ -1,4 +1,7 @@
-/* wt_broker_http - /healthz, /metrics and POST /webhook/<id>. Responses are
+/* wt_broker_http - /healthz, /readyz, /metrics and POST /webhook/<id>.
+ * /healthz is liveness (200 while serving, standby too); /readyz is 200 only
+ * on the active broker with Redis up, so a Kubernetes Service in front of an
+ * active and a standby broker routes to the active one. Responses are
  * rendered from a copy of the stats taken under the lock, so the loop thread
  * is never held up by a slow scraper. Webhook bodies are collected up to the
  * triggers' limit (a larger Content-Length is answered 413 before reading)
@@ -140,6 +143,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     pthread_mutex_lock(&self->stats->lock);
     memcpy(&copy, self->stats, sizeof copy);
     pthread_mutex_unlock(&self->stats->lock);
+    if (strcmp(url, "/readyz") == 0) { /* only the active broker takes traffic (a Service) */
+        int ok = copy.leader && copy.redis_up;
+        wt_buf_printf(&body, NULL, "{\"status\":\"%s\",\"role\":\"%s\",\"redis\":\"%s\"}\n",
+                      ok ? "ok" : "fail", copy.leader ? "active" : "standby",
+                      copy.redis_up ? "up" : "down");
+        return wt_httpd_reply(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+                              "application/json", &body);
+    }
     if (strcmp(url, "/healthz") == 0) {
         wt_buf_printf(
             &body, NULL,

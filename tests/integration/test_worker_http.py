@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wtfleet import SCRIPTS, Check, Fleet, free_port  # noqa: E402
+from wtfleet import BIN, SCRIPTS, Check, Fleet, free_port  # noqa: E402
 
 SCRIPT = os.path.join(SCRIPTS, "goal-command.json")
 
@@ -67,6 +67,17 @@ def main():
 
         outage(check, fleet, port, "redis", fleet.start_redis, '"redis":"down"')
         outage(check, fleet, port, "broker", fleet.start_broker, '"registered":false')
+
+        # The broker's /readyz: 200 on the active broker, 503 on a standby
+        # (a Kubernetes Service then routes to the active one only).
+        sport = free_port()
+        fleet._spawn("standby", [BIN, "broker", "--clients", "ipc://%s/sb.sock" % fleet.dir,
+                                 "--workers", "ipc://%s/sbw.sock" % fleet.dir, "--redis",
+                                 fleet.redis_url, "--http", "127.0.0.1:%d" % sport])
+        wait_status(fleet, sport, "/healthz", 200, "standby broker up")
+        check(get(sport, "/readyz")[0] == 503 and '"standby"' in get(sport, "/readyz")[1],
+              "standby broker: /readyz 503, /healthz 200")
+        check(get(fleet.http_port, "/readyz")[0] == 200, "active broker: /readyz 200")
 
         # SIGTERM drain: out of rotation at once, the process then exits 0.
         fleet.kill("worker-h1", sig=15)
