@@ -41,3 +41,19 @@ def clean(check, r, what):
     if not ok:
         print(r.stdout[-4000:], r.stderr[-4000:])
     return ok
+
+
+def flags_parse(argv):
+    """Runs `worktrain ARGV... --help`: getopt reads ARGV first, so exit 0
+    means every flag and value in ARGV is one the verb accepts. Returns
+    (ok, stderr)."""
+    r = run([BIN] + list(argv) + ["--help"], timeout=30)
+    return r.returncode == 0, r.stderr.strip()
+
+
+def seconds(v):
+    """Seconds of a duration as the manifests write them (30s, 2m, 45, 500ms)."""
+    import re
+    m = re.fullmatch(r"(\d+)(ms|s|m|min)?", str(v).strip())
+    n = int(m.group(1))
+    return {"ms": n / 1000, "m": n * 60, "min": n * 60}.get(m.group(2), n)

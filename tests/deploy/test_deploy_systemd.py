@@ -11,15 +11,9 @@ import os
 import re
 import tempfile
 
-from deploytest import BIN, DEPLOY, Check, clean, need, run
+from deploytest import BIN, DEPLOY, Check, clean, flags_parse, need, run, seconds
 
 UNITS = ("worktrain-broker.service", "worktrain-worker@.service", "worktrain-console.service")
-
-
-def seconds(v):
-    m = re.fullmatch(r"(\d+)(ms|s|min)?", v.strip())
-    n = int(m.group(1))
-    return {"ms": n / 1000, "min": n * 60}.get(m.group(2), n)
 
 
 def main():
@@ -63,6 +57,12 @@ def main():
     check(ws and ws.group(1).startswith(s.get("ReadWritePaths", "?")),
           "worker: the workspace root lies in ReadWritePaths")
     check("--http" in s["ExecStart"], "worker: --http for probes and scrapes")
+    for u in UNITS:  # the flags of every ExecStart are ones worktrain accepts
+        cp = configparser.ConfigParser(strict=False, interpolation=None)
+        cp.read(os.path.join(src, u))
+        argv = cp["Service"]["ExecStart"].replace("\\\n", " ").replace("%i", "01").replace("%H", "h").split()[1:]
+        ok, err = flags_parse(argv)
+        check(ok, "%s: worktrain accepts its ExecStart flags (%s)" % (u, err))
     check.done()
 
 
