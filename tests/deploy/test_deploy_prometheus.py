@@ -8,6 +8,7 @@ prometheus-kubernetes.yml promtool checks a copy whose kubernetes_sd_configs
 are swapped for a static target (everything else - relabelling, rule files
 - is still checked); the SD block itself is checked for its keys here. Also:
 every metric name the rules use is one the broker or the worker exports."""
+import json
 import os
 import re
 import shutil
@@ -45,9 +46,23 @@ def main():
         clean(check, run([tool, "check", "config", "k8s.yml"], cwd=d),
               "promtool check config prometheus-kubernetes.yml (SD swapped for static)")
 
-    # every wt_* name in the rules is exported by some renderer in the tree
+    # every wt_* name in the rules and the Grafana dashboard is exported by
+    # a renderer in the tree; every dashboard query is valid PromQL (promtool
+    # checks it as a rule expression)
     with open(os.path.join(PROM, "alerts.yml")) as f:
         names = set(re.findall(r"\b(wt_[a-z_]+)", f.read()))
+    with open(os.path.join(DEPLOY, "grafana", "worktrain.json")) as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
+    names |= {re.sub(r"_(bucket|sum|count)$", "", n) for e in exprs
+              for n in re.findall(r"\b(wt_[a-z_]+)", e)}
+    with tempfile.TemporaryDirectory() as d:
+        rules = {"groups": [{"name": "dashboard", "rules": [
+            {"record": "dashboard:q%d" % i, "expr": e} for i, e in enumerate(exprs)]}]}
+        with open(os.path.join(d, "dash.yml"), "w") as f:
+            yaml.safe_dump(rules, f)
+        clean(check, run([tool, "check", "rules", "dash.yml"], cwd=d),
+              "the dashboard's %d queries are valid PromQL" % len(exprs))
     src = ""
     for p in ("broker/wt_broker_metrics.c", "worker/wt_worker_http.c"):
         with open(os.path.join(REPO, p)) as f:
