@@ -15,7 +15,7 @@ wt_httpd_start(const char *addr, unsigned conn_limit, MHD_AccessHandlerCallback 
     if (wt_addr_parse(addr, "--http", &sa, err) != 0)
         return NULL;
     struct MHD_Daemon *d =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+        MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG |
                              (sa.family == AF_INET6 ? MHD_USE_IPv6 : 0),
                          (uint16_t)sa.port, NULL, NULL, handler, cls, MHD_OPTION_SOCK_ADDR,
                          (struct sockaddr *)&sa.sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
