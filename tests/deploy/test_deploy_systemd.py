@@ -54,7 +54,7 @@ def main():
     check(m and seconds(s["TimeoutStopSec"]) > seconds(m.group(1)),
           "worker: TimeoutStopSec %s > --drain-timeout %s" % (s["TimeoutStopSec"],
                                                              m.group(1) if m else None))
-    check(ws and ws.group(1).startswith(s.get("ReadWritePaths", "?")),
+    check(ws and ws.group(1).startswith(s.get("ReadWritePaths", "?").lstrip("-")),
           "worker: the workspace root lies in ReadWritePaths")
     check("--http" in s["ExecStart"], "worker: --http for probes and scrapes")
     for u in UNITS:  # the flags of every ExecStart are ones worktrain accepts
