@@ -40,13 +40,11 @@ mkdir -p "$root"/usr/bin "$root"/usr/lib "$root"/usr/lib64 "$root"/usr/sbin "$ro
 for d in bin lib lib64 sbin; do ln -sfn usr/$d "$root/$d"; done
 chmod 1777 "$root/tmp"
 
-copy_file() { # the file at the same path in the tree (symlinks resolved to content)
-    mkdir -p "$root$(dirname "$1")"
-    cp -L "$1" "$root$1"
-}
+# Files are copied in batches (cp --parents keeps their paths; -L stores
+# content, not links): one process per file was most of the build time.
 copy_libs() { # every library ldd names for the ELF files given
     ldd "$@" 2>/dev/null | awk '/=> \//{print $3} /^\t\/.*\(0x/{print $1}' | sort -u |
-        while read -r lib; do copy_file "$lib"; done
+        xargs cp -L --parents -t "$root" 2>&1 | grep -v 'specified more than once' >&2 || true
 }
 
 install -m 0755 "$bin" "$root/usr/local/bin/worktrain"
@@ -54,16 +52,18 @@ strip "$root/usr/local/bin/worktrain" 2>/dev/null || true
 tools="bash dash ls cat echo mkdir rmdir rm cp mv ln head tail wc env sleep true false test
        printf sort uniq cut tr date dirname basename pwd touch chmod readlink realpath mktemp tee
        id uname stat du df seq expr grep sed find xargs diff patch git curl bwrap"
-elves="$bin"
+paths=""
 for t in $tools; do
     p=$(type -P "$t" || true)
     [ -n "$p" ] || { echo "build-image: $t not installed on this host" >&2; exit 1; }
-    copy_file "$p"
-    elves="$elves $p"
+    paths="$paths $p"
 done
+# shellcheck disable=SC2086
+cp -L --parents -t "$root" $paths
+# shellcheck disable=SC2086
+copy_libs "$bin" $paths /usr/lib/git-core/git-remote-http
 ln -sfn dash "$root/usr/bin/sh"
 cp -a /usr/lib/git-core "$root/usr/lib/" # hard links stay links
-copy_libs $elves /usr/lib/git-core/git-remote-http
 cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
 cp -r "$repo/workflows" "$root/usr/local/share/worktrain/workflows"
 printf 'root:x:0:0:root:/root:/usr/sbin/nologin\nworktrain:x:10001:10001:WorkTrain:/var/lib/worktrain:/usr/sbin/nologin\n' >"$root/etc/passwd"
@@ -79,21 +79,12 @@ mkdir -p "$root.ctx"
 trap 'rm -rf "$root" "$root.ctx"' EXIT
 mv "$root" "$root.ctx/rootfs"
 mkdir -p "$root"
-cat >"$root.ctx/Containerfile" <<'CF'
-FROM scratch
-COPY rootfs/ /
-USER 10001:10001
-WORKDIR /var/lib/worktrain
-ENV TMPDIR=/var/lib/worktrain \
-    WORKTRAIN_LOG_FORMAT=json \
-    WORKTRAIN_HEALTH_PORT=3200
-HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-  CMD curl -fsS "http://127.0.0.1:${WORKTRAIN_HEALTH_PORT}/healthz" >/dev/null || exit 1
-EXPOSE 5555 5556 3200 3300 3456
-LABEL org.opencontainers.image.title=worktrain
-ENTRYPOINT ["/usr/local/bin/worktrain"]
-CMD ["--help"]
-CF
+# The runtime settings (user, env, HEALTHCHECK, ports, entrypoint) are the
+# Dockerfile's own, from its USER line on, so both images agree.
+{
+    printf 'FROM scratch\nCOPY rootfs/ /\n'
+    sed -n '/^USER /,$p' "$repo/deploy/docker/Dockerfile"
+} >"$root.ctx/Containerfile"
 buildah build --quiet --format docker --layers=false -f "$root.ctx/Containerfile" -t "$tag" \
     "$root.ctx" >/dev/null
 echo "$tag"
