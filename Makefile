@@ -4,7 +4,7 @@ BUILD      ?= build
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build test demo bench asan fuzz install clean format
+.PHONY: all deps build test demo bench asan fuzz install clean format image
 
 all: build
 
@@ -36,6 +36,12 @@ fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DWT_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 	@bash tests/fuzz/run-fuzzers.sh build-fuzz $${FUZZ_SECONDS:-60}
+
+# The container image without pulling a base (deploy/docker/build-image.sh:
+# buildah over the built binary and the libraries it links). The registry
+# build is `docker build -f deploy/docker/Dockerfile .`.
+image: build
+	@bash deploy/docker/build-image.sh $(BUILD) $${IMAGE:-localhost/worktrain:dev}
 
 install: build
 	@cmake --install $(BUILD)

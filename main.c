@@ -3,6 +3,7 @@
 #include "wt_broker.h"
 #include "wt_cli.h"
 #include "wt_console.h"
+#include "wt_doctor.h"
 #include "wt_redis.h"
 #include "wt_worker.h"
 
@@ -32,6 +33,7 @@ static const struct {
     {"console", wt_console_main, "serve the read-only web console and its JSON API"},
     {"up", wt_cli_up_main, "start a local fleet (redis, broker, workers); --demo runs the demo"},
     {"keygen", wt_cli_keygen_main, "write a CURVE keypair (NAME.key, NAME.pub)"},
+    {"doctor", wt_doctor_main, "check a host's setup; one line per check with a fix"},
 };
 
 static void

@@ -21,6 +21,12 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
                     (a phase's session ended -> the next phase's session
                     accepted), and a 500-item foreach: wall time, sessions/s,
                     coordinator CPU and peak RSS.
+  deploy.json       /metrics scrape time of the broker and a worker (--http) with
+                    1,000 live sessions, as a ratio to the same scrapes of an idle
+                    fleet; the image's size (make image) against the binary's; cold
+                    start (exec to /healthz, worker to /readyz) of a broker and a
+                    worker run from the image's file tree (chroot, uid 10001:
+                    containers cannot run here) against the build tree's binary.
 """
 import argparse
 import json
@@ -558,13 +564,128 @@ def bench_triggers(n=2000):
         fleet.stop()
 
 
+def scrape_ms(port, n):
+    """n GETs of /metrics on port: (median ms, p99 ms, bytes)."""
+    import urllib.request
+    times, size = [], 0
+    for _ in range(n):
+        t0 = time.monotonic()
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=10) as r:
+            size = len(r.read())
+        times.append((time.monotonic() - t0) * 1000)
+    return {"p50_ms": round(statistics.median(times), 3), "p99_ms": round(pct(times, 99), 3),
+            "bytes": size}
+
+
+def http_ok(port, path):
+    import urllib.request
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def cold_start(prefix, fleet, tag):
+    """Exec -> healthy of a broker (/healthz) and a worker (/readyz) started
+    with prefix (e.g. a chroot) in front of the binary path given."""
+    exe = prefix[-1]
+    prefix = prefix[:-1]
+    cport, wport, bh, wh = (wtfleet.free_port() for _ in range(4))
+    t0 = time.monotonic()
+    fleet._spawn("broker-" + tag, prefix + [exe, "broker", "--clients", "tcp://127.0.0.1:%d" % cport,
+                                            "--workers", "tcp://127.0.0.1:%d" % wport, "--redis",
+                                            fleet.redis_url, "--http", "127.0.0.1:%d" % bh])
+    fleet.wait_for(lambda: http_ok(bh, "/healthz"), 30, "broker healthz")
+    t_b = time.monotonic() - t0
+    t0 = time.monotonic()
+    fleet._spawn("worker-" + tag, prefix + [exe, "worker", "--broker", "tcp://127.0.0.1:%d" % wport,
+                                            "--redis", fleet.redis_url, "--provider", "openai",
+                                            "--base-url", "http://127.0.0.1:9", "--sandbox", "off",
+                                            "--workflows", "/usr/local/share/worktrain/workflows"
+                                            if prefix else os.path.join(REPO, "workflows"),
+                                            "--heartbeat", "100ms", "--http", "127.0.0.1:%d" % wh],
+                 env={"HOME": "/tmp", "OPENAI_API_KEY": "unused"})
+    fleet.wait_for(lambda: http_ok(wh, "/readyz"), 30, "worker readyz")
+    t_w = time.monotonic() - t0
+    fleet.kill("broker-" + tag, 15)
+    fleet.kill("worker-" + tag, 15)
+    return {"broker_ms": round(t_b * 1000, 1), "worker_ms": round(t_w * 1000, 1)}
+
+
+def bench_deploy(n=1000, scrapes=200):
+    """Scrape time of /metrics with n live sessions vs idle; image size; cold start."""
+    import shutil
+    import tempfile
+    from test_providers import start_fake
+    res = {}
+    d = tempfile.mkdtemp(prefix="wt-bench-deploy-")
+    fake, base = start_fake(d, "--delay-ms", "300000")
+    fleet = Fleet("bench-deploy")
+    try:
+        fleet.start_redis()
+        fleet.r.config_set("maxclients", 6000)
+        fleet.start_broker()
+        wports = [wtfleet.free_port() for _ in range(2)]
+        for i, port in enumerate(wports):
+            fleet.start_worker("d%d" % i, n // 2, None, "--provider", "openai", "--base-url", base,
+                               "--workflows", BENCH_WF, "--stall-timeout", "10m",
+                               "--http", "127.0.0.1:%d" % port)
+        fleet.wait_workers(2)
+        idle = {"broker": scrape_ms(fleet.http_port, scrapes), "worker": scrape_ms(wports[0], scrapes)}
+        c = fleet.client()
+        c.spawn_many(n, "two-step", goal_fmt="d%d", window=n)
+        c.close()
+        fleet.wait_for(lambda: "\nwt_sessions_active %d\n" % n in fleet.metrics(), 300,
+                       "%d live sessions" % n)
+        live = {"broker": scrape_ms(fleet.http_port, scrapes), "worker": scrape_ms(wports[0], scrapes)}
+        res["scrape"] = {"live_sessions": n, "scrapes": scrapes, "idle": idle, "live": live,
+                         "ratio_broker_p50": round(live["broker"]["p50_ms"] / idle["broker"]["p50_ms"], 3),
+                         "ratio_worker_p50": round(live["worker"]["p50_ms"] / idle["worker"]["p50_ms"], 3)}
+    finally:
+        fake.kill()
+        fleet.stop()
+        shutil.rmtree(d, ignore_errors=True)
+    script = os.path.join(REPO, "deploy", "docker", "build-image.sh")
+    bindir = os.path.dirname(wtfleet.BIN)
+    if shutil.which("buildah"):
+        tag = "localhost/worktrain:bench-%d" % os.getpid()
+        subprocess.run(["bash", script, bindir, tag], capture_output=True, timeout=300)
+        r = subprocess.run(["podman", "image", "inspect", tag], capture_output=True, text=True)
+        if r.returncode == 0:
+            size = json.loads(r.stdout)[0]["Size"]
+            res["image"] = {"bytes": size, "binary_bytes": os.path.getsize(wtfleet.BIN),
+                            "ratio_to_binary": round(size / os.path.getsize(wtfleet.BIN), 1)}
+        subprocess.run(["podman", "rmi", "-f", tag], capture_output=True)
+    if os.geteuid() == 0:
+        root = tempfile.mkdtemp(prefix="wt-bench-rootfs-")
+        os.chmod(root, 0o755)
+        fleet = Fleet("bench-cold")
+        try:
+            subprocess.run(["bash", script, "--rootfs", root, bindir], check=True,
+                           capture_output=True, timeout=300)
+            fleet.start_redis()
+            host = cold_start([wtfleet.BIN], fleet, "host")
+            tree = cold_start(["chroot", "--userspec=10001:10001", root, "/usr/local/bin/worktrain"],
+                              fleet, "tree")
+            res["cold_start"] = {"containers": "cannot run here (crun setrlimit denied); image tree "
+                                               "under chroot instead",
+                                 "host_binary": host, "image_tree": tree,
+                                 "ratio_broker": round(tree["broker_ms"] / host["broker_ms"], 3),
+                                 "ratio_worker": round(tree["worker_ms"] / host["worker_ms"], 3)}
+        finally:
+            fleet.stop()
+            shutil.rmtree(root, ignore_errors=True)
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--sessions", type=int, default=20000)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition,replicas")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition,replicas,deploy")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -607,7 +728,11 @@ def main():
     if not only or "partition" in only:
         report["partition"] = bench_partition()
         print("partition:  %s" % json.dumps(report["partition"]), flush=True)
+    if not only or "deploy" in only:
+        report["deploy"] = bench_deploy()
+        print("deploy:     %s" % json.dumps(report["deploy"]), flush=True)
     files = {"dispatch.json": ["throughput", "latency", "broker_alone", "curve"],
+             "deploy.json": ["deploy"],
              "multihost.json": ["partition"],
              "ha.json": ["replicas"],
              "agent.json": ["concurrency"],

@@ -19,6 +19,7 @@
 #include "wt_log.h"
 #include "wt_pollers.h"
 #include "wt_retain.h"
+#include "wt_sd.h"
 #include "wt_signal.h"
 #include "wt_trigger_rt.h"
 
@@ -941,6 +942,11 @@ dispatch(wt_broker_t *self)
             bw->credit++;
             if (ok && i < appended && e.code == WT_ENOTFOUND) {
                 wt_log_info("session %s not dispatched: %s", j->sid, e.msg);
+                if (strstr(e.msg, "dead-lettered") != NULL) { /* wt_store's assign script */
+                    pthread_mutex_lock(&self->stats.lock);
+                    self->stats.deadletters++;
+                    pthread_mutex_unlock(&self->stats.lock);
+                }
                 wt_job_destroy(&j);
                 continue;
             }
@@ -1216,8 +1222,12 @@ broker_run(wt_broker_t *self)
     int64_t next_insecure_warn = wt_clock_mono_ms() + INSECURE_WARN_MS; /* main warned at start */
     self->next_heartbeat_ms = wt_clock_mono_ms() + self->cfg.heartbeat_ms;
     lease_tick(self); /* a lone broker is active before it reads its first request */
+    wt_sd_t sd;       /* Type=notify: ready once bound, Redis read and the lease tried */
+    wt_sd_init(&sd);
+    wt_sd_ready(&sd, self->stats.leader ? "active" : "standby");
     while (!wt_signal_stopping()) {
         int64_t now = wt_clock_mono_ms();
+        wt_sd_tick(&sd, now);
         int64_t next = self->next_heartbeat_ms < next_check ? self->next_heartbeat_ms : next_check;
         long timeout = (long)(next - now);
         if (self->redis_retry_ms > now && wt_route_size(self->queue) &&
@@ -1271,6 +1281,7 @@ broker_run(wt_broker_t *self)
             next_publish = now + 200;
         }
     }
+    wt_sd_stopping(&sd, "stopping");
     return 0;
 }
 
@@ -1302,7 +1313,8 @@ usage(FILE *out)
             "  --workers EP       worker ROUTER endpoint (default tcp://127.0.0.1:5556,\n"
             "                     env WORKTRAIN_BROKER_WORKERS)\n"
             "  --redis URL        Redis (default $WORKTRAIN_REDIS or redis://127.0.0.1:6379/0)\n"
-            "  --http ADDR:PORT   /healthz and /metrics (default 127.0.0.1:3200; off disables)\n"
+            "  --http ADDR:PORT   /healthz, /readyz (200 only while active) and /metrics\n"
+            "                     (default 127.0.0.1:3200; off disables)\n"
             "  --heartbeat DUR    heartbeat interval (default 1s)\n"
             "  --liveness N       missed heartbeats before a worker is dead (default 3)\n"
             "  --redis-min-replicas N  SPAWNED only once N Redis replicas have the session\n"

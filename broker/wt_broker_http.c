@@ -1,14 +1,17 @@
-/* wt_broker_http - /healthz, /metrics and POST /webhook/<id>. Responses are
+/* wt_broker_http - /healthz, /readyz, /metrics and POST /webhook/<id>.
+ * /healthz is liveness (200 while serving, standby too); /readyz is 200 only
+ * on the active broker with Redis up, so a Kubernetes Service in front of an
+ * active and a standby broker routes to the active one. Responses are
  * rendered from a copy of the stats taken under the lock, so the loop thread
  * is never held up by a slow scraper. Webhook bodies are collected up to the
  * triggers' limit (a larger Content-Length is answered 413 before reading)
  * and handed to wt_trigger_rt. */
 #include "wt_broker_http.h"
 
-#include "wt_addr.h"
 #include "wt_alloc.h"
 #include "wt_broker_metrics.h"
 #include "wt_buf.h"
+#include "wt_httpd.h"
 #include "wt_trigger_rt.h"
 
 #include <arpa/inet.h>
@@ -46,25 +49,13 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 }
 
 static enum MHD_Result
-reply(struct MHD_Connection *conn, unsigned status, const char *type, wt_buf_t *body)
-{
-    size_t n = body->len;
-    char *p = wt_buf_detach(body);
-    struct MHD_Response *r = MHD_create_response_from_buffer(n, p, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", type);
-    enum MHD_Result rc = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
-static enum MHD_Result
 plain(wt_broker_http_t *self, struct MHD_Connection *conn, unsigned status, const char *text)
 {
     wt_buf_t body;
     wt_buf_init(&body, 1 << 20);
     wt_buf_puts(&body, text, NULL);
     wt_trigger_rt_count(self->triggers, (int)status);
-    return reply(conn, status, "application/json", &body);
+    return wt_httpd_reply(conn, status, "application/json", &body);
 }
 
 static enum MHD_Result
@@ -149,12 +140,20 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         wt_buf_puts(&body, "method not allowed\n", NULL);
-        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", &body);
+        return wt_httpd_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", &body);
     }
     wt_broker_stats_t copy;
     pthread_mutex_lock(&self->stats->lock);
     memcpy(&copy, self->stats, sizeof copy);
     pthread_mutex_unlock(&self->stats->lock);
+    if (strcmp(url, "/readyz") == 0) { /* only the active broker takes traffic (a Service) */
+        int ok = copy.leader && copy.redis_up;
+        wt_buf_printf(&body, NULL, "{\"status\":\"%s\",\"role\":\"%s\",\"redis\":\"%s\"}\n",
+                      ok ? "ok" : "fail", copy.leader ? "active" : "standby",
+                      copy.redis_up ? "up" : "down");
+        return wt_httpd_reply(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+                              "application/json", &body);
+    }
     if (strcmp(url, "/healthz") == 0) {
         wt_buf_printf(
             &body, NULL,
@@ -162,20 +161,20 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
             "\"redis\":\"%s\"}\n",
             copy.leader ? "active" : "standby", (long long)copy.leader_epoch,
             (long long)copy.workers, (long long)copy.queued, copy.redis_up ? "up" : "down");
-        return reply(conn, MHD_HTTP_OK, "application/json", &body);
+        return wt_httpd_reply(conn, MHD_HTTP_OK, "application/json", &body);
     }
     if (strcmp(url, "/metrics") == 0) {
         wt_err_t err = {0};
         if (wt_broker_metrics_render(self->stats, &body, &err) != 0) {
             wt_buf_printf(&body, NULL, "cannot render metrics: %s\n", err.msg);
-            return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", &body);
+            return wt_httpd_reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", &body);
         }
         if (self->triggers != NULL)
             wt_trigger_rt_metrics(self->triggers, &body);
-        return reply(conn, MHD_HTTP_OK, WT_BROKER_METRICS_CONTENT_TYPE, &body);
+        return wt_httpd_reply(conn, MHD_HTTP_OK, WT_BROKER_METRICS_CONTENT_TYPE, &body);
     }
     wt_buf_puts(&body, "not found\n", NULL);
-    return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", &body);
+    return wt_httpd_reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", &body);
 }
 
 wt_broker_http_t *
@@ -188,22 +187,11 @@ wt_broker_http_t *
 wt_broker_http_start_with(const char *addr, wt_broker_stats_t *stats, wt_trigger_rt_t *triggers,
                           wt_err_t *err)
 {
-    wt_addr_t sa;
-    if (wt_addr_parse(addr, "http address", &sa, err) != 0)
-        return NULL;
     wt_broker_http_t *self = wt_xcalloc(1, sizeof *self);
     self->stats = stats;
     self->triggers = triggers;
-    self->daemon =
-        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-                             (sa.family == AF_INET6 ? MHD_USE_IPv6 : 0),
-                         (uint16_t)sa.port, NULL, NULL, on_request, self, MHD_OPTION_SOCK_ADDR,
-                         (struct sockaddr *)&sa.sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_NOTIFY_COMPLETED,
-                         on_completed, NULL, MHD_OPTION_END);
-    if (self->daemon == NULL) {
+    if ((self->daemon = wt_httpd_start(addr, 64, on_request, self, on_completed, err)) == NULL) {
         free(self);
-        wt_err_set(err, WT_EIO, "cannot listen for HTTP on %s (address in use?)", addr);
         return NULL;
     }
     return self;

@@ -196,6 +196,8 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
     wt_buf_printf(b, e, "wt_sessions{status=\"running\"} %lld\n", (long long)s->running);
     gauge(b, e, "wt_sessions_active", "Sessions assigned to live workers.", (double)s->active);
     gauge(b, e, "wt_workers_alive", "Workers with a live heartbeat.", (double)s->workers);
+    gauge(b, e, "wt_workers", "Workers with a live heartbeat (the name scalers and alerts use).",
+          (double)s->workers);
     gauge(b, e, "wt_slots_total", "Session slots across live workers.", (double)s->slots_total);
     gauge(b, e, "wt_slots_free", "Free session slots across live workers.", (double)s->slots_free);
     gauge(b, e, "wt_redis_up", "1 when the last Redis call succeeded.", s->redis_up);
@@ -237,6 +239,9 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
                       wt_broker_outcome_names[i], (unsigned long long)s->finished[i]);
     counter(b, e, "wt_heartbeat_misses_total", "Workers declared dead after missed heartbeats.",
             s->heartbeat_misses);
+    counter(b, e, "wt_deadletters_total",
+            "Sessions that used up --max-attempts and were recorded in the deadletter stream.",
+            s->deadletters);
     counter(b, e, "wt_worker_reregistrations_total",
             "READYs that list running sessions from a worker the broker did not know (dropped as "
             "dead, or known only before a broker restart).",

@@ -150,5 +150,32 @@ test_unroutable_classes(void)
     wt_broker_stats_release(&s);
 }
 
-WT_TEST_MAIN(WT_TEST(test_render), WT_TEST(test_cap_fails_whole), WT_TEST(test_no_workers),
-             WT_TEST(test_unroutable_classes))
+/* The names DESIGN.md section 16 promises to scalers and alert rules
+ * (deploy/prometheus/alerts.yml, deploy/k8s KEDA) with the figures behind them. */
+static void
+test_scaler_names(void)
+{
+    wt_broker_stats_t s;
+    wt_broker_stats_init(&s);
+    s.queued = 5;
+    s.oldest_age_s = 42.5;
+    s.workers = 2;
+    s.slots_free = 3;
+    s.deadletters = 4;
+    s.heartbeat_misses = 6;
+    wt_buf_t b;
+    wt_buf_init(&b, 1 << 20);
+    WT_CHECK(wt_broker_metrics_render(&s, &b, NULL) == 0);
+    const char *t = wt_buf_str(&b);
+    WT_CHECK(strstr(t, "\nwt_queue_depth 5\n") != NULL);
+    WT_CHECK(strstr(t, "\nwt_queue_oldest_age_seconds 42.5\n") != NULL);
+    WT_CHECK(strstr(t, "\nwt_workers 2\n") != NULL);
+    WT_CHECK(strstr(t, "\nwt_slots_free 3\n") != NULL);
+    WT_CHECK(strstr(t, "# TYPE wt_deadletters_total counter\nwt_deadletters_total 4\n") != NULL);
+    WT_CHECK(strstr(t, "\nwt_heartbeat_misses_total 6\n") != NULL);
+    wt_buf_release(&b);
+    wt_broker_stats_release(&s);
+}
+
+WT_TEST_MAIN(WT_TEST(test_render), WT_TEST(test_scaler_names), WT_TEST(test_cap_fails_whole),
+             WT_TEST(test_no_workers), WT_TEST(test_unroutable_classes))

@@ -72,6 +72,7 @@ typedef struct wt_broker_stats {
     uint64_t requeued;                     /* sessions put back after a lost worker or handback */
     uint64_t expired;                      /* ended sessions deleted by the retention sweep */
     uint64_t heartbeat_misses;             /* workers declared dead */
+    uint64_t deadletters;                  /* sessions dead-lettered (attempts used up) */
     uint64_t reregistrations;              /* READY listing sessions from an unknown worker */
     uint64_t reattached;                   /* requeued sessions given back to their live worker */
     uint64_t bad_client;                   /* bad frames on the client socket */

@@ -25,6 +25,7 @@
 #include "wt_console_www.h"
 #include "wt_log.h"
 #include "wt_redis.h"
+#include "wt_sd.h"
 #include "wt_signal.h"
 #include "wt_store.h"
 
@@ -636,8 +637,14 @@ wt_console_main(int argc, char **argv)
         *colon = '\0';
     wt_log_info("console: listening on http://%s:%d/ redis=%s token=%s", host, wt_console_port(con),
                 shown, cfg.token[0] ? "required" : "none");
-    while (!wt_signal_stopping())
+    wt_sd_t sd; /* Type=notify: ready once listening; watchdog from this loop */
+    wt_sd_init(&sd);
+    wt_sd_ready(&sd, "listening");
+    while (!wt_signal_stopping()) {
+        wt_sd_tick(&sd, wt_clock_mono_ms());
         wt_clock_sleep_ms(100);
+    }
+    wt_sd_stopping(&sd, "stopping");
     wt_log_info("console: stopping");
     wt_console_destroy(&con);
     explicit_bzero(cfg.token, sizeof cfg.token);

@@ -428,6 +428,9 @@ wt_session_run(wt_session_t *self)
     const char *outcome = start(self, detail, sizeof detail);
     if (outcome == NULL)
         outcome = wt_session_loop(self, detail, sizeof detail);
+    if (self->stuck_counted && self->env->counters) /* no longer running stuck here */
+        atomic_fetch_add_explicit(&self->env->counters->stuck_ended, 1, memory_order_relaxed);
+    self->stuck_counted = 0;
     if (strcmp(outcome, "stale") == 0) {
         wt_log_warn("session %s: lease lost (epoch %lld stale), dropping it", self->sid,
                     (long long)self->epoch);

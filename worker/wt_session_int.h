@@ -50,6 +50,7 @@ struct wt_session {
     int turns_used;              /* assistant turns recorded, all runs (max_turns) */
     wt_stuck_t stuck;            /* stuck detector */
     int quit;                    /* conversation: the user sent /quit (talk) */
+    int stuck_counted;           /* counted in env->counters->stuck_flagged */
 };
 
 /* Appends an event (data is stolen) with hash updates through wt_events.

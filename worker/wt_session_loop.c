@@ -62,6 +62,10 @@ stuck(wt_session_t *self, const char *reason, const char *detail)
                           self->env->stuck_abort ? "abort" : "notify_only");
     const char *fields[] = {"stuck", reason}; /* the console lists it without an event scan */
     wt_session_emit(self, "agent_stuck", d, 1, 2, fields);
+    if (!self->stuck_counted) { /* wt_sessions_stuck on the worker's /metrics */
+        self->stuck_counted = 1;
+        COUNT(self, stuck_flagged, 1);
+    }
     return self->env->stuck_abort;
 }
 

@@ -16,12 +16,14 @@
 #include "wt_endpoints.h"
 #include "wt_log.h"
 #include "wt_redis.h"
+#include "wt_sd.h"
 #include "wt_session.h"
 #include "wt_signal.h"
 #include "wt_store.h"
 #include "wt_tools.h"
 #include "wt_wire.h"
 #include "wt_worker_cfg.h"
+#include "wt_worker_http.h"
 #include "wt_workspace.h"
 
 #include <curl/curl.h>
@@ -100,6 +102,10 @@ typedef struct worker {
     int broker_idx;                 /* entry of the --broker list in use */
     char broker_ep[256];            /* that endpoint */
     int64_t not_active_ms;          /* first NOT_ACTIVE from it since connecting, 0: none */
+    int64_t registered_ms;          /* last message of a broker that knows us, 0: none */
+    wt_worker_health_t health;      /* what --http serves, published each loop turn */
+    wt_worker_http_t *http;         /* owned, NULL without --http */
+    wt_sd_t sd;                     /* systemd notify state (Type=notify units) */
 } worker_t;
 
 /* --- broker connection --- */
@@ -230,6 +236,7 @@ connect_broker(worker_t *w)
     watch_auth(w);
     wt_endpoints_nth(w->cfg.broker, w->broker_idx, w->broker_ep, sizeof w->broker_ep);
     w->not_active_ms = 0;
+    w->registered_ms = 0; /* until this broker answers as the active one */
     if (zmq_connect(w->broker, w->broker_ep) != 0)
         wt_log_error("cannot connect to broker '%s': %s", w->broker_ep, zmq_strerror(errno));
     w->broker_seen_ms = wt_clock_mono_ms();
@@ -276,6 +283,7 @@ static void *
 session_thread(void *arg)
 {
     slot_t *s = arg;
+    wt_log_thread_session(wt_session_id(s->session)); /* "session" of JSON log lines */
     if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SESSION_NICE) != 0)
         wt_log_debug("session thread: cannot lower its priority: %s", strerror(errno));
     const char *outcome = wt_session_run(s->session);
@@ -287,6 +295,7 @@ session_thread(void *arg)
     }
     zmq_send(s->push, &s, sizeof s, ZMQ_SNDMORE);
     zmq_send(s->push, outcome, strlen(outcome), 0);
+    wt_log_thread_session(NULL);
     return NULL;
 }
 
@@ -395,6 +404,8 @@ on_broker(worker_t *w)
         }
         if (m->cmd != WT_CMD_ERROR)
             w->not_active_ms = 0;
+        if (m->cmd != WT_CMD_ERROR && m->cmd != WT_CMD_DISCONNECT)
+            w->registered_ms = w->broker_seen_ms; /* it knows this worker: /readyz */
         switch (m->cmd) {
         case WT_CMD_ASSIGN:
             start_session(w, m);
@@ -569,11 +580,34 @@ publish_workflows(worker_t *w)
 
 /* --- loop --- */
 
+/* Once per loop turn: what /healthz, /readyz and /metrics serve, and the
+ * systemd notifications (READY=1 once registered, watchdog pings). */
+static void
+publish_health(worker_t *w, int64_t now)
+{
+    int64_t window = (int64_t)w->cfg.heartbeat_ms * w->cfg.liveness;
+    int registered = w->registered_ms != 0 && now - w->registered_ms <= window;
+    pthread_mutex_lock(&w->health.lock);
+    w->health.loop_beat_ms = now;
+    w->health.registered = registered;
+    w->health.redis_up = !w->cut_off && w->record_failures == 0;
+    w->health.draining = w->draining;
+    w->health.running = w->running;
+    pthread_mutex_unlock(&w->health.lock);
+    if (registered && !w->sd.ready_sent && !w->draining) {
+        char status[300];
+        snprintf(status, sizeof status, "registered with broker %s", w->broker_ep);
+        wt_sd_ready(&w->sd, status);
+    }
+    wt_sd_tick(&w->sd, now);
+}
+
 static void
 begin_drain(worker_t *w)
 {
     w->draining = 1;
     w->drain_deadline_ms = wt_clock_mono_ms() + w->cfg.drain_timeout_ms;
+    wt_sd_stopping(&w->sd, "draining");
     wt_log_info("draining: %d running session(s) stop after their current turn (deadline %lld ms)",
                 w->running, (long long)w->cfg.drain_timeout_ms);
     for (int i = 0; i < w->cfg.slots; i++)
@@ -621,6 +655,7 @@ worker_loop(worker_t *w)
         if (items[0].revents & ZMQ_POLLIN)
             on_broker(w);
         now = wt_clock_mono_ms();
+        publish_health(w, now);
         if (now < w->next_hb_ms) {
             if (now - w->broker_seen_ms <= (int64_t)w->cfg.heartbeat_ms * w->cfg.liveness)
                 heartbeat_if_due(w);
@@ -725,6 +760,8 @@ worker_release(worker_t *w)
     wt_sandbox_destroy(&w->sandbox);
     free(w->soul);
     wt_redis_destroy(&w->redis);
+    wt_worker_http_stop(&w->http);
+    wt_worker_health_release(&w->health);
     unwatch_auth(w);
     if (w->broker)
         zmq_close(w->broker);
@@ -754,6 +791,11 @@ worker_setup(worker_t *w)
         return -1;
     }
     wt_store_init(&w->store, w->redis, NULL);
+    if (w->cfg.http[0] &&
+        (w->http = wt_worker_http_start(w->cfg.http, &w->health, &w->counters, &err)) == NULL) {
+        wt_log_error("%s", err.msg);
+        return -1;
+    }
     w->tool_env = wt_tools_scrub_env(environ);
     w->slots = wt_xcalloc((size_t)w->cfg.slots, sizeof *w->slots);
     w->senv = (wt_session_env_t){
@@ -850,10 +892,16 @@ wt_worker_main(int argc, char **argv)
         return rc == 1 ? 0 : rc;
     }
     wt_log_init("wt-worker");
+    wt_log_set_worker(w->cfg.name);
     wt_signal_install();
+    wt_sd_init(&w->sd);
+    int64_t stale_ms = (int64_t)w->cfg.heartbeat_ms * 10;
+    wt_worker_health_init(&w->health, w->cfg.name, w->cfg.slots,
+                          stale_ms > 30000 ? stale_ms : 30000);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if ((w->sandbox = sandbox_start(&w->cfg)) == NULL) {
         curl_global_cleanup();
+        wt_worker_health_release(&w->health);
         free(w);
         return 2;
     }

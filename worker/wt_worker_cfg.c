@@ -1,6 +1,7 @@
 /* wt_worker_cfg - flag parsing for `worktrain worker`. */
 #include "wt_worker_cfg.h"
 
+#include "wt_addr.h"
 #include "wt_clock.h"
 #include "wt_proto.h"
 #include "wt_redis.h"
@@ -31,7 +32,11 @@ usage(FILE *out)
         "                        [--tool-max-cpu SECONDS] [--tool-max-memory MB]\n"
         "                        [--tool-max-procs N] [--tool-max-file MB]\n"
         "                        [--curve-key FILE --broker-pub FILE] [--client-key FILE]\n"
+        "                        [--http ADDR:PORT]\n"
         "\n"
+        "--http ADDR:PORT serves GET /healthz (liveness: the main loop turns), /readyz\n"
+        "(readiness: registered with an active broker, Redis reachable, not draining) and\n"
+        "/metrics (Prometheus) for probes and direct scrapes (README: Deploying).\n"
         "Runs a worker with N session slots (default 4). Each assigned session runs its\n"
         "workflow with the chosen LLM provider; every event goes to Redis.\n"
         "Provider defaults from the keys present: ANTHROPIC_API_KEY, then OPENAI_API_KEY;\n"
@@ -188,7 +193,7 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         {"tool-max-procs", 1, 0, 1004}, {"tool-max-file", 1, 0, 1005},
         {"curve-key", 1, 0, 'c'},       {"broker-pub", 1, 0, 'Y'},
         {"client-key", 1, 0, 'k'},      {"redis-min-replicas", 1, 0, 1010},
-        {"memory-every", 1, 0, 1011},
+        {"memory-every", 1, 0, 1011},   {"http", 1, 0, 1012},
         {0, 0, 0, 0}};
     // clang-format on
     optind = 1;
@@ -200,6 +205,14 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         case 'b':
             snprintf(cfg->broker, sizeof cfg->broker, "%s", optarg);
             break;
+        case 1012: {
+            wt_addr_t a;
+            if (strlen(optarg) >= sizeof cfg->http || wt_addr_parse(optarg, "--http", &a, NULL))
+                rc = bad("--http", optarg);
+            else
+                snprintf(cfg->http, sizeof cfg->http, "%s", optarg);
+            break;
+        }
         case 'c':
             snprintf(cfg->curve.key_path, sizeof cfg->curve.key_path, "%s", optarg);
             break;

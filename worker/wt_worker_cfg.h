@@ -17,6 +17,7 @@ typedef struct wt_worker_cfg {
     char clients[256];                           /* client endpoint of the broker (spawn_agent) */
     char redis[512];                             /* Redis URL */
     char name[128];                              /* worker name = ZeroMQ identity */
+    char http[128];                              /* --http ADDR:PORT (/healthz /readyz /metrics) */
     int slots;                                   /* concurrent sessions */
     char workflow_dirs[WT_WORKER_MAX_DIRS][512]; /* where workflows are loaded from */
     int nworkflow_dirs;                          /* count */

@@ -91,6 +91,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_json(200, STATE["requests"])
         elif self.path == "/_control/health":
             self.send_json(200, {"ok": True})
+        elif self.path == "/v1/models":  # the key check of `worktrain doctor`
+            given = self.headers.get("x-api-key") or self.headers.get("authorization", "")[7:]
+            if ARGS.expect_key and given != ARGS.expect_key:
+                self.send_json(401, {"error": {"type": "authentication_error"}})
+            else:
+                self.send_json(200, {"data": [{"id": "fake-model"}]})
         else:
             self.send_json(404, {"error": "not found"})
 

@@ -57,6 +57,8 @@ def main():
         dl = fleet.r.xrange("wt:deadletter")
         check(len(dl) == 1 and dl[0][1]["session"] == poison and dl[0][1]["attempts"] == "3",
               "one dead letter with the reason: %s" % (dl[0][1] if dl else None))
+        check("\nwt_deadletters_total 1\n" in fleet.metrics(),
+              "the broker counted the dead letter (wt_deadletters_total 1)")
         check(restarts >= 3, "the poison killed a worker on each attempt (%d restarts)" % restarts)
         ok = sum(fleet.r.hget("wt:session:%s" % s, "outcome") == "success" for s in fine)
         check(ok == 20, "the 20 other sessions succeeded (%d)" % ok)
