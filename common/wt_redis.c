@@ -7,6 +7,7 @@
 #include "wt_redis.h"
 
 #include "wt_alloc.h"
+#include "wt_clock.h"
 #include "wt_log.h"
 
 #include <errno.h>
@@ -30,6 +31,8 @@ struct wt_redis {
      * server) so that pipelined EVALSHA never meets NOSCRIPT */
     const char *scripts[16]; /* static sources (see wt_redis_script_t) */
     int nscripts;
+    int patience_ms; /* see wt_redis_set_patience */
+    int resolved;    /* the last connect attempt got a master from a sentinel */
 };
 
 /* Copies n bytes of p into out, decoding %XX escapes (a password may hold
@@ -427,15 +430,21 @@ check_role(wt_redis_t *self, wt_err_t *err)
     return ok ? 0 : -1;
 }
 
-int
-wt_redis_connect(wt_redis_t *self, wt_err_t *err)
+void
+wt_redis_set_patience(wt_redis_t *self, int ms)
 {
-    if (self->ctx)
-        return 0;
+    self->patience_ms = ms > 0 ? ms : 0;
+}
+
+static int
+connect_once(wt_redis_t *self, wt_err_t *err)
+{
     struct timeval tv = {.tv_sec = self->timeout_ms / 1000,
                          .tv_usec = (self->timeout_ms % 1000) * 1000};
+    self->resolved = 0;
     if (self->url.nsentinels > 0 && resolve_master(self, tv, err) != 0)
         return -1;
+    self->resolved = self->url.nsentinels > 0;
     if (self->url.path[0])
         self->ctx = redisConnectUnixWithTimeout(self->url.path, tv);
     else
@@ -483,25 +492,67 @@ wt_redis_connect(wt_redis_t *self, wt_err_t *err)
     return 0;
 }
 
+/* Only failures after a sentinel named a master are worth waiting out: no
+ * reachable sentinel or an unknown master name is a configuration error. */
+int
+wt_redis_connect(wt_redis_t *self, wt_err_t *err)
+{
+    if (self->ctx)
+        return 0;
+    int64_t until = wt_clock_mono_ms() + self->patience_ms, delay = 100;
+    int said = 0;
+    for (;;) {
+        if (connect_once(self, err) == 0) {
+            if (said)
+                wt_log_info("redis master '%s' reachable again at %s:%d", self->url.master,
+                            self->url.host, self->url.port);
+            return 0;
+        }
+        int64_t left = until - wt_clock_mono_ms();
+        if (self->patience_ms <= 0 || !self->resolved || left <= 0)
+            return -1;
+        if (!said++)
+            wt_log_warn("%s; a failover may be under way: retrying for up to %d s",
+                        err ? err->msg : "redis connect failed", (int)(left / 1000));
+        wt_clock_sleep_ms(delay < left ? delay : left);
+        delay = delay * 2 < 1000 ? delay * 2 : 1000;
+    }
+}
+
+/* With patience, a command whose connection was lost (or that met a demoted
+ * master) goes once more to the master resolved again. Callers of patient
+ * connections send only commands that are safe to repeat. */
+static int
+retry_lost(const wt_redis_t *self)
+{
+    return self->patience_ms > 0 && self->url.nsentinels > 0 && self->ctx == NULL;
+}
+
 redisReply *
 wt_redis_command(wt_redis_t *self, wt_err_t *err, const char *fmt, ...)
 {
-    if (wt_redis_connect(self, err) != 0)
-        return NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(self->ctx, fmt, ap);
-    va_end(ap);
-    return check_reply(self, r, err);
+    for (int attempt = 0;; attempt++) {
+        if (wt_redis_connect(self, err) != 0)
+            return NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        redisReply *r = check_reply(self, redisvCommand(self->ctx, fmt, ap), err);
+        va_end(ap);
+        if (r != NULL || attempt > 0 || !retry_lost(self))
+            return r;
+    }
 }
 
 redisReply *
 wt_redis_commandv(wt_redis_t *self, int argc, const char **argv, const size_t *lens, wt_err_t *err)
 {
-    if (wt_redis_connect(self, err) != 0)
-        return NULL;
-    redisReply *r = redisCommandArgv(self->ctx, argc, argv, lens);
-    return check_reply(self, r, err);
+    for (int attempt = 0;; attempt++) {
+        if (wt_redis_connect(self, err) != 0)
+            return NULL;
+        redisReply *r = check_reply(self, redisCommandArgv(self->ctx, argc, argv, lens), err);
+        if (r != NULL || attempt > 0 || !retry_lost(self))
+            return r;
+    }
 }
 
 int

@@ -67,6 +67,16 @@ wt_redis_t *wt_redis_new(const char *url, int timeout_ms, wt_err_t *err);
 void wt_redis_destroy(wt_redis_t **self_p);
 /* Connects now if not connected. */
 int wt_redis_connect(wt_redis_t *self, wt_err_t *err);
+/* Sentinel URLs only (no effect otherwise): for up to ms, a connect that
+ * fails after the sentinels named a master (refused, reset, ROLE not yet
+ * master: a failover in progress) is retried with backoff (100 ms doubling
+ * to 1 s, logged once), and a command whose connection was lost is sent once
+ * more on the re-resolved master. For waiting clients (await, run), never for
+ * a broker or worker, whose loops must not block. 0 (the default) = off. */
+void wt_redis_set_patience(wt_redis_t *self, int ms);
+/* The patience of commands that wait for sessions (await, run): a failover
+ * takes the sentinels' down-after time plus an election, seconds. */
+#define WT_REDIS_CLIENT_PATIENCE_MS 60000
 int wt_redis_connected(const wt_redis_t *self);
 /* Count of times a sentinel URL resolved to a different master address. */
 uint64_t wt_redis_failovers(const wt_redis_t *self);
