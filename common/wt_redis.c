@@ -25,8 +25,10 @@ struct wt_redis {
     uint64_t errors;    /* failed commands and connects */
     int pending;        /* replies owed for appended commands */
     /* sentinel mode */
-    int next_sentinel;  /* the sentinel asked first (the last that answered) */
-    uint64_t failovers; /* times the resolved master address changed */
+    int next_sentinel;      /* the sentinel asked first (the last that answered) */
+    uint64_t failovers;     /* times the resolved master address changed */
+    uint64_t disagreements; /* resolves where the sentinels named different masters */
+    char last_split[768];   /* the last tie logged */
     /* scripts to re-load after a reconnect (a new master, a restarted
      * server) so that pipelined EVALSHA never meets NOSCRIPT */
     const char *scripts[16]; /* static sources (see wt_redis_script_t) */
@@ -294,6 +296,12 @@ wt_redis_failovers(const wt_redis_t *self)
 }
 
 uint64_t
+wt_redis_sentinel_disagreements(const wt_redis_t *self)
+{
+    return self->disagreements;
+}
+
+uint64_t
 wt_redis_errors(const wt_redis_t *self)
 {
     return self->errors;
@@ -345,23 +353,37 @@ check_reply(wt_redis_t *self, redisReply *r, wt_err_t *err)
     return r;
 }
 
-/* Asks the sentinels in turn (starting with the last that answered) where
- * the master is; one pass, so a caller's retry loop bounds the attempts. */
+/* Asks every sentinel where the master is (one pass, so a caller's retry
+ * loop bounds the attempts) and takes the address named by a strict majority
+ * of those that named one: sentinels that disagree (mid-failover, or a
+ * misconfigured set) never make us pick a side at random. A tie is an error
+ * naming every answer; a dissenting minority is logged. Both are counted. */
 static int
 resolve_master(wt_redis_t *self, struct timeval tv, wt_err_t *err)
 {
     char why[768] = "";
     size_t wn = 0;
-    int n = self->url.nsentinels;
+    int n = self->url.nsentinels, named = 0;
+
+    struct {
+        char host[256];
+        int port, votes;
+        char who[160]; /* the sentinels that named it */
+    } addr[WT_REDIS_MAX_SENTINELS];
+
+    int naddr = 0;
+    /* a sentinel answers at once or not at all: do not let a dead one cost
+     * a whole command timeout */
+    struct timeval stv = tv.tv_sec >= 1 ? (struct timeval){.tv_sec = 1} : tv;
     for (int k = 0; k < n; k++) {
         int i = (self->next_sentinel + k) % n;
         const wt_redis_sentinel_t *s = &self->url.sentinels[i];
         char got[256] = "";
-        redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
+        redisContext *c = redisConnectWithTimeout(s->host, s->port, stv);
         redisReply *r = NULL;
         if (c == NULL || c->err)
             snprintf(got, sizeof got, "unreachable (%s)", c ? c->errstr : "out of memory");
-        else if (redisSetTimeout(c, tv) != REDIS_OK ||
+        else if (redisSetTimeout(c, stv) != REDIS_OK ||
                  (r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", self->url.master)) ==
                      NULL)
             snprintf(got, sizeof got, "no answer (%s)", c->errstr[0] ? c->errstr : "timeout");
@@ -372,35 +394,81 @@ resolve_master(wt_redis_t *self, struct timeval tv, wt_err_t *err)
         else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
                  r->element[0]->type != REDIS_REPLY_STRING ||
                  r->element[1]->type != REDIS_REPLY_STRING ||
-                 strlen(r->element[0]->str) >= sizeof self->url.host)
+                 strlen(r->element[0]->str) >= sizeof addr[0].host)
             snprintf(got, sizeof got, "unexpected reply");
         else {
-            int port = atoi(r->element[1]->str);
-            if (strcmp(self->url.host, r->element[0]->str) != 0 || self->url.port != port) {
-                if (self->url.host[0])
-                    self->failovers++;
-                wt_log_info("redis master '%s' is at %s:%d (sentinel %s:%d)", self->url.master,
-                            r->element[0]->str, port, s->host, s->port);
+            int port = atoi(r->element[1]->str), j = 0;
+            while (j < naddr &&
+                   (strcmp(addr[j].host, r->element[0]->str) != 0 || addr[j].port != port))
+                j++;
+            if (j == naddr) {
+                snprintf(addr[j].host, sizeof addr[j].host, "%s", r->element[0]->str);
+                addr[j].port = port;
+                addr[j].votes = 0;
+                addr[j].who[0] = '\0';
+                naddr++;
             }
-            snprintf(self->url.host, sizeof self->url.host, "%s", r->element[0]->str);
-            self->url.port = port;
-            self->next_sentinel = i;
-            freeReplyObject(r);
-            redisFree(c);
-            return 0;
+            size_t wl = strlen(addr[j].who);
+            snprintf(addr[j].who + wl, sizeof addr[j].who - wl, "%s%s:%d", wl ? ", " : "", s->host,
+                     s->port);
+            addr[j].votes++;
+            named++;
         }
         if (r)
             freeReplyObject(r);
         if (c)
             redisFree(c);
+        if (got[0] == '\0')
+            continue;
         int w = snprintf(why + wn, sizeof why - wn, "%ssentinel %s:%d %s", wn ? "; " : "", s->host,
                          s->port, got);
         if (w > 0 && (size_t)w < sizeof why - wn)
             wn += (size_t)w;
     }
-    self->errors++;
-    return wt_err_set(err, WT_EIO, "redis master '%s' not resolved (%s): %s", self->url.master,
-                      self->display, why);
+    int best = -1;
+    for (int j = 0; j < naddr; j++)
+        if (2 * addr[j].votes > named)
+            best = j;
+    if (naddr > 1) {
+        self->disagreements++;
+        char all[768] = "";
+        size_t an = 0;
+        for (int j = 0; j < naddr; j++) {
+            int w = snprintf(all + an, sizeof all - an, "%s%s:%d per sentinel %s", j ? "; " : "",
+                             addr[j].host, addr[j].port, addr[j].who);
+            if (w > 0 && (size_t)w < sizeof all - an)
+                an += (size_t)w;
+        }
+        if (best < 0) {
+            self->errors++;
+            /* said once per distinct split: callers may log only their
+             * first failure, and a retry loop must not flood the log */
+            if (strcmp(self->last_split, all) != 0)
+                wt_log_warn("redis master '%s': the sentinels disagree, none has a majority: %s",
+                            self->url.master, all);
+            snprintf(self->last_split, sizeof self->last_split, "%s", all);
+            return wt_err_set(err, WT_EIO,
+                              "redis master '%s' not resolved (%s): the sentinels disagree and "
+                              "none has a majority: %s",
+                              self->url.master, self->display, all);
+        }
+        wt_log_warn("redis master '%s': the sentinels disagree (%s); taking the majority's %s:%d",
+                    self->url.master, all, addr[best].host, addr[best].port);
+    }
+    if (best < 0) {
+        self->errors++;
+        return wt_err_set(err, WT_EIO, "redis master '%s' not resolved (%s): %s", self->url.master,
+                          self->display, why);
+    }
+    if (strcmp(self->url.host, addr[best].host) != 0 || self->url.port != addr[best].port) {
+        if (self->url.host[0])
+            self->failovers++;
+        wt_log_info("redis master '%s' is at %s:%d (sentinel %s)", self->url.master,
+                    addr[best].host, addr[best].port, addr[best].who);
+    }
+    snprintf(self->url.host, sizeof self->url.host, "%s", addr[best].host);
+    self->url.port = addr[best].port;
+    return 0;
 }
 
 /* A sentinel's answer may be stale (mid-failover): refuse a "master" that

@@ -58,8 +58,9 @@ void wt_redis_url_display(const char *url, char *out, size_t cap);
 int wt_redis_password_file(char *out, size_t cap, wt_err_t *err);
 
 /* Does not connect yet. timeout_ms bounds connect and every command.
- * With a sentinel URL each connect asks the sentinels in turn for the
- * master, connects to it and checks that ROLE says master; connection loss
+ * With a sentinel URL each connect asks every sentinel for the master,
+ * takes the address a strict majority of the answers name (none: an error
+ * naming each answer), connects to it and checks that ROLE says master; connection loss
  * and -READONLY / -LOADING replies drop the connection so the next command
  * resolves again. Scripts loaded with wt_redis_script_load are re-loaded on
  * every reconnect, so pipelined EVALSHA works on a new master. */
@@ -80,6 +81,9 @@ void wt_redis_set_patience(wt_redis_t *self, int ms);
 int wt_redis_connected(const wt_redis_t *self);
 /* Count of times a sentinel URL resolved to a different master address. */
 uint64_t wt_redis_failovers(const wt_redis_t *self);
+/* Count of sentinel lookups where the sentinels named different masters
+ * (the majority's answer is taken; without one the connect fails). */
+uint64_t wt_redis_sentinel_disagreements(const wt_redis_t *self);
 /* Count of failed commands and connects since creation. */
 uint64_t wt_redis_errors(const wt_redis_t *self);
 /* Drops the connection; the next command reconnects. */
