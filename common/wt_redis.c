@@ -28,7 +28,8 @@ struct wt_redis {
     int next_sentinel;      /* the sentinel asked first (the last that answered) */
     uint64_t failovers;     /* times the resolved master address changed */
     uint64_t disagreements; /* resolves where the sentinels named different masters */
-    char last_split[768];   /* the last tie logged */
+    char last_split[768];   /* the last disagreement logged */
+    int64_t checked_ms;     /* when the sentinels were last asked (mono) */
     /* scripts to re-load after a reconnect (a new master, a restarted
      * server) so that pipelined EVALSHA never meets NOSCRIPT */
     const char *scripts[16]; /* static sources (see wt_redis_script_t) */
@@ -452,8 +453,11 @@ resolve_master(wt_redis_t *self, struct timeval tv, wt_err_t *err)
                               "none has a majority: %s",
                               self->url.master, self->display, all);
         }
-        wt_log_warn("redis master '%s': the sentinels disagree (%s); taking the majority's %s:%d",
-                    self->url.master, all, addr[best].host, addr[best].port);
+        if (strcmp(self->last_split, all) != 0)
+            wt_log_warn("redis master '%s': the sentinels disagree (%s); taking the majority's "
+                        "%s:%d",
+                        self->url.master, all, addr[best].host, addr[best].port);
+        snprintf(self->last_split, sizeof self->last_split, "%s", all);
     }
     if (best < 0) {
         self->errors++;
@@ -560,6 +564,39 @@ connect_once(wt_redis_t *self, wt_err_t *err)
     return 0;
 }
 
+/* What a +switch-master subscription would tell, by asking: every
+ * WT_REDIS_MASTER_RECHECK_MS, before a command (never inside a pipeline),
+ * the sentinels are asked again; when their majority names another master
+ * the connection is dropped and the command goes there. This catches an old
+ * master that is still up and writable (cut off from the sentinels, not yet
+ * demoted), which neither a lost connection nor READONLY would reveal. When
+ * no sentinel answers, the current connection is kept. */
+static void
+recheck_master(wt_redis_t *self)
+{
+    if (self->url.nsentinels == 0 || self->ctx == NULL || self->pending > 0)
+        return;
+    int64_t now = wt_clock_mono_ms();
+    if (now - self->checked_ms < WT_REDIS_MASTER_RECHECK_MS)
+        return;
+    self->checked_ms = now;
+    char host[sizeof self->url.host];
+    int port = self->url.port;
+    uint64_t errors = self->errors;
+    snprintf(host, sizeof host, "%s", self->url.host);
+    struct timeval tv = {.tv_sec = 1};
+    wt_err_t e = {0};
+    if (resolve_master(self, tv, &e) != 0) {
+        self->errors = errors; /* the connection in use is fine: not a failure */
+        return;
+    }
+    if (strcmp(host, self->url.host) != 0 || port != self->url.port) {
+        wt_log_warn("redis master '%s' moved from %s:%d to %s:%d (per the sentinels): switching",
+                    self->url.master, host, port, self->url.host, self->url.port);
+        wt_redis_disconnect(self);
+    }
+}
+
 /* Only failures after a sentinel named a master are worth waiting out: no
  * reachable sentinel or an unknown master name is a configuration error. */
 int
@@ -571,6 +608,7 @@ wt_redis_connect(wt_redis_t *self, wt_err_t *err)
     int said = 0;
     for (;;) {
         if (connect_once(self, err) == 0) {
+            self->checked_ms = wt_clock_mono_ms();
             if (said)
                 wt_log_info("redis master '%s' reachable again at %s:%d", self->url.master,
                             self->url.host, self->url.port);
@@ -599,6 +637,7 @@ retry_lost(const wt_redis_t *self)
 redisReply *
 wt_redis_command(wt_redis_t *self, wt_err_t *err, const char *fmt, ...)
 {
+    recheck_master(self);
     for (int attempt = 0;; attempt++) {
         if (wt_redis_connect(self, err) != 0)
             return NULL;
@@ -614,6 +653,7 @@ wt_redis_command(wt_redis_t *self, wt_err_t *err, const char *fmt, ...)
 redisReply *
 wt_redis_commandv(wt_redis_t *self, int argc, const char **argv, const size_t *lens, wt_err_t *err)
 {
+    recheck_master(self);
     for (int attempt = 0;; attempt++) {
         if (wt_redis_connect(self, err) != 0)
             return NULL;
@@ -626,6 +666,7 @@ wt_redis_commandv(wt_redis_t *self, int argc, const char **argv, const size_t *l
 int
 wt_redis_append(wt_redis_t *self, int argc, const char **argv, const size_t *lens, wt_err_t *err)
 {
+    recheck_master(self);
     if (wt_redis_connect(self, err) != 0)
         return -1;
     if (redisAppendCommandArgv(self->ctx, argc, argv, lens) != REDIS_OK)

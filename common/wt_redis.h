@@ -78,6 +78,9 @@ void wt_redis_set_patience(wt_redis_t *self, int ms);
 /* The patience of commands that wait for sessions (await, run): a failover
  * takes the sentinels' down-after time plus an election, seconds. */
 #define WT_REDIS_CLIENT_PATIENCE_MS 60000
+/* How often a sentinel-URL connection asks the sentinels again whether the
+ * master moved (in place of a +switch-master subscription). */
+#define WT_REDIS_MASTER_RECHECK_MS 2000
 int wt_redis_connected(const wt_redis_t *self);
 /* Count of times a sentinel URL resolved to a different master address. */
 uint64_t wt_redis_failovers(const wt_redis_t *self);

@@ -9,7 +9,10 @@ of it).
 - S1 + S2 + S3: the majority's master (M1) is taken, the dissent is logged.
 - A broker on S1 + S3 stays up, retries with backoff, counts the lookups in
   /metrics wt_redis_sentinel_disagreements_total, and becomes active once S3
-  is corrected to monitor M1 (SENTINEL REMOVE / MONITOR)."""
+  is corrected to monitor M1 (SENTINEL REMOVE / MONITOR).
+- What +switch-master tells: all three sentinels re-pointed to M2 while M1
+  stays up and writable (no lost connection, no READONLY): the broker asks
+  the sentinels again every 2 s, moves to M2 and says so."""
 import os
 import subprocess
 import sys
@@ -86,6 +89,20 @@ def main():
              "the broker back on Redis once the sentinels agree", every=0.1)
         check(fleet.procs[b.key].poll() is None,
               "once S3 names M1 again, the broker reconnects (no restart)")
+
+        # +switch-master without a lost connection: every sentinel now names M2
+        # while M1 stays up and writable (as an old master cut off from the
+        # sentinels would); the broker must notice by asking, and move.
+        for i in range(3):
+            monitor(i, m2)
+        r2 = redis.Redis(port=m2, decode_responses=True, socket_timeout=2)
+        poll(lambda: r2.exists("wt:broker:leader"), 30, "the broker's lease on M2", every=0.1)
+        check("moved from 127.0.0.1:%d to 127.0.0.1:%d" % (m1, m2) in b.log()
+              and fleet.procs[b.key].poll() is None,
+              "the sentinels switch to M2 while M1 is still up: the broker moves (log says so)")
+        poll(lambda: b.role() == "active", 30, "broker active on M2", every=0.1)
+        check((b.metric("wt_redis_master_changes_total") or 0) >= 1,
+              "/metrics counts the master change (%s)" % b.metric("wt_redis_master_changes_total"))
     except Exception as e:  # noqa: BLE001
         check(False, "exception: %r" % e)
         fleet.dump_logs()
