@@ -16,7 +16,8 @@ exactly one session_completed (lost 0, duplicated 0), printed.
 Also item 3 of the issue: a `worktrain run` of a three-phase pipeline and a
 `worktrain await` of sessions acknowledged before the fault, both started
 before it (endpoint list in WORKTRAIN_BROKER, sentinel URL in
-WORKTRAIN_REDIS), keep waiting across both failovers and end with exit 0.
+WORKTRAIN_REDIS), keep waiting across both failovers and end with exit 0;
+a console started before them serves sessions from the new master after.
 """
 import json
 import os
@@ -28,6 +29,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+from test_console_api import Console  # noqa: E402
 from wtfleet import BIN, REPO, SCRIPTS, Check  # noqa: E402
 from wtha import HAClient, HAFleet, active, count_completions, poll  # noqa: E402
 
@@ -55,6 +57,7 @@ def main():
         poll(lambda: (a.health() or {}).get("workers") == 2, 30, "2 workers on broker a")
         env = dict(os.environ, WORKTRAIN_REDIS=fleet.redis_url,
                    WORKTRAIN_BROKER=",".join(x.clients for x in (b, a)))
+        console = Console(fleet, "console")  # on the sentinel URL too
         c = HAClient(fleet.ctx, [x.clients for x in brokers])
         acked = {}  # i -> (sid, acknowledged after the faults?)
         faulted = None
@@ -125,6 +128,13 @@ def main():
             check(ok, "worktrain %s kept waiting across both failovers and ended with exit 0 "
                   "(rc %s: %s)" % (name, p.returncode, err.strip()[-300:]))
         check(fleet.procs[b.key].poll() is None, "broker b survived")
+        last = acked[N - 1][0]
+        poll(lambda: _try_json(console, "/api/sessions/" + last)[0] == 200, 30,
+             "the console answers after the failover", every=0.2)
+        st, body = _try_json(console, "/api/sessions/" + last)
+        check(console.proc.poll() is None and body["session"].get("status") == "completed",
+              "the console, started before the faults, follows the new master (a session "
+              "acknowledged after them: %s)" % body["session"].get("status"))
     except Exception as e:  # noqa: BLE001 - report and fail, with the logs
         check(False, "exception: %r" % e)
         fleet.dump_logs()
@@ -135,6 +145,13 @@ def main():
                 p.wait()
         fleet.stop()
     check.done()
+
+
+def _try_json(console, path):
+    try:
+        return console.json(path)
+    except (OSError, ValueError):
+        return 0, None
 
 
 def restart_both(fleet, broker, mport, extra):
