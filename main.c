@@ -25,6 +25,7 @@ static const struct {
     {"cancel", wt_cli_cancel_main, "end a session as cancelled"},
     {"inbox", wt_cli_inbox_main, "recent completions, escalations and reported issues"},
     {"tell", wt_cli_tell_main, "send a message to a running session's agent"},
+    {"talk", wt_cli_talk_main, "talk with an agent that knows the fleet; records ideas"},
     {"workflows", wt_cli_workflows_main, "list the workflows the fleet can run"},
     {"run", wt_cli_run_main, "run a coordinator pipeline (YAML); --resume continues one"},
     {"validate", wt_cli_validate_main, "check workflow JSON and pipeline YAML files"},

@@ -1145,12 +1145,14 @@ bind_router(void *zctx, const char *ep, const char *domain, const wt_cert_t *cer
 static void
 broker_release(wt_broker_t *self)
 {
-    for (size_t i = 0; i < self->nw; i++)
+    for (size_t i = 0; i < self->nw; i++) {
         while (self->w[i].jobs) {
             wt_job_t *j = self->w[i].jobs;
             self->w[i].jobs = j->next;
             wt_job_destroy(&j);
         }
+        wt_route_offer_release(&self->w[i].offer);
+    }
     free(self->w);
     while (self->orphans) {
         wt_orphan_t *o = self->orphans;
@@ -1158,8 +1160,6 @@ broker_release(wt_broker_t *self)
         wt_job_destroy(&o->job);
         free(o);
     }
-    for (size_t i = 0; i < self->nw; i++)
-        wt_route_offer_release(&self->w[i].offer);
     wt_route_destroy(&self->queue);
     free(self->unroutable);
     if (self->clients)

@@ -18,6 +18,7 @@
 #include "wt_clock.h"
 #include "wt_console_api.h"
 #include "wt_console_auth.h"
+#include "wt_console_ideas.h"
 #include "wt_console_query.h"
 #include "wt_console_runs.h"
 #include "wt_console_sse.h"
@@ -379,6 +380,8 @@ api(wt_console_t *self, struct MHD_Connection *c, conn_t *cc, const char *url)
         return send_result(c, wt_console_api_stats(st, &err), &err);
     if (strcmp(url, "/api/workers") == 0)
         return send_result(c, wt_console_api_workers(st, &err), &err);
+    if (strcmp(url, "/api/ideas") == 0)
+        return send_result(c, wt_console_ideas(st, &err), &err);
     if (strcmp(url, "/api/runs") == 0) {
         wt_console_page_query_t q;
         if (wt_console_query_page(arg, c, &q, &err) != 0)

@@ -22,7 +22,7 @@
 static const char run_usage[] =
     "usage: worktrain run PIPELINE.yml [--goal TEXT] [--var K=V]... [--json] [--timeout DUR]\n"
     "       worktrain run --resume RUN_ID [--json] [--timeout DUR]\n"
-    "                     [--broker EP] [--redis URL] [--quiet]\n"
+    "                     [--broker EP] [--redis URL] [--quiet] [--after WORKFLOW]...\n"
     "                     [--curve-key FILE --broker-pub FILE]\n"
     "\n"
     "Runs a coordinator pipeline: each phase is a session of a workflow (or a\n"
@@ -36,6 +36,8 @@ static const char run_usage[] =
     "output, reason, attempts, ...}]}.\n"
     "--resume continues a run whose coordinator died: finished phases are\n"
     "reused, running sessions awaited, nothing is started twice.\n"
+    "--after WORKFLOW (repeatable, e.g. memory, watchdog) starts a session of it once\n"
+    "the run has succeeded or failed (not awaited; once per run, also after --resume).\n"
     "Exit 0 when every phase is done or skipped, 1 when a phase failed, 2 on\n"
     "timeout, interruption or an unreachable broker/Redis (resumable).\n"
     "\n" WT_CLI_CURVE_HELP;
@@ -127,9 +129,12 @@ int
 wt_cli_run_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"goal", 1, 0, 'g'},    {"var", 1, 0, 'v'},    {"json", 0, 0, 'j'},   {"resume", 1, 0, 'R'},
-        {"timeout", 1, 0, 't'}, {"broker", 1, 0, 'b'}, {"redis", 1, 0, 'r'},  {"quiet", 0, 0, 'q'},
-        {"help", 0, 0, 'h'},    WT_CLI_CURVE_KEY_OPT,  WT_CLI_BROKER_PUB_OPT, {0, 0, 0, 0}};
+        {"goal", 1, 0, 'g'},   {"var", 1, 0, 'v'},     {"json", 0, 0, 'j'},
+        {"resume", 1, 0, 'R'}, {"timeout", 1, 0, 't'}, {"broker", 1, 0, 'b'},
+        {"redis", 1, 0, 'r'},  {"quiet", 0, 0, 'q'},   {"help", 0, 0, 'h'},
+        {"after", 1, 0, 'A'},  WT_CLI_CURVE_KEY_OPT,   WT_CLI_BROKER_PUB_OPT,
+        {0, 0, 0, 0}};
+    static const char *after[8];
     wt_cli_conn_t conn;
     wt_cli_conn_defaults(&conn);
     wt_run_cfg_t cfg = {0};
@@ -164,6 +169,13 @@ wt_cli_run_main(int argc, char **argv)
             break;
         case 'q':
             cfg.quiet = 1;
+            break;
+        case 'A':
+            if (cfg.nafter == (int)(sizeof after / sizeof *after))
+                rc = wt_cli_usage_error("run", "at most %zu --after", sizeof after / sizeof *after);
+            else
+                after[cfg.nafter++] = optarg;
+            cfg.after = after;
             break;
         case 'h':
             fputs(run_usage, stdout);

@@ -1060,6 +1060,39 @@ any_running(const wt_run_t *self)
     return 0;
 }
 
+/* --after: one session per listed workflow (memory, watchdog) once the run
+ * has ended, keyed by the run so a resumed coordinator starts none twice. */
+static void
+spawn_after(wt_run_t *self)
+{
+    for (int i = 0; i < self->cfg.nafter; i++) {
+        const char *wf = self->cfg.after[i];
+        char goal[400], key[160];
+        snprintf(goal, sizeof goal, "After pipeline run %s (%s, %s): look at what it did", self->id,
+                 self->p->name, self->status);
+        snprintf(key, sizeof key, "after:%s:%s", self->id, wf);
+        json_t *ctx = json_pack("{s:s,s:s,s:s}", "run", self->id, "pipeline", self->p->name,
+                                "status", self->status);
+        char *ctx_json = json_dumps(ctx, JSON_COMPACT);
+        json_decref(ctx);
+        wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
+        wt_msg_set(&m->workflow, wf);
+        wt_msg_set(&m->goal, goal);
+        wt_msg_set(&m->context_json, ctx_json);
+        wt_msg_set(&m->key, key);
+        free(ctx_json);
+        wt_err_t err = {0};
+        wt_msg_t *rep = wt_client_request(self->client, m, (int)self->cfg.spawn_wait_ms, &err);
+        wt_msg_destroy(&m);
+        if (rep && rep->cmd == WT_CMD_SPAWNED && rep->session)
+            say(self, "after the run: %s session %s", wf, rep->session);
+        else
+            say(self, "after the run: no %s session: %s", wf,
+                rep ? (rep->message ? rep->message : "refused") : err.msg);
+        wt_msg_destroy(&rep);
+    }
+}
+
 static void
 end_notification(wt_run_t *self)
 {
@@ -1233,6 +1266,7 @@ wt_run_execute(wt_run_t *self)
     if (!self->lost && !self->notified &&
         (strcmp(self->status, "succeeded") == 0 || strcmp(self->status, "failed") == 0)) {
         end_notification(self);
+        spawn_after(self);
         mark_notified(self);
     }
     say(self, "%s", self->status);

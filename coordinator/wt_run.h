@@ -59,6 +59,10 @@ typedef struct wt_run_cfg {
     int64_t timeout_ms;    /* whole run; <= 0 means none */
     int64_t spawn_wait_ms; /* how long to wait for the broker per SPAWN */
     int quiet;             /* 1: no progress lines on stderr */
+    /* workflows to start once the run has ended (--after: memory, watchdog;
+     * DESIGN.md 17), borrowed; not awaited */
+    const char *const *after;
+    int nafter;
 } wt_run_cfg_t;
 
 /* Run outcomes, also the exit codes of `worktrain run`. */

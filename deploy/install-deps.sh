@@ -8,7 +8,8 @@ pkgs="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
       libcurl4-openssl-dev libyaml-dev libhiredis-dev libjansson-dev
       libmicrohttpd-dev libssl-dev libcmocka-dev redis-server clang
       python3 python3-redis python3-zmq python3-msgpack procps curl git jq
-      bubblewrap iproute2 iptables"
+      bubblewrap iproute2 iptables libedit-dev tmux"
+# libedit-dev: `worktrain talk` line editing; tmux: its terminal test.
 # iproute2 and iptables: the multi-host tests (network namespaces; NFQUEUE
 # delays packets where the kernel has no netem).
 # The console's browser test drives headless Chromium over the DevTools

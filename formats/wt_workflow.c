@@ -423,6 +423,36 @@ join_guidance(json_t *mg)
     return wt_buf_detach(&b);
 }
 
+/* The opt-in tools a workflow may list (DESIGN.md 17): never given by default. */
+static const char *const optional_tools[] = {"fleet_sessions", "session_notes", "fleet_status",
+                                             "inbox_read",     "record_idea",   "fleet_gaps"};
+
+static int
+check_tools(json_t *d, const char *origin, wt_err_t *err)
+{
+    json_t *tools = json_object_get(d, "tools");
+    if (tools == NULL)
+        return 0;
+    if (!json_is_array(tools))
+        return wt_err_set(err, WT_EINVAL, "%s: $.tools: expected an array of tool names", origin);
+    size_t i;
+    json_t *t;
+    json_array_foreach(tools, i, t)
+    {
+        const char *name = json_string_value(t);
+        size_t k = 0;
+        while (name && k < sizeof optional_tools / sizeof *optional_tools &&
+               strcmp(name, optional_tools[k]) != 0)
+            k++;
+        if (name == NULL || k == sizeof optional_tools / sizeof *optional_tools)
+            return wt_err_set(err, WT_EINVAL,
+                              "%s: $.tools[%zu]: unknown tool (want fleet_sessions, session_notes, "
+                              "fleet_status, inbox_read, record_idea or fleet_gaps)",
+                              origin, i);
+    }
+    return 0;
+}
+
 static int
 compile(wt_workflow_t *wf, const char *origin, wt_err_t *err)
 {
@@ -451,6 +481,13 @@ compile(wt_workflow_t *wf, const char *origin, wt_err_t *err)
     if (net && !json_is_boolean(net))
         return wt_err_set(err, WT_EINVAL, "%s: $.network: expected true or false", origin);
     wf->network = json_is_true(net);
+    if (check_tools(d, origin, err) != 0)
+        return -1;
+    wf->tools = json_object_get(d, "tools");
+    wf->project_memory =
+        json_is_true(json_object_get(json_object_get(d, "worktrain"), "projectMemory"));
+    wf->conversation =
+        json_is_true(json_object_get(json_object_get(d, "worktrain"), "conversation"));
     json_t *steps = json_object_get(d, "steps");
     if (!json_is_array(steps) || json_array_size(steps) == 0)
         return wt_err_set(err, WT_EINVAL, "%s: $.steps: expected a non-empty array", origin);
@@ -565,6 +602,31 @@ const char *
 wt_workflow_choice(const wt_workflow_t *self)
 {
     return self->choice;
+}
+
+int
+wt_workflow_tool_enabled(const wt_workflow_t *self, const char *name)
+{
+    size_t i;
+    json_t *t;
+    json_array_foreach(self->tools, i, t)
+    {
+        if (strcmp(json_string_value(t), name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int
+wt_workflow_project_memory(const wt_workflow_t *self)
+{
+    return self->project_memory;
+}
+
+int
+wt_workflow_conversation(const wt_workflow_t *self)
+{
+    return self->conversation;
 }
 
 int

@@ -32,6 +32,15 @@ const char *wt_workflow_path(const wt_workflow_t *self);
 const char *wt_workflow_choice(const wt_workflow_t *self);
 /* 1 when the workflow asks for network access for its tools ("network": true). */
 int wt_workflow_network(const wt_workflow_t *self);
+/* 1 when the workflow lists tool `name` in "tools" (opt-in tools such as
+ * fleet_sessions; DESIGN.md 17). */
+int wt_workflow_tool_enabled(const wt_workflow_t *self, const char *name);
+/* 1 for worktrain.conversation: true (a talk loop: a reply without tool
+ * calls waits for the user's next message). */
+int wt_workflow_conversation(const wt_workflow_t *self);
+/* 1 for worktrain.projectMemory: true (the memory workflow: on success its
+ * output `memory` replaces the project memory, <prefix>memory). */
+int wt_workflow_project_memory(const wt_workflow_t *self);
 /* Number of top-level steps. */
 int wt_workflow_step_count(const wt_workflow_t *self);
 /* New JSON {id, name, description, version, steps}. */

@@ -62,6 +62,10 @@ struct wt_workflow {
     int required_keys;   /* worktrain.outputRequiredKeys: outputRequired keys must be in the
                             context (WorkTrain's own workflows; WorkRail never enforces them) */
     int network;         /* "network": true: its agent's tools may use the network */
+    json_t *tools;       /* borrowed "tools": opt-in tool names (strings), may be NULL */
+    int project_memory;  /* worktrain.projectMemory: its output `memory` becomes <p>memory */
+    int conversation;    /* worktrain.conversation: replies without tool calls wait for the
+                            user's next message instead of a nudge (the talk workflow) */
 };
 
 #endif

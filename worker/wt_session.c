@@ -14,10 +14,12 @@
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_clock.h"
+#include "wt_fleetq.h"
 #include "wt_log.h"
 #include "wt_prompt.h"
 #include "wt_session_int.h"
 #include "wt_tools.h"
+#include "wt_tools_fleet.h"
 #include "wt_workspace.h"
 
 #include <errno.h>
@@ -138,11 +140,25 @@ status_for(const char *outcome)
     return "failed";
 }
 
+/* The memory workflow's output becomes the project memory (DESIGN.md 17),
+ * stored before session_completed so whoever sees the completion sees it. */
+static void
+keep_memory(wt_session_t *self, const char *memory)
+{
+    wt_err_t err = {0};
+    if (memory == NULL || *memory == '\0')
+        wt_log_warn("session %s: no 'memory' in the output; project memory unchanged", self->sid);
+    else if (wt_fleetq_memory_set(&self->store, memory, &err) != 0)
+        wt_log_warn("session %s: project memory not stored: %s", self->sid, err.msg);
+}
+
 /* Writes the one session_completed; returns the outcome to report. */
 static const char *
 finish(wt_session_t *self, const char *outcome, const char *detail)
 {
     json_t *ctx = self->run ? json_incref(wt_wfrun_context(self->run)) : json_object();
+    if (strcmp(outcome, "success") == 0 && self->wf && wt_workflow_project_memory(self->wf))
+        keep_memory(self, json_string_value(json_object_get(ctx, "memory")));
     json_t *arts = self->run ? json_incref(wt_wfrun_artifacts(self->run)) : json_array();
     json_t *output = json_pack("{s:o,s:s,s:o}", "context", ctx, "notes",
                                self->run ? wt_wfrun_notes(self->run) : "", "artifacts", arts);
@@ -355,6 +371,7 @@ start(wt_session_t *self, char *detail, size_t cap)
     }
     self->system = wt_prompt_build(self->wf, self->run, self->workspace, self->env->soul);
     self->tools = wt_tools_definitions();
+    wt_tools_fleet_add_definitions(self->tools, self->wf); /* opt-in (DESIGN.md 17) */
     self->messages = json_array();
     json_array_append_new(self->messages, first_message(self, replayed));
     size_t i;
@@ -420,5 +437,7 @@ wt_session_run(wt_session_t *self)
         return "handback";
     const char *ended = finish(self, outcome, detail);
     retire_workspace(self, ended);
+    if (strcmp(ended, "stale") != 0 && strcmp(ended, "handback") != 0)
+        wt_session_kick_memory(self); /* counts only stored endings */
     return ended;
 }

@@ -48,6 +48,7 @@ typedef struct wt_session_env {
     const wt_sandbox_t *sandbox;        /* where Bash runs; NULL = unsandboxed */
     int default_max_turns;              /* when ASSIGN says 0 */
     int min_notes;                      /* complete_step refuses shorter notes (0: no minimum) */
+    int memory_every;                   /* spawn `memory` every N completions (0: never) */
     int min_replicas;                   /* session_completed waits for N replicas (WAIT) */
     int64_t default_timeout_ms;         /* wall clock, when ASSIGN says 0 */
     int stuck_abort;                    /* 1: agent_stuck ends the session; 0: notify only */

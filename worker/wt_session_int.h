@@ -49,6 +49,7 @@ struct wt_session {
     int turn;                    /* index of the next assistant turn (see replay) */
     int turns_used;              /* assistant turns recorded, all runs (max_turns) */
     wt_stuck_t stuck;            /* stuck detector */
+    int quit;                    /* conversation: the user sent /quit (talk) */
 };
 
 /* Appends an event (data is stolen) with hash updates through wt_events.
@@ -66,6 +67,9 @@ json_t *wt_session_operator_message(const char *text);
  * the outcome string (static) and fills detail. */
 const char *wt_session_loop(wt_session_t *self, char *detail, size_t cap);
 
+/* After a stored ending: every env->memory_every completions fleet-wide,
+ * spawns a `memory` session (wt_session_spawn.c). */
+void wt_session_kick_memory(wt_session_t *self);
 /* spawn_agent (wt_session_spawn.c): 0 with an error or child result. */
 int wt_session_spawn_agent(wt_session_t *self, json_t *input, wt_tool_result_t *res);
 

@@ -27,12 +27,16 @@
 #include "wt_log.h"
 #include "wt_session_int.h"
 #include "wt_tools.h"
+#include "wt_tools_fleet.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SUMMARY_CHARS 200
+#define SUMMARY_CHARS     200
+#define REPLY_TEXT_MAX    (16 * 1024) /* conversation reply text kept in llm_turn_completed */
+#define USER_WAIT_POLL_MS 200         /* conversation: how often the tell list is looked at */
+#define QUIT_MESSAGE      "/quit"     /* conversation: the user ended the talk */
 
 /* Adds n to one of the worker's counters (none when the env has none). */
 #define COUNT(self, field, n)                                                                      \
@@ -179,6 +183,8 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
         advanced = report_issue(self, c->input, &res);
     else if (strcmp(c->name, "spawn_agent") == 0)
         advanced = wt_session_spawn_agent(self, c->input, &res);
+    else if (wt_tools_fleet_is(c->name) && self->wf && wt_workflow_tool_enabled(self->wf, c->name))
+        wt_tools_fleet_run(&self->store, self->sid, c->name, c->input, &res);
     else {
         wt_tool_env_t tenv = {self->workspace,
                               &self->cancel,
@@ -237,6 +243,13 @@ record_turn(wt_session_t *self, const wt_llm_reply_t *r)
         json_pack("{s:s,s:I,s:I,s:o,s:s,s:i}", "stop_reason", r->stop_reason, "input_tokens",
                   (json_int_t)r->input_tokens, "output_tokens", (json_int_t)r->output_tokens,
                   "tools", names, "model", r->model, "retries", r->retries);
+    if (self->wf && wt_workflow_conversation(self->wf) && r->text && *r->text) {
+        /* the reply `worktrain talk` prints (DESIGN.md 17), bounded */
+        char *t = wt_xstrndup(r->text, REPLY_TEXT_MAX);
+        json_t *text = json_string(t); /* NULL when the cut split a UTF-8 sequence */
+        json_object_set_new(d, "text", text ? text : json_string(""));
+        free(t);
+    }
     return wt_session_emit(self, "llm_turn_completed", d, 0, 6, fields);
 }
 
@@ -306,7 +319,14 @@ take_tells(wt_session_t *self)
     size_t i;
     json_t *m;
     json_array_foreach(msgs, i, m)
+    {
+        if (self->wf && wt_workflow_conversation(self->wf) &&
+            strcmp(json_string_value(m), QUIT_MESSAGE) == 0) {
+            self->quit = 1; /* recorded as message_received; ends the talk before the next turn */
+            continue;
+        }
         json_array_append_new(self->messages, wt_session_operator_message(json_string_value(m)));
+    }
     if (json_array_size(msgs))
         wt_log_info("session %s: %zu operator message(s) delivered", self->sid,
                     json_array_size(msgs));
@@ -320,6 +340,10 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
 {
     if (take_tells(self) != 0)
         return "stale";
+    if (self->quit) {
+        snprintf(detail, cap, "conversation ended by the user");
+        return "success";
+    }
     /* agentConfig in the session context (set by triggers, or by a spawn
      * with --context-json): an explicit model wins; a modelTier counts
      * unless the current step names its own; stallTimeoutSeconds replaces
@@ -414,6 +438,29 @@ act(wt_session_t *self, const wt_llm_reply_t *reply, int *repeat_hit)
     return halt ? -1 : advanced;
 }
 
+/* Conversation workflows: after a reply without tool calls, waits until the
+ * user's next message is in the tell list (polled: the take is a script,
+ * so there is no list to block on), or a stop, drain or the deadline. */
+static void
+wait_user(wt_session_t *self)
+{
+    char key[128];
+    wt_store_key(&self->store, key, sizeof key, "session:%s:tell", self->sid);
+    self->at_boundary = 1; /* a drain may hand a waiting talk back */
+    while (!self->cancel && !self->drain && !self->abandon &&
+           wt_clock_mono_ms() < self->deadline_mono) {
+        redisReply *r = wt_redis_command(self->redis, NULL, "LLEN %s", key);
+        long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+        if (r)
+            freeReplyObject(r);
+        if (n > 0) {
+            self->events.tells_waiting = n; /* the take runs only when it knows some wait */
+            return;
+        }
+        wt_clock_sleep_ms(USER_WAIT_POLL_MS);
+    }
+}
+
 static void
 nudge(wt_session_t *self, const char *stop_reason)
 {
@@ -470,7 +517,11 @@ wt_session_loop(wt_session_t *self, char *detail, size_t cap)
             snprintf(detail, cap, "cancelled by request");
             return "cancelled";
         }
-        if (ncalls == 0)
+        int conversation = self->wf && wt_workflow_conversation(self->wf);
+        if (ncalls == 0 && conversation && strcmp(stop_reason, "max_tokens") != 0) {
+            wait_user(self);
+            advanced = 1; /* a reply to the user is progress, not a stuck turn */
+        } else if (ncalls == 0)
             nudge(self, stop_reason);
         if ((outcome = after_turn(self, advanced, repeat_hit, detail, cap)) != NULL)
             return outcome;

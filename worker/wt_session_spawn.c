@@ -13,6 +13,7 @@
 #include "wt_alloc.h"
 #include "wt_clock.h"
 #include "wt_endpoints.h"
+#include "wt_log.h"
 #include "wt_proto.h"
 #include "wt_session_int.h"
 #include "wt_wire.h"
@@ -90,6 +91,9 @@ spawn_request(wt_session_t *self, void *sock, wt_msg_t *m, char *why, size_t wca
     return NULL;
 }
 
+static int send_spawn(wt_session_t *self, wt_msg_t **m_p, char *child, size_t cap, char *why,
+                      size_t wcap);
+
 static int
 request_child(wt_session_t *self, json_t *input, char *child, size_t cap, char *why, size_t wcap)
 {
@@ -115,6 +119,17 @@ request_child(wt_session_t *self, json_t *input, char *child, size_t cap, char *
         free(s);
     }
     m->req = (uint64_t)self->turn + 1;
+    return send_spawn(self, &m, child, cap, why, wcap);
+}
+
+/* Sends the SPAWN *m_p (taken) to the broker's client socket(s) and waits
+ * (up to SPAWN_PATIENCE_MS, see spawn_request) for SPAWNED; 0 with the
+ * session id in child, or -1 with why. */
+static int
+send_spawn(wt_session_t *self, wt_msg_t **m_p, char *child, size_t cap, char *why, size_t wcap)
+{
+    wt_msg_t *m = *m_p;
+    *m_p = NULL;
     if (self->env->curve_without_client_key) {
         wt_msg_destroy(&m);
         return snprintf(why, wcap,
@@ -146,6 +161,41 @@ request_child(wt_session_t *self, json_t *input, char *child, size_t cap, char *
     zmq_close(sock);
     zmq_ctx_term(zctx);
     return rc;
+}
+
+/* The project memory's "every N completions" (DESIGN.md 17, worker
+ * --memory-every N): the fleet-wide count <prefix>memory:completions goes
+ * up by one per session of another workflow; the session that makes it a
+ * multiple of N spawns a `memory` session, keyed by the count so a retried
+ * kick cannot start a second one. */
+void
+wt_session_kick_memory(wt_session_t *self)
+{
+    int every = self->env->memory_every;
+    if (every <= 0 || self->workflow_id == NULL || strcmp(self->workflow_id, "memory") == 0 ||
+        strcmp(self->workflow_id, "talk") == 0 || strcmp(self->workflow_id, "watchdog") == 0)
+        return;
+    char key[96];
+    wt_store_key(&self->store, key, sizeof key, "memory:completions");
+    redisReply *r = wt_redis_command(self->redis, NULL, "INCR %s", key);
+    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    if (r)
+        freeReplyObject(r);
+    if (n <= 0 || n % every != 0)
+        return;
+    wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
+    wt_msg_set(&m->workflow, "memory");
+    char goal[160], idem[64], sid[64], why[512];
+    snprintf(goal, sizeof goal,
+             "Update the project memory: %d more sessions have completed since the last update",
+             every);
+    wt_msg_set(&m->goal, goal);
+    snprintf(idem, sizeof idem, "memory:every:%lld", n);
+    wt_msg_set(&m->key, idem);
+    if (send_spawn(self, &m, sid, sizeof sid, why, sizeof why) == 0)
+        wt_log_info("session %s: completion %lld: memory session %s", self->sid, n, sid);
+    else
+        wt_log_warn("session %s: completion %lld: no memory session: %s", self->sid, n, why);
 }
 
 /* Blocks until the child's session_completed; 0, or -1 on cancel/deadline. */

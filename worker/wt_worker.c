@@ -768,6 +768,7 @@ worker_setup(worker_t *w)
         .sandbox = w->sandbox,
         .default_max_turns = w->cfg.max_turns,
         .min_notes = w->cfg.min_notes,
+        .memory_every = w->cfg.memory_every,
         .min_replicas = w->cfg.min_replicas,
         .default_timeout_ms = w->cfg.session_timeout_ms,
         .stuck_abort = w->cfg.stuck_abort,

@@ -27,6 +27,7 @@ usage(FILE *out)
         "                        [--drain-timeout DUR] [--stuck-policy abort|notify_only]\n"
         "                        [--heartbeat DUR] [--liveness N] [--keep-days N]\n"
         "                        [--min-notes N] [--sandbox on|off] [--tool-network on|off]\n"
+        "                        [--memory-every N]\n"
         "                        [--tool-max-cpu SECONDS] [--tool-max-memory MB]\n"
         "                        [--tool-max-procs N] [--tool-max-file MB]\n"
         "                        [--curve-key FILE --broker-pub FILE] [--client-key FILE]\n"
@@ -54,6 +55,9 @@ usage(FILE *out)
         "(default 7; a decimal such as 0.5 works) for inspection, then removed.\n"
         "--redis-min-replicas N: session_completed counts as written only once N Redis\n"
         "  replicas have it (WAIT N 500; retried like a Redis outage; default 0)\n"
+        "--memory-every N: after every N completed sessions fleet-wide (talk, memory and\n"
+        "  watchdog sessions not counted) spawn a session of the `memory` workflow, which\n"
+        "  rewrites the project memory wt:memory (default 0: never)\n"
         "--min-notes N: complete_step refuses notes shorter than N characters (default 50,\n"
         "as WorkRail's daemon; 0 only requires notes where the step does).\n"
         "Tool sandbox: --sandbox on (default) runs every Bash command under bubblewrap\n"
@@ -185,6 +189,7 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         {"tool-max-procs", 1, 0, 1004}, {"tool-max-file", 1, 0, 1005},
         {"curve-key", 1, 0, 'c'},       {"broker-pub", 1, 0, 'Y'},
         {"client-key", 1, 0, 'k'},      {"redis-min-replicas", 1, 0, 1010},
+        {"memory-every", 1, 0, 1011},
         {0, 0, 0, 0}};
     // clang-format on
     optind = 1;
@@ -263,6 +268,9 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
             break;
         case 'N':
             rc = number("--min-notes", optarg, 0, 100000, &cfg->min_notes);
+            break;
+        case 1011:
+            rc = number("--memory-every", optarg, 0, 1000000, &cfg->memory_every);
             break;
         case 't':
             rc = number("--max-turns", optarg, 1, 100000, &cfg->max_turns);

@@ -29,6 +29,7 @@ typedef struct wt_worker_cfg {
     int liveness;                                /* missed heartbeats before reconnecting */
     int max_turns;                               /* default per session */
     int min_notes;                               /* complete_step's shortest notes (50) */
+    int memory_every;                            /* --memory-every N (0: off) */
     int min_replicas;                            /* --redis-min-replicas for session_completed */
     int64_t session_timeout_ms;                  /* default wall clock per session */
     int64_t drain_timeout_ms;                    /* SIGTERM: wait this long for step boundaries */

@@ -444,9 +444,44 @@ test_network_flag(void)
     free(e);
 }
 
-WT_TEST_MAIN(WT_TEST(test_network_flag), WT_TEST(test_bundled_workflows_load),
-             WT_TEST(test_duplicate_id_choice), WT_TEST(test_mr_review_fix_step_on_retry),
-             WT_TEST(test_every_workrail_fixture_loads),
+/* "tools" opts a workflow into the fleet tools (DESIGN.md 17); none by
+ * default, unknown names and non-arrays refused; conversation and
+ * projectMemory flags read from "worktrain". */
+static void
+test_fleet_tools_opt_in(void)
+{
+    const char *base = "{\"id\":\"n\",\"name\":\"n\",\"version\":\"1\",\"description\":\"d\","
+                       "\"steps\":[{\"id\":\"s\",\"title\":\"t\",\"prompt\":\"p\"}]";
+    char text[512];
+    wt_err_t err = {0};
+    snprintf(text, sizeof text, "%s}", base);
+    wt_workflow_t *wf = wt_workflow_parse(text, strlen(text), "n.json", &err);
+    WT_CHECK(wf && !wt_workflow_tool_enabled(wf, "fleet_sessions") &&
+             !wt_workflow_conversation(wf) && !wt_workflow_project_memory(wf));
+    wt_workflow_destroy(&wf);
+    snprintf(text, sizeof text,
+             "%s,\"tools\":[\"fleet_sessions\",\"record_idea\"],"
+             "\"worktrain\":{\"conversation\":true,\"projectMemory\":true}}",
+             base);
+    wf = wt_workflow_parse(text, strlen(text), "n.json", &err);
+    WT_CHECK(wf && wt_workflow_tool_enabled(wf, "fleet_sessions") &&
+             wt_workflow_tool_enabled(wf, "record_idea") &&
+             !wt_workflow_tool_enabled(wf, "inbox_read") && wt_workflow_conversation(wf) &&
+             wt_workflow_project_memory(wf));
+    wt_workflow_destroy(&wf);
+    snprintf(text, sizeof text, "%s,\"tools\":[\"fleet_sessions\",\"rm_rf\"]}", base);
+    char *e = broken_error(text);
+    WT_CHECK(strstr(e, "$.tools[1]: unknown tool"));
+    free(e);
+    snprintf(text, sizeof text, "%s,\"tools\":\"fleet_sessions\"}", base);
+    e = broken_error(text);
+    WT_CHECK(strstr(e, "$.tools: expected an array"));
+    free(e);
+}
+
+WT_TEST_MAIN(WT_TEST(test_network_flag), WT_TEST(test_fleet_tools_opt_in),
+             WT_TEST(test_bundled_workflows_load), WT_TEST(test_duplicate_id_choice),
+             WT_TEST(test_mr_review_fix_step_on_retry), WT_TEST(test_every_workrail_fixture_loads),
              WT_TEST(test_broken_files_name_file_and_path),
              WT_TEST(test_loop_branch_and_required_output),
              WT_TEST(test_artifact_loop_contract_and_assessment), WT_TEST(test_conditions))

@@ -470,8 +470,28 @@
     }));
   }
 
+  /* ---- 6. ideas and gaps (record_idea, the watchdog) ---- */
+
+  function sessionLink(sid) {
+    const a = el('button', {type: 'button', class: 'link', 'data-testid': 'idea-session'}, String(sid).slice(-8));
+    a.addEventListener('click', () => showDetail(sid));
+    return a;
+  }
+
+  async function ideas() {
+    const j = await api('/api/ideas');
+    const items = [];
+    for (const g of j.gaps)
+      items.push(el('li', {class: 'gap', 'data-testid': 'gap'}, el('b', {}, 'gap '), (g.gap_kind || '') + ': ' +
+        (g.summary || '') + ' ', ...String(g.sessions || '').split(',').filter(Boolean).map(sessionLink)));
+    for (const i of j.ideas)
+      items.push(el('li', {class: 'idea', 'data-testid': 'idea'}, el('b', {}, 'idea '), (i.title || '') +
+        (i.tags ? ' [' + i.tags + '] ' : ' '), i.session ? sessionLink(i.session) : ''));
+    $('ideas').replaceChildren(...items);
+  }
+
   function tick() {
-    Promise.allSettled([fleet(), loadPage(lists.runs, true)]).then((res) => {
+    Promise.allSettled([fleet(), ideas(), loadPage(lists.runs, true)]).then((res) => {
       const bad = res.find((r) => r.status === 'rejected');
       showError(bad ? bad.reason : null);
     });
@@ -482,7 +502,7 @@
   for (const L of Object.values(lists))
     $(L.more).addEventListener('click', () => loadPage(L, false).catch(showError));
   connect();
-  Promise.allSettled([loadPage(lists.runs, false), loadPage(lists.roots, false), fleet()]).then((res) => {
+  Promise.allSettled([loadPage(lists.runs, false), loadPage(lists.roots, false), fleet(), ideas()]).then((res) => {
     const bad = res.find((r) => r.status === 'rejected');
     showError(bad ? bad.reason : null);
     document.body.dataset.ready = '1';

@@ -46,8 +46,8 @@ class SentinelFleet(Fleet):
             with open(conf, "w") as f:
                 f.write("port %d\nbind 127.0.0.1\ndir %s\n"
                         "sentinel monitor %s 127.0.0.1 %d 2\n"
-                        "sentinel down-after-milliseconds %s 1000\n"
-                        "sentinel failover-timeout %s 4000\n"
+                        "sentinel down-after-milliseconds %s 2000\n"
+                        "sentinel failover-timeout %s 6000\n"
                         % (port, self.dir, MASTER, self.mport, MASTER, MASTER))
             self._spawn("sentinel%d" % i, ["/usr/bin/redis-server", conf, "--sentinel"])
         self.sentinel = redis.sentinel.Sentinel([("127.0.0.1", p) for p in self.sports],
@@ -119,13 +119,37 @@ def bad_input(check, fleet, replica_port):
           % (p.returncode, out.strip()[:200]))
 
 
+def sentinels_agree_on(fleet, port):
+    for p in fleet.sports:
+        s = redis.Redis(port=p, decode_responses=True, socket_timeout=2)
+        addr = _try(lambda: s.execute_command("SENTINEL", "get-master-addr-by-name", MASTER))
+        if not addr or int(addr[1]) != port:
+            return False
+    return True
+
+
+def sentinel_events(fleet):
+    """The failover steps the sentinels logged (printed when a check fails:
+    a second failover is the usual reason for a lost acknowledged write)."""
+    keep = ("+switch-master", "+convert-to-slave", "+sdown", "+odown", "+promoted-slave",
+            "+failover-end", "-failover-abort")
+    out = []
+    for i in range(len(fleet.sports)):
+        with open(os.path.join(fleet.dir, "sentinel%d.log" % i), errors="replace") as f:
+            out += ["sentinel%d: %s" % (i, ln.strip()) for ln in f if any(k in ln for k in keep)]
+    return out
+
+
 def restart_old_master(fleet):
-    """Once the sentinels name a new master, starts the killed one again on its
-    port (empty: no persistence); the sentinels turn it into a replica of the
-    new master, so WAIT 1 can be satisfied again."""
+    """Once every sentinel names the new master, starts the killed one again on
+    its port (empty: no persistence); the sentinels turn it into a replica of
+    the new master, so WAIT 1 can be satisfied again. Restarting it while a
+    sentinel still holds the old configuration would let that sentinel see
+    the old master healthy again and demote the promoted replica under it,
+    which wipes the replica's data in the full resync (an operator's mistake
+    the test must not make)."""
     def run():
-        fleet.wait_for(lambda: _try(lambda: fleet.sentinel.discover_master(MASTER)[1]
-                                    == fleet.rport), 30, "promotion")
+        fleet.wait_for(lambda: sentinels_agree_on(fleet, fleet.rport), 30, "promotion")
         data = os.path.join(fleet.dir, "redis")
         fleet._spawn("redis", ["/usr/bin/redis-server", "--port", str(fleet.mport), "--bind",
                                "127.0.0.1", "--dir", data, "--save", "", "--appendonly", "no"])
@@ -183,8 +207,9 @@ def scenario(check, min_replicas, with_bad_input):
         print("%s: spawn->SPAWNED p50 %.2f ms p99 %.2f ms (%d serial spawns before the kill)"
               % (label, pct(lat, 0.5), pct(lat, 0.99), len(lat)), flush=True)
         new_master = fleet.sentinel.discover_master(MASTER)
-        check(new_master[1] == fleet.rport, "%s: sentinels promoted the replica (%s)"
-              % (label, new_master,))
+        if not check(new_master[1] == fleet.rport, "%s: sentinels promoted the replica (%s)"
+                     % (label, new_master,)):
+            print("\n".join(sentinel_events(fleet)), flush=True)
         restarter.join(30)
         after = [sid for sid, post in acked.values() if post]
         t0 = time.monotonic()
@@ -215,8 +240,8 @@ def scenario(check, min_replicas, with_bad_input):
               % (label, len(acked), len(acked) - lost, lost, dup, time.monotonic() - t0),
               flush=True)
         check(dup == 0, "%s: no session completed twice" % label)
-        if min_replicas:
-            check(lost == 0, "%s: no acknowledged session lost" % label)
+        if min_replicas and not check(lost == 0, "%s: no acknowledged session lost" % label):
+            print("\n".join(sentinel_events(fleet)), flush=True)
         check(fleet.procs["broker"].poll() is None, "%s: broker survived the failover" % label)
         m = fleet.metrics()
         check("wt_redis_master_changes_total 1" in m,

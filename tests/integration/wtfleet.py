@@ -281,8 +281,33 @@ class Fleet:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait(timeout=5)
         self.ctx.destroy(0)
-        if not keep and os.environ.get("WT_KEEP_TMP") != "1":
+        reports = self.sanitizer_reports()
+        if not keep and os.environ.get("WT_KEEP_TMP") != "1" and not reports:
             shutil.rmtree(self.dir, ignore_errors=True)
+        if reports:
+            # Daemons' exit codes are not checked at stop (SIGTERM, or killed on
+            # purpose), so under `make asan` their reports would go unseen.
+            for name, text in reports:
+                print("----- sanitizer report in %s -----\n%s" % (name, text), flush=True)
+            raise RuntimeError("sanitizer reports in %s (kept in %s)"
+                               % (", ".join(n for n, _ in reports), self.dir))
+
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ")
+
+    def sanitizer_reports(self):
+        """(log name, report excerpt) for each process log holding an ASan,
+        LSan or UBSan report."""
+        out = []
+        for name in sorted(os.listdir(self.dir)):
+            if not name.endswith(".log"):
+                continue
+            with open(os.path.join(self.dir, name), errors="replace") as f:
+                text = f.read()
+            at = min((i for i in (text.find(m) for m in self.SANITIZER_MARKS) if i >= 0),
+                     default=-1)
+            if at >= 0:
+                out.append((name, text[max(0, at - 200):at + 4000]))
+        return out
 
     def dump_logs(self):
         for name in sorted(os.listdir(self.dir)):

@@ -1,0 +1,36 @@
+/* wt_gaps - the watchdog's deterministic gap finders (DESIGN.md 17) over
+ * the fleet's recent history in Redis:
+ *   failed_no_followup  a session that failed (error, timeout, stuck) and
+ *                       no later session of the same workflow and goal;
+ *   same_files          two or more sessions that wrote or edited the same
+ *                       path (Write/Edit tool calls);
+ *   repeated_issue      the same reported issue summary from two or more
+ *                       sessions.
+ * Each finding has a stable key; <p>gaps (zset: key by first reported ms,
+ * the newest WT_GAPS_MARKS_MAX kept) remembers what was reported, so a
+ * finding is reported once across runs.
+ * A new finding gets one inbox entry of kind gap. The agent of the
+ * watchdog workflow reads the findings, looks deeper with the knowledge
+ * tools and writes the gap report. */
+#ifndef WT_GAPS_H
+#define WT_GAPS_H
+
+#include "wt_err.h"
+#include "wt_store.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define WT_GAPS_SESSIONS_MAX   2000  /* newest sessions looked at */
+#define WT_GAPS_EVENTS_MAX     1000  /* events read per session for file edits */
+#define WT_GAPS_FILES_SESSIONS 200   /* newest sessions whose edits are compared */
+#define WT_GAPS_MARKS_MAX      20000 /* reported findings remembered */
+#define WT_GAPS_ISSUES_MAX     2000  /* inbox entries read for repeated issues */
+
+/* Finds gaps in sessions created at or after since_ms (0 = any), records
+ * the new ones (inbox kind gap, <p>gaps) for session `by` (the watchdog's,
+ * may be NULL), and returns {new: [{kind, key, summary, sessions}],
+ * already_reported, sessions_scanned}; NULL on a Redis error. */
+json_t *wt_gaps_scan(wt_store_t *st, int64_t since_ms, const char *by, wt_err_t *err);
+
+#endif
