@@ -17,6 +17,11 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
                     scan), /api/stats, a session detail, /metrics on the broker.
   triggers.json     signed webhooks POSTed one after another to the broker:
                     POST -> 202 latency and webhooks/s (each one a durable SPAWN).
+  ha.json           `replicas`: spawn->SPAWNED p50/p99 with --redis-min-replicas 0
+                    and 1; `failover`: Redis master kill -9 -> first session
+                    completed on the promoted replica (sentinels, two replicas);
+                    `standby`: active broker kill -9 -> the standby active, its
+                    first worker, its first dispatch (p50/p99 over 10 kills).
   pipeline.json     `worktrain run`: hand-off latency along a 20-phase chain
                     (a phase's session ended -> the next phase's session
                     accepted), and a 500-item foreach: wall time, sessions/s,
@@ -103,6 +108,68 @@ def bench_replicas(n=1000):
                                            "p99_ms": round(pct(lat_ms, 99), 3)}
         finally:
             fleet.stop()
+    return res
+
+
+def bench_failover(kills=3, down_after_ms=2000):
+    """kill -9 of the Redis master under load (a broker and two workers on a
+    redis-sentinel:// URL, --redis-min-replicas 1, two replicas): time to the
+    sentinels naming a new master, and to the first session_completed entry
+    on it (its stream id is the new master's clock in ms, so no polling
+    error). The old master comes back as a replica between kills."""
+    from wtha import HAFleet, HAClient, poll
+    script = os.path.join(REPO, "tests", "scripts", "two-step-300ms.json")
+    res = {"kills": kills, "down_after_ms": down_after_ms, "promoted_s": [], "first_done_s": []}
+    fleet = HAFleet("bench-failover")
+    try:
+        fleet.start_ha(replicas=2, down_after_ms=down_after_ms)
+        mr = ("--redis-min-replicas", "1")
+        (b,) = fleet.brokers(1, *mr)
+        for i in range(2):
+            fleet.start_worker("f%d" % i, 8, script, "--broker", b.workers, *mr)
+        poll(lambda: (b.health() or {}).get("workers") == 2, 30, "2 workers")
+        c = HAClient(fleet.ctx, [b.clients])
+        for k in range(kills):
+            fleet.wait_healthy(2, 90)
+            for i in range(200):  # about 8 s of work for 16 slots
+                c.spawn("two-step", "f%d-%d" % (k, i), "fo-%d-%d-%d" % (os.getpid(), k, i),
+                        time.monotonic() + 60)
+            poll(lambda: fleet.r.hlen("wt:running") >= 8, 30, "sessions running")
+            kill_ms = int(time.time() * 1000)
+            t0 = time.monotonic()
+            old = fleet.kill_master()
+            poll(lambda: fleet.master_port() not in (None, old), 60, "promotion", every=0.02)
+            res["promoted_s"].append(round(time.monotonic() - t0, 3))
+            fleet.restart_as_replica(old)
+            import redis as _redis
+            new = _redis.Redis(port=fleet.master_port(), decode_responses=True, socket_timeout=5)
+
+            def first_done():
+                for eid, f in new.xrange("wt:events", min="%d-0" % kill_ms, max="+", count=5000):
+                    if f.get("type") == "session_completed":
+                        return int(eid.split("-")[0])
+                return None
+            poll(lambda: first_done() is not None, 60, "a session completed after the failover",
+                 every=0.1)
+            res["first_done_s"].append(round((first_done() - kill_ms) / 1000.0, 3))
+        c.close()
+    finally:
+        fleet.stop()
+    for k in ("promoted_s", "first_done_s"):
+        res[k.replace("_s", "_p50_s")] = round(pct(res[k], 50), 3)
+    # what the fleet adds to the sentinels' own failover, measured in the same run
+    res["first_done_over_promoted_p50"] = round(res["first_done_p50_s"] / res["promoted_p50_s"], 2)
+    return res
+
+
+def bench_standby(kills=10):
+    """kill -9 of the active broker (two brokers, one Redis): bench/standby_failover.py."""
+    sys.path.insert(0, HERE)
+    import standby_failover
+    res = standby_failover.measure(kills)
+    # a takeover is the lease TTL plus the standby's poll; the first dispatch
+    # adds the workers' move to the new broker: both against the same run's time to active
+    res["dispatch_over_active_p50"] = round(res["dispatch_p50_s"] / res["active_p50_s"], 2)
     return res
 
 
@@ -685,7 +752,7 @@ def main():
     ap.add_argument("--sessions", type=int, default=20000)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition,replicas,deploy")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition,replicas,failover,standby,deploy")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -725,6 +792,12 @@ def main():
     if not only or "replicas" in only:
         report["replicas"] = bench_replicas()
         print("replicas:   %s" % json.dumps(report["replicas"]), flush=True)
+    if not only or "failover" in only:
+        report["failover"] = bench_failover()
+        print("failover:   %s" % json.dumps(report["failover"]), flush=True)
+    if not only or "standby" in only:
+        report["standby"] = bench_standby()
+        print("standby:    %s" % json.dumps(report["standby"]), flush=True)
     if not only or "partition" in only:
         report["partition"] = bench_partition()
         print("partition:  %s" % json.dumps(report["partition"]), flush=True)
@@ -734,7 +807,7 @@ def main():
     files = {"dispatch.json": ["throughput", "latency", "broker_alone", "curve"],
              "deploy.json": ["deploy"],
              "multihost.json": ["partition"],
-             "ha.json": ["replicas"],
+             "ha.json": ["replicas", "failover", "standby"],
              "agent.json": ["concurrency"],
              "reliability.json": ["resume", "throughput_under_kills"],
              "pipeline.json": ["pipeline"],
@@ -745,6 +818,11 @@ def main():
         if not part:
             continue
         part.update({"machine": report["machine"], "when": report["when"]})
+        try:  # parts not measured this time (--only) keep their last figures
+            with open(os.path.join(RESULTS, name)) as f:
+                part = dict(json.load(f), **part)
+        except (OSError, ValueError):
+            pass
         with open(os.path.join(RESULTS, name), "w") as f:
             json.dump(part, f, indent=2)
         print("wrote bench/results/%s" % name)

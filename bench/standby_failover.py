@@ -23,8 +23,8 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
 
 
-def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+def measure(n=10):
+    """The figures as a dict (bench/bench.py part `standby` calls this)."""
     fleet = Fleet("standby-bench")
     out = {"kills": n, "active_s": [], "worker_s": [], "dispatch_s": []}
     try:
@@ -60,7 +60,11 @@ def main():
             out[k.replace("_s", "_p99_s")] = pct(out[k], 99)
     finally:
         fleet.stop()
-    print(json.dumps(out))
+    return out
+
+
+def main():
+    print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 10)))
 
 
 if __name__ == "__main__":

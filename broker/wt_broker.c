@@ -95,6 +95,7 @@ redis_failed(wt_broker_t *self, const wt_err_t *err)
     pthread_mutex_lock(&self->stats.lock);
     self->stats.redis_errors++;
     self->stats.redis_up = 0;
+    self->stats.sentinel_disagreements = wt_redis_sentinel_disagreements(self->redis);
     pthread_mutex_unlock(&self->stats.lock);
 }
 
@@ -112,6 +113,7 @@ redis_ready(wt_broker_t *self, wt_err_t *err)
     pthread_mutex_lock(&self->stats.lock);
     self->stats.redis_up = 1;
     self->stats.redis_master_changes = wt_redis_failovers(self->redis);
+    self->stats.sentinel_disagreements = wt_redis_sentinel_disagreements(self->redis);
     pthread_mutex_unlock(&self->stats.lock);
     return 0;
 }

@@ -148,6 +148,12 @@ wt_broker_lease_tick(wt_broker_t *self, int redis_ok, wt_err_t *err)
         got = wt_store_lease(&self->store, self->lease_id, 0, WT_BROKER_LEASE_TTL_MS, dead,
                              self->leader_holder, sizeof self->leader_holder, err);
     }
+    /* the connection may have moved to a new master by itself (the
+     * sentinels asked again, wt_redis): keep /metrics current */
+    pthread_mutex_lock(&self->stats.lock);
+    self->stats.redis_master_changes = wt_redis_failovers(self->redis);
+    self->stats.sentinel_disagreements = wt_redis_sentinel_disagreements(self->redis);
+    pthread_mutex_unlock(&self->stats.lock);
     if (got < 0) {
         /* Cannot tell: past the TTL (less a margin) another broker may
          * hold it, so stop dispatching before that can overlap. */

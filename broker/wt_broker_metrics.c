@@ -254,6 +254,10 @@ render(const wt_broker_stats_t *s, wt_buf_t *b, wt_err_t *e)
     counter(b, e, "wt_redis_master_changes_total",
             "Times a redis-sentinel:// URL resolved to a new master address.",
             s->redis_master_changes);
+    counter(b, e, "wt_redis_sentinel_disagreements_total",
+            "Sentinel lookups where the sentinels named different masters (the majority is "
+            "taken; without one the connect fails and is retried).",
+            s->sentinel_disagreements);
     counter(b, e, "wt_spawns_unreplicated_total",
             "Spawns answered UNAVAILABLE because fewer than --redis-min-replicas confirmed.",
             s->unreplicated);

@@ -81,6 +81,7 @@ typedef struct wt_broker_stats {
     uint64_t auth_fail_worker;             /* worker keys refused (ZAP, revoked) */
     uint64_t redis_errors;                 /* failed Redis calls */
     uint64_t redis_master_changes;         /* sentinel URL: new master address resolved */
+    uint64_t sentinel_disagreements;       /* sentinel lookups naming different masters */
     uint64_t unreplicated;                 /* spawns refused: WAIT confirmed too few replicas */
     uint64_t bad_records;                  /* malformed session records met in Redis */
     uint64_t finished[WT_BROKER_OUTCOMES]; /* sessions ended, by outcome */

@@ -7,6 +7,7 @@
 #include "wt_redis.h"
 
 #include "wt_alloc.h"
+#include "wt_clock.h"
 #include "wt_log.h"
 
 #include <errno.h>
@@ -24,12 +25,17 @@ struct wt_redis {
     uint64_t errors;    /* failed commands and connects */
     int pending;        /* replies owed for appended commands */
     /* sentinel mode */
-    int next_sentinel;  /* the sentinel asked first (the last that answered) */
-    uint64_t failovers; /* times the resolved master address changed */
+    int next_sentinel;      /* the sentinel asked first (the last that answered) */
+    uint64_t failovers;     /* times the resolved master address changed */
+    uint64_t disagreements; /* resolves where the sentinels named different masters */
+    char last_split[768];   /* the last disagreement logged */
+    int64_t checked_ms;     /* when the sentinels were last asked (mono) */
     /* scripts to re-load after a reconnect (a new master, a restarted
      * server) so that pipelined EVALSHA never meets NOSCRIPT */
     const char *scripts[16]; /* static sources (see wt_redis_script_t) */
     int nscripts;
+    int patience_ms; /* see wt_redis_set_patience */
+    int resolved;    /* the last connect attempt got a master from a sentinel */
 };
 
 /* Copies n bytes of p into out, decoding %XX escapes (a password may hold
@@ -291,6 +297,12 @@ wt_redis_failovers(const wt_redis_t *self)
 }
 
 uint64_t
+wt_redis_sentinel_disagreements(const wt_redis_t *self)
+{
+    return self->disagreements;
+}
+
+uint64_t
 wt_redis_errors(const wt_redis_t *self)
 {
     return self->errors;
@@ -342,23 +354,37 @@ check_reply(wt_redis_t *self, redisReply *r, wt_err_t *err)
     return r;
 }
 
-/* Asks the sentinels in turn (starting with the last that answered) where
- * the master is; one pass, so a caller's retry loop bounds the attempts. */
+/* Asks every sentinel where the master is (one pass, so a caller's retry
+ * loop bounds the attempts) and takes the address named by a strict majority
+ * of those that named one: sentinels that disagree (mid-failover, or a
+ * misconfigured set) never make us pick a side at random. A tie is an error
+ * naming every answer; a dissenting minority is logged. Both are counted. */
 static int
 resolve_master(wt_redis_t *self, struct timeval tv, wt_err_t *err)
 {
     char why[768] = "";
     size_t wn = 0;
-    int n = self->url.nsentinels;
+    int n = self->url.nsentinels, named = 0;
+
+    struct {
+        char host[256];
+        int port, votes;
+        char who[160]; /* the sentinels that named it */
+    } addr[WT_REDIS_MAX_SENTINELS];
+
+    int naddr = 0;
+    /* a sentinel answers at once or not at all: do not let a dead one cost
+     * a whole command timeout */
+    struct timeval stv = tv.tv_sec >= 1 ? (struct timeval){.tv_sec = 1} : tv;
     for (int k = 0; k < n; k++) {
         int i = (self->next_sentinel + k) % n;
         const wt_redis_sentinel_t *s = &self->url.sentinels[i];
         char got[256] = "";
-        redisContext *c = redisConnectWithTimeout(s->host, s->port, tv);
+        redisContext *c = redisConnectWithTimeout(s->host, s->port, stv);
         redisReply *r = NULL;
         if (c == NULL || c->err)
             snprintf(got, sizeof got, "unreachable (%s)", c ? c->errstr : "out of memory");
-        else if (redisSetTimeout(c, tv) != REDIS_OK ||
+        else if (redisSetTimeout(c, stv) != REDIS_OK ||
                  (r = redisCommand(c, "SENTINEL get-master-addr-by-name %s", self->url.master)) ==
                      NULL)
             snprintf(got, sizeof got, "no answer (%s)", c->errstr[0] ? c->errstr : "timeout");
@@ -369,35 +395,84 @@ resolve_master(wt_redis_t *self, struct timeval tv, wt_err_t *err)
         else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
                  r->element[0]->type != REDIS_REPLY_STRING ||
                  r->element[1]->type != REDIS_REPLY_STRING ||
-                 strlen(r->element[0]->str) >= sizeof self->url.host)
+                 strlen(r->element[0]->str) >= sizeof addr[0].host)
             snprintf(got, sizeof got, "unexpected reply");
         else {
-            int port = atoi(r->element[1]->str);
-            if (strcmp(self->url.host, r->element[0]->str) != 0 || self->url.port != port) {
-                if (self->url.host[0])
-                    self->failovers++;
-                wt_log_info("redis master '%s' is at %s:%d (sentinel %s:%d)", self->url.master,
-                            r->element[0]->str, port, s->host, s->port);
+            int port = atoi(r->element[1]->str), j = 0;
+            while (j < naddr &&
+                   (strcmp(addr[j].host, r->element[0]->str) != 0 || addr[j].port != port))
+                j++;
+            if (j == naddr) {
+                snprintf(addr[j].host, sizeof addr[j].host, "%s", r->element[0]->str);
+                addr[j].port = port;
+                addr[j].votes = 0;
+                addr[j].who[0] = '\0';
+                naddr++;
             }
-            snprintf(self->url.host, sizeof self->url.host, "%s", r->element[0]->str);
-            self->url.port = port;
-            self->next_sentinel = i;
-            freeReplyObject(r);
-            redisFree(c);
-            return 0;
+            size_t wl = strlen(addr[j].who);
+            snprintf(addr[j].who + wl, sizeof addr[j].who - wl, "%s%s:%d", wl ? ", " : "", s->host,
+                     s->port);
+            addr[j].votes++;
+            named++;
         }
         if (r)
             freeReplyObject(r);
         if (c)
             redisFree(c);
+        if (got[0] == '\0')
+            continue;
         int w = snprintf(why + wn, sizeof why - wn, "%ssentinel %s:%d %s", wn ? "; " : "", s->host,
                          s->port, got);
         if (w > 0 && (size_t)w < sizeof why - wn)
             wn += (size_t)w;
     }
-    self->errors++;
-    return wt_err_set(err, WT_EIO, "redis master '%s' not resolved (%s): %s", self->url.master,
-                      self->display, why);
+    int best = -1;
+    for (int j = 0; j < naddr; j++)
+        if (2 * addr[j].votes > named)
+            best = j;
+    if (naddr > 1) {
+        self->disagreements++;
+        char all[768] = "";
+        size_t an = 0;
+        for (int j = 0; j < naddr; j++) {
+            int w = snprintf(all + an, sizeof all - an, "%s%s:%d per sentinel %s", j ? "; " : "",
+                             addr[j].host, addr[j].port, addr[j].who);
+            if (w > 0 && (size_t)w < sizeof all - an)
+                an += (size_t)w;
+        }
+        if (best < 0) {
+            self->errors++;
+            /* said once per distinct split: callers may log only their
+             * first failure, and a retry loop must not flood the log */
+            if (strcmp(self->last_split, all) != 0)
+                wt_log_warn("redis master '%s': the sentinels disagree, none has a majority: %s",
+                            self->url.master, all);
+            snprintf(self->last_split, sizeof self->last_split, "%s", all);
+            return wt_err_set(err, WT_EIO,
+                              "redis master '%s' not resolved (%s): the sentinels disagree and "
+                              "none has a majority: %s",
+                              self->url.master, self->display, all);
+        }
+        if (strcmp(self->last_split, all) != 0)
+            wt_log_warn("redis master '%s': the sentinels disagree (%s); taking the majority's "
+                        "%s:%d",
+                        self->url.master, all, addr[best].host, addr[best].port);
+        snprintf(self->last_split, sizeof self->last_split, "%s", all);
+    }
+    if (best < 0) {
+        self->errors++;
+        return wt_err_set(err, WT_EIO, "redis master '%s' not resolved (%s): %s", self->url.master,
+                          self->display, why);
+    }
+    if (strcmp(self->url.host, addr[best].host) != 0 || self->url.port != addr[best].port) {
+        if (self->url.host[0])
+            self->failovers++;
+        wt_log_info("redis master '%s' is at %s:%d (sentinel %s)", self->url.master,
+                    addr[best].host, addr[best].port, addr[best].who);
+    }
+    snprintf(self->url.host, sizeof self->url.host, "%s", addr[best].host);
+    self->url.port = addr[best].port;
+    return 0;
 }
 
 /* A sentinel's answer may be stale (mid-failover): refuse a "master" that
@@ -427,15 +502,21 @@ check_role(wt_redis_t *self, wt_err_t *err)
     return ok ? 0 : -1;
 }
 
-int
-wt_redis_connect(wt_redis_t *self, wt_err_t *err)
+void
+wt_redis_set_patience(wt_redis_t *self, int ms)
 {
-    if (self->ctx)
-        return 0;
+    self->patience_ms = ms > 0 ? ms : 0;
+}
+
+static int
+connect_once(wt_redis_t *self, wt_err_t *err)
+{
     struct timeval tv = {.tv_sec = self->timeout_ms / 1000,
                          .tv_usec = (self->timeout_ms % 1000) * 1000};
+    self->resolved = 0;
     if (self->url.nsentinels > 0 && resolve_master(self, tv, err) != 0)
         return -1;
+    self->resolved = self->url.nsentinels > 0;
     if (self->url.path[0])
         self->ctx = redisConnectUnixWithTimeout(self->url.path, tv);
     else
@@ -483,30 +564,109 @@ wt_redis_connect(wt_redis_t *self, wt_err_t *err)
     return 0;
 }
 
+/* What a +switch-master subscription would tell, by asking: every
+ * WT_REDIS_MASTER_RECHECK_MS, before a command (never inside a pipeline),
+ * the sentinels are asked again; when their majority names another master
+ * the connection is dropped and the command goes there. This catches an old
+ * master that is still up and writable (cut off from the sentinels, not yet
+ * demoted), which neither a lost connection nor READONLY would reveal. When
+ * no sentinel answers, the current connection is kept. */
+static void
+recheck_master(wt_redis_t *self)
+{
+    if (self->url.nsentinels == 0 || self->ctx == NULL || self->pending > 0)
+        return;
+    int64_t now = wt_clock_mono_ms();
+    if (now - self->checked_ms < WT_REDIS_MASTER_RECHECK_MS)
+        return;
+    self->checked_ms = now;
+    char host[sizeof self->url.host];
+    int port = self->url.port;
+    uint64_t errors = self->errors;
+    snprintf(host, sizeof host, "%s", self->url.host);
+    struct timeval tv = {.tv_sec = 1};
+    wt_err_t e = {0};
+    if (resolve_master(self, tv, &e) != 0) {
+        self->errors = errors; /* the connection in use is fine: not a failure */
+        return;
+    }
+    if (strcmp(host, self->url.host) != 0 || port != self->url.port) {
+        wt_log_warn("redis master '%s' moved from %s:%d to %s:%d (per the sentinels): switching",
+                    self->url.master, host, port, self->url.host, self->url.port);
+        wt_redis_disconnect(self);
+    }
+}
+
+/* Only failures after a sentinel named a master are worth waiting out: no
+ * reachable sentinel or an unknown master name is a configuration error. */
+int
+wt_redis_connect(wt_redis_t *self, wt_err_t *err)
+{
+    if (self->ctx)
+        return 0;
+    int64_t until = wt_clock_mono_ms() + self->patience_ms, delay = 100;
+    int said = 0;
+    for (;;) {
+        if (connect_once(self, err) == 0) {
+            self->checked_ms = wt_clock_mono_ms();
+            if (said)
+                wt_log_info("redis master '%s' reachable again at %s:%d", self->url.master,
+                            self->url.host, self->url.port);
+            return 0;
+        }
+        int64_t left = until - wt_clock_mono_ms();
+        if (self->patience_ms <= 0 || !self->resolved || left <= 0)
+            return -1;
+        if (!said++)
+            wt_log_warn("%s; a failover may be under way: retrying for up to %d s",
+                        err ? err->msg : "redis connect failed", (int)(left / 1000));
+        wt_clock_sleep_ms(delay < left ? delay : left);
+        delay = delay * 2 < 1000 ? delay * 2 : 1000;
+    }
+}
+
+/* With patience, a command whose connection was lost (or that met a demoted
+ * master) goes once more to the master resolved again. Callers of patient
+ * connections send only commands that are safe to repeat. */
+static int
+retry_lost(const wt_redis_t *self)
+{
+    return self->patience_ms > 0 && self->url.nsentinels > 0 && self->ctx == NULL;
+}
+
 redisReply *
 wt_redis_command(wt_redis_t *self, wt_err_t *err, const char *fmt, ...)
 {
-    if (wt_redis_connect(self, err) != 0)
-        return NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(self->ctx, fmt, ap);
-    va_end(ap);
-    return check_reply(self, r, err);
+    recheck_master(self);
+    for (int attempt = 0;; attempt++) {
+        if (wt_redis_connect(self, err) != 0)
+            return NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        redisReply *r = check_reply(self, redisvCommand(self->ctx, fmt, ap), err);
+        va_end(ap);
+        if (r != NULL || attempt > 0 || !retry_lost(self))
+            return r;
+    }
 }
 
 redisReply *
 wt_redis_commandv(wt_redis_t *self, int argc, const char **argv, const size_t *lens, wt_err_t *err)
 {
-    if (wt_redis_connect(self, err) != 0)
-        return NULL;
-    redisReply *r = redisCommandArgv(self->ctx, argc, argv, lens);
-    return check_reply(self, r, err);
+    recheck_master(self);
+    for (int attempt = 0;; attempt++) {
+        if (wt_redis_connect(self, err) != 0)
+            return NULL;
+        redisReply *r = check_reply(self, redisCommandArgv(self->ctx, argc, argv, lens), err);
+        if (r != NULL || attempt > 0 || !retry_lost(self))
+            return r;
+    }
 }
 
 int
 wt_redis_append(wt_redis_t *self, int argc, const char **argv, const size_t *lens, wt_err_t *err)
 {
+    recheck_master(self);
     if (wt_redis_connect(self, err) != 0)
         return -1;
     if (redisAppendCommandArgv(self->ctx, argc, argv, lens) != REDIS_OK)

@@ -58,8 +58,9 @@ void wt_redis_url_display(const char *url, char *out, size_t cap);
 int wt_redis_password_file(char *out, size_t cap, wt_err_t *err);
 
 /* Does not connect yet. timeout_ms bounds connect and every command.
- * With a sentinel URL each connect asks the sentinels in turn for the
- * master, connects to it and checks that ROLE says master; connection loss
+ * With a sentinel URL each connect asks every sentinel for the master,
+ * takes the address a strict majority of the answers name (none: an error
+ * naming each answer), connects to it and checks that ROLE says master; connection loss
  * and -READONLY / -LOADING replies drop the connection so the next command
  * resolves again. Scripts loaded with wt_redis_script_load are re-loaded on
  * every reconnect, so pipelined EVALSHA works on a new master. */
@@ -67,9 +68,25 @@ wt_redis_t *wt_redis_new(const char *url, int timeout_ms, wt_err_t *err);
 void wt_redis_destroy(wt_redis_t **self_p);
 /* Connects now if not connected. */
 int wt_redis_connect(wt_redis_t *self, wt_err_t *err);
+/* Sentinel URLs only (no effect otherwise): for up to ms, a connect that
+ * fails after the sentinels named a master (refused, reset, ROLE not yet
+ * master: a failover in progress) is retried with backoff (100 ms doubling
+ * to 1 s, logged once), and a command whose connection was lost is sent once
+ * more on the re-resolved master. For waiting clients (await, run), never for
+ * a broker or worker, whose loops must not block. 0 (the default) = off. */
+void wt_redis_set_patience(wt_redis_t *self, int ms);
+/* The patience of commands that wait for sessions (await, run): a failover
+ * takes the sentinels' down-after time plus an election, seconds. */
+#define WT_REDIS_CLIENT_PATIENCE_MS 60000
+/* How often a sentinel-URL connection asks the sentinels again whether the
+ * master moved (in place of a +switch-master subscription). */
+#define WT_REDIS_MASTER_RECHECK_MS 2000
 int wt_redis_connected(const wt_redis_t *self);
 /* Count of times a sentinel URL resolved to a different master address. */
 uint64_t wt_redis_failovers(const wt_redis_t *self);
+/* Count of sentinel lookups where the sentinels named different masters
+ * (the majority's answer is taken; without one the connect fails). */
+uint64_t wt_redis_sentinel_disagreements(const wt_redis_t *self);
 /* Count of failed commands and connects since creation. */
 uint64_t wt_redis_errors(const wt_redis_t *self);
 /* Drops the connection; the next command reconnects. */

@@ -251,6 +251,21 @@ parse(int argc, char **argv, awaiting_t *a, wt_cli_conn_t *conn, int *any, int *
     return 0;
 }
 
+/* After a failed read: 1 when the connection had been lost and could be made
+ * again (a Redis failover behind a sentinel URL is waited out, see
+ * wt_cli_open_store_waiting), so the caller goes on waiting. */
+static int
+reconnected(wt_redis_t *redis)
+{
+    if (wt_redis_connected(redis))
+        return 0; /* a server error, not a lost link */
+    wt_err_t err = {0};
+    if (wt_redis_connect(redis, &err) != 0)
+        return 0;
+    fprintf(stderr, "worktrain await: reconnected to Redis; still waiting\n");
+    return 1;
+}
+
 /* Waits on a.sids; fills a.results. 0 when done waiting (all/any ended or
  * the deadline passed), 1 when an id does not exist, 2 on a Redis error. */
 static int
@@ -258,7 +273,7 @@ await_sessions(const char *redis_url, awaiting_t *a, int any, int64_t timeout_ms
 {
     wt_redis_t *redis = NULL;
     wt_store_t store;
-    if (wt_cli_open_store("await", redis_url, &redis, &store) != 0)
+    if (wt_cli_open_store_waiting("await", redis_url, &redis, &store) != 0)
         return 2;
     a->results = wt_xcalloc((size_t)a->n, sizeof *a->results);
     int64_t deadline = wt_clock_mono_ms() + timeout_ms;
@@ -272,6 +287,8 @@ await_sessions(const char *redis_url, awaiting_t *a, int any, int64_t timeout_ms
         freeReplyObject(r);
     wt_cli_index_build(&a->ix, a->sids, a->n);
     int rc = 0, hc = check_hashes(redis, &store, a);
+    if (hc == -1 && reconnected(redis))
+        hc = check_hashes(redis, &store, a);
     if (hc == -2)
         rc = 1;
     else if (hc < 0)
@@ -283,12 +300,16 @@ await_sessions(const char *redis_url, awaiting_t *a, int any, int64_t timeout_ms
             break;
         int got = wait_events(redis, &store, a, last, sizeof last,
                               left < AWAIT_BLOCK_MS ? left : AWAIT_BLOCK_MS);
-        if (got < 0) {
+        if (got < 0 && !reconnected(redis)) {
             rc = 2;
         } else if (!done(a, any) &&
-                   (got == 0 || wt_clock_mono_ms() - checked >= AWAIT_RECHECK_MS)) {
+                   (got <= 0 || wt_clock_mono_ms() - checked >= AWAIT_RECHECK_MS)) {
+            /* after a reconnect too: an end missed while the link was down */
             checked = wt_clock_mono_ms();
-            if (check_hashes(redis, &store, a) == -1)
+            hc = check_hashes(redis, &store, a);
+            if (hc == -1 && reconnected(redis))
+                hc = check_hashes(redis, &store, a);
+            if (hc == -1)
                 rc = 2;
         }
     }

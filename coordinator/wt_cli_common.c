@@ -57,11 +57,14 @@ wt_cli_getopt_reset(void)
     opterr = 0;
 }
 
-int
-wt_cli_open_store(const char *verb, const char *url, wt_redis_t **redis, wt_store_t *store)
+static int
+open_store(const char *verb, const char *url, int patience_ms, wt_redis_t **redis,
+           wt_store_t *store)
 {
     wt_err_t err = {0};
     *redis = wt_redis_new(url, 5000, &err);
+    if (*redis)
+        wt_redis_set_patience(*redis, patience_ms);
     if (*redis == NULL || wt_redis_connect(*redis, &err) != 0) {
         fprintf(stderr, "worktrain %s: %s\n", verb, err.msg);
         wt_redis_destroy(redis);
@@ -69,6 +72,18 @@ wt_cli_open_store(const char *verb, const char *url, wt_redis_t **redis, wt_stor
     }
     wt_store_init(store, *redis, NULL);
     return 0;
+}
+
+int
+wt_cli_open_store(const char *verb, const char *url, wt_redis_t **redis, wt_store_t *store)
+{
+    return open_store(verb, url, 0, redis, store);
+}
+
+int
+wt_cli_open_store_waiting(const char *verb, const char *url, wt_redis_t **redis, wt_store_t *store)
+{
+    return open_store(verb, url, WT_REDIS_CLIENT_PATIENCE_MS, redis, store);
 }
 
 void

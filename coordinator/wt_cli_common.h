@@ -48,6 +48,10 @@ int wt_cli_usage_error(const char *verb, const char *fmt, ...)
 void wt_cli_getopt_reset(void);
 /* Opens Redis and a store over it; prints the error and returns -1. */
 int wt_cli_open_store(const char *verb, const char *url, wt_redis_t **redis, wt_store_t *store);
+/* As wt_cli_open_store, for commands that wait (await, run): with a sentinel
+ * URL a lost master is waited for, up to WT_REDIS_CLIENT_PATIENCE_MS. */
+int wt_cli_open_store_waiting(const char *verb, const char *url, wt_redis_t **redis,
+                              wt_store_t *store);
 /* Prints a JSON value followed by a newline. */
 void wt_cli_print_json(FILE *out, void *json);
 

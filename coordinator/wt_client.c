@@ -130,6 +130,17 @@ wt_client_destroy(wt_client_t **self_p)
     *self_p = NULL;
 }
 
+/* UNAVAILABLE (the broker could not store, or WAIT found too few replicas,
+ * during a Redis failover) is retried until the timeout, except for a SPAWN
+ * without an idempotency key: it may be stored already, and a second try
+ * would make a second session. */
+static int
+retry_unavailable(const wt_msg_t *req, const wt_msg_t *rep)
+{
+    return rep->code == WT_PROTO_E_UNAVAILABLE &&
+           (req->cmd != WT_CMD_SPAWN || (req->key != NULL && req->key[0] != '\0'));
+}
+
 wt_msg_t *
 wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *err)
 {
@@ -183,9 +194,11 @@ wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *er
             if (wt_wire_recv(self->sock, 0, WT_CHAN_CLIENT, NULL, NULL, &rep, &code, 1, &e) != 1)
                 continue;
             if (rep->req == req->req && rep->cmd == WT_CMD_ERROR &&
-                rep->code == WT_PROTO_E_NOT_ACTIVE && wt_clock_mono_ms() + 50 < deadline) {
+                (rep->code == WT_PROTO_E_NOT_ACTIVE || retry_unavailable(req, rep)) &&
+                wt_clock_mono_ms() + 50 < deadline) {
                 /* a standby: the next try goes to the next connection
-                 * (after a pause, for when none has taken over yet) */
+                 * (after a pause, for when none has taken over yet); the
+                 * same after UNAVAILABLE (Redis failing over) */
                 wt_msg_destroy(&rep);
                 wt_clock_sleep_ms(50);
                 break;

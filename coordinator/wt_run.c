@@ -313,6 +313,8 @@ run_alloc(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, wt_err_t *err)
         wt_run_destroy(&self);
         return NULL;
     }
+    /* a run waits out a Redis master failover (sentinel URLs) */
+    wt_redis_set_patience(self->redis, WT_REDIS_CLIENT_PATIENCE_MS);
     wt_store_init(&self->store, self->redis, cfg->prefix);
     self->client = wt_client_new(cfg->broker, cfg->curve, err);
     if (self->client == NULL) {

@@ -4,9 +4,15 @@
  * derived from the parent and its turn, so a parent resumed after a crash
  * re-attaches to the same child instead of starting a second one. The wait
  * is an XREAD BLOCK on the child's event stream, one second at a time so a
- * cancel or the parent's deadline is noticed: no busy loop. */
+ * cancel or the parent's deadline is noticed: no busy loop.
+ * --clients may list several brokers (DESIGN 13): the DEALER connects to all
+ * of them and a try that meets a standby (NOT_ACTIVE), a broker that cannot
+ * store yet (UNAVAILABLE, e.g. a Redis failover) or silence (a dead or frozen
+ * broker) is sent again, same request id and key, to the next connection,
+ * until SPAWN_PATIENCE_MS. */
 #include "wt_alloc.h"
 #include "wt_clock.h"
+#include "wt_endpoints.h"
 #include "wt_log.h"
 #include "wt_proto.h"
 #include "wt_session_int.h"
@@ -17,7 +23,73 @@
 #include <string.h>
 #include <zmq.h>
 
-#define MAX_DEPTH 3
+#define MAX_DEPTH         3
+#define SPAWN_PATIENCE_MS 60000 /* a broker takeover plus a Redis failover */
+#define SPAWN_RESEND_MS   3000  /* silence this long: try the next broker */
+
+/* Connects sock to every endpoint of the list; -1 naming the bad one. */
+static int
+connect_all(void *sock, const char *list, char *why, size_t wcap)
+{
+    int n = wt_endpoints_nth(list, 0, NULL, 0);
+    for (int i = 0; i < n; i++) {
+        char ep[256];
+        wt_endpoints_nth(list, i, ep, sizeof ep);
+        if (zmq_connect(sock, ep) != 0)
+            return snprintf(why, wcap, "spawn_agent: cannot connect to the broker at %s: %s", ep,
+                            zmq_strerror(zmq_errno())),
+                   -1;
+    }
+    return n > 0 ? 0 : (snprintf(why, wcap, "spawn_agent: no broker endpoint (--clients)"), -1);
+}
+
+/* Sends m until an answer other than a retryable refusal; returns the reply
+ * (caller destroys) or NULL with why filled. */
+static wt_msg_t *
+spawn_request(wt_session_t *self, void *sock, wt_msg_t *m, char *why, size_t wcap)
+{
+    int64_t deadline = wt_clock_mono_ms() + SPAWN_PATIENCE_MS;
+    int tries = 0;
+    const char *last = "no answer";
+    while (!self->cancel && wt_clock_mono_ms() < deadline) {
+        wt_err_t err = {0};
+        if (wt_wire_send(sock, NULL, 0, m, 0, &err) != 0) {
+            snprintf(why, wcap, "spawn_agent: cannot send to the broker at %s: %s",
+                     self->env->clients_ep, err.msg);
+            return NULL;
+        }
+        tries++;
+        int64_t resend_at = wt_clock_mono_ms() + SPAWN_RESEND_MS;
+        for (;;) {
+            int64_t left = resend_at - wt_clock_mono_ms();
+            zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
+            if (left <= 0 || zmq_poll(&it, 1, (long)left) <= 0)
+                break; /* silence: the next try goes to the next connection */
+            wt_msg_t *rep = NULL;
+            int code = 0;
+            if (wt_wire_recv(sock, 0, WT_CHAN_CLIENT, NULL, NULL, &rep, &code, 1, &err) != 1)
+                continue;
+            if (rep->req != m->req) {
+                wt_msg_destroy(&rep); /* a late answer to an earlier try */
+                continue;
+            }
+            if (rep->cmd == WT_CMD_ERROR &&
+                (rep->code == WT_PROTO_E_NOT_ACTIVE || rep->code == WT_PROTO_E_UNAVAILABLE)) {
+                last = rep->code == WT_PROTO_E_NOT_ACTIVE ? "only standbys answered"
+                                                          : "the broker could not store it";
+                wt_msg_destroy(&rep);
+                wt_clock_sleep_ms(100);
+                break;
+            }
+            return rep;
+        }
+    }
+    snprintf(why, wcap,
+             "spawn_agent: no active broker at %s took the spawn within %d s "
+             "(%d tries; %s)",
+             self->env->clients_ep, SPAWN_PATIENCE_MS / 1000, tries, last);
+    return NULL;
+}
 
 static int send_spawn(wt_session_t *self, wt_msg_t **m_p, char *child, size_t cap, char *why,
                       size_t wcap);
@@ -50,8 +122,9 @@ request_child(wt_session_t *self, json_t *input, char *child, size_t cap, char *
     return send_spawn(self, &m, child, cap, why, wcap);
 }
 
-/* Sends the SPAWN *m_p (taken) to the broker's client socket and waits (10
- * s) for SPAWNED; 0 with the session id in child, or -1 with why. */
+/* Sends the SPAWN *m_p (taken) to the broker's client socket(s) and waits
+ * (up to SPAWN_PATIENCE_MS, see spawn_request) for SPAWNED; 0 with the
+ * session id in child, or -1 with why. */
 static int
 send_spawn(wt_session_t *self, wt_msg_t **m_p, char *child, size_t cap, char *why, size_t wcap)
 {
@@ -70,22 +143,17 @@ send_spawn(wt_session_t *self, wt_msg_t **m_p, char *child, size_t cap, char *wh
     int zero = 0, rc = -1;
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
     wt_err_t err = {0};
-    if (wt_cert_peer_apply(self->env->spawn_curve, sock, &err) != 0 ||
-        zmq_connect(sock, self->env->clients_ep) != 0 ||
-        wt_wire_send(sock, NULL, 0, m, 0, &err) != 0) {
-        snprintf(why, wcap, "spawn_agent: cannot reach the broker at %s", self->env->clients_ep);
-    } else {
-        zmq_pollitem_t it = {sock, 0, ZMQ_POLLIN, 0};
-        wt_msg_t *rep = NULL;
-        int code = 0;
-        if (zmq_poll(&it, 1, 10000) > 0 &&
-            wt_wire_recv(sock, 0, WT_CHAN_CLIENT, NULL, NULL, &rep, &code, 1, &err) == 1 &&
-            rep->cmd == WT_CMD_SPAWNED) {
+    if (wt_cert_peer_apply(self->env->spawn_curve, sock, &err) != 0) {
+        snprintf(why, wcap, "spawn_agent: cannot reach the broker at %s: %s", self->env->clients_ep,
+                 err.msg);
+    } else if (connect_all(sock, self->env->clients_ep, why, wcap) == 0) {
+        wt_msg_t *rep = spawn_request(self, sock, m, why, wcap);
+        if (rep && rep->cmd == WT_CMD_SPAWNED) {
             snprintf(child, cap, "%s", rep->session);
             rc = 0;
-        } else {
+        } else if (rep) {
             snprintf(why, wcap, "spawn_agent: broker refused: %s",
-                     rep && rep->message ? rep->message : "no answer within 10 s");
+                     rep->message ? rep->message : "no reason given");
         }
         wt_msg_destroy(&rep);
     }

@@ -37,11 +37,11 @@ class Broker:
         self.workers = "ipc://%s/workers-%s.sock" % (fleet.dir, name)
         self.port = free_port()
 
-    def start(self):
+    def start(self, *extra):
         self.fleet._spawn(self.key, [BIN, "broker", "--clients", self.clients, "--workers",
                                      self.workers, "--redis", self.fleet.redis_url, "--http",
                                      "127.0.0.1:%d" % self.port, "--heartbeat", "500ms",
-                                     "--liveness", "3"])
+                                     "--liveness", "3"] + list(extra))
         self.fleet.wait_for(lambda: self.health() is not None, 10, self.key + " /healthz")
 
     def get(self, path):
