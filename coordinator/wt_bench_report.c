@@ -61,8 +61,8 @@ repeats(json_t *cases, json_t *agg, int *nflaky)
         const char *oc = json_string_value(json_object_get(c, "outcome"));
         json_object_set_new(r, "n", json_integer(json_integer_value(json_object_get(r, "n")) + 1));
         if (oc && strcmp(oc, "pass") == 0)
-            json_object_set_new(
-                r, "passes", json_integer(json_integer_value(json_object_get(r, "passes")) + 1));
+            json_object_set_new(r, "passes",
+                                json_integer(json_integer_value(json_object_get(r, "passes")) + 1));
     }
     size_t nr = json_array_size(out);
     double *at = wt_xcalloc(nr + 1, sizeof *at), *pw = wt_xcalloc(nr + 1, sizeof *pw);
@@ -116,8 +116,9 @@ wt_bench_report_judge(json_t *run, const wt_bench_suite_t *s)
         }
         free(vals);
         json_object_set_new(v, "aggregate", agg);
-        json_object_set_new(v, "totals", json_pack("{s:f,s:f,s:f}", "input_tokens", tin,
-                                                   "output_tokens", tout, "cost_usd", cost));
+        json_object_set_new(v, "totals",
+                            json_pack("{s:f,s:f,s:f}", "input_tokens", tin, "output_tokens", tout,
+                                      "cost_usd", cost));
         if (repeat > 1) {
             int flaky = 0;
             json_object_set_new(v, "repeats", repeats(cases, agg, &flaky));
@@ -176,10 +177,10 @@ wt_bench_report_baseline(json_t *run, const json_t *base, double max_regression)
             double now = json_number_value(json_object_get(m, "mean"));
             double was = json_number_value(json_object_get(bm, "mean"));
             if (was - now > max_regression + 1e-12)
-                json_array_append_new(
-                    regs, json_pack("{s:O,s:s,s:f,s:f,s:f}", "variant", json_object_get(v, "name"),
-                                    "metric", metric, "baseline", was, "now", now, "allowed",
-                                    max_regression));
+                json_array_append_new(regs, json_pack("{s:O,s:s,s:f,s:f,s:f}", "variant",
+                                                      json_object_get(v, "name"), "metric", metric,
+                                                      "baseline", was, "now", now, "allowed",
+                                                      max_regression));
         }
     }
     int n = (int)json_array_size(regs);
@@ -209,31 +210,32 @@ wt_bench_report_md(const json_t *run)
     json_array_foreach(json_object_get(run, "variants"), i, v)
     {
         json_t *agg = json_object_get(v, "aggregate"), *tot = json_object_get(v, "totals");
-        wt_buf_printf(&b, NULL, "## %s (%s%s%s) %s\n\n| metric | mean | stderr | n |\n|---|---|---|---|\n",
-                      json_string_value(json_object_get(v, "name")),
-                      json_string_value(json_object_get(v, "mode")),
-                      json_object_get(v, "model") ? ", " : "",
-                      json_string_value(json_object_get(v, "model")) ?: "",
-                      json_is_true(json_object_get(v, "pass")) ? "pass" : "FAIL");
+        wt_buf_printf(
+            &b, NULL, "## %s (%s%s%s) %s\n\n| metric | mean | stderr | n |\n|---|---|---|---|\n",
+            json_string_value(json_object_get(v, "name")),
+            json_string_value(json_object_get(v, "mode")), json_object_get(v, "model") ? ", " : "",
+            json_string_value(json_object_get(v, "model")) ?: "",
+            json_is_true(json_object_get(v, "pass")) ? "pass" : "FAIL");
         const char *metric;
         json_t *m;
         json_object_foreach(agg, metric, m)
             wt_buf_printf(&b, NULL, "| %s | %.3f | %.3f | %d |\n", metric, num(m, "mean"),
                           num(m, "stderr"), (int)json_integer_value(json_object_get(m, "n")));
-        wt_buf_printf(&b, NULL, "\ntokens in %.0f, out %.0f, cost $%.4f\n\n", num(tot, "input_tokens"),
-                      num(tot, "output_tokens"), num(tot, "cost_usd"));
+        wt_buf_printf(&b, NULL, "\ntokens in %.0f, out %.0f, cost $%.4f\n\n",
+                      num(tot, "input_tokens"), num(tot, "output_tokens"), num(tot, "cost_usd"));
         size_t j;
         json_t *f;
         json_array_foreach(json_object_get(v, "failures"), j, f)
             wt_buf_printf(&b, NULL, "- threshold failed: %s\n", json_string_value(f));
-        json_array_foreach(json_object_get(v, "repeats"), j, f)
-            if (json_is_true(json_object_get(f, "flaky")))
-                wt_buf_printf(&b, NULL, "- flaky: %s (%d/%d passed)\n",
-                              json_string_value(json_object_get(f, "id")),
-                              (int)json_integer_value(json_object_get(f, "passes")),
-                              (int)json_integer_value(json_object_get(f, "n")));
-        wt_buf_printf(&b, NULL, "\n| case | repeat | outcome | session | tokens | wall ms | note |\n"
-                                "|---|---|---|---|---|---|---|\n");
+        json_array_foreach(json_object_get(v, "repeats"), j,
+                           f) if (json_is_true(json_object_get(f, "flaky")))
+            wt_buf_printf(&b, NULL, "- flaky: %s (%d/%d passed)\n",
+                          json_string_value(json_object_get(f, "id")),
+                          (int)json_integer_value(json_object_get(f, "passes")),
+                          (int)json_integer_value(json_object_get(f, "n")));
+        wt_buf_printf(&b, NULL,
+                      "\n| case | repeat | outcome | session | tokens | wall ms | note |\n"
+                      "|---|---|---|---|---|---|---|\n");
         json_array_foreach(json_object_get(v, "cases"), j, f)
         {
             const char *note = json_string_value(json_object_get(f, "reason"));
@@ -372,8 +374,8 @@ wt_bench_report_compare(const json_t *a, const json_t *b)
             if (mb == NULL)
                 continue;
             double d = num(mb, "mean") - num(ma, "mean");
-            double se = sqrt(num(ma, "stderr") * num(ma, "stderr") +
-                             num(mb, "stderr") * num(mb, "stderr"));
+            double se =
+                sqrt(num(ma, "stderr") * num(ma, "stderr") + num(mb, "stderr") * num(mb, "stderr"));
             int beyond = se > 0 ? fabs(d) > 2 * se : fabs(d) > 1e-12;
             json_array_append_new(out, json_pack("{s:s,s:s,s:f,s:f,s:f,s:f,s:b}", "variant", name,
                                                  "metric", metric, "a", num(ma, "mean"), "b",

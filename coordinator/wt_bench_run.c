@@ -10,8 +10,8 @@
 #include "wt_bench_run.h"
 
 #include "wt_alloc.h"
-#include "wt_clock.h"
 #include "wt_client.h"
+#include "wt_clock.h"
 #include "wt_proto.h"
 #include "wt_redis.h"
 #include "wt_signal.h"
@@ -45,12 +45,12 @@ typedef struct bench {
     wt_client_t *client;
     item_t *items;
     int nitems;
-    int next;        /* first item not yet spawned */
-    int open;        /* spawned, not scored */
-    int done;        /* scored */
-    int failed;      /* scored not pass */
+    int next;         /* first item not yet spawned */
+    int open;         /* spawned, not scored */
+    int done;         /* scored */
+    int failed;       /* scored not pass */
     char last_id[64]; /* fleet stream position */
-    char rkey[160];  /* <p>bench:<run> */
+    char rkey[160];   /* <p>bench:<run> */
     int64_t started_ms;
     int64_t t0_mono, last_progress;
     int tty;
@@ -83,15 +83,15 @@ wt_bench_load_record(const char *redis_url, const char *run, wt_err_t *err)
     wt_store_init(&st, r, NULL);
     char key[160];
     wt_store_key(&st, key, sizeof key, "bench:%s", run);
-    redisReply *rep = wt_redis_command(r, err, "HMGET %s id suite file matrix repeat out status",
-                                       key);
+    redisReply *rep =
+        wt_redis_command(r, err, "HMGET %s id suite file matrix repeat out status", key);
     json_t *out = NULL;
     if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 7 &&
         rep->element[0]->type == REDIS_REPLY_STRING) {
 #define S(i) (rep->element[i]->type == REDIS_REPLY_STRING ? rep->element[i]->str : "")
         out = json_pack("{s:s,s:s,s:s,s:o,s:i,s:s,s:s}", "id", S(0), "suite", S(1), "file", S(2),
-                        "matrix", json_loads(S(3), 0, NULL) ?: json_array(), "repeat", (int)strtol(S(4), NULL, 10),
-                        "out", S(5), "status", S(6));
+                        "matrix", json_loads(S(3), 0, NULL) ?: json_array(), "repeat",
+                        (int)strtol(S(4), NULL, 10), "out", S(5), "status", S(6));
 #undef S
     } else if (rep) {
         wt_err_set(err, WT_ENOTFOUND, "no bench run '%s' in Redis (%s)", run, key);
@@ -163,9 +163,8 @@ static json_t *
 case_entry(const item_t *it)
 {
     return json_pack("{s:s,s:i,s:n,s:s,s:{},s:{},s:i,s:i,s:f,s:i,s:i}", "id", it->c->id, "repeat",
-                     it->repeat, "session", "outcome", "error", "scores", "errors",
-                     "input_tokens", 0, "output_tokens", 0, "cost_usd", 0.0, "wall_ms", 0, "turns",
-                     0);
+                     it->repeat, "session", "outcome", "error", "scores", "errors", "input_tokens",
+                     0, "output_tokens", 0, "cost_usd", 0.0, "wall_ms", 0, "turns", 0);
 }
 
 static void
@@ -240,8 +239,8 @@ run_command(bench_t *b, item_t *it, const wt_bench_scorer_t *sc, const char *cwd
                    wt_xasprintf("WT_BENCH_SESSION=%s", it->sid),
                    NULL};
     char why[256] = "", *out = NULL;
-    int rc = wt_bench_command(sc->run, cwd, env, sc->timeout_ms, MAX_CMD_OUTPUT, &out, why,
-                              sizeof why);
+    int rc =
+        wt_bench_command(sc->run, cwd, env, sc->timeout_ms, MAX_CMD_OUTPUT, &out, why, sizeof why);
     for (int i = 0; env[i]; i++)
         free(env[i]);
     if (rc < 0) {
@@ -460,9 +459,8 @@ read_events(bench_t *b, char *fatal, size_t cap)
             snprintf(b->last_id, sizeof b->last_id, "%s", e->element[0]->str);
             const char *type = wt_redis_field(e->element[1], "type");
             const char *sid = wt_redis_field(e->element[1], "session");
-            item_t *it = type && sid && strcmp(type, "session_completed") == 0
-                             ? open_item(b, sid)
-                             : NULL;
+            item_t *it =
+                type && sid && strcmp(type, "session_completed") == 0 ? open_item(b, sid) : NULL;
             json_t *res = it ? wt_store_result(&b->store, sid, &err) : NULL;
             if (res)
                 score(b, it, res);

@@ -31,8 +31,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *const kind_names[] = {NULL,          "equals",  "regex",  "set_recall",
-                                         "set_precision", "f1",    "numeric", "command"};
+static const char *const kind_names[] = {NULL, "equals",  "regex",  "set_recall", "set_precision",
+                                         "f1", "numeric", "command"};
 
 wt_bench_kind_t
 wt_bench_kind_parse(const char *text)
@@ -139,7 +139,8 @@ covered(char **a, size_t na, char **b, size_t nb, int a_is_want, wt_bench_match_
     size_t hit = 0;
     for (size_t i = 0; i < na; i++)
         for (size_t j = 0; j < nb; j++)
-            if (a_is_want ? wt_bench_item_match(b[j], a[i], m) : wt_bench_item_match(a[i], b[j], m)) {
+            if (a_is_want ? wt_bench_item_match(b[j], a[i], m)
+                          : wt_bench_item_match(a[i], b[j], m)) {
                 hit++;
                 break;
             }

@@ -74,9 +74,9 @@ json_t *wt_bench_path_get(json_t *root, const char *path);
 /* Mean and standard error of the mean (sample standard deviation over
  * sqrt(n); 0 when n < 2) of v[0..n). */
 typedef struct wt_bench_stats {
-    double mean;   /* 0 when n == 0 */
-    double se;     /* standard error of the mean */
-    int n;         /* values */
+    double mean; /* 0 when n == 0 */
+    double se;   /* standard error of the mean */
+    int n;       /* values */
 } wt_bench_stats_t;
 
 wt_bench_stats_t wt_bench_stats(const double *v, int n);

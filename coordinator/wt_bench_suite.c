@@ -179,6 +179,7 @@ load_case(loader_t *ld, const wt_yaml_node_t *c)
     memset(k, 0, sizeof *k);
     k->file = wt_xstrdup(ld->file);
     k->line = wt_yaml_line(c);
+    k->col = wt_yaml_col(c);
     const wt_yaml_node_t *id = wt_yaml_map_get(c, "id");
     if (id == NULL)
         wt_diags_add(ld->d, ld->file, AT(c), 0, "a case needs an 'id'");
@@ -220,7 +221,8 @@ load_cases_dir(loader_t *ld, const wt_yaml_node_t *v)
     while (dp && (e = readdir(dp)) != NULL) {
         size_t len = strlen(e->d_name);
         if (e->d_name[0] != '.' && len > 4 &&
-            (strcmp(e->d_name + len - 4, ".yml") == 0 || strcmp(e->d_name + len - 5, ".yaml") == 0)) {
+            (strcmp(e->d_name + len - 4, ".yml") == 0 ||
+             strcmp(e->d_name + len - 5, ".yaml") == 0)) {
             names = wt_xrealloc(names, (size_t)(n + 1) * sizeof *names);
             names[n++] = wt_xasprintf("%s/%s", dir, e->d_name);
         }
@@ -279,6 +281,9 @@ load_variant(loader_t *ld, const wt_yaml_node_t *v)
     x->model = text_of(ld, wt_yaml_map_get(v, "model"), "model");
     x->tier = text_of(ld, wt_yaml_map_get(v, "tier"), "tier");
     x->workflow = text_of(ld, wt_yaml_map_get(v, "workflow"), "workflow");
+    const wt_yaml_node_t *wf = wt_yaml_map_get(v, "workflow");
+    x->line = wt_yaml_line(wf ? wf : v);
+    x->col = wt_yaml_col(wf ? wf : v);
     x->agent_config = map_json(ld, wt_yaml_map_get(v, "agentConfig"), "agentConfig");
     const wt_yaml_node_t *mode = wt_yaml_map_get(v, "mode");
     if (mode) {
@@ -301,8 +306,8 @@ load_variant(loader_t *ld, const wt_yaml_node_t *v)
 static void
 load_scorer(loader_t *ld, const wt_yaml_node_t *v)
 {
-    static const char *const keys[] = {"name",      "type", "output",  "expect", "pattern",
-                                       "match",     "tolerance", "run", "timeout", "pass"};
+    static const char *const keys[] = {"name",  "type",      "output", "expect",  "pattern",
+                                       "match", "tolerance", "run",    "timeout", "pass"};
     if (wt_yaml_kind(v) != WT_YAML_MAP) {
         wt_diags_add(ld->d, ld->file, AT(v), 0, "a scorer must be a mapping");
         return;
@@ -354,8 +359,10 @@ load_scorer(loader_t *ld, const wt_yaml_node_t *v)
         wt_diags_add(ld->d, ld->file, AT(v), 0, "command scorer '%s' needs 'run'", what);
     if (sc->kind && sc->kind != WT_BENCH_COMMAND) {
         if (sc->output == NULL)
-            wt_diags_add(ld->d, ld->file, AT(v), 0, "scorer '%s' needs 'output' (a path like "
-                                                    "context.verdict)", what);
+            wt_diags_add(ld->d, ld->file, AT(v), 0,
+                         "scorer '%s' needs 'output' (a path like "
+                         "context.verdict)",
+                         what);
         else if (strncmp(sc->output, "context", 7) != 0 && strcmp(sc->output, "notes") != 0 &&
                  strncmp(sc->output, "artifacts", 9) != 0)
             wt_diags_add(ld->d, ld->file, AT(wt_yaml_map_get(v, "output")), 0,
@@ -363,8 +370,10 @@ load_scorer(loader_t *ld, const wt_yaml_node_t *v)
                          "notes or artifacts)",
                          what, sc->output);
         if (sc->expect == NULL && !(sc->kind == WT_BENCH_REGEX && sc->pattern))
-            wt_diags_add(ld->d, ld->file, AT(v), 0, "scorer '%s' needs 'expect' (a key of the "
-                                                    "cases' expect)", what);
+            wt_diags_add(ld->d, ld->file, AT(v), 0,
+                         "scorer '%s' needs 'expect' (a key of the "
+                         "cases' expect)",
+                         what);
     }
     regex_t re;
     if (sc->pattern && regcomp(&re, sc->pattern, REG_EXTENDED | REG_NOSUB) != 0)
@@ -420,8 +429,10 @@ load_maps(loader_t *ld, const wt_yaml_node_t *root)
         const wt_yaml_node_t *v = wt_yaml_map_value_at(pr, i);
         const wt_yaml_node_t *in = wt_yaml_map_get(v, "input"), *out = wt_yaml_map_get(v, "output");
         if (in == NULL || out == NULL)
-            wt_diags_add(ld->d, ld->file, AT(v), 0, "price of '%s' needs input and output (USD "
-                                                    "per million tokens)", p->model);
+            wt_diags_add(ld->d, ld->file, AT(v), 0,
+                         "price of '%s' needs input and output (USD "
+                         "per million tokens)",
+                         p->model);
         if (in)
             number_of(ld, in, "input", &p->input_per_mtok);
         if (out)
@@ -437,7 +448,7 @@ cross_check(loader_t *ld, const wt_yaml_node_t *root)
     for (int i = 0; i < s->ncases; i++)
         for (int j = 0; j < i; j++)
             if (s->cases[i].id && s->cases[j].id && strcmp(s->cases[i].id, s->cases[j].id) == 0)
-                wt_diags_add(ld->d, s->cases[i].file, s->cases[i].line, 0, 0,
+                wt_diags_add(ld->d, s->cases[i].file, s->cases[i].line, s->cases[i].col, 0,
                              "duplicate case id '%s' (first at %s:%d)", s->cases[i].id,
                              s->cases[j].file, s->cases[j].line);
     for (int i = 0; i < s->nvariants; i++)
@@ -456,7 +467,7 @@ cross_check(loader_t *ld, const wt_yaml_node_t *root)
             wt_diags_add(ld->d, ld->file, sc->line, sc->col, 0, "'pass_rate' is a reserved metric");
         for (int c = 0; sc->expect && c < s->ncases; c++)
             if (json_object_get(s->cases[c].expect, sc->expect) == NULL)
-                wt_diags_add(ld->d, s->cases[c].file, s->cases[c].line, 0, 0,
+                wt_diags_add(ld->d, s->cases[c].file, s->cases[c].line, s->cases[c].col, 0,
                              "case '%s' has no expect.%s, which scorer '%s' compares with",
                              s->cases[c].id ? s->cases[c].id : "?", sc->expect,
                              sc->name ? sc->name : "?");
@@ -470,8 +481,8 @@ cross_check(loader_t *ld, const wt_yaml_node_t *root)
 static void
 load_root(loader_t *ld, const wt_yaml_node_t *root)
 {
-    static const char *const keys[] = {"suite",     "description", "workflow", "pipeline",
-                                       "timeout",   "max_turns",   "matrix",   "cases",
+    static const char *const keys[] = {"suite",     "description", "workflow",   "pipeline",
+                                       "timeout",   "max_turns",   "matrix",     "cases",
                                        "cases_dir", "scorers",     "thresholds", "prices"};
     wt_bench_suite_t *s = ld->s;
     keys_known(ld, root, "the suite", keys, (int)(sizeof keys / sizeof keys[0]));
@@ -500,6 +511,11 @@ load_root(loader_t *ld, const wt_yaml_node_t *root)
     }
     for (int i = 0; i < s->nvariants; i++) {
         wt_bench_variant_t *x = &s->variants[i];
+        const wt_yaml_node_t *wf = wt_yaml_map_get(root, "workflow");
+        if (x->line == 0 || (x->workflow == NULL && wf)) {
+            x->line = wt_yaml_line(wf ? wf : root);
+            x->col = wt_yaml_col(wf ? wf : root);
+        }
         if (x->workflow == NULL)
             x->workflow = wt_xstrdup(x->one_shot ? WT_BENCH_ONE_SHOT_WORKFLOW
                                                  : (s->workflow ? s->workflow : ""));
@@ -519,8 +535,25 @@ load_root(loader_t *ld, const wt_yaml_node_t *root)
     cross_check(ld, root);
 }
 
+static void
+check_workflows(const wt_bench_suite_t *self, int (*known)(void *ud, const char *id), void *ud,
+                wt_diags_t *d)
+{
+    for (int i = 0; known && i < self->nvariants; i++) {
+        const wt_bench_variant_t *x = &self->variants[i];
+        int dup = 0;
+        for (int j = 0; j < i && !dup; j++)
+            dup = strcmp(self->variants[j].workflow, x->workflow) == 0;
+        if (!dup && x->workflow[0] && !known(ud, x->workflow))
+            wt_diags_add(d, self->file, x->line, x->col, 0,
+                         "unknown workflow '%s' (variant '%s'): no worker of the fleet offers it",
+                         x->workflow, x->name ? x->name : "?");
+    }
+}
+
 wt_bench_suite_t *
-wt_bench_suite_load(const char *path, wt_diags_t *d)
+wt_bench_suite_load(const char *path, int (*known)(void *ud, const char *id), void *ud,
+                    wt_diags_t *d)
 {
     wt_yaml_error_t ye = {0};
     wt_yaml_t *y = wt_yaml_load_file(path, &ye);
@@ -540,25 +573,10 @@ wt_bench_suite_load(const char *path, wt_diags_t *d)
     else
         load_root(&ld, root);
     wt_yaml_destroy(&y);
+    check_workflows(s, known, ud, d);
     if (d->errors > before)
         wt_bench_suite_destroy(&s);
     return s;
-}
-
-void
-wt_bench_suite_check(const wt_bench_suite_t *self, int (*known)(void *ud, const char *id),
-                     void *ud, wt_diags_t *d)
-{
-    for (int i = 0; known && i < self->nvariants; i++) {
-        const wt_bench_variant_t *x = &self->variants[i];
-        int dup = 0;
-        for (int j = 0; j < i && !dup; j++)
-            dup = strcmp(self->variants[j].workflow, x->workflow) == 0;
-        if (!dup && !known(ud, x->workflow))
-            wt_diags_add(d, self->file, 0, 0, 0,
-                         "unknown workflow '%s' (variant '%s'): no worker of the fleet offers it",
-                         x->workflow, x->name);
-    }
 }
 
 const wt_bench_variant_t *

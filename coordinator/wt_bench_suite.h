@@ -31,15 +31,16 @@
 #define WT_BENCH_ONE_SHOT_WORKFLOW "bench-one-shot" /* bundled workflow of one-shot variants */
 
 typedef struct wt_bench_variant {
-    char *name;          /* unique, [A-Za-z0-9_-] */
-    char *provider;      /* recorded in results; pick workers with `require` */
-    char *model;         /* agentConfig.model for its sessions, or NULL */
-    char *tier;          /* agentConfig.modelTier, or NULL */
-    char *workflow;      /* workflow its sessions run */
-    int one_shot;        /* 1: mode one-shot (one LLM call, no workflow steps) */
+    char *name;           /* unique, [A-Za-z0-9_-] */
+    char *provider;       /* recorded in results; pick workers with `require` */
+    char *model;          /* agentConfig.model for its sessions, or NULL */
+    char *tier;           /* agentConfig.modelTier, or NULL */
+    char *workflow;       /* workflow its sessions run */
+    int one_shot;         /* 1: mode one-shot (one LLM call, no workflow steps) */
     json_t *agent_config; /* owned object merged into the session's agentConfig */
-    char **require;      /* owned worker labels its sessions need */
-    int nrequire;        /* labels */
+    char **require;       /* owned worker labels its sessions need */
+    int nrequire;         /* labels */
+    int line, col;        /* where its workflow is named (suite or entry) */
 } wt_bench_variant_t;
 
 typedef struct wt_bench_case {
@@ -51,7 +52,7 @@ typedef struct wt_bench_case {
     char *repo;      /* git URL or path cloned instead, or NULL */
     char *ref;       /* ref of repo, or NULL (its HEAD) */
     char *file;      /* file it was defined in */
-    int line;        /* where */
+    int line, col;   /* where */
 } wt_bench_case_t;
 
 typedef struct wt_bench_threshold {
@@ -60,15 +61,15 @@ typedef struct wt_bench_threshold {
 } wt_bench_threshold_t;
 
 typedef struct wt_bench_price {
-    char *model;          /* model name */
+    char *model;            /* model name */
     double input_per_mtok;  /* USD per million input tokens */
     double output_per_mtok; /* USD per million output tokens */
 } wt_bench_price_t;
 
 typedef struct wt_bench_suite {
-    char *name;     /* suite: */
-    char *file;     /* path as given */
-    char *workflow; /* default workflow of the variants */
+    char *name;         /* suite: */
+    char *file;         /* path as given */
+    char *workflow;     /* default workflow of the variants */
     int64_t timeout_ms; /* per session, 0 = worker default */
     int max_turns;      /* per session, 0 = worker default */
     wt_bench_variant_t *variants;
@@ -84,13 +85,11 @@ typedef struct wt_bench_suite {
 } wt_bench_suite_t;
 
 /* Loads and checks path; NULL when it cannot be read or has any error
- * (all of them in d). */
-wt_bench_suite_t *wt_bench_suite_load(const char *path, wt_diags_t *d);
+ * (all of them in d). known (may be NULL: not checked) says whether the
+ * fleet offers a workflow, so an unknown one is reported with the rest. */
+wt_bench_suite_t *wt_bench_suite_load(const char *path, int (*known)(void *ud, const char *id),
+                                      void *ud, wt_diags_t *d);
 void wt_bench_suite_destroy(wt_bench_suite_t **self_p);
-
-/* Reports variants whose workflow known(ud, id) does not know. */
-void wt_bench_suite_check(const wt_bench_suite_t *self, int (*known)(void *ud, const char *id),
-                          void *ud, wt_diags_t *d);
 
 /* The variant named name, or NULL. */
 const wt_bench_variant_t *wt_bench_suite_variant(const wt_bench_suite_t *self, const char *name);

@@ -102,15 +102,14 @@ compare_main(int argc, char **argv, int as_json)
         printf("%-16s %-16s %9s %9s %9s %9s\n", "variant", "metric", "A", "B", "delta", "stderr");
         size_t i;
         json_t *r;
-        json_array_foreach(d, i, r)
-            printf("%-16s %-16s %9.3f %9.3f %+9.3f %9.3f%s\n",
-                   json_string_value(json_object_get(r, "variant")),
-                   json_string_value(json_object_get(r, "metric")),
-                   json_number_value(json_object_get(r, "a")),
-                   json_number_value(json_object_get(r, "b")),
-                   json_number_value(json_object_get(r, "delta")),
-                   json_number_value(json_object_get(r, "stderr")),
-                   json_is_true(json_object_get(r, "beyond_noise")) ? "  *beyond noise*" : "");
+        json_array_foreach(d, i, r) printf(
+            "%-16s %-16s %9.3f %9.3f %+9.3f %9.3f%s\n",
+            json_string_value(json_object_get(r, "variant")),
+            json_string_value(json_object_get(r, "metric")),
+            json_number_value(json_object_get(r, "a")), json_number_value(json_object_get(r, "b")),
+            json_number_value(json_object_get(r, "delta")),
+            json_number_value(json_object_get(r, "stderr")),
+            json_is_true(json_object_get(r, "beyond_noise")) ? "  *beyond noise*" : "");
     }
     json_decref(d);
     json_decref(a);
@@ -132,18 +131,19 @@ list_main(const char *url, const char *suite, int as_json)
     json_t *out = json_array();
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         wt_store_key(&store, rk, sizeof rk, "bench:%s", r->element[i]->str);
-        redisReply *h = wt_redis_command(redis, &err, "HMGET %s suite status started_ms ended_ms "
-                                                      "summary",
+        redisReply *h = wt_redis_command(redis, &err,
+                                         "HMGET %s suite status started_ms ended_ms "
+                                         "summary",
                                          rk);
         if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 5 &&
             h->element[0]->type == REDIS_REPLY_STRING &&
             (suite == NULL || strcmp(h->element[0]->str, suite) == 0)) {
 #define S(k) (h->element[k]->type == REDIS_REPLY_STRING ? h->element[k]->str : "")
             json_t *sum = json_loads(S(4), 0, NULL);
-            json_array_append_new(out, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o?}", "run",
-                                                 r->element[i]->str, "suite", S(0), "status", S(1),
-                                                 "started_ms", S(2), "ended_ms", S(3), "summary",
-                                                 sum));
+            json_array_append_new(out,
+                                  json_pack("{s:s,s:s,s:s,s:s,s:s,s:o?}", "run", r->element[i]->str,
+                                            "suite", S(0), "status", S(1), "started_ms", S(2),
+                                            "ended_ms", S(3), "summary", sum));
 #undef S
         }
         if (h)
@@ -157,13 +157,11 @@ list_main(const char *url, const char *suite, int as_json)
     } else {
         size_t i;
         json_t *e;
-        json_array_foreach(out, i, e)
-            printf("%s  %-20s %-8s %s\n", json_string_value(json_object_get(e, "run")),
-                   json_string_value(json_object_get(e, "suite")),
-                   json_string_value(json_object_get(e, "status")),
-                   json_is_true(json_object_get(json_object_get(e, "summary"), "pass"))
-                       ? "pass"
-                       : "-");
+        json_array_foreach(out, i, e) printf(
+            "%s  %-20s %-8s %s\n", json_string_value(json_object_get(e, "run")),
+            json_string_value(json_object_get(e, "suite")),
+            json_string_value(json_object_get(e, "status")),
+            json_is_true(json_object_get(json_object_get(e, "summary"), "pass")) ? "pass" : "-");
     }
     json_decref(out);
     return 0;
@@ -189,10 +187,11 @@ finish_record(const char *url, json_t *run)
     json_decref(sum);
     char key[160];
     wt_err_t err = {0};
-    redisReply *r = wt_redis_command(
-        redis, &err, "HSET %s status done ended_ms %lld summary %s",
-        wt_store_key(&store, key, sizeof key, "bench:%s", json_string_value(json_object_get(run, "run"))),
-        (long long)json_integer_value(json_object_get(run, "ended_ms")), js);
+    redisReply *r =
+        wt_redis_command(redis, &err, "HSET %s status done ended_ms %lld summary %s",
+                         wt_store_key(&store, key, sizeof key, "bench:%s",
+                                      json_string_value(json_object_get(run, "run"))),
+                         (long long)json_integer_value(json_object_get(run, "ended_ms")), js);
     if (r)
         freeReplyObject(r);
     free(js);
@@ -230,10 +229,9 @@ run_main(run_args_t *a, const char *suite_file, wt_cli_conn_t *conn)
     }
     wt_diags_t d;
     wt_diags_init(&d);
-    wt_bench_suite_t *s = wt_bench_suite_load(file, &d);
-    json_t *fleet = s ? fleet_workflows(conn->redis) : NULL;
-    if (s && fleet && json_object_size(fleet))
-        wt_bench_suite_check(s, known_workflow, fleet, &d);
+    json_t *fleet = fleet_workflows(conn->redis);
+    wt_bench_suite_t *s = wt_bench_suite_load(
+        file, fleet && json_object_size(fleet) ? known_workflow : NULL, fleet, &d);
     for (int i = 0; s && i < a->o.nmatrix; i++)
         if (wt_bench_suite_variant(s, a->o.matrix[i]) == NULL)
             wt_diags_add(&d, file, 0, 0, 0, "--matrix %s: no such variant in the suite",
@@ -244,13 +242,12 @@ run_main(run_args_t *a, const char *suite_file, wt_cli_conn_t *conn)
     wt_diags_sort(&d);
     wt_diags_print(&d, stderr);
     int rc = 0;
-    if (s == NULL || d.errors || (s && fleet == NULL)) {
+    if (s == NULL || d.errors || fleet == NULL) {
         rc = 2;
         goto out;
     }
     if (mkdir(a->o.out_dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "worktrain bench: cannot create '%s': %s\n", a->o.out_dir,
-                strerror(errno));
+        fprintf(stderr, "worktrain bench: cannot create '%s': %s\n", a->o.out_dir, strerror(errno));
         rc = 2;
         goto out;
     }
@@ -300,14 +297,25 @@ out:
 int
 wt_cli_bench_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"matrix", 1, 0, 'm'},      {"repeat", 1, 0, 'n'},   {"concurrency", 1, 0, 'c'},
-        {"out", 1, 0, 'o'},         {"junit", 1, 0, 'J'},    {"baseline", 1, 0, 'B'},
-        {"max-regression", 1, 0, 'M'}, {"resume", 1, 0, 'R'}, {"record", 1, 0, 'W'},
-        {"replay", 1, 0, 'P'},      {"json", 0, 0, 'j'},     {"quiet", 0, 0, 'q'},
-        {"suite", 1, 0, 's'},       {"broker", 1, 0, 'b'},   {"redis", 1, 0, 'r'},
-        {"help", 0, 0, 'h'},        WT_CLI_CURVE_KEY_OPT,    WT_CLI_BROKER_PUB_OPT,
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"matrix", 1, 0, 'm'},
+                                         {"repeat", 1, 0, 'n'},
+                                         {"concurrency", 1, 0, 'c'},
+                                         {"out", 1, 0, 'o'},
+                                         {"junit", 1, 0, 'J'},
+                                         {"baseline", 1, 0, 'B'},
+                                         {"max-regression", 1, 0, 'M'},
+                                         {"resume", 1, 0, 'R'},
+                                         {"record", 1, 0, 'W'},
+                                         {"replay", 1, 0, 'P'},
+                                         {"json", 0, 0, 'j'},
+                                         {"quiet", 0, 0, 'q'},
+                                         {"suite", 1, 0, 's'},
+                                         {"broker", 1, 0, 'b'},
+                                         {"redis", 1, 0, 'r'},
+                                         {"help", 0, 0, 'h'},
+                                         WT_CLI_CURVE_KEY_OPT,
+                                         WT_CLI_BROKER_PUB_OPT,
+                                         {0, 0, 0, 0}};
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(bench_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
@@ -315,8 +323,8 @@ wt_cli_bench_main(int argc, char **argv)
     const char *sub = argv[1];
     wt_cli_conn_t conn;
     wt_cli_conn_defaults(&conn);
-    run_args_t a = {.o = {.repeat = 1, .concurrency = 64, .out_dir = "bench-results",
-                          .spawn_wait_ms = 10000}};
+    run_args_t a = {
+        .o = {.repeat = 1, .concurrency = 64, .out_dir = "bench-results", .spawn_wait_ms = 10000}};
     char **matrix = wt_xcalloc((size_t)argc, sizeof *matrix);
     const char *suite = NULL;
     int c, rc = 0;

@@ -1,0 +1,241 @@
+# ctest-timeout: 300
+"""`worktrain bench` against a real fleet (redis, broker, one worker, the
+scripted provider): bad suites are refused with every problem at once
+(exit 2, no session started); the smoke suite runs end to end with every
+scorer kind, a failing session is scored failed with its reason, JUnit and
+the Redis record are written; thresholds exit 1; --repeat reports
+pass@k/pass^k and flags a flaky case; --baseline/--max-regression and
+`bench compare`; and a runner killed with SIGKILL mid-run and resumed with
+--resume spawns nothing twice and scores nothing twice."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(__file__))
+from wtfleet import BIN, REPO, Check, Fleet  # noqa: E402
+
+SMOKE = os.path.join(REPO, "tests", "bench", "smoke")
+
+
+def done(ctx, note="done"):
+    return {"tool_calls": [{"name": "complete_step", "input": {"notes": note, "context": ctx}}]}
+
+
+def script():
+    base = json.load(open(os.path.join(REPO, "tests", "scripts", "bench-smoke.json")))["scripts"]
+    extra = [
+        {"name": "broken", "when": {"context": {"case": "broken"}},
+         "replies": [{"error": {"status": 400}}]},
+        {"name": "flaky-1", "when": {"context": {"case": "flaky", "repeat": 1}},
+         "replies": [done({"findings": [], "verdict": "minor"})]},
+        {"name": "flaky", "when": {"context": {"case": "flaky"}},
+         "replies": [done({"findings": [], "verdict": "clean"})]},
+        {"name": "slow", "when": {"goal_contains": "slow"},
+         "replies": [dict(done({"findings": ["x"], "verdict": "clean"}), delay_ms=700)]},
+    ]
+    return {"scripts": extra + base}
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def bench(fleet, *args, timeout=150):
+    return fleet.run_cli("bench", *args, timeout=timeout)
+
+
+def test_bad_input(check, fleet, tmp):
+    before = fleet.r.zcard("wt:sessions")
+    suite = write(os.path.join(tmp, "bad", "suite.yml"), """suite: bad
+workflow: no-such-workflow
+cases:
+  - {id: a, goal: g, workspace: fixtures/missing, expect: {v: 1}}
+  - {id: a, goal: g, expect: {v: 1}}
+  - {id: b, goal: g}
+scorers:
+  - {name: v, type: equals, output: result.v, expect: v}
+thresholds: {recal: 0.5}
+""")
+    r = bench(fleet, "run", suite, "--out", os.path.join(tmp, "bad-out"))
+    check(r.returncode == 2, "a bad suite exits 2 (got %d)" % r.returncode)
+    err = r.stderr
+    for what in ["unknown workflow 'no-such-workflow'", "workspace 'fixtures/missing' is not a "
+                 "directory", "unknown output path 'result.v'", "unknown metric 'recal'",
+                 "duplicate case id 'a'", "case 'b' has no expect.v"]:
+        check(what in err, "reported: %s" % what)
+    check(err.count("suite.yml:") >= 6, "each problem names FILE:LINE:COL:\n" + err)
+    check(fleet.r.zcard("wt:sessions") == before, "no session was started")
+    r = bench(fleet, "run", os.path.join(SMOKE, "suite.yml"), "--matrix", "nope")
+    check(r.returncode == 2 and "--matrix nope" in r.stderr, "unknown --matrix exits 2")
+    r = bench(fleet, "run")
+    check(r.returncode == 2, "usage error exits 2")
+
+
+def test_smoke(check, fleet, tmp):
+    out = os.path.join(tmp, "smoke")
+    suite = write(os.path.join(tmp, "smoke-suite", "suite.yml"),
+                  open(os.path.join(SMOKE, "suite.yml")).read()
+                  .replace("workspace: fixtures/adder", "workspace: %s/fixtures/adder" % SMOKE)
+                  + "\n")
+    # one more case whose session fails (the model answers HTTP 400)
+    text = open(suite).read().replace("scorers:", "  - {id: broken, goal: g, expect: "
+                                      "{findings: [], verdict: clean}}\nscorers:", 1)
+    write(suite, text)
+    r = bench(fleet, "run", suite, "--out", out, "--junit", os.path.join(out, "junit.xml"),
+              "--json")
+    check(r.returncode == 0, "smoke exits 0 (got %d: %s)" % (r.returncode, r.stderr[-500:]))
+    run = json.load(open(os.path.join(out, "RUN.json")))
+    check(json.loads(r.stdout) == run, "--json prints RUN.json")
+    check(os.path.exists(os.path.join(out, "RUN.md")), "RUN.md written")
+    main = next(v for v in run["variants"] if v["name"] == "main")
+    cases = {c["id"]: c for c in main["cases"]}
+    check(cases["sloppy"]["scores"]["recall"] == 0.5 and cases["sloppy"]["outcome"] == "fail",
+          "sloppy: recall 0.5, fails")
+    check(cases["off-by-one"]["outcome"] == "pass", "off-by-one passes (substring match)")
+    check(cases["fixme"]["scores"]["tests"] == 1.0,
+          "fixme: make test passes in the session's workspace after the agent's edit")
+    b = cases["broken"]
+    check(b["outcome"] == "fail" and "session ended error" in b.get("reason", ""),
+          "a failed session is scored failed with the reason: %s" % b.get("reason"))
+    check(main["aggregate"]["pass_rate"]["n"] == 5 and main["cost_usd" if False else "totals"]
+          ["cost_usd"] > 0, "aggregates over 5 cases, cost from prices")
+    check(run["pass"] is True, "recall threshold 0.5 holds")
+    tree = ET.parse(os.path.join(out, "junit.xml")).getroot()
+    suites = tree.findall("testsuite")
+    check(len(suites) == 2 and len(suites[0].findall("testcase")) == 5,
+          "JUnit: a testsuite per variant, a testcase per case")
+    h = fleet.r.hgetall("wt:session:%s" % cases["clean"]["session"])
+    check(h.get("run") == run["run"] and h.get("phase") == "clean",
+          "sessions carry the bench run id and case as tags")
+    rec = fleet.r.hgetall("wt:bench:%s" % run["run"])
+    check(rec.get("status") == "done" and json.loads(rec["summary"])["pass"] is True,
+          "run record in Redis")
+    check(fleet.r.zscore("wt:bench:runs", run["run"]) is not None, "run listed in wt:bench:runs")
+    r = bench(fleet, "list", "--json")
+    check(r.returncode == 0 and any(x["run"] == run["run"] for x in json.loads(r.stdout)),
+          "bench list shows the run")
+    # threshold failure exits 1
+    write(suite, text.replace("thresholds: {recall: 0.5}", "thresholds: {verdict: 0.9}"))
+    r = bench(fleet, "run", suite, "--out", os.path.join(tmp, "smoke2"), "--matrix", "main")
+    check(r.returncode == 1, "a failed threshold exits 1 (got %d)" % r.returncode)
+    # baseline: a better earlier run, regression beyond the allowance exits 1
+    base = dict(run)
+    for v in base["variants"]:
+        v["aggregate"]["recall"]["mean"] = 1.0
+    bpath = write(os.path.join(tmp, "base.json"), json.dumps(base))
+    write(suite, text)
+    r = bench(fleet, "run", suite, "--out", os.path.join(tmp, "smoke3"), "--baseline", bpath,
+              "--max-regression", "0.05")
+    new = json.load(open(os.path.join(tmp, "smoke3", "RUN.json")))
+    check(r.returncode == 1 and any(x["metric"] == "recall" for x in new["regressions"]),
+          "recall dropped beyond 0.05: exit 1 (got %d)" % r.returncode)
+    r = bench(fleet, "run", suite, "--out", os.path.join(tmp, "smoke4"), "--baseline", bpath,
+              "--max-regression", "0.5")
+    check(r.returncode == 0, "within the allowance: exit 0 (got %d)" % r.returncode)
+    r = bench(fleet, "compare", bpath, os.path.join(tmp, "smoke3", "RUN.json"), "--json")
+    d = json.loads(r.stdout) if r.returncode == 0 else []
+    rec = [x for x in d if x["variant"] == "main" and x["metric"] == "recall"]
+    check(rec and abs(rec[0]["delta"] + 0.3) < 1e-6 and "stderr" in rec[0],
+          "compare: recall delta -0.3 with a standard error: %s" % rec)
+
+
+def test_repeat(check, fleet, tmp):
+    suite = write(os.path.join(tmp, "rep", "suite.yml"), """suite: rep
+workflow: bench-one-shot
+cases:
+  - {id: flaky, goal: g, expect: {verdict: clean}}
+  - {id: clean, goal: g, expect: {verdict: clean}}
+scorers:
+  - {name: verdict, type: equals, output: context.verdict, expect: verdict}
+""")
+    out = os.path.join(tmp, "rep-out")
+    r = bench(fleet, "run", suite, "--repeat", "3", "--out", out)
+    check(r.returncode == 0, "repeat run exits 0 (%s)" % r.stderr[-300:])
+    run = json.load(open(os.path.join(out, "RUN.json")))
+    v = run["variants"][0]
+    rep = {x["id"]: x for x in v["repeats"]}
+    check(len(v["cases"]) == 6, "3 repeats of 2 cases")
+    f = rep["flaky"]
+    check(f["passes"] == 2 and f["flaky"] is True and f["pass_at_k"] == 1.0 and
+          f["pass_pow_k"] == 0.0, "flaky: 2/3, pass@3 1, pass^3 0: %s" % f)
+    check(rep["clean"]["flaky"] is False and rep["clean"]["pass_pow_k"] == 1.0, "clean not flaky")
+    check(v["flaky"] == 1 and "pass@3" in v["aggregate"], "variant counts 1 flaky case")
+
+
+def test_resume(check, fleet, tmp):
+    log = os.path.join(tmp, "scored.log")
+    cases = "".join("  - {id: c%d, goal: slow case %d, expect: {findings: [x]}}\n" % (i, i)
+                    for i in range(8))
+    suite = write(os.path.join(tmp, "res", "suite.yml"), """suite: res
+workflow: bench-one-shot
+cases:
+%sscorers:
+  - {name: recall, type: set_recall, output: context.findings, expect: findings}
+  - {name: once, type: command, run: "echo $WT_BENCH_CASE/$WT_BENCH_REPEAT >> %s"}
+""" % (cases, log))
+    out = os.path.join(tmp, "res-out")
+    env = dict(os.environ, WORKTRAIN_REDIS=fleet.redis_url, WORKTRAIN_BROKER=fleet.clients_ep)
+    p = subprocess.Popen([BIN, "bench", "run", suite, "--concurrency", "2", "--out", out],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=REPO,
+                         stdin=subprocess.DEVNULL, start_new_session=True)
+    run_id = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and p.poll() is None:
+        for rid in fleet.r.zrange("wt:bench:runs", 0, -1):
+            rec = fleet.r.hgetall("wt:bench:%s" % rid)
+            if rec.get("suite") == "res" and sum(k.startswith("case:") for k in rec) >= 3:
+                run_id = rid
+        if run_id:
+            break
+        time.sleep(0.05)
+    check(run_id is not None and p.poll() is None, "runner mid-run with 3+ cases scored")
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=10)
+    p.stderr.close()
+    if run_id is None:
+        return
+    scored_before = sum(k.startswith("case:") for k in fleet.r.hgetall("wt:bench:%s" % run_id))
+    check(scored_before < 8, "killed before the end (%d scored)" % scored_before)
+    r = bench(fleet, "run", "--resume", run_id, "--out", out)
+    check(r.returncode == 0, "resume exits 0 (%d: %s)" % (r.returncode, r.stderr[-400:]))
+    run = json.load(open(os.path.join(out, "RUN.json")))
+    check(run["run"] == run_id and len(run["variants"][0]["cases"]) == 8, "all 8 cases in RUN.json")
+    sessions = fleet.r.zrange("wt:run:%s:sessions" % run_id, 0, -1)
+    check(len(sessions) == 8, "8 sessions for 8 cases: nothing spawned twice (%d)" % len(sessions))
+    lines = open(log).read().split()
+    check(sorted(lines) == sorted(set(lines)) and len(lines) == 8,
+          "each case scored exactly once: %s" % lines)
+    check(len({c["session"] for c in run["variants"][0]["cases"]}) == 8, "distinct sessions")
+
+
+def main():
+    check = Check()
+    fleet = Fleet("bench")
+    tmp = os.path.join(fleet.dir, "t")
+    os.makedirs(tmp)
+    try:
+        fleet.start_redis()
+        fleet.start_broker()
+        sp = write(os.path.join(tmp, "script.json"), json.dumps(script()))
+        fleet.start_worker("w1", 4, sp)
+        fleet.wait_workers(1)
+        for t in (test_bad_input, test_smoke, test_repeat, test_resume):
+            print("==", t.__name__)
+            t(check, fleet, tmp)
+    except Exception:
+        fleet.dump_logs()
+        raise
+    finally:
+        fleet.stop()
+    return check.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
