@@ -105,7 +105,7 @@ wt_bench_report_judge(json_t *run, const wt_bench_suite_t *s)
             json_object_set_new(agg, s->scorers[k].name,
                                 stats_json(vals, collect(cases, s->scorers[k].name, vals)));
         json_object_set_new(agg, "pass_rate", stats_json(vals, collect(cases, "pass_rate", vals)));
-        double tin = 0, tout = 0, cost = 0;
+        double tin = 0, tout = 0, cost = 0, jin = 0, jout = 0;
         size_t j;
         json_t *c;
         json_array_foreach(cases, j, c)
@@ -113,12 +113,15 @@ wt_bench_report_judge(json_t *run, const wt_bench_suite_t *s)
             tin += (double)json_integer_value(json_object_get(c, "input_tokens"));
             tout += (double)json_integer_value(json_object_get(c, "output_tokens"));
             cost += json_number_value(json_object_get(c, "cost_usd"));
+            jin += (double)json_integer_value(json_object_get(c, "judge_input_tokens"));
+            jout += (double)json_integer_value(json_object_get(c, "judge_output_tokens"));
         }
         free(vals);
         json_object_set_new(v, "aggregate", agg);
         json_object_set_new(v, "totals",
-                            json_pack("{s:f,s:f,s:f}", "input_tokens", tin, "output_tokens", tout,
-                                      "cost_usd", cost));
+                            json_pack("{s:f,s:f,s:f,s:f,s:f}", "input_tokens", tin, "output_tokens",
+                                      tout, "cost_usd", cost, "judge_input_tokens", jin,
+                                      "judge_output_tokens", jout));
         if (repeat > 1) {
             int flaky = 0;
             json_object_set_new(v, "repeats", repeats(cases, agg, &flaky));

@@ -9,6 +9,8 @@
  * most the scoring in progress, which the resume redoes. */
 #include "wt_bench_run.h"
 
+#include "wt_bench_judge.h"
+
 #include "wt_alloc.h"
 #include "wt_client.h"
 #include "wt_clock.h"
@@ -321,6 +323,22 @@ score(bench_t *b, item_t *it, json_t *result)
             } else {
                 run_command(b, it, sc, wt[0] ? wt : it->dir, scores, errors);
             }
+        } else if (sc->kind == WT_BENCH_LLM_JUDGE) {
+            json_t *got = sc->output ? wt_bench_path_get(output, sc->output) : output;
+            double v = 0;
+            int64_t jin = 0, jout = 0;
+            char why[256] = "";
+            int jrc = wt_bench_judge_score(sc, it->c->goal, it->c->expect, got, &v, &jin, &jout,
+                                           why, sizeof why);
+            json_object_set_new(scores, sc->name, jrc == 0 ? json_real(v) : json_null());
+            if (jrc != 0)
+                json_object_set_new(errors, sc->name, json_string(why));
+            json_object_set_new(
+                e, "judge_input_tokens",
+                json_integer(json_integer_value(json_object_get(e, "judge_input_tokens")) + jin));
+            json_object_set_new(
+                e, "judge_output_tokens",
+                json_integer(json_integer_value(json_object_get(e, "judge_output_tokens")) + jout));
         } else {
             json_t *got = sc->output ? wt_bench_path_get(output, sc->output) : NULL;
             json_t *want = sc->expect ? json_object_get(it->c->expect, sc->expect) : NULL;

@@ -31,8 +31,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *const kind_names[] = {NULL, "equals",  "regex",  "set_recall", "set_precision",
-                                         "f1", "numeric", "command"};
+static const char *const kind_names[] = {NULL, "equals",  "regex",   "set_recall", "set_precision",
+                                         "f1", "numeric", "command", "llm_judge"};
 
 wt_bench_kind_t
 wt_bench_kind_parse(const char *text)
@@ -46,7 +46,7 @@ wt_bench_kind_parse(const char *text)
 const char *
 wt_bench_kind_name(wt_bench_kind_t kind)
 {
-    return kind >= WT_BENCH_EQUALS && kind <= WT_BENCH_COMMAND ? kind_names[kind] : "?";
+    return kind >= WT_BENCH_EQUALS && kind <= WT_BENCH_LLM_JUDGE ? kind_names[kind] : "?";
 }
 
 static int
@@ -317,6 +317,30 @@ wt_bench_command(const char *run, const char *cwd, char *const *env, int64_t tim
     if (WIFSIGNALED(status))
         return 128 + WTERMSIG(status);
     return WEXITSTATUS(status);
+}
+
+int
+wt_bench_judge_parse(const char *text, double *score)
+{
+    if (text == NULL)
+        return -1;
+    while (*text == ' ' || *text == '\n' || *text == '\t' || *text == '\r')
+        text++;
+    /* digits and one dot only: no sign, exponent, hex, inf or nan */
+    size_t n = strspn(text, "0123456789.");
+    const char *rest = text + n;
+    while (*rest == ' ' || *rest == '\n' || *rest == '\t' || *rest == '\r')
+        rest++;
+    if (n == 0 || *rest != '\0' || text[0] == '.' || text[n - 1] == '.')
+        return -1;
+    if (strchr(text, '.') != strrchr(text, '.'))
+        return -1;
+    char *end;
+    double v = strtod(text, &end);
+    if (end != text + n || v < 0.0 || v > 1.0)
+        return -1;
+    *score = v;
+    return 0;
 }
 
 wt_bench_stats_t

@@ -21,6 +21,7 @@ typedef enum wt_bench_kind {
     WT_BENCH_F1,
     WT_BENCH_NUMERIC,
     WT_BENCH_COMMAND,
+    WT_BENCH_LLM_JUDGE,
 } wt_bench_kind_t;
 
 typedef enum wt_bench_match {
@@ -40,6 +41,10 @@ typedef struct wt_bench_scorer {
     double tolerance;       /* numeric: |got - want| <= tolerance passes */
     char *run;              /* command: shell command line */
     int64_t timeout_ms;     /* command: limit (default 5 min) */
+    char *rubric;           /* llm_judge: what a good answer is */
+    char *judge_provider;   /* llm_judge: "openai" or "anthropic" */
+    char *judge_model;      /* llm_judge: model name */
+    char *judge_base_url;   /* llm_judge: API root, NULL = env *_BASE_URL or the public API */
     double pass_at;         /* the case passes this scorer when score >= pass_at (default 1) */
     int line, col;          /* where it is defined, for messages */
 } wt_bench_scorer_t;
@@ -66,6 +71,10 @@ int wt_bench_score_value(const wt_bench_scorer_t *sc, const json_t *got, const j
  * killed). */
 int wt_bench_command(const char *run, const char *cwd, char *const *env, int64_t timeout_ms,
                      size_t max_output, char **output, char *why, size_t cap);
+
+/* Parses a judge's reply strictly: the whole text, blanks around it
+ * aside, must be one decimal number in [0, 1]. 0 with *score, else -1. */
+int wt_bench_judge_parse(const char *text, double *score);
 
 /* The value at a dotted path (a.b.0.c; numbers index arrays) in root,
  * borrowed; NULL when absent. */

@@ -127,6 +127,22 @@ test_pass_k(void)
     WT_CHECK(wt_bench_pass_at_k(5, 0, 3) == 0 && wt_bench_pass_pow_k(5, 5, 5) == 1);
 }
 
+static void
+test_judge_parse(void)
+{
+    double v = -1;
+    WT_CHECK(wt_bench_judge_parse("0.75", &v) == 0 && NEAR(v, 0.75));
+    WT_CHECK(wt_bench_judge_parse(" 1\n", &v) == 0 && NEAR(v, 1));
+    WT_CHECK(wt_bench_judge_parse("0", &v) == 0 && v == 0);
+    const char *bad[] = {"",     "Score: 0.8", "0.8 because", "1.5", "-0",  "+0.5",    ".5", "1.",
+                         "0..5", "1e-1",       "nan",         "inf", "0x1", "0.5 0.6", NULL};
+    for (int i = 0; bad[i]; i++) {
+        v = -1;
+        WT_CHECK(wt_bench_judge_parse(bad[i], &v) == -1 && v == -1);
+    }
+    WT_CHECK(wt_bench_judge_parse(NULL, &v) == -1);
+}
+
 int
 main(void)
 {
@@ -138,6 +154,7 @@ main(void)
         WT_TEST(test_command),
         WT_TEST(test_stats),
         WT_TEST(test_pass_k),
+        WT_TEST(test_judge_parse),
     };
     return wt_test_run(cases, sizeof cases / sizeof cases[0]);
 }

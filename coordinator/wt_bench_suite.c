@@ -306,8 +306,9 @@ load_variant(loader_t *ld, const wt_yaml_node_t *v)
 static void
 load_scorer(loader_t *ld, const wt_yaml_node_t *v)
 {
-    static const char *const keys[] = {"name",  "type",      "output", "expect",  "pattern",
-                                       "match", "tolerance", "run",    "timeout", "pass"};
+    static const char *const keys[] = {"name",   "type",      "output", "expect",  "pattern",
+                                       "match",  "tolerance", "run",    "timeout", "pass",
+                                       "rubric", "provider",  "model",  "base_url"};
     if (wt_yaml_kind(v) != WT_YAML_MAP) {
         wt_diags_add(ld->d, ld->file, AT(v), 0, "a scorer must be a mapping");
         return;
@@ -330,12 +331,16 @@ load_scorer(loader_t *ld, const wt_yaml_node_t *v)
         wt_diags_add(ld->d, ld->file, type ? wt_yaml_line(type) : sc->line,
                      type ? wt_yaml_col(type) : sc->col, 0,
                      "scorer '%s': type must be one of equals, regex, set_recall, set_precision, "
-                     "f1, numeric, command",
+                     "f1, numeric, command, llm_judge",
                      sc->name ? sc->name : "?");
     sc->output = text_of(ld, wt_yaml_map_get(v, "output"), "output");
     sc->expect = text_of(ld, wt_yaml_map_get(v, "expect"), "expect");
     sc->pattern = text_of(ld, wt_yaml_map_get(v, "pattern"), "pattern");
     sc->run = text_of(ld, wt_yaml_map_get(v, "run"), "run");
+    sc->rubric = text_of(ld, wt_yaml_map_get(v, "rubric"), "rubric");
+    sc->judge_provider = text_of(ld, wt_yaml_map_get(v, "provider"), "provider");
+    sc->judge_model = text_of(ld, wt_yaml_map_get(v, "model"), "model");
+    sc->judge_base_url = text_of(ld, wt_yaml_map_get(v, "base_url"), "base_url");
     const wt_yaml_node_t *m = wt_yaml_map_get(v, "match");
     if (m) {
         const char *t = wt_yaml_text(m);
@@ -357,8 +362,21 @@ load_scorer(loader_t *ld, const wt_yaml_node_t *v)
     const char *what = sc->name ? sc->name : "?";
     if (sc->kind == WT_BENCH_COMMAND && sc->run == NULL)
         wt_diags_add(ld->d, ld->file, AT(v), 0, "command scorer '%s' needs 'run'", what);
+    if (sc->kind == WT_BENCH_LLM_JUDGE) {
+        if (sc->rubric == NULL || sc->judge_model == NULL)
+            wt_diags_add(ld->d, ld->file, AT(v), 0,
+                         "llm_judge scorer '%s' needs 'rubric' and "
+                         "'model'",
+                         what);
+        if (sc->judge_provider && strcmp(sc->judge_provider, "openai") != 0 &&
+            strcmp(sc->judge_provider, "anthropic") != 0)
+            wt_diags_add(ld->d, ld->file, AT(wt_yaml_map_get(v, "provider")), 0,
+                         "llm_judge provider must be openai or anthropic");
+    }
     if (sc->kind && sc->kind != WT_BENCH_COMMAND) {
-        if (sc->output == NULL)
+        if (sc->output == NULL && sc->kind == WT_BENCH_LLM_JUDGE)
+            ; /* the judge reads the whole output */
+        else if (sc->output == NULL)
             wt_diags_add(ld->d, ld->file, AT(v), 0,
                          "scorer '%s' needs 'output' (a path like "
                          "context.verdict)",
@@ -369,7 +387,8 @@ load_scorer(loader_t *ld, const wt_yaml_node_t *v)
                          "scorer '%s': unknown output path '%s' (it must start with context., "
                          "notes or artifacts)",
                          what, sc->output);
-        if (sc->expect == NULL && !(sc->kind == WT_BENCH_REGEX && sc->pattern))
+        if (sc->expect == NULL && !(sc->kind == WT_BENCH_REGEX && sc->pattern) &&
+            sc->kind != WT_BENCH_LLM_JUDGE)
             wt_diags_add(ld->d, ld->file, AT(v), 0,
                          "scorer '%s' needs 'expect' (a key of the "
                          "cases' expect)",
@@ -622,6 +641,7 @@ wt_bench_suite_destroy(wt_bench_suite_t **self_p)
     for (int i = 0; i < s->nscorers; i++) {
         wt_bench_scorer_t *sc = &s->scorers[i];
         free(sc->name), free(sc->output), free(sc->expect), free(sc->pattern), free(sc->run);
+        free(sc->rubric), free(sc->judge_provider), free(sc->judge_model), free(sc->judge_base_url);
     }
     for (int i = 0; i < s->nthresholds; i++)
         free(s->thresholds[i].metric);

@@ -11,6 +11,7 @@
 #include "wt_cli_util.h"
 #include "wt_signal.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -252,6 +253,7 @@ run_main(run_args_t *a, const char *suite_file, wt_cli_conn_t *conn)
         goto out;
     }
     wt_signal_install();
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* llm_judge scorers call an LLM */
     json_t *run = wt_bench_run(s, &a->o, &err);
     if (run == NULL) {
         fprintf(stderr, "worktrain bench: %s\n", err.msg);

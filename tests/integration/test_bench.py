@@ -215,6 +215,55 @@ cases:
     check(len({c["session"] for c in run["variants"][0]["cases"]}) == 8, "distinct sessions")
 
 
+def test_judge(check, fleet, tmp):
+    import urllib.request
+    port_file = os.path.join(tmp, "judge.port")
+    fake = subprocess.Popen(["/usr/bin/python3", os.path.join(REPO, "tests/fakes/fake_llm.py"),
+                             "--port-file", port_file, "--expect-key", "sk-judge",
+                             "--default", json.dumps({"reply": {"text": "0.75", "usage": {
+                                 "input_tokens": 40, "output_tokens": 2}}})],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        fleet.wait_for(lambda: os.path.exists(port_file) and open(port_file).read().strip(), 10,
+                       "fake LLM port")
+        url = "http://127.0.0.1:%s" % open(port_file).read().strip()
+        suite = write(os.path.join(tmp, "judge", "suite.yml"), """suite: judge
+workflow: bench-one-shot
+cases:
+  - {id: clean, goal: review it, expect: {verdict: clean}}
+scorers:
+  - {name: judged, type: llm_judge, rubric: "A clean change gets 1.", model: judge-model,
+     base_url: "%s", output: context.verdict, pass: 0.5}
+""" % url)
+        env = {"OPENAI_API_KEY": "sk-judge"}
+        r = fleet.run_cli("bench", "run", suite, "--out", os.path.join(tmp, "j1"), env=env)
+        run = json.load(open(os.path.join(tmp, "j1", "RUN.json")))
+        c = run["variants"][0]["cases"][0]
+        check(r.returncode == 0 and c["scores"]["judged"] == 0.75 and c["outcome"] == "pass",
+              "llm_judge scores 0.75 from the fake LLM (%d %s)" % (r.returncode, c))
+        check(c.get("judge_input_tokens") == 40 and c.get("judge_output_tokens") == 2 and
+              run["variants"][0]["totals"]["judge_input_tokens"] == 40,
+              "the judge's own tokens are counted")
+        reqs = json.loads(urllib.request.urlopen(url + "/_control/requests", timeout=5).read())
+        reqs = reqs.get("requests", reqs) if isinstance(reqs, dict) else reqs
+        check(len(reqs) == 1 and reqs[0]["headers"].get("authorization:key_ok") is True and
+              reqs[0]["path"] == "/v1/chat/completions" and
+              "A clean change gets 1." in json.dumps(reqs[0]["body"]),
+              "one judge call with the rubric and the key: %s" % json.dumps(reqs)[:300])
+        req = urllib.request.Request(url + "/_control/script", method="POST", data=json.dumps(
+            [{"reply": {"text": "Score: 0.8, looks fine"}}]).encode(),
+            headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=5).read()
+        r = fleet.run_cli("bench", "run", suite, "--out", os.path.join(tmp, "j2"), env=env)
+        c = json.load(open(os.path.join(tmp, "j2", "RUN.json")))["variants"][0]["cases"][0]
+        check(c["outcome"] == "error" and c["scores"]["judged"] is None and
+              "not a bare score" in c["errors"]["judged"],
+              "a judge reply that is not a bare number is a scorer error: %s" % c.get("errors"))
+    finally:
+        fake.terminate()
+        fake.wait(timeout=10)
+
+
 def main():
     check = Check()
     fleet = Fleet("bench")
@@ -226,7 +275,7 @@ def main():
         sp = write(os.path.join(tmp, "script.json"), json.dumps(script()))
         fleet.start_worker("w1", 4, sp)
         fleet.wait_workers(1)
-        for t in (test_bad_input, test_smoke, test_repeat, test_resume):
+        for t in (test_bad_input, test_smoke, test_repeat, test_judge, test_resume):
             print("==", t.__name__)
             t(check, fleet, tmp)
     except Exception:
