@@ -393,6 +393,10 @@ spawn(bench_t *b, item_t *it, char *fatal, size_t cap)
     json_object_set_new(ctx, "repeat", json_integer(it->repeat));
     if (it->c->workspace || it->c->repo)
         json_object_set_new(ctx, "keepWorkspace", json_true());
+    if (b->o->record_dir)
+        json_object_set_new(ctx, "benchRecord", json_string(b->o->record_dir));
+    if (b->o->replay_dir)
+        json_object_set_new(ctx, "benchReplay", json_string(b->o->replay_dir));
     char *ctx_json = json_dumps(ctx, JSON_COMPACT);
     json_decref(ctx);
     char key[256];

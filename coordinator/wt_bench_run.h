@@ -31,6 +31,8 @@ typedef struct wt_bench_opts {
     int concurrency;             /* open sessions at most */
     const char *out_dir;         /* where workspaces and logs go */
     const char *resume;          /* run id to continue, or NULL for a new run */
+    const char *record_dir;      /* --record DIR (absolute), or NULL */
+    const char *replay_dir;      /* --replay DIR (absolute), or NULL */
     int quiet;                   /* no progress on stderr */
     int64_t spawn_wait_ms;       /* broker answer limit per SPAWN */
 } wt_bench_opts_t;

@@ -204,7 +204,8 @@ typedef struct run_args {
     const char *junit, *baseline;
     double max_reg;
     int as_json;
-    char out[PATH_MAX];
+    char record[PATH_MAX]; /* --record, absolute */
+    char replay[PATH_MAX]; /* --replay, absolute */
 } run_args_t;
 
 static int
@@ -365,7 +366,14 @@ wt_cli_bench_main(int argc, char **argv)
             break;
         case 'W':
         case 'P':
-            rc = wt_cli_usage_error("bench", "--record/--replay are not available in this build");
+            if (c == 'W' && mkdir(optarg, 0755) != 0 && errno != EEXIST)
+                rc = wt_cli_usage_error("bench", "cannot create --record '%s': %s", optarg,
+                                        strerror(errno));
+            else if (realpath(optarg, c == 'W' ? a.record : a.replay) == NULL)
+                rc = wt_cli_usage_error("bench", "no --%s folder '%s'",
+                                        c == 'W' ? "record" : "replay", optarg);
+            else
+                *(c == 'W' ? &a.o.record_dir : &a.o.replay_dir) = c == 'W' ? a.record : a.replay;
             break;
         case 'j':
             a.as_json = 1;
@@ -406,6 +414,8 @@ wt_cli_bench_main(int argc, char **argv)
             rc = wt_cli_usage_error("bench", "run expects one SUITE.yml (or --resume RUN_ID)");
         else if (a.o.resume && (a.o.nmatrix || a.o.repeat != 1))
             rc = wt_cli_usage_error("bench", "--resume takes --matrix and --repeat from the run");
+        else if (a.o.record_dir && a.o.replay_dir)
+            rc = wt_cli_usage_error("bench", "--record and --replay exclude each other");
         else if (a.baseline == NULL && a.max_reg > 0)
             rc = wt_cli_usage_error("bench", "--max-regression needs --baseline");
         else {

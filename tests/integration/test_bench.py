@@ -264,6 +264,52 @@ scorers:
         fake.wait(timeout=10)
 
 
+def test_record_replay(check, fleet, tmp):
+    suite = write(os.path.join(tmp, "rr", "suite.yml"), """suite: rr
+workflow: bench-one-shot
+cases:
+  - {id: flaky, goal: g, expect: {verdict: clean}}
+  - {id: clean, goal: g, expect: {verdict: clean}}
+  - {id: broken, goal: g, expect: {verdict: clean}}
+scorers:
+  - {name: verdict, type: equals, output: context.verdict, expect: verdict}
+""")
+    rec = os.path.join(tmp, "recordings")
+    r = bench(fleet, "run", suite, "--repeat", "2", "--record", rec, "--out",
+              os.path.join(tmp, "rr1"))
+    run1 = json.load(open(os.path.join(tmp, "rr1", "RUN.json")))
+    turns = sum(c["turns"] for c in run1["variants"][0]["cases"]
+                if c["session_outcome"] == "success")
+    files = [f for f in os.listdir(rec) if f.endswith(".json")]
+    check(len(files) == turns == 4, "one recording per successful LLM turn (%d files, %d turns)"
+          % (len(files), turns))
+    check(all(json.load(open(os.path.join(rec, f)))["case"] != "broken" for f in files),
+          "the failed call (HTTP 400) is not recorded")
+    # Tamper with the recording of case clean, repeat 0: a replay must serve it.
+    for f in files:
+        d = json.load(open(os.path.join(rec, f)))
+        if d["case"] == "clean" and '"repeat"' not in f:
+            calls = d["reply"]["calls"]
+            if calls and calls[0]["input"]["context"]["verdict"] == "clean":
+                calls[0]["input"]["context"]["verdict"] = "replayed"
+                json.dump(d, open(os.path.join(rec, f), "w"))
+                break
+    r = bench(fleet, "run", suite, "--repeat", "2", "--replay", rec, "--out",
+              os.path.join(tmp, "rr2"))
+    run2 = json.load(open(os.path.join(tmp, "rr2", "RUN.json")))
+    by = {(c["id"], c["repeat"]): c for c in run2["variants"][0]["cases"]}
+    verdicts = sorted(by[("clean", k)]["outcome"] for k in (0, 1))
+    check(verdicts == ["fail", "pass"], "replay served the tampered recording for one repeat "
+          "only (repeats are distinct): %s %s" % (verdicts, by[("clean", 1)]))
+    check(by[("flaky", 1)]["outcome"] == "fail" and by[("flaky", 0)]["outcome"] == "pass",
+          "flaky's repeats replay their own answers")
+    b = by[("broken", 0)]
+    check(b["outcome"] == "fail" and "no recording for case broken turn 0" in b.get("reason", ""),
+          "a missing recording is a clear error naming case and turn: %s" % b.get("reason"))
+    r = bench(fleet, "run", suite, "--replay", os.path.join(tmp, "nowhere"))
+    check(r.returncode == 2, "--replay of a missing folder exits 2")
+
+
 def main():
     check = Check()
     fleet = Fleet("bench")
@@ -275,7 +321,8 @@ def main():
         sp = write(os.path.join(tmp, "script.json"), json.dumps(script()))
         fleet.start_worker("w1", 4, sp)
         fleet.wait_workers(1)
-        for t in (test_bad_input, test_smoke, test_repeat, test_judge, test_resume):
+        for t in (test_bad_input, test_smoke, test_repeat, test_judge, test_record_replay,
+                  test_resume):
             print("==", t.__name__)
             t(check, fleet, tmp)
     except Exception:
