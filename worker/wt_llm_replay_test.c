@@ -37,9 +37,8 @@ hash_for(wt_llm_t *llm, const char *sid, const char *run, int repeat, const char
     json_t *ctx = json_pack("{s:s,s:i,s:s,s:s}", "bench", run, "repeat", repeat, "case", "c1",
                             io_key, io_key[6] == 'c' ? "/rec/dir" : "/replay/other");
     char *ctx_json = json_dumps(ctx, JSON_COMPACT);
-    char *first = wt_xasprintf("Goal: g\nSession context (JSON): %s\nworkspace /ws/%s %s", ctx_json, sid,
-                 extra) < 0)
-        abort();
+    char *first = wt_xasprintf("Goal: g\nSession context (JSON): %s\nworkspace /ws/%s %s", ctx_json,
+                               sid, extra);
     json_t *msgs = json_pack("[{s:s,s:s}]", "role", "user", "content", first);
     wt_llm_request_t req = {.system = "sys", .messages = msgs, .session = sid, .turn = 0};
     wt_llm_replay_hash(llm, &req, ctx, out);

@@ -146,15 +146,17 @@ def test_smoke(check, fleet, tmp):
           "compare: recall delta -0.3 with a standard error: %s" % rec)
 
 
+def verdict_suite(tmp, name, ids):
+    """A suite of cases (ids) whose one scorer wants verdict clean."""
+    cases = "".join("  - {id: %s, goal: g, expect: {verdict: clean}}\n" % i for i in ids)
+    return write(os.path.join(tmp, name, "suite.yml"),
+                 "suite: %s\nworkflow: bench-one-shot\ncases:\n%sscorers:\n"
+                 "  - {name: verdict, type: equals, output: context.verdict, expect: verdict}\n"
+                 % (name, cases))
+
+
 def test_repeat(check, fleet, tmp):
-    suite = write(os.path.join(tmp, "rep", "suite.yml"), """suite: rep
-workflow: bench-one-shot
-cases:
-  - {id: flaky, goal: g, expect: {verdict: clean}}
-  - {id: clean, goal: g, expect: {verdict: clean}}
-scorers:
-  - {name: verdict, type: equals, output: context.verdict, expect: verdict}
-""")
+    suite = verdict_suite(tmp, "rep", ["flaky", "clean"])
     out = os.path.join(tmp, "rep-out")
     r = bench(fleet, "run", suite, "--repeat", "3", "--out", out)
     check(r.returncode == 0, "repeat run exits 0 (%s)" % r.stderr[-300:])
@@ -265,15 +267,7 @@ scorers:
 
 
 def test_record_replay(check, fleet, tmp):
-    suite = write(os.path.join(tmp, "rr", "suite.yml"), """suite: rr
-workflow: bench-one-shot
-cases:
-  - {id: flaky, goal: g, expect: {verdict: clean}}
-  - {id: clean, goal: g, expect: {verdict: clean}}
-  - {id: broken, goal: g, expect: {verdict: clean}}
-scorers:
-  - {name: verdict, type: equals, output: context.verdict, expect: verdict}
-""")
+    suite = verdict_suite(tmp, "rr", ["flaky", "clean", "broken"])
     rec = os.path.join(tmp, "recordings")
     r = bench(fleet, "run", suite, "--repeat", "2", "--record", rec, "--out",
               os.path.join(tmp, "rr1"))
