@@ -37,7 +37,8 @@ def script():
         {"name": "slow", "when": {"goal_contains": "slow"},
          "replies": [dict(done({"findings": ["x"], "verdict": "clean"}), delay_ms=700)]},
     ]
-    return {"scripts": extra + base}
+    bundled = json.load(open(os.path.join(REPO, "coordinator", "suites", "scripted.json")))
+    return {"scripts": bundled["scripts"] + extra + base}
 
 
 def write(path, text):
@@ -304,6 +305,36 @@ def test_record_replay(check, fleet, tmp):
     check(r.returncode == 2, "--replay of a missing folder exits 2")
 
 
+def test_bundled(check, fleet, tmp):
+    suites = os.path.join(REPO, "coordinator", "suites")
+    out = os.path.join(tmp, "mr")
+    r = bench(fleet, "run", os.path.join(suites, "mr-review", "suite.yml"), "--out", out,
+              timeout=240)
+    check(r.returncode == 0, "bundled mr-review passes its thresholds (%d: %s)"
+          % (r.returncode, r.stderr[-400:]))
+    run = json.load(open(os.path.join(out, "RUN.json")))
+    wf = next(v for v in run["variants"] if v["name"] == "workflow")
+    bad = [(c["id"], c.get("reason")) for c in wf["cases"] if c["session_outcome"] != "success"]
+    check(len(wf["cases"]) == 12 and not bad,
+          "12 review cases ran through the mr-review workflow: %s" % bad)
+    agg = wf["aggregate"]
+    check(abs(agg["recall"]["mean"] - 10.5 / 12) < 1e-6 and
+          abs(agg["precision"]["mean"] - 10 / 12) < 1e-6,
+          "recall 10.5/12 and precision 10/12 as scripted: %s" % agg)
+    out = os.path.join(tmp, "ct")
+    r = bench(fleet, "run", os.path.join(suites, "coding-task", "suite.yml"), "--out", out,
+              timeout=240)
+    check(r.returncode == 0, "bundled coding-task passes its threshold (%d: %s)"
+          % (r.returncode, r.stderr[-400:]))
+    run = json.load(open(os.path.join(out, "RUN.json")))
+    cases = {c["id"]: c for c in run["variants"][0]["cases"]}
+    check(len(cases) == 6 and all(cases[k]["scores"]["tests"] == 1.0 for k in cases
+                                  if k != "upper"), "5 fixture repos pass make test")
+    check(cases["upper"]["scores"]["tests"] == 0.0 and "exited" in cases["upper"]["errors"]
+          ["tests"] and cases["upper"]["scores"]["claims"] == 1.0,
+          "the scripted wrong fix fails make test though the agent claims success")
+
+
 def main():
     check = Check()
     fleet = Fleet("bench")
@@ -316,7 +347,7 @@ def main():
         fleet.start_worker("w1", 4, sp)
         fleet.wait_workers(1)
         for t in (test_bad_input, test_smoke, test_repeat, test_judge, test_record_replay,
-                  test_resume):
+                  test_bundled, test_resume):
             print("==", t.__name__)
             t(check, fleet, tmp)
     except Exception:
