@@ -335,6 +335,31 @@ def test_bundled(check, fleet, tmp):
           "the scripted wrong fix fails make test though the agent claims success")
 
 
+def test_console(check, fleet, tmp):
+    from test_console_api import Console
+    con = Console(fleet, "console")
+    st, d = con.json("/api/bench")
+    runs = d["runs"] if st == 200 else []
+    mr = [r for r in runs if r["suite"] == "mr-review"]
+    check(st == 200 and mr and mr[0]["pass"] is True and
+          {v["name"] for v in mr[0]["variants"]} == {"workflow", "one-shot"} and
+          "pass_rate" in mr[0]["variants"][0]["metrics"],
+          "/api/bench lists runs with each variant's metric means")
+    check([r["started_ms"] for r in runs] == sorted(r["started_ms"] for r in runs),
+          "runs oldest first, for the chart")
+    st, d = con.json("/api/bench/%s" % mr[0]["run"]) if mr else (0, None)
+    check(st == 200 and len(d["cases"]) == 24 and all(c["session"] for c in d["cases"]) and
+          d["run"]["summary"]["suite"] == "mr-review", "/api/bench/<run>: 24 case rows with sessions")
+    st, _ = con.json("/api/bench/NOSUCHRUN")
+    check(st == 404, "unknown bench run: 404")
+    st, page = con.get("/bench.html")
+    st2, js = con.get("/bench.js")
+    check(st == 200 and st2 == 200 and b"/bench.js" in page and b"<script src=\"http" not in page
+          and b"createElementNS" in js, "Benchmarks page and its inline-SVG script are served")
+    st, index = con.get("/")
+    check(b"/bench.html" in index, "the main page links the Benchmarks tab")
+
+
 def main():
     check = Check()
     fleet = Fleet("bench")
@@ -347,7 +372,7 @@ def main():
         fleet.start_worker("w1", 4, sp)
         fleet.wait_workers(1)
         for t in (test_bad_input, test_smoke, test_repeat, test_judge, test_record_replay,
-                  test_bundled, test_resume):
+                  test_bundled, test_console, test_resume):
             print("==", t.__name__)
             t(check, fleet, tmp)
     except Exception:
