@@ -20,6 +20,7 @@
 #include "wt_store.h"
 #include "wt_ulid.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,32 @@ progress(bench_t *b, int final)
     fflush(stderr);
 }
 
+static int
+has_command(const wt_bench_suite_t *s)
+{
+    for (int i = 0; i < s->nscorers; i++)
+        if (s->scorers[i].kind == WT_BENCH_COMMAND)
+            return 1;
+    return 0;
+}
+
+/* mkdir -p without a shell: most cases have no fixture, and a fork per
+ * case would cost the runner more than the rest of its work. */
+static int
+mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 /* Copies the case's fixture (or clones its repo) into it->dir as a git
  * repository the session's worktree is made from; kept across a resume. */
 static int
@@ -151,10 +178,9 @@ prepare_workspace(bench_t *b, item_t *it, char *why, size_t cap)
             snprintf(why, cap, "preparing the workspace of case %s failed: %.200s", it->c->id,
                      out ? out : "");
         free(out);
-    } else {
-        char *out = NULL;
-        rc = wt_bench_command("mkdir -p \"$WT_DST\"", NULL, env, 10000, 1024, &out, why, cap);
-        free(out);
+    } else if (has_command(b->s) && mkdir_p(it->dir) != 0) { /* the command scorer's cwd */
+        snprintf(why, cap, "cannot create '%s': %s", it->dir, strerror(errno));
+        rc = -1;
     }
     for (int i = 0; i < 4; i++)
         free(env[i]);
@@ -366,16 +392,18 @@ score(bench_t *b, item_t *it, json_t *result)
     store_scored(b, it);
 }
 
-static int
-spawn(bench_t *b, item_t *it, char *fatal, size_t cap)
+/* The SPAWN of an item whose workspace is ready, or NULL when preparing
+ * it failed (the item is then scored failed and the run goes on). */
+static wt_msg_t *
+spawn_msg(bench_t *b, item_t *it)
 {
     char why[300] = "";
-    if (prepare_workspace(b, it, why, sizeof why) != 0) { /* scored failed, run goes on */
+    if (prepare_workspace(b, it, why, sizeof why) != 0) {
         it->scored = case_entry(it);
         json_object_set_new(it->scored, "reason", json_string(why));
         b->open++;
         store_scored(b, it);
-        return 0;
+        return NULL;
     }
     json_t *ctx = json_deep_copy(it->c->context);
     json_t *ac = json_deep_copy(it->v->agent_config);
@@ -419,13 +447,14 @@ spawn(bench_t *b, item_t *it, char *fatal, size_t cap)
         m->require.n = (size_t)it->v->nrequire;
     }
     free(ctx_json);
+    return m;
+}
+
+/* The broker's answer to an item's SPAWN (taken). */
+static void
+spawned(bench_t *b, item_t *it, wt_msg_t *rep)
+{
     wt_err_t err = {0};
-    wt_msg_t *rep = wt_client_request(b->client, m, (int)b->o->spawn_wait_ms, &err);
-    wt_msg_destroy(&m);
-    if (rep == NULL) {
-        snprintf(fatal, cap, "the broker did not answer: %s", err.msg);
-        return -1;
-    }
     b->open++;
     if (rep->cmd != WT_CMD_SPAWNED || rep->session == NULL) {
         it->scored = case_entry(it);
@@ -450,7 +479,47 @@ spawn(bench_t *b, item_t *it, char *fatal, size_t cap)
         }
     }
     wt_msg_destroy(&rep);
-    return 0;
+}
+
+/* Spawns items until `concurrency` are open, all SPAWNs of a round sent
+ * at once (one round trip, not one per session); -1 when the broker does
+ * not answer (fatal set; the run can be resumed). */
+static int
+top_up(bench_t *b, char *fatal, size_t cap)
+{
+    int want = b->o->concurrency - b->open;
+    if (want <= 0 || b->next >= b->nitems)
+        return 0;
+    wt_msg_t **reqs = wt_xcalloc((size_t)want, sizeof *reqs);
+    wt_msg_t **reps = wt_xcalloc((size_t)want, sizeof *reps);
+    item_t **its = wt_xcalloc((size_t)want, sizeof *its);
+    int n = 0;
+    while (n < want && b->next < b->nitems) {
+        item_t *it = &b->items[b->next++];
+        if (it->scored)
+            continue;
+        wt_msg_t *m = spawn_msg(b, it);
+        if (m) {
+            reqs[n] = m;
+            its[n++] = it;
+        }
+    }
+    wt_err_t err = {0};
+    int rc =
+        n ? wt_client_request_batch(b->client, reqs, n, (int)b->o->spawn_wait_ms, reps, &err) : 0;
+    if (rc != 0)
+        snprintf(fatal, cap, "the broker did not answer: %s", err.msg);
+    for (int i = 0; i < n; i++) {
+        wt_msg_destroy(&reqs[i]);
+        if (rc == 0)
+            spawned(b, its[i], reps[i]);
+        else
+            wt_msg_destroy(&reps[i]);
+    }
+    free(reqs);
+    free(reps);
+    free(its);
+    return rc;
 }
 
 static item_t *
@@ -644,11 +713,8 @@ loop(bench_t *b, char *fatal, size_t cap)
     while (b->done < b->nitems) {
         if (wt_signal_stopping())
             return snprintf(fatal, cap, "interrupted (resume with --resume %s)", b->id), -1;
-        while (b->open < b->o->concurrency && b->next < b->nitems) {
-            item_t *it = &b->items[b->next++];
-            if (it->scored == NULL && spawn(b, it, fatal, cap) != 0)
-                return -1;
-        }
+        if (top_up(b, fatal, cap) != 0)
+            return -1;
         progress(b, 0);
         if (b->done >= b->nitems)
             break;
