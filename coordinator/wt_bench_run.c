@@ -86,15 +86,16 @@ wt_bench_load_record(const char *redis_url, const char *run, wt_err_t *err)
     wt_store_init(&st, r, NULL);
     char key[160];
     wt_store_key(&st, key, sizeof key, "bench:%s", run);
-    redisReply *rep =
-        wt_redis_command(r, err, "HMGET %s id suite file matrix repeat out status", key);
+    redisReply *rep = wt_redis_command(
+        r, err, "HMGET %s id suite file matrix repeat out status record replay", key);
     json_t *out = NULL;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 7 &&
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 9 &&
         rep->element[0]->type == REDIS_REPLY_STRING) {
 #define S(i) (rep->element[i]->type == REDIS_REPLY_STRING ? rep->element[i]->str : "")
-        out = json_pack("{s:s,s:s,s:s,s:o,s:i,s:s,s:s}", "id", S(0), "suite", S(1), "file", S(2),
-                        "matrix", json_loads(S(3), 0, NULL) ?: json_array(), "repeat",
-                        (int)strtol(S(4), NULL, 10), "out", S(5), "status", S(6));
+        out = json_pack("{s:s,s:s,s:s,s:o,s:i,s:s,s:s,s:s,s:s}", "id", S(0), "suite", S(1), "file",
+                        S(2), "matrix", json_loads(S(3), 0, NULL) ?: json_array(), "repeat",
+                        (int)strtol(S(4), NULL, 10), "out", S(5), "status", S(6), "record", S(7),
+                        "replay", S(8));
 #undef S
     } else if (rep) {
         wt_err_set(err, WT_ENOTFOUND, "no bench run '%s' in Redis (%s)", run, key);
@@ -639,9 +640,9 @@ write_record(bench_t *b, char *fatal, size_t cap)
     redisReply *r = wt_redis_command(
         b->redis, &err,
         "HSET %s id %s suite %s file %s matrix %s repeat %d out %s status running started_ms %lld "
-        "commit %s runner %s",
+        "commit %s runner %s record %s replay %s",
         b->rkey, b->id, b->s->name, file, mj, b->o->repeat, out, (long long)b->started_ms, commit,
-        runner);
+        runner, b->o->record_dir ? b->o->record_dir : "", b->o->replay_dir ? b->o->replay_dir : "");
     free(mj);
     if (r == NULL)
         return snprintf(fatal, cap, "writing %s: %s", b->rkey, err.msg), -1;

@@ -38,7 +38,8 @@ typedef struct wt_bench_opts {
 } wt_bench_opts_t;
 
 /* Reads the record of run for --resume: a new reference to {id, suite,
- * file, matrix, repeat, out, status}, or NULL with err. */
+ * file, matrix, repeat, out, status, record, replay} ("" when not set), or
+ * NULL with err. */
 json_t *wt_bench_load_record(const char *redis_url, const char *run, wt_err_t *err);
 
 /* Runs the suite to the end; returns the RUN.json object without the

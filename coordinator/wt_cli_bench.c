@@ -223,6 +223,17 @@ run_main(run_args_t *a, const char *suite_file, wt_cli_conn_t *conn)
         }
         snprintf(file, sizeof file, "%s", json_string_value(json_object_get(record, "file")));
         a->o.repeat = (int)json_integer_value(json_object_get(record, "repeat"));
+        const char *rec = json_string_value(json_object_get(record, "record"));
+        const char *rep = json_string_value(json_object_get(record, "replay"));
+        if (a->o.record_dir == NULL && a->o.replay_dir == NULL) { /* as the run was started */
+            if (rec && *rec) {
+                snprintf(a->record, sizeof a->record, "%s", rec);
+                a->o.record_dir = a->record;
+            } else if (rep && *rep) {
+                snprintf(a->replay, sizeof a->replay, "%s", rep);
+                a->o.replay_dir = a->replay;
+            }
+        }
         json_t *m = json_object_get(record, "matrix");
         a->o.nmatrix = (int)json_array_size(m);
         a->o.matrix = wt_xcalloc((size_t)a->o.nmatrix + 1, sizeof(char *));
