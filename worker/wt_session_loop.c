@@ -24,8 +24,8 @@
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_clock.h"
-#include "wt_log.h"
 #include "wt_llm_replay.h"
+#include "wt_log.h"
 #include "wt_session_int.h"
 #include "wt_tools.h"
 
