@@ -22,7 +22,8 @@
 static const char bench_usage[] =
     "usage: worktrain bench run SUITE.yml [--matrix NAME]... [--repeat N] [--concurrency N]\n"
     "                       [--out DIR] [--junit FILE] [--baseline RUN.json --max-regression F]\n"
-    "                       [--json] [--quiet] [--broker EP] [--redis URL]\n"
+    "                       [--record DIR | --replay DIR] [--json] [--quiet]\n"
+    "                       [--broker EP] [--redis URL]\n"
     "       worktrain bench run --resume RUN_ID [--out DIR] [--junit FILE] [--json] ...\n"
     "       worktrain bench compare A.json B.json [--json]\n"
     "       worktrain bench list [--suite NAME] [--json] [--redis URL]\n"
@@ -33,6 +34,8 @@ static const char bench_usage[] =
     "whose runner died: nothing is spawned twice, nothing scored is scored again.\n"
     "--baseline compares with an earlier RUN.json: a metric mean that dropped by more\n"
     "than --max-regression (absolute, default 0) fails the run.\n"
+    "--record DIR stores every LLM reply of the run's sessions (workers write it; DIR\n"
+    "must be shared with them); --replay DIR serves them instead of the provider.\n"
     "Exit 0 when all thresholds hold and nothing regressed, 1 when a threshold failed\n"
     "or a metric regressed, 2 for usage, file or infrastructure errors.\n"
     "\n" WT_CLI_CURVE_HELP;
