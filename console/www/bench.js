@@ -65,6 +65,7 @@
 
   async function showRun(id) {
     const d = await api('/api/bench/' + encodeURIComponent(id));
+    d.cases.sort((a, b) => a.variant.localeCompare(b.variant) || a.id.localeCompare(b.id) || a.repeat - b.repeat);
     const names = [...new Set(d.cases.flatMap((c) => Object.keys(c.scores || {})))];
     const head = el('tr', {}, el('th', {}, 'variant'), el('th', {}, 'case'), el('th', {}, '#'),
       el('th', {}, 'outcome'), ...names.map((n) => el('th', {}, n)), el('th', {}, 'session'), el('th', {}, 'note'));
