@@ -29,6 +29,7 @@ static const struct {
     {"talk", wt_cli_talk_main, "talk with an agent that knows the fleet; records ideas"},
     {"workflows", wt_cli_workflows_main, "list the workflows the fleet can run"},
     {"run", wt_cli_run_main, "run a coordinator pipeline (YAML); --resume continues one"},
+    {"bench", wt_cli_bench_main, "run a benchmark suite on the fleet; compare and list runs"},
     {"validate", wt_cli_validate_main, "check workflow JSON and pipeline YAML files"},
     {"console", wt_console_main, "serve the read-only web console and its JSON API"},
     {"up", wt_cli_up_main, "start a local fleet (redis, broker, workers); --demo runs the demo"},

@@ -22,6 +22,11 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
                     completed on the promoted replica (sentinels, two replicas);
                     `standby`: active broker kill -9 -> the standby active, its
                     first worker, its first dispatch (p50/p99 over 10 kills).
+  suites.json       `worktrain bench`: a 1,000-case x 2-variant suite (equals
+                    and set_recall scorers, scripted provider, 2 workers x 8
+                    slots): wall time, cases/s as a ratio to plain session
+                    throughput measured in the same run, runner CPU and peak
+                    RSS, and the wall-time ratio of --record to none.
   pipeline.json     `worktrain run`: hand-off latency along a 20-phase chain
                     (a phase's session ended -> the next phase's session
                     accepted), and a 500-item foreach: wall time, sessions/s,
@@ -744,6 +749,55 @@ def bench_deploy(n=1000, scrapes=200):
             fleet.stop()
             shutil.rmtree(root, ignore_errors=True)
     return res
+def run_bench_cli(fleet, suite, out, *extra):
+    """Runs `worktrain bench run` to the end; (exit code, wall s, CPU s, peak RSS KB)."""
+    env = dict(os.environ, WORKTRAIN_REDIS=fleet.redis_url, WORKTRAIN_BROKER=fleet.clients_ep)
+    t0 = time.monotonic()
+    p = subprocess.Popen([wtfleet.BIN, "bench", "run", suite, "--concurrency", "64", "--out", out,
+                          "--quiet"] + list(extra), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, env=env, cwd=REPO, stdin=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return p.returncode, time.monotonic() - t0, ru.ru_utime + ru.ru_stime, ru.ru_maxrss
+
+
+def bench_suites(cases=1000):
+    """`worktrain bench run` of cases x 2 variants vs plain sessions on the same fleet."""
+    fleet = fleet_for_bench("bench-suites")
+    try:
+        d = os.path.join(fleet.dir, "suite")
+        os.makedirs(d)
+        suite = os.path.join(d, "suite.yml")
+        with open(suite, "w") as f:
+            f.write("suite: bench\nworkflow: bench-one-step\nmatrix: [{name: a}, {name: b}]\n"
+                    "scorers:\n  - {name: n, type: equals, output: context.n, expect: n}\n"
+                    "  - {name: r, type: set_recall, output: context.n, expect: l}\ncases:\n")
+            for i in range(cases):
+                f.write("  - {id: c%d, goal: g%d, expect: {n: g%d, l: [g%d]}}\n" % (i, i, i, i))
+        n = 2 * cases
+        c = fleet.client()
+        t0 = time.monotonic()
+        sids = c.spawn_many(n, "bench-one-step", goal_fmt="p%d", window=64, timeout_s=600)
+        fleet.wait_completed(sids, timeout_s=900)
+        plain_s = time.monotonic() - t0
+        c.close()
+        rc, wall, cpu, rss = run_bench_cli(fleet, suite, os.path.join(fleet.dir, "out"))
+        run = json.load(open(os.path.join(fleet.dir, "out", "RUN.json")))
+        agg = run["variants"][0]["aggregate"]
+        rc2, wall_rec, cpu_rec, rss_rec = run_bench_cli(
+            fleet, suite, os.path.join(fleet.dir, "out2"), "--record", os.path.join(fleet.dir, "rec"))
+        recorded = len(os.listdir(os.path.join(fleet.dir, "rec")))
+        return {"cases": cases, "variants": 2, "sessions": n, "workers": 2, "slots_per_worker": 8,
+                "concurrency": 64, "exit": rc, "pass_rate": agg["pass_rate"]["mean"],
+                "plain_sessions_per_s": round(n / plain_s, 1),
+                "bench_wall_s": round(wall, 2), "bench_cases_per_s": round(n / wall, 1),
+                "ratio_to_plain": round((n / wall) / (n / plain_s), 3),
+                "runner_cpu_s": round(cpu, 2), "runner_peak_rss_kb": rss,
+                "record": {"exit": rc2, "wall_s": round(wall_rec, 2), "recordings": recorded,
+                           "runner_cpu_s": round(cpu_rec, 2), "runner_peak_rss_kb": rss_rec,
+                           "wall_ratio_to_none": round(wall_rec / wall, 3)}}
+    finally:
+        fleet.stop()
 
 
 def main():
@@ -752,7 +806,7 @@ def main():
     ap.add_argument("--sessions", type=int, default=20000)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition,replicas,failover,standby,deploy")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition,replicas,failover,standby,deploy,suites")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -798,6 +852,9 @@ def main():
     if not only or "standby" in only:
         report["standby"] = bench_standby()
         print("standby:    %s" % json.dumps(report["standby"]), flush=True)
+    if not only or "suites" in only:
+        report["suites"] = bench_suites()
+        print("suites:     %s" % json.dumps(report["suites"]), flush=True)
     if not only or "partition" in only:
         report["partition"] = bench_partition()
         print("partition:  %s" % json.dumps(report["partition"]), flush=True)
@@ -811,6 +868,7 @@ def main():
              "agent.json": ["concurrency"],
              "reliability.json": ["resume", "throughput_under_kills"],
              "pipeline.json": ["pipeline"],
+             "suites.json": ["suites"],
              "console.json": ["console"],
              "triggers.json": ["triggers"]}
     for name, keys in files.items():

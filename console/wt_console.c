@@ -19,6 +19,7 @@
 #include "wt_console_api.h"
 #include "wt_console_auth.h"
 #include "wt_console_ideas.h"
+#include "wt_console_bench.h"
 #include "wt_console_query.h"
 #include "wt_console_runs.h"
 #include "wt_console_sse.h"
@@ -383,6 +384,15 @@ api(wt_console_t *self, struct MHD_Connection *c, conn_t *cc, const char *url)
         return send_result(c, wt_console_api_workers(st, &err), &err);
     if (strcmp(url, "/api/ideas") == 0)
         return send_result(c, wt_console_ideas(st, &err), &err);
+    if (strcmp(url, "/api/bench") == 0)
+        return send_result(c, wt_console_bench_list(st, &err), &err);
+    if (strncmp(url, "/api/bench/", 11) == 0) {
+        char id[WT_CONSOLE_ID_MAX + 1];
+        const char *sub;
+        if (split_id(url + 11, id, sizeof id, &sub) != 0 || *sub != '\0')
+            return send_error(c, MHD_HTTP_BAD_REQUEST, "bad bench run id in the path");
+        return send_result(c, wt_console_bench_get(st, id, &err), &err);
+    }
     if (strcmp(url, "/api/runs") == 0) {
         wt_console_page_query_t q;
         if (wt_console_query_page(arg, c, &q, &err) != 0)

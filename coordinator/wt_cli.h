@@ -18,6 +18,7 @@ int wt_cli_inbox_main(int argc, char **argv);
 int wt_cli_tell_main(int argc, char **argv);
 int wt_cli_keygen_main(int argc, char **argv);
 int wt_cli_talk_main(int argc, char **argv);
+int wt_cli_bench_main(int argc, char **argv);
 
 /* Waits (all mode) for sids and returns a new JSON array of the results of
  * those that ended, in order; *rc gets await's exit code (0 1 2). */

@@ -141,6 +141,22 @@ retry_unavailable(const wt_msg_t *req, const wt_msg_t *rep)
            (req->cmd != WT_CMD_SPAWN || (req->key != NULL && req->key[0] != '\0'));
 }
 
+/* Waits up to wait_ms for one reply (the monitor socket wakes it too, so
+ * a refused handshake is seen); NULL when none came. */
+static wt_msg_t *
+poll_reply(wt_client_t *self, int64_t wait_ms)
+{
+    zmq_pollitem_t it[] = {{self->sock, 0, ZMQ_POLLIN, 0}, {self->monitor, 0, ZMQ_POLLIN, 0}};
+    if (zmq_poll(it, self->monitor ? 2 : 1, (long)wait_ms) <= 0 || !(it[0].revents & ZMQ_POLLIN))
+        return NULL;
+    wt_msg_t *rep = NULL;
+    int code = 0;
+    wt_err_t e = {0};
+    if (wt_wire_recv(self->sock, 0, WT_CHAN_CLIENT, NULL, NULL, &rep, &code, 1, &e) != 1)
+        return NULL;
+    return rep;
+}
+
 wt_msg_t *
 wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *err)
 {
@@ -182,16 +198,8 @@ wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *er
             }
             if (now >= resend_at)
                 break;
-            zmq_pollitem_t it[] = {{self->sock, 0, ZMQ_POLLIN, 0},
-                                   {self->monitor, 0, ZMQ_POLLIN, 0}};
-            int64_t wait = (resend_at < deadline ? resend_at : deadline) - now;
-            if (zmq_poll(it, self->monitor ? 2 : 1, (long)wait) <= 0 ||
-                !(it[0].revents & ZMQ_POLLIN))
-                continue;
-            wt_msg_t *rep = NULL;
-            int code = 0;
-            wt_err_t e = {0};
-            if (wt_wire_recv(self->sock, 0, WT_CHAN_CLIENT, NULL, NULL, &rep, &code, 1, &e) != 1)
+            wt_msg_t *rep = poll_reply(self, (resend_at < deadline ? resend_at : deadline) - now);
+            if (rep == NULL)
                 continue;
             if (rep->req == req->req && rep->cmd == WT_CMD_ERROR &&
                 (rep->code == WT_PROTO_E_NOT_ACTIVE || retry_unavailable(req, rep)) &&
@@ -208,4 +216,56 @@ wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *er
             wt_msg_destroy(&rep); /* a late answer to an earlier try */
         }
     }
+}
+
+int
+wt_client_request_batch(wt_client_t *self, wt_msg_t **reqs, int n, int timeout_ms, wt_msg_t **reps,
+                        wt_err_t *err)
+{
+    for (int i = 0; i < n; i++) {
+        reqs[i]->req = self->next++;
+        reps[i] = NULL;
+    }
+    int64_t deadline = wt_clock_mono_ms() + timeout_ms;
+    int64_t resend_every = timeout_ms / 3 > 100 ? timeout_ms / 3 : 100;
+    int left = n;
+    while (left > 0) {
+        for (int i = 0; i < n; i++)
+            if (reps[i] == NULL && wt_wire_send(self->sock, NULL, 0, reqs[i], 0, err) != 0)
+                return -1;
+        int64_t resend_at = wt_clock_mono_ms() + resend_every;
+        for (;;) {
+            int64_t now = wt_clock_mono_ms();
+            read_monitor(self); /* drained, or its events would wake every poll */
+            if (self->refused)
+                return wt_err_set(err, WT_EPROTO, "broker at %s refused this client's connection",
+                                  self->endpoint);
+            if (left == 0 || now >= resend_at)
+                break;
+            if (now >= deadline)
+                return wt_err_set(err, WT_ETIMEDOUT,
+                                  "broker at %s did not answer %d of %d requests within %d ms",
+                                  self->endpoint, left, n, timeout_ms);
+            wt_msg_t *rep = poll_reply(self, (resend_at < deadline ? resend_at : deadline) - now);
+            if (rep == NULL)
+                continue;
+            int k = -1;
+            for (int i = 0; i < n && k < 0; i++)
+                if (reps[i] == NULL && reqs[i]->req == rep->req)
+                    k = i;
+            if (k < 0 || (rep->cmd == WT_CMD_ERROR && (rep->code == WT_PROTO_E_NOT_ACTIVE ||
+                                                       retry_unavailable(reqs[k], rep)))) {
+                /* late, a standby, or Redis failing over: re-sent next round */
+                wt_msg_destroy(&rep);
+                continue;
+            }
+            reps[k] = rep;
+            left--;
+        }
+        if (left > 0 && wt_clock_mono_ms() >= deadline)
+            return wt_err_set(err, WT_ETIMEDOUT,
+                              "broker at %s did not answer %d of %d requests within %d ms",
+                              self->endpoint, left, n, timeout_ms);
+    }
+    return 0;
 }

@@ -399,9 +399,12 @@ retire_workspace(wt_session_t *self, const char *ended)
 {
     if (self->workspace[0] == '\0' || strcmp(ended, "handback") == 0 || strcmp(ended, "stale") == 0)
         return;
+    /* keepWorkspace (set by `worktrain bench` for command scorers such as
+     * `make test`): a successful session's workspace stays until pruned. */
+    int keep = json_is_true(json_object_get(self->context0, "keepWorkspace"));
     wt_err_t err = {0};
     if (wt_workspace_retire(self->env->workspace_root, self->sid, self->workspace_repo,
-                            strcmp(ended, "success") == 0, &err) != 0)
+                            !keep && strcmp(ended, "success") == 0, &err) != 0)
         wt_log_warn("session %s: workspace left in place: %s", self->sid, err.msg);
 }
 

@@ -24,6 +24,7 @@
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_clock.h"
+#include "wt_llm_replay.h"
 #include "wt_log.h"
 #include "wt_session_int.h"
 #include "wt_tools.h"
@@ -381,7 +382,7 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
                             .workflow = self->workflow_id,
                             .context = self->context0};
     wt_err_t err = {0};
-    int rc = wt_llm_complete(self->env->llm, &req, reply, &err);
+    int rc = wt_llm_replay_complete(self->env->llm, &req, self->context0, reply, &err);
     self->turn++;
     self->turns_used++;
     COUNT(self, llm_calls, 1);
