@@ -595,7 +595,7 @@ eval_argv(const char *cmd, const char *body, const char *nkeys_s, int argc, cons
     }
 }
 
-#define WT_REDIS_MAX_EVAL_ARGS 64
+#define WT_REDIS_MAX_EVAL_ARGS 512 /* group commit batches (wt_store_append_batch) */
 
 redisReply *
 wt_redis_eval(wt_redis_t *self, wt_redis_script_t *script, int nkeys, int argc, const char **argv,

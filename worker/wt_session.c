@@ -103,18 +103,44 @@ wt_session_abandon(wt_session_t *self)
     self->cancel = 1; /* interrupts a running tool or LLM call */
 }
 
+/* After a write of wt_events: stale sets `stale`, another failure says why
+ * in write_error. Returns rc. */
+static int
+written(wt_session_t *self, int rc, const char *what, const wt_err_t *err)
+{
+    if (rc == 0)
+        return 0;
+    if (self->events.stale)
+        self->stale = 1;
+    else
+        snprintf(self->write_error, sizeof self->write_error, "cannot write %s: %s", what,
+                 err->msg);
+    return -1;
+}
+
 int
 wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
                 const char **fields)
 {
     wt_err_t err = {0};
-    if (wt_events_emit(&self->events, type, data, fleet, nfields, fields, &err) == 0)
-        return 0;
-    if (self->events.stale)
-        self->stale = 1;
-    else
-        snprintf(self->write_error, sizeof self->write_error, "cannot write %s: %s", type, err.msg);
-    return -1;
+    return written(self, wt_events_emit(&self->events, type, data, fleet, nfields, fields, &err),
+                   type, &err);
+}
+
+int
+wt_session_defer(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
+                 const char **fields)
+{
+    wt_err_t err = {0};
+    return written(self, wt_events_defer(&self->events, type, data, fleet, nfields, fields, &err),
+                   type, &err);
+}
+
+int
+wt_session_commit(wt_session_t *self)
+{
+    wt_err_t err = {0};
+    return written(self, wt_events_commit(&self->events, &err), "events", &err);
 }
 
 json_t *
@@ -309,7 +335,9 @@ start(wt_session_t *self, char *detail, size_t cap)
     const char *step = self->run ? wt_wfrun_step_id(self->run) : "";
     const char *fields[] = {"status",     "running", "worker", self->env->worker_name,
                             "started_ms", started,   "step",   step};
-    if (wt_session_emit(
+    /* Deferred: stored with the events before the first LLM call (or the
+     * session_completed of a session that cannot start), one round trip. */
+    if (wt_session_defer(
             self, "session_started",
             json_pack("{s:s,s:i}", "worker", self->env->worker_name, "attempt", self->attempt), 1,
             8, fields) != 0)
@@ -323,9 +351,18 @@ start(wt_session_t *self, char *detail, size_t cap)
         snprintf(detail, cap, "%s", err.msg);
         return "error";
     }
-    int earlier = 0;
+    int earlier = 0, replayed = 0;
     json_t *told = json_array();
-    int replayed = replay(self, &earlier, told, &err);
+    /* Lease epoch 1 is the session's first lease ever (every ASSIGN raises
+     * it, nothing lowers it, and only a holder can write events), so no
+     * earlier run can have left events to resume from: skip the read. Any
+     * later lease stores session_started and reads the stream. */
+    if (self->epoch > 1 && wt_session_commit(self) != 0) {
+        json_decref(told);
+        return self->stale ? "stale" : "handback";
+    }
+    if (self->epoch > 1)
+        replayed = replay(self, &earlier, told, &err);
     if (replayed < 0) {
         json_decref(told);
         wt_log_error("session %s: cannot read its events to resume: %s; handing it back", self->sid,
@@ -416,8 +453,12 @@ wt_session_run(wt_session_t *self)
                     (long long)self->epoch);
         return "stale";
     }
-    if (strcmp(outcome, "handback") == 0)
+    if (strcmp(outcome, "handback") == 0) {
+        /* What the run did is stored before it is handed back, so the
+         * next run resumes after it (e.g. a deferred step_advanced). */
+        wt_session_commit(self);
         return "handback";
+    }
     const char *ended = finish(self, outcome, detail);
     retire_workspace(self, ended);
     return ended;

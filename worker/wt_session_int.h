@@ -57,6 +57,14 @@ struct wt_session {
  * (self->write_error says why). */
 int wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
                     const char **fields);
+/* Group commit (issue 18): buffers an event to be written with the next
+ * emit or commit (wt_events_defer). Only for events that need not be
+ * stored before the next outside action: every LLM call, tool with side
+ * effects and child spawn commits first. -1 as wt_session_emit. */
+int wt_session_defer(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
+                     const char **fields);
+/* Writes the deferred events (one round trip); -1 as wt_session_emit. */
+int wt_session_commit(wt_session_t *self);
 /* One step_skipped event per step the cursor passed over since the last
  * call ({step, condition, values}); -1 as wt_session_emit. */
 int wt_session_emit_skipped(wt_session_t *self);

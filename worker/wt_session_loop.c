@@ -77,7 +77,7 @@ wt_session_emit_skipped(wt_session_t *self)
     int rc = 0;
     json_array_foreach(list, i, e)
     {
-        if (rc == 0 && wt_session_emit(self, "step_skipped", json_incref(e), 0, 0, NULL) != 0)
+        if (rc == 0 && wt_session_defer(self, "step_skipped", json_incref(e), 0, 0, NULL) != 0)
             rc = -1;
     }
     json_decref(list);
@@ -119,7 +119,8 @@ complete_step(wt_session_t *self, json_t *input, wt_tool_result_t *res)
                           json_is_array(arts) ? json_incref(arts) : json_array());
     const char *fields[] = {"step", wt_wfrun_done(self->run) ? "" : wt_wfrun_step_id(self->run)};
     free((char *)from);
-    if (wt_session_emit(self, "step_advanced", d, 1, 2, fields) != 0)
+    /* Deferred: stored before the next LLM call or tool (which commits). */
+    if (wt_session_defer(self, "step_advanced", d, 1, 2, fields) != 0)
         return -1;
     if (wt_session_emit_skipped(self) != 0)
         return -1;
@@ -162,9 +163,13 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
      * this session may be why, and only then is the run charged against
      * --max-attempts (the broker's requeue reads it). */
     const char *mark[] = {"in_tool", c->name};
-    if (wt_session_emit(self, "tool_call_started",
-                        json_pack("{s:s,s:s}", "tool", c->name, "args_summary", summary), 0, 2,
-                        mark) != 0) {
+    /* The workflow's own tools (complete_step, report_issue) act only on
+     * the session: their events go with the next commit. Any other tool
+     * is an outside action: everything before it is stored first. */
+    int internal = strcmp(c->name, "complete_step") == 0 || strcmp(c->name, "report_issue") == 0;
+    if ((internal ? wt_session_defer : wt_session_emit)(
+            self, "tool_call_started",
+            json_pack("{s:s,s:s}", "tool", c->name, "args_summary", summary), 0, 2, mark) != 0) {
         free(summary);
         return -1;
     }
@@ -204,8 +209,8 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
                                          (json_int_t)ms, "result_summary", rs);
     free(rs);
     const char *unmark[] = {"in_tool", ""};
-    int rc = wt_session_emit(self, res.is_error ? "tool_call_failed" : "tool_call_completed", d, 0,
-                             2, unmark);
+    int rc = wt_session_defer(self, res.is_error ? "tool_call_failed" : "tool_call_completed", d, 0,
+                              2, unmark);
     json_array_append_new(results, result_entry(c, res.text ? res.text : "", res.is_error));
     wt_tool_result_release(&res);
     return rc != 0 ? -1 : advanced;
@@ -237,7 +242,7 @@ record_turn(wt_session_t *self, const wt_llm_reply_t *r)
         json_pack("{s:s,s:I,s:I,s:o,s:s,s:i}", "stop_reason", r->stop_reason, "input_tokens",
                   (json_int_t)r->input_tokens, "output_tokens", (json_int_t)r->output_tokens,
                   "tools", names, "model", r->model, "retries", r->retries);
-    return wt_session_emit(self, "llm_turn_completed", d, 0, 6, fields);
+    return wt_session_defer(self, "llm_turn_completed", d, 0, 6, fields);
 }
 
 /* The outcome after a failed write: stale when the lease moved; otherwise
@@ -332,10 +337,13 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
     if (tier == NULL)
         tier = ac_tier && wt_llm_tier_valid(ac_tier) ? ac_tier : wt_wfrun_model_tier(self->run);
     const char *model = ac_model && *ac_model ? ac_model : wt_llm_model_for(self->env->llm, tier);
-    if (wt_session_emit(self, "llm_turn_started",
-                        json_pack("{s:s,s:i,s:i}", "model", model, "messages",
-                                  (int)json_array_size(self->messages), "turn", self->turn),
-                        0, 0, NULL) != 0)
+    /* The LLM call is an outside action: this turn's start and whatever
+     * the last turn deferred are stored first, in one round trip. */
+    if (wt_session_defer(self, "llm_turn_started",
+                         json_pack("{s:s,s:i,s:i}", "model", model, "messages",
+                                   (int)json_array_size(self->messages), "turn", self->turn),
+                         0, 0, NULL) != 0 ||
+        wt_session_commit(self) != 0)
         return write_failure(self, detail, cap);
     wt_llm_request_t req = {.system = self->system,
                             .messages = self->messages,
