@@ -677,7 +677,7 @@ def bench_limits(n, rate, seconds, waiting):
         ("event XADDs/s fleet-wide", e8["xadd_per_s"], "redis XADD pipelined", pipelined),
         ("event XADDs/s fleet-wide", e8["xadd_per_s"], "redis XADD unpipelined",
          lim.get("redis_xadd_unpipelined_per_s") or 0),
-        ("sessions/s 2x8 (x ~6 broker msgs)", e8["sessions_per_s"] * 6, "zmq ROUTER/DEALER echo",
+        ("sessions/s 2x8 (x ~6 broker msgs)", round(e8["sessions_per_s"] * 6, 1), "zmq ROUTER/DEALER echo",
          zmq_echo),
         ("broker dispatches per broker cpu-s", per_cpu, "target 100000", 100000),
         ("spawn->started p99 ms @%d/s" % rate,

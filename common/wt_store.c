@@ -141,11 +141,12 @@ static const char assign_lua[] = LEADER_LUA INBOX_LUA
     "local f = fenced(p, ARGV[7])\n"
     "if f then return f end\n"
     "local hk = p..'session:'..sid\n"
-    "local st = redis.call('HGET', hk, 'status')\n"
+    "local cur = redis.call('HMGET', hk, 'status', 'spared', 'attempt')\n"
+    "local st = cur[1]\n"
     "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session "
     "'..sid..' is '..tostring(st)) end\n"
-    "local spared = tonumber(redis.call('HGET', hk, 'spared') or '0')\n"
-    "local tried = tonumber(redis.call('HGET', hk, 'attempt') or '0') - spared\n"
+    "local spared = tonumber(cur[2] or '0') or 0\n"
+    "local tried = (tonumber(cur[3] or '0') or 0) - spared\n"
     "local maxa = tonumber(ARGV[5])\n"
     "if maxa > 0 and (tried >= maxa or spared >= maxa * " STR(WT_STORE_LOST_FACTOR) ") then\n"
     "  local reason = 'gave up after '..tried..' attempts: every worker that ran it was lost'\n"
@@ -212,8 +213,9 @@ static const char append_lua[] = FENCE_LUA INBOX_LUA
  * skipped (an earlier try of the batch was stored but its reply lost), the
  * others are written in order. A stale epoch refuses the whole batch before
  * anything is written; so does an ended session when anything new remains.
- * Hash updates of the batch are applied together at the end (sets: last
- * wins; '+name': summed), with the new seq. Returns {stored, tells}. */
+ * Hash updates of the batch are applied together at the end, in one HSET
+ * with the new seq (sets: last wins; '+name': summed onto the value read
+ * with one HMGET, instead of a HINCRBY per field). Returns {stored, tells}. */
 static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "local p, sid, epoch, cap = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local hk = p..'session:'..sid\n"
@@ -264,8 +266,14 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "  table.insert(hs, 'seq_epoch'); table.insert(hs, epoch)\n"
     "  table.insert(hs, 'seq'); table.insert(hs, tostring(top))\n"
     "end\n"
+    "if #iorder > 0 then\n"
+    "  local was = redis.call('HMGET', hk, unpack(iorder))\n"
+    "  for k, f in ipairs(iorder) do\n"
+    "    local base = tonumber(sets[f] or was[k]) or 0\n"
+    "    table.insert(hs, f); table.insert(hs, string.format('%d', base + incr[f]))\n"
+    "  end\n"
+    "end\n"
     "if #hs > 0 then redis.call('HSET', hk, unpack(hs)) end\n"
-    "for _, f in ipairs(iorder) do redis.call('HINCRBY', hk, f, incr[f]) end\n"
     "return {#evs, redis.call('LLEN', tk)}\n";
 
 static const char tell_lua[] =

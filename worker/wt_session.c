@@ -206,15 +206,38 @@ finish(wt_session_t *self, const char *outcome, const char *detail)
 
 /* --- setup --- */
 
+/* A git worktree is made now (its files are the session's input); a plain
+ * directory only gets its path, and is made by the first tool that may
+ * use it (wt_session_workspace_ready): most short sessions never need it. */
 static int
 make_workspace(wt_session_t *self, char *why, size_t cap)
 {
     wt_err_t err = {0};
-    if (wt_workspace_create(self->env->workspace_root, self->sid, self->workspace_repo,
-                            self->workspace, sizeof self->workspace, &err) != 0) {
+    int plain = self->workspace_repo == NULL || self->workspace_repo[0] == '\0';
+    if ((plain ? wt_workspace_path(self->env->workspace_root, self->sid, self->workspace,
+                                   sizeof self->workspace, &err)
+               : wt_workspace_create(self->env->workspace_root, self->sid, self->workspace_repo,
+                                     self->workspace, sizeof self->workspace, &err)) != 0) {
         snprintf(why, cap, "%s", err.msg);
         return -1;
     }
+    self->workspace_later = plain;
+    return 0;
+}
+
+int
+wt_session_workspace_ready(wt_session_t *self, char *why, size_t cap)
+{
+    if (!self->workspace_later)
+        return 0;
+    wt_err_t err = {0};
+    char path[PATH_MAX];
+    if (wt_workspace_create(self->env->workspace_root, self->sid, NULL, path, sizeof path, &err) !=
+        0) {
+        snprintf(why, cap, "%s", err.msg);
+        return -1;
+    }
+    self->workspace_later = 0;
     return 0;
 }
 

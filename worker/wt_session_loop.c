@@ -178,13 +178,17 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
     int64_t t0 = wt_clock_mono_ms();
     wt_tool_result_t res = {0};
     int advanced = 0;
+    char why[512];
     if (strcmp(c->name, "complete_step") == 0)
         advanced = complete_step(self, c->input, &res);
     else if (strcmp(c->name, "report_issue") == 0)
         advanced = report_issue(self, c->input, &res);
     else if (strcmp(c->name, "spawn_agent") == 0)
         advanced = wt_session_spawn_agent(self, c->input, &res);
-    else {
+    else if (wt_session_workspace_ready(self, why, sizeof why) != 0) {
+        res.text = wt_xasprintf("no workspace: %s", why);
+        res.is_error = 1;
+    } else {
         wt_tool_env_t tenv = {self->workspace,
                               &self->cancel,
                               self->env->bash_timeout_ms,
