@@ -697,11 +697,13 @@ wt_store_append_batch(wt_store_t *self, const char *sid, int64_t epoch, const wt
     if (n < 1 || n > WT_STORE_BATCH_MAX || argc > WT_STORE_BATCH_ARGS)
         return wt_err_set(err, WT_ELIMIT, "append batch: %d events, %d args (max %d, %d)", n, argc,
                           WT_STORE_BATCH_MAX, WT_STORE_BATCH_ARGS);
-    char ep[24] = "", cap[16], nums[WT_STORE_BATCH_MAX][2][24];
+    /* On the heap: a session thread's stack stays small (its touched pages
+     * stay resident for the thread's life). */
+    char ep[24] = "", cap[16], (*nums)[2][24] = wt_xcalloc((size_t)n, sizeof *nums);
     if (epoch >= 0)
         snprintf(ep, sizeof ep, "%lld", (long long)epoch);
     snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
-    const char *argv[WT_STORE_BATCH_ARGS];
+    const char **argv = wt_xcalloc((size_t)argc, sizeof *argv);
     int a = 0;
     argv[a++] = self->prefix;
     argv[a++] = sid;
@@ -719,6 +721,8 @@ wt_store_append_batch(wt_store_t *self, const char *sid, int64_t epoch, const wt
             argv[a++] = ev[i].fields[j];
     }
     redisReply *r = wt_redis_eval(self->redis, &self->append_batch, 0, argc, argv, NULL, err);
+    free(argv);
+    free(nums);
     if (r == NULL)
         return -1;
     int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
