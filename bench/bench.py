@@ -291,16 +291,18 @@ def cpu_s(pid):
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_concurrency(n=500, delay_ms=1000):
-    """One worker, n slots, a fake LLM answering after delay_ms: RSS per open session, CPU."""
+def slow_llm_worker(name, n, delay_ms):
+    """A fake LLM answering complete_step after delay_ms, and a fleet with one
+    worker of n slots using it. Returns (fake process, fleet, worker process);
+    the caller kills the fake and stops the fleet."""
     sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
     from test_providers import start_fake
     import tempfile
-    d = tempfile.mkdtemp(prefix="wt-bench-conc-")
+    d = tempfile.mkdtemp(prefix="wt-bench-%s-" % name)
     fake, base = start_fake(d, "--delay-ms", str(delay_ms), "--default",
                             '{"reply": {"tool_calls": [{"name": "complete_step", "input": '
                             '{"notes": "n", "context": {"answer": "a"}}}]}}')
-    fleet = Fleet("bench-conc")
+    fleet = Fleet("bench-" + name)
     try:
         fleet.start_redis()
         fleet.r.config_set("maxclients", 4000)
@@ -308,6 +310,17 @@ def bench_concurrency(n=500, delay_ms=1000):
         w = fleet.start_worker("big", n, None, "--provider", "openai", "--base-url", base,
                                "--workflows", BENCH_WF)
         fleet.wait_workers(1)
+    except BaseException:
+        fake.kill()
+        fleet.stop()
+        raise
+    return fake, fleet, w
+
+
+def bench_concurrency(n=500, delay_ms=1000):
+    """One worker, n slots, a fake LLM answering after delay_ms: RSS per open session, CPU."""
+    fake, fleet, w = slow_llm_worker("conc", n, delay_ms)
+    try:
         idle = rss_kb(w.pid, "VmRSS")
         cpu0 = cpu_s(w.pid)
         c = fleet.client()
@@ -644,6 +657,39 @@ def e2e_costs(n, workers, slots):
         fleet.stop()
 
 
+def bench_waiting(n, delay_ms=15000):
+    """One worker with n slots, n sessions all waiting on a fake LLM that
+    answers after delay_ms: VmRSS per waiting session, sampled once all n
+    hold a lease and the worker has gone quiet (so every session is counted,
+    however fast they start), and the worker's CPU share over the last half
+    second while they all wait."""
+    fake, fleet, w = slow_llm_worker("wait", n, delay_ms)
+    try:
+        idle = rss_kb(w.pid, "VmRSS")
+        c = fleet.client()
+        sids = c.spawn_many(n, "two-step", goal_fmt="w%d", window=n)
+        fleet.wait_for(lambda: fleet.r.hlen("wt:running") >= n, 120, "all sessions running")
+        # settled: every session has reached its LLM call once the worker's
+        # CPU over half a second is near zero (bounded: at most 10 s)
+        settle_end = time.monotonic() + 10
+        while True:
+            cpu0, t0 = cpu_s(w.pid), time.monotonic()
+            time.sleep(0.5)
+            cpu_idle = (cpu_s(w.pid) - cpu0) / (time.monotonic() - t0)
+            if cpu_idle < 0.05 or time.monotonic() > settle_end:
+                break
+        waiting = rss_kb(w.pid, "VmRSS")
+        fleet.wait_completed(sids, 300)
+        c.close()
+        return {"waiting_sessions": n, "llm_delay_ms": delay_ms, "worker_idle_rss_kb": idle,
+                "worker_rss_waiting_kb": waiting,
+                "rss_per_waiting_session_kb": round((waiting - idle) / float(n), 1),
+                "worker_cpu_share_while_waiting": round(cpu_idle, 3)}
+    finally:
+        fake.kill()
+        fleet.stop()
+
+
 def bench_limits(n, rate, seconds, waiting):
     """The `limits` section: the Redis and ZeroMQ limits of this machine, and
     WorkTrain's figures, each beside the limit it is bounded by, in one run."""
@@ -661,7 +707,7 @@ def bench_limits(n, rate, seconds, waiting):
     res["e2e_2x1"] = e2e_costs(n, 2, 1)
     res["latency_500_per_s"] = bench_latency(rate, seconds)
     res["broker_alone"] = bench_broker_alone(50000)
-    res["waiting"] = bench_concurrency(waiting, 2000)
+    res["waiting"] = bench_waiting(waiting)
     lim, e8, e1 = res["limits"], res["e2e_2x8"], res["e2e_2x1"]
     pipelined = lim.get("redis_xadd_pipelined_per_s") or 0
     zmq_echo = (lim["zmq_router_dealer"] or {}).get("echo_msgs_per_s") or 0
@@ -682,7 +728,9 @@ def bench_limits(n, rate, seconds, waiting):
         ("broker dispatches per broker cpu-s", per_cpu, "target 100000", 100000),
         ("spawn->started p99 ms @%d/s" % rate,
          res["latency_500_per_s"]["spawn_to_started_ms"]["p99"], "target 2", 2),
-        ("rss kb per waiting session", res["waiting"]["rss_per_open_session_kb"], "target 64", 64),
+        ("rss kb per waiting session", res["waiting"]["rss_per_waiting_session_kb"], "target 64", 64),
+        ("worker cpu share while all wait", res["waiting"]["worker_cpu_share_while_waiting"],
+         "one core", 1.0),
     ]
     res["beside_limits"] = [{"figure": a, "value": v, "limit": b, "limit_value": lv,
                              "ratio": round(v / float(lv), 3) if v is not None and lv else None}
