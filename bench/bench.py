@@ -27,6 +27,13 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
                     slots): wall time, cases/s as a ratio to plain session
                     throughput measured in the same run, runner CPU and peak
                     RSS, and the wall-time ratio of --record to none.
+  limits.json       `limits`: redis-benchmark XADD pipelined and unpipelined on
+                    the fleet's redis-server, raw ZeroMQ ROUTER/DEALER
+                    throughput (bench_zmq), and beside them WorkTrain's
+                    end-to-end sessions/s (2x8 and 2x1 slots), CPU per
+                    session of redis/broker/workers, Redis commands per
+                    session, spawn->started p99 at 500/s, broker dispatches
+                    per CPU-second and RSS per waiting session.
   pipeline.json     `worktrain run`: hand-off latency along a 20-phase chain
                     (a phase's session ended -> the next phase's session
                     accepted), and a 500-item foreach: wall time, sessions/s,
@@ -362,16 +369,18 @@ def cpu_s(pid):
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_concurrency(n=500, delay_ms=1000):
-    """One worker, n slots, a fake LLM answering after delay_ms: RSS per open session, CPU."""
+def slow_llm_worker(name, n, delay_ms):
+    """A fake LLM answering complete_step after delay_ms, and a fleet with one
+    worker of n slots using it. Returns (fake process, fleet, worker process);
+    the caller kills the fake and stops the fleet."""
     sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
     from test_providers import start_fake
     import tempfile
-    d = tempfile.mkdtemp(prefix="wt-bench-conc-")
+    d = tempfile.mkdtemp(prefix="wt-bench-%s-" % name)
     fake, base = start_fake(d, "--delay-ms", str(delay_ms), "--default",
                             '{"reply": {"tool_calls": [{"name": "complete_step", "input": '
                             '{"notes": "n", "context": {"answer": "a"}}}]}}')
-    fleet = Fleet("bench-conc")
+    fleet = Fleet("bench-" + name)
     try:
         fleet.start_redis()
         fleet.r.config_set("maxclients", 4000)
@@ -379,6 +388,17 @@ def bench_concurrency(n=500, delay_ms=1000):
         w = fleet.start_worker("big", n, None, "--provider", "openai", "--base-url", base,
                                "--workflows", BENCH_WF)
         fleet.wait_workers(1)
+    except BaseException:
+        fake.kill()
+        fleet.stop()
+        raise
+    return fake, fleet, w
+
+
+def bench_concurrency(n=500, delay_ms=1000):
+    """One worker, n slots, a fake LLM answering after delay_ms: RSS per open session, CPU."""
+    fake, fleet, w = slow_llm_worker("conc", n, delay_ms)
+    try:
         idle = rss_kb(w.pid, "VmRSS")
         cpu0 = cpu_s(w.pid)
         c = fleet.client()
@@ -798,6 +818,169 @@ def bench_suites(cases=1000):
                            "wall_ratio_to_none": round(wall_rec / wall, 3)}}
     finally:
         fleet.stop()
+# --- limits: WorkTrain's figures beside what Redis and ZeroMQ allow here ---
+
+def redis_xadd_limit(fleet, n, pipeline):
+    """redis-benchmark XADD (one 2-field entry, like an event) against the
+    fleet's own redis-server: entries per second."""
+    r = subprocess.run(["redis-benchmark", "-p", str(fleet.redis_port), "-n", str(n), "-c", "2",
+                        "-P", str(pipeline), "--csv", "XADD", "bench:limits", "MAXLEN", "~",
+                        "100000", "*", "type", "step_advanced", "data", '{"step":"s1"}'],
+                       capture_output=True, text=True, timeout=300)
+    for line in r.stdout.splitlines():
+        cells = [c.strip('"') for c in line.split('","')]
+        if len(cells) > 1 and cells[0].startswith("XADD"):
+            return round(float(cells[1]), 1)
+    return None
+
+
+def zmq_limit(n=500000):
+    exe = os.path.join(os.path.dirname(wtfleet.BIN), "bench", "bench_zmq")
+    if not os.path.exists(exe):
+        return {"skipped": "bench_zmq not built"}
+    import tempfile
+    d = tempfile.mkdtemp(prefix="wt-bench-zmq-")
+    r = subprocess.run([exe, "--endpoint", "ipc://%s/z.sock" % d, "--messages", str(n)],
+                       capture_output=True, text=True, timeout=300)
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        return {"error": r.stderr[-300:]}
+
+
+def commandstats(r):
+    return {k[len("cmdstat_"):] if k.startswith("cmdstat_") else k: v["calls"]
+            for k, v in r.info("commandstats").items()}
+
+
+def e2e_costs(n, workers, slots):
+    """n no-op one-step sessions end to end: sessions/s, CPU per 1,000 sessions
+    of redis, broker and workers (from /proc), Redis commands per session
+    (INFO commandstats, commands run inside scripts included)."""
+    fleet = fleet_for_bench("bench-lim", slots=slots, workers=workers)
+    try:
+        names = ["redis", "broker"] + ["worker-bw%d" % (i + 1) for i in range(workers)]
+        pids = {k: fleet.procs[k].pid for k in names}
+        fleet.r.config_resetstat()
+        cpu0 = {k: cpu_s(p) for k, p in pids.items()}
+        c = fleet.client()
+        t0 = time.monotonic()
+        sids = c.spawn_many(n, "bench-one-step", goal_fmt="b%d", window=2000, timeout_s=600)
+        fleet.wait_completed(sids, timeout_s=900)
+        wall = time.monotonic() - t0
+        c.close()
+        cpu1 = {k: cpu_s(p) for k, p in pids.items()}
+        stats = commandstats(fleet.r)
+        stats.pop("config", None)
+        stats.pop("info", None)
+        cpu = {k: cpu1[k] - cpu0[k] for k in pids}
+        wcpu = sum(v for k, v in cpu.items() if k.startswith("worker"))
+        total = cpu["redis"] + cpu["broker"] + wcpu
+        calls = sum(stats.values())
+        xadds = stats.get("xadd", 0)
+        return {
+            "sessions": n, "workers": workers, "slots_per_worker": slots,
+            "sessions_per_s": round(n / wall, 1),
+            "cpu_ms_per_session": round(total * 1000 / n, 3),
+            "cpu_s_per_1000_sessions": {"redis": round(cpu["redis"] * 1000 / n, 3),
+                                        "broker": round(cpu["broker"] * 1000 / n, 3),
+                                        "workers": round(wcpu * 1000 / n, 3)},
+            "redis_commands_per_session": round(calls / float(n), 2),
+            # the round trips that carry a session's work: script calls and reads
+            "scripts_and_reads_per_session": round(
+                (stats.get("evalsha", 0) + stats.get("eval", 0) + stats.get("xrange", 0))
+                / float(n), 2),
+            "commands_per_session": {k: round(v / float(n), 2) for k, v in sorted(stats.items())},
+            "xadd_per_s": round(xadds / wall, 1),
+        }
+    finally:
+        fleet.stop()
+
+
+def bench_waiting(n, delay_ms=15000):
+    """One worker with n slots, n sessions all waiting on a fake LLM that
+    answers after delay_ms: VmRSS per waiting session, sampled once all n
+    hold a lease and the worker has gone quiet (so every session is counted,
+    however fast they start), and the worker's CPU share over the last half
+    second while they all wait."""
+    fake, fleet, w = slow_llm_worker("wait", n, delay_ms)
+    try:
+        idle = rss_kb(w.pid, "VmRSS")
+        c = fleet.client()
+        sids = c.spawn_many(n, "two-step", goal_fmt="w%d", window=n)
+        fleet.wait_for(lambda: fleet.r.hlen("wt:running") >= n, 120, "all sessions running")
+        # settled: every session has reached its LLM call once the worker's
+        # CPU over half a second is near zero (bounded: at most 10 s)
+        settle_end = time.monotonic() + 10
+        while True:
+            cpu0, t0 = cpu_s(w.pid), time.monotonic()
+            time.sleep(0.5)
+            cpu_idle = (cpu_s(w.pid) - cpu0) / (time.monotonic() - t0)
+            if cpu_idle < 0.05 or time.monotonic() > settle_end:
+                break
+        waiting = rss_kb(w.pid, "VmRSS")
+        fleet.wait_completed(sids, 300)
+        c.close()
+        return {"waiting_sessions": n, "llm_delay_ms": delay_ms, "worker_idle_rss_kb": idle,
+                "worker_rss_waiting_kb": waiting,
+                "rss_per_waiting_session_kb": round((waiting - idle) / float(n), 1),
+                "worker_cpu_share_while_waiting": round(cpu_idle, 3)}
+    finally:
+        fake.kill()
+        fleet.stop()
+
+
+def bench_limits(n, rate, seconds, waiting):
+    """The `limits` section: the Redis and ZeroMQ limits of this machine, and
+    WorkTrain's figures, each beside the limit it is bounded by, in one run."""
+    res = {"limits": {}}
+    fleet = Fleet("bench-redislim")
+    try:
+        fleet.start_redis()
+        res["limits"]["redis_xadd_pipelined_per_s"] = redis_xadd_limit(fleet, 1000000, 64)
+        res["limits"]["redis_xadd_unpipelined_per_s"] = redis_xadd_limit(fleet, 100000, 1)
+        res["limits"]["redis_version"] = fleet.r.info("server").get("redis_version")
+    finally:
+        fleet.stop()
+    res["limits"]["zmq_router_dealer"] = zmq_limit()
+    res["e2e_2x8"] = e2e_costs(n, 2, 8)
+    res["e2e_2x1"] = e2e_costs(n, 2, 1)
+    res["latency_500_per_s"] = bench_latency(rate, seconds)
+    res["broker_alone"] = bench_broker_alone(50000)
+    res["waiting"] = bench_waiting(waiting)
+    lim, e8, e1 = res["limits"], res["e2e_2x8"], res["e2e_2x1"]
+    pipelined = lim.get("redis_xadd_pipelined_per_s") or 0
+    zmq_echo = (lim["zmq_router_dealer"] or {}).get("echo_msgs_per_s") or 0
+    ba = res["broker_alone"]
+    per_cpu = (round(ba["sessions"] / ba["broker_cpu_s"], 0)
+               if ba.get("broker_cpu_s") and ba.get("sessions") else None)
+    # each figure beside the limit it is bounded by (ratio = figure / limit)
+    rows = [
+        ("sessions/s 2x8", e8["sessions_per_s"], "target 3500", 3500),
+        ("sessions/s 2x1", e1["sessions_per_s"], "target 2500", 2500),
+        ("cpu ms/session 2x8", e8["cpu_ms_per_session"], "target 0.5", 0.5),
+        ("redis commands/session", e8["redis_commands_per_session"], "target 20", 20),
+        ("event XADDs/s fleet-wide", e8["xadd_per_s"], "redis XADD pipelined", pipelined),
+        ("event XADDs/s fleet-wide", e8["xadd_per_s"], "redis XADD unpipelined",
+         lim.get("redis_xadd_unpipelined_per_s") or 0),
+        ("sessions/s 2x8 (x ~6 broker msgs)", round(e8["sessions_per_s"] * 6, 1), "zmq ROUTER/DEALER echo",
+         zmq_echo),
+        ("broker dispatches per broker cpu-s", per_cpu, "target 100000", 100000),
+        ("spawn->started p99 ms @%d/s" % rate,
+         res["latency_500_per_s"]["spawn_to_started_ms"]["p99"], "target 2", 2),
+        ("rss kb per waiting session", res["waiting"]["rss_per_waiting_session_kb"], "target 64", 64),
+        ("worker cpu share while all wait", res["waiting"]["worker_cpu_share_while_waiting"],
+         "one core", 1.0),
+    ]
+    res["beside_limits"] = [{"figure": a, "value": v, "limit": b, "limit_value": lv,
+                             "ratio": round(v / float(lv), 3) if v is not None and lv else None}
+                            for a, v, b, lv in rows]
+    res["broker_alone"]["dispatches_per_broker_cpu_s"] = per_cpu
+    for row in res["beside_limits"]:
+        print("  %-38s %12s   %-24s %12s   ratio %s" % (row["figure"], row["value"], row["limit"],
+                                                        row["limit_value"], row["ratio"]),
+              flush=True)
+    return res
 
 
 def main():
@@ -806,7 +989,9 @@ def main():
     ap.add_argument("--sessions", type=int, default=20000)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=int, default=10)
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition,replicas,failover,standby,deploy,suites")
+    ap.add_argument("--waiting", type=int, default=1000,
+                    help="limits: sessions one worker holds waiting on a slow LLM")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition,replicas,failover,standby,deploy,suites,limits")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -855,6 +1040,10 @@ def main():
     if not only or "suites" in only:
         report["suites"] = bench_suites()
         print("suites:     %s" % json.dumps(report["suites"]), flush=True)
+    if not only or "limits" in only:
+        report["limits"] = bench_limits(min(args.sessions, 5000), args.rate, args.seconds,
+                                        args.waiting)
+        print("limits:     %s" % json.dumps(report["limits"]), flush=True)
     if not only or "partition" in only:
         report["partition"] = bench_partition()
         print("partition:  %s" % json.dumps(report["partition"]), flush=True)
@@ -870,7 +1059,8 @@ def main():
              "pipeline.json": ["pipeline"],
              "suites.json": ["suites"],
              "console.json": ["console"],
-             "triggers.json": ["triggers"]}
+             "triggers.json": ["triggers"],
+             "limits.json": ["limits"]}
     for name, keys in files.items():
         part = {k: report[k] for k in keys if k in report}
         if not part:

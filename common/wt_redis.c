@@ -755,7 +755,39 @@ eval_argv(const char *cmd, const char *body, const char *nkeys_s, int argc, cons
     }
 }
 
-#define WT_REDIS_MAX_EVAL_ARGS 64
+#define WT_REDIS_MAX_EVAL_ARGS 512 /* group commit batches (wt_store_append_batch) */
+#define WT_REDIS_STACK_ARGS    64  /* more than this: the argv goes on the heap */
+
+/* The EVALSHA/EVAL argv arrays: on the stack for the usual few arguments;
+ * a large batch takes them from the heap, so a session thread's stack
+ * (whose touched pages stay resident for the thread's life) stays small. */
+typedef struct eval_args {
+    const char *sav[WT_REDIS_STACK_ARGS + 3];
+    size_t sal[WT_REDIS_STACK_ARGS + 3];
+    const char **av;
+    size_t *al;
+} eval_args_t;
+
+static void
+eval_args_init(eval_args_t *a, int argc)
+{
+    if (argc <= WT_REDIS_STACK_ARGS) {
+        a->av = a->sav;
+        a->al = a->sal;
+    } else {
+        a->av = wt_xcalloc((size_t)argc + 3, sizeof *a->av);
+        a->al = wt_xcalloc((size_t)argc + 3, sizeof *a->al);
+    }
+}
+
+static void
+eval_args_release(eval_args_t *a)
+{
+    if (a->av != a->sav) {
+        free(a->av);
+        free(a->al);
+    }
+}
 
 redisReply *
 wt_redis_eval(wt_redis_t *self, wt_redis_script_t *script, int nkeys, int argc, const char **argv,
@@ -766,18 +798,19 @@ wt_redis_eval(wt_redis_t *self, wt_redis_script_t *script, int nkeys, int argc, 
                    WT_REDIS_MAX_EVAL_ARGS);
         return NULL;
     }
-    const char *av[WT_REDIS_MAX_EVAL_ARGS + 3];
-    size_t al[WT_REDIS_MAX_EVAL_ARGS + 3];
+    eval_args_t a;
+    eval_args_init(&a, argc);
     char nk[16];
     snprintf(nk, sizeof nk, "%d", nkeys);
-    eval_argv("EVALSHA", script->sha1, nk, argc, argv, lens, av, al);
+    eval_argv("EVALSHA", script->sha1, nk, argc, argv, lens, a.av, a.al);
     wt_err_t e = {0};
-    redisReply *r = wt_redis_commandv(self, argc + 3, av, al, &e);
+    redisReply *r = wt_redis_commandv(self, argc + 3, a.av, a.al, &e);
     if (r == NULL && strstr(e.msg, "NOSCRIPT") != NULL) {
         self->errors--; /* an expected miss, not a failure */
-        eval_argv("EVAL", script->source, nk, argc, argv, lens, av, al);
-        r = wt_redis_commandv(self, argc + 3, av, al, &e);
+        eval_argv("EVAL", script->source, nk, argc, argv, lens, a.av, a.al);
+        r = wt_redis_commandv(self, argc + 3, a.av, a.al, &e);
     }
+    eval_args_release(&a);
     if (r == NULL && err)
         *err = e;
     return r;
@@ -790,12 +823,14 @@ wt_redis_append_eval(wt_redis_t *self, wt_redis_script_t *script, int nkeys, int
     if (argc > WT_REDIS_MAX_EVAL_ARGS)
         return wt_err_set(err, WT_ELIMIT, "redis script with %d args > max %d", argc,
                           WT_REDIS_MAX_EVAL_ARGS);
-    const char *av[WT_REDIS_MAX_EVAL_ARGS + 3];
-    size_t al[WT_REDIS_MAX_EVAL_ARGS + 3];
+    eval_args_t a;
+    eval_args_init(&a, argc);
     char nk[16];
     snprintf(nk, sizeof nk, "%d", nkeys);
-    eval_argv("EVALSHA", script->sha1, nk, argc, argv, lens, av, al);
-    return wt_redis_append(self, argc + 3, av, al, err);
+    eval_argv("EVALSHA", script->sha1, nk, argc, argv, lens, a.av, a.al);
+    int rc = wt_redis_append(self, argc + 3, a.av, a.al, err);
+    eval_args_release(&a);
+    return rc;
 }
 
 const char *

@@ -141,11 +141,12 @@ static const char assign_lua[] = LEADER_LUA INBOX_LUA
     "local f = fenced(p, ARGV[7])\n"
     "if f then return f end\n"
     "local hk = p..'session:'..sid\n"
-    "local st = redis.call('HGET', hk, 'status')\n"
+    "local cur = redis.call('HMGET', hk, 'status', 'spared', 'attempt')\n"
+    "local st = cur[1]\n"
     "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session "
     "'..sid..' is '..tostring(st)) end\n"
-    "local spared = tonumber(redis.call('HGET', hk, 'spared') or '0')\n"
-    "local tried = tonumber(redis.call('HGET', hk, 'attempt') or '0') - spared\n"
+    "local spared = tonumber(cur[2] or '0') or 0\n"
+    "local tried = (tonumber(cur[3] or '0') or 0) - spared\n"
     "local maxa = tonumber(ARGV[5])\n"
     "if maxa > 0 and (tried >= maxa or spared >= maxa * " STR(WT_STORE_LOST_FACTOR) ") then\n"
     "  local reason = 'gave up after '..tried..' attempts: every worker that ran it was lost'\n"
@@ -204,6 +205,76 @@ static const char append_lua[] = FENCE_LUA INBOX_LUA
     "inbox(p, hk, sid, typ, data, id)\n"
     "if typ == 'session_completed' then retire(p, hk, sid) end\n"
     "return {id, redis.call('LLEN', hk..':tell')}\n";
+
+/* Group commit (issue 18): several events of one session in one script,
+ * one fence check. ARGV: prefix, sid, epoch, fleet cap, then per event
+ * seq, type, data, fleet ('1'/'0'), nfields, fields... Each event keeps its
+ * own idempotency number: one at or below the stored seq of this lease is
+ * skipped (an earlier try of the batch was stored but its reply lost), the
+ * others are written in order. A stale epoch refuses the whole batch before
+ * anything is written; so does an ended session when anything new remains.
+ * Hash updates of the batch are applied together at the end, in one HSET
+ * with the new seq (sets: last wins; '+name': summed onto the value read
+ * with one HMGET, instead of a HINCRBY per field). Returns {stored, tells}. */
+static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
+    "local p, sid, epoch, cap = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+    "local hk = p..'session:'..sid\n"
+    "local cur = redis.call('HMGET', hk, 'epoch', 'status', 'seq_epoch', 'seq')\n"
+    "local stale = fence(sid, epoch, cur)\n"
+    "if stale then return stale end\n"
+    "local last = 0\n"
+    "if cur[3] == epoch then last = tonumber(cur[4]) or 0 end\n"
+    "local evs, i = {}, 5\n"
+    "while i <= #ARGV do\n"
+    "  local nf = tonumber(ARGV[i + 4])\n"
+    "  local e = {seq = tonumber(ARGV[i]), typ = ARGV[i + 1], data = ARGV[i + 2],\n"
+    "    fleet = ARGV[i + 3], f = i + 5, nf = nf}\n"
+    "  if e.seq == nil or e.seq > last then table.insert(evs, e) end\n"
+    "  i = i + 5 + nf\n"
+    "end\n"
+    "local tk = hk..':tell'\n"
+    "if #evs == 0 then return {0, redis.call('LLEN', tk)} end\n"
+    "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
+    "  return redis.error_reply('STALE session '..sid..' already ended')\n"
+    "end\n"
+    "local sets, order, incr, iorder, top = {}, {}, {}, {}, last\n"
+    "for _, e in ipairs(evs) do\n"
+    "  local id = redis.call('XADD', hk..':events', '*', 'type', e.typ, 'data', e.data, 'epoch', "
+    "epoch)\n"
+    "  for j = e.f, e.f + e.nf - 1, 2 do\n"
+    "    local f = ARGV[j]\n"
+    "    if string.sub(f, 1, 1) == '+' then\n"
+    "      f = string.sub(f, 2)\n"
+    "      if incr[f] == nil then incr[f] = 0; table.insert(iorder, f) end\n"
+    "      incr[f] = incr[f] + tonumber(ARGV[j + 1])\n"
+    "    else\n"
+    "      if sets[f] == nil then table.insert(order, f) end\n"
+    "      sets[f] = ARGV[j + 1]\n"
+    "    end\n"
+    "  end\n"
+    "  if e.fleet == '1' then\n"
+    "    redis.call('XADD', p..'events', 'MAXLEN', '~', cap, '*', 'type', e.typ, 'session', sid, "
+    "'data', e.data)\n"
+    "  end\n"
+    "  inbox(p, hk, sid, e.typ, e.data, id)\n"
+    "  if e.typ == 'session_completed' then retire(p, hk, sid) end\n"
+    "  if e.seq ~= nil and e.seq > top then top = e.seq end\n"
+    "end\n"
+    "local hs = {}\n"
+    "for _, f in ipairs(order) do table.insert(hs, f); table.insert(hs, sets[f]) end\n"
+    "if top > last then\n"
+    "  table.insert(hs, 'seq_epoch'); table.insert(hs, epoch)\n"
+    "  table.insert(hs, 'seq'); table.insert(hs, tostring(top))\n"
+    "end\n"
+    "if #iorder > 0 then\n"
+    "  local was = redis.call('HMGET', hk, unpack(iorder))\n"
+    "  for k, f in ipairs(iorder) do\n"
+    "    local base = tonumber(sets[f] or was[k]) or 0\n"
+    "    table.insert(hs, f); table.insert(hs, string.format('%d', base + incr[f]))\n"
+    "  end\n"
+    "end\n"
+    "if #hs > 0 then redis.call('HSET', hk, unpack(hs)) end\n"
+    "return {#evs, redis.call('LLEN', tk)}\n";
 
 static const char tell_lua[] =
     "local p, sid, msg = ARGV[1], ARGV[2], ARGV[3]\n"
@@ -338,6 +409,7 @@ wt_store_init(wt_store_t *self, wt_redis_t *redis, const char *prefix)
     wt_redis_script_init(&self->intake, intake_lua);
     wt_redis_script_init(&self->assign, assign_lua);
     wt_redis_script_init(&self->append, append_lua);
+    wt_redis_script_init(&self->append_batch, append_batch_lua);
     wt_redis_script_init(&self->requeue, requeue_lua);
     wt_redis_script_init(&self->reattach, reattach_lua);
     wt_redis_script_init(&self->tell, tell_lua);
@@ -365,6 +437,7 @@ wt_store_load_scripts(wt_store_t *self, wt_err_t *err)
     if (wt_redis_script_load(self->redis, &self->intake, err) != 0 ||
         wt_redis_script_load(self->redis, &self->assign, err) != 0 ||
         wt_redis_script_load(self->redis, &self->append, err) != 0 ||
+        wt_redis_script_load(self->redis, &self->append_batch, err) != 0 ||
         wt_redis_script_load(self->redis, &self->requeue, err) != 0 ||
         wt_redis_script_load(self->redis, &self->reattach, err) != 0 ||
         wt_redis_script_load(self->redis, &self->tell, err) != 0 ||
@@ -606,6 +679,63 @@ wt_store_append_tells(wt_store_t *self, const char *sid, int64_t epoch, int64_t 
                              : 0;
     freeReplyObject(r);
     return 0;
+}
+
+int
+wt_store_append_batch(wt_store_t *self, const char *sid, int64_t epoch, const wt_store_event_t *ev,
+                      int n, int64_t *tells_waiting, int *stored, wt_err_t *err)
+{
+    int argc = 4;
+    for (int i = 0; i < n; i++) {
+        if (ev[i].nfields < 0 || ev[i].nfields % 2 != 0 || ev[i].nfields > 48)
+            return wt_err_set(err, WT_EINVAL,
+                              "append batch: event %d (%s) has %d hash fields "
+                              "(need pairs, max 48)",
+                              i, ev[i].type, ev[i].nfields);
+        argc += 5 + ev[i].nfields;
+    }
+    if (n < 1 || n > WT_STORE_BATCH_MAX || argc > WT_STORE_BATCH_ARGS)
+        return wt_err_set(err, WT_ELIMIT, "append batch: %d events, %d args (max %d, %d)", n, argc,
+                          WT_STORE_BATCH_MAX, WT_STORE_BATCH_ARGS);
+    /* On the heap: a session thread's stack stays small (its touched pages
+     * stay resident for the thread's life). */
+    char ep[24] = "", cap[16], (*nums)[2][24] = wt_xcalloc((size_t)n, sizeof *nums);
+    if (epoch >= 0)
+        snprintf(ep, sizeof ep, "%lld", (long long)epoch);
+    snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
+    const char **argv = wt_xcalloc((size_t)argc, sizeof *argv);
+    int a = 0;
+    argv[a++] = self->prefix;
+    argv[a++] = sid;
+    argv[a++] = ep;
+    argv[a++] = cap;
+    for (int i = 0; i < n; i++) {
+        snprintf(nums[i][0], sizeof nums[i][0], "%lld", (long long)ev[i].seq);
+        snprintf(nums[i][1], sizeof nums[i][1], "%d", ev[i].nfields);
+        argv[a++] = ev[i].seq > 0 ? nums[i][0] : "";
+        argv[a++] = ev[i].type;
+        argv[a++] = ev[i].data ? ev[i].data : "{}";
+        argv[a++] = ev[i].fleet ? "1" : "0";
+        argv[a++] = nums[i][1];
+        for (int j = 0; j < ev[i].nfields; j++)
+            argv[a++] = ev[i].fields[j];
+    }
+    redisReply *r = wt_redis_eval(self->redis, &self->append_batch, 0, argc, argv, NULL, err);
+    free(argv);
+    free(nums);
+    if (r == NULL)
+        return -1;
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+             r->element[0]->type == REDIS_REPLY_INTEGER &&
+             r->element[1]->type == REDIS_REPLY_INTEGER;
+    if (ok) {
+        if (stored)
+            *stored = (int)r->element[0]->integer;
+        if (tells_waiting)
+            *tells_waiting = r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    return ok ? 0 : wt_err_set(err, WT_EPROTO, "append batch script returned an unexpected reply");
 }
 
 static int

@@ -52,18 +52,19 @@
 #define WT_STORE_INBOX_IDS_MAX     1200        /* bytes of inbox entry ids kept per session */
 
 typedef struct wt_store {
-    wt_redis_t *redis;          /* borrowed */
-    char prefix[32];            /* key prefix, e.g. "wt:" */
-    wt_redis_script_t intake;   /* create session + queued event */
-    wt_redis_script_t assign;   /* lease: epoch+1, attempt+1, worker */
-    wt_redis_script_t append;   /* fenced event append + hash update */
-    wt_redis_script_t requeue;  /* back to queue after a lost worker */
-    wt_redis_script_t reattach; /* give a requeued session back to its live worker */
-    wt_redis_script_t tell;     /* queue an operator message for a live session */
-    wt_redis_script_t take;     /* fenced take of waiting messages + message_received */
-    wt_redis_script_t lease;    /* broker leader lease: take or renew */
-    wt_redis_script_t unlease;  /* broker leader lease: give up */
-    int64_t leader_epoch;       /* > 0: intake/assign/requeue/reattach are fenced with it */
+    wt_redis_t *redis;              /* borrowed */
+    char prefix[32];                /* key prefix, e.g. "wt:" */
+    wt_redis_script_t intake;       /* create session + queued event */
+    wt_redis_script_t assign;       /* lease: epoch+1, attempt+1, worker */
+    wt_redis_script_t append;       /* fenced event append + hash update */
+    wt_redis_script_t append_batch; /* several events, one fence check (group commit) */
+    wt_redis_script_t requeue;      /* back to queue after a lost worker */
+    wt_redis_script_t reattach;     /* give a requeued session back to its live worker */
+    wt_redis_script_t tell;         /* queue an operator message for a live session */
+    wt_redis_script_t take;         /* fenced take of waiting messages + message_received */
+    wt_redis_script_t lease;        /* broker leader lease: take or renew */
+    wt_redis_script_t unlease;      /* broker leader lease: give up */
+    int64_t leader_epoch;           /* > 0: intake/assign/requeue/reattach are fenced with it */
 } wt_store_t;
 
 /* A session as handed to intake. Strings are borrowed. */
@@ -167,6 +168,31 @@ int wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, int64_t se
 int wt_store_append_tells(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq,
                           const char *type, const char *data, int fleet, int nfields,
                           const char **fields, int64_t *tells_waiting, wt_err_t *err);
+
+/* One event of a batch for wt_store_append_batch. Strings are borrowed. */
+typedef struct wt_store_event {
+    const char *type;    /* event type */
+    const char *data;    /* JSON text; NULL = {} */
+    int fleet;           /* also on the fleet stream */
+    int64_t seq;         /* idempotency number within the lease, > 0; 0 = none */
+    int nfields;         /* hash field/value entries (pairs, '+name' increments) */
+    const char **fields; /* them */
+} wt_store_event_t;
+
+#define WT_STORE_BATCH_MAX  32  /* events per batch */
+#define WT_STORE_BATCH_ARGS 480 /* script arguments per batch */
+
+/* Group commit: appends n events of sid in order in one script call with
+ * one fence check (epoch as in wt_store_append). Each event's seq makes it
+ * idempotent on its own: events of a retried batch that were stored are
+ * skipped, the rest written. A stale epoch or an ended session refuses the
+ * whole batch (WT_ESTALE) and writes nothing. *stored (may be NULL) gets
+ * how many were written now, *tells_waiting (may be NULL) the operator
+ * messages waiting. WT_ELIMIT past WT_STORE_BATCH_MAX events or
+ * WT_STORE_BATCH_ARGS arguments. */
+int wt_store_append_batch(wt_store_t *self, const char *sid, int64_t epoch,
+                          const wt_store_event_t *ev, int n, int64_t *tells_waiting, int *stored,
+                          wt_err_t *err);
 
 /* Adds an entry of kind (e.g. "escalation", "pipeline"; [a-z_], at most 31
  * chars) to <prefix>inbox with the given field/value pairs (session,

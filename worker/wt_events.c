@@ -122,30 +122,48 @@ replicated(wt_events_t *self, const char *type, wt_err_t *err)
                       self->min_replicas);
 }
 
-/* Writes buffered events in order until one fails; 0 when all are stored. */
+/* Writes buffered events in order, a batch (group commit: one round trip,
+ * one fence check) at a time, until one fails; 0 when all are stored. A
+ * batch ends after a session_completed, so its replica wait covers it. A
+ * batch whose reply was lost is sent again with the same numbers: what it
+ * stored is skipped, what it did not is written. */
 static int
 flush(wt_events_t *self, wt_err_t *err)
 {
     while (self->head) {
-        wt_events_pending_t *p = self->head;
+        wt_store_event_t ev[WT_STORE_BATCH_MAX];
+        int n = 0, args = 4, last_word = 0;
+        for (wt_events_pending_t *p = self->head; p && n < WT_STORE_BATCH_MAX && !last_word;
+             p = p->next) {
+            if (n > 0 && args + 5 + p->nfields > WT_STORE_BATCH_ARGS)
+                break;
+            ev[n] = (wt_store_event_t){p->type, p->text,    p->fleet,
+                                       p->seq,  p->nfields, (const char **)p->fields};
+            args += 5 + p->nfields;
+            last_word = strcmp(p->type, "session_completed") == 0;
+            n++;
+        }
         wt_err_t e = {0};
-        if (wt_store_append_tells(self->store, self->sid,
-                                  __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST), p->seq, p->type,
-                                  p->text, p->fleet, p->nfields, (const char **)p->fields,
-                                  &self->tells_waiting, &e) != 0 ||
-            replicated(self, p->type, &e) != 0) {
+        if (wt_store_append_batch(self->store, self->sid,
+                                  __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST), ev, n,
+                                  &self->tells_waiting, NULL, &e) != 0 ||
+            (last_word && replicated(self, "session_completed", &e) != 0)) {
             if (e.code == WT_ESTALE)
                 self->stale = 1;
             if (err)
                 *err = e;
             return -1;
         }
-        self->written++;
-        self->head = p->next;
+        self->batches++;
+        for (int i = 0; i < n; i++) {
+            wt_events_pending_t *p = self->head;
+            self->written++;
+            self->head = p->next;
+            self->pending--;
+            pending_free(p);
+        }
         if (self->head == NULL)
             self->tail = NULL;
-        self->pending--;
-        pending_free(p);
     }
     return 0;
 }
@@ -180,46 +198,83 @@ flush_waiting(wt_events_t *self, const char *type, wt_err_t *err)
     }
 }
 
-int
-wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int nfields,
-               const char **fields, wt_err_t *err)
+static char *
+dump(json_t *data)
 {
     char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
     json_decref(data);
-    if (text == NULL)
-        text = wt_xstrdup("{}");
-    push(self, type, text, fleet, nfields, fields);
+    return text ? text : wt_xstrdup("{}");
+}
+
+/* Tries to store everything buffered; `type` is the newest event's. While
+ * Redis is unreachable the session goes on with the events buffered, unless
+ * the buffer is full or the newest is the session's last word: then it
+ * waits. drop: on failure the newest event is dropped (its emit fails, so
+ * nothing may be written later on its behalf). */
+static int
+commit(wt_events_t *self, const char *type, int drop, wt_err_t *err)
+{
     wt_err_t e = {0};
-    if (flush(self, &e) == 0)
+    if (flush(self, &e) == 0) {
+        self->warned_down = 0;
         return 0;
+    }
     if (self->stale) {
         if (err)
             *err = e;
         wt_events_release(self); /* the lease is gone: nothing buffered will be written */
         return -1;
     }
-    /* Redis is unreachable: go on with the event buffered, unless the
-     * buffer is full or this is the session's last word. */
     int must_wait = self->pending >= WT_EVENTS_BUFFER_MAX || strcmp(type, "session_completed") == 0;
     if (!must_wait) {
-        if (self->pending == 1)
+        if (!self->warned_down)
             wt_log_warn("session %s: Redis unreachable, buffering events: %s", self->sid, e.msg);
+        self->warned_down = 1;
         return 0;
     }
     if (flush_waiting(self, type, err) == 0)
         return 0;
     if (self->stale)
         wt_events_release(self);
-    else
+    else if (drop)
         drop_last(self); /* this event was not written and will not be */
     return -1;
+}
+
+int
+wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int nfields,
+               const char **fields, wt_err_t *err)
+{
+    push(self, type, dump(data), fleet, nfields, fields);
+    return commit(self, type, 1, err);
+}
+
+int
+wt_events_defer(wt_events_t *self, const char *type, json_t *data, int fleet, int nfields,
+                const char **fields, wt_err_t *err)
+{
+    push(self, type, dump(data), fleet, nfields, fields);
+    if (self->pending < WT_EVENTS_DEFER_MAX && strcmp(type, "session_completed") != 0)
+        return 0;
+    return commit(self, type, 1, err);
+}
+
+int
+wt_events_commit(wt_events_t *self, wt_err_t *err)
+{
+    if (self->head == NULL)
+        return 0;
+    return commit(self, self->tail->type, 0, err);
 }
 
 json_t *
 wt_events_take_tells(wt_events_t *self, wt_err_t *err)
 {
-    if ((self->tells_waiting <= 0 && !self->take_unsure) || self->pending > 0)
+    if (self->tells_waiting <= 0 && !self->take_unsure)
         return json_array();
+    /* Deferred events go first: the take must not overtake them. */
+    if (self->pending > 0 && (wt_events_commit(self, err) != 0 || self->pending > 0))
+        return self->stale ? NULL : json_array();
     wt_err_t e = {0};
     int64_t left = 0;
     json_t *msgs =

@@ -18,6 +18,7 @@
 
 #define WT_EVENTS_RETRY_MS   0   /* default: wait for Redis as long as it takes (0 = no bound) */
 #define WT_EVENTS_BUFFER_MAX 256 /* events held in memory while Redis is unreachable */
+#define WT_EVENTS_DEFER_MAX  16  /* deferred events that force a commit (one batch) */
 
 typedef struct wt_events_pending wt_events_pending_t;
 
@@ -37,6 +38,8 @@ typedef struct wt_events {
     int64_t take_seq;          /* number of the last tell take that got a reply */
     int take_unsure;           /* a take got no reply: retry it with the same number */
     int min_replicas;          /* session_completed is stored once N replicas have it */
+    uint64_t batches;          /* group-commit round trips that stored something */
+    int warned_down;           /* "Redis unreachable" logged for this outage */
 } wt_events_t;
 
 void wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64_t epoch);
@@ -47,13 +50,25 @@ void wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64
  * WT_ETIMEDOUT when *abandon was set during the retries. */
 int wt_events_emit(wt_events_t *self, const char *type, json_t *data, int fleet, int nfields,
                    const char **fields, wt_err_t *err);
+/* Group commit (issue 18): buffers event `type` like wt_events_emit without
+ * writing it yet; it is written with the next emit or commit, all buffered
+ * events in one round trip with one fence check. Callers defer only events
+ * that need not be stored before the session's next outside action (an LLM
+ * call, a tool, a child spawn): that action commits first. A buffer of
+ * WT_EVENTS_DEFER_MAX commits at once. */
+int wt_events_defer(wt_events_t *self, const char *type, json_t *data, int fleet, int nfields,
+                    const char **fields, wt_err_t *err);
+/* Writes the buffered events (as wt_events_emit does, and with its
+ * tolerance: while Redis is unreachable they stay buffered and this
+ * returns 0, unless the buffer is full). */
+int wt_events_commit(wt_events_t *self, wt_err_t *err);
 /* Takes the operator messages waiting for the session (see
  * wt_store_tell_take; their message_received events are written by the
  * same script) and returns them as a new JSON array of strings, empty when
- * none wait, when nothing suggests any, or while events are buffered (the
- * take would overtake them). A take whose reply was lost is retried with
- * the same number and so returns the same messages. NULL on failure:
- * WT_ESTALE sets `stale`; otherwise the messages are taken next time. */
+ * none wait, when nothing suggests any, or while events stay buffered (the
+ * take would overtake them; deferred events are committed first). A take whose reply was lost is
+ * retried with the same number and so returns the same messages. NULL on failure: WT_ESTALE sets
+ * `stale`; otherwise the messages are taken next time. */
 json_t *wt_events_take_tells(wt_events_t *self, wt_err_t *err);
 /* Frees whatever is still buffered (the session is being dropped). */
 void wt_events_release(wt_events_t *self);

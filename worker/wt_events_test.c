@@ -190,10 +190,111 @@ test_take_tells(void)
     stop_redis();
 }
 
+static long long
+xlen(wt_redis_t *r, const char *key)
+{
+    redisReply *rep = wt_redis_command(r, NULL, "XLEN %s", key);
+    long long n = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+    if (rep)
+        freeReplyObject(rep);
+    return n;
+}
+
+static int
+hash_is(wt_redis_t *r, const char *key, const char *field, const char *want)
+{
+    redisReply *rep = wt_redis_command(r, NULL, "HGET %s %s", key, field);
+    int ok = rep && rep->type == REDIS_REPLY_STRING && strcmp(rep->str, want) == 0;
+    if (rep)
+        freeReplyObject(rep);
+    return ok;
+}
+
+/* Group commit (issue 18): deferred events go in one batch with one fence
+ * check; a batch retried after a lost reply stores each event once; a
+ * stale lease's batch is refused whole and writes nothing. */
+static void
+test_group_commit(void)
+{
+    wt_redis_t *r = start_redis();
+    wt_store_t store;
+    wt_store_init(&store, r, "wt:");
+    seed_session(r, "S7", "4");
+    wt_events_t ev;
+    wt_events_init(&ev, &store, "S7", 4);
+    wt_err_t err = {0};
+    const char *turn[] = {"+turns", "1", "+input_tokens", "10"};
+    const char *step[] = {"step", "two"};
+    WT_CHECK(wt_events_defer(&ev, "llm_turn_completed", NULL, 0, 4, turn, &err) == 0);
+    WT_CHECK(wt_events_defer(&ev, "step_advanced", NULL, 1, 2, step, &err) == 0);
+    WT_CHECK(wt_events_defer(&ev, "llm_turn_completed", NULL, 0, 4, turn, &err) == 0);
+    WT_CHECK(xlen(r, "wt:session:S7:events") == 0 && ev.pending == 3); /* nothing sent yet */
+    WT_CHECK(wt_events_commit(&ev, &err) == 0);
+    WT_CHECK(ev.pending == 0 && ev.written == 3 && ev.batches == 1); /* one round trip */
+    WT_CHECK(xlen(r, "wt:session:S7:events") == 3 && xlen(r, "wt:events") == 1);
+    WT_CHECK(hash_is(r, "wt:session:S7", "turns", "2") &&
+             hash_is(r, "wt:session:S7", "input_tokens", "20") &&
+             hash_is(r, "wt:session:S7", "step", "two") && hash_is(r, "wt:session:S7", "seq", "3"));
+
+    /* A batch (seq 4..6) is stored but its reply is lost: the retry of the
+     * same batch is a no-op, event by event, and increments nothing twice. */
+    wt_store_event_t batch[] = {{"tool_call_started", "{}", 0, 4, 0, NULL},
+                                {"llm_turn_completed", "{}", 0, 5, 4, turn},
+                                {"step_advanced", "{}", 1, 6, 2, step}};
+    int stored = -1;
+    WT_CHECK(wt_store_append_batch(&store, "S7", 4, batch, 3, NULL, &stored, &err) == 0 &&
+             stored == 3);
+    WT_CHECK(wt_store_append_batch(&store, "S7", 4, batch, 3, NULL, &stored, &err) == 0 &&
+             stored == 0);
+    WT_CHECK(xlen(r, "wt:session:S7:events") == 6 && xlen(r, "wt:events") == 2);
+    WT_CHECK(hash_is(r, "wt:session:S7", "turns", "3"));
+    /* a retry that carries the stored events and new ones: only the new */
+    wt_store_event_t more[] = {batch[1], batch[2], {"tool_call_completed", "{}", 0, 7, 0, NULL}};
+    WT_CHECK(wt_store_append_batch(&store, "S7", 4, more, 3, NULL, &stored, &err) == 0 &&
+             stored == 1);
+    WT_CHECK(xlen(r, "wt:session:S7:events") == 7 && hash_is(r, "wt:session:S7", "turns", "3") &&
+             hash_is(r, "wt:session:S7", "seq", "7"));
+
+    /* Another worker took the lease (epoch 5): the old holder's batch is
+     * refused whole - no entry, no hash change, no fleet event. */
+    seed_session(r, "S7", "5");
+    wt_store_event_t old[] = {{"llm_turn_completed", "{}", 0, 8, 4, turn},
+                              {"step_advanced", "{}", 1, 9, 2, (const char *[]){"step", "x"}}};
+    err = (wt_err_t){0};
+    WT_CHECK(wt_store_append_batch(&store, "S7", 4, old, 2, NULL, &stored, &err) == -1 &&
+             err.code == WT_ESTALE);
+    WT_CHECK(xlen(r, "wt:session:S7:events") == 7 && xlen(r, "wt:events") == 2);
+    WT_CHECK(hash_is(r, "wt:session:S7", "turns", "3") &&
+             hash_is(r, "wt:session:S7", "step", "two"));
+    /* the same through wt_events: the deferred events are dropped, stale set */
+    WT_CHECK(wt_events_defer(&ev, "llm_turn_completed", NULL, 0, 4, turn, &err) == 0);
+    WT_CHECK(wt_events_defer(&ev, "step_advanced", NULL, 1, 2, step, &err) == 0);
+    err = (wt_err_t){0};
+    WT_CHECK(wt_events_commit(&ev, &err) == -1 && err.code == WT_ESTALE && ev.stale == 1 &&
+             ev.pending == 0);
+    WT_CHECK(xlen(r, "wt:session:S7:events") == 7);
+
+    /* the new holder's session_completed ends it; a batch after it is refused */
+    wt_events_t ev5;
+    wt_events_init(&ev5, &store, "S7", 5);
+    const char *done[] = {"status", "completed"};
+    WT_CHECK(wt_events_defer(&ev5, "step_advanced", NULL, 1, 2, step, &err) == 0);
+    WT_CHECK(wt_events_emit(&ev5, "session_completed", json_pack("{s:s}", "outcome", "success"), 1,
+                            2, done, &err) == 0);
+    WT_CHECK(ev5.batches == 1 && ev5.written == 2);
+    WT_CHECK(wt_events_emit(&ev5, "tool_call_started", NULL, 0, 0, NULL, &err) == -1 &&
+             err.code == WT_ESTALE);
+    WT_CHECK(xlen(r, "wt:session:S7:events") == 9 && xlen(r, "wt:inbox") == 1);
+    wt_events_release(&ev);
+    wt_redis_destroy(&r);
+    stop_redis();
+}
+
 int
 main(void)
 {
-    static const wt_test_case_t cases[] = {WT_TEST(test_events_fenced), WT_TEST(test_take_tells)};
+    static const wt_test_case_t cases[] = {WT_TEST(test_events_fenced), WT_TEST(test_take_tells),
+                                           WT_TEST(test_group_commit)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     stop_redis();
     return rc;

@@ -105,18 +105,44 @@ wt_session_abandon(wt_session_t *self)
     self->cancel = 1; /* interrupts a running tool or LLM call */
 }
 
+/* After a write of wt_events: stale sets `stale`, another failure says why
+ * in write_error. Returns rc. */
+static int
+written(wt_session_t *self, int rc, const char *what, const wt_err_t *err)
+{
+    if (rc == 0)
+        return 0;
+    if (self->events.stale)
+        self->stale = 1;
+    else
+        snprintf(self->write_error, sizeof self->write_error, "cannot write %s: %s", what,
+                 err->msg);
+    return -1;
+}
+
 int
 wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
                 const char **fields)
 {
     wt_err_t err = {0};
-    if (wt_events_emit(&self->events, type, data, fleet, nfields, fields, &err) == 0)
-        return 0;
-    if (self->events.stale)
-        self->stale = 1;
-    else
-        snprintf(self->write_error, sizeof self->write_error, "cannot write %s: %s", type, err.msg);
-    return -1;
+    return written(self, wt_events_emit(&self->events, type, data, fleet, nfields, fields, &err),
+                   type, &err);
+}
+
+int
+wt_session_defer(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
+                 const char **fields)
+{
+    wt_err_t err = {0};
+    return written(self, wt_events_defer(&self->events, type, data, fleet, nfields, fields, &err),
+                   type, &err);
+}
+
+int
+wt_session_commit(wt_session_t *self)
+{
+    wt_err_t err = {0};
+    return written(self, wt_events_commit(&self->events, &err), "events", &err);
 }
 
 json_t *
@@ -196,15 +222,38 @@ finish(wt_session_t *self, const char *outcome, const char *detail)
 
 /* --- setup --- */
 
+/* A git worktree is made now (its files are the session's input); a plain
+ * directory only gets its path, and is made by the first tool that may
+ * use it (wt_session_workspace_ready): most short sessions never need it. */
 static int
 make_workspace(wt_session_t *self, char *why, size_t cap)
 {
     wt_err_t err = {0};
-    if (wt_workspace_create(self->env->workspace_root, self->sid, self->workspace_repo,
-                            self->workspace, sizeof self->workspace, &err) != 0) {
+    int plain = self->workspace_repo == NULL || self->workspace_repo[0] == '\0';
+    if ((plain ? wt_workspace_path(self->env->workspace_root, self->sid, self->workspace,
+                                   sizeof self->workspace, &err)
+               : wt_workspace_create(self->env->workspace_root, self->sid, self->workspace_repo,
+                                     self->workspace, sizeof self->workspace, &err)) != 0) {
         snprintf(why, cap, "%s", err.msg);
         return -1;
     }
+    self->workspace_later = plain;
+    return 0;
+}
+
+int
+wt_session_workspace_ready(wt_session_t *self, char *why, size_t cap)
+{
+    if (!self->workspace_later)
+        return 0;
+    wt_err_t err = {0};
+    char path[PATH_MAX];
+    if (wt_workspace_create(self->env->workspace_root, self->sid, NULL, path, sizeof path, &err) !=
+        0) {
+        snprintf(why, cap, "%s", err.msg);
+        return -1;
+    }
+    self->workspace_later = 0;
     return 0;
 }
 
@@ -325,7 +374,9 @@ start(wt_session_t *self, char *detail, size_t cap)
     const char *step = self->run ? wt_wfrun_step_id(self->run) : "";
     const char *fields[] = {"status",     "running", "worker", self->env->worker_name,
                             "started_ms", started,   "step",   step};
-    if (wt_session_emit(
+    /* Deferred: stored with the events before the first LLM call (or the
+     * session_completed of a session that cannot start), one round trip. */
+    if (wt_session_defer(
             self, "session_started",
             json_pack("{s:s,s:i}", "worker", self->env->worker_name, "attempt", self->attempt), 1,
             8, fields) != 0)
@@ -339,9 +390,18 @@ start(wt_session_t *self, char *detail, size_t cap)
         snprintf(detail, cap, "%s", err.msg);
         return "error";
     }
-    int earlier = 0;
+    int earlier = 0, replayed = 0;
     json_t *told = json_array();
-    int replayed = replay(self, &earlier, told, &err);
+    /* Lease epoch 1 is the session's first lease ever (every ASSIGN raises
+     * it, nothing lowers it, and only a holder can write events), so no
+     * earlier run can have left events to resume from: skip the read. Any
+     * later lease stores session_started and reads the stream. */
+    if (self->epoch > 1 && wt_session_commit(self) != 0) {
+        json_decref(told);
+        return self->stale ? "stale" : "handback";
+    }
+    if (self->epoch > 1)
+        replayed = replay(self, &earlier, told, &err);
     if (replayed < 0) {
         json_decref(told);
         wt_log_error("session %s: cannot read its events to resume: %s; handing it back", self->sid,
@@ -439,8 +499,12 @@ wt_session_run(wt_session_t *self)
                     (long long)self->epoch);
         return "stale";
     }
-    if (strcmp(outcome, "handback") == 0)
+    if (strcmp(outcome, "handback") == 0) {
+        /* What the run did is stored before it is handed back, so the
+         * next run resumes after it (e.g. a deferred step_advanced). */
+        wt_session_commit(self);
         return "handback";
+    }
     const char *ended = finish(self, outcome, detail);
     retire_workspace(self, ended);
     if (strcmp(ended, "stale") != 0 && strcmp(ended, "handback") != 0)

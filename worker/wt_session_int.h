@@ -41,6 +41,7 @@ struct wt_session {
     wt_store_t store;            /* layout over redis */
     wt_events_t events;          /* fenced writer over store */
     char workspace[PATH_MAX];    /* canonical workspace path */
+    int workspace_later;         /* a plain workspace not created yet (first tool makes it) */
     const wt_workflow_t *wf;     /* borrowed */
     wt_wfrun_t *run;             /* owned cursor */
     char *system;                /* owned system prompt */
@@ -59,6 +60,17 @@ struct wt_session {
  * (self->write_error says why). */
 int wt_session_emit(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
                     const char **fields);
+/* Group commit (issue 18): buffers an event to be written with the next
+ * emit or commit (wt_events_defer). Only for events that need not be
+ * stored before the next outside action: every LLM call, tool with side
+ * effects and child spawn commits first. -1 as wt_session_emit. */
+int wt_session_defer(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
+                     const char **fields);
+/* Writes the deferred events (one round trip); -1 as wt_session_emit. */
+int wt_session_commit(wt_session_t *self);
+/* Creates the plain workspace a session put off (workspace_later) before
+ * its first tool that may use it; 0 when it exists, -1 with why. */
+int wt_session_workspace_ready(wt_session_t *self, char *why, size_t cap);
 /* One step_skipped event per step the cursor passed over since the last
  * call ({step, condition, values}); -1 as wt_session_emit. */
 int wt_session_emit_skipped(wt_session_t *self);

@@ -86,7 +86,7 @@ wt_session_emit_skipped(wt_session_t *self)
     int rc = 0;
     json_array_foreach(list, i, e)
     {
-        if (rc == 0 && wt_session_emit(self, "step_skipped", json_incref(e), 0, 0, NULL) != 0)
+        if (rc == 0 && wt_session_defer(self, "step_skipped", json_incref(e), 0, 0, NULL) != 0)
             rc = -1;
     }
     json_decref(list);
@@ -128,7 +128,8 @@ complete_step(wt_session_t *self, json_t *input, wt_tool_result_t *res)
                           json_is_array(arts) ? json_incref(arts) : json_array());
     const char *fields[] = {"step", wt_wfrun_done(self->run) ? "" : wt_wfrun_step_id(self->run)};
     free((char *)from);
-    if (wt_session_emit(self, "step_advanced", d, 1, 2, fields) != 0)
+    /* Deferred: stored before the next LLM call or tool (which commits). */
+    if (wt_session_defer(self, "step_advanced", d, 1, 2, fields) != 0)
         return -1;
     if (wt_session_emit_skipped(self) != 0)
         return -1;
@@ -171,9 +172,13 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
      * this session may be why, and only then is the run charged against
      * --max-attempts (the broker's requeue reads it). */
     const char *mark[] = {"in_tool", c->name};
-    if (wt_session_emit(self, "tool_call_started",
-                        json_pack("{s:s,s:s}", "tool", c->name, "args_summary", summary), 0, 2,
-                        mark) != 0) {
+    /* The workflow's own tools (complete_step, report_issue) act only on
+     * the session: their events go with the next commit. Any other tool
+     * is an outside action: everything before it is stored first. */
+    int internal = strcmp(c->name, "complete_step") == 0 || strcmp(c->name, "report_issue") == 0;
+    if ((internal ? wt_session_defer : wt_session_emit)(
+            self, "tool_call_started",
+            json_pack("{s:s,s:s}", "tool", c->name, "args_summary", summary), 0, 2, mark) != 0) {
         free(summary);
         return -1;
     }
@@ -182,6 +187,7 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
     int64_t t0 = wt_clock_mono_ms();
     wt_tool_result_t res = {0};
     int advanced = 0;
+    char why[512];
     if (strcmp(c->name, "complete_step") == 0)
         advanced = complete_step(self, c->input, &res);
     else if (strcmp(c->name, "report_issue") == 0)
@@ -190,7 +196,10 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
         advanced = wt_session_spawn_agent(self, c->input, &res);
     else if (wt_tools_fleet_is(c->name) && self->wf && wt_workflow_tool_enabled(self->wf, c->name))
         wt_tools_fleet_run(&self->store, self->sid, c->name, c->input, &res);
-    else {
+    else if (wt_session_workspace_ready(self, why, sizeof why) != 0) {
+        res.text = wt_xasprintf("no workspace: %s", why);
+        res.is_error = 1;
+    } else {
         wt_tool_env_t tenv = {self->workspace,
                               &self->cancel,
                               self->env->bash_timeout_ms,
@@ -215,8 +224,8 @@ run_call(wt_session_t *self, const wt_llm_tool_call_t *c, json_t *results)
                                          (json_int_t)ms, "result_summary", rs);
     free(rs);
     const char *unmark[] = {"in_tool", ""};
-    int rc = wt_session_emit(self, res.is_error ? "tool_call_failed" : "tool_call_completed", d, 0,
-                             2, unmark);
+    int rc = wt_session_defer(self, res.is_error ? "tool_call_failed" : "tool_call_completed", d, 0,
+                              2, unmark);
     json_array_append_new(results, result_entry(c, res.text ? res.text : "", res.is_error));
     wt_tool_result_release(&res);
     return rc != 0 ? -1 : advanced;
@@ -255,7 +264,7 @@ record_turn(wt_session_t *self, const wt_llm_reply_t *r)
         json_object_set_new(d, "text", text ? text : json_string(""));
         free(t);
     }
-    return wt_session_emit(self, "llm_turn_completed", d, 0, 6, fields);
+    return wt_session_defer(self, "llm_turn_completed", d, 0, 6, fields);
 }
 
 /* The outcome after a failed write: stale when the lease moved; otherwise
@@ -361,10 +370,13 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
     if (tier == NULL)
         tier = ac_tier && wt_llm_tier_valid(ac_tier) ? ac_tier : wt_wfrun_model_tier(self->run);
     const char *model = ac_model && *ac_model ? ac_model : wt_llm_model_for(self->env->llm, tier);
-    if (wt_session_emit(self, "llm_turn_started",
-                        json_pack("{s:s,s:i,s:i}", "model", model, "messages",
-                                  (int)json_array_size(self->messages), "turn", self->turn),
-                        0, 0, NULL) != 0)
+    /* The LLM call is an outside action: this turn's start and whatever
+     * the last turn deferred are stored first, in one round trip. */
+    if (wt_session_defer(self, "llm_turn_started",
+                         json_pack("{s:s,s:i,s:i}", "model", model, "messages",
+                                   (int)json_array_size(self->messages), "turn", self->turn),
+                         0, 0, NULL) != 0 ||
+        wt_session_commit(self) != 0)
         return write_failure(self, detail, cap);
     wt_llm_request_t req = {.system = self->system,
                             .messages = self->messages,
@@ -451,6 +463,11 @@ wait_user(wt_session_t *self)
 {
     char key[128];
     wt_store_key(&self->store, key, sizeof key, "session:%s:tell", self->sid);
+    /* the reply (llm_turn_completed) is what `talk` prints: waiting for the
+     * user is an outside action, so the deferred events go out first; a
+     * failed write is left in stale/write_error for the next turn to end on */
+    if (wt_session_commit(self) != 0)
+        return;
     self->at_boundary = 1; /* a drain may hand a waiting talk back */
     while (!self->cancel && !self->drain && !self->abandon &&
            wt_clock_mono_ms() < self->deadline_mono) {

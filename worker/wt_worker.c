@@ -1,7 +1,7 @@
 /* wt_worker - the worker loop.
  *
  * The main thread owns the DEALER socket to the broker and nothing slow:
- * each session runs on its own thread and reports its end through an
+ * each session runs on its slot's thread and reports its end through an
  * inproc PUSH/PULL pipe, so heartbeats never wait behind an LLM call. The
  * broker's silence for `liveness` intervals means it (or the network) is
  * gone: the worker reconnects with Paranoid-Pirate backoff and re-sends
@@ -19,6 +19,7 @@
 #include "wt_sd.h"
 #include "wt_session.h"
 #include "wt_signal.h"
+#include "wt_slot.h"
 #include "wt_store.h"
 #include "wt_tools.h"
 #include "wt_wire.h"
@@ -48,13 +49,14 @@ extern char **environ;
  * sessions. Raising one's own nice needs no privilege. */
 #define SESSION_NICE 5
 
-/* A slot keeps its Redis connection and its PUSH socket from one session
- * to the next: opening them per session was a large part of a short
- * session's cost. Both are used by one session thread at a time; the join
- * between two sessions orders their use. */
+/* A slot keeps its thread, its Redis connection and its PUSH socket from
+ * one session to the next: opening them (and creating a thread) per
+ * session was a large part of a short session's cost. The thread is made
+ * on the slot's first session and lives as long as the worker (wt_slot);
+ * the socket and connection are used by that thread only. */
 typedef struct slot {
     wt_session_t *session; /* owned while running */
-    pthread_t thread;      /* its thread */
+    wt_slot_t *thread;     /* its persistent thread, NULL until first used */
     int used;              /* slot busy */
     int disowned;          /* no longer listed to the broker (Redis was unreachable) */
     void *zctx;            /* borrowed, for the thread's PUSH socket */
@@ -279,13 +281,20 @@ send_finished(worker_t *w, const char *sid, const char *outcome)
     wt_msg_destroy(&f);
 }
 
-static void *
-session_thread(void *arg)
+static void
+slot_thread_init(void *ud)
+{
+    (void)ud;
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SESSION_NICE) != 0)
+        wt_log_debug("session thread: cannot lower its priority: %s", strerror(errno));
+}
+
+/* A slot thread's job: one session. Its report is the last use of s. */
+static void
+session_job(void *arg)
 {
     slot_t *s = arg;
     wt_log_thread_session(wt_session_id(s->session)); /* "session" of JSON log lines */
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SESSION_NICE) != 0)
-        wt_log_debug("session thread: cannot lower its priority: %s", strerror(errno));
     const char *outcome = wt_session_run(s->session);
     if (s->push == NULL) {
         s->push = zmq_socket(s->zctx, ZMQ_PUSH);
@@ -296,7 +305,6 @@ session_thread(void *arg)
     zmq_send(s->push, &s, sizeof s, ZMQ_SNDMORE);
     zmq_send(s->push, outcome, strlen(outcome), 0);
     wt_log_thread_session(NULL);
-    return NULL;
 }
 
 static void
@@ -343,17 +351,15 @@ start_session(worker_t *w, wt_msg_t *m)
         wt_session_lend_redis(s->session, s->redis);
     s->zctx = w->zctx;
     snprintf(s->done_ep, sizeof s->done_ep, "%s", w->done_ep);
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, THREAD_STACK);
-    if (pthread_create(&s->thread, &attr, session_thread, s) != 0) {
-        wt_log_error("cannot start a thread for session %s: handing it back", m->session);
+    wt_err_t terr = {0};
+    if (s->thread == NULL)
+        s->thread = wt_slot_new(THREAD_STACK, slot_thread_init, NULL, &terr);
+    if (s->thread == NULL || wt_slot_run(s->thread, session_job, s, &terr) != 0) {
+        wt_log_error("session %s: %s: handing it back", m->session, terr.msg);
         wt_session_destroy(&s->session);
-        pthread_attr_destroy(&attr);
         send_finished(w, m->session, "handback");
         return;
     }
-    pthread_attr_destroy(&attr);
     s->used = 1;
     w->running++;
     wt_log_debug("session %s started (attempt %d, epoch %lld)", m->session, m->attempt,
@@ -371,7 +377,6 @@ on_done(worker_t *w)
             return;
         int n = zmq_recv(w->done, outcome, sizeof outcome - 1, 0);
         outcome[n > 0 ? n : 0] = '\0';
-        pthread_join(s->thread, NULL);
         send_finished(w, wt_session_id(s->session), outcome);
         wt_session_destroy(&s->session);
         s->used = 0;
@@ -740,13 +745,16 @@ read_soul(const char *path)
 static void
 worker_release(worker_t *w)
 {
-    /* Normally none is left; after a poll failure, stop and join them. */
+    /* Normally no session is left; after a poll failure, stop them. Then
+     * every slot thread ends (waiting for its session) and is joined. */
     for (int i = 0; w->slots && i < w->cfg.slots; i++)
-        if (w->slots[i].used) {
+        if (w->slots[i].used)
             wt_session_abandon(w->slots[i].session);
-            pthread_join(w->slots[i].thread, NULL);
+    for (int i = 0; w->slots && i < w->cfg.slots; i++) {
+        wt_slot_destroy(&w->slots[i].thread);
+        if (w->slots[i].used)
             wt_session_destroy(&w->slots[i].session);
-        }
+    }
     for (int i = 0; w->slots && i < w->cfg.slots; i++) {
         if (w->slots[i].push)
             zmq_close(w->slots[i].push); /* before the context ends, or its term waits */

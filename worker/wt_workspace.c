@@ -42,6 +42,9 @@ make_path(const char *path, wt_err_t *err)
     char buf[PATH_MAX];
     if (wt_strlcpy(buf, path, sizeof buf) != 0)
         return wt_err_set(err, WT_ELIMIT, "workspace root '%s': path too long", path);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0; /* the usual case: no mkdir per component (each locks its parent) */
     for (char *p = buf + 1;; p++) {
         if (*p != '/' && *p != '\0')
             continue;
@@ -123,6 +126,23 @@ worktree(const char *repo, const char *dir, const char *sid, wt_err_t *err)
     if (wt_workspace_git(exists ? add_old : add_new, why, sizeof why) != 0)
         return wt_err_set(err, WT_EIO, "git worktree add of '%s' on branch %s failed: %s", repo,
                           branch, why);
+    return 0;
+}
+
+static int valid_sid(const char *sid);
+
+int
+wt_workspace_path(const char *root, const char *sid, char *out, size_t cap, wt_err_t *err)
+{
+    if (!valid_sid(sid))
+        return wt_err_set(err, WT_EINVAL, "bad session id for a workspace: '%s'", sid ? sid : "");
+    if (make_path(root, err) != 0)
+        return -1;
+    char real[PATH_MAX];
+    if (realpath(root, real) == NULL)
+        return wt_err_sys(err, "cannot resolve workspace root '%s'", root);
+    if (snprintf(out, cap, "%s/%s", real, sid) >= (int)cap)
+        return wt_err_set(err, WT_ELIMIT, "workspace path under '%s' too long", real);
     return 0;
 }
 

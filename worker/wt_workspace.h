@@ -16,6 +16,12 @@
  * sid) or WT_ELIMIT (path too long). */
 int wt_workspace_create(const char *root, const char *sid, const char *repo, char *out, size_t cap,
                         wt_err_t *err);
+/* The canonical path wt_workspace_create gives the plain workspace of sid,
+ * without creating it (root is, with its parents, when missing): a session
+ * creates its directory only when it first runs a tool that may use it, so
+ * a session that never does costs no mkdir/rmdir (issue 18). Fails like
+ * wt_workspace_create. */
+int wt_workspace_path(const char *root, const char *sid, char *out, size_t cap, wt_err_t *err);
 /* The session sid has ended. remove_now (outcome success): its workspace
  * goes at once - a worktree through `git worktree remove` (its branch
  * worktrain/<sid> stays in the repo), a plain directory recursively.

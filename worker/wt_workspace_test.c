@@ -49,6 +49,23 @@ test_plain_directory(void)
     WT_CHECK(err.code == WT_EINVAL);
 }
 
+/* The path alone (a session that may never run a tool): the root is made,
+ * the workspace is not, and creating it later gives the same path. */
+static void
+test_path_without_directory(void)
+{
+    char root[PATH_MAX + 32], path[PATH_MAX], made[PATH_MAX];
+    snprintf(root, sizeof root, "%s/later/root", base);
+    wt_err_t err = {0};
+    WT_CHECK(wt_workspace_path(root, "01LATER", path, sizeof path, &err) == 0);
+    struct stat st;
+    WT_CHECK(stat(root, &st) == 0 && S_ISDIR(st.st_mode));
+    WT_CHECK(stat(path, &st) != 0); /* not created */
+    WT_CHECK(wt_workspace_create(root, "01LATER", NULL, made, sizeof made, &err) == 0);
+    WT_CHECK_STR(path, made);
+    WT_CHECK(wt_workspace_path(root, "..", path, sizeof path, &err) == -1 && err.code == WT_EINVAL);
+}
+
 static void
 test_git_worktree(void)
 {
@@ -135,7 +152,8 @@ main(void)
     if (mkdtemp(tmpl) == NULL || realpath(tmpl, base) == NULL)
         return 1;
     static const wt_test_case_t cases[] = {
-        WT_TEST(test_plain_directory), WT_TEST(test_git_worktree), WT_TEST(test_retire_and_prune)};
+        WT_TEST(test_plain_directory), WT_TEST(test_path_without_directory),
+        WT_TEST(test_git_worktree), WT_TEST(test_retire_and_prune)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     if (sh("rm -rf '%s'", base) != 0)
         rc = 1;
