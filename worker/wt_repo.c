@@ -185,6 +185,14 @@ wt_repo_project_of(const wt_repo_spec_t *spec, char *out, size_t cap)
 
 /* --- running git --- */
 
+int
+wt_repo_timeout_ms(void)
+{
+    const char *v = getenv("WORKTRAIN_GIT_TIMEOUT_MS");
+    long n = v ? strtol(v, NULL, 10) : 0;
+    return n > 0 && n < 86400000 ? (int)n : WT_REPO_GIT_TIMEOUT_MS;
+}
+
 static void
 read_into(int fd, wt_buf_t *out, char *keep, size_t keep_cap, size_t *kept, int *open_)
 {
@@ -284,7 +292,7 @@ wt_repo_git(const wt_repo_cmd_t *c, char *why, size_t cap)
         }
         close(inp[1]);
     }
-    int timeout = c->timeout_ms > 0 ? c->timeout_ms : WT_REPO_GIT_TIMEOUT_MS;
+    int timeout = c->timeout_ms > 0 ? c->timeout_ms : wt_repo_timeout_ms();
     int64_t deadline = wt_clock_mono_ms() + timeout;
     char msg[512] = "";
     size_t kept = 0;

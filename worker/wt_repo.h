@@ -58,6 +58,9 @@ typedef struct wt_repo_cmd {
     wt_buf_t *out;           /* stdout collected here, or NULL (discarded) */
 } wt_repo_cmd_t;
 
+/* The limit of one git run: WORKTRAIN_GIT_TIMEOUT_MS from the worker's
+ * environment, else WT_REPO_GIT_TIMEOUT_MS. */
+int wt_repo_timeout_ms(void);
 /* Runs git; returns its exit status, or -1 when it could not run or was
  * killed on timeout. The first line of stderr (or "timed out after N ms")
  * goes to why. */
