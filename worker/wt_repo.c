@@ -500,12 +500,46 @@ git_simple(const char *dir, const char *const *args, char *const *env, char *why
 
 /* Clones (into a temporary directory renamed into place, so a half clone
  * is never taken for a mirror) or fetches. Lock held. */
+/* When the last successful fetch of the mirror started (ms, from
+ * <mirror>/worktrain-fetched), 0 when unknown. */
+static int64_t
+last_fetch_ms(const char *mirror)
+{
+    char p[PATH_MAX], buf[32] = "";
+    snprintf(p, sizeof p, "%s/worktrain-fetched", mirror);
+    FILE *f = fopen(p, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return strtoll(buf, NULL, 10);
+}
+
+static void
+note_fetch_ms(const char *mirror, int64_t started)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s/worktrain-fetched", mirror);
+    FILE *f = fopen(p, "w");
+    if (f != NULL) {
+        fprintf(f, "%lld\n", (long long)started);
+        fclose(f);
+    }
+}
+
+/* asked_ms: when the session asked for its worktree. A fetch that started
+ * after that (another session's, while this one waited for the lock) is as
+ * fresh as one of its own, so concurrent sessions share one fetch. */
 static int
-refresh_mirror(const char *mirror, const wt_repo_spec_t *spec, char *const *env, wt_err_t *err)
+refresh_mirror(const char *mirror, const wt_repo_spec_t *spec, char *const *env, int64_t asked_ms,
+               wt_err_t *err)
 {
     char why[512];
     struct stat st;
+    int fresh_clone = 0;
     if (stat(mirror, &st) != 0) {
+        fresh_clone = 1;
         char tmp[PATH_MAX];
         snprintf(tmp, sizeof tmp, "%s.tmp", mirror);
         /* git init and config are idempotent: an earlier half-made one is reused */
@@ -524,10 +558,16 @@ refresh_mirror(const char *mirror, const wt_repo_spec_t *spec, char *const *env,
             return wt_err_sys(err, "cannot move the mirror into '%s'", mirror);
     }
     remove_stale_git_locks(mirror);
+    if (!fresh_clone && last_fetch_ms(mirror) >= asked_ms)
+        return 0;
+    int64_t started = wt_clock_now_ms();
     const char *fetch[] = {"fetch", "-q", "--prune", "--tags", "origin", NULL};
     if (git_simple(mirror, fetch, env, why, sizeof why) != 0)
         return wt_err_set(err, WT_EIO, "cannot fetch %s: %s", spec->url, why);
-    if (spec->ref == NULL) {
+    note_fetch_ms(mirror, started);
+    char origin_head[PATH_MAX];
+    snprintf(origin_head, sizeof origin_head, "%s/refs/remotes/origin/HEAD", mirror);
+    if (spec->ref == NULL && (fresh_clone || stat(origin_head, &st) != 0)) {
         const char *head[] = {"remote", "set-head", "origin", "--auto", NULL};
         if (git_simple(mirror, head, env, why, sizeof why) != 0)
             return wt_err_set(err, WT_EIO, "cannot learn the default branch of %s: %s", spec->url,
@@ -580,11 +620,12 @@ wt_repo_worktree(const char *root, const wt_repo_spec_t *spec, const char *sid, 
         return wt_err_set(err, WT_ELIMIT, "workspace root '%s' too long", root);
     if (mkdir_p(folder) != 0)
         return wt_err_sys(err, "cannot create '%s'", folder);
+    int64_t asked = wt_clock_now_ms();
     int fd = lock_mirror(lock, sid, err);
     if (fd < 0)
         return -1;
     char **env = wt_repo_env(spec);
-    int rc = refresh_mirror(mirror, spec, env, err);
+    int rc = refresh_mirror(mirror, spec, env, asked, err);
     wt_repo_env_free(env);
     char sha[41] = "", branch[96];
     snprintf(branch, sizeof branch, "worktrain/%s", sid);
