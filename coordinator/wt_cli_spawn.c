@@ -147,11 +147,19 @@ spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn
             if ((*wait_ms = wt_clock_parse_duration_ms(optarg)) <= 0)
                 rc = wt_cli_usage_error("spawn", "bad --wait-timeout '%s'", optarg);
             break;
-        case 1001: case 1002: case 1003: case 1004: case 1005:
-        case 1006: case 1007: case 1008: case 1009: case 1010: {
-            static const char *const names[] = {"repo",    "ref",    "auto_commit", "deliver",
-                                                "forge",   "project", "labels",     "author",
-                                                "draft",   "no_verify"};
+        case 1001:
+        case 1002:
+        case 1003:
+        case 1004:
+        case 1005:
+        case 1006:
+        case 1007:
+        case 1008:
+        case 1009:
+        case 1010: {
+            static const char *const names[] = {"repo",  "ref",      "auto_commit", "deliver",
+                                                "forge", "project",  "labels",      "author",
+                                                "draft", "no_verify"};
             const char *val = c == 1003 || c == 1010 ? "true" : c == 1009 ? "false" : optarg;
             if (wt_wsspec_set(spec, names[c - 1001], val, why, sizeof why) != 0)
                 rc = wt_cli_usage_error("spawn", "%s", why);

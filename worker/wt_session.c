@@ -202,11 +202,10 @@ make_remote_workspace(wt_session_t *self, char *why, size_t cap)
     wt_err_t err = {0};
     char dir[PATH_MAX];
     struct stat st;
-    if (snprintf(dir, sizeof dir, "%s/%s", self->env->workspace_root, self->sid) >=
-        (int)sizeof dir)
+    if (snprintf(dir, sizeof dir, "%s/%s", self->env->workspace_root, self->sid) >= (int)sizeof dir)
         return snprintf(why, cap, "workspace root too long"), -1;
-    if (stat(dir, &st) != 0 && wt_repo_worktree(self->env->workspace_root, &self->spec, self->sid,
-                                                dir, &err) != 0)
+    if (stat(dir, &st) != 0 &&
+        wt_repo_worktree(self->env->workspace_root, &self->spec, self->sid, dir, &err) != 0)
         return snprintf(why, cap, "workspace: %s", err.msg), -1;
     if (realpath(dir, self->workspace) == NULL)
         return snprintf(why, cap, "cannot resolve workspace '%s'", dir), -1;

@@ -97,7 +97,8 @@ auto_commit(wt_session_t *self, const char *title, const char *notes)
     int made = 0;
     char sha[41] = "";
     wt_err_t err = {0};
-    if (wt_repo_commit(self->workspace, &self->spec, self->sid, title, notes, &made, sha, &err) != 0)
+    if (wt_repo_commit(self->workspace, &self->spec, self->sid, title, notes, &made, sha, &err) !=
+        0)
         wt_log_warn("session %s: auto-commit failed: %s", self->sid, err.msg);
     else if (made)
         wt_log_debug("session %s: committed %s '%s'", self->sid, sha, title);
