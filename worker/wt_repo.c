@@ -78,6 +78,10 @@ wt_repo_spec_parse(const char *field, wt_repo_spec_t *spec, wt_err_t *err)
     const char *bad = NULL;
     if (spec->url == NULL)
         bad = "workspace spec: 'repo' (the git URL) is missing";
+    else if (spec->url[0] == '-' || strstr(spec->url, "::") != NULL)
+        bad = "workspace spec: 'repo' must be a URL or path (no leading '-', no transport::)";
+    else if (spec->ref && spec->ref[0] == '-')
+        bad = "workspace spec: 'ref' must not start with '-'";
     else if (spec->deliver && strcmp(spec->deliver, "branch") && strcmp(spec->deliver, "pr"))
         bad = "workspace spec: 'deliver' must be branch or pr";
     else if (spec->forge && strcmp(spec->forge, "github") && strcmp(spec->forge, "gitlab"))

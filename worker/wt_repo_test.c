@@ -56,6 +56,8 @@ test_spec(void)
     WT_CHECK(wt_repo_spec_parse("{\"ref\":\"main\"}", &s, &err) == -1 &&
              strstr(err.msg, "repo") != NULL);
     WT_CHECK(wt_repo_spec_parse("{nope", &s, &err) == -1);
+    WT_CHECK(wt_repo_spec_parse("{\"repo\":\"ext::sh -c touch% /tmp/x\"}", &s, &err) == -1);
+    WT_CHECK(wt_repo_spec_parse("{\"repo\":\"--upload-pack=x\"}", &s, &err) == -1);
     WT_CHECK(wt_repo_spec_parse("{\"repo\":\"x\",\"author\":\"no email\"}", &s, &err) == -1);
 }
 
