@@ -1,5 +1,6 @@
 /* wt_deliver - the delivery thread and its Redis records (see
- * wt_deliver.h). The thread polls <p>deliveries twice a second (or when
+ * wt_deliver.h). The thread polls its own <p>deliveries:<worker> and the
+ * shared <p>deliveries twice a second (or when
  * kicked); every step it takes is recorded in <p>delivery:<sid> before the
  * next one starts, so whichever worker picks the entry up next continues
  * from the last recorded state: a push is redone harmlessly (the remote
@@ -112,23 +113,46 @@ set_fields(wt_deliver_t *self, const char *dk, int n, const char **fv)
     freeReplyObject(wt_redis_commandv(self->redis, argc, argv, NULL, &err));
 }
 
+/* Pending deliveries (not pushed yet) wait in the zset of the worker that
+ * holds the worktree, <p>deliveries:<worker>: only it can push them, and a
+ * shared zset would let other workers' looks starve it. Pushed ones are in
+ * the shared <p>deliveries, where any worker may open the PR. */
+static void
+own_key(const wt_deliver_t *self, char *out, size_t cap)
+{
+    wt_store_key(&self->store, out, cap, "deliveries:%s", self->worker);
+}
+
 static void
 schedule(wt_deliver_t *self, const char *sid, int64_t due_ms)
 {
-    char zk[96];
-    key(self, zk, sizeof zk, "deliveries%s", "");
+    char zk[160], dk[160];
+    key(self, dk, sizeof dk, "delivery:%s", sid);
     wt_err_t err = {0};
+    redisReply *st = wt_redis_command(self->redis, &err, "HGET %s state", dk);
+    int pushed = st && st->type == REDIS_REPLY_STRING && strcmp(st->str, "pushed") == 0;
+    freeReplyObject(st);
+    if (pushed)
+        key(self, zk, sizeof zk, "deliveries%s", "");
+    else
+        own_key(self, zk, sizeof zk);
     freeReplyObject(
         wt_redis_command(self->redis, &err, "ZADD %s %lld %s", zk, (long long)due_ms, sid));
+    if (pushed) { /* no longer this worker's alone */
+        own_key(self, zk, sizeof zk);
+        freeReplyObject(wt_redis_command(self->redis, &err, "ZREM %s %s", zk, sid));
+    }
 }
 
 static void
 finish_entry(wt_deliver_t *self, const char *sid)
 {
-    char zk[96];
+    char zk[160], own[160];
     key(self, zk, sizeof zk, "deliveries%s", "");
+    own_key(self, own, sizeof own);
     wt_err_t err = {0};
     freeReplyObject(wt_redis_command(self->redis, &err, "ZREM %s %s", zk, sid));
+    freeReplyObject(wt_redis_command(self->redis, &err, "ZREM %s %s", own, sid));
 }
 
 /* The PR body: the goal, each step's notes, the final notes, the session id
@@ -234,6 +258,9 @@ process(wt_deliver_t *self, const char *sid, const char *dk, redisReply *rec)
         }
         const char *fv[] = {"state", "pushed", "branch", pushed, "commit", sha, "attempt", "0"};
         set_fields(self, dk, 8, fv);
+        /* Into the shared zset: if this worker dies now, another opens the
+         * PR once the lease lapses. */
+        schedule(self, sid, wt_clock_now_ms());
         const char *hv[] = {"branch", pushed};
         emit(self, sid, "delivery_pushed", json_pack("{s:s,s:s}", "branch", pushed, "commit", sha),
              2, hv);
@@ -408,15 +435,19 @@ run(void *arg)
         pthread_mutex_unlock(&self->mu);
         if (stop)
             break;
-        char zk[96];
-        key(self, zk, sizeof zk, "deliveries%s", "");
-        wt_err_t err = {0};
-        redisReply *r = wt_redis_command(self->redis, &err, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d",
-                                         zk, (long long)wt_clock_now_ms(), DUE_BATCH);
-        for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
-            if (r->element[i]->str)
-                take(self, r->element[i]->str);
-        freeReplyObject(r);
+        char zks[2][160];
+        own_key(self, zks[0], sizeof zks[0]);
+        key(self, zks[1], sizeof zks[1], "deliveries%s", "");
+        for (int z = 0; z < 2; z++) {
+            wt_err_t err = {0};
+            redisReply *r =
+                wt_redis_command(self->redis, &err, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d", zks[z],
+                                 (long long)wt_clock_now_ms(), DUE_BATCH);
+            for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+                if (r->element[i]->str)
+                    take(self, r->element[i]->str);
+            freeReplyObject(r);
+        }
     }
     return NULL;
 }
@@ -496,9 +527,9 @@ wt_deliver_register(wt_redis_t *redis, const char *prefix, const char *sid, cons
 {
     wt_store_t st;
     wt_store_init(&st, redis, prefix);
-    char dk[160], zk[96];
+    char dk[160], zk[160];
     wt_store_key(&st, dk, sizeof dk, "delivery:%s", sid);
-    wt_store_key(&st, zk, sizeof zk, "deliveries");
+    wt_store_key(&st, zk, sizeof zk, "deliveries:%s", worker);
     redisReply *r = wt_redis_command(redis, err, "HSETNX %s state pending", dk);
     if (r == NULL)
         return -1;
@@ -517,12 +548,13 @@ wt_deliver_register(wt_redis_t *redis, const char *prefix, const char *sid, cons
 }
 
 int
-wt_deliver_due_now(wt_redis_t *redis, const char *prefix, const char *sid, wt_err_t *err)
+wt_deliver_due_now(wt_redis_t *redis, const char *prefix, const char *sid, const char *worker,
+                   wt_err_t *err)
 {
     wt_store_t st;
     wt_store_init(&st, redis, prefix);
-    char zk[96];
-    wt_store_key(&st, zk, sizeof zk, "deliveries");
+    char zk[160];
+    wt_store_key(&st, zk, sizeof zk, "deliveries:%s", worker);
     redisReply *r = wt_redis_command(redis, err, "ZADD %s XX 0 %s", zk, sid);
     if (r == NULL)
         return -1;

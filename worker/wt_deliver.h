@@ -7,8 +7,9 @@
  *   <p>delivery:<sid>        hash  spec, worker, root, state (pending ->
  *                                  pushed -> done | failed | skipped),
  *                                  attempt, branch, commit, url, number, error
- *   <p>deliveries            zset  sids whose delivery is unfinished, by the
- *                                  ms it is next due
+ *   <p>deliveries:<worker>   zset  sids not pushed yet, held by that worker's
+ *                                  worktree, by the ms they are next due
+ *   <p>deliveries            zset  pushed sids whose PR is not open yet, by due ms
  *   <p>delivery:<sid>:lease  string the worker doing it now (PX)
  * A session registers its delivery when it starts. Each worker runs one
  * delivery thread that takes due entries: a session still running is
@@ -47,7 +48,8 @@ void wt_deliver_kick(wt_deliver_t *self);
  * session registers again without resetting the state). */
 int wt_deliver_register(wt_redis_t *redis, const char *prefix, const char *sid,
                         const char *spec_json, const char *worker, const char *root, wt_err_t *err);
-/* The session ended here: due now. */
-int wt_deliver_due_now(wt_redis_t *redis, const char *prefix, const char *sid, wt_err_t *err);
+/* The session ended here (on worker): due now. */
+int wt_deliver_due_now(wt_redis_t *redis, const char *prefix, const char *sid, const char *worker,
+                       wt_err_t *err);
 
 #endif

@@ -179,7 +179,8 @@ finish(wt_session_t *self, const char *outcome, const char *detail)
         /* session_completed is stored: the delivery thread delivers a
          * success and records any other ending as skipped (wt_deliver). */
         wt_err_t derr = {0};
-        if (wt_deliver_due_now(self->redis, self->env->prefix, self->sid, &derr) != 0)
+        if (wt_deliver_due_now(self->redis, self->env->prefix, self->sid, self->env->worker_name,
+                               &derr) != 0)
             wt_log_warn("session %s: delivery waits for its periodic look: %s", self->sid,
                         derr.msg);
         wt_deliver_kick(self->env->deliver);
