@@ -94,6 +94,14 @@ def main():
               mrs[0]["source_branch"] == "worktrain/%s" % sid2 and
               "NOTES-TWO" in mrs[0]["description"], "one draft merge request with the notes")
         check(len(remote_log(bare, "worktrain/%s" % sid2)) == 4, "three commits pushed (GitLab)")
+        # Delivered again with the lookup missing it once: the create meets GitLab's 409.
+        fleet.r.hset("wt:delivery:%s" % sid2, mapping={"state": "pushed", "attempt": "0"})
+        control(gl_base, "/_control/fail", {"answers": [{"raw": "[]"}]})
+        fleet.r.zadd("wt:deliveries", {sid2: 0})
+        wait_for_state(fleet, sid2, "done")
+        posts = [q for q in control(gl_base, "/_control/requests") if q["method"] == "POST"]
+        check(posts and posts[-1]["status"] == 409 and len(prs(gl_base)) == 1,
+              "GitLab's 409 is recognised: still one merge request")
 
         # 3. The forge fails: 500, then a rate limit (403 + X-RateLimit-Reset), then 422
         #    because a PR for the branch already exists (made behind our back).
