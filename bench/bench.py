@@ -34,6 +34,13 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
                     session of redis/broker/workers, Redis commands per
                     session, spawn->started p99 at 500/s, broker dispatches
                     per CPU-second and RSS per waiting session.
+  delivery.json     DESIGN.md 15: worktree creation from a warm mirror of a
+                    10,000-file repository (session_started -> first LLM turn,
+                    p50/p99, as a ratio to a plain-directory session measured
+                    alike), and 100 concurrent sessions with --auto-commit
+                    --deliver branch to a local bare remote: sessions/s until
+                    every branch is pushed, as a ratio to the same 100 sessions
+                    without a repository.
   pipeline.json     `worktrain run`: hand-off latency along a 20-phase chain
                     (a phase's session ended -> the next phase's session
                     accepted), and a 500-item foreach: wall time, sessions/s,
@@ -980,6 +987,93 @@ def bench_limits(n, rate, seconds, waiting):
         print("  %-38s %12s   %-24s %12s   ratio %s" % (row["figure"], row["value"], row["limit"],
                                                         row["limit_value"], row["ratio"]),
               flush=True)
+def _setup_ms(fleet, sid):
+    """session_started -> llm_turn_started of sid, from the stream ids (ms)."""
+    t = {}
+    for eid, typ, _, _ in fleet.events(sid):
+        if typ in ("session_started", "llm_turn_started") and typ not in t:
+            t[typ] = int(eid.split("-")[0])
+    return t.get("llm_turn_started", 0) - t.get("session_started", 0)
+
+
+def bench_delivery(files=10000, serial=20, concurrent=100):
+    """Workspaces from a warm mirror, and concurrent sessions that push."""
+    import tempfile
+    from deliverkit import make_remote
+    d = tempfile.mkdtemp(prefix="wt-bench-dl-")
+    big = make_remote(d, "big.git", files=files)
+    small = make_remote(d, "app.git")
+    write = os.path.join(d, "write.json")
+    with open(write, "w") as f:
+        json.dump([{"tool_calls": [{"name": "Write", "input": {"path": "out.txt",
+                                                                "content": "{{session}}"}}]},
+                   {"tool_calls": [{"name": "complete_step",
+                                    "input": {"notes": "wrote {{goal}}",
+                                              "context": {"n": "{{goal}}"}}}]}], f)
+    res = {"repo_files": files}
+    fleet = Fleet("bench-dl")
+    try:
+        fleet.start_redis()
+        fleet.start_broker()
+        fleet.start_worker("bw1", 1, ONE_STEP, "--workflows", BENCH_WF)
+        fleet.wait_workers(1)
+        c = fleet.client()
+        spec = json.dumps({"repo": "file://" + big})
+        warm = c.spawn("bench-one-step", "warm", workspace=spec)
+        fleet.wait_completed([warm], 600)
+        print("delivery: mirror warm", file=sys.stderr, flush=True)
+        ws, plain = [], []
+        for i in range(serial):
+            a = c.spawn("bench-one-step", "w%d" % i, workspace=spec)
+            b = c.spawn("bench-one-step", "p%d" % i)
+            fleet.wait_completed([a, b], 300)
+            ws.append(_setup_ms(fleet, a))
+            plain.append(_setup_ms(fleet, b))
+        res["worktree_from_warm_mirror"] = {
+            "sessions": serial, "p50_ms": pct(ws, 50), "p99_ms": pct(ws, 99),
+            "plain_dir_p50_ms": pct(plain, 50), "plain_dir_p99_ms": pct(plain, 99),
+            "p50_ratio_to_plain": round(pct(ws, 50) / max(1, pct(plain, 50)), 1)}
+        c.close()
+    finally:
+        fleet.stop()
+    fleet = Fleet("bench-dl2")
+    try:
+        fleet.start_redis()
+        fleet.start_broker()
+        for i in range(2):
+            fleet.start_worker("bw%d" % (i + 1), 50, write, "--workflows", BENCH_WF,
+                               "--workspace-root", os.path.join(fleet.dir, "ws%d" % i))
+        fleet.wait_workers(2)
+        c = fleet.client()
+        out = {"sessions": concurrent, "workers": 2, "slots": 100}
+        for label, kw in (("plain", {}),
+                          ("deliver", {"workspace": json.dumps(
+                              {"repo": "file://" + small, "auto_commit": True,
+                               "deliver": "branch"})})):
+            t0 = time.monotonic()
+            sids = c.spawn_many(concurrent, "bench-one-step", goal_fmt=label + "%d", **kw)
+            fleet.wait_completed(sids, 600)
+            if label == "deliver":
+                fleet.wait_for(lambda: all(fleet.r.hget("wt:delivery:%s" % s, "state") in
+                                           ("done", "failed") for s in sids), 600, "deliveries")
+                out["delivered"] = sum(fleet.r.hget("wt:delivery:%s" % s, "state") == "done"
+                                       for s in sids)
+            wall = time.monotonic() - t0
+            print("delivery: %s done in %.1f s" % (label, wall), file=sys.stderr, flush=True)
+            out[label + "_wall_s"] = round(wall, 2)
+            out[label + "_sessions_per_s"] = round(concurrent / wall, 1)
+        out["deliver_to_plain_ratio"] = round(out["deliver_sessions_per_s"] /
+                                              out["plain_sessions_per_s"], 3)
+        res["concurrent_push"] = out
+        c.close()
+    finally:
+        fleet.stop()
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
+    try:
+        res["load_average_1m"] = os.getloadavg()[0]
+    except OSError:
+        pass
     return res
 
 
@@ -991,7 +1085,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--waiting", type=int, default=1000,
                     help="limits: sessions one worker holds waiting on a slow LLM")
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition,replicas,failover,standby,deploy,suites,limits")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition,replicas,failover,standby,deploy,suites,limits,delivery")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -1044,6 +1138,9 @@ def main():
         report["limits"] = bench_limits(min(args.sessions, 5000), args.rate, args.seconds,
                                         args.waiting)
         print("limits:     %s" % json.dumps(report["limits"]), flush=True)
+    if not only or "delivery" in only:
+        report["delivery"] = bench_delivery()
+        print("delivery:   %s" % json.dumps(report["delivery"]), flush=True)
     if not only or "partition" in only:
         report["partition"] = bench_partition()
         print("partition:  %s" % json.dumps(report["partition"]), flush=True)
@@ -1054,6 +1151,7 @@ def main():
              "deploy.json": ["deploy"],
              "multihost.json": ["partition"],
              "ha.json": ["replicas", "failover", "standby"],
+             "delivery.json": ["delivery"],
              "agent.json": ["concurrency"],
              "reliability.json": ["resume", "throughput_under_kills"],
              "pipeline.json": ["pipeline"],

@@ -10,6 +10,7 @@
 #include "wt_clock.h"
 #include "wt_retain.h"
 #include "wt_ulid.h"
+#include "wt_wsspec.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -20,6 +21,10 @@ static const char spawn_usage[] =
     "                       [--parent SID] [--priority N] [--key IDEMPOTENCY_KEY]\n"
     "                       [--timeout DUR] [--max-turns N] [--workspace PATH] [--json]\n"
     "                       [--retain DUR] [--require LABEL]... [--allow-unknown]\n"
+    "                       [--repo URL [--ref REF] [--auto-commit] [--deliver branch|pr]\n"
+    "                        [--forge github|gitlab] [--forge-project OWNER/NAME]\n"
+    "                        [--labels L1,L2] [--author 'Name <email>'] [--no-draft]\n"
+    "                        [--no-verify]]\n"
     "                       [--broker EP] [--wait-timeout DUR]\n"
     "                       [--curve-key FILE --broker-pub FILE]\n"
     "\n"
@@ -33,6 +38,14 @@ static const char spawn_usage[] =
     "(numbers, true/false, objects) are passed as such, others as strings.\n"
     "--retain keeps the session this long after it ends, then it expires (default:\n"
     "the broker's --retain, 7d).\n"
+    "--repo URL (https, ssh, file) runs the session in a worktree of the worker's\n"
+    "mirror of URL on branch worktrain/<sid>, from --ref (default the remote's HEAD).\n"
+    "--auto-commit commits after each step (subject the step title, body its notes,\n"
+    "trailer WorkTrain-Session). --deliver branch pushes the branch once the session\n"
+    "completed with success; --deliver pr also opens one draft pull request (GitHub)\n"
+    "or merge request (GitLab; forge from the URL's host or --forge). Tokens come from\n"
+    "the worker's GITHUB_TOKEN / GITLAB_TOKEN; API bases WORKTRAIN_GITHUB_API /\n"
+    "WORKTRAIN_GITLAB_API.\n"
     "Exit 0 accepted, 1 refused, 2 bad usage or no answer from the broker.\n"
     "\n" WT_CLI_CURVE_HELP;
 
@@ -42,6 +55,8 @@ static int
 spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn, int *as_json,
             int64_t *wait_ms)
 {
+    json_t *spec = json_object(); /* --repo and friends (DESIGN.md 15) */
+    char why[256];
     static const struct option opts[] = {{"workflow", 1, 0, 'w'},     {"goal", 1, 0, 'g'},
                                          {"var", 1, 0, 'v'},          {"context-json", 1, 0, 'c'},
                                          {"parent", 1, 0, 'p'},       {"priority", 1, 0, 'P'},
@@ -50,6 +65,11 @@ spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn
                                          {"json", 0, 0, 'j'},         {"broker", 1, 0, 'b'},
                                          {"wait-timeout", 1, 0, 'T'}, {"retain", 1, 0, 'R'},
                                          {"require", 1, 0, 'Q'},      {"allow-unknown", 0, 0, 'U'},
+                                         {"repo", 1, 0, 1001},        {"ref", 1, 0, 1002},
+                                         {"auto-commit", 0, 0, 1003}, {"deliver", 1, 0, 1004},
+                                         {"forge", 1, 0, 1005},       {"forge-project", 1, 0, 1006},
+                                         {"labels", 1, 0, 1007},      {"author", 1, 0, 1008},
+                                         {"no-draft", 0, 0, 1009},    {"no-verify", 0, 0, 1010},
                                          {"help", 0, 0, 'h'},         WT_CLI_CURVE_KEY_OPT,
                                          WT_CLI_BROKER_PUB_OPT,       {0, 0, 0, 0}};
     int c, rc = 0;
@@ -127,6 +147,24 @@ spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn
             if ((*wait_ms = wt_clock_parse_duration_ms(optarg)) <= 0)
                 rc = wt_cli_usage_error("spawn", "bad --wait-timeout '%s'", optarg);
             break;
+        case 1001:
+        case 1002:
+        case 1003:
+        case 1004:
+        case 1005:
+        case 1006:
+        case 1007:
+        case 1008:
+        case 1009:
+        case 1010: {
+            static const char *const names[] = {"repo",  "ref",      "auto_commit", "deliver",
+                                                "forge", "project",  "labels",      "author",
+                                                "draft", "no_verify"};
+            const char *val = c == 1003 || c == 1010 ? "true" : c == 1009 ? "false" : optarg;
+            if (wt_wsspec_set(spec, names[c - 1001], val, why, sizeof why) != 0)
+                rc = wt_cli_usage_error("spawn", "%s", why);
+            break;
+        }
         case 'h':
             fputs(spawn_usage, stdout);
             rc = -1;
@@ -139,6 +177,17 @@ spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn
     }
     if (rc == 0 && (m->workflow == NULL || m->goal == NULL))
         rc = wt_cli_usage_error("spawn", "--workflow and --goal are required");
+    if (rc == 0) {
+        char *js = wt_wsspec_dump(spec, why, sizeof why);
+        if (why[0])
+            rc = wt_cli_usage_error("spawn", "%s", why);
+        else if (js && m->workspace)
+            rc = wt_cli_usage_error("spawn", "--workspace PATH and --repo URL exclude each other");
+        else if (js)
+            wt_msg_set(&m->workspace, js);
+        free(js);
+    }
+    json_decref(spec);
     if (rc == 0 && optind < argc)
         rc = wt_cli_usage_error("spawn", "unexpected argument '%s'", argv[optind]);
     if (rc == 0)

@@ -12,6 +12,7 @@
 #include "wt_signal.h"
 #include "wt_store.h"
 #include "wt_ulid.h"
+#include "wt_wsspec.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -176,6 +177,8 @@ phase_view(const phase_rt_t *ph)
         json_object_set(v, "outcome", json_object_get(r, "outcome"));
         json_object_set(v, "output", json_object_get(r, "output"));
         json_object_set(v, "detail", json_object_get(r, "detail"));
+        if (json_object_get(r, "delivery"))
+            json_object_set(v, "delivery", json_object_get(r, "delivery"));
         json_object_set_new(v, "session", json_string(ph->kids[0].sid));
     } else {
         json_object_set_new(v, "outcome", json_null());
@@ -705,18 +708,88 @@ refused_result(const char *workflow, const char *why)
                      "failed", "outcome", "error", "output", "detail", why);
 }
 
-/* Reads sid's hash: its result when it already ended, else NULL. */
+/* Reads sid's hash: its result when it already ended, else NULL. A
+ * session that succeeded and asked for delivery (DESIGN.md 15) ends for the
+ * run once its delivery did (done, or failed for good); its result then
+ * carries "delivery" {state, branch, commit, url, number, error}. */
 static json_t *
 ended_result(wt_run_t *self, const char *sid)
 {
-    char key[160];
+    char key[160], dkey[160];
     wt_store_key(&self->store, key, sizeof key, "session:%s", sid);
+    wt_store_key(&self->store, dkey, sizeof dkey, "delivery:%s", sid);
     wt_err_t err = {0};
-    redisReply *r = wt_redis_command(self->redis, &err, "HGET %s status", key);
-    int terminal = r && r->type == REDIS_REPLY_STRING && wt_store_status_terminal(r->str);
+    redisReply *r = wt_redis_command(self->redis, &err, "HMGET %s status outcome", key);
+    int terminal = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                   r->element[0]->type == REDIS_REPLY_STRING &&
+                   wt_store_status_terminal(r->element[0]->str);
+    int success = terminal && r->element[1]->type == REDIS_REPLY_STRING &&
+                  strcmp(r->element[1]->str, "success") == 0;
     if (r)
         freeReplyObject(r);
-    return terminal ? wt_store_result(&self->store, sid, &err) : NULL;
+    if (!terminal)
+        return NULL;
+    json_t *delivery = NULL;
+    r = wt_redis_command(self->redis, &err, "HMGET %s state branch commit url number error", dkey);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 6 &&
+        r->element[0]->type == REDIS_REPLY_STRING) {
+        const char *st = r->element[0]->str;
+        int over =
+            strcmp(st, "done") == 0 || strcmp(st, "failed") == 0 || strcmp(st, "skipped") == 0;
+        if (success && !over) {
+            freeReplyObject(r);
+            return NULL; /* still delivering */
+        }
+        static const char *const names[] = {"state", "branch", "commit", "url", "number", "error"};
+        delivery = json_object();
+        for (size_t i = 0; i < 6; i++)
+            json_object_set_new(delivery, names[i],
+                                r->element[i]->type == REDIS_REPLY_STRING
+                                    ? json_string(r->element[i]->str)
+                                    : json_null());
+    }
+    if (r)
+        freeReplyObject(r);
+    json_t *res = wt_store_result(&self->store, sid, &err);
+    if (res && delivery)
+        json_object_set(res, "delivery", delivery);
+    json_decref(delivery);
+    return res;
+}
+
+/* The phase's workspace spec (DESIGN.md 15) rendered in scope, NULL when
+ * it names no repo. A field rendered "" is left out; autoOpenPR: true means
+ * deliver: pr; a bad value is left out with a message (the session then
+ * runs without it rather than not at all). */
+static char *
+workspace_spec(const wt_phase_t *d, const json_t *scope)
+{
+    static const char *const from[] = {"repo",  "ref",          "autoCommit", "deliver",
+                                       "forge", "forgeProject", "labels",     "autoOpenPR"};
+    static const char *const to[] = {"repo",  "ref",     "auto_commit", "deliver",
+                                     "forge", "project", "labels",      "deliver"};
+    json_t *spec = json_object();
+    for (int v = 0; v < d->nworkspace; v++) {
+        char *val = wt_template_render(d->workspace[v].value, scope);
+        for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) {
+            if (strcmp(d->workspace[v].key, from[i]) != 0 || val == NULL || val[0] == '\0')
+                continue;
+            const char *value = val;
+            if (strcmp(from[i], "autoOpenPR") == 0) {
+                if (strcmp(val, "true") != 0)
+                    break;
+                value = "pr";
+            }
+            char why[256];
+            if (wt_wsspec_set(spec, to[i], value, why, sizeof why) != 0)
+                fprintf(stderr, "worktrain run: phase %s: workspace: %s (left out)\n", d->id, why);
+        }
+        free(val);
+    }
+    char why[256];
+    char *out = json_object_get(spec, "repo") ? wt_wsspec_dump(spec, why, sizeof why) : NULL;
+    json_decref(spec);
+    return out;
 }
 
 /* SPAWNs kid k of the current attempt; -1 when the broker is unreachable
@@ -751,6 +824,7 @@ spawn_kid(wt_run_t *self, phase_rt_t *ph, int k, const json_t *base)
         json_object_set_new(ctx, d->vars[v].key, json_string(val));
         free(val);
     }
+    char *workspace = workspace_spec(d, scope);
     json_decref(scope);
     json_decref(extras);
     char *ctx_json = json_dumps(ctx, JSON_COMPACT);
@@ -771,6 +845,8 @@ spawn_kid(wt_run_t *self, phase_rt_t *ph, int k, const json_t *base)
     m->timeout_ms = d->timeout_ms;
     m->max_turns = d->max_turns;
     m->retain_ms = d->retain_ms;
+    wt_msg_set(&m->workspace, workspace);
+    free(workspace);
     free(goal);
     free(ctx_json);
     wt_err_t err = {0};
@@ -1015,14 +1091,16 @@ read_events(wt_run_t *self, int64_t block_ms)
             redisReply *e = entries->element[i], *f = e->element[1];
             snprintf(self->last_id, sizeof self->last_id, "%s", e->element[0]->str);
             const char *type = wt_redis_field(f, "type"), *sid = wt_redis_field(f, "session");
-            if (type == NULL || sid == NULL || strcmp(type, "session_completed") != 0)
+            if (type == NULL || sid == NULL ||
+                (strcmp(type, "session_completed") != 0 &&
+                 strcmp(type, "delivery_completed") != 0 && strcmp(type, "delivery_failed") != 0))
                 continue;
             json_t *res = NULL;
             for (int p = 0; p < self->p->nphases && res == NULL; p++)
                 for (int k = 0; k < self->ph[p].nkids && self->ph[p].state == PH_RUNNING; k++)
                     if (self->ph[p].kids[k].sid && !self->ph[p].kids[k].result &&
                         strcmp(self->ph[p].kids[k].sid, sid) == 0) {
-                        res = wt_store_result(&self->store, sid, &err);
+                        res = ended_result(self, sid); /* NULL while it delivers */
                         break;
                     }
             if (res)

@@ -22,9 +22,12 @@
 #define DEFAULT_GOAL "{{inputs.goal}}"
 
 static const char *const top_keys[] = {"pipeline", "description", "inputs", "phases"};
-static const char *const phase_keys[] = {"id",        "workflow", "notify", "goal", "needs",
-                                         "if",        "foreach",  "retry",  "vars", "timeout",
-                                         "max_turns", "priority", "retain"};
+static const char *const phase_keys[] = {"id",        "workflow", "notify", "goal",     "needs",
+                                         "if",        "foreach",  "retry",  "vars",     "timeout",
+                                         "max_turns", "priority", "retain", "workspace"};
+/* DESIGN.md 15: a phase's workspace (templates; "" leaves a field out). */
+static const char *const workspace_keys[] = {"repo",  "ref",          "autoCommit", "deliver",
+                                             "forge", "forgeProject", "labels",     "autoOpenPR"};
 static const char *const notify_keys[] = {"webhook", "slack", "message", "event"};
 static const char *const retry_keys[] = {"max_attempts", "until"};
 
@@ -301,28 +304,31 @@ load_retry(loader_t *ld, wt_phase_t *ph, const wt_yaml_node_t *v)
         ph->retry_until = load_expr(ld, until, "retry.until");
 }
 
+/* A mapping of names to templates (vars, workspace), appended to out. */
 static void
-load_vars(loader_t *ld, wt_phase_t *ph, const wt_yaml_node_t *v)
+load_templates(loader_t *ld, const char *field, const wt_yaml_node_t *v, wt_phase_var_t **out,
+               int *n)
 {
     if (wt_yaml_kind(v) != WT_YAML_MAP) {
-        problem(ld, AT(v), "'vars' must be a mapping of names to text, not a %s",
+        problem(ld, AT(v), "'%s' must be a mapping of names to text, not a %s", field,
                 wt_yaml_kind_name(v));
         return;
     }
-    ph->vars = wt_xcalloc(wt_yaml_len(v), sizeof *ph->vars);
+    *out = wt_xcalloc(wt_yaml_len(v), sizeof **out);
     for (size_t i = 0; i < wt_yaml_len(v); i++) {
         const wt_yaml_node_t *k = wt_yaml_map_key_at(v, i), *val = wt_yaml_map_value_at(v, i);
-        const char *key = need_text(ld, k, "vars key");
+        const char *key = need_text(ld, k, "key");
         if (key == NULL)
             continue;
         if (wt_yaml_kind(val) != WT_YAML_SCALAR) {
-            problem(ld, AT(val), "vars.%.60s must be text, not a %s", key, wt_yaml_kind_name(val));
+            problem(ld, AT(val), "%s.%.60s must be text, not a %s", field, key,
+                    wt_yaml_kind_name(val));
             continue;
         }
-        wt_template_t *t = load_template(ld, val, "vars", 1);
+        wt_template_t *t = load_template(ld, val, field, 1);
         if (t == NULL)
             continue;
-        wt_phase_var_t *pv = &ph->vars[ph->nvars++];
+        wt_phase_var_t *pv = &(*out)[(*n)++];
         pv->key = wt_xstrdup(key);
         pv->value = t;
         pv->pos = pos_of(val);
@@ -403,8 +409,8 @@ key_node(const wt_yaml_node_t *m, const char *key)
 static void
 notify_extras(loader_t *ld, const wt_yaml_node_t *m)
 {
-    static const char *const session_only[] = {"goal",      "retry",    "vars",  "timeout",
-                                               "max_turns", "priority", "retain"};
+    static const char *const session_only[] = {"goal",      "retry",    "vars",   "timeout",
+                                               "max_turns", "priority", "retain", "workspace"};
     for (int i = 0; i < NKEYS(session_only); i++) {
         for (size_t j = 0; j < wt_yaml_len(m); j++) {
             const wt_yaml_node_t *k = wt_yaml_map_key_at(m, j);
@@ -494,7 +500,12 @@ load_phase(loader_t *ld, wt_phase_t *ph, const wt_yaml_node_t *m)
     if ((v = wt_yaml_map_get(m, "retry")) != NULL)
         load_retry(ld, ph, v);
     if ((v = wt_yaml_map_get(m, "vars")) != NULL)
-        load_vars(ld, ph, v);
+        load_templates(ld, "vars", v, &ph->vars, &ph->nvars);
+    if ((v = wt_yaml_map_get(m, "workspace")) != NULL) {
+        if (wt_yaml_kind(v) == WT_YAML_MAP)
+            unknown_keys(ld, v, "a phase's workspace", workspace_keys, NKEYS(workspace_keys));
+        load_templates(ld, "workspace", v, &ph->workspace, &ph->nworkspace);
+    }
     load_session_limits(ld, ph, m);
 }
 
@@ -664,6 +675,11 @@ phase_release(wt_phase_t *ph)
         wt_template_destroy(&ph->vars[i].value);
     }
     free(ph->vars);
+    for (int i = 0; i < ph->nworkspace; i++) {
+        free(ph->workspace[i].key);
+        wt_template_destroy(&ph->workspace[i].value);
+    }
+    free(ph->workspace);
     free(ph->notify_webhook);
     free(ph->notify_slack);
     wt_template_destroy(&ph->notify_message);

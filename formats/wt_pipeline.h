@@ -66,6 +66,8 @@ typedef struct wt_phase {
     wt_pos_t retry_pos;
     wt_phase_var_t *vars; /* owned */
     int nvars;
+    wt_phase_var_t *workspace; /* owned: repo ref autoCommit deliver forge ... (DESIGN.md 15) */
+    int nworkspace;
     int64_t timeout_ms; /* 0 = fleet default */
     int32_t max_turns;  /* 0 = fleet default */
     int32_t priority;   /* 0 default */

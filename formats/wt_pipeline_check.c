@@ -192,7 +192,15 @@ compute_upstream(checker_t *c)
 static void
 check_input_path(checker_t *c, const char *const *segs, int n, wt_pos_t at)
 {
-    if (n < 2 || strcmp(segs[1], "goal") == 0)
+    /* goal always; repo, ref, deliver, forge and forgeProject (DESIGN.md
+     * 15) are optional --var inputs of any pipeline: absent, they render ""
+     * and the phase's workspace leaves them out. */
+    static const char *const optional[] = {"goal",    "repo",  "ref",
+                                           "deliver", "forge", "forgeProject"};
+    for (size_t i = 0; n >= 2 && i < sizeof optional / sizeof optional[0]; i++)
+        if (strcmp(segs[1], optional[i]) == 0)
+            return;
+    if (n < 2)
         return;
     for (int i = 0; i < c->p->ninputs; i++)
         if (strcmp(c->p->inputs[i], segs[1]) == 0)

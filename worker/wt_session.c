@@ -14,6 +14,7 @@
 #include "wt_alloc.h"
 #include "wt_buf.h"
 #include "wt_clock.h"
+#include "wt_deliver.h"
 #include "wt_fleetq.h"
 #include "wt_log.h"
 #include "wt_prompt.h"
@@ -38,6 +39,9 @@ wt_session_new(const wt_session_env_t *env, const wt_msg_t *a)
     self->goal = wt_xstrdup(a->goal ? a->goal : "");
     self->context_json = wt_xstrdup(a->context_json && *a->context_json ? a->context_json : "{}");
     self->workspace_repo = a->workspace ? wt_xstrdup(a->workspace) : NULL;
+    wt_err_t serr = {0};
+    if (wt_repo_spec_parse(a->workspace, &self->spec, &serr) < 0)
+        snprintf(self->spec_error, sizeof self->spec_error, "%s", serr.msg);
     self->epoch = a->epoch;
     self->at_boundary = 1; /* a session that has not begun its step may be handed back */
     wt_events_init(&self->events, &self->store, self->sid, a->epoch);
@@ -61,6 +65,7 @@ wt_session_destroy(wt_session_t **self_p)
     free(self->context_json);
     json_decref(self->context0);
     free(self->workspace_repo);
+    wt_repo_spec_release(&self->spec);
     free(self->system);
     json_decref(self->messages);
     json_decref(self->tools);
@@ -212,6 +217,16 @@ finish(wt_session_t *self, const char *outcome, const char *detail)
     }
     wt_log_info("session %s: %s%s%s", self->sid, outcome, detail && *detail ? ": " : "",
                 detail ? detail : "");
+    if (self->spec.deliver) {
+        /* session_completed is stored: the delivery thread delivers a
+         * success and records any other ending as skipped (wt_deliver). */
+        wt_err_t derr = {0};
+        if (wt_deliver_due_now(self->redis, self->env->prefix, self->sid, self->env->worker_name,
+                               &derr) != 0)
+            wt_log_warn("session %s: delivery waits for its periodic look: %s", self->sid,
+                        derr.msg);
+        wt_deliver_kick(self->env->deliver);
+    }
     /* Enqueue only: delivery runs on the notifier's own thread. */
     if (wt_notify_enabled(self->env->notify))
         wt_notify_post(self->env->notify, "session_completed",
@@ -222,6 +237,32 @@ finish(wt_session_t *self, const char *outcome, const char *detail)
 
 /* --- setup --- */
 
+/* The worktree of a remote repository (wt_repo): reused when this worker
+ * already has it (a resumed session), else made from the mirror. */
+static int
+make_remote_workspace(wt_session_t *self, char *why, size_t cap)
+{
+    wt_err_t err = {0};
+    char dir[PATH_MAX];
+    struct stat st;
+    if (snprintf(dir, sizeof dir, "%s/%s", self->env->workspace_root, self->sid) >= (int)sizeof dir)
+        return snprintf(why, cap, "workspace root too long"), -1;
+    if (stat(dir, &st) != 0 &&
+        wt_repo_worktree(self->env->workspace_root, &self->spec, self->sid, dir, &err) != 0)
+        return snprintf(why, cap, "workspace: %s", err.msg), -1;
+    if (realpath(dir, self->workspace) == NULL)
+        return snprintf(why, cap, "cannot resolve workspace '%s'", dir), -1;
+    if (self->spec.deliver) {
+        char *js = wt_repo_spec_dump(&self->spec);
+        int rc = wt_deliver_register(self->redis, self->env->prefix, self->sid, js,
+                                     self->env->worker_name, self->env->workspace_root, &err);
+        free(js);
+        if (rc != 0)
+            return snprintf(why, cap, "cannot register the delivery: %s", err.msg), -1;
+    }
+    return 0;
+}
+
 /* A git worktree is made now (its files are the session's input); a plain
  * directory only gets its path, and is made by the first tool that may
  * use it (wt_session_workspace_ready): most short sessions never need it. */
@@ -229,6 +270,10 @@ static int
 make_workspace(wt_session_t *self, char *why, size_t cap)
 {
     wt_err_t err = {0};
+    if (self->spec_error[0])
+        return snprintf(why, cap, "%s", self->spec_error), -1;
+    if (self->spec.url)
+        return make_remote_workspace(self, why, cap);
     int plain = self->workspace_repo == NULL || self->workspace_repo[0] == '\0';
     if ((plain ? wt_workspace_path(self->env->workspace_root, self->sid, self->workspace,
                                    sizeof self->workspace, &err)
@@ -463,7 +508,17 @@ retire_workspace(wt_session_t *self, const char *ended)
      * `make test`): a successful session's workspace stays until pruned. */
     int keep = json_is_true(json_object_get(self->context0, "keepWorkspace"));
     wt_err_t err = {0};
-    if (wt_workspace_retire(self->env->workspace_root, self->sid, self->workspace_repo,
+    const char *repo = self->workspace_repo;
+    char mirror[PATH_MAX];
+    if (self->spec.url) {
+        if (self->spec.deliver && strcmp(ended, "success") == 0)
+            return; /* the delivery thread removes it once delivered */
+        repo = wt_repo_mirror_path(self->env->workspace_root, self->spec.url, mirror,
+                                   sizeof mirror) == 0
+                   ? mirror
+                   : NULL;
+    }
+    if (wt_workspace_retire(self->env->workspace_root, self->sid, repo,
                             !keep && strcmp(ended, "success") == 0, &err) != 0)
         wt_log_warn("session %s: workspace left in place: %s", self->sid, err.msg);
 }

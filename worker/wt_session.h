@@ -62,6 +62,7 @@ typedef struct wt_session_env {
     int64_t write_retry_ms;             /* retry bound of event writes, 0 = WT_EVENTS_RETRY_MS */
     wt_notify_t *notify;                /* shared, thread-safe; NULL or disabled = no posts */
     wt_session_counters_t *counters;    /* shared; NULL = not counted */
+    struct wt_deliver *deliver;         /* the worker's delivery thread; NULL = none */
 } wt_session_env_t;
 
 typedef struct wt_session wt_session_t;

@@ -5,6 +5,7 @@
 #define WT_SESSION_INT_H
 
 #include "wt_events.h"
+#include "wt_repo.h"
 #include "wt_redis.h"
 #include "wt_session.h"
 #include "wt_store.h"
@@ -23,6 +24,8 @@ struct wt_session {
     char *context_json;          /* owned initial context */
     json_t *context0;            /* owned parsed initial context (an object), set by start */
     char *workspace_repo;        /* owned git repo for a worktree, or NULL */
+    wt_repo_spec_t spec;         /* owned remote workspace spec (spec.url NULL: none) */
+    char spec_error[256];        /* why the workspace spec was refused, "" when fine */
     int64_t epoch;               /* lease epoch (fencing) */
     int attempt;                 /* 1 on the first run */
     int depth;                   /* spawn depth */

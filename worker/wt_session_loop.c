@@ -94,6 +94,25 @@ wt_session_emit_skipped(wt_session_t *self)
 }
 
 /* complete_step: advances the cursor; the result presents the next step. */
+
+/* --auto-commit: the step's work as one commit (subject the step title,
+ * body its notes); nothing changed, no commit. A failure is reported and
+ * the session goes on: the work stays in the worktree for the next commit. */
+static void
+auto_commit(wt_session_t *self, const char *title, const char *notes)
+{
+    if (!self->spec.url || !self->spec.auto_commit)
+        return;
+    int made = 0;
+    char sha[41] = "";
+    wt_err_t err = {0};
+    if (wt_repo_commit(self->workspace, &self->spec, self->sid, title, notes, &made, sha, &err) !=
+        0)
+        wt_log_warn("session %s: auto-commit failed: %s", self->sid, err.msg);
+    else if (made)
+        wt_log_debug("session %s: committed %s '%s'", self->sid, sha, title);
+}
+
 static int
 complete_step(wt_session_t *self, json_t *input, wt_tool_result_t *res)
 {
@@ -113,11 +132,13 @@ complete_step(wt_session_t *self, json_t *input, wt_tool_result_t *res)
         return 0;
     }
     const char *from = wt_xstrdup(wt_wfrun_step_id(self->run));
+    char *title = wt_xstrdup(wt_wfrun_step_title(self->run));
     wt_err_t err = {0};
     if (wt_wfrun_complete(self->run, input, &err) != 0) {
         res->text = wt_xasprintf("step '%s' is not complete: %s", from, err.msg);
         res->is_error = 1;
         free((char *)from);
+        free(title);
         return 0;
     }
     json_t *ctx = json_object_get(input, "context"), *arts = json_object_get(input, "artifacts");
@@ -128,9 +149,17 @@ complete_step(wt_session_t *self, json_t *input, wt_tool_result_t *res)
                           json_is_array(arts) ? json_incref(arts) : json_array());
     const char *fields[] = {"step", wt_wfrun_done(self->run) ? "" : wt_wfrun_step_id(self->run)};
     free((char *)from);
-    /* Deferred: stored before the next LLM call or tool (which commits). */
-    if (wt_session_defer(self, "step_advanced", d, 1, 2, fields) != 0)
+    /* Deferred: stored before the next LLM call or tool (which commits),
+     * or at once when an auto-commit follows: a git commit is made only
+     * for a step whose step_advanced is durable. */
+    int auto_git = self->spec.url && self->spec.auto_commit;
+    if ((auto_git ? wt_session_emit : wt_session_defer)(self, "step_advanced", d, 1, 2, fields) !=
+        0) {
+        free(title);
         return -1;
+    }
+    auto_commit(self, title && *title ? title : "WorkTrain step", notes);
+    free(title);
     if (wt_session_emit_skipped(self) != 0)
         return -1;
     if (wt_wfrun_done(self->run))

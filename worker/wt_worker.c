@@ -26,6 +26,7 @@
 #include "wt_worker_cfg.h"
 #include "wt_worker_http.h"
 #include "wt_workspace.h"
+#include "wt_deliver.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -77,6 +78,7 @@ typedef struct worker {
     wt_llm_t *llm;                  /* owned */
     wt_notify_t *notify;            /* owned; session_completed posts */
     char **tool_env;                /* owned scrubbed environment */
+    wt_deliver_t *deliver;          /* owned delivery thread (DESIGN.md 15) */
     wt_sandbox_t *sandbox;          /* owned; where Bash runs */
     char *soul;                     /* owned soul text */
     wt_session_env_t senv;          /* what sessions borrow */
@@ -763,6 +765,7 @@ worker_release(worker_t *w)
     free(w->slots);
     wt_workflow_set_destroy(&w->workflows);
     wt_llm_destroy(&w->llm);
+    wt_deliver_destroy(&w->deliver);
     wt_notify_destroy(&w->notify); /* flushes what is queued, bounded */
     wt_tools_env_free(w->tool_env);
     wt_sandbox_destroy(&w->sandbox);
@@ -790,7 +793,9 @@ worker_setup(worker_t *w)
     }
     if ((w->llm = wt_llm_new(&w->cfg.llm, &err)) == NULL ||
         (w->redis = wt_redis_new(w->cfg.redis, 1000, &err)) == NULL ||
-        (w->notify = wt_notify_new(&w->cfg.notify, &err)) == NULL) {
+        (w->notify = wt_notify_new(&w->cfg.notify, &err)) == NULL ||
+        (w->deliver = wt_deliver_new(w->cfg.redis, NULL, w->cfg.name, w->cfg.workspace_root,
+                                     &err)) == NULL) {
         wt_log_error("%s", err.msg);
         return -1;
     }
@@ -829,6 +834,7 @@ worker_setup(worker_t *w)
         .write_retry_ms = 0,
         .notify = w->notify,
         .counters = &w->counters,
+        .deliver = w->deliver,
     };
     w->zctx = zmq_ctx_new();
     zmq_ctx_set(w->zctx, ZMQ_MAX_SOCKETS, w->cfg.slots * 2 + 64);

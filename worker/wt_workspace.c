@@ -19,6 +19,7 @@
 #include "wt_workspace.h"
 
 #include "wt_alloc.h"
+#include "wt_repo.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -61,52 +62,9 @@ make_path(const char *path, wt_err_t *err)
 int
 wt_workspace_git(char *const *args, char *why, size_t cap)
 {
-    char *argv[32];
-    size_t n = 0;
-    argv[n++] = "git";
-    for (size_t i = 0; args[i] != NULL && n < sizeof argv / sizeof argv[0] - 1; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return snprintf(why, cap, "pipe: %s", strerror(errno)), -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, STDIN_FILENO);
-        dup2(null, STDOUT_FILENO);
-        dup2(fds[1], STDERR_FILENO);
-        execvp("git", argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    if (pid < 0) {
-        close(fds[0]);
-        return snprintf(why, cap, "cannot fork: %s", strerror(errno)), -1;
-    }
-    char msg[512], chunk[256];
-    size_t len = 0;
-    ssize_t r;
-    /* Read all of stderr (so git never blocks on a full pipe), keep the start. */
-    while ((r = read(fds[0], chunk, sizeof chunk)) > 0 || (r < 0 && errno == EINTR)) {
-        size_t take = r > 0 ? (size_t)r : 0;
-        if (take > sizeof msg - 1 - len)
-            take = sizeof msg - 1 - len;
-        memcpy(msg + len, chunk, take);
-        len += take;
-    }
-    close(fds[0]);
-    msg[len] = '\0';
-    msg[strcspn(msg, "\n")] = '\0';
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    snprintf(why, cap, "%s", msg);
-    if (!WIFEXITED(status))
-        return -1;
-    if (WEXITSTATUS(status) == 127 && len == 0)
-        snprintf(why, cap, "git is not installed");
-    return WEXITSTATUS(status);
+    /* One git runner for the program (wt_repo: argv, no shell, bounded). */
+    wt_repo_cmd_t c = {.args = (const char *const *)args};
+    return wt_repo_git(&c, why, cap);
 }
 
 static int

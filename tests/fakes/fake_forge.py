@@ -7,7 +7,9 @@ Link header (rel="next"/"last"), a weak ETag over the page answered with 304
 when If-None-Match matches (a 304 does not use quota), and rate-limit
 headers on every answer. Control endpoints (under /_control/) let a test
 add and update items, exhaust the quota until a reset time, inject
-failures, and read every API request recorded with its time, status and
+failures, hold answers (/_control/hold: the next matching API request is
+carried out, then its answer waits - a client killed meanwhile never
+learns it succeeded), and read every API request recorded with its time, status and
 headers (token values redacted to their length plus token_ok) and the
 quota left after it ("remaining").
 Run with /usr/bin/python3.
@@ -45,6 +47,7 @@ class Forge:
         self.exhausted_until = 0.0
         self.retry_after = None
         self.failures = []       # queued injected answers: {"status": N} or {"raw": "..."}
+        self.holds = []          # {"method", "suffix", "seconds"}: delay one matching answer
 
     # -- time --
     def tick(self):
@@ -70,6 +73,9 @@ class Forge:
                 self.retry_after = body.get("retry_after")
                 self.limited_status = int(body.get("status", type(self).limited_status))
                 return {"ok": True, "reset": self.reset_at}
+            if path == "/_control/hold":
+                self.holds.append(body)
+                return {"ok": True}
             if path == "/_control/fail":
                 self.failures.extend(body.get("answers", []))
                 return {"ok": True}
@@ -121,8 +127,10 @@ def serve(forge, route, argv=None):
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--token", default="")
+    ap.add_argument("--token-env", help="read the token from this environment variable "
+                    "(keeps it out of argv, for tests that grep /proc/*/cmdline)")
     args = ap.parse_args(argv)
-    forge.token = args.token
+    forge.token = os.environ.get(args.token_env, "") if args.token_env else args.token
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -150,9 +158,39 @@ def serve(forge, route, argv=None):
 
         def do_POST(self):
             if not self.path.startswith("/_control/"):
-                return self.send(404, {"message": "Not Found"})
+                return self.api("POST")
             out = forge.control(self.path, self.body())
             self.send(200 if out is not None else 404, out or {"error": "unknown control"})
+
+        def api(self, method):
+            """POST to the API (create): quota, token, injected failures, holds."""
+            u = urlsplit(self.path)
+            body = self.body()
+            token_ok, headers = check_token(self.headers)
+            rec = {"method": method, "path": u.path, "query": u.query, "headers": headers,
+                   "token_ok": token_ok, "t": time.time(), "body": body}
+            hold = 0
+            with forge.lock:
+                forge.requests.append(rec)
+                status, obj, extra = gate(token_ok)
+                if status is None:
+                    out = forge.create(u.path, body) if hasattr(forge, "create") else None
+                    status, obj = out if out is not None else (404, {"message": "Not Found"})
+                    forge.remaining -= 1
+                    extra = forge.quota_headers()
+                for h in list(forge.holds):
+                    if h.get("method", "POST") == method and u.path.endswith(h.get("suffix", "")):
+                        forge.holds.remove(h)
+                        hold = float(h.get("seconds", 30))
+                        break
+                rec["status"] = status
+                rec["remaining"] = forge.remaining
+            if hold:
+                time.sleep(hold)
+            try:
+                self.send(status, obj, extra)
+            except OSError:
+                pass        # the client is gone (killed while held)
 
         def do_GET(self):
             u = urlsplit(self.path)
@@ -164,16 +202,7 @@ def serve(forge, route, argv=None):
             if u.path == "/_control/items":
                 with forge.lock:
                     return self.send(200, list(forge.items.values()))
-            headers = {}
-            token_ok = False
-            for k, v in self.headers.items():
-                lk = k.lower()
-                if lk in forge.token_headers:
-                    secret = v.split(" ", 1)[1] if lk == "authorization" and " " in v else v
-                    token_ok = bool(forge.token) and secret == forge.token
-                    headers[lk] = "<redacted:len=%d>" % len(v)
-                else:
-                    headers[lk] = v
+            token_ok, headers = check_token(self.headers)
             rec = {"method": "GET", "path": u.path, "query": u.query, "headers": headers,
                    "token_ok": token_ok, "t": time.time()}
             with forge.lock:
@@ -183,8 +212,21 @@ def serve(forge, route, argv=None):
                 rec["remaining"] = forge.remaining
             self.send(status, obj, extra)
 
-    def answer(u, token_ok, if_none_match):
-        """Lock held. The API answer for one request."""
+    def check_token(request_headers):
+        headers = {}
+        token_ok = False
+        for k, v in request_headers.items():
+            lk = k.lower()
+            if lk in forge.token_headers:
+                secret = v.split(" ", 1)[1] if lk == "authorization" and " " in v else v
+                token_ok = bool(forge.token) and secret == forge.token
+                headers[lk] = "<redacted:len=%d>" % len(v)
+            else:
+                headers[lk] = v
+        return token_ok, headers
+
+    def gate(token_ok):
+        """Lock held. (status, obj, headers) of a refusal, or (None, None, None) to go on."""
         forge.refill_if_due()
         quota = forge.quota_headers()
         if forge.remaining == 0:
@@ -200,6 +242,14 @@ def serve(forge, route, argv=None):
             if "raw" in f:
                 return 200, f["raw"].encode(), quota
             return int(f.get("status", 500)), {"message": "injected failure"}, quota
+        return None, None, None
+
+    def answer(u, token_ok, if_none_match):
+        """Lock held. The API answer for one request."""
+        status, obj, h = gate(token_ok)
+        if status is not None:
+            return status, obj, h
+        quota = forge.quota_headers()
         query = parse_qs(u.query)
         routed = route(forge, u.path, query)
         if routed is None:

@@ -6,6 +6,11 @@ Serves, for any repository a test created items in:
       open issues AND pull requests (PRs carry a "pull_request" key, as on GitHub)
   GET /repos/{owner}/{repo}/pulls?state=open&sort=updated&direction=desc&per_page=N&page=P
       open pull requests in the pulls format (head.sha, base, draft)
+  GET /repos/{owner}/{repo}/pulls?state=open&head=OWNER:BRANCH  only that head's PRs
+  POST /repos/{owner}/{repo}/pulls {title, head, base, body, draft} -> 201 the PR;
+      422 "Validation Failed" with "A pull request already exists for OWNER:BRANCH." when an
+      open PR has that head; 422 "body is too long (maximum is 65536 characters)"
+  POST /repos/{owner}/{repo}/issues/{number}/labels {labels: [names]} -> 200 the labels
 Token: "Authorization: Bearer T" (or "token T") must match --token, else 401
 "Bad credentials". Every answer has X-RateLimit-Limit/Remaining/Reset; a 200
 uses one request of quota, a 304 (If-None-Match equal to the page's ETag)
@@ -55,6 +60,8 @@ class GitHub(Forge):
                        for i, name in enumerate(b.get("labels", []))],
             "created_at": iso(t), "updated_at": iso(t), "comments": 0,
             "_repo": repo, "_head_sha": b.get("head_sha", "%040x" % n),
+            "_head_ref": b.get("head", "feature-%d" % n), "_base": b.get("base", "main"),
+            "_draft": bool(b.get("draft", False)),
         }
         if b.get("pull_request"):
             item["pull_request"] = {
@@ -92,10 +99,11 @@ def as_pull(item):
     p.pop("pull_request", None)
     p.pop("comments", None)
     p["url"] = item["pull_request"]["url"]
-    p["head"] = {"sha": item["_head_sha"], "ref": "feature-%d" % item["number"],
-                 "label": "octocat:feature-%d" % item["number"]}
-    p["base"] = {"ref": "main", "sha": "0" * 40}
-    p["draft"] = False
+    owner = item["_repo"].split("/")[0]
+    p["head"] = {"sha": item["_head_sha"], "ref": item["_head_ref"],
+                 "label": "%s:%s" % (owner, item["_head_ref"])}
+    p["base"] = {"ref": item["_base"], "sha": "0" * 40}
+    p["draft"] = item["_draft"]
     p["merged_at"] = None
     return p
 
@@ -110,12 +118,51 @@ def route(forge, path, query):
              if r == repo and (state == "all" or i["state"] == state)]
     if parts[3] == "pulls":
         items = [as_pull(i) for i in items if "pull_request" in i]
+        if "head" in query:
+            items = [i for i in items if i["head"]["label"] == query["head"][0]]
     else:
         items = [public(i) for i in items]
     key = "created_at" if query.get("sort", ["created"])[0] == "created" else "updated_at"
     desc = query.get("direction", ["desc"])[0] == "desc"
     items.sort(key=lambda i: (i[key], i["number"]), reverse=desc)
     return items, "http://127.0.0.1:%d%s" % (forge.port, path)
+
+
+def create(forge, path, body):
+    """Lock held. POST .../pulls and .../issues/N/labels as GitHub answers them."""
+    parts = path.strip("/").split("/")
+    if len(parts) == 6 and parts[0] == "repos" and parts[3] == "issues" and parts[5] == "labels":
+        item = forge.items.get((parts[1] + "/" + parts[2], int(parts[4])))
+        if item is None:
+            return 404, {"message": "Not Found"}
+        names = [lb["name"] for lb in item["labels"]] + list(body.get("labels", []))
+        item["labels"] = [{"id": i + 1, "name": n, "color": "ededed"} for i, n in enumerate(names)]
+        return 200, item["labels"]
+    if len(parts) != 4 or parts[0] != "repos" or parts[3] != "pulls":
+        return None
+    repo = parts[1] + "/" + parts[2]
+    head, base = body.get("head"), body.get("base")
+    if not head or not base or not body.get("title"):
+        return 422, {"message": "Validation Failed",
+                     "errors": [{"resource": "PullRequest", "code": "missing_field"}]}
+    if len(body.get("body") or "") > 65536:
+        return 422, {"message": "Validation Failed",
+                     "errors": [{"resource": "PullRequest", "code": "custom", "field": "body",
+                                 "message": "body is too long (maximum is 65536 characters)"}]}
+    for (r, _), i in forge.items.items():
+        if r == repo and i["state"] == "open" and "pull_request" in i and i["_head_ref"] == head:
+            return 422, {"message": "Validation Failed",
+                         "errors": [{"resource": "PullRequest", "code": "custom",
+                                     "message": "A pull request already exists for %s:%s."
+                                     % (parts[1], head)}],
+                         "documentation_url": "https://docs.github.com/rest/pulls/pulls"}
+    item = forge.add_item({"repo": repo, "title": body["title"], "body": body.get("body", ""),
+                           "pull_request": True, "head": head, "base": base,
+                           "draft": bool(body.get("draft", False))})
+    return 201, as_pull(forge.items[(repo, item["number"])])
+
+
+GitHub.create = create
 
 
 if __name__ == "__main__":

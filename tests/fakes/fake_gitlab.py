@@ -47,7 +47,8 @@ class GitLab(Forge):
             "web_url": "https://gitlab.example/%s/-/merge_requests/%d" % (proj, n),
             "author": {"id": 7, "username": b.get("author", "alice"), "name": "A"},
             "labels": list(b.get("labels", [])), "draft": bool(b.get("draft", False)),
-            "source_branch": "feature-%d" % n, "target_branch": "main",
+            "source_branch": b.get("source_branch", "feature-%d" % n),
+            "target_branch": b.get("target_branch", "main"),
             "sha": b.get("sha", "%040x" % (0xabc000 + n)),
             "created_at": iso(t, True), "updated_at": iso(t, True), "_project": proj,
         }
@@ -86,8 +87,34 @@ def route(forge, path, query):
     key = query.get("order_by", ["created_at"])[0]
     key = key if key in ("created_at", "updated_at") else "created_at"
     desc = query.get("sort", ["desc"])[0] == "desc"
+    if "source_branch" in query:
+        items = [i for i in items if i["source_branch"] == query["source_branch"][0]]
     items.sort(key=lambda i: (i[key], i["iid"]), reverse=desc)
     return items, "http://127.0.0.1:%d%s" % (forge.port, path)
+
+
+def create(forge, path, body):
+    """Lock held. POST .../merge_requests as GitLab answers it."""
+    prefix = "/api/v4/projects/"
+    if not path.startswith(prefix) or not path.endswith("/merge_requests"):
+        return None
+    proj = unquote(path[len(prefix):-len("/merge_requests")])
+    src, title = body.get("source_branch"), body.get("title")
+    if not src or not body.get("target_branch") or not title:
+        return 400, {"message": "source_branch, target_branch and title are required"}
+    for (p, _), i in forge.items.items():
+        if p == proj and i["state"] == "opened" and i["source_branch"] == src:
+            return 409, {"message": ["Another open merge request already exists for this "
+                                     "source branch: !%d" % i["iid"]]}
+    labels = [x for x in (body.get("labels") or "").split(",") if x]
+    mr = forge.add_item({"project": proj, "title": title,
+                         "description": body.get("description", ""), "labels": labels,
+                         "draft": title.startswith("Draft:"), "source_branch": src,
+                         "target_branch": body["target_branch"]})
+    return 201, mr
+
+
+GitLab.create = create
 
 
 if __name__ == "__main__":
