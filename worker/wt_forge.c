@@ -170,6 +170,43 @@ labels_array(const char *labels)
     return a;
 }
 
+/* Sets up c (token header from GITHUB_TOKEN / GITLAB_TOKEN) and returns
+ * the project's API base URL (new), or NULL with err when no token is set. */
+static char *
+begin(call_t *c, wt_http_t *http, int github, const char *project, const char *what,
+      wt_err_t *err)
+{
+    const char *token = getenv(github ? "GITHUB_TOKEN" : "GITLAB_TOKEN");
+    const char *api = getenv(github ? "WORKTRAIN_GITHUB_API" : "WORKTRAIN_GITLAB_API");
+    if (api == NULL || *api == '\0')
+        api = github ? "https://api.github.com" : "https://gitlab.com/api/v4";
+    if (token == NULL || *token == '\0') {
+        wt_err_set(err, WT_EINVAL, "%s is not set: cannot open a %s",
+                   github ? "GITHUB_TOKEN" : "GITLAB_TOKEN", what);
+        return NULL;
+    }
+    c->http = http;
+    c->github = github;
+    c->token_header = github ? wt_xasprintf("Authorization: Bearer %s", token)
+                             : wt_xasprintf("PRIVATE-TOKEN: %s", token);
+    CURL *cu = curl_easy_init();
+    char *pe = curl_easy_escape(cu, project, 0);
+    char *base_url = github ? wt_xasprintf("%s/repos/%s", api, project)
+                            : wt_xasprintf("%s/projects/%s", api, pe);
+    curl_free(pe);
+    curl_easy_cleanup(cu);
+    return base_url;
+}
+
+/* Wipes and frees the token header begin() made. */
+static void
+end(call_t *c)
+{
+    char *th = (char *)c->token_header;
+    explicit_bzero(th, strlen(th));
+    free(th);
+}
+
 int
 wt_forge_open(wt_http_t *http, const wt_forge_pr_t *pr, int attempt, wt_forge_result_t *res,
               wt_err_t *err)
@@ -177,23 +214,11 @@ wt_forge_open(wt_http_t *http, const wt_forge_pr_t *pr, int attempt, wt_forge_re
     memset(res, 0, sizeof *res);
     res->retry_in_ms = -1;
     int github = strcmp(pr->forge, "github") == 0;
-    const char *token = getenv(github ? "GITHUB_TOKEN" : "GITLAB_TOKEN");
-    const char *api = getenv(github ? "WORKTRAIN_GITHUB_API" : "WORKTRAIN_GITLAB_API");
-    if (api == NULL || *api == '\0')
-        api = github ? "https://api.github.com" : "https://gitlab.com/api/v4";
-    if (token == NULL || *token == '\0')
-        return wt_err_set(err, WT_EINVAL, "%s is not set: cannot open a %s",
-                          github ? "GITHUB_TOKEN" : "GITLAB_TOKEN",
-                          github ? "pull request" : "merge request");
-    char *th = github ? wt_xasprintf("Authorization: Bearer %s", token)
-                      : wt_xasprintf("PRIVATE-TOKEN: %s", token);
-    call_t c = {.http = http, .token_header = th, .github = github};
-    CURL *cu = curl_easy_init();
-    char *pe = curl_easy_escape(cu, pr->project, 0);
-    char *base_url = github ? wt_xasprintf("%s/repos/%s", api, pr->project)
-                            : wt_xasprintf("%s/projects/%s", api, pe);
-    curl_free(pe);
-    curl_easy_cleanup(cu);
+    call_t c;
+    char *base_url = begin(&c, http, github, pr->project, github ? "pull request" : "merge request",
+                           err);
+    if (base_url == NULL)
+        return -1;
     int rc = find(&c, base_url, pr->project, pr, attempt, res, err);
     if (rc != 0)
         goto out; /* found it, or cannot tell */
@@ -258,9 +283,42 @@ out:
     if (rc == 1)
         rc = 0;
     res->status = rc == 0 ? 200 : res->status;
-    explicit_bzero(th, strlen(th));
-    free(th);
+    end(&c);
     free(base_url);
+    return rc;
+}
+
+int
+wt_forge_issue(wt_http_t *http, const char *forge, const char *project, const char *title,
+               const char *body, const char *labels, wt_forge_result_t *res, wt_err_t *err)
+{
+    memset(res, 0, sizeof *res);
+    res->retry_in_ms = -1;
+    int github = strcmp(forge, "github") == 0;
+    call_t c;
+    char *base_url = begin(&c, http, github, project, "issue", err);
+    if (base_url == NULL)
+        return -1;
+    json_t *b = json_pack("{s:s,s:s}", "title", title, github ? "body" : "description", body);
+    if (labels && *labels)
+        json_object_set_new(b, "labels", github ? labels_array(labels) : json_string(labels));
+    char *payload = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    char *url = wt_xasprintf("%s/issues", base_url);
+    wt_http_resp_t resp;
+    wt_http_resp_init(&resp, FORGE_BODY_CAP);
+    json_t *j = NULL;
+    int rc = request(&c, "POST", url, payload, &resp, &j, err);
+    if (rc == 0 && resp.status == 201 && take(j, github, res) == 0)
+        res->status = resp.status;
+    else if (rc == 0)
+        rc = fail(&resp, j, "creating the issue", 1, res, err);
+    json_decref(j);
+    wt_http_resp_release(&resp);
+    free(url);
+    free(payload);
+    free(base_url);
+    end(&c);
     return rc;
 }
 

@@ -47,6 +47,14 @@ typedef struct wt_forge_result {
 int wt_forge_open(wt_http_t *http, const wt_forge_pr_t *pr, int attempt, wt_forge_result_t *res,
                   wt_err_t *err);
 
+/* Opens an issue (GitHub) or issue (GitLab) on project (OWNER/NAME or
+ * GROUP/PROJECT) with title, body and comma-separated labels (or NULL);
+ * forge is "github" or "gitlab", API base and token as for wt_forge_open.
+ * One try: 0 with res->url and res->number, -1 with err. Used by the
+ * record_idea tool (DESIGN.md 17). */
+int wt_forge_issue(wt_http_t *http, const char *forge, const char *project, const char *title,
+                   const char *body, const char *labels, wt_forge_result_t *res, wt_err_t *err);
+
 /* Cuts text to at most max characters (UTF-8 code points), always at the
  * same place for the same input, ending with a note that names where the
  * full text is (more, e.g. a console link). Returns a new string. */

@@ -4,9 +4,13 @@
 
 #include "wt_alloc.h"
 #include "wt_fleetq.h"
+#include "wt_forge.h"
 #include "wt_gaps.h"
 #include "wt_tools_int.h"
 
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const names[] = {"fleet_sessions", "session_notes", "fleet_status",
@@ -164,6 +168,44 @@ sessions(wt_store_t *st, json_t *a, wt_tool_result_t *res)
     return answer(res, t, wt_fleetq_sessions(st, &f, &err), &err);
 }
 
+/* Files the idea as an issue on the forge named by WORKTRAIN_IDEAS_FORGE
+ * ("github:OWNER/NAME" or "gitlab:GROUP/PROJECT"; token and API base as
+ * for delivery, DESIGN.md 15) and says how it went in out's "issue"
+ * (the URL) or "issue_error". The idea is recorded either way. */
+static void
+file_issue(const char *title, const char *body, const char *labels, json_t *out)
+{
+    const char *where = getenv("WORKTRAIN_IDEAS_FORGE");
+    const char *colon = where ? strchr(where, ':') : NULL;
+    char forge[16] = "";
+    if (colon && (size_t)(colon - where) < sizeof forge)
+        snprintf(forge, sizeof forge, "%.*s", (int)(colon - where), where);
+    if (where == NULL || *where == '\0') {
+        json_object_set_new(out, "issue_error",
+                            json_string("not filed: no forge is configured for this worker "
+                                        "(WORKTRAIN_IDEAS_FORGE=github:OWNER/NAME)"));
+        return;
+    }
+    if ((strcmp(forge, "github") != 0 && strcmp(forge, "gitlab") != 0) || !strchr(colon, '/')) {
+        json_object_set_new(out, "issue_error",
+                            json_string("not filed: WORKTRAIN_IDEAS_FORGE must be "
+                                        "github:OWNER/NAME or gitlab:GROUP/PROJECT"));
+        return;
+    }
+    wt_err_t err = {0};
+    wt_forge_result_t r;
+    wt_http_t *http = wt_http_new(&err);
+    if (http == NULL || wt_forge_issue(http, forge, colon + 1, title, body, labels, &r, &err) != 0) {
+        char *msg = wt_xasprintf("not filed: %s", err.msg);
+        json_object_set_new(out, "issue_error", json_string(msg));
+        free(msg);
+    } else {
+        json_object_set_new(out, "issue", json_string(r.url));
+        json_object_set_new(out, "issue_number", json_integer(r.number));
+    }
+    wt_http_destroy(&http);
+}
+
 static int
 record_idea(wt_store_t *st, const char *session, json_t *a, wt_tool_result_t *res)
 {
@@ -196,13 +238,11 @@ record_idea(wt_store_t *st, const char *session, json_t *a, wt_tool_result_t *re
     wt_err_t err = {0};
     if (wt_fleetq_record_idea(st, title, body, joined, session, id, sizeof id, &err) != 0)
         return wt_tools_fail(res, "%s: %s", t, err.msg);
-    /* Filing on a forge needs the forge settings of the delivery work
-     * (DESIGN.md 16), which this worker does not hold; say so rather than
-     * pretend. */
-    res->text = wt_xasprintf("{\"idea\":\"%s\",\"recorded\":true%s}", id,
-                             json_is_true(open) ? ",\"issue\":\"not filed: no forge is "
-                                                  "configured for this worker\""
-                                                : "");
+    json_t *out = json_pack("{s:s,s:b}", "idea", id, "recorded", 1);
+    if (json_is_true(open))
+        file_issue(title, body, joined, out);
+    res->text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
     return 0;
 }
 

@@ -10,6 +10,7 @@ Serves, for any repository a test created items in:
   POST /repos/{owner}/{repo}/pulls {title, head, base, body, draft} -> 201 the PR;
       422 "Validation Failed" with "A pull request already exists for OWNER:BRANCH." when an
       open PR has that head; 422 "body is too long (maximum is 65536 characters)"
+  POST /repos/{owner}/{repo}/issues {title, body, labels} -> 201 the issue
   POST /repos/{owner}/{repo}/issues/{number}/labels {labels: [names]} -> 200 the labels
 Token: "Authorization: Bearer T" (or "token T") must match --token, else 401
 "Bad credentials". Every answer has X-RateLimit-Limit/Remaining/Reset; a 200
@@ -129,7 +130,7 @@ def route(forge, path, query):
 
 
 def create(forge, path, body):
-    """Lock held. POST .../pulls and .../issues/N/labels as GitHub answers them."""
+    """Lock held. POST .../pulls, .../issues and .../issues/N/labels as GitHub answers them."""
     parts = path.strip("/").split("/")
     if len(parts) == 6 and parts[0] == "repos" and parts[3] == "issues" and parts[5] == "labels":
         item = forge.items.get((parts[1] + "/" + parts[2], int(parts[4])))
@@ -138,6 +139,18 @@ def create(forge, path, body):
         names = [lb["name"] for lb in item["labels"]] + list(body.get("labels", []))
         item["labels"] = [{"id": i + 1, "name": n, "color": "ededed"} for i, n in enumerate(names)]
         return 200, item["labels"]
+    if len(parts) == 4 and parts[0] == "repos" and parts[3] == "issues":
+        if not isinstance(body.get("title"), str) or not body["title"]:
+            return 422, {"message": "Validation Failed",
+                         "errors": [{"resource": "Issue", "code": "missing_field",
+                                     "field": "title"}]}
+        labels = body.get("labels") or []
+        if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
+            return 422, {"message": "Invalid request.\n\nFor 'properties/labels', %r is not "
+                                    "an array of strings." % (labels,)}
+        item = forge.add_item({"repo": parts[1] + "/" + parts[2], "title": body["title"],
+                               "body": body.get("body") or "", "labels": labels})
+        return 201, item
     if len(parts) != 4 or parts[0] != "repos" or parts[3] != "pulls":
         return None
     repo = parts[1] + "/" + parts[2]

@@ -6,19 +6,24 @@
   session ids, the escalation text);
 - a typed line reaches the agent as an operator message and its reply is
   printed; a record_idea call leaves an `idea` inbox entry and a wt:ideas
-  record naming the talk session; /ideas lists it locally;
+  record naming the talk session, and with open_issue files it as an issue
+  on the (fake) GitHub named by WORKTRAIN_IDEAS_FORGE; /ideas lists it locally;
 - an empty line and a 16 KiB+1 line are refused with a message and never
   sent; /quit ends the session with outcome success (exit 0);
 - the fleet tools are opt-in: a two-step session's request lists none;
 - no Redis or no broker: talk says which and exits 2."""
 import json
 import os
+import urllib.request
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from wtfleet import BIN, REPO, Check, Fleet  # noqa: E402
 from test_tell_inbox import KEY, control, cs, requests, start_fake, texts  # noqa: E402
+from deliverkit import start_forge  # noqa: E402
+
+GH_TOKEN = "ghp_talk_%d" % os.getpid()
 
 ESCALATION = "approve the schema migration of billing (talk-%d)" % os.getpid()
 MEMORY = "Built: the talk verb. Open decision: libedit or readline (talk-%d)" % os.getpid()
@@ -38,7 +43,9 @@ def main():
     check = Check()
     fleet = Fleet("talk")
     fake, base = start_fake(fleet.dir, "fake")
-    env = {"ANTHROPIC_API_KEY": KEY}
+    gh, gh_base = start_forge(fleet.dir, "github", GH_TOKEN)
+    env = {"ANTHROPIC_API_KEY": KEY, "GITHUB_TOKEN": GH_TOKEN, "WORKTRAIN_GITHUB_API": gh_base,
+           "WORKTRAIN_IDEAS_FORGE": "github:acme/ideas"}
     try:
         fleet.start_redis()
         fleet.start_broker()
@@ -64,7 +71,7 @@ def main():
             reply("Hello. Two sessions finished; one escalation waits."),
             reply("Recording it.", [{"name": "record_idea", "input": {
                 "title": "cache the context bundle", "body": "talk builds it on every start",
-                "tags": ["talk"]}}]),
+                "tags": ["talk"], "open_issue": True}}]),
             reply("Recorded the idea."),
         ])
         e = dict(os.environ, WORKTRAIN_REDIS=fleet.redis_url, WORKTRAIN_BROKER=fleet.clients_ep,
@@ -103,6 +110,17 @@ def main():
         check(len(inbox) == 1 and inbox[0]["summary"] == "cache the context bundle" and
               inbox[0]["session"] == talk_sid, "one idea inbox entry (%s)" % inbox)
         check("- cache the context bundle [talk]" in out, "/ideas lists it")
+        req = urllib.request.Request(gh_base + "/repos/acme/ideas/issues?state=open",
+                                     headers={"Authorization": "Bearer " + GH_TOKEN})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            issues = [i for i in json.load(r) if "pull_request" not in i]
+        check(len(issues) == 1 and issues[0]["title"] == "cache the context bundle" and
+              issues[0]["body"] == "talk builds it on every start" and
+              [lb["name"] for lb in issues[0]["labels"]] == ["talk"],
+              "record_idea with open_issue filed one GitHub issue with title, body and tags (%s)"
+              % issues)
+        check(len(reqs) > 2 and issues and issues[0]["html_url"] in texts(reqs[2]),
+              "the tool result tells the agent the issue's URL")
         h = fleet.r.hgetall("wt:session:%s" % talk_sid)
         check(h.get("outcome") == "success" and h.get("status") == "completed",
               "/quit ends the talk session with outcome success (%s %s)" % (h.get("outcome"),
@@ -157,6 +175,7 @@ def main():
             fleet.dump_logs()
         fleet.stop()
         fake.terminate()
+        gh.terminate()
         fake.wait(timeout=10)
     check.done()
 
