@@ -173,8 +173,7 @@ labels_array(const char *labels)
 /* Sets up c (token header from GITHUB_TOKEN / GITLAB_TOKEN) and returns
  * the project's API base URL (new), or NULL with err when no token is set. */
 static char *
-begin(call_t *c, wt_http_t *http, int github, const char *project, const char *what,
-      wt_err_t *err)
+begin(call_t *c, wt_http_t *http, int github, const char *project, const char *what, wt_err_t *err)
 {
     const char *token = getenv(github ? "GITHUB_TOKEN" : "GITLAB_TOKEN");
     const char *api = getenv(github ? "WORKTRAIN_GITHUB_API" : "WORKTRAIN_GITLAB_API");
@@ -215,8 +214,8 @@ wt_forge_open(wt_http_t *http, const wt_forge_pr_t *pr, int attempt, wt_forge_re
     res->retry_in_ms = -1;
     int github = strcmp(pr->forge, "github") == 0;
     call_t c;
-    char *base_url = begin(&c, http, github, pr->project, github ? "pull request" : "merge request",
-                           err);
+    char *base_url =
+        begin(&c, http, github, pr->project, github ? "pull request" : "merge request", err);
     if (base_url == NULL)
         return -1;
     int rc = find(&c, base_url, pr->project, pr, attempt, res, err);

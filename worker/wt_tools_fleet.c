@@ -195,7 +195,8 @@ file_issue(const char *title, const char *body, const char *labels, json_t *out)
     wt_err_t err = {0};
     wt_forge_result_t r;
     wt_http_t *http = wt_http_new(&err);
-    if (http == NULL || wt_forge_issue(http, forge, colon + 1, title, body, labels, &r, &err) != 0) {
+    if (http == NULL ||
+        wt_forge_issue(http, forge, colon + 1, title, body, labels, &r, &err) != 0) {
         char *msg = wt_xasprintf("not filed: %s", err.msg);
         json_object_set_new(out, "issue_error", json_string(msg));
         free(msg);
