@@ -182,8 +182,17 @@ def main():
         poll(lambda: b.role() == "standby", 10, "b steps down after waking")
         fenced = b.metric("wt_broker_fenced_total")
         print("fenced_writes=%s" % fenced, flush=True)
-        check(fenced is not None and fenced >= 1,
-              "b's writes after waking were refused by the fence (%s)" % fenced)
+        # On waking, b first handles what waited in its sockets, then checks
+        # its lease. When something waited (a worker's message), its write
+        # was fenced; when the poll came back before libzmq's I/O thread had
+        # delivered anything, the lease check saw a's lease first and b
+        # stepped down having written nothing. Both are safe; which one
+        # happens is the scheduler's choice (about half the runs each).
+        by_lease = "holds it now; stepping down" in b.log()
+        check((fenced is not None and fenced >= 1) or (fenced == 0 and by_lease),
+              "b wrote nothing as leader after waking: %s" %
+              ("its writes were refused by the fence (%s)" % fenced if fenced
+               else "its lease check saw a's lease before any write"))
         check("stepping down to standby" in b.log(), "b's log says it stepped down")
         check(b.metric("wt_broker_active") == 0 and a.role() == "active",
               "b standby, a active")
