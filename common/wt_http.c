@@ -113,7 +113,10 @@ wt_http_parse_retry_after(const char *value, int64_t now_s)
     time_t when = curl_getdate(value, NULL);
     if (when == (time_t)-1)
         return -1;
-    return (int64_t)when > now_s ? ((int64_t)when - now_s) * 1000 : 0;
+    if ((int64_t)when <= now_s)
+        return 0;
+    int64_t secs_left = (int64_t)when - now_s; /* a date far in the future must not overflow */
+    return secs_left > INT64_MAX / 1000 ? INT64_MAX / 1000 * 1000 : secs_left * 1000;
 }
 
 void

@@ -270,11 +270,13 @@ wt_events_commit(wt_events_t *self, wt_err_t *err)
 json_t *
 wt_events_take_tells(wt_events_t *self, wt_err_t *err)
 {
-    if (self->tells_waiting <= 0 && !self->take_unsure)
-        return json_array();
-    /* Deferred events go first: the take must not overtake them. */
+    /* Deferred events go first: the take must not overtake them, and their
+     * write is what reports how many messages wait (tells_waiting is as old
+     * as the last write, which may predate a message told since). */
     if (self->pending > 0 && (wt_events_commit(self, err) != 0 || self->pending > 0))
         return self->stale ? NULL : json_array();
+    if (self->tells_waiting <= 0 && !self->take_unsure)
+        return json_array();
     wt_err_t e = {0};
     int64_t left = 0;
     json_t *msgs =
