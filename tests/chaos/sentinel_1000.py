@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """sentinel_1000 - must-show 1 of issue 14 at full size, by hand (opt-in: a
-few minutes, so not in `make test`, which runs the 300-session form in
-tests/integration/test_redis_sentinel.py).
+few minutes; `make test` runs 300 sessions without and 1,000 with
+--redis-min-replicas 1 in tests/integration/test_redis_sentinel.py).
 
   /usr/bin/python3 tests/chaos/sentinel_1000.py [--sessions N] [--min-replicas 0,1]
 
