@@ -39,6 +39,7 @@ struct wt_deliver {
     wt_redis_t *redis;
     wt_store_t store;
     wt_http_t *http;
+    atomic_uint_fast64_t *failures; /* borrowed: the worker's counter, or NULL */
 };
 
 /* Appends a delivery event after the session's session_completed (the
@@ -208,6 +209,8 @@ failed(wt_deliver_t *self, const char *sid, const char *dk, int attempt, const c
          json_pack("{s:s,s:i,s:I}", "error", error, "attempt", attempt, "retry_in_ms",
                    (json_int_t)retry_in_ms),
          0, NULL);
+    if (self->failures)
+        atomic_fetch_add_explicit(self->failures, 1, memory_order_relaxed);
     wt_log_warn("session %s: delivery attempt %d failed: %s%s", sid, attempt, error,
                 retry_in_ms < 0 ? " (giving up)" : "");
     if (retry_in_ms < 0) {
@@ -454,10 +457,11 @@ run(void *arg)
 
 wt_deliver_t *
 wt_deliver_new(const char *redis_url, const char *prefix, const char *worker, const char *root,
-               wt_err_t *err)
+               atomic_uint_fast64_t *failures, wt_err_t *err)
 {
     pthread_once(&scripts_once, init_scripts);
     wt_deliver_t *self = wt_xcalloc(1, sizeof *self);
+    self->failures = failures;
     self->redis_url = wt_xstrdup(redis_url);
     self->prefix = prefix ? wt_xstrdup(prefix) : NULL;
     self->worker = wt_xstrdup(worker);

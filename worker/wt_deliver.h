@@ -30,15 +30,19 @@
 #include "wt_err.h"
 #include "wt_redis.h"
 
+#include <stdatomic.h>
+
 #define WT_DELIVER_MAX_ATTEMPTS 6
 #define WT_DELIVER_LEASE_MS     20000 /* a killed worker's delivery is taken over after this */
 
 typedef struct wt_deliver wt_deliver_t;
 
 /* Starts the delivery thread of a worker (its own Redis connection). root
- * is the worker's workspace root. NULL with err when it cannot start. */
+ * is the worker's workspace root; failures (borrowed, may be NULL) counts
+ * failed delivery attempts (the worker's wt_delivery_failures_total).
+ * NULL with err when it cannot start. */
 wt_deliver_t *wt_deliver_new(const char *redis_url, const char *prefix, const char *worker,
-                             const char *root, wt_err_t *err);
+                             const char *root, atomic_uint_fast64_t *failures, wt_err_t *err);
 void wt_deliver_destroy(wt_deliver_t **self_p);
 /* Wakes the thread: a session just ended. NULL-safe. */
 void wt_deliver_kick(wt_deliver_t *self);

@@ -13,6 +13,7 @@
 
 #include "wt_alloc.h"
 #include "wt_clock.h"
+#include "wt_deliver.h"
 #include "wt_endpoints.h"
 #include "wt_log.h"
 #include "wt_redis.h"
@@ -26,7 +27,6 @@
 #include "wt_worker_cfg.h"
 #include "wt_worker_http.h"
 #include "wt_workspace.h"
-#include "wt_deliver.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -795,7 +795,7 @@ worker_setup(worker_t *w)
         (w->redis = wt_redis_new(w->cfg.redis, 1000, &err)) == NULL ||
         (w->notify = wt_notify_new(&w->cfg.notify, &err)) == NULL ||
         (w->deliver = wt_deliver_new(w->cfg.redis, NULL, w->cfg.name, w->cfg.workspace_root,
-                                     &err)) == NULL) {
+                                     &w->counters.deliver_fails, &err)) == NULL) {
         wt_log_error("%s", err.msg);
         return -1;
     }

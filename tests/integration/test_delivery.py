@@ -13,11 +13,12 @@ import json
 import os
 import sys
 import tempfile
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from deliverkit import (GL_TOKEN, TOKEN, control, git, make_remote, remote_log,  # noqa: E402
                        script, start_forge, wait_delivery)
-from wtfleet import Check, Fleet  # noqa: E402
+from wtfleet import Check, Fleet, free_port  # noqa: E402
 
 SUBJECTS = ["Report", "Build the artifact", "Inspect the workspace"]  # newest first
 
@@ -45,7 +46,9 @@ def main():
     try:
         fleet.start_redis()
         fleet.start_broker()
+        w1_http = free_port()
         fleet.start_worker("w1", 4, script(os.path.join(d, "script.json")),
+                           "--http", "127.0.0.1:%d" % w1_http,
                            env={"GITHUB_TOKEN": TOKEN, "GITLAB_TOKEN": GL_TOKEN,
                                 "WORKTRAIN_GITHUB_API": gh_base,
                                 "WORKTRAIN_GITLAB_API": gl_base + "/api/v4"})
@@ -115,6 +118,11 @@ def main():
               and fails[0]["retry_in_ms"] >= 0, "a 500 is retried: %r" % fails[:1])
         before = len(prs(gh_base))
         check(before == 2, "then one PR for it (%d in all)" % before)
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % w1_http, timeout=10) as r:
+            m = [ln for ln in r.read().decode().splitlines()
+                 if ln.startswith("wt_delivery_failures_total ")]
+        check(m and float(m[0].split()[1]) >= 1,
+              "the worker's /metrics counts the failed attempt (%s)" % m)
 
         # The quota is exhausted until 20 s from now: the retry is scheduled for the
         # reset (the test then lifts the limit and makes the entry due, instead of waiting).
