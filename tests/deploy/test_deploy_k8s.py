@@ -1,10 +1,21 @@
-# ctest-timeout: 120
+# ctest-timeout: 180
 """deploy/k8s, statically (no cluster here). What is checked:
-- `kubectl kustomize` (the real tool) renders the base and both overlays.
+- `kubectl kustomize` (the real tool) renders the base and both overlays
+  with Debian 12's kubectl 1.20 (package kubernetes-client, kustomize
+  v2.0.3: no `components`, `labels` or directory `resources`), and again
+  with any other kubectl on the PATH (e.g. Google's, kustomize v5), whose
+  stderr may hold only the deprecation warning for `bases`; both render the
+  same objects (generated names' hash suffixes aside). deploy/install-deps.sh
+  installs kubernetes-client, or unpacks it into
+  /usr/local/lib/worktrain-deps/kubernetes-client where another package owns
+  /usr/bin/kubectl; its absence is a failure, not a skip.
+- kubectl 1.20 reads every rendered object back offline (`kubectl label
+  --local -f -`: each document is an object with apiVersion and kind).
   `kubectl create --dry-run=client` cannot run without an API server (it
-  needs discovery), and Debian has no offline schema validator, so the
-  rendered objects are checked here instead:
-- every object is namespaced in worktrain; Deployment/StatefulSet selectors
+  needs discovery; validation needs the server's OpenAPI), so the rendered
+  objects are checked here instead, for every kubectl:
+- every object is namespaced in worktrain and labelled
+  app.kubernetes.io/part-of=worktrain; Deployment/StatefulSet selectors
   match their pod labels; Services select existing pods and name existing
   container ports; probes name existing ports;
 - each worktrain container's args are accepted by the built binary
@@ -18,20 +29,52 @@
   HPA overlay has an HPA on the same metrics and no ScaledObject;
 - NetworkPolicies: default deny; Redis only from broker, workers, console;
   the broker's worker port only from workers."""
+import json
 import os
 import re
+import shutil
 
 import yaml
 
-from deploytest import DEPLOY, Check, clean, flags_parse, need, run, seconds, skip
+from deploytest import DEPLOY, Check, clean, flags_parse, run, seconds
 
 K8S = os.path.join(DEPLOY, "k8s")
+# Where deploy/install-deps.sh unpacks Debian's kubernetes-client when
+# another package owns /usr/bin/kubectl.
+DEBIAN_KUBECTL_DIR = "/usr/local/lib/worktrain-deps/kubernetes-client"
+BASES_WARNING = "# Warning: 'bases' is deprecated."
 
 
-def render(check, kubectl, path):
+def debian_kubectl():
+    """Debian 12's kubectl (kubernetes-client 1.20), or None."""
+    r = run(["dpkg-query", "-W", "-f=${Status}", "kubernetes-client"])
+    if "install ok installed" in r.stdout:
+        return "/usr/bin/kubectl"
+    p = os.path.join(DEBIAN_KUBECTL_DIR, "usr", "bin", "kubectl")
+    return p if os.access(p, os.X_OK) else None
+
+
+def version(kubectl):
+    out = run([kubectl, "version", "--client"]).stdout
+    m = re.search(r'GitVersion:"(v[^"]+)"', out) or re.search(r"Client Version: (v\S+)", out)
+    return m.group(1) if m else "?"
+
+
+def render(check, kubectl, path, tag):
     r = run([kubectl, "kustomize", os.path.join(K8S, path)])
-    clean(check, r, "kubectl kustomize %s" % path)
-    return [d for d in yaml.safe_load_all(r.stdout) if d] if r.returncode == 0 else []
+    if not clean(check, r, "%s: kubectl kustomize %s" % (tag, path)):
+        return []
+    extra = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith(BASES_WARNING)]
+    check(not extra, "%s: kubectl kustomize %s warns of nothing but `bases`: %s" % (tag, path, extra))
+    return [d for d in yaml.safe_load_all(r.stdout) if d]
+
+
+def unhashed(docs):
+    """The rendered objects with generated names' hash suffixes removed
+    (they differ between kustomize versions), keyed by kind and name."""
+    text = re.sub(r"(worktrain-(?:secrets|workflows|triggers|pipelines))-[a-z0-9]{10}\b", r"\1",
+                  json.dumps(docs, sort_keys=True))
+    return {(d["kind"], d["metadata"]["name"]): d for d in json.loads(text)}
 
 
 def by_kind(docs, kind):
@@ -108,6 +151,8 @@ def check_roles(check, docs):
     for d in docs:
         check(d["kind"] == "Namespace" or d["metadata"].get("namespace") == "worktrain",
               "%s %s in namespace worktrain" % (d["kind"], d["metadata"]["name"]))
+        check(d["metadata"].get("labels", {}).get("app.kubernetes.io/part-of") == "worktrain",
+              "%s %s labelled part-of worktrain" % (d["kind"], d["metadata"]["name"]))
 
 
 def check_netpol(check, docs):
@@ -127,23 +172,7 @@ def check_netpol(check, docs):
           "broker worker port only from workers")
 
 
-def main():
-    check = Check()
-    kubectl = need("kubectl", "kubectl (Google's package; Debian's kubernetes-client 1.20 embeds "
-                              "a kustomize too old for components)")
-    ver = run([kubectl, "version", "--client"]).stdout
-    m = re.search(r"Kustomize Version: v(\d+)", ver)
-    if not m or int(m.group(1)) < 4:
-        skip("kubectl's embedded kustomize is older than v4 (no components): %r" % ver.strip())
-    base = render(check, kubectl, "base")
-    check(len(base) > 10, "base renders %d objects" % len(base))
-    ex = render(check, kubectl, "overlays/example")
-    hpa = render(check, kubectl, "overlays/example-hpa")
-    if not ex or not hpa:
-        check.done()
-    check_workloads(check, ex)
-    check_roles(check, ex)
-    check_netpol(check, ex)
+def check_overlays(check, ex, hpa):
     so = list(by_kind(ex, "ScaledObject").values())
     trig = so[0]["spec"]["triggers"] if so else []
     check(so and so[0]["spec"]["scaleTargetRef"]["name"] == "worker", "KEDA scales the workers")
@@ -159,6 +188,63 @@ def main():
           {"wt_queue_depth", "wt_queue_oldest_age_seconds"} and
           h[0]["spec"]["scaleTargetRef"]["name"] == "worker",
           "HPA overlay: an HPA on the same metrics, no ScaledObject")
+
+
+def check_with(check, kubectl, tag):
+    """Renders base and overlays with kubectl and checks them; returns the
+    renders, path -> objects."""
+    out = {}
+    for path in ("base", "overlays/example", "overlays/example-hpa"):
+        out[path] = render(check, kubectl, path, tag)
+    check(len(out["base"]) > 10, "%s: base renders %d objects" % (tag, len(out["base"])))
+    ex, hpa = out["overlays/example"], out["overlays/example-hpa"]
+    if ex and hpa:
+        for docs in (ex, hpa):
+            check_workloads(check, docs)
+            check_roles(check, docs)
+            check_netpol(check, docs)
+        check_overlays(check, ex, hpa)
+    return out
+
+
+def read_back(check, kubectl, tag, docs, path):
+    """kubectl's resource builder decodes every rendered object offline."""
+    r = run([kubectl, "label", "--local", "-o", "name", "-f", "-", "worktrain.io/checked=1"],
+            input=yaml.safe_dump_all(docs), env=dict(os.environ, KUBECONFIG="/nonexistent"))
+    names = r.stdout.split()
+    clean(check, r, "%s: kubectl label --local reads %s back" % (tag, path))
+    check(len(names) == len(docs), "%s: kubectl read %d of %d objects of %s"
+          % (tag, len(names), len(docs), path))
+
+
+def main():
+    check = Check()
+    deb = debian_kubectl()
+    if not check(deb, "Debian's kubectl (kubernetes-client) is installed or unpacked in %s "
+                      "(deploy/install-deps.sh, run by make test, does that)" % DEBIAN_KUBECTL_DIR):
+        check.done()
+    kubectls = [deb]
+    other = shutil.which("kubectl")
+    if other and os.path.realpath(other) != os.path.realpath(deb):
+        kubectls.append(other)
+    renders = []
+    for k in kubectls:
+        tag = "kubectl %s" % version(k)
+        print("-- %s: %s" % (tag, k), flush=True)
+        if k == deb:
+            check(version(k).startswith("v1.20."), "%s: Debian 12's kubectl 1.20" % tag)
+        out = check_with(check, k, tag)
+        if k == deb:
+            for path, docs in out.items():
+                if docs:
+                    read_back(check, k, tag, docs, path)
+        renders.append((tag, out))
+    for tag, out in renders[1:]:
+        for path in out:
+            a, b = unhashed(renders[0][1][path]), unhashed(out[path])
+            diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            check(not diff, "%s renders %s as %s does (differ: %s)"
+                  % (tag, path, renders[0][0], diff))
     check.done()
 
 
