@@ -13,7 +13,12 @@
   --local -f -`: each document is an object with apiVersion and kind).
   `kubectl create --dry-run=client` cannot run without an API server (it
   needs discovery; validation needs the server's OpenAPI), so the rendered
-  objects are checked here instead, for every kubectl:
+  objects are checked here instead:
+- schema: every built-in object of both overlays against the Kubernetes API
+  types of Debian's python3-kubernetes (client 22, Kubernetes 1.22; the
+  autoscaling/v2 HPA against v2beta2, which has the same fields): no
+  unknown field, no wrong type (a broken Deployment is fed first and must
+  be caught). KEDA's ScaledObject has no schema here. Then, for every kubectl:
 - every object is namespaced in worktrain and labelled
   app.kubernetes.io/part-of=worktrain; Deployment/StatefulSet selectors
   match their pod labels; Services select existing pods and name existing
@@ -217,6 +222,81 @@ def read_back(check, kubectl, tag, docs, path):
           % (tag, len(names), len(docs), path))
 
 
+def model_of(doc, models):
+    """The python3-kubernetes model class of a rendered object, or None
+    (custom resources). autoscaling/v2 is v2beta2 promoted with the same
+    fields; the Debian package (client 22, Kubernetes 1.22) predates it."""
+    version = doc["apiVersion"].rsplit("/", 1)[-1]
+    names = ["%s%s" % (version.capitalize(), doc["kind"])]
+    if doc["apiVersion"] == "autoscaling/v2":
+        names.append("V2beta2" + doc["kind"])
+    for n in names:
+        if hasattr(models, n):
+            return getattr(models, n)
+    return None
+
+
+def schema_errors(value, typ, path, models):
+    """Where value does not fit the python3-kubernetes type typ (a model
+    name, list[T], dict(str, T), str, int, float, bool, object): unknown
+    fields and wrong types, as 'path: what' strings."""
+    if typ.startswith("list["):
+        if not isinstance(value, list):
+            return ["%s: a list expected, got %r" % (path, value)]
+        return [e for i, v in enumerate(value)
+                for e in schema_errors(v, typ[5:-1], "%s[%d]" % (path, i), models)]
+    if typ.startswith("dict("):
+        if not isinstance(value, dict):
+            return ["%s: a map expected, got %r" % (path, value)]
+        inner = typ[5:-1].split(", ", 1)[1]
+        return [e for k, v in value.items()
+                for e in schema_errors(v, inner, "%s.%s" % (path, k), models)]
+    simple = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+    if typ in simple:
+        ok = isinstance(value, simple[typ]) and (typ == "bool" or not isinstance(value, bool))
+        return [] if ok else ["%s: %s expected, got %r" % (path, typ, value)]
+    if typ in ("object", "datetime", "date"):
+        return []
+    cls = getattr(models, typ)
+    if not isinstance(value, dict):
+        return ["%s: a %s (map) expected, got %r" % (path, typ, value)]
+    fields = {v: k for k, v in cls.attribute_map.items()}
+    errs = []
+    for k, v in value.items():
+        if k not in fields:
+            errs.append("%s: unknown field %r (%s)" % (path, k, typ))
+        else:
+            errs.extend(schema_errors(v, cls.openapi_types[fields[k]], "%s.%s" % (path, k), models))
+    return errs
+
+
+def check_schemas(check, docs, what):
+    """Every built-in object of docs against the Kubernetes API types of
+    Debian's python3-kubernetes: no unknown field, no wrong type. First a
+    broken Deployment must be caught, so the check itself can fail."""
+    try:
+        from kubernetes.client import models
+    except ImportError as e:
+        check(False, "python3-kubernetes importable (deploy/install-deps.sh installs it): %s" % e)
+        return
+    broken = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+              "spec": {"replicas": "2", "template": {"spec": {"containers": [
+                  {"name": "x", "readinesProbe": {}}]}}}}
+    errs = schema_errors(broken, model_of(broken, models).__name__, "x", models)
+    check(len(errs) == 2 and "readinesProbe" in errs[1],
+          "schema check catches a misspelt field and a string replica count: %s" % errs)
+    unchecked = []
+    for d in docs:
+        cls = model_of(d, models)
+        if cls is None:
+            unchecked.append(d["kind"])
+            continue
+        name = "%s %s" % (d["kind"], d["metadata"]["name"])
+        errs = schema_errors(d, cls.__name__, name, models)
+        check(not errs, "%s: %s fits the Kubernetes API schema %s" % (what, name, errs))
+    print("no schema here for: %s" % sorted(set(unchecked)), flush=True)
+
+
 def main():
     check = Check()
     deb = debian_kubectl()
@@ -239,6 +319,9 @@ def main():
                 if docs:
                     read_back(check, k, tag, docs, path)
         renders.append((tag, out))
+    for path, docs in renders[0][1].items():
+        if path != "base" and docs:
+            check_schemas(check, docs, path)
     for tag, out in renders[1:]:
         for path in out:
             a, b = unhashed(renders[0][1][path]), unhashed(out[path])
