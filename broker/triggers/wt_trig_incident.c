@@ -209,17 +209,12 @@ incident_close(wt_trig_incident_t *self, const wt_trigger_t *t, const char *key,
                                key, "detail", detail ? detail : json_null());
         char *data = json_dumps(ev, JSON_COMPACT);
         json_decref(ev);
-        char ek[128];
-        wt_store_key(&self->store, ek, sizeof ek, "events");
-        r = wt_redis_command(self->redis, err,
-                             "XADD %s MAXLEN ~ %d * type alert_resolved session %s data %s", ek,
-                             WT_STORE_EVENTS_CAP, sid, data);
-        free(data);
-        if (r == NULL)
-            return -1;
-        freeReplyObject(r);
+        /* the event on the session's own stream and on the fleet stream,
+         * with the message, in one script: both or neither */
         wt_err_t te = {0};
-        if (wt_store_tell(&self->store, sid, message, &te) == 0)
+        int trc = wt_store_tell_event(&self->store, sid, message, "alert_resolved", data, &te);
+        free(data);
+        if (trc == 0)
             *told = 1;
         else if (te.code == WT_ESTALE || te.code == WT_ENOTFOUND)
             ; /* it ended in between: nothing to tell */
