@@ -1,0 +1,175 @@
+# ctest-timeout: 180
+"""Alert intake into the bundled triage-incident pipeline (issue 20, DESIGN.md
+sections 7, 9, 18), on a real broker, redis-server and scripted workers
+(tests/scripts/pipelines.json), with the bundled example trigger file
+coordinator/examples/triggers-alerts.yml as the broker's --triggers:
+- an Alertmanager notification with two firing alerts starts two
+  incident-triage sessions (the example's `alerts` trigger); a repeat starts
+  nothing;
+- the follower coordinator/examples/alert-pipeline.sh --once continues each
+  into `worktrain run triage-incident --adopt triage=SID`: the trigger's
+  session is the triage phase (no second triage session), the real incident
+  is investigated, the noise is not, and both reports reach INCIDENT_WEBHOOK
+  (a local receiver) with the alert's text;
+- the run record keeps what it adopted; the sessions carry run and phase;
+- the follower run again starts no run and sends no report (a session joins
+  one run only: `run --adopt` of an adopted session is refused, exit 2);
+- --adopt errors name the phase and session: unknown phase, a notify phase,
+  another workflow's session, no such session."""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from test_pipelines_bundled import Receiver  # noqa: E402
+from test_triggers_alert import alert, am_payload  # noqa: E402
+from test_triggers_webhook import Http  # noqa: E402
+from wtfleet import BIN, REPO, SCRIPTS, WORKFLOWS, Check, Fleet  # noqa: E402
+
+EXAMPLE = os.path.join(REPO, "coordinator", "examples", "triggers-alerts.yml")
+FOLLOWER = os.path.join(REPO, "coordinator", "examples", "alert-pipeline.sh")
+TOKEN = "example-am-token"
+
+
+def sessions_of(fleet, workflow):
+    return [s for s in fleet.r.zrange("wt:sessions", 0, -1)
+            if fleet.r.hget("wt:session:%s" % s, "workflow") == workflow]
+
+
+def follow_once(fleet, recv):
+    env = dict(os.environ, WORKTRAIN=BIN, WORKTRAIN_REDIS=fleet.redis_url,
+               WORKTRAIN_BROKER=fleet.clients_ep, INCIDENT_WEBHOOK=recv.url + "/incident")
+    r = subprocess.run([FOLLOWER, "--once", "--trigger", "alerts"], capture_output=True,
+                       text=True, timeout=150, env=env, cwd=REPO, stdin=subprocess.DEVNULL)
+    reports = []
+    for line in r.stdout.splitlines():
+        try:
+            reports.append(json.loads(line))
+        except ValueError:
+            pass
+    return r, reports
+
+
+def main():
+    check = Check()
+    fleet = Fleet("alert-pipe")
+    try:
+        fleet.start_redis()
+        os.environ["ALERTMANAGER_TOKEN"] = TOKEN
+        os.environ["PAGERDUTY_WEBHOOK_SECRET"] = "example-pd-secret"
+        fleet.start_broker("--triggers", EXAMPLE, "--workflows", WORKFLOWS)
+        recv = Receiver(fleet)
+        script = os.path.join(SCRIPTS, "pipelines.json")
+        fleet.start_worker("w1", 4, script)
+        fleet.start_worker("w2", 4, script)
+        fleet.wait_workers(2)
+        web = Http(fleet.http_port)
+        fleet.wait_for(lambda: web.post("/webhook/none", b"{}")[0] == 404, 10, "http up")
+
+        # Alertmanager: two firing alerts, then the same notification repeated.
+        real = alert("f00dfeed00000001", "CheckoutErrors", "shop1")
+        real["annotations"]["summary"] = "checkout errors spiking"
+        noise = alert("f00dfeed00000002", "HealthFlap", "shop2")
+        noise["annotations"]["summary"] = "noise from a flapping check"
+        body = am_payload([real, noise])
+        auth = {"Authorization": "Bearer " + TOKEN}
+        st, j, _ = web.post("/webhook/alerts", body, auth)
+        started = j.get("started", []) if isinstance(j, dict) else []
+        check(st == 200 and len(started) == 2, "the example trigger starts two sessions (%s %s)"
+              % (st, j))
+        st, j, _ = web.post("/webhook/alerts", body, auth)
+        check(st == 200 and j.get("started") == [] and j.get("repeats") == 2,
+              "a repeat starts nothing (%s)" % j)
+        goal = {s: fleet.r.hget("wt:session:%s" % s, "goal") for s in started}
+        check(all(g.startswith("Alert ") for g in goal.values()),
+              "goals from the example's goalTemplate (%r)" % list(goal.values()))
+
+        # The follower continues each triggered session into the pipeline.
+        r, reports = follow_once(fleet, recv)
+        check(r.returncode == 0 and len(reports) == 2,
+              "the follower ran two pipelines (rc %d, %d reports; stderr %r)"
+              % (r.returncode, len(reports), r.stderr[-600:]))
+        by_triage = {}
+        for rep in reports:
+            ph = {p["id"]: p for p in rep.get("phases", [])}
+            by_triage[(ph.get("triage") or {}).get("session")] = (rep, ph)
+        check(sorted(by_triage) == sorted(started),
+              "each run's triage phase is the trigger's own session (%r)" % list(by_triage))
+        sreal = [s for s in started if "checkout" in goal[s]]
+        snoise = [s for s in started if "noise" in goal[s]]
+        if sreal and sreal[0] in by_triage:
+            rep, ph = by_triage[sreal[0]]
+            check(rep.get("status") == "succeeded" and ph["investigate"]["state"] == "done" and
+                  ph["report"]["state"] == "done",
+                  "real incident: triaged, investigated, reported (%r)" %
+                  {k: v["state"] for k, v in ph.items()})
+            rec = fleet.r.hgetall("wt:run:%s" % rep["run"])
+            check(json.loads(rec.get("adopt") or "{}") == {"triage": sreal[0]},
+                  "the run record keeps what it adopted (%r)" % rec.get("adopt"))
+            h = fleet.r.hgetall("wt:session:%s" % sreal[0])
+            check(h.get("run") == rep["run"] and h.get("phase") == "triage" and
+                  sreal[0] in fleet.r.zrange("wt:run:%s:sessions" % rep["run"], 0, -1),
+                  "the adopted session carries run and phase (%r %r)"
+                  % (h.get("run"), h.get("phase")))
+        if snoise and snoise[0] in by_triage:
+            rep, ph = by_triage[snoise[0]]
+            check(ph["investigate"]["state"] == "skipped" and ph["report"]["state"] == "done",
+                  "noise: not investigated, reported (%r)" % {k: v["state"] for k, v in ph.items()})
+        check(len(sessions_of(fleet, "incident-triage")) == 2,
+              "no second triage session: %d incident-triage sessions"
+              % len(sessions_of(fleet, "incident-triage")))
+        check(len(sessions_of(fleet, "bug-investigation")) == 1,
+              "one investigation (the real incident)")
+        posts = [q for q in recv.requests() if q["path"] == "/incident"]
+        text = json.dumps([q.get("body") for q in posts])
+        check(len(posts) == 2 and "checkout errors spiking" in text and
+              "the last deploy exhausted the DB connection pool" in text,
+              "two incident reports with the alert and the findings (%d)" % len(posts))
+
+        # Again: nothing runs twice.
+        runs = fleet.r.zcard("wt:runs")
+        r, reports = follow_once(fleet, recv)
+        check(r.returncode == 0 and reports == [] and fleet.r.zcard("wt:runs") == runs,
+              "the follower again: no new run (%d reports, %d runs)"
+              % (len(reports), fleet.r.zcard("wt:runs")))
+        check(len([q for q in recv.requests() if q["path"] == "/incident"]) == 2,
+              "no report sent twice")
+        env = {"INCIDENT_WEBHOOK": recv.url + "/incident"}
+        r = fleet.run_cli("run", "triage-incident", "--adopt", "triage=" + started[0], env=env)
+        check(r.returncode == 2 and "already in run" in r.stderr and started[0] in r.stderr,
+              "adopting an adopted session is refused (%d %r)" % (r.returncode, r.stderr[-300:]))
+
+        # Errors name what and where.
+        r = fleet.run_cli("run", "triage-incident", "--adopt", "nope=" + started[0], env=env)
+        check(r.returncode == 2 and "has no phase 'nope'" in r.stderr, "unknown phase (%r)"
+              % r.stderr[-300:])
+        r = fleet.run_cli("run", "triage-incident", "--adopt", "report=" + started[0], env=env)
+        check(r.returncode == 2 and "not a single-session phase" in r.stderr,
+              "notify phase (%r)" % r.stderr[-300:])
+        inv = sessions_of(fleet, "bug-investigation")[0]
+        r = fleet.run_cli("run", "triage-incident", "--adopt", "triage=" + inv, env=env)
+        check(r.returncode == 2 and "already in run" in r.stderr,
+              "a session of another run (%r)" % r.stderr[-300:])
+        c = fleet.client()
+        other = c.spawn("two-step", "not an incident")
+        c.close()
+        r = fleet.run_cli("run", "triage-incident", "--adopt", "triage=" + other, env=env)
+        check(r.returncode == 2 and "runs workflow 'two-step'" in r.stderr,
+              "another workflow's session (%r)" % r.stderr[-300:])
+        r = fleet.run_cli("run", "triage-incident", "--adopt", "triage=01NOSUCHSESSION", env=env)
+        check(r.returncode == 2 and "no such session" in r.stderr,
+              "no such session (%r)" % r.stderr[-300:])
+        r = fleet.run_cli("run", "triage-incident", "--adopt", "triage", env=env)
+        check(r.returncode == 2 and "PHASE=SESSION" in r.stderr, "bad --adopt (%r)" % r.stderr)
+        check(fleet.r.zcard("wt:runs") == runs, "refused adoptions create no run")
+    except Exception:
+        fleet.dump_logs()
+        raise
+    finally:
+        fleet.stop()
+    check.done()
+
+
+if __name__ == "__main__":
+    main()
