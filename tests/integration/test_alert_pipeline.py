@@ -15,9 +15,12 @@ coordinator/examples/triggers-alerts.yml as the broker's --triggers:
 - the follower run again starts no run and sends no report (a session joins
   one run only: `run --adopt` of an adopted session is refused, exit 2);
 - --adopt errors name the phase and session: unknown phase, a notify phase,
-  another workflow's session, no such session."""
+  another workflow's session, no such session;
+- a run stopped (--timeout) while its adopted session waits for a worker is
+  resumed (--resume) with that same session as triage: no second triage."""
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -163,6 +166,32 @@ def main():
         r = fleet.run_cli("run", "triage-incident", "--adopt", "triage", env=env)
         check(r.returncode == 2 and "PHASE=SESSION" in r.stderr, "bad --adopt (%r)" % r.stderr)
         check(fleet.r.zcard("wt:runs") == runs, "refused adoptions create no run")
+
+        # Resume: a run stopped while its adopted session waits adopts it
+        # again (from the record) instead of starting a second triage.
+        for w in ("w1", "w2"):
+            fleet.kill("worker-" + w, signal.SIGTERM)
+            fleet.procs["worker-" + w].wait(30)
+        third = alert("f00dfeed00000003", "DiskFull", "db9")
+        st, j, _ = web.post("/webhook/alerts", am_payload([third]), auth)
+        s3 = (j.get("started") or [None])[0] if isinstance(j, dict) else None
+        check(st == 200 and s3, "a third alert's session, queued with no worker (%s)" % j)
+        r = fleet.run_cli("run", "triage-incident", "--adopt", "triage=%s" % s3, "--timeout",
+                          "2s", "--json", env=env)
+        rid = json.loads(r.stdout or "{}").get("run") if r.stdout.startswith("{") else None
+        check(r.returncode == 2 and rid, "stopped by --timeout while triage waits (%d %r)"
+              % (r.returncode, r.stderr[-300:]))
+        fleet.start_worker("w3", 4, script)
+        r = fleet.run_cli("run", "--resume", rid or "none", "--json", timeout=120, env=env)
+        rep = json.loads(r.stdout) if r.stdout.startswith("{") else {}
+        ph = {p["id"]: p for p in rep.get("phases", [])}
+        check(r.returncode == 0 and (ph.get("triage") or {}).get("session") == s3 and
+              ph["investigate"]["state"] == "done" and ph["report"]["state"] == "done",
+              "--resume adopts the same session and finishes the pipeline (%d %r)"
+              % (r.returncode, {k: (v["state"], v.get("session")) for k, v in ph.items()}))
+        check(len(sessions_of(fleet, "incident-triage")) == 3,
+              "no extra triage session after the resume (%d)"
+              % len(sessions_of(fleet, "incident-triage")))
     except Exception:
         fleet.dump_logs()
         raise
