@@ -17,7 +17,11 @@ coordinator/examples/triggers-alerts.yml as the broker's --triggers:
 - --adopt errors name the phase and session: unknown phase, a notify phase,
   another workflow's session, no such session;
 - a run stopped (--timeout) while its adopted session waits for a worker is
-  resumed (--resume) with that same session as triage: no second triage."""
+  resumed (--resume) with that same session as triage: no second triage;
+- the alert resolving once triage has ended and the investigation runs (the
+  fake LLM holds its first turn) is told to the investigation: alert_resolved
+  on its own stream naming the run, the operator message before its next
+  turn; nothing on the ended triage session."""
 import json
 import os
 import signal
@@ -26,6 +30,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_pipelines_bundled import Receiver  # noqa: E402
+from test_tell_inbox import HOLD, KEY, control, cs, start_fake, wait_requests  # noqa: E402
 from test_triggers_alert import alert, am_payload  # noqa: E402
 from test_triggers_webhook import Http  # noqa: E402
 from wtfleet import BIN, REPO, SCRIPTS, WORKFLOWS, Check, Fleet  # noqa: E402
@@ -57,6 +62,7 @@ def follow_once(fleet, recv):
 def main():
     check = Check()
     fleet = Fleet("alert-pipe")
+    fakes = []
     try:
         fleet.start_redis()
         os.environ["ALERTMANAGER_TOKEN"] = TOKEN
@@ -192,11 +198,62 @@ def main():
         check(len(sessions_of(fleet, "incident-triage")) == 3,
               "no extra triage session after the resume (%d)"
               % len(sessions_of(fleet, "incident-triage")))
+
+        # The alert resolves while the pipeline has moved on from triage to
+        # the investigation: the run's live session (the investigation) is told.
+        fleet.kill("worker-w3", signal.SIGTERM)
+        fleet.procs["worker-w3"].wait(30)
+        fake, base = start_fake(fleet.dir, "fake")
+        fakes.append(fake)
+        control(base, "/_control/script",
+                [cs("gathered"), cs("real", {"isRealIncident": True, "severity": "SEV2",
+                                             "likelyCause": "a full disk"})] + HOLD)
+        fleet.start_worker("w4", 2, None, "--provider", "anthropic", "--base-url", base,
+                           env={"ANTHROPIC_API_KEY": KEY})
+        fourth = alert("f00dfeed00000004", "DiskFull", "db4")
+        st, j, _ = web.post("/webhook/alerts", am_payload([fourth]), auth)
+        s4 = (j.get("started") or [None])[0] if isinstance(j, dict) else None
+        e = dict(os.environ, WORKTRAIN_REDIS=fleet.redis_url, WORKTRAIN_BROKER=fleet.clients_ep,
+                 **env)
+        runp = subprocess.Popen([BIN, "run", "triage-incident", "--adopt", "triage=%s" % s4,
+                                 "--json", "--quiet"], stdout=subprocess.PIPE, text=True, env=e,
+                                cwd=REPO, stdin=subprocess.DEVNULL)
+        wait_requests(base, 3, 60)  # triage's two turns, the investigation's first (held)
+        inv4 = [x for x in sessions_of(fleet, "bug-investigation")
+                if fleet.r.hget("wt:session:%s" % x, "run") ==
+                fleet.r.hget("wt:session:%s" % s4, "run")]
+        check(len(inv4) == 1 and fleet.r.hget("wt:session:%s" % s4, "status") == "completed",
+              "triage ended, its run's investigation started (%r)" % inv4)
+        fleet.wait_for(lambda: fleet.r.hget("wt:session:%s" % inv4[0], "status") == "running",
+                       30, "the investigation running")
+        res = alert("f00dfeed00000004", "DiskFull", "db4", "resolved", ends="2026-12-02T19:30:00Z")
+        st, j, _ = web.post("/webhook/alerts", am_payload([res], "resolved"), auth)
+        check(st == 200 and j.get("resolved_told") == 1, "resolution told (%s %s)" % (st, j))
+        own = [d for _, t, d, _ in fleet.events(inv4[0])] if inv4 else []
+        own = [d for d in own if d.get("incident") == "f00dfeed00000004"]
+        check(len(own) == 1 and own[0].get("run") == fleet.r.hget("wt:session:%s" % s4, "run")
+              and own[0].get("session") == inv4[0],
+              "alert_resolved on the investigation's own stream, naming the run (%r)" % own)
+        check(not any(t == "alert_resolved" for _, t, _, _ in fleet.events(s4)),
+              "nothing on the ended triage session")
+        control(base, "/_control/script",
+                [cs("reproduced"), cs("hypotheses"),
+                 cs("concluded", {"rootCause": "logs filled the disk", "confidence": "high",
+                                  "severity": "SEV2"})])
+        out, _ = runp.communicate(timeout=120)
+        check(runp.returncode == 0, "the run finishes (%d)" % runp.returncode)
+        if inv4:
+            got = [d for _, t, d, _ in fleet.events(inv4[0]) if t == "message_received"]
+            check(len(got) == 1 and "has resolved: DiskFull" in got[0].get("message", ""),
+                  "the investigating agent receives the resolution (%r)" % got)
     except Exception:
         fleet.dump_logs()
         raise
     finally:
         fleet.stop()
+        for f in fakes:
+            f.kill()
+            f.wait()
     check.done()
 
 
