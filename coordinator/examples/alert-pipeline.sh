@@ -37,7 +37,7 @@ count=10000
 once=0
 triggers=()
 
-usage() { sed -n '14,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '14,28p' "$0" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -48,7 +48,7 @@ while [ $# -gt 0 ]; do
         [ $# -ge 2 ] && [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -gt 0 ] || usage
         count=$2; shift 2 ;;
     --once) once=1; shift ;;
-    -h|--help) usage ;;
+    -h|--help) usage 0 ;;
     *) echo "alert-pipeline.sh: unknown argument '$1'" >&2; usage ;;
     esac
 done
