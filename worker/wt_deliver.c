@@ -156,8 +156,8 @@ finish_entry(wt_deliver_t *self, const char *sid)
     freeReplyObject(wt_redis_command(self->redis, &err, "ZREM %s %s", own, sid));
 }
 
-/* The PR body: the goal, each step's notes, the final notes, the session id
- * and where to read everything. */
+/* The PR body: the goal, each step's notes, the session's output (its final
+ * context), the session id and where to read everything. */
 static char *
 pr_body(wt_deliver_t *self, const char *sid, const char *goal, size_t max)
 {
@@ -183,6 +183,20 @@ pr_body(wt_deliver_t *self, const char *sid, const char *goal, size_t max)
         json_decref(d);
     }
     freeReplyObject(r);
+    /* The session's output: its final context (what the workflow reports,
+     * e.g. summary, changedFiles), as JSON. */
+    char hk[160];
+    key(self, hk, sizeof hk, "session:%s", sid);
+    r = wt_redis_command(self->redis, &err, "HGET %s output", hk);
+    json_t *res = r && r->type == REDIS_REPLY_STRING ? json_loads(r->str, 0, NULL) : NULL;
+    freeReplyObject(r);
+    json_t *ctx = json_object_get(res, "context");
+    if (json_is_object(ctx) && json_object_size(ctx) > 0) {
+        char *js = json_dumps(ctx, JSON_INDENT(2) | JSON_SORT_KEYS);
+        wt_buf_printf(&b, NULL, "### Output\n\n```json\n%s\n```\n\n", js ? js : "{}");
+        free(js);
+    }
+    json_decref(res);
     const char *console = getenv("WORKTRAIN_CONSOLE_URL");
     char *link = console && *console ? wt_xasprintf("%s/sessions/%s", console, sid)
                                      : wt_xasprintf("`worktrain events %s`", sid);

@@ -73,6 +73,8 @@ def main():
         pr = items[0] if items else {}
         check("NOTES-ONE" in pr.get("body", "") and "NOTES-THREE" in pr.get("body", "")
               and sid in pr.get("body", ""), "the PR body holds the notes and the session id")
+        check('"summary": "two files"' in pr.get("body", ""),
+              "the PR body holds the session's output (its final context)")
         check(pr.get("_draft") is True and pr.get("_head_ref") == branch and
               pr.get("title") == "Add a greeting", "a draft PR from the branch titled by the goal")
         check(sorted(lb["name"] for lb in pr.get("labels", [])) == ["bot", "worktrain"],
@@ -85,8 +87,13 @@ def main():
               "delivery_completed {branch, commit, url, number}: %r" % data)
         kinds = [f.get("kind") for _, f in fleet.r.xrange("wt:inbox")]
         check("delivery" in kinds, "the delivery is in the inbox")
-        check(not os.path.exists(os.path.join(fleet.dir, "ws", sid)),
-              "the delivered worktree is removed")
+        # delivery_completed is recorded before the worktree goes: wait for it.
+        gone = os.path.join(fleet.dir, "ws", sid)
+        try:
+            fleet.wait_for(lambda: not os.path.exists(gone), 30, "worktree removed")
+        except Exception:
+            pass
+        check(not os.path.exists(gone), "the delivered worktree is removed")
 
         # 2. GitLab: the same as a "Draft:" merge request.
         sid2 = spawn(fleet, "Add a greeting on GitLab", url, "--forge", "gitlab",
