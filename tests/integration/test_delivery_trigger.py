@@ -5,7 +5,8 @@ session with the same workspace spec spawn --repo --auto-commit --deliver pr
 makes: three commits on worktrain/<sid> pushed to the file:// remote and one
 PR on the fake GitHub. WorkRail's `workspacePath` (a local repository) with
 `autoCommit: true` commits each step on the session's branch in the worker's
-mirror and pushes nothing; `workspacePath` alone stays a plain worktree."""
+mirror and pushes nothing; `workspacePath` alone stays a plain worktree. A failing session pushes
+nothing, and after --keep-days its worktree and its branch in the mirror go."""
 import http.client
 import json
 import os
@@ -59,13 +60,25 @@ def main():
                     "    goal: commit locally\n"
                     "    workspacePath: %s\n"
                     "    autoCommit: true\n"
+                    "  - id: fail\n"
+                    "    provider: generic\n"
+                    "    workflowId: demo\n"
+                    "    goal: NEVER ends\n"
+                    "    agentConfig: {maxTurns: 3}\n"
+                    "    workspace: file://%s\n"
+                    "    autoCommit: true\n"
+                    "    autoOpenPR: true\n"
+                    "    forge: github\n"
                     "  - id: plain\n"
                     "    provider: generic\n"
                     "    workflowId: demo\n"
                     "    goal: plain worktree\n"
-                    "    workspacePath: %s\n" % (bare, local, local))
+                    "    workspacePath: %s\n" % (bare, local, bare, local))
         fleet.start_broker("--triggers", path, "--workflows", WORKFLOWS)
+        # --keep-days 0.00003 (2.6 s): unfinished sessions' worktrees and mirror
+        # branches are pruned within the test.
         fleet.start_worker("w1", 3, script(os.path.join(d, "script.json")),
+                           "--keep-days", "0.00003",
                            env={"GITHUB_TOKEN": TOKEN, "WORKTRAIN_GITHUB_API": gh_base})
         fleet.wait_workers(1)
         fleet.wait_for(lambda: post(fleet.http_port, "/webhook/none", {})[0] == 404, 10,
@@ -107,6 +120,35 @@ def main():
               "three commits on the session's branch in the mirror: %r" % [e[0] for e in log])
         check(not git("--git-dir", bare, "branch", "--list", "worktrain/%s" % sid2).strip() and
               len(control(gh_base, "/_control/items")) == 1, "nothing pushed, no PR")
+
+        # A session that fails: nothing pushed; after --keep-days its worktree
+        # and its branch in the worker's mirror are gone.
+        st, j = post(fleet.http_port, "/webhook/fail", {})
+        sid4 = j.get("session")
+        fleet.wait_completed([sid4], 60)
+        check(fleet.r.hget("wt:session:%s" % sid4, "outcome") != "success",
+              "the failing session failed")
+        mirror = [os.path.join(mirrors, m) for m in os.listdir(mirrors)
+                  if m.startswith("app") and m.endswith(".git")]
+        ref = "refs/heads/worktrain/%s" % sid4
+
+        def pruned():
+            return not os.path.exists(os.path.join(fleet.dir, "ws", sid4)) and not git(
+                "--git-dir", mirror[0], "for-each-ref", ref).strip()
+        try:
+            fleet.wait_for(pruned, 30, "the failed session pruned")
+        except TimeoutError:
+            pass
+        ok = len(mirror) == 1 and pruned()
+        check(ok, "after --keep-days the failed session's worktree and mirror branch are gone")
+        if not ok:
+            print("mirrors:", os.listdir(mirrors), "ws:", os.listdir(os.path.join(fleet.dir, "ws")),
+                  "ended:", os.listdir(os.path.join(fleet.dir, "ws", ".ended"))
+                  if os.path.isdir(os.path.join(fleet.dir, "ws", ".ended")) else None,
+                  "refs:", git("--git-dir", mirror[0], "for-each-ref") if mirror else "")
+            fleet.dump_logs()
+        check(not git("--git-dir", bare, "for-each-ref", ref).strip() and
+              len(control(gh_base, "/_control/items")) == 1, "and nothing was pushed or opened")
 
         st, j = post(fleet.http_port, "/webhook/plain", {})
         sid3 = j.get("session")
