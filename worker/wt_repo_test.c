@@ -191,7 +191,8 @@ test_timeout(void)
         " chmod +x '%s/.git/hooks/pre-commit'; echo a > '%s/a'",
         repo, repo, repo, repo);
     WT_CHECK(sh(cmd) == 0);
-    setenv("WORKTRAIN_GIT_TIMEOUT_MS", "300", 1);
+    setenv("WORKTRAIN_GIT_TIMEOUT_MS", "2000",
+           1); /* the hook sleeps 5 s; a plain commit fits even under load */
     wt_repo_spec_t s = {.url = "file:///x", .draft = 1};
     int made = 0;
     wt_err_t err = {0};
