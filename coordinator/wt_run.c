@@ -737,7 +737,8 @@ refused_result(const char *workflow, const char *why)
 /* Reads sid's hash: its result when it already ended, else NULL. A
  * session that succeeded and asked for delivery (DESIGN.md 15) ends for the
  * run once its delivery did (done, or failed for good); its result then
- * carries "delivery" {state, branch, commit, url, number, error}. */
+ * carries "delivery" {state, branch, commit, url, number, error, base, diff}
+ * (diff: the pushed change, bounded by the worker, WT_DELIVER_DIFF_MAX). */
 static json_t *
 ended_result(wt_run_t *self, const char *sid)
 {
@@ -756,8 +757,9 @@ ended_result(wt_run_t *self, const char *sid)
     if (!terminal)
         return NULL;
     json_t *delivery = NULL;
-    r = wt_redis_command(self->redis, &err, "HMGET %s state branch commit url number error", dkey);
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 6 &&
+    r = wt_redis_command(self->redis, &err,
+                         "HMGET %s state branch commit url number error base diff", dkey);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 8 &&
         r->element[0]->type == REDIS_REPLY_STRING) {
         const char *st = r->element[0]->str;
         int over =
@@ -766,9 +768,10 @@ ended_result(wt_run_t *self, const char *sid)
             freeReplyObject(r);
             return NULL; /* still delivering */
         }
-        static const char *const names[] = {"state", "branch", "commit", "url", "number", "error"};
+        static const char *const names[] = {"state",  "branch", "commit", "url",
+                                            "number", "error",  "base",   "diff"};
         delivery = json_object();
-        for (size_t i = 0; i < 6; i++)
+        for (size_t i = 0; i < 8; i++)
             json_object_set_new(delivery, names[i],
                                 r->element[i]->type == REDIS_REPLY_STRING
                                     ? json_string(r->element[i]->str)
