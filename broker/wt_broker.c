@@ -16,6 +16,7 @@
 #include "wt_broker_int.h"
 #include "wt_clock.h"
 #include "wt_diag.h"
+#include "wt_endpoints.h"
 #include "wt_log.h"
 #include "wt_pollers.h"
 #include "wt_retain.h"
@@ -1387,36 +1388,16 @@ endpoint_local(const char *ep)
     return strcmp(host, "localhost") == 0 || strcmp(host, "lo") == 0;
 }
 
-/* NULL when ep looks bindable (tcp://HOST:PORT with PORT a number or '*',
- * ipc://PATH, inproc://NAME), else what is wrong with it. */
-static const char *
-endpoint_syntax(const char *ep)
-{
-    if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0)
-        return ep[strcspn(ep, "/") + 2] ? NULL : "no path after the transport";
-    if (strncmp(ep, "tcp://", 6) != 0)
-        return "expected tcp://HOST:PORT, ipc://PATH or inproc://NAME";
-    const char *colon = strrchr(ep + 6, ':');
-    if (colon == NULL || colon == ep + 6)
-        return "expected tcp://HOST:PORT";
-    if (strcmp(colon + 1, "*") == 0)
-        return NULL;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    return colon[1] && *end == '\0' && port > 0 && port < 65536 ? NULL
-                                                                : "port must be 1-65535 or *";
-}
-
 /* CURVE flags go together; without them only local endpoints unless
  * --insecure. Loads the broker's certificate so a bad file stops the
  * start before anything is bound. */
 static int
 check_security(wt_broker_cfg_t *cfg)
 {
-    const char *why = endpoint_syntax(cfg->clients);
+    const char *why = wt_endpoint_problem(cfg->clients, 1);
     if (why != NULL)
         return fprintf(stderr, "worktrain broker: bad --clients '%s': %s\n", cfg->clients, why), 2;
-    if ((why = endpoint_syntax(cfg->workers)) != NULL)
+    if ((why = wt_endpoint_problem(cfg->workers, 1)) != NULL)
         return fprintf(stderr, "worktrain broker: bad --workers '%s': %s\n", cfg->workers, why), 2;
     int any = cfg->curve_key[0] || cfg->allow_workers[0] || cfg->allow_clients[0];
     if (any && !(cfg->curve_key[0] && cfg->allow_workers[0] && cfg->allow_clients[0]))

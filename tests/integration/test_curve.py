@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import time
 
@@ -141,6 +142,34 @@ def body(fleet, check):
     ok, line = one_line(r)
     check(r.returncode == 2 and ok and "--broker-pub" in line,
           "cancel --curve-key without --broker-pub: exit 2: " + line)
+
+    # A broker endpoint no connection could ever use: the verb stops at once
+    # (before, a worker logged "cannot connect" and ran on forever).
+    def stops(argv, want, what, env=None):
+        e = dict(os.environ, **(env or {}))
+        try:
+            r = subprocess.run([BIN] + argv, capture_output=True, text=True, timeout=15, env=e)
+        except subprocess.TimeoutExpired:
+            check(False, "%s: exit 2 (it kept running)" % what)
+            return
+        ok, line = one_line(r)
+        check(r.returncode == 2 and ok and want in line, "%s: exit 2, one line naming %s: %s"
+              % (what, want, line))
+
+    wargs = ["--redis", fleet.redis_url, "--workflows", WORKFLOWS, "--provider", "scripted",
+             "--script", SCRIPT]
+    for ep in ("tcp://nohost", "tcp://127.0.0.1:99999", "udp://1.2.3.4:5"):
+        stops(["worker", "--broker", ep] + wargs, "--broker '%s'" % ep, "worker --broker " + ep)
+    stops(["worker", "--broker", fleet.workers_ep, "--clients", "tcp://*:5555"] + wargs,
+          "--clients", "worker --clients tcp://*:5555 (nothing to connect to)")
+    stops(["worker"] + wargs, "WORKTRAIN_BROKER_WORKERS", "worker with a bad WORKTRAIN_BROKER_WORKERS",
+          env={"WORKTRAIN_BROKER_WORKERS": "tcp://a:1,tcp://b"})
+    for verb in (["spawn", "--workflow", "two-step", "--goal", "x"], ["cancel", "x"],
+                 ["run", "--resume", "x"], ["talk"], ["bench", "list"], ["doctor", "--offline"]):
+        stops(verb + ["--broker", "tcp://127.0.0.1:99999"], "--broker 'tcp://127.0.0.1:99999'",
+              "%s --broker tcp://127.0.0.1:99999" % verb[0])
+    stops(["spawn", "--workflow", "two-step", "--goal", "x"], "WORKTRAIN_BROKER 'udp://1.2.3.4:5'",
+          "spawn with WORKTRAIN_BROKER=udp://1.2.3.4:5", env={"WORKTRAIN_BROKER": "udp://1.2.3.4:5"})
 
     # --- --insecure starts, warning ---
     ins = fleet._spawn("insecure", [BIN, "broker", "--clients", "tcp://0.0.0.0:%d" % free_port(),
