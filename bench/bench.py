@@ -223,33 +223,40 @@ def bench_throughput(n):
         fleet.stop()
 
 
+def spawn_at_rate(c, rate, n):
+    """n one-step SPAWNs at a fixed rate (replies read as they come); the ids."""
+    sids = []
+    t0 = time.monotonic()
+    for i in range(n):
+        due = t0 + i / float(rate)
+        now = time.monotonic()
+        if due > now:
+            time.sleep(due - now)
+        c.send("SPAWN", {"workflow": "bench-one-step", "goal": "l%d" % i})
+        while c.sock.poll(0):
+            sids.append(c.recv(1)[1]["session"])
+    while len(sids) < n:
+        sids.append(c.recv(10)[1]["session"])
+    return sids
+
+
+def spawn_started_ms(fleet, sids):
+    """spawn->session_started per session: the hash's created_ms to started_ms."""
+    pipe = fleet.r.pipeline()
+    for s in sids:
+        pipe.hmget("wt:session:%s" % s, "created_ms", "started_ms")
+    return [int(b) - int(a) for a, b in pipe.execute()]
+
+
 def bench_latency(rate, seconds):
     fleet = fleet_for_bench("bench-lat")
     try:
         c = fleet.client()
         n = rate * seconds
-        sids = []
-        t0 = time.monotonic()
-        for i in range(n):
-            due = t0 + i / float(rate)
-            now = time.monotonic()
-            if due > now:
-                time.sleep(due - now)
-            c.send("SPAWN", {"workflow": "bench-one-step", "goal": "l%d" % i})
-            while c.sock.poll(0):
-                cmd, body = c.recv(1)
-                sids.append(body["session"])
-        while len(sids) < n:
-            cmd, body = c.recv(10)
-            sids.append(body["session"])
+        sids = spawn_at_rate(c, rate, n)
         fleet.wait_completed(sids, timeout_s=120)
         c.close()
-        lat = []
-        pipe = fleet.r.pipeline()
-        for s in sids:
-            pipe.hmget("wt:session:%s" % s, "created_ms", "started_ms")
-        for created, started in pipe.execute():
-            lat.append(int(started) - int(created))
+        lat = spawn_started_ms(fleet, sids)
         return {
             "rate_per_s": rate,
             "seconds": seconds,
@@ -336,13 +343,6 @@ def curve_fleet(mode, slots=8, workers=2):
     return fleet
 
 
-def spawn_started_ms(fleet, sids):
-    pipe = fleet.r.pipeline()
-    for s in sids:
-        pipe.hmget("wt:session:%s" % s, "created_ms", "started_ms")
-    return [int(b) - int(a) for a, b in pipe.execute()]
-
-
 def bench_curve(n=5000, rate=200, seconds=5):
     """A real fleet (broker, 2 workers x 8 slots, scripted provider with no
     delay) on loopback TCP with CURVE off and on, in the same run, in the
@@ -361,18 +361,7 @@ def bench_curve(n=5000, rate=200, seconds=5):
             sids = c.spawn_many(n, "bench-one-step", goal_fmt="c%d", window=500, timeout_s=600)
             fleet.wait_completed(sids, timeout_s=900)
             el = time.monotonic() - t0
-            lat_sids = []
-            t1 = time.monotonic()
-            for i in range(rate * seconds):
-                due = t1 + i / float(rate)
-                now = time.monotonic()
-                if due > now:
-                    time.sleep(due - now)
-                c.send("SPAWN", {"workflow": "bench-one-step", "goal": "l%d" % i})
-                while c.sock.poll(0):
-                    lat_sids.append(c.recv(1)[1]["session"])
-            while len(lat_sids) < rate * seconds:
-                lat_sids.append(c.recv(10)[1]["session"])
+            lat_sids = spawn_at_rate(c, rate, rate * seconds)
             fleet.wait_completed(lat_sids, timeout_s=300)
             c.close()
             lat = spawn_started_ms(fleet, lat_sids)

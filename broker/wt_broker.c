@@ -1197,6 +1197,17 @@ startup_redis(wt_broker_t *self)
     }
 }
 
+/* How often --insecure repeats its warning: an hour; tests shorten it with
+ * WORKTRAIN_TEST_INSECURE_WARN_MS (a positive number of ms). */
+static int64_t
+insecure_warn_ms(void)
+{
+    const char *v = getenv("WORKTRAIN_TEST_INSECURE_WARN_MS");
+    char *end;
+    long long ms = v && *v ? strtoll(v, &end, 10) : 0;
+    return v && *v && *end == '\0' && ms > 0 ? ms : INSECURE_WARN_MS;
+}
+
 static void
 insecure_warning(const wt_broker_t *self)
 {
@@ -1222,7 +1233,8 @@ static int
 broker_run(wt_broker_t *self)
 {
     int64_t next_publish = 0, next_check = 0, next_sweep = 0;
-    int64_t next_insecure_warn = wt_clock_mono_ms() + INSECURE_WARN_MS; /* main warned at start */
+    const int64_t warn_every = insecure_warn_ms();
+    int64_t next_insecure_warn = wt_clock_mono_ms() + warn_every; /* main warned at start */
     self->next_heartbeat_ms = wt_clock_mono_ms() + self->cfg.heartbeat_ms;
     lease_tick(self); /* a lone broker is active before it reads its first request */
     wt_sd_t sd;       /* Type=notify: ready once bound, Redis read and the lease tried */
@@ -1277,7 +1289,7 @@ broker_run(wt_broker_t *self)
         }
         if (self->cfg.insecure && now >= next_insecure_warn) {
             insecure_warning(self);
-            next_insecure_warn = now + INSECURE_WARN_MS;
+            next_insecure_warn = now + warn_every;
         }
         if (now >= next_publish) {
             publish_stats(self);

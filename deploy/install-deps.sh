@@ -9,8 +9,9 @@ pkgs="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
       libmicrohttpd-dev libssl-dev libsystemd-dev libcmocka-dev redis-server clang
       python3 python3-redis python3-zmq python3-msgpack python3-yaml procps curl git jq faketime
       bubblewrap iproute2 iptables prometheus buildah podman
-      libedit-dev tmux"
+      libedit-dev tmux libczmq-dev"
 # libedit-dev: `worktrain talk` line editing; tmux: its terminal test.
+# libczmq-dev: test_czmq_cert checks that CZMQ's zcert reads keygen's files.
 # iproute2 and iptables: the multi-host tests (network namespaces; NFQUEUE
 # delays packets where the kernel has no netem).
 # The console's browser test drives headless Chromium over the DevTools

@@ -241,10 +241,17 @@ def body(fleet, check):
     # --- --insecure starts, warning ---
     ins = fleet._spawn("insecure", [BIN, "broker", "--clients", "tcp://0.0.0.0:%d" % free_port(),
                                     "--workers", "tcp://127.0.0.1:%d" % free_port(), "--redis",
-                                    fleet.redis_url, "--http", "off", "--insecure"])
+                                    fleet.redis_url, "--http", "off", "--insecure"],
+                 env={"WORKTRAIN_TEST_INSECURE_WARN_MS": "300"})
     logf = os.path.join(fleet.dir, "insecure.log")
     fleet.wait_for(lambda: "--insecure" in open(logf).read(), 10, "the --insecure warning")
     check(ins.poll() is None, "broker --insecure on 0.0.0.0 runs and warns")
+    # the hourly repeat, its hour shortened to 300 ms for the test
+    warned = lambda: open(logf).read().count("--insecure: plain TCP")  # noqa: E731
+    deadline = time.monotonic() + 15
+    while warned() < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    check(warned() >= 3, "the --insecure warning repeats on its interval (%d times)" % warned())
     ins.send_signal(signal.SIGTERM)
     ins.wait(timeout=10)
 
