@@ -7,7 +7,7 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
                     latency at a fixed 500 spawns/s for 10 s, broker-alone
                     dispatches/s with synthetic workers, and peak RSS; `curve`:
                     a real fleet (2 workers x 8 slots) on loopback TCP with
-                    CURVE off and on in the same run (off, on, on, off):
+                    CURVE off and on in the same run (off, on, on, off, off, on):
                     sessions/s and spawn->session_started p50/p99, and the
                     on/off ratios.
   agent.json        one worker holding 500 sessions open against a fake LLM
@@ -345,15 +345,15 @@ def curve_fleet(mode, slots=8, workers=2):
 
 def bench_curve(n=5000, rate=200, seconds=5):
     """A real fleet (broker, 2 workers x 8 slots, scripted provider with no
-    delay) on loopback TCP with CURVE off and on, in the same run, in the
-    order off, on, on, off so that a drift of the machine's load falls on
-    both: dispatch throughput (n sessions spawned pipelined, spawn of the
+    delay) on loopback TCP with CURVE off and on, in the same run, three
+    times each in the order off, on, on, off, off, on so that a drift of the
+    machine's load falls on both (the figures are the means per mode): dispatch throughput (n sessions spawned pipelined, spawn of the
     first to session_completed of the last: sessions/s) and spawn->
     session_started p50/p99 (hash created_ms to started_ms) at a fixed rate
     that leaves slots free. The on/off ratios are the figures: the machine
     cancels out."""
     runs = {"off": [], "on": []}
-    for mode in ("off", "on", "on", "off"):
+    for mode in ("off", "on", "on", "off", "off", "on"):
         fleet = curve_fleet(mode)
         try:
             c = fleet.client()
@@ -379,10 +379,10 @@ def bench_curve(n=5000, rate=200, seconds=5):
     for mode in ("off", "on"):
         rs = runs[mode]
         res[mode] = {"sessions_per_s": round(statistics.mean(r["sessions_per_s"] for r in rs), 1),
-                     "spawn_to_started_p50_ms": statistics.mean(
-                         r["spawn_to_started_ms"]["p50"] for r in rs),
-                     "spawn_to_started_p99_ms": statistics.mean(
-                         r["spawn_to_started_ms"]["p99"] for r in rs)}
+                     "spawn_to_started_p50_ms": round(statistics.mean(
+                         r["spawn_to_started_ms"]["p50"] for r in rs), 1),
+                     "spawn_to_started_p99_ms": round(statistics.mean(
+                         r["spawn_to_started_ms"]["p99"] for r in rs), 1)}
     try:
         res["ratio_sessions_per_s"] = round(res["on"]["sessions_per_s"] /
                                             res["off"]["sessions_per_s"], 3)
