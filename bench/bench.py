@@ -6,8 +6,10 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
                     8 slots, scripted provider with no delay), spawn->started
                     latency at a fixed 500 spawns/s for 10 s, broker-alone
                     dispatches/s with synthetic workers, and peak RSS; `curve`:
-                    broker-alone dispatches/s and spawn->assigned p99 with CURVE
-                    off and on over loopback TCP, and their ratios.
+                    a real fleet (2 workers x 8 slots) on loopback TCP with
+                    CURVE off and on in the same run (off, on, on, off, off, on):
+                    sessions/s and spawn->session_started p50/p99, and the
+                    on/off ratios.
   agent.json        one worker holding 500 sessions open against a fake LLM
                     answering after 1 s: RSS per open session and CPU.
   reliability.json  kill -9 of a worker -> session_resumed elsewhere (20 kills),
@@ -225,33 +227,40 @@ def bench_throughput(n):
         fleet.stop()
 
 
+def spawn_at_rate(c, rate, n):
+    """n one-step SPAWNs at a fixed rate (replies read as they come); the ids."""
+    sids = []
+    t0 = time.monotonic()
+    for i in range(n):
+        due = t0 + i / float(rate)
+        now = time.monotonic()
+        if due > now:
+            time.sleep(due - now)
+        c.send("SPAWN", {"workflow": "bench-one-step", "goal": "l%d" % i})
+        while c.sock.poll(0):
+            sids.append(c.recv(1)[1]["session"])
+    while len(sids) < n:
+        sids.append(c.recv(10)[1]["session"])
+    return sids
+
+
+def spawn_started_ms(fleet, sids):
+    """spawn->session_started per session: the hash's created_ms to started_ms."""
+    pipe = fleet.r.pipeline()
+    for s in sids:
+        pipe.hmget("wt:session:%s" % s, "created_ms", "started_ms")
+    return [int(b) - int(a) for a, b in pipe.execute()]
+
+
 def bench_latency(rate, seconds):
     fleet = fleet_for_bench("bench-lat")
     try:
         c = fleet.client()
         n = rate * seconds
-        sids = []
-        t0 = time.monotonic()
-        for i in range(n):
-            due = t0 + i / float(rate)
-            now = time.monotonic()
-            if due > now:
-                time.sleep(due - now)
-            c.send("SPAWN", {"workflow": "bench-one-step", "goal": "l%d" % i})
-            while c.sock.poll(0):
-                cmd, body = c.recv(1)
-                sids.append(body["session"])
-        while len(sids) < n:
-            cmd, body = c.recv(10)
-            sids.append(body["session"])
+        sids = spawn_at_rate(c, rate, n)
         fleet.wait_completed(sids, timeout_s=120)
         c.close()
-        lat = []
-        pipe = fleet.r.pipeline()
-        for s in sids:
-            pipe.hmget("wt:session:%s" % s, "created_ms", "started_ms")
-        for created, started in pipe.execute():
-            lat.append(int(started) - int(created))
+        lat = spawn_started_ms(fleet, sids)
         return {
             "rate_per_s": rate,
             "seconds": seconds,
@@ -287,59 +296,103 @@ def bench_broker_alone(n):
         fleet.stop()
 
 
-def bench_curve(n):
-    """The broker alone (bench_dispatch) on loopback TCP with CURVE off and then
-    on, in the same run: dispatches/s and spawn->assigned p50/p99 each way,
-    and the on/off ratios (the figures that matter: the machine cancels out)."""
-    exe = os.path.join(os.path.dirname(wtfleet.BIN), "bench", "bench_dispatch")
-    if not os.path.exists(exe):
-        return {"skipped": "bench_dispatch not built"}
-    res = {}
-    for mode in ("off", "on"):
-        fleet = Fleet("bench-curve-" + mode)
+class CurveClient(wtfleet.Client):
+    """A WTC1 client DEALER with CURVE keys (pyzmq reads keygen's files)."""
+
+    def __init__(self, ctx, endpoint, key_file, broker_pub):
+        import zmq.auth
+        self.sock = ctx.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        pub, sec = zmq.auth.load_certificate(key_file)
+        spub, _ = zmq.auth.load_certificate(broker_pub)
+        self.sock.curve_publickey, self.sock.curve_secretkey = pub, sec
+        self.sock.curve_serverkey = spub
+        self.sock.connect(endpoint)
+        self.req = 0
+
+
+def curve_fleet(mode, slots=8, workers=2):
+    """A fleet on loopback TCP: broker, `workers` real workers (scripted
+    provider, no delay) and a client, all with CURVE keys when mode is on."""
+    fleet = Fleet("bench-curve-" + mode)
+    fleet.start_redis()
+    fleet.clients_ep = "tcp://127.0.0.1:%d" % wtfleet.free_port()
+    fleet.workers_ep = "tcp://127.0.0.1:%d" % wtfleet.free_port()
+    bextra, wextra = [], []
+    if mode == "on":
+        keys = os.path.join(fleet.dir, "keys")
+        aw, ac = os.path.join(fleet.dir, "aw"), os.path.join(fleet.dir, "ac")
+        for d in (keys, aw, ac):
+            os.makedirs(d)
+        for name in ("broker", "client", "worker"):
+            subprocess.run([wtfleet.BIN, "keygen", name, "--dir", keys], check=True,
+                           capture_output=True)
+        os.link(os.path.join(keys, "worker.pub"), os.path.join(aw, "worker.pub"))
+        os.link(os.path.join(keys, "client.pub"), os.path.join(ac, "client.pub"))
+        bextra = ["--curve-key", os.path.join(keys, "broker.key"), "--allow-workers", aw,
+                  "--allow-clients", ac]
+        wextra = ["--curve-key", os.path.join(keys, "worker.key"), "--broker-pub",
+                  os.path.join(keys, "broker.pub")]
+        fleet.client = lambda: CurveClient(fleet.ctx, fleet.clients_ep,
+                                           os.path.join(keys, "client.key"),
+                                           os.path.join(keys, "broker.pub"))
+    fleet._spawn("broker", [wtfleet.BIN, "broker", "--clients", fleet.clients_ep,
+                            "--workers", fleet.workers_ep, "--redis", fleet.redis_url,
+                            "--http", "127.0.0.1:%d" % fleet.http_port] + bextra)
+    fleet.wait_for(lambda: "broker up" in open(os.path.join(fleet.dir, "broker.log")).read(),
+                   10, "broker up")
+    for i in range(workers):
+        fleet.start_worker("bw%d" % (i + 1), slots, ONE_STEP, "--workflows", BENCH_WF, *wextra)
+    fleet.wait_workers(workers, timeout_s=30)
+    return fleet
+
+
+def bench_curve(n=5000, rate=200, seconds=5):
+    """A real fleet (broker, 2 workers x 8 slots, scripted provider with no
+    delay) on loopback TCP with CURVE off and on, in the same run, three
+    times each in the order off, on, on, off, off, on so that a drift of the
+    machine's load falls on both (the figures are the means per mode): dispatch throughput (n sessions spawned pipelined, spawn of the
+    first to session_completed of the last: sessions/s) and spawn->
+    session_started p50/p99 (hash created_ms to started_ms) at a fixed rate
+    that leaves slots free. The on/off ratios are the figures: the machine
+    cancels out."""
+    runs = {"off": [], "on": []}
+    for mode in ("off", "on", "on", "off", "off", "on"):
+        fleet = curve_fleet(mode)
         try:
-            fleet.start_redis()
-            fleet.clients_ep = "tcp://127.0.0.1:%d" % wtfleet.free_port()
-            fleet.workers_ep = "tcp://127.0.0.1:%d" % wtfleet.free_port()
-            extra, bargs = [], []
-            if mode == "on":
-                keys = os.path.join(fleet.dir, "keys")
-                aw, ac = os.path.join(fleet.dir, "aw"), os.path.join(fleet.dir, "ac")
-                for d in (keys, aw, ac):
-                    os.makedirs(d)
-                for name in ("broker", "client", "worker"):
-                    subprocess.run([wtfleet.BIN, "keygen", name, "--dir", keys], check=True,
-                                   capture_output=True)
-                os.link(os.path.join(keys, "worker.pub"), os.path.join(aw, "worker.pub"))
-                os.link(os.path.join(keys, "client.pub"), os.path.join(ac, "client.pub"))
-                extra = ["--curve-key", os.path.join(keys, "broker.key"), "--allow-workers", aw,
-                         "--allow-clients", ac]
-                bargs = ["--curve", keys]
-            fleet._spawn("broker", [wtfleet.BIN, "broker", "--clients", fleet.clients_ep,
-                                    "--workers", fleet.workers_ep, "--redis", fleet.redis_url,
-                                    "--http", "127.0.0.1:%d" % fleet.http_port] + extra)
-            fleet.wait_for(lambda: "broker up" in open(os.path.join(fleet.dir, "broker.log")).read(),
-                           10, "broker up")
-            # saturated (2000 SPAWNs in flight) for throughput, then a closed
-            # window of 64 unassigned sessions for latency without queueing
-            for kind, window in (("saturated", ["--window", "2000"]),
-                                 ("closed", ["--window", "64", "--closed"])):
-                out = os.path.join(fleet.dir, "curve-%s.json" % kind)
-                r = subprocess.run([exe, "--clients", fleet.clients_ep, "--workers",
-                                    fleet.workers_ep, "--sessions", str(n), "--workers-count", "4",
-                                    "--out", out] + window + bargs,
-                                   capture_output=True, text=True, timeout=600)
-                res["%s_%s" % (mode, kind)] = (json.load(open(out)) if os.path.exists(out)
-                                               else {"error": r.stderr[-500:]})
+            c = fleet.client()
+            t0 = time.monotonic()
+            sids = c.spawn_many(n, "bench-one-step", goal_fmt="c%d", window=500, timeout_s=600)
+            fleet.wait_completed(sids, timeout_s=900)
+            el = time.monotonic() - t0
+            lat_sids = spawn_at_rate(c, rate, rate * seconds)
+            fleet.wait_completed(lat_sids, timeout_s=300)
+            c.close()
+            lat = spawn_started_ms(fleet, lat_sids)
+            ok = sum(1 for s in sids[:: max(1, n // 200)]
+                     if fleet.r.hget("wt:session:%s" % s, "outcome") == "success")
+            runs[mode].append({"sessions_per_s": round(n / el, 1),
+                               "spawn_to_started_ms": {"p50": pct(lat, 50), "p99": pct(lat, 99),
+                                                       "max": max(lat)},
+                               "sampled_success": ok})
         finally:
             fleet.stop()
+    res = {"sessions": n, "workers": 2, "slots_per_worker": 8, "latency_rate_per_s": rate,
+           "latency_sessions": rate * seconds, "runs": runs,
+           "loadavg_1m": round(os.getloadavg()[0], 1)}
+    for mode in ("off", "on"):
+        rs = runs[mode]
+        res[mode] = {"sessions_per_s": round(statistics.mean(r["sessions_per_s"] for r in rs), 1),
+                     "spawn_to_started_p50_ms": round(statistics.mean(
+                         r["spawn_to_started_ms"]["p50"] for r in rs), 1),
+                     "spawn_to_started_p99_ms": round(statistics.mean(
+                         r["spawn_to_started_ms"]["p99"] for r in rs), 1)}
     try:
-        res["ratio_dispatches_per_s"] = round(res["on_saturated"]["dispatches_per_s"] /
-                                              res["off_saturated"]["dispatches_per_s"], 3)
-        res["ratio_spawn_to_assigned_p99"] = round(
-            res["on_closed"]["spawn_to_assigned_ms"]["p99"] /
-            res["off_closed"]["spawn_to_assigned_ms"]["p99"], 3)
-    except (KeyError, ZeroDivisionError):
+        res["ratio_sessions_per_s"] = round(res["on"]["sessions_per_s"] /
+                                            res["off"]["sessions_per_s"], 3)
+        res["ratio_spawn_to_started_p99"] = round(res["on"]["spawn_to_started_p99_ms"] /
+                                                  res["off"]["spawn_to_started_p99_ms"], 3)
+    except ZeroDivisionError:
         pass
     return res
 
@@ -1212,7 +1265,7 @@ def main():
         report["broker_alone"] = bench_broker_alone(200000)
         print("broker:     %s" % json.dumps(report["broker_alone"]), flush=True)
     if not only or "curve" in only:
-        report["curve"] = bench_curve(30000)
+        report["curve"] = bench_curve()
         print("curve:      %s" % json.dumps(report["curve"]), flush=True)
     if not only or "replicas" in only:
         report["replicas"] = bench_replicas()

@@ -16,6 +16,7 @@
 #include "wt_broker_int.h"
 #include "wt_clock.h"
 #include "wt_diag.h"
+#include "wt_endpoints.h"
 #include "wt_log.h"
 #include "wt_pollers.h"
 #include "wt_retain.h"
@@ -1196,6 +1197,17 @@ startup_redis(wt_broker_t *self)
     }
 }
 
+/* How often --insecure repeats its warning: an hour; tests shorten it with
+ * WORKTRAIN_TEST_INSECURE_WARN_MS (a positive number of ms). */
+static int64_t
+insecure_warn_ms(void)
+{
+    const char *v = getenv("WORKTRAIN_TEST_INSECURE_WARN_MS");
+    char *end;
+    long long ms = v && *v ? strtoll(v, &end, 10) : 0;
+    return v && *v && *end == '\0' && ms > 0 ? ms : INSECURE_WARN_MS;
+}
+
 static void
 insecure_warning(const wt_broker_t *self)
 {
@@ -1221,7 +1233,8 @@ static int
 broker_run(wt_broker_t *self)
 {
     int64_t next_publish = 0, next_check = 0, next_sweep = 0;
-    int64_t next_insecure_warn = wt_clock_mono_ms() + INSECURE_WARN_MS; /* main warned at start */
+    const int64_t warn_every = insecure_warn_ms();
+    int64_t next_insecure_warn = wt_clock_mono_ms() + warn_every; /* main warned at start */
     self->next_heartbeat_ms = wt_clock_mono_ms() + self->cfg.heartbeat_ms;
     lease_tick(self); /* a lone broker is active before it reads its first request */
     wt_sd_t sd;       /* Type=notify: ready once bound, Redis read and the lease tried */
@@ -1276,7 +1289,7 @@ broker_run(wt_broker_t *self)
         }
         if (self->cfg.insecure && now >= next_insecure_warn) {
             insecure_warning(self);
-            next_insecure_warn = now + INSECURE_WARN_MS;
+            next_insecure_warn = now + warn_every;
         }
         if (now >= next_publish) {
             publish_stats(self);
@@ -1387,36 +1400,16 @@ endpoint_local(const char *ep)
     return strcmp(host, "localhost") == 0 || strcmp(host, "lo") == 0;
 }
 
-/* NULL when ep looks bindable (tcp://HOST:PORT with PORT a number or '*',
- * ipc://PATH, inproc://NAME), else what is wrong with it. */
-static const char *
-endpoint_syntax(const char *ep)
-{
-    if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0)
-        return ep[strcspn(ep, "/") + 2] ? NULL : "no path after the transport";
-    if (strncmp(ep, "tcp://", 6) != 0)
-        return "expected tcp://HOST:PORT, ipc://PATH or inproc://NAME";
-    const char *colon = strrchr(ep + 6, ':');
-    if (colon == NULL || colon == ep + 6)
-        return "expected tcp://HOST:PORT";
-    if (strcmp(colon + 1, "*") == 0)
-        return NULL;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    return colon[1] && *end == '\0' && port > 0 && port < 65536 ? NULL
-                                                                : "port must be 1-65535 or *";
-}
-
 /* CURVE flags go together; without them only local endpoints unless
  * --insecure. Loads the broker's certificate so a bad file stops the
  * start before anything is bound. */
 static int
 check_security(wt_broker_cfg_t *cfg)
 {
-    const char *why = endpoint_syntax(cfg->clients);
+    const char *why = wt_endpoint_problem(cfg->clients, 1);
     if (why != NULL)
         return fprintf(stderr, "worktrain broker: bad --clients '%s': %s\n", cfg->clients, why), 2;
-    if ((why = endpoint_syntax(cfg->workers)) != NULL)
+    if ((why = wt_endpoint_problem(cfg->workers, 1)) != NULL)
         return fprintf(stderr, "worktrain broker: bad --workers '%s': %s\n", cfg->workers, why), 2;
     int any = cfg->curve_key[0] || cfg->allow_workers[0] || cfg->allow_clients[0];
     if (any && !(cfg->curve_key[0] && cfg->allow_workers[0] && cfg->allow_clients[0]))

@@ -243,6 +243,12 @@ wt_cert_write_pair(const wt_cert_t *cert, const char *dir, const char *name, wt_
     return 0;
 }
 
+int
+wt_cert_write_public(const wt_cert_t *cert, const char *path, wt_err_t *err)
+{
+    return write_one(path, 0644, cert, 0, err);
+}
+
 void
 wt_cert_peer_defaults(wt_cert_peer_t *p)
 {

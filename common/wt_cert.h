@@ -42,6 +42,10 @@ int wt_cert_generate(wt_cert_t *cert, wt_err_t *err);
  * refuses if either exists (nothing written then). */
 int wt_cert_write_pair(const wt_cert_t *cert, const char *dir, const char *name, wt_err_t *err);
 
+/* Writes the public certificate of cert to path (0644); refuses if path
+ * exists. */
+int wt_cert_write_public(const wt_cert_t *cert, const char *path, wt_err_t *err);
+
 /* A broker peer's CURVE settings: its own keypair and the broker's public
  * key. on == 0 means plain TCP (no flags given). */
 typedef struct wt_cert_peer {

@@ -417,7 +417,7 @@ wt_cli_bench_main(int argc, char **argv)
     int nargs = argc - 1 - optind;
     char **args = argv + 1 + optind;
     if (rc == 0)
-        rc = wt_cli_conn_load_curve("bench", &conn);
+        rc = wt_cli_conn_check("bench", &conn);
     if (rc == 0 && strcmp(sub, "compare") == 0)
         rc = compare_main(nargs, args, a.as_json);
     else if (rc == 0 && strcmp(sub, "list") == 0)

@@ -1,9 +1,12 @@
 /* wt_cli_common - helpers shared by the CLI verbs. */
 #include "wt_cli_common.h"
 
+#include "wt_endpoints.h"
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 void
 wt_cli_conn_defaults(wt_cli_conn_t *c)
@@ -28,10 +31,12 @@ wt_cli_conn_opt(wt_cli_conn_t *c, int code, const char *arg)
 }
 
 int
-wt_cli_conn_load_curve(const char *verb, wt_cli_conn_t *c)
+wt_cli_conn_check(const char *verb, wt_cli_conn_t *c)
 {
     wt_err_t err = {0};
-    if (wt_cert_peer_load(&c->curve, &err) != 0) {
+    const char *env = getenv("WORKTRAIN_BROKER");
+    const char *what = env && strcmp(env, c->broker) == 0 ? "WORKTRAIN_BROKER" : "--broker";
+    if (wt_endpoints_check(c->broker, what, &err) != 0 || wt_cert_peer_load(&c->curve, &err) != 0) {
         fprintf(stderr, "worktrain %s: %s\n", verb, err.msg);
         return 2;
     }

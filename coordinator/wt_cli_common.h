@@ -36,9 +36,11 @@ typedef struct wt_cli_conn {
     "  --broker-pub FILE  the broker's public certificate, env WORKTRAIN_BROKER_PUB\n"
 /* 1 when code was one of the CURVE options (and is taken), else 0. */
 int wt_cli_conn_opt(wt_cli_conn_t *c, int code, const char *arg);
-/* Loads the CURVE files named so far; prints "worktrain VERB: ..." and
- * returns 2 on a problem, 0 otherwise. */
-int wt_cli_conn_load_curve(const char *verb, wt_cli_conn_t *c);
+/* Checks the broker endpoint list (--broker / WORKTRAIN_BROKER) and loads
+ * the CURVE files named so far; prints "worktrain VERB: ..." and returns 2
+ * on a problem, 0 otherwise. Every verb that talks to the broker calls it
+ * before it starts anything. */
+int wt_cli_conn_check(const char *verb, wt_cli_conn_t *c);
 
 void wt_cli_conn_defaults(wt_cli_conn_t *c);
 /* Prints "worktrain VERB: msg" and returns 2 (bad usage). */

@@ -263,7 +263,7 @@ wt_cli_run_main(int argc, char **argv)
         }
     }
     if (rc == 0)
-        rc = wt_cli_conn_load_curve("run", &conn);
+        rc = wt_cli_conn_check("run", &conn);
     if (rc == 0 && resume == NULL && optind != argc - 1)
         rc = wt_cli_usage_error("run", "expected one PIPELINE file (or --resume RUN_ID)");
     if (rc == 0 && resume != NULL && optind != argc)

@@ -191,7 +191,7 @@ spawn_parse(int argc, char **argv, wt_msg_t *m, json_t *ctx, wt_cli_conn_t *conn
     if (rc == 0 && optind < argc)
         rc = wt_cli_usage_error("spawn", "unexpected argument '%s'", argv[optind]);
     if (rc == 0)
-        rc = wt_cli_conn_load_curve("spawn", conn);
+        rc = wt_cli_conn_check("spawn", conn);
     return rc;
 }
 
@@ -292,7 +292,7 @@ wt_cli_cancel_main(int argc, char **argv)
     }
     if (optind != argc - 1)
         return wt_cli_usage_error("cancel", "expected exactly one session id");
-    if (wt_cli_conn_load_curve("cancel", &conn) != 0)
+    if (wt_cli_conn_check("cancel", &conn) != 0)
         return 2;
     wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_CANCEL);
     wt_msg_set(&m->session, argv[optind]);

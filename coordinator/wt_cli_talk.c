@@ -150,7 +150,7 @@ talk_parse(int argc, char **argv, talk_t *t)
     }
     if (optind < argc)
         return wt_cli_usage_error("talk", "unexpected argument '%s'", argv[optind]);
-    return wt_cli_conn_load_curve("talk", &t->conn);
+    return wt_cli_conn_check("talk", &t->conn);
 }
 
 /* --- the session's events --- */

@@ -16,6 +16,7 @@
 #include "wt_cli_common.h"
 #include "wt_client.h"
 #include "wt_clock.h"
+#include "wt_endpoints.h"
 #include "wt_http.h"
 #include "wt_redis.h"
 #include "wt_store.h"
@@ -510,6 +511,11 @@ parse(opts_t *o, int argc, char **argv)
     }
     if (optind < argc)
         return wt_cli_usage_error("doctor", "unexpected argument '%s'", argv[optind]);
+    wt_err_t err = {0};
+    if (wt_endpoints_check(o->conn.broker, "--broker", &err) != 0) {
+        fprintf(stderr, "worktrain doctor: %s\n", err.msg);
+        return 2;
+    }
     if (o->nworkflows == 0) {
         struct stat sb;
         const char *inst = "/usr/local/share/worktrain/workflows";

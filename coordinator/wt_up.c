@@ -4,8 +4,11 @@
  * all as children that die with it (PR_SET_PDEATHSIG), with logs in
  * DIR/logs. --demo spawns demo sessions and prints their results; --exit
  * stops the fleet afterwards, otherwise it runs until Ctrl-C and then stops
- * every process it started. */
+ * every process it started. With --curve (or --curve-key/--broker-pub,
+ * DESIGN 12: up is a broker peer) the fleet runs CURVE with keys under
+ * DIR/keys. */
 #include "wt_alloc.h"
+#include "wt_cert.h"
 #include "wt_cli.h"
 #include "wt_cli_common.h"
 #include "wt_cli_util.h"
@@ -45,11 +48,16 @@ typedef struct fleet {
     pid_t pids[MAX_CHILDREN];        /* children, in start order */
     const char *names[MAX_CHILDREN]; /* their roles */
     int n;                           /* children */
+    wt_cert_peer_t curve;            /* up's own client keys; on: the fleet runs CURVE */
+    char broker_key[PATH_MAX];       /* the broker's secret certificate */
+    char worker_key[PATH_MAX];       /* the workers' secret certificate */
+    char allow_workers[PATH_MAX];    /* DIR/keys/workers.d */
+    char allow_clients[PATH_MAX];    /* DIR/keys/clients.d */
 } fleet_t;
 
 static const char up_usage[] =
     "usage: worktrain up [--workers N] [--slots N] [--redis URL] [--demo] [--sessions N]\n"
-    "                    [--exit] [--dir DIR]\n"
+    "                    [--exit] [--dir DIR] [--curve | --curve-key FILE --broker-pub FILE]\n"
     "\n"
     "Starts a local fleet: its own redis-server on a free loopback port (unless --redis),\n"
     "a broker, N workers (default 2) and the console on a free port, with state and logs\n"
@@ -58,9 +66,15 @@ static const char up_usage[] =
     "provider) the bundled implement-feature pipeline. --exit stops the fleet\n"
     "afterwards (exit 0 iff every demo session succeeded); otherwise it runs until Ctrl-C.\n"
     "Uses ANTHROPIC_API_KEY or OPENAI_API_KEY when set, else the scripted provider.\n"
-    "The fleet talks over ipc:// on this host only, so it needs no CURVE keys; for a\n"
-    "fleet on several machines make keys with `worktrain keygen NAME` (one per broker,\n"
-    "worker host and client) and see README: Running on several machines.\n";
+    "The fleet talks over ipc:// on this host only, so it needs no CURVE keys. --curve\n"
+    "runs it with CURVE anyway: keys for the broker, the workers and a client are made\n"
+    "under DIR/keys (kept and reused by the next up) and printed for spawn to use.\n"
+    "--curve-key FILE --broker-pub FILE (env WORKTRAIN_CURVE_KEY, WORKTRAIN_BROKER_PUB):\n"
+    "the fleet runs CURVE with your keys: FILE is the client key up and your CLI use\n"
+    "(admitted by the broker), and the broker up starts uses the secret key next to the\n"
+    "--broker-pub file (NAME.key beside NAME.pub, as `worktrain keygen NAME` writes).\n"
+    "For a fleet on several machines make keys with `worktrain keygen NAME` (one per\n"
+    "broker, worker host and client) and see README: Running on several machines.\n";
 
 static int
 free_port(void)
@@ -216,7 +230,7 @@ static int
 wait_workers(fleet_t *f, int n)
 {
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new(f->clients_ep, NULL, &err);
+    wt_client_t *cl = wt_client_new(f->clients_ep, f->curve.on ? &f->curve : NULL, &err);
     int64_t deadline = wt_clock_mono_ms() + 30000;
     int ok = 0;
     while (cl && !ok && wt_clock_mono_ms() < deadline && !wt_signal_stopping()) {
@@ -299,9 +313,18 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
     }
     f->http_port = free_port();
     snprintf(http, sizeof http, "127.0.0.1:%d", f->http_port);
-    char *bargv[] = {f->exe,      "broker",      "--clients", f->clients_ep,
-                     "--workers", f->workers_ep, "--redis",   f->redis_url,
-                     "--http",    http,          NULL};
+    char *bargv[] = {f->exe,        "broker",  "--clients",  f->clients_ep, "--workers",
+                     f->workers_ep, "--redis", f->redis_url, "--http",      http,
+                     NULL,          NULL,      NULL,         NULL,          NULL,
+                     NULL,          NULL};
+    if (f->curve.on) {
+        bargv[10] = "--curve-key";
+        bargv[11] = f->broker_key;
+        bargv[12] = "--allow-workers";
+        bargv[13] = f->allow_workers;
+        bargv[14] = "--allow-clients";
+        bargv[15] = f->allow_clients;
+    }
     if (start_child(f, "broker", "broker", bargv) < 0)
         return -1;
     snprintf(slots_s, sizeof slots_s, "%d", slots);
@@ -321,7 +344,7 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
         char name[32], log[32];
         snprintf(name, sizeof name, "worker-%d", i);
         snprintf(log, sizeof log, "worker-%d", i);
-        char *wargv[24] = {
+        char *wargv[32] = {
             f->exe,    "worker", "--broker",    f->workers_ep, "--redis",          f->redis_url,
             "--slots", slots_s,  "--workflows", wf_dir,        "--workspace-root", ws_dir,
             "--name",  name,     "--clients",   f->clients_ep, "--drain-timeout",  "5s",
@@ -332,6 +355,14 @@ start_fleet(fleet_t *f, const char *redis_arg, int nworkers, int slots, int scri
             wargv[k++] = "scripted";
             wargv[k++] = "--script";
             wargv[k++] = script;
+        }
+        if (f->curve.on) { /* its own key, and up's client key for spawn_agent */
+            wargv[k++] = "--curve-key";
+            wargv[k++] = f->worker_key;
+            wargv[k++] = "--broker-pub";
+            wargv[k++] = f->curve.pub_path;
+            wargv[k++] = "--client-key";
+            wargv[k++] = f->curve.key_path;
         }
         wargv[k] = NULL;
         if (start_child(f, "worker", log, wargv) < 0)
@@ -395,7 +426,7 @@ run_demo(fleet_t *f, int sessions)
                                         "check the toolchain", "write a status note"};
     char **sids = wt_xcalloc((size_t)sessions, sizeof *sids);
     wt_err_t err = {0};
-    wt_client_t *cl = wt_client_new(f->clients_ep, NULL, &err);
+    wt_client_t *cl = wt_client_new(f->clients_ep, f->curve.on ? &f->curve : NULL, &err);
     int rc = cl ? 0 : 1;
     for (int i = 0; i < sessions && rc == 0; i++) {
         wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
@@ -448,6 +479,7 @@ run_demo_pipeline(fleet_t *f)
     if (p == NULL)
         return 1;
     wt_run_cfg_t cfg = {.redis_url = f->redis_url, .broker = f->clients_ep, .timeout_ms = 300000};
+    cfg.curve = f->curve.on ? &f->curve : NULL;
     json_t *inputs = json_pack("{s:s}", "goal", "add a --dry-run flag to the deploy command");
     wt_err_t err = {0};
     wt_run_t *run = wt_run_new(&cfg, p, inputs, path, NULL, &err);
@@ -478,13 +510,15 @@ run_demo_pipeline(fleet_t *f)
 }
 
 typedef struct up_opts {
-    int workers;       /* --workers */
-    int slots;         /* --slots */
-    int sessions;      /* --sessions */
-    int demo;          /* --demo */
-    int exit_after;    /* --exit */
-    const char *redis; /* --redis, NULL = start our own */
-    const char *dir;   /* --dir */
+    int workers;         /* --workers */
+    int slots;           /* --slots */
+    int sessions;        /* --sessions */
+    int demo;            /* --demo */
+    int exit_after;      /* --exit */
+    const char *redis;   /* --redis, NULL = start our own */
+    const char *dir;     /* --dir */
+    int curve;           /* --curve */
+    wt_cert_peer_t keys; /* --curve-key, --broker-pub (or their variables) */
 } up_opts_t;
 
 /* Returns 0, 2 (bad usage, one line printed) or -1 after --help. */
@@ -492,10 +526,11 @@ static int
 up_parse(int argc, char **argv, up_opts_t *o)
 {
     static const struct option opts[] = {
-        {"workers", 1, 0, 'w'}, {"slots", 1, 0, 's'},    {"redis", 1, 0, 'r'},
-        {"demo", 0, 0, 'd'},    {"sessions", 1, 0, 'n'}, {"exit", 0, 0, 'x'},
-        {"dir", 1, 0, 'D'},     {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+        {"workers", 1, 0, 'w'},  {"slots", 1, 0, 's'}, {"redis", 1, 0, 'r'},  {"demo", 0, 0, 'd'},
+        {"sessions", 1, 0, 'n'}, {"exit", 0, 0, 'x'},  {"dir", 1, 0, 'D'},    {"help", 0, 0, 'h'},
+        {"curve", 0, 0, 'C'},    WT_CLI_CURVE_KEY_OPT, WT_CLI_BROKER_PUB_OPT, {0, 0, 0, 0}};
     *o = (up_opts_t){.workers = 2, .slots = 4, .sessions = 4, .dir = ".worktrain"};
+    wt_cert_peer_defaults(&o->keys);
     int c;
     long long v = 0;
     wt_cli_getopt_reset();
@@ -520,6 +555,15 @@ up_parse(int argc, char **argv, up_opts_t *o)
         case 'D':
             o->dir = optarg;
             break;
+        case 'C':
+            o->curve = 1;
+            break;
+        case WT_CLI_OPT_CURVE_KEY:
+            snprintf(o->keys.key_path, sizeof o->keys.key_path, "%s", optarg);
+            break;
+        case WT_CLI_OPT_BROKER_PUB:
+            snprintf(o->keys.pub_path, sizeof o->keys.pub_path, "%s", optarg);
+            break;
         case 'h':
             fputs(up_usage, stdout);
             return -1;
@@ -529,6 +573,86 @@ up_parse(int argc, char **argv, up_opts_t *o)
     }
     if (optind < argc)
         return wt_cli_usage_error("up", "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+/* DIR/keys/NAME.key: loaded when it exists (a bad one is an error), else
+ * made with its .pub. Fills path. */
+static int
+own_pair(const char *keys, const char *name, char *path, size_t cap, wt_cert_t *cert, wt_err_t *err)
+{
+    snprintf(path, cap, "%s/%s.key", keys, name);
+    if (access(path, F_OK) == 0)
+        return wt_cert_load(cert, path, WT_CERT_SECRET, "up's key", err);
+    return wt_cert_generate(cert, err) != 0 || wt_cert_write_pair(cert, keys, name, err) != 0 ? -1
+                                                                                              : 0;
+}
+
+/* (Re)writes DIR/keys/SUB/NAME.pub, the allow directory's only entry. */
+static int
+allow_only(const char *keys, const char *sub, const wt_cert_t *cert, char *dir, size_t cap,
+           wt_err_t *err)
+{
+    snprintf(dir, cap, "%s/%s", keys, sub);
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return wt_err_sys(err, "cannot create '%s'", dir);
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s.pub", dir, sub[0] == 'w' ? "worker" : "client");
+    unlink(path);
+    return wt_cert_write_public(cert, path, err);
+}
+
+/* CURVE for the local fleet: keys under DIR/keys for the broker, the
+ * workers and a client (made once, reused), or the user's client key and
+ * the broker key beside their --broker-pub. 0, or 2 with one line printed. */
+static int
+setup_curve(fleet_t *f, up_opts_t *o)
+{
+    wt_err_t err = {0};
+    f->curve = o->keys;
+    if (wt_cert_peer_load(&f->curve, &err) != 0)
+        return fprintf(stderr, "worktrain up: %s\n", err.msg), 2;
+    if (!f->curve.on && !o->curve)
+        return 0;
+    char keys[PATH_MAX + 8];
+    snprintf(keys, sizeof keys, "%s/keys", f->dir);
+    if (mkdir(keys, 0700) != 0 && errno != EEXIST)
+        return fprintf(stderr, "worktrain up: cannot create '%s': %s\n", keys, strerror(errno)), 2;
+    wt_cert_t broker, worker, client;
+    if (!f->curve.on) {
+        if (own_pair(keys, "broker", f->broker_key, sizeof f->broker_key, &broker, &err) != 0 ||
+            own_pair(keys, "client", f->curve.key_path, sizeof f->curve.key_path, &client, &err) !=
+                0)
+            return fprintf(stderr, "worktrain up: %s\n", err.msg), 2;
+        snprintf(f->curve.pub_path, sizeof f->curve.pub_path, "%s/broker.pub", keys);
+        if (wt_cert_peer_load(&f->curve, &err) != 0)
+            return fprintf(stderr, "worktrain up: %s\n", err.msg), 2;
+    } else {
+        size_t n = strlen(f->curve.pub_path);
+        if (n < 5 || strcmp(f->curve.pub_path + n - 4, ".pub") != 0 || n >= sizeof f->broker_key)
+            return fprintf(stderr,
+                           "worktrain up: --broker-pub '%s': up starts the broker itself and "
+                           "needs its secret key beside it: name the NAME.pub worktrain keygen "
+                           "wrote next to NAME.key\n",
+                           f->curve.pub_path),
+                   2;
+        snprintf(f->broker_key, sizeof f->broker_key, "%.*s.key", (int)(n - 4), f->curve.pub_path);
+        if (wt_cert_load(&broker, f->broker_key, WT_CERT_SECRET,
+                         "the broker key beside --broker-pub", &err) != 0)
+            return fprintf(stderr, "worktrain up: %s\n", err.msg), 2;
+        if (strcmp(broker.public_key, f->curve.server_key) != 0)
+            return fprintf(stderr,
+                           "worktrain up: '%s' does not belong to --broker-pub '%s' (their public "
+                           "keys differ)\n",
+                           f->broker_key, f->curve.pub_path),
+                   2;
+    }
+    if (own_pair(keys, "worker", f->worker_key, sizeof f->worker_key, &worker, &err) != 0 ||
+        allow_only(keys, "workers.d", &worker, f->allow_workers, sizeof f->allow_workers, &err) !=
+            0 ||
+        allow_only(keys, "clients.d", &f->curve.own, f->allow_clients, sizeof f->allow_clients,
+                   &err) != 0)
+        return fprintf(stderr, "worktrain up: %s\n", err.msg), 2;
     return 0;
 }
 
@@ -569,14 +693,19 @@ wt_cli_up_main(int argc, char **argv)
         free(f);
         return 1;
     }
+    if ((rc = setup_curve(f, &o)) != 0) {
+        free(f);
+        return rc;
+    }
     wt_signal_install();
     if (start_fleet(f, o.redis, o.workers, o.slots, scripted) != 0) {
         stop_all(f); /* a fleet that did not come up is never left running */
         free(f);
         return 1;
     }
-    printf("Fleet started: redis %s, broker %s, %d workers x %d slots, logs in %s/logs\n",
-           f->redis_shown, f->clients_ep, o.workers, o.slots, f->dir);
+    printf("Fleet started: redis %s, broker %s, %d workers x %d slots, logs in %s/logs%s\n",
+           f->redis_shown, f->clients_ep, o.workers, o.slots, f->dir,
+           f->curve.on ? ", CURVE on" : "");
     if (o.demo) {
         rc = run_demo(f, o.sessions);
         if (rc == 0 && scripted)
@@ -587,9 +716,13 @@ wt_cli_up_main(int argc, char **argv)
            "console: http://127.0.0.1:%d/\n",
            f->redis_shown, f->clients_ep, f->http_port, f->console_port);
     if (!o.exit_after) {
-        printf("Try: WORKTRAIN_REDIS=%s WORKTRAIN_BROKER=%s %s spawn --workflow demo --goal hi\n"
+        char keys[2 * PATH_MAX + 64] = "";
+        if (f->curve.on)
+            snprintf(keys, sizeof keys, "WORKTRAIN_CURVE_KEY=%s WORKTRAIN_BROKER_PUB=%s ",
+                     f->curve.key_path, f->curve.pub_path);
+        printf("Try: %sWORKTRAIN_REDIS=%s WORKTRAIN_BROKER=%s %s spawn --workflow demo --goal hi\n"
                "Press Ctrl-C to stop the fleet.\n",
-               f->redis_shown, f->clients_ep, f->exe);
+               keys, f->redis_shown, f->clients_ep, f->exe);
         fflush(stdout);
         wait_for_stop(f);
         rc = 0;

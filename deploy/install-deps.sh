@@ -9,11 +9,12 @@ pkgs="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
       libmicrohttpd-dev libssl-dev libsystemd-dev libcmocka-dev redis-server clang
       python3 python3-redis python3-zmq python3-msgpack python3-yaml procps curl git jq faketime
       bubblewrap iproute2 iptables prometheus buildah podman
-      libedit-dev tmux systemd python3-kubernetes"
+      libedit-dev tmux systemd python3-kubernetes libczmq-dev"
 # libedit-dev: `worktrain talk` line editing; tmux: its terminal test.
 # systemd: systemd-analyze for tests/deploy/test_deploy_systemd.py (a Debian
 # 12 container image has libsystemd but not systemd). python3-kubernetes:
 # the API types test_deploy_k8s checks the rendered manifests against.
+# libczmq-dev: test_czmq_cert checks that CZMQ's zcert reads keygen's files.
 # iproute2 and iptables: the multi-host tests (network namespaces; NFQUEUE
 # delays packets where the kernel has no netem).
 # The console's browser test drives headless Chromium over the DevTools

@@ -3,6 +3,7 @@
 
 #include "wt_addr.h"
 #include "wt_clock.h"
+#include "wt_endpoints.h"
 #include "wt_proto.h"
 #include "wt_redis.h"
 
@@ -360,6 +361,19 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
     }
     wt_redis_url_t u;
     wt_err_t err = {0};
+    /* a worker with an endpoint it can never reach would run forever
+     * saying so; it stops here with the flag named */
+    const char *eb = getenv("WORKTRAIN_BROKER_WORKERS"), *ec = getenv("WORKTRAIN_BROKER");
+    if (wt_endpoints_check(cfg->broker,
+                           eb && strcmp(eb, cfg->broker) == 0 ? "WORKTRAIN_BROKER_WORKERS"
+                                                              : "--broker",
+                           &err) != 0 ||
+        wt_endpoints_check(cfg->clients,
+                           ec && strcmp(ec, cfg->clients) == 0 ? "WORKTRAIN_BROKER" : "--clients",
+                           &err) != 0) {
+        fprintf(stderr, "worktrain worker: %s\n", err.msg);
+        return 2;
+    }
     if (wt_redis_parse_url(cfg->redis, &u, &err) != 0) {
         fprintf(stderr, "worktrain worker: %s\n", err.msg);
         return 2;

@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import time
 
@@ -66,6 +67,70 @@ def main():
     finally:
         fleet.stop()
     check.done()
+
+
+def up_run(fleet, d, *args, env=None):
+    e = dict(os.environ, **(env or {}))
+    e.pop("ANTHROPIC_API_KEY", None)
+    e.pop("OPENAI_API_KEY", None)
+    return subprocess.run([BIN, "up", "--workers", "1", "--sessions", "2", "--dir", d] + list(args),
+                          capture_output=True, text=True, timeout=240, env=e)
+
+
+def up_curve(fleet, check, k):
+    """`up --curve` makes keys for its fleet under DIR/keys and runs its demo
+    with CURVE; `up --curve-key --broker-pub` (or the variables) uses the
+    given client key and the broker key beside the .pub; bad key settings
+    stop it at once with one line."""
+    d1 = os.path.join(fleet.dir, "up1")
+    r = up_run(fleet, d1, "--curve", "--demo", "--exit")
+    blog = open(os.path.join(d1, "logs", "broker.log")).read() if os.path.exists(
+        os.path.join(d1, "logs", "broker.log")) else ""
+    check(r.returncode == 0 and "Demo succeeded" in r.stdout and "CURVE on" in r.stdout,
+          "up --curve runs its demo (rc %d: %s)" % (r.returncode, (r.stdout + r.stderr)[-300:]))
+    check("CURVE on (ZAP" in blog, "up --curve: its broker runs CURVE with ZAP")
+    ukeys = os.path.join(d1, "keys")
+    made = sorted(os.listdir(ukeys)) if os.path.isdir(ukeys) else []
+    check(made == ["broker.key", "broker.pub", "client.key", "client.pub", "clients.d", "worker.key",
+                   "worker.pub", "workers.d"], "up --curve made its keys: %s" % made)
+    check(all(stat.S_IMODE(os.stat(os.path.join(ukeys, n)).st_mode) == 0o600
+              for n in made if n.endswith(".key")), "up --curve: its .key files are 0600")
+    before = open(os.path.join(ukeys, "broker.key")).read() if made else ""
+    r = up_run(fleet, d1, "--curve", "--demo", "--exit")
+    check(r.returncode == 0 and open(os.path.join(ukeys, "broker.key")).read() == before,
+          "a second up --curve reuses the keys it made (rc %d)" % r.returncode)
+
+    # the user's keys, from the environment: c1 is up's client, broker.key
+    # (beside broker.pub) the broker's
+    d2 = os.path.join(fleet.dir, "up2")
+    r = up_run(fleet, d2, "--demo", "--exit", env={"WORKTRAIN_CURVE_KEY": k("c1", "key"),
+                                                   "WORKTRAIN_BROKER_PUB": k("broker", "pub")})
+    check(r.returncode == 0 and "Demo succeeded" in r.stdout and "CURVE on" in r.stdout,
+          "up with WORKTRAIN_CURVE_KEY/_BROKER_PUB runs its demo with them (rc %d: %s)"
+          % (r.returncode, (r.stdout + r.stderr)[-300:]))
+    admitted = os.path.join(d2, "keys", "clients.d", "client.pub")
+    c1pub = zmq.auth.load_certificate(k("c1", "pub"))[0]
+    check(os.path.exists(admitted) and zmq.auth.load_certificate(admitted)[0] == c1pub,
+          "up admitted exactly the given client key")
+    check("CURVE on (ZAP" in open(os.path.join(d2, "logs", "broker.log")).read(),
+          "up's broker runs CURVE (the demo's handshakes prove it holds broker.key)")
+
+    # bad key settings: one line, exit 2, nothing started
+    lone = os.path.join(fleet.dir, "lone")
+    os.makedirs(lone)
+    shutil.copy(k("broker", "pub"), lone)
+    for args, want, what in (
+            (["--broker-pub", k("broker", "pub")], "--curve-key", "--broker-pub alone"),
+            (["--curve-key", k("c1", "key"), "--broker-pub", os.path.join(lone, "broker.pub")],
+             "lone/broker.key", "a --broker-pub with no secret key beside it"),
+            (["--curve-key", k("c1", "pub"), "--broker-pub", k("broker", "pub")], "c1.pub",
+             "a .pub given as --curve-key")):
+        d3 = os.path.join(fleet.dir, "up-bad-%d" % len(what))
+        r = up_run(fleet, d3, "--exit", *args)
+        ok, line = one_line(r)
+        started = os.path.exists(os.path.join(d3, "logs", "redis.log"))
+        check(r.returncode == 2 and ok and want in line and not started,
+              "up with %s: exit 2, one line naming %s, nothing started: %s" % (what, want, line))
 
 
 def body(fleet, check):
@@ -142,13 +207,51 @@ def body(fleet, check):
     check(r.returncode == 2 and ok and "--broker-pub" in line,
           "cancel --curve-key without --broker-pub: exit 2: " + line)
 
+    # A broker endpoint no connection could ever use: the verb stops at once
+    # (before, a worker logged "cannot connect" and ran on forever).
+    def stops(argv, want, what, env=None):
+        e = dict(os.environ, **(env or {}))
+        try:
+            r = subprocess.run([BIN] + argv, capture_output=True, text=True, timeout=15, env=e)
+        except subprocess.TimeoutExpired:
+            check(False, "%s: exit 2 (it kept running)" % what)
+            return
+        ok, line = one_line(r)
+        check(r.returncode == 2 and ok and want in line, "%s: exit 2, one line naming %s: %s"
+              % (what, want, line))
+
+    wargs = ["--redis", fleet.redis_url, "--workflows", WORKFLOWS, "--provider", "scripted",
+             "--script", SCRIPT]
+    for ep in ("tcp://nohost", "tcp://127.0.0.1:99999", "udp://1.2.3.4:5"):
+        stops(["worker", "--broker", ep] + wargs, "--broker '%s'" % ep, "worker --broker " + ep)
+    stops(["worker", "--broker", fleet.workers_ep, "--clients", "tcp://*:5555"] + wargs,
+          "--clients", "worker --clients tcp://*:5555 (nothing to connect to)")
+    stops(["worker"] + wargs, "WORKTRAIN_BROKER_WORKERS", "worker with a bad WORKTRAIN_BROKER_WORKERS",
+          env={"WORKTRAIN_BROKER_WORKERS": "tcp://a:1,tcp://b"})
+    for verb in (["spawn", "--workflow", "two-step", "--goal", "x"], ["cancel", "x"],
+                 ["run", "--resume", "x"], ["talk"], ["bench", "list"], ["doctor", "--offline"]):
+        stops(verb + ["--broker", "tcp://127.0.0.1:99999"], "--broker 'tcp://127.0.0.1:99999'",
+              "%s --broker tcp://127.0.0.1:99999" % verb[0])
+    stops(["spawn", "--workflow", "two-step", "--goal", "x"], "WORKTRAIN_BROKER 'udp://1.2.3.4:5'",
+          "spawn with WORKTRAIN_BROKER=udp://1.2.3.4:5", env={"WORKTRAIN_BROKER": "udp://1.2.3.4:5"})
+
+    # --- worktrain up with CURVE (DESIGN 12: up is a broker peer) ---
+    up_curve(fleet, check, k)
+
     # --- --insecure starts, warning ---
     ins = fleet._spawn("insecure", [BIN, "broker", "--clients", "tcp://0.0.0.0:%d" % free_port(),
                                     "--workers", "tcp://127.0.0.1:%d" % free_port(), "--redis",
-                                    fleet.redis_url, "--http", "off", "--insecure"])
+                                    fleet.redis_url, "--http", "off", "--insecure"],
+                 env={"WORKTRAIN_TEST_INSECURE_WARN_MS": "300"})
     logf = os.path.join(fleet.dir, "insecure.log")
     fleet.wait_for(lambda: "--insecure" in open(logf).read(), 10, "the --insecure warning")
     check(ins.poll() is None, "broker --insecure on 0.0.0.0 runs and warns")
+    # the hourly repeat, its hour shortened to 300 ms for the test
+    warned = lambda: open(logf).read().count("--insecure: plain TCP")  # noqa: E731
+    deadline = time.monotonic() + 15
+    while warned() < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    check(warned() >= 3, "the --insecure warning repeats on its interval (%d times)" % warned())
     ins.send_signal(signal.SIGTERM)
     ins.wait(timeout=10)
 

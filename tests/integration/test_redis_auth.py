@@ -97,6 +97,15 @@ def main():
             except OSError:
                 time.sleep(0.1)
         check(sid1 in page and "success" in page, "console reads the session under the ACL user")
+        # the Benchmarks tab's run list (ZREVRANGE, once missing from the README's list)
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/api/bench" % cport, timeout=5) as r:
+                bench_page, bench_status = r.read().decode(), r.status
+        except OSError as e:
+            bench_page, bench_status = str(e), 0
+        check(bench_status == 200 and bench_page.lstrip().startswith(("[", "{")),
+              "console's /api/bench answers under the ACL user (%d %s)" % (bench_status,
+                                                                            bench_page[:120]))
         check(fleet.r.hget("wt:session:%s" % sid1, "outcome") == "success", "session 1 succeeded")
 
         # 2. the password from a file; the URL names only the user

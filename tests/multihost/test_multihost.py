@@ -23,6 +23,7 @@ broker knows that flag). A checker reads Redis and prints
 Exit 77 (ctest SKIP_RETURN_CODE) when namespaces cannot be created here.
 Run as root: /usr/bin/python3 tests/multihost/test_multihost.py [scenario...]"""
 import json
+import re
 import os
 import shutil
 import signal
@@ -405,15 +406,45 @@ def scenario3(check, lab, tmp, curve, figures):
         sids = f.spawn(16, "two-step", "mh3")
         f.wait_for(lambda: set(f.r.hvals("wt:running")) >= {"w1", "w2"}, 20,
                    "both worker hosts running sessions")
+        on_w1 = [sid for sid, w in f.r.hgetall("wt:running").items() if w == "w1" and sid in sids]
         t0 = redis_ms(f.r)
         tp = time.monotonic()
         lab.partition("worker1", "redis")
+        # The mechanism, while the partition lasts: worker1 notices it cannot
+        # write (a liveness window without Redis), hands its sessions back and
+        # says so ...
+        handed = []
+
+        def handed_back():
+            handed[:] = re.findall(r"Redis unreachable for \d+ ms: (\d+) session\(s\) handed back",
+                                   f.log("worker-w1"))
+            return bool(handed)
+        f.wait_for(handed_back, 30, "worker1 logging that it handed its sessions back")
+        check(int(handed[0]) >= 1, "3: worker1 paused its sessions: %s handed back to the broker "
+              "(it held %d at the cut)" % (handed[0], len(on_w1)))
+        # ... and the broker learns it: worker1 stays alive (heartbeats reach
+        # the broker) but offers 0 slots, so only worker2's 16 count.
+        slots = {}
+
+        def broker_knows():
+            slots["alive"] = f.metric("wt_workers_alive ")
+            slots["total"] = f.metric("wt_slots_total ")
+            return slots["alive"] == 2 and slots["total"] == 16
+        f.wait_for(broker_knows, 15, "the broker's wt_slots_total without worker1's slots")
+        check(True, "3: the broker still sees 2 live workers but only 16 slots (worker1 offers "
+              "0 while cut from Redis): %s" % slots)
         done = f.wait_completed(sids, 60)
         el = time.monotonic() - tp
         check(done == set(sids), "3: all %d sessions finished while worker1 could not reach "
               "Redis (%d done, %.1f s)" % (len(sids), len(done), el))
+        moved = [sid for sid, entries in f.events(on_w1).items() if started_on(entries, "w2", t0)]
+        check(len(moved) >= 1, "3: %d of worker1's %d sessions were started again on worker2"
+              % (len(moved), len(on_w1)))
         figures["3 all done after the partition began (s)"] = round(el, 1)
         lab.heal("worker1", "redis")
+        f.wait_for(lambda: f.metric("wt_slots_total ") == 32, 20,
+                   "worker1's slots offered again after the heal")
+        check(True, "3: after the heal the broker counts worker1's slots again (32)")
         res = checker(f, sids, "3 partition worker1|redis")
         ok_counts(check, res, "3")
         # After the heal worker1 is usable again: a new batch runs on both hosts.
