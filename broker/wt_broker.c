@@ -490,7 +490,7 @@ send_stats(wt_broker_t *self, const void *id, size_t idlen, uint64_t req)
     r->workers = (int64_t)self->nw;
     for (size_t i = 0; i < self->nw; i++) {
         r->slots_total += self->w[i].slots;
-        r->slots_free += self->w[i].credit;
+        r->slots_free += wt_broker_slots_free(&self->w[i]);
     }
     send_to(self, self->clients, id, idlen, r);
     wt_msg_destroy(&r);
@@ -709,11 +709,15 @@ reattach(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
 static void
 set_credit(wt_bworker_t *w, const wt_strlist_t *running)
 {
-    int64_t worker_free = (int64_t)w->slots - (int64_t)running->n;
+    /* Prefetch (READY): the worker holds that many sessions, not started,
+     * beyond its slots, and starts one the moment a slot frees: a 1-slot
+     * worker need not wait for FINISHED and the next ASSIGN to cross. */
+    int cap = w->slots + w->prefetch;
+    int64_t worker_free = (int64_t)cap - (int64_t)running->n;
     int held = 0;
     for (wt_job_t *j = w->jobs; j; j = j->next)
         held++;
-    w->credit = w->slots - held;
+    w->credit = cap - held;
     if (worker_free < w->credit)
         w->credit = worker_free > 0 ? (int)worker_free : 0;
 }
@@ -741,6 +745,9 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
         wt_route_known_add(self->queue, m->caps.items[i]);
     wt_route_fleet_changed(self->queue);
     w->slots = m->slots > 0 ? m->slots : 0; /* 0: draining, send nothing */
+    w->prefetch = w->slots == 0 || m->prefetch <= 0     ? 0
+                  : m->prefetch > WT_PROTO_MAX_PREFETCH ? WT_PROTO_MAX_PREFETCH
+                                                        : m->prefetch;
     w->last_seen_ms = wt_clock_mono_ms();
     take_counters(w, m);
     w->ready_ms = w->last_seen_ms;
@@ -753,9 +760,10 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
     }
     adopt_orphans(self, w, &m->running);
     set_credit(w, &m->running);
-    wt_log_info("worker %s ready: %d slots, %zu running, %zu workflows, %zu labels, version %s",
-                w->name, w->slots, m->running.n, w->offer.workflows.n, w->offer.labels.n,
-                m->version ? m->version : "?");
+    wt_log_info("worker %s ready: %d slots (+%d prefetch), %zu running, %zu workflows, %zu "
+                "labels, version %s",
+                w->name, w->slots, w->prefetch, m->running.n, w->offer.workflows.n,
+                w->offer.labels.n, m->version ? m->version : "?");
 }
 
 static void
@@ -1016,7 +1024,7 @@ publish_stats(wt_broker_t *self)
     int64_t total = 0, free_slots = 0;
     for (size_t i = 0; i < self->nw; i++) {
         total += self->w[i].slots;
-        free_slots += self->w[i].credit;
+        free_slots += wt_broker_slots_free(&self->w[i]);
     }
     int64_t oldest = wt_route_size(self->queue) ? wt_route_oldest_us(self->queue) : 0;
     int64_t orphans = 0;
