@@ -953,8 +953,8 @@ def bench_limits(n, rate, seconds, waiting):
     finally:
         fleet.stop()
     res["limits"]["zmq_router_dealer"] = zmq_limit()
-    res["e2e_2x8"] = e2e_costs(n, 2, 8)
-    res["e2e_2x1"] = e2e_costs(n, 2, 1)
+    res["e2e_2x8"] = e2e_costs(n, 2, 8, prefetch=1)
+    res["e2e_2x1"] = e2e_costs(n, 2, 1, prefetch=1)
     # the same without prefetch (--prefetch 0), for the ratio prefetch gives
     res["e2e_2x1_no_prefetch"] = e2e_costs(n, 2, 1, prefetch=0)
     res["e2e_2x8_no_prefetch"] = e2e_costs(n, 2, 8, prefetch=0)

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1225,6 +1226,43 @@ lease_tick(wt_broker_t *self)
         redis_failed(self, &err);
 }
 
+/* zmq_poll's work with fewer system calls: it checks every socket's
+ * ZMQ_EVENTS (a poll and a getpid each inside libzmq) once with a zero
+ * timeout, then polls the sockets' descriptors, then checks every socket's
+ * ZMQ_EVENTS again. Here: ZMQ_EVENTS once before blocking (a socket with a
+ * message waiting is ready at once: the descriptor is edge-triggered), then
+ * poll(2) on the descriptors, and a readable descriptor counts as ready:
+ * the handler's first non-blocking receive takes the pending commands and
+ * the message, or finds there is none (EAGAIN). 1 when some socket is
+ * ready, 0 on timeout or signal, -1 on error (errno). */
+static int
+wait_sockets(void **socks, int n, int *ready, long timeout)
+{
+    struct pollfd pfd[3];
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        int ev = 0;
+        size_t sz = sizeof ev;
+        ready[i] = zmq_getsockopt(socks[i], ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN);
+        any |= ready[i];
+        int fd = -1;
+        sz = sizeof fd;
+        if (zmq_getsockopt(socks[i], ZMQ_FD, &fd, &sz) != 0)
+            return -1;
+        pfd[i] = (struct pollfd){.fd = fd, .events = POLLIN};
+    }
+    if (any || timeout == 0)
+        return any;
+    int rc = poll(pfd, (nfds_t)n, (int)timeout);
+    if (rc < 0)
+        return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < n; i++) {
+        ready[i] = (pfd[i].revents & POLLIN) != 0;
+        any |= ready[i];
+    }
+    return any;
+}
+
 static int
 broker_run(wt_broker_t *self)
 {
@@ -1247,23 +1285,22 @@ broker_run(wt_broker_t *self)
             timeout = (long)(self->next_lease_ms - now);
         if (timeout < 0)
             timeout = 0;
-        zmq_pollitem_t items[] = {{self->clients, 0, ZMQ_POLLIN, 0},
-                                  {self->workers, 0, ZMQ_POLLIN, 0},
-                                  {self->zap ? wt_zap_socket(self->zap) : NULL, 0, ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(items, self->zap ? 3 : 2, timeout);
-        if (rc < 0 && errno != EINTR) {
-            wt_log_error("poll failed: %s", zmq_strerror(errno));
+        void *socks[] = {self->clients, self->workers, self->zap ? wt_zap_socket(self->zap) : NULL};
+        int ready[3] = {0};
+        int rc = wait_sockets(socks, self->zap ? 3 : 2, ready, timeout);
+        if (rc < 0) {
+            wt_log_error("poll failed: %s", strerror(errno));
             return -1;
         }
-        if (rc > 0 && self->zap && (items[2].revents & ZMQ_POLLIN)) {
+        if (ready[2]) {
             wt_zap_handle(self->zap);
             auth_stats(self);
         }
         if (wt_signal_take_hup())
             reload_keys(self);
-        if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
+        if (ready[1])
             on_workers(self);
-        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
+        if (ready[0])
             on_clients(self);
         now = wt_clock_mono_ms();
         if (now >= self->next_heartbeat_ms) {

@@ -40,11 +40,11 @@ usage(FILE *out)
         "/metrics (Prometheus) for probes and direct scrapes (README: Deploying).\n"
         "Runs a worker with N session slots (default 4). Each assigned session runs its\n"
         "workflow with the chosen LLM provider; every event goes to Redis.\n"
-        "--prefetch N (0-64, default 1): the worker also holds up to N assigned sessions,\n"
+        "--prefetch N (0-64, default 0): the worker also holds up to N assigned sessions,\n"
         "not started, beyond its slots and starts one as soon as a slot frees, so a slot\n"
         "does not idle while FINISHED and the next ASSIGN cross the broker. A held\n"
         "session is listed as running: if the worker dies it is resumed elsewhere, and\n"
-        "SIGTERM or a Redis outage hands it back at once. 0 turns it off.\n"
+        "SIGTERM or a Redis outage hands it back at once.\n"
         "Provider defaults from the keys present: ANTHROPIC_API_KEY, then OPENAI_API_KEY;\n"
         "base URLs also from ANTHROPIC_BASE_URL / OPENAI_BASE_URL. SIGTERM drains: running\n"
         "sessions stop after their current turn (or at --drain-timeout, default 30s) and are\n"
@@ -115,7 +115,7 @@ defaults(wt_worker_cfg_t *cfg)
     gethostname(host, sizeof host - 1);
     snprintf(cfg->name, sizeof cfg->name, "%s-%d", host, (int)getpid());
     cfg->slots = 4;
-    cfg->prefetch = 1;
+    cfg->prefetch = 0;
     v = getenv("TMPDIR");
     snprintf(cfg->workspace_root, sizeof cfg->workspace_root, "%s/worktrain-workspaces",
              v && *v ? v : "/tmp");

@@ -19,7 +19,7 @@ typedef struct wt_worker_cfg {
     char name[128];    /* worker name = ZeroMQ identity */
     char http[128];    /* --http ADDR:PORT (/healthz /readyz /metrics) */
     int slots;         /* concurrent sessions */
-    int prefetch;      /* --prefetch: sessions held unstarted beyond the slots (default 1) */
+    int prefetch;      /* --prefetch: sessions held unstarted beyond the slots (default 0) */
     char workflow_dirs[WT_WORKER_MAX_DIRS][512]; /* where workflows are loaded from */
     int nworkflow_dirs;                          /* count */
     char labels[WT_WORKER_MAX_LABELS][65];       /* --label: what sessions may require */

@@ -8,7 +8,7 @@ holds one more assigned session, not started, and the guarantees hold for it:
 - kill -9 of the worker before it starts the held session: the session is
   resumed on another worker, started exactly once, completed exactly once;
 - SIGTERM (drain) hands a held session back at once: it starts elsewhere;
-- --prefetch 0 holds nothing: a second session stays queued."""
+- --prefetch 0 (the default) holds nothing: a second session stays queued."""
 import os
 import signal
 import sys
@@ -60,7 +60,7 @@ def main():
     try:
         fleet.start_redis()
         fleet.start_broker()
-        fleet.start_worker("a", 1, LONG)  # --prefetch defaults to 1
+        fleet.start_worker("a", 1, LONG, "--prefetch", "1")
         fleet.wait_workers(1)
         c = fleet.client()
 
@@ -83,7 +83,7 @@ def main():
         wait_held(fleet, s3, "a")
         check(types(fleet, s3) == ["session_queued"],
               "second held session wrote nothing: %s" % types(fleet, s3))
-        fleet.start_worker("b", 1, FAST)
+        fleet.start_worker("b", 1, FAST, "--prefetch", "1")
         fleet.wait_workers(2, exact=True)
         fleet.kill("worker-a", signal.SIGKILL)
         fleet.wait_completed([s1, s3], 60)
@@ -95,7 +95,7 @@ def main():
               "held session started once and ran each step once: %s" % ts3)
 
         # SIGTERM hands a held session back at once; it runs on b
-        fleet.start_worker("d", 1, LONG, "--drain-timeout", "1s")
+        fleet.start_worker("d", 1, LONG, "--drain-timeout", "1s", "--prefetch", "1")
         fleet.kill("worker-b", signal.SIGKILL)  # so that d gets the next two
         fleet.wait_workers(1, exact=True)
         s4 = c.spawn("two-step", "in d's slot")
@@ -111,9 +111,9 @@ def main():
               "handed back unstarted, started once on b2 (%s, %s)" % (h.get("worker"), ts))
         completed_once(check, fleet, s4, "success", "slot session of a drained worker")
 
-        # --prefetch 0: nothing beyond the slot is held
+        # --prefetch 0 (the default): nothing beyond the slot is held
         fleet.kill("worker-b2", signal.SIGKILL)
-        fleet.start_worker("e", 1, LONG, "--prefetch", "0")
+        fleet.start_worker("e", 1, LONG)
         fleet.wait_workers(1, exact=True)
         s6 = c.spawn("two-step", "in e's slot")
         wait_llm_turn(fleet, s6, "e")
