@@ -369,12 +369,22 @@ hand_back_all_held(worker_t *w, const char *why)
             hand_back_held(w, &w->slots[i], why);
 }
 
-/* Starts a held session now; on failure it goes back to the broker. */
+/* Starts held session h now, on slot entry s (h itself, or a free entry
+ * whose thread and Redis connection are warm); on failure it goes back to
+ * the broker. */
 static void
-start_held(worker_t *w, slot_t *s)
+start_held_on(worker_t *w, slot_t *h, slot_t *s)
 {
+    if (s != h) {
+        s->session = h->session;
+        h->session = NULL;
+        h->used = 0;
+        s->held_seq = h->held_seq;
+    }
     w->held--;
     if (launch(w, s) != 0) {
+        s->used = 1; /* as held, so that it is handed back from here */
+        s->started = 0;
         w->held++;
         hand_back_held(w, s, "its thread could not start");
         return;
@@ -382,9 +392,16 @@ start_held(worker_t *w, slot_t *s)
     wt_log_debug("session %s started from prefetch", wt_session_id(s->session));
 }
 
-/* While a slot is free, the oldest held session starts. */
 static void
-start_held_sessions(worker_t *w)
+start_held(worker_t *w, slot_t *h)
+{
+    start_held_on(w, h, h);
+}
+
+/* While a slot is free, the oldest held session starts, on the entry just
+ * freed (free: NULL for any) so its thread and connection stay in use. */
+static void
+start_held_sessions(worker_t *w, slot_t *free)
 {
     while (w->held > 0 && w->running < w->cfg.slots && !w->draining && !w->cut_off) {
         slot_t *oldest = NULL;
@@ -394,7 +411,8 @@ start_held_sessions(worker_t *w)
                 oldest = &w->slots[i];
         if (oldest == NULL)
             return;
-        start_held(w, oldest);
+        start_held_on(w, oldest, free != NULL && !free->used ? free : oldest);
+        free = NULL;
     }
 }
 
@@ -473,13 +491,14 @@ on_done(worker_t *w)
         s->used = 0;
         s->started = 0;
         w->running--;
-        start_held_sessions(w); /* before the broker hears of the free slot */
+        int was_disowned = s->disowned;
         if (s->disowned) {
             s->disowned = 0;
             w->disowned--;
-            if (!w->cut_off)
-                send_ready(w); /* its slot is offered again */
         }
+        start_held_sessions(w, s);
+        if (was_disowned && !w->cut_off)
+            send_ready(w); /* its slot is offered again */
         heartbeat_if_due(w);
     }
 }

@@ -8,7 +8,8 @@ holds one more assigned session, not started, and the guarantees hold for it:
 - kill -9 of the worker before it starts the held session: the session is
   resumed on another worker, started exactly once, completed exactly once;
 - SIGTERM (drain) hands a held session back at once: it starts elsewhere;
-- --prefetch 0 (the default) holds nothing: a second session stays queued."""
+- --prefetch 0 (the default) holds nothing: a second session stays queued;
+- with 1 slot and --prefetch 2, no two sessions ever run at once."""
 import os
 import signal
 import sys
@@ -18,6 +19,7 @@ from wtfleet import SCRIPTS, Check, Fleet  # noqa: E402
 
 LONG = os.path.join(SCRIPTS, "two-step-60s.json")  # first LLM reply after 60 s
 FAST = os.path.join(SCRIPTS, "two-step.json")
+SLOW = os.path.join(SCRIPTS, "two-step-slow.json")
 
 
 def types(fleet, sid):
@@ -125,6 +127,23 @@ def main():
               "--prefetch 0: the second session stays queued (%s)" % (st,))
         cancel(c, s6)
         cancel(c, s7)
+
+        # held sessions never run beside the slot's: 1 slot, --prefetch 2
+        fleet.start_worker("f", 1, SLOW, "--prefetch", "2")
+        fleet.kill("worker-e", signal.SIGKILL)
+        fleet.wait_workers(1, exact=True)
+        sids = c.spawn_many(6, "two-step", goal_fmt="one at a time %d")
+        fleet.wait_completed(sids, 60)
+        spans = []
+        for sid in sids:
+            evs = fleet.events(sid)
+            start = [e for e, t, _, _ in evs if t == "session_started"]
+            end = [e for e, t, _, _ in evs if t == "session_completed"]
+            check(len(start) == 1 and len(end) == 1, "%s started and completed once" % sid)
+            spans.append((int(start[0].split("-")[0]), int(end[0].split("-")[0])))
+        spans.sort()
+        check(not any(spans[i + 1][0] < spans[i][1] for i in range(len(spans) - 1)),
+              "1 slot + prefetch 2: no two sessions ran at once")
         c.close()
     except Exception as e:
         check(False, "unexpected error: %r" % e)
