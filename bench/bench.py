@@ -97,12 +97,12 @@ def pct(values, p):
     return s[k]
 
 
-def fleet_for_bench(name, slots=8, workers=2, script=ONE_STEP):
+def fleet_for_bench(name, slots=8, workers=2, script=ONE_STEP, extra=()):
     fleet = Fleet(name)
     fleet.start_redis()
     fleet.start_broker()
     for i in range(workers):
-        fleet.start_worker("bw%d" % (i + 1), slots, script, "--workflows", BENCH_WF)
+        fleet.start_worker("bw%d" % (i + 1), slots, script, "--workflows", BENCH_WF, *extra)
     fleet.wait_workers(workers)
     return fleet
 
@@ -1000,11 +1000,13 @@ def commandstats(r):
             for k, v in r.info("commandstats").items()}
 
 
-def e2e_costs(n, workers, slots):
+def e2e_costs(n, workers, slots, prefetch=None):
     """n no-op one-step sessions end to end: sessions/s, CPU per 1,000 sessions
     of redis, broker and workers (from /proc), Redis commands per session
-    (INFO commandstats, commands run inside scripts included)."""
-    fleet = fleet_for_bench("bench-lim", slots=slots, workers=workers)
+    (INFO commandstats, commands run inside scripts included). prefetch: the
+    workers' --prefetch (None: their default)."""
+    extra = () if prefetch is None else ("--prefetch", str(prefetch))
+    fleet = fleet_for_bench("bench-lim", slots=slots, workers=workers, extra=extra)
     try:
         names = ["redis", "broker"] + ["worker-bw%d" % (i + 1) for i in range(workers)]
         pids = {k: fleet.procs[k].pid for k in names}
@@ -1027,6 +1029,7 @@ def e2e_costs(n, workers, slots):
         xadds = stats.get("xadd", 0)
         return {
             "sessions": n, "workers": workers, "slots_per_worker": slots,
+            "prefetch": "default" if prefetch is None else prefetch,
             "sessions_per_s": round(n / wall, 1),
             "cpu_ms_per_session": round(total * 1000 / n, 3),
             "cpu_s_per_1000_sessions": {"redis": round(cpu["redis"] * 1000 / n, 3),
@@ -1090,8 +1093,11 @@ def bench_limits(n, rate, seconds, waiting):
     finally:
         fleet.stop()
     res["limits"]["zmq_router_dealer"] = zmq_limit()
-    res["e2e_2x8"] = e2e_costs(n, 2, 8)
-    res["e2e_2x1"] = e2e_costs(n, 2, 1)
+    res["e2e_2x8"] = e2e_costs(n, 2, 8, prefetch=1)
+    res["e2e_2x1"] = e2e_costs(n, 2, 1, prefetch=1)
+    # the same without prefetch (--prefetch 0), for the ratio prefetch gives
+    res["e2e_2x1_no_prefetch"] = e2e_costs(n, 2, 1, prefetch=0)
+    res["e2e_2x8_no_prefetch"] = e2e_costs(n, 2, 8, prefetch=0)
     res["latency_500_per_s"] = bench_latency(rate, seconds)
     res["broker_alone"] = bench_broker_alone(50000)
     res["waiting"] = bench_waiting(waiting)
@@ -1105,6 +1111,10 @@ def bench_limits(n, rate, seconds, waiting):
     rows = [
         ("sessions/s 2x8", e8["sessions_per_s"], "target 3500", 3500),
         ("sessions/s 2x1", e1["sessions_per_s"], "target 2500", 2500),
+        ("sessions/s 2x1 prefetch 1", e1["sessions_per_s"], "2x1 --prefetch 0",
+         res["e2e_2x1_no_prefetch"]["sessions_per_s"]),
+        ("sessions/s 2x8 prefetch 1", e8["sessions_per_s"], "2x8 --prefetch 0",
+         res["e2e_2x8_no_prefetch"]["sessions_per_s"]),
         ("cpu ms/session 2x8", e8["cpu_ms_per_session"], "target 0.5", 0.5),
         ("redis commands/session", e8["redis_commands_per_session"], "target 20", 20),
         ("event XADDs/s fleet-wide", e8["xadd_per_s"], "redis XADD pipelined", pipelined),

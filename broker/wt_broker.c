@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,7 +492,7 @@ send_stats(wt_broker_t *self, const void *id, size_t idlen, uint64_t req)
     r->workers = (int64_t)self->nw;
     for (size_t i = 0; i < self->nw; i++) {
         r->slots_total += self->w[i].slots;
-        r->slots_free += self->w[i].credit;
+        r->slots_free += wt_broker_slots_free(&self->w[i]);
     }
     send_to(self, self->clients, id, idlen, r);
     wt_msg_destroy(&r);
@@ -710,11 +711,15 @@ reattach(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
 static void
 set_credit(wt_bworker_t *w, const wt_strlist_t *running)
 {
-    int64_t worker_free = (int64_t)w->slots - (int64_t)running->n;
+    /* Prefetch (READY): the worker holds that many sessions, not started,
+     * beyond its slots, and starts one the moment a slot frees: a 1-slot
+     * worker need not wait for FINISHED and the next ASSIGN to cross. */
+    int cap = w->slots + w->prefetch;
+    int64_t worker_free = (int64_t)cap - (int64_t)running->n;
     int held = 0;
     for (wt_job_t *j = w->jobs; j; j = j->next)
         held++;
-    w->credit = w->slots - held;
+    w->credit = cap - held;
     if (worker_free < w->credit)
         w->credit = worker_free > 0 ? (int)worker_free : 0;
 }
@@ -742,6 +747,9 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
         wt_route_known_add(self->queue, m->caps.items[i]);
     wt_route_fleet_changed(self->queue);
     w->slots = m->slots > 0 ? m->slots : 0; /* 0: draining, send nothing */
+    w->prefetch = w->slots == 0 || m->prefetch <= 0     ? 0
+                  : m->prefetch > WT_PROTO_MAX_PREFETCH ? WT_PROTO_MAX_PREFETCH
+                                                        : m->prefetch;
     w->last_seen_ms = wt_clock_mono_ms();
     take_counters(w, m);
     w->ready_ms = w->last_seen_ms;
@@ -754,9 +762,10 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
     }
     adopt_orphans(self, w, &m->running);
     set_credit(w, &m->running);
-    wt_log_info("worker %s ready: %d slots, %zu running, %zu workflows, %zu labels, version %s",
-                w->name, w->slots, m->running.n, w->offer.workflows.n, w->offer.labels.n,
-                m->version ? m->version : "?");
+    wt_log_info("worker %s ready: %d slots (+%d prefetch), %zu running, %zu workflows, %zu "
+                "labels, version %s",
+                w->name, w->slots, w->prefetch, m->running.n, w->offer.workflows.n,
+                w->offer.labels.n, m->version ? m->version : "?");
 }
 
 static void
@@ -1017,7 +1026,7 @@ publish_stats(wt_broker_t *self)
     int64_t total = 0, free_slots = 0;
     for (size_t i = 0; i < self->nw; i++) {
         total += self->w[i].slots;
-        free_slots += self->w[i].credit;
+        free_slots += wt_broker_slots_free(&self->w[i]);
     }
     int64_t oldest = wt_route_size(self->queue) ? wt_route_oldest_us(self->queue) : 0;
     int64_t orphans = 0;
@@ -1229,6 +1238,43 @@ lease_tick(wt_broker_t *self)
         redis_failed(self, &err);
 }
 
+/* zmq_poll's work with fewer system calls: it checks every socket's
+ * ZMQ_EVENTS (a poll and a getpid each inside libzmq) once with a zero
+ * timeout, then polls the sockets' descriptors, then checks every socket's
+ * ZMQ_EVENTS again. Here: ZMQ_EVENTS once before blocking (a socket with a
+ * message waiting is ready at once: the descriptor is edge-triggered), then
+ * poll(2) on the descriptors, and a readable descriptor counts as ready:
+ * the handler's first non-blocking receive takes the pending commands and
+ * the message, or finds there is none (EAGAIN). 1 when some socket is
+ * ready, 0 on timeout or signal, -1 on error (errno). */
+static int
+wait_sockets(void **socks, int n, int *ready, long timeout)
+{
+    struct pollfd pfd[3];
+    int any = 0;
+    for (int i = 0; i < n; i++) {
+        int ev = 0;
+        size_t sz = sizeof ev;
+        ready[i] = zmq_getsockopt(socks[i], ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN);
+        any |= ready[i];
+        int fd = -1;
+        sz = sizeof fd;
+        if (zmq_getsockopt(socks[i], ZMQ_FD, &fd, &sz) != 0)
+            return -1;
+        pfd[i] = (struct pollfd){.fd = fd, .events = POLLIN};
+    }
+    if (any || timeout == 0)
+        return any;
+    int rc = poll(pfd, (nfds_t)n, (int)timeout);
+    if (rc < 0)
+        return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < n; i++) {
+        ready[i] = (pfd[i].revents & POLLIN) != 0;
+        any |= ready[i];
+    }
+    return any;
+}
+
 static int
 broker_run(wt_broker_t *self)
 {
@@ -1252,23 +1298,22 @@ broker_run(wt_broker_t *self)
             timeout = (long)(self->next_lease_ms - now);
         if (timeout < 0)
             timeout = 0;
-        zmq_pollitem_t items[] = {{self->clients, 0, ZMQ_POLLIN, 0},
-                                  {self->workers, 0, ZMQ_POLLIN, 0},
-                                  {self->zap ? wt_zap_socket(self->zap) : NULL, 0, ZMQ_POLLIN, 0}};
-        int rc = zmq_poll(items, self->zap ? 3 : 2, timeout);
-        if (rc < 0 && errno != EINTR) {
-            wt_log_error("poll failed: %s", zmq_strerror(errno));
+        void *socks[] = {self->clients, self->workers, self->zap ? wt_zap_socket(self->zap) : NULL};
+        int ready[3] = {0};
+        int rc = wait_sockets(socks, self->zap ? 3 : 2, ready, timeout);
+        if (rc < 0) {
+            wt_log_error("poll failed: %s", strerror(errno));
             return -1;
         }
-        if (rc > 0 && self->zap && (items[2].revents & ZMQ_POLLIN)) {
+        if (ready[2]) {
             wt_zap_handle(self->zap);
             auth_stats(self);
         }
         if (wt_signal_take_hup())
             reload_keys(self);
-        if (rc > 0 && (items[1].revents & ZMQ_POLLIN))
+        if (ready[1])
             on_workers(self);
-        if (rc > 0 && (items[0].revents & ZMQ_POLLIN))
+        if (ready[0])
             on_clients(self);
         now = wt_clock_mono_ms();
         if (now >= self->next_heartbeat_ms) {

@@ -45,7 +45,8 @@ typedef struct wt_bworker {
     size_t idlen;                  /* identity length */
     char name[128];                /* name from READY */
     int slots;                     /* total slots */
-    int credit;                    /* free slots as the broker counts them */
+    int prefetch;                  /* READY prefetch: unstarted sessions held beyond slots */
+    int credit;                    /* slots + prefetch - sessions it holds */
     int64_t last_seen_ms;          /* monotonic time of its last message */
     int64_t ready_ms;              /* monotonic time of its last READY */
     wt_job_t *jobs;                /* owned list of sessions it holds */
@@ -53,6 +54,14 @@ typedef struct wt_bworker {
     wt_route_offer_t offer;        /* owned: workflows and labels from its READY */
     char key[WT_CERT_Z85_LEN + 1]; /* its CURVE public key (ZAP User-Id), "" without CURVE */
 } wt_bworker_t;
+
+/* Free slots (STATS, metrics): credit less the prefetch it includes. */
+static inline int
+wt_broker_slots_free(const wt_bworker_t *w)
+{
+    int f = w->credit - w->prefetch;
+    return f > 0 ? f : 0;
+}
 
 typedef struct wt_orphan {
     wt_job_t *job;          /* owned */

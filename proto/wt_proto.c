@@ -54,6 +54,7 @@ static const field_t fields[] = {
     FLD("version", F_STR, version),
     FLD("slots", F_I32, slots),
     FLD("free", F_I32, free),
+    FLD("prefetch", F_I32, prefetch),
     FLD("caps", F_LIST, caps),
     FLD("running", F_LIST, running),
     FLD("labels", F_LIST, labels),

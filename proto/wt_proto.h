@@ -25,6 +25,7 @@
 #define WT_PROTO_MAX_STR       (256 * 1024)  /* max bytes of one string field */
 #define WT_PROTO_MAX_LABEL     64            /* max bytes of one worker/require label */
 #define WT_PROTO_MAX_LABELS    16            /* max labels a SPAWN may require */
+#define WT_PROTO_MAX_PREFETCH  64            /* READY prefetch the broker honours at most */
 
 typedef enum {
     WT_CHAN_CLIENT = 'C', /* coordinator/CLI <-> broker */
@@ -108,6 +109,7 @@ typedef struct wt_msg {
     char *version;        /* software version (READY) */
     int32_t slots;        /* total session slots (READY) */
     int32_t free;         /* free slots (READY, HEARTBEAT) */
+    int32_t prefetch;     /* READY: sessions it holds, unstarted, beyond its slots */
     wt_strlist_t caps;    /* capabilities, e.g. workflow ids (READY) */
     wt_strlist_t running; /* session ids being run (READY, HEARTBEAT) */
     wt_strlist_t labels;  /* worker labels, e.g. "gpu" (READY) */

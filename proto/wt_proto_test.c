@@ -37,6 +37,7 @@ full(wt_chan_t chan, wt_cmd_t cmd)
     wt_msg_set(&m->version, "0.1.0");
     m->slots = 8;
     m->free = 5;
+    m->prefetch = 2;
     wt_strlist_push(&m->caps, "demo");
     wt_strlist_push(&m->caps, "two-step");
     wt_strlist_push(&m->running, "01HZX0000000000000000000AC");
@@ -88,14 +89,14 @@ msg_eq(const wt_msg_t *a, const wt_msg_t *b)
            a->attempt == b->attempt && a->created_ms == b->created_ms &&
            a->existing == b->existing && a->code == b->code && str_eq(a->message, b->message) &&
            str_eq(a->name, b->name) && str_eq(a->version, b->version) && a->slots == b->slots &&
-           a->free == b->free && list_eq(&a->caps, &b->caps) && list_eq(&a->running, &b->running) &&
-           list_eq(&a->labels, &b->labels) && list_eq(&a->require, &b->require) &&
-           a->allow_unknown == b->allow_unknown && str_eq(a->outcome, b->outcome) &&
-           a->queued == b->queued && a->active == b->active && a->workers == b->workers &&
-           a->slots_total == b->slots_total && a->slots_free == b->slots_free &&
-           a->llm_calls == b->llm_calls && a->input_tokens == b->input_tokens &&
-           a->output_tokens == b->output_tokens && a->tool_calls == b->tool_calls &&
-           a->llm_retries == b->llm_retries;
+           a->free == b->free && a->prefetch == b->prefetch && list_eq(&a->caps, &b->caps) &&
+           list_eq(&a->running, &b->running) && list_eq(&a->labels, &b->labels) &&
+           list_eq(&a->require, &b->require) && a->allow_unknown == b->allow_unknown &&
+           str_eq(a->outcome, b->outcome) && a->queued == b->queued && a->active == b->active &&
+           a->workers == b->workers && a->slots_total == b->slots_total &&
+           a->slots_free == b->slots_free && a->llm_calls == b->llm_calls &&
+           a->input_tokens == b->input_tokens && a->output_tokens == b->output_tokens &&
+           a->tool_calls == b->tool_calls && a->llm_retries == b->llm_retries;
 }
 
 static const struct {

@@ -58,7 +58,9 @@ extern char **environ;
 typedef struct slot {
     wt_session_t *session; /* owned while running */
     wt_slot_t *thread;     /* its persistent thread, NULL until first used */
-    int used;              /* slot busy */
+    int used;              /* holds a session (started, or held by prefetch) */
+    int started;           /* its session runs on the thread (else held, waiting) */
+    uint64_t held_seq;     /* while held: order of arrival (oldest starts first) */
     int disowned;          /* no longer listed to the broker (Redis was unreachable) */
     void *zctx;            /* borrowed, for the thread's PUSH socket */
     char done_ep[64];      /* inproc endpoint to report on */
@@ -72,8 +74,12 @@ typedef struct worker {
     void *broker;                   /* DEALER, replaced on reconnect */
     void *done;                     /* PULL: session threads report here */
     char done_ep[64];               /* its inproc endpoint */
-    slot_t *slots;                  /* cfg.slots entries */
-    int running;                    /* used slots */
+    slot_t *slots;                  /* nslots entries */
+    int nslots;                     /* cfg.slots + cfg.prefetch */
+    int running;                    /* started sessions (at most cfg.slots, but for
+                                       cancelled held ones, briefly) */
+    int held;                       /* sessions held by prefetch, not started */
+    uint64_t held_seq;              /* last held_seq given */
     wt_workflow_set_t *workflows;   /* owned */
     wt_llm_t *llm;                  /* owned */
     wt_notify_t *notify;            /* owned; session_completed posts */
@@ -122,10 +128,18 @@ send_msg(worker_t *w, wt_msg_t *m)
         wt_log_warn("send %s: %s", wt_cmd_name((int)m->cmd), err.msg);
 }
 
+static int
+free_slots(const worker_t *w)
+{
+    return w->running < w->cfg.slots ? w->cfg.slots - w->running : 0;
+}
+
+/* The sessions the broker must leave with this worker: the started ones and
+ * those held by prefetch (not listing a held one would requeue it). */
 static void
 running_ids(worker_t *w, wt_strlist_t *l)
 {
-    for (int i = 0; i < w->cfg.slots; i++)
+    for (int i = 0; i < w->nslots; i++)
         if (w->slots[i].used && !w->slots[i].disowned)
             wt_strlist_push(l, wt_session_id(w->slots[i].session));
 }
@@ -150,7 +164,8 @@ send_ready(worker_t *w)
     /* Cut off from Redis: 0 slots, nothing new comes. Slots still held by
      * sessions handed back are not offered until those end. */
     m->slots = w->draining || w->cut_off ? 0 : w->cfg.slots - w->disowned;
-    m->free = w->draining || w->cut_off ? 0 : w->cfg.slots - w->running;
+    m->free = w->draining || w->cut_off ? 0 : free_slots(w);
+    m->prefetch = w->draining || w->cut_off ? 0 : w->cfg.prefetch;
     for (int i = 0; i < wt_workflow_set_count(w->workflows); i++)
         wt_strlist_push(&m->caps, wt_workflow_id(wt_workflow_set_at(w->workflows, i)));
     for (int i = 0; i < w->cfg.nlabels; i++)
@@ -251,7 +266,7 @@ static void
 send_heartbeat(worker_t *w)
 {
     wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_HEARTBEAT);
-    m->free = w->draining || w->cut_off ? 0 : w->cfg.slots - w->running;
+    m->free = w->draining || w->cut_off ? 0 : free_slots(w);
     running_ids(w, &m->running);
     put_counters(w, m);
     m->req = w->assign_seen;
@@ -309,14 +324,107 @@ session_job(void *arg)
     wt_log_thread_session(NULL);
 }
 
+/* Runs s's session on s's thread (made on first use, with its Redis
+ * connection): 0, or -1 after logging (the caller hands it back). */
+static int
+launch(worker_t *w, slot_t *s)
+{
+    wt_err_t rerr = {0};
+    if (s->redis == NULL)
+        s->redis = wt_redis_new(w->cfg.redis, 5000, &rerr);
+    if (s->redis != NULL)
+        wt_session_lend_redis(s->session, s->redis);
+    s->zctx = w->zctx;
+    snprintf(s->done_ep, sizeof s->done_ep, "%s", w->done_ep);
+    wt_err_t terr = {0};
+    if (s->thread == NULL)
+        s->thread = wt_slot_new(THREAD_STACK, slot_thread_init, NULL, &terr);
+    if (s->thread == NULL || wt_slot_run(s->thread, session_job, s, &terr) != 0) {
+        wt_log_error("session %s: %s: handing it back", wt_session_id(s->session), terr.msg);
+        return -1;
+    }
+    s->used = 1;
+    s->started = 1;
+    w->running++;
+    return 0;
+}
+
+/* Gives a held (prefetched, never started) session back to the broker: it
+ * wrote nothing, so the next holder starts it from scratch. */
+static void
+hand_back_held(worker_t *w, slot_t *s, const char *why)
+{
+    wt_log_info("session %s held by prefetch handed back: %s", wt_session_id(s->session), why);
+    send_finished(w, wt_session_id(s->session), "handback");
+    wt_session_destroy(&s->session);
+    s->used = 0;
+    w->held--;
+}
+
+static void
+hand_back_all_held(worker_t *w, const char *why)
+{
+    for (int i = 0; i < w->nslots; i++)
+        if (w->slots[i].used && !w->slots[i].started)
+            hand_back_held(w, &w->slots[i], why);
+}
+
+/* Starts held session h now, on slot entry s (h itself, or a free entry
+ * whose thread and Redis connection are warm); on failure it goes back to
+ * the broker. */
+static void
+start_held_on(worker_t *w, slot_t *h, slot_t *s)
+{
+    if (s != h) {
+        s->session = h->session;
+        h->session = NULL;
+        h->used = 0;
+        s->held_seq = h->held_seq;
+    }
+    w->held--;
+    if (launch(w, s) != 0) {
+        s->used = 1; /* as held, so that it is handed back from here */
+        s->started = 0;
+        w->held++;
+        hand_back_held(w, s, "its thread could not start");
+        return;
+    }
+    wt_log_debug("session %s started from prefetch", wt_session_id(s->session));
+}
+
+static void
+start_held(worker_t *w, slot_t *h)
+{
+    start_held_on(w, h, h);
+}
+
+/* While a slot is free, the oldest held session starts, on the entry just
+ * freed (free: NULL for any) so its thread and connection stay in use. */
+static void
+start_held_sessions(worker_t *w, slot_t *free)
+{
+    while (w->held > 0 && w->running < w->cfg.slots && !w->draining && !w->cut_off) {
+        slot_t *oldest = NULL;
+        for (int i = 0; i < w->nslots; i++)
+            if (w->slots[i].used && !w->slots[i].started &&
+                (oldest == NULL || w->slots[i].held_seq < oldest->held_seq))
+                oldest = &w->slots[i];
+        if (oldest == NULL)
+            return;
+        start_held_on(w, oldest, free != NULL && !free->used ? free : oldest);
+        free = NULL;
+    }
+}
+
 static void
 start_session(worker_t *w, wt_msg_t *m)
 {
-    for (int i = 0; i < w->cfg.slots; i++)
+    for (int i = 0; i < w->nslots; i++)
         if (w->slots[i].used && strcmp(wt_session_id(w->slots[i].session), m->session) == 0) {
             /* Already ours: the broker thought the first ASSIGN was lost and
              * took a new lease for us. Run on under the new epoch, or every
-             * write would be refused as stale and the session stranded. */
+             * write would be refused as stale and the session stranded. A
+             * held session renews too (it starts under the new epoch). */
             wt_session_renew(w->slots[i].session, m->epoch);
             if (w->slots[i].disowned) { /* handed back, now given to us again */
                 w->slots[i].disowned = 0;
@@ -327,10 +435,13 @@ start_session(worker_t *w, wt_msg_t *m)
             return;
         }
     slot_t *s = NULL;
-    for (int i = 0; i < w->cfg.slots && s == NULL; i++)
+    for (int i = 0; i < w->nslots && s == NULL; i++)
         if (!w->slots[i].used)
             s = &w->slots[i];
-    if (s == NULL || w->draining || w->cut_off) {
+    /* A free slot runs it; else prefetch may hold it until one frees. */
+    int run = w->running < w->cfg.slots;
+    int hold = !run && w->held < w->cfg.prefetch;
+    if (s == NULL || (!run && !hold) || w->draining || w->cut_off) {
         wt_log_warn("ASSIGN of %s with no free slot%s: handing it back", m->session,
                     w->cut_off ? " (Redis unreachable)" : "");
         send_finished(w, m->session, "handback");
@@ -346,24 +457,20 @@ start_session(worker_t *w, wt_msg_t *m)
         return;
     }
     s->session = wt_session_new(&w->senv, m);
-    wt_err_t rerr = {0};
-    if (s->redis == NULL)
-        s->redis = wt_redis_new(w->cfg.redis, 5000, &rerr);
-    if (s->redis != NULL)
-        wt_session_lend_redis(s->session, s->redis);
-    s->zctx = w->zctx;
-    snprintf(s->done_ep, sizeof s->done_ep, "%s", w->done_ep);
-    wt_err_t terr = {0};
-    if (s->thread == NULL)
-        s->thread = wt_slot_new(THREAD_STACK, slot_thread_init, NULL, &terr);
-    if (s->thread == NULL || wt_slot_run(s->thread, session_job, s, &terr) != 0) {
-        wt_log_error("session %s: %s: handing it back", m->session, terr.msg);
+    if (hold) {
+        s->used = 1;
+        s->started = 0;
+        s->held_seq = ++w->held_seq;
+        w->held++;
+        wt_log_debug("session %s held by prefetch (attempt %d, epoch %lld)", m->session, m->attempt,
+                     (long long)m->epoch);
+        return;
+    }
+    if (launch(w, s) != 0) {
         wt_session_destroy(&s->session);
         send_finished(w, m->session, "handback");
         return;
     }
-    s->used = 1;
-    w->running++;
     wt_log_debug("session %s started (attempt %d, epoch %lld)", m->session, m->attempt,
                  (long long)m->epoch);
 }
@@ -382,13 +489,16 @@ on_done(worker_t *w)
         send_finished(w, wt_session_id(s->session), outcome);
         wt_session_destroy(&s->session);
         s->used = 0;
+        s->started = 0;
         w->running--;
+        int was_disowned = s->disowned;
         if (s->disowned) {
             s->disowned = 0;
             w->disowned--;
-            if (!w->cut_off)
-                send_ready(w); /* its slot is offered again */
         }
+        start_held_sessions(w, s);
+        if (was_disowned && !w->cut_off)
+            send_ready(w); /* its slot is offered again */
         heartbeat_if_due(w);
     }
 }
@@ -420,9 +530,15 @@ on_broker(worker_t *w)
                 w->assign_seen = m->req;
             break;
         case WT_CMD_STOP:
-            for (int i = 0; i < w->cfg.slots; i++)
-                if (w->slots[i].used && strcmp(wt_session_id(w->slots[i].session), m->session) == 0)
+            for (int i = 0; i < w->nslots; i++)
+                if (w->slots[i].used &&
+                    strcmp(wt_session_id(w->slots[i].session), m->session) == 0) {
                     wt_session_cancel(w->slots[i].session);
+                    /* Held by prefetch: start it now, beyond the slots, so it
+                     * writes its cancelled ending at once (it does no work) */
+                    if (!w->slots[i].started)
+                        start_held(w, &w->slots[i]);
+                }
             break;
         case WT_CMD_DISCONNECT:
             /* The broker answers every message of a worker it does not know
@@ -479,10 +595,10 @@ publish_record(worker_t *w)
     gethostname(host, sizeof host - 1);
     snprintf(pid, sizeof pid, "%d", (int)getpid());
     snprintf(slots, sizeof slots, "%d", w->cfg.slots);
-    snprintf(freeb, sizeof freeb, "%d", w->cfg.slots - w->running);
+    snprintf(freeb, sizeof freeb, "%d", free_slots(w));
     snprintf(seen, sizeof seen, "%lld", (long long)wt_clock_now_ms());
     json_t *ids = json_array();
-    for (int i = 0; i < w->cfg.slots; i++)
+    for (int i = 0; i < w->nslots; i++)
         if (w->slots[i].used)
             json_array_append_new(ids, json_string(wt_session_id(w->slots[i].session)));
     char *running = json_dumps(ids, JSON_COMPACT);
@@ -544,7 +660,8 @@ watch_redis(worker_t *w, int64_t now)
     w->cut_off = cut;
     if (cut) {
         int n = 0;
-        for (int i = 0; i < w->cfg.slots; i++)
+        hand_back_all_held(w, "Redis unreachable");
+        for (int i = 0; i < w->nslots; i++)
             if (w->slots[i].used && !w->slots[i].disowned) {
                 w->slots[i].disowned = 1;
                 n++;
@@ -615,9 +732,10 @@ begin_drain(worker_t *w)
     w->draining = 1;
     w->drain_deadline_ms = wt_clock_mono_ms() + w->cfg.drain_timeout_ms;
     wt_sd_stopping(&w->sd, "draining");
+    hand_back_all_held(w, "draining");
     wt_log_info("draining: %d running session(s) stop after their current turn (deadline %lld ms)",
                 w->running, (long long)w->cfg.drain_timeout_ms);
-    for (int i = 0; i < w->cfg.slots; i++)
+    for (int i = 0; i < w->nslots; i++)
         if (w->slots[i].used)
             wt_session_drain(w->slots[i].session);
     send_ready(w); /* slots 0: the broker sends nothing more */
@@ -633,7 +751,7 @@ worker_loop(worker_t *w)
         if (w->draining && w->running == 0)
             break;
         if (w->draining && wt_clock_mono_ms() > w->drain_deadline_ms) {
-            for (int i = 0; i < w->cfg.slots; i++)
+            for (int i = 0; i < w->nslots; i++)
                 if (w->slots[i].used)
                     wt_session_abandon(w->slots[i].session);
             w->drain_deadline_ms = INT64_MAX;
@@ -749,15 +867,15 @@ worker_release(worker_t *w)
 {
     /* Normally no session is left; after a poll failure, stop them. Then
      * every slot thread ends (waiting for its session) and is joined. */
-    for (int i = 0; w->slots && i < w->cfg.slots; i++)
+    for (int i = 0; w->slots && i < w->nslots; i++)
         if (w->slots[i].used)
             wt_session_abandon(w->slots[i].session);
-    for (int i = 0; w->slots && i < w->cfg.slots; i++) {
+    for (int i = 0; w->slots && i < w->nslots; i++) {
         wt_slot_destroy(&w->slots[i].thread);
         if (w->slots[i].used)
             wt_session_destroy(&w->slots[i].session);
     }
-    for (int i = 0; w->slots && i < w->cfg.slots; i++) {
+    for (int i = 0; w->slots && i < w->nslots; i++) {
         if (w->slots[i].push)
             zmq_close(w->slots[i].push); /* before the context ends, or its term waits */
         wt_redis_destroy(&w->slots[i].redis);
@@ -810,7 +928,8 @@ worker_setup(worker_t *w)
         return -1;
     }
     w->tool_env = wt_tools_scrub_env(environ);
-    w->slots = wt_xcalloc((size_t)w->cfg.slots, sizeof *w->slots);
+    w->nslots = w->cfg.slots + w->cfg.prefetch;
+    w->slots = wt_xcalloc((size_t)w->nslots, sizeof *w->slots);
     w->senv = (wt_session_env_t){
         .worker_name = w->cfg.name,
         .redis_url = w->cfg.redis,
@@ -837,7 +956,7 @@ worker_setup(worker_t *w)
         .deliver = w->deliver,
     };
     w->zctx = zmq_ctx_new();
-    zmq_ctx_set(w->zctx, ZMQ_MAX_SOCKETS, w->cfg.slots * 2 + 64);
+    zmq_ctx_set(w->zctx, ZMQ_MAX_SOCKETS, w->nslots * 2 + 64);
     w->done = zmq_socket(w->zctx, ZMQ_PULL);
     snprintf(w->done_ep, sizeof w->done_ep, "inproc://wt-worker-%d", (int)getpid());
     if (zmq_bind(w->done, w->done_ep) != 0) {

@@ -20,6 +20,7 @@ usage(FILE *out)
     fprintf(
         out,
         "usage: worktrain worker [--broker EP] [--clients EP] [--redis URL] [--slots N]\n"
+        "                        [--prefetch N]\n"
         "                        [--workflows DIR]... [--label LABEL]...\n"
         "                        [--workspace-root DIR] [--name NAME]\n"
         "                        [--provider anthropic|openai|scripted] [--base-url URL]\n"
@@ -40,6 +41,11 @@ usage(FILE *out)
         "/metrics (Prometheus) for probes and direct scrapes (README: Deploying).\n"
         "Runs a worker with N session slots (default 4). Each assigned session runs its\n"
         "workflow with the chosen LLM provider; every event goes to Redis.\n"
+        "--prefetch N (0-64, default 0): the worker also holds up to N assigned sessions,\n"
+        "not started, beyond its slots and starts one as soon as a slot frees, so a slot\n"
+        "does not idle while FINISHED and the next ASSIGN cross the broker. A held\n"
+        "session is listed as running: if the worker dies it is resumed elsewhere, and\n"
+        "SIGTERM or a Redis outage hands it back at once.\n"
         "Provider defaults from the keys present: ANTHROPIC_API_KEY, then OPENAI_API_KEY;\n"
         "base URLs also from ANTHROPIC_BASE_URL / OPENAI_BASE_URL. SIGTERM drains: running\n"
         "sessions stop after their current turn (or at --drain-timeout, default 30s) and are\n"
@@ -110,6 +116,7 @@ defaults(wt_worker_cfg_t *cfg)
     gethostname(host, sizeof host - 1);
     snprintf(cfg->name, sizeof cfg->name, "%s-%d", host, (int)getpid());
     cfg->slots = 4;
+    cfg->prefetch = 0;
     v = getenv("TMPDIR");
     snprintf(cfg->workspace_root, sizeof cfg->workspace_root, "%s/worktrain-workspaces",
              v && *v ? v : "/tmp");
@@ -196,6 +203,7 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
         {"curve-key", 1, 0, 'c'},       {"broker-pub", 1, 0, 'Y'},
         {"client-key", 1, 0, 'k'},      {"redis-min-replicas", 1, 0, 1010},
         {"memory-every", 1, 0, 1011},   {"http", 1, 0, 1012},
+        {"prefetch", 1, 0, 1013},
         {0, 0, 0, 0}};
     // clang-format on
     optind = 1;
@@ -285,6 +293,9 @@ wt_worker_cfg_parse(wt_worker_cfg_t *cfg, int argc, char **argv)
             break;
         case 1011:
             rc = number("--memory-every", optarg, 0, 1000000, &cfg->memory_every);
+            break;
+        case 1013:
+            rc = number("--prefetch", optarg, 0, WT_PROTO_MAX_PREFETCH, &cfg->prefetch);
             break;
         case 't':
             rc = number("--max-turns", optarg, 1, 100000, &cfg->max_turns);

@@ -13,12 +13,13 @@
 #define WT_WORKER_MAX_LABELS 16
 
 typedef struct wt_worker_cfg {
-    char broker[256];                            /* worker endpoint of the broker */
-    char clients[256];                           /* client endpoint of the broker (spawn_agent) */
-    char redis[512];                             /* Redis URL */
-    char name[128];                              /* worker name = ZeroMQ identity */
-    char http[128];                              /* --http ADDR:PORT (/healthz /readyz /metrics) */
-    int slots;                                   /* concurrent sessions */
+    char broker[256];  /* worker endpoint of the broker */
+    char clients[256]; /* client endpoint of the broker (spawn_agent) */
+    char redis[512];   /* Redis URL */
+    char name[128];    /* worker name = ZeroMQ identity */
+    char http[128];    /* --http ADDR:PORT (/healthz /readyz /metrics) */
+    int slots;         /* concurrent sessions */
+    int prefetch;      /* --prefetch: sessions held unstarted beyond the slots (default 0) */
     char workflow_dirs[WT_WORKER_MAX_DIRS][512]; /* where workflows are loaded from */
     int nworkflow_dirs;                          /* count */
     char labels[WT_WORKER_MAX_LABELS][65];       /* --label: what sessions may require */
