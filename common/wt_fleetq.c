@@ -588,8 +588,42 @@ wt_fleetq_ideas(wt_store_t *st, int limit, wt_err_t *err)
 }
 
 int
+wt_fleetq_idea_id_ok(const char *id)
+{
+    return id && stream_id_ok(id);
+}
+
+int
+wt_fleetq_idea_done(wt_store_t *st, const char *idea, const char *session, wt_err_t *err)
+{
+    if (!wt_fleetq_idea_id_ok(idea))
+        return wt_err_set(err, WT_EINVAL,
+                          "bad idea id '%.40s' (the id record_idea returned, MS-SEQ)",
+                          idea ? idea : "");
+    char key[96], done[96], ts[24];
+    wt_store_key(st, key, sizeof key, "ideas");
+    redisReply *r = wt_redis_command(st->redis, err, "XRANGE %s %s %s", key, idea, idea);
+    if (r == NULL)
+        return -1;
+    int found = r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+    freeReplyObject(r);
+    if (!found)
+        return wt_err_set(err, WT_ENOTFOUND, "no idea %s", idea);
+    snprintf(ts, sizeof ts, "%lld", (long long)wt_clock_now_ms());
+    char *val = wt_xasprintf("%s %s", ts, session ? session : "");
+    const char *argv[] = {"HSET", wt_store_key(st, done, sizeof done, "ideas:done"), idea, val};
+    r = wt_redis_commandv(st->redis, 4, argv, NULL, err);
+    free(val);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+int
 wt_fleetq_record_idea(wt_store_t *st, const char *title, const char *body, const char *tags,
-                      const char *session, char *id_out, size_t cap, wt_err_t *err)
+                      const char *requires, const char *session, char *id_out, size_t cap,
+                      wt_err_t *err)
 {
     if (empty(title) || strlen(title) > WT_FLEETQ_IDEA_TITLE)
         return wt_err_set(err, WT_EINVAL, "title must be 1..%d bytes", WT_FLEETQ_IDEA_TITLE);
@@ -597,14 +631,21 @@ wt_fleetq_record_idea(wt_store_t *st, const char *title, const char *body, const
         return wt_err_set(err, WT_EINVAL, "body must be at most %d bytes", WT_FLEETQ_IDEA_BODY);
     if (tags && strlen(tags) > 200)
         return wt_err_set(err, WT_EINVAL, "tags must be at most 200 bytes");
+    if (requires && strlen(requires) > 600)
+        return wt_err_set(err, WT_EINVAL, "requires must be at most 600 bytes");
     char key[96], ts[24];
     snprintf(ts, sizeof ts, "%lld", (long long)wt_clock_now_ms());
     wt_store_key(st, key, sizeof key, "ideas");
-    const char *argv[] = {
-        "XADD",  key,    "MAXLEN", "~",    "1000",           "*",       "title",
-        title,   "body", body,     "tags", tags ? tags : "", "session", session ? session : "",
-        "ts_ms", ts};
-    redisReply *r = wt_redis_commandv(st->redis, 16, argv, NULL, err);
+    const char *argv[] = {"XADD",     key,
+                          "MAXLEN",   "~",
+                          "1000",     "*",
+                          "title",    title,
+                          "body",     body,
+                          "tags",     tags ? tags : "",
+                          "session",  session ? session : "",
+                          "ts_ms",    ts,
+                          "requires", requires ? requires : ""};
+    redisReply *r = wt_redis_commandv(st->redis, 18, argv, NULL, err);
     if (r == NULL)
         return -1;
     if (r->type != REDIS_REPLY_STRING) {
@@ -613,9 +654,12 @@ wt_fleetq_record_idea(wt_store_t *st, const char *title, const char *body, const
     }
     wt_strlcpy(id_out, r->str, cap);
     freeReplyObject(r);
-    const char *fields[] = {"session", session ? session : "", "summary", title, "idea", id_out,
-                            "tags",    tags ? tags : ""};
-    return wt_store_inbox_add(st, "idea", 8, fields, err);
+    const char *fields[] = {"session",  session ? session : "",
+                            "summary",  title,
+                            "idea",     id_out,
+                            "tags",     tags ? tags : "",
+                            "requires", requires ? requires : ""};
+    return wt_store_inbox_add(st, "idea", 10, fields, err);
 }
 
 /* --- memory --- */
