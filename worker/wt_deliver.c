@@ -259,8 +259,16 @@ process(wt_deliver_t *self, const char *sid, const char *dk, redisReply *rec)
             wt_repo_spec_release(&spec);
             return;
         }
-        const char *fv[] = {"state", "pushed", "branch", pushed, "commit", sha, "attempt", "0"};
-        set_fields(self, dk, 8, fv);
+        /* the files the branch changed: the watchdog compares deliveries */
+        char files[4096];
+        wt_err_t ferr = {0};
+        if (wt_repo_changed_files(dir, &spec, files, sizeof files, &ferr) != 0) {
+            wt_log_warn("session %s: cannot list the changed files: %s", sid, ferr.msg);
+            *files = '\0';
+        }
+        const char *fv[] = {"state", "pushed",  "branch", pushed,  "commit",
+                            sha,     "attempt", "0",      "files", files};
+        set_fields(self, dk, 10, fv);
         /* Into the shared zset: if this worker dies now, another opens the
          * PR once the lease lapses. */
         schedule(self, sid, wt_clock_now_ms());

@@ -120,6 +120,16 @@ test_worktree_commit_push(void)
              "grep -qx 'WorkTrain-Session: 01S'",
              remote, remote);
     WT_CHECK(sh(cmd) == 0);
+    /* the files the branch changed since it forked from dev */
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/sub' && echo b > '%s/sub/b.c' && echo hey > '%s/README'", dir, dir, dir);
+    WT_CHECK(sh(cmd) == 0);
+    WT_CHECK(wt_repo_commit(dir, &s, "01S", "More", NULL, &made, sha, &err) == 0 && made);
+    char files[256];
+    WT_CHECK(wt_repo_changed_files(dir, &s, files, sizeof files, &err) == 0);
+    WT_CHECK_STR(files, "README\nnew.txt\nsub/b.c");
+    WT_CHECK(wt_repo_changed_files(dir, &s, files, 12, &err) == 0); /* whole lines only */
+    WT_CHECK_STR(files, "README");
     /* Someone else's work on the branch: ours goes under a suffix, theirs stays. */
     snprintf(cmd, sizeof cmd,
              "set -e; cd '%s/src'; git checkout -q -b other; echo x > x; git add x; "
