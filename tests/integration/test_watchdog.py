@@ -8,7 +8,7 @@ history in Redis:
   prerequisites (a session that succeeded, an idea marked done) are all
   done; controls: a failed session that was retried, a session editing
   another file, a PR changing another file, a one-off issue, escalations
-  acted on by a later session's goal, an ack entry and a tell, an idea
+  acted on by a later session's goal, `worktrain inbox --ack` and a tell, an idea
   waiting on a failed session, an idea ready but itself done;
 - watchdog run 1: its fleet_gaps call reports exactly the seven planted
   gaps, each once, and the inbox gets one `gap` entry per finding; the
@@ -89,7 +89,6 @@ def seed(r):
                          (IDS["E3"], "a one-off warning")):
         r.xadd("wt:inbox", {"kind": "issue", "session": sid, "workflow": "coding-task",
                             "severity": "medium", "issue_kind": "bug", "summary": summary})
-    r.xadd("wt:inbox", {"kind": "ack", "ref": ESC["X3"], "summary": "handled by hand"})
 
 
 def gap_entries(r):
@@ -111,6 +110,17 @@ def main():
     try:
         fleet.start_redis()
         seed(fleet.r)
+        # X3 is acknowledged by the operator (worktrain inbox --ack); bad refs are refused
+        a = fleet.run_cli("inbox", "--ack", ESC["X3"], "--note", "handled by hand")
+        check(a.returncode == 0 and "acknowledged %s escalation" % ESC["X3"] in a.stdout,
+              "inbox --ack ENTRY (%r %r)" % (a.stdout, a.stderr))
+        acks = [f for _, f in fleet.r.xrange("wt:inbox") if f["kind"] == "ack"]
+        check(len(acks) == 1 and acks[0]["ref"] == ESC["X3"] and acks[0]["run"] == "RUNX3" and
+              acks[0]["summary"] == "handled by hand", "an ack entry naming it (%s)" % acks)
+        a = fleet.run_cli("inbox", "--ack", "1-0")
+        check(a.returncode == 1 and "no inbox entry" in a.stderr, "--ack of no entry: exit 1")
+        a = fleet.run_cli("inbox", "--ack", "wt:inbox")
+        check(a.returncode == 2 and "bad --ack" in a.stderr, "--ack of garbage: exit 2")
         fleet.start_broker()
         fleet.start_worker("w1", 2, None, "--provider", "anthropic", "--base-url", base,
                            "--memory-every", "3", env={"ANTHROPIC_API_KEY": KEY})
@@ -120,7 +130,10 @@ def main():
         final = cs("wrote the report", {"report": report})
         final["reply"]["tool_calls"][0]["input"]["artifacts"] = [
             {"kind": "gap_report", "format": "markdown", "content": report}]
-        script = [{"reply": {"tool_calls": [{"name": "fleet_gaps", "input": {}}]}},
+        # a wrong-type argument first: a tool error the agent reads, then the scan
+        script = [{"reply": {"tool_calls": [{"name": "fleet_gaps",
+                                             "input": {"since_ms": "last week"}}]}},
+                  {"reply": {"tool_calls": [{"name": "fleet_gaps", "input": {}}]}},
                   cs("scanned the fleet"), final]
         planted = {"failed:" + IDS["F1"], "failed:" + IDS["F2"],
                    "issue:build cache is corrupt", "escalation:" + ESC["X1"],
@@ -133,7 +146,10 @@ def main():
         h = fleet.r.hgetall("wt:session:" + w1)
         check(h.get("outcome") == "success", "watchdog run 1 succeeded (%s)" % h.get("error"))
         reqs = requests(base)
-        res = json.loads(tool_result(reqs[1]) or "{}") if len(reqs) > 1 else {}
+        bad = tool_result(reqs[1]) if len(reqs) > 1 else None
+        check(bad and "'since_ms' must be an integer" in str(bad),
+              "a wrong-type argument is a tool error the agent reads (%r)" % bad)
+        res = json.loads(tool_result(reqs[2]) or "{}") if len(reqs) > 2 else {}
         kinds = sorted(g["kind"] for g in res.get("new", []))
         keys = {g["key"] for g in res.get("new", [])}
         check(kinds == ["escalation_unacted", "failed_no_followup", "failed_no_followup",
@@ -179,7 +195,7 @@ def main():
         w2 = c.spawn("watchdog", "weekly watchdog again")
         fleet.wait_completed([w2], 60)
         reqs = requests(base)
-        res2 = json.loads(tool_result(reqs[1]) or "{}") if len(reqs) > 1 else {}
+        res2 = json.loads(tool_result(reqs[2]) or "{}") if len(reqs) > 2 else {}
         check(res2.get("new") == [] and res2.get("already_reported") == 7,
               "run 2 reports none again (%s)" % res2)
         check(len(gap_entries(fleet.r)) == 7, "no new gap inbox entries")
