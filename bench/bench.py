@@ -17,6 +17,10 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
                     scan), /api/stats, a session detail, /metrics on the broker.
   triggers.json     signed webhooks POSTed one after another to the broker:
                     POST -> 202 latency and webhooks/s (each one a durable SPAWN).
+                    `stream`: 20,000 entries XADDed to a redis_stream trigger:
+                    entries/s to the last XACK (each after its SPAWNED), XADD ->
+                    session created p50/p99, and the ratio to the broker's plain
+                    spawn rate (pipelined and one at a time) in the same run.
   ha.json           `replicas`: spawn->SPAWNED p50/p99 with --redis-min-replicas 0
                     and 1; `failover`: Redis master kill -9 -> first session
                     completed on the promoted replica (sentinels, two replicas);
@@ -663,6 +667,89 @@ def bench_triggers(n=2000):
         fleet.stop()
 
 
+def bench_stream(n=2000):
+    """redis_stream intake (DESIGN.md 18): n entries XADDed at once to a
+    stream a `redis_stream` trigger reads; entries/s from the first XADD to
+    the last entry acknowledged (each acknowledged only after its SPAWNED,
+    the session durable in Redis), and per entry the XADD -> session
+    created latency (the entry id's milliseconds to created_ms, both wall
+    clock). Beside it, in the same run on the same broker and Redis, the
+    broker's plain spawn rate: n SPAWNs pipelined (window 2000) and n sent
+    one at a time (what a reader does: one SPAWN round trip per entry), and
+    the ratios. No workers: this is intake, sessions stay queued."""
+    fleet = Fleet("bench-stream")
+    try:
+        fleet.start_redis()
+        trig = os.path.join(fleet.dir, "triggers.yml")
+        with open(trig, "w") as f:
+            f.write("triggers:\n  - id: q\n    provider: redis_stream\n"
+                    "    workflowId: bench-one-step\n    goalTemplate: \"stream {{$.n}}\"\n"
+                    "    source: {stream: \"bench:in\", group: worktrain}\n")
+        fleet.start_broker("--triggers", trig, "--workflows", BENCH_WF)
+        r = fleet.r
+        fleet.wait_for(lambda: any(g["name"] == "worktrain" for g in _groups(r, "bench:in")), 30,
+                       "the trigger's consumer group")
+        c = fleet.client()
+        t0 = time.monotonic()
+        c.spawn_many(n, "bench-one-step", goal_fmt="plain %d", window=2000, timeout_s=600)
+        plain = n / (time.monotonic() - t0)
+        t0 = time.monotonic()
+        c.spawn_many(n, "bench-one-step", goal_fmt="seq %d", window=1, timeout_s=600)
+        seq = n / (time.monotonic() - t0)
+        c.close()
+
+        t0 = time.monotonic()
+        pipe = r.pipeline(transaction=False)
+        for i in range(n):
+            pipe.xadd("bench:in", {"payload": json.dumps({"n": i})})
+            if i % 500 == 499:
+                pipe.execute()
+        pipe.execute()
+        t_added = time.monotonic()
+
+        def acked():
+            g = [x for x in _groups(r, "bench:in") if x["name"] == "worktrain"]
+            return bool(g) and g[0]["pending"] == 0 and g[0].get("lag", 1) == 0 and \
+                g[0].get("entries-read", 0) >= n
+        fleet.wait_for(acked, 600, "every entry acknowledged")
+        wall = time.monotonic() - t0
+        sids = [s for s in r.zrange("wt:sessions", 0, -1)
+                if (r.hget("wt:session:%s" % s, "goal") or "").startswith("stream ")]
+        ids = {json.loads(f["payload"])["n"]: int(eid.split("-")[0])
+               for eid, f in r.xrange("bench:in")}
+        pipe = r.pipeline()
+        for s in sids:
+            pipe.hmget("wt:session:%s" % s, "goal", "created_ms")
+        lag = [int(created) - ids[int(goal.split()[1])] for goal, created in pipe.execute()]
+        per_s = n / wall
+        return {
+            "entries": n,
+            "sessions": len(sids),
+            "xadd_seconds": round(t_added - t0, 3),
+            "seconds": round(wall, 3),
+            "entries_per_s": round(per_s, 1),
+            "xadd_to_session_ms": {"p50": pct(lag, 50), "p99": pct(lag, 99),
+                                   "max": max(lag) if lag else None},
+            "plain_spawn_per_s": round(plain, 1),
+            "plain_spawn_sequential_per_s": round(seq, 1),
+            "ratio_to_plain": round(per_s / plain, 3),
+            "ratio_to_sequential": round(per_s / seq, 3),
+            "broker_peak_rss_kb": rss_kb(fleet.procs["broker"].pid),
+            "load_1m": round(os.getloadavg()[0], 2),
+            "note": "XADD of all entries at once -> last XACK (each after its SPAWNED); "
+                    "plain spawns on the same broker in the same run; no workers",
+        }
+    finally:
+        fleet.stop()
+
+
+def _groups(r, stream):
+    try:
+        return r.xinfo_groups(stream)
+    except Exception:
+        return []
+
+
 def scrape_ms(port, n):
     """n GETs of /metrics on port: (median ms, p99 ms, bytes)."""
     import urllib.request
@@ -1085,7 +1172,9 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--waiting", type=int, default=1000,
                     help="limits: sessions one worker holds waiting on a slow LLM")
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,broker,curve,partition,replicas,failover,standby,deploy,suites,limits,delivery")
+    ap.add_argument("--stream-entries", type=int, default=20000,
+                    help="stream: entries XADDed to a redis_stream trigger")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,stream,broker,curve,partition,replicas,failover,standby,deploy,suites,limits,delivery")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -1113,6 +1202,9 @@ def main():
     if not only or "triggers" in only:
         report["triggers"] = bench_triggers()
         print("triggers:   %s" % json.dumps(report["triggers"]), flush=True)
+    if not only or "stream" in only:
+        report["stream"] = bench_stream(args.stream_entries)
+        print("stream:     %s" % json.dumps(report["stream"]), flush=True)
     if not only or "pipeline" in only:
         report["pipeline"] = bench_pipeline()
         print("pipeline:   %s" % json.dumps(report["pipeline"]), flush=True)
@@ -1157,7 +1249,7 @@ def main():
              "pipeline.json": ["pipeline"],
              "suites.json": ["suites"],
              "console.json": ["console"],
-             "triggers.json": ["triggers"],
+             "triggers.json": ["triggers", "stream"],
              "limits.json": ["limits"]}
     for name, keys in files.items():
         part = {k: report[k] for k in keys if k in report}

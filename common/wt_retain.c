@@ -22,7 +22,8 @@
  * Returns {expired, taken}. Per-session commands use redis.pcall so one
  * damaged record (a key of the wrong type, a bad inbox id) cannot make every
  * later sweep fail on it; UNLINK frees large event streams off Redis's main
- * thread. */
+ * thread. A session's delivery record (DESIGN.md 15: state, branch, its
+ * bounded diff) goes with it. */
 static const char sweep_lua[] =
     "local p, n = ARGV[1], tonumber(ARGV[2])\n"
     "local t = redis.call('TIME')\n"
@@ -34,7 +35,8 @@ static const char sweep_lua[] =
     "  local m = redis.pcall('HMGET', hk, 'status', 'parent', 'run', 'idem_key', 'inbox_ids')\n"
     "  redis.pcall('ZREM', p..'expiry', sid)\n"
     "  if m[1] ~= 'queued' and m[1] ~= 'running' then\n"
-    "    redis.pcall('UNLINK', hk, hk..':events', hk..':children', hk..':tell')\n"
+    "    redis.pcall('UNLINK', hk, hk..':events', hk..':children', hk..':tell',\n"
+    "                p..'delivery:'..sid, p..'delivery:'..sid..':lease')\n"
     "    redis.pcall('ZREM', p..'sessions', sid)\n"
     "    redis.pcall('ZREM', p..'queue', sid)\n"
     "    redis.pcall('ZREM', p..'queued', sid)\n"

@@ -103,9 +103,11 @@ test_ended_session_is_swept_with_its_indexes(void)
     int expired = -1;
     WT_CHECK(wt_retain_sweep(&rt, 100, &expired, NULL) == 0 && expired == 0); /* not due yet */
     WT_CHECK(int_of("EXISTS wt:session:CHILD", NULL, NULL) == 1);
+    run("HSET wt:delivery:CHILD state %s diff %s", "done", "a bounded diff");
     run("ZADD wt:expiry 1 %s", "CHILD", NULL); /* due now */
     WT_CHECK(wt_retain_sweep(&rt, 100, &expired, NULL) == 1 && expired == 1);
     WT_CHECK(int_of("EXISTS wt:session:CHILD wt:session:CHILD:events", NULL, NULL) == 0);
+    WT_CHECK(int_of("EXISTS wt:delivery:CHILD", NULL, NULL) == 0); /* its delivery record too */
     WT_CHECK(score_of("wt:sessions", "CHILD") < 0 && score_of("wt:sessions", "PARENT") > 0);
     WT_CHECK(int_of("EXISTS wt:run:run1:sessions", NULL, NULL) == 0);
     WT_CHECK(int_of("EXISTS wt:run:run1", NULL, NULL) == 0); /* ended run, last session */

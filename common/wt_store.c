@@ -288,7 +288,14 @@ static const char tell_lua[] =
     "if n >= tonumber(ARGV[4]) then\n"
     "  return redis.error_reply('LIMIT '..n..' messages already wait for session '..sid)\n"
     "end\n"
-    "return redis.call('RPUSH', hk..':tell', msg)\n";
+    "local n2 = redis.call('RPUSH', hk..':tell', msg)\n"
+    "if ARGV[5] and ARGV[5] ~= '' then\n"
+    "  redis.call('XADD', hk..':events', '*', 'type', ARGV[5], 'data', ARGV[6], 'epoch',\n"
+    "    redis.call('HGET', hk, 'epoch') or '0')\n"
+    "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[7], '*', 'type', ARGV[5], "
+    "'session', sid, 'data', ARGV[6])\n"
+    "end\n"
+    "return n2\n";
 
 /* The take is the only consumer of a tell list. Messages leave the list
  * and enter the event stream in one step, so each is either waiting or
@@ -801,6 +808,13 @@ script_error(const wt_err_t *e, const char *word, wt_code_t code, wt_err_t *err)
 int
 wt_store_tell(wt_store_t *self, const char *sid, const char *message, wt_err_t *err)
 {
+    return wt_store_tell_event(self, sid, message, NULL, NULL, err);
+}
+
+int
+wt_store_tell_event(wt_store_t *self, const char *sid, const char *message, const char *ev_type,
+                    const char *ev_data, wt_err_t *err)
+{
     size_t n = strlen(message);
     if (n == 0)
         return wt_err_set(err, WT_ELIMIT, "message for session %s is empty", sid);
@@ -813,9 +827,12 @@ wt_store_tell(wt_store_t *self, const char *sid, const char *message, wt_err_t *
     json_decref(utf8);
     char maxw[16];
     snprintf(maxw, sizeof maxw, "%d", WT_STORE_TELL_MAX_WAITING);
-    const char *argv[] = {self->prefix, sid, message, maxw};
+    char cap[16];
+    snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
+    const char *argv[] = {
+        self->prefix, sid, message, maxw, ev_type ? ev_type : "", ev_data ? ev_data : "{}", cap};
     wt_err_t e = {0};
-    redisReply *r = wt_redis_eval(self->redis, &self->tell, 0, 4, argv, NULL, &e);
+    redisReply *r = wt_redis_eval(self->redis, &self->tell, 0, 7, argv, NULL, &e);
     if (r != NULL) {
         freeReplyObject(r);
         return 0;

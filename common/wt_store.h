@@ -208,6 +208,13 @@ int wt_store_inbox_add(wt_store_t *self, const char *kind, int nfields, const ch
  * is empty, larger than WT_STORE_TELL_MAX_BYTES, or when
  * WT_STORE_TELL_MAX_WAITING messages are already waiting. */
 int wt_store_tell(wt_store_t *self, const char *sid, const char *message, wt_err_t *err);
+/* wt_store_tell that, in the same script and only when the message is
+ * queued, also records event ev_type (JSON ev_data) on the session's own
+ * stream and on the fleet stream (e.g. alert_resolved: a live session
+ * gets the event and the message, an ended one neither). ev_type NULL:
+ * no event, as wt_store_tell. */
+int wt_store_tell_event(wt_store_t *self, const char *sid, const char *message, const char *ev_type,
+                        const char *ev_data, wt_err_t *err);
 
 /* Takes up to WT_STORE_TELL_TAKE_MAX waiting messages of sid and records
  * one message_received event {message, from: "tell"} per message, in one

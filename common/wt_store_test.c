@@ -226,6 +226,29 @@ test_tell_and_take(void)
     WT_CHECK(json_array_size(m) == WT_STORE_TELL_TAKE_MAX &&
              left == WT_STORE_TELL_MAX_WAITING - WT_STORE_TELL_TAKE_MAX);
     json_decref(m);
+    /* tell with an event: the message waits, and the event is on the
+     * session's own stream (with its epoch) and on the fleet stream */
+    cmd("HSET wt:session:%s status running epoch %s", "T3", "7");
+    long long fleet0 = int_of("XLEN wt:events%s", "");
+    WT_CHECK(wt_store_tell_event(&store, "T3", "resolved", "alert_resolved",
+                                 "{\"incident\":\"k1\"}", &err) == 0);
+    WT_CHECK(int_of("LLEN wt:session:%s:tell", "T3") == 1);
+    WT_CHECK(int_of("XLEN wt:session:%s:events", "T3") == 1);
+    WT_CHECK(int_of("XLEN wt:events%s", "") == fleet0 + 1);
+    rep = wt_redis_command(redis, NULL, "XRANGE wt:session:T3:events - +");
+    WT_CHECK(rep && rep->elements == 1);
+    if (rep && rep->elements == 1) {
+        redisReply *f3 = rep->element[0]->element[1];
+        WT_CHECK_STR(f3->element[1]->str, "alert_resolved");
+        WT_CHECK_STR(f3->element[3]->str, "{\"incident\":\"k1\"}");
+        WT_CHECK_STR(f3->element[5]->str, "7");
+    }
+    if (rep)
+        freeReplyObject(rep);
+    /* an ended session gets neither the message nor the event */
+    WT_CHECK(wt_store_tell_event(&store, "T1", "resolved", "alert_resolved", "{}", &err) == -1 &&
+             err.code == WT_ESTALE);
+    WT_CHECK(int_of("XLEN wt:events%s", "") == fleet0 + 1);
 }
 
 static void

@@ -21,6 +21,7 @@
 
 static const char run_usage[] =
     "usage: worktrain run PIPELINE.yml [--goal TEXT] [--var K=V]... [--json] [--timeout DUR]\n"
+    "       worktrain run PIPELINE.yml --adopt PHASE=SESSION [--goal TEXT] ...\n"
     "       worktrain run --resume RUN_ID [--json] [--timeout DUR]\n"
     "                     [--broker EP] [--redis URL] [--quiet] [--after WORKFLOW]...\n"
     "                     [--curve-key FILE --broker-pub FILE]\n"
@@ -36,6 +37,10 @@ static const char run_usage[] =
     "output, reason, attempts, ...}]}.\n"
     "--resume continues a run whose coordinator died: finished phases are\n"
     "reused, running sessions awaited, nothing is started twice.\n"
+    "--adopt PHASE=SESSION (repeatable) makes an existing session, e.g. one a trigger\n"
+    "started, the first attempt of PHASE (a session phase of the same workflow, not\n"
+    "foreach) instead of starting one; without --goal, inputs.goal is that session's\n"
+    "goal. A session joins one run only: adopting it again is refused (resume that run).\n"
     "--after WORKFLOW (repeatable, e.g. memory, watchdog) starts a session of it once\n"
     "the run has succeeded or failed (not awaited; once per run, also after --resume).\n"
     "Exit 0 when every phase is done or skipped, 1 when a phase failed, 2 on\n"
@@ -100,6 +105,67 @@ fleet_workflows(const char *redis_url)
     return ids;
 }
 
+/* Checks each --adopt PHASE=SESSION against the pipeline and Redis: a
+ * single-session phase, an existing session of that phase's workflow, in
+ * no run yet. Without --goal, inputs.goal becomes the first adopted
+ * session's goal (a trigger's session carries the alert as its goal). */
+static void
+adopt_check(const wt_pipeline_t *p, const char *path, const char *redis_url, const json_t *adopt,
+            json_t *inputs, wt_diags_t *diags)
+{
+    if (json_object_size(adopt) == 0)
+        return;
+    wt_redis_t *redis;
+    wt_store_t store;
+    if (wt_cli_open_store("run", redis_url, &redis, &store) != 0) {
+        wt_diags_add(diags, path, 0, 0, 0, "--adopt: cannot reach Redis");
+        return;
+    }
+    const char *phase;
+    json_t *v;
+    json_object_foreach((json_t *)adopt, phase, v)
+    {
+        const char *sid = json_string_value(v);
+        char key[160];
+        wt_err_t err = {0};
+        wt_store_key(&store, key, sizeof key, "session:%s", sid);
+        redisReply *r = wt_redis_command(redis, &err, "HMGET %s workflow run goal", key);
+        if (r == NULL) {
+            wt_diags_add(diags, path, 0, 0, 0, "--adopt %s=%s: %s", phase, sid, err.msg);
+            continue;
+        }
+        const char *wf = r->elements == 3 && r->element[0]->type == REDIS_REPLY_STRING
+                             ? r->element[0]->str
+                             : NULL;
+        const char *run = wf && r->element[1]->type == REDIS_REPLY_STRING ? r->element[1]->str : "";
+        if (wf && json_object_get(inputs, "goal") == NULL &&
+            r->element[2]->type == REDIS_REPLY_STRING)
+            json_object_set_new(inputs, "goal", json_string(r->element[2]->str));
+        int k = wt_pipeline_find(p, phase);
+        const wt_phase_t *d = k >= 0 ? &p->phases[k] : NULL;
+        if (d == NULL)
+            wt_diags_add(diags, path, 0, 0, 0, "--adopt %s=%s: pipeline '%s' has no phase '%s'",
+                         phase, sid, p->name, phase);
+        else if (d->workflow == NULL || d->foreach != NULL)
+            wt_diags_add(diags, path, 0, 0, 0,
+                         "--adopt %s=%s: phase '%s' is not a single-session phase (it is a %s)",
+                         phase, sid, phase, d->workflow ? "foreach" : "notify phase");
+        else if (wf == NULL)
+            wt_diags_add(diags, path, 0, 0, 0, "--adopt %s=%s: no such session", phase, sid);
+        else if (run[0] != '\0')
+            wt_diags_add(diags, path, 0, 0, 0,
+                         "--adopt %s=%s: the session is already in run %s "
+                         "(worktrain run --resume %s)",
+                         phase, sid, run, run);
+        else if (strcmp(wf, d->workflow) != 0)
+            wt_diags_add(diags, path, 0, 0, 0,
+                         "--adopt %s=%s: the session runs workflow '%s', phase '%s' runs '%s'",
+                         phase, sid, wf, phase, d->workflow);
+        freeReplyObject(r);
+    }
+    wt_redis_destroy(&redis);
+}
+
 static void
 print_text(const json_t *report)
 {
@@ -129,16 +195,16 @@ int
 wt_cli_run_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"goal", 1, 0, 'g'},   {"var", 1, 0, 'v'},     {"json", 0, 0, 'j'},
-        {"resume", 1, 0, 'R'}, {"timeout", 1, 0, 't'}, {"broker", 1, 0, 'b'},
-        {"redis", 1, 0, 'r'},  {"quiet", 0, 0, 'q'},   {"help", 0, 0, 'h'},
-        {"after", 1, 0, 'A'},  WT_CLI_CURVE_KEY_OPT,   WT_CLI_BROKER_PUB_OPT,
-        {0, 0, 0, 0}};
+        {"goal", 1, 0, 'g'},    {"var", 1, 0, 'v'},    {"json", 0, 0, 'j'},  {"resume", 1, 0, 'R'},
+        {"timeout", 1, 0, 't'}, {"broker", 1, 0, 'b'}, {"redis", 1, 0, 'r'}, {"quiet", 0, 0, 'q'},
+        {"help", 0, 0, 'h'},    {"after", 1, 0, 'A'},  {"adopt", 1, 0, 'D'}, WT_CLI_CURVE_KEY_OPT,
+        WT_CLI_BROKER_PUB_OPT,  {0, 0, 0, 0}};
     static const char *after[8];
     wt_cli_conn_t conn;
     wt_cli_conn_defaults(&conn);
     wt_run_cfg_t cfg = {0};
     json_t *inputs = json_object();
+    json_t *adopt = json_object();
     const char *resume = NULL;
     int as_json = 0, c, rc = 0;
     wt_cli_getopt_reset();
@@ -177,9 +243,18 @@ wt_cli_run_main(int argc, char **argv)
                 after[cfg.nafter++] = optarg;
             cfg.after = after;
             break;
+        case 'D': {
+            const char *eq = strchr(optarg, '=');
+            if (eq == NULL || eq == optarg || eq[1] == '\0' || strlen(eq + 1) > 64)
+                rc = wt_cli_usage_error("run", "--adopt expects PHASE=SESSION, got '%s'", optarg);
+            else
+                json_object_setn_new(adopt, optarg, (size_t)(eq - optarg), json_string(eq + 1));
+            break;
+        }
         case 'h':
             fputs(run_usage, stdout);
             json_decref(inputs);
+            json_decref(adopt);
             return 0;
         default:
             if (!wt_cli_conn_opt(&conn, c, optarg))
@@ -197,10 +272,14 @@ wt_cli_run_main(int argc, char **argv)
     if (rc == 0 && resume != NULL && json_object_size(inputs))
         rc =
             wt_cli_usage_error("run", "--resume reuses the run's inputs; --goal/--var not allowed");
+    if (rc == 0 && resume != NULL && json_object_size(adopt))
+        rc = wt_cli_usage_error("run", "--resume adopts what the run adopted; --adopt not allowed");
     if (rc != 0) {
         json_decref(inputs);
+        json_decref(adopt);
         return rc;
     }
+    cfg.adopt = adopt;
     cfg.redis_url = conn.redis;
     cfg.broker = conn.broker;
     cfg.curve = &conn.curve;
@@ -215,6 +294,7 @@ wt_cli_run_main(int argc, char **argv)
         if (record == NULL) {
             fprintf(stderr, "worktrain run: %s\n", err.msg);
             json_decref(inputs);
+            json_decref(adopt);
             return 2;
         }
         snprintf(path, sizeof path, "%s",
@@ -224,6 +304,7 @@ wt_cli_run_main(int argc, char **argv)
     } else {
         if (resolve(argv[optind], path, sizeof path) != 0) {
             json_decref(inputs);
+            json_decref(adopt);
             return wt_cli_usage_error("run", "no pipeline file or bundled pipeline '%s'",
                                       argv[optind]);
         }
@@ -232,6 +313,7 @@ wt_cli_run_main(int argc, char **argv)
         if (wt_buf_read_file(&b, path, &err) != 0) {
             wt_buf_release(&b);
             json_decref(inputs);
+            json_decref(adopt);
             fprintf(stderr, "worktrain run: %s\n", err.msg);
             return 2;
         }
@@ -247,6 +329,8 @@ wt_cli_run_main(int argc, char **argv)
         int have = fleet && json_object_size(fleet) > 0;
         wt_pipeline_check(p, have ? known_workflow : NULL, &reg, &diags);
     }
+    if (p && resume == NULL)
+        adopt_check(p, path, conn.redis, adopt, inputs, &diags);
     for (int i = 0; p && resume == NULL && i < p->ninputs; i++)
         if (json_object_get(inputs, p->inputs[i]) == NULL)
             wt_diags_add(&diags, path, 0, 0, 0, "input '%s' is not given (use %s)", p->inputs[i],
@@ -259,6 +343,7 @@ wt_cli_run_main(int argc, char **argv)
         wt_pipeline_destroy(&p);
         json_decref(record);
         json_decref(inputs);
+        json_decref(adopt);
         free(source);
         return 2;
     }
@@ -283,6 +368,7 @@ wt_cli_run_main(int argc, char **argv)
     wt_pipeline_destroy(&p);
     json_decref(record);
     json_decref(inputs);
+    json_decref(adopt);
     free(source);
     return rc;
 }

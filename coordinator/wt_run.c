@@ -40,6 +40,19 @@ static const char owner_lua[] =
     "  return 1\n"
     "end\n"
     "return v\n";
+/* Adopts session ARGV[2] as phase ARGV[4] of run ARGV[3] (--adopt): it
+ * joins the run (its run and phase fields, <p>run:<id>:sessions) unless it
+ * is in another run. Returns {1, workflow}, {0, other run}, or an error
+ * when there is no such session. */
+static const char adopt_lua[] =
+    "local p, sid, run, phase = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+    "local hk = p..'session:'..sid\n"
+    "local cur = redis.call('HMGET', hk, 'workflow', 'run', 'created_ms')\n"
+    "if not cur[1] then return redis.error_reply('NOTFOUND no session '..sid) end\n"
+    "if cur[2] and cur[2] ~= '' and cur[2] ~= run then return {0, cur[2]} end\n"
+    "redis.call('HSET', hk, 'run', run, 'phase', phase)\n"
+    "redis.call('ZADD', p..'run:'..run..':sessions', cur[3] or '0', sid)\n"
+    "return {1, cur[1]}\n";
 static const char unown_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
     "return 1\n";
@@ -105,7 +118,8 @@ struct wt_run {
     int notified;  /* the end-of-run notification went out (record) */
     char who[300]; /* host:pid of this coordinator */
     int lost;      /* another coordinator holds the run: write nothing */
-    wt_redis_script_t owner_script, unown_script;
+    wt_redis_script_t owner_script, unown_script, adopt_script;
+    json_t *adopt;      /* owned: phase id -> adopted session id (may be empty) */
     const char *status; /* running succeeded failed timeout interrupted */
     char fatal[300];    /* why the run could not go on (Redis, broker) */
     int dirty;          /* phases changed since the record was last written */
@@ -226,6 +240,7 @@ persist(wt_run_t *self)
     }
     char *pj = json_dumps(phases, JSON_COMPACT);
     char *ij = json_dumps(self->inputs, JSON_COMPACT);
+    char *aj = json_dumps(self->adopt, JSON_COMPACT);
     json_decref(phases);
     const char *who = self->who;
     const char *ended = strcmp(self->status, "running") == 0 ? "" : now;
@@ -233,7 +248,7 @@ persist(wt_run_t *self)
         "HSET",       key,       "id",         self->id, "pipeline", self->p->name, "file",
         self->file,   "source",  self->source, "inputs", ij,         "status",      self->status,
         "created_ms", created,   "updated_ms", now,      "ended_ms", ended,         "coordinator",
-        who,          "resumes", resumes,      "phases", pj};
+        who,          "resumes", resumes,      "phases", pj,         "adopt",       aj};
     wt_err_t err = {0};
     redisReply *r =
         wt_redis_commandv(self->redis, (int)(sizeof argv / sizeof argv[0]), argv, NULL, &err);
@@ -243,6 +258,7 @@ persist(wt_run_t *self)
         freeReplyObject(r);
     free(pj);
     free(ij);
+    free(aj);
 }
 
 json_t *
@@ -300,6 +316,8 @@ run_alloc(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, wt_err_t *err)
     snprintf(self->who, sizeof self->who, "%s:%d", host, (int)getpid());
     wt_redis_script_init(&self->owner_script, owner_lua);
     wt_redis_script_init(&self->unown_script, unown_lua);
+    wt_redis_script_init(&self->adopt_script, adopt_lua);
+    self->adopt = json_object();
     self->order = wt_pipeline_topo_order(p);
     self->ph = wt_xcalloc((size_t)(p->nphases ? p->nphases : 1), sizeof *self->ph);
     for (int i = 0; i < p->nphases; i++) {
@@ -354,6 +372,8 @@ wt_run_new(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, const json_t *inputs
     self->created_ms = wt_clock_now_ms();
     wt_ulid_make(self->id, self->created_ms);
     self->inputs = json_deep_copy(inputs);
+    if (json_is_object(cfg->adopt))
+        json_object_update(self->adopt, (json_t *)cfg->adopt);
     self->file = wt_xstrdup(file ? file : "");
     self->source = source ? wt_xstrdup(source) : read_source(file);
     if (self->source == NULL) {
@@ -391,6 +411,11 @@ wt_run_resume(const wt_run_cfg_t *cfg, const wt_pipeline_t *p, const json_t *rec
         return NULL;
     snprintf(self->id, sizeof self->id, "%s", id);
     self->inputs = json_deep_copy(json_object_get(record, "inputs"));
+    json_t *adopted =
+        json_loads(json_string_value(json_object_get(record, "adopt")) ?: "{}", 0, NULL);
+    if (json_is_object(adopted))
+        json_object_update(self->adopt, adopted);
+    json_decref(adopted);
     self->file = wt_xstrdup(json_string_value(json_object_get(record, "file")) ?: "");
     self->source = wt_xstrdup(json_string_value(json_object_get(record, "source")) ?: "");
     const char *created = json_string_value(json_object_get(record, "created_ms"));
@@ -443,6 +468,7 @@ wt_run_destroy(wt_run_t **self_p)
     free(self->ph);
     free(self->order);
     json_decref(self->inputs);
+    json_decref(self->adopt);
     free(self->file);
     free(self->source);
     wt_client_destroy(&self->client);
@@ -711,7 +737,8 @@ refused_result(const char *workflow, const char *why)
 /* Reads sid's hash: its result when it already ended, else NULL. A
  * session that succeeded and asked for delivery (DESIGN.md 15) ends for the
  * run once its delivery did (done, or failed for good); its result then
- * carries "delivery" {state, branch, commit, url, number, error}. */
+ * carries "delivery" {state, branch, commit, url, number, error, base, diff}
+ * (diff: the pushed change, bounded by the worker, WT_DELIVER_DIFF_MAX). */
 static json_t *
 ended_result(wt_run_t *self, const char *sid)
 {
@@ -730,8 +757,9 @@ ended_result(wt_run_t *self, const char *sid)
     if (!terminal)
         return NULL;
     json_t *delivery = NULL;
-    r = wt_redis_command(self->redis, &err, "HMGET %s state branch commit url number error", dkey);
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 6 &&
+    r = wt_redis_command(self->redis, &err,
+                         "HMGET %s state branch commit url number error base diff", dkey);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 8 &&
         r->element[0]->type == REDIS_REPLY_STRING) {
         const char *st = r->element[0]->str;
         int over =
@@ -740,9 +768,10 @@ ended_result(wt_run_t *self, const char *sid)
             freeReplyObject(r);
             return NULL; /* still delivering */
         }
-        static const char *const names[] = {"state", "branch", "commit", "url", "number", "error"};
+        static const char *const names[] = {"state",  "branch", "commit", "url",
+                                            "number", "error",  "base",   "diff"};
         delivery = json_object();
-        for (size_t i = 0; i < 6; i++)
+        for (size_t i = 0; i < 8; i++)
             json_object_set_new(delivery, names[i],
                                 r->element[i]->type == REDIS_REPLY_STRING
                                     ? json_string(r->element[i]->str)
@@ -794,10 +823,63 @@ workspace_spec(const wt_phase_t *d, const json_t *scope)
 
 /* SPAWNs kid k of the current attempt; -1 when the broker is unreachable
  * (the run cannot go on; it can be resumed). */
+/* The first attempt of a phase named by --adopt: its session is the one
+ * given, joined to the run instead of SPAWNed. 1 when adopted (or refused:
+ * kid->result says why), 0 when the phase is not adopted, -1 when Redis
+ * cannot be reached. */
+static int
+adopt_kid(wt_run_t *self, phase_rt_t *ph, int k)
+{
+    const wt_phase_t *d = ph->def;
+    const char *sid = json_string_value(json_object_get(self->adopt, d->id));
+    if (sid == NULL || ph->items || ph->attempt != 1)
+        return 0;
+    const char *argv[] = {self->store.prefix, sid, self->id, d->id};
+    wt_err_t err = {0};
+    redisReply *r = wt_redis_eval(self->redis, &self->adopt_script, 0, 4, argv, NULL, &err);
+    kid_t *kid = &ph->kids[k];
+    char why[400] = "";
+    if (r == NULL && strstr(err.msg, "NOTFOUND ") == NULL) {
+        snprintf(self->fatal, sizeof self->fatal, "phase %s: cannot adopt session %s: %s", d->id,
+                 sid, err.msg);
+        return -1;
+    }
+    if (r == NULL)
+        snprintf(why, sizeof why, "--adopt %s=%s: no such session", d->id, sid);
+    else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+             r->element[1]->type != REDIS_REPLY_STRING)
+        snprintf(why, sizeof why, "--adopt %s=%s: unexpected reply from Redis", d->id, sid);
+    else if (r->element[0]->integer == 0)
+        snprintf(why, sizeof why, "--adopt %s=%s: the session is already in run %s", d->id, sid,
+                 r->element[1]->str);
+    else if (strcmp(r->element[1]->str, d->workflow) != 0)
+        snprintf(why, sizeof why,
+                 "--adopt %s=%s: the session runs workflow '%s', the phase needs '%s'", d->id, sid,
+                 r->element[1]->str, d->workflow);
+    if (r)
+        freeReplyObject(r);
+    if (why[0]) {
+        kid->result = refused_result(d->workflow, why);
+        say(self, "phase %s: %s", d->id, why);
+    } else {
+        kid->sid = wt_xstrdup(sid);
+        json_array_append_new(ph->sessions, json_string(sid));
+        kid->result = ended_result(self, sid);
+        say(self, "phase %s: session %s adopted%s", d->id, sid,
+            kid->result ? ", already ended" : "");
+    }
+    if (kid->result)
+        ph->open--;
+    return 1;
+}
+
 static int
 spawn_kid(wt_run_t *self, phase_rt_t *ph, int k, const json_t *base)
 {
     const wt_phase_t *d = ph->def;
+    int adopted = adopt_kid(self, ph, k);
+    if (adopted != 0)
+        return adopted < 0 ? -1 : 0;
     json_t *extras = json_object(), *ctx = json_object();
     json_object_set_new(extras, "attempt", json_integer(ph->attempt));
     json_object_set_new(ctx, "attempt", json_integer(ph->attempt));

@@ -63,6 +63,12 @@ typedef struct wt_run_cfg {
      * DESIGN.md 17), borrowed; not awaited */
     const char *const *after;
     int nafter;
+    /* --adopt: object phase id -> session id (borrowed; NULL = none). The
+     * first attempt of each named phase is that existing session (e.g. one
+     * a trigger started) instead of a new SPAWN; it must be of the phase's
+     * workflow and in no other run. Kept in the record (field adopt) so a
+     * resume adopts the same sessions. */
+    const json_t *adopt;
 } wt_run_cfg_t;
 
 /* Run outcomes, also the exit codes of `worktrain run`. */

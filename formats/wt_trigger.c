@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,23 +28,10 @@ typedef struct loader {
     wt_diags_add((L)->d, (L)->file, wt_yaml_line(n), wt_yaml_col(n), 1, __VA_ARGS__)
 
 /* WorkRail fields with no meaning here: accepted silently. */
-static const char *const ignored_keys[] = {"autoCommit",
-                                           "autoOpenPR",
-                                           "autoMerge",
-                                           "branchStrategy",
-                                           "branchPrefix",
-                                           "baseBranch",
-                                           "description",
-                                           "name",
-                                           "enabled",
-                                           "onComplete",
-                                           "callbackUrl",
-                                           "referenceUrls",
-                                           "soulFile",
-                                           "tags",
-                                           "priority",
-                                           "notes",
-                                           NULL};
+static const char *const ignored_keys[] = {
+    "autoMerge", "branchStrategy", "branchPrefix", "baseBranch",  "description",
+    "name",      "enabled",        "onComplete",   "callbackUrl", "referenceUrls",
+    "soulFile",  "tags",           "priority",     "notes",       NULL};
 
 static const char *const provider_names[] = {
     NULL,   "generic",      "github_issues_poll", "github_prs_poll", "gitlab_poll",
@@ -443,6 +431,92 @@ id_ok(const char *id)
     return n == strlen(id) && n >= 1 && n <= 64;
 }
 
+/* --- the workspace (DESIGN.md 15) --- */
+
+/* The delivery fields of a trigger, gathered while its keys are read. */
+typedef struct ws_fields {
+    int auto_commit, open_pr;
+    char *ref, *deliver, *forge, *project, *labels; /* owned, or NULL */
+    const wt_yaml_node_t *any_v;                    /* the first of these keys, for messages */
+} ws_fields_t;
+
+/* A git URL rather than a local path: scheme://... or scp-like
+ * user@host:path. */
+static int
+is_remote_url(const char *s)
+{
+    if (strstr(s, "://"))
+        return 1;
+    const char *colon = strchr(s, ':'), *slash = strchr(s, '/');
+    return colon && colon != s && (slash == NULL || colon < slash);
+}
+
+/* labels: a string (comma-separated) or a list of strings, joined by ','. */
+static char *
+get_labels(loader_t *L, const wt_yaml_node_t *k, const wt_yaml_node_t *v)
+{
+    wt_trigger_strv_t sv = {0};
+    get_strv(L, k, v, &sv);
+    wt_buf_t b;
+    wt_buf_init(&b, WT_YAML_MAX_BYTES);
+    for (size_t i = 0; i < sv.n; i++)
+        wt_buf_printf(&b, NULL, "%s%s", i ? "," : "", sv.v[i]);
+    strv_free(&sv);
+    if (b.len == 0) {
+        wt_buf_release(&b);
+        return NULL;
+    }
+    return wt_buf_detach(&b);
+}
+
+/* Turns the trigger's workspace into what SPAWN carries: a local path
+ * alone stays a path (a worktree of that repository, as before); a URL, or
+ * any of autoCommit/autoOpenPR/deliver/ref/forge/forgeProject/labels, makes
+ * the JSON spec a worker's wt_repo reads ({"repo", "ref", "auto_commit",
+ * "deliver", ...}), like spawn --repo/--auto-commit/--deliver. autoOpenPR:
+ * true means deliver: pr. Consumes ws. */
+static void
+workspace_spec(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t, ws_fields_t *ws)
+{
+    int spec = ws->auto_commit || ws->open_pr || ws->ref || ws->deliver || ws->forge ||
+               ws->project || ws->labels || (t->workspace_path && is_remote_url(t->workspace_path));
+    if (ws->open_pr && ws->deliver && strcmp(ws->deliver, "pr") != 0)
+        ERR(L, m, "trigger '%s': autoOpenPR: true and deliver: %s disagree", t->id ? t->id : "?",
+            ws->deliver);
+    if (spec && t->workspace_path == NULL && ws->any_v)
+        ERR(L, ws->any_v, "trigger '%s': '%s' needs 'workspace' (a repository URL or path)",
+            t->id ? t->id : "?", wt_yaml_text(ws->any_v));
+    if (spec && t->workspace_path) {
+        json_t *o = json_object();
+        json_object_set_new(o, "repo", json_string(t->workspace_path));
+        if (ws->ref)
+            json_object_set_new(o, "ref", json_string(ws->ref));
+        if (ws->auto_commit)
+            json_object_set_new(o, "auto_commit", json_true());
+        if (ws->open_pr || ws->deliver)
+            json_object_set_new(o, "deliver", json_string(ws->open_pr ? "pr" : ws->deliver));
+        if (ws->forge)
+            json_object_set_new(o, "forge", json_string(ws->forge));
+        if (ws->project)
+            json_object_set_new(o, "project", json_string(ws->project));
+        if (ws->labels)
+            json_object_set_new(o, "labels", json_string(ws->labels));
+        char *js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(o);
+        if (js == NULL) {
+            ERR(L, m, "trigger '%s': the workspace is not valid UTF-8", t->id ? t->id : "?");
+        } else {
+            free(t->workspace_path);
+            t->workspace_path = js;
+        }
+    }
+    free(ws->ref);
+    free(ws->deliver);
+    free(ws->forge);
+    free(ws->project);
+    free(ws->labels);
+}
+
 /* --- one trigger --- */
 
 static void
@@ -454,7 +528,9 @@ load_trigger(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t)
         return;
     }
     const wt_yaml_node_t *provider_v = NULL, *workflow_v = NULL, *workspace_v = NULL,
-                         *schedule_v = NULL, *tz_v = NULL, *goal_v = NULL, *id_v = NULL;
+                         *schedule_v = NULL, *tz_v = NULL, *goal_v = NULL, *id_v = NULL,
+                         *ws_key = NULL;
+    ws_fields_t ws = {0};
     for (size_t i = 0; i < wt_yaml_len(m); i++) {
         const wt_yaml_node_t *k = wt_yaml_map_key_at(m, i), *v = wt_yaml_map_value_at(m, i);
         const char *name = wt_yaml_text(k);
@@ -482,9 +558,55 @@ load_trigger(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t)
         } else if (strcmp(name, "workflowId") == 0) {
             workflow_v = v;
             t->workflow_id = get_str(L, k, v, 1);
-        } else if (strcmp(name, "workspacePath") == 0) {
+        } else if (strcmp(name, "workspacePath") == 0 || strcmp(name, "workspace") == 0 ||
+                   strcmp(name, "repo") == 0) {
+            if (workspace_v != NULL)
+                ERR(L, k, "'%s' and '%s' both name the workspace: keep one", name,
+                    wt_yaml_text(ws_key));
             workspace_v = v;
+            ws_key = k;
             t->workspace_path = get_str(L, k, v, 1);
+        } else if (strcmp(name, "autoCommit") == 0 || strcmp(name, "autoOpenPR") == 0) {
+            int b = 0;
+            if (wt_yaml_kind(v) != WT_YAML_SCALAR || wt_yaml_bool(v, &b) != 0)
+                ERR(L, v, "'%s' must be true or false", name);
+            else if (name[4] == 'C')
+                ws.auto_commit = b;
+            else
+                ws.open_pr = b;
+            ws.any_v = ws.any_v ? ws.any_v : k;
+        } else if (strcmp(name, "ref") == 0 || strcmp(name, "deliver") == 0 ||
+                   strcmp(name, "forge") == 0 || strcmp(name, "forgeProject") == 0 ||
+                   strcmp(name, "labels") == 0) {
+            char *val = strcmp(name, "labels") == 0 ? get_labels(L, k, v) : get_str(L, k, v, 1);
+            char **slot = &ws.ref;
+            const char *bad = NULL;
+            if (strcmp(name, "deliver") == 0) {
+                slot = &ws.deliver;
+                bad = val && strcmp(val, "branch") && strcmp(val, "pr")
+                          ? "deliver must be branch or pr"
+                          : NULL;
+            } else if (strcmp(name, "forge") == 0) {
+                slot = &ws.forge;
+                bad = val && strcmp(val, "github") && strcmp(val, "gitlab")
+                          ? "forge must be github or gitlab"
+                          : NULL;
+            } else if (strcmp(name, "forgeProject") == 0) {
+                slot = &ws.project;
+                bad = val && !strchr(val, '/') ? "forgeProject must be OWNER/NAME" : NULL;
+            } else if (strcmp(name, "labels") == 0) {
+                slot = &ws.labels;
+            } else if (val && val[0] == '-') {
+                bad = "ref must not start with '-'";
+            }
+            if (bad) {
+                ERR(L, v, "%s, got '%s'", bad, val);
+                free(val);
+            } else if (val) {
+                free(*slot);
+                *slot = val;
+            }
+            ws.any_v = ws.any_v ? ws.any_v : k;
         } else if (strcmp(name, "goal") == 0) {
             goal_v = v;
             t->goal = get_str(L, k, v, 0);
@@ -557,11 +679,13 @@ load_trigger(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t)
                  t->workflow_id);
         }
     }
-    if (t->workspace_path) {
+    if (t->workspace_path && !is_remote_url(t->workspace_path)) {
         struct stat st;
         if (stat(t->workspace_path, &st) != 0 || !S_ISDIR(st.st_mode))
-            WARN(L, workspace_v, "workspacePath '%s' is not a directory here", t->workspace_path);
+            WARN(L, workspace_v, "%s '%s' is not a directory here", wt_yaml_text(ws_key),
+                 t->workspace_path);
     }
+    workspace_spec(L, m, t, &ws);
     if (t->goal && t->goal_template)
         ERR(L, goal_v, "trigger '%s' has both 'goal' and 'goalTemplate': keep one", who);
     if (t->goal == NULL && t->goal_template == NULL && goal_v == NULL)

@@ -6,7 +6,11 @@
  * values are read from the environment (an unset variable is an error
  * naming it); `$$` is a literal '$'. goal, goalTemplate, contextMapping and
  * dispatchCondition are not expanded: they hold payload text and JSON paths.
- * WorkRail fields this fleet has no use for (autoCommit, autoOpenPR, ...) are
+ * The workspace (DESIGN.md 15): `workspace` (a repository URL or a local
+ * path), WorkRail's `workspacePath` (a local path) or `repo`, with
+ * autoCommit, autoOpenPR (= deliver: pr), deliver, ref, forge, forgeProject
+ * and labels, as spawn --repo/--auto-commit/--deliver take them. WorkRail
+ * fields this fleet has no use for (autoMerge, branchPrefix, ...) are
  * accepted and ignored; other unknown keys get a warning.
  *
  * Secrets (hmacSecret(s), auth, source.token) live only in this struct: never log
@@ -94,7 +98,8 @@ typedef struct wt_trigger {
     char *id;                       /* [A-Za-z0-9_.-]{1,64}, unique */
     wt_trigger_provider_t provider; /* kind */
     char *workflow_id;              /* workflow to run */
-    char *workspace_path;           /* repo for the session's worktree, or NULL */
+    char *workspace_path;           /* SPAWN's workspace: a local repo path, the JSON spec
+                                       of a repo URL with its delivery fields, or NULL */
     char *goal;                     /* fixed goal, or NULL */
     char *goal_template;            /* "{{$.a.b}}" template, or NULL */
     wt_trigger_map_t *context;      /* contextMapping, owned */

@@ -226,6 +226,86 @@ test_empty_hmac_secret_refused(void)
     wt_diags_release(&d);
 }
 
+/* DESIGN.md 15: workspace (a URL or a path) with autoCommit / autoOpenPR
+ * and the other delivery fields becomes the JSON spec spawn --repo makes;
+ * a local path alone stays a path; bad values are named with their place. */
+static void
+test_workspace_delivery_fields(void)
+{
+    const char *y = "triggers:\n"
+                    "  - id: a\n"
+                    "    provider: generic\n"
+                    "    workflowId: two-step\n"
+                    "    goal: g\n"
+                    "    workspace: https://github.com/acme/app.git\n"
+                    "    ref: dev\n"
+                    "    autoCommit: true\n"
+                    "    autoOpenPR: true\n"
+                    "    labels: [bot, worktrain]\n"
+                    "  - id: b\n"
+                    "    provider: generic\n"
+                    "    workflowId: two-step\n"
+                    "    goal: g\n"
+                    "    workspacePath: /tmp\n"
+                    "    autoCommit: true\n"
+                    "    forge: gitlab\n"
+                    "    forgeProject: grp/app\n"
+                    "    deliver: branch\n"
+                    "  - id: c\n"
+                    "    provider: generic\n"
+                    "    workflowId: two-step\n"
+                    "    goal: g\n"
+                    "    workspacePath: /tmp\n"
+                    "    autoCommit: false\n";
+    wt_diags_t d;
+    wt_triggers_t *t = load(y, &d);
+    WT_CHECK(t != NULL && d.errors == 0);
+    if (t == NULL)
+        return;
+    WT_CHECK_STR(t->v[0].workspace_path,
+                 "{\"auto_commit\":true,\"deliver\":\"pr\",\"labels\":\"bot,worktrain\","
+                 "\"ref\":\"dev\",\"repo\":\"https://github.com/acme/app.git\"}");
+    WT_CHECK_STR(t->v[1].workspace_path,
+                 "{\"auto_commit\":true,\"deliver\":\"branch\",\"forge\":\"gitlab\","
+                 "\"project\":\"grp/app\",\"repo\":\"/tmp\"}");
+    WT_CHECK_STR(t->v[2].workspace_path, "/tmp");
+    wt_triggers_destroy(&t);
+    wt_diags_release(&d);
+
+    const char *bad = "triggers:\n"
+                      "  - id: x\n"
+                      "    provider: generic\n"
+                      "    workflowId: two-step\n"
+                      "    goal: g\n"
+                      "    autoOpenPR: yes please\n"
+                      "    deliver: merge\n"
+                      "    forge: bitbucket\n"
+                      "    forgeProject: app\n"
+                      "    ref: --upload-pack=x\n"
+                      "  - id: y\n"
+                      "    provider: generic\n"
+                      "    workflowId: two-step\n"
+                      "    goal: g\n"
+                      "    autoCommit: true\n"
+                      "  - id: z\n"
+                      "    provider: generic\n"
+                      "    workflowId: two-step\n"
+                      "    goal: g\n"
+                      "    workspace: git@github.com:acme/app.git\n"
+                      "    workspacePath: /tmp\n";
+    WT_CHECK(load(bad, &d) == NULL);
+    WT_CHECK(has(&d, 6, 17, "'autoOpenPR' must be true or false"));
+    WT_CHECK(has(&d, 7, 14, "deliver must be branch or pr, got 'merge'"));
+    WT_CHECK(has(&d, 8, 12, "forge must be github or gitlab"));
+    WT_CHECK(has(&d, 9, 19, "forgeProject must be OWNER/NAME"));
+    WT_CHECK(has(&d, 10, 10, "ref must not start with '-'"));
+    WT_CHECK(has(&d, 15, 5, "'autoCommit' needs 'workspace'"));
+    WT_CHECK(has(&d, 21, 5, "'workspacePath' and 'workspace' both name the workspace"));
+    WT_CHECK(d.errors == 7);
+    wt_diags_release(&d);
+}
+
 WT_TEST_MAIN(WT_TEST(test_full_file_loads_every_field), WT_TEST(test_empty_hmac_secret_refused),
+             WT_TEST(test_workspace_delivery_fields),
              WT_TEST(test_every_problem_reported_with_position), WT_TEST(test_shape_errors),
              WT_TEST(test_no_known_list_warns))

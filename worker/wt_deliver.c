@@ -156,8 +156,8 @@ finish_entry(wt_deliver_t *self, const char *sid)
     freeReplyObject(wt_redis_command(self->redis, &err, "ZREM %s %s", own, sid));
 }
 
-/* The PR body: the goal, each step's notes, the final notes, the session id
- * and where to read everything. */
+/* The PR body: the goal, each step's notes, the session's output (its final
+ * context), the session id and where to read everything. */
 static char *
 pr_body(wt_deliver_t *self, const char *sid, const char *goal, size_t max)
 {
@@ -183,6 +183,20 @@ pr_body(wt_deliver_t *self, const char *sid, const char *goal, size_t max)
         json_decref(d);
     }
     freeReplyObject(r);
+    /* The session's output: its final context (what the workflow reports,
+     * e.g. summary, changedFiles), as JSON. */
+    char hk[160];
+    key(self, hk, sizeof hk, "session:%s", sid);
+    r = wt_redis_command(self->redis, &err, "HGET %s output", hk);
+    json_t *res = r && r->type == REDIS_REPLY_STRING ? json_loads(r->str, 0, NULL) : NULL;
+    freeReplyObject(r);
+    json_t *ctx = json_object_get(res, "context");
+    if (json_is_object(ctx) && json_object_size(ctx) > 0) {
+        char *js = json_dumps(ctx, JSON_INDENT(2) | JSON_SORT_KEYS);
+        wt_buf_printf(&b, NULL, "### Output\n\n```json\n%s\n```\n\n", js ? js : "{}");
+        free(js);
+    }
+    json_decref(res);
     const char *console = getenv("WORKTRAIN_CONSOLE_URL");
     char *link = console && *console ? wt_xasprintf("%s/sessions/%s", console, sid)
                                      : wt_xasprintf("`worktrain events %s`", sid);
@@ -259,16 +273,24 @@ process(wt_deliver_t *self, const char *sid, const char *dk, redisReply *rec)
             wt_repo_spec_release(&spec);
             return;
         }
-        /* the files the branch changed: the watchdog compares deliveries */
-        char files[4096];
-        wt_err_t ferr = {0};
-        if (wt_repo_changed_files(dir, &spec, files, sizeof files, &ferr) != 0) {
-            wt_log_warn("session %s: cannot list the changed files: %s", sid, ferr.msg);
+        /* The change, bounded, for whoever reads the delivery next (a
+         * pipeline's review phase): only this worker has the worktree; and
+         * the files it touched, which the watchdog compares across deliveries. */
+        char based[256], files[4096];
+        wt_repo_base_branch(dir, &spec, based, sizeof based);
+        wt_err_t de = {0};
+        char *diff = wt_repo_diff(dir, based, pushed, WT_DELIVER_DIFF_MAX, &de);
+        if (diff == NULL)
+            wt_log_warn("session %s: no diff for the delivery: %s", sid, de.msg);
+        if (wt_repo_changed_files(dir, &spec, files, sizeof files, &de) != 0) {
+            wt_log_warn("session %s: cannot list the changed files: %s", sid, de.msg);
             *files = '\0';
         }
-        const char *fv[] = {"state", "pushed",  "branch", pushed,  "commit",
-                            sha,     "attempt", "0",      "files", files};
-        set_fields(self, dk, 10, fv);
+        const char *fv[] = {"state", "pushed",  "branch", pushed, "commit",
+                            sha,     "attempt", "0",      "diff", diff ? diff : "",
+                            "base",  based,     "files",  files};
+        set_fields(self, dk, 14, fv);
+        free(diff);
         /* Into the shared zset: if this worker dies now, another opens the
          * PR once the lease lapses. */
         schedule(self, sid, wt_clock_now_ms());
@@ -407,17 +429,21 @@ take(wt_deliver_t *self, const char *sid)
             process(self, sid, dk, rec);
             const char *argv[] = {lk, self->worker};
             freeReplyObject(wt_redis_eval(self->redis, &release_script, 1, 2, argv, NULL, &err));
-            /* A delivered worktree of this worker goes now (retention). */
+            /* A delivered worktree of this worker goes now; one whose
+             * delivery failed for good stays for inspection until
+             * --keep-days, like an unsuccessful session's (retention). */
             redisReply *st = wt_redis_command(self->redis, &err, "HMGET %s state root spec", dk);
-            if (st && st->elements == 3 && st->element[0]->str &&
-                strcmp(st->element[0]->str, "done") == 0 && st->element[1]->str &&
+            const char *fin = st && st->elements == 3 ? st->element[0]->str : NULL;
+            int done = fin && strcmp(fin, "done") == 0, gave_up = fin && strcmp(fin, "failed") == 0;
+            if ((done || gave_up) && st->element[1]->str &&
                 strcmp(st->element[1]->str, self->root) == 0 && st->element[2]->str) {
                 wt_repo_spec_t spec;
                 char mirror[4096];
                 wt_err_t e3 = {0};
                 if (wt_repo_spec_parse(st->element[2]->str, &spec, &e3) == 1 &&
-                    wt_repo_mirror_path(self->root, spec.url, mirror, sizeof mirror) == 0)
-                    wt_workspace_retire(self->root, sid, mirror, 1, &e3);
+                    wt_repo_mirror_path(self->root, spec.url, mirror, sizeof mirror) == 0 &&
+                    wt_workspace_retire(self->root, sid, mirror, done, &e3) != 0)
+                    wt_log_warn("session %s: workspace left in place: %s", sid, e3.msg);
                 wt_repo_spec_release(&spec);
             }
             freeReplyObject(st);

@@ -6,7 +6,10 @@
  * Redis (prefix as everywhere):
  *   <p>delivery:<sid>        hash  spec, worker, root, state (pending ->
  *                                  pushed -> done | failed | skipped),
- *                                  attempt, branch, commit, url, number, error
+ *                                  attempt, branch, commit, url, number, error,
+ *                                  base (the PR's target), diff (wt_repo_diff of
+ *                                  the pushed branch, WT_DELIVER_DIFF_MAX bytes at
+ *                                  most: it goes into a review phase's context)
  *   <p>deliveries:<worker>   zset  sids not pushed yet, held by that worker's
  *                                  worktree, by the ms they are next due
  *   <p>deliveries            zset  pushed sids whose PR is not open yet, by due ms
@@ -33,6 +36,7 @@
 #include <stdatomic.h>
 
 #define WT_DELIVER_MAX_ATTEMPTS 6
+#define WT_DELIVER_DIFF_MAX     32768 /* bytes of the diff kept on the delivery record */
 #define WT_DELIVER_LEASE_MS     20000 /* a killed worker's delivery is taken over after this */
 
 typedef struct wt_deliver wt_deliver_t;

@@ -837,3 +837,82 @@ wt_repo_changed_files(const char *dir, const wt_repo_spec_t *spec, char *out, si
     wt_buf_release(&b);
     return 0;
 }
+
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 when invalid. */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len = p[0] < 0x80             ? 1
+                 : (p[0] & 0xE0) == 0xC0 ? 2
+                 : (p[0] & 0xF0) == 0xE0 ? 3
+                 : (p[0] & 0xF8) == 0xF0 ? 4
+                                         : 0;
+    if (len == 0 || len > n || (len == 2 && p[0] < 0xC2) || p[0] > 0xF4)
+        return 0;
+    if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) || /* overlong, surrogate */
+        (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
+        return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+    return len;
+}
+
+char *
+wt_repo_diff(const char *dir, const char *base, const char *branch, size_t max, wt_err_t *err)
+{
+    char range[512], why[512];
+    if (snprintf(range, sizeof range, "refs/remotes/origin/%s...HEAD", base) >= (int)sizeof range)
+        return wt_err_set(err, WT_ELIMIT, "base branch name too long: '%s'", base), NULL;
+    wt_buf_t b;
+    wt_buf_init(&b, 16u << 20); /* more is cut below anyway; the rest is drained */
+    const char *args[] = {"-c",
+                          "core.quotepath=false",
+                          "diff",
+                          "--no-color",
+                          "--no-ext-diff",
+                          "--stat",
+                          "--patch",
+                          range,
+                          "--",
+                          NULL};
+    wt_repo_cmd_t c = {.dir = dir, .args = args, .out = &b};
+    if (wt_repo_git(&c, why, sizeof why) != 0) {
+        wt_buf_release(&b);
+        return wt_err_set(err, WT_EIO, "git diff %s in '%s' failed: %s", range, dir, why), NULL;
+    }
+    size_t total = b.len;
+    const unsigned char *in = (const unsigned char *)wt_buf_str(&b);
+    char *note = NULL;
+    size_t keep = total;
+    if (total > max) {
+        note = wt_xasprintf("\n[... diff truncated to %zu of %zu bytes; the full diff: git diff "
+                            "origin/%s...%s]\n",
+                            max, total, base, branch);
+        size_t room = max > strlen(note) ? max - strlen(note) : 0;
+        keep = room;
+        while (keep > 0 && in[keep - 1] != '\n') /* whole lines only */
+            keep--;
+    }
+    char *out = wt_xmalloc(keep + (note ? strlen(note) : 0) + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < keep;) {
+        size_t n = utf8_len(in + i, keep - i);
+        if (n == 0) {
+            out[o++] = '?';
+            i++;
+        } else {
+            memcpy(out + o, in + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    if (note) {
+        memcpy(out + o, note, strlen(note));
+        o += strlen(note);
+        free(note);
+    }
+    out[o] = '\0';
+    wt_buf_release(&b);
+    return out;
+}

@@ -114,4 +114,13 @@ void wt_repo_base_branch(const char *dir, const wt_repo_spec_t *spec, char *out,
 int wt_repo_changed_files(const char *dir, const wt_repo_spec_t *spec, char *out, size_t cap,
                           wt_err_t *err);
 
+/* The change of the worktree dir against the remote's base branch:
+ * `git diff --stat --patch origin/<base>...HEAD` (a file list, then the
+ * patch), bounded to max bytes so it fits a session's context: longer
+ * output is cut at the last line that fits and ends with a note naming the
+ * full size and the command that shows it all (branch: the pushed one). Bytes that are not UTF-8
+ * become '?'. A new string, or NULL with err when git fails. */
+char *wt_repo_diff(const char *dir, const char *base, const char *branch, size_t max,
+                   wt_err_t *err);
+
 #endif

@@ -8,6 +8,7 @@
 #include "wt_forge.h"
 #include "wt_repo.h"
 #include "wt_test.h"
+#include "wt_workspace.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -120,16 +121,6 @@ test_worktree_commit_push(void)
              "grep -qx 'WorkTrain-Session: 01S'",
              remote, remote);
     WT_CHECK(sh(cmd) == 0);
-    /* the files the branch changed since it forked from dev */
-    snprintf(cmd, sizeof cmd,
-             "mkdir -p '%s/sub' && echo b > '%s/sub/b.c' && echo hey > '%s/README'", dir, dir, dir);
-    WT_CHECK(sh(cmd) == 0);
-    WT_CHECK(wt_repo_commit(dir, &s, "01S", "More", NULL, &made, sha, &err) == 0 && made);
-    char files[256];
-    WT_CHECK(wt_repo_changed_files(dir, &s, files, sizeof files, &err) == 0);
-    WT_CHECK_STR(files, "README\nnew.txt\nsub/b.c");
-    WT_CHECK(wt_repo_changed_files(dir, &s, files, 12, &err) == 0); /* whole lines only */
-    WT_CHECK_STR(files, "README");
     /* Someone else's work on the branch: ours goes under a suffix, theirs stays. */
     snprintf(cmd, sizeof cmd,
              "set -e; cd '%s/src'; git checkout -q -b other; echo x > x; git add x; "
@@ -144,6 +135,52 @@ test_worktree_commit_push(void)
     WT_CHECK(sh(cmd) == 0);
     char mirror[PATH_MAX];
     WT_CHECK(wt_repo_mirror_path(root, url, mirror, sizeof mirror) == 0 && stat(mirror, &st) == 0);
+    /* The diff against the base: file list and patch; bytes that are not
+     * UTF-8 become '?'; bounded, cut at a line, saying so. */
+    snprintf(cmd, sizeof cmd, "printf 'caf\\351\\n' > '%s/latin1.txt'", dir);
+    WT_CHECK(sh(cmd) == 0);
+    WT_CHECK(wt_repo_commit(dir, &s, "01S", "Latin-1", NULL, &made, sha, &err) == 0 && made);
+    char *diff = wt_repo_diff(dir, "dev", "worktrain/01S", 100000, &err);
+    WT_CHECK(diff && strstr(diff, "2 files changed, 2 insertions(+)") && strstr(diff, "\n+new\n") &&
+             strstr(diff, "+caf?\n") && !strstr(diff, "truncated"));
+    char *cut = wt_repo_diff(dir, "dev", "worktrain/01S", 200, &err);
+    WT_CHECK(cut && strlen(cut) <= 200 && strstr(cut, "diff truncated to 200 of") &&
+             strstr(cut, "git diff origin/dev...worktrain/01S") &&
+             strncmp(cut, diff, strlen(cut) - strlen(strstr(cut, "\n[... diff"))) == 0);
+    free(diff);
+    free(cut);
+    WT_CHECK(wt_repo_diff(dir, "nope", "x", 100, &err) == NULL && strstr(err.msg, "nope"));
+    /* the files the branch changed since it forked from dev */
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/sub' && echo b > '%s/sub/b.c' && echo hey > '%s/README'", dir, dir, dir);
+    WT_CHECK(sh(cmd) == 0);
+    WT_CHECK(wt_repo_commit(dir, &s, "01S", "More", NULL, &made, sha, &err) == 0 && made);
+    char files[256];
+    WT_CHECK(wt_repo_changed_files(dir, &s, files, sizeof files, &err) == 0);
+    WT_CHECK_STR(files, "README\nlatin1.txt\nnew.txt\nsub/b.c");
+    WT_CHECK(wt_repo_changed_files(dir, &s, files, 12, &err) == 0); /* whole lines only */
+    WT_CHECK_STR(files, "README");
+    /* Retention: a session that was not delivered keeps worktree and
+     * branch until --keep-days, then both go (the branch from the mirror). */
+    char has_branch[PATH_MAX * 2];
+    snprintf(has_branch, sizeof has_branch,
+             "git --git-dir='%s' rev-parse -q --verify refs/heads/worktrain/01S >/dev/null",
+             mirror);
+    WT_CHECK(wt_workspace_retire(root, "01S", mirror, 0, &err) == 0);
+    WT_CHECK(wt_workspace_prune(root, 3600000, 10, &err) == 0);
+    WT_CHECK(stat(dir, &st) == 0 && sh(has_branch) == 0);
+    WT_CHECK(wt_workspace_prune(root, 0, 10, &err) == 1);
+    WT_CHECK(stat(dir, &st) != 0 && sh(has_branch) != 0);
+    /* A user's own repository (a plain workspace path) keeps its branches. */
+    char own[PATH_MAX + 32], odir[PATH_MAX + 64];
+    snprintf(own, sizeof own, "%s/src", base);
+    snprintf(odir, sizeof odir, "%s/01V", root);
+    WT_CHECK(wt_workspace_create(root, "01V", own, odir, sizeof odir, &err) == 0);
+    WT_CHECK(wt_workspace_retire(root, "01V", own, 0, &err) == 0);
+    WT_CHECK(wt_workspace_prune(root, 0, 10, &err) == 1 && stat(odir, &st) != 0);
+    snprintf(has_branch, sizeof has_branch,
+             "git -C '%s' rev-parse -q --verify refs/heads/worktrain/01V >/dev/null", own);
+    WT_CHECK(sh(has_branch) == 0);
     /* A missing ref is named. */
     wt_repo_spec_t bad = {.url = url, .ref = "nope", .draft = 1};
     snprintf(dir, sizeof dir, "%s/01U", root);
@@ -164,7 +201,8 @@ test_timeout(void)
         " chmod +x '%s/.git/hooks/pre-commit'; echo a > '%s/a'",
         repo, repo, repo, repo);
     WT_CHECK(sh(cmd) == 0);
-    setenv("WORKTRAIN_GIT_TIMEOUT_MS", "300", 1);
+    setenv("WORKTRAIN_GIT_TIMEOUT_MS", "2000",
+           1); /* the hook sleeps 5 s; a plain commit fits even under load */
     wt_repo_spec_t s = {.url = "file:///x", .draft = 1};
     int made = 0;
     wt_err_t err = {0};

@@ -84,7 +84,11 @@ wt_stuck_turn(wt_stuck_t *self, int advanced)
 int
 wt_stuck_deadline(wt_stuck_t *self, int64_t left_ms, int64_t total_ms)
 {
-    if (self->deadline_warned || total_ms <= 0 || left_ms * 10 >= total_ms)
+    if (self->deadline_warned || total_ms <= 0)
+        return 0;
+    int64_t pace = self->deadline_last_left > left_ms ? self->deadline_last_left - left_ms : 0;
+    self->deadline_last_left = left_ms;
+    if (left_ms * 10 >= total_ms && (pace == 0 || left_ms >= 2 * pace))
         return 0;
     self->deadline_warned = 1;
     return 1;

@@ -21,6 +21,7 @@ typedef struct wt_stuck {
     int ring[WT_STUCK_WINDOW];  /* 1 when turn i advanced a step */
     int nturns;                 /* turns in the ring since the last report */
     int deadline_warned;        /* timeout_imminent already reported */
+    int64_t deadline_last_left; /* time left at the previous check (0: none yet) */
 } wt_stuck_t;
 
 void wt_stuck_init(wt_stuck_t *self);
@@ -33,7 +34,10 @@ void wt_stuck_progress(wt_stuck_t *self);
 /* Records the end of a turn; returns 1 when at least WT_STUCK_IDLE of the
  * last WT_STUCK_WINDOW turns advanced nothing (the window then starts over). */
 int wt_stuck_turn(wt_stuck_t *self, int advanced);
-/* Returns 1, once per session, when left_ms is under 10% of total_ms. */
+/* Returns 1, once per session, when the wall-clock limit is near: left_ms
+ * under 10% of total_ms, or under two of the intervals between the last two
+ * checks (a session whose turns take longer than a tenth of its limit would
+ * otherwise time out between two checks without ever being warned). */
 int wt_stuck_deadline(wt_stuck_t *self, int64_t left_ms, int64_t total_ms);
 /* Start of the last recorded call, e.g. "Bash {\"command\":\"ls\"}". */
 const char *wt_stuck_last_call(const wt_stuck_t *self);

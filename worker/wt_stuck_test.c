@@ -96,12 +96,28 @@ test_deadline_once(void)
     wt_stuck_t s;
     wt_stuck_init(&s);
     WT_CHECK(wt_stuck_deadline(&s, 50000, 60000) == 0);
+    WT_CHECK(wt_stuck_deadline(&s, 49000, 60000) == 0); /* 1 s per check: far from the end */
+    wt_stuck_init(&s);
     WT_CHECK(wt_stuck_deadline(&s, 6000, 60000) == 0); /* exactly 10% is not "within" */
     WT_CHECK(wt_stuck_deadline(&s, 5999, 60000) == 1);
     WT_CHECK(wt_stuck_deadline(&s, 100, 60000) == 0); /* once */
     WT_CHECK(wt_stuck_deadline(&s, 0, 0) == 0);
 }
 
+/* Turns slower than a tenth of the limit: 3 s limit, a check every 700 ms.
+ * The 10% rule alone would see 2,200, 1,500, 800 and then the end. */
+static void
+test_deadline_slow_turns(void)
+{
+    wt_stuck_t s;
+    wt_stuck_init(&s);
+    WT_CHECK(wt_stuck_deadline(&s, 2900, 3000) == 0);
+    WT_CHECK(wt_stuck_deadline(&s, 2200, 3000) == 0);
+    WT_CHECK(wt_stuck_deadline(&s, 1500, 3000) == 0); /* 1,500 = two 700 ms turns and more */
+    WT_CHECK(wt_stuck_deadline(&s, 800, 3000) == 1);  /* under two turns left */
+    WT_CHECK(wt_stuck_deadline(&s, 100, 3000) == 0);  /* once */
+}
+
 WT_TEST_MAIN(WT_TEST(test_repeated_tool_call), WT_TEST(test_progress_resets_repeat),
              WT_TEST(test_long_arguments_compared_whole), WT_TEST(test_no_progress),
-             WT_TEST(test_deadline_once))
+             WT_TEST(test_deadline_once), WT_TEST(test_deadline_slow_turns))

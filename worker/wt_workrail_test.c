@@ -1,11 +1,12 @@
 /* Conformance with WorkRail v3.37.1 (issue 12), built from WorkRail's own
- * workflow files: the copies the project ships in tests/workrail/ (MIT,
- * LICENSE alongside) and, when present, the full fixture folder in
- * ../shared (those parts skip cleanly without it). Each test names the
- * WorkRail rule it checks. */
+ * workflow files: the full fixture folder in ../shared when present, else
+ * the copies the project ships in tests/fixtures/workrail-v3.37.1/ (MIT,
+ * LICENSE alongside; see wt_test_workrail.h). Each test names the WorkRail
+ * rule it checks. */
 #include "wt_alloc.h"
 #include "wt_condition.h"
 #include "wt_test.h"
+#include "wt_test_workrail.h"
 #include "wt_wfrun.h"
 #include "wt_workflow.h"
 
@@ -14,13 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SHIPPED  "tests/workrail"
-#define FIXTURES "../shared/fixtures/workrail-v3.37.1/workflows"
-#define NOTES    "Did the work of this step and recorded what was found and decided here."
+#define NOTES "Did the work of this step and recorded what was found and decided here."
 
 static wt_workflow_t *
-load(const char *path)
+load(const char *rel)
 {
+    char path[512];
+    wt_test_workrail_file(path, sizeof path, rel);
     wt_err_t err = {0};
     wt_workflow_t *wf = wt_workflow_load_file(path, &err);
     if (wf == NULL)
@@ -69,7 +70,7 @@ walk(const wt_workflow_t *wf, const char *ctx_json)
 static void
 test_conditions_answer_case(void)
 {
-    wt_workflow_t *wf = load(SHIPPED "/document-creation-workflow.json");
+    wt_workflow_t *wf = load("document-creation-workflow.json");
     if (wf == NULL)
         return;
     const char *standard = "phase-0-triage phase-1-analyze phase-2-requirements phase-3-plan "
@@ -154,7 +155,7 @@ test_condition_operators(void)
 static void
 test_skipped_steps_recorded(void)
 {
-    wt_workflow_t *wf = load(SHIPPED "/document-creation-workflow.json");
+    wt_workflow_t *wf = load("document-creation-workflow.json");
     if (wf == NULL)
         return;
     wt_wfrun_t *run = wt_wfrun_new(wf, NULL, NULL);
@@ -181,7 +182,7 @@ test_skipped_steps_recorded(void)
 static void
 test_output_required_is_prompt_text(void)
 {
-    wt_workflow_t *wf = load(SHIPPED "/adaptive-ticket-creation.json");
+    wt_workflow_t *wf = load("adaptive-ticket-creation.json");
     if (wf == NULL)
         return;
     wt_wfrun_t *run = wt_wfrun_new(wf, NULL, NULL);
@@ -207,7 +208,7 @@ test_output_required_is_prompt_text(void)
 static void
 test_assessment_gate_single(void)
 {
-    wt_workflow_t *wf = load(SHIPPED "/test-artifact-loop-control.json");
+    wt_workflow_t *wf = load("test-artifact-loop-control.json");
     if (wf == NULL)
         return;
     wt_wfrun_t *run = wt_wfrun_new(wf, NULL, NULL);
@@ -260,7 +261,7 @@ test_assessment_gate_single(void)
 static void
 test_assessment_gate_multi(void)
 {
-    wt_workflow_t *wf = load(SHIPPED "/mr-review-workflow.agentic.v2.json");
+    wt_workflow_t *wf = load("mr-review-workflow.agentic.v2.json");
     if (wf == NULL)
         return;
     wt_wfrun_t *run = wt_wfrun_new(wf, NULL, NULL);
@@ -316,7 +317,7 @@ test_assessment_gate_multi(void)
 static void
 test_validation_criteria(void)
 {
-    wt_workflow_t *wf = load(SHIPPED "/scoped-documentation-workflow.json");
+    wt_workflow_t *wf = load("scoped-documentation-workflow.json");
     if (wf == NULL)
         return;
     wt_wfrun_t *run = wt_wfrun_new(wf, NULL, NULL);
@@ -375,6 +376,124 @@ test_templates_and_fragments(void)
     wt_workflow_destroy(&wf);
 }
 
+/* Walks a workflow as walk() does and returns the rendered prompt of the
+ * first visit of step `id` (NULL when the run never reaches it). */
+static char *
+render_at(const wt_workflow_t *wf, const char *ctx_json, const char *id)
+{
+    char *text = NULL;
+    wt_wfrun_t *run = wt_wfrun_new(wf, NULL, NULL);
+    for (int i = 0; i < 50 && !wt_wfrun_done(run) && text == NULL; i++) {
+        if (strcmp(wt_wfrun_step_id(run), id) == 0) {
+            text = wt_wfrun_render_step(run);
+            break;
+        }
+        json_t *args = json_pack("{s:s}", "notes", NOTES);
+        if (i == 0)
+            json_object_set_new(args, "context", json_loads(ctx_json, 0, NULL));
+        if (complete(run, args, NULL, 0) != 0)
+            break;
+    }
+    wt_wfrun_destroy(&run);
+    return text;
+}
+
+/* Point 4, from a fixture step: document-creation-workflow's phase-3-plan
+ * carries a promptFragment whose `when` is docComplexity equals "Complex";
+ * WorkRail appends its text when the condition holds (lenient equals, so
+ * "complex" too) and leaves it out otherwise. */
+static void
+test_fixture_prompt_fragment(void)
+{
+    wt_workflow_t *wf = load("document-creation-workflow.json");
+    if (wf == NULL)
+        return;
+    const char *frag = "For Complex documentation, also include: integration strategy";
+    char *complex = render_at(wf, "{\"docComplexity\":\"complex\"}", "phase-3-plan");
+    char *standard = render_at(wf, "{\"docComplexity\":\"Standard\"}", "phase-3-plan");
+    WT_CHECK(complex != NULL && standard != NULL);
+    WT_CHECK(complex && strstr(complex, "Create a content plan for this documentation") != NULL);
+    WT_CHECK(complex && strstr(complex, frag) != NULL);
+    WT_CHECK(standard && strstr(standard, "Create a content plan for this documentation") != NULL);
+    WT_CHECK(standard && strstr(standard, frag) == NULL);
+    free(complex);
+    free(standard);
+    wt_workflow_destroy(&wf);
+}
+
+/* Point 4, from a fixture step: coding-task-workflow-agentic.json's slice
+ * loop (forEach over `slices`, itemVar currentSlice, indexVar sliceIndex)
+ * run as written with two slices: the titles `IMPLEMENT: Slice
+ * {{sliceIndex}}` and `VERIFY: Slice {{sliceIndex}}` and the prompt's
+ * `{{currentSlice.name}}` render with the loop's values (index from 0, as
+ * WorkRail's loop context sets it). */
+static void
+test_fixture_slice_template(void)
+{
+    char path[512];
+    json_t *file = json_load_file(
+        wt_test_workrail_file(path, sizeof path, "coding-task-workflow-agentic.json"), 0, NULL);
+    WT_CHECK(file != NULL);
+    json_t *loop = NULL, *st;
+    size_t i;
+    json_array_foreach(json_object_get(file, "steps"), i, st)
+    {
+        if (strcmp(json_string_value(json_object_get(st, "id")), "phase-7-implement-slices") == 0)
+            loop = st;
+    }
+    WT_CHECK(loop != NULL);
+    if (loop == NULL) {
+        json_decref(file);
+        return;
+    }
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:s,s:[O]}", "id", "slices", "name", "slices", "version",
+                            "1", "description", "the fixture's slice loop", "steps", loop);
+    char *text = json_dumps(doc, 0);
+    json_decref(doc);
+    json_decref(file);
+    wt_err_t err = {0};
+    wt_workflow_t *wf = wt_workflow_parse(text, strlen(text), "slices.json", &err);
+    free(text);
+    WT_CHECK(wf != NULL);
+    if (wf == NULL) {
+        fprintf(stderr, "  %s\n", err.msg);
+        return;
+    }
+    json_t *ctx = json_loads("{\"taskComplexity\":\"Medium\",\"slices\":[{\"name\":\"parser\"},"
+                             "{\"name\":\"renderer\"}]}",
+                             0, NULL);
+    wt_wfrun_t *run = wt_wfrun_new(wf, ctx, NULL);
+    json_decref(ctx);
+    char seen[8192] = "";
+    int implement = 0, raw = 0;
+    for (int n = 0; n < 30 && !wt_wfrun_done(run); n++) {
+        char *out = wt_wfrun_render_step(run);
+        raw += strstr(out, "{{sliceIndex}}") != NULL || strstr(out, "{{currentSlice") != NULL;
+        const char *h = strstr(out, "# Step: ");
+        size_t len = strlen(seen);
+        if (h && len < sizeof seen - 200)
+            snprintf(seen + len, sizeof seen - len, "%.*s\n", (int)strcspn(h, "\n"), h);
+        if (strcmp(wt_wfrun_step_id(run), "phase-slice-prep") == 0)
+            WT_CHECK(strstr(out, implement == 0
+                                     ? "Prepare to implement slice `parser`."
+                                     : "Prepare to implement slice `renderer`.") != NULL);
+        implement += strcmp(wt_wfrun_step_id(run), "phase-7b-implement") == 0;
+        free(out);
+        WT_CHECK(complete(run, json_pack("{s:s}", "notes", NOTES), NULL, 0) == 0);
+    }
+    WT_CHECK(wt_wfrun_done(run));
+    WT_CHECK(implement == 2);
+    WT_CHECK(raw == 0);
+    WT_CHECK(strstr(seen, "# Step: IMPLEMENT: Slice 0 (id: phase-7b-implement)\n"
+                          "# Step: VERIFY: Slice 0 (id: phase-7c-verify)\n") != NULL);
+    WT_CHECK(strstr(seen, "# Step: IMPLEMENT: Slice 1 (id: phase-7b-implement)\n"
+                          "# Step: VERIFY: Slice 1 (id: phase-7c-verify)\n") != NULL);
+    if (raw || strstr(seen, "Slice 1 (id: phase-7c") == NULL)
+        fprintf(stderr, "  headings seen:\n%s", seen);
+    wt_wfrun_destroy(&run);
+    wt_workflow_destroy(&wf);
+}
+
 /* Point 4: an unknown reference is a load error naming it, as in WorkRail. */
 static void
 test_unknown_ref(void)
@@ -398,8 +517,9 @@ static void
 test_template_call_expansion(void)
 {
     wt_workflow_set_t *set = wt_workflow_set_new();
-    int n = wt_workflow_set_load_dir(set, SHIPPED "/templates", NULL, NULL);
-    WT_CHECK(n == 2);
+    char dir[512];
+    int n = wt_workflow_set_load_dir(set, wt_test_workrail_file(dir, sizeof dir, ""), NULL, NULL);
+    WT_CHECK(n >= 2);
     const wt_workflow_t *wf = wt_workflow_set_get(set, "routine-injection-example");
     WT_CHECK(wf != NULL);
     if (wf == NULL) {
@@ -433,5 +553,6 @@ test_template_call_expansion(void)
 WT_TEST_MAIN(WT_TEST(test_template_call_expansion), WT_TEST(test_unknown_ref),
              WT_TEST(test_output_required_is_prompt_text), WT_TEST(test_assessment_gate_single),
              WT_TEST(test_assessment_gate_multi), WT_TEST(test_validation_criteria),
-             WT_TEST(test_templates_and_fragments), WT_TEST(test_conditions_answer_case),
+             WT_TEST(test_templates_and_fragments), WT_TEST(test_fixture_prompt_fragment),
+             WT_TEST(test_fixture_slice_template), WT_TEST(test_conditions_answer_case),
              WT_TEST(test_condition_operators), WT_TEST(test_skipped_steps_recorded))

@@ -10,7 +10,8 @@
  * removed when it ends; any other ending leaves an empty-ish record file
  * <root>/.ended/<sid> (holding the repo path of a worktree) whose mtime is
  * the end, and the worker's periodic prune removes workspace and record once
- * --keep-days have passed. The record, not the directory's own mtime, is
+ * --keep-days have passed (with the branch worktrain/<sid> when the
+ * worktree came from the worker's mirror). The record, not the directory's own mtime, is
  * what prune trusts: a directory without one belongs to a session that is
  * running (here or on another worker sharing the root) and is never
  * touched. Trees are removed with nftw(FTW_DEPTH | FTW_PHYS), so a symlink
@@ -34,7 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define ENDED_DIR ".ended" /* retention records under the root; never a session id */
+#define ENDED_DIR   ".ended"   /* retention records under the root; never a session id */
+#define MIRRORS_DIR ".mirrors" /* wt_repo's bare mirrors under the root */
 
 /* mkdir -p. */
 static int
@@ -207,6 +209,18 @@ prune_one(const char *root, const char *sid, const char *rec, wt_err_t *err)
     if (repo[0]) { /* forget the worktree's metadata in its repo (best effort) */
         char *prune[] = {"-C", repo, "worktree", "prune", NULL};
         wt_workspace_git(prune, why, sizeof why);
+        /* In a worker's own mirror (DESIGN.md 15) the branch worktrain/<sid>
+         * of a session that was never delivered goes too: it was kept for
+         * inspection only. A user's repository keeps its branches. */
+        char mirrors[PATH_MAX], branch[96];
+        snprintf(mirrors, sizeof mirrors, "%s/" MIRRORS_DIR "/", root);
+        snprintf(branch, sizeof branch, "worktrain/%s", sid);
+        if (strncmp(repo, mirrors, strlen(mirrors)) == 0) {
+            char *del[] = {"-C", repo, "branch", "-q", "-D", branch, NULL};
+            if (wt_workspace_git(del, why, sizeof why) != 0 && !strstr(why, "not found"))
+                return wt_err_set(err, WT_EIO, "cannot delete branch %s in '%s': %s", branch, repo,
+                                  why);
+        }
     }
     if (unlink(rec) != 0 && errno != ENOENT)
         return wt_err_sys(err, "cannot remove '%s'", rec);

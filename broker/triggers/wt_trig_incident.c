@@ -175,8 +175,44 @@ incident_open(wt_trig_incident_t *self, const wt_trigger_t *t, const char *key, 
     return 0;
 }
 
+#define RUN_TELL_MAX 200 /* sessions of one pipeline run told of a resolution */
+
+/* Tells session target that incident key resolved: alert_resolved on its
+ * own stream and on wt:events, and the operator message, in one script
+ * that refuses an ended session (both or neither). run: the pipeline run
+ * it is told through, or NULL. *told becomes 1 when it was told; -1 only
+ * on a Redis error (the sender retries). */
+static int
+tell_resolved(wt_trig_incident_t *self, const wt_trigger_t *t, const char *key, const char *target,
+              const char *run, const char *message, json_t *detail, int *told, wt_err_t *err)
+{
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:O}", "trigger", t->id, "provider",
+                           wt_trigger_provider_name(t->provider), "session", target, "incident",
+                           key, "detail", detail ? detail : json_null());
+    if (run)
+        json_object_set_new(ev, "run", json_string(run));
+    char *data = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    wt_err_t te = {0};
+    int rc = wt_store_tell_event(&self->store, target, message, "alert_resolved", data, &te);
+    free(data);
+    if (rc == 0)
+        *told = 1;
+    else if (te.code == WT_ESTALE || te.code == WT_ENOTFOUND)
+        ; /* ended (or in between): nothing to tell */
+    else if (te.code == WT_ELIMIT || te.code == WT_EINVAL)
+        wt_log_warn("trigger %s: cannot tell session %s: %s", t->id, target, te.msg);
+    else
+        return wt_err_set(err, te.code, "%s", te.msg);
+    return 0;
+}
+
 /* Tells incident key's session that it resolved, when that session is
- * still queued or running and was not told before. *told 1 when it was. */
+ * still queued or running and was not told before. When the session is a
+ * phase of a pipeline run (worktrain run --adopt, e.g. the triage phase of
+ * triage-incident), every queued or running session of that run is told
+ * instead: the incident is being worked on there now. *told 1 when some
+ * session was told. */
 static int
 incident_close(wt_trig_incident_t *self, const wt_trigger_t *t, const char *key,
                const char *message, json_t *detail, char *sid, size_t cap, int *told, wt_err_t *err)
@@ -198,35 +234,29 @@ incident_close(wt_trig_incident_t *self, const wt_trigger_t *t, const char *key,
     if (!known)
         return 0;
     wt_store_key(&self->store, hk, sizeof hk, "session:%s", sid);
-    if ((r = wt_redis_command(self->redis, err, "HGET %s status", hk)) == NULL)
+    if ((r = wt_redis_command(self->redis, err, "HGET %s run", hk)) == NULL)
         return -1;
-    int live = r->type == REDIS_REPLY_STRING &&
-               (strcmp(r->str, "queued") == 0 || strcmp(r->str, "running") == 0);
+    char run[64] = "";
+    if (r->type == REDIS_REPLY_STRING && r->len > 0 && r->len < sizeof run)
+        snprintf(run, sizeof run, "%s", r->str);
     freeReplyObject(r);
-    if (live) {
-        json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:O}", "trigger", t->id, "provider",
-                               wt_trigger_provider_name(t->provider), "session", sid, "incident",
-                               key, "detail", detail ? detail : json_null());
-        char *data = json_dumps(ev, JSON_COMPACT);
-        json_decref(ev);
-        char ek[128];
-        wt_store_key(&self->store, ek, sizeof ek, "events");
-        r = wt_redis_command(self->redis, err,
-                             "XADD %s MAXLEN ~ %d * type alert_resolved session %s data %s", ek,
-                             WT_STORE_EVENTS_CAP, sid, data);
-        free(data);
-        if (r == NULL)
+    if (run[0] == '\0') {
+        if (tell_resolved(self, t, key, sid, NULL, message, detail, told, err) != 0)
             return -1;
+    } else {
+        char rk[160];
+        wt_store_key(&self->store, rk, sizeof rk, "run:%s:sessions", run);
+        if ((r = wt_redis_command(self->redis, err, "ZRANGE %s 0 %d", rk, RUN_TELL_MAX - 1)) ==
+            NULL)
+            return -1;
+        int rc = 0;
+        for (size_t i = 0; rc == 0 && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+            if (r->element[i]->type == REDIS_REPLY_STRING)
+                rc = tell_resolved(self, t, key, r->element[i]->str, run, message, detail, told,
+                                   err);
         freeReplyObject(r);
-        wt_err_t te = {0};
-        if (wt_store_tell(&self->store, sid, message, &te) == 0)
-            *told = 1;
-        else if (te.code == WT_ESTALE || te.code == WT_ENOTFOUND)
-            ; /* it ended in between: nothing to tell */
-        else if (te.code == WT_ELIMIT || te.code == WT_EINVAL)
-            wt_log_warn("trigger %s: cannot tell session %s: %s", t->id, sid, te.msg);
-        else
-            return wt_err_set(err, te.code, "%s", te.msg); /* Redis: the sender retries */
+        if (rc != 0)
+            return -1;
     }
     if ((r = wt_redis_command(self->redis, err, "HSET %s resolved 1", mk)) == NULL)
         return -1;

@@ -30,9 +30,11 @@ def need(tool, package):
 
 
 def run(argv, timeout=120, **kw):
-    """Runs argv; returns the CompletedProcess (text, both streams captured)."""
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL, **kw)
+    """Runs argv; returns the CompletedProcess (text, both streams captured;
+    stdin is input= when given, else /dev/null)."""
+    if "input" not in kw:
+        kw["stdin"] = subprocess.DEVNULL
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)
 
 
 def clean(check, r, what):

@@ -150,6 +150,11 @@ receivers:
         check(sorted(e["session"] for e in r) == sorted(sids) and
               all(e["provider"] == "alertmanager" for e in r),
               "one alert_resolved per running session (%r)" % [e["session"] for e in r])
+        for s in sids:
+            own = [d for _, t, d, _ in fleet.events(s) if t == "alert_resolved"]
+            check(len(own) == 1 and own[0].get("session") == s and
+                  own[0].get("provider") == "alertmanager",
+                  "session %s: alert_resolved on its own event stream (%r)" % (s, own))
         check(len(fired(fleet)) == 2, "no session started by the resolution")
 
         # Release the LLM: each session's next request carries the resolution.

@@ -313,7 +313,7 @@ def main():
     if not os.path.exists(CHROMIUM):
         print("SKIP: %s is not installed (`make test` installs it with "
               "WT_WITH_BROWSER=1 deploy/install-deps.sh)" % CHROMIUM, flush=True)
-        sys.exit(0)
+        sys.exit(77)
     stale = os.path.join(ARTIFACTS, "console-failure.png")
     if os.path.exists(stale):
         os.remove(stale)

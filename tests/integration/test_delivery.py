@@ -5,8 +5,9 @@ three commits with the step titles and the WorkTrain-Session trailer, the
 branch pushed, one draft PR on the fake GitHub whose body holds the notes;
 the same against the fake GitLab (a "Draft:" merge request). The forge
 answering 500, 403 with X-RateLimit-Reset and 422 "already exists" is
-retried or recognised, never two PRs. Failed, cancelled and stuck sessions
-push nothing and open nothing. Tokens appear nowhere in Redis, logs,
+retried or recognised, never two PRs. Failed, cancelled, stuck and
+timed-out sessions push nothing and open nothing; their worktrees and mirror
+branches stay. Tokens appear nowhere in Redis, logs,
 /proc/*/cmdline or the tool environment."""
 import glob
 import json
@@ -72,6 +73,8 @@ def main():
         pr = items[0] if items else {}
         check("NOTES-ONE" in pr.get("body", "") and "NOTES-THREE" in pr.get("body", "")
               and sid in pr.get("body", ""), "the PR body holds the notes and the session id")
+        check('"summary": "two files"' in pr.get("body", ""),
+              "the PR body holds the session's output (its final context)")
         check(pr.get("_draft") is True and pr.get("_head_ref") == branch and
               pr.get("title") == "Add a greeting", "a draft PR from the branch titled by the goal")
         check(sorted(lb["name"] for lb in pr.get("labels", [])) == ["bot", "worktrain"],
@@ -87,8 +90,13 @@ def main():
               "delivery_completed {branch, commit, url, number}: %r" % data)
         kinds = [f.get("kind") for _, f in fleet.r.xrange("wt:inbox")]
         check("delivery" in kinds, "the delivery is in the inbox")
-        check(not os.path.exists(os.path.join(fleet.dir, "ws", sid)),
-              "the delivered worktree is removed")
+        # delivery_completed is recorded before the worktree goes: wait for it.
+        gone = os.path.join(fleet.dir, "ws", sid)
+        try:
+            fleet.wait_for(lambda: not os.path.exists(gone), 30, "worktree removed")
+        except Exception:
+            pass
+        check(not os.path.exists(gone), "the delivered worktree is removed")
 
         # 2. GitLab: the same as a "Draft:" merge request.
         sid2 = spawn(fleet, "Add a greeting on GitLab", url, "--forge", "gitlab",
@@ -167,21 +175,30 @@ def main():
                           "acme/app")
         stuck = spawn(fleet, "STUCK for ever", url, "--forge", "github", "--forge-project",
                       "acme/app")
+        timed_out = spawn(fleet, "SLOW past its time", url, "--forge", "github",
+                          "--forge-project", "acme/app", "--timeout", "1s")
         fleet.wait_for(lambda: fleet.r.hget("wt:session:%s" % cancelled, "status") == "running",
                        30, "running")
         r = fleet.run_cli("cancel", cancelled)
         check(r.returncode == 0, "cancel accepted: %s" % r.stderr.strip())
-        fleet.wait_completed([failed, cancelled, stuck], 60)
-        for s in (failed, cancelled, stuck):
+        unfinished = (failed, cancelled, stuck, timed_out)
+        fleet.wait_completed(list(unfinished), 60)
+        for s in unfinished:
             wait_for_state(fleet, s, "skipped")
-        outs = [fleet.r.hget("wt:session:%s" % s, "outcome") for s in (failed, cancelled, stuck)]
-        check(outs[1] == "cancelled" and "success" not in outs, "outcomes %r" % outs)
+        outs = [fleet.r.hget("wt:session:%s" % s, "outcome") for s in unfinished]
+        check(outs[1] == "cancelled" and outs[3] == "timeout" and "success" not in outs,
+              "outcomes %r" % outs)
         heads = git("--git-dir", bare, "for-each-ref", "--format=%(refname)")
-        check(all(s not in heads for s in (failed, cancelled, stuck)),
-              "no branch pushed for failed/cancelled/stuck sessions")
+        check(all(s not in heads for s in unfinished),
+              "no branch pushed for failed/cancelled/stuck/timed-out sessions")
         check(len(prs(gh_base)) == 4, "no PR opened for them")
-        check(all(os.path.isdir(os.path.join(fleet.dir, "ws", s)) for s in (failed, stuck)),
+        check(all(os.path.isdir(os.path.join(fleet.dir, "ws", s)) for s in unfinished),
               "their worktrees stay for inspection")
+        mirror = glob.glob(fleet.dir + "/ws/.mirrors/*.git")
+        local = git("--git-dir", mirror[0], "for-each-ref", "--format=%(refname)",
+                    "refs/heads/worktrain/") if len(mirror) == 1 else ""
+        check(all(("refs/heads/worktrain/%s" % s) in local for s in unfinished),
+              "their branches stay in the worker's mirror (until --keep-days)")
         c.close()
 
         # 5. Tokens nowhere: Redis, logs, argv of every process, the tool environment.

@@ -12,12 +12,18 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from deliverkit import TOKEN, control, make_remote, remote_log, start_forge  # noqa: E402
+from deliverkit import TOKEN, control, git, make_remote, remote_log, start_forge  # noqa: E402
 from test_pipelines_bundled import Receiver, hook_env  # noqa: E402
 from wtfleet import SCRIPTS, Check, Fleet  # noqa: E402
 
 
-def script(path):
+# The file the coding-task writes: a line naming its session and 3,000 more,
+# so its diff is larger than the 32 KiB a review's context gets.
+CONTENT = "the change for {{session}}\n" + "".join(
+    "line %05d of a large generated file\n" % i for i in range(3000))
+
+
+def script(path, content=CONTENT):
     """tests/scripts/pipelines.json, with coding-task writing a file in its
     implement step (so the delivered branch has a change)."""
     with open(os.path.join(SCRIPTS, "pipelines.json")) as f:
@@ -25,10 +31,15 @@ def script(path):
     for s in doc["scripts"]:
         if s.get("when", {}).get("workflow") == "coding-task":
             s["replies"].insert(1, {"tool_calls": [{"name": "Write", "input": {
-                "path": "feature.txt", "content": "the change for {{session}}\n"}}]})
+                "path": "feature.txt", "content": content}}]})
     with open(path, "w") as f:
         json.dump(doc, f)
     return path
+
+
+def brief(dl):
+    """A delivery for a message: the diff shortened."""
+    return dict(dl, diff=(dl.get("diff") or "")[:120])
 
 
 def run(fleet, env, *args):
@@ -62,7 +73,7 @@ def main():
         dl = ph.get("code", {}).get("delivery") or {}
         items = control(gh_base, "/_control/items")
         check(dl.get("state") == "done" and dl.get("url") and len(items) == 1 and
-              items[0]["html_url"] == dl["url"], "run --json shows the code phase's PR: %r" % dl)
+              items[0]["html_url"] == dl["url"], "run --json shows the code phase's PR: %r" % brief(dl))
         sid = ph.get("code", {}).get("session")
         log = remote_log(bare, "worktrain/%s" % sid)
         check(any(("WorkTrain-Session: %s" % sid) in e[1] for e in log) and len(log) >= 2,
@@ -72,12 +83,29 @@ def main():
         check(ctx.get("prUrl") == dl.get("url") and ctx.get("branch") == "worktrain/%s" % sid,
               "the review phase gets prUrl and branch: %r" % {k: ctx.get(k) for k in
                                                                ("prUrl", "branch")})
+        diff = ctx.get("diff") or ""
+        check("feature.txt" in diff and ("+the change for %s" % sid) in diff and
+              diff == dl.get("diff"),
+              "the review phase gets the pushed diff (and run --json shows it): %r" % diff[:300])
+        check(30000 < len(diff.encode()) <= 32768 and "diff truncated to 32768 of" in diff,
+              "the diff is cut to 32 KiB with a note (%d bytes): %r" %
+              (len(diff.encode()), diff[-160:]))
+        n = len(git("--git-dir", bare, "show", "worktrain/%s:feature.txt" % sid).splitlines())
+        check(n == 3001, "the pushed branch has the whole file (%d lines)" % n)
 
         r, rep = run(fleet, env, "fix-bug", "--goal", "the parser drops the last line", *dv)
         ph = {p["id"]: p for p in (rep or {}).get("phases", [])}
         dl = ph.get("fix", {}).get("delivery") or {}
         check(dl.get("state") == "done" and len(control(gh_base, "/_control/items")) == 2,
-              "fix-bug delivers its fix as a PR: %r" % dl)
+              "fix-bug delivers its fix as a PR: %r" % brief(dl))
+        fsid = ph.get("fix", {}).get("session")
+        rsid = ph.get("review", {}).get("session")
+        ctx = json.loads(fleet.r.hget("wt:session:%s" % rsid, "context") or "{}") if rsid else {}
+        check(ctx.get("prUrl") == dl.get("url") and
+              ("+the change for %s" % fsid) in (ctx.get("diff") or ""),
+              "fix-bug's review gets the PR URL and the diff: %r" %
+              {k: (ctx.get(k) or "")[:200] for k in ("prUrl", "diff")})
+
 
         r, rep = run(fleet, env, "implement-feature", "--goal", "small: no repo given")
         ph = {p["id"]: p for p in (rep or {}).get("phases", [])}

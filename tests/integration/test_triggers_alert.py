@@ -6,7 +6,8 @@ scripted worker (DESIGN.md section 18):
   goal templated from $.labels, $.annotations, $.startsAt and
   $group.commonLabels; the same payload sent again (Alertmanager's
   repeat_interval) starts nothing; a resolved alert whose session runs gets
-  an alert_resolved event and an operator message the agent receives
+  an alert_resolved event (on wt:events and on the session's own event
+  stream) and an operator message the agent receives
   (message_received) in its next LLM request (the fake LLM holds the turn in
   flight, so the session is running when the resolution arrives); told once; a resolved alert with
   no session starts nothing; the same alert firing again later (new
@@ -265,6 +266,10 @@ def main():
         st, j, _ = web.post("/webhook/pd", resd, {"X-PagerDuty-Signature": pd_sig(resd, PD_NEW)})
         check(st == 200 and j.get("session") == spd and j.get("resolved_told") is True,
               "incident.resolved told to its (queued) session (%s %s)" % (st, j))
+        own = [d for _, t, d, _ in fleet.events(spd) if t == "alert_resolved"]
+        check(len(own) == 1 and own[0].get("provider") == "pagerduty" and
+              own[0].get("incident") == "Q2MAGRBEXN1UYE",
+              "alert_resolved on the queued PD session's own event stream (%r)" % own)
 
         # --- the resolution reaches a running session ---
         # Every session's first LLM request is held at the fake, so alert a's
@@ -284,6 +289,10 @@ def main():
         ev = [e for e in resolved_events(fleet) if e.get("session") == sa]
         check(len(ev) == 1 and ev[0]["trigger"] == "am" and ev[0]["provider"] == "alertmanager"
               and ev[0]["incident"] == "a1b2c3d4e5f60718", "alert_resolved event (%r)" % ev)
+        own = [(d, ep) for _, t, d, ep in fleet.events(sa) if t == "alert_resolved"]
+        check(len(own) == 1 and own[0][0].get("incident") == "a1b2c3d4e5f60718" and
+              own[0][0].get("session") == sa and own[0][1] is not None,
+              "alert_resolved on the running session's own event stream (%r)" % own)
         check(not any("has resolved" in texts(q) for q in wait_requests(base, len(live), 1)),
               "no request in flight carries it")
         control(base, "/_control/script", [cs("looked")] * len(live) +
@@ -299,6 +308,8 @@ def main():
         st, j, _ = web.post("/webhook/am", res, auth)
         check(st == 200 and j.get("resolved_told") == 0 and j.get("ignored") == 1,
               "a repeated resolution is not told twice (%s)" % j)
+        check(len([1 for _, t, _, _ in fleet.events(sa) if t == "alert_resolved"]) == 1,
+              "the repeated resolution adds no alert_resolved to the session")
 
         got = wait_event(fleet, spd, "message_received")
         check("Incident Q2MAGRBEXN1UYE - Disk full on db1 was resolved" in got.get("message", ""),

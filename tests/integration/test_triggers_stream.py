@@ -4,7 +4,8 @@ section 18):
 - a dead consumer's 30 pending entries, half of them already spawned with
   their entry-id key, are claimed: no session twice;
 - 2,000 entries (JSON `payload` fields and flat fields) plus malformed ones
-  are pushed while the broker is killed -9 twice mid-stream and restarted:
+  are pushed while the broker is killed -9 twice mid-stream and restarted
+  (100 good entries and a malformed one each time while it is dead):
   every good entry becomes exactly one session (its goal names the entry,
   none twice), the pending entries of the killed brokers are claimed again
   (XAUTOCLAIM), the malformed ones (payload not JSON, no goal) are in
@@ -33,6 +34,19 @@ def ping(r):
 N = 2000
 BAD = 20
 PRE = 30  # entries a previous broker left pending
+DOWN = 100  # entries pushed while the broker is dead, after each kill
+
+
+def entry(i):
+    """Good entry i: every 10th with flat fields, the others a JSON payload."""
+    if i % 10 == 3:
+        return {"task": "job %d" % i, "n": str(i)}
+    return {"payload": '{"task": "job %d", "n": %d}' % (i, i)}
+
+
+def bad_entry(b, i):
+    """Malformed entry b: payload not JSON (odd b) or no task (empty goal)."""
+    return {"payload": '{"task": "broken' if b % 2 else '{"n": %d}' % i, "k": "bad-%d" % b}
 
 TRIGGERS = """\
 triggers:
@@ -99,17 +113,15 @@ def main():
 
         # The producer: good entries (every 10th with flat fields) and, mixed in,
         # malformed ones (payload not JSON; no task -> empty goal).
+        # The last 2 x DOWN good entries (and two bad ones) are pushed while the
+        # broker is dead, between each kill and the restart.
         def produce():
             pipe = fleet.r.pipeline(transaction=False)
             bad = 0
-            for i in range(PRE, N):
-                if i % 10 == 3:
-                    pipe.xadd("jobs:in", {"task": "job %d" % i, "n": str(i)})
-                else:
-                    pipe.xadd("jobs:in", {"payload": '{"task": "job %d", "n": %d}' % (i, i)})
-                if i % (N // BAD) == 37 and bad < BAD:
-                    pipe.xadd("jobs:in", {"payload": '{"task": "broken' if bad % 2 else
-                                          '{"n": %d}' % i, "k": "bad-%d" % bad})
+            for i in range(PRE, N - 2 * DOWN):
+                pipe.xadd("jobs:in", entry(i))
+                if i % (N // BAD) == 37 and bad < BAD - 2:
+                    pipe.xadd("jobs:in", bad_entry(bad, i))
                     bad += 1
                 if i % 50 == 49:
                     pipe.execute()
@@ -118,6 +130,7 @@ def main():
 
         th = threading.Thread(target=produce)
         th.start()
+        pending_at_kill = []
         for kill in range(2):
             # kill -9 once the broker has started sessions since its (re)start
             base = fleet.r.zcard("wt:sessions")
@@ -126,8 +139,18 @@ def main():
             fleet.kill("broker")
             fleet.procs["broker"].wait(10)
             pending = fleet.r.xpending("jobs:in", "worktrain")["pending"]
+            pending_at_kill.append(pending)
             print("kill -9 #%d at %d sessions, %d entries pending, %d in the stream" %
                   (kill + 1, fleet.r.zcard("wt:sessions"), pending, fleet.r.xlen("jobs:in")))
+            first = N - 2 * DOWN + kill * DOWN
+            pipe = fleet.r.pipeline(transaction=False)
+            for i in range(first, first + DOWN):
+                pipe.xadd("jobs:in", entry(i))
+            pipe.xadd("jobs:in", bad_entry(BAD - 2 + kill, first))
+            pipe.execute()
+            check(fleet.procs["broker"].poll() is not None,
+                  "entries %d..%d pushed while the broker is dead (kill %d)"
+                  % (first, first + DOWN - 1, kill + 1))
             fleet.start_broker(*args)
         th.join(60)
         try:
@@ -166,6 +189,12 @@ def main():
         claimed = [ln for ln in m.splitlines()
                    if ln.startswith('wt_stream_entries_total{trigger="jobs",outcome="claimed"}')]
         print("after the restarts:", claimed)
+        # the entries the second broker held when killed were only acknowledged
+        # after the third one took them over
+        n_claimed = int(float(claimed[0].split()[-1])) if claimed else 0
+        check(n_claimed >= pending_at_kill[1],
+              "the last broker claimed the %d entries the killed one left pending (%d)"
+              % (pending_at_kill[1], n_claimed))
 
         # source.redis: entries on another Redis; sessions in the fleet's.
         for i in range(5):

@@ -2,15 +2,15 @@
 at once with FILE:LINE:COL, an unset $NAME named, workflow ids checked with
 --workflows, and WorkRail's own triggers.yml accepted with warnings only
 (its workflow ids are WorkRail's and its workspacePath is a Mac path; with
-no list of the fleet's workflows each id is a warning). The fixture part is
-skipped when ../shared is absent."""
+no list of the fleet's workflows each id is a warning). The triggers file
+comes from ../shared when present, else from the copy in tests/fixtures."""
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wtfleet import SHARED, WORKFLOWS, Check, Fleet, free_port  # noqa: E402
+from wtfleet import WORKRAIL, WORKFLOWS, Check, Fleet, free_port  # noqa: E402
 
-FIXTURE = os.path.join(SHARED, "fixtures", "workrail-v3.37.1", "triggers.yml")
+FIXTURE = os.path.join(WORKRAIL, "triggers.yml")
 
 BROKEN = """\
 triggers:
@@ -69,19 +69,16 @@ def main():
         check(r.returncode == 0 and r.stdout.strip() == "%s: ok (1 trigger)" % good,
               "a good file is ok (%r)" % r.stdout)
 
-        if not os.path.exists(FIXTURE):
-            print("skipped: %s not present" % FIXTURE)
-        else:
-            r = fleet.run_cli("validate", "--redis", dead, FIXTURE)
-            check(r.returncode == 0 and "%s: ok (2 triggers)" % FIXTURE in r.stdout and
-                  ": error: " not in r.stdout,
-                  "WorkRail's triggers.yml validates (%r)" % r.stdout)
-            check("4:17: warning: workflowId 'coding-task-workflow-agentic' not checked"
-                  in r.stdout and "5:20: warning: workspacePath" in r.stdout,
-                  "with warnings for its workflow ids and workspacePath")
-            r = fleet.run_cli("validate", "--workflows", WORKFLOWS, FIXTURE)
-            check(r.returncode == 1 and "unknown workflowId 'mr-review-workflow-agentic'"
-                  in r.stdout, "against our workflows its ids are unknown: errors")
+        r = fleet.run_cli("validate", "--redis", dead, FIXTURE)
+        check(r.returncode == 0 and "%s: ok (2 triggers)" % FIXTURE in r.stdout and
+              ": error: " not in r.stdout,
+              "WorkRail's triggers.yml validates (%r)" % r.stdout)
+        check("4:17: warning: workflowId 'coding-task-workflow-agentic' not checked"
+              in r.stdout and "5:20: warning: workspacePath" in r.stdout,
+              "with warnings for its workflow ids and workspacePath")
+        r = fleet.run_cli("validate", "--workflows", WORKFLOWS, FIXTURE)
+        check(r.returncode == 1 and "unknown workflowId 'mr-review-workflow-agentic'"
+              in r.stdout, "against our workflows its ids are unknown: errors")
     finally:
         fleet.stop()
     check.done()

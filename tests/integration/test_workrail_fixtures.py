@@ -1,5 +1,5 @@
 # ctest-timeout: 180
-"""WorkRail's own workflow files (../shared/fixtures, MIT) run to completion
+"""WorkRail's own workflow files (MIT) run to completion
 through a real broker and worker under scripted replies: a one-step workflow
 with seven required outputs, a two-step one, a forEach loop whose body is a
 step reference, and a while loop driven by loop-control artifacts with an
@@ -7,16 +7,16 @@ assessment that demands a follow-up; document-creation-workflow with
 lower-, upper-case and padded answers (WorkRail's lenient equals) and its
 step_skipped events; then, with the worker's default
 --min-notes (50, WorkRail's daemon rule), 49-character notes are refused
-with WorkRail's message and 50 accepted. Skips cleanly when ../shared is
-absent."""
+with WorkRail's message and 50 accepted. The files come from
+../shared/fixtures when present, else from the copies in tests/fixtures."""
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wtfleet import SCRIPTS, SHARED, Check, Fleet  # noqa: E402
+from wtfleet import SCRIPTS, WORKRAIL, Check, Fleet  # noqa: E402
 
-FIXTURES = os.path.join(SHARED, "fixtures", "workrail-v3.37.1", "workflows")
+FIXTURES = os.path.join(WORKRAIL, "workflows")
 CASES = [
     ("classify-task-workflow", "fixture-classify.json", ["classify-task"]),
     ("workflow-diagnose-environment", "fixture-diagnose.json",
@@ -30,9 +30,7 @@ CASES = [
 
 def main():
     check = Check()
-    if not os.path.isdir(FIXTURES):
-        print("skipped: %s not present" % FIXTURES)
-        check.done()
+    print("WorkRail fixtures from %s" % FIXTURES)
     fleet = Fleet("fixtures")
     try:
         # validate names the file workers run for a duplicated id, and why

@@ -27,6 +27,15 @@ BIN = os.environ.get("WORKTRAIN_BIN", os.path.join(REPO, "build", "worktrain"))
 WORKFLOWS = os.path.join(REPO, "workflows")
 SCRIPTS = os.path.join(REPO, "tests", "scripts")
 SHARED = os.path.normpath(os.path.join(REPO, "..", "shared"))
+# WorkRail v3.37.1's files: the full fixture folder in ../shared when present,
+# else the copies shipped in tests/fixtures (same layout, MIT LICENSE there);
+# WT_WORKRAIL_FIXTURES=DIR picks one (to run the clean-clone case here).
+WORKRAIL = os.environ.get("WT_WORKRAIL_FIXTURES") or (
+    os.path.join(SHARED, "fixtures", "workrail-v3.37.1")
+    if os.path.isdir(os.path.join(SHARED, "fixtures", "workrail-v3.37.1", "workflows"))
+    else os.path.join(REPO, "tests", "fixtures", "workrail-v3.37.1"))
+WORKRAIL_FULL = len([f for _, _, fs in os.walk(os.path.join(WORKRAIL, "workflows"))
+                     for f in fs if f.endswith(".json")]) >= 43
 
 CMD = {"SPAWN": 0x01, "SPAWNED": 0x02, "CANCEL": 0x03, "CANCELLED": 0x04, "STATS": 0x05,
        "STATS_REPLY": 0x06, "ERROR": 0x1F}
