@@ -117,7 +117,7 @@ add_path(json_t *paths, const char *path, const char *sid)
 
 /* Paths one session wrote or edited (Write/Edit calls), added to paths
  * (path -> [sids]); the operator messages it received (tells) appended to
- * tells, cut. */
+ * tells as {ms, text} (text cut). */
 static void
 session_scan(wt_store_t *st, const char *sid, json_t *paths, json_t *tells)
 {
@@ -136,7 +136,9 @@ session_scan(wt_store_t *st, const char *sid, json_t *paths, json_t *tells)
         if (tell && json_array_size(tells) < WT_GAPS_TELLS_MAX) {
             char cut[WT_GAPS_TELL_CHARS + 1];
             snprintf(cut, sizeof cut, "%s", sget(d, "message"));
-            json_array_append_new(tells, json_string(cut));
+            json_array_append_new(
+                tells, json_pack("{s:I,s:s}", "ms",
+                                 (json_int_t)strtoll(e->element[0]->str, NULL, 10), "text", cut));
         }
         const char *tool = sget(d, "tool"), *path = sget(d, "args_summary");
         if (edit && paths && (strcmp(tool, "Write") == 0 || strcmp(tool, "Edit") == 0) && *path)
@@ -312,8 +314,8 @@ mentions(const char *text, const char *const *refs, int n)
 /* escalation_unacted: an inbox escalation (created at or after since_ms)
  * that nothing refers to: no ack entry (kind ack, field ref = the
  * escalation's entry id or run), no session created after it whose goal
- * names the entry id, its run or its session, and no operator message
- * (tell) naming them. The watchdog's own sessions do not count. */
+ * names the entry id, its run or its session, and no later operator
+ * message (tell) naming them. The watchdog's own sessions do not count. */
 static void
 find_unacted(redisReply *inbox, json_t *sessions, json_t *tells, int64_t since_ms, json_t *found)
 {
@@ -349,7 +351,8 @@ find_unacted(redisReply *inbox, json_t *sessions, json_t *tells, int64_t since_m
         {
             if (acted)
                 break;
-            acted = mentions(json_string_value(x), refs, 3);
+            acted = json_integer_value(json_object_get(x, "ms")) > at &&
+                    mentions(sget(x, "text"), refs, 3);
         }
         if (acted)
             continue;

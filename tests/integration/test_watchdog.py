@@ -4,17 +4,18 @@ the anthropic provider against the fake Messages API), over a seeded
 history in Redis:
 - planted: two failed sessions with no retry, two sessions that wrote the
   same file, two delivered PRs that changed the same file, an issue
-  reported by two sessions, an escalation nothing acted on, an idea whose
+  reported by two sessions, two escalations nothing acted on (one named
+  only by a tell sent before it was raised), an idea whose
   prerequisites (a session that succeeded, an idea marked done) are all
   done; controls: a failed session that was retried, a session editing
   another file, a PR changing another file, a one-off issue, escalations
   acted on by a later session's goal, `worktrain inbox --ack` and a tell, an idea
   waiting on a failed session, an idea ready but itself done;
-- watchdog run 1: its fleet_gaps call reports exactly the seven planted
+- watchdog run 1: its fleet_gaps call reports exactly the eight planted
   gaps, each once, and the inbox gets one `gap` entry per finding; the
   session's output carries the report and the artifact;
 - watchdog run 2 over the same history reports none of them again (nothing
-  new in the inbox, all seven counted as already reported);
+  new in the inbox, all eight counted as already reported);
 - a memory session's output `memory` becomes wt:memory, cut to 4 KiB;
 - `worktrain run --after memory`: once the pipeline run ends, a memory
   session keyed by the run starts and rewrites wt:memory;
@@ -39,7 +40,7 @@ IDS = {  # valid ULIDs (Crockford base32, 26 chars)
     "D1": "01KAAAAAAAAAAAAAAAAAAAAAD1", "D2": "01KAAAAAAAAAAAAAAAAAAAAAD2",
     "D3": "01KAAAAAAAAAAAAAAAAAAAAAD3",
 }
-ESC = {n: "%d-0" % (T0 + 8000 + k) for k, n in enumerate(("X1", "X2", "X3", "X4"))}
+ESC = {n: "%d-0" % (T0 + 8000 + k) for k, n in enumerate(("X1", "X2", "X3", "X4", "X5"))}
 IDEA = {n: "%d-0" % (T0 + 20000 + k) for k, n in enumerate(("I0", "I1", "I2", "I3"))}
 
 
@@ -64,13 +65,16 @@ def seed(r):
         r.xadd("wt:session:%s:events" % sid, {"type": "tool_call_started", "data": json.dumps(
             {"tool": "Edit" if name == "E2" else "Write", "args_summary": path})})
     # escalations (explicit ids: before the sessions that act on them)
-    for name in ("X1", "X2", "X3", "X4"):
+    for name in ("X1", "X2", "X3", "X4", "X5"):
         r.xadd("wt:inbox", {"kind": "escalation", "run": "RUN" + name, "workflow": "release",
                             "outcome": "escalation", "summary": "approve release " + name},
                id=ESC[name])
     session("A2", 9, "coding-task", "act on run RUNX2: approve it", "completed", "success")
     r.xadd("wt:session:%s:events" % IDS["E3"], {"type": "message_received", "data": json.dumps(
         {"message": "re escalation %s: approved, go ahead" % ESC["X4"]})})
+    # a tell naming RUNX5 from before X5 was raised does not act on it: X5 is a gap
+    r.xadd("wt:session:%s:events" % IDS["F2"], {"type": "message_received", "data": json.dumps(
+        {"message": "keep an eye on RUNX5"})}, id="%d-0" % (T0 + 7000))
     # PRs: D1 and D2 changed lib/db.c (no Write calls), D3 another file
     for name, i, files in (("D1", 10, "lib/db.c\nREADME.md"), ("D2", 11, "lib/db.c"),
                            ("D3", 12, "lib/other.c")):
@@ -137,7 +141,7 @@ def main():
                   cs("scanned the fleet"), final]
         planted = {"failed:" + IDS["F1"], "failed:" + IDS["F2"],
                    "issue:build cache is corrupt", "escalation:" + ESC["X1"],
-                   "idea:" + IDEA["I1"]}
+                   "escalation:" + ESC["X5"], "idea:" + IDEA["I1"]}
 
         # run 1
         control(base, "/_control/script", script)
@@ -152,9 +156,9 @@ def main():
         res = json.loads(tool_result(reqs[2]) or "{}") if len(reqs) > 2 else {}
         kinds = sorted(g["kind"] for g in res.get("new", []))
         keys = {g["key"] for g in res.get("new", [])}
-        check(kinds == ["escalation_unacted", "failed_no_followup", "failed_no_followup",
-                        "idea_ready", "repeated_issue", "same_files", "same_files"],
-              "run 1 reports the seven planted gaps (%s)" % kinds)
+        check(kinds == ["escalation_unacted", "escalation_unacted", "failed_no_followup",
+                        "failed_no_followup", "idea_ready", "repeated_issue", "same_files",
+                        "same_files"], "run 1 reports the eight planted gaps (%s)" % kinds)
         check(planted <= keys and not any(IDS["F3"] in k or "other.c" in k for k in keys),
               "exactly the planted ones: not the retried failure nor the lone edit (%s)" % keys)
         check(not any(ESC[n] in k for n in ("X2", "X3", "X4") for k in keys),
@@ -170,20 +174,21 @@ def main():
         check(sorted(db.get("sessions", [])) == sorted([IDS["D1"], IDS["D2"]]) and
               "pull/D1" in db.get("summary", "") and "pull/D2" in db.get("summary", ""),
               "same_files names lib/db.c changed by the PRs of D1 and D2 (%s)" % db.get("summary"))
-        esc = [g for g in res.get("new", []) if g["kind"] == "escalation_unacted"]
-        check(len(esc) == 1 and esc[0].get("run") == "RUNX1" and
-              "approve release X1" in esc[0]["summary"],
-              "the unacted escalation names its run and text (%s)" % esc)
+        esc = sorted((g for g in res.get("new", []) if g["kind"] == "escalation_unacted"),
+                     key=lambda g: g["key"])
+        check(len(esc) == 2 and esc[0].get("run") == "RUNX1" and
+              "approve release X1" in esc[0]["summary"] and esc[1].get("run") == "RUNX5",
+              "the unacted escalations name their run and text (%s)" % esc)
         idea = [g for g in res.get("new", []) if g["kind"] == "idea_ready"]
         check(len(idea) == 1 and idea[0].get("idea") == IDEA["I1"] and
               idea[0]["sessions"] == [IDS["E3"]],
               "the ready idea names the session that recorded it (%s)" % idea)
         gaps = gap_entries(fleet.r)
-        check(len(gaps) == 7 and len({g["key"] for g in gaps}) == 7 and
+        check(len(gaps) == 8 and len({g["key"] for g in gaps}) == 8 and
               all(g["session"] == w1 for g in gaps),
               "one gap inbox entry per finding, naming the watchdog session (%d)" % len(gaps))
-        check([g.get("run") for g in gaps if g["gap_kind"] == "escalation_unacted"] == ["RUNX1"],
-              "the escalation's gap entry carries its run")
+        check(sorted(g.get("run") for g in gaps if g["gap_kind"] == "escalation_unacted") ==
+              ["RUNX1", "RUNX5"], "the escalations' gap entries carry their run")
         out = json.loads(h.get("output") or "{}")
         check(out.get("context", {}).get("report") == report and
               out.get("artifacts", [{}])[0].get("kind") == "gap_report",
@@ -196,10 +201,10 @@ def main():
         fleet.wait_completed([w2], 60)
         reqs = requests(base)
         res2 = json.loads(tool_result(reqs[2]) or "{}") if len(reqs) > 2 else {}
-        check(res2.get("new") == [] and res2.get("already_reported") == 7,
+        check(res2.get("new") == [] and res2.get("already_reported") == 8,
               "run 2 reports none again (%s)" % res2)
-        check(len(gap_entries(fleet.r)) == 7, "no new gap inbox entries")
-        check(fleet.r.zcard("wt:gaps") == 7, "wt:gaps remembers the seven reported keys")
+        check(len(gap_entries(fleet.r)) == 8, "no new gap inbox entries")
+        check(fleet.r.zcard("wt:gaps") == 8, "wt:gaps remembers the eight reported keys")
 
         # memory: the output becomes wt:memory, bounded
         control(base, "/_control/reset", {})
