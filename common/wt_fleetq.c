@@ -693,18 +693,39 @@ wt_fleetq_memory_set(wt_store_t *st, const char *text, wt_err_t *err)
 
 /* --- the talk bundle --- */
 
+/* 1 when entry e is named by one of the acks (their ref is its id or run). */
+static int
+acked(json_t *acks, json_t *e)
+{
+    const char *id = json_string_value(json_object_get(e, "id"));
+    const char *run = json_string_value(json_object_get(e, "run"));
+    size_t i;
+    json_t *a;
+    json_array_foreach(acks, i, a)
+    {
+        const char *ref = json_string_value(json_object_get(a, "ref"));
+        if (ref && *ref && ((id && strcmp(ref, id) == 0) || (run && strcmp(ref, run) == 0)))
+            return 1;
+    }
+    return 0;
+}
+
+/* The newest n entries of kind, minus those acks (may be NULL) name. */
 static void
-bundle_inbox(wt_store_t *st, wt_buf_t *b, const char *kind, int n, const char *title)
+bundle_inbox(wt_store_t *st, wt_buf_t *b, const char *kind, int n, const char *title, json_t *acks)
 {
     json_t *j = wt_fleetq_inbox(st, kind, n, NULL, NULL);
     json_t *es = json_object_get(j, "entries");
     wt_buf_printf(b, NULL, "\n## %s\n", title);
-    if (json_array_size(es) == 0)
-        wt_buf_puts(b, "(none)\n", NULL);
-    size_t i;
+    size_t i, shown = 0;
     json_t *e;
+    json_array_foreach(es, i, e) shown += !acked(acks, e);
+    if (shown == 0)
+        wt_buf_puts(b, "(none)\n", NULL);
     json_array_foreach(es, i, e)
     {
+        if (acked(acks, e))
+            continue;
         const char *g = json_string_value(json_object_get(e, "outcome"));
         if (g == NULL)
             g = json_string_value(json_object_get(e, "severity"));
@@ -732,9 +753,12 @@ wt_fleetq_bundle(wt_store_t *st, int n, wt_err_t *err)
     wt_buf_printf(&b, NULL, "# WorkTrain fleet context (%s)\n\n## Project memory\n%s\n", iso,
                   *mem ? mem : "(none recorded yet)");
     free(mem);
-    bundle_inbox(st, &b, "completion", n, "Last completions");
-    bundle_inbox(st, &b, "escalation", 10, "Escalations");
-    bundle_inbox(st, &b, "issue", 10, "Reported issues");
+    /* open escalations: those no `worktrain inbox --ack` names */
+    json_t *acks = wt_fleetq_inbox(st, "ack", WT_FLEETQ_LIMIT_MAX, NULL, NULL);
+    bundle_inbox(st, &b, "completion", n, "Last completions", NULL);
+    bundle_inbox(st, &b, "escalation", 10, "Open escalations", json_object_get(acks, "entries"));
+    bundle_inbox(st, &b, "issue", 10, "Reported issues", NULL);
+    json_decref(acks);
     json_t *s = wt_fleetq_status(st, NULL);
     wt_buf_printf(&b, NULL, "\n## In flight (%lld queued)\n",
                   (long long)json_integer_value(json_object_get(s, "queued")));

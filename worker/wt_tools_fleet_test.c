@@ -504,6 +504,29 @@ test_gaps(void)
     json_decref(j);
 }
 
+/* The talk bundle lists open escalations: one an ack entry names is left out. */
+static void
+test_bundle_acks(void)
+{
+    char *b = wt_fleetq_bundle(&st, 10, NULL);
+    WT_CHECK(b && strstr(b, "## Open escalations") && strstr(b, "] entry 297\n"));
+    free(b);
+    redisReply *rep = wt_redis_command(r, NULL, "XREVRANGE wt:inbox + - COUNT 5000");
+    char id[48] = "";
+    for (size_t i = 0; rep && i < rep->elements && !*id; i++) {
+        const char *sum = wt_redis_field(rep->element[i]->element[1], "summary");
+        if (sum && strcmp(sum, "entry 297") == 0)
+            snprintf(id, sizeof id, "%s", rep->element[i]->element[0]->str);
+    }
+    if (rep)
+        freeReplyObject(rep);
+    WT_CHECK(*id);
+    cmd("XADD wt:inbox * kind ack ref %s summary %s", id, "handled");
+    b = wt_fleetq_bundle(&st, 10, NULL);
+    WT_CHECK(b && !strstr(b, "] entry 297\n") && strstr(b, "] entry 294\n"));
+    free(b);
+}
+
 static void
 setup(void)
 {
@@ -530,6 +553,7 @@ test_all(void)
     unsetenv("WORKTRAIN_IDEAS_FORGE"); /* filing is test_talk's, against a fake GitHub */
     test_record_idea();
     test_gaps();
+    test_bundle_acks();
     teardown();
 }
 
