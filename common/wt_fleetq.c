@@ -588,8 +588,42 @@ wt_fleetq_ideas(wt_store_t *st, int limit, wt_err_t *err)
 }
 
 int
+wt_fleetq_idea_id_ok(const char *id)
+{
+    return id && stream_id_ok(id);
+}
+
+int
+wt_fleetq_idea_done(wt_store_t *st, const char *idea, const char *session, wt_err_t *err)
+{
+    if (!wt_fleetq_idea_id_ok(idea))
+        return wt_err_set(err, WT_EINVAL,
+                          "bad idea id '%.40s' (the id record_idea returned, MS-SEQ)",
+                          idea ? idea : "");
+    char key[96], done[96], ts[24];
+    wt_store_key(st, key, sizeof key, "ideas");
+    redisReply *r = wt_redis_command(st->redis, err, "XRANGE %s %s %s", key, idea, idea);
+    if (r == NULL)
+        return -1;
+    int found = r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+    freeReplyObject(r);
+    if (!found)
+        return wt_err_set(err, WT_ENOTFOUND, "no idea %s", idea);
+    snprintf(ts, sizeof ts, "%lld", (long long)wt_clock_now_ms());
+    char *val = wt_xasprintf("%s %s", ts, session ? session : "");
+    const char *argv[] = {"HSET", wt_store_key(st, done, sizeof done, "ideas:done"), idea, val};
+    r = wt_redis_commandv(st->redis, 4, argv, NULL, err);
+    free(val);
+    if (r == NULL)
+        return -1;
+    freeReplyObject(r);
+    return 0;
+}
+
+int
 wt_fleetq_record_idea(wt_store_t *st, const char *title, const char *body, const char *tags,
-                      const char *session, char *id_out, size_t cap, wt_err_t *err)
+                      const char *requires, const char *session, char *id_out, size_t cap,
+                      wt_err_t *err)
 {
     if (empty(title) || strlen(title) > WT_FLEETQ_IDEA_TITLE)
         return wt_err_set(err, WT_EINVAL, "title must be 1..%d bytes", WT_FLEETQ_IDEA_TITLE);
@@ -597,14 +631,21 @@ wt_fleetq_record_idea(wt_store_t *st, const char *title, const char *body, const
         return wt_err_set(err, WT_EINVAL, "body must be at most %d bytes", WT_FLEETQ_IDEA_BODY);
     if (tags && strlen(tags) > 200)
         return wt_err_set(err, WT_EINVAL, "tags must be at most 200 bytes");
+    if (requires && strlen(requires) > 600)
+        return wt_err_set(err, WT_EINVAL, "requires must be at most 600 bytes");
     char key[96], ts[24];
     snprintf(ts, sizeof ts, "%lld", (long long)wt_clock_now_ms());
     wt_store_key(st, key, sizeof key, "ideas");
-    const char *argv[] = {
-        "XADD",  key,    "MAXLEN", "~",    "1000",           "*",       "title",
-        title,   "body", body,     "tags", tags ? tags : "", "session", session ? session : "",
-        "ts_ms", ts};
-    redisReply *r = wt_redis_commandv(st->redis, 16, argv, NULL, err);
+    const char *argv[] = {"XADD",     key,
+                          "MAXLEN",   "~",
+                          "1000",     "*",
+                          "title",    title,
+                          "body",     body,
+                          "tags",     tags ? tags : "",
+                          "session",  session ? session : "",
+                          "ts_ms",    ts,
+                          "requires", requires ? requires : ""};
+    redisReply *r = wt_redis_commandv(st->redis, 18, argv, NULL, err);
     if (r == NULL)
         return -1;
     if (r->type != REDIS_REPLY_STRING) {
@@ -613,9 +654,12 @@ wt_fleetq_record_idea(wt_store_t *st, const char *title, const char *body, const
     }
     wt_strlcpy(id_out, r->str, cap);
     freeReplyObject(r);
-    const char *fields[] = {"session", session ? session : "", "summary", title, "idea", id_out,
-                            "tags",    tags ? tags : ""};
-    return wt_store_inbox_add(st, "idea", 8, fields, err);
+    const char *fields[] = {"session",  session ? session : "",
+                            "summary",  title,
+                            "idea",     id_out,
+                            "tags",     tags ? tags : "",
+                            "requires", requires ? requires : ""};
+    return wt_store_inbox_add(st, "idea", 10, fields, err);
 }
 
 /* --- memory --- */
@@ -649,18 +693,39 @@ wt_fleetq_memory_set(wt_store_t *st, const char *text, wt_err_t *err)
 
 /* --- the talk bundle --- */
 
+/* 1 when entry e is named by one of the acks (their ref is its id or run). */
+static int
+acked(json_t *acks, json_t *e)
+{
+    const char *id = json_string_value(json_object_get(e, "id"));
+    const char *run = json_string_value(json_object_get(e, "run"));
+    size_t i;
+    json_t *a;
+    json_array_foreach(acks, i, a)
+    {
+        const char *ref = json_string_value(json_object_get(a, "ref"));
+        if (ref && *ref && ((id && strcmp(ref, id) == 0) || (run && strcmp(ref, run) == 0)))
+            return 1;
+    }
+    return 0;
+}
+
+/* The newest n entries of kind, minus those acks (may be NULL) name. */
 static void
-bundle_inbox(wt_store_t *st, wt_buf_t *b, const char *kind, int n, const char *title)
+bundle_inbox(wt_store_t *st, wt_buf_t *b, const char *kind, int n, const char *title, json_t *acks)
 {
     json_t *j = wt_fleetq_inbox(st, kind, n, NULL, NULL);
     json_t *es = json_object_get(j, "entries");
     wt_buf_printf(b, NULL, "\n## %s\n", title);
-    if (json_array_size(es) == 0)
-        wt_buf_puts(b, "(none)\n", NULL);
-    size_t i;
+    size_t i, shown = 0;
     json_t *e;
+    json_array_foreach(es, i, e) shown += !acked(acks, e);
+    if (shown == 0)
+        wt_buf_puts(b, "(none)\n", NULL);
     json_array_foreach(es, i, e)
     {
+        if (acked(acks, e))
+            continue;
         const char *g = json_string_value(json_object_get(e, "outcome"));
         if (g == NULL)
             g = json_string_value(json_object_get(e, "severity"));
@@ -688,9 +753,12 @@ wt_fleetq_bundle(wt_store_t *st, int n, wt_err_t *err)
     wt_buf_printf(&b, NULL, "# WorkTrain fleet context (%s)\n\n## Project memory\n%s\n", iso,
                   *mem ? mem : "(none recorded yet)");
     free(mem);
-    bundle_inbox(st, &b, "completion", n, "Last completions");
-    bundle_inbox(st, &b, "escalation", 10, "Escalations");
-    bundle_inbox(st, &b, "issue", 10, "Reported issues");
+    /* open escalations: those no `worktrain inbox --ack` names */
+    json_t *acks = wt_fleetq_inbox(st, "ack", WT_FLEETQ_LIMIT_MAX, NULL, NULL);
+    bundle_inbox(st, &b, "completion", n, "Last completions", NULL);
+    bundle_inbox(st, &b, "escalation", 10, "Open escalations", json_object_get(acks, "entries"));
+    bundle_inbox(st, &b, "issue", 10, "Reported issues", NULL);
+    json_decref(acks);
     json_t *s = wt_fleetq_status(st, NULL);
     wt_buf_printf(&b, NULL, "\n## In flight (%lld queued)\n",
                   (long long)json_integer_value(json_object_get(s, "queued")));

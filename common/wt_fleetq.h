@@ -68,9 +68,21 @@ json_t *wt_fleetq_inbox(wt_store_t *st, const char *kind, int limit, const char 
 json_t *wt_fleetq_ideas(wt_store_t *st, int limit, wt_err_t *err);
 
 /* Records an idea in <p>ideas and an inbox entry of kind idea; copies the
- * idea's stream id to id_out. WT_EINVAL for an empty or oversized title/body. */
+ * idea's stream id to id_out. requires (may be NULL or "") is a comma list
+ * of prerequisites: session ids (done = completed with outcome success) or
+ * idea ids (done = marked with wt_fleetq_idea_done); the watchdog reports an
+ * idea once all of them are done. WT_EINVAL for an empty or oversized
+ * title/body, or a requires list over 600 bytes. */
 int wt_fleetq_record_idea(wt_store_t *st, const char *title, const char *body, const char *tags,
-                          const char *session, char *id_out, size_t cap, wt_err_t *err);
+                          const char *requires, const char *session, char *id_out, size_t cap,
+                          wt_err_t *err);
+
+/* 1 when id is an idea id (a stream id, MS-SEQ). */
+int wt_fleetq_idea_id_ok(const char *id);
+
+/* Marks the idea done in <p>ideas:done (idea id -> ts_ms and session);
+ * WT_EINVAL for a bad id, WT_ENOTFOUND when no such idea is recorded. */
+int wt_fleetq_idea_done(wt_store_t *st, const char *idea, const char *session, wt_err_t *err);
 
 /* The project memory (new string, "" when none). */
 char *wt_fleetq_memory(wt_store_t *st, wt_err_t *err);

@@ -16,6 +16,7 @@
 #include "wt_cli.h"
 #include "wt_cli_common.h"
 #include "wt_cli_util.h"
+#include "wt_fleetq.h"
 
 #include <jansson.h>
 #include <limits.h>
@@ -35,7 +36,12 @@ static const char inbox_usage[] =
     "severity for an issue). --json prints an array of objects with every field\n"
     "(id, kind, session, workflow, outcome or severity, summary, ts_ms, run).\n"
     "--count N shows at most N entries (default 50); --kind K only entries of\n"
-    "kind K (completion, issue, escalation, pipeline).\n";
+    "kind K (completion, issue, escalation, pipeline, idea, gap, ack).\n"
+    "\n"
+    "worktrain inbox --ack REF [--note TEXT] acknowledges an entry: REF is an\n"
+    "entry id (the id of --json, MS-SEQ; exit 1 when no such entry) or a run or\n"
+    "session id (26-char ULID). It adds an entry of kind ack with ref REF, and\n"
+    "the watchdog no longer counts that escalation as never acted on.\n";
 
 static const char tell_usage[] =
     "usage: worktrain tell SID MESSAGE [--redis URL]\n"
@@ -50,15 +56,17 @@ typedef struct inbox_opts {
     int as_json;        /* --json */
     long long count;    /* --count */
     const char *kind;   /* --kind, or NULL for all */
+    const char *ack;    /* --ack REF, or NULL */
+    const char *note;   /* --note TEXT, or NULL */
 } inbox_opts_t;
 
 /* Returns 0, or the exit code (-1 for --help) when parsing ends the verb. */
 static int
 inbox_parse(int argc, char **argv, inbox_opts_t *o)
 {
-    static const struct option opts[] = {{"json", 0, 0, 'j'}, {"count", 1, 0, 'n'},
-                                         {"kind", 1, 0, 'k'}, {"redis", 1, 0, 'r'},
-                                         {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"json", 0, 0, 'j'}, {"count", 1, 0, 'n'}, {"kind", 1, 0, 'k'}, {"redis", 1, 0, 'r'},
+        {"ack", 1, 0, 'a'},  {"note", 1, 0, 'N'},  {"help", 0, 0, 'h'}, {0, 0, 0, 0}};
     wt_cli_conn_defaults(&o->conn);
     o->count = 50;
     int c;
@@ -81,6 +89,19 @@ inbox_parse(int argc, char **argv, inbox_opts_t *o)
         case 'r':
             snprintf(o->conn.redis, sizeof o->conn.redis, "%s", optarg);
             break;
+        case 'a':
+            if (!wt_fleetq_idea_id_ok(optarg) && !wt_fleetq_sid_ok(optarg))
+                return wt_cli_usage_error("inbox",
+                                          "bad --ack '%.60s' (an entry id MS-SEQ, or a run or "
+                                          "session id: a 26-char ULID)",
+                                          optarg);
+            o->ack = optarg;
+            break;
+        case 'N':
+            if (strlen(optarg) > 1000)
+                return wt_cli_usage_error("inbox", "--note longer than 1000 bytes");
+            o->note = optarg;
+            break;
         case 'h':
             fputs(inbox_usage, stdout);
             return -1;
@@ -91,6 +112,8 @@ inbox_parse(int argc, char **argv, inbox_opts_t *o)
     }
     if (optind < argc)
         return wt_cli_usage_error("inbox", "unexpected argument '%s'", argv[optind]);
+    if (o->note && !o->ack)
+        return wt_cli_usage_error("inbox", "--note goes with --ack");
     return 0;
 }
 
@@ -99,6 +122,41 @@ field(redisReply *f, const char *name)
 {
     const char *v = wt_redis_field(f, name);
     return v ? v : "";
+}
+
+/* --ack: an entry of kind ack naming REF (an entry id that must exist, or
+ * a run/session id); the acked entry's kind and run are copied. */
+static int
+inbox_ack(const inbox_opts_t *o, wt_redis_t *redis, wt_store_t *store)
+{
+    char key[128], kind[32] = "", run[64] = "";
+    wt_err_t err = {0};
+    if (wt_fleetq_idea_id_ok(o->ack)) {
+        wt_store_key(store, key, sizeof key, "inbox");
+        redisReply *r = wt_redis_command(redis, &err, "XRANGE %s %s %s", key, o->ack, o->ack);
+        if (r == NULL) {
+            fprintf(stderr, "worktrain inbox: %s\n", err.msg);
+            return 1;
+        }
+        int found = r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+        if (found) {
+            snprintf(kind, sizeof kind, "%s", field(r->element[0]->element[1], "kind"));
+            snprintf(run, sizeof run, "%s", field(r->element[0]->element[1], "run"));
+        }
+        freeReplyObject(r);
+        if (!found) {
+            fprintf(stderr, "worktrain inbox: --ack %s: no inbox entry with that id\n", o->ack);
+            return 1;
+        }
+    }
+    const char *fields[] = {"ref",      o->ack, "summary", o->note ? o->note : "acknowledged",
+                            "ref_kind", kind,   "run",     run};
+    if (wt_store_inbox_add(store, "ack", *run ? 8 : 6, fields, &err) != 0) {
+        fprintf(stderr, "worktrain inbox: %s\n", err.msg);
+        return 1;
+    }
+    printf("acknowledged %s%s%s\n", o->ack, *kind ? " " : "", kind);
+    return 0;
 }
 
 /* One entry as a JSON object: every field, ts_ms as a number. */
@@ -201,6 +259,11 @@ wt_cli_inbox_main(int argc, char **argv)
     wt_store_t store;
     if (wt_cli_open_store("inbox", o.conn.redis, &redis, &store) != 0)
         return 1;
+    if (o.ack) {
+        rc = inbox_ack(&o, redis, &store);
+        wt_redis_destroy(&redis);
+        return rc;
+    }
     json_t *arr = o.as_json ? json_array() : NULL;
     rc = inbox_run(&o, redis, &store, arr);
     if (rc == 0 && arr)

@@ -425,7 +425,8 @@ join_guidance(json_t *mg)
 
 /* The opt-in tools a workflow may list (DESIGN.md 17): never given by default. */
 static const char *const optional_tools[] = {"fleet_sessions", "session_notes", "fleet_status",
-                                             "inbox_read",     "record_idea",   "fleet_gaps"};
+                                             "inbox_read",     "record_idea",   "idea_done",
+                                             "fleet_gaps"};
 
 static int
 check_tools(json_t *d, const char *origin, wt_err_t *err)
@@ -447,7 +448,7 @@ check_tools(json_t *d, const char *origin, wt_err_t *err)
         if (name == NULL || k == sizeof optional_tools / sizeof *optional_tools)
             return wt_err_set(err, WT_EINVAL,
                               "%s: $.tools[%zu]: unknown tool (want fleet_sessions, session_notes, "
-                              "fleet_status, inbox_read, record_idea or fleet_gaps)",
+                              "fleet_status, inbox_read, record_idea, idea_done or fleet_gaps)",
                               origin, i);
     }
     return 0;

@@ -274,16 +274,22 @@ process(wt_deliver_t *self, const char *sid, const char *dk, redisReply *rec)
             return;
         }
         /* The change, bounded, for whoever reads the delivery next (a
-         * pipeline's review phase): only this worker has the worktree. */
-        char based[256];
+         * pipeline's review phase): only this worker has the worktree; and
+         * the files it touched, which the watchdog compares across deliveries. */
+        char based[256], files[4096];
         wt_repo_base_branch(dir, &spec, based, sizeof based);
         wt_err_t de = {0};
         char *diff = wt_repo_diff(dir, based, pushed, WT_DELIVER_DIFF_MAX, &de);
         if (diff == NULL)
             wt_log_warn("session %s: no diff for the delivery: %s", sid, de.msg);
-        const char *fv[] = {"state",   "pushed", "branch", pushed,           "commit", sha,
-                            "attempt", "0",      "diff",   diff ? diff : "", "base",   based};
-        set_fields(self, dk, 12, fv);
+        if (wt_repo_changed_files(dir, &spec, files, sizeof files, &de) != 0) {
+            wt_log_warn("session %s: cannot list the changed files: %s", sid, de.msg);
+            *files = '\0';
+        }
+        const char *fv[] = {"state", "pushed",  "branch", pushed, "commit",
+                            sha,     "attempt", "0",      "diff", diff ? diff : "",
+                            "base",  based,     "files",  files};
+        set_fields(self, dk, 14, fv);
         free(diff);
         /* Into the shared zset: if this worker dies now, another opens the
          * PR once the lease lapses. */

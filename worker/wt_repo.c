@@ -800,6 +800,44 @@ wt_repo_base_branch(const char *dir, const wt_repo_spec_t *spec, char *out, size
     wt_buf_release(&b);
 }
 
+int
+wt_repo_changed_files(const char *dir, const wt_repo_spec_t *spec, char *out, size_t cap,
+                      wt_err_t *err)
+{
+    char basebr[256], range[320], why[256];
+    if (cap > 0)
+        *out = '\0';
+    wt_repo_base_branch(dir, spec, basebr, sizeof basebr);
+    snprintf(range, sizeof range, "refs/remotes/origin/%s...HEAD", basebr);
+    const char *args[] = {"diff", "--name-only", "--no-renames", range, "--", NULL};
+    wt_buf_t b;
+    wt_buf_init(&b, 1 << 20);
+    wt_repo_cmd_t c = {.dir = dir, .args = args, .out = &b};
+    if (wt_repo_git(&c, why, sizeof why) != 0) {
+        wt_buf_release(&b);
+        return wt_err_set(err, WT_EIO, "git diff --name-only %s in %s: %s", range, dir, why);
+    }
+    size_t used = 0;
+    int n = 0;
+    const char *p = wt_buf_str(&b);
+    while (*p && n < WT_REPO_FILES_MAX) {
+        size_t len = strcspn(p, "\n");
+        if (len > 0) {
+            if (used + len + (used ? 1 : 0) + 1 > cap)
+                break;
+            if (used)
+                out[used++] = '\n';
+            memcpy(out + used, p, len);
+            used += len;
+            out[used] = '\0';
+            n++;
+        }
+        p += len + (p[len] == '\n');
+    }
+    wt_buf_release(&b);
+    return 0;
+}
+
 /* Length of the valid UTF-8 sequence at p (n bytes left), 0 when invalid. */
 static size_t
 utf8_len(const unsigned char *p, size_t n)

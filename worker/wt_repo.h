@@ -105,6 +105,15 @@ int wt_repo_mirror_path(const char *root, const char *url, char *out, size_t cap
  * unknown). */
 void wt_repo_base_branch(const char *dir, const wt_repo_spec_t *spec, char *out, size_t cap);
 
+/* The paths HEAD of the worktree dir changed since it forked from the
+ * remote's base branch (wt_repo_base_branch; git diff --name-only
+ * origin/BASE...HEAD), one a line, into out: at most WT_REPO_FILES_MAX
+ * paths and cap bytes (whole lines; the rest left out). 0, or -1 (err)
+ * when git fails. */
+#define WT_REPO_FILES_MAX 200
+int wt_repo_changed_files(const char *dir, const wt_repo_spec_t *spec, char *out, size_t cap,
+                          wt_err_t *err);
+
 /* The change of the worktree dir against the remote's base branch:
  * `git diff --stat --patch origin/<base>...HEAD` (a file list, then the
  * patch), bounded to max bytes so it fits a session's context: longer

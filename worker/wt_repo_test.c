@@ -150,6 +150,16 @@ test_worktree_commit_push(void)
     free(diff);
     free(cut);
     WT_CHECK(wt_repo_diff(dir, "nope", "x", 100, &err) == NULL && strstr(err.msg, "nope"));
+    /* the files the branch changed since it forked from dev */
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/sub' && echo b > '%s/sub/b.c' && echo hey > '%s/README'", dir, dir, dir);
+    WT_CHECK(sh(cmd) == 0);
+    WT_CHECK(wt_repo_commit(dir, &s, "01S", "More", NULL, &made, sha, &err) == 0 && made);
+    char files[256];
+    WT_CHECK(wt_repo_changed_files(dir, &s, files, sizeof files, &err) == 0);
+    WT_CHECK_STR(files, "README\nlatin1.txt\nnew.txt\nsub/b.c");
+    WT_CHECK(wt_repo_changed_files(dir, &s, files, 12, &err) == 0); /* whole lines only */
+    WT_CHECK_STR(files, "README");
     /* Retention: a session that was not delivered keeps worktree and
      * branch until --keep-days, then both go (the branch from the mirror). */
     char has_branch[PATH_MAX * 2];

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const names[] = {"fleet_sessions", "session_notes", "fleet_status",
-                                    "inbox_read",     "record_idea",   "fleet_gaps"};
+static const char *const names[] = {"fleet_sessions", "session_notes", "fleet_status", "inbox_read",
+                                    "record_idea",    "idea_done",     "fleet_gaps"};
 #define NNAMES (sizeof names / sizeof *names)
 
 int
@@ -76,19 +76,32 @@ definition(const char *name)
                    json_array());
     if (strcmp(name, "fleet_gaps") == 0)
         return def(name,
-                   "The watchdog's scan: sessions that failed with no follow-up, sessions that "
-                   "edited the same files, issues reported more than once. Returns only findings "
+                   "The watchdog's scan: sessions that failed with no follow-up, sessions or "
+                   "delivered branches/PRs that touched the same files, issues reported more "
+                   "than once, escalations nobody acted on (no later session, tell or ack "
+                   "naming them), ideas whose prerequisites are all done. Returns only findings "
                    "not reported before, and records each (an inbox entry of kind gap) so the "
                    "next scan does not report it again.",
                    json_pack("{s:o}", "since_ms",
                              INT("only sessions created at or after (Unix ms); default all")),
                    json_array());
+    if (strcmp(name, "idea_done") == 0)
+        return def(name,
+                   "Mark a recorded idea done (built, or dropped): ideas that require it count "
+                   "it as a finished prerequisite.",
+                   json_pack("{s:o}", "idea", STR("the idea id record_idea returned (MS-SEQ)")),
+                   json_pack("[s]", "idea"));
     return def(name,
                "Record an idea for later: an 'idea' entry in the operator inbox and the fleet's "
                "idea list.",
-               json_pack("{s:o,s:o,s:o,s:o}", "title", STR("one line, at most 200 bytes"), "body",
-                         STR("the idea, at most 4000 bytes"), "tags",
+               json_pack("{s:o,s:o,s:o,s:o,s:o}", "title", STR("one line, at most 200 bytes"),
+                         "body", STR("the idea, at most 4000 bytes"), "tags",
                          json_pack("{s:s,s:{s:s}}", "type", "array", "items", "type", "string"),
+                         "requires",
+                         json_pack("{s:s,s:s,s:{s:s}}", "type", "array", "description",
+                                   "prerequisites, at most 10: session ids (done when they "
+                                   "succeed) or idea ids (done when marked with idea_done)",
+                                   "items", "type", "string"),
                          "open_issue",
                          BOOL("also file it as an issue on the forge (when one is configured)")),
                json_pack("[s,s]", "title", "body"));
@@ -235,9 +248,29 @@ record_idea(wt_store_t *st, const char *session, json_t *a, wt_tool_result_t *re
             strcat(joined, ",");
         strcat(joined, json_string_value(tg));
     }
+    json_t *reqs = json_object_get(a, "requires");
+    if (reqs && !json_is_array(reqs) && !json_is_null(reqs))
+        return wt_tools_fail(res, "%s: 'requires' must be an array of session or idea ids", t);
+    if (json_array_size(reqs) > WT_TOOLS_FLEET_REQUIRES_MAX)
+        return wt_tools_fail(res, "%s: 'requires' has %zu entries, at most %d", t,
+                             json_array_size(reqs), WT_TOOLS_FLEET_REQUIRES_MAX);
+    char needs[WT_TOOLS_FLEET_REQUIRES_MAX * 48] = "";
+    json_t *rq;
+    json_array_foreach(reqs, i, rq)
+    {
+        const char *v = json_string_value(rq);
+        if (v == NULL || (!wt_fleetq_sid_ok(v) && !wt_fleetq_idea_id_ok(v)))
+            return wt_tools_fail(res,
+                                 "%s: requires[%zu] must be a session id (26-char ULID) or an "
+                                 "idea id (MS-SEQ)",
+                                 t, i);
+        if (*needs)
+            strcat(needs, ",");
+        strcat(needs, v);
+    }
     char id[48];
     wt_err_t err = {0};
-    if (wt_fleetq_record_idea(st, title, body, joined, session, id, sizeof id, &err) != 0)
+    if (wt_fleetq_record_idea(st, title, body, joined, needs, session, id, sizeof id, &err) != 0)
         return wt_tools_fail(res, "%s: %s", t, err.msg);
     json_t *out = json_pack("{s:s,s:b}", "idea", id, "recorded", 1);
     if (json_is_true(open))
@@ -278,6 +311,17 @@ wt_tools_fleet_run(wt_store_t *st, const char *session, const char *name, json_t
             arg_int(args, name, "limit", 1, WT_FLEETQ_LIMIT_MAX, &limit, out))
             return 0;
         return answer(out, name, wt_fleetq_inbox(st, kind, (int)limit, cursor, &err), &err);
+    }
+    if (strcmp(name, "idea_done") == 0) {
+        const char *idea = NULL;
+        if (arg_str(args, name, "idea", 48, &idea, out))
+            return 0;
+        if (idea == NULL)
+            return wt_tools_fail(out, "idea_done: 'idea' (an idea id) is required");
+        if (wt_fleetq_idea_done(st, idea, session, &err) != 0)
+            return wt_tools_fail(out, "idea_done: %s", err.msg);
+        out->text = wt_xasprintf("{\"idea\":\"%s\",\"done\":true}", idea);
+        return 0;
     }
     if (strcmp(name, "fleet_gaps") == 0) {
         json_int_t since = 0;

@@ -1,10 +1,10 @@
 /* wt_tools_fleet - the fleet knowledge tools of DESIGN.md 17 for agents:
  * fleet_sessions, session_notes, fleet_status, inbox_read (read-only) and
- * record_idea (writes an idea). A workflow gets them only by listing them
- * in its "tools"; the session adds their definitions and routes their
- * calls here. Arguments of the wrong type or out of range are a tool error
- * the agent reads, never a crash; answers are JSON within
- * WT_FLEETQ_BUDGET_BYTES (wt_fleetq). */
+ * record_idea, idea_done (write ideas) and fleet_gaps (the watchdog's scan).
+ * A workflow gets them only by listing them in its "tools"; the session
+ * adds their definitions and routes their calls here. Arguments of the wrong type or out of range
+ * are a tool error the agent reads, never a crash; answers are JSON within WT_FLEETQ_BUDGET_BYTES
+ * (wt_fleetq). */
 #ifndef WT_TOOLS_FLEET_H
 #define WT_TOOLS_FLEET_H
 
@@ -13,6 +13,8 @@
 #include "wt_workflow.h"
 
 #include <jansson.h>
+
+#define WT_TOOLS_FLEET_REQUIRES_MAX 10 /* prerequisites of one idea */
 
 /* 1 when name is one of the fleet tools. */
 int wt_tools_fleet_is(const char *name);

@@ -2,11 +2,15 @@
  * against a real redis-server filled with 5,000 sessions: paging visits
  * every session once in order, each filter finds exactly the planted
  * sessions, every answer stays within the budget, read-only tools change
- * nothing (Redis's dirty counter), keys of another prefix are invisible,
- * and bad arguments are tool errors. */
+ * nothing (Redis's dirty counter), keys of another prefix are invisible
+ * (sessions, notes, inbox, workers, the bundle), and bad arguments are tool
+ * errors. fleet_gaps over the 5,000: every finding recorded once (one gap
+ * inbox entry each), the answer within the budget, a second scan finds
+ * nothing new; an idea's prerequisites (requires, idea_done). */
 #include "wt_alloc.h"
 #include "wt_clock.h"
 #include "wt_fleetq.h"
+#include "wt_gaps.h"
 #include "wt_test.h"
 #include "wt_test_redis.h"
 #include "wt_tools_fleet.h"
@@ -117,6 +121,11 @@ seed(void)
     rep = wt_redis_command(r, NULL, "ZADD xx:sessions %lld %s", BASE_MS, OTHER_SID);
     if (rep)
         freeReplyObject(rep);
+    /* ... its inbox, ideas and a worker: invisible too */
+    cmd("XADD xx:inbox * kind escalation summary %s%s", "SECRET other inbox", "");
+    cmd("XADD xx:ideas * title %s body %s", "SECRET other idea", "b");
+    cmd("ZADD xx:workers 1 %s%s", "spyworker", "");
+    cmd("HSET xx:worker:spyworker slots 4 free %s", "4", "");
 }
 
 static long long
@@ -281,6 +290,37 @@ test_bounds(void)
     WT_CHECK(total == 100);
 }
 
+/* Nothing of prefix xx: in what the tools or the bundle answer. */
+static void
+test_other_prefix(void)
+{
+    char cursor[64] = "", args[160];
+    for (int pages = 0; pages < 100; pages++) {
+        snprintf(args, sizeof args, "{\"limit\":50%s%s%s}", *cursor ? ",\"cursor\":\"" : "", cursor,
+                 *cursor ? "\"" : "");
+        char *text = NULL;
+        json_t *j = call("inbox_read", args, &text);
+        WT_CHECK(j != NULL);
+        char *dump = j ? json_dumps(j, 0) : NULL;
+        WT_CHECK(dump && !strstr(dump, "SECRET"));
+        free(dump);
+        free(text);
+        const char *next = json_string_value(json_object_get(j, "next_cursor"));
+        snprintf(cursor, sizeof cursor, "%s", next ? next : "");
+        json_decref(j);
+        if (!*cursor)
+            break;
+    }
+    json_t *j = call("fleet_status", "{}", NULL);
+    char *dump = j ? json_dumps(j, 0) : NULL;
+    WT_CHECK(dump && !strstr(dump, "spyworker"));
+    free(dump);
+    json_decref(j);
+    char *b = wt_fleetq_bundle(&st, 50, NULL);
+    WT_CHECK(b && !strstr(b, "SECRET") && !strstr(b, "spyworker"));
+    free(b);
+}
+
 static void
 expect_error(const char *tool, const char *args, const char *mention)
 {
@@ -322,6 +362,26 @@ test_bad_input(void)
     expect_error("record_idea", "{\"title\": \"t\", \"body\": \"b\", \"tags\": [1]}", "tags");
     expect_error("record_idea", "{\"title\": \"t\", \"body\": \"b\", \"open_issue\": 3}",
                  "open_issue");
+    expect_error("record_idea", "{\"title\": \"t\", \"body\": \"b\", \"requires\": \"x\"}",
+                 "'requires' must be an array");
+    expect_error("record_idea", "{\"title\": \"t\", \"body\": \"b\", \"requires\": [\"nope\"]}",
+                 "requires[0]");
+    expect_error("record_idea", "{\"title\": \"t\", \"body\": \"b\", \"requires\": [\"1-0\", 7]}",
+                 "requires[1]");
+    expect_error("record_idea",
+                 "{\"title\": \"t\", \"body\": \"b\", \"requires\": [\"1-0\",\"1-1\",\"1-2\","
+                 "\"1-3\",\"1-4\",\"1-5\",\"1-6\",\"1-7\",\"1-8\",\"1-9\",\"1-10\"]}",
+                 "at most 10");
+    expect_error("idea_done", "{}", "'idea'");
+    expect_error("idea_done", "{\"idea\": 5}", "string");
+    expect_error("idea_done", "{\"idea\": \"wt:ideas\"}", "bad idea id");
+    expect_error("idea_done", "{\"idea\": \"1-0\"}", "no idea 1-0");
+    expect_error("fleet_gaps", "{\"since_ms\": \"yesterday\"}", "integer");
+    expect_error("fleet_gaps", "{\"since_ms\": -5}", "out of range");
+    expect_error("fleet_gaps", "[]", "object");
+    expect_error("inbox_read", "{\"kind\": 3}", "string");
+    expect_error("inbox_read", "{\"limit\": \"all\"}", "integer");
+    expect_error("fleet_status", "\"status\"", "object");
     WT_CHECK(dirty() == d0); /* refused calls wrote nothing */
     wt_tool_result_t res = {0};
     json_t *none = json_object();
@@ -369,6 +429,104 @@ test_record_idea(void)
     free(b);
 }
 
+static long long
+gap_entries(void)
+{
+    redisReply *rep = wt_redis_command(r, NULL, "XRANGE wt:inbox - +");
+    long long n = 0;
+    for (size_t i = 0; rep && i < rep->elements; i++) {
+        const char *k = wt_redis_field(rep->element[i]->element[1], "kind");
+        n += k && strcmp(k, "gap") == 0;
+    }
+    if (rep)
+        freeReplyObject(rep);
+    return n;
+}
+
+/* fleet_gaps over the 5,000 sessions: it looks at the newest
+ * WT_GAPS_SESSIONS_MAX; their failed ones (unique goals: no follow-up) and
+ * the 100 escalations (nothing names them) are the findings. */
+static void
+test_gaps(void)
+{
+    int failed = 0;
+    for (int i = N - WT_GAPS_SESSIONS_MAX; i < N - 60; i++)
+        failed += i % 10 == 0;
+    json_t *j = call("fleet_gaps", "{}", NULL);
+    WT_CHECK(j != NULL);
+    WT_CHECK(json_integer_value(json_object_get(j, "sessions_scanned")) == WT_GAPS_SESSIONS_MAX);
+    WT_CHECK(json_is_true(json_object_get(j, "truncated"))); /* 294 do not fit: cut */
+    WT_CHECK(json_array_size(json_object_get(j, "new")) > 0);
+    json_decref(j);
+    WT_CHECK(gap_entries() == failed + 100); /* every finding recorded, once */
+    j = call("fleet_gaps", "{}", NULL);
+    WT_CHECK(j && json_array_size(json_object_get(j, "new")) == 0);
+    WT_CHECK(json_integer_value(json_object_get(j, "already_reported")) == failed + 100);
+    json_decref(j);
+    WT_CHECK(gap_entries() == failed + 100);
+
+    /* an idea waiting on a session that succeeded and on another idea */
+    j = call("record_idea", "{\"title\": \"base\", \"body\": \"b\"}", NULL);
+    char base[48], args[256];
+    snprintf(base, sizeof base, "%s", json_string_value(json_object_get(j, "idea")));
+    json_decref(j);
+    snprintf(args, sizeof args,
+             "{\"title\": \"on top\", \"body\": \"b\", \"requires\": [\"%s\", \"%s\"]}",
+             sids[N - 100 + 1], base);
+    j = call("record_idea", args, NULL);
+    char top[48];
+    snprintf(top, sizeof top, "%s", json_string_value(json_object_get(j, "idea")));
+    json_decref(j);
+    redisReply *rep = wt_redis_command(r, NULL, "XRANGE wt:ideas %s %s", top, top);
+    WT_CHECK(rep && rep->elements == 1);
+    if (rep && rep->elements == 1) {
+        char want[96];
+        snprintf(want, sizeof want, "%s,%s", sids[N - 100 + 1], base);
+        WT_CHECK_STR(wt_redis_field(rep->element[0]->element[1], "requires"), want);
+    }
+    if (rep)
+        freeReplyObject(rep);
+    j = call("fleet_gaps", "{}", NULL); /* base not done yet */
+    WT_CHECK(j && json_array_size(json_object_get(j, "new")) == 0);
+    json_decref(j);
+    snprintf(args, sizeof args, "{\"idea\": \"%s\"}", base);
+    j = call("idea_done", args, NULL);
+    WT_CHECK(j && json_is_true(json_object_get(j, "done")));
+    json_decref(j);
+    j = call("fleet_gaps", "{}", NULL);
+    json_t *g = json_array_get(json_object_get(j, "new"), 0);
+    WT_CHECK(j && json_array_size(json_object_get(j, "new")) == 1);
+    WT_CHECK_STR(json_string_value(json_object_get(g, "kind")), "idea_ready");
+    WT_CHECK_STR(json_string_value(json_object_get(g, "idea")), top);
+    json_decref(j);
+    j = call("fleet_gaps", "{}", NULL);
+    WT_CHECK(j && json_array_size(json_object_get(j, "new")) == 0);
+    json_decref(j);
+}
+
+/* The talk bundle lists open escalations: one an ack entry names is left out. */
+static void
+test_bundle_acks(void)
+{
+    char *b = wt_fleetq_bundle(&st, 10, NULL);
+    WT_CHECK(b && strstr(b, "## Open escalations") && strstr(b, "] entry 297\n"));
+    free(b);
+    redisReply *rep = wt_redis_command(r, NULL, "XREVRANGE wt:inbox + - COUNT 5000");
+    char id[48] = "";
+    for (size_t i = 0; rep && i < rep->elements && !*id; i++) {
+        const char *sum = wt_redis_field(rep->element[i]->element[1], "summary");
+        if (sum && strcmp(sum, "entry 297") == 0)
+            snprintf(id, sizeof id, "%s", rep->element[i]->element[0]->str);
+    }
+    if (rep)
+        freeReplyObject(rep);
+    WT_CHECK(*id);
+    cmd("XADD wt:inbox * kind ack ref %s summary %s", id, "handled");
+    b = wt_fleetq_bundle(&st, 10, NULL);
+    WT_CHECK(b && !strstr(b, "] entry 297\n") && strstr(b, "] entry 294\n"));
+    free(b);
+}
+
 static void
 setup(void)
 {
@@ -390,9 +548,12 @@ test_all(void)
     setup();
     test_paging_and_filters();
     test_bounds();
+    test_other_prefix();
     test_bad_input();
     unsetenv("WORKTRAIN_IDEAS_FORGE"); /* filing is test_talk's, against a fake GitHub */
     test_record_idea();
+    test_gaps();
+    test_bundle_acks();
     teardown();
 }
 

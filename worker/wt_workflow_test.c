@@ -456,12 +456,13 @@ test_fleet_tools_opt_in(void)
              !wt_workflow_conversation(wf) && !wt_workflow_project_memory(wf));
     wt_workflow_destroy(&wf);
     snprintf(text, sizeof text,
-             "%s,\"tools\":[\"fleet_sessions\",\"record_idea\"],"
+             "%s,\"tools\":[\"fleet_sessions\",\"record_idea\",\"idea_done\"],"
              "\"worktrain\":{\"conversation\":true,\"projectMemory\":true}}",
              base);
     wf = wt_workflow_parse(text, strlen(text), "n.json", &err);
     WT_CHECK(wf && wt_workflow_tool_enabled(wf, "fleet_sessions") &&
              wt_workflow_tool_enabled(wf, "record_idea") &&
+             wt_workflow_tool_enabled(wf, "idea_done") &&
              !wt_workflow_tool_enabled(wf, "inbox_read") && wt_workflow_conversation(wf) &&
              wt_workflow_project_memory(wf));
     wt_workflow_destroy(&wf);

@@ -82,6 +82,9 @@ def main():
         h = fleet.r.hgetall("wt:session:%s" % sid)
         check(h.get("pr_url") == pr.get("html_url") and h.get("branch") == branch,
               "pr_url and branch on the session hash")
+        files = fleet.r.hget("wt:delivery:%s" % sid, "files") or ""
+        check(sorted(files.split("\n")) == ["a.txt", "src/b.txt"],
+              "the delivery record lists the files the branch changed (%r)" % files)
         check(data.get("url") == pr.get("html_url") and data.get("number") == pr.get("number")
               and data.get("branch") == branch and len(data.get("commit", "")) == 40,
               "delivery_completed {branch, commit, url, number}: %r" % data)

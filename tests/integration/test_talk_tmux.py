@@ -2,6 +2,7 @@
 """`worktrain talk` on a real terminal: tmux (private server socket) runs it,
 the test types with send-keys and reads the screen with capture-pane:
 - the greeting is printed and the `you> ` prompt appears;
+- Enter on an empty line is refused with a message and sends nothing;
 - line editing (libedit): "helo", Left, "l", End, " world", Enter reaches the
   agent as "hello world", and its reply is printed;
 - Up recalls the line from history; Ctrl-C ends the talk cleanly (outcome
@@ -60,6 +61,9 @@ def main():
         s = wait_screen(lambda s: "\nyou>" in s, "the prompt")
         check("agent> Hi from the fleet." in s, "the greeting is on screen before the prompt")
         sid = [w for w in s.split() if len(w) == 26 and w.isalnum()][0]
+        tmux("send-keys", "-t", "talk", "Enter")  # an empty line: refused, not sent
+        s = wait_screen(lambda s: "empty line refused" in s, "the empty line refused")
+        check("empty line refused" in s, "an empty line is refused with a message")
         tmux("send-keys", "-t", "talk", "helo")
         tmux("send-keys", "-t", "talk", "Left")
         tmux("send-keys", "-t", "talk", "l")
@@ -69,12 +73,12 @@ def main():
         tmux("send-keys", "-t", "talk", "Enter")
         s = wait_screen(lambda s: "agent> You said hello world." in s, "the reply")
         got = [d["message"] for _, t, d, _ in fleet.events(sid) if t == "message_received"]
-        check(got == ["hello world"], "line editing: the agent got 'hello world' (%s)" % got)
+        check(got == ["hello world"], "the empty line was not sent; line editing: the agent got 'hello world' (%s)" % got)
         check("agent> You said hello world." in s, "the reply is printed")
         wait_screen(lambda s: s.rstrip().endswith("you>"), "the next prompt")
         tmux("send-keys", "-t", "talk", "Up")
-        wait_screen(lambda s: s.rstrip().endswith("you> hello world"), "history recall")
-        check(True, "Up recalls the last line")
+        s = wait_screen(lambda s: s.rstrip().endswith("you> hello world"), "history recall")
+        check(s.rstrip().endswith("you> hello world"), "Up recalls the last line")
         tmux("send-keys", "-t", "talk", "C-c")
         s = wait_screen(lambda s: "EXIT=" in s, "the exit")
         check("EXIT=0" in s and "talk ended (success" in s,
