@@ -25,10 +25,13 @@ the forking session thread, which, niced and starved, held main_arena for
 seconds while the main thread waited in malloc (gdb: futex_wait on
 main_arena under wt_proto_decode and publish_record), so heartbeats stopped
 although nothing queues them behind session work. At a 3 % quota the
-worker is still dropped once (it re-registers once, sessions reattached,
-no churn); that setting is not what this test asserts. Hogs alone (four
-at nice -10, no quota) never cost it a heartbeat, with or without the
-protections of wt_worker.c.
+worker is still dropped once or twice (it re-registers once per drop,
+sessions reattached, no churn); that setting is not what this test
+asserts. Hogs alone (four at nice -10, no quota) never cost it a heartbeat.
+With vfork, a build without wt_worker.c's other protections (session
+threads not niced, no heartbeats between burst messages, no fresh window
+after a stall) also passes at 10 % and is dropped at 3 %, like this one:
+the test guards the fork fix and the settling, not those.
 
 Needs root and a cpu cgroup (v1 cpu controller or v2 cpu.max); exits 77
 (skipped) saying why otherwise."""
