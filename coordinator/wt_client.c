@@ -157,6 +157,39 @@ poll_reply(wt_client_t *self, int64_t wait_ms)
     return rep;
 }
 
+/* The broker's ZAP handler refused the handshake: says which setting. */
+static int
+refused_error(wt_client_t *self, wt_err_t *err)
+{
+    return wt_err_set(err, WT_EPROTO, "broker at %s refused this client's %s: %s", self->endpoint,
+                      self->curve ? "CURVE key" : "connection (no CURVE keys)",
+                      self->curve ? "is its .pub in the broker's --allow-clients, and "
+                                    "--broker-pub the broker's own .pub?"
+                                  : "the broker needs --curve-key and --broker-pub "
+                                    "(or WORKTRAIN_CURVE_KEY / WORKTRAIN_BROKER_PUB)");
+}
+
+/* No answer in time to `what` (a command name, or "N of M requests"):
+ * says whether a connection was ever made (nothing may be listening) and
+ * which flag or variable sets the endpoint. The single and the batched
+ * paths give the same hints. */
+static int
+silent_error(wt_client_t *self, const char *what, int timeout_ms, wt_err_t *err)
+{
+    read_monitor(self);
+    if (!self->connected && self->monitor)
+        return wt_err_set(err, WT_ETIMEDOUT,
+                          "no broker at %s: nothing answered %s within %d ms and no "
+                          "connection could be made (%d tries); nothing may be listening "
+                          "there. Set the endpoint with --broker or WORKTRAIN_BROKER",
+                          self->endpoint, what, timeout_ms, self->retries);
+    return wt_err_set(err, WT_ETIMEDOUT,
+                      "broker at %s did not answer %s within %d ms (connected, but no "
+                      "reply: is it a WorkTrain broker's client endpoint? Set it with "
+                      "--broker or WORKTRAIN_BROKER)",
+                      self->endpoint, what, timeout_ms);
+}
+
 wt_msg_t *
 wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *err)
 {
@@ -171,29 +204,11 @@ wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *er
             int64_t now = wt_clock_mono_ms();
             read_monitor(self);
             if (self->refused) {
-                wt_err_set(err, WT_EPROTO, "broker at %s refused this client's %s: %s",
-                           self->endpoint, self->curve ? "CURVE key" : "connection (no CURVE keys)",
-                           self->curve ? "is its .pub in the broker's --allow-clients, and "
-                                         "--broker-pub the broker's own .pub?"
-                                       : "the broker needs --curve-key and --broker-pub "
-                                         "(or WORKTRAIN_CURVE_KEY / WORKTRAIN_BROKER_PUB)");
+                refused_error(self, err);
                 return NULL;
             }
             if (now >= deadline) {
-                read_monitor(self);
-                if (!self->connected && self->monitor)
-                    wt_err_set(err, WT_ETIMEDOUT,
-                               "no broker at %s: nothing answered %s within %d ms and no "
-                               "connection could be made (%d tries); nothing may be listening "
-                               "there. Set the endpoint with --broker or WORKTRAIN_BROKER",
-                               self->endpoint, wt_cmd_name((int)req->cmd), timeout_ms,
-                               self->retries);
-                else
-                    wt_err_set(err, WT_ETIMEDOUT,
-                               "broker at %s did not answer %s within %d ms (connected, but no "
-                               "reply: is it a WorkTrain broker's client endpoint? Set it with "
-                               "--broker or WORKTRAIN_BROKER)",
-                               self->endpoint, wt_cmd_name((int)req->cmd), timeout_ms);
+                silent_error(self, wt_cmd_name((int)req->cmd), timeout_ms, err);
                 return NULL;
             }
             if (now >= resend_at)
@@ -218,6 +233,14 @@ wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *er
     }
 }
 
+static int
+batch_silent(wt_client_t *self, int left, int n, int timeout_ms, wt_err_t *err)
+{
+    char what[64];
+    snprintf(what, sizeof what, "%d of %d requests", left, n);
+    return silent_error(self, what, timeout_ms, err);
+}
+
 int
 wt_client_request_batch(wt_client_t *self, wt_msg_t **reqs, int n, int timeout_ms, wt_msg_t **reps,
                         wt_err_t *err)
@@ -238,14 +261,11 @@ wt_client_request_batch(wt_client_t *self, wt_msg_t **reqs, int n, int timeout_m
             int64_t now = wt_clock_mono_ms();
             read_monitor(self); /* drained, or its events would wake every poll */
             if (self->refused)
-                return wt_err_set(err, WT_EPROTO, "broker at %s refused this client's connection",
-                                  self->endpoint);
+                return refused_error(self, err);
             if (left == 0 || now >= resend_at)
                 break;
             if (now >= deadline)
-                return wt_err_set(err, WT_ETIMEDOUT,
-                                  "broker at %s did not answer %d of %d requests within %d ms",
-                                  self->endpoint, left, n, timeout_ms);
+                return batch_silent(self, left, n, timeout_ms, err);
             wt_msg_t *rep = poll_reply(self, (resend_at < deadline ? resend_at : deadline) - now);
             if (rep == NULL)
                 continue;
@@ -263,9 +283,7 @@ wt_client_request_batch(wt_client_t *self, wt_msg_t **reqs, int n, int timeout_m
             left--;
         }
         if (left > 0 && wt_clock_mono_ms() >= deadline)
-            return wt_err_set(err, WT_ETIMEDOUT,
-                              "broker at %s did not answer %d of %d requests within %d ms",
-                              self->endpoint, left, n, timeout_ms);
+            return batch_silent(self, left, n, timeout_ms, err);
     }
     return 0;
 }

@@ -179,6 +179,27 @@ test_nobody_listening(void)
     wt_client_destroy(&cl);
 }
 
+/* The batched path (bench runner) gives the same hints as the single one. */
+static void
+test_nobody_listening_batch(void)
+{
+    char ep[128];
+    snprintf(ep, sizeof ep, "ipc:///tmp/wt-client-test-nobody-b-%d", (int)getpid());
+    wt_err_t err = {0};
+    wt_client_t *cl = wt_client_new(ep, NULL, &err);
+    WT_CHECK(cl != NULL);
+    wt_msg_t *reqs[2] = {spawn_msg(), spawn_msg()};
+    wt_msg_t *reps[2] = {NULL, NULL};
+    WT_CHECK(wt_client_request_batch(cl, reqs, 2, 600, reps, &err) != 0);
+    WT_CHECK(err.code == WT_ETIMEDOUT && reps[0] == NULL && reps[1] == NULL);
+    WT_CHECK(strstr(err.msg, ep) != NULL && strstr(err.msg, "2 of 2 requests") != NULL);
+    WT_CHECK(strstr(err.msg, "nothing may be listening") != NULL);
+    WT_CHECK(strstr(err.msg, "--broker") != NULL && strstr(err.msg, "WORKTRAIN_BROKER") != NULL);
+    wt_msg_destroy(&reqs[0]);
+    wt_msg_destroy(&reqs[1]);
+    wt_client_destroy(&cl);
+}
+
 static void
 test_bad_endpoint(void)
 {
@@ -191,4 +212,4 @@ test_bad_endpoint(void)
 
 WT_TEST_MAIN(WT_TEST(test_resend_same_id), WT_TEST(test_skips_stale_reply),
              WT_TEST(test_three_tries_then_timeout), WT_TEST(test_nobody_listening),
-             WT_TEST(test_bad_endpoint))
+             WT_TEST(test_nobody_listening_batch), WT_TEST(test_bad_endpoint))

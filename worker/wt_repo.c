@@ -259,7 +259,10 @@ wt_repo_git(const wt_repo_cmd_t *c, char *why, size_t cap)
         free(envp);
         return snprintf(why, cap, "pipe: %s", strerror(errno)), -1;
     }
-    pid_t pid = fork();
+    /* vfork: fork would take every malloc arena's lock in this session
+     * thread (see start_child in wt_tool_bash.c); the child makes only
+     * system calls until execvpe or _exit. */
+    pid_t pid = vfork();
     if (pid == 0) {
         setpgid(0, 0);
         int null = open("/dev/null", O_RDWR);

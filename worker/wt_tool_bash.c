@@ -83,11 +83,17 @@ reap_rest:
 }
 
 /* argv is built before the fork (wt_sandbox_argv): between fork and exec
- * the child of a multi-threaded worker may only make async-signal-safe calls. */
+ * the child of a multi-threaded worker may only make async-signal-safe calls.
+ * vfork, not fork: glibc's fork takes every malloc arena's lock in this
+ * (niced) session thread while it copies the worker's page tables, and a
+ * session thread starved of CPU there held main_arena for seconds, so the
+ * main thread stalled in malloc and missed its heartbeats
+ * (test_starve_cpu). vfork runs no atfork handlers and copies nothing; the
+ * child only makes system calls until execve or _exit. */
 static pid_t
 start_child(const wt_tool_env_t *env, char **argv, int out_fd, int in_fd)
 {
-    pid_t pid = fork();
+    pid_t pid = vfork();
     if (pid != 0)
         return pid;
     setpgid(0, 0);

@@ -7,7 +7,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wtfleet import BIN, SCRIPTS, Check, Fleet  # noqa: E402
+from wtfleet import BIN, SCRIPTS, Check, Fleet, free_port  # noqa: E402
 
 VERBS = ["broker", "worker", "spawn", "await", "status", "logs", "cancel", "workflows",
          "validate", "up"]
@@ -26,6 +26,21 @@ def main():
                   % (v, err[:2]))
         r = fleet.run_cli("frobnicate")
         check(r.returncode == 2, "unknown verb exits 2")
+        # spawn with no broker listening (issue 11 item 6): one line naming the endpoint tried,
+        # saying nothing may listen there and which flag/variable sets it; exit 2. By the
+        # variable (ipc) and by the flag (tcp on a free port).
+        nobody = "ipc://%s/nobody.sock" % fleet.dir
+        port_ep = "tcp://127.0.0.1:%d" % free_port()
+        for how, ep, args, env in (("WORKTRAIN_BROKER", nobody, [], {"WORKTRAIN_BROKER": nobody}),
+                                   ("--broker", port_ep, ["--broker", port_ep], {})):
+            r = fleet.run_cli("spawn", "--workflow", "two-step", "--goal", "y", "--wait-timeout",
+                              "1s", *args, env=env)
+            err = r.stderr.strip()
+            check(r.returncode == 2 and len(err.splitlines()) == 1 and ep in err
+                  and "nothing may be listening" in err and "--broker" in err
+                  and "WORKTRAIN_BROKER" in err,
+                  "spawn against %s set by %s: exit 2 with the endpoint and the hint (%d %r)"
+                  % (ep, how, r.returncode, err))
         r = fleet.run_cli("spawn", "--workflow", "x", "--goal", "y", "--timeout", "soon")
         check(r.returncode == 2, "bad duration exits 2")
 

@@ -194,10 +194,11 @@ class Fleet:
         self.wait_for(lambda: os.path.exists(self.clients_ep[6:]), 10, "broker socket")
         return p
 
-    def start_worker(self, name, slots=4, script=None, *extra, env=None, min_notes=0):
+    def start_worker(self, name, slots=4, script=None, *extra, env=None, min_notes=0, wrap=()):
         """min_notes: --min-notes (the scripted replies in tests/scripts carry short
-        notes, so 0 unless a test checks WorkRail's rule; None keeps the default 50)."""
-        argv = [BIN, "worker", "--broker", self.workers_ep, "--clients", self.clients_ep,
+        notes, so 0 unless a test checks WorkRail's rule; None keeps the default 50).
+        wrap: a command line the worker runs under (e.g. ["taskset", "-c", "0"])."""
+        argv = list(wrap) + [BIN, "worker", "--broker", self.workers_ep, "--clients", self.clients_ep,
                 "--redis", self.redis_url,
                 "--slots", str(slots), "--name", name, "--workflows", WORKFLOWS,
                 "--workspace-root", os.path.join(self.dir, "ws")]
