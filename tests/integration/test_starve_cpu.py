@@ -1,4 +1,5 @@
 # ctest-timeout: 240
+# ctest-serial
 """A worker whose CPU is starved while it runs sessions keeps its heartbeats
 flowing (issue 11, item 14). test_starve freezes the worker (SIGSTOP), which
 tests recovery; here the worker keeps running but gets almost no CPU.
