@@ -565,6 +565,7 @@ load_trigger(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t)
                     wt_yaml_text(ws_key));
             workspace_v = v;
             ws_key = k;
+            free(t->workspace_path); /* a second workspace key, already reported */
             t->workspace_path = get_str(L, k, v, 1);
         } else if (strcmp(name, "autoCommit") == 0 || strcmp(name, "autoOpenPR") == 0) {
             int b = 0;
