@@ -724,8 +724,7 @@ wt_cli_up_main(int argc, char **argv)
                "Press Ctrl-C to stop the fleet.\n",
                keys, f->redis_shown, f->clients_ep, f->exe);
         fflush(stdout);
-        wait_for_stop(f);
-        rc = 0;
+        wait_for_stop(f); /* a failed demo still exits non-zero after Ctrl-C */
     }
     fflush(stdout);
     stop_all(f);
