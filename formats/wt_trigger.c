@@ -6,6 +6,7 @@
 #include "wt_buf.h"
 #include "wt_jpath.h"
 #include "wt_retain.h"
+#include "wt_wsspec.h"
 #include "wt_yaml.h"
 
 #include <ctype.h>
@@ -435,9 +436,9 @@ id_ok(const char *id)
 
 /* The delivery fields of a trigger, gathered while its keys are read. */
 typedef struct ws_fields {
-    int auto_commit, open_pr;
-    char *ref, *deliver, *forge, *project, *labels; /* owned, or NULL */
-    const wt_yaml_node_t *any_v;                    /* the first of these keys, for messages */
+    json_t *spec;                /* fields given, each checked by wt_wsspec_set */
+    int open_pr;                 /* autoOpenPR: true (deliver: pr) */
+    const wt_yaml_node_t *any_v; /* the first of these keys, for messages */
 } ws_fields_t;
 
 /* A git URL rather than a local path: scheme://... or scp-like
@@ -478,31 +479,21 @@ get_labels(loader_t *L, const wt_yaml_node_t *k, const wt_yaml_node_t *v)
 static void
 workspace_spec(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t, ws_fields_t *ws)
 {
-    int spec = ws->auto_commit || ws->open_pr || ws->ref || ws->deliver || ws->forge ||
-               ws->project || ws->labels || (t->workspace_path && is_remote_url(t->workspace_path));
-    if (ws->open_pr && ws->deliver && strcmp(ws->deliver, "pr") != 0)
+    int spec = json_object_size(ws->spec) > 0 || ws->open_pr ||
+               (t->workspace_path && is_remote_url(t->workspace_path));
+    const char *deliver = json_string_value(json_object_get(ws->spec, "deliver"));
+    if (ws->open_pr && deliver && strcmp(deliver, "pr") != 0)
         ERR(L, m, "trigger '%s': autoOpenPR: true and deliver: %s disagree", t->id ? t->id : "?",
-            ws->deliver);
+            deliver);
     if (spec && t->workspace_path == NULL && ws->any_v)
         ERR(L, ws->any_v, "trigger '%s': '%s' needs 'workspace' (a repository URL or path)",
             t->id ? t->id : "?", wt_yaml_text(ws->any_v));
     if (spec && t->workspace_path) {
-        json_t *o = json_object();
-        json_object_set_new(o, "repo", json_string(t->workspace_path));
-        if (ws->ref)
-            json_object_set_new(o, "ref", json_string(ws->ref));
-        if (ws->auto_commit)
-            json_object_set_new(o, "auto_commit", json_true());
-        if (ws->open_pr || ws->deliver)
-            json_object_set_new(o, "deliver", json_string(ws->open_pr ? "pr" : ws->deliver));
-        if (ws->forge)
-            json_object_set_new(o, "forge", json_string(ws->forge));
-        if (ws->project)
-            json_object_set_new(o, "project", json_string(ws->project));
-        if (ws->labels)
-            json_object_set_new(o, "labels", json_string(ws->labels));
-        char *js = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-        json_decref(o);
+        char why[256] = "";
+        json_object_set_new(ws->spec, "repo", json_string(t->workspace_path));
+        if (ws->open_pr)
+            json_object_set_new(ws->spec, "deliver", json_string("pr"));
+        char *js = wt_wsspec_dump(ws->spec, why, sizeof why);
         if (js == NULL) {
             ERR(L, m, "trigger '%s': the workspace is not valid UTF-8", t->id ? t->id : "?");
         } else {
@@ -510,11 +501,8 @@ workspace_spec(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t, ws_fields_
             t->workspace_path = js;
         }
     }
-    free(ws->ref);
-    free(ws->deliver);
-    free(ws->forge);
-    free(ws->project);
-    free(ws->labels);
+    json_decref(ws->spec);
+    ws->spec = NULL;
 }
 
 /* --- one trigger --- */
@@ -530,7 +518,7 @@ load_trigger(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t)
     const wt_yaml_node_t *provider_v = NULL, *workflow_v = NULL, *workspace_v = NULL,
                          *schedule_v = NULL, *tz_v = NULL, *goal_v = NULL, *id_v = NULL,
                          *ws_key = NULL;
-    ws_fields_t ws = {0};
+    ws_fields_t ws = {json_object(), 0, NULL};
     for (size_t i = 0; i < wt_yaml_len(m); i++) {
         const wt_yaml_node_t *k = wt_yaml_map_key_at(m, i), *v = wt_yaml_map_value_at(m, i);
         const char *name = wt_yaml_text(k);
@@ -571,42 +559,20 @@ load_trigger(loader_t *L, const wt_yaml_node_t *m, wt_trigger_t *t)
             int b = 0;
             if (wt_yaml_kind(v) != WT_YAML_SCALAR || wt_yaml_bool(v, &b) != 0)
                 ERR(L, v, "'%s' must be true or false", name);
-            else if (name[4] == 'C')
-                ws.auto_commit = b;
-            else
+            else if (name[4] == 'C' && b)
+                json_object_set_new(ws.spec, "auto_commit", json_true());
+            else if (name[4] != 'C')
                 ws.open_pr = b;
             ws.any_v = ws.any_v ? ws.any_v : k;
         } else if (strcmp(name, "ref") == 0 || strcmp(name, "deliver") == 0 ||
                    strcmp(name, "forge") == 0 || strcmp(name, "forgeProject") == 0 ||
                    strcmp(name, "labels") == 0) {
             char *val = strcmp(name, "labels") == 0 ? get_labels(L, k, v) : get_str(L, k, v, 1);
-            char **slot = &ws.ref;
-            const char *bad = NULL;
-            if (strcmp(name, "deliver") == 0) {
-                slot = &ws.deliver;
-                bad = val && strcmp(val, "branch") && strcmp(val, "pr")
-                          ? "deliver must be branch or pr"
-                          : NULL;
-            } else if (strcmp(name, "forge") == 0) {
-                slot = &ws.forge;
-                bad = val && strcmp(val, "github") && strcmp(val, "gitlab")
-                          ? "forge must be github or gitlab"
-                          : NULL;
-            } else if (strcmp(name, "forgeProject") == 0) {
-                slot = &ws.project;
-                bad = val && !strchr(val, '/') ? "forgeProject must be OWNER/NAME" : NULL;
-            } else if (strcmp(name, "labels") == 0) {
-                slot = &ws.labels;
-            } else if (val && val[0] == '-') {
-                bad = "ref must not start with '-'";
-            }
-            if (bad) {
-                ERR(L, v, "%s, got '%s'", bad, val);
-                free(val);
-            } else if (val) {
-                free(*slot);
-                *slot = val;
-            }
+            char why[256];
+            if (val && wt_wsspec_set(ws.spec, strcmp(name, "forgeProject") == 0 ? "project" : name,
+                                     val, why, sizeof why) != 0)
+                ERR(L, v, "%s", why);
+            free(val);
             ws.any_v = ws.any_v ? ws.any_v : k;
         } else if (strcmp(name, "goal") == 0) {
             goal_v = v;

@@ -23,7 +23,9 @@ wt_wsspec_set(json_t *spec, const char *name, const char *value, char *why, size
     if (strcmp(name, "forge") == 0 && !one_of(value, "github", "gitlab"))
         return snprintf(why, cap, "forge must be github or gitlab, got '%s'", value), -1;
     if (strcmp(name, "project") == 0 && strchr(value, '/') == NULL)
-        return snprintf(why, cap, "forge project must be OWNER/NAME, got '%s'", value), -1;
+        return snprintf(why, cap, "forgeProject must be OWNER/NAME, got '%s'", value), -1;
+    if (strcmp(name, "ref") == 0 && value[0] == '-') /* git would read it as an option */
+        return snprintf(why, cap, "ref must not start with '-', got '%s'", value), -1;
     if (strcmp(name, "author") == 0 && (!strchr(value, '<') || !strchr(value, '>')))
         return snprintf(why, cap, "author must look like 'Name <email>', got '%s'", value), -1;
     for (const char *const *s = strings; *s; s++)

@@ -1,7 +1,8 @@
 /* wt_wsspec - builds the workspace spec of DESIGN.md section 15 (the JSON
  * object the worker's wt_repo reads from a session's `workspace` field)
- * from spawn flags and pipeline phase fields, checking each value where it
- * is given, so a typo is refused at the command line, not on a worker. */
+ * from spawn flags, pipeline phase fields and trigger keys, checking each
+ * value where it is given, so a typo is refused at the command line or in
+ * the file, not on a worker. */
 #ifndef WT_WSSPEC_H
 #define WT_WSSPEC_H
 
