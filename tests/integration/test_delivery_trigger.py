@@ -7,7 +7,6 @@ PR on the fake GitHub. WorkRail's `workspacePath` (a local repository) with
 `autoCommit: true` commits each step on the session's branch in the worker's
 mirror and pushes nothing; `workspacePath` alone stays a plain worktree. A failing session pushes
 nothing, and after --keep-days its worktree and its branch in the mirror go."""
-import http.client
 import json
 import os
 import sys
@@ -16,20 +15,16 @@ import tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from deliverkit import TOKEN, control, git, make_remote, remote_log, script  # noqa: E402
 from deliverkit import start_forge, wait_delivery  # noqa: E402
+from test_triggers_webhook import Http  # noqa: E402
 from wtfleet import WORKFLOWS, Check, Fleet  # noqa: E402
 
 SUBJECTS = ["Report", "Build the artifact", "Inspect the workspace"]  # newest first
 
 
 def post(port, path, body):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-    try:
-        c.request("POST", path, body=json.dumps(body).encode(),
-                  headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        return r.status, json.loads(r.read() or b"{}")
-    finally:
-        c.close()
+    st, j, _ = Http(port).post(path, json.dumps(body).encode(),
+                               {"Content-Type": "application/json"})
+    return st, j
 
 
 def main():

@@ -6,12 +6,12 @@ phase's `retain: 2h` through `worktrain run`, and a webhook trigger's
 `retain: 3h` through the broker's --triggers. (test_retention checks that
 `worktrain validate` refuses a bad `retain:`; this checks the good ones are
 used.)"""
-import http.client
 import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
+from test_triggers_webhook import Http  # noqa: E402
 from wtfleet import SCRIPTS, WORKFLOWS, Check, Fleet  # noqa: E402
 
 HOUR = 3600 * 1000
@@ -44,19 +44,8 @@ phases:
 
 
 def post(port, path):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-    try:
-        c.request("POST", path, body=b"{}", headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        data = r.read()
-        try:
-            return r.status, json.loads(data)
-        except ValueError:
-            return r.status, {"raw": data.decode(errors="replace")}
-    except (ConnectionError, http.client.HTTPException) as e:
-        return -1, {"exception": str(e)}
-    finally:
-        c.close()
+    st, j, _ = Http(port).post(path, b"{}", {"Content-Type": "application/json"})
+    return st, j
 
 
 def retain(fleet, sid):
