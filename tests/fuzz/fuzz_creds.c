@@ -39,6 +39,25 @@ count(const char *hay, const char *needle)
     return n;
 }
 
+/* Occurrences of needle in the display form, outside its "***" masks: a
+ * password made of '*' (or ending or starting with them) matches inside
+ * the mask that replaced it, which is not a leak. */
+static int
+count_unmasked(const char *shown, const char *needle)
+{
+    char *copy = wt_xstrdup(shown);
+    for (char *m = strstr(copy, "***"); m; m = strstr(m + 3, "***"))
+        memset(m, '\0', 3);
+    int n = 0;
+    size_t len = strlen(shown);
+    for (size_t i = 0; i < len;) {
+        n += count(copy + i, needle);
+        i += strlen(copy + i) + 1;
+    }
+    free(copy);
+    return n;
+}
+
 static void
 try_url(const char *url)
 {
@@ -57,9 +76,9 @@ try_url(const char *url)
     if (u.password[0] != '\0') {
         wt_assert(strstr(shown, "***") != NULL);
         if (strchr(url, '%') == NULL) /* written as is: one occurrence is its own */
-            wt_assert(count(shown, u.password) < count(url, u.password));
+            wt_assert(count_unmasked(shown, u.password) < count(url, u.password));
         else /* %-encoded: it may not be there literally; at least none is added */
-            wt_assert(count(shown, u.password) <= count(url, u.password));
+            wt_assert(count_unmasked(shown, u.password) <= count(url, u.password));
     }
 }
 
