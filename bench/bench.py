@@ -1329,4 +1329,5 @@ def main():
         print("wrote bench/results/%s" % name)
 
 
-main()
+if __name__ == "__main__":
+    main()
