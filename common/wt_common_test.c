@@ -211,7 +211,23 @@ test_clock_file(void)
     WT_CHECK(got >= now && got - now < 5000);
 }
 
-WT_TEST_MAIN(WT_TEST(test_redis_field), WT_TEST(test_clock_file), WT_TEST(test_http_addrs),
-             WT_TEST(test_buf_cap_is_enforced_before_allocating),
+/* Script SHA-1s are cached per source address: a second init (and one of
+ * another source in between) gives the same digest as the first. */
+static void
+test_script_sha_cached(void)
+{
+    static const char one[] = "return 1", two[] = "return 2";
+    for (int round = 0; round < 2; round++) {
+        wt_redis_script_t a, b;
+        wt_redis_script_init(&a, one);
+        wt_redis_script_init(&b, two);
+        WT_CHECK_STR(a.sha1, "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+        WT_CHECK_STR(b.sha1, "7f923f79fe76194c868d7e1d0820de36700eb649");
+        WT_CHECK(a.source == one && b.source == two);
+    }
+}
+
+WT_TEST_MAIN(WT_TEST(test_redis_field), WT_TEST(test_script_sha_cached), WT_TEST(test_clock_file),
+             WT_TEST(test_http_addrs), WT_TEST(test_buf_cap_is_enforced_before_allocating),
              WT_TEST(test_strndup_stops_at_nul), WT_TEST(test_durations),
              WT_TEST(test_ulids_sort_by_time), WT_TEST(test_redis_urls))

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -713,14 +714,49 @@ wt_redis_wait_reply(wt_redis_t *self, int *replicas, wt_err_t *err)
     return ok ? 0 : wt_err_set(err, WT_EPROTO, "WAIT returned an unexpected reply");
 }
 
+/* The SHA-1 of each script source, computed once per process: a worker
+ * sets up a store per session, and hashing every script each time was a
+ * noticeable part of a short session's CPU (issue 18). Keyed by the
+ * source's address (the sources are static); an entry is published with
+ * release order once its sha1 is written, so lookups need no lock. */
+#define SCRIPT_SHA_CACHE 32
+
+static struct {
+    const char *source;
+    char sha1[41];
+} script_shas[SCRIPT_SHA_CACHE];
+
+static pthread_mutex_t script_shas_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void
 wt_redis_script_init(wt_redis_script_t *script, const char *source)
 {
+    script->source = source;
+    for (int i = 0; i < SCRIPT_SHA_CACHE; i++) {
+        const char *s = __atomic_load_n(&script_shas[i].source, __ATOMIC_ACQUIRE);
+        if (s == NULL)
+            break;
+        if (s == source) {
+            memcpy(script->sha1, script_shas[i].sha1, sizeof script->sha1);
+            return;
+        }
+    }
     unsigned char md[SHA_DIGEST_LENGTH];
     SHA1((const unsigned char *)source, strlen(source), md);
     for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
         snprintf(script->sha1 + 2 * i, 3, "%02x", md[i]);
-    script->source = source;
+    pthread_mutex_lock(&script_shas_lock);
+    for (int i = 0; i < SCRIPT_SHA_CACHE; i++) {
+        const char *s = __atomic_load_n(&script_shas[i].source, __ATOMIC_ACQUIRE);
+        if (s == source)
+            break;
+        if (s == NULL) {
+            memcpy(script_shas[i].sha1, script->sha1, sizeof script->sha1);
+            __atomic_store_n(&script_shas[i].source, source, __ATOMIC_RELEASE);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&script_shas_lock);
 }
 
 int

@@ -112,6 +112,8 @@ redisReply *wt_redis_get_reply(wt_redis_t *self, wt_err_t *err);
 int wt_redis_append_wait(wt_redis_t *self, int nreplicas, int timeout_ms, wt_err_t *err);
 int wt_redis_wait_reply(wt_redis_t *self, int *replicas, wt_err_t *err);
 
+/* Fills script for source, which must be static (never freed or reused):
+ * its SHA-1 is computed once per process, keyed by its address. */
 void wt_redis_script_init(wt_redis_script_t *script, const char *source);
 /* Runs script with nkeys keys followed by the other args in argv. */
 redisReply *wt_redis_eval(wt_redis_t *self, wt_redis_script_t *script, int nkeys, int argc,

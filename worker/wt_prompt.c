@@ -40,20 +40,36 @@ add_file(wt_buf_t *b, const char *workspace, const char *name, size_t *budget)
     free(data);
 }
 
+/* The part that depends only on the workflow and the soul. */
+static void
+add_base(wt_buf_t *b, const wt_workflow_t *wf, const char *soul)
+{
+    wt_buf_puts(b, base_rules, NULL);
+    wt_buf_printf(b, NULL, "\n# Workflow: %s\n%s\n", wt_workflow_name(wf),
+                  wt_workflow_description(wf));
+    const char *mg = wt_workflow_meta_guidance(wf);
+    if (mg && *mg)
+        wt_buf_printf(b, NULL, "\n## Guidance for the whole workflow\n%s", mg);
+    if (soul && *soul)
+        wt_buf_printf(b, NULL, "\n## Soul\n%s\n", soul);
+}
+
+char *
+wt_prompt_base(const wt_workflow_t *wf, const char *soul)
+{
+    wt_buf_t b;
+    wt_buf_init(&b, 1 << 22);
+    add_base(&b, wf, soul);
+    return wt_buf_detach(&b);
+}
+
 char *
 wt_prompt_build(const wt_workflow_t *wf, const wt_wfrun_t *run, const char *workspace,
                 const char *soul)
 {
     wt_buf_t b;
     wt_buf_init(&b, 1 << 22);
-    wt_buf_puts(&b, base_rules, NULL);
-    wt_buf_printf(&b, NULL, "\n# Workflow: %s\n%s\n", wt_workflow_name(wf),
-                  wt_workflow_description(wf));
-    const char *mg = wt_workflow_meta_guidance(wf);
-    if (mg && *mg)
-        wt_buf_printf(&b, NULL, "\n## Guidance for the whole workflow\n%s", mg);
-    if (soul && *soul)
-        wt_buf_printf(&b, NULL, "\n## Soul\n%s\n", soul);
+    add_base(&b, wf, soul);
     size_t budget = WT_PROMPT_CONTEXT_FILES_CAP;
     add_file(&b, workspace, "AGENTS.md", &budget);
     add_file(&b, workspace, "CLAUDE.md", &budget);

@@ -12,5 +12,9 @@
 /* Returns a new string (caller frees). soul may be NULL or "". */
 char *wt_prompt_build(const wt_workflow_t *wf, const wt_wfrun_t *run, const char *workspace,
                       const char *soul);
+/* The prompt wt_prompt_build makes when the workspace has no context file
+ * and no step is completed yet (it depends only on wf and soul): a worker
+ * builds it once per workflow instead of once per session. Caller frees. */
+char *wt_prompt_base(const wt_workflow_t *wf, const char *soul);
 
 #endif

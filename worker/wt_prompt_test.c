@@ -30,18 +30,37 @@ write_text(const char *dir, const char *name, const char *head, size_t filler, c
     fclose(f);
 }
 
-static void
-test_prompt_parts_and_cap(void)
+/* A scratch directory in dir (a "/tmp/wt-prompt-XXXXXX" buffer) and the
+ * test workflow; NULL when either cannot be made. */
+static wt_workflow_t *
+setup(char *dir)
 {
-    char dir[] = "/tmp/wt-prompt-XXXXXX";
     WT_CHECK(mkdtemp(dir) != NULL);
     wt_err_t err = {0};
     wt_workflow_t *wf = wt_workflow_parse(wf_json, sizeof wf_json - 1, "test", &err);
     WT_CHECK(wf != NULL);
-    if (wf == NULL) {
+    if (wf == NULL)
         fprintf(stderr, "  %s\n", err.msg);
+    return wf;
+}
+
+static void
+cleanup(wt_workflow_t **wf, const char *dir)
+{
+    wt_workflow_destroy(wf);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    WT_CHECK(system(cmd) == 0);
+}
+
+static void
+test_prompt_parts_and_cap(void)
+{
+    char dir[] = "/tmp/wt-prompt-XXXXXX";
+    wt_err_t err = {0};
+    wt_workflow_t *wf = setup(dir);
+    if (wf == NULL)
         return;
-    }
     /* small files: both whole */
     write_text(dir, "AGENTS.md", "AGENTS-HEAD\n", 100, "\nAGENTS-TAIL\n");
     write_text(dir, "CLAUDE.md", "CLAUDE-HEAD\n", 100, "\nCLAUDE-TAIL\n");
@@ -78,10 +97,39 @@ test_prompt_parts_and_cap(void)
     free(p);
     json_decref(args);
     wt_wfrun_destroy(&run);
-    wt_workflow_destroy(&wf);
-    char cmd[PATH_MAX + 16];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    WT_CHECK(system(cmd) == 0);
+    cleanup(&wf, dir);
 }
 
-WT_TEST_MAIN(WT_TEST(test_prompt_parts_and_cap))
+/* The prompt a worker builds once per workflow (wt_prompt_base) is the one
+ * wt_prompt_build makes for a session with no context file and no completed
+ * step, byte for byte; once a file or a completed step exists they differ. */
+static void
+test_prompt_base_is_build(void)
+{
+    char dir[] = "/tmp/wt-prompt-XXXXXX";
+    wt_err_t err = {0};
+    wt_workflow_t *wf = setup(dir);
+    if (wf == NULL)
+        return;
+    wt_wfrun_t *run = wt_wfrun_new(wf, NULL, &err);
+    WT_CHECK(run != NULL);
+    const char *souls[] = {NULL, "", "SOUL-TEXT"};
+    for (int i = 0; i < 3; i++) {
+        char *base = wt_prompt_base(wf, souls[i]);
+        char *full = wt_prompt_build(wf, run, dir, souls[i]);
+        WT_CHECK_STR(base, full);
+        free(full);
+        free(base);
+    }
+    char *base = wt_prompt_base(wf, "SOUL-TEXT");
+    WT_CHECK(strstr(base, "SOUL-TEXT") != NULL && strstr(base, "GUIDANCE-TWO") != NULL);
+    write_text(dir, "AGENTS.md", "AGENTS-HEAD\n", 10, "\n");
+    char *full = wt_prompt_build(wf, run, dir, "SOUL-TEXT");
+    WT_CHECK(strncmp(base, full, strlen(base)) == 0 && strlen(full) > strlen(base));
+    free(full);
+    free(base);
+    wt_wfrun_destroy(&run);
+    cleanup(&wf, dir);
+}
+
+WT_TEST_MAIN(WT_TEST(test_prompt_parts_and_cap), WT_TEST(test_prompt_base_is_build))

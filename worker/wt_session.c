@@ -66,7 +66,8 @@ wt_session_destroy(wt_session_t **self_p)
     json_decref(self->context0);
     free(self->workspace_repo);
     wt_repo_spec_release(&self->spec);
-    free(self->system);
+    if (!self->system_shared)
+        free(self->system);
     json_decref(self->messages);
     json_decref(self->tools);
     wt_wfrun_destroy(&self->run);
@@ -401,6 +402,28 @@ first_message(wt_session_t *self, int resumed_from)
     return m;
 }
 
+/* The index of the session's workflow in env->workflows, for the values
+ * the worker built once per workflow (-1: none built, or not found). */
+static int
+shared_index(const wt_session_t *self)
+{
+    if (self->env->wf_tools == NULL && self->env->wf_prompts == NULL)
+        return -1;
+    for (int i = 0; i < wt_workflow_set_count(self->env->workflows); i++)
+        if (wt_workflow_set_at(self->env->workflows, i) == self->wf)
+            return i;
+    return -1;
+}
+
+/* 1 when the workspace cannot hold AGENTS.md or CLAUDE.md: a plain one
+ * that does not exist yet (it may, from an earlier run on this worker). */
+static int
+no_context_files(const wt_session_t *self)
+{
+    struct stat st;
+    return self->workspace_later && stat(self->workspace, &st) != 0 && errno == ENOENT;
+}
+
 static const char *
 start(wt_session_t *self, char *detail, size_t cap)
 {
@@ -474,9 +497,19 @@ start(wt_session_t *self, char *detail, size_t cap)
         json_decref(told);
         return "error";
     }
-    self->system = wt_prompt_build(self->wf, self->run, self->workspace, self->env->soul);
-    self->tools = wt_tools_definitions();
-    wt_tools_fleet_add_definitions(self->tools, self->wf); /* opt-in (DESIGN.md 17) */
+    int wfi = shared_index(self);
+    if (wfi >= 0 && self->env->wf_prompts && wt_wfrun_completed_count(self->run) == 0 &&
+        no_context_files(self)) {
+        self->system = self->env->wf_prompts[wfi];
+        self->system_shared = 1;
+    } else
+        self->system = wt_prompt_build(self->wf, self->run, self->workspace, self->env->soul);
+    if (wfi >= 0 && self->env->wf_tools)
+        self->tools = json_incref(self->env->wf_tools[wfi]);
+    else {
+        self->tools = wt_tools_definitions();
+        wt_tools_fleet_add_definitions(self->tools, self->wf); /* opt-in (DESIGN.md 17) */
+    }
     self->messages = json_array();
     json_array_append_new(self->messages, first_message(self, replayed));
     size_t i;
@@ -523,8 +556,37 @@ retire_workspace(wt_session_t *self, const char *ended)
         wt_log_warn("session %s: workspace left in place: %s", self->sid, err.msg);
 }
 
+/* What only the run needs is freed on the session's own thread as it
+ * ends (its allocator arena), not on the worker's main thread, which
+ * destroys the session after the report and is the fleet's serial part. */
+static void
+shed(wt_session_t *self)
+{
+    if (!self->system_shared)
+        free(self->system);
+    self->system = NULL;
+    self->system_shared = 0;
+    json_decref(self->messages);
+    self->messages = NULL;
+    json_decref(self->tools);
+    self->tools = NULL;
+    wt_wfrun_destroy(&self->run);
+    json_decref(self->context0);
+    self->context0 = NULL;
+}
+
+static const char *run_session(wt_session_t *self);
+
 const char *
 wt_session_run(wt_session_t *self)
+{
+    const char *outcome = run_session(self);
+    shed(self);
+    return outcome;
+}
+
+static const char *
+run_session(wt_session_t *self)
 {
     wt_err_t err = {0};
     self->started_ms = wt_clock_now_ms();

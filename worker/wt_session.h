@@ -63,6 +63,13 @@ typedef struct wt_session_env {
     wt_notify_t *notify;                /* shared, thread-safe; NULL or disabled = no posts */
     wt_session_counters_t *counters;    /* shared; NULL = not counted */
     struct wt_deliver *deliver;         /* the worker's delivery thread; NULL = none */
+    /* Built once per worker for workflows->at(i) (both NULL: built per
+     * session): the tool definitions (shared read-only by every session of
+     * the workflow; jansson's reference counts are atomic) and the system
+     * prompt of a session without context files or completed steps
+     * (wt_prompt_base). */
+    json_t *const *wf_tools;
+    char *const *wf_prompts;
 } wt_session_env_t;
 
 typedef struct wt_session wt_session_t;

@@ -5,8 +5,8 @@
 #define WT_SESSION_INT_H
 
 #include "wt_events.h"
-#include "wt_repo.h"
 #include "wt_redis.h"
+#include "wt_repo.h"
 #include "wt_session.h"
 #include "wt_store.h"
 #include "wt_stuck.h"
@@ -47,7 +47,8 @@ struct wt_session {
     int workspace_later;         /* a plain workspace not created yet (first tool makes it) */
     const wt_workflow_t *wf;     /* borrowed */
     wt_wfrun_t *run;             /* owned cursor */
-    char *system;                /* owned system prompt */
+    char *system;                /* system prompt: owned, or env's (system_shared) */
+    int system_shared;           /* 1: system is env->wf_prompts[i], not freed here */
     json_t *messages;            /* owned neutral conversation */
     json_t *tools;               /* owned tool definitions */
     int turn;                    /* index of the next assistant turn (see replay) */

@@ -16,6 +16,7 @@
 #include "wt_deliver.h"
 #include "wt_endpoints.h"
 #include "wt_log.h"
+#include "wt_prompt.h"
 #include "wt_redis.h"
 #include "wt_sd.h"
 #include "wt_session.h"
@@ -23,6 +24,7 @@
 #include "wt_slot.h"
 #include "wt_store.h"
 #include "wt_tools.h"
+#include "wt_tools_fleet.h"
 #include "wt_wire.h"
 #include "wt_worker_cfg.h"
 #include "wt_worker_http.h"
@@ -81,6 +83,8 @@ typedef struct worker {
     int held;                       /* sessions held by prefetch, not started */
     uint64_t held_seq;              /* last held_seq given */
     wt_workflow_set_t *workflows;   /* owned */
+    json_t **wf_tools;              /* owned, per workflow: tool definitions (senv) */
+    char **wf_prompts;              /* owned, per workflow: base system prompt (senv) */
     wt_llm_t *llm;                  /* owned */
     wt_notify_t *notify;            /* owned; session_completed posts */
     char **tool_env;                /* owned scrubbed environment */
@@ -881,6 +885,12 @@ worker_release(worker_t *w)
         wt_redis_destroy(&w->slots[i].redis);
     }
     free(w->slots);
+    for (int i = 0; w->wf_tools && i < wt_workflow_set_count(w->workflows); i++) {
+        json_decref(w->wf_tools[i]);
+        free(w->wf_prompts[i]);
+    }
+    free(w->wf_tools);
+    free(w->wf_prompts);
     wt_workflow_set_destroy(&w->workflows);
     wt_llm_destroy(&w->llm);
     wt_deliver_destroy(&w->deliver);
@@ -928,6 +938,16 @@ worker_setup(worker_t *w)
         return -1;
     }
     w->tool_env = wt_tools_scrub_env(environ);
+    /* What every session of a workflow shares, built once (issue 18). */
+    int nwf = wt_workflow_set_count(w->workflows);
+    w->wf_tools = wt_xcalloc((size_t)nwf, sizeof *w->wf_tools);
+    w->wf_prompts = wt_xcalloc((size_t)nwf, sizeof *w->wf_prompts);
+    for (int i = 0; i < nwf; i++) {
+        const wt_workflow_t *wf = wt_workflow_set_at(w->workflows, i);
+        w->wf_tools[i] = wt_tools_definitions();
+        wt_tools_fleet_add_definitions(w->wf_tools[i], wf);
+        w->wf_prompts[i] = wt_prompt_base(wf, w->soul);
+    }
     w->nslots = w->cfg.slots + w->cfg.prefetch;
     w->slots = wt_xcalloc((size_t)w->nslots, sizeof *w->slots);
     w->senv = (wt_session_env_t){
@@ -954,6 +974,8 @@ worker_setup(worker_t *w)
         .notify = w->notify,
         .counters = &w->counters,
         .deliver = w->deliver,
+        .wf_tools = w->wf_tools,
+        .wf_prompts = w->wf_prompts,
     };
     w->zctx = zmq_ctx_new();
     zmq_ctx_set(w->zctx, ZMQ_MAX_SOCKETS, w->nslots * 2 + 64);
