@@ -276,8 +276,11 @@ make_workspace(wt_session_t *self, char *why, size_t cap)
     if (self->spec.url)
         return make_remote_workspace(self, why, cap);
     int plain = self->workspace_repo == NULL || self->workspace_repo[0] == '\0';
-    if ((plain ? wt_workspace_path(self->env->workspace_root, self->sid, self->workspace,
-                                   sizeof self->workspace, &err)
+    const char *real = self->env->workspace_real;
+    if ((plain ? (real && *real ? wt_workspace_path_under(real, self->sid, self->workspace,
+                                                          sizeof self->workspace, &err)
+                                : wt_workspace_path(self->env->workspace_root, self->sid,
+                                                    self->workspace, sizeof self->workspace, &err))
                : wt_workspace_create(self->env->workspace_root, self->sid, self->workspace_repo,
                                      self->workspace, sizeof self->workspace, &err)) != 0) {
         snprintf(why, cap, "%s", err.msg);
@@ -418,10 +421,12 @@ shared_index(const wt_session_t *self)
 /* 1 when the workspace cannot hold AGENTS.md or CLAUDE.md: a plain one
  * that does not exist yet (it may, from an earlier run on this worker). */
 static int
-no_context_files(const wt_session_t *self)
+no_context_files(wt_session_t *self)
 {
     struct stat st;
-    return self->workspace_later && stat(self->workspace, &st) != 0 && errno == ENOENT;
+    self->workspace_absent =
+        self->workspace_later && stat(self->workspace, &st) != 0 && errno == ENOENT;
+    return self->workspace_absent;
 }
 
 static const char *
@@ -540,6 +545,8 @@ retire_workspace(wt_session_t *self, const char *ended)
     /* keepWorkspace (set by `worktrain bench` for command scorers such as
      * `make test`): a successful session's workspace stays until pruned. */
     int keep = json_is_true(json_object_get(self->context0, "keepWorkspace"));
+    if (!keep && strcmp(ended, "success") == 0 && self->workspace_later && self->workspace_absent)
+        return; /* never made: nothing to remove */
     wt_err_t err = {0};
     const char *repo = self->workspace_repo;
     char mirror[PATH_MAX];

@@ -69,6 +69,9 @@ typedef struct wt_session_env {
      * prompt of a session without context files or completed steps
      * (wt_prompt_base). */
     json_t *const *wf_tools;
+    /* workspace_root made and resolved once by the worker
+     * (wt_workspace_root_real); NULL or "": resolved per session. */
+    const char *workspace_real;
     char *const *wf_prompts;
 } wt_session_env_t;
 

@@ -45,6 +45,7 @@ struct wt_session {
     wt_events_t events;          /* fenced writer over store */
     char workspace[PATH_MAX];    /* canonical workspace path */
     int workspace_later;         /* a plain workspace not created yet (first tool makes it) */
+    int workspace_absent;        /* with workspace_later: seen not to exist when the run began */
     const wt_workflow_t *wf;     /* borrowed */
     wt_wfrun_t *run;             /* owned cursor */
     char *system;                /* system prompt: owned, or env's (system_shared) */

@@ -85,6 +85,7 @@ typedef struct worker {
     wt_workflow_set_t *workflows;   /* owned */
     json_t **wf_tools;              /* owned, per workflow: tool definitions (senv) */
     char **wf_prompts;              /* owned, per workflow: base system prompt (senv) */
+    char workspace_real[4096];      /* canonical --workspace-root, "" if unresolved (senv) */
     wt_llm_t *llm;                  /* owned */
     wt_notify_t *notify;            /* owned; session_completed posts */
     char **tool_env;                /* owned scrubbed environment */
@@ -938,7 +939,12 @@ worker_setup(worker_t *w)
         return -1;
     }
     w->tool_env = wt_tools_scrub_env(environ);
-    /* What every session of a workflow shares, built once (issue 18). */
+    /* What every session shares, built once (issue 18): the resolved
+     * workspace root (unresolved now, each session tries and reports why) */
+    wt_err_t rerr = {0};
+    if (wt_workspace_root_real(w->cfg.workspace_root, w->workspace_real, sizeof w->workspace_real,
+                               &rerr) != 0)
+        w->workspace_real[0] = '\0';
     int nwf = wt_workflow_set_count(w->workflows);
     w->wf_tools = wt_xcalloc((size_t)nwf, sizeof *w->wf_tools);
     w->wf_prompts = wt_xcalloc((size_t)nwf, sizeof *w->wf_prompts);
@@ -976,6 +982,7 @@ worker_setup(worker_t *w)
         .deliver = w->deliver,
         .wf_tools = w->wf_tools,
         .wf_prompts = w->wf_prompts,
+        .workspace_real = w->workspace_real,
     };
     w->zctx = zmq_ctx_new();
     zmq_ctx_set(w->zctx, ZMQ_MAX_SOCKETS, w->nslots * 2 + 64);

@@ -96,13 +96,33 @@ wt_workspace_path(const char *root, const char *sid, char *out, size_t cap, wt_e
 {
     if (!valid_sid(sid))
         return wt_err_set(err, WT_EINVAL, "bad session id for a workspace: '%s'", sid ? sid : "");
+    char real[PATH_MAX];
+    if (wt_workspace_root_real(root, real, sizeof real, err) != 0)
+        return -1;
+    return wt_workspace_path_under(real, sid, out, cap, err);
+}
+
+int
+wt_workspace_root_real(const char *root, char *out, size_t cap, wt_err_t *err)
+{
     if (make_path(root, err) != 0)
         return -1;
     char real[PATH_MAX];
     if (realpath(root, real) == NULL)
         return wt_err_sys(err, "cannot resolve workspace root '%s'", root);
-    if (snprintf(out, cap, "%s/%s", real, sid) >= (int)cap)
-        return wt_err_set(err, WT_ELIMIT, "workspace path under '%s' too long", real);
+    if (wt_strlcpy(out, real, cap) != 0)
+        return wt_err_set(err, WT_ELIMIT, "workspace root '%s' too long", real);
+    return 0;
+}
+
+int
+wt_workspace_path_under(const char *real_root, const char *sid, char *out, size_t cap,
+                        wt_err_t *err)
+{
+    if (!valid_sid(sid))
+        return wt_err_set(err, WT_EINVAL, "bad session id for a workspace: '%s'", sid ? sid : "");
+    if (snprintf(out, cap, "%s/%s", real_root, sid) >= (int)cap)
+        return wt_err_set(err, WT_ELIMIT, "workspace path under '%s' too long", real_root);
     return 0;
 }
 

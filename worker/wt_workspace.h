@@ -22,6 +22,13 @@ int wt_workspace_create(const char *root, const char *sid, const char *repo, cha
  * a session that never does costs no mkdir/rmdir (issue 18). Fails like
  * wt_workspace_create. */
 int wt_workspace_path(const char *root, const char *sid, char *out, size_t cap, wt_err_t *err);
+/* wt_workspace_path in two halves, so a worker resolves its root once
+ * rather than per session: the root made (with its parents) and resolved
+ * to its canonical path; then the path of sid's workspace under such a
+ * resolved root (sid checked as by wt_workspace_path). */
+int wt_workspace_root_real(const char *root, char *out, size_t cap, wt_err_t *err);
+int wt_workspace_path_under(const char *real_root, const char *sid, char *out, size_t cap,
+                            wt_err_t *err);
 /* The session sid has ended. remove_now (outcome success): its workspace
  * goes at once - a worktree through `git worktree remove` (its branch
  * worktrain/<sid> stays in the repo), a plain directory recursively.

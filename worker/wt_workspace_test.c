@@ -64,6 +64,20 @@ test_path_without_directory(void)
     WT_CHECK(wt_workspace_create(root, "01LATER", NULL, made, sizeof made, &err) == 0);
     WT_CHECK_STR(path, made);
     WT_CHECK(wt_workspace_path(root, "..", path, sizeof path, &err) == -1 && err.code == WT_EINVAL);
+    /* the halves a worker uses (root resolved once): the same path, the
+     * same refusals; a root given through a symlink resolves to its target */
+    char link[PATH_MAX + 32], real[PATH_MAX], under[PATH_MAX];
+    snprintf(link, sizeof link, "%s/later/link", base);
+    WT_CHECK(symlink(root, link) == 0);
+    WT_CHECK(wt_workspace_root_real(link, real, sizeof real, &err) == 0);
+    WT_CHECK(wt_workspace_path_under(real, "01LATER", under, sizeof under, &err) == 0);
+    WT_CHECK_STR(under, made);
+    err = (wt_err_t){0};
+    WT_CHECK(wt_workspace_path_under(real, "..", under, sizeof under, &err) == -1 &&
+             err.code == WT_EINVAL);
+    err = (wt_err_t){0};
+    WT_CHECK(wt_workspace_path_under(real, "a/b", under, sizeof under, &err) == -1 &&
+             err.code == WT_EINVAL);
 }
 
 static void
