@@ -5,8 +5,8 @@
  * large part of a short session's worker CPU).
  *
  * The owner (the worker's main thread) hands a job with wt_slot_run once
- * the previous one reported its end (the worker's inproc PUSH, sent by the
- * job itself), so the owner never waits on a slot for longer than the
+ * the previous one reported its end (on the worker's done list, by the job
+ * itself), so the owner never waits on a slot for longer than the
  * job's return. */
 #ifndef WT_SLOT_H
 #define WT_SLOT_H

@@ -1,8 +1,9 @@
 /* wt_worker - the worker loop.
  *
  * The main thread owns the DEALER socket to the broker and nothing slow:
- * each session runs on its slot's thread and reports its end through an
- * inproc PUSH/PULL pipe, so heartbeats never wait behind an LLM call. The
+ * each session runs on its slot's thread and reports its end on a done
+ * list (a mutex and an eventfd the main loop polls beside the DEALER), so
+ * heartbeats never wait behind an LLM call. The
  * broker's silence for `liveness` intervals means it (or the network) is
  * gone: the worker reconnects with Paranoid-Pirate backoff and re-sends
  * READY listing what it still runs, so a restarted broker can adopt those
@@ -36,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -58,24 +60,33 @@ extern char **environ;
  * on the slot's first session and lives as long as the worker (wt_slot);
  * the socket and connection are used by that thread only. */
 typedef struct slot {
-    wt_session_t *session; /* owned while running */
-    wt_slot_t *thread;     /* its persistent thread, NULL until first used */
-    int used;              /* holds a session (started, or held by prefetch) */
-    int started;           /* its session runs on the thread (else held, waiting) */
-    uint64_t held_seq;     /* while held: order of arrival (oldest starts first) */
-    int disowned;          /* no longer listed to the broker (Redis was unreachable) */
-    void *zctx;            /* borrowed, for the thread's PUSH socket */
-    char done_ep[64];      /* inproc endpoint to report on */
-    void *push;            /* PUSH to done_ep, made by the first session thread */
-    wt_redis_t *redis;     /* owned, lent to each session of this slot */
+    wt_session_t *session;  /* owned while running */
+    wt_slot_t *thread;      /* its persistent thread, NULL until first used */
+    int used;               /* holds a session (started, or held by prefetch) */
+    int started;            /* its session runs on the thread (else held, waiting) */
+    uint64_t held_seq;      /* while held: order of arrival (oldest starts first) */
+    int disowned;           /* no longer listed to the broker (Redis was unreachable) */
+    struct done_list *done; /* borrowed: where the thread reports its session's end */
+    const char *outcome;    /* the ended session's outcome (static), set with the report */
+    struct slot *done_next; /* link in the done list */
+    wt_redis_t *redis;      /* owned, lent to each session of this slot */
 } slot_t;
+
+/* Session ends, reported by slot threads to the main thread: cheaper than
+ * an inproc ZeroMQ pipe (no socket per slot, no command mailbox, two frames
+ * per end): a report is a list append and, when the list was empty, one
+ * eventfd write (issue 18). */
+typedef struct done_list {
+    pthread_mutex_t mu;
+    slot_t *head, *tail; /* FIFO of ended slots, guarded by mu */
+    int fd;              /* eventfd: readable while reports may wait */
+} done_list_t;
 
 typedef struct worker {
     wt_worker_cfg_t cfg;            /* read-only */
     void *zctx;                     /* ZeroMQ context */
     void *broker;                   /* DEALER, replaced on reconnect */
-    void *done;                     /* PULL: session threads report here */
-    char done_ep[64];               /* its inproc endpoint */
+    done_list_t done;               /* session threads report here */
     slot_t *slots;                  /* nslots entries */
     int nslots;                     /* cfg.slots + cfg.prefetch */
     int running;                    /* started sessions (at most cfg.slots, but for
@@ -318,15 +329,23 @@ session_job(void *arg)
     slot_t *s = arg;
     wt_log_thread_session(wt_session_id(s->session)); /* "session" of JSON log lines */
     const char *outcome = wt_session_run(s->session);
-    if (s->push == NULL) {
-        s->push = zmq_socket(s->zctx, ZMQ_PUSH);
-        int zero = 0;
-        zmq_setsockopt(s->push, ZMQ_LINGER, &zero, sizeof zero);
-        zmq_connect(s->push, s->done_ep);
-    }
-    zmq_send(s->push, &s, sizeof s, ZMQ_SNDMORE);
-    zmq_send(s->push, outcome, strlen(outcome), 0);
     wt_log_thread_session(NULL);
+    done_list_t *d = s->done;
+    pthread_mutex_lock(&d->mu);
+    s->outcome = outcome;
+    s->done_next = NULL;
+    int wake = d->head == NULL; /* else a wake-up is pending already */
+    if (d->tail)
+        d->tail->done_next = s;
+    else
+        d->head = s;
+    d->tail = s;
+    pthread_mutex_unlock(&d->mu); /* s is the main thread's from here */
+    if (wake) {
+        uint64_t one = 1;
+        ssize_t n = write(d->fd, &one, sizeof one);
+        (void)n; /* only fails when the counter is full, i.e. already readable */
+    }
 }
 
 /* Runs s's session on s's thread (made on first use, with its Redis
@@ -339,8 +358,7 @@ launch(worker_t *w, slot_t *s)
         s->redis = wt_redis_new(w->cfg.redis, 5000, &rerr);
     if (s->redis != NULL)
         wt_session_lend_redis(s->session, s->redis);
-    s->zctx = w->zctx;
-    snprintf(s->done_ep, sizeof s->done_ep, "%s", w->done_ep);
+    s->done = &w->done;
     wt_err_t terr = {0};
     if (s->thread == NULL)
         s->thread = wt_slot_new(THREAD_STACK, slot_thread_init, NULL, &terr);
@@ -480,18 +498,27 @@ start_session(worker_t *w, wt_msg_t *m)
                  (long long)m->epoch);
 }
 
-/* A session thread finished: join it, tell the broker, free the slot. */
+/* Session threads finished: tell the broker, free their slots. The eventfd
+ * is reset before the list is read, so a report appended after that read
+ * makes it readable again (none is left without a wake-up). */
 static void
 on_done(worker_t *w)
 {
+    uint64_t count;
+    ssize_t rn = read(w->done.fd, &count, sizeof count);
+    (void)rn; /* EAGAIN: nothing signalled, the list is read anyway */
     for (;;) {
-        slot_t *s = NULL;
-        char outcome[32] = "";
-        if (zmq_recv(w->done, &s, sizeof s, ZMQ_DONTWAIT) != sizeof s)
+        pthread_mutex_lock(&w->done.mu);
+        slot_t *s = w->done.head;
+        if (s) {
+            w->done.head = s->done_next;
+            if (w->done.head == NULL)
+                w->done.tail = NULL;
+        }
+        pthread_mutex_unlock(&w->done.mu);
+        if (s == NULL)
             return;
-        int n = zmq_recv(w->done, outcome, sizeof outcome - 1, 0);
-        outcome[n > 0 ? n : 0] = '\0';
-        send_finished(w, wt_session_id(s->session), outcome);
+        send_finished(w, wt_session_id(s->session), s->outcome);
         wt_session_destroy(&s->session);
         s->used = 0;
         s->started = 0;
@@ -770,7 +797,7 @@ worker_loop(worker_t *w)
             timeout = 0;
         if (w->draining && timeout > 100)
             timeout = 100;
-        zmq_pollitem_t items[] = {{w->broker, 0, ZMQ_POLLIN, 0}, {w->done, 0, ZMQ_POLLIN, 0}};
+        zmq_pollitem_t items[] = {{w->broker, 0, ZMQ_POLLIN, 0}, {NULL, w->done.fd, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR)
             break;
         /* Back from far longer than we asked to wait: this process was
@@ -880,11 +907,8 @@ worker_release(worker_t *w)
         if (w->slots[i].used)
             wt_session_destroy(&w->slots[i].session);
     }
-    for (int i = 0; w->slots && i < w->nslots; i++) {
-        if (w->slots[i].push)
-            zmq_close(w->slots[i].push); /* before the context ends, or its term waits */
+    for (int i = 0; w->slots && i < w->nslots; i++)
         wt_redis_destroy(&w->slots[i].redis);
-    }
     free(w->slots);
     for (int i = 0; w->wf_tools && i < wt_workflow_set_count(w->workflows); i++) {
         json_decref(w->wf_tools[i]);
@@ -905,8 +929,9 @@ worker_release(worker_t *w)
     unwatch_auth(w);
     if (w->broker)
         zmq_close(w->broker);
-    if (w->done)
-        zmq_close(w->done);
+    if (w->done.fd >= 0)
+        close(w->done.fd);
+    pthread_mutex_destroy(&w->done.mu);
     if (w->zctx)
         zmq_ctx_term(w->zctx);
 }
@@ -986,10 +1011,9 @@ worker_setup(worker_t *w)
     };
     w->zctx = zmq_ctx_new();
     zmq_ctx_set(w->zctx, ZMQ_MAX_SOCKETS, w->nslots * 2 + 64);
-    w->done = zmq_socket(w->zctx, ZMQ_PULL);
-    snprintf(w->done_ep, sizeof w->done_ep, "inproc://wt-worker-%d", (int)getpid());
-    if (zmq_bind(w->done, w->done_ep) != 0) {
-        wt_log_error("cannot bind %s: %s", w->done_ep, zmq_strerror(errno));
+    w->done.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->done.fd < 0) {
+        wt_log_error("cannot make the session end eventfd: %s", strerror(errno));
         return -1;
     }
     return 0;
@@ -1048,6 +1072,8 @@ int
 wt_worker_main(int argc, char **argv)
 {
     worker_t *w = wt_xcalloc(1, sizeof *w);
+    pthread_mutex_init(&w->done.mu, NULL);
+    w->done.fd = -1;
     int rc = wt_worker_cfg_parse(&w->cfg, argc, argv);
     if (rc != 0) {
         free(w);
