@@ -419,13 +419,16 @@ shared_index(const wt_session_t *self)
 }
 
 /* 1 when the workspace cannot hold AGENTS.md or CLAUDE.md: a plain one
- * that does not exist yet (it may, from an earlier run on this worker). */
+ * that does not exist yet. It may, from an earlier run on this worker,
+ * unless this is the session's first lease (epoch 1, as in start: no
+ * earlier run), which needs no look. */
 static int
 no_context_files(wt_session_t *self)
 {
     struct stat st;
     self->workspace_absent =
-        self->workspace_later && stat(self->workspace, &st) != 0 && errno == ENOENT;
+        self->workspace_later &&
+        (self->epoch == 1 || (stat(self->workspace, &st) != 0 && errno == ENOENT));
     return self->workspace_absent;
 }
 
