@@ -132,6 +132,7 @@ typedef struct worker {
     wt_worker_health_t health;      /* what --http serves, published each loop turn */
     wt_worker_http_t *http;         /* owned, NULL without --http */
     wt_sd_t sd;                     /* systemd notify state (Type=notify units) */
+    int sd_notify_socket;           /* NOTIFY_SOCKET was set at start */
 } worker_t;
 
 /* --- broker connection --- */
@@ -750,7 +751,9 @@ publish_health(worker_t *w, int64_t now)
     w->health.draining = w->draining;
     w->health.running = w->running;
     pthread_mutex_unlock(&w->health.lock);
-    if (registered && !w->sd.ready_sent && !w->draining) {
+    /* Not under systemd (no NOTIFY_SOCKET) READY=1 never goes out: not
+     * tried again on every loop turn. */
+    if (registered && !w->sd.ready_sent && !w->draining && w->sd_notify_socket) {
         char status[300];
         snprintf(status, sizeof status, "registered with broker %s", w->broker_ep);
         wt_sd_ready(&w->sd, status);
@@ -1083,6 +1086,7 @@ wt_worker_main(int argc, char **argv)
     wt_log_set_worker(w->cfg.name);
     wt_signal_install();
     wt_sd_init(&w->sd);
+    w->sd_notify_socket = getenv("NOTIFY_SOCKET") != NULL;
     int64_t stale_ms = (int64_t)w->cfg.heartbeat_ms * 10;
     wt_worker_health_init(&w->health, w->cfg.name, w->cfg.slots,
                           stale_ms > 30000 ? stale_ms : 30000);
