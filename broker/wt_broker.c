@@ -51,9 +51,9 @@ static void
 send_to(wt_broker_t *self, void *sock, const void *id, size_t idlen, wt_msg_t *m)
 {
     wt_err_t err = {0};
+    self->quiet[sock == self->workers] = 0; /* a send may take commands off the socket */
     if (wt_wire_send(sock, id, idlen, m, 1, &err) != 0)
         wt_log_warn("send %s failed: %s", wt_cmd_name((int)m->cmd), err.msg);
-    (void)self;
 }
 
 static void
@@ -201,7 +201,25 @@ typedef struct spawn_req {
     wt_msg_t *msg;                 /* owned SPAWN */
     wt_job_t *job;                 /* owned until queued */
     const char *key;               /* borrowed from msg */
+    char sid[64];                  /* intake reply: the session id */
+    int existing;                  /* intake reply: an idempotent retry */
+    int stored;                    /* intake reply read and good */
 } spawn_req_t;
+
+/* Dispatch (below) in three steps, so that intake can carry the assign
+ * scripts of sessions already queued in its own Redis round trip. */
+typedef struct pair {
+    wt_job_t *job; /* owned while in flight */
+    size_t worker; /* index into self->w */
+} pair_t;
+
+#define DISPATCH_BATCH 256
+
+static int dispatch_allowed(const wt_broker_t *self);
+static int dispatch_take(wt_broker_t *self, pair_t *batch);
+static int dispatch_append(wt_broker_t *self, pair_t *batch, int n, int *ok, wt_err_t *err);
+static void dispatch_finish(wt_broker_t *self, pair_t *batch, int n, int appended, int *ok,
+                            wt_err_t *err);
 
 /* A run or phase id goes into Redis key names: keep it to a safe alphabet.
  * Absent (NULL or "") is fine. */
@@ -317,7 +335,13 @@ answer_spawn(wt_broker_t *self, spawn_req_t *s, const char *sid, int existing)
     wt_msg_destroy(&r);
 }
 
-/* Stores every valid SPAWN of the batch with one pipeline, then answers. */
+/* Stores every valid SPAWN of the batch with one pipeline, then answers.
+ * The same round trip carries the assign scripts of sessions already
+ * queued for the credit workers have now (intake, WAIT, assigns: each
+ * session's intake reply is still read, and SPAWNED sent, before anything
+ * depends on it); sessions queued by this intake are dispatched by the
+ * loop's dispatch() right after. */
+
 static void
 intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
 {
@@ -325,6 +349,7 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
     int redis_ok = redis_ready(self, &err) == 0;
     int appended = 0;
     for (int i = 0; i < n && redis_ok; i++) {
+        batch[i].stored = batch[i].existing = 0;
         if (batch[i].job == NULL)
             continue;
         wt_store_spawn_t sp = {.sid = batch[i].job->sid,
@@ -356,15 +381,19 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
     if (waiting && wt_redis_append_wait(self->redis, self->cfg.min_replicas,
                                         self->cfg.min_replicas_wait_ms, &err) != 0)
         redis_ok = 0;
-    char sids[64][64];
-    int existing[64] = {0}, stored[64] = {0};
+    pair_t pairs[DISPATCH_BATCH];
+    int npairs = redis_ok && dispatch_allowed(self) ? dispatch_take(self, pairs) : 0;
+    int dok = redis_ok;
+    wt_err_t derr = {0};
+    int dappended = npairs ? dispatch_append(self, pairs, npairs, &dok, &derr) : 0;
     int got = 0;
-    for (int i = 0; i < n && i < 64; i++) {
+    for (int i = 0; i < n; i++) {
         if (batch[i].job == NULL || !redis_ok || got >= appended)
             continue;
         got++;
-        if (wt_store_intake_reply(&self->store, sids[i], sizeof sids[i], &existing[i], &err) == 0)
-            stored[i] = 1;
+        if (wt_store_intake_reply(&self->store, batch[i].sid, sizeof batch[i].sid,
+                                  &batch[i].existing, &err) == 0)
+            batch[i].stored = 1;
         else
             redis_ok = 0;
     }
@@ -383,6 +412,8 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
                  "same key",
                  replicas, self->cfg.min_replicas);
     }
+    int64_t now_us = wt_clock_mono_us();
+    uint64_t spawned = 0, duplicates = 0;
     for (int i = 0; i < n; i++) {
         spawn_req_t *s = &batch[i];
         if (s->job == NULL)
@@ -390,18 +421,16 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
         /* A session stored on the master is queued whether or not replicas
          * confirmed it: a retry with the same key finds it (existing) and is
          * not queued twice. */
-        if (stored[i] && !existing[i]) {
-            s->job->queued_us = wt_clock_mono_us();
+        if (s->stored && !s->existing) {
+            s->job->queued_us = now_us;
             wt_route_push(self->queue, &s->job);
         }
-        if (stored[i] && redis_ok && confirmed) {
-            answer_spawn(self, s, sids[i], existing[i]);
-            pthread_mutex_lock(&self->stats.lock);
-            if (existing[i])
-                self->stats.duplicates++;
+        if (s->stored && redis_ok && confirmed) {
+            answer_spawn(self, s, s->sid, s->existing);
+            if (s->existing)
+                duplicates++;
             else
-                self->stats.spawned++;
-            pthread_mutex_unlock(&self->stats.lock);
+                spawned++;
         } else {
             char why[300];
             snprintf(why, sizeof why, "session not stored, retry: %s", err.msg);
@@ -410,8 +439,23 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
         }
         wt_job_destroy(&s->job);
     }
+    if (spawned || duplicates) {
+        pthread_mutex_lock(&self->stats.lock);
+        self->stats.spawned += spawned;
+        self->stats.duplicates += duplicates;
+        pthread_mutex_unlock(&self->stats.lock);
+    }
+    /* The assign replies follow the intake ones: unreadable once those
+     * failed (the connection is dropped below), so their sessions go back
+     * to the queue. */
+    if (!redis_ok)
+        dok = 0;
+    if (npairs)
+        dispatch_finish(self, pairs, npairs, dappended, &dok, &derr);
     if (!redis_ok)
         redis_failed(self, &err);
+    else if (!dok)
+        redis_failed(self, &derr);
 }
 
 /* --- client commands --- */
@@ -501,7 +545,9 @@ send_stats(wt_broker_t *self, const void *id, size_t idlen, uint64_t req)
 static void
 on_clients(wt_broker_t *self)
 {
-    spawn_req_t batch[64];
+    if (self->spawns == NULL)
+        self->spawns = wt_xcalloc(BATCH_MAX, sizeof(spawn_req_t));
+    spawn_req_t *batch = self->spawns; /* up to BATCH_MAX: one intake round trip */
     int n = 0;
     for (int turn = 0; turn < BATCH_MAX; turn++) {
         char id[WT_WIRE_MAX_IDENTITY];
@@ -512,6 +558,7 @@ on_clients(wt_broker_t *self)
         char uid[WT_CERT_Z85_LEN + 1];
         int rc = wt_wire_recv_peer(self->clients, 1, WT_CHAN_CLIENT, id, &idlen, uid, sizeof uid,
                                    &m, &code, 1, &err);
+        self->quiet[0] = rc == 0;
         if (rc == 0)
             break;
         if (rc > 0 && !key_still_allowed(self, WT_ZAP_DOMAIN_CLIENTS, uid)) {
@@ -556,12 +603,7 @@ on_clients(wt_broker_t *self)
                            : v == -3 ? WT_PROTO_E_UNKNOWN_WORKFLOW
                                      : WT_PROTO_E_REFUSED,
                            why);
-            if (++n == (int)(sizeof batch / sizeof batch[0])) {
-                intake_batch(self, batch, n);
-                for (int i = 0; i < n; i++)
-                    wt_msg_destroy(&batch[i].msg);
-                n = 0;
-            }
+            n++;
             continue;
         }
         if (m->cmd == WT_CMD_CANCEL)
@@ -807,6 +849,7 @@ on_workers(wt_broker_t *self)
         char uid[WT_CERT_Z85_LEN + 1];
         int rc = wt_wire_recv_peer(self->workers, 1, WT_CHAN_WORKER, id, &idlen, uid, sizeof uid,
                                    &m, &code, 1, &err);
+        self->quiet[1] = rc == 0;
         if (rc == 0)
             break;
         if (rc > 0 && m->cmd == WT_CMD_READY &&
@@ -894,80 +937,113 @@ send_assign(wt_broker_t *self, wt_bworker_t *w, wt_job_t *j, int64_t epoch, int 
     wt_msg_destroy(&m);
 }
 
-typedef struct pair {
-    wt_job_t *job; /* owned while in flight */
-    size_t worker; /* index into self->w */
-} pair_t;
+static int
+dispatch_allowed(const wt_broker_t *self)
+{
+    return self->store.leader_epoch != 0 && !self->lease_lost &&
+           wt_clock_mono_ms() >= self->redis_retry_ms;
+}
+
+/* Pops up to DISPATCH_BATCH queued sessions, each with the worker to run
+ * it (one credit taken). */
+static int
+dispatch_take(wt_broker_t *self, pair_t *batch)
+{
+    wt_route_fleet_t fleet = wt_broker_fleet(self);
+    int n = 0;
+    wt_job_t *next;
+    size_t wi;
+    while (n < DISPATCH_BATCH && (next = wt_route_pop(self->queue, &fleet, &wi)) != NULL) {
+        batch[n].job = next;
+        batch[n].worker = wi;
+        self->w[wi].credit--;
+        n++;
+    }
+    return n;
+}
+
+/* Appends their assign scripts to the pipeline (nothing when *ok is 0);
+ * how many went in. */
+static int
+dispatch_append(wt_broker_t *self, pair_t *batch, int n, int *ok, wt_err_t *err)
+{
+    if (*ok && redis_ready(self, err) != 0)
+        *ok = 0;
+    int appended = 0;
+    int64_t now_ms = wt_clock_now_ms();
+    for (int i = 0; i < n && *ok; i++) {
+        if (wt_store_assign_append(&self->store, batch[i].job->sid, self->w[batch[i].worker].name,
+                                   now_ms, self->cfg.max_attempts, err))
+            *ok = 0;
+        else
+            appended++;
+    }
+    return appended;
+}
+
+/* Reads the assign replies (while *ok) and sends each ASSIGN; what was not
+ * assigned goes back to the queue with its credit. On a Redis failure *ok
+ * becomes 0 and err says why (the caller calls redis_failed). */
+static void
+dispatch_finish(wt_broker_t *self, pair_t *batch, int n, int appended, int *ok, wt_err_t *err)
+{
+    int64_t now_us = wt_clock_mono_us(), now_ms = wt_clock_mono_ms();
+    uint64_t dispatched = 0, resumed = 0, deadletters = 0;
+    for (int i = 0; i < n; i++) {
+        wt_bworker_t *bw = &self->w[batch[i].worker];
+        wt_job_t *j = batch[i].job;
+        int64_t epoch = 0;
+        int attempt = 0;
+        wt_err_t e = {0};
+        if (*ok && i < appended && wt_store_assign_reply(&self->store, &epoch, &attempt, &e) == 0) {
+            send_assign(self, bw, j, epoch, attempt);
+            j->assigned_ms = now_ms;
+            j->next = bw->jobs;
+            bw->jobs = j;
+            self->active++;
+            dispatched++;
+            if (j->requeued || attempt > 1)
+                resumed++;
+            pthread_mutex_lock(&self->stats.lock);
+            wt_broker_stats_observe(&self->stats, (double)(now_us - j->queued_us) / 1e6);
+            pthread_mutex_unlock(&self->stats.lock);
+            continue;
+        }
+        bw->credit++;
+        if (*ok && i < appended && e.code == WT_ENOTFOUND) {
+            wt_log_info("session %s not dispatched: %s", j->sid, e.msg);
+            if (strstr(e.msg, "dead-lettered") != NULL) /* wt_store's assign script */
+                deadletters++;
+            wt_job_destroy(&j);
+            continue;
+        }
+        if (*ok) {
+            *ok = 0;
+            *err = e;
+        }
+        wt_route_push(self->queue, &j);
+    }
+    pthread_mutex_lock(&self->stats.lock);
+    self->stats.dispatches += dispatched;
+    self->stats.resumed += resumed;
+    self->stats.deadletters += deadletters;
+    pthread_mutex_unlock(&self->stats.lock);
+}
 
 static void
 dispatch(wt_broker_t *self)
 {
-    if (self->store.leader_epoch == 0 || self->lease_lost ||
-        wt_clock_mono_ms() < self->redis_retry_ms)
+    if (!dispatch_allowed(self))
         return;
-    pair_t batch[256];
-    wt_route_fleet_t fleet = wt_broker_fleet(self);
+    pair_t batch[DISPATCH_BATCH];
     while (wt_route_size(self->queue) > 0) {
-        int n = 0;
-        wt_job_t *next;
-        size_t wi;
-        while (n < 256 && (next = wt_route_pop(self->queue, &fleet, &wi)) != NULL) {
-            batch[n].job = next;
-            batch[n].worker = wi;
-            self->w[wi].credit--;
-            n++;
-        }
+        int n = dispatch_take(self, batch);
         if (n == 0)
             return;
         wt_err_t err = {0};
-        int ok = redis_ready(self, &err) == 0, appended = 0;
-        for (int i = 0; i < n && ok; i++) {
-            if (wt_store_assign_append(&self->store, batch[i].job->sid,
-                                       self->w[batch[i].worker].name, wt_clock_now_ms(),
-                                       self->cfg.max_attempts, &err))
-                ok = 0;
-            else
-                appended++;
-        }
-        int64_t now_us = wt_clock_mono_us();
-        for (int i = 0; i < n; i++) {
-            wt_bworker_t *bw = &self->w[batch[i].worker];
-            wt_job_t *j = batch[i].job;
-            int64_t epoch = 0;
-            int attempt = 0;
-            wt_err_t e = {0};
-            if (ok && i < appended &&
-                wt_store_assign_reply(&self->store, &epoch, &attempt, &e) == 0) {
-                send_assign(self, bw, j, epoch, attempt);
-                j->assigned_ms = wt_clock_mono_ms();
-                j->next = bw->jobs;
-                bw->jobs = j;
-                self->active++;
-                pthread_mutex_lock(&self->stats.lock);
-                self->stats.dispatches++;
-                if (j->requeued || attempt > 1)
-                    self->stats.resumed++;
-                wt_broker_stats_observe(&self->stats, (double)(now_us - j->queued_us) / 1e6);
-                pthread_mutex_unlock(&self->stats.lock);
-                continue;
-            }
-            bw->credit++;
-            if (ok && i < appended && e.code == WT_ENOTFOUND) {
-                wt_log_info("session %s not dispatched: %s", j->sid, e.msg);
-                if (strstr(e.msg, "dead-lettered") != NULL) { /* wt_store's assign script */
-                    pthread_mutex_lock(&self->stats.lock);
-                    self->stats.deadletters++;
-                    pthread_mutex_unlock(&self->stats.lock);
-                }
-                wt_job_destroy(&j);
-                continue;
-            }
-            if (ok) {
-                ok = 0;
-                err = e;
-            }
-            wt_route_push(self->queue, &j);
-        }
+        int ok = 1;
+        int appended = dispatch_append(self, batch, n, &ok, &err);
+        dispatch_finish(self, batch, n, appended, &ok, &err);
         if (!ok) {
             redis_failed(self, &err);
             return;
@@ -1178,6 +1254,7 @@ broker_release(wt_broker_t *self)
     }
     wt_route_destroy(&self->queue);
     free(self->unroutable);
+    free(self->spawns);
     if (self->clients)
         zmq_close(self->clients);
     if (self->workers)
@@ -1245,17 +1322,21 @@ lease_tick(wt_broker_t *self)
  * message waiting is ready at once: the descriptor is edge-triggered), then
  * poll(2) on the descriptors, and a readable descriptor counts as ready:
  * the handler's first non-blocking receive takes the pending commands and
- * the message, or finds there is none (EAGAIN). 1 when some socket is
+ * the message, or finds there is none (EAGAIN). A socket marked quiet
+ * (quiet[i]: its last use was a receive that found nothing, and nothing was
+ * sent on it since) skips ZMQ_EVENTS: that receive already took its
+ * commands, so anything new signals the descriptor. 1 when some socket is
  * ready, 0 on timeout or signal, -1 on error (errno). */
 static int
-wait_sockets(void **socks, int n, int *ready, long timeout)
+wait_sockets(void **socks, int n, int *quiet, int *ready, long timeout)
 {
     struct pollfd pfd[3];
     int any = 0;
     for (int i = 0; i < n; i++) {
         int ev = 0;
         size_t sz = sizeof ev;
-        ready[i] = zmq_getsockopt(socks[i], ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN);
+        ready[i] = !(quiet && quiet[i]) && zmq_getsockopt(socks[i], ZMQ_EVENTS, &ev, &sz) == 0 &&
+                   (ev & ZMQ_POLLIN);
         any |= ready[i];
         int fd = -1;
         sz = sizeof fd;
@@ -1263,6 +1344,9 @@ wait_sockets(void **socks, int n, int *ready, long timeout)
             return -1;
         pfd[i] = (struct pollfd){.fd = fd, .events = POLLIN};
     }
+    if (quiet) /* ZMQ_EVENTS took the commands of the sockets not ready */
+        for (int i = 0; i < n && i < 2; i++)
+            quiet[i] = !ready[i];
     if (any || timeout == 0)
         return any;
     int rc = poll(pfd, (nfds_t)n, (int)timeout);
@@ -1299,8 +1383,10 @@ broker_run(wt_broker_t *self)
         if (timeout < 0)
             timeout = 0;
         void *socks[] = {self->clients, self->workers, self->zap ? wt_zap_socket(self->zap) : NULL};
-        int ready[3] = {0};
-        int rc = wait_sockets(socks, self->zap ? 3 : 2, ready, timeout);
+        int ready[3] = {0}, quiet[3] = {self->quiet[0], self->quiet[1], 0};
+        int rc = wait_sockets(socks, self->zap ? 3 : 2, quiet, ready, timeout);
+        self->quiet[0] = quiet[0];
+        self->quiet[1] = quiet[1];
         if (rc < 0) {
             wt_log_error("poll failed: %s", strerror(errno));
             return -1;

@@ -97,6 +97,9 @@ typedef struct wt_broker {
     int64_t next_lease_ms;     /* monotonic: next lease renewal or poll */
     int64_t lease_ok_ms;       /* monotonic: last time the lease was held for sure */
     int lease_lost;            /* a fenced write was refused: step down at the next tick */
+    int quiet[2];              /* clients, workers: the last use was a receive that found
+                                  nothing, no send since (wait_sockets skips ZMQ_EVENTS) */
+    struct spawn_req *spawns;  /* owned: one turn's SPAWNs, BATCH_MAX slots (wt_broker.c) */
     uint64_t assign_seq;       /* req of the last ASSIGN; starts at the wall clock in us so a
                                   restarted broker never reuses one a worker has seen */
 } wt_broker_t;
