@@ -15,7 +15,7 @@
 /* Each thread encodes into and collects frames in its own buffers, kept
  * between messages (a message cost a malloc, reallocs and a free each way);
  * one grown past KEEP_BYTES by a large message is let go after it. */
-#define KEEP_BYTES 65536
+#define KEEP_BYTES 16384
 
 typedef struct scratch {
     wt_buf_t send; /* encoded message */
