@@ -70,42 +70,44 @@ typedef struct wt_orphan {
     struct wt_orphan *next; /* list link */
 } wt_orphan_t;
 
+typedef struct wt_broker_spawn wt_broker_spawn_t; /* below */
+
 typedef struct wt_broker {
-    wt_broker_cfg_t cfg;            /* read-only after start */
-    void *zctx;                     /* ZeroMQ context */
-    void *clients;                  /* client ROUTER */
-    void *workers;                  /* worker ROUTER */
-    wt_zap_t *zap;                  /* owned ZAP handler, NULL without CURVE */
-    wt_redis_t *redis;              /* owned */
-    wt_store_t store;               /* Redis layout over redis */
-    wt_retain_t retain;             /* retention sweep over store */
-    int64_t sweep_warn_ms;          /* monotonic: next time a sweep error may be logged */
-    wt_route_t *queue;              /* owned run queue, one per (workflow, labels) class */
-    wt_bworker_t *w;                /* owned array of live workers */
-    size_t nw;                      /* live workers */
-    size_t capw;                    /* array capacity */
-    wt_orphan_t *orphans;           /* running sessions found at start, not yet adopted */
-    int64_t next_heartbeat_ms;      /* monotonic */
-    int64_t redis_retry_ms;         /* monotonic: no dispatch before this after a Redis failure */
-    int redis_backoff_ms;           /* current backoff */
-    int scripts_loaded;             /* Lua scripts loaded on this connection */
-    wt_broker_stats_t stats;        /* shared with the HTTP thread */
-    int64_t active;                 /* sessions held by workers */
-    char *unroutable;               /* owned: what <prefix>unroutable last got, NULL before */
-    char lease_id[160];             /* this broker in the leader lease: host:pid:ulid */
-    char leader_holder[160];        /* who held the lease at the last look */
-    int64_t next_lease_ms;          /* monotonic: next lease renewal or poll */
-    int64_t lease_ok_ms;            /* monotonic: last time the lease was held for sure */
-    int lease_lost;                 /* a fenced write was refused: step down at the next tick */
-    int quiet[2];                   /* clients, workers: the last use was a receive that found
-                                       nothing, no send since (wait_sockets skips ZMQ_EVENTS) */
-    struct wt_broker_spawn *spawns; /* owned: one turn's SPAWNs, BATCH_MAX slots */
-    uint64_t assign_seq;            /* req of the last ASSIGN; starts at the wall clock in us so a
-                                       restarted broker never reuses one a worker has seen */
+    wt_broker_cfg_t cfg;       /* read-only after start */
+    void *zctx;                /* ZeroMQ context */
+    void *clients;             /* client ROUTER */
+    void *workers;             /* worker ROUTER */
+    wt_zap_t *zap;             /* owned ZAP handler, NULL without CURVE */
+    wt_redis_t *redis;         /* owned */
+    wt_store_t store;          /* Redis layout over redis */
+    wt_retain_t retain;        /* retention sweep over store */
+    int64_t sweep_warn_ms;     /* monotonic: next time a sweep error may be logged */
+    wt_route_t *queue;         /* owned run queue, one per (workflow, labels) class */
+    wt_bworker_t *w;           /* owned array of live workers */
+    size_t nw;                 /* live workers */
+    size_t capw;               /* array capacity */
+    wt_orphan_t *orphans;      /* running sessions found at start, not yet adopted */
+    int64_t next_heartbeat_ms; /* monotonic */
+    int64_t redis_retry_ms;    /* monotonic: no dispatch before this after a Redis failure */
+    int redis_backoff_ms;      /* current backoff */
+    int scripts_loaded;        /* Lua scripts loaded on this connection */
+    wt_broker_stats_t stats;   /* shared with the HTTP thread */
+    int64_t active;            /* sessions held by workers */
+    char *unroutable;          /* owned: what <prefix>unroutable last got, NULL before */
+    char lease_id[160];        /* this broker in the leader lease: host:pid:ulid */
+    char leader_holder[160];   /* who held the lease at the last look */
+    int64_t next_lease_ms;     /* monotonic: next lease renewal or poll */
+    int64_t lease_ok_ms;       /* monotonic: last time the lease was held for sure */
+    int lease_lost;            /* a fenced write was refused: step down at the next tick */
+    int quiet[2];              /* clients, workers: the last use was a receive that found
+                                  nothing, no send since (wait_sockets skips ZMQ_EVENTS) */
+    wt_broker_spawn_t *spawns; /* owned: one turn's SPAWNs, BATCH_MAX slots */
+    uint64_t assign_seq;       /* req of the last ASSIGN; starts at the wall clock in us so a
+                                  restarted broker never reuses one a worker has seen */
 } wt_broker_t;
 
 /* A SPAWN on its way through intake (wt_broker_intake.c). */
-typedef struct wt_broker_spawn {
+struct wt_broker_spawn {
     char id[WT_WIRE_MAX_IDENTITY]; /* client identity */
     size_t idlen;                  /* identity length */
     wt_msg_t *msg;                 /* owned SPAWN */
@@ -114,7 +116,7 @@ typedef struct wt_broker_spawn {
     char sid[64];                  /* intake reply: the session id */
     int existing;                  /* intake reply: an idempotent retry */
     int stored;                    /* intake reply read and good */
-} wt_broker_spawn_t;
+};
 
 /* wt_broker.c: sends m to the peer id on sock (a failure is logged). */
 void wt_broker_send(wt_broker_t *self, void *sock, const void *id, size_t idlen, wt_msg_t *m);
