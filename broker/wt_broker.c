@@ -1,14 +1,15 @@
 /* wt_broker - the broker loop.
  *
- * One thread, one zmq_poll over two ROUTER sockets. Work is done in batches:
- * every turn drains up to a few hundred client messages, runs their Redis
- * intake scripts as one pipeline, answers SPAWNED only for what Redis
- * stored, and then dispatches as many queued sessions as workers have
- * credit, again with one pipeline of assign scripts. That keeps Redis round
- * trips per session well under one, which is where dispatch speed comes
- * from. Worker liveness is checked on the heartbeat timer; a dead worker's
- * sessions go back to the queue (and to <prefix>queue in Redis) so another
- * worker resumes them. */
+ * One thread, one poll over two ROUTER sockets (wait_sockets). Work is done
+ * in batches: every turn drains up to 512 client messages, runs their Redis
+ * intake scripts as one pipeline (with the assign scripts of sessions
+ * already queued in the same round trip), answers SPAWNED only for what
+ * Redis stored, and then dispatches as many queued sessions as workers have
+ * credit, again with one pipeline of assign scripts (both pipelines:
+ * wt_broker_intake.c). That keeps Redis round trips per session well under
+ * one, which is where dispatch speed comes from. Worker liveness is checked on the heartbeat timer;
+ * a dead worker's sessions go back to the queue (and to <prefix>queue in Redis) so another worker
+ * resumes them. */
 #include "wt_broker.h"
 
 #include "wt_addr.h"
