@@ -1,14 +1,15 @@
 /* wt_broker - the broker loop.
  *
- * One thread, one zmq_poll over two ROUTER sockets. Work is done in batches:
- * every turn drains up to a few hundred client messages, runs their Redis
- * intake scripts as one pipeline, answers SPAWNED only for what Redis
- * stored, and then dispatches as many queued sessions as workers have
- * credit, again with one pipeline of assign scripts. That keeps Redis round
- * trips per session well under one, which is where dispatch speed comes
- * from. Worker liveness is checked on the heartbeat timer; a dead worker's
- * sessions go back to the queue (and to <prefix>queue in Redis) so another
- * worker resumes them. */
+ * One thread, one poll over two ROUTER sockets (wait_sockets). Work is done
+ * in batches: every turn drains up to 512 client messages, runs their Redis
+ * intake scripts as one pipeline (with the assign scripts of sessions
+ * already queued in the same round trip), answers SPAWNED only for what
+ * Redis stored, and then dispatches as many queued sessions as workers have
+ * credit, again with one pipeline of assign scripts (both pipelines:
+ * wt_broker_intake.c). That keeps Redis round trips per session well under
+ * one, which is where dispatch speed comes from. Worker liveness is checked on the heartbeat timer;
+ * a dead worker's sessions go back to the queue (and to <prefix>queue in Redis) so another worker
+ * resumes them. */
 #include "wt_broker.h"
 
 #include "wt_addr.h"
@@ -47,29 +48,29 @@
 
 /* --- small helpers --- */
 
-static void
-send_to(wt_broker_t *self, void *sock, const void *id, size_t idlen, wt_msg_t *m)
+void
+wt_broker_send(wt_broker_t *self, void *sock, const void *id, size_t idlen, wt_msg_t *m)
 {
     wt_err_t err = {0};
+    self->quiet[sock == self->workers] = 0; /* a send may take commands off the socket */
     if (wt_wire_send(sock, id, idlen, m, 1, &err) != 0)
         wt_log_warn("send %s failed: %s", wt_cmd_name((int)m->cmd), err.msg);
-    (void)self;
 }
 
-static void
-send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id, size_t idlen,
-           uint64_t req, int code, const char *text)
+void
+wt_broker_send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id, size_t idlen,
+                     uint64_t req, int code, const char *text)
 {
     wt_msg_t *m = wt_msg_new(chan, WT_CMD_ERROR);
     m->req = req;
     m->code = code;
     wt_msg_set(&m->message, text);
-    send_to(self, sock, id, idlen, m);
+    wt_broker_send(self, sock, id, idlen, m);
     wt_msg_destroy(&m);
 }
 
-static void
-redis_failed(wt_broker_t *self, const wt_err_t *err)
+void
+wt_broker_redis_failed(wt_broker_t *self, const wt_err_t *err)
 {
     /* The callers stop reading a pipeline at its first failed reply; when
      * that was an error reply (FENCED, a script error) the connection is
@@ -101,8 +102,8 @@ redis_failed(wt_broker_t *self, const wt_err_t *err)
     pthread_mutex_unlock(&self->stats.lock);
 }
 
-static int
-redis_ready(wt_broker_t *self, wt_err_t *err)
+int
+wt_broker_redis_ready(wt_broker_t *self, wt_err_t *err)
 {
     if (self->scripts_loaded)
         return 0;
@@ -162,7 +163,7 @@ requeue(wt_broker_t *self, wt_job_t *job, const char *why, wt_store_requeue_t ho
     wt_err_t err = {0};
     int rc = wt_store_requeue(&self->store, job->sid, job->priority, job->created_ms, how, &err);
     if (rc < 0)
-        redis_failed(self, &err);
+        wt_broker_redis_failed(self, &err);
     wt_log_info("session %s back in the queue%s: %s", job->sid,
                 how == WT_REQUEUE_LOST && rc == 2   ? " (not charged: no tool was running)"
                 : how == WT_REQUEUE_LOST && rc == 1 ? " (charged: it was running a tool)"
@@ -193,227 +194,6 @@ remove_worker(wt_broker_t *self, wt_bworker_t *w, const char *why)
     wt_route_fleet_changed(self->queue); /* indexes moved, and an offer left */
 }
 
-/* --- intake --- */
-
-typedef struct spawn_req {
-    char id[WT_WIRE_MAX_IDENTITY]; /* client identity */
-    size_t idlen;                  /* identity length */
-    wt_msg_t *msg;                 /* owned SPAWN */
-    wt_job_t *job;                 /* owned until queued */
-    const char *key;               /* borrowed from msg */
-} spawn_req_t;
-
-/* A run or phase id goes into Redis key names: keep it to a safe alphabet.
- * Absent (NULL or "") is fine. */
-static int
-id_ok(const char *id)
-{
-    if (id == NULL || id[0] == '\0')
-        return 1;
-    size_t n = strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
-    return n == strlen(id) && n <= 64;
-}
-
-/* A SPAWN of a workflow no worker of the fleet ever advertised is most
- * likely a typo: refuse it, naming the known ids and the closest one. An
- * empty known set (a fresh fleet whose workers have not come up yet) gives
- * no grounds to refuse, so everything is accepted then. Returns 1 and fills
- * why when refused. */
-static int
-unknown_workflow(wt_broker_t *self, const char *workflow, char *why, size_t cap)
-{
-    const wt_strlist_t *known = wt_route_known(self->queue);
-    if (known->n == 0 || wt_route_known_has(self->queue, workflow))
-        return 0;
-    const char *near = wt_diag_suggest(workflow, (const char *const *)known->items, (int)known->n);
-    int n = snprintf(why, cap, "unknown workflow '%.100s'", workflow);
-    if (near && n > 0 && (size_t)n < cap)
-        n += snprintf(why + n, cap - (size_t)n, " (did you mean '%s'?)", near);
-    if (n > 0 && (size_t)n < cap)
-        n += snprintf(why + n, cap - (size_t)n, "; no worker of the fleet ever offered it; known:");
-    for (size_t i = 0; i < known->n && n > 0 && (size_t)n < cap; i++)
-        n += snprintf(why + n, cap - (size_t)n, "%s %s", i ? "," : "", known->items[i]);
-    if (n > 0 && (size_t)n >= cap && cap > 4)
-        memcpy(why + cap - 4, "...", 4);
-    return 1;
-}
-
-static int
-validate_spawn(wt_broker_t *self, spawn_req_t *s, char *why, size_t cap)
-{
-    wt_msg_t *m = s->msg;
-    if (m->workflow[0] == '\0' || m->goal[0] == '\0')
-        return snprintf(why, cap, "workflow and goal must not be empty"), -1;
-    if (m->priority < -100 || m->priority > 100)
-        return snprintf(why, cap, "priority %d out of range -100..100", m->priority), -1;
-    if (m->timeout_ms < 0 || m->max_turns < 0)
-        return snprintf(why, cap, "timeout_ms and max_turns must not be negative"), -1;
-    if (m->retain_ms != 0 && (m->retain_ms < WT_RETAIN_MIN_MS || m->retain_ms > WT_RETAIN_MAX_MS))
-        return snprintf(why, cap, "retain_ms %lld out of range 1000..%lld (0 = broker default)",
-                        (long long)m->retain_ms, (long long)WT_RETAIN_MAX_MS),
-               -1;
-    if (!id_ok(m->run) || !id_ok(m->phase))
-        return snprintf(why, cap, "run and phase must be 1-64 characters of A-Z a-z 0-9 _ -"), -1;
-    char require[WT_PROTO_MAX_LABELS * (WT_PROTO_MAX_LABEL + 1) + 1];
-    wt_err_t lerr = {0};
-    if (wt_route_labels_canon(&m->require, require, sizeof require, &lerr) != 0)
-        return snprintf(why, cap, "require: %s", lerr.msg), -1;
-    if (!m->allow_unknown && unknown_workflow(self, m->workflow, why, cap))
-        return -3;
-    if (m->context_json && m->context_json[0]) {
-        json_error_t jerr;
-        json_t *ctx = json_loads(m->context_json, 0, &jerr);
-        int ok = ctx && json_is_object(ctx);
-        json_decref(ctx);
-        if (!ok)
-            return snprintf(why, cap, "context is not a JSON object: %s",
-                            ctx ? "wrong type" : jerr.text),
-                   -1;
-    }
-    int depth = 0;
-    if (m->parent && m->parent[0]) {
-        char key[128];
-        wt_err_t err = {0};
-        wt_store_key(&self->store, key, sizeof key, "session:%s", m->parent);
-        redisReply *r = wt_redis_command(self->redis, &err, "HGET %s depth", key);
-        if (r == NULL)
-            return snprintf(why, cap, "cannot read parent: %s", err.msg), -2;
-        if (r->type != REDIS_REPLY_STRING) {
-            freeReplyObject(r);
-            return snprintf(why, cap, "parent session '%s' does not exist", m->parent), -1;
-        }
-        depth = (int)strtol(r->str, NULL, 10) + 1;
-        freeReplyObject(r);
-        if (depth > 3)
-            return snprintf(why, cap, "spawn depth %d exceeds the limit of 3", depth), -1;
-    }
-    char sid[WT_ULID_LEN + 1];
-    wt_ulid_make(sid, wt_clock_now_ms());
-    wt_job_t *j = wt_job_new(sid);
-    j->workflow = wt_xstrdup(m->workflow);
-    j->goal = wt_xstrdup(m->goal);
-    j->context_json = m->context_json ? wt_xstrdup(m->context_json) : NULL;
-    j->parent = m->parent && m->parent[0] ? wt_xstrdup(m->parent) : NULL;
-    j->workspace = m->workspace && m->workspace[0] ? wt_xstrdup(m->workspace) : NULL;
-    j->require = require[0] ? wt_xstrdup(require) : NULL;
-    j->priority = m->priority;
-    j->timeout_ms = m->timeout_ms;
-    j->max_turns = m->max_turns;
-    j->depth = depth;
-    j->created_ms = wt_clock_now_ms();
-    s->job = j;
-    s->key = m->key ? m->key : "";
-    return 0;
-}
-
-static void
-answer_spawn(wt_broker_t *self, spawn_req_t *s, const char *sid, int existing)
-{
-    wt_msg_t *r = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWNED);
-    r->req = s->msg->req;
-    wt_msg_set(&r->session, sid);
-    r->existing = existing;
-    send_to(self, self->clients, s->id, s->idlen, r);
-    wt_msg_destroy(&r);
-}
-
-/* Stores every valid SPAWN of the batch with one pipeline, then answers. */
-static void
-intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
-{
-    wt_err_t err = {0};
-    int redis_ok = redis_ready(self, &err) == 0;
-    int appended = 0;
-    for (int i = 0; i < n && redis_ok; i++) {
-        if (batch[i].job == NULL)
-            continue;
-        wt_store_spawn_t sp = {.sid = batch[i].job->sid,
-                               .workflow = batch[i].job->workflow,
-                               .goal = batch[i].job->goal,
-                               .context_json = batch[i].job->context_json,
-                               .parent = batch[i].job->parent,
-                               .idem_key = batch[i].key,
-                               .workspace = batch[i].job->workspace,
-                               .run = batch[i].msg->run,
-                               .phase = batch[i].msg->phase,
-                               .require = batch[i].job->require,
-                               .priority = batch[i].job->priority,
-                               .timeout_ms = batch[i].job->timeout_ms,
-                               .max_turns = batch[i].job->max_turns,
-                               .retain_ms = batch[i].msg->retain_ms > 0 ? batch[i].msg->retain_ms
-                                                                        : self->cfg.retain_ms,
-                               .depth = batch[i].job->depth,
-                               .created_ms = batch[i].job->created_ms};
-        if (wt_store_intake_append(&self->store, &sp, &err) != 0)
-            redis_ok = 0;
-        else
-            appended++;
-    }
-    /* --redis-min-replicas: one WAIT after the batch's writes; SPAWNED only
-     * when N replicas have them, so a master lost right after cannot take an
-     * acknowledged session with it. */
-    int waiting = redis_ok && appended > 0 && self->cfg.min_replicas > 0;
-    if (waiting && wt_redis_append_wait(self->redis, self->cfg.min_replicas,
-                                        self->cfg.min_replicas_wait_ms, &err) != 0)
-        redis_ok = 0;
-    char sids[64][64];
-    int existing[64] = {0}, stored[64] = {0};
-    int got = 0;
-    for (int i = 0; i < n && i < 64; i++) {
-        if (batch[i].job == NULL || !redis_ok || got >= appended)
-            continue;
-        got++;
-        if (wt_store_intake_reply(&self->store, sids[i], sizeof sids[i], &existing[i], &err) == 0)
-            stored[i] = 1;
-        else
-            redis_ok = 0;
-    }
-    int replicas = -1;
-    if (waiting && redis_ok && wt_redis_wait_reply(self->redis, &replicas, &err) != 0)
-        redis_ok = 0;
-    int confirmed = !waiting || replicas >= self->cfg.min_replicas;
-    if (waiting && redis_ok && !confirmed) {
-        pthread_mutex_lock(&self->stats.lock);
-        self->stats.unreplicated += (uint64_t)got;
-        pthread_mutex_unlock(&self->stats.lock);
-        wt_log_warn("redis: WAIT %d %d confirmed %d replica(s): answering spawns UNAVAILABLE",
-                    self->cfg.min_replicas, self->cfg.min_replicas_wait_ms, replicas);
-        snprintf(err.msg, sizeof err.msg,
-                 "stored on the master but only %d of %d replica(s) confirmed; retry with the "
-                 "same key",
-                 replicas, self->cfg.min_replicas);
-    }
-    for (int i = 0; i < n; i++) {
-        spawn_req_t *s = &batch[i];
-        if (s->job == NULL)
-            continue;
-        /* A session stored on the master is queued whether or not replicas
-         * confirmed it: a retry with the same key finds it (existing) and is
-         * not queued twice. */
-        if (stored[i] && !existing[i]) {
-            s->job->queued_us = wt_clock_mono_us();
-            wt_route_push(self->queue, &s->job);
-        }
-        if (stored[i] && redis_ok && confirmed) {
-            answer_spawn(self, s, sids[i], existing[i]);
-            pthread_mutex_lock(&self->stats.lock);
-            if (existing[i])
-                self->stats.duplicates++;
-            else
-                self->stats.spawned++;
-            pthread_mutex_unlock(&self->stats.lock);
-        } else {
-            char why[300];
-            snprintf(why, sizeof why, "session not stored, retry: %s", err.msg);
-            send_error(self, self->clients, WT_CHAN_CLIENT, s->id, s->idlen, s->msg->req,
-                       wt_store_fenced(&err) ? WT_PROTO_E_NOT_ACTIVE : WT_PROTO_E_UNAVAILABLE, why);
-        }
-        wt_job_destroy(&s->job);
-    }
-    if (!redis_ok)
-        redis_failed(self, &err);
-}
-
 /* --- client commands --- */
 
 /* A standby broker does nothing for clients and workers: it says so, so
@@ -426,7 +206,7 @@ not_active(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id, size_t
     snprintf(why, sizeof why,
              "this broker is a standby; the active one is %s: try the next endpoint",
              self->leader_holder[0] ? self->leader_holder : "not known yet");
-    send_error(self, sock, chan, id, idlen, req, WT_PROTO_E_NOT_ACTIVE, why);
+    wt_broker_send_error(self, sock, chan, id, idlen, req, WT_PROTO_E_NOT_ACTIVE, why);
     pthread_mutex_lock(&self->stats.lock);
     self->stats.not_active++;
     pthread_mutex_unlock(&self->stats.lock);
@@ -449,10 +229,10 @@ cancel_session(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
         if (wt_store_append(&self->store, j->sid, -1, 0, "session_completed", data, 1, 8, fields,
                             &err) != 0 &&
             err.code != WT_ESTALE) {
-            redis_failed(self, &err);
+            wt_broker_redis_failed(self, &err);
             wt_route_push(self->queue, &j);
-            send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
-                       WT_PROTO_E_UNAVAILABLE, err.msg);
+            wt_broker_send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
+                                 WT_PROTO_E_UNAVAILABLE, err.msg);
             return;
         }
         wt_job_destroy(&j);
@@ -466,19 +246,19 @@ cancel_session(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
             if (strcmp(k->sid, m->session) == 0) {
                 wt_msg_t *stop = wt_msg_new(WT_CHAN_WORKER, WT_CMD_STOP);
                 wt_msg_set(&stop->session, k->sid);
-                send_to(self, self->workers, self->w[i].id, self->w[i].idlen, stop);
+                wt_broker_send(self, self->workers, self->w[i].id, self->w[i].idlen, stop);
                 wt_msg_destroy(&stop);
                 ok = 1;
             }
     if (!ok) {
-        send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req, WT_PROTO_E_NOT_FOUND,
-                   "no queued or running session with that id");
+        wt_broker_send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
+                             WT_PROTO_E_NOT_FOUND, "no queued or running session with that id");
         return;
     }
     wt_msg_t *r = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_CANCELLED);
     r->req = m->req;
     wt_msg_set(&r->session, m->session);
-    send_to(self, self->clients, id, idlen, r);
+    wt_broker_send(self, self->clients, id, idlen, r);
     wt_msg_destroy(&r);
 }
 
@@ -494,14 +274,16 @@ send_stats(wt_broker_t *self, const void *id, size_t idlen, uint64_t req)
         r->slots_total += self->w[i].slots;
         r->slots_free += wt_broker_slots_free(&self->w[i]);
     }
-    send_to(self, self->clients, id, idlen, r);
+    wt_broker_send(self, self->clients, id, idlen, r);
     wt_msg_destroy(&r);
 }
 
 static void
 on_clients(wt_broker_t *self)
 {
-    spawn_req_t batch[64];
+    if (self->spawns == NULL)
+        self->spawns = wt_xcalloc(BATCH_MAX, sizeof(wt_broker_spawn_t));
+    wt_broker_spawn_t *batch = self->spawns; /* up to BATCH_MAX: one intake round trip */
     int n = 0;
     for (int turn = 0; turn < BATCH_MAX; turn++) {
         char id[WT_WIRE_MAX_IDENTITY];
@@ -512,11 +294,12 @@ on_clients(wt_broker_t *self)
         char uid[WT_CERT_Z85_LEN + 1];
         int rc = wt_wire_recv_peer(self->clients, 1, WT_CHAN_CLIENT, id, &idlen, uid, sizeof uid,
                                    &m, &code, 1, &err);
+        self->quiet[0] = rc == 0;
         if (rc == 0)
             break;
         if (rc > 0 && !key_still_allowed(self, WT_ZAP_DOMAIN_CLIENTS, uid)) {
-            send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req, WT_PROTO_E_REFUSED,
-                       "this client's key is no longer allowed");
+            wt_broker_send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
+                                 WT_PROTO_E_REFUSED, "this client's key is no longer allowed");
             wt_msg_destroy(&m);
             continue;
         }
@@ -526,7 +309,8 @@ on_clients(wt_broker_t *self)
             pthread_mutex_unlock(&self->stats.lock);
             wt_log_warn("client socket: bad message: %s", err.msg);
             if (idlen)
-                send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, 0, code, err.msg);
+                wt_broker_send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, 0, code,
+                                     err.msg);
             continue;
         }
         if (self->store.leader_epoch == 0) {
@@ -535,13 +319,13 @@ on_clients(wt_broker_t *self)
             continue;
         }
         if (m->cmd == WT_CMD_SPAWN) {
-            spawn_req_t *s = &batch[n];
+            wt_broker_spawn_t *s = &batch[n];
             memcpy(s->id, id, idlen);
             s->idlen = idlen;
             s->msg = m;
             s->job = NULL;
             char why[2048];
-            int v = validate_spawn(self, s, why, sizeof why);
+            int v = wt_broker_validate_spawn(self, s, why, sizeof why);
             if (v == -1 || v == -3) {
                 pthread_mutex_lock(&self->stats.lock);
                 if (v == -3)
@@ -551,17 +335,12 @@ on_clients(wt_broker_t *self)
                 pthread_mutex_unlock(&self->stats.lock);
             }
             if (v != 0)
-                send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
-                           v == -2   ? WT_PROTO_E_UNAVAILABLE
-                           : v == -3 ? WT_PROTO_E_UNKNOWN_WORKFLOW
-                                     : WT_PROTO_E_REFUSED,
-                           why);
-            if (++n == (int)(sizeof batch / sizeof batch[0])) {
-                intake_batch(self, batch, n);
-                for (int i = 0; i < n; i++)
-                    wt_msg_destroy(&batch[i].msg);
-                n = 0;
-            }
+                wt_broker_send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
+                                     v == -2   ? WT_PROTO_E_UNAVAILABLE
+                                     : v == -3 ? WT_PROTO_E_UNKNOWN_WORKFLOW
+                                               : WT_PROTO_E_REFUSED,
+                                     why);
+            n++;
             continue;
         }
         if (m->cmd == WT_CMD_CANCEL)
@@ -572,13 +351,13 @@ on_clients(wt_broker_t *self)
             pthread_mutex_lock(&self->stats.lock);
             self->stats.bad_client++;
             pthread_mutex_unlock(&self->stats.lock);
-            send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
-                       WT_PROTO_E_UNKNOWN_CMD, "command not accepted from a client");
+            wt_broker_send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
+                                 WT_PROTO_E_UNKNOWN_CMD, "command not accepted from a client");
         }
         wt_msg_destroy(&m);
     }
     if (n) {
-        intake_batch(self, batch, n);
+        wt_broker_intake(self, batch, n);
         for (int i = 0; i < n; i++)
             wt_msg_destroy(&batch[i].msg);
     }
@@ -689,7 +468,7 @@ reattach(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
         int rc = wt_store_reattach(&self->store, j->sid, w->name, &err);
         if (rc != 1) {
             if (rc < 0)
-                redis_failed(self, &err);
+                wt_broker_redis_failed(self, &err);
             wt_route_push(self->queue, &j);
             continue;
         }
@@ -807,13 +586,14 @@ on_workers(wt_broker_t *self)
         char uid[WT_CERT_Z85_LEN + 1];
         int rc = wt_wire_recv_peer(self->workers, 1, WT_CHAN_WORKER, id, &idlen, uid, sizeof uid,
                                    &m, &code, 1, &err);
+        self->quiet[1] = rc == 0;
         if (rc == 0)
             break;
         if (rc > 0 && m->cmd == WT_CMD_READY &&
             !key_still_allowed(self, WT_ZAP_DOMAIN_WORKERS, uid)) {
             /* authenticated before a reload revoked it: no registration */
             wt_msg_t *d = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
-            send_to(self, self->workers, id, idlen, d);
+            wt_broker_send(self, self->workers, id, idlen, d);
             wt_msg_destroy(&d);
             wt_msg_destroy(&m);
             continue;
@@ -824,7 +604,8 @@ on_workers(wt_broker_t *self)
             pthread_mutex_unlock(&self->stats.lock);
             wt_log_warn("worker socket: bad message: %s", err.msg);
             if (idlen)
-                send_error(self, self->workers, WT_CHAN_WORKER, id, idlen, 0, code, err.msg);
+                wt_broker_send_error(self, self->workers, WT_CHAN_WORKER, id, idlen, 0, code,
+                                     err.msg);
             continue;
         }
         if (self->store.leader_epoch == 0) {
@@ -840,7 +621,7 @@ on_workers(wt_broker_t *self)
                 snprintf(w->key, sizeof w->key, "%s", uid);
         } else if (w == NULL) {
             wt_msg_t *d = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
-            send_to(self, self->workers, id, idlen, d);
+            wt_broker_send(self, self->workers, id, idlen, d);
             wt_msg_destroy(&d);
         } else {
             w->last_seen_ms = wt_clock_mono_ms();
@@ -862,116 +643,11 @@ on_workers(wt_broker_t *self)
                 pthread_mutex_lock(&self->stats.lock);
                 self->stats.bad_worker++;
                 pthread_mutex_unlock(&self->stats.lock);
-                send_error(self, self->workers, WT_CHAN_WORKER, id, idlen, 0,
-                           WT_PROTO_E_UNKNOWN_CMD, "command not accepted from a worker");
+                wt_broker_send_error(self, self->workers, WT_CHAN_WORKER, id, idlen, 0,
+                                     WT_PROTO_E_UNKNOWN_CMD, "command not accepted from a worker");
             }
         }
         wt_msg_destroy(&m);
-    }
-}
-
-/* --- dispatch --- */
-
-static void
-send_assign(wt_broker_t *self, wt_bworker_t *w, wt_job_t *j, int64_t epoch, int attempt)
-{
-    wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_ASSIGN);
-    m->req = j->assign_seq = ++self->assign_seq; /* the worker acks it (reconcile) */
-    wt_msg_set(&m->session, j->sid);
-    wt_msg_set(&m->workflow, j->workflow);
-    wt_msg_set(&m->goal, j->goal);
-    wt_msg_set(&m->context_json, j->context_json);
-    wt_msg_set(&m->parent, j->parent);
-    wt_msg_set(&m->workspace, j->workspace);
-    m->priority = j->priority;
-    m->timeout_ms = j->timeout_ms;
-    m->max_turns = j->max_turns;
-    m->depth = j->depth;
-    m->epoch = epoch;
-    m->attempt = attempt;
-    m->created_ms = j->created_ms;
-    send_to(self, self->workers, w->id, w->idlen, m);
-    wt_msg_destroy(&m);
-}
-
-typedef struct pair {
-    wt_job_t *job; /* owned while in flight */
-    size_t worker; /* index into self->w */
-} pair_t;
-
-static void
-dispatch(wt_broker_t *self)
-{
-    if (self->store.leader_epoch == 0 || self->lease_lost ||
-        wt_clock_mono_ms() < self->redis_retry_ms)
-        return;
-    pair_t batch[256];
-    wt_route_fleet_t fleet = wt_broker_fleet(self);
-    while (wt_route_size(self->queue) > 0) {
-        int n = 0;
-        wt_job_t *next;
-        size_t wi;
-        while (n < 256 && (next = wt_route_pop(self->queue, &fleet, &wi)) != NULL) {
-            batch[n].job = next;
-            batch[n].worker = wi;
-            self->w[wi].credit--;
-            n++;
-        }
-        if (n == 0)
-            return;
-        wt_err_t err = {0};
-        int ok = redis_ready(self, &err) == 0, appended = 0;
-        for (int i = 0; i < n && ok; i++) {
-            if (wt_store_assign_append(&self->store, batch[i].job->sid,
-                                       self->w[batch[i].worker].name, wt_clock_now_ms(),
-                                       self->cfg.max_attempts, &err))
-                ok = 0;
-            else
-                appended++;
-        }
-        int64_t now_us = wt_clock_mono_us();
-        for (int i = 0; i < n; i++) {
-            wt_bworker_t *bw = &self->w[batch[i].worker];
-            wt_job_t *j = batch[i].job;
-            int64_t epoch = 0;
-            int attempt = 0;
-            wt_err_t e = {0};
-            if (ok && i < appended &&
-                wt_store_assign_reply(&self->store, &epoch, &attempt, &e) == 0) {
-                send_assign(self, bw, j, epoch, attempt);
-                j->assigned_ms = wt_clock_mono_ms();
-                j->next = bw->jobs;
-                bw->jobs = j;
-                self->active++;
-                pthread_mutex_lock(&self->stats.lock);
-                self->stats.dispatches++;
-                if (j->requeued || attempt > 1)
-                    self->stats.resumed++;
-                wt_broker_stats_observe(&self->stats, (double)(now_us - j->queued_us) / 1e6);
-                pthread_mutex_unlock(&self->stats.lock);
-                continue;
-            }
-            bw->credit++;
-            if (ok && i < appended && e.code == WT_ENOTFOUND) {
-                wt_log_info("session %s not dispatched: %s", j->sid, e.msg);
-                if (strstr(e.msg, "dead-lettered") != NULL) { /* wt_store's assign script */
-                    pthread_mutex_lock(&self->stats.lock);
-                    self->stats.deadletters++;
-                    pthread_mutex_unlock(&self->stats.lock);
-                }
-                wt_job_destroy(&j);
-                continue;
-            }
-            if (ok) {
-                ok = 0;
-                err = e;
-            }
-            wt_route_push(self->queue, &j);
-        }
-        if (!ok) {
-            redis_failed(self, &err);
-            return;
-        }
     }
 }
 
@@ -983,7 +659,7 @@ send_heartbeats(wt_broker_t *self)
 {
     for (size_t i = 0; i < self->nw; i++) {
         wt_msg_t *hb = wt_msg_new(WT_CHAN_WORKER, WT_CMD_HEARTBEAT);
-        send_to(self, self->workers, self->w[i].id, self->w[i].idlen, hb);
+        wt_broker_send(self, self->workers, self->w[i].id, self->w[i].idlen, hb);
         wt_msg_destroy(&hb);
     }
 }
@@ -1056,7 +732,7 @@ static void
 sweep_failed(wt_broker_t *self, const wt_err_t *err)
 {
     if (!wt_redis_connected(self->redis)) {
-        redis_failed(self, err);
+        wt_broker_redis_failed(self, err);
         return;
     }
     int64_t now = wt_clock_mono_ms();
@@ -1076,7 +752,7 @@ sweep_expired(wt_broker_t *self)
 {
     wt_err_t err = {0};
     if (self->store.leader_epoch == 0 || wt_clock_mono_ms() < self->redis_retry_ms ||
-        redis_ready(self, &err) != 0)
+        wt_broker_redis_ready(self, &err) != 0)
         return;
     if (wt_retain_adopt(&self->retain, ADOPT_BATCH, self->cfg.retain_ms, &err) < 0) {
         sweep_failed(self, &err);
@@ -1121,7 +797,7 @@ reload_keys(wt_broker_t *self)
         wt_zap_refused(self->zap, WT_ZAP_DOMAIN_WORKERS, w->name, w->key,
                        "key revoked by a reload");
         wt_msg_t *d = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
-        send_to(self, self->workers, w->id, w->idlen, d);
+        wt_broker_send(self, self->workers, w->id, w->idlen, d);
         wt_msg_destroy(&d);
         remove_worker(self, w, "its key was revoked");
     }
@@ -1178,6 +854,7 @@ broker_release(wt_broker_t *self)
     }
     wt_route_destroy(&self->queue);
     free(self->unroutable);
+    free(self->spawns);
     if (self->clients)
         zmq_close(self->clients);
     if (self->workers)
@@ -1193,7 +870,7 @@ startup_redis(wt_broker_t *self)
     int backoff = 100;
     for (;;) {
         wt_err_t err = {0};
-        if (redis_ready(self, &err) == 0)
+        if (wt_broker_redis_ready(self, &err) == 0)
             return 0; /* recovery from Redis happens on taking the leader lease */
         wt_log_warn("redis at startup: %s (retrying in %d ms)", err.msg, backoff);
         self->scripts_loaded = 0;
@@ -1231,11 +908,11 @@ static void
 lease_tick(wt_broker_t *self)
 {
     wt_err_t err = {0};
-    int ok = wt_clock_mono_ms() >= self->redis_retry_ms && redis_ready(self, &err) == 0;
+    int ok = wt_clock_mono_ms() >= self->redis_retry_ms && wt_broker_redis_ready(self, &err) == 0;
     if (!ok && err.msg[0])
-        redis_failed(self, &err);
+        wt_broker_redis_failed(self, &err);
     if (wt_broker_lease_tick(self, ok, &err) != 0)
-        redis_failed(self, &err);
+        wt_broker_redis_failed(self, &err);
 }
 
 /* zmq_poll's work with fewer system calls: it checks every socket's
@@ -1245,17 +922,21 @@ lease_tick(wt_broker_t *self)
  * message waiting is ready at once: the descriptor is edge-triggered), then
  * poll(2) on the descriptors, and a readable descriptor counts as ready:
  * the handler's first non-blocking receive takes the pending commands and
- * the message, or finds there is none (EAGAIN). 1 when some socket is
+ * the message, or finds there is none (EAGAIN). A socket marked quiet
+ * (quiet[i]: its last use was a receive that found nothing, and nothing was
+ * sent on it since) skips ZMQ_EVENTS: that receive already took its
+ * commands, so anything new signals the descriptor. 1 when some socket is
  * ready, 0 on timeout or signal, -1 on error (errno). */
 static int
-wait_sockets(void **socks, int n, int *ready, long timeout)
+wait_sockets(void **socks, int n, int *quiet, int *ready, long timeout)
 {
     struct pollfd pfd[3];
     int any = 0;
     for (int i = 0; i < n; i++) {
         int ev = 0;
         size_t sz = sizeof ev;
-        ready[i] = zmq_getsockopt(socks[i], ZMQ_EVENTS, &ev, &sz) == 0 && (ev & ZMQ_POLLIN);
+        ready[i] = !(quiet && quiet[i]) && zmq_getsockopt(socks[i], ZMQ_EVENTS, &ev, &sz) == 0 &&
+                   (ev & ZMQ_POLLIN);
         any |= ready[i];
         int fd = -1;
         sz = sizeof fd;
@@ -1263,6 +944,9 @@ wait_sockets(void **socks, int n, int *ready, long timeout)
             return -1;
         pfd[i] = (struct pollfd){.fd = fd, .events = POLLIN};
     }
+    if (quiet) /* ZMQ_EVENTS took the commands of the sockets not ready */
+        for (int i = 0; i < n && i < 2; i++)
+            quiet[i] = !ready[i];
     if (any || timeout == 0)
         return any;
     int rc = poll(pfd, (nfds_t)n, (int)timeout);
@@ -1299,8 +983,10 @@ broker_run(wt_broker_t *self)
         if (timeout < 0)
             timeout = 0;
         void *socks[] = {self->clients, self->workers, self->zap ? wt_zap_socket(self->zap) : NULL};
-        int ready[3] = {0};
-        int rc = wait_sockets(socks, self->zap ? 3 : 2, ready, timeout);
+        int ready[3] = {0}, quiet[3] = {self->quiet[0], self->quiet[1], 0};
+        int rc = wait_sockets(socks, self->zap ? 3 : 2, quiet, ready, timeout);
+        self->quiet[0] = quiet[0];
+        self->quiet[1] = quiet[1];
         if (rc < 0) {
             wt_log_error("poll failed: %s", strerror(errno));
             return -1;
@@ -1324,7 +1010,7 @@ broker_run(wt_broker_t *self)
             check_liveness(self, now);
             next_check = now + LIVENESS_CHECK_MS;
         }
-        dispatch(self);
+        wt_broker_dispatch(self);
         /* After the work of this turn: a broker back from a pause finds
          * out from its own fenced writes, or from here, that it lost. */
         lease_tick(self);

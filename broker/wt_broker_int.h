@@ -70,6 +70,8 @@ typedef struct wt_orphan {
     struct wt_orphan *next; /* list link */
 } wt_orphan_t;
 
+typedef struct wt_broker_spawn wt_broker_spawn_t; /* below */
+
 typedef struct wt_broker {
     wt_broker_cfg_t cfg;       /* read-only after start */
     void *zctx;                /* ZeroMQ context */
@@ -97,9 +99,45 @@ typedef struct wt_broker {
     int64_t next_lease_ms;     /* monotonic: next lease renewal or poll */
     int64_t lease_ok_ms;       /* monotonic: last time the lease was held for sure */
     int lease_lost;            /* a fenced write was refused: step down at the next tick */
+    int quiet[2];              /* clients, workers: the last use was a receive that found
+                                  nothing, no send since (wait_sockets skips ZMQ_EVENTS) */
+    wt_broker_spawn_t *spawns; /* owned: one turn's SPAWNs, BATCH_MAX slots */
     uint64_t assign_seq;       /* req of the last ASSIGN; starts at the wall clock in us so a
                                   restarted broker never reuses one a worker has seen */
 } wt_broker_t;
+
+/* A SPAWN on its way through intake (wt_broker_intake.c). */
+struct wt_broker_spawn {
+    char id[WT_WIRE_MAX_IDENTITY]; /* client identity */
+    size_t idlen;                  /* identity length */
+    wt_msg_t *msg;                 /* owned SPAWN */
+    wt_job_t *job;                 /* owned until queued */
+    const char *key;               /* borrowed from msg */
+    char sid[64];                  /* intake reply: the session id */
+    int existing;                  /* intake reply: an idempotent retry */
+    int stored;                    /* intake reply read and good */
+};
+
+/* wt_broker.c: sends m to the peer id on sock (a failure is logged). */
+void wt_broker_send(wt_broker_t *self, void *sock, const void *id, size_t idlen, wt_msg_t *m);
+/* wt_broker.c: sends ERROR code/text answering req. */
+void wt_broker_send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id,
+                          size_t idlen, uint64_t req, int code, const char *text);
+/* wt_broker.c: after a failed Redis call: drop the connection, back off
+ * (or step down when the write was fenced). */
+void wt_broker_redis_failed(wt_broker_t *self, const wt_err_t *err);
+/* wt_broker.c: connects and loads the scripts when needed; 0 when usable. */
+int wt_broker_redis_ready(wt_broker_t *self, wt_err_t *err);
+
+/* wt_broker_intake.c: checks a SPAWN and makes its job (s->job); 0, or
+ * fills why: -1 refused, -2 Redis unavailable, -3 unknown workflow. */
+int wt_broker_validate_spawn(wt_broker_t *self, wt_broker_spawn_t *s, char *why, size_t cap);
+/* wt_broker_intake.c: stores the batch's valid SPAWNs with one pipeline
+ * (with the assign scripts of queued sessions for the credit there is) and
+ * answers each; takes their jobs. */
+void wt_broker_intake(wt_broker_t *self, wt_broker_spawn_t *batch, int n);
+/* wt_broker_intake.c: assigns queued sessions while workers have credit. */
+void wt_broker_dispatch(wt_broker_t *self);
 
 /* Leader lease timing (DESIGN 13): an active broker dead at t is replaced
  * by t + TTL + POLL at the latest. */

@@ -5,13 +5,14 @@
  * and an absent key mean the same thing and round trips are exact. Decoding
  * validates in layers - header, command, size, msgpack shape, field types,
  * required fields - and reports the first failure with the wire error code
- * the peer should receive. msgpack objects live in a zone that is freed
- * before returning: nothing of msgpack-c leaves this file. */
+ * the peer should receive. msgpack objects live in a per-thread zone that is
+ * cleared before returning: nothing of msgpack-c leaves this file. */
 #include "wt_proto.h"
 
 #include "wt_alloc.h"
 
 #include <msgpack.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,13 +20,14 @@ typedef enum { F_STR, F_I64, F_I32, F_U64, F_BOOL, F_LIST } ftype_t;
 
 typedef struct field {
     const char *key; /* wire name */
+    size_t klen;     /* strlen(key) */
     ftype_t type;    /* value type */
     size_t off;      /* offset in wt_msg_t */
 } field_t;
 
 #define FLD(k, t, m)                                                                               \
     {                                                                                              \
-        k, t, offsetof(wt_msg_t, m)                                                                \
+        k, sizeof(k) - 1, t, offsetof(wt_msg_t, m)                                                 \
     }
 
 static const field_t fields[] = {
@@ -180,11 +182,22 @@ wt_msg_set(char **field, const char *value)
 
 /* --- encoding --- */
 
+/* The packer writes straight into the caller's buffer; a body over the
+ * limit stops the writes but keeps counting, for the error message. */
+typedef struct enc {
+    wt_buf_t *out;     /* destination */
+    size_t body_bytes; /* bytes the body has (or would have) */
+    int failed;        /* a write was refused: over the limit or out's cap */
+} enc_t;
+
 static int
 buf_write(void *data, const char *p, size_t n)
 {
-    wt_buf_t *out = data;
-    return wt_buf_append(out, p, n, NULL) == 0 ? 0 : -1;
+    enc_t *e = data;
+    e->body_bytes += n;
+    if (e->failed || e->body_bytes > WT_PROTO_MAX_BODY || wt_buf_append(e->out, p, n, NULL) != 0)
+        e->failed = 1;
+    return e->failed ? -1 : 0;
 }
 
 static int
@@ -220,7 +233,8 @@ static void
 pack_field(msgpack_packer *pk, const wt_msg_t *m, const field_t *f)
 {
     const char *base = (const char *)m + f->off;
-    pack_str(pk, f->key);
+    msgpack_pack_str(pk, f->klen);
+    msgpack_pack_str_body(pk, f->key, f->klen);
     switch (f->type) {
     case F_STR:
         pack_str(pk, *(char *const *)base);
@@ -260,10 +274,9 @@ wt_proto_encode(const wt_msg_t *msg, wt_buf_t *out, wt_err_t *err)
     char hdr[WT_PROTO_HEADER_LEN + 1] = {'W', 'T', (char)msg->chan, '1', (char)msg->cmd};
     if (wt_buf_append(out, hdr, sizeof hdr, err) != 0)
         return -1;
-    wt_buf_t body;
-    wt_buf_init(&body, WT_PROTO_MAX_BODY + 64);
+    enc_t e = {out, 0, 0};
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &body, buf_write);
+    msgpack_packer_init(&pk, &e, buf_write);
     size_t n = 0;
     for (size_t i = 0; i < NFIELDS; i++)
         n += field_set(msg, &fields[i]);
@@ -271,16 +284,16 @@ wt_proto_encode(const wt_msg_t *msg, wt_buf_t *out, wt_err_t *err)
     for (size_t i = 0; i < NFIELDS; i++)
         if (field_set(msg, &fields[i]))
             pack_field(&pk, msg, &fields[i]);
-    int rc = 0;
-    if (body.len > WT_PROTO_MAX_BODY)
-        rc = wt_err_set(err, WT_ELIMIT, "%s body of %zu bytes > max %d", wt_cmd_name((int)msg->cmd),
-                        body.len, WT_PROTO_MAX_BODY);
-    else
-        rc = wt_buf_append(out, body.data, body.len, err);
-    wt_buf_release(&body);
-    if (rc != 0)
-        out->len = start;
-    return rc;
+    if (!e.failed)
+        return 0;
+    out->len = start;
+    if (out->data)
+        out->data[start] = '\0';
+    if (e.body_bytes > WT_PROTO_MAX_BODY)
+        return wt_err_set(err, WT_ELIMIT, "%s body of %zu bytes > max %d",
+                          wt_cmd_name((int)msg->cmd), e.body_bytes, WT_PROTO_MAX_BODY);
+    return wt_err_set(err, WT_ELIMIT, "%s message of %zu bytes does not fit the buffer (max %zu)",
+                      wt_cmd_name((int)msg->cmd), e.body_bytes + sizeof hdr, out->max_bytes);
 }
 
 /* --- decoding --- */
@@ -422,7 +435,7 @@ decode_map(wt_msg_t *m, const msgpack_object *root, int *code, wt_err_t *err)
             return fail(code, WT_PROTO_E_BAD_BODY, err, "body: map key is %s, not a string%s",
                         type_name(kv->key.type), "");
         for (size_t j = 0; j < NFIELDS; j++) {
-            if (strlen(fields[j].key) == kv->key.via.str.size &&
+            if (fields[j].klen == kv->key.via.str.size &&
                 memcmp(fields[j].key, kv->key.via.str.ptr, kv->key.via.str.size) == 0) {
                 if (decode_field(m, &fields[j], &kv->val, code, err) != 0)
                     return -1;
@@ -440,7 +453,7 @@ check_required(const wt_msg_t *m, int *code, wt_err_t *err)
     while (*req) {
         size_t n = strcspn(req, " ");
         for (size_t j = 0; j < NFIELDS; j++) {
-            if (strlen(fields[j].key) == n && memcmp(fields[j].key, req, n) == 0 &&
+            if (fields[j].klen == n && memcmp(fields[j].key, req, n) == 0 &&
                 !field_set(m, &fields[j]) && fields[j].type != F_I32 && fields[j].type != F_I64)
                 return fail(code, WT_PROTO_E_MISSING, err, "%s: required field '%s' is missing",
                             wt_cmd_name((int)m->cmd), fields[j].key);
@@ -525,6 +538,38 @@ sizes_plausible(const unsigned char *p, size_t n)
     return 1;
 }
 
+/* Each thread unpacks into its own zone, kept between messages (cleared
+ * back to its first 2 KiB chunk after each): a message no longer costs a
+ * malloc and free of the zone. Freed when the thread ends. */
+static pthread_key_t zone_key;
+static pthread_once_t zone_once = PTHREAD_ONCE_INIT;
+
+static void
+zone_free(void *z)
+{
+    msgpack_zone_free(z);
+}
+
+static void
+zone_key_make(void)
+{
+    if (pthread_key_create(&zone_key, zone_free) != 0)
+        abort();
+}
+
+static msgpack_zone *
+thread_zone(void)
+{
+    pthread_once(&zone_once, zone_key_make);
+    msgpack_zone *z = pthread_getspecific(zone_key);
+    if (z == NULL) {
+        z = msgpack_zone_new(2048);
+        if (z == NULL || pthread_setspecific(zone_key, z) != 0)
+            abort();
+    }
+    return z;
+}
+
 wt_msg_t *
 wt_proto_decode(const void *p, size_t n, int *code, wt_err_t *err)
 {
@@ -558,12 +603,11 @@ wt_proto_decode(const void *p, size_t n, int *code, wt_err_t *err)
              "truncated msgpack or a container larger than the body", "");
         return NULL;
     }
-    msgpack_zone zone;
-    msgpack_zone_init(&zone, 2048);
+    msgpack_zone *zone = thread_zone();
     msgpack_object root;
     size_t off = 0;
     msgpack_unpack_return ur =
-        msgpack_unpack((const char *)b + WT_PROTO_HEADER_LEN + 1, body_n, &off, &zone, &root);
+        msgpack_unpack((const char *)b + WT_PROTO_HEADER_LEN + 1, body_n, &off, zone, &root);
     wt_msg_t *m = NULL;
     if (ur == MSGPACK_UNPACK_SUCCESS && off == body_n) {
         m = wt_msg_new(chan, (wt_cmd_t)cmd);
@@ -575,6 +619,6 @@ wt_proto_decode(const void *p, size_t n, int *code, wt_err_t *err)
         fail(code, WT_PROTO_E_BAD_BODY, err, "body: %s%s",
              ur == MSGPACK_UNPACK_CONTINUE ? "truncated msgpack" : "malformed msgpack", "");
     }
-    msgpack_zone_destroy(&zone);
+    msgpack_zone_clear(zone);
     return m;
 }

@@ -6,20 +6,77 @@
 #include "wt_alloc.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+
+/* Each thread encodes into and collects frames in its own buffers, kept
+ * between messages (a message cost a malloc, reallocs and a free each way);
+ * one grown past KEEP_BYTES by a large message is let go after it. */
+#define KEEP_BYTES 16384
+
+typedef struct scratch {
+    wt_buf_t send; /* encoded message */
+    wt_buf_t recv; /* collected frames */
+} scratch_t;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void
+scratch_free(void *p)
+{
+    scratch_t *s = p;
+    wt_buf_release(&s->send);
+    wt_buf_release(&s->recv);
+    free(s);
+}
+
+static void
+scratch_key_make(void)
+{
+    if (pthread_key_create(&scratch_key, scratch_free) != 0)
+        abort();
+}
+
+static scratch_t *
+scratch(void)
+{
+    pthread_once(&scratch_once, scratch_key_make);
+    scratch_t *s = pthread_getspecific(scratch_key);
+    if (s == NULL) {
+        s = wt_xcalloc(1, sizeof *s);
+        wt_buf_init(&s->send, WT_PROTO_MAX_BODY + 16);
+        wt_buf_init(&s->recv, WT_PROTO_MAX_BODY + 16);
+        if (pthread_setspecific(scratch_key, s) != 0)
+            abort();
+    }
+    return s;
+}
+
+/* Empties b for the next message, letting a large one's memory go. */
+static void
+scratch_done(wt_buf_t *b)
+{
+    if (b->cap > KEEP_BYTES)
+        wt_buf_release(b);
+    else
+        wt_buf_reset(b);
+}
 
 int
 wt_wire_send(void *sock, const void *identity, size_t idlen, const wt_msg_t *msg, int dontwait,
              wt_err_t *err)
 {
-    wt_buf_t flat;
-    wt_buf_init(&flat, WT_PROTO_MAX_BODY + 16);
-    if (wt_proto_encode(msg, &flat, err) != 0) {
-        wt_buf_release(&flat);
+    wt_buf_t *fp = &scratch()->send, flat;
+    wt_buf_reset(fp);
+    if (wt_proto_encode(msg, fp, err) != 0) {
+        scratch_done(fp);
         return -1;
     }
+    flat = *fp;
     int flags = dontwait ? ZMQ_DONTWAIT : 0;
     int rc = 0;
     if (identity && zmq_send(sock, identity, idlen, flags | ZMQ_SNDMORE) < 0)
@@ -31,7 +88,7 @@ wt_wire_send(void *sock, const void *identity, size_t idlen, const wt_msg_t *msg
     if (rc == 0 && zmq_send(sock, flat.data + WT_PROTO_HEADER_LEN + 1,
                             flat.len - WT_PROTO_HEADER_LEN - 1, flags) < 0)
         rc = -1;
-    wt_buf_release(&flat);
+    scratch_done(fp);
     if (rc != 0) {
         if (errno == EAGAIN)
             return wt_err_set(err, WT_ELIMIT, "send %s: peer queue full",
@@ -109,15 +166,15 @@ wt_wire_recv_peer(void *sock, int is_router, wt_chan_t chan, void *identity, siz
         snprintf(user_id, cap, "%s", u ? u : "");
     }
     /* Collect up to three frames: header, command, body. */
-    wt_buf_t flat;
-    wt_buf_init(&flat, WT_PROTO_MAX_BODY + 16);
+    wt_buf_t *fp = &scratch()->recv, flat;
+    wt_buf_reset(fp);
     size_t sizes[3] = {0, 0, 0};
     int nframes = 0, too_big = 0;
     for (;;) {
         int more = zmq_msg_more(&part);
         if (nframes < 3) {
             sizes[nframes] = zmq_msg_size(&part);
-            if (!too_big && wt_buf_append(&flat, zmq_msg_data(&part), zmq_msg_size(&part), NULL))
+            if (!too_big && wt_buf_append(fp, zmq_msg_data(&part), zmq_msg_size(&part), NULL))
                 too_big = 1;
         }
         nframes++;
@@ -131,6 +188,7 @@ wt_wire_recv_peer(void *sock, int is_router, wt_chan_t chan, void *identity, siz
         }
     }
     drain(sock);
+    flat = *fp;
     int c = 0;
     wt_msg_t *m = NULL;
     if (nframes != 3 || sizes[0] != WT_PROTO_HEADER_LEN || sizes[1] != 1) {
@@ -151,7 +209,7 @@ wt_wire_recv_peer(void *sock, int is_router, wt_chan_t chan, void *identity, siz
             wt_msg_destroy(&m);
         }
     }
-    wt_buf_release(&flat);
+    scratch_done(fp);
     if (m == NULL) {
         if (code)
             *code = c;
