@@ -48,15 +48,22 @@
     "  end\n"                                                                                      \
     "end\n"
 
-/* Lua shared by the scripts that can write a session_completed (append,
- * and assign when it dead-letters): the inbox entry for a completion or a
- * reported issue, written in the same script as the event itself, and the
- * end of the session's tell list. Summaries are cut at 200 bytes on a
+/* Lua shared by the scripts that can write a session_completed (append
+ * batch, and assign when it dead-letters): the inbox entry for a completion
+ * or a reported issue, written in the same script as the event itself, and
+ * the end of the session's tell list. Summaries are cut at 200 bytes on a
  * UTF-8 character boundary. The session hash remembers its inbox entry ids
  * (inbox_ids, bounded) so the retention sweep can delete exactly those.
+ * m is {workflow, run, inbox_ids} as the caller read them with its own
+ * HMGET (one read per script instead of one per need); inbox() returns the
+ * new inbox_ids (kept in m[3], so a second entry of the same script
+ * appends to it) for the caller to store with its own HSET, or nil.
  * retire() is the end of a session in the indexes: out of the queue
- * indexes and <p>running, into <p>expiry scored by the time its keys go
- * (now on Redis's clock + the session's retain_ms). */
+ * indexes or <p>running (a session is in one or the other: every script
+ * that moves it takes it out of one as it puts it in the other), into
+ * <p>expiry scored by the time its keys go: the session_completed's stream
+ * id (Redis's clock, as TIME would give) + keep, the session's retain_ms as
+ * the caller read it. */
 /* clang-format off */
 #define INBOX_LUA \
     "local function str(v)\n" \
@@ -69,11 +76,10 @@
     "  while i > 0 and string.byte(s, i + 1) >= 128 and string.byte(s, i + 1) < 192 do i = i - 1 end\n" \
     "  return string.sub(s, 1, i)..'...'\n" \
     "end\n" \
-    "local function inbox(p, hk, sid, typ, data, id)\n" \
-    "  if typ ~= 'session_completed' and typ ~= 'issue_reported' then return end\n" \
+    "local function inbox(p, hk, sid, typ, data, id, m)\n" \
+    "  if typ ~= 'session_completed' and typ ~= 'issue_reported' then return nil end\n" \
     "  local ok, d = pcall(cjson.decode, data)\n" \
     "  if not ok or type(d) ~= 'table' then d = {} end\n" \
-    "  local meta = redis.call('HMGET', hk, 'workflow', 'run')\n" \
     "  local e\n" \
     "  if typ == 'session_completed' then\n" \
     "    local summary = str(d.detail)\n" \
@@ -84,21 +90,23 @@
     "    e = {'kind', 'issue', 'severity', str(d.severity), 'issue_kind', str(d.kind),\n" \
     "      'summary', cut(str(d.summary), 200)}\n" \
     "  end\n" \
-    "  for _, v in ipairs({'session', sid, 'workflow', str(meta[1]), 'ts_ms', string.match(id, '^%d+')}) do\n" \
+    "  for _, v in ipairs({'session', sid, 'workflow', str(m[1]), 'ts_ms', string.match(id, '^%d+')}) do\n" \
     "    table.insert(e, v)\n" \
     "  end\n" \
-    "  if str(meta[2]) ~= '' then table.insert(e, 'run') table.insert(e, meta[2]) end\n" \
+    "  if str(m[2]) ~= '' then table.insert(e, 'run') table.insert(e, m[2]) end\n" \
     "  local iid = redis.call('XADD', p..'inbox', 'MAXLEN', '~', '" STR(WT_STORE_INBOX_CAP) "', '*', unpack(e))\n" \
-    "  local ids = redis.call('HGET', hk, 'inbox_ids') or ''\n" \
-    "  if #ids < " STR(WT_STORE_INBOX_IDS_MAX) " then redis.call('HSET', hk, 'inbox_ids', ids..iid..' ') end\n" \
+    "  local ids = str(m[3])\n" \
+    "  if #ids >= " STR(WT_STORE_INBOX_IDS_MAX) " then return nil end\n" \
+    "  m[3] = ids..iid..' '\n" \
+    "  return m[3]\n" \
     "end\n" \
-    "local function retire(p, hk, sid)\n" \
-    "  local t = redis.call('TIME')\n" \
-    "  local keep = tonumber(redis.call('HGET', hk, 'retain_ms') or '') or " STR(WT_STORE_RETAIN_DEFAULT_MS) "\n" \
-    "  redis.call('ZADD', p..'expiry', t[1] * 1000 + math.floor(t[2] / 1000) + keep, sid)\n" \
-    "  redis.call('ZREM', p..'queue', sid)\n" \
-    "  redis.call('ZREM', p..'queued', sid)\n" \
-    "  redis.call('HDEL', p..'running', sid)\n" \
+    "local function retire(p, sid, id, keep)\n" \
+    "  keep = tonumber(keep or '') or " STR(WT_STORE_RETAIN_DEFAULT_MS) "\n" \
+    "  redis.call('ZADD', p..'expiry', tonumber(string.match(id, '^%d+')) + keep, sid)\n" \
+    "  if redis.call('HDEL', p..'running', sid) == 0 then\n" \
+    "    redis.call('ZREM', p..'queue', sid)\n" \
+    "    redis.call('ZREM', p..'queued', sid)\n" \
+    "  end\n" \
     "end\n"
 /* clang-format on */
 
@@ -106,10 +114,8 @@ static const char intake_lua[] = LEADER_LUA
     "local p, sid, key = ARGV[1], ARGV[2], ARGV[3]\n"
     "local f = fenced(p, ARGV[20])\n"
     "if f then return f end\n"
-    "if key ~= '' then\n"
-    "  local old = redis.call('GET', p..'idem:'..key)\n"
-    "  if old then return {old, 1} end\n"
-    "  redis.call('SET', p..'idem:'..key, sid, 'EX', 604800)\n"
+    "if key ~= '' and not redis.call('SET', p..'idem:'..key, sid, 'NX', 'EX', 604800) then\n"
+    "  return {redis.call('GET', p..'idem:'..key), 1}\n"
     "end\n"
     "local hk = p..'session:'..sid\n"
     "redis.call('HSET', hk, 'id', sid, 'workflow', ARGV[5], 'goal', ARGV[6],\n"
@@ -135,13 +141,18 @@ static const char intake_lua[] = LEADER_LUA
     "  'session', sid, 'data', data)\n"
     "return {sid, 0}\n";
 
+/* One HMGET reads all the assign needs (the dead-letter path included),
+ * one HSET writes the new lease: epoch and attempt are raised here, in the
+ * script, as HINCRBY would. The in_tool and lost_as marks of an earlier run
+ * go (HDEL only when one is there). */
 /* clang-format off */
 static const char assign_lua[] = LEADER_LUA INBOX_LUA
     "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
     "local f = fenced(p, ARGV[7])\n"
     "if f then return f end\n"
     "local hk = p..'session:'..sid\n"
-    "local cur = redis.call('HMGET', hk, 'status', 'spared', 'attempt')\n"
+    "local cur = redis.call('HMGET', hk, 'status', 'spared', 'attempt', 'epoch', 'in_tool', "
+    "'lost_as', 'workflow', 'run', 'inbox_ids', 'retain_ms')\n"
     "local st = cur[1]\n"
     "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session "
     "'..sid..' is '..tostring(st)) end\n"
@@ -154,57 +165,29 @@ static const char assign_lua[] = LEADER_LUA INBOX_LUA
     "  local data = "
     "'{\"outcome\":\"error\",\"output\":{\"context\":{},\"notes\":\"\",\"artifacts\":[]},"
     "\"detail\":'..cjson.encode(reason)..',\"duration_ms\":0}'\n"
-    "  redis.call('HSET', hk, 'status', 'failed', 'outcome', 'error', 'error', reason, 'ended_ms', "
-    "ARGV[4])\n"
-    "  retire(p, hk, sid)\n"
     "  local id = redis.call('XADD', hk..':events', '*', 'type', 'session_completed', 'data', "
-    "data, 'epoch', redis.call('HGET', hk, 'epoch'))\n"
-    "  inbox(p, hk, sid, 'session_completed', data, id)\n"
+    "data, 'epoch', cur[4] or '0')\n"
+    "  local hs = {'status', 'failed', 'outcome', 'error', 'error', reason, 'ended_ms', ARGV[4]}\n"
+    "  local ids = inbox(p, hk, sid, 'session_completed', data, id, {cur[7], cur[8], cur[9]})\n"
+    "  if ids then table.insert(hs, 'inbox_ids') table.insert(hs, ids) end\n"
+    "  redis.call('HSET', hk, unpack(hs))\n"
+    "  retire(p, sid, id, cur[10])\n"
     "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[6], '*', 'type', 'session_completed', "
     "'session', sid, 'data', data)\n"
     "  redis.call('XADD', p..'deadletter', 'MAXLEN', '~', ARGV[6], '*', 'session', sid, "
-    "'workflow', redis.call('HGET', hk, 'workflow'), 'attempts', tried, 'reason', reason)\n"
+    "'workflow', cur[7] or '', 'attempts', tried, 'reason', reason)\n"
     "  return redis.error_reply('NOTFOUND session '..sid..' dead-lettered: '..reason)\n"
     "end\n"
-    "local epoch = redis.call('HINCRBY', hk, 'epoch', 1)\n"
-    "redis.call('HDEL', hk, 'in_tool', 'lost_as')\n"
-    "local attempt = redis.call('HINCRBY', hk, 'attempt', 1)\n"
-    "redis.call('HSET', hk, 'worker', worker, 'assigned_ms', ARGV[4])\n"
+    "local epoch = (tonumber(cur[4] or '0') or 0) + 1\n"
+    "local attempt = (tonumber(cur[3] or '0') or 0) + 1\n"
+    "if cur[5] or cur[6] then redis.call('HDEL', hk, 'in_tool', 'lost_as') end\n"
+    "redis.call('HSET', hk, 'epoch', string.format('%d', epoch), 'attempt', "
+    "string.format('%d', attempt), 'worker', worker, 'assigned_ms', ARGV[4])\n"
     "redis.call('ZREM', p..'queue', sid)\n"
     "redis.call('ZREM', p..'queued', sid)\n"
     "redis.call('HSET', p..'running', sid, worker)\n"
     "return {epoch, attempt}\n";
 /* clang-format on */
-
-static const char append_lua[] = FENCE_LUA INBOX_LUA
-    "local p, sid, epoch, typ, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
-    "local hk = p..'session:'..sid\n"
-    "local cur = redis.call('HMGET', hk, 'epoch', 'status')\n"
-    "local stale = fence(sid, epoch, cur)\n"
-    "if stale then return stale end\n"
-    "if ARGV[8] ~= '' then\n"
-    "  local se = redis.call('HMGET', hk, 'seq_epoch', 'seq')\n"
-    "  if se[1] == epoch and tonumber(ARGV[8]) <= (tonumber(se[2]) or 0) then\n"
-    "    return {'DUP', redis.call('LLEN', hk..':tell')}\n"
-    "  end\n"
-    "end\n"
-    "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
-    "  return redis.error_reply('STALE session '..sid..' already ended')\n"
-    "end\n"
-    "if ARGV[8] ~= '' then redis.call('HSET', hk, 'seq_epoch', epoch, 'seq', ARGV[8]) end\n"
-    "local id = redis.call('XADD', hk..':events', '*', 'type', typ, 'data', data, 'epoch', epoch)\n"
-    "for i = 9, #ARGV, 2 do\n"
-    "  local f = ARGV[i]\n"
-    "  if string.sub(f, 1, 1) == '+' then redis.call('HINCRBY', hk, string.sub(f, 2), ARGV[i+1])\n"
-    "  else redis.call('HSET', hk, f, ARGV[i+1]) end\n"
-    "end\n"
-    "if ARGV[6] == '1' then\n"
-    "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[7], '*', 'type', typ, 'session', sid, "
-    "'data', data)\n"
-    "end\n"
-    "inbox(p, hk, sid, typ, data, id)\n"
-    "if typ == 'session_completed' then retire(p, hk, sid) end\n"
-    "return {id, redis.call('LLEN', hk..':tell')}\n";
 
 /* Group commit (issue 18): several events of one session in one script,
  * one fence check. ARGV: prefix, sid, epoch, fleet cap, then per event
@@ -213,31 +196,51 @@ static const char append_lua[] = FENCE_LUA INBOX_LUA
  * skipped (an earlier try of the batch was stored but its reply lost), the
  * others are written in order. A stale epoch refuses the whole batch before
  * anything is written; so does an ended session when anything new remains.
- * Hash updates of the batch are applied together at the end, in one HSET
- * with the new seq (sets: last wins; '+name': summed onto the value read
- * with one HMGET, instead of a HINCRBY per field). Returns {stored, tells}. */
+ * The events are parsed first, so one HMGET reads everything the script
+ * needs: the fence (epoch, status), the stored seq, what the inbox and the
+ * retirement need when the batch has a completion or an issue, and the
+ * values the '+name' fields add to. Hash updates of the batch are applied
+ * together at the end, in one HSET with the new seq and inbox ids (sets:
+ * last wins; '+name': summed onto the value read). Returns {stored, tells}. */
 static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "local p, sid, epoch, cap = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local hk = p..'session:'..sid\n"
-    "local cur = redis.call('HMGET', hk, 'epoch', 'status', 'seq_epoch', 'seq')\n"
-    "local stale = fence(sid, epoch, cur)\n"
-    "if stale then return stale end\n"
-    "local last = 0\n"
-    "if cur[3] == epoch then last = tonumber(cur[4]) or 0 end\n"
-    "local evs, i = {}, 5\n"
+    "local all, i, ends, iorder, iseen = {}, 5, false, {}, {}\n"
     "while i <= #ARGV do\n"
     "  local nf = tonumber(ARGV[i + 4])\n"
     "  local e = {seq = tonumber(ARGV[i]), typ = ARGV[i + 1], data = ARGV[i + 2],\n"
     "    fleet = ARGV[i + 3], f = i + 5, nf = nf}\n"
-    "  if e.seq == nil or e.seq > last then table.insert(evs, e) end\n"
+    "  table.insert(all, e)\n"
+    "  if e.typ == 'session_completed' or e.typ == 'issue_reported' then ends = true end\n"
+    "  for j = e.f, e.f + nf - 1, 2 do\n"
+    "    local f = ARGV[j]\n"
+    "    if string.sub(f, 1, 1) == '+' and not iseen[f] then\n"
+    "      iseen[f] = true; table.insert(iorder, string.sub(f, 2))\n"
+    "    end\n"
+    "  end\n"
     "  i = i + 5 + nf\n"
+    "end\n"
+    "local q = {'epoch', 'status', 'seq_epoch', 'seq', 'workflow', 'run', 'inbox_ids', "
+    "'retain_ms'}\n"
+    "local base = 4\n"
+    "if ends then base = 8 else q = {q[1], q[2], q[3], q[4]} end\n"
+    "for _, f in ipairs(iorder) do table.insert(q, f) end\n"
+    "local cur = redis.call('HMGET', hk, unpack(q))\n"
+    "local stale = fence(sid, epoch, cur)\n"
+    "if stale then return stale end\n"
+    "local last = 0\n"
+    "if cur[3] == epoch then last = tonumber(cur[4]) or 0 end\n"
+    "local evs = {}\n"
+    "for _, e in ipairs(all) do\n"
+    "  if e.seq == nil or e.seq > last then table.insert(evs, e) end\n"
     "end\n"
     "local tk = hk..':tell'\n"
     "if #evs == 0 then return {0, redis.call('LLEN', tk)} end\n"
     "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
     "  return redis.error_reply('STALE session '..sid..' already ended')\n"
     "end\n"
-    "local sets, order, incr, iorder, top = {}, {}, {}, {}, last\n"
+    "local meta = {cur[5], cur[6], cur[7]}\n"
+    "local sets, order, incr, top, ids = {}, {}, {}, last, nil\n"
     "for _, e in ipairs(evs) do\n"
     "  local id = redis.call('XADD', hk..':events', '*', 'type', e.typ, 'data', e.data, 'epoch', "
     "epoch)\n"
@@ -245,8 +248,7 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "    local f = ARGV[j]\n"
     "    if string.sub(f, 1, 1) == '+' then\n"
     "      f = string.sub(f, 2)\n"
-    "      if incr[f] == nil then incr[f] = 0; table.insert(iorder, f) end\n"
-    "      incr[f] = incr[f] + tonumber(ARGV[j + 1])\n"
+    "      incr[f] = (incr[f] or 0) + tonumber(ARGV[j + 1])\n"
     "    else\n"
     "      if sets[f] == nil then table.insert(order, f) end\n"
     "      sets[f] = ARGV[j + 1]\n"
@@ -256,8 +258,8 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "    redis.call('XADD', p..'events', 'MAXLEN', '~', cap, '*', 'type', e.typ, 'session', sid, "
     "'data', e.data)\n"
     "  end\n"
-    "  inbox(p, hk, sid, e.typ, e.data, id)\n"
-    "  if e.typ == 'session_completed' then retire(p, hk, sid) end\n"
+    "  ids = inbox(p, hk, sid, e.typ, e.data, id, meta) or ids\n"
+    "  if e.typ == 'session_completed' then retire(p, sid, id, cur[8]) end\n"
     "  if e.seq ~= nil and e.seq > top then top = e.seq end\n"
     "end\n"
     "local hs = {}\n"
@@ -266,11 +268,11 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "  table.insert(hs, 'seq_epoch'); table.insert(hs, epoch)\n"
     "  table.insert(hs, 'seq'); table.insert(hs, tostring(top))\n"
     "end\n"
-    "if #iorder > 0 then\n"
-    "  local was = redis.call('HMGET', hk, unpack(iorder))\n"
-    "  for k, f in ipairs(iorder) do\n"
-    "    local base = tonumber(sets[f] or was[k]) or 0\n"
-    "    table.insert(hs, f); table.insert(hs, string.format('%d', base + incr[f]))\n"
+    "if ids then table.insert(hs, 'inbox_ids'); table.insert(hs, ids) end\n"
+    "for k, f in ipairs(iorder) do\n"
+    "  if incr[f] ~= nil then\n"
+    "    local was = tonumber(sets[f] or cur[base + k]) or 0\n"
+    "    table.insert(hs, f); table.insert(hs, string.format('%d', was + incr[f]))\n"
     "  end\n"
     "end\n"
     "if #hs > 0 then redis.call('HSET', hk, unpack(hs)) end\n"
@@ -415,7 +417,6 @@ wt_store_init(wt_store_t *self, wt_redis_t *redis, const char *prefix)
     snprintf(self->prefix, sizeof self->prefix, "%s", prefix && *prefix ? prefix : "wt:");
     wt_redis_script_init(&self->intake, intake_lua);
     wt_redis_script_init(&self->assign, assign_lua);
-    wt_redis_script_init(&self->append, append_lua);
     wt_redis_script_init(&self->append_batch, append_batch_lua);
     wt_redis_script_init(&self->requeue, requeue_lua);
     wt_redis_script_init(&self->reattach, reattach_lua);
@@ -443,7 +444,6 @@ wt_store_load_scripts(wt_store_t *self, wt_err_t *err)
 {
     if (wt_redis_script_load(self->redis, &self->intake, err) != 0 ||
         wt_redis_script_load(self->redis, &self->assign, err) != 0 ||
-        wt_redis_script_load(self->redis, &self->append, err) != 0 ||
         wt_redis_script_load(self->redis, &self->append_batch, err) != 0 ||
         wt_redis_script_load(self->redis, &self->requeue, err) != 0 ||
         wt_redis_script_load(self->redis, &self->reattach, err) != 0 ||
@@ -652,6 +652,7 @@ wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq, c
                                  err);
 }
 
+/* One event is a batch of one: the same script, fence and idempotency. */
 int
 wt_store_append_tells(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq,
                       const char *type, const char *data, int fleet, int nfields,
@@ -659,32 +660,12 @@ wt_store_append_tells(wt_store_t *self, const char *sid, int64_t epoch, int64_t 
 {
     if (nfields < 0 || nfields % 2 != 0 || nfields > 48)
         return wt_err_set(err, WT_EINVAL, "append: %d hash fields (need pairs, max 48)", nfields);
-    char ep[24] = "", cap[16], sq[24] = "";
-    if (epoch >= 0)
-        snprintf(ep, sizeof ep, "%lld", (long long)epoch);
-    if (seq > 0)
-        snprintf(sq, sizeof sq, "%lld", (long long)seq);
-    snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
-    const char *argv[8 + 48];
-    argv[0] = self->prefix;
-    argv[1] = sid;
-    argv[2] = ep;
-    argv[3] = type;
-    argv[4] = data;
-    argv[5] = fleet ? "1" : "0";
-    argv[6] = cap;
-    argv[7] = sq;
-    for (int i = 0; i < nfields; i++)
-        argv[8 + i] = fields[i];
-    redisReply *r = wt_redis_eval(self->redis, &self->append, 0, 8 + nfields, argv, NULL, err);
-    if (r == NULL)
+    wt_store_event_t ev = {type, data, fleet, seq, nfields, fields};
+    int64_t tells = 0;
+    if (wt_store_append_batch(self, sid, epoch, &ev, 1, &tells, NULL, err) != 0)
         return -1;
     if (tells_waiting != NULL)
-        *tells_waiting = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-                                 r->element[1]->type == REDIS_REPLY_INTEGER
-                             ? r->element[1]->integer
-                             : 0;
-    freeReplyObject(r);
+        *tells_waiting = tells;
     return 0;
 }
 

@@ -56,7 +56,6 @@ typedef struct wt_store {
     char prefix[32];                /* key prefix, e.g. "wt:" */
     wt_redis_script_t intake;       /* create session + queued event */
     wt_redis_script_t assign;       /* lease: epoch+1, attempt+1, worker */
-    wt_redis_script_t append;       /* fenced event append + hash update */
     wt_redis_script_t append_batch; /* several events, one fence check (group commit) */
     wt_redis_script_t requeue;      /* back to queue after a lost worker */
     wt_redis_script_t reattach;     /* give a requeued session back to its live worker */
