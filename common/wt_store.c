@@ -190,8 +190,9 @@ static const char assign_lua[] = LEADER_LUA INBOX_LUA
 /* clang-format on */
 
 /* Group commit (issue 18): several events of one session in one script,
- * one fence check. ARGV: prefix, sid, epoch, fleet cap, then per event
- * seq, type, data, fleet ('1'/'0'), nfields, fields... Each event keeps its
+ * one fence check. ARGV: prefix, sid, epoch, fleet cap, unless-told ('1':
+ * the last event is written only if no operator message waits), then per
+ * event seq, type, data, fleet ('1'/'0'), nfields, fields... Each event keeps its
  * own idempotency number: one at or below the stored seq of this lease is
  * skipped (an earlier try of the batch was stored but its reply lost), the
  * others are written in order. A stale epoch refuses the whole batch before
@@ -201,11 +202,15 @@ static const char assign_lua[] = LEADER_LUA INBOX_LUA
  * retirement need when the batch has a completion or an issue, and the
  * values the '+name' fields add to. Hash updates of the batch are applied
  * together at the end, in one HSET with the new seq and inbox ids (sets:
- * last wins; '+name': summed onto the value read). Returns {stored, tells}. */
+ * last wins; '+name': summed onto the value read). An unless-told last
+ * event not stored yet is left out when messages wait (told = 1: the
+ * caller takes them and sends it again, renumbered), so an LLM call's
+ * llm_turn_started can go with the events before it in one round trip.
+ * Returns {stored, tells, told}. */
 static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "local p, sid, epoch, cap = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local hk = p..'session:'..sid\n"
-    "local all, i, ends, iorder, iseen = {}, 5, false, {}, {}\n"
+    "local all, i, ends, iorder, iseen = {}, 6, false, {}, {}\n"
     "while i <= #ARGV do\n"
     "  local nf = tonumber(ARGV[i + 4])\n"
     "  local e = {seq = tonumber(ARGV[i]), typ = ARGV[i + 1], data = ARGV[i + 2],\n"
@@ -235,7 +240,12 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "  if e.seq == nil or e.seq > last then table.insert(evs, e) end\n"
     "end\n"
     "local tk = hk..':tell'\n"
-    "if #evs == 0 then return {0, redis.call('LLEN', tk)} end\n"
+    "local tells, told = nil, 0\n"
+    "if ARGV[5] == '1' and #evs > 0 and evs[#evs] == all[#all] then\n"
+    "  tells = redis.call('LLEN', tk)\n"
+    "  if tells > 0 then table.remove(evs) told = 1 end\n"
+    "end\n"
+    "if #evs == 0 then return {0, tells or redis.call('LLEN', tk), told} end\n"
     "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
     "  return redis.error_reply('STALE session '..sid..' already ended')\n"
     "end\n"
@@ -276,7 +286,8 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "  end\n"
     "end\n"
     "if #hs > 0 then redis.call('HSET', hk, unpack(hs)) end\n"
-    "return {#evs, redis.call('LLEN', tk)}\n";
+    "if tells == nil or ends then tells = redis.call('LLEN', tk) end\n"
+    "return {#evs, tells, told}\n";
 
 static const char tell_lua[] =
     "local p, sid, msg = ARGV[1], ARGV[2], ARGV[3]\n"
@@ -660,9 +671,9 @@ wt_store_append_tells(wt_store_t *self, const char *sid, int64_t epoch, int64_t 
 {
     if (nfields < 0 || nfields % 2 != 0 || nfields > 48)
         return wt_err_set(err, WT_EINVAL, "append: %d hash fields (need pairs, max 48)", nfields);
-    wt_store_event_t ev = {type, data, fleet, seq, nfields, fields};
+    wt_store_event_t ev = {type, data, fleet, seq, nfields, fields, 0};
     int64_t tells = 0;
-    if (wt_store_append_batch(self, sid, epoch, &ev, 1, &tells, NULL, err) != 0)
+    if (wt_store_append_batch(self, sid, epoch, &ev, 1, &tells, NULL, NULL, err) != 0)
         return -1;
     if (tells_waiting != NULL)
         *tells_waiting = tells;
@@ -671,10 +682,14 @@ wt_store_append_tells(wt_store_t *self, const char *sid, int64_t epoch, int64_t 
 
 int
 wt_store_append_batch(wt_store_t *self, const char *sid, int64_t epoch, const wt_store_event_t *ev,
-                      int n, int64_t *tells_waiting, int *stored, wt_err_t *err)
+                      int n, int64_t *tells_waiting, int *stored, int *told, wt_err_t *err)
 {
-    int argc = 4;
+    int argc = 5;
     for (int i = 0; i < n; i++) {
+        if (ev[i].unless_told && i != n - 1)
+            return wt_err_set(err, WT_EINVAL,
+                              "append batch: event %d (%s) is unless-told but not the last", i,
+                              ev[i].type);
         if (ev[i].nfields < 0 || ev[i].nfields % 2 != 0 || ev[i].nfields > 48)
             return wt_err_set(err, WT_EINVAL,
                               "append batch: event %d (%s) has %d hash fields "
@@ -697,6 +712,7 @@ wt_store_append_batch(wt_store_t *self, const char *sid, int64_t epoch, const wt
     argv[a++] = sid;
     argv[a++] = ep;
     argv[a++] = cap;
+    argv[a++] = n > 0 && ev[n - 1].unless_told ? "1" : "0";
     for (int i = 0; i < n; i++) {
         snprintf(nums[i][0], sizeof nums[i][0], "%lld", (long long)ev[i].seq);
         snprintf(nums[i][1], sizeof nums[i][1], "%d", ev[i].nfields);
@@ -713,14 +729,17 @@ wt_store_append_batch(wt_store_t *self, const char *sid, int64_t epoch, const wt
     free(nums);
     if (r == NULL)
         return -1;
-    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
              r->element[0]->type == REDIS_REPLY_INTEGER &&
-             r->element[1]->type == REDIS_REPLY_INTEGER;
+             r->element[1]->type == REDIS_REPLY_INTEGER &&
+             r->element[2]->type == REDIS_REPLY_INTEGER;
     if (ok) {
         if (stored)
             *stored = (int)r->element[0]->integer;
         if (tells_waiting)
             *tells_waiting = r->element[1]->integer;
+        if (told)
+            *told = (int)r->element[2]->integer;
     }
     freeReplyObject(r);
     return ok ? 0 : wt_err_set(err, WT_EPROTO, "append batch script returned an unexpected reply");

@@ -176,6 +176,7 @@ typedef struct wt_store_event {
     int64_t seq;         /* idempotency number within the lease, > 0; 0 = none */
     int nfields;         /* hash field/value entries (pairs, '+name' increments) */
     const char **fields; /* them */
+    int unless_told;     /* last event of a batch only: left out while operator messages wait */
 } wt_store_event_t;
 
 #define WT_STORE_BATCH_MAX  32  /* events per batch */
@@ -187,11 +188,14 @@ typedef struct wt_store_event {
  * skipped, the rest written. A stale epoch or an ended session refuses the
  * whole batch (WT_ESTALE) and writes nothing. *stored (may be NULL) gets
  * how many were written now, *tells_waiting (may be NULL) the operator
- * messages waiting. WT_ELIMIT past WT_STORE_BATCH_MAX events or
- * WT_STORE_BATCH_ARGS arguments. */
+ * messages waiting. A last event marked unless_told that is not stored yet
+ * is left out when messages wait: *told (may be NULL) is then 1 (the caller
+ * takes them and sends the event again with a new seq), else 0.
+ * WT_ELIMIT past WT_STORE_BATCH_MAX events or WT_STORE_BATCH_ARGS
+ * arguments (the fixed ones included). */
 int wt_store_append_batch(wt_store_t *self, const char *sid, int64_t epoch,
                           const wt_store_event_t *ev, int n, int64_t *tells_waiting, int *stored,
-                          wt_err_t *err);
+                          int *told, wt_err_t *err);
 
 /* Adds an entry of kind (e.g. "escalation", "pipeline"; [a-z_], at most 31
  * chars) to <prefix>inbox with the given field/value pairs (session,
