@@ -35,15 +35,25 @@ seed_session(wt_redis_t *r, const char *sid, const char *epoch)
         freeReplyObject(rep);
 }
 
+/* A Redis with session sid held at epoch, a store and a writer on it. */
+static wt_redis_t *
+open_session(wt_store_t *store, wt_events_t *ev, const char *sid, int64_t epoch)
+{
+    wt_redis_t *r = start_redis();
+    char e[24];
+    snprintf(e, sizeof e, "%lld", (long long)epoch);
+    wt_store_init(store, r, "wt:");
+    seed_session(r, sid, e);
+    wt_events_init(ev, store, sid, epoch);
+    return r;
+}
+
 static void
 test_events_fenced(void)
 {
-    wt_redis_t *r = start_redis();
     wt_store_t store;
-    wt_store_init(&store, r, "wt:");
-    seed_session(r, "S1", "2");
     wt_events_t ev;
-    wt_events_init(&ev, &store, "S1", 2);
+    wt_redis_t *r = open_session(&store, &ev, "S1", 2);
     wt_err_t err = {0};
     const char *f[] = {"+turns", "1", "step", "two"};
     WT_CHECK(wt_events_emit(&ev, "llm_turn_completed", json_pack("{s:i}", "input_tokens", 5), 0, 4,
@@ -139,12 +149,9 @@ static void
 test_take_tells(void)
 {
     stop_redis(); /* the earlier test leaves its restarted server running */
-    wt_redis_t *r = start_redis();
     wt_store_t store;
-    wt_store_init(&store, r, "wt:");
-    seed_session(r, "S5", "1");
     wt_events_t ev;
-    wt_events_init(&ev, &store, "S5", 1);
+    wt_redis_t *r = open_session(&store, &ev, "S5", 1);
     wt_err_t err = {0};
     json_t *m = wt_events_take_tells(&ev, &err); /* nothing suggests messages: no round trip */
     WT_CHECK(json_array_size(m) == 0);
@@ -216,12 +223,9 @@ hash_is(wt_redis_t *r, const char *key, const char *field, const char *want)
 static void
 test_group_commit(void)
 {
-    wt_redis_t *r = start_redis();
     wt_store_t store;
-    wt_store_init(&store, r, "wt:");
-    seed_session(r, "S7", "4");
     wt_events_t ev;
-    wt_events_init(&ev, &store, "S7", 4);
+    wt_redis_t *r = open_session(&store, &ev, "S7", 4);
     wt_err_t err = {0};
     const char *turn[] = {"+turns", "1", "+input_tokens", "10"};
     const char *step[] = {"step", "two"};
@@ -298,12 +302,9 @@ test_group_commit(void)
 static void
 test_unless_told(void)
 {
-    wt_redis_t *r = start_redis();
     wt_store_t store;
-    wt_store_init(&store, r, "wt:");
-    seed_session(r, "S8", "3");
     wt_events_t ev;
-    wt_events_init(&ev, &store, "S8", 3);
+    wt_redis_t *r = open_session(&store, &ev, "S8", 3);
     wt_err_t err = {0};
     int told = -1;
     /* nothing waits: one round trip for both */
