@@ -54,10 +54,15 @@
  * the end of the session's tell list. Summaries are cut at 200 bytes on a
  * UTF-8 character boundary. The session hash remembers its inbox entry ids
  * (inbox_ids, bounded) so the retention sweep can delete exactly those.
- * m is {workflow, run, inbox_ids} as the caller read them with its own
- * HMGET (one read per script instead of one per need); inbox() returns the
- * new inbox_ids (kept in m[3], so a second entry of the same script
- * appends to it) for the caller to store with its own HSET, or nil.
+ * m is {workflow, run, inbox_ids, tell_waiting} as the caller read them
+ * with its own HMGET (one read per script instead of one per need);
+ * inbox() returns the new inbox_ids (kept in m[3], so a second entry of the
+ * same script appends to it) for the caller to store with its own HSET, or
+ * nil. The tell list is deleted unless tell_waiting says it is empty (then
+ * m.cleared: the caller stores tell_waiting 0). tell_waiting is the tell
+ * list's length, kept by every script that changes the list (tell, take,
+ * this), so the append reads it with the fence instead of an LLEN; a
+ * session stored without it (older intake) falls back to LLEN.
  * retire() is the end of a session in the indexes: out of the queue
  * indexes or <p>running (a session is in one or the other: every script
  * that moves it takes it out of one as it puts it in the other), into
@@ -85,7 +90,7 @@
     "    local summary = str(d.detail)\n" \
     "    if summary == '' and type(d.output) == 'table' then summary = str(d.output.notes) end\n" \
     "    e = {'kind', 'completion', 'outcome', str(d.outcome), 'summary', cut(summary, 200)}\n" \
-    "    redis.call('DEL', hk..':tell')\n" \
+    "    if m[4] ~= '0' then redis.call('DEL', hk..':tell') m.cleared = true end\n" \
     "  else\n" \
     "    e = {'kind', 'issue', 'severity', str(d.severity), 'issue_kind', str(d.kind),\n" \
     "      'summary', cut(str(d.summary), 200)}\n" \
@@ -124,7 +129,8 @@ static const char intake_lua[] = LEADER_LUA
     "  'status', 'queued', 'outcome', '', 'worker', '', 'attempt', '0', 'epoch', '0',\n"
     "  'created_ms', ARGV[4], 'started_ms', '', 'ended_ms', '', 'step', '', 'turns', '0',\n"
     "  'input_tokens', '0', 'output_tokens', '0', 'output', '', 'error', '',\n"
-    "  'run', ARGV[16], 'phase', ARGV[17], 'retain_ms', ARGV[18], 'require', ARGV[19])\n"
+    "  'run', ARGV[16], 'phase', ARGV[17], 'retain_ms', ARGV[18], 'require', ARGV[19],\n"
+    "  'tell_waiting', '0')\n"
     "redis.call('ZADD', p..'sessions', ARGV[4], sid)\n"
     "redis.call('ZADD', p..'queued', ARGV[4], sid)\n"
     "if ARGV[16] ~= '' then redis.call('ZADD', p..'run:'..ARGV[16]..':sessions', ARGV[4], sid) "
@@ -152,7 +158,7 @@ static const char assign_lua[] = LEADER_LUA INBOX_LUA
     "if f then return f end\n"
     "local hk = p..'session:'..sid\n"
     "local cur = redis.call('HMGET', hk, 'status', 'spared', 'attempt', 'epoch', 'in_tool', "
-    "'lost_as', 'workflow', 'run', 'inbox_ids', 'retain_ms')\n"
+    "'lost_as', 'workflow', 'run', 'inbox_ids', 'retain_ms', 'tell_waiting')\n"
     "local st = cur[1]\n"
     "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session "
     "'..sid..' is '..tostring(st)) end\n"
@@ -168,8 +174,10 @@ static const char assign_lua[] = LEADER_LUA INBOX_LUA
     "  local id = redis.call('XADD', hk..':events', '*', 'type', 'session_completed', 'data', "
     "data, 'epoch', cur[4] or '0')\n"
     "  local hs = {'status', 'failed', 'outcome', 'error', 'error', reason, 'ended_ms', ARGV[4]}\n"
-    "  local ids = inbox(p, hk, sid, 'session_completed', data, id, {cur[7], cur[8], cur[9]})\n"
+    "  local m = {cur[7], cur[8], cur[9], cur[11]}\n"
+    "  local ids = inbox(p, hk, sid, 'session_completed', data, id, m)\n"
     "  if ids then table.insert(hs, 'inbox_ids') table.insert(hs, ids) end\n"
+    "  if m.cleared then table.insert(hs, 'tell_waiting') table.insert(hs, '0') end\n"
     "  redis.call('HSET', hk, unpack(hs))\n"
     "  retire(p, sid, id, cur[10])\n"
     "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[6], '*', 'type', 'session_completed', "
@@ -225,10 +233,10 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "  end\n"
     "  i = i + 5 + nf\n"
     "end\n"
-    "local q = {'epoch', 'status', 'seq_epoch', 'seq', 'workflow', 'run', 'inbox_ids', "
-    "'retain_ms'}\n"
-    "local base = 4\n"
-    "if ends then base = 8 else q = {q[1], q[2], q[3], q[4]} end\n"
+    "local q = {'epoch', 'status', 'seq_epoch', 'seq', 'tell_waiting', 'workflow', 'run',\n"
+    "  'inbox_ids', 'retain_ms'}\n"
+    "local base = 5\n"
+    "if ends then base = 9 else q = {q[1], q[2], q[3], q[4], q[5]} end\n"
     "for _, f in ipairs(iorder) do table.insert(q, f) end\n"
     "local cur = redis.call('HMGET', hk, unpack(q))\n"
     "local stale = fence(sid, epoch, cur)\n"
@@ -239,17 +247,16 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "for _, e in ipairs(all) do\n"
     "  if e.seq == nil or e.seq > last then table.insert(evs, e) end\n"
     "end\n"
-    "local tk = hk..':tell'\n"
-    "local tells, told = nil, 0\n"
-    "if ARGV[5] == '1' and #evs > 0 and evs[#evs] == all[#all] then\n"
-    "  tells = redis.call('LLEN', tk)\n"
-    "  if tells > 0 then table.remove(evs) told = 1 end\n"
+    "local tells, told = tonumber(cur[5] or ''), 0\n"
+    "if tells == nil then tells = redis.call('LLEN', hk..':tell') end\n"
+    "if ARGV[5] == '1' and tells > 0 and #evs > 0 and evs[#evs] == all[#all] then\n"
+    "  table.remove(evs) told = 1\n"
     "end\n"
-    "if #evs == 0 then return {0, tells or redis.call('LLEN', tk), told} end\n"
+    "if #evs == 0 then return {0, tells, told} end\n"
     "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
     "  return redis.error_reply('STALE session '..sid..' already ended')\n"
     "end\n"
-    "local meta = {cur[5], cur[6], cur[7]}\n"
+    "local meta = {cur[6], cur[7], cur[8], cur[5]}\n"
     "local sets, order, incr, top, ids = {}, {}, {}, last, nil\n"
     "for _, e in ipairs(evs) do\n"
     "  local id = redis.call('XADD', hk..':events', '*', 'type', e.typ, 'data', e.data, 'epoch', "
@@ -269,7 +276,7 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "'data', e.data)\n"
     "  end\n"
     "  ids = inbox(p, hk, sid, e.typ, e.data, id, meta) or ids\n"
-    "  if e.typ == 'session_completed' then retire(p, sid, id, cur[8]) end\n"
+    "  if e.typ == 'session_completed' then retire(p, sid, id, cur[9]) tells = 0 end\n"
     "  if e.seq ~= nil and e.seq > top then top = e.seq end\n"
     "end\n"
     "local hs = {}\n"
@@ -279,6 +286,7 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "  table.insert(hs, 'seq'); table.insert(hs, tostring(top))\n"
     "end\n"
     "if ids then table.insert(hs, 'inbox_ids'); table.insert(hs, ids) end\n"
+    "if meta.cleared then table.insert(hs, 'tell_waiting'); table.insert(hs, '0') end\n"
     "for k, f in ipairs(iorder) do\n"
     "  if incr[f] ~= nil then\n"
     "    local was = tonumber(sets[f] or cur[base + k]) or 0\n"
@@ -286,7 +294,6 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "  end\n"
     "end\n"
     "if #hs > 0 then redis.call('HSET', hk, unpack(hs)) end\n"
-    "if tells == nil or ends then tells = redis.call('LLEN', tk) end\n"
     "return {#evs, tells, told}\n";
 
 static const char tell_lua[] =
@@ -302,6 +309,7 @@ static const char tell_lua[] =
     "  return redis.error_reply('LIMIT '..n..' messages already wait for session '..sid)\n"
     "end\n"
     "local n2 = redis.call('RPUSH', hk..':tell', msg)\n"
+    "redis.call('HSET', hk, 'tell_waiting', n2)\n"
     "if ARGV[5] and ARGV[5] ~= '' then\n"
     "  redis.call('XADD', hk..':events', '*', 'type', ARGV[5], 'data', ARGV[6], 'epoch',\n"
     "    redis.call('HGET', hk, 'epoch') or '0')\n"
@@ -314,31 +322,36 @@ static const char tell_lua[] =
  * and enter the event stream in one step, so each is either waiting or
  * recorded, never both and never neither. tell_* fields of the hash keep
  * the last take for an idempotent retry. */
-static const char take_lua[] =
-    FENCE_LUA "local p, sid, epoch, tseq = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
-              "local hk = p..'session:'..sid\n"
-              "local tk = hk..':tell'\n"
-              "local cur = redis.call('HMGET', hk, 'epoch', 'status', 'tell_epoch', 'tell_seq', "
-              "'tell_last')\n"
-              "local stale = fence(sid, epoch, cur)\n"
-              "if stale then return stale end\n"
-              "if tseq ~= '' and cur[3] == epoch and cur[4] == tseq then\n"
-              "  return {cur[5], redis.call('LLEN', tk)}\n"
-              "end\n"
-              "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
-              "  return redis.error_reply('STALE session '..sid..' already ended')\n"
-              "end\n"
-              "local msgs = redis.call('LRANGE', tk, 0, tonumber(ARGV[5]) - 1)\n"
-              "if #msgs == 0 then return {'[]', 0} end\n"
-              "redis.call('LTRIM', tk, #msgs, -1)\n"
-              "for _, m in ipairs(msgs) do\n"
-              "  redis.call('XADD', hk..':events', '*', 'type', 'message_received', 'data',\n"
-              "    cjson.encode({message = m, from = 'tell'}), 'epoch', epoch)\n"
-              "end\n"
-              "local out = cjson.encode(msgs)\n"
-              "if tseq ~= '' then redis.call('HSET', hk, 'tell_epoch', epoch, 'tell_seq', tseq, "
-              "'tell_last', out) end\n"
-              "return {out, redis.call('LLEN', tk)}\n";
+static const char take_lua[] = FENCE_LUA
+    "local p, sid, epoch, tseq = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+    "local hk = p..'session:'..sid\n"
+    "local tk = hk..':tell'\n"
+    "local cur = redis.call('HMGET', hk, 'epoch', 'status', 'tell_epoch', 'tell_seq', "
+    "'tell_last')\n"
+    "local stale = fence(sid, epoch, cur)\n"
+    "if stale then return stale end\n"
+    "if tseq ~= '' and cur[3] == epoch and cur[4] == tseq then\n"
+    "  return {cur[5], redis.call('LLEN', tk)}\n"
+    "end\n"
+    "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
+    "  return redis.error_reply('STALE session '..sid..' already ended')\n"
+    "end\n"
+    "local msgs = redis.call('LRANGE', tk, 0, tonumber(ARGV[5]) - 1)\n"
+    "if #msgs == 0 then redis.call('HSET', hk, 'tell_waiting', '0') return {'[]', 0} "
+    "end\n"
+    "redis.call('LTRIM', tk, #msgs, -1)\n"
+    "for _, m in ipairs(msgs) do\n"
+    "  redis.call('XADD', hk..':events', '*', 'type', 'message_received', 'data',\n"
+    "    cjson.encode({message = m, from = 'tell'}), 'epoch', epoch)\n"
+    "end\n"
+    "local out = cjson.encode(msgs)\n"
+    "local left = redis.call('LLEN', tk)\n"
+    "local hs = {'tell_waiting', left}\n"
+    "if tseq ~= '' then\n"
+    "  hs = {'tell_waiting', left, 'tell_epoch', epoch, 'tell_seq', tseq, 'tell_last', out}\n"
+    "end\n"
+    "redis.call('HSET', hk, unpack(hs))\n"
+    "return {out, left}\n";
 
 /* ARGV[4]: '1' refund (handback: attempt goes back down), '2' lost with its
  * worker: the run counts against max attempts only when the session was

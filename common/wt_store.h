@@ -9,7 +9,8 @@
  *   <p>queue                    zset   queued session ids by priority, then age (broker recovery)
  *   <p>queued                   zset   queued session ids by the ms they entered the queue
  *                                      (intake or requeue): the oldest waiter in O(1)
- *   <p>running                  hash   sid -> worker holding its lease
+ *   <p>running                  hash   sid -> worker holding its lease (a session is here or
+ *                                      in queue/queued, never both)
  *   <p>idem:<key>               string idempotency key -> sid (7 days)
  *   <p>worker:<name>            hash   worker heartbeat record (TTL)
  *   <p>workers                  zset   worker names by last_seen_ms (no SCAN to find them;
@@ -23,7 +24,8 @@
  *   <p>runs                     zset   every run id by created_ms
  *   <p>inbox                    stream what needs an operator's eye (capped):
  *                                      completions, reported issues, escalations
- *   <p>session:<sid>:tell       list   operator messages waiting for the agent
+ *   <p>session:<sid>:tell       list   operator messages waiting for the agent (its length
+ *                                      is the session's tell_waiting, kept by the scripts)
  *   <p>broker:leader            string "EPOCH ID" of the active broker (TTL: the lease)
  *   <p>broker:epoch             string leader epochs handed out (INCR per takeover)
  * Multi-key changes run as Lua scripts so they are atomic: intake (create a

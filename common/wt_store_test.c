@@ -44,7 +44,9 @@ static long long
 int_of(const char *fmt, const char *a)
 {
     redisReply *rep = wt_redis_command(redis, NULL, fmt, a);
-    long long n = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+    long long n = rep && rep->type == REDIS_REPLY_INTEGER  ? rep->integer
+                  : rep && rep->type == REDIS_REPLY_STRING ? atoll(rep->str)
+                                                           : -1;
     if (rep)
         freeReplyObject(rep);
     return n;
@@ -174,6 +176,8 @@ test_tell_and_take(void)
     WT_CHECK(wt_store_append_tells(&store, "T1", 4, 1, "llm_turn_completed", "{}", 0, 0, NULL,
                                    &waiting, &err) == 0);
     WT_CHECK(waiting == 2);
+    /* the hash keeps the list's length (read with the fence, no LLEN) */
+    WT_CHECK(int_of("HGET wt:session:%s tell_waiting", "T1") == 2);
     /* a stale take is refused and takes nothing */
     int64_t left = -1;
     WT_CHECK(wt_store_tell_take(&store, "T1", 3, 1, &left, &err) == NULL && err.code == WT_ESTALE);
@@ -184,6 +188,7 @@ test_tell_and_take(void)
     WT_CHECK_STR(json_string_value(json_array_get(m, 1)), "use \"python\" please");
     json_decref(m);
     WT_CHECK(int_of("LLEN wt:session:%s:tell", "T1") == 0);
+    WT_CHECK(int_of("HGET wt:session:%s tell_waiting", "T1") == 0);
     /* recorded as message_received events, in order */
     redisReply *rep = wt_redis_command(redis, NULL, "XREVRANGE wt:session:T1:events + - COUNT 1");
     WT_CHECK(rep && rep->elements == 1);
@@ -217,6 +222,15 @@ test_tell_and_take(void)
     WT_CHECK(wt_store_tell(&store, "T1", "hello", &err) == -1 && err.code == WT_ESTALE);
     WT_CHECK(strstr(err.msg, "already ended (completed)") != NULL);
     WT_CHECK(wt_store_tell_take(&store, "T1", 4, 3, &left, &err) == NULL && err.code == WT_ESTALE);
+    WT_CHECK(int_of("HGET wt:session:%s tell_waiting", "T1") == 0);
+    /* a session stored without tell_waiting (an older intake): the list's
+     * own length counts */
+    cmd("HSET wt:session:%s status running epoch %s", "T4", "1");
+    cmd("RPUSH wt:session:%s:tell %s", "T4", "from before");
+    waiting = -1;
+    WT_CHECK(wt_store_append_tells(&store, "T4", 1, 1, "llm_turn_started", "{}", 0, 0, NULL,
+                                   &waiting, &err) == 0 &&
+             waiting == 1);
     /* at most WT_STORE_TELL_MAX_WAITING wait */
     cmd("HSET wt:session:%s status queued epoch %s", "T2", "0");
     for (int i = 0; i < WT_STORE_TELL_MAX_WAITING; i++)
