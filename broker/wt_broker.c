@@ -317,16 +317,88 @@ answer_spawn(wt_broker_t *self, spawn_req_t *s, const char *sid, int existing)
     wt_msg_destroy(&r);
 }
 
-/* Stores every valid SPAWN of the batch with one pipeline, then answers. */
+static void
+send_assign(wt_broker_t *self, wt_bworker_t *w, wt_job_t *j, int64_t epoch, int attempt)
+{
+    wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_ASSIGN);
+    m->req = j->assign_seq = ++self->assign_seq; /* the worker acks it (reconcile) */
+    wt_msg_set(&m->session, j->sid);
+    wt_msg_set(&m->workflow, j->workflow);
+    wt_msg_set(&m->goal, j->goal);
+    wt_msg_set(&m->context_json, j->context_json);
+    wt_msg_set(&m->parent, j->parent);
+    wt_msg_set(&m->workspace, j->workspace);
+    m->priority = j->priority;
+    m->timeout_ms = j->timeout_ms;
+    m->max_turns = j->max_turns;
+    m->depth = j->depth;
+    m->epoch = epoch;
+    m->attempt = attempt;
+    m->created_ms = j->created_ms;
+    send_to(self, self->workers, w->id, w->idlen, m);
+    wt_msg_destroy(&m);
+}
+
+/* The lease of j is stored for worker bw (assign, or intake taking the
+ * first lease at once): j goes to the worker and is its until it ends. */
+static void
+hand_over(wt_broker_t *self, wt_bworker_t *bw, wt_job_t *j, int64_t epoch, int attempt,
+          int64_t now_us)
+{
+    send_assign(self, bw, j, epoch, attempt);
+    j->assigned_ms = wt_clock_mono_ms();
+    j->next = bw->jobs;
+    bw->jobs = j;
+    self->active++;
+    pthread_mutex_lock(&self->stats.lock);
+    self->stats.dispatches++;
+    if (j->requeued || attempt > 1)
+        self->stats.resumed++;
+    wt_broker_stats_observe(&self->stats, (double)(now_us - j->queued_us) / 1e6);
+    pthread_mutex_unlock(&self->stats.lock);
+}
+
+/* The worker a new session can go to at once, its intake taking the first
+ * lease in the same script (no queue entries written to be removed by an
+ * assign script right after): only when nothing waits in the run queue
+ * (nothing queued comes before it), by the route's own choice (a worker
+ * that runs it with most credit). Its credit is taken; SIZE_MAX when it
+ * must queue. */
+static size_t
+direct_worker(wt_broker_t *self, wt_job_t **job_p)
+{
+    if (self->lease_lost || wt_clock_mono_ms() < self->redis_retry_ms ||
+        wt_route_size(self->queue) > 0)
+        return SIZE_MAX;
+    char sid[sizeof(*job_p)->sid];
+    memcpy(sid, (*job_p)->sid, sizeof sid);
+    wt_route_fleet_t fleet = wt_broker_fleet(self);
+    size_t wi = SIZE_MAX;
+    wt_route_push(self->queue, job_p);
+    *job_p = wt_route_pop(self->queue, &fleet, &wi);
+    if (*job_p == NULL) {
+        *job_p = wt_route_remove(self->queue, sid);
+        return SIZE_MAX;
+    }
+    self->w[wi].credit--;
+    return wi;
+}
+
+/* Stores every valid SPAWN of the batch with one pipeline, then answers.
+ * A session a worker can take at once is assigned by its intake script. */
 static void
 intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
 {
     wt_err_t err = {0};
     int redis_ok = redis_ready(self, &err) == 0;
     int appended = 0;
+    size_t direct[64];
+    for (int i = 0; i < n && i < 64; i++)
+        direct[i] = SIZE_MAX;
     for (int i = 0; i < n && redis_ok; i++) {
         if (batch[i].job == NULL)
             continue;
+        direct[i] = direct_worker(self, &batch[i].job);
         wt_store_spawn_t sp = {.sid = batch[i].job->sid,
                                .workflow = batch[i].job->workflow,
                                .goal = batch[i].job->goal,
@@ -343,7 +415,8 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
                                .retain_ms = batch[i].msg->retain_ms > 0 ? batch[i].msg->retain_ms
                                                                         : self->cfg.retain_ms,
                                .depth = batch[i].job->depth,
-                               .created_ms = batch[i].job->created_ms};
+                               .created_ms = batch[i].job->created_ms,
+                               .worker = direct[i] != SIZE_MAX ? self->w[direct[i]].name : NULL};
         if (wt_store_intake_append(&self->store, &sp, &err) != 0)
             redis_ok = 0;
         else
@@ -358,12 +431,14 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
         redis_ok = 0;
     char sids[64][64];
     int existing[64] = {0}, stored[64] = {0};
+    int64_t epochs[64] = {0};
     int got = 0;
     for (int i = 0; i < n && i < 64; i++) {
         if (batch[i].job == NULL || !redis_ok || got >= appended)
             continue;
         got++;
-        if (wt_store_intake_reply(&self->store, sids[i], sizeof sids[i], &existing[i], &err) == 0)
+        if (wt_store_intake_reply(&self->store, sids[i], sizeof sids[i], &existing[i], &epochs[i],
+                                  &err) == 0)
             stored[i] = 1;
         else
             redis_ok = 0;
@@ -390,9 +465,16 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
         /* A session stored on the master is queued whether or not replicas
          * confirmed it: a retry with the same key finds it (existing) and is
          * not queued twice. */
+        int assigned = stored[i] && !existing[i] && epochs[i] > 0 && direct[i] != SIZE_MAX;
+        if (direct[i] != SIZE_MAX && !assigned)
+            self->w[direct[i]].credit++;
         if (stored[i] && !existing[i]) {
             s->job->queued_us = wt_clock_mono_us();
-            wt_route_push(self->queue, &s->job);
+            if (assigned) {
+                hand_over(self, &self->w[direct[i]], s->job, epochs[i], 1, s->job->queued_us);
+                s->job = NULL;
+            } else
+                wt_route_push(self->queue, &s->job);
         }
         if (stored[i] && redis_ok && confirmed) {
             answer_spawn(self, s, sids[i], existing[i]);
@@ -872,28 +954,6 @@ on_workers(wt_broker_t *self)
 
 /* --- dispatch --- */
 
-static void
-send_assign(wt_broker_t *self, wt_bworker_t *w, wt_job_t *j, int64_t epoch, int attempt)
-{
-    wt_msg_t *m = wt_msg_new(WT_CHAN_WORKER, WT_CMD_ASSIGN);
-    m->req = j->assign_seq = ++self->assign_seq; /* the worker acks it (reconcile) */
-    wt_msg_set(&m->session, j->sid);
-    wt_msg_set(&m->workflow, j->workflow);
-    wt_msg_set(&m->goal, j->goal);
-    wt_msg_set(&m->context_json, j->context_json);
-    wt_msg_set(&m->parent, j->parent);
-    wt_msg_set(&m->workspace, j->workspace);
-    m->priority = j->priority;
-    m->timeout_ms = j->timeout_ms;
-    m->max_turns = j->max_turns;
-    m->depth = j->depth;
-    m->epoch = epoch;
-    m->attempt = attempt;
-    m->created_ms = j->created_ms;
-    send_to(self, self->workers, w->id, w->idlen, m);
-    wt_msg_destroy(&m);
-}
-
 typedef struct pair {
     wt_job_t *job; /* owned while in flight */
     size_t worker; /* index into self->w */
@@ -938,17 +998,7 @@ dispatch(wt_broker_t *self)
             wt_err_t e = {0};
             if (ok && i < appended &&
                 wt_store_assign_reply(&self->store, &epoch, &attempt, &e) == 0) {
-                send_assign(self, bw, j, epoch, attempt);
-                j->assigned_ms = wt_clock_mono_ms();
-                j->next = bw->jobs;
-                bw->jobs = j;
-                self->active++;
-                pthread_mutex_lock(&self->stats.lock);
-                self->stats.dispatches++;
-                if (j->requeued || attempt > 1)
-                    self->stats.resumed++;
-                wt_broker_stats_observe(&self->stats, (double)(now_us - j->queued_us) / 1e6);
-                pthread_mutex_unlock(&self->stats.lock);
+                hand_over(self, bw, j, epoch, attempt, now_us);
                 continue;
             }
             bw->credit++;

@@ -115,27 +115,38 @@
     "end\n"
 /* clang-format on */
 
+/* ARGV[21], when not '': the worker the broker hands the new session to at
+ * once (nothing waits ahead of it): the script also takes the first lease
+ * (epoch 1, attempt 1, <p>running) instead of queueing it, what assign would
+ * do right after, and returns epoch 1. A seen key assigns nothing. */
 static const char intake_lua[] = LEADER_LUA
-    "local p, sid, key = ARGV[1], ARGV[2], ARGV[3]\n"
+    "local p, sid, key, w = ARGV[1], ARGV[2], ARGV[3], ARGV[21]\n"
     "local f = fenced(p, ARGV[20])\n"
     "if f then return f end\n"
     "if key ~= '' and not redis.call('SET', p..'idem:'..key, sid, 'NX', 'EX', 604800) then\n"
-    "  return {redis.call('GET', p..'idem:'..key), 1}\n"
+    "  return {redis.call('GET', p..'idem:'..key), 1, 0}\n"
     "end\n"
     "local hk = p..'session:'..sid\n"
-    "redis.call('HSET', hk, 'id', sid, 'workflow', ARGV[5], 'goal', ARGV[6],\n"
+    "local h = {'id', sid, 'workflow', ARGV[5], 'goal', ARGV[6],\n"
     "  'context', ARGV[7], 'parent', ARGV[8], 'priority', ARGV[9], 'timeout_ms', ARGV[10],\n"
     "  'max_turns', ARGV[11], 'workspace', ARGV[12], 'depth', ARGV[14], 'idem_key', key,\n"
-    "  'status', 'queued', 'outcome', '', 'worker', '', 'attempt', '0', 'epoch', '0',\n"
+    "  'status', 'queued', 'outcome', '', 'worker', w, 'attempt', w == '' and '0' or '1',\n"
+    "  'epoch', w == '' and '0' or '1',\n"
     "  'created_ms', ARGV[4], 'started_ms', '', 'ended_ms', '', 'step', '', 'turns', '0',\n"
     "  'input_tokens', '0', 'output_tokens', '0', 'output', '', 'error', '',\n"
     "  'run', ARGV[16], 'phase', ARGV[17], 'retain_ms', ARGV[18], 'require', ARGV[19],\n"
-    "  'tell_waiting', '0')\n"
+    "  'tell_waiting', '0'}\n"
+    "if w ~= '' then table.insert(h, 'assigned_ms') table.insert(h, ARGV[22]) end\n"
+    "redis.call('HSET', hk, unpack(h))\n"
     "redis.call('ZADD', p..'sessions', ARGV[4], sid)\n"
-    "redis.call('ZADD', p..'queued', ARGV[4], sid)\n"
     "if ARGV[16] ~= '' then redis.call('ZADD', p..'run:'..ARGV[16]..':sessions', ARGV[4], sid) "
     "end\n"
-    "redis.call('ZADD', p..'queue', ARGV[15], sid)\n"
+    "if w == '' then\n"
+    "  redis.call('ZADD', p..'queued', ARGV[4], sid)\n"
+    "  redis.call('ZADD', p..'queue', ARGV[15], sid)\n"
+    "else\n"
+    "  redis.call('HSET', p..'running', sid, w)\n"
+    "end\n"
     "if ARGV[8] ~= '' then redis.call('ZADD', p..'session:'..ARGV[8]..':children', ARGV[4], sid) "
     "end\n"
     "local ev = {workflow=ARGV[5], goal=ARGV[6], parent=ARGV[8], priority=tonumber(ARGV[9])}\n"
@@ -145,7 +156,7 @@ static const char intake_lua[] = LEADER_LUA
     "redis.call('XADD', hk..':events', '*', 'type', 'session_queued', 'data', data, 'epoch', '0')\n"
     "redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[13], '*', 'type', 'session_queued',\n"
     "  'session', sid, 'data', data)\n"
-    "return {sid, 0}\n";
+    "return {sid, 0, w == '' and 0 or 1}\n";
 
 /* One HMGET reads all the assign needs (the dead-letter path included),
  * one HSET writes the new lease: epoch and attempt are raised here, in the
@@ -552,8 +563,9 @@ wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *er
     snprintf(score, sizeof score, "%.0f", queue_score(s->priority, s->created_ms));
     snprintf(keep, sizeof keep, "%lld",
              (long long)(s->retain_ms > 0 ? s->retain_ms : WT_STORE_RETAIN_DEFAULT_MS));
-    char leader[24];
+    char leader[24], now[24];
     leader_arg(self, leader, sizeof leader);
+    snprintf(now, sizeof now, "%lld", (long long)s->created_ms);
     const char *argv[] = {self->prefix,
                           s->sid,
                           s->idem_key ? s->idem_key : "",
@@ -573,23 +585,28 @@ wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *er
                           s->phase ? s->phase : "",
                           keep,
                           s->require ? s->require : "",
-                          leader};
-    return wt_redis_append_eval(self->redis, &self->intake, 0, 20, argv, NULL, err);
+                          leader,
+                          s->worker ? s->worker : "",
+                          now};
+    return wt_redis_append_eval(self->redis, &self->intake, 0, 22, argv, NULL, err);
 }
 
 int
-wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *existing, wt_err_t *err)
+wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *existing, int64_t *epoch,
+                      wt_err_t *err)
 {
     redisReply *r = wt_redis_get_reply(self->redis, err);
     if (r == NULL)
         return -1;
     int rc = 0;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[0]->type != REDIS_REPLY_STRING)
         rc = wt_err_set(err, WT_EPROTO, "intake script returned an unexpected reply");
     else {
         snprintf(sid_out, cap, "%s", r->element[0]->str);
         *existing = (int)r->element[1]->integer;
+        if (epoch != NULL)
+            *epoch = r->element[2]->integer;
     }
     freeReplyObject(r);
     return rc;

@@ -86,6 +86,7 @@ typedef struct wt_store_spawn {
     int64_t retain_ms;        /* life after it ends; 0 = WT_STORE_RETAIN_DEFAULT_MS */
     int depth;                /* 0 for a root session */
     int64_t created_ms;       /* wall clock */
+    const char *worker;       /* NULL / "": queue it; else take its first lease for this worker */
 } wt_store_spawn_t;
 
 /* prefix NULL means WORKTRAIN_PREFIX or "wt:". */
@@ -111,10 +112,14 @@ int wt_store_unlease(wt_store_t *self, const char *id, int64_t mine, wt_err_t *e
 int wt_store_fenced(const wt_err_t *err);
 
 /* Queues the intake script for pipelining; read with wt_store_intake_reply,
- * which copies the session id (new, or the earlier one for a seen key). */
+ * which copies the session id (new, or the earlier one for a seen key).
+ * With s->worker the same script also takes the new session's first lease
+ * for that worker (what wt_store_assign_append would do next, without
+ * queueing it): *epoch (may be NULL) is then 1, else 0 (queued, or a seen
+ * key: nothing assigned). */
 int wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *err);
 int wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *existing,
-                          wt_err_t *err);
+                          int64_t *epoch, wt_err_t *err);
 
 /* Takes the lease of sid for worker: epoch and attempt go up by one. Fails
  * with WT_ENOTFOUND when the session is no longer runnable (ended), or when

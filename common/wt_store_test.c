@@ -404,7 +404,7 @@ test_leader_fence(void)
     char sid[64];
     int existing = 0;
     WT_CHECK(wt_store_intake_append(&a, &sp, &err) == 0);
-    WT_CHECK(wt_store_intake_reply(&a, sid, sizeof sid, &existing, &err) == -1);
+    WT_CHECK(wt_store_intake_reply(&a, sid, sizeof sid, &existing, NULL, &err) == -1);
     WT_CHECK(wt_store_fenced(&err));
     WT_CHECK(int_of("EXISTS %s", "wt:session:F2") == 0);
     WT_CHECK_STR(field("F1", "status", v, sizeof v), "queued");
@@ -426,6 +426,64 @@ test_leader_fence(void)
     WT_CHECK(wt_store_lease(&b, "B", 0, 3000, "A", NULL, 0, &err) == 4);
 }
 
+/* Intake that hands the new session to a worker at once: the session is
+ * stored with its first lease (epoch 1, attempt 1, <p>running), never in
+ * the queue indexes, with its session_queued event; a seen key assigns
+ * nothing; the next assign (after a requeue) raises the epoch to 2. */
+static void
+test_intake_direct(void)
+{
+    wt_store_t store;
+    wt_store_init(&store, redis, "wt:");
+    WT_CHECK(wt_store_load_scripts(&store, NULL) == 0);
+    wt_err_t err = {0};
+    char v[64], sid[64];
+    int existing = -1;
+    int64_t epoch = -1;
+    wt_store_spawn_t sp = {.sid = "I1",
+                           .workflow = "w",
+                           .goal = "g",
+                           .idem_key = "k-direct",
+                           .created_ms = 5,
+                           .worker = "w1"};
+    WT_CHECK(wt_store_intake_append(&store, &sp, &err) == 0);
+    WT_CHECK(wt_store_intake_reply(&store, sid, sizeof sid, &existing, &epoch, &err) == 0);
+    WT_CHECK_STR(sid, "I1");
+    WT_CHECK(existing == 0 && epoch == 1);
+    WT_CHECK_STR(field("I1", "epoch", v, sizeof v), "1");
+    WT_CHECK_STR(field("I1", "attempt", v, sizeof v), "1");
+    WT_CHECK_STR(field("I1", "worker", v, sizeof v), "w1");
+    WT_CHECK_STR(field("I1", "assigned_ms", v, sizeof v), "5");
+    WT_CHECK_STR(field("I1", "status", v, sizeof v), "queued");
+    WT_CHECK(int_of("HEXISTS wt:running %s", "I1") == 1);
+    WT_CHECK(int_of("ZSCORE wt:queue %s", "I1") == -1 && int_of("ZSCORE wt:queued %s", "I1") == -1);
+    WT_CHECK(int_of("ZSCORE wt:sessions %s", "I1") == 5);
+    WT_CHECK(int_of("XLEN wt:session:%s:events", "I1") == 1);
+    /* the same key again, for another worker: the first session, no lease */
+    sp.sid = "I2";
+    sp.worker = "w2";
+    WT_CHECK(wt_store_intake_append(&store, &sp, &err) == 0);
+    WT_CHECK(wt_store_intake_reply(&store, sid, sizeof sid, &existing, &epoch, &err) == 0);
+    WT_CHECK_STR(sid, "I1");
+    WT_CHECK(existing == 1 && epoch == 0);
+    WT_CHECK(int_of("EXISTS wt:session:%s", "I2") == 0);
+    WT_CHECK_STR(field("I1", "worker", v, sizeof v), "w1");
+    /* queued without a worker: as before */
+    wt_store_spawn_t q = {.sid = "I3", .workflow = "w", .goal = "g", .created_ms = 6};
+    WT_CHECK(wt_store_intake_append(&store, &q, &err) == 0);
+    WT_CHECK(wt_store_intake_reply(&store, sid, sizeof sid, &existing, &epoch, &err) == 0);
+    WT_CHECK(epoch == 0 && int_of("ZSCORE wt:queued %s", "I3") == 6 &&
+             int_of("HEXISTS wt:running %s", "I3") == 0);
+    WT_CHECK_STR(field("I3", "epoch", v, sizeof v), "0");
+    /* the directly assigned session, lost and requeued, gets lease 2 */
+    WT_CHECK(wt_store_requeue(&store, "I1", 0, 5, WT_REQUEUE_LOST, &err) == 2);
+    WT_CHECK(int_of("HEXISTS wt:running %s", "I1") == 0);
+    int attempt = 0;
+    WT_CHECK(wt_store_assign_append(&store, "I1", "w2", 1000, 3, &err) == 0);
+    WT_CHECK(wt_store_assign_reply(&store, &epoch, &attempt, &err) == 0);
+    WT_CHECK(epoch == 2 && attempt == 2);
+}
+
 int
 main(void)
 {
@@ -433,7 +491,8 @@ main(void)
     static const wt_test_case_t cases[] = {
         WT_TEST(test_inbox_from_events), WT_TEST(test_inbox_add),
         WT_TEST(test_tell_and_take),     WT_TEST(test_deadletter_completion),
-        WT_TEST(test_lost_accounting),   WT_TEST(test_leader_fence)};
+        WT_TEST(test_lost_accounting),   WT_TEST(test_leader_fence),
+        WT_TEST(test_intake_direct)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     wt_redis_destroy(&redis);
     stop_redis();
