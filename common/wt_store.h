@@ -29,7 +29,8 @@
  *   <p>broker:leader            string "EPOCH ID" of the active broker (TTL: the lease)
  *   <p>broker:epoch             string leader epochs handed out (INCR per takeover)
  * Multi-key changes run as Lua scripts so they are atomic: intake (create a
- * session exactly once per idempotency key), assign (bump the lease epoch)
+ * session exactly once per idempotency key; given a worker, also take its
+ * first lease), assign (bump the lease epoch)
  * append (refuse writes carrying a stale epoch, and any event after the
  * session_completed; add the inbox entry of a completion or an issue),
  * tell (queue a message only for a live session) and take (move waiting
@@ -167,7 +168,7 @@ int wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, int64_t se
                     const char *data, int fleet, int nfields, const char **fields, wt_err_t *err);
 /* wt_store_append that also reports in *tells_waiting how many operator
  * messages wait in the session's tell list (the session's cue to take
- * them; no extra round trip). session_completed and issue_reported also
+ * them; no extra round trip). It is wt_store_append_batch with one event. session_completed and issue_reported also
  * add an inbox entry (kind completion / issue) in the same script, so the
  * inbox has exactly one entry per stored event; session_completed drops
  * the messages still waiting. */
