@@ -391,15 +391,17 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
 {
     wt_err_t err = {0};
     int redis_ok = redis_ready(self, &err) == 0;
-    int appended = 0;
     size_t direct[64];
-    for (int i = 0; i < n && i < 64; i++)
+    wt_store_spawn_t sp[64];
+    int at[64], m = 0; /* sp[k] is batch[at[k]] */
+    for (int i = 0; i < n && i < 64; i++) {
         direct[i] = SIZE_MAX;
-    for (int i = 0; i < n && redis_ok; i++) {
-        if (batch[i].job == NULL)
+        if (batch[i].job == NULL || !redis_ok)
             continue;
         direct[i] = direct_worker(self, &batch[i].job);
-        wt_store_spawn_t sp = {.sid = batch[i].job->sid,
+        at[m] = i;
+        sp[m++] =
+            (wt_store_spawn_t){.sid = batch[i].job->sid,
                                .workflow = batch[i].job->workflow,
                                .goal = batch[i].job->goal,
                                .context_json = batch[i].job->context_json,
@@ -417,10 +419,15 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
                                .depth = batch[i].job->depth,
                                .created_ms = batch[i].job->created_ms,
                                .worker = direct[i] != SIZE_MAX ? self->w[direct[i]].name : NULL};
-        if (wt_store_intake_append(&self->store, &sp, &err) != 0)
+    }
+    /* one script call per WT_STORE_INTAKE_BATCH sessions, all pipelined */
+    int calls = 0, appended = 0;
+    for (int k = 0; k < m && redis_ok; k += WT_STORE_INTAKE_BATCH) {
+        int c = m - k < WT_STORE_INTAKE_BATCH ? m - k : WT_STORE_INTAKE_BATCH;
+        if (wt_store_intake_append_n(&self->store, &sp[k], c, &err) != 0)
             redis_ok = 0;
         else
-            appended++;
+            calls++, appended += c;
     }
     /* --redis-min-replicas: one WAIT after the batch's writes; SPAWNED only
      * when N replicas have them, so a master lost right after cannot take an
@@ -429,19 +436,26 @@ intake_batch(wt_broker_t *self, spawn_req_t *batch, int n)
     if (waiting && wt_redis_append_wait(self->redis, self->cfg.min_replicas,
                                         self->cfg.min_replicas_wait_ms, &err) != 0)
         redis_ok = 0;
-    char sids[64][64];
-    int existing[64] = {0}, stored[64] = {0};
-    int64_t epochs[64] = {0};
-    int got = 0;
-    for (int i = 0; i < n && i < 64; i++) {
-        if (batch[i].job == NULL || !redis_ok || got >= appended)
-            continue;
-        got++;
-        if (wt_store_intake_reply(&self->store, sids[i], sizeof sids[i], &existing[i], &epochs[i],
-                                  &err) == 0)
-            stored[i] = 1;
-        else
+    wt_store_intake_t res[64];
+    int stored[64] = {0}, got = 0;
+    for (int call = 0, k = 0; call < calls && redis_ok; call++, k += WT_STORE_INTAKE_BATCH) {
+        int c = m - k < WT_STORE_INTAKE_BATCH ? m - k : WT_STORE_INTAKE_BATCH;
+        if (wt_store_intake_reply_n(&self->store, &res[k], c, &err) != 0) {
             redis_ok = 0;
+            break;
+        }
+        for (int t = k; t < k + c; t++)
+            stored[at[t]] = 1;
+        got += c;
+    }
+    /* res by batch index */
+    char *sids[64] = {0};
+    int existing[64] = {0};
+    int64_t epochs[64] = {0};
+    for (int t = 0; t < got; t++) {
+        sids[at[t]] = res[t].sid;
+        existing[at[t]] = res[t].existing;
+        epochs[at[t]] = res[t].epoch;
     }
     int replicas = -1;
     if (waiting && redis_ok && wt_redis_wait_reply(self->redis, &replicas, &err) != 0)

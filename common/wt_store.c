@@ -115,48 +115,56 @@
     "end\n"
 /* clang-format on */
 
-/* ARGV[21], when not '': the worker the broker hands the new session to at
- * once (nothing waits ahead of it): the script also takes the first lease
- * (epoch 1, attempt 1, <p>running) instead of queueing it, what assign would
- * do right after, and returns epoch 1. A seen key assigns nothing. */
+/* Intake of one or more sessions (the broker's batch: one script call per
+ * up to WT_STORE_INTAKE_BATCH spawns, one leader fence check). ARGV:
+ * prefix, leader epoch, fleet cap, then per session the 19 values of
+ * intake_args. A session with a worker (nothing waits ahead of it) also
+ * takes its first lease (epoch 1, attempt 1, <p>running) instead of being
+ * queued, what assign would do right after. A seen key stores and assigns
+ * nothing. Returns one {sid, existing, epoch} per session. */
 static const char intake_lua[] = LEADER_LUA
-    "local p, sid, key, w = ARGV[1], ARGV[2], ARGV[3], ARGV[21]\n"
-    "local f = fenced(p, ARGV[20])\n"
+    "local p, cap = ARGV[1], ARGV[3]\n"
+    "local f = fenced(p, ARGV[2])\n"
     "if f then return f end\n"
-    "if key ~= '' and not redis.call('SET', p..'idem:'..key, sid, 'NX', 'EX', 604800) then\n"
-    "  return {redis.call('GET', p..'idem:'..key), 1, 0}\n"
+    "local out = {}\n"
+    "for o = 3, #ARGV - 1, 19 do\n"
+    "  local sid, key, created, wf, goal, ctx, parent, prio, tmo, turns, ws, depth, score, run,\n"
+    "    phase, keep, req, w, now = unpack(ARGV, o + 1, o + 19)\n"
+    "  if key ~= '' and not redis.call('SET', p..'idem:'..key, sid, 'NX', 'EX', 604800) then\n"
+    "    table.insert(out, {redis.call('GET', p..'idem:'..key), 1, 0})\n"
+    "  else\n"
+    "    local hk = p..'session:'..sid\n"
+    "    local h = {'id', sid, 'workflow', wf, 'goal', goal, 'context', ctx, 'parent', parent,\n"
+    "      'priority', prio, 'timeout_ms', tmo, 'max_turns', turns, 'workspace', ws,\n"
+    "      'depth', depth, 'idem_key', key, 'status', 'queued', 'outcome', '', 'worker', w,\n"
+    "      'attempt', w == '' and '0' or '1', 'epoch', w == '' and '0' or '1',\n"
+    "      'created_ms', created, 'started_ms', '', 'ended_ms', '', 'step', '', 'turns', '0',\n"
+    "      'input_tokens', '0', 'output_tokens', '0', 'output', '', 'error', '',\n"
+    "      'run', run, 'phase', phase, 'retain_ms', keep, 'require', req, 'tell_waiting', '0'}\n"
+    "    if w ~= '' then table.insert(h, 'assigned_ms') table.insert(h, now) end\n"
+    "    redis.call('HSET', hk, unpack(h))\n"
+    "    redis.call('ZADD', p..'sessions', created, sid)\n"
+    "    if run ~= '' then redis.call('ZADD', p..'run:'..run..':sessions', created, sid) end\n"
+    "    if w == '' then\n"
+    "      redis.call('ZADD', p..'queued', created, sid)\n"
+    "      redis.call('ZADD', p..'queue', score, sid)\n"
+    "    else\n"
+    "      redis.call('HSET', p..'running', sid, w)\n"
+    "    end\n"
+    "    if parent ~= '' then redis.call('ZADD', p..'session:'..parent..':children', created, sid) "
     "end\n"
-    "local hk = p..'session:'..sid\n"
-    "local h = {'id', sid, 'workflow', ARGV[5], 'goal', ARGV[6],\n"
-    "  'context', ARGV[7], 'parent', ARGV[8], 'priority', ARGV[9], 'timeout_ms', ARGV[10],\n"
-    "  'max_turns', ARGV[11], 'workspace', ARGV[12], 'depth', ARGV[14], 'idem_key', key,\n"
-    "  'status', 'queued', 'outcome', '', 'worker', w, 'attempt', w == '' and '0' or '1',\n"
-    "  'epoch', w == '' and '0' or '1',\n"
-    "  'created_ms', ARGV[4], 'started_ms', '', 'ended_ms', '', 'step', '', 'turns', '0',\n"
-    "  'input_tokens', '0', 'output_tokens', '0', 'output', '', 'error', '',\n"
-    "  'run', ARGV[16], 'phase', ARGV[17], 'retain_ms', ARGV[18], 'require', ARGV[19],\n"
-    "  'tell_waiting', '0'}\n"
-    "if w ~= '' then table.insert(h, 'assigned_ms') table.insert(h, ARGV[22]) end\n"
-    "redis.call('HSET', hk, unpack(h))\n"
-    "redis.call('ZADD', p..'sessions', ARGV[4], sid)\n"
-    "if ARGV[16] ~= '' then redis.call('ZADD', p..'run:'..ARGV[16]..':sessions', ARGV[4], sid) "
+    "    local ev = {workflow=wf, goal=goal, parent=parent, priority=tonumber(prio)}\n"
+    "    if run ~= '' then ev.run = run; ev.phase = phase end\n"
+    "    if req ~= '' then ev.require = req end\n"
+    "    local data = cjson.encode(ev)\n"
+    "    redis.call('XADD', hk..':events', '*', 'type', 'session_queued', 'data', data, 'epoch', "
+    "'0')\n"
+    "    redis.call('XADD', p..'events', 'MAXLEN', '~', cap, '*', 'type', 'session_queued',\n"
+    "      'session', sid, 'data', data)\n"
+    "    table.insert(out, {sid, 0, w == '' and 0 or 1})\n"
+    "  end\n"
     "end\n"
-    "if w == '' then\n"
-    "  redis.call('ZADD', p..'queued', ARGV[4], sid)\n"
-    "  redis.call('ZADD', p..'queue', ARGV[15], sid)\n"
-    "else\n"
-    "  redis.call('HSET', p..'running', sid, w)\n"
-    "end\n"
-    "if ARGV[8] ~= '' then redis.call('ZADD', p..'session:'..ARGV[8]..':children', ARGV[4], sid) "
-    "end\n"
-    "local ev = {workflow=ARGV[5], goal=ARGV[6], parent=ARGV[8], priority=tonumber(ARGV[9])}\n"
-    "if ARGV[16] ~= '' then ev.run = ARGV[16]; ev.phase = ARGV[17] end\n"
-    "if ARGV[19] ~= '' then ev.require = ARGV[19] end\n"
-    "local data = cjson.encode(ev)\n"
-    "redis.call('XADD', hk..':events', '*', 'type', 'session_queued', 'data', data, 'epoch', '0')\n"
-    "redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[13], '*', 'type', 'session_queued',\n"
-    "  'session', sid, 'data', data)\n"
-    "return {sid, 0, w == '' and 0 or 1}\n";
+    "return out\n";
 
 /* One HMGET reads all the assign needs (the dead-letter path included),
  * one HSET writes the new lease: epoch and attempt are raised here, in the
@@ -550,66 +558,104 @@ queue_score(int priority, int64_t created_ms)
     return (double)(100 - priority) * 1e13 + (double)created_ms;
 }
 
+/* The per-session values of the intake script, as text. */
+typedef struct intake_nums {
+    char created[24], prio[16], tmo[24], turns[16], depth[16], score[40], keep[24], now[24];
+} intake_nums_t;
+
+int
+wt_store_intake_append_n(wt_store_t *self, const wt_store_spawn_t *s, int n, wt_err_t *err)
+{
+    if (n < 1 || n > WT_STORE_INTAKE_BATCH)
+        return wt_err_set(err, WT_EINVAL, "intake of %d sessions in one script (1..%d)", n,
+                          WT_STORE_INTAKE_BATCH);
+    char cap[16], leader[24];
+    snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
+    leader_arg(self, leader, sizeof leader);
+    intake_nums_t *v = wt_xcalloc((size_t)n, sizeof *v);
+    int argc = 3 + 19 * n, a = 0;
+    const char **argv = wt_xcalloc((size_t)argc, sizeof *argv);
+    argv[a++] = self->prefix;
+    argv[a++] = leader;
+    argv[a++] = cap;
+    for (int i = 0; i < n; i++) {
+        const wt_store_spawn_t *x = &s[i];
+        snprintf(v[i].created, sizeof v[i].created, "%lld", (long long)x->created_ms);
+        snprintf(v[i].prio, sizeof v[i].prio, "%d", x->priority);
+        snprintf(v[i].tmo, sizeof v[i].tmo, "%lld", (long long)x->timeout_ms);
+        snprintf(v[i].turns, sizeof v[i].turns, "%d", x->max_turns);
+        snprintf(v[i].depth, sizeof v[i].depth, "%d", x->depth);
+        snprintf(v[i].score, sizeof v[i].score, "%.0f", queue_score(x->priority, x->created_ms));
+        snprintf(v[i].keep, sizeof v[i].keep, "%lld",
+                 (long long)(x->retain_ms > 0 ? x->retain_ms : WT_STORE_RETAIN_DEFAULT_MS));
+        snprintf(v[i].now, sizeof v[i].now, "%lld", (long long)x->created_ms);
+        argv[a++] = x->sid;
+        argv[a++] = x->idem_key ? x->idem_key : "";
+        argv[a++] = v[i].created;
+        argv[a++] = x->workflow;
+        argv[a++] = x->goal;
+        argv[a++] = x->context_json && *x->context_json ? x->context_json : "{}";
+        argv[a++] = x->parent ? x->parent : "";
+        argv[a++] = v[i].prio;
+        argv[a++] = v[i].tmo;
+        argv[a++] = v[i].turns;
+        argv[a++] = x->workspace ? x->workspace : "";
+        argv[a++] = v[i].depth;
+        argv[a++] = v[i].score;
+        argv[a++] = x->run ? x->run : "";
+        argv[a++] = x->phase ? x->phase : "";
+        argv[a++] = v[i].keep;
+        argv[a++] = x->require ? x->require : "";
+        argv[a++] = x->worker ? x->worker : "";
+        argv[a++] = v[i].now;
+    }
+    int rc = wt_redis_append_eval(self->redis, &self->intake, 0, argc, argv, NULL, err);
+    free(argv);
+    free(v);
+    return rc;
+}
+
+int
+wt_store_intake_reply_n(wt_store_t *self, wt_store_intake_t *out, int n, wt_err_t *err)
+{
+    redisReply *r = wt_redis_get_reply(self->redis, err);
+    if (r == NULL)
+        return -1;
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n;
+    for (int i = 0; ok && i < n; i++) {
+        const redisReply *e = r->element[i];
+        ok = e->type == REDIS_REPLY_ARRAY && e->elements == 3 &&
+             e->element[0]->type == REDIS_REPLY_STRING &&
+             e->element[1]->type == REDIS_REPLY_INTEGER &&
+             e->element[2]->type == REDIS_REPLY_INTEGER;
+        if (ok) {
+            snprintf(out[i].sid, sizeof out[i].sid, "%s", e->element[0]->str);
+            out[i].existing = (int)e->element[1]->integer;
+            out[i].epoch = e->element[2]->integer;
+        }
+    }
+    freeReplyObject(r);
+    return ok ? 0 : wt_err_set(err, WT_EPROTO, "intake script returned an unexpected reply");
+}
+
 int
 wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *err)
 {
-    char created[24], prio[16], tmo[24], turns[16], cap[16], depth[16], score[40], keep[24];
-    snprintf(created, sizeof created, "%lld", (long long)s->created_ms);
-    snprintf(prio, sizeof prio, "%d", s->priority);
-    snprintf(tmo, sizeof tmo, "%lld", (long long)s->timeout_ms);
-    snprintf(turns, sizeof turns, "%d", s->max_turns);
-    snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
-    snprintf(depth, sizeof depth, "%d", s->depth);
-    snprintf(score, sizeof score, "%.0f", queue_score(s->priority, s->created_ms));
-    snprintf(keep, sizeof keep, "%lld",
-             (long long)(s->retain_ms > 0 ? s->retain_ms : WT_STORE_RETAIN_DEFAULT_MS));
-    char leader[24], now[24];
-    leader_arg(self, leader, sizeof leader);
-    snprintf(now, sizeof now, "%lld", (long long)s->created_ms);
-    const char *argv[] = {self->prefix,
-                          s->sid,
-                          s->idem_key ? s->idem_key : "",
-                          created,
-                          s->workflow,
-                          s->goal,
-                          s->context_json && *s->context_json ? s->context_json : "{}",
-                          s->parent ? s->parent : "",
-                          prio,
-                          tmo,
-                          turns,
-                          s->workspace ? s->workspace : "",
-                          cap,
-                          depth,
-                          score,
-                          s->run ? s->run : "",
-                          s->phase ? s->phase : "",
-                          keep,
-                          s->require ? s->require : "",
-                          leader,
-                          s->worker ? s->worker : "",
-                          now};
-    return wt_redis_append_eval(self->redis, &self->intake, 0, 22, argv, NULL, err);
+    return wt_store_intake_append_n(self, s, 1, err);
 }
 
 int
 wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *existing, int64_t *epoch,
                       wt_err_t *err)
 {
-    redisReply *r = wt_redis_get_reply(self->redis, err);
-    if (r == NULL)
+    wt_store_intake_t one;
+    if (wt_store_intake_reply_n(self, &one, 1, err) != 0)
         return -1;
-    int rc = 0;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-        r->element[0]->type != REDIS_REPLY_STRING)
-        rc = wt_err_set(err, WT_EPROTO, "intake script returned an unexpected reply");
-    else {
-        snprintf(sid_out, cap, "%s", r->element[0]->str);
-        *existing = (int)r->element[1]->integer;
-        if (epoch != NULL)
-            *epoch = r->element[2]->integer;
-    }
-    freeReplyObject(r);
-    return rc;
+    snprintf(sid_out, cap, "%s", one.sid);
+    *existing = one.existing;
+    if (epoch != NULL)
+        *epoch = one.epoch;
+    return 0;
 }
 
 int

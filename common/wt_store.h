@@ -122,6 +122,22 @@ int wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t
 int wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *existing,
                           int64_t *epoch, wt_err_t *err);
 
+#define WT_STORE_INTAKE_BATCH 24 /* sessions per intake script call (3 + 19 args each) */
+
+/* What the intake did with one session. */
+typedef struct wt_store_intake {
+    char sid[64];  /* the session id (new, or the earlier one for a seen key) */
+    int existing;  /* 1: the key was seen, nothing stored */
+    int64_t epoch; /* 1: its first lease was taken for s->worker; else 0 */
+} wt_store_intake_t;
+
+/* The intake of n (1..WT_STORE_INTAKE_BATCH) sessions in one script call:
+ * one leader fence check, each session as wt_store_intake_append would
+ * store it. Read with wt_store_intake_reply_n (n results, in order). A
+ * fenced or failed call stores none of them. */
+int wt_store_intake_append_n(wt_store_t *self, const wt_store_spawn_t *s, int n, wt_err_t *err);
+int wt_store_intake_reply_n(wt_store_t *self, wt_store_intake_t *out, int n, wt_err_t *err);
+
 /* Takes the lease of sid for worker: epoch and attempt go up by one. Fails
  * with WT_ENOTFOUND when the session is no longer runnable (ended), or when
  * it already used max_attempts (> 0) charged assignments (attempt minus
@@ -168,10 +184,9 @@ int wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, int64_t se
                     const char *data, int fleet, int nfields, const char **fields, wt_err_t *err);
 /* wt_store_append that also reports in *tells_waiting how many operator
  * messages wait in the session's tell list (the session's cue to take
- * them; no extra round trip). It is wt_store_append_batch with one event. session_completed and issue_reported also
- * add an inbox entry (kind completion / issue) in the same script, so the
- * inbox has exactly one entry per stored event; session_completed drops
- * the messages still waiting. */
+ * them; no extra round trip). It is wt_store_append_batch with one event. session_completed and
+ * issue_reported also add an inbox entry (kind completion / issue) in the same script, so the inbox
+ * has exactly one entry per stored event; session_completed drops the messages still waiting. */
 int wt_store_append_tells(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq,
                           const char *type, const char *data, int fleet, int nfields,
                           const char **fields, int64_t *tells_waiting, wt_err_t *err);

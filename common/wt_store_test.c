@@ -482,6 +482,27 @@ test_intake_direct(void)
     WT_CHECK(wt_store_assign_append(&store, "I1", "w2", 1000, 3, &err) == 0);
     WT_CHECK(wt_store_assign_reply(&store, &epoch, &attempt, &err) == 0);
     WT_CHECK(epoch == 2 && attempt == 2);
+    /* several in one script call, in order: a seen key within the call
+     * finds the session stored before it in the same call */
+    wt_store_spawn_t many[] = {
+        {.sid = "J1", .workflow = "w", .goal = "g1", .idem_key = "kj", .created_ms = 7},
+        {.sid = "J2", .workflow = "w", .goal = "g2", .created_ms = 8, .worker = "w2"},
+        {.sid = "J3", .workflow = "w", .goal = "g3", .idem_key = "kj", .created_ms = 9}};
+    wt_store_intake_t res[3];
+    WT_CHECK(wt_store_intake_append_n(&store, many, 3, &err) == 0);
+    WT_CHECK(wt_store_intake_reply_n(&store, res, 3, &err) == 0);
+    WT_CHECK_STR(res[0].sid, "J1");
+    WT_CHECK(res[0].existing == 0 && res[0].epoch == 0);
+    WT_CHECK_STR(res[1].sid, "J2");
+    WT_CHECK(res[1].existing == 0 && res[1].epoch == 1);
+    WT_CHECK_STR(res[2].sid, "J1");
+    WT_CHECK(res[2].existing == 1 && res[2].epoch == 0);
+    WT_CHECK(int_of("ZSCORE wt:queued %s", "J1") == 7 &&
+             int_of("HEXISTS wt:running %s", "J2") == 1);
+    WT_CHECK(int_of("EXISTS wt:session:%s", "J3") == 0);
+    WT_CHECK_STR(field("J2", "goal", v, sizeof v), "g2");
+    WT_CHECK(wt_store_intake_append_n(&store, many, 0, &err) == -1 && err.code == WT_EINVAL);
+    WT_CHECK(wt_store_intake_append_n(&store, many, WT_STORE_INTAKE_BATCH + 1, &err) == -1);
 }
 
 int
