@@ -995,28 +995,43 @@ dispatch(wt_broker_t *self)
             return;
         wt_err_t err = {0};
         int ok = redis_ready(self, &err) == 0, appended = 0;
-        for (int i = 0; i < n && ok; i++) {
-            if (wt_store_assign_append(&self->store, batch[i].job->sid,
-                                       self->w[batch[i].worker].name, wt_clock_now_ms(),
-                                       self->cfg.max_attempts, &err))
+        /* one script call (one leader fence check) per WT_STORE_ASSIGN_BATCH */
+        const char *sids[256], *names[256];
+        for (int i = 0; i < n; i++) {
+            sids[i] = batch[i].job->sid;
+            names[i] = self->w[batch[i].worker].name;
+        }
+        int64_t now_ms = wt_clock_now_ms();
+        for (int k = 0; k < n && ok; k += WT_STORE_ASSIGN_BATCH) {
+            int c = n - k < WT_STORE_ASSIGN_BATCH ? n - k : WT_STORE_ASSIGN_BATCH;
+            if (wt_store_assign_append_n(&self->store, &sids[k], &names[k], c, now_ms,
+                                         self->cfg.max_attempts, &err))
                 ok = 0;
             else
-                appended++;
+                appended += c;
+        }
+        wt_store_assigned_t *res = wt_xcalloc((size_t)n, sizeof *res);
+        int got = 0;
+        for (int k = 0; k < appended && ok; k += WT_STORE_ASSIGN_BATCH) {
+            int c = appended - k < WT_STORE_ASSIGN_BATCH ? appended - k : WT_STORE_ASSIGN_BATCH;
+            if (wt_store_assign_reply_n(&self->store, &res[k], c, &err) != 0)
+                ok = 0;
+            else
+                got += c;
         }
         int64_t now_us = wt_clock_mono_us();
         for (int i = 0; i < n; i++) {
             wt_bworker_t *bw = &self->w[batch[i].worker];
             wt_job_t *j = batch[i].job;
-            int64_t epoch = 0;
-            int attempt = 0;
             wt_err_t e = {0};
-            if (ok && i < appended &&
-                wt_store_assign_reply(&self->store, &epoch, &attempt, &e) == 0) {
-                hand_over(self, bw, j, epoch, attempt, now_us);
+            if (i < got && res[i].err.code == WT_OK) { /* stored: the lease is the worker's */
+                hand_over(self, bw, j, res[i].epoch, res[i].attempt, now_us);
                 continue;
             }
+            if (i < got)
+                e = res[i].err;
             bw->credit++;
-            if (ok && i < appended && e.code == WT_ENOTFOUND) {
+            if (i < got && e.code == WT_ENOTFOUND) {
                 wt_log_info("session %s not dispatched: %s", j->sid, e.msg);
                 if (strstr(e.msg, "dead-lettered") != NULL) { /* wt_store's assign script */
                     pthread_mutex_lock(&self->stats.lock);
@@ -1032,6 +1047,7 @@ dispatch(wt_broker_t *self)
             }
             wt_route_push(self->queue, &j);
         }
+        free(res);
         if (!ok) {
             redis_failed(self, &err);
             return;

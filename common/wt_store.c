@@ -166,24 +166,28 @@ static const char intake_lua[] = LEADER_LUA
     "end\n"
     "return out\n";
 
-/* One HMGET reads all the assign needs (the dead-letter path included),
- * one HSET writes the new lease: epoch and attempt are raised here, in the
- * script, as HINCRBY would. The in_tool and lost_as marks of an earlier run
- * go (HDEL only when one is there). */
+/* Assigns one or more sessions (the broker's dispatch batch: one script
+ * call, one leader fence check). ARGV: prefix, leader epoch, now ms, max
+ * attempts, fleet cap, then sid, worker per session. Returns per session
+ * {epoch, attempt}, or {0, 0, 'NOTFOUND ...'} for one that is not runnable
+ * (ended, or dead-lettered here). One HMGET reads all the assign needs
+ * (the dead-letter path included), one HSET writes the new lease: epoch and attempt are raised
+ * here, in the script, as HINCRBY would. The in_tool and lost_as marks of an earlier run go (HDEL
+ * only when one is there). */
 /* clang-format off */
 static const char assign_lua[] = LEADER_LUA INBOX_LUA
-    "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
-    "local f = fenced(p, ARGV[7])\n"
+    "local p, now, maxa, cap = ARGV[1], ARGV[3], tonumber(ARGV[4]), ARGV[5]\n"
+    "local f = fenced(p, ARGV[2])\n"
     "if f then return f end\n"
+    "local function assign(sid, worker)\n"
     "local hk = p..'session:'..sid\n"
     "local cur = redis.call('HMGET', hk, 'status', 'spared', 'attempt', 'epoch', 'in_tool', "
     "'lost_as', 'workflow', 'run', 'inbox_ids', 'retain_ms', 'tell_waiting')\n"
     "local st = cur[1]\n"
-    "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session "
-    "'..sid..' is '..tostring(st)) end\n"
+    "if st ~= 'queued' and st ~= 'running' then return {0, 0, 'NOTFOUND session "
+    "'..sid..' is '..tostring(st)} end\n"
     "local spared = tonumber(cur[2] or '0') or 0\n"
     "local tried = (tonumber(cur[3] or '0') or 0) - spared\n"
-    "local maxa = tonumber(ARGV[5])\n"
     "if maxa > 0 and (tried >= maxa or spared >= maxa * " STR(WT_STORE_LOST_FACTOR) ") then\n"
     "  local reason = 'gave up after '..tried..' attempts: every worker that ran it was lost'\n"
     "  if tried < maxa then reason = 'gave up after its worker was lost '..spared..' times' end\n"
@@ -192,28 +196,32 @@ static const char assign_lua[] = LEADER_LUA INBOX_LUA
     "\"detail\":'..cjson.encode(reason)..',\"duration_ms\":0}'\n"
     "  local id = redis.call('XADD', hk..':events', '*', 'type', 'session_completed', 'data', "
     "data, 'epoch', cur[4] or '0')\n"
-    "  local hs = {'status', 'failed', 'outcome', 'error', 'error', reason, 'ended_ms', ARGV[4]}\n"
+    "  local hs = {'status', 'failed', 'outcome', 'error', 'error', reason, 'ended_ms', now}\n"
     "  local m = {cur[7], cur[8], cur[9], cur[11]}\n"
     "  local ids = inbox(p, hk, sid, 'session_completed', data, id, m)\n"
     "  if ids then table.insert(hs, 'inbox_ids') table.insert(hs, ids) end\n"
     "  if m.cleared then table.insert(hs, 'tell_waiting') table.insert(hs, '0') end\n"
     "  redis.call('HSET', hk, unpack(hs))\n"
     "  retire(p, sid, id, cur[10])\n"
-    "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[6], '*', 'type', 'session_completed', "
+    "  redis.call('XADD', p..'events', 'MAXLEN', '~', cap, '*', 'type', 'session_completed', "
     "'session', sid, 'data', data)\n"
-    "  redis.call('XADD', p..'deadletter', 'MAXLEN', '~', ARGV[6], '*', 'session', sid, "
+    "  redis.call('XADD', p..'deadletter', 'MAXLEN', '~', cap, '*', 'session', sid, "
     "'workflow', cur[7] or '', 'attempts', tried, 'reason', reason)\n"
-    "  return redis.error_reply('NOTFOUND session '..sid..' dead-lettered: '..reason)\n"
+    "  return {0, 0, 'NOTFOUND session '..sid..' dead-lettered: '..reason}\n"
     "end\n"
     "local epoch = (tonumber(cur[4] or '0') or 0) + 1\n"
     "local attempt = (tonumber(cur[3] or '0') or 0) + 1\n"
     "if cur[5] or cur[6] then redis.call('HDEL', hk, 'in_tool', 'lost_as') end\n"
     "redis.call('HSET', hk, 'epoch', string.format('%d', epoch), 'attempt', "
-    "string.format('%d', attempt), 'worker', worker, 'assigned_ms', ARGV[4])\n"
+    "string.format('%d', attempt), 'worker', worker, 'assigned_ms', now)\n"
     "redis.call('ZREM', p..'queue', sid)\n"
     "redis.call('ZREM', p..'queued', sid)\n"
     "redis.call('HSET', p..'running', sid, worker)\n"
-    "return {epoch, attempt}\n";
+    "return {epoch, attempt}\n"
+    "end\n"
+    "local out = {}\n"
+    "for o = 6, #ARGV - 1, 2 do table.insert(out, assign(ARGV[o], ARGV[o + 1])) end\n"
+    "return out\n";
 /* clang-format on */
 
 /* Group commit (issue 18): several events of one session in one script,
@@ -659,42 +667,86 @@ wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *existing
 }
 
 int
-wt_store_assign_append(wt_store_t *self, const char *sid, const char *worker, int64_t now_ms,
-                       int max_attempts, wt_err_t *err)
+wt_store_assign_append_n(wt_store_t *self, const char *const *sids, const char *const *workers,
+                         int n, int64_t now_ms, int max_attempts, wt_err_t *err)
 {
-    char now[24], maxa[16], cap[16];
+    if (n < 1 || n > WT_STORE_ASSIGN_BATCH)
+        return wt_err_set(err, WT_EINVAL, "assign of %d sessions in one script (1..%d)", n,
+                          WT_STORE_ASSIGN_BATCH);
+    char now[24], maxa[16], cap[16], leader[24];
     snprintf(now, sizeof now, "%lld", (long long)now_ms);
     snprintf(maxa, sizeof maxa, "%d", max_attempts);
     snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
-    char leader[24];
     leader_arg(self, leader, sizeof leader);
-    const char *argv[] = {self->prefix, sid, worker, now, maxa, cap, leader};
-    return wt_redis_append_eval(self->redis, &self->assign, 0, 7, argv, NULL, err);
+    int argc = 5 + 2 * n, a = 0;
+    const char **argv = wt_xcalloc((size_t)argc, sizeof *argv);
+    argv[a++] = self->prefix;
+    argv[a++] = leader;
+    argv[a++] = now;
+    argv[a++] = maxa;
+    argv[a++] = cap;
+    for (int i = 0; i < n; i++) {
+        argv[a++] = sids[i];
+        argv[a++] = workers[i];
+    }
+    int rc = wt_redis_append_eval(self->redis, &self->assign, 0, argc, argv, NULL, err);
+    free(argv);
+    return rc;
 }
 
 int
-wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *err)
+wt_store_assign_reply_n(wt_store_t *self, wt_store_assigned_t *out, int n, wt_err_t *err)
 {
     wt_err_t e = {0};
     redisReply *r = wt_redis_get_reply(self->redis, &e);
     if (r == NULL) {
-        if (strstr(e.msg, "NOTFOUND") != NULL)
-            e.code = WT_ENOTFOUND;
-        else if (wt_store_fenced(&e))
+        if (wt_store_fenced(&e))
             e.code = WT_ESTALE;
         if (err)
             *err = e;
         return -1;
     }
-    int rc = 0;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
-        rc = wt_err_set(err, WT_EPROTO, "assign script returned an unexpected reply");
-    else {
-        *epoch = r->element[0]->integer;
-        *attempt = (int)r->element[1]->integer;
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n;
+    for (int i = 0; ok && i < n; i++) {
+        const redisReply *x = r->element[i];
+        ok = x->type == REDIS_REPLY_ARRAY && x->elements >= 2 &&
+             x->element[0]->type == REDIS_REPLY_INTEGER &&
+             x->element[1]->type == REDIS_REPLY_INTEGER;
+        if (!ok)
+            break;
+        out[i] = (wt_store_assigned_t){.epoch = x->element[0]->integer,
+                                       .attempt = (int)x->element[1]->integer};
+        if (x->elements == 3 && x->element[2]->type == REDIS_REPLY_STRING) {
+            const char *m = x->element[2]->str;
+            const char *t = strncmp(m, "NOTFOUND ", 9) == 0 ? m + 9 : m;
+            wt_err_set(&out[i].err, WT_ENOTFOUND, "%s", t);
+        }
     }
     freeReplyObject(r);
-    return rc;
+    return ok ? 0 : wt_err_set(err, WT_EPROTO, "assign script returned an unexpected reply");
+}
+
+int
+wt_store_assign_append(wt_store_t *self, const char *sid, const char *worker, int64_t now_ms,
+                       int max_attempts, wt_err_t *err)
+{
+    return wt_store_assign_append_n(self, &sid, &worker, 1, now_ms, max_attempts, err);
+}
+
+int
+wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *err)
+{
+    wt_store_assigned_t one;
+    if (wt_store_assign_reply_n(self, &one, 1, err) != 0)
+        return -1;
+    if (one.err.code != WT_OK) {
+        if (err)
+            *err = one.err;
+        return -1;
+    }
+    *epoch = one.epoch;
+    *attempt = one.attempt;
+    return 0;
 }
 
 int

@@ -148,6 +148,24 @@ int wt_store_assign_append(wt_store_t *self, const char *sid, const char *worker
                            int max_attempts, wt_err_t *err);
 int wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *err);
 
+#define WT_STORE_ASSIGN_BATCH 200 /* sessions per assign script call (5 + 2 args each) */
+
+/* What the assign did with one session: its new lease, or err (code
+ * WT_ENOTFOUND: not runnable, or dead-lettered now; the message says). */
+typedef struct wt_store_assigned {
+    int64_t epoch;
+    int attempt;
+    wt_err_t err;
+} wt_store_assigned_t;
+
+/* The assign of n (1..WT_STORE_ASSIGN_BATCH) sessions, session i to
+ * workers[i], in one script call with one leader fence check; read with
+ * wt_store_assign_reply_n (n results in order, -1 only when the whole call
+ * failed: WT_ESTALE when fenced). */
+int wt_store_assign_append_n(wt_store_t *self, const char *const *sids, const char *const *workers,
+                             int n, int64_t now_ms, int max_attempts, wt_err_t *err);
+int wt_store_assign_reply_n(wt_store_t *self, wt_store_assigned_t *out, int n, wt_err_t *err);
+
 /* How a requeued run is accounted (max attempts dead-letter a session). */
 typedef enum wt_store_requeue {
     WT_REQUEUE_CHARGE = 0, /* the run counts */

@@ -503,6 +503,20 @@ test_intake_direct(void)
     WT_CHECK_STR(field("J2", "goal", v, sizeof v), "g2");
     WT_CHECK(wt_store_intake_append_n(&store, many, 0, &err) == -1 && err.code == WT_EINVAL);
     WT_CHECK(wt_store_intake_append_n(&store, many, WT_STORE_INTAKE_BATCH + 1, &err) == -1);
+    /* several assigns in one call: each its own result */
+    cmd("HSET wt:session:%s status completed epoch %s", "J4", "2");
+    cmd("HSET wt:session:%s status queued epoch 3 attempt 3 workflow %s", "J5", "poison");
+    const char *sids[] = {"J1", "J4", "J5"}, *workers[] = {"w1", "w1", "w2"};
+    wt_store_assigned_t got[3];
+    WT_CHECK(wt_store_assign_append_n(&store, sids, workers, 3, 2000, 3, &err) == 0);
+    WT_CHECK(wt_store_assign_reply_n(&store, got, 3, &err) == 0);
+    WT_CHECK(got[0].err.code == WT_OK && got[0].epoch == 1 && got[0].attempt == 1);
+    WT_CHECK(got[1].err.code == WT_ENOTFOUND && strstr(got[1].err.msg, "is completed") != NULL);
+    WT_CHECK(got[2].err.code == WT_ENOTFOUND && strstr(got[2].err.msg, "dead-lettered") != NULL);
+    WT_CHECK_STR(field("J1", "worker", v, sizeof v), "w1");
+    WT_CHECK(int_of("HEXISTS wt:running %s", "J1") == 1 &&
+             int_of("ZSCORE wt:queued %s", "J1") == -1);
+    WT_CHECK_STR(field("J5", "status", v, sizeof v), "failed");
 }
 
 int
