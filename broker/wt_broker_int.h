@@ -116,6 +116,8 @@ struct wt_broker_spawn {
     char sid[64];                  /* intake reply: the session id */
     int existing;                  /* intake reply: an idempotent retry */
     int stored;                    /* intake reply read and good */
+    size_t direct;                 /* worker whose first lease the intake takes, or SIZE_MAX */
+    int64_t epoch;                 /* intake reply: 1 when that lease was taken, else 0 */
 };
 
 /* wt_broker.c: sends m to the peer id on sock (a failure is logged). */

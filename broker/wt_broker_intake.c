@@ -32,6 +32,8 @@ static int dispatch_take(wt_broker_t *self, pair_t *batch);
 static int dispatch_append(wt_broker_t *self, pair_t *batch, int n, int *ok, wt_err_t *err);
 static void dispatch_finish(wt_broker_t *self, pair_t *batch, int n, int appended, int *ok,
                             wt_err_t *err);
+static void send_assign(wt_broker_t *self, wt_bworker_t *w, wt_job_t *j, int64_t epoch,
+                        int attempt);
 
 /* A run or phase id goes into Redis key names: keep it to a safe alphabet.
  * Absent (NULL or "") is fine. */
@@ -148,44 +150,98 @@ answer_spawn(wt_broker_t *self, wt_broker_spawn_t *s, const char *sid, int exist
     wt_broker_send(self, self->clients, s->id, s->idlen, &r);
 }
 
-/* Stores every valid SPAWN of the batch with one pipeline, then answers.
- * The same round trip carries the assign scripts of sessions already
- * queued for the credit workers have now (intake, WAIT, assigns: each
- * session's intake reply is still read, and SPAWNED sent, before anything
- * depends on it); sessions queued by this intake are dispatched by the
- * loop's dispatch() right after. */
+/* The lease of j is stored for worker bw (by an assign script, or by the
+ * intake taking the first lease at once): j goes to the worker and is its
+ * until it ends. The caller counts the dispatch. */
+static void
+hand_over(wt_broker_t *self, wt_bworker_t *bw, wt_job_t *j, int64_t epoch, int attempt,
+          int64_t now_us, int64_t now_ms)
+{
+    send_assign(self, bw, j, epoch, attempt);
+    j->assigned_ms = now_ms;
+    j->next = bw->jobs;
+    bw->jobs = j;
+    self->active++;
+    pthread_mutex_lock(&self->stats.lock);
+    wt_broker_stats_observe(&self->stats, (double)(now_us - j->queued_us) / 1e6);
+    pthread_mutex_unlock(&self->stats.lock);
+}
 
+/* The worker a new session can go to at once, its intake script taking
+ * the first lease (no queue entries written only for an assign script to
+ * remove them right after): only when nothing waits in the run queue, so
+ * nothing queued is overtaken, and by the route's own choice of worker.
+ * Its credit is taken; SIZE_MAX when the session must queue. */
+static size_t
+direct_worker(wt_broker_t *self, wt_job_t **job_p)
+{
+    if (!dispatch_allowed(self) || wt_route_size(self->queue) > 0)
+        return SIZE_MAX;
+    char sid[sizeof(*job_p)->sid];
+    memcpy(sid, (*job_p)->sid, sizeof sid);
+    wt_route_fleet_t fleet = wt_broker_fleet(self);
+    size_t wi = SIZE_MAX;
+    wt_route_push(self->queue, job_p);
+    *job_p = wt_route_pop(self->queue, &fleet, &wi);
+    if (*job_p == NULL) {
+        *job_p = wt_route_remove(self->queue, sid);
+        return SIZE_MAX;
+    }
+    self->w[wi].credit--;
+    return wi;
+}
+
+/* Stores every valid SPAWN of the batch with one pipeline (up to
+ * WT_STORE_INTAKE_BATCH sessions per script call), then answers. A new
+ * session a worker can take at once gets its first lease in its intake
+ * script. The same round trip carries the assign scripts of sessions
+ * already queued for the credit workers have now (intake, WAIT, assigns:
+ * each session's intake reply is still read, and SPAWNED sent, before
+ * anything depends on it); sessions queued by this intake are dispatched
+ * by the loop's dispatch() right after. */
 void
 wt_broker_intake(wt_broker_t *self, wt_broker_spawn_t *batch, int n)
 {
     wt_err_t err = {0};
     int redis_ok = wt_broker_redis_ready(self, &err) == 0;
-    int appended = 0;
-    for (int i = 0; i < n && redis_ok; i++) {
+    wt_store_spawn_t *sp = wt_xcalloc((size_t)n + 1, sizeof *sp);
+    int *at = wt_xcalloc((size_t)n + 1, sizeof *at); /* sp[k] is batch[at[k]] */
+    int m = 0;
+    for (int i = 0; i < n; i++) {
         batch[i].stored = batch[i].existing = 0;
-        if (batch[i].job == NULL)
+        batch[i].epoch = 0;
+        batch[i].direct = SIZE_MAX;
+        if (batch[i].job == NULL || !redis_ok)
             continue;
-        wt_store_spawn_t sp = {.sid = batch[i].job->sid,
-                               .workflow = batch[i].job->workflow,
-                               .goal = batch[i].job->goal,
-                               .context_json = batch[i].job->context_json,
-                               .parent = batch[i].job->parent,
-                               .idem_key = batch[i].key,
-                               .workspace = batch[i].job->workspace,
-                               .run = batch[i].msg->run,
-                               .phase = batch[i].msg->phase,
-                               .require = batch[i].job->require,
-                               .priority = batch[i].job->priority,
-                               .timeout_ms = batch[i].job->timeout_ms,
-                               .max_turns = batch[i].job->max_turns,
-                               .retain_ms = batch[i].msg->retain_ms > 0 ? batch[i].msg->retain_ms
-                                                                        : self->cfg.retain_ms,
-                               .depth = batch[i].job->depth,
-                               .created_ms = batch[i].job->created_ms};
-        if (wt_store_intake_append(&self->store, &sp, &err) != 0)
+        batch[i].direct = direct_worker(self, &batch[i].job);
+        at[m] = i;
+        sp[m++] = (wt_store_spawn_t){
+            .sid = batch[i].job->sid,
+            .workflow = batch[i].job->workflow,
+            .goal = batch[i].job->goal,
+            .context_json = batch[i].job->context_json,
+            .parent = batch[i].job->parent,
+            .idem_key = batch[i].key,
+            .workspace = batch[i].job->workspace,
+            .run = batch[i].msg->run,
+            .phase = batch[i].msg->phase,
+            .require = batch[i].job->require,
+            .priority = batch[i].job->priority,
+            .timeout_ms = batch[i].job->timeout_ms,
+            .max_turns = batch[i].job->max_turns,
+            .retain_ms =
+                batch[i].msg->retain_ms > 0 ? batch[i].msg->retain_ms : self->cfg.retain_ms,
+            .depth = batch[i].job->depth,
+            .created_ms = batch[i].job->created_ms,
+            .worker = batch[i].direct != SIZE_MAX ? self->w[batch[i].direct].name : NULL};
+    }
+    int calls = 0, appended = 0;
+    for (int k = 0; k < m && redis_ok; k += WT_STORE_INTAKE_BATCH) {
+        int c = m - k < WT_STORE_INTAKE_BATCH ? m - k : WT_STORE_INTAKE_BATCH;
+        if (wt_store_intake_append_n(&self->store, &sp[k], c, &err) != 0)
             redis_ok = 0;
         else
-            appended++;
+            calls++, appended += c;
     }
     /* --redis-min-replicas: one WAIT after the batch's writes; SPAWNED only
      * when N replicas have them, so a master lost right after cannot take an
@@ -200,16 +256,24 @@ wt_broker_intake(wt_broker_t *self, wt_broker_spawn_t *batch, int n)
     wt_err_t derr = {0};
     int dappended = npairs ? dispatch_append(self, pairs, npairs, &dok, &derr) : 0;
     int got = 0;
-    for (int i = 0; i < n; i++) {
-        if (batch[i].job == NULL || !redis_ok || got >= appended)
-            continue;
-        got++;
-        if (wt_store_intake_reply(&self->store, batch[i].sid, sizeof batch[i].sid,
-                                  &batch[i].existing, &err) == 0)
-            batch[i].stored = 1;
-        else
+    wt_store_intake_t res[WT_STORE_INTAKE_BATCH];
+    for (int call = 0, k = 0; call < calls && redis_ok; call++, k += WT_STORE_INTAKE_BATCH) {
+        int c = m - k < WT_STORE_INTAKE_BATCH ? m - k : WT_STORE_INTAKE_BATCH;
+        if (wt_store_intake_reply_n(&self->store, res, c, &err) != 0) {
             redis_ok = 0;
+            break;
+        }
+        for (int t = 0; t < c; t++) {
+            wt_broker_spawn_t *b = &batch[at[k + t]];
+            snprintf(b->sid, sizeof b->sid, "%s", res[t].sid);
+            b->existing = res[t].existing;
+            b->epoch = res[t].epoch;
+            b->stored = 1;
+        }
+        got += c;
     }
+    free(sp);
+    free(at);
     int replicas = -1;
     if (waiting && redis_ok && wt_redis_wait_reply(self->redis, &replicas, &err) != 0)
         redis_ok = 0;
@@ -225,8 +289,8 @@ wt_broker_intake(wt_broker_t *self, wt_broker_spawn_t *batch, int n)
                  "same key",
                  replicas, self->cfg.min_replicas);
     }
-    int64_t now_us = wt_clock_mono_us();
-    uint64_t spawned = 0, duplicates = 0;
+    int64_t now_us = wt_clock_mono_us(), now_ms = wt_clock_mono_ms();
+    uint64_t spawned = 0, duplicates = 0, direct = 0;
     for (int i = 0; i < n; i++) {
         wt_broker_spawn_t *s = &batch[i];
         if (s->job == NULL)
@@ -234,9 +298,17 @@ wt_broker_intake(wt_broker_t *self, wt_broker_spawn_t *batch, int n)
         /* A session stored on the master is queued whether or not replicas
          * confirmed it: a retry with the same key finds it (existing) and is
          * not queued twice. */
+        int assigned = s->stored && !s->existing && s->epoch > 0 && s->direct != SIZE_MAX;
+        if (s->direct != SIZE_MAX && !assigned)
+            self->w[s->direct].credit++; /* queued after all: the credit goes back */
         if (s->stored && !s->existing) {
             s->job->queued_us = now_us;
-            wt_route_push(self->queue, &s->job);
+            if (assigned) {
+                hand_over(self, &self->w[s->direct], s->job, s->epoch, 1, now_us, now_ms);
+                direct++;
+                s->job = NULL;
+            } else
+                wt_route_push(self->queue, &s->job);
         }
         if (s->stored && redis_ok && confirmed) {
             answer_spawn(self, s, s->sid, s->existing);
@@ -257,6 +329,7 @@ wt_broker_intake(wt_broker_t *self, wt_broker_spawn_t *batch, int n)
         pthread_mutex_lock(&self->stats.lock);
         self->stats.spawned += spawned;
         self->stats.duplicates += duplicates;
+        self->stats.dispatches += direct;
         pthread_mutex_unlock(&self->stats.lock);
     }
     /* The assign replies follow the intake ones: unreadable once those
@@ -318,21 +391,28 @@ dispatch_take(wt_broker_t *self, pair_t *batch)
     return n;
 }
 
-/* Appends their assign scripts to the pipeline (nothing when *ok is 0);
- * how many went in. */
+/* Appends their assign scripts to the pipeline, WT_STORE_ASSIGN_BATCH
+ * sessions per script call (one leader fence check each); nothing when
+ * *ok is 0. How many sessions went in. */
 static int
 dispatch_append(wt_broker_t *self, pair_t *batch, int n, int *ok, wt_err_t *err)
 {
     if (*ok && wt_broker_redis_ready(self, err) != 0)
         *ok = 0;
+    const char *sids[DISPATCH_BATCH], *names[DISPATCH_BATCH];
+    for (int i = 0; i < n; i++) {
+        sids[i] = batch[i].job->sid;
+        names[i] = self->w[batch[i].worker].name;
+    }
     int appended = 0;
     int64_t now_ms = wt_clock_now_ms();
-    for (int i = 0; i < n && *ok; i++) {
-        if (wt_store_assign_append(&self->store, batch[i].job->sid, self->w[batch[i].worker].name,
-                                   now_ms, self->cfg.max_attempts, err))
+    for (int k = 0; k < n && *ok; k += WT_STORE_ASSIGN_BATCH) {
+        int c = n - k < WT_STORE_ASSIGN_BATCH ? n - k : WT_STORE_ASSIGN_BATCH;
+        if (wt_store_assign_append_n(&self->store, &sids[k], &names[k], c, now_ms,
+                                     self->cfg.max_attempts, err))
             *ok = 0;
         else
-            appended++;
+            appended += c;
     }
     return appended;
 }
@@ -343,39 +423,38 @@ dispatch_append(wt_broker_t *self, pair_t *batch, int n, int *ok, wt_err_t *err)
 static void
 dispatch_finish(wt_broker_t *self, pair_t *batch, int n, int appended, int *ok, wt_err_t *err)
 {
+    wt_store_assigned_t res[DISPATCH_BATCH];
+    int got = 0;
+    for (int k = 0; k < appended && *ok; k += WT_STORE_ASSIGN_BATCH) {
+        int c = appended - k < WT_STORE_ASSIGN_BATCH ? appended - k : WT_STORE_ASSIGN_BATCH;
+        if (wt_store_assign_reply_n(&self->store, &res[k], c, err) != 0)
+            *ok = 0;
+        else
+            got += c;
+    }
     int64_t now_us = wt_clock_mono_us(), now_ms = wt_clock_mono_ms();
     uint64_t dispatched = 0, resumed = 0, deadletters = 0;
     for (int i = 0; i < n; i++) {
         wt_bworker_t *bw = &self->w[batch[i].worker];
         wt_job_t *j = batch[i].job;
-        int64_t epoch = 0;
-        int attempt = 0;
-        wt_err_t e = {0};
-        if (*ok && i < appended && wt_store_assign_reply(&self->store, &epoch, &attempt, &e) == 0) {
-            send_assign(self, bw, j, epoch, attempt);
-            j->assigned_ms = now_ms;
-            j->next = bw->jobs;
-            bw->jobs = j;
-            self->active++;
+        if (i < got && res[i].err.code == WT_OK) { /* stored: the lease is the worker's */
+            hand_over(self, bw, j, res[i].epoch, res[i].attempt, now_us, now_ms);
             dispatched++;
-            if (j->requeued || attempt > 1)
+            if (j->requeued || res[i].attempt > 1)
                 resumed++;
-            pthread_mutex_lock(&self->stats.lock);
-            wt_broker_stats_observe(&self->stats, (double)(now_us - j->queued_us) / 1e6);
-            pthread_mutex_unlock(&self->stats.lock);
             continue;
         }
         bw->credit++;
-        if (*ok && i < appended && e.code == WT_ENOTFOUND) {
-            wt_log_info("session %s not dispatched: %s", j->sid, e.msg);
-            if (strstr(e.msg, "dead-lettered") != NULL) /* wt_store's assign script */
+        if (i < got && res[i].err.code == WT_ENOTFOUND) {
+            wt_log_info("session %s not dispatched: %s", j->sid, res[i].err.msg);
+            if (strstr(res[i].err.msg, "dead-lettered") != NULL) /* wt_store's assign script */
                 deadletters++;
             wt_job_destroy(&j);
             continue;
         }
-        if (*ok) {
+        if (i < got && *ok) { /* an error of its own: stop, as a failed call does */
             *ok = 0;
-            *err = e;
+            *err = res[i].err;
         }
         wt_route_push(self->queue, &j);
     }

@@ -66,7 +66,7 @@ intake(wt_store_t *st, const char *sid, const char *parent, const char *run_id, 
     char got[64];
     int existing = 0;
     WT_CHECK(wt_store_intake_append(st, &sp, &err) == 0);
-    WT_CHECK(wt_store_intake_reply(st, got, sizeof got, &existing, &err) == 0);
+    WT_CHECK(wt_store_intake_reply(st, got, sizeof got, &existing, NULL, &err) == 0);
     WT_CHECK(strcmp(got, sid) == 0 && existing == 0);
 }
 

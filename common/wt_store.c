@@ -48,15 +48,27 @@
     "  end\n"                                                                                      \
     "end\n"
 
-/* Lua shared by the scripts that can write a session_completed (append,
- * and assign when it dead-letters): the inbox entry for a completion or a
- * reported issue, written in the same script as the event itself, and the
- * end of the session's tell list. Summaries are cut at 200 bytes on a
+/* Lua shared by the scripts that can write a session_completed (append
+ * batch, and assign when it dead-letters): the inbox entry for a completion
+ * or a reported issue, written in the same script as the event itself, and
+ * the end of the session's tell list. Summaries are cut at 200 bytes on a
  * UTF-8 character boundary. The session hash remembers its inbox entry ids
  * (inbox_ids, bounded) so the retention sweep can delete exactly those.
+ * m is {workflow, run, inbox_ids, tell_waiting} as the caller read them
+ * with its own HMGET (one read per script instead of one per need);
+ * inbox() returns the new inbox_ids (kept in m[3], so a second entry of the
+ * same script appends to it) for the caller to store with its own HSET, or
+ * nil. The tell list is deleted unless tell_waiting says it is empty (then
+ * m.cleared: the caller stores tell_waiting 0). tell_waiting is the tell
+ * list's length, kept by every script that changes the list (tell, take,
+ * this), so the append reads it with the fence instead of an LLEN; a
+ * session stored without it (older intake) falls back to LLEN.
  * retire() is the end of a session in the indexes: out of the queue
- * indexes and <p>running, into <p>expiry scored by the time its keys go
- * (now on Redis's clock + the session's retain_ms). */
+ * indexes or <p>running (a session is in one or the other: every script
+ * that moves it takes it out of one as it puts it in the other), into
+ * <p>expiry scored by the time its keys go: the session_completed's stream
+ * id (Redis's clock, as TIME would give) + keep, the session's retain_ms as
+ * the caller read it. */
 /* clang-format off */
 #define INBOX_LUA \
     "local function str(v)\n" \
@@ -69,175 +81,210 @@
     "  while i > 0 and string.byte(s, i + 1) >= 128 and string.byte(s, i + 1) < 192 do i = i - 1 end\n" \
     "  return string.sub(s, 1, i)..'...'\n" \
     "end\n" \
-    "local function inbox(p, hk, sid, typ, data, id)\n" \
-    "  if typ ~= 'session_completed' and typ ~= 'issue_reported' then return end\n" \
+    "local function inbox(p, hk, sid, typ, data, id, m)\n" \
+    "  if typ ~= 'session_completed' and typ ~= 'issue_reported' then return nil end\n" \
     "  local ok, d = pcall(cjson.decode, data)\n" \
     "  if not ok or type(d) ~= 'table' then d = {} end\n" \
-    "  local meta = redis.call('HMGET', hk, 'workflow', 'run')\n" \
     "  local e\n" \
     "  if typ == 'session_completed' then\n" \
     "    local summary = str(d.detail)\n" \
     "    if summary == '' and type(d.output) == 'table' then summary = str(d.output.notes) end\n" \
     "    e = {'kind', 'completion', 'outcome', str(d.outcome), 'summary', cut(summary, 200)}\n" \
-    "    redis.call('DEL', hk..':tell')\n" \
+    "    if m[4] ~= '0' then redis.call('DEL', hk..':tell') m.cleared = true end\n" \
     "  else\n" \
     "    e = {'kind', 'issue', 'severity', str(d.severity), 'issue_kind', str(d.kind),\n" \
     "      'summary', cut(str(d.summary), 200)}\n" \
     "  end\n" \
-    "  for _, v in ipairs({'session', sid, 'workflow', str(meta[1]), 'ts_ms', string.match(id, '^%d+')}) do\n" \
+    "  for _, v in ipairs({'session', sid, 'workflow', str(m[1]), 'ts_ms', string.match(id, '^%d+')}) do\n" \
     "    table.insert(e, v)\n" \
     "  end\n" \
-    "  if str(meta[2]) ~= '' then table.insert(e, 'run') table.insert(e, meta[2]) end\n" \
+    "  if str(m[2]) ~= '' then table.insert(e, 'run') table.insert(e, m[2]) end\n" \
     "  local iid = redis.call('XADD', p..'inbox', 'MAXLEN', '~', '" STR(WT_STORE_INBOX_CAP) "', '*', unpack(e))\n" \
-    "  local ids = redis.call('HGET', hk, 'inbox_ids') or ''\n" \
-    "  if #ids < " STR(WT_STORE_INBOX_IDS_MAX) " then redis.call('HSET', hk, 'inbox_ids', ids..iid..' ') end\n" \
+    "  local ids = str(m[3])\n" \
+    "  if #ids >= " STR(WT_STORE_INBOX_IDS_MAX) " then return nil end\n" \
+    "  m[3] = ids..iid..' '\n" \
+    "  return m[3]\n" \
     "end\n" \
-    "local function retire(p, hk, sid)\n" \
-    "  local t = redis.call('TIME')\n" \
-    "  local keep = tonumber(redis.call('HGET', hk, 'retain_ms') or '') or " STR(WT_STORE_RETAIN_DEFAULT_MS) "\n" \
-    "  redis.call('ZADD', p..'expiry', t[1] * 1000 + math.floor(t[2] / 1000) + keep, sid)\n" \
-    "  redis.call('ZREM', p..'queue', sid)\n" \
-    "  redis.call('ZREM', p..'queued', sid)\n" \
-    "  redis.call('HDEL', p..'running', sid)\n" \
+    "local function retire(p, sid, id, keep)\n" \
+    "  keep = tonumber(keep or '') or " STR(WT_STORE_RETAIN_DEFAULT_MS) "\n" \
+    "  redis.call('ZADD', p..'expiry', tonumber(string.match(id, '^%d+')) + keep, sid)\n" \
+    "  if redis.call('HDEL', p..'running', sid) == 0 then\n" \
+    "    redis.call('ZREM', p..'queue', sid)\n" \
+    "    redis.call('ZREM', p..'queued', sid)\n" \
+    "  end\n" \
     "end\n"
 /* clang-format on */
 
+/* Intake of one or more sessions (the broker's batch: one script call per
+ * up to WT_STORE_INTAKE_BATCH spawns, one leader fence check). ARGV:
+ * prefix, leader epoch, fleet cap, then per session the 19 values of
+ * intake_args. A session with a worker (nothing waits ahead of it) also
+ * takes its first lease (epoch 1, attempt 1, <p>running) instead of being
+ * queued, what assign would do right after. A seen key stores and assigns
+ * nothing. Returns one {sid, existing, epoch} per session. */
 static const char intake_lua[] = LEADER_LUA
-    "local p, sid, key = ARGV[1], ARGV[2], ARGV[3]\n"
-    "local f = fenced(p, ARGV[20])\n"
+    "local p, cap = ARGV[1], ARGV[3]\n"
+    "local f = fenced(p, ARGV[2])\n"
     "if f then return f end\n"
-    "if key ~= '' then\n"
-    "  local old = redis.call('GET', p..'idem:'..key)\n"
-    "  if old then return {old, 1} end\n"
-    "  redis.call('SET', p..'idem:'..key, sid, 'EX', 604800)\n"
+    "local out = {}\n"
+    "for o = 3, #ARGV - 1, 19 do\n"
+    "  local sid, key, created, wf, goal, ctx, parent, prio, tmo, turns, ws, depth, score, run,\n"
+    "    phase, keep, req, w, now = unpack(ARGV, o + 1, o + 19)\n"
+    "  if key ~= '' and not redis.call('SET', p..'idem:'..key, sid, 'NX', 'EX', 604800) then\n"
+    "    table.insert(out, {redis.call('GET', p..'idem:'..key), 1, 0})\n"
+    "  else\n"
+    "    local hk = p..'session:'..sid\n"
+    "    local h = {'id', sid, 'workflow', wf, 'goal', goal, 'context', ctx, 'parent', parent,\n"
+    "      'priority', prio, 'timeout_ms', tmo, 'max_turns', turns, 'workspace', ws,\n"
+    "      'depth', depth, 'idem_key', key, 'status', 'queued', 'outcome', '', 'worker', w,\n"
+    "      'attempt', w == '' and '0' or '1', 'epoch', w == '' and '0' or '1',\n"
+    "      'created_ms', created, 'started_ms', '', 'ended_ms', '', 'step', '', 'turns', '0',\n"
+    "      'input_tokens', '0', 'output_tokens', '0', 'output', '', 'error', '',\n"
+    "      'run', run, 'phase', phase, 'retain_ms', keep, 'require', req, 'tell_waiting', '0'}\n"
+    "    if w ~= '' then table.insert(h, 'assigned_ms') table.insert(h, now) end\n"
+    "    redis.call('HSET', hk, unpack(h))\n"
+    "    redis.call('ZADD', p..'sessions', created, sid)\n"
+    "    if run ~= '' then redis.call('ZADD', p..'run:'..run..':sessions', created, sid) end\n"
+    "    if w == '' then\n"
+    "      redis.call('ZADD', p..'queued', created, sid)\n"
+    "      redis.call('ZADD', p..'queue', score, sid)\n"
+    "    else\n"
+    "      redis.call('HSET', p..'running', sid, w)\n"
+    "    end\n"
+    "    if parent ~= '' then redis.call('ZADD', p..'session:'..parent..':children', created, sid) "
     "end\n"
-    "local hk = p..'session:'..sid\n"
-    "redis.call('HSET', hk, 'id', sid, 'workflow', ARGV[5], 'goal', ARGV[6],\n"
-    "  'context', ARGV[7], 'parent', ARGV[8], 'priority', ARGV[9], 'timeout_ms', ARGV[10],\n"
-    "  'max_turns', ARGV[11], 'workspace', ARGV[12], 'depth', ARGV[14], 'idem_key', key,\n"
-    "  'status', 'queued', 'outcome', '', 'worker', '', 'attempt', '0', 'epoch', '0',\n"
-    "  'created_ms', ARGV[4], 'started_ms', '', 'ended_ms', '', 'step', '', 'turns', '0',\n"
-    "  'input_tokens', '0', 'output_tokens', '0', 'output', '', 'error', '',\n"
-    "  'run', ARGV[16], 'phase', ARGV[17], 'retain_ms', ARGV[18], 'require', ARGV[19])\n"
-    "redis.call('ZADD', p..'sessions', ARGV[4], sid)\n"
-    "redis.call('ZADD', p..'queued', ARGV[4], sid)\n"
-    "if ARGV[16] ~= '' then redis.call('ZADD', p..'run:'..ARGV[16]..':sessions', ARGV[4], sid) "
+    "    local ev = {workflow=wf, goal=goal, parent=parent, priority=tonumber(prio)}\n"
+    "    if run ~= '' then ev.run = run; ev.phase = phase end\n"
+    "    if req ~= '' then ev.require = req end\n"
+    "    local data = cjson.encode(ev)\n"
+    "    redis.call('XADD', hk..':events', '*', 'type', 'session_queued', 'data', data, 'epoch', "
+    "'0')\n"
+    "    redis.call('XADD', p..'events', 'MAXLEN', '~', cap, '*', 'type', 'session_queued',\n"
+    "      'session', sid, 'data', data)\n"
+    "    table.insert(out, {sid, 0, w == '' and 0 or 1})\n"
+    "  end\n"
     "end\n"
-    "redis.call('ZADD', p..'queue', ARGV[15], sid)\n"
-    "if ARGV[8] ~= '' then redis.call('ZADD', p..'session:'..ARGV[8]..':children', ARGV[4], sid) "
-    "end\n"
-    "local ev = {workflow=ARGV[5], goal=ARGV[6], parent=ARGV[8], priority=tonumber(ARGV[9])}\n"
-    "if ARGV[16] ~= '' then ev.run = ARGV[16]; ev.phase = ARGV[17] end\n"
-    "if ARGV[19] ~= '' then ev.require = ARGV[19] end\n"
-    "local data = cjson.encode(ev)\n"
-    "redis.call('XADD', hk..':events', '*', 'type', 'session_queued', 'data', data, 'epoch', '0')\n"
-    "redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[13], '*', 'type', 'session_queued',\n"
-    "  'session', sid, 'data', data)\n"
-    "return {sid, 0}\n";
+    "return out\n";
 
+/* Assigns one or more sessions (the broker's dispatch batch: one script
+ * call, one leader fence check). ARGV: prefix, leader epoch, now ms, max
+ * attempts, fleet cap, then sid, worker per session. Returns per session
+ * {epoch, attempt}, or {0, 0, 'NOTFOUND ...'} for one that is not runnable
+ * (ended, or dead-lettered here). One HMGET reads all the assign needs
+ * (the dead-letter path included), one HSET writes the new lease: epoch and attempt are raised
+ * here, in the script, as HINCRBY would. The in_tool and lost_as marks of an earlier run go (HDEL
+ * only when one is there). */
 /* clang-format off */
 static const char assign_lua[] = LEADER_LUA INBOX_LUA
-    "local p, sid, worker = ARGV[1], ARGV[2], ARGV[3]\n"
-    "local f = fenced(p, ARGV[7])\n"
+    "local p, now, maxa, cap = ARGV[1], ARGV[3], tonumber(ARGV[4]), ARGV[5]\n"
+    "local f = fenced(p, ARGV[2])\n"
     "if f then return f end\n"
+    "local function assign(sid, worker)\n"
     "local hk = p..'session:'..sid\n"
-    "local cur = redis.call('HMGET', hk, 'status', 'spared', 'attempt')\n"
+    "local cur = redis.call('HMGET', hk, 'status', 'spared', 'attempt', 'epoch', 'in_tool', "
+    "'lost_as', 'workflow', 'run', 'inbox_ids', 'retain_ms', 'tell_waiting')\n"
     "local st = cur[1]\n"
-    "if st ~= 'queued' and st ~= 'running' then return redis.error_reply('NOTFOUND session "
-    "'..sid..' is '..tostring(st)) end\n"
+    "if st ~= 'queued' and st ~= 'running' then return {0, 0, 'NOTFOUND session "
+    "'..sid..' is '..tostring(st)} end\n"
     "local spared = tonumber(cur[2] or '0') or 0\n"
     "local tried = (tonumber(cur[3] or '0') or 0) - spared\n"
-    "local maxa = tonumber(ARGV[5])\n"
     "if maxa > 0 and (tried >= maxa or spared >= maxa * " STR(WT_STORE_LOST_FACTOR) ") then\n"
     "  local reason = 'gave up after '..tried..' attempts: every worker that ran it was lost'\n"
     "  if tried < maxa then reason = 'gave up after its worker was lost '..spared..' times' end\n"
     "  local data = "
     "'{\"outcome\":\"error\",\"output\":{\"context\":{},\"notes\":\"\",\"artifacts\":[]},"
     "\"detail\":'..cjson.encode(reason)..',\"duration_ms\":0}'\n"
-    "  redis.call('HSET', hk, 'status', 'failed', 'outcome', 'error', 'error', reason, 'ended_ms', "
-    "ARGV[4])\n"
-    "  retire(p, hk, sid)\n"
     "  local id = redis.call('XADD', hk..':events', '*', 'type', 'session_completed', 'data', "
-    "data, 'epoch', redis.call('HGET', hk, 'epoch'))\n"
-    "  inbox(p, hk, sid, 'session_completed', data, id)\n"
-    "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[6], '*', 'type', 'session_completed', "
+    "data, 'epoch', cur[4] or '0')\n"
+    "  local hs = {'status', 'failed', 'outcome', 'error', 'error', reason, 'ended_ms', now}\n"
+    "  local m = {cur[7], cur[8], cur[9], cur[11]}\n"
+    "  local ids = inbox(p, hk, sid, 'session_completed', data, id, m)\n"
+    "  if ids then table.insert(hs, 'inbox_ids') table.insert(hs, ids) end\n"
+    "  if m.cleared then table.insert(hs, 'tell_waiting') table.insert(hs, '0') end\n"
+    "  redis.call('HSET', hk, unpack(hs))\n"
+    "  retire(p, sid, id, cur[10])\n"
+    "  redis.call('XADD', p..'events', 'MAXLEN', '~', cap, '*', 'type', 'session_completed', "
     "'session', sid, 'data', data)\n"
-    "  redis.call('XADD', p..'deadletter', 'MAXLEN', '~', ARGV[6], '*', 'session', sid, "
-    "'workflow', redis.call('HGET', hk, 'workflow'), 'attempts', tried, 'reason', reason)\n"
-    "  return redis.error_reply('NOTFOUND session '..sid..' dead-lettered: '..reason)\n"
+    "  redis.call('XADD', p..'deadletter', 'MAXLEN', '~', cap, '*', 'session', sid, "
+    "'workflow', cur[7] or '', 'attempts', tried, 'reason', reason)\n"
+    "  return {0, 0, 'NOTFOUND session '..sid..' dead-lettered: '..reason}\n"
     "end\n"
-    "local epoch = redis.call('HINCRBY', hk, 'epoch', 1)\n"
-    "redis.call('HDEL', hk, 'in_tool', 'lost_as')\n"
-    "local attempt = redis.call('HINCRBY', hk, 'attempt', 1)\n"
-    "redis.call('HSET', hk, 'worker', worker, 'assigned_ms', ARGV[4])\n"
+    "local epoch = (tonumber(cur[4] or '0') or 0) + 1\n"
+    "local attempt = (tonumber(cur[3] or '0') or 0) + 1\n"
+    "if cur[5] or cur[6] then redis.call('HDEL', hk, 'in_tool', 'lost_as') end\n"
+    "redis.call('HSET', hk, 'epoch', string.format('%d', epoch), 'attempt', "
+    "string.format('%d', attempt), 'worker', worker, 'assigned_ms', now)\n"
     "redis.call('ZREM', p..'queue', sid)\n"
     "redis.call('ZREM', p..'queued', sid)\n"
     "redis.call('HSET', p..'running', sid, worker)\n"
-    "return {epoch, attempt}\n";
+    "return {epoch, attempt}\n"
+    "end\n"
+    "local out = {}\n"
+    "for o = 6, #ARGV - 1, 2 do table.insert(out, assign(ARGV[o], ARGV[o + 1])) end\n"
+    "return out\n";
 /* clang-format on */
 
-static const char append_lua[] = FENCE_LUA INBOX_LUA
-    "local p, sid, epoch, typ, data = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]\n"
-    "local hk = p..'session:'..sid\n"
-    "local cur = redis.call('HMGET', hk, 'epoch', 'status')\n"
-    "local stale = fence(sid, epoch, cur)\n"
-    "if stale then return stale end\n"
-    "if ARGV[8] ~= '' then\n"
-    "  local se = redis.call('HMGET', hk, 'seq_epoch', 'seq')\n"
-    "  if se[1] == epoch and tonumber(ARGV[8]) <= (tonumber(se[2]) or 0) then\n"
-    "    return {'DUP', redis.call('LLEN', hk..':tell')}\n"
-    "  end\n"
-    "end\n"
-    "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
-    "  return redis.error_reply('STALE session '..sid..' already ended')\n"
-    "end\n"
-    "if ARGV[8] ~= '' then redis.call('HSET', hk, 'seq_epoch', epoch, 'seq', ARGV[8]) end\n"
-    "local id = redis.call('XADD', hk..':events', '*', 'type', typ, 'data', data, 'epoch', epoch)\n"
-    "for i = 9, #ARGV, 2 do\n"
-    "  local f = ARGV[i]\n"
-    "  if string.sub(f, 1, 1) == '+' then redis.call('HINCRBY', hk, string.sub(f, 2), ARGV[i+1])\n"
-    "  else redis.call('HSET', hk, f, ARGV[i+1]) end\n"
-    "end\n"
-    "if ARGV[6] == '1' then\n"
-    "  redis.call('XADD', p..'events', 'MAXLEN', '~', ARGV[7], '*', 'type', typ, 'session', sid, "
-    "'data', data)\n"
-    "end\n"
-    "inbox(p, hk, sid, typ, data, id)\n"
-    "if typ == 'session_completed' then retire(p, hk, sid) end\n"
-    "return {id, redis.call('LLEN', hk..':tell')}\n";
-
 /* Group commit (issue 18): several events of one session in one script,
- * one fence check. ARGV: prefix, sid, epoch, fleet cap, then per event
- * seq, type, data, fleet ('1'/'0'), nfields, fields... Each event keeps its
+ * one fence check. ARGV: prefix, sid, epoch, fleet cap, unless-told ('1':
+ * the last event is written only if no operator message waits), then per
+ * event seq, type, data, fleet ('1'/'0'), nfields, fields... Each event keeps its
  * own idempotency number: one at or below the stored seq of this lease is
  * skipped (an earlier try of the batch was stored but its reply lost), the
  * others are written in order. A stale epoch refuses the whole batch before
  * anything is written; so does an ended session when anything new remains.
- * Hash updates of the batch are applied together at the end, in one HSET
- * with the new seq (sets: last wins; '+name': summed onto the value read
- * with one HMGET, instead of a HINCRBY per field). Returns {stored, tells}. */
+ * The events are parsed first, so one HMGET reads everything the script
+ * needs: the fence (epoch, status), the stored seq, what the inbox and the
+ * retirement need when the batch has a completion or an issue, and the
+ * values the '+name' fields add to. Hash updates of the batch are applied
+ * together at the end, in one HSET with the new seq and inbox ids (sets:
+ * last wins; '+name': summed onto the value read). An unless-told last
+ * event not stored yet is left out when messages wait (told = 1: the
+ * caller takes them and sends it again, renumbered), so an LLM call's
+ * llm_turn_started can go with the events before it in one round trip.
+ * Returns {stored, tells, told}. */
 static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "local p, sid, epoch, cap = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
     "local hk = p..'session:'..sid\n"
-    "local cur = redis.call('HMGET', hk, 'epoch', 'status', 'seq_epoch', 'seq')\n"
-    "local stale = fence(sid, epoch, cur)\n"
-    "if stale then return stale end\n"
-    "local last = 0\n"
-    "if cur[3] == epoch then last = tonumber(cur[4]) or 0 end\n"
-    "local evs, i = {}, 5\n"
+    "local all, i, ends, iorder, iseen = {}, 6, false, {}, {}\n"
     "while i <= #ARGV do\n"
     "  local nf = tonumber(ARGV[i + 4])\n"
     "  local e = {seq = tonumber(ARGV[i]), typ = ARGV[i + 1], data = ARGV[i + 2],\n"
     "    fleet = ARGV[i + 3], f = i + 5, nf = nf}\n"
-    "  if e.seq == nil or e.seq > last then table.insert(evs, e) end\n"
+    "  table.insert(all, e)\n"
+    "  if e.typ == 'session_completed' or e.typ == 'issue_reported' then ends = true end\n"
+    "  for j = e.f, e.f + nf - 1, 2 do\n"
+    "    local f = ARGV[j]\n"
+    "    if string.sub(f, 1, 1) == '+' and not iseen[f] then\n"
+    "      iseen[f] = true; table.insert(iorder, string.sub(f, 2))\n"
+    "    end\n"
+    "  end\n"
     "  i = i + 5 + nf\n"
     "end\n"
-    "local tk = hk..':tell'\n"
-    "if #evs == 0 then return {0, redis.call('LLEN', tk)} end\n"
+    "local q = {'epoch', 'status', 'seq_epoch', 'seq', 'tell_waiting', 'workflow', 'run',\n"
+    "  'inbox_ids', 'retain_ms'}\n"
+    "local base = 5\n"
+    "if ends then base = 9 else q = {q[1], q[2], q[3], q[4], q[5]} end\n"
+    "for _, f in ipairs(iorder) do table.insert(q, f) end\n"
+    "local cur = redis.call('HMGET', hk, unpack(q))\n"
+    "local stale = fence(sid, epoch, cur)\n"
+    "if stale then return stale end\n"
+    "local last = 0\n"
+    "if cur[3] == epoch then last = tonumber(cur[4]) or 0 end\n"
+    "local evs = {}\n"
+    "for _, e in ipairs(all) do\n"
+    "  if e.seq == nil or e.seq > last then table.insert(evs, e) end\n"
+    "end\n"
+    "local tells, told = tonumber(cur[5] or ''), 0\n"
+    "if tells == nil then tells = redis.call('LLEN', hk..':tell') end\n"
+    "if ARGV[5] == '1' and tells > 0 and #evs > 0 and evs[#evs] == all[#all] then\n"
+    "  table.remove(evs) told = 1\n"
+    "end\n"
+    "if #evs == 0 then return {0, tells, told} end\n"
     "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
     "  return redis.error_reply('STALE session '..sid..' already ended')\n"
     "end\n"
-    "local sets, order, incr, iorder, top = {}, {}, {}, {}, last\n"
+    "local meta = {cur[6], cur[7], cur[8], cur[5]}\n"
+    "local sets, order, incr, top, ids = {}, {}, {}, last, nil\n"
     "for _, e in ipairs(evs) do\n"
     "  local id = redis.call('XADD', hk..':events', '*', 'type', e.typ, 'data', e.data, 'epoch', "
     "epoch)\n"
@@ -245,8 +292,7 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "    local f = ARGV[j]\n"
     "    if string.sub(f, 1, 1) == '+' then\n"
     "      f = string.sub(f, 2)\n"
-    "      if incr[f] == nil then incr[f] = 0; table.insert(iorder, f) end\n"
-    "      incr[f] = incr[f] + tonumber(ARGV[j + 1])\n"
+    "      incr[f] = (incr[f] or 0) + tonumber(ARGV[j + 1])\n"
     "    else\n"
     "      if sets[f] == nil then table.insert(order, f) end\n"
     "      sets[f] = ARGV[j + 1]\n"
@@ -256,8 +302,8 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "    redis.call('XADD', p..'events', 'MAXLEN', '~', cap, '*', 'type', e.typ, 'session', sid, "
     "'data', e.data)\n"
     "  end\n"
-    "  inbox(p, hk, sid, e.typ, e.data, id)\n"
-    "  if e.typ == 'session_completed' then retire(p, hk, sid) end\n"
+    "  ids = inbox(p, hk, sid, e.typ, e.data, id, meta) or ids\n"
+    "  if e.typ == 'session_completed' then retire(p, sid, id, cur[9]) tells = 0 end\n"
     "  if e.seq ~= nil and e.seq > top then top = e.seq end\n"
     "end\n"
     "local hs = {}\n"
@@ -266,15 +312,16 @@ static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "  table.insert(hs, 'seq_epoch'); table.insert(hs, epoch)\n"
     "  table.insert(hs, 'seq'); table.insert(hs, tostring(top))\n"
     "end\n"
-    "if #iorder > 0 then\n"
-    "  local was = redis.call('HMGET', hk, unpack(iorder))\n"
-    "  for k, f in ipairs(iorder) do\n"
-    "    local base = tonumber(sets[f] or was[k]) or 0\n"
-    "    table.insert(hs, f); table.insert(hs, string.format('%d', base + incr[f]))\n"
+    "if ids then table.insert(hs, 'inbox_ids'); table.insert(hs, ids) end\n"
+    "if meta.cleared then table.insert(hs, 'tell_waiting'); table.insert(hs, '0') end\n"
+    "for k, f in ipairs(iorder) do\n"
+    "  if incr[f] ~= nil then\n"
+    "    local was = tonumber(sets[f] or cur[base + k]) or 0\n"
+    "    table.insert(hs, f); table.insert(hs, string.format('%d', was + incr[f]))\n"
     "  end\n"
     "end\n"
     "if #hs > 0 then redis.call('HSET', hk, unpack(hs)) end\n"
-    "return {#evs, redis.call('LLEN', tk)}\n";
+    "return {#evs, tells, told}\n";
 
 static const char tell_lua[] =
     "local p, sid, msg = ARGV[1], ARGV[2], ARGV[3]\n"
@@ -289,6 +336,7 @@ static const char tell_lua[] =
     "  return redis.error_reply('LIMIT '..n..' messages already wait for session '..sid)\n"
     "end\n"
     "local n2 = redis.call('RPUSH', hk..':tell', msg)\n"
+    "redis.call('HSET', hk, 'tell_waiting', n2)\n"
     "if ARGV[5] and ARGV[5] ~= '' then\n"
     "  redis.call('XADD', hk..':events', '*', 'type', ARGV[5], 'data', ARGV[6], 'epoch',\n"
     "    redis.call('HGET', hk, 'epoch') or '0')\n"
@@ -301,31 +349,36 @@ static const char tell_lua[] =
  * and enter the event stream in one step, so each is either waiting or
  * recorded, never both and never neither. tell_* fields of the hash keep
  * the last take for an idempotent retry. */
-static const char take_lua[] =
-    FENCE_LUA "local p, sid, epoch, tseq = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
-              "local hk = p..'session:'..sid\n"
-              "local tk = hk..':tell'\n"
-              "local cur = redis.call('HMGET', hk, 'epoch', 'status', 'tell_epoch', 'tell_seq', "
-              "'tell_last')\n"
-              "local stale = fence(sid, epoch, cur)\n"
-              "if stale then return stale end\n"
-              "if tseq ~= '' and cur[3] == epoch and cur[4] == tseq then\n"
-              "  return {cur[5], redis.call('LLEN', tk)}\n"
-              "end\n"
-              "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
-              "  return redis.error_reply('STALE session '..sid..' already ended')\n"
-              "end\n"
-              "local msgs = redis.call('LRANGE', tk, 0, tonumber(ARGV[5]) - 1)\n"
-              "if #msgs == 0 then return {'[]', 0} end\n"
-              "redis.call('LTRIM', tk, #msgs, -1)\n"
-              "for _, m in ipairs(msgs) do\n"
-              "  redis.call('XADD', hk..':events', '*', 'type', 'message_received', 'data',\n"
-              "    cjson.encode({message = m, from = 'tell'}), 'epoch', epoch)\n"
-              "end\n"
-              "local out = cjson.encode(msgs)\n"
-              "if tseq ~= '' then redis.call('HSET', hk, 'tell_epoch', epoch, 'tell_seq', tseq, "
-              "'tell_last', out) end\n"
-              "return {out, redis.call('LLEN', tk)}\n";
+static const char take_lua[] = FENCE_LUA
+    "local p, sid, epoch, tseq = ARGV[1], ARGV[2], ARGV[3], ARGV[4]\n"
+    "local hk = p..'session:'..sid\n"
+    "local tk = hk..':tell'\n"
+    "local cur = redis.call('HMGET', hk, 'epoch', 'status', 'tell_epoch', 'tell_seq', "
+    "'tell_last')\n"
+    "local stale = fence(sid, epoch, cur)\n"
+    "if stale then return stale end\n"
+    "if tseq ~= '' and cur[3] == epoch and cur[4] == tseq then\n"
+    "  return {cur[5], redis.call('LLEN', tk)}\n"
+    "end\n"
+    "if cur[2] == 'completed' or cur[2] == 'failed' or cur[2] == 'cancelled' then\n"
+    "  return redis.error_reply('STALE session '..sid..' already ended')\n"
+    "end\n"
+    "local msgs = redis.call('LRANGE', tk, 0, tonumber(ARGV[5]) - 1)\n"
+    "if #msgs == 0 then redis.call('HSET', hk, 'tell_waiting', '0') return {'[]', 0} "
+    "end\n"
+    "redis.call('LTRIM', tk, #msgs, -1)\n"
+    "for _, m in ipairs(msgs) do\n"
+    "  redis.call('XADD', hk..':events', '*', 'type', 'message_received', 'data',\n"
+    "    cjson.encode({message = m, from = 'tell'}), 'epoch', epoch)\n"
+    "end\n"
+    "local out = cjson.encode(msgs)\n"
+    "local left = redis.call('LLEN', tk)\n"
+    "local hs = {'tell_waiting', left}\n"
+    "if tseq ~= '' then\n"
+    "  hs = {'tell_waiting', left, 'tell_epoch', epoch, 'tell_seq', tseq, 'tell_last', out}\n"
+    "end\n"
+    "redis.call('HSET', hk, unpack(hs))\n"
+    "return {out, left}\n";
 
 /* ARGV[4]: '1' refund (handback: attempt goes back down), '2' lost with its
  * worker: the run counts against max attempts only when the session was
@@ -415,7 +468,6 @@ wt_store_init(wt_store_t *self, wt_redis_t *redis, const char *prefix)
     snprintf(self->prefix, sizeof self->prefix, "%s", prefix && *prefix ? prefix : "wt:");
     wt_redis_script_init(&self->intake, intake_lua);
     wt_redis_script_init(&self->assign, assign_lua);
-    wt_redis_script_init(&self->append, append_lua);
     wt_redis_script_init(&self->append_batch, append_batch_lua);
     wt_redis_script_init(&self->requeue, requeue_lua);
     wt_redis_script_init(&self->reattach, reattach_lua);
@@ -443,7 +495,6 @@ wt_store_load_scripts(wt_store_t *self, wt_err_t *err)
 {
     if (wt_redis_script_load(self->redis, &self->intake, err) != 0 ||
         wt_redis_script_load(self->redis, &self->assign, err) != 0 ||
-        wt_redis_script_load(self->redis, &self->append, err) != 0 ||
         wt_redis_script_load(self->redis, &self->append_batch, err) != 0 ||
         wt_redis_script_load(self->redis, &self->requeue, err) != 0 ||
         wt_redis_script_load(self->redis, &self->reattach, err) != 0 ||
@@ -515,99 +566,187 @@ queue_score(int priority, int64_t created_ms)
     return (double)(100 - priority) * 1e13 + (double)created_ms;
 }
 
+/* The per-session values of the intake script, as text. */
+typedef struct intake_nums {
+    char created[24], prio[16], tmo[24], turns[16], depth[16], score[40], keep[24], now[24];
+} intake_nums_t;
+
 int
-wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *err)
+wt_store_intake_append_n(wt_store_t *self, const wt_store_spawn_t *s, int n, wt_err_t *err)
 {
-    char created[24], prio[16], tmo[24], turns[16], cap[16], depth[16], score[40], keep[24];
-    snprintf(created, sizeof created, "%lld", (long long)s->created_ms);
-    snprintf(prio, sizeof prio, "%d", s->priority);
-    snprintf(tmo, sizeof tmo, "%lld", (long long)s->timeout_ms);
-    snprintf(turns, sizeof turns, "%d", s->max_turns);
+    if (n < 1 || n > WT_STORE_INTAKE_BATCH)
+        return wt_err_set(err, WT_EINVAL, "intake of %d sessions in one script (1..%d)", n,
+                          WT_STORE_INTAKE_BATCH);
+    char cap[16], leader[24];
     snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
-    snprintf(depth, sizeof depth, "%d", s->depth);
-    snprintf(score, sizeof score, "%.0f", queue_score(s->priority, s->created_ms));
-    snprintf(keep, sizeof keep, "%lld",
-             (long long)(s->retain_ms > 0 ? s->retain_ms : WT_STORE_RETAIN_DEFAULT_MS));
-    char leader[24];
     leader_arg(self, leader, sizeof leader);
-    const char *argv[] = {self->prefix,
-                          s->sid,
-                          s->idem_key ? s->idem_key : "",
-                          created,
-                          s->workflow,
-                          s->goal,
-                          s->context_json && *s->context_json ? s->context_json : "{}",
-                          s->parent ? s->parent : "",
-                          prio,
-                          tmo,
-                          turns,
-                          s->workspace ? s->workspace : "",
-                          cap,
-                          depth,
-                          score,
-                          s->run ? s->run : "",
-                          s->phase ? s->phase : "",
-                          keep,
-                          s->require ? s->require : "",
-                          leader};
-    return wt_redis_append_eval(self->redis, &self->intake, 0, 20, argv, NULL, err);
+    intake_nums_t *v = wt_xcalloc((size_t)n, sizeof *v);
+    int argc = 3 + 19 * n, a = 0;
+    const char **argv = wt_xcalloc((size_t)argc, sizeof *argv);
+    argv[a++] = self->prefix;
+    argv[a++] = leader;
+    argv[a++] = cap;
+    for (int i = 0; i < n; i++) {
+        const wt_store_spawn_t *x = &s[i];
+        snprintf(v[i].created, sizeof v[i].created, "%lld", (long long)x->created_ms);
+        snprintf(v[i].prio, sizeof v[i].prio, "%d", x->priority);
+        snprintf(v[i].tmo, sizeof v[i].tmo, "%lld", (long long)x->timeout_ms);
+        snprintf(v[i].turns, sizeof v[i].turns, "%d", x->max_turns);
+        snprintf(v[i].depth, sizeof v[i].depth, "%d", x->depth);
+        snprintf(v[i].score, sizeof v[i].score, "%.0f", queue_score(x->priority, x->created_ms));
+        snprintf(v[i].keep, sizeof v[i].keep, "%lld",
+                 (long long)(x->retain_ms > 0 ? x->retain_ms : WT_STORE_RETAIN_DEFAULT_MS));
+        snprintf(v[i].now, sizeof v[i].now, "%lld", (long long)x->created_ms);
+        argv[a++] = x->sid;
+        argv[a++] = x->idem_key ? x->idem_key : "";
+        argv[a++] = v[i].created;
+        argv[a++] = x->workflow;
+        argv[a++] = x->goal;
+        argv[a++] = x->context_json && *x->context_json ? x->context_json : "{}";
+        argv[a++] = x->parent ? x->parent : "";
+        argv[a++] = v[i].prio;
+        argv[a++] = v[i].tmo;
+        argv[a++] = v[i].turns;
+        argv[a++] = x->workspace ? x->workspace : "";
+        argv[a++] = v[i].depth;
+        argv[a++] = v[i].score;
+        argv[a++] = x->run ? x->run : "";
+        argv[a++] = x->phase ? x->phase : "";
+        argv[a++] = v[i].keep;
+        argv[a++] = x->require ? x->require : "";
+        argv[a++] = x->worker ? x->worker : "";
+        argv[a++] = v[i].now;
+    }
+    int rc = wt_redis_append_eval(self->redis, &self->intake, 0, argc, argv, NULL, err);
+    free(argv);
+    free(v);
+    return rc;
 }
 
 int
-wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *existing, wt_err_t *err)
+wt_store_intake_reply_n(wt_store_t *self, wt_store_intake_t *out, int n, wt_err_t *err)
 {
     redisReply *r = wt_redis_get_reply(self->redis, err);
     if (r == NULL)
         return -1;
-    int rc = 0;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-        r->element[0]->type != REDIS_REPLY_STRING)
-        rc = wt_err_set(err, WT_EPROTO, "intake script returned an unexpected reply");
-    else {
-        snprintf(sid_out, cap, "%s", r->element[0]->str);
-        *existing = (int)r->element[1]->integer;
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n;
+    for (int i = 0; ok && i < n; i++) {
+        const redisReply *e = r->element[i];
+        ok = e->type == REDIS_REPLY_ARRAY && e->elements == 3 &&
+             e->element[0]->type == REDIS_REPLY_STRING &&
+             e->element[1]->type == REDIS_REPLY_INTEGER &&
+             e->element[2]->type == REDIS_REPLY_INTEGER;
+        if (ok) {
+            snprintf(out[i].sid, sizeof out[i].sid, "%s", e->element[0]->str);
+            out[i].existing = (int)e->element[1]->integer;
+            out[i].epoch = e->element[2]->integer;
+        }
     }
     freeReplyObject(r);
+    return ok ? 0 : wt_err_set(err, WT_EPROTO, "intake script returned an unexpected reply");
+}
+
+int
+wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *err)
+{
+    return wt_store_intake_append_n(self, s, 1, err);
+}
+
+int
+wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *existing, int64_t *epoch,
+                      wt_err_t *err)
+{
+    wt_store_intake_t one;
+    if (wt_store_intake_reply_n(self, &one, 1, err) != 0)
+        return -1;
+    snprintf(sid_out, cap, "%s", one.sid);
+    *existing = one.existing;
+    if (epoch != NULL)
+        *epoch = one.epoch;
+    return 0;
+}
+
+int
+wt_store_assign_append_n(wt_store_t *self, const char *const *sids, const char *const *workers,
+                         int n, int64_t now_ms, int max_attempts, wt_err_t *err)
+{
+    if (n < 1 || n > WT_STORE_ASSIGN_BATCH)
+        return wt_err_set(err, WT_EINVAL, "assign of %d sessions in one script (1..%d)", n,
+                          WT_STORE_ASSIGN_BATCH);
+    char now[24], maxa[16], cap[16], leader[24];
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    snprintf(maxa, sizeof maxa, "%d", max_attempts);
+    snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
+    leader_arg(self, leader, sizeof leader);
+    int argc = 5 + 2 * n, a = 0;
+    const char **argv = wt_xcalloc((size_t)argc, sizeof *argv);
+    argv[a++] = self->prefix;
+    argv[a++] = leader;
+    argv[a++] = now;
+    argv[a++] = maxa;
+    argv[a++] = cap;
+    for (int i = 0; i < n; i++) {
+        argv[a++] = sids[i];
+        argv[a++] = workers[i];
+    }
+    int rc = wt_redis_append_eval(self->redis, &self->assign, 0, argc, argv, NULL, err);
+    free(argv);
     return rc;
+}
+
+int
+wt_store_assign_reply_n(wt_store_t *self, wt_store_assigned_t *out, int n, wt_err_t *err)
+{
+    wt_err_t e = {0};
+    redisReply *r = wt_redis_get_reply(self->redis, &e);
+    if (r == NULL) {
+        if (wt_store_fenced(&e))
+            e.code = WT_ESTALE;
+        if (err)
+            *err = e;
+        return -1;
+    }
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == (size_t)n;
+    for (int i = 0; ok && i < n; i++) {
+        const redisReply *x = r->element[i];
+        ok = x->type == REDIS_REPLY_ARRAY && x->elements >= 2 &&
+             x->element[0]->type == REDIS_REPLY_INTEGER &&
+             x->element[1]->type == REDIS_REPLY_INTEGER;
+        if (!ok)
+            break;
+        out[i] = (wt_store_assigned_t){.epoch = x->element[0]->integer,
+                                       .attempt = (int)x->element[1]->integer};
+        if (x->elements == 3 && x->element[2]->type == REDIS_REPLY_STRING) {
+            const char *m = x->element[2]->str;
+            const char *t = strncmp(m, "NOTFOUND ", 9) == 0 ? m + 9 : m;
+            wt_err_set(&out[i].err, WT_ENOTFOUND, "%s", t);
+        }
+    }
+    freeReplyObject(r);
+    return ok ? 0 : wt_err_set(err, WT_EPROTO, "assign script returned an unexpected reply");
 }
 
 int
 wt_store_assign_append(wt_store_t *self, const char *sid, const char *worker, int64_t now_ms,
                        int max_attempts, wt_err_t *err)
 {
-    char now[24], maxa[16], cap[16];
-    snprintf(now, sizeof now, "%lld", (long long)now_ms);
-    snprintf(maxa, sizeof maxa, "%d", max_attempts);
-    snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
-    char leader[24];
-    leader_arg(self, leader, sizeof leader);
-    const char *argv[] = {self->prefix, sid, worker, now, maxa, cap, leader};
-    return wt_redis_append_eval(self->redis, &self->assign, 0, 7, argv, NULL, err);
+    return wt_store_assign_append_n(self, &sid, &worker, 1, now_ms, max_attempts, err);
 }
 
 int
 wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *err)
 {
-    wt_err_t e = {0};
-    redisReply *r = wt_redis_get_reply(self->redis, &e);
-    if (r == NULL) {
-        if (strstr(e.msg, "NOTFOUND") != NULL)
-            e.code = WT_ENOTFOUND;
-        else if (wt_store_fenced(&e))
-            e.code = WT_ESTALE;
+    wt_store_assigned_t one;
+    if (wt_store_assign_reply_n(self, &one, 1, err) != 0)
+        return -1;
+    if (one.err.code != WT_OK) {
         if (err)
-            *err = e;
+            *err = one.err;
         return -1;
     }
-    int rc = 0;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2)
-        rc = wt_err_set(err, WT_EPROTO, "assign script returned an unexpected reply");
-    else {
-        *epoch = r->element[0]->integer;
-        *attempt = (int)r->element[1]->integer;
-    }
-    freeReplyObject(r);
-    return rc;
+    *epoch = one.epoch;
+    *attempt = one.attempt;
+    return 0;
 }
 
 int
@@ -652,6 +791,7 @@ wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq, c
                                  err);
 }
 
+/* One event is a batch of one: the same script, fence and idempotency. */
 int
 wt_store_append_tells(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq,
                       const char *type, const char *data, int fleet, int nfields,
@@ -659,41 +799,25 @@ wt_store_append_tells(wt_store_t *self, const char *sid, int64_t epoch, int64_t 
 {
     if (nfields < 0 || nfields % 2 != 0 || nfields > 48)
         return wt_err_set(err, WT_EINVAL, "append: %d hash fields (need pairs, max 48)", nfields);
-    char ep[24] = "", cap[16], sq[24] = "";
-    if (epoch >= 0)
-        snprintf(ep, sizeof ep, "%lld", (long long)epoch);
-    if (seq > 0)
-        snprintf(sq, sizeof sq, "%lld", (long long)seq);
-    snprintf(cap, sizeof cap, "%d", WT_STORE_EVENTS_CAP);
-    const char *argv[8 + 48];
-    argv[0] = self->prefix;
-    argv[1] = sid;
-    argv[2] = ep;
-    argv[3] = type;
-    argv[4] = data;
-    argv[5] = fleet ? "1" : "0";
-    argv[6] = cap;
-    argv[7] = sq;
-    for (int i = 0; i < nfields; i++)
-        argv[8 + i] = fields[i];
-    redisReply *r = wt_redis_eval(self->redis, &self->append, 0, 8 + nfields, argv, NULL, err);
-    if (r == NULL)
+    wt_store_event_t ev = {type, data, fleet, seq, nfields, fields, 0};
+    int64_t tells = 0;
+    if (wt_store_append_batch(self, sid, epoch, &ev, 1, &tells, NULL, NULL, err) != 0)
         return -1;
     if (tells_waiting != NULL)
-        *tells_waiting = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-                                 r->element[1]->type == REDIS_REPLY_INTEGER
-                             ? r->element[1]->integer
-                             : 0;
-    freeReplyObject(r);
+        *tells_waiting = tells;
     return 0;
 }
 
 int
 wt_store_append_batch(wt_store_t *self, const char *sid, int64_t epoch, const wt_store_event_t *ev,
-                      int n, int64_t *tells_waiting, int *stored, wt_err_t *err)
+                      int n, int64_t *tells_waiting, int *stored, int *told, wt_err_t *err)
 {
-    int argc = 4;
+    int argc = 5;
     for (int i = 0; i < n; i++) {
+        if (ev[i].unless_told && i != n - 1)
+            return wt_err_set(err, WT_EINVAL,
+                              "append batch: event %d (%s) is unless-told but not the last", i,
+                              ev[i].type);
         if (ev[i].nfields < 0 || ev[i].nfields % 2 != 0 || ev[i].nfields > 48)
             return wt_err_set(err, WT_EINVAL,
                               "append batch: event %d (%s) has %d hash fields "
@@ -716,6 +840,7 @@ wt_store_append_batch(wt_store_t *self, const char *sid, int64_t epoch, const wt
     argv[a++] = sid;
     argv[a++] = ep;
     argv[a++] = cap;
+    argv[a++] = n > 0 && ev[n - 1].unless_told ? "1" : "0";
     for (int i = 0; i < n; i++) {
         snprintf(nums[i][0], sizeof nums[i][0], "%lld", (long long)ev[i].seq);
         snprintf(nums[i][1], sizeof nums[i][1], "%d", ev[i].nfields);
@@ -732,14 +857,17 @@ wt_store_append_batch(wt_store_t *self, const char *sid, int64_t epoch, const wt
     free(nums);
     if (r == NULL)
         return -1;
-    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+    int ok = r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
              r->element[0]->type == REDIS_REPLY_INTEGER &&
-             r->element[1]->type == REDIS_REPLY_INTEGER;
+             r->element[1]->type == REDIS_REPLY_INTEGER &&
+             r->element[2]->type == REDIS_REPLY_INTEGER;
     if (ok) {
         if (stored)
             *stored = (int)r->element[0]->integer;
         if (tells_waiting)
             *tells_waiting = r->element[1]->integer;
+        if (told)
+            *told = (int)r->element[2]->integer;
     }
     freeReplyObject(r);
     return ok ? 0 : wt_err_set(err, WT_EPROTO, "append batch script returned an unexpected reply");

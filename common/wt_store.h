@@ -9,7 +9,8 @@
  *   <p>queue                    zset   queued session ids by priority, then age (broker recovery)
  *   <p>queued                   zset   queued session ids by the ms they entered the queue
  *                                      (intake or requeue): the oldest waiter in O(1)
- *   <p>running                  hash   sid -> worker holding its lease
+ *   <p>running                  hash   sid -> worker holding its lease (a session is here or
+ *                                      in queue/queued, never both)
  *   <p>idem:<key>               string idempotency key -> sid (7 days)
  *   <p>worker:<name>            hash   worker heartbeat record (TTL)
  *   <p>workers                  zset   worker names by last_seen_ms (no SCAN to find them;
@@ -23,11 +24,13 @@
  *   <p>runs                     zset   every run id by created_ms
  *   <p>inbox                    stream what needs an operator's eye (capped):
  *                                      completions, reported issues, escalations
- *   <p>session:<sid>:tell       list   operator messages waiting for the agent
+ *   <p>session:<sid>:tell       list   operator messages waiting for the agent (its length
+ *                                      is the session's tell_waiting, kept by the scripts)
  *   <p>broker:leader            string "EPOCH ID" of the active broker (TTL: the lease)
  *   <p>broker:epoch             string leader epochs handed out (INCR per takeover)
  * Multi-key changes run as Lua scripts so they are atomic: intake (create a
- * session exactly once per idempotency key), assign (bump the lease epoch)
+ * session exactly once per idempotency key; given a worker, also take its
+ * first lease), assign (bump the lease epoch)
  * append (refuse writes carrying a stale epoch, and any event after the
  * session_completed; add the inbox entry of a completion or an issue),
  * tell (queue a message only for a live session) and take (move waiting
@@ -56,7 +59,6 @@ typedef struct wt_store {
     char prefix[32];                /* key prefix, e.g. "wt:" */
     wt_redis_script_t intake;       /* create session + queued event */
     wt_redis_script_t assign;       /* lease: epoch+1, attempt+1, worker */
-    wt_redis_script_t append;       /* fenced event append + hash update */
     wt_redis_script_t append_batch; /* several events, one fence check (group commit) */
     wt_redis_script_t requeue;      /* back to queue after a lost worker */
     wt_redis_script_t reattach;     /* give a requeued session back to its live worker */
@@ -85,6 +87,7 @@ typedef struct wt_store_spawn {
     int64_t retain_ms;        /* life after it ends; 0 = WT_STORE_RETAIN_DEFAULT_MS */
     int depth;                /* 0 for a root session */
     int64_t created_ms;       /* wall clock */
+    const char *worker;       /* NULL / "": queue it; else take its first lease for this worker */
 } wt_store_spawn_t;
 
 /* prefix NULL means WORKTRAIN_PREFIX or "wt:". */
@@ -110,10 +113,30 @@ int wt_store_unlease(wt_store_t *self, const char *id, int64_t mine, wt_err_t *e
 int wt_store_fenced(const wt_err_t *err);
 
 /* Queues the intake script for pipelining; read with wt_store_intake_reply,
- * which copies the session id (new, or the earlier one for a seen key). */
+ * which copies the session id (new, or the earlier one for a seen key).
+ * With s->worker the same script also takes the new session's first lease
+ * for that worker (what wt_store_assign_append would do next, without
+ * queueing it): *epoch (may be NULL) is then 1, else 0 (queued, or a seen
+ * key: nothing assigned). */
 int wt_store_intake_append(wt_store_t *self, const wt_store_spawn_t *s, wt_err_t *err);
 int wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *existing,
-                          wt_err_t *err);
+                          int64_t *epoch, wt_err_t *err);
+
+#define WT_STORE_INTAKE_BATCH 24 /* sessions per intake script call (3 + 19 args each) */
+
+/* What the intake did with one session. */
+typedef struct wt_store_intake {
+    char sid[64];  /* the session id (new, or the earlier one for a seen key) */
+    int existing;  /* 1: the key was seen, nothing stored */
+    int64_t epoch; /* 1: its first lease was taken for s->worker; else 0 */
+} wt_store_intake_t;
+
+/* The intake of n (1..WT_STORE_INTAKE_BATCH) sessions in one script call:
+ * one leader fence check, each session as wt_store_intake_append would
+ * store it. Read with wt_store_intake_reply_n (n results, in order). A
+ * fenced or failed call stores none of them. */
+int wt_store_intake_append_n(wt_store_t *self, const wt_store_spawn_t *s, int n, wt_err_t *err);
+int wt_store_intake_reply_n(wt_store_t *self, wt_store_intake_t *out, int n, wt_err_t *err);
 
 /* Takes the lease of sid for worker: epoch and attempt go up by one. Fails
  * with WT_ENOTFOUND when the session is no longer runnable (ended), or when
@@ -124,6 +147,24 @@ int wt_store_intake_reply(wt_store_t *self, char *sid_out, size_t cap, int *exis
 int wt_store_assign_append(wt_store_t *self, const char *sid, const char *worker, int64_t now_ms,
                            int max_attempts, wt_err_t *err);
 int wt_store_assign_reply(wt_store_t *self, int64_t *epoch, int *attempt, wt_err_t *err);
+
+#define WT_STORE_ASSIGN_BATCH 200 /* sessions per assign script call (5 + 2 args each) */
+
+/* What the assign did with one session: its new lease, or err (code
+ * WT_ENOTFOUND: not runnable, or dead-lettered now; the message says). */
+typedef struct wt_store_assigned {
+    int64_t epoch;
+    int attempt;
+    wt_err_t err;
+} wt_store_assigned_t;
+
+/* The assign of n (1..WT_STORE_ASSIGN_BATCH) sessions, session i to
+ * workers[i], in one script call with one leader fence check; read with
+ * wt_store_assign_reply_n (n results in order, -1 only when the whole call
+ * failed: WT_ESTALE when fenced). */
+int wt_store_assign_append_n(wt_store_t *self, const char *const *sids, const char *const *workers,
+                             int n, int64_t now_ms, int max_attempts, wt_err_t *err);
+int wt_store_assign_reply_n(wt_store_t *self, wt_store_assigned_t *out, int n, wt_err_t *err);
 
 /* How a requeued run is accounted (max attempts dead-letter a session). */
 typedef enum wt_store_requeue {
@@ -161,10 +202,9 @@ int wt_store_append(wt_store_t *self, const char *sid, int64_t epoch, int64_t se
                     const char *data, int fleet, int nfields, const char **fields, wt_err_t *err);
 /* wt_store_append that also reports in *tells_waiting how many operator
  * messages wait in the session's tell list (the session's cue to take
- * them; no extra round trip). session_completed and issue_reported also
- * add an inbox entry (kind completion / issue) in the same script, so the
- * inbox has exactly one entry per stored event; session_completed drops
- * the messages still waiting. */
+ * them; no extra round trip). It is wt_store_append_batch with one event. session_completed and
+ * issue_reported also add an inbox entry (kind completion / issue) in the same script, so the inbox
+ * has exactly one entry per stored event; session_completed drops the messages still waiting. */
 int wt_store_append_tells(wt_store_t *self, const char *sid, int64_t epoch, int64_t seq,
                           const char *type, const char *data, int fleet, int nfields,
                           const char **fields, int64_t *tells_waiting, wt_err_t *err);
@@ -177,6 +217,7 @@ typedef struct wt_store_event {
     int64_t seq;         /* idempotency number within the lease, > 0; 0 = none */
     int nfields;         /* hash field/value entries (pairs, '+name' increments) */
     const char **fields; /* them */
+    int unless_told;     /* last event of a batch only: left out while operator messages wait */
 } wt_store_event_t;
 
 #define WT_STORE_BATCH_MAX  32  /* events per batch */
@@ -188,11 +229,14 @@ typedef struct wt_store_event {
  * skipped, the rest written. A stale epoch or an ended session refuses the
  * whole batch (WT_ESTALE) and writes nothing. *stored (may be NULL) gets
  * how many were written now, *tells_waiting (may be NULL) the operator
- * messages waiting. WT_ELIMIT past WT_STORE_BATCH_MAX events or
- * WT_STORE_BATCH_ARGS arguments. */
+ * messages waiting. A last event marked unless_told that is not stored yet
+ * is left out when messages wait: *told (may be NULL) is then 1 (the caller
+ * takes them and sends the event again with a new seq), else 0.
+ * WT_ELIMIT past WT_STORE_BATCH_MAX events or WT_STORE_BATCH_ARGS
+ * arguments (the fixed ones included). */
 int wt_store_append_batch(wt_store_t *self, const char *sid, int64_t epoch,
                           const wt_store_event_t *ev, int n, int64_t *tells_waiting, int *stored,
-                          wt_err_t *err);
+                          int *told, wt_err_t *err);
 
 /* Adds an entry of kind (e.g. "escalation", "pipeline"; [a-z_], at most 31
  * chars) to <prefix>inbox with the given field/value pairs (session,

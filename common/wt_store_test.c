@@ -44,7 +44,9 @@ static long long
 int_of(const char *fmt, const char *a)
 {
     redisReply *rep = wt_redis_command(redis, NULL, fmt, a);
-    long long n = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+    long long n = rep && rep->type == REDIS_REPLY_INTEGER  ? rep->integer
+                  : rep && rep->type == REDIS_REPLY_STRING ? atoll(rep->str)
+                                                           : -1;
     if (rep)
         freeReplyObject(rep);
     return n;
@@ -174,6 +176,8 @@ test_tell_and_take(void)
     WT_CHECK(wt_store_append_tells(&store, "T1", 4, 1, "llm_turn_completed", "{}", 0, 0, NULL,
                                    &waiting, &err) == 0);
     WT_CHECK(waiting == 2);
+    /* the hash keeps the list's length (read with the fence, no LLEN) */
+    WT_CHECK(int_of("HGET wt:session:%s tell_waiting", "T1") == 2);
     /* a stale take is refused and takes nothing */
     int64_t left = -1;
     WT_CHECK(wt_store_tell_take(&store, "T1", 3, 1, &left, &err) == NULL && err.code == WT_ESTALE);
@@ -184,6 +188,7 @@ test_tell_and_take(void)
     WT_CHECK_STR(json_string_value(json_array_get(m, 1)), "use \"python\" please");
     json_decref(m);
     WT_CHECK(int_of("LLEN wt:session:%s:tell", "T1") == 0);
+    WT_CHECK(int_of("HGET wt:session:%s tell_waiting", "T1") == 0);
     /* recorded as message_received events, in order */
     redisReply *rep = wt_redis_command(redis, NULL, "XREVRANGE wt:session:T1:events + - COUNT 1");
     WT_CHECK(rep && rep->elements == 1);
@@ -217,6 +222,15 @@ test_tell_and_take(void)
     WT_CHECK(wt_store_tell(&store, "T1", "hello", &err) == -1 && err.code == WT_ESTALE);
     WT_CHECK(strstr(err.msg, "already ended (completed)") != NULL);
     WT_CHECK(wt_store_tell_take(&store, "T1", 4, 3, &left, &err) == NULL && err.code == WT_ESTALE);
+    WT_CHECK(int_of("HGET wt:session:%s tell_waiting", "T1") == 0);
+    /* a session stored without tell_waiting (an older intake): the list's
+     * own length counts */
+    cmd("HSET wt:session:%s status running epoch %s", "T4", "1");
+    cmd("RPUSH wt:session:%s:tell %s", "T4", "from before");
+    waiting = -1;
+    WT_CHECK(wt_store_append_tells(&store, "T4", 1, 1, "llm_turn_started", "{}", 0, 0, NULL,
+                                   &waiting, &err) == 0 &&
+             waiting == 1);
     /* at most WT_STORE_TELL_MAX_WAITING wait */
     cmd("HSET wt:session:%s status queued epoch %s", "T2", "0");
     for (int i = 0; i < WT_STORE_TELL_MAX_WAITING; i++)
@@ -390,7 +404,7 @@ test_leader_fence(void)
     char sid[64];
     int existing = 0;
     WT_CHECK(wt_store_intake_append(&a, &sp, &err) == 0);
-    WT_CHECK(wt_store_intake_reply(&a, sid, sizeof sid, &existing, &err) == -1);
+    WT_CHECK(wt_store_intake_reply(&a, sid, sizeof sid, &existing, NULL, &err) == -1);
     WT_CHECK(wt_store_fenced(&err));
     WT_CHECK(int_of("EXISTS %s", "wt:session:F2") == 0);
     WT_CHECK_STR(field("F1", "status", v, sizeof v), "queued");
@@ -412,6 +426,99 @@ test_leader_fence(void)
     WT_CHECK(wt_store_lease(&b, "B", 0, 3000, "A", NULL, 0, &err) == 4);
 }
 
+/* Intake that hands the new session to a worker at once: the session is
+ * stored with its first lease (epoch 1, attempt 1, <p>running), never in
+ * the queue indexes, with its session_queued event; a seen key assigns
+ * nothing; the next assign (after a requeue) raises the epoch to 2. */
+static void
+test_intake_direct(void)
+{
+    wt_store_t store;
+    wt_store_init(&store, redis, "wt:");
+    WT_CHECK(wt_store_load_scripts(&store, NULL) == 0);
+    wt_err_t err = {0};
+    char v[64], sid[64];
+    int existing = -1;
+    int64_t epoch = -1;
+    wt_store_spawn_t sp = {.sid = "I1",
+                           .workflow = "w",
+                           .goal = "g",
+                           .idem_key = "k-direct",
+                           .created_ms = 5,
+                           .worker = "w1"};
+    WT_CHECK(wt_store_intake_append(&store, &sp, &err) == 0);
+    WT_CHECK(wt_store_intake_reply(&store, sid, sizeof sid, &existing, &epoch, &err) == 0);
+    WT_CHECK_STR(sid, "I1");
+    WT_CHECK(existing == 0 && epoch == 1);
+    WT_CHECK_STR(field("I1", "epoch", v, sizeof v), "1");
+    WT_CHECK_STR(field("I1", "attempt", v, sizeof v), "1");
+    WT_CHECK_STR(field("I1", "worker", v, sizeof v), "w1");
+    WT_CHECK_STR(field("I1", "assigned_ms", v, sizeof v), "5");
+    WT_CHECK_STR(field("I1", "status", v, sizeof v), "queued");
+    WT_CHECK(int_of("HEXISTS wt:running %s", "I1") == 1);
+    WT_CHECK(int_of("ZSCORE wt:queue %s", "I1") == -1 && int_of("ZSCORE wt:queued %s", "I1") == -1);
+    WT_CHECK(int_of("ZSCORE wt:sessions %s", "I1") == 5);
+    WT_CHECK(int_of("XLEN wt:session:%s:events", "I1") == 1);
+    /* the same key again, for another worker: the first session, no lease */
+    sp.sid = "I2";
+    sp.worker = "w2";
+    WT_CHECK(wt_store_intake_append(&store, &sp, &err) == 0);
+    WT_CHECK(wt_store_intake_reply(&store, sid, sizeof sid, &existing, &epoch, &err) == 0);
+    WT_CHECK_STR(sid, "I1");
+    WT_CHECK(existing == 1 && epoch == 0);
+    WT_CHECK(int_of("EXISTS wt:session:%s", "I2") == 0);
+    WT_CHECK_STR(field("I1", "worker", v, sizeof v), "w1");
+    /* queued without a worker: as before */
+    wt_store_spawn_t q = {.sid = "I3", .workflow = "w", .goal = "g", .created_ms = 6};
+    WT_CHECK(wt_store_intake_append(&store, &q, &err) == 0);
+    WT_CHECK(wt_store_intake_reply(&store, sid, sizeof sid, &existing, &epoch, &err) == 0);
+    WT_CHECK(epoch == 0 && int_of("ZSCORE wt:queued %s", "I3") == 6 &&
+             int_of("HEXISTS wt:running %s", "I3") == 0);
+    WT_CHECK_STR(field("I3", "epoch", v, sizeof v), "0");
+    /* the directly assigned session, lost and requeued, gets lease 2 */
+    WT_CHECK(wt_store_requeue(&store, "I1", 0, 5, WT_REQUEUE_LOST, &err) == 2);
+    WT_CHECK(int_of("HEXISTS wt:running %s", "I1") == 0);
+    int attempt = 0;
+    WT_CHECK(wt_store_assign_append(&store, "I1", "w2", 1000, 3, &err) == 0);
+    WT_CHECK(wt_store_assign_reply(&store, &epoch, &attempt, &err) == 0);
+    WT_CHECK(epoch == 2 && attempt == 2);
+    /* several in one script call, in order: a seen key within the call
+     * finds the session stored before it in the same call */
+    wt_store_spawn_t many[] = {
+        {.sid = "J1", .workflow = "w", .goal = "g1", .idem_key = "kj", .created_ms = 7},
+        {.sid = "J2", .workflow = "w", .goal = "g2", .created_ms = 8, .worker = "w2"},
+        {.sid = "J3", .workflow = "w", .goal = "g3", .idem_key = "kj", .created_ms = 9}};
+    wt_store_intake_t res[3];
+    WT_CHECK(wt_store_intake_append_n(&store, many, 3, &err) == 0);
+    WT_CHECK(wt_store_intake_reply_n(&store, res, 3, &err) == 0);
+    WT_CHECK_STR(res[0].sid, "J1");
+    WT_CHECK(res[0].existing == 0 && res[0].epoch == 0);
+    WT_CHECK_STR(res[1].sid, "J2");
+    WT_CHECK(res[1].existing == 0 && res[1].epoch == 1);
+    WT_CHECK_STR(res[2].sid, "J1");
+    WT_CHECK(res[2].existing == 1 && res[2].epoch == 0);
+    WT_CHECK(int_of("ZSCORE wt:queued %s", "J1") == 7 &&
+             int_of("HEXISTS wt:running %s", "J2") == 1);
+    WT_CHECK(int_of("EXISTS wt:session:%s", "J3") == 0);
+    WT_CHECK_STR(field("J2", "goal", v, sizeof v), "g2");
+    WT_CHECK(wt_store_intake_append_n(&store, many, 0, &err) == -1 && err.code == WT_EINVAL);
+    WT_CHECK(wt_store_intake_append_n(&store, many, WT_STORE_INTAKE_BATCH + 1, &err) == -1);
+    /* several assigns in one call: each its own result */
+    cmd("HSET wt:session:%s status completed epoch %s", "J4", "2");
+    cmd("HSET wt:session:%s status queued epoch 3 attempt 3 workflow %s", "J5", "poison");
+    const char *sids[] = {"J1", "J4", "J5"}, *workers[] = {"w1", "w1", "w2"};
+    wt_store_assigned_t got[3];
+    WT_CHECK(wt_store_assign_append_n(&store, sids, workers, 3, 2000, 3, &err) == 0);
+    WT_CHECK(wt_store_assign_reply_n(&store, got, 3, &err) == 0);
+    WT_CHECK(got[0].err.code == WT_OK && got[0].epoch == 1 && got[0].attempt == 1);
+    WT_CHECK(got[1].err.code == WT_ENOTFOUND && strstr(got[1].err.msg, "is completed") != NULL);
+    WT_CHECK(got[2].err.code == WT_ENOTFOUND && strstr(got[2].err.msg, "dead-lettered") != NULL);
+    WT_CHECK_STR(field("J1", "worker", v, sizeof v), "w1");
+    WT_CHECK(int_of("HEXISTS wt:running %s", "J1") == 1 &&
+             int_of("ZSCORE wt:queued %s", "J1") == -1);
+    WT_CHECK_STR(field("J5", "status", v, sizeof v), "failed");
+}
+
 int
 main(void)
 {
@@ -419,7 +526,8 @@ main(void)
     static const wt_test_case_t cases[] = {
         WT_TEST(test_inbox_from_events), WT_TEST(test_inbox_add),
         WT_TEST(test_tell_and_take),     WT_TEST(test_deadletter_completion),
-        WT_TEST(test_lost_accounting),   WT_TEST(test_leader_fence)};
+        WT_TEST(test_lost_accounting),   WT_TEST(test_leader_fence),
+        WT_TEST(test_intake_direct)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     wt_redis_destroy(&redis);
     stop_redis();

@@ -33,6 +33,7 @@ struct wt_events_pending {
     int fleet;                      /* also on the fleet stream */
     int nfields;                    /* entries in fields */
     int64_t seq;                    /* idempotency number within the lease */
+    int unless_told;                /* written only if no operator message waits */
     char **fields;                  /* owned copies */
     struct wt_events_pending *next; /* FIFO link */
 };
@@ -132,13 +133,15 @@ flush(wt_events_t *self, wt_err_t *err)
 {
     while (self->head) {
         wt_store_event_t ev[WT_STORE_BATCH_MAX];
-        int n = 0, args = 4, last_word = 0;
-        for (wt_events_pending_t *p = self->head; p && n < WT_STORE_BATCH_MAX && !last_word;
+        int n = 0, args = 5, last_word = 0, told = 0;
+        for (wt_events_pending_t *p = self->head;
+             p && n < WT_STORE_BATCH_MAX && !last_word && (n == 0 || !ev[n - 1].unless_told);
              p = p->next) {
             if (n > 0 && args + 5 + p->nfields > WT_STORE_BATCH_ARGS)
                 break;
-            ev[n] = (wt_store_event_t){p->type, p->text,    p->fleet,
-                                       p->seq,  p->nfields, (const char **)p->fields};
+            ev[n] = (wt_store_event_t){p->type,       p->text,    p->fleet,
+                                       p->seq,        p->nfields, (const char **)p->fields,
+                                       p->unless_told};
             args += 5 + p->nfields;
             last_word = strcmp(p->type, "session_completed") == 0;
             n++;
@@ -146,7 +149,7 @@ flush(wt_events_t *self, wt_err_t *err)
         wt_err_t e = {0};
         if (wt_store_append_batch(self->store, self->sid,
                                   __atomic_load_n(&self->epoch, __ATOMIC_SEQ_CST), ev, n,
-                                  &self->tells_waiting, NULL, &e) != 0 ||
+                                  &self->tells_waiting, NULL, &told, &e) != 0 ||
             (last_word && replicated(self, "session_completed", &e) != 0)) {
             if (e.code == WT_ESTALE)
                 self->stale = 1;
@@ -155,9 +158,10 @@ flush(wt_events_t *self, wt_err_t *err)
             return -1;
         }
         self->batches++;
+        self->told |= told; /* the unless-told event (the batch's last) goes unwritten */
         for (int i = 0; i < n; i++) {
             wt_events_pending_t *p = self->head;
-            self->written++;
+            self->written += !(told && i == n - 1);
             self->head = p->next;
             self->pending--;
             pending_free(p);
@@ -260,6 +264,23 @@ wt_events_defer(wt_events_t *self, const char *type, json_t *data, int fleet, in
 }
 
 int
+wt_events_commit_unless_told(wt_events_t *self, const char *type, json_t *data, int fleet,
+                             int nfields, const char **fields, int *told, wt_err_t *err)
+{
+    push(self, type, dump(data), fleet, nfields, fields);
+    self->tail->unless_told = 1;
+    self->told = 0;
+    int rc = commit(self, type, 1, err);
+    *told = self->told;
+    self->told = 0;
+    /* still buffered (Redis unreachable): the caller goes on, so the event
+     * is an ordinary one now, written whatever waits */
+    for (wt_events_pending_t *p = self->head; p; p = p->next)
+        p->unless_told = 0;
+    return rc;
+}
+
+int
 wt_events_commit(wt_events_t *self, wt_err_t *err)
 {
     if (self->head == NULL)
@@ -270,13 +291,13 @@ wt_events_commit(wt_events_t *self, wt_err_t *err)
 json_t *
 wt_events_take_tells(wt_events_t *self, wt_err_t *err)
 {
-    /* Deferred events go first: the take must not overtake them, and their
-     * write is what reports how many messages wait (tells_waiting is as old
-     * as the last write, which may predate a message told since). */
-    if (self->pending > 0 && (wt_events_commit(self, err) != 0 || self->pending > 0))
-        return self->stale ? NULL : json_array();
+    /* tells_waiting is as old as the last write: a message told since is
+     * found by the next wt_events_commit_unless_told. Deferred events go
+     * before a take: it must not overtake them. */
     if (self->tells_waiting <= 0 && !self->take_unsure)
         return json_array();
+    if (self->pending > 0 && (wt_events_commit(self, err) != 0 || self->pending > 0))
+        return self->stale ? NULL : json_array();
     wt_err_t e = {0};
     int64_t left = 0;
     json_t *msgs =

@@ -40,6 +40,7 @@ typedef struct wt_events {
     int min_replicas;          /* session_completed is stored once N replicas have it */
     uint64_t batches;          /* group-commit round trips that stored something */
     int warned_down;           /* "Redis unreachable" logged for this outage */
+    int told;                  /* the last flush left its unless-told event out */
 } wt_events_t;
 
 void wt_events_init(wt_events_t *self, wt_store_t *store, const char *sid, int64_t epoch);
@@ -62,11 +63,22 @@ int wt_events_defer(wt_events_t *self, const char *type, json_t *data, int fleet
  * tolerance: while Redis is unreachable they stay buffered and this
  * returns 0, unless the buffer is full). */
 int wt_events_commit(wt_events_t *self, wt_err_t *err);
+/* Buffers event `type` as wt_events_defer does and commits: the event goes
+ * in the same round trip as the events before it, but only if no operator
+ * message waits when they are stored. When some wait, *told is 1 and the
+ * event is dropped (nothing is written on its behalf): take the messages
+ * (wt_events_take_tells) and send it again. For llm_turn_started, so an LLM
+ * call never starts without the messages told before it, in one round trip
+ * where a take first cost two. While Redis is unreachable it stays buffered
+ * like any event (the caller goes on, *told 0). */
+int wt_events_commit_unless_told(wt_events_t *self, const char *type, json_t *data, int fleet,
+                                 int nfields, const char **fields, int *told, wt_err_t *err);
 /* Takes the operator messages waiting for the session (see
  * wt_store_tell_take; their message_received events are written by the
  * same script) and returns them as a new JSON array of strings, empty when
- * none wait, when nothing suggests any, or while events stay buffered (the
- * take would overtake them; deferred events are committed first). A take whose reply was lost is
+ * none wait, when nothing suggests any (tells_waiting, as of the last
+ * write), or while events stay buffered (the take would overtake them;
+ * deferred events are committed first). A take whose reply was lost is
  * retried with the same number and so returns the same messages. NULL on failure: WT_ESTALE sets
  * `stale`; otherwise the messages are taken next time. */
 json_t *wt_events_take_tells(wt_events_t *self, wt_err_t *err);

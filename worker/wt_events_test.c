@@ -35,15 +35,25 @@ seed_session(wt_redis_t *r, const char *sid, const char *epoch)
         freeReplyObject(rep);
 }
 
+/* A Redis with session sid held at epoch, a store and a writer on it. */
+static wt_redis_t *
+open_session(wt_store_t *store, wt_events_t *ev, const char *sid, int64_t epoch)
+{
+    wt_redis_t *r = start_redis();
+    char e[24];
+    snprintf(e, sizeof e, "%lld", (long long)epoch);
+    wt_store_init(store, r, "wt:");
+    seed_session(r, sid, e);
+    wt_events_init(ev, store, sid, epoch);
+    return r;
+}
+
 static void
 test_events_fenced(void)
 {
-    wt_redis_t *r = start_redis();
     wt_store_t store;
-    wt_store_init(&store, r, "wt:");
-    seed_session(r, "S1", "2");
     wt_events_t ev;
-    wt_events_init(&ev, &store, "S1", 2);
+    wt_redis_t *r = open_session(&store, &ev, "S1", 2);
     wt_err_t err = {0};
     const char *f[] = {"+turns", "1", "step", "two"};
     WT_CHECK(wt_events_emit(&ev, "llm_turn_completed", json_pack("{s:i}", "input_tokens", 5), 0, 4,
@@ -139,12 +149,9 @@ static void
 test_take_tells(void)
 {
     stop_redis(); /* the earlier test leaves its restarted server running */
-    wt_redis_t *r = start_redis();
     wt_store_t store;
-    wt_store_init(&store, r, "wt:");
-    seed_session(r, "S5", "1");
     wt_events_t ev;
-    wt_events_init(&ev, &store, "S5", 1);
+    wt_redis_t *r = open_session(&store, &ev, "S5", 1);
     wt_err_t err = {0};
     json_t *m = wt_events_take_tells(&ev, &err); /* nothing suggests messages: no round trip */
     WT_CHECK(json_array_size(m) == 0);
@@ -216,12 +223,9 @@ hash_is(wt_redis_t *r, const char *key, const char *field, const char *want)
 static void
 test_group_commit(void)
 {
-    wt_redis_t *r = start_redis();
     wt_store_t store;
-    wt_store_init(&store, r, "wt:");
-    seed_session(r, "S7", "4");
     wt_events_t ev;
-    wt_events_init(&ev, &store, "S7", 4);
+    wt_redis_t *r = open_session(&store, &ev, "S7", 4);
     wt_err_t err = {0};
     const char *turn[] = {"+turns", "1", "+input_tokens", "10"};
     const char *step[] = {"step", "two"};
@@ -238,19 +242,19 @@ test_group_commit(void)
 
     /* A batch (seq 4..6) is stored but its reply is lost: the retry of the
      * same batch is a no-op, event by event, and increments nothing twice. */
-    wt_store_event_t batch[] = {{"tool_call_started", "{}", 0, 4, 0, NULL},
-                                {"llm_turn_completed", "{}", 0, 5, 4, turn},
-                                {"step_advanced", "{}", 1, 6, 2, step}};
+    wt_store_event_t batch[] = {{"tool_call_started", "{}", 0, 4, 0, NULL, 0},
+                                {"llm_turn_completed", "{}", 0, 5, 4, turn, 0},
+                                {"step_advanced", "{}", 1, 6, 2, step, 0}};
     int stored = -1;
-    WT_CHECK(wt_store_append_batch(&store, "S7", 4, batch, 3, NULL, &stored, &err) == 0 &&
+    WT_CHECK(wt_store_append_batch(&store, "S7", 4, batch, 3, NULL, &stored, NULL, &err) == 0 &&
              stored == 3);
-    WT_CHECK(wt_store_append_batch(&store, "S7", 4, batch, 3, NULL, &stored, &err) == 0 &&
+    WT_CHECK(wt_store_append_batch(&store, "S7", 4, batch, 3, NULL, &stored, NULL, &err) == 0 &&
              stored == 0);
     WT_CHECK(xlen(r, "wt:session:S7:events") == 6 && xlen(r, "wt:events") == 2);
     WT_CHECK(hash_is(r, "wt:session:S7", "turns", "3"));
     /* a retry that carries the stored events and new ones: only the new */
-    wt_store_event_t more[] = {batch[1], batch[2], {"tool_call_completed", "{}", 0, 7, 0, NULL}};
-    WT_CHECK(wt_store_append_batch(&store, "S7", 4, more, 3, NULL, &stored, &err) == 0 &&
+    wt_store_event_t more[] = {batch[1], batch[2], {"tool_call_completed", "{}", 0, 7, 0, NULL, 0}};
+    WT_CHECK(wt_store_append_batch(&store, "S7", 4, more, 3, NULL, &stored, NULL, &err) == 0 &&
              stored == 1);
     WT_CHECK(xlen(r, "wt:session:S7:events") == 7 && hash_is(r, "wt:session:S7", "turns", "3") &&
              hash_is(r, "wt:session:S7", "seq", "7"));
@@ -258,10 +262,10 @@ test_group_commit(void)
     /* Another worker took the lease (epoch 5): the old holder's batch is
      * refused whole - no entry, no hash change, no fleet event. */
     seed_session(r, "S7", "5");
-    wt_store_event_t old[] = {{"llm_turn_completed", "{}", 0, 8, 4, turn},
-                              {"step_advanced", "{}", 1, 9, 2, (const char *[]){"step", "x"}}};
+    wt_store_event_t old[] = {{"llm_turn_completed", "{}", 0, 8, 4, turn, 0},
+                              {"step_advanced", "{}", 1, 9, 2, (const char *[]){"step", "x"}, 0}};
     err = (wt_err_t){0};
-    WT_CHECK(wt_store_append_batch(&store, "S7", 4, old, 2, NULL, &stored, &err) == -1 &&
+    WT_CHECK(wt_store_append_batch(&store, "S7", 4, old, 2, NULL, &stored, NULL, &err) == -1 &&
              err.code == WT_ESTALE);
     WT_CHECK(xlen(r, "wt:session:S7:events") == 7 && xlen(r, "wt:events") == 2);
     WT_CHECK(hash_is(r, "wt:session:S7", "turns", "3") &&
@@ -290,11 +294,80 @@ test_group_commit(void)
     stop_redis();
 }
 
+/* An LLM call's llm_turn_started goes with the events deferred before it
+ * in one round trip, unless operator messages wait: then the events before
+ * it are stored, it is not (nothing is written on its behalf), and once the
+ * messages are taken it goes in a second write. A retry of a batch whose
+ * reply was lost reports the same. */
+static void
+test_unless_told(void)
+{
+    wt_store_t store;
+    wt_events_t ev;
+    wt_redis_t *r = open_session(&store, &ev, "S8", 3);
+    wt_err_t err = {0};
+    int told = -1;
+    /* nothing waits: one round trip for both */
+    WT_CHECK(wt_events_defer(&ev, "session_started", NULL, 1, 0, NULL, &err) == 0);
+    WT_CHECK(wt_events_commit_unless_told(&ev, "llm_turn_started", NULL, 0, 0, NULL, &told, &err) ==
+             0);
+    WT_CHECK(told == 0 && ev.batches == 1 && ev.written == 2 && ev.pending == 0);
+    WT_CHECK(xlen(r, "wt:session:S8:events") == 2);
+    /* a message waits: the deferred event is stored, the start is not */
+    WT_CHECK(wt_store_tell(&store, "S8", "use python", &err) == 0);
+    WT_CHECK(wt_events_defer(&ev, "tool_call_completed", NULL, 0, 0, NULL, &err) == 0);
+    WT_CHECK(wt_events_commit_unless_told(&ev, "llm_turn_started", NULL, 0, 0, NULL, &told, &err) ==
+             0);
+    WT_CHECK(told == 1 && ev.pending == 0 && ev.written == 3 && ev.tells_waiting == 1);
+    WT_CHECK(xlen(r, "wt:session:S8:events") == 3);
+    json_t *m = wt_events_take_tells(&ev, &err);
+    WT_CHECK(json_array_size(m) == 1 && ev.tells_waiting == 0);
+    json_decref(m);
+    WT_CHECK(wt_events_commit_unless_told(&ev, "llm_turn_started", NULL, 0, 0, NULL, &told, &err) ==
+             0);
+    WT_CHECK(told == 0 && ev.written == 4);
+    redisReply *rep = wt_redis_command(r, NULL, "XRANGE wt:session:S8:events - +");
+    const char *want[] = {"session_started", "llm_turn_started", "tool_call_completed",
+                          "message_received", "llm_turn_started"};
+    int order_ok = rep && rep->elements == 5;
+    for (size_t i = 0; order_ok && i < 5; i++)
+        order_ok = strcmp(rep->element[i]->element[1]->element[1]->str, want[i]) == 0;
+    WT_CHECK(order_ok);
+    if (rep)
+        freeReplyObject(rep);
+    /* the store: a retried batch whose unless-told event was stored says so
+     * even with a message waiting now; one not stored stays left out */
+    wt_store_event_t b[] = {{"tool_call_started", "{}", 0, 20, 0, NULL, 0},
+                            {"llm_turn_started", "{}", 0, 21, 0, NULL, 1}};
+    int stored = -1;
+    WT_CHECK(wt_store_append_batch(&store, "S8", 3, b, 2, NULL, &stored, &told, &err) == 0 &&
+             stored == 2 && told == 0);
+    WT_CHECK(wt_store_tell(&store, "S8", "late", &err) == 0);
+    WT_CHECK(wt_store_append_batch(&store, "S8", 3, b, 2, NULL, &stored, &told, &err) == 0 &&
+             stored == 0 && told == 0);
+    wt_store_event_t c[] = {{"tool_call_started", "{}", 0, 22, 0, NULL, 0},
+                            {"llm_turn_started", "{}", 0, 23, 0, NULL, 1}};
+    int64_t waiting = 0;
+    WT_CHECK(wt_store_append_batch(&store, "S8", 3, c, 2, &waiting, &stored, &told, &err) == 0 &&
+             stored == 1 && told == 1 && waiting == 1);
+    WT_CHECK(wt_store_append_batch(&store, "S8", 3, c, 2, &waiting, &stored, &told, &err) == 0 &&
+             stored == 0 && told == 1);
+    WT_CHECK(xlen(r, "wt:session:S8:events") == 8 && hash_is(r, "wt:session:S8", "seq", "22"));
+    /* only the last event of a batch can be unless-told */
+    wt_store_event_t bad[] = {{"llm_turn_started", "{}", 0, 24, 0, NULL, 1},
+                              {"tool_call_started", "{}", 0, 25, 0, NULL, 0}};
+    WT_CHECK(wt_store_append_batch(&store, "S8", 3, bad, 2, NULL, &stored, &told, &err) == -1 &&
+             err.code == WT_EINVAL);
+    wt_events_release(&ev);
+    wt_redis_destroy(&r);
+    stop_redis();
+}
+
 int
 main(void)
 {
     static const wt_test_case_t cases[] = {WT_TEST(test_events_fenced), WT_TEST(test_take_tells),
-                                           WT_TEST(test_group_commit)};
+                                           WT_TEST(test_group_commit), WT_TEST(test_unless_told)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     stop_redis();
     return rc;

@@ -145,6 +145,15 @@ wt_session_defer(wt_session_t *self, const char *type, json_t *data, int fleet, 
 }
 
 int
+wt_session_commit_unless_told(wt_session_t *self, const char *type, json_t *data, int *told)
+{
+    wt_err_t err = {0};
+    return written(self,
+                   wt_events_commit_unless_told(&self->events, type, data, 0, 0, NULL, told, &err),
+                   type, &err);
+}
+
+int
 wt_session_commit(wt_session_t *self)
 {
     wt_err_t err = {0};

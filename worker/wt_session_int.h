@@ -71,6 +71,10 @@ int wt_session_emit(wt_session_t *self, const char *type, json_t *data, int flee
  * effects and child spawn commits first. -1 as wt_session_emit. */
 int wt_session_defer(wt_session_t *self, const char *type, json_t *data, int fleet, int nfields,
                      const char **fields);
+/* Defers event `type` and writes it with the deferred events, unless
+ * operator messages wait (then *told is 1 and it is not written:
+ * wt_events_commit_unless_told); -1 as wt_session_emit. */
+int wt_session_commit_unless_told(wt_session_t *self, const char *type, json_t *data, int *told);
 /* Writes the deferred events (one round trip); -1 as wt_session_emit. */
 int wt_session_commit(wt_session_t *self);
 /* Creates the plain workspace a session put off (workspace_later) before

@@ -38,6 +38,7 @@
 #define REPLY_TEXT_MAX    (16 * 1024) /* conversation reply text kept in llm_turn_completed */
 #define USER_WAIT_POLL_MS 200         /* conversation: how often the tell list is looked at */
 #define QUIT_MESSAGE      "/quit"     /* conversation: the user ended the talk */
+#define ASK_TOLD_ROUNDS   3           /* takes before an LLM call's start is written anyway */
 
 /* Adds n to one of the worker's counters (none when the env has none). */
 #define COUNT(self, field, n)                                                                      \
@@ -381,12 +382,6 @@ take_tells(wt_session_t *self)
 static const char *
 ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
 {
-    if (take_tells(self) != 0)
-        return "stale";
-    if (self->quit) {
-        snprintf(detail, cap, "conversation ended by the user");
-        return "success";
-    }
     /* agentConfig in the session context (set by triggers, or by a spawn
      * with --context-json): an explicit model wins; a modelTier counts
      * unless the current step names its own; stallTimeoutSeconds replaces
@@ -400,13 +395,28 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
         tier = ac_tier && wt_llm_tier_valid(ac_tier) ? ac_tier : wt_wfrun_model_tier(self->run);
     const char *model = ac_model && *ac_model ? ac_model : wt_llm_model_for(self->env->llm, tier);
     /* The LLM call is an outside action: this turn's start and whatever
-     * the last turn deferred are stored first, in one round trip. */
-    if (wt_session_defer(self, "llm_turn_started",
-                         json_pack("{s:s,s:i,s:i}", "model", model, "messages",
-                                   (int)json_array_size(self->messages), "turn", self->turn),
-                         0, 0, NULL) != 0 ||
-        wt_session_commit(self) != 0)
-        return write_failure(self, detail, cap);
+     * the last turn deferred are stored first, in one round trip, unless
+     * operator messages wait then: they are taken into the conversation
+     * first and the start is sent again (after a few rounds of that, as a
+     * plain write: messages told meanwhile wait for the next turn). */
+    for (int round = 0;; round++) {
+        if (take_tells(self) != 0)
+            return "stale";
+        if (self->quit) {
+            snprintf(detail, cap, "conversation ended by the user");
+            return "success";
+        }
+        json_t *d = json_pack("{s:s,s:i,s:i}", "model", model, "messages",
+                              (int)json_array_size(self->messages), "turn", self->turn);
+        int told = 0;
+        if (round < ASK_TOLD_ROUNDS
+                ? wt_session_commit_unless_told(self, "llm_turn_started", d, &told) != 0
+                : (wt_session_defer(self, "llm_turn_started", d, 0, 0, NULL) != 0 ||
+                   wt_session_commit(self) != 0))
+            return write_failure(self, detail, cap);
+        if (!told)
+            break;
+    }
     wt_llm_request_t req = {.system = self->system,
                             .messages = self->messages,
                             .tools = self->tools,
