@@ -10,6 +10,7 @@
 #include "wt_http.h"
 #include "wt_llm_int.h"
 #include "wt_log.h"
+#include "wt_slot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,6 +303,9 @@ wt_llm_post(wt_llm_t *self, const wt_llm_request_t *req, const char *url,
     wt_http_resp_init(&resp, self->cfg.max_response_bytes);
     /* One handle per call: each session thread has its own. */
     wt_http_t *http = wt_http_new(err);
+    /* The call waits seconds to minutes: the stack pages an earlier deep
+     * call touched (making the workspace) go back first (issue 18). */
+    wt_slot_trim_stack();
     int rc = http ? wt_http_perform(http, &hr, &resp, err) : -1;
     wt_http_destroy(&http);
     *status = resp.status;

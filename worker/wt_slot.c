@@ -6,8 +6,11 @@
 #include "wt_alloc.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 struct wt_slot {
     pthread_t thread;     /* runs loop() */
@@ -21,10 +24,44 @@ struct wt_slot {
     void *ud;             /* init's argument */
 };
 
+/* The lowest usable address of this slot thread's stack (above its guard),
+ * NULL on any other thread: wt_slot_trim_stack is a no-op there. */
+static __thread char *stack_lo;
+
+static void
+note_stack(void)
+{
+    pthread_attr_t a;
+    if (pthread_getattr_np(pthread_self(), &a) != 0)
+        return;
+    void *addr = NULL;
+    size_t size = 0, guard = 0;
+    if (pthread_attr_getstack(&a, &addr, &size) == 0 &&
+        pthread_attr_getguardsize(&a, &guard) == 0 && size > guard)
+        stack_lo = (char *)addr + guard;
+    pthread_attr_destroy(&a);
+}
+
+void
+wt_slot_trim_stack(void)
+{
+    if (stack_lo == NULL)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    char here;
+    /* Keep the page holding the current frame and the one below it (the
+     * red zone, a signal frame); everything lower is dead by the ABI. */
+    uintptr_t top = ((uintptr_t)&here & ~(page - 1)) - page;
+    uintptr_t lo = ((uintptr_t)stack_lo + page - 1) & ~(page - 1);
+    if (top > lo)
+        madvise((void *)lo, top - lo, MADV_DONTNEED);
+}
+
 static void *
 loop(void *p)
 {
     wt_slot_t *s = p;
+    note_stack();
     if (s->init)
         s->init(s->ud);
     pthread_mutex_lock(&s->mu);

@@ -31,6 +31,13 @@ wt_slot_t *wt_slot_new(size_t stack, void (*init)(void *ud), void *ud, wt_err_t 
 int wt_slot_run(wt_slot_t *self, wt_slot_job_fn job, void *arg, wt_err_t *err);
 /* 1 while a job handed to it has not returned. */
 int wt_slot_busy(wt_slot_t *self);
+/* On a slot thread, gives the kernel back the pages of the thread's stack
+ * below the caller's frame: a stack keeps every page it ever touched, so
+ * one deep call (building a workspace, a big tool result) would otherwise
+ * stay resident for as long as the session then waits on its LLM, times
+ * the slots (issue 18). Called right before a long blocking wait; the
+ * pages come back zeroed if touched again. A no-op on other threads. */
+void wt_slot_trim_stack(void);
 /* Waits for the current job (if any) to return, stops the thread, joins
  * it and frees the slot; *pself becomes NULL. Cut a long job short first
  * (e.g. wt_session_abandon). */

@@ -1,12 +1,16 @@
 /* Unit tests of wt_slot: one thread runs many jobs in turn (the same
  * thread each time, no new thread per job), a job handed to a busy slot
  * runs after the current one returns, and destroy waits for the running
- * job before it joins. */
+ * job before it joins; wt_slot_trim_stack gives back the stack pages a
+ * deep call touched, and a deep call still works after it. */
 #include "wt_slot.h"
 #include "wt_test.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 typedef struct job {
@@ -99,10 +103,91 @@ test_busy_and_destroy(void)
     wt_slot_destroy(&s);
 }
 
+/* Touches about depth KB of stack; returns a sum a caller can check. */
+static unsigned __attribute__((noinline)) deep(int depth)
+{
+    volatile unsigned char pad[1024];
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = (unsigned char)(depth + i);
+    unsigned sum = depth > 0 ? deep(depth - 1) : 0;
+    return sum + pad[depth % sizeof pad];
+}
+
+static unsigned
+deep_expected(int depth)
+{
+    unsigned sum = 0;
+    for (int d = 0; d <= depth; d++)
+        sum += (unsigned char)(d + (size_t)d % 1024);
+    return sum;
+}
+
+/* Resident pages of this thread's stack below the caller's frame. */
+static size_t __attribute__((noinline)) resident_below(void)
+{
+    pthread_attr_t a;
+    void *addr = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &a) != 0)
+        return 0;
+    pthread_attr_getstack(&a, &addr, &size);
+    pthread_attr_destroy(&a);
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    char here;
+    uintptr_t lo = (uintptr_t)addr, top = ((uintptr_t)&here & ~(page - 1)) - 2 * page;
+    size_t n = (top - lo) / page, res = 0;
+    unsigned char *vec = malloc(n);
+    if (vec == NULL || mincore((void *)lo, top - lo, vec) != 0) {
+        free(vec);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        res += vec[i] & 1;
+    free(vec);
+    return res;
+}
+
+typedef struct trim {
+    size_t before, after; /* resident stack pages below the frame */
+    int deep_ok;          /* a deep call after the trim returned the right sum */
+} trim_t;
+
+static void
+trim_job(void *arg)
+{
+    trim_t *t = arg;
+    t->deep_ok = deep(96) == deep_expected(96);
+    t->before = resident_below();
+    wt_slot_trim_stack();
+    t->after = resident_below();
+    t->deep_ok = t->deep_ok && deep(96) == deep_expected(96);
+}
+
+static void
+test_trim_stack(void)
+{
+    trim_t t = {0};
+    wt_err_t err = {0};
+    wt_slot_t *s = wt_slot_new(256 * 1024, NULL, NULL, &err);
+    WT_CHECK(s != NULL && wt_slot_run(s, trim_job, &t, &err) == 0);
+    wait_idle(s);
+    WT_CHECK(t.before >= 16); /* the deep call left ~96 KB (24 pages) resident */
+    WT_CHECK(t.after <= 2);   /* given back */
+    WT_CHECK(t.deep_ok);
+    /* and again, on the same thread (pages come back zeroed, then go) */
+    WT_CHECK(wt_slot_run(s, trim_job, &t, &err) == 0);
+    wait_idle(s);
+    WT_CHECK(t.before >= 16 && t.after <= 2 && t.deep_ok);
+    wt_slot_destroy(&s);
+    /* off a slot thread it does nothing, and nothing breaks */
+    wt_slot_trim_stack();
+    WT_CHECK(deep(8) == deep_expected(8));
+}
+
 int
 main(void)
 {
-    static const wt_test_case_t cases[] = {WT_TEST(test_jobs_reuse_thread),
-                                           WT_TEST(test_busy_and_destroy)};
+    static const wt_test_case_t cases[] = {
+        WT_TEST(test_jobs_reuse_thread), WT_TEST(test_busy_and_destroy), WT_TEST(test_trim_stack)};
     return wt_test_run(cases, sizeof cases / sizeof cases[0]);
 }
