@@ -199,6 +199,8 @@ set_options(CURL *c, const wt_http_req_t *req, struct curl_slist *hdrs, xfer_t *
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     if (req->accept_encoding)
         curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    if (req->recv_buffer > 0)
+        curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)req->recv_buffer);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);

@@ -48,6 +48,7 @@ typedef struct wt_http_req {
     int connect_timeout_ms;     /* connect phase; 0 = timeout_ms */
     size_t max_response_bytes;  /* body cap; 0 = the body is discarded */
     int accept_encoding;        /* 1: ask for any encoding curl can decode */
+    size_t recv_buffer;         /* curl's receive buffer (CURLOPT_BUFFERSIZE); 0 = its 16 KB */
     int (*abort_fn)(void *ud);  /* polled during the transfer; non-zero abandons it */
     void *abort_ud;             /* its argument */
     void (*header_fn)(void *ud, const char *line, size_t len); /* each raw header line */

@@ -174,6 +174,12 @@ wt_llm_estimate_tokens(const char *text)
 }
 
 #define LLM_SERVER_WAIT_CAP_MS 60000 /* longest Retry-After honoured */
+/* A call still waiting after this long gives back its idle stack pages. */
+#define TRIM_AFTER_MS 500
+/* curl's receive buffer for an LLM call: it lives as long as the call
+ * waits, times the waiting sessions; 16 KB by default. A reply of a few
+ * KB fits in one read, a larger one takes a few more reads (issue 18). */
+#define LLM_RECV_BUFFER 4096
 
 /* Statuses worth another try: rate limits, overload (529) and the 5xx
  * that mean "try again"; 0 is no HTTP answer. */
@@ -269,12 +275,24 @@ api_error(const char *provider, long status, const wt_buf_t *body, wt_err_t *err
     json_decref(j);
 }
 
-/* wt_http's abort callback: the session's cancel flag. */
+/* What wt_http's abort callback sees of one call. */
+typedef struct waiting {
+    const volatile int *cancel; /* the session's cancel flag, may be NULL */
+    int64_t trim_at_ms;         /* monotonic time to trim the stack, 0 once done */
+} waiting_t;
+
+/* wt_http's abort callback: the session's cancel flag. Once the call has
+ * waited a while (the request is sent, the answer is far), the stack pages
+ * curl's connect and send touched below this frame go back too. */
 static int
 cancelled(void *ud)
 {
-    const volatile int *cancel = ud;
-    return cancel != NULL && *cancel;
+    waiting_t *w = ud;
+    if (w->trim_at_ms != 0 && wt_clock_mono_ms() >= w->trim_at_ms) {
+        w->trim_at_ms = 0;
+        wt_slot_trim_stack();
+    }
+    return w->cancel != NULL && *w->cancel;
 }
 
 int
@@ -290,6 +308,7 @@ wt_llm_post(wt_llm_t *self, const wt_llm_request_t *req, const char *url,
     }
     hdrs[n++] = "Content-Type: application/json";
     hdrs[n] = NULL;
+    waiting_t wait = {req->cancel, wt_clock_mono_ms() + TRIM_AFTER_MS};
     wt_http_req_t hr = {.method = "POST",
                         .url = url,
                         .headers = hdrs,
@@ -297,8 +316,9 @@ wt_llm_post(wt_llm_t *self, const wt_llm_request_t *req, const char *url,
                         .timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : self->cfg.timeout_ms,
                         .connect_timeout_ms = self->cfg.connect_timeout_ms,
                         .max_response_bytes = self->cfg.max_response_bytes,
+                        .recv_buffer = LLM_RECV_BUFFER,
                         .abort_fn = cancelled,
-                        .abort_ud = (void *)req->cancel};
+                        .abort_ud = &wait};
     wt_http_resp_t resp;
     wt_http_resp_init(&resp, self->cfg.max_response_bytes);
     /* One handle per call: each session thread has its own. */

@@ -249,7 +249,10 @@ finish(wt_session_t *self, const char *outcome, const char *detail)
 
 /* The worktree of a remote repository (wt_repo): reused when this worker
  * already has it (a resumed session), else made from the mirror. */
-static int
+/* noinline (here and retire_workspace): their PATH_MAX buffers would
+ * otherwise sit in wt_session_run's frame, resident all through the waits
+ * on the LLM (issue 18). */
+static __attribute__((noinline)) int
 make_remote_workspace(wt_session_t *self, char *why, size_t cap)
 {
     wt_err_t err = {0};
@@ -549,7 +552,7 @@ wt_session_lend_redis(wt_session_t *self, wt_redis_t *redis)
 /* After session_completed is stored (retention, DESIGN.md 19): success
  * removes the workspace now, other endings keep it for --keep-days. A
  * session that did not end here (handback, stale) keeps it untouched. */
-static void
+static __attribute__((noinline)) void
 retire_workspace(wt_session_t *self, const char *ended)
 {
     if (self->workspace[0] == '\0' || strcmp(ended, "handback") == 0 || strcmp(ended, "stale") == 0)

@@ -27,6 +27,7 @@ struct wt_slot {
 /* The lowest usable address of this slot thread's stack (above its guard),
  * NULL on any other thread: wt_slot_trim_stack is a no-op there. */
 static __thread char *stack_lo;
+static __thread char *stack_hi; /* its top */
 
 static void
 note_stack(void)
@@ -38,7 +39,7 @@ note_stack(void)
     size_t size = 0, guard = 0;
     if (pthread_attr_getstack(&a, &addr, &size) == 0 &&
         pthread_attr_getguardsize(&a, &guard) == 0 && size > guard)
-        stack_lo = (char *)addr + guard;
+        stack_lo = (char *)addr + guard, stack_hi = (char *)addr + size;
     pthread_attr_destroy(&a);
 }
 
@@ -48,10 +49,14 @@ wt_slot_trim_stack(void)
     if (stack_lo == NULL)
         return;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    char here;
-    /* Keep the page holding the current frame and the one below it (the
-     * red zone, a signal frame); everything lower is dead by the ABI. */
-    uintptr_t top = ((uintptr_t)&here & ~(page - 1)) - page;
+    /* The real frame (never a sanitizer's fake stack), and below it the
+     * page the madvise call itself uses (a return address): everything
+     * lower is dead by the ABI - a signal frame written later is simply
+     * faulted in again. */
+    uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+    if (frame <= (uintptr_t)stack_lo + 512 || frame > (uintptr_t)stack_hi)
+        return; /* not on the slot's stack: leave it */
+    uintptr_t top = (frame - 512) & ~(page - 1);
     uintptr_t lo = ((uintptr_t)stack_lo + page - 1) & ~(page - 1);
     if (top > lo)
         madvise((void *)lo, top - lo, MADV_DONTNEED);
