@@ -65,6 +65,7 @@ wt_session_destroy(wt_session_t **self_p)
     free(self->context_json);
     json_decref(self->context0);
     free(self->workspace_repo);
+    free(self->workspace);
     wt_repo_spec_release(&self->spec);
     if (!self->system_shared)
         free(self->system);
@@ -249,9 +250,9 @@ finish(wt_session_t *self, const char *outcome, const char *detail)
 
 /* The worktree of a remote repository (wt_repo): reused when this worker
  * already has it (a resumed session), else made from the mirror. */
-/* noinline (here and retire_workspace): their PATH_MAX buffers would
- * otherwise sit in wt_session_run's frame, resident all through the waits
- * on the LLM (issue 18). */
+/* noinline (here, make_workspace and retire_workspace): their PATH_MAX
+ * buffers would otherwise sit in wt_session_run's frame, resident all
+ * through the waits on the LLM (issue 18). */
 static __attribute__((noinline)) int
 make_remote_workspace(wt_session_t *self, char *why, size_t cap)
 {
@@ -263,7 +264,8 @@ make_remote_workspace(wt_session_t *self, char *why, size_t cap)
     if (stat(dir, &st) != 0 &&
         wt_repo_worktree(self->env->workspace_root, &self->spec, self->sid, dir, &err) != 0)
         return snprintf(why, cap, "workspace: %s", err.msg), -1;
-    if (realpath(dir, self->workspace) == NULL)
+    free(self->workspace);
+    if ((self->workspace = realpath(dir, NULL)) == NULL)
         return snprintf(why, cap, "cannot resolve workspace '%s'", dir), -1;
     if (self->spec.deliver) {
         char *js = wt_repo_spec_dump(&self->spec);
@@ -279,25 +281,27 @@ make_remote_workspace(wt_session_t *self, char *why, size_t cap)
 /* A git worktree is made now (its files are the session's input); a plain
  * directory only gets its path, and is made by the first tool that may
  * use it (wt_session_workspace_ready): most short sessions never need it. */
-static int
+static __attribute__((noinline)) int
 make_workspace(wt_session_t *self, char *why, size_t cap)
 {
     wt_err_t err = {0};
+    char path[PATH_MAX];
     if (self->spec_error[0])
         return snprintf(why, cap, "%s", self->spec_error), -1;
     if (self->spec.url)
         return make_remote_workspace(self, why, cap);
     int plain = self->workspace_repo == NULL || self->workspace_repo[0] == '\0';
     const char *real = self->env->workspace_real;
-    if ((plain ? (real && *real ? wt_workspace_path_under(real, self->sid, self->workspace,
-                                                          sizeof self->workspace, &err)
-                                : wt_workspace_path(self->env->workspace_root, self->sid,
-                                                    self->workspace, sizeof self->workspace, &err))
+    if ((plain ? (real && *real ? wt_workspace_path_under(real, self->sid, path, sizeof path, &err)
+                                : wt_workspace_path(self->env->workspace_root, self->sid, path,
+                                                    sizeof path, &err))
                : wt_workspace_create(self->env->workspace_root, self->sid, self->workspace_repo,
-                                     self->workspace, sizeof self->workspace, &err)) != 0) {
+                                     path, sizeof path, &err)) != 0) {
         snprintf(why, cap, "%s", err.msg);
         return -1;
     }
+    free(self->workspace);
+    self->workspace = wt_xstrdup(path);
     self->workspace_later = plain;
     return 0;
 }
@@ -555,7 +559,7 @@ wt_session_lend_redis(wt_session_t *self, wt_redis_t *redis)
 static __attribute__((noinline)) void
 retire_workspace(wt_session_t *self, const char *ended)
 {
-    if (self->workspace[0] == '\0' || strcmp(ended, "handback") == 0 || strcmp(ended, "stale") == 0)
+    if (self->workspace == NULL || strcmp(ended, "handback") == 0 || strcmp(ended, "stale") == 0)
         return;
     /* keepWorkspace (set by `worktrain bench` for command scorers such as
      * `make test`): a successful session's workspace stays until pruned. */

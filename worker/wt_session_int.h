@@ -43,7 +43,7 @@ struct wt_session {
     int redis_lent;              /* 1: redis belongs to the worker's slot */
     wt_store_t store;            /* layout over redis */
     wt_events_t events;          /* fenced writer over store */
-    char workspace[PATH_MAX];    /* canonical workspace path */
+    char *workspace;             /* owned canonical workspace path, NULL before made */
     int workspace_later;         /* a plain workspace not created yet (first tool makes it) */
     int workspace_absent;        /* with workspace_later: seen not to exist when the run began */
     const wt_workflow_t *wf;     /* borrowed */
