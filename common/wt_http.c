@@ -218,6 +218,67 @@ set_options(CURL *c, const wt_http_req_t *req, struct curl_slist *hdrs, xfer_t *
     curl_easy_setopt(c, CURLOPT_USERAGENT, "worktrain/" WT_VERSION);
 }
 
+/* curl_easy_perform wakes every second while it waits (to call the
+ * progress callback): a thousand sessions waiting on a slow LLM cost a few
+ * per cent of a core doing nothing (issue 18). With an abort fd the wait
+ * is curl's multi poll on the transfer's sockets and that fd, bounded by
+ * curl's own timers (the request timeout) and by a backstop that doubles
+ * from 1 s to 32 s (the progress callback still runs at each wake). */
+#define WAKE_FIRST_MS 1000
+#define WAKE_MAX_MS   32000
+
+static CURLcode
+perform_waking(CURL *c, const wt_http_req_t *req)
+{
+    CURLM *m = curl_multi_init();
+    if (m == NULL)
+        return CURLE_OUT_OF_MEMORY;
+    if (curl_multi_add_handle(m, c) != CURLM_OK) {
+        curl_multi_cleanup(m);
+        return CURLE_FAILED_INIT;
+    }
+    CURLcode rc = CURLE_OK;
+    int running = 1, use_fd = 1;
+    long backstop = WAKE_FIRST_MS;
+    for (;;) {
+        if (curl_multi_perform(m, &running) != CURLM_OK) {
+            rc = CURLE_FAILED_INIT;
+            break;
+        }
+        if (!running)
+            break;
+        long wait = -1;
+        curl_multi_timeout(m, &wait);
+        if (wait < 0 || wait > backstop)
+            wait = backstop;
+        struct curl_waitfd wfd = {req->abort_fd, CURL_WAIT_POLLIN, 0};
+        if (curl_multi_poll(m, use_fd ? &wfd : NULL, use_fd ? 1 : 0, (int)wait, NULL) != CURLM_OK) {
+            rc = CURLE_FAILED_INIT;
+            break;
+        }
+        if (use_fd && wfd.revents != 0) {
+            if (req->abort_fn != NULL && req->abort_fn(req->abort_ud)) {
+                rc = CURLE_ABORTED_BY_CALLBACK;
+                break;
+            }
+            use_fd = 0; /* readable without an abort: never spin on it */
+        }
+        if (backstop < WAKE_MAX_MS)
+            backstop = backstop * 2 > WAKE_MAX_MS ? WAKE_MAX_MS : backstop * 2;
+    }
+    if (rc == CURLE_OK) {
+        int left = 0;
+        CURLMsg *msg;
+        rc = CURLE_RECV_ERROR; /* no result message: should not happen */
+        while ((msg = curl_multi_info_read(m, &left)) != NULL)
+            if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
+                rc = msg->data.result;
+    }
+    curl_multi_remove_handle(m, c);
+    curl_multi_cleanup(m);
+    return rc;
+}
+
 int
 wt_http_perform(wt_http_t *self, const wt_http_req_t *req, wt_http_resp_t *resp, wt_err_t *err)
 {
@@ -233,7 +294,7 @@ wt_http_perform(wt_http_t *self, const wt_http_req_t *req, wt_http_resp_t *resp,
         hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
     xfer_t x = {req, resp, 0};
     set_options(c, req, hdrs, &x);
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = req->abort_fd > 0 ? perform_waking(c, req) : curl_easy_perform(c);
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);

@@ -51,6 +51,10 @@ typedef struct wt_http_req {
     size_t recv_buffer;         /* curl's receive buffer (CURLOPT_BUFFERSIZE); 0 = its 16 KB */
     int (*abort_fn)(void *ud);  /* polled during the transfer; non-zero abandons it */
     void *abort_ud;             /* its argument */
+    int abort_fd;               /* > 0: readable once abort_fn says abort (an eventfd):
+                                   the transfer then sleeps until data, its timeout or
+                                   this fd, instead of waking every second to ask
+                                   abort_fn; 0 = none */
     void (*header_fn)(void *ud, const char *line, size_t len); /* each raw header line */
     void *header_ud;                                           /* its argument */
 } wt_http_req_t;

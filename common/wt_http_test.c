@@ -1,7 +1,9 @@
 /* Unit tests of wt_http: Retry-After as delta-seconds or HTTP-date, the
  * rate-limit hints, the retry policy of each caller (full jitter bounds,
  * server waits and their caps, retried statuses), and transport failures
- * (refused port, non-http scheme) without any server. The answered side is
+ * (refused port, non-http scheme) without any server; a wait with an
+ * abort fd ends when the fd wakes it, and never spins on a readable fd
+ * that does not abort. The answered side is
  * covered by the integration tests of the LLM providers, notifications and
  * pollers against the fakes. */
 #include "wt_http.h"
@@ -10,7 +12,11 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -182,6 +188,89 @@ test_transport_failures(void)
     wt_http_destroy(&h); /* NULL-safe */
 }
 
+/* A server that accepts connections (the kernel's backlog) and never
+ * answers: a request to it waits until its timeout or an abort. */
+static int
+silent_server(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t n = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &n) != 0)
+        return -1;
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+typedef struct aborter {
+    atomic_int flag;  /* abort_fn's answer */
+    atomic_int calls; /* abort_fn calls */
+    int fd;           /* the eventfd */
+} aborter_t;
+
+static int
+abort_asked(void *ud)
+{
+    aborter_t *a = ud;
+    atomic_fetch_add(&a->calls, 1);
+    return atomic_load(&a->flag);
+}
+
+static void *
+abort_later(void *ud)
+{
+    aborter_t *a = ud;
+    usleep(200000);
+    atomic_store(&a->flag, 1);
+    uint64_t one = 1;
+    WT_CHECK(write(a->fd, &one, sizeof one) == sizeof one);
+    return NULL;
+}
+
+static void
+test_abort_fd(void)
+{
+    int port = 0, srv = silent_server(&port);
+    WT_CHECK(srv >= 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
+    wt_err_t err = {0};
+    wt_http_t *h = wt_http_new(&err);
+    aborter_t a = {0};
+    a.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    WT_CHECK(h != NULL && a.fd > 0);
+    /* the fd wakes the wait and the request ends as cancelled, long
+     * before its 60 s timeout (the test's bound) */
+    wt_http_req_t req = {.url = url,
+                         .body = "{}",
+                         .timeout_ms = 60000,
+                         .max_response_bytes = 1024,
+                         .abort_fn = abort_asked,
+                         .abort_ud = &a,
+                         .abort_fd = a.fd};
+    wt_http_resp_t resp;
+    wt_http_resp_init(&resp, req.max_response_bytes);
+    pthread_t t;
+    WT_CHECK(pthread_create(&t, NULL, abort_later, &a) == 0);
+    WT_CHECK(wt_http_perform(h, &req, &resp, &err) == -1);
+    pthread_join(t, NULL);
+    WT_CHECK(err.code == WT_ETIMEDOUT && strstr(err.msg, "cancelled") != NULL);
+    /* a readable fd whose abort_fn says no: the request runs to its own
+     * timeout without spinning on the fd */
+    atomic_store(&a.flag, 0);
+    atomic_store(&a.calls, 0);
+    req.timeout_ms = 1500;
+    memset(&err, 0, sizeof err);
+    WT_CHECK(wt_http_perform(h, &req, &resp, &err) == -1);
+    WT_CHECK(err.code == WT_ETIMEDOUT && strstr(err.msg, "no complete answer") != NULL);
+    WT_CHECK(atomic_load(&a.calls) < 100);
+    wt_http_resp_release(&resp);
+    wt_http_destroy(&h);
+    close(a.fd);
+    close(srv);
+}
+
 static void
 test_random_varies(void)
 {
@@ -198,4 +287,4 @@ test_curl_global_init(void)
 WT_TEST_MAIN(WT_TEST(test_curl_global_init), WT_TEST(test_retry_after_forms),
              WT_TEST(test_hints_from_headers), WT_TEST(test_full_jitter_bounds),
              WT_TEST(test_give_up), WT_TEST(test_server_waits), WT_TEST(test_transport_failures),
-             WT_TEST(test_random_varies))
+             WT_TEST(test_random_varies), WT_TEST(test_abort_fd))

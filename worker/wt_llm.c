@@ -318,7 +318,8 @@ wt_llm_post(wt_llm_t *self, const wt_llm_request_t *req, const char *url,
                         .max_response_bytes = self->cfg.max_response_bytes,
                         .recv_buffer = LLM_RECV_BUFFER,
                         .abort_fn = cancelled,
-                        .abort_ud = &wait};
+                        .abort_ud = &wait,
+                        .abort_fd = req->cancel_fd > 0 ? req->cancel_fd : 0};
     wt_http_resp_t resp;
     wt_http_resp_init(&resp, self->cfg.max_response_bytes);
     /* One handle per call: each session thread has its own. */

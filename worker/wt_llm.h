@@ -69,6 +69,7 @@ typedef struct wt_llm_request {
     wt_llm_retry_fn on_retry; /* may be NULL */
     void *ud;                 /* for on_retry */
     volatile int *cancel;     /* when non-NULL and set, abandon waits and fail */
+    int cancel_fd;            /* > 0: readable once *cancel is set (wakes the wait); 0 = none */
     const char *workflow;     /* session workflow id (scripted script selection); may be NULL */
     json_t *context;          /* borrowed initial session context (scripted); may be NULL */
     int timeout_ms;           /* stall timeout of this session; 0 = the provider's */

@@ -27,13 +27,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 wt_session_t *
 wt_session_new(const wt_session_env_t *env, const wt_msg_t *a)
 {
     wt_session_t *self = wt_xcalloc(1, sizeof *self);
     self->env = env;
+    /* An LLM call sleeps on this instead of waking every second to look
+     * at cancel (issue 18); without it, it polls as before. */
+    self->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     wt_strlcpy(self->sid, a->session, sizeof self->sid);
     self->workflow_id = wt_xstrdup(a->workflow);
     self->goal = wt_xstrdup(a->goal ? a->goal : "");
@@ -66,6 +71,8 @@ wt_session_destroy(wt_session_t **self_p)
     json_decref(self->context0);
     free(self->workspace_repo);
     free(self->workspace);
+    if (self->cancel_fd >= 0)
+        close(self->cancel_fd);
     wt_repo_spec_release(&self->spec);
     if (!self->system_shared)
         free(self->system);
@@ -92,10 +99,21 @@ wt_session_renew(wt_session_t *self, int64_t epoch)
         __atomic_store_n(&self->events.epoch, epoch, __ATOMIC_SEQ_CST);
 }
 
+/* Sets cancel, then wakes a waiting LLM call (the fd stays readable). */
+static void
+set_cancel(wt_session_t *self)
+{
+    self->cancel = 1;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the flag before the wake */
+    uint64_t one = 1;
+    if (self->cancel_fd >= 0 && write(self->cancel_fd, &one, sizeof one) < 0)
+        wt_log_debug("session %s: cancel wake: %s", self->sid, strerror(errno));
+}
+
 void
 wt_session_cancel(wt_session_t *self)
 {
-    self->cancel = 1;
+    set_cancel(self);
 }
 
 void
@@ -109,7 +127,7 @@ wt_session_abandon(wt_session_t *self)
 {
     self->abandon = 1;
     self->drain = 1;
-    self->cancel = 1; /* interrupts a running tool or LLM call */
+    set_cancel(self); /* interrupts a running tool or LLM call */
 }
 
 /* After a write of wt_events: stale sets `stale`, another failure says why

@@ -430,6 +430,7 @@ ask(wt_session_t *self, wt_llm_reply_t *reply, char *detail, size_t cap)
                             .on_retry = on_retry,
                             .ud = self,
                             .cancel = &self->cancel,
+                            .cancel_fd = self->cancel_fd,
                             .workflow = self->workflow_id,
                             .context = self->context0};
     wt_err_t err = {0};
