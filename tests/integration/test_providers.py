@@ -5,7 +5,9 @@ output the agent first forgets) run by `scripted`, by `anthropic` against
 the fake Messages API with injected 429/500/529/stall/reset, and by `openai`
 against the fake Chat Completions API. Asserts the requests the worker sent
 (headers, tool_result pairing, message order), a refused path escape, and
-that the API key is in neither a Bash `env` dump nor Redis."""
+that the API key is in neither a Bash `env` dump nor Redis; a cancel wakes a
+session that has been waiting on a stalled HTTP reply for seconds (the call
+sleeps in curl's poll, not waking every second to look)."""
 import json
 import os
 import subprocess
@@ -112,6 +114,29 @@ def check_key_required(fleet, check, base):
         log = f.read()
     check("OPENAI_API_KEY is not set" in log,
           "openai on a custom base URL starts without a key and logs it")
+
+
+def check_cancel_wakes_wait(fleet, check, base):
+    """An LLM call sleeps until its answer, its timeout or a cancel (issue
+    18): past its first seconds it is not polling any more, so only the
+    cancel's wake ends it this fast."""
+    control(base, "/_control/reset", {})
+    control(base, "/_control/script", [{"stall_s": 60}, cs("never seen")])
+    c = fleet.client()
+    sid = c.spawn("loop-branch", "cancel me while I wait", context=json.dumps(CTX))
+    c.close()
+    fleet.wait_for(lambda: any(r["path"] == "/v1/chat/completions"
+                               for r in control(base, "/_control/requests")), 30,
+                   "the LLM request reached the fake")
+    time.sleep(5)  # the scenario: a wait long enough that the call no longer wakes every second
+    t0 = time.monotonic()
+    r = fleet.run_cli("cancel", sid)
+    fleet.wait_completed([sid], 30)
+    took = time.monotonic() - t0
+    h = fleet.r.hgetall("wt:session:%s" % sid)
+    check(r.returncode == 0 and h.get("outcome") == "cancelled",
+          "cancel of a session waiting on its LLM -> cancelled (%s)" % h.get("outcome"))
+    check(took < 1.5, "the cancel woke the waiting call at once (%.2fs)" % took)
 
 
 def main():
@@ -239,6 +264,7 @@ def main():
                 ok &= ids == nxt and all(isinstance(tc["function"]["arguments"], str)
                                          for tc in m["tool_calls"])
         check(ok, "tool messages answer their tool_call_id in order; arguments are strings")
+        check_cancel_wakes_wait(fleet, check, base)
         check_key_required(fleet, check, base)
     except Exception as e:
         check(False, "unexpected error: %r" % e)
