@@ -222,8 +222,9 @@ set_options(CURL *c, const wt_http_req_t *req, struct curl_slist *hdrs, xfer_t *
  * progress callback): a thousand sessions waiting on a slow LLM cost a few
  * per cent of a core doing nothing (issue 18). With an abort fd the wait
  * is curl's multi poll on the transfer's sockets and that fd, bounded by
- * curl's own timers (the request timeout) and by a backstop that doubles
- * from 1 s to 32 s (the progress callback still runs at each wake). */
+ * curl's own timers (the request timeout) and by a backstop as long as the
+ * transfer has lasted, from 1 s to 32 s (wakes at about 1, 2, 4, 8 s...;
+ * the progress callback still runs at each). */
 #define WAKE_FIRST_MS 1000
 #define WAKE_MAX_MS   32000
 
@@ -239,7 +240,7 @@ perform_waking(CURL *c, const wt_http_req_t *req)
     }
     CURLcode rc = CURLE_OK;
     int running = 1, use_fd = 1;
-    long backstop = WAKE_FIRST_MS;
+    int64_t t0 = wt_clock_mono_ms();
     for (;;) {
         if (curl_multi_perform(m, &running) != CURLM_OK) {
             rc = CURLE_FAILED_INIT;
@@ -247,7 +248,10 @@ perform_waking(CURL *c, const wt_http_req_t *req)
         }
         if (!running)
             break;
-        long wait = -1;
+        long wait = -1, backstop = (long)(wt_clock_mono_ms() - t0);
+        backstop = backstop < WAKE_FIRST_MS ? WAKE_FIRST_MS
+                   : backstop > WAKE_MAX_MS ? WAKE_MAX_MS
+                                            : backstop;
         curl_multi_timeout(m, &wait);
         if (wait < 0 || wait > backstop)
             wait = backstop;
@@ -263,8 +267,6 @@ perform_waking(CURL *c, const wt_http_req_t *req)
             }
             use_fd = 0; /* readable without an abort: never spin on it */
         }
-        if (backstop < WAKE_MAX_MS)
-            backstop = backstop * 2 > WAKE_MAX_MS ? WAKE_MAX_MS : backstop * 2;
     }
     if (rc == CURLE_OK) {
         int left = 0;

@@ -177,9 +177,10 @@ wt_llm_estimate_tokens(const char *text)
 /* A call still waiting after this long gives back its idle stack pages. */
 #define TRIM_AFTER_MS 500
 /* curl's receive buffer for an LLM call: it lives as long as the call
- * waits, times the waiting sessions; 16 KB by default. A reply of a few
- * KB fits in one read, a larger one takes a few more reads (issue 18). */
-#define LLM_RECV_BUFFER 4096
+ * waits, times the waiting sessions; 16 KB by default. 1 KB (curl's
+ * minimum): a 50 KB reply takes 50 reads instead of 4 - microseconds next
+ * to the seconds the call waited (issue 18). */
+#define LLM_RECV_BUFFER 1024
 
 /* Statuses worth another try: rate limits, overload (529) and the 5xx
  * that mean "try again"; 0 is no HTTP answer. */
