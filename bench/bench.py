@@ -1137,6 +1137,7 @@ def bench_limits(n, rate, seconds, waiting):
         print("  %-38s %12s   %-24s %12s   ratio %s" % (row["figure"], row["value"], row["limit"],
                                                         row["limit_value"], row["ratio"]),
               flush=True)
+    return res
 def _setup_ms(fleet, sid):
     """session_started -> llm_turn_started of sid, from the stream ids (ms)."""
     t = {}
