@@ -325,7 +325,7 @@ wt_broker_intake(wt_broker_t *self, wt_broker_spawn_t *batch, int n)
         }
         wt_job_destroy(&s->job);
     }
-    if (spawned || duplicates) {
+    if (spawned || duplicates || direct) { /* direct: assigned even when unconfirmed */
         pthread_mutex_lock(&self->stats.lock);
         self->stats.spawned += spawned;
         self->stats.duplicates += duplicates;
