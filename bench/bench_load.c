@@ -111,6 +111,7 @@ typedef struct load {
     long sent, answered, completed, existing, retries, refused_retryable;
     long events, foreign_events, foreign_dropped, started_before_spawned;
     long shared_ids, late_replies;
+    long wakes, xreads; /* ppoll returns, XREAD replies: what the client's CPU goes to */
     int64_t t0_us, last_completed_us, max_lag_us;
     void *zctx, *sock;
     redisContext *rc;
@@ -357,6 +358,7 @@ redis_readable(load_t *self)
         on_xread(self, reply, now);
         freeReplyObject(reply);
         self->xread_out = 0;
+        self->xreads++;
         got++;
     }
 }
@@ -605,6 +607,7 @@ run(load_t *self)
         struct pollfd pf[] = {{zfd, POLLIN, 0}, {self->rc->fd, POLLIN, 0}};
         if (ppoll(pf, 2, &ts, NULL) < 0 && errno != EINTR)
             die(1, "ppoll: %s", strerror(errno));
+        self->wakes++;
         /* the broker's replies first: a SPAWNED and its session's events
          * that came in the same wake are taken in that order */
         zmq_readable(self);
@@ -685,6 +688,8 @@ report(load_t *self, double cpu, long missing, long duplicated, long dup_events)
     json_object_set_new(o, "client_cpu_ms_per_session",
                         json_real((double)(int64_t)(cpu * 1e3 / (double)self->n * 1e4) / 1e4));
     json_object_set_new(o, "events_read", json_integer(self->events));
+    json_object_set_new(o, "xread_replies", json_integer(self->xreads));
+    json_object_set_new(o, "client_wakeups", json_integer(self->wakes));
     json_object_set_new(o, "foreign_events", json_integer(self->foreign_events));
     json_object_set_new(o, "foreign_events_dropped", json_integer(self->foreign_dropped));
     json_object_set_new(
