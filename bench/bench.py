@@ -1105,6 +1105,7 @@ def e2e_costs(n, workers, slots, prefetch=None, client="load"):
         if load:
             res["spawn_to_completed_us"] = load["spawn_to_completed_us"]
             res["missing"], res["duplicated"] = load["missing"], load["duplicated"]
+            res["client_xreads_per_session"] = round(load["xread_replies"] / float(n), 2)
         return res
     finally:
         fleet.stop()

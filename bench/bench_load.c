@@ -29,6 +29,12 @@
  * session got exactly one session_completed: once all are in, the rest of
  * the stream is read once more, so a late duplicate is counted too.
  *
+ * --xread-gap-us US: the least time from an XREAD's reply to the next XREAD
+ * (default 0 with --rate: every event as soon as Redis has it; 2000 with
+ * --window, so that Redis serves a few batched reads rather than one per
+ * event: the client's reads are not the fleet's work, and a completion
+ * seen up to 2 ms late does not change a throughput figure).
+ *
  * Reading starts after the stream's last entry at start (--from ID: after
  * ID instead, e.g. 0 to re-check sessions of an earlier run with the same
  * --key-prefix, whose SPAWNs are then answered existing).
@@ -101,6 +107,7 @@ typedef struct load {
     long n, window;
     double rate;
     int64_t timeout_ms;
+    int64_t xread_gap_us; /* least time from an XREAD's reply to the next XREAD */
     int per_session;
     /* state */
     sess_t *s;
@@ -116,7 +123,8 @@ typedef struct load {
     void *zctx, *sock;
     redisContext *rc;
     char last_id[64];
-    int xread_out; /* an XREAD is on the wire */
+    int xread_out;          /* an XREAD is on the wire */
+    int64_t xread_reply_us; /* when the last XREAD reply came */
 } load_t;
 
 static void
@@ -358,6 +366,7 @@ redis_readable(load_t *self)
         on_xread(self, reply, now);
         freeReplyObject(reply);
         self->xread_out = 0;
+        self->xread_reply_us = now;
         self->xreads++;
         got++;
     }
@@ -589,8 +598,13 @@ run(load_t *self)
         if (self->completed >= self->n || now >= deadline)
             break;
         int64_t next = send_due(self, now);
-        if (!self->xread_out)
-            xread_send(self, XREAD_BLOCK_MS);
+        if (!self->xread_out) {
+            int64_t at = self->xread_reply_us + self->xread_gap_us;
+            if (now >= at)
+                xread_send(self, XREAD_BLOCK_MS);
+            else if (at < next)
+                next = at;
+        }
         /* ZMQ_FD is edge-triggered: block only when ZMQ_EVENTS says
          * nothing is waiting (checked after the last socket call). */
         int ev = 0;
@@ -687,6 +701,7 @@ report(load_t *self, double cpu, long missing, long duplicated, long dup_events)
     json_object_set_new(o, "client_cpu_s", json_real((double)(int64_t)(cpu * 1e4) / 1e4));
     json_object_set_new(o, "client_cpu_ms_per_session",
                         json_real((double)(int64_t)(cpu * 1e3 / (double)self->n * 1e4) / 1e4));
+    json_object_set_new(o, "xread_gap_us", json_integer(self->xread_gap_us));
     json_object_set_new(o, "events_read", json_integer(self->events));
     json_object_set_new(o, "xread_replies", json_integer(self->xreads));
     json_object_set_new(o, "client_wakeups", json_integer(self->wakes));
@@ -695,11 +710,11 @@ report(load_t *self, double cpu, long missing, long duplicated, long dup_events)
     json_object_set_new(
         o, "note",
         json_string("times are microseconds on the client's CLOCK_MONOTONIC from its first SPAWN "
-                    "try; started and completed are when the client saw the event on "
-                    "the "
-                    "events stream (XREAD BLOCK), so spawn_to_started and spawn_to_completed are "
-                    "upper bounds of the true latencies (they include the event's delivery); "
-                    "sessions_per_s is from the first SPAWN to the last session_completed seen"));
+                    "try; started and completed are when the client saw the event on the events "
+                    "stream (XREAD BLOCK, the next XREAD sent xread_gap_us after a reply), so "
+                    "spawn_to_started and spawn_to_completed are upper bounds of the true "
+                    "latencies (they include the event's delivery); sessions_per_s is from the "
+                    "first SPAWN to the last session_completed seen"));
     if (self->per_session) {
         json_t *rows = json_array();
         for (long i = 0; i < self->n; i++) {
@@ -732,14 +747,14 @@ parse_long(const char *flag, const char *text, long min)
 }
 
 static void
-usage(void)
+usage(int code)
 {
-    fprintf(stderr,
-            "usage: bench_load --clients EP --redis URL [--sessions N] [--workflow ID]\n"
-            "                  [--window W | --rate R] [--timeout S] [--out FILE]\n"
-            "                  [--per-session] [--key-prefix P] [--from ID] [--prefix P]\n"
-            "                  [--curve DIR]   (see the comment at the top of bench_load.c)\n");
-    exit(2);
+    fprintf(stderr, "usage: bench_load --clients EP --redis URL [--sessions N] [--workflow ID]\n"
+                    "                  [--window W | --rate R] [--timeout S] [--out FILE]\n"
+                    "                  [--per-session] [--key-prefix P] [--from ID] [--prefix P]\n"
+                    "                  [--curve DIR] [--xread-gap-us US]   (see the comment at the "
+                    "top of bench_load.c)\n");
+    exit(code);
 }
 
 int
@@ -747,13 +762,15 @@ main(int argc, char **argv)
 {
     load_t L = {.n = 1000, .window = 2000, .workflow = "bench-one-step", .timeout_ms = 300000};
     snprintf(L.prefix, sizeof L.prefix, "wt:");
-    int have_window = 0;
-    static const struct option opts[] = {
-        {"clients", 1, 0, 'c'},    {"redis", 1, 0, 'r'},  {"sessions", 1, 0, 'n'},
-        {"workflow", 1, 0, 'w'},   {"window", 1, 0, 'W'}, {"rate", 1, 0, 'R'},
-        {"timeout", 1, 0, 't'},    {"out", 1, 0, 'o'},    {"per-session", 0, 0, 'p'},
-        {"key-prefix", 1, 0, 'k'}, {"from", 1, 0, 'f'},   {"prefix", 1, 0, 'P'},
-        {"curve", 1, 0, 'C'},      {"help", 0, 0, 'h'},   {0, 0, 0, 0}};
+    int have_window = 0, have_gap = 0;
+    static const struct option opts[] = {{"clients", 1, 0, 'c'},     {"redis", 1, 0, 'r'},
+                                         {"sessions", 1, 0, 'n'},    {"workflow", 1, 0, 'w'},
+                                         {"window", 1, 0, 'W'},      {"rate", 1, 0, 'R'},
+                                         {"timeout", 1, 0, 't'},     {"out", 1, 0, 'o'},
+                                         {"per-session", 0, 0, 'p'}, {"key-prefix", 1, 0, 'k'},
+                                         {"from", 1, 0, 'f'},        {"prefix", 1, 0, 'P'},
+                                         {"curve", 1, 0, 'C'},       {"xread-gap-us", 1, 0, 'x'},
+                                         {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -805,8 +822,15 @@ main(int argc, char **argv)
         case 'C':
             L.curve = optarg;
             break;
+        case 'x':
+            L.xread_gap_us = parse_long("--xread-gap-us", optarg, 0);
+            have_gap = 1;
+            break;
+        case 'h':
+            usage(0);
+            break;
         default:
-            usage();
+            usage(2);
         }
     }
     if (optind < argc)
@@ -818,6 +842,8 @@ main(int argc, char **argv)
     if (L.n > 50000000)
         die(2, "--sessions %ld: at most 50000000", L.n);
     snprintf(L.stream, sizeof L.stream, "%sevents", L.prefix);
+    if (!have_gap) /* open loop: every event as soon as it is written */
+        L.xread_gap_us = L.rate > 0 ? 0 : 2000;
     if (!L.key_prefix[0]) {
         uint32_t rnd = 0;
         if (getrandom(&rnd, sizeof rnd, 0) != sizeof rnd)
