@@ -4,7 +4,7 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
 
   dispatch.json     end-to-end throughput (20,000 one-step sessions, 2 workers x
                     8 slots, scripted provider with no delay), spawn->started
-                    latency at a fixed 500 spawns/s for 10 s, broker-alone
+                    latency at a fixed 500 spawns/s for 10 s (bench_load), broker-alone
                     dispatches/s with synthetic workers, and peak RSS; `curve`:
                     a real fleet (2 workers x 8 slots) on loopback TCP with
                     CURVE off and on in the same run (off, on, on, off, off, on):
@@ -39,7 +39,11 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
                     end-to-end sessions/s (2x8 and 2x1 slots), CPU per
                     session of redis/broker/workers, Redis commands per
                     session, spawn->started p99 at 500/s, broker dispatches
-                    per CPU-second and RSS per waiting session.
+                    per CPU-second and RSS per waiting session. The
+                    sessions are driven by bench_load (bench/bench_load.c),
+                    whose own CPU per session is reported apart; spawn->
+                    started both as bench_load sees it (microseconds, an
+                    upper bound) and from the session hashes (ms).
   delivery.json     DESIGN.md 15: worktree creation from a warm mirror of a
                     10,000-file repository (session_started -> first LLM turn,
                     p50/p99, as a ratio to a plain-directory session measured
