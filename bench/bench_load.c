@@ -116,6 +116,7 @@ typedef struct load {
     slot_t *table;
     size_t tcap;
     long sent, answered, completed, existing, retries, refused_retryable;
+    long retry_pending; /* SPAWNs waiting for their re-send */
     long events, foreign_events, foreign_dropped, started_before_spawned;
     long shared_ids, late_replies;
     long wakes, xreads; /* ppoll returns, XREAD replies: what the client's CPU goes to */
@@ -454,6 +455,7 @@ zmq_readable(load_t *self)
         } else if (m->cmd == WT_CMD_ERROR &&
                    (m->code == WT_PROTO_E_UNAVAILABLE || m->code == WT_PROTO_E_NOT_ACTIVE)) {
             self->refused_retryable++;
+            self->retry_pending++;
             self->s[i].due_us = now + RETRY_MS * 1000;
         } else if (m->cmd == WT_CMD_ERROR) {
             die(2, "SPAWN %ld of workflow '%s' refused by the broker at %s: %s (code %d)", i,
@@ -555,12 +557,13 @@ static int64_t
 send_due(load_t *self, int64_t now)
 {
     int64_t next = INT64_MAX;
-    if (self->refused_retryable) /* rare: a linear scan is fine */
+    if (self->retry_pending) /* rare: a linear scan is fine */
         for (long i = 0; i < self->sent; i++) {
             if (self->s[i].due_us == 0)
                 continue;
             if (self->s[i].due_us <= now) {
                 self->s[i].due_us = 0;
+                self->retry_pending--;
                 self->s[i].retries++;
                 self->retries++;
                 send_spawn(self, i);
