@@ -7,7 +7,11 @@
  *   bench_load --clients EP --redis URL [--sessions N] [--workflow ID]
  *              (--window W | --rate R) [--timeout S] [--out FILE]
  *              [--per-session] [--key-prefix P] [--from ID] [--prefix P]
- *              [--curve DIR]
+ *              [--curve DIR] [--xread-gap-us US]
+ *
+ * Defaults: 1000 sessions of bench-one-step (bench/workflows), --window
+ * 2000, the fleet's key prefix --prefix wt:. --per-session adds each
+ * session's id and times to --out.
  *
  * --window W: closed loop, at most W SPAWNs without an answer (default
  * 2000). --rate R: open loop, SPAWN i is due at t0 + i/R s on
@@ -23,6 +27,10 @@
  * SPAWNED returned; an event seen before its SPAWNED is kept until the
  * SPAWNED names it). "Seen" includes the XREAD delivery, so
  * spawn->started is an upper bound of the true spawn->session_started.
+ * It can be shorter than spawn->SPAWNED: the broker sends a session's
+ * ASSIGN before its SPAWNED, and the reply crosses ZeroMQ's I/O thread
+ * where the event comes straight from the Redis socket
+ * (started_before_spawned counts those sessions).
  * It reports sessions/s (first SPAWN sent -> last session_completed seen),
  * p50/p99/max/mean of spawn->SPAWNED, spawn->started and spawn->completed,
  * its own CPU per session (getrusage, all its threads) and whether every
@@ -476,8 +484,10 @@ preflight(load_t *self, int64_t wait_ms)
     char addr[64];
     snprintf(addr, sizeof addr, "inproc://bench-load-monitor-%d", (int)getpid());
     void *mon = NULL;
-    if (zmq_socket_monitor(self->sock, addr, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED) ==
-        0) {
+    if (zmq_socket_monitor(self->sock, addr,
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) == 0) {
         mon = zmq_socket(self->zctx, ZMQ_PAIR);
         zmq_connect(mon, addr);
     }
@@ -487,7 +497,7 @@ preflight(load_t *self, int64_t wait_ms)
     wt_err_t err = {0};
     if (wt_wire_send(self->sock, NULL, 0, &q, 0, &err) != 0)
         die(2, "cannot send STATS to %s: %s", self->clients, err.msg);
-    int connected = 0, retries = 0;
+    int connected = 0, retries = 0, refused = 0;
     int64_t deadline = wt_clock_mono_ms() + wait_ms;
     wt_msg_t *m = NULL;
     while (m == NULL) {
@@ -515,7 +525,11 @@ preflight(load_t *self, int64_t wait_ms)
             }
             connected |= id == ZMQ_EVENT_CONNECTED;
             retries += id == ZMQ_EVENT_CONNECT_RETRIED;
+            refused |=
+                id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
         }
+        if (refused)
+            break;
         int code = 0;
         if (wt_wire_recv(self->sock, 0, WT_CHAN_CLIENT, NULL, NULL, &m, &code, 1, &err) < 0)
             die(2, "--clients '%s': bad reply to STATS: %s", self->clients, err.msg);
@@ -524,6 +538,12 @@ preflight(load_t *self, int64_t wait_ms)
         zmq_socket_monitor(self->sock, NULL, 0);
         zmq_close(mon);
     }
+    if (m == NULL && refused)
+        die(2, "--clients '%s': the broker refused this client's %s", self->clients,
+            self->curve ? "CURVE key: is DIR/client.pub in the broker's --allow-clients, and "
+                          "DIR/broker.pub the broker's own? (--curve DIR)"
+                        : "connection: the broker uses CURVE, give --curve DIR (client.key, "
+                          "broker.pub)");
     if (m == NULL && !connected)
         die(2,
             "no broker at --clients '%s': no connection could be made in %" PRId64

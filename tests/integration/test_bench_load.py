@@ -12,6 +12,8 @@ session_completed added by hand makes it report a duplicate (exit 1); read
 from the end, the old sessions are missing (exit 1). SPAWNs refused
 UNAVAILABLE (--redis-min-replicas 1, no replica yet) are re-sent with the
 same key until a replica confirms them, and no session is made twice.
+With CURVE (loopback TCP) it runs with --curve and says what is missing
+without it.
 Bad endpoints and a refused workflow end it with exit 2 and a message
 naming what is wrong."""
 import json
@@ -21,7 +23,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wtfleet import REPO, Check, Fleet, free_port  # noqa: E402
+from wtfleet import BIN, REPO, Check, Fleet, free_port  # noqa: E402
 
 BUILD = os.environ.get("WT_BUILD_DIR", os.path.join(REPO, "build"))
 EXE = os.path.join(BUILD, "bench", "bench_load")
@@ -232,6 +234,43 @@ def main():
         if "p" in locals() and p.poll() is None:
             p.kill()
             p.wait()
+        fleet.stop()
+
+    # CURVE: a broker on loopback TCP that only takes allowed client keys
+    fleet = Fleet("bench-load-curve")
+    try:
+        fleet.start_redis()
+        fleet.clients_ep = "tcp://127.0.0.1:%d" % free_port()
+        fleet.workers_ep = "tcp://127.0.0.1:%d" % free_port()
+        keys, aw, ac = (os.path.join(fleet.dir, d) for d in ("keys", "aw", "ac"))
+        for d in (keys, aw, ac):
+            os.makedirs(d)
+        for name in ("broker", "client", "worker"):
+            subprocess.run([BIN, "keygen", name, "--dir", keys], check=True, capture_output=True)
+        os.link(os.path.join(keys, "worker.pub"), os.path.join(aw, "worker.pub"))
+        os.link(os.path.join(keys, "client.pub"), os.path.join(ac, "client.pub"))
+        fleet._spawn("broker", [BIN, "broker", "--clients", fleet.clients_ep, "--workers",
+                                fleet.workers_ep, "--redis", fleet.redis_url, "--http",
+                                "127.0.0.1:%d" % fleet.http_port, "--curve-key",
+                                os.path.join(keys, "broker.key"), "--allow-workers", aw,
+                                "--allow-clients", ac])
+        fleet.wait_for(lambda: "broker up" in open(os.path.join(fleet.dir, "broker.log")).read(),
+                       10, "broker up")
+        fleet.start_worker("c1", 4, ONE_STEP, "--workflows", BENCH_WF, "--curve-key",
+                           os.path.join(keys, "worker.key"), "--broker-pub",
+                           os.path.join(keys, "broker.pub"))
+        fleet.wait_for(lambda: "worker c1 ready" in open(os.path.join(fleet.dir, "broker.log")).read(),
+                       20, "worker c1 ready")
+        rc, doc, err = load(fleet, "--sessions", "50", "--window", "50", "--curve", keys)
+        check(rc == 0 and doc and doc["completed"] == 50 and doc["missing"] == 0,
+              "CURVE: 50 sessions with --curve (%d %s)" % (rc, err.strip()[-300:]))
+        rc, doc, err = load(fleet, "--sessions", "5", "--timeout", "5")
+        check(rc == 2 and "refused" in err and "--curve" in err,
+              "CURVE broker, no --curve: exit 2 saying so (%d %s)" % (rc, err.strip()))
+    except Exception:
+        fleet.dump_logs()
+        raise
+    finally:
         fleet.stop()
     check.done()
 
