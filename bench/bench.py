@@ -4,8 +4,10 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
 
   dispatch.json     end-to-end throughput (20,000 one-step sessions, 2 workers x
                     8 slots, scripted provider with no delay), spawn->started
-                    latency at a fixed 500 spawns/s for 10 s (bench_load), broker-alone
-                    dispatches/s with synthetic workers, and peak RSS; `curve`:
+                    latency at a fixed 500 spawns/s for 10 s (bench_load's
+                    microseconds and the session hashes' milliseconds),
+                    broker-alone dispatches/s with synthetic workers, and
+                    peak RSS; `curve`:
                     a real fleet (2 workers x 8 slots) on loopback TCP with
                     CURVE off and on in the same run (off, on, on, off, off, on):
                     sessions/s and spawn->session_started p50/p99, and the
