@@ -46,6 +46,11 @@ stdout and to bench/results/<name>.json. Nothing here asserts a timing.
                     whose own CPU per session is reported apart; spawn->
                     started both as bench_load sees it (microseconds, an
                     upper bound) and from the session hashes (ms).
+                    `event_writes`: the event-write path alone (bench_events:
+                    16 and 2 threads, K = 1, 8, 64 events per batch, verified
+                    afterwards): events/s and Redis/client CPU per 1,000
+                    events, as ratios to XADD -P 64, -P 16, -P 1 (and -P 64
+                    with an event-sized entry) on the same redis-server.
   delivery.json     DESIGN.md 15: worktree creation from a warm mirror of a
                     10,000-file repository (session_started -> first LLM turn,
                     p50/p99, as a ratio to a plain-directory session measured
@@ -1027,6 +1032,80 @@ def redis_xadd_limit(fleet, n, pipeline):
     return None
 
 
+def redis_xadd_cost(fleet, n, pipeline, data='{"step":"s1"}'):
+    """redis_xadd_limit with the redis-server's CPU per 1,000 entries (INFO
+    cpu around the run); data: the entry's data field (no double quotes:
+    redis-benchmark's CSV does not escape them)."""
+    c0 = _redis_cpu(fleet.r)
+    r = subprocess.run(["redis-benchmark", "-p", str(fleet.redis_port), "-n", str(n), "-c", "2",
+                        "-P", str(pipeline), "--csv", "XADD", "bench:limits", "MAXLEN", "~",
+                        "100000", "*", "type", "step_advanced", "data", data],
+                       capture_output=True, text=True, timeout=300)
+    c1 = _redis_cpu(fleet.r)
+    fleet.r.delete("bench:limits")
+    for line in r.stdout.splitlines():
+        cells = [c.strip('"') for c in line.split('","')]
+        if len(cells) > 1 and cells[0].startswith("XADD"):
+            return {"per_s": round(float(cells[1]), 1),
+                    "redis_cpu_ms_per_1000": round((c1 - c0) * 1e6 / n, 3)}
+    return {"per_s": None, "redis_cpu_ms_per_1000": None}
+
+
+def _redis_cpu(r):
+    i = r.info("cpu")
+    return i["used_cpu_sys"] + i["used_cpu_user"]
+
+
+def bench_event_writes(seconds=5, threads=(16, 2), batches=(1, 8, 64)):
+    """The capacity of the worker's event-write path (bench/bench_events:
+    the worker's writer, group commit through the append script, real
+    leases, verified afterwards) for each thread count and K events per
+    batch, beside redis-benchmark XADD pipelined (-P 16, -P 64; also with a
+    240-byte data field, an event's usual size) and unpipelined on the same
+    redis-server, measured before and after the runs (the higher figure is
+    the limit)."""
+    exe = os.path.join(os.path.dirname(wtfleet.BIN), "bench", "bench_events")
+    if not os.path.exists(exe):
+        return {"skipped": "bench_events not built"}
+    fleet = Fleet("bench-evlim")
+    res = {"limits": {}, "runs": []}
+    try:
+        fleet.start_redis()
+        big = "x" * 240
+
+        def limits():
+            return {"xadd_P64": redis_xadd_cost(fleet, 1000000, 64),
+                    "xadd_P16": redis_xadd_cost(fleet, 500000, 16),
+                    "xadd_P1": redis_xadd_cost(fleet, 100000, 1),
+                    "xadd_P64_240B": redis_xadd_cost(fleet, 500000, 64, big)}
+        before = limits()
+        for t in threads:
+            for k in batches:
+                p = subprocess.run([exe, "--redis", fleet.redis_url, "--threads", str(t),
+                                    "--batch", str(k), "--seconds", str(seconds),
+                                    "--prefix", "bev%d_%d:" % (t, k)],
+                                   capture_output=True, text=True, timeout=seconds * 20 + 120)
+                try:
+                    run = json.loads(p.stdout)
+                except ValueError:
+                    run = {"threads": t, "batch": k, "error": p.stderr[-300:]}
+                run["exit"] = p.returncode
+                res["runs"].append(run)
+                fleet.r.flushall()
+        after = limits()
+        for name in before:
+            pair = [x for x in (before[name]["per_s"], after[name]["per_s"]) if x]
+            res["limits"][name] = {"before": before[name], "after": after[name],
+                                   "per_s": max(pair) if pair else None}
+    finally:
+        fleet.stop()
+    lim = {k: v["per_s"] or 0 for k, v in res["limits"].items()}
+    for run in res["runs"]:
+        eps = run.get("events_per_s") or 0
+        run["ratio_to"] = {k: round(eps / v, 3) if v else None for k, v in lim.items()}
+    return res
+
+
 def zmq_limit(n=500000):
     exe = os.path.join(os.path.dirname(wtfleet.BIN), "bench", "bench_zmq")
     if not os.path.exists(exe):
@@ -1150,6 +1229,24 @@ def bench_waiting(n, delay_ms=15000):
         fleet.stop()
 
 
+def event_write_rows(ew):
+    """The limits rows of bench_event_writes: each run's events/s beside
+    pipelined XADD (-P 64, the issue's limit) measured on the same
+    redis-server, and its Redis CPU per 1,000 events beside XADD's."""
+    rows = []
+    lim = ew.get("limits", {})
+    p64 = (lim.get("xadd_P64") or {}).get("per_s") or 0
+    cpu64 = ((lim.get("xadd_P64") or {}).get("after") or {}).get("redis_cpu_ms_per_1000") or 0
+    for run in ew.get("runs", []):
+        if "events_per_s" not in run:
+            continue
+        tag = "event write path K=%d T=%d" % (run["batch"], run["threads"])
+        rows.append((tag + " events/s", run["events_per_s"], "redis XADD pipelined", p64))
+        rows.append((tag + " redis ms/1000", run["redis_cpu_ms_per_1000_events"],
+                     "XADD -P64 redis ms/1000", cpu64))
+    return rows
+
+
 def bench_limits(n, rate, seconds, waiting):
     """The `limits` section: the Redis and ZeroMQ limits of this machine, and
     WorkTrain's figures, each beside the limit it is bounded by, in one run."""
@@ -1171,6 +1268,7 @@ def bench_limits(n, rate, seconds, waiting):
     res["latency_500_per_s"] = bench_latency(rate, seconds)
     res["broker_alone"] = bench_broker_alone(50000)
     res["waiting"] = bench_waiting(waiting)
+    res["event_writes"] = bench_event_writes()
     lim, e8, e1 = res["limits"], res["e2e_2x8"], res["e2e_2x1"]
     lat = res["latency_500_per_s"]
     pipelined = lim.get("redis_xadd_pipelined_per_s") or 0
@@ -1196,6 +1294,7 @@ def bench_limits(n, rate, seconds, waiting):
         ("event XADDs/s fleet-wide", e8.get("xadd_per_s"), "redis XADD pipelined", pipelined),
         ("event XADDs/s fleet-wide", e8.get("xadd_per_s"), "redis XADD unpipelined",
          lim.get("redis_xadd_unpipelined_per_s") or 0),
+    ] + event_write_rows(res["event_writes"]) + [
         ("sessions/s 2x8 (x ~6 broker msgs)", round(s8 * 6, 1) if s8 else None,
          "zmq ROUTER/DEALER echo", zmq_echo),
         ("broker dispatches per broker cpu-s", per_cpu, "target 100000", 100000),
@@ -1316,7 +1415,7 @@ def main():
                     help="limits: sessions one worker holds waiting on a slow LLM")
     ap.add_argument("--stream-entries", type=int, default=20000,
                     help="stream: entries XADDed to a redis_stream trigger")
-    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,stream,broker,curve,partition,replicas,failover,standby,deploy,suites,limits,delivery")
+    ap.add_argument("--only", default="", help="comma list: throughput,latency,concurrency,resume,kills,pipeline,console,triggers,stream,broker,curve,partition,replicas,failover,standby,deploy,suites,limits,events,delivery")
     args = ap.parse_args()
     wtfleet.BIN = os.path.join(REPO, args.build, "worktrain")
     os.makedirs(RESULTS, exist_ok=True)
@@ -1372,6 +1471,17 @@ def main():
         report["limits"] = bench_limits(min(args.sessions, 5000), args.rate, args.seconds,
                                         args.waiting)
         print("limits:     %s" % json.dumps(report["limits"]), flush=True)
+    if "events" in only and "limits" not in only:  # the limits part includes it
+        try:  # the rest of limits.json keeps its last figures
+            with open(os.path.join(RESULTS, "limits.json")) as f:
+                report["limits"] = json.load(f).get("limits") or {}
+        except (OSError, ValueError):
+            report["limits"] = {}
+        report["limits"]["event_writes"] = bench_event_writes()
+        for a, v, b, lv in event_write_rows(report["limits"]["event_writes"]):
+            print("  %-38s %12s   %-24s %12s   ratio %s"
+                  % (a, v, b, lv, round(v / float(lv), 3) if lv else None), flush=True)
+        print("events:     %s" % json.dumps(report["limits"]), flush=True)
     if not only or "delivery" in only:
         report["delivery"] = bench_delivery()
         print("delivery:   %s" % json.dumps(report["delivery"]), flush=True)
