@@ -284,13 +284,14 @@ wt_proto_encode(const wt_msg_t *msg, wt_buf_t *out, wt_err_t *err)
     enc_t e = {out, 0, 0};
     msgpack_packer pk;
     msgpack_packer_init(&pk, &e, buf_write);
+    unsigned char set[NFIELDS]; /* one pass over the fields, not two */
     size_t n = 0;
     for (size_t i = 0; i < NFIELDS; i++)
-        n += field_set(msg, &fields[i]);
-    msgpack_pack_map(&pk, n);
-    for (size_t i = 0; i < NFIELDS; i++)
         if (field_set(msg, &fields[i]))
-            pack_field(&pk, msg, &fields[i]);
+            set[n++] = (unsigned char)i;
+    msgpack_pack_map(&pk, n);
+    for (size_t k = 0; k < n; k++)
+        pack_field(&pk, msg, &fields[set[k]]);
     if (!e.failed)
         return 0;
     out->len = start;
