@@ -70,6 +70,18 @@ unknown_workflow(wt_broker_t *self, const char *workflow, char *why, size_t cap)
     return 1;
 }
 
+/* *field, now the caller's (NULL left behind); an empty string stays with
+ * the message and gives NULL unless keep_empty. */
+static char *
+steal(char **field, int keep_empty)
+{
+    char *v = *field;
+    if (v == NULL || (v[0] == '\0' && !keep_empty))
+        return NULL;
+    *field = NULL;
+    return v;
+}
+
 int
 wt_broker_validate_spawn(wt_broker_t *self, wt_broker_spawn_t *s, char *why, size_t cap)
 {
@@ -122,11 +134,13 @@ wt_broker_validate_spawn(wt_broker_t *self, wt_broker_spawn_t *s, char *why, siz
     char sid[WT_ULID_LEN + 1];
     wt_ulid_make(sid, wt_clock_now_ms());
     wt_job_t *j = wt_job_new(sid);
-    j->workflow = wt_xstrdup(m->workflow);
-    j->goal = wt_xstrdup(m->goal);
-    j->context_json = m->context_json ? wt_xstrdup(m->context_json) : NULL;
-    j->parent = m->parent && m->parent[0] ? wt_xstrdup(m->parent) : NULL;
-    j->workspace = m->workspace && m->workspace[0] ? wt_xstrdup(m->workspace) : NULL;
+    /* The job takes the SPAWN's strings (nothing reads them from the
+     * message after this): no copy and no free of each per session. */
+    j->workflow = steal(&m->workflow, 1);
+    j->goal = steal(&m->goal, 1);
+    j->context_json = steal(&m->context_json, 1);
+    j->parent = steal(&m->parent, 0);
+    j->workspace = steal(&m->workspace, 0);
     j->require = require[0] ? wt_xstrdup(require) : NULL;
     j->priority = m->priority;
     j->timeout_ms = m->timeout_ms;
@@ -393,8 +407,11 @@ wt_broker_flush_assigns(wt_broker_t *self)
             pp[k] = &w->outq[k];
         wt_err_t err = {0};
         self->quiet[1] = 0;
-        if (wt_wire_send_batch(self->workers, w->id, w->idlen, pp, (size_t)w->nout, 1, &err) != 0)
-            wt_log_warn("send of %d ASSIGNs to %s failed: %s", w->nout, w->name, err.msg);
+        for (int k = 0; k < w->nout; k += w->batch) { /* at most what it announced per BATCH */
+            size_t c = (size_t)(w->nout - k < w->batch ? w->nout - k : w->batch);
+            if (wt_wire_send_batch(self->workers, w->id, w->idlen, pp + k, c, 1, &err) != 0)
+                wt_log_warn("send of %zu ASSIGNs to %s failed: %s", c, w->name, err.msg);
+        }
         if (pp != ptrs)
             free(pp);
         w->nout = 0;
