@@ -17,6 +17,11 @@
  * a synthetic worker) p50/p99 over every session. --closed makes the
  * window count sessions not yet assigned (not SPAWNs not yet answered), so
  * the latency is the pipeline's, not the time spent in a growing queue.
+ *
+ * The client and the workers announce BATCH (PROTOCOL.md 3.1: SPAWN batch,
+ * READY batch), send their SPAWNs and FINISHEDs as BATCHes once the broker
+ * has sent them one, and so measure a broker with peers that batch;
+ * --no-batch makes them behave as peers from before BATCH existed.
  */
 #include "wt_alloc.h"
 #include "wt_cert.h"
@@ -32,7 +37,9 @@
 typedef struct bench {
     long sessions, spawned, answered, dispatched, unroutable;
     int nworkers, slots, window;
-    int closed; /* --closed: the window counts sessions not yet assigned */
+    int closed;         /* --closed: the window counts sessions not yet assigned */
+    int nobatch;        /* --no-batch: peers that know nothing of BATCH */
+    int client_batches; /* the broker sent the client a BATCH: SPAWNs go as BATCHes */
     void *client;
     void **workers;
     int64_t *sent_us; /* per session index: when its SPAWN left */
@@ -70,20 +77,43 @@ curve_peer(wt_cert_peer_t *p, const char *dir, const char *name)
     }
 }
 
-static void
-send_spawn(bench_t *b)
+static wt_msg_t *
+make_spawn(bench_t *b)
 {
     wt_msg_t *m = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWN);
     char goal[32];
     snprintf(goal, sizeof goal, "bench %ld", b->spawned);
     wt_msg_set(&m->workflow, "bench-one-step");
     wt_msg_set(&m->goal, goal);
+    m->batch = b->nobatch ? 0 : 512;
     m->req = (uint64_t)++b->spawned;
     b->sent_us[b->spawned - 1] = wt_clock_mono_us();
-    wt_wire_send(b->client, NULL, 0, m, 0, NULL);
-    wt_msg_destroy(&m);
+    return m;
 }
 
+/* SPAWNs while the window allows: one BATCH once the broker showed it
+ * takes them, else one message each. */
+static void
+send_spawns(bench_t *b)
+{
+    wt_msg_t *ms[512] = {0};
+    size_t n = 0;
+    while (b->spawned < b->sessions &&
+           b->spawned - (b->closed ? b->dispatched : b->answered) < b->window) {
+        ms[n++] = make_spawn(b);
+        if (n == 512 || !b->client_batches) {
+            wt_wire_send_batch(b->client, NULL, 0, (const wt_msg_t *const *)ms, n, 0, NULL);
+            for (size_t i = 0; i < n; i++)
+                wt_msg_destroy(&ms[i]);
+            n = 0;
+        }
+    }
+    wt_wire_send_batch(b->client, NULL, 0, (const wt_msg_t *const *)ms, n, 0, NULL);
+    for (size_t i = 0; i < n; i++)
+        wt_msg_destroy(&ms[i]);
+}
+
+static int batch_ok = 1; /* !--no-batch: READY announces batch */
 static void worker_send(void *sock, wt_cmd_t cmd, const char *name, int slots, const char *sid);
 
 /* Every 500 ms the synthetic workers show they live (3 s of silence and the
@@ -137,6 +167,8 @@ worker_send(void *sock, wt_cmd_t cmd, const char *name, int slots, const char *s
         wt_strlist_push(&m->caps, "bench-one-step"); /* the broker routes by workflow */
     }
     m->slots = slots;
+    if (name)
+        m->batch = batch_ok ? 64 : 0;
     if (sid) {
         wt_msg_set(&m->session, sid);
         wt_msg_set(&m->outcome, "success");
@@ -150,17 +182,11 @@ main(int argc, char **argv)
 {
     const char *clients = NULL, *workers = NULL, *out = NULL, *curve = NULL;
     bench_t b = {.sessions = 100000, .nworkers = 4, .slots = 8, .window = 2000};
-    static const struct option opts[] = {{"clients", 1, 0, 'c'},
-                                         {"workers", 1, 0, 'w'},
-                                         {"sessions", 1, 0, 'n'},
-                                         {"workers-count", 1, 0, 'k'},
-                                         {"slots", 1, 0, 's'},
-                                         {"window", 1, 0, 'W'},
-                                         {"out", 1, 0, 'o'},
-                                         {"unroutable", 1, 0, 'u'},
-                                         {"curve", 1, 0, 'C'},
-                                         {"closed", 0, 0, 'L'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"clients", 1, 0, 'c'},       {"workers", 1, 0, 'w'},    {"sessions", 1, 0, 'n'},
+        {"workers-count", 1, 0, 'k'}, {"slots", 1, 0, 's'},      {"window", 1, 0, 'W'},
+        {"out", 1, 0, 'o'},           {"unroutable", 1, 0, 'u'}, {"curve", 1, 0, 'C'},
+        {"closed", 0, 0, 'L'},        {"no-batch", 0, 0, 'N'},   {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -193,6 +219,10 @@ main(int argc, char **argv)
             break;
         case 'L':
             b.closed = 1;
+            break;
+        case 'N':
+            b.nobatch = 1;
+            batch_ok = 0;
             break;
         default:
             fprintf(stderr, "usage: see the comment at the top of bench_dispatch.c\n");
@@ -230,33 +260,49 @@ main(int argc, char **argv)
         return fprintf(stderr, "bench_dispatch: the unroutable backlog was not stored\n"), 1;
     int64_t t0 = wt_clock_mono_us(), next_hb = wt_clock_mono_ms() + 500,
             deadline = wt_clock_mono_ms() + 600000;
-    while (b.spawned < b.sessions && b.spawned - (b.closed ? b.dispatched : b.answered) < b.window)
-        send_spawn(&b);
+    send_spawns(&b);
+    wt_msg_t **fin = wt_xcalloc(4096, sizeof *fin); /* one worker's FINISHEDs of a turn */
     while (b.dispatched < b.sessions && wt_clock_mono_ms() < deadline) {
         zmq_poll(items, b.nworkers + 1, 100);
         wt_msg_t *m = NULL;
         int code;
         while (wt_wire_recv(b.client, 0, WT_CHAN_CLIENT, NULL, NULL, &m, &code, 1, NULL) == 1) {
             b.answered++;
+            b.client_batches |= m->batched;
             wt_msg_destroy(&m);
         }
-        while (b.spawned < b.sessions &&
-               b.spawned - (b.closed ? b.dispatched : b.answered) < b.window)
-            send_spawn(&b);
-        for (int i = 0; i < b.nworkers; i++)
-            while (wt_wire_recv(b.workers[i], 0, WT_CHAN_WORKER, NULL, NULL, &m, &code, 1, NULL) ==
-                   1) {
+        send_spawns(&b);
+        for (int i = 0; i < b.nworkers; i++) {
+            size_t nfin = 0;
+            int batched = 0;
+            while (nfin < 4096 && wt_wire_recv(b.workers[i], 0, WT_CHAN_WORKER, NULL, NULL, &m,
+                                               &code, 1, NULL) == 1) {
                 if (m->cmd == WT_CMD_ASSIGN) {
                     b.dispatched++;
                     long idx = m->goal ? strtol(m->goal + 6, NULL, 10) : -1; /* "bench N" */
                     if (idx >= 0 && idx < b.sessions && b.nlat < b.sessions)
                         b.lat_us[b.nlat++] = wt_clock_mono_us() - b.sent_us[idx];
-                    worker_send(b.workers[i], WT_CMD_FINISHED, NULL, 0, m->session);
+                    batched |= m->batched;
+                    wt_msg_t *f = wt_msg_new(WT_CHAN_WORKER, WT_CMD_FINISHED);
+                    wt_msg_set(&f->session, m->session);
+                    wt_msg_set(&f->outcome, "success");
+                    fin[nfin++] = f;
                 }
                 wt_msg_destroy(&m);
             }
+            /* a broker that sent a BATCH takes one: all FINISHEDs in one */
+            if (batched)
+                wt_wire_send_batch(b.workers[i], NULL, 0, (const wt_msg_t *const *)fin, nfin, 0,
+                                   NULL);
+            for (size_t k = 0; k < nfin; k++) {
+                if (!batched)
+                    wt_wire_send(b.workers[i], NULL, 0, fin[k], 0, NULL);
+                wt_msg_destroy(&fin[k]);
+            }
+        }
         heartbeat(&b, &next_hb);
     }
+    free(fin);
     double secs = (double)(wt_clock_mono_us() - t0) / 1e6;
     qsort(b.lat_us, (size_t)b.nlat, sizeof *b.lat_us, cmp_i64);
     char json[768];
@@ -265,10 +311,11 @@ main(int argc, char **argv)
         "{\"sessions\": %ld, \"dispatched\": %ld, \"seconds\": %.3f, "
         "\"dispatches_per_s\": %.1f, \"synthetic_workers\": %d, \"slots_each\": %d, "
         "\"spawn_window\": %d, \"closed_window\": %s, \"unroutable_backlog\": %ld, \"curve\": %s, "
+        "\"batch\": %s, "
         "\"spawn_to_assigned_ms\": {\"p50\": %.2f, \"p99\": %.2f}}\n",
         b.sessions, b.dispatched, secs, (double)b.dispatched / secs, b.nworkers, b.slots, b.window,
-        b.closed ? "true" : "false", b.unroutable, curve ? "true" : "false", pct_ms(&b, 0.5),
-        pct_ms(&b, 0.99));
+        b.closed ? "true" : "false", b.unroutable, curve ? "true" : "false",
+        b.nobatch ? "false" : "true", pct_ms(&b, 0.5), pct_ms(&b, 0.99));
     fputs(json, stdout);
     if (out) {
         FILE *f = fopen(out, "w");

@@ -190,6 +190,7 @@ remove_worker(wt_broker_t *self, wt_bworker_t *w, const char *why)
     }
     size_t i = (size_t)(w - self->w);
     wt_route_offer_release(&w->offer);
+    free(w->outq); /* empty: flushed in the turn that filled it */
     self->w[i] = self->w[--self->nw];
     wt_route_fleet_changed(self->queue); /* indexes moved, and an offer left */
 }
@@ -526,6 +527,7 @@ on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
         wt_route_known_add(self->queue, m->caps.items[i]);
     wt_route_fleet_changed(self->queue);
     w->slots = m->slots > 0 ? m->slots : 0; /* 0: draining, send nothing */
+    w->batch = m->batch > WT_PROTO_MAX_BATCH ? WT_PROTO_MAX_BATCH : m->batch;
     w->prefetch = w->slots == 0 || m->prefetch <= 0     ? 0
                   : m->prefetch > WT_PROTO_MAX_PREFETCH ? WT_PROTO_MAX_PREFETCH
                                                         : m->prefetch;
@@ -844,6 +846,7 @@ broker_release(wt_broker_t *self)
             wt_job_destroy(&j);
         }
         wt_route_offer_release(&self->w[i].offer);
+        free(self->w[i].outq);
     }
     free(self->w);
     while (self->orphans) {
@@ -935,8 +938,9 @@ wait_sockets(void **socks, int n, int *quiet, int *ready, long timeout)
     for (int i = 0; i < n; i++) {
         int ev = 0;
         size_t sz = sizeof ev;
-        ready[i] = !(quiet && quiet[i]) && zmq_getsockopt(socks[i], ZMQ_EVENTS, &ev, &sz) == 0 &&
-                   (ev & ZMQ_POLLIN);
+        ready[i] = wt_wire_pending(socks[i]) || /* the rest of a BATCH */
+                   (!(quiet && quiet[i]) && zmq_getsockopt(socks[i], ZMQ_EVENTS, &ev, &sz) == 0 &&
+                    (ev & ZMQ_POLLIN));
         any |= ready[i];
         int fd = -1;
         sz = sizeof fd;

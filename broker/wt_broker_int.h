@@ -46,6 +46,10 @@ typedef struct wt_bworker {
     char name[128];                /* name from READY */
     int slots;                     /* total slots */
     int prefetch;                  /* READY prefetch: unstarted sessions held beyond slots */
+    int batch;                     /* READY batch: ASSIGNs it takes in one BATCH, 0/1 = none */
+    wt_msg_t *outq;                /* owned array: this turn's ASSIGNs (borrowed strings) */
+    int nout;                      /* used */
+    int capout;                    /* allocated */
     int credit;                    /* slots + prefetch - sessions it holds */
     int64_t last_seen_ms;          /* monotonic time of its last message */
     int64_t ready_ms;              /* monotonic time of its last READY */
@@ -118,6 +122,8 @@ struct wt_broker_spawn {
     int stored;                    /* intake reply read and good */
     size_t direct;                 /* worker whose first lease the intake takes, or SIZE_MAX */
     int64_t epoch;                 /* intake reply: 1 when that lease was taken, else 0 */
+    wt_msg_t reply;                /* its SPAWNED (borrowed strings) */
+    int held;                      /* reply waits to go out in a BATCH (send_spawned) */
 };
 
 /* wt_broker.c: sends m to the peer id on sock (a failure is logged). */
@@ -138,6 +144,9 @@ int wt_broker_validate_spawn(wt_broker_t *self, wt_broker_spawn_t *s, char *why,
  * (with the assign scripts of queued sessions for the credit there is) and
  * answers each; takes their jobs. */
 void wt_broker_intake(wt_broker_t *self, wt_broker_spawn_t *batch, int n);
+/* wt_broker_intake.c: sends the ASSIGNs held for workers that take them
+ * in a BATCH (one message per worker). */
+void wt_broker_flush_assigns(wt_broker_t *self);
 /* wt_broker_intake.c: assigns queued sessions while workers have credit. */
 void wt_broker_dispatch(wt_broker_t *self);
 

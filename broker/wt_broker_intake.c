@@ -70,6 +70,18 @@ unknown_workflow(wt_broker_t *self, const char *workflow, char *why, size_t cap)
     return 1;
 }
 
+/* *field, now the caller's (NULL left behind); an empty string stays with
+ * the message and gives NULL unless keep_empty. */
+static char *
+steal(char **field, int keep_empty)
+{
+    char *v = *field;
+    if (v == NULL || (v[0] == '\0' && !keep_empty))
+        return NULL;
+    *field = NULL;
+    return v;
+}
+
 int
 wt_broker_validate_spawn(wt_broker_t *self, wt_broker_spawn_t *s, char *why, size_t cap)
 {
@@ -122,11 +134,13 @@ wt_broker_validate_spawn(wt_broker_t *self, wt_broker_spawn_t *s, char *why, siz
     char sid[WT_ULID_LEN + 1];
     wt_ulid_make(sid, wt_clock_now_ms());
     wt_job_t *j = wt_job_new(sid);
-    j->workflow = wt_xstrdup(m->workflow);
-    j->goal = wt_xstrdup(m->goal);
-    j->context_json = m->context_json ? wt_xstrdup(m->context_json) : NULL;
-    j->parent = m->parent && m->parent[0] ? wt_xstrdup(m->parent) : NULL;
-    j->workspace = m->workspace && m->workspace[0] ? wt_xstrdup(m->workspace) : NULL;
+    /* The job takes the SPAWN's strings (nothing reads them from the
+     * message after this): no copy and no free of each per session. */
+    j->workflow = steal(&m->workflow, 1);
+    j->goal = steal(&m->goal, 1);
+    j->context_json = steal(&m->context_json, 1);
+    j->parent = steal(&m->parent, 0);
+    j->workspace = steal(&m->workspace, 0);
     j->require = require[0] ? wt_xstrdup(require) : NULL;
     j->priority = m->priority;
     j->timeout_ms = m->timeout_ms;
@@ -138,16 +152,44 @@ wt_broker_validate_spawn(wt_broker_t *self, wt_broker_spawn_t *s, char *why, siz
     return 0;
 }
 
-/* SPAWNED and ASSIGN are built on the stack around borrowed strings (the
- * encoder only reads them): no copy of each field and no free per reply. */
+/* SPAWNED and ASSIGN are built around borrowed strings (the encoder only
+ * reads them): no copy of each field and no free per reply. A SPAWN whose
+ * client announced batch (SPAWN batch > 1) is answered later, with the
+ * turn's other SPAWNED for that client, in one BATCH (send_spawned). */
 static void
 answer_spawn(wt_broker_t *self, wt_broker_spawn_t *s, const char *sid, int existing)
 {
-    wt_msg_t r = {.chan = WT_CHAN_CLIENT, .cmd = WT_CMD_SPAWNED};
-    r.req = s->msg->req;
-    r.session = (char *)sid;
-    r.existing = existing;
-    wt_broker_send(self, self->clients, s->id, s->idlen, &r);
+    s->reply = (wt_msg_t){.chan = WT_CHAN_CLIENT, .cmd = WT_CMD_SPAWNED};
+    s->reply.req = s->msg->req;
+    s->reply.session = (char *)sid;
+    s->reply.existing = existing;
+    s->held = s->msg->batch > 1;
+    if (!s->held)
+        wt_broker_send(self, self->clients, s->id, s->idlen, &s->reply);
+}
+
+/* The held SPAWNED of the batch, one BATCH per client (in arrival order,
+ * at most the batch that client announced). */
+static void
+send_spawned(wt_broker_t *self, wt_broker_spawn_t *batch, int n)
+{
+    const wt_msg_t *ptrs[512];
+    for (int i = 0; i < n; i++) {
+        if (!batch[i].held)
+            continue;
+        wt_broker_spawn_t *first = &batch[i];
+        size_t k = 0, cap = first->msg->batch < 512 ? (size_t)first->msg->batch : 512;
+        for (int j = i; j < n && k < cap; j++)
+            if (batch[j].held && batch[j].idlen == first->idlen &&
+                memcmp(batch[j].id, first->id, first->idlen) == 0) {
+                ptrs[k++] = &batch[j].reply;
+                batch[j].held = 0;
+            }
+        wt_err_t err = {0};
+        self->quiet[0] = 0;
+        if (wt_wire_send_batch(self->clients, first->id, first->idlen, ptrs, k, 1, &err) != 0)
+            wt_log_warn("send of %zu SPAWNED failed: %s", k, err.msg);
+    }
 }
 
 /* The lease of j is stored for worker bw (by an assign script, or by the
@@ -293,6 +335,7 @@ wt_broker_intake(wt_broker_t *self, wt_broker_spawn_t *batch, int n)
     uint64_t spawned = 0, duplicates = 0, direct = 0;
     for (int i = 0; i < n; i++) {
         wt_broker_spawn_t *s = &batch[i];
+        s->held = 0;
         if (s->job == NULL)
             continue;
         /* A session stored on the master is queued whether or not replicas
@@ -325,6 +368,7 @@ wt_broker_intake(wt_broker_t *self, wt_broker_spawn_t *batch, int n)
         }
         wt_job_destroy(&s->job);
     }
+    send_spawned(self, batch, n);
     if (spawned || duplicates || direct) { /* direct: assigned even when unconfirmed */
         pthread_mutex_lock(&self->stats.lock);
         self->stats.spawned += spawned;
@@ -339,10 +383,39 @@ wt_broker_intake(wt_broker_t *self, wt_broker_spawn_t *batch, int n)
         dok = 0;
     if (npairs)
         dispatch_finish(self, pairs, npairs, dappended, &dok, &derr);
+    wt_broker_flush_assigns(self); /* the direct ones when nothing else was dispatched */
     if (!redis_ok)
         wt_broker_redis_failed(self, &err);
     else if (!dok)
         wt_broker_redis_failed(self, &derr);
+}
+
+/* A worker that announced READY batch gets its ASSIGNs of this turn in one
+ * BATCH: held in its outq (strings borrowed from jobs it now holds, which
+ * nothing frees before this turn ends) and sent here. */
+void
+wt_broker_flush_assigns(wt_broker_t *self)
+{
+    for (size_t i = 0; i < self->nw; i++) {
+        wt_bworker_t *w = &self->w[i];
+        if (w->nout == 0)
+            continue;
+        const wt_msg_t *ptrs[256], **pp = ptrs;
+        if (w->nout > 256)
+            pp = wt_xcalloc((size_t)w->nout, sizeof *pp);
+        for (int k = 0; k < w->nout; k++)
+            pp[k] = &w->outq[k];
+        wt_err_t err = {0};
+        self->quiet[1] = 0;
+        for (int k = 0; k < w->nout; k += w->batch) { /* at most what it announced per BATCH */
+            size_t c = (size_t)(w->nout - k < w->batch ? w->nout - k : w->batch);
+            if (wt_wire_send_batch(self->workers, w->id, w->idlen, pp + k, c, 1, &err) != 0)
+                wt_log_warn("send of %zu ASSIGNs to %s failed: %s", c, w->name, err.msg);
+        }
+        if (pp != ptrs)
+            free(pp);
+        w->nout = 0;
+    }
 }
 
 static void
@@ -363,6 +436,14 @@ send_assign(wt_broker_t *self, wt_bworker_t *w, wt_job_t *j, int64_t epoch, int 
     m.epoch = epoch;
     m.attempt = attempt;
     m.created_ms = j->created_ms;
+    if (w->batch > 1) {
+        if (w->nout == w->capout) {
+            w->capout = w->capout ? w->capout * 2 : 16;
+            w->outq = wt_xrealloc(w->outq, (size_t)w->capout * sizeof *w->outq);
+        }
+        w->outq[w->nout++] = m;
+        return;
+    }
     wt_broker_send(self, self->workers, w->id, w->idlen, &m);
 }
 
@@ -458,6 +539,7 @@ dispatch_finish(wt_broker_t *self, pair_t *batch, int n, int appended, int *ok, 
         }
         wt_route_push(self->queue, &j);
     }
+    wt_broker_flush_assigns(self);
     pthread_mutex_lock(&self->stats.lock);
     self->stats.dispatches += dispatched;
     self->stats.resumed += resumed;

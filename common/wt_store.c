@@ -587,9 +587,28 @@ queue_score(int priority, int64_t created_ms)
     return (double)(100 - priority) * 1e13 + (double)created_ms;
 }
 
+/* v in decimal at out (cap >= 21); what snprintf("%lld") writes, without
+ * its format parsing (8 numbers per session on the intake path). */
+static void
+fmt_i64(char *out, int64_t v)
+{
+    char d[24];
+    int k = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        d[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *out++ = '-';
+    while (k)
+        *out++ = d[--k];
+    *out = '\0';
+}
+
 /* The per-session values of the intake script, as text. */
 typedef struct intake_nums {
-    char created[24], prio[16], tmo[24], turns[16], depth[16], score[40], keep[24], now[24];
+    char created[24], prio[24], tmo[24], turns[24], depth[24], score[40], keep[24], now[24];
 } intake_nums_t;
 
 int
@@ -609,15 +628,15 @@ wt_store_intake_append_n(wt_store_t *self, const wt_store_spawn_t *s, int n, wt_
     argv[a++] = cap;
     for (int i = 0; i < n; i++) {
         const wt_store_spawn_t *x = &s[i];
-        snprintf(v[i].created, sizeof v[i].created, "%lld", (long long)x->created_ms);
-        snprintf(v[i].prio, sizeof v[i].prio, "%d", x->priority);
-        snprintf(v[i].tmo, sizeof v[i].tmo, "%lld", (long long)x->timeout_ms);
-        snprintf(v[i].turns, sizeof v[i].turns, "%d", x->max_turns);
-        snprintf(v[i].depth, sizeof v[i].depth, "%d", x->depth);
-        snprintf(v[i].score, sizeof v[i].score, "%.0f", queue_score(x->priority, x->created_ms));
-        snprintf(v[i].keep, sizeof v[i].keep, "%lld",
-                 (long long)(x->retain_ms > 0 ? x->retain_ms : WT_STORE_RETAIN_DEFAULT_MS));
-        snprintf(v[i].now, sizeof v[i].now, "%lld", (long long)x->created_ms);
+        fmt_i64(v[i].created, x->created_ms);
+        fmt_i64(v[i].prio, x->priority);
+        fmt_i64(v[i].tmo, x->timeout_ms);
+        fmt_i64(v[i].turns, x->max_turns);
+        fmt_i64(v[i].depth, x->depth);
+        /* queue_score as "%.0f" wrote it: an integer below 2^53, so exact */
+        fmt_i64(v[i].score, (int64_t)(100 - x->priority) * 10000000000000LL + x->created_ms);
+        fmt_i64(v[i].keep, x->retain_ms > 0 ? x->retain_ms : WT_STORE_RETAIN_DEFAULT_MS);
+        memcpy(v[i].now, v[i].created, sizeof v[i].now);
         argv[a++] = x->sid;
         argv[a++] = x->idem_key ? x->idem_key : "";
         argv[a++] = v[i].created;

@@ -62,6 +62,7 @@ static const field_t fields[] = {
     FLD("labels", F_LIST, labels),
     FLD("require", F_LIST, require),
     FLD("allow_unknown", F_BOOL, allow_unknown),
+    FLD("batch", F_I32, batch),
     FLD("llm_calls", F_U64, llm_calls),
     FLD("input_tokens", F_U64, input_tokens),
     FLD("output_tokens", F_U64, output_tokens),
@@ -89,6 +90,7 @@ static const struct {
     {WT_CMD_CANCELLED, "CANCELLED", WT_CHAN_CLIENT, "session"},
     {WT_CMD_STATS, "STATS", WT_CHAN_CLIENT, ""},
     {WT_CMD_STATS_REPLY, "STATS_REPLY", WT_CHAN_CLIENT, ""},
+    {WT_CMD_BATCH, "BATCH", 0, ""},
     {WT_CMD_ERROR, "ERROR", 0, "code message"},
     {WT_CMD_READY, "READY", WT_CHAN_WORKER, "name slots"},
     {WT_CMD_HEARTBEAT, "HEARTBEAT", WT_CHAN_WORKER, ""},
@@ -162,14 +164,18 @@ wt_msg_destroy(wt_msg_t **self_p)
     if (self_p == NULL || *self_p == NULL)
         return;
     wt_msg_t *self = *self_p;
-    for (size_t i = 0; i < NFIELDS; i++) {
-        char *base = (char *)self + fields[i].off;
-        if (fields[i].type == F_STR)
-            free(*(char **)base);
-        else if (fields[i].type == F_LIST)
-            wt_strlist_clear((wt_strlist_t *)base);
+    while (self) {
+        wt_msg_t *next = self->next;
+        for (size_t i = 0; i < NFIELDS; i++) {
+            char *base = (char *)self + fields[i].off;
+            if (fields[i].type == F_STR)
+                free(*(char **)base);
+            else if (fields[i].type == F_LIST)
+                wt_strlist_clear((wt_strlist_t *)base);
+        }
+        free(self);
+        self = next;
     }
-    free(self);
     *self_p = NULL;
 }
 
@@ -267,9 +273,10 @@ pack_field(msgpack_packer *pk, const wt_msg_t *m, const field_t *f)
 int
 wt_proto_encode(const wt_msg_t *msg, wt_buf_t *out, wt_err_t *err)
 {
-    if (!wt_cmd_valid(msg->chan, (int)msg->cmd))
-        return wt_err_set(err, WT_EINVAL, "cannot encode command 0x%02x on channel '%c'",
-                          (unsigned)msg->cmd, msg->chan);
+    if (!wt_cmd_valid(msg->chan, (int)msg->cmd) || msg->cmd == WT_CMD_BATCH)
+        return wt_err_set(err, WT_EINVAL, "cannot encode command 0x%02x on channel '%c'%s",
+                          (unsigned)msg->cmd, msg->chan,
+                          msg->cmd == WT_CMD_BATCH ? " (a BATCH: wt_proto_encode_batch)" : "");
     size_t start = out->len;
     char hdr[WT_PROTO_HEADER_LEN + 1] = {'W', 'T', (char)msg->chan, '1', (char)msg->cmd};
     if (wt_buf_append(out, hdr, sizeof hdr, err) != 0)
@@ -277,13 +284,14 @@ wt_proto_encode(const wt_msg_t *msg, wt_buf_t *out, wt_err_t *err)
     enc_t e = {out, 0, 0};
     msgpack_packer pk;
     msgpack_packer_init(&pk, &e, buf_write);
+    unsigned char set[NFIELDS]; /* one pass over the fields, not two */
     size_t n = 0;
     for (size_t i = 0; i < NFIELDS; i++)
-        n += field_set(msg, &fields[i]);
-    msgpack_pack_map(&pk, n);
-    for (size_t i = 0; i < NFIELDS; i++)
         if (field_set(msg, &fields[i]))
-            pack_field(&pk, msg, &fields[i]);
+            set[n++] = (unsigned char)i;
+    msgpack_pack_map(&pk, n);
+    for (size_t k = 0; k < n; k++)
+        pack_field(&pk, msg, &fields[set[k]]);
     if (!e.failed)
         return 0;
     out->len = start;
@@ -294,6 +302,58 @@ wt_proto_encode(const wt_msg_t *msg, wt_buf_t *out, wt_err_t *err)
                           wt_cmd_name((int)msg->cmd), e.body_bytes, WT_PROTO_MAX_BODY);
     return wt_err_set(err, WT_ELIMIT, "%s message of %zu bytes does not fit the buffer (max %zu)",
                       wt_cmd_name((int)msg->cmd), e.body_bytes + sizeof hdr, out->max_bytes);
+}
+
+/* Big-endian 32 bits at p. */
+static void
+put_be32(char *p, uint32_t v)
+{
+    p[0] = (char)(v >> 24);
+    p[1] = (char)(v >> 16);
+    p[2] = (char)(v >> 8);
+    p[3] = (char)v;
+}
+
+/* BATCH body: {"batch": [bin, ...]}, each bin the flat form of one
+ * message. Written with 32-bit array and bin lengths (patched in after
+ * each message is encoded in place), which any msgpack reader accepts. */
+int
+wt_proto_encode_batch(wt_chan_t chan, const wt_msg_t *const *msgs, size_t n, wt_buf_t *out,
+                      wt_err_t *err)
+{
+    if (n == 0 || n > WT_PROTO_MAX_BATCH)
+        return wt_err_set(err, WT_ELIMIT, "BATCH of %zu messages (1..%d)", n, WT_PROTO_MAX_BATCH);
+    size_t start = out->len;
+    char head[WT_PROTO_HEADER_LEN + 1 + 1 + 6 + 5] = {
+        'W', 'T', (char)chan, '1', (char)WT_CMD_BATCH, (char)0x81, (char)0xa5, 'b',
+        'a', 't', 'c',        'h', (char)0xdd};
+    put_be32(head + 13, (uint32_t)n);
+    if (wt_buf_append(out, head, sizeof head, err) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i]->chan != chan || msgs[i]->cmd == WT_CMD_BATCH) {
+            wt_err_set(err, WT_EINVAL, "BATCH on channel '%c': message %zu is a %s of channel '%c'",
+                       chan, i, wt_cmd_name((int)msgs[i]->cmd), msgs[i]->chan);
+            goto undo;
+        }
+        char bin[5] = {(char)0xc6};
+        size_t at = out->len;
+        if (wt_buf_append(out, bin, sizeof bin, err) != 0 ||
+            wt_proto_encode(msgs[i], out, err) != 0)
+            goto undo;
+        put_be32(out->data + at + 1, (uint32_t)(out->len - at - sizeof bin));
+        if (out->len - start - WT_PROTO_HEADER_LEN - 1 > WT_PROTO_MAX_BODY) {
+            wt_err_set(err, WT_ELIMIT, "BATCH body over %d bytes at message %zu", WT_PROTO_MAX_BODY,
+                       i);
+            goto undo;
+        }
+    }
+    return 0;
+undo:
+    out->len = start;
+    if (out->data)
+        out->data[start] = '\0';
+    return -1;
 }
 
 /* --- decoding --- */
@@ -570,6 +630,86 @@ thread_zone(void)
     return z;
 }
 
+/* A BATCH body's messages (root: the unpacked body, in zone): each bin of
+ * its "batch" array is the flat form of one message of chan, not itself a
+ * BATCH. The bins point into the caller's bytes, not into the zone, so
+ * they are listed first and the zone is cleared before each is decoded
+ * (wt_proto_decode uses and clears the same zone). All or nothing. */
+static wt_msg_t *
+decode_batch(wt_chan_t chan, const msgpack_object *root, msgpack_zone *zone, int *code,
+             wt_err_t *err)
+{
+    const msgpack_object *items = NULL;
+    if (root->type != MSGPACK_OBJECT_MAP) {
+        fail(code, WT_PROTO_E_BAD_BODY, err, "BATCH body: expected a map, got %s%s",
+             type_name(root->type), "");
+        msgpack_zone_clear(zone);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < root->via.map.size; i++) {
+        const msgpack_object_kv *kv = &root->via.map.ptr[i];
+        if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 5 &&
+            memcmp(kv->key.via.str.ptr, "batch", 5) == 0)
+            items = &kv->val;
+    }
+    const char *why = NULL;
+    int c = WT_PROTO_E_BAD_BODY;
+    if (items == NULL)
+        why = "required field 'batch' is missing", c = WT_PROTO_E_MISSING;
+    else if (items->type != MSGPACK_OBJECT_ARRAY)
+        why = "field 'batch': expected array";
+    else if (items->via.array.size == 0)
+        why = "field 'batch': no messages";
+    else if (items->via.array.size > WT_PROTO_MAX_BATCH)
+        why = "field 'batch': more than 4096 messages", c = WT_PROTO_E_TOO_BIG;
+    for (uint32_t i = 0; why == NULL && i < items->via.array.size; i++)
+        if (items->via.array.ptr[i].type != MSGPACK_OBJECT_BIN)
+            why = "field 'batch': every message must be binary (its flat form)";
+    if (why) {
+        fail(code, c, err, "BATCH: %s%s", why, "");
+        msgpack_zone_clear(zone);
+        return NULL;
+    }
+    uint32_t n = items->via.array.size;
+
+    struct span {
+        const char *p;
+        size_t n;
+    } *spans = wt_xcalloc(n, sizeof *spans);
+
+    for (uint32_t i = 0; i < n; i++)
+        spans[i] = (struct span){items->via.array.ptr[i].via.bin.ptr,
+                                 items->via.array.ptr[i].via.bin.size};
+    msgpack_zone_clear(zone);
+    wt_msg_t *head = NULL, **tail = &head;
+    for (uint32_t i = 0; i < n; i++) {
+        const unsigned char *ib = (const unsigned char *)spans[i].p;
+        wt_err_t ie = {0};
+        int icode = WT_PROTO_E_BAD_BODY;
+        wt_msg_t *m = NULL;
+        if (spans[i].n >= WT_PROTO_HEADER_LEN + 1 && ib[4] == WT_CMD_BATCH)
+            wt_err_set(&ie, WT_EPROTO, "a BATCH inside a BATCH");
+        else if (spans[i].n >= WT_PROTO_HEADER_LEN + 1 && ib[2] != (unsigned char)chan)
+            wt_err_set(&ie, WT_EPROTO, "message for channel '%c' in a BATCH of channel '%c'", ib[2],
+                       chan);
+        else
+            m = wt_proto_decode(spans[i].p, spans[i].n, &icode, &ie);
+        if (m == NULL) {
+            if (code)
+                *code = icode;
+            wt_err_set(err, icode == WT_PROTO_E_TOO_BIG ? WT_ELIMIT : WT_EPROTO,
+                       "BATCH message %u of %u: %s", i, n, ie.msg);
+            wt_msg_destroy(&head);
+            break;
+        }
+        m->batched = 1;
+        *tail = m;
+        tail = &m->next;
+    }
+    free(spans);
+    return head;
+}
+
 wt_msg_t *
 wt_proto_decode(const void *p, size_t n, int *code, wt_err_t *err)
 {
@@ -609,7 +749,10 @@ wt_proto_decode(const void *p, size_t n, int *code, wt_err_t *err)
     msgpack_unpack_return ur =
         msgpack_unpack((const char *)b + WT_PROTO_HEADER_LEN + 1, body_n, &off, zone, &root);
     wt_msg_t *m = NULL;
-    if (ur == MSGPACK_UNPACK_SUCCESS && off == body_n) {
+    if (ur == MSGPACK_UNPACK_SUCCESS && off == body_n && cmd == WT_CMD_BATCH) {
+        m = decode_batch(chan, &root, zone, code, err); /* clears the zone */
+        return m;
+    } else if (ur == MSGPACK_UNPACK_SUCCESS && off == body_n) {
         m = wt_msg_new(chan, (wt_cmd_t)cmd);
         if (decode_map(m, &root, code, err) != 0 || check_required(m, code, err) != 0)
             wt_msg_destroy(&m);

@@ -26,6 +26,7 @@
 #define WT_PROTO_MAX_LABEL     64            /* max bytes of one worker/require label */
 #define WT_PROTO_MAX_LABELS    16            /* max labels a SPAWN may require */
 #define WT_PROTO_MAX_PREFETCH  64            /* READY prefetch the broker honours at most */
+#define WT_PROTO_MAX_BATCH     4096          /* messages in one BATCH at most */
 
 typedef enum {
     WT_CHAN_CLIENT = 'C', /* coordinator/CLI <-> broker */
@@ -42,6 +43,7 @@ typedef enum {
     WT_CMD_STATS = 0x05,       /* C->B fleet figures please */
     WT_CMD_STATS_REPLY = 0x06, /* B->C fleet figures */
     /* both channels */
+    WT_CMD_BATCH = 0x1e, /* several messages of the channel in one (PROTOCOL.md 3.1) */
     WT_CMD_ERROR = 0x1f, /* either way: code + message */
     /* worker channel, 0x20..0x3f */
     WT_CMD_READY = 0x20,      /* W->B hello: name, slots, capabilities, version */
@@ -101,6 +103,8 @@ typedef struct wt_msg {
     int existing;         /* SPAWNED: 1 when the key was seen before */
     wt_strlist_t require; /* SPAWN: labels a worker must have to run the session */
     int allow_unknown;    /* SPAWN: queue even if no worker ever advertised the workflow */
+    int32_t batch;        /* SPAWN (its replies), READY (ASSIGNs): the sender accepts a
+                             BATCH of up to this many messages; 0 = none */
     /* ERROR */
     int32_t code;  /* wt_proto_code_t */
     char *message; /* human-readable reason */
@@ -127,9 +131,13 @@ typedef struct wt_msg {
     int64_t workers;     /* workers alive */
     int64_t slots_total; /* sum of worker slots */
     int64_t slots_free;  /* sum of free slots */
+    /* not on the wire */
+    int batched;         /* decoded from a BATCH (so its sender understands BATCH) */
+    struct wt_msg *next; /* wt_proto_decode of a BATCH: the messages after this one */
 } wt_msg_t;
 
 wt_msg_t *wt_msg_new(wt_chan_t chan, wt_cmd_t cmd);
+/* Frees the message and every message chained after it (next). */
 void wt_msg_destroy(wt_msg_t **self_p);
 /* Replaces *field with a copy of value (NULL clears). */
 void wt_msg_set(char **field, const char *value);
@@ -147,8 +155,17 @@ int wt_proto_label_ok(const char *s);
 /* Appends the flat form (header|cmd|body) of msg to out. Fails with
  * WT_ELIMIT when the body would exceed WT_PROTO_MAX_BODY. */
 int wt_proto_encode(const wt_msg_t *msg, wt_buf_t *out, wt_err_t *err);
+/* Appends the flat form of one BATCH (chan) carrying msgs[0..n) (each of
+ * chan, none a BATCH), in order. Fails with WT_ELIMIT when the body would
+ * exceed WT_PROTO_MAX_BODY or n exceeds WT_PROTO_MAX_BATCH; out is then as
+ * it was. */
+int wt_proto_encode_batch(wt_chan_t chan, const wt_msg_t *const *msgs, size_t n, wt_buf_t *out,
+                          wt_err_t *err);
 /* Decodes the flat form. On failure returns NULL, fills err, and sets *code
- * (may be NULL) to the wt_proto_code_t to send back. Never reads past n. */
+ * (may be NULL) to the wt_proto_code_t to send back. Never reads past n.
+ * A BATCH decodes to its messages chained by next (each with batched = 1),
+ * all or nothing: one bad message in it refuses the whole BATCH, naming
+ * the message's index. */
 wt_msg_t *wt_proto_decode(const void *p, size_t n, int *code, wt_err_t *err);
 
 #endif

@@ -45,6 +45,7 @@ full(wt_chan_t chan, wt_cmd_t cmd)
     wt_strlist_push(&m->require, "gpu");
     wt_strlist_push(&m->require, "repo-cache");
     m->allow_unknown = 1;
+    m->batch = 64;
     wt_msg_set(&m->outcome, "success");
     m->llm_calls = 12;
     m->input_tokens = 50000000000ULL; /* past 32 bits */
@@ -92,8 +93,8 @@ msg_eq(const wt_msg_t *a, const wt_msg_t *b)
            a->free == b->free && a->prefetch == b->prefetch && list_eq(&a->caps, &b->caps) &&
            list_eq(&a->running, &b->running) && list_eq(&a->labels, &b->labels) &&
            list_eq(&a->require, &b->require) && a->allow_unknown == b->allow_unknown &&
-           str_eq(a->outcome, b->outcome) && a->queued == b->queued && a->active == b->active &&
-           a->workers == b->workers && a->slots_total == b->slots_total &&
+           a->batch == b->batch && str_eq(a->outcome, b->outcome) && a->queued == b->queued &&
+           a->active == b->active && a->workers == b->workers && a->slots_total == b->slots_total &&
            a->slots_free == b->slots_free && a->llm_calls == b->llm_calls &&
            a->input_tokens == b->input_tokens && a->output_tokens == b->output_tokens &&
            a->tool_calls == b->tool_calls && a->llm_retries == b->llm_retries;
@@ -414,7 +415,152 @@ test_label_alphabet(void)
     WT_CHECK(wt_proto_label_ok(long_label));
 }
 
+/* The flat form of a BATCH whose "batch" array holds the given items;
+ * kinds[i]: 'b' = items[i] as bin, 's' = as str, 'i' = the integer 7. */
+static size_t
+raw_batch(wt_buf_t *out, const char *hdr, const char *kinds, const wt_buf_t *items)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 1);
+    msgpack_pack_str(&pk, 5);
+    msgpack_pack_str_body(&pk, "batch", 5);
+    size_t n = strlen(kinds);
+    msgpack_pack_array(&pk, n);
+    for (size_t i = 0; i < n; i++) {
+        if (kinds[i] == 'b') {
+            msgpack_pack_bin(&pk, items[i].len);
+            msgpack_pack_bin_body(&pk, items[i].data, items[i].len);
+        } else if (kinds[i] == 's') {
+            msgpack_pack_str(&pk, items[i].len);
+            msgpack_pack_str_body(&pk, items[i].data, items[i].len);
+        } else
+            msgpack_pack_int(&pk, 7);
+    }
+    wt_buf_reset(out);
+    wt_buf_append(out, hdr, 4, NULL);
+    char cmd = (char)WT_CMD_BATCH;
+    wt_buf_append(out, &cmd, 1, NULL);
+    wt_buf_append(out, sb.data, sb.size, NULL);
+    msgpack_sbuffer_destroy(&sb);
+    return out->len;
+}
+
+static void
+test_batch_round_trip(void)
+{
+    wt_msg_t *ms[3];
+    for (int i = 0; i < 3; i++) {
+        ms[i] = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_SPAWNED);
+        ms[i]->req = (uint64_t)(10 + i);
+        char sid[32];
+        snprintf(sid, sizeof sid, "01HZX00000000000000000000%d", i);
+        wt_msg_set(&ms[i]->session, sid);
+    }
+    ms[2]->existing = 1;
+    wt_buf_t b;
+    wt_buf_init(&b, 4 << 20);
+    wt_err_t err = {0};
+    WT_CHECK(wt_proto_encode_batch(WT_CHAN_CLIENT, (const wt_msg_t *const *)ms, 3, &b, &err) == 0);
+    WT_CHECK(b.len > 5 && b.data[4] == (char)WT_CMD_BATCH);
+    int code = 0;
+    wt_msg_t *got = wt_proto_decode(b.data, b.len, &code, &err);
+    WT_CHECK(got != NULL);
+    int i = 0;
+    for (wt_msg_t *m = got; m; m = m->next, i++) {
+        WT_CHECK(i < 3 && m->batched == 1 && m->cmd == WT_CMD_SPAWNED);
+        if (i < 3) {
+            WT_CHECK(m->req == ms[i]->req);
+            WT_CHECK_STR(m->session, ms[i]->session);
+            WT_CHECK(m->existing == ms[i]->existing);
+        }
+    }
+    WT_CHECK(i == 3);     /* in order, none lost */
+    wt_msg_destroy(&got); /* the whole chain */
+    /* a BATCH is never encoded as a plain message, nor of the other channel */
+    wt_msg_t *bm = wt_msg_new(WT_CHAN_CLIENT, WT_CMD_BATCH);
+    wt_buf_reset(&b);
+    WT_CHECK(wt_proto_encode(bm, &b, &err) != 0);
+    wt_msg_destroy(&bm);
+    WT_CHECK(wt_proto_encode_batch(WT_CHAN_WORKER, (const wt_msg_t *const *)ms, 3, &b, &err) != 0);
+    WT_CHECK(strstr(err.msg, "message 0") != NULL);
+    WT_CHECK(b.len == 0); /* nothing left behind */
+    for (i = 0; i < 3; i++)
+        wt_msg_destroy(&ms[i]);
+    wt_buf_release(&b);
+}
+
+static void
+test_bad_batches_refused_whole(void)
+{
+    wt_buf_t items[3], out;
+    for (int i = 0; i < 3; i++)
+        wt_buf_init(&items[i], 4 << 20);
+    wt_buf_init(&out, 4 << 20);
+    wt_err_t err = {0};
+    wt_msg_t *f = wt_msg_new(WT_CHAN_WORKER, WT_CMD_FINISHED);
+    wt_msg_set(&f->session, "01HZX0000000000000000000AA");
+    wt_msg_set(&f->outcome, "success");
+    WT_CHECK(wt_proto_encode(f, &items[0], &err) == 0);
+    WT_CHECK(wt_proto_encode(f, &items[1], &err) == 0);
+    wt_msg_destroy(&f);
+    char msg[256];
+    /* good: two FINISHED */
+    size_t n = raw_batch(&out, "WTW1", "bb", items);
+    wt_msg_t *m = wt_proto_decode(out.data, n, NULL, &err);
+    WT_CHECK(m && m->next && !m->next->next && m->next->cmd == WT_CMD_FINISHED);
+    wt_msg_destroy(&m);
+    /* the second message lacks its required outcome: the whole BATCH goes */
+    f = wt_msg_new(WT_CHAN_WORKER, WT_CMD_FINISHED);
+    wt_msg_set(&f->session, "01HZX0000000000000000000AB");
+    wt_buf_reset(&items[1]);
+    WT_CHECK(wt_proto_encode(f, &items[1], &err) == 0);
+    wt_msg_destroy(&f);
+    n = raw_batch(&out, "WTW1", "bb", items);
+    WT_CHECK(decode_code(out.data, n, msg, sizeof msg) == WT_PROTO_E_MISSING);
+    WT_CHECK(strstr(msg, "BATCH message 1 of 2") != NULL && strstr(msg, "outcome") != NULL);
+    /* a message of the other channel inside */
+    n = raw_batch(&out, "WTC1", "b", items);
+    WT_CHECK(decode_code(out.data, n, msg, sizeof msg) == WT_PROTO_E_BAD_BODY);
+    WT_CHECK(strstr(msg, "channel") != NULL);
+    /* a BATCH inside a BATCH */
+    raw_batch(&items[2], "WTW1", "b", items);
+    wt_buf_t nested[1] = {items[2]};
+    n = raw_batch(&out, "WTW1", "b", nested);
+    WT_CHECK(decode_code(out.data, n, msg, sizeof msg) == WT_PROTO_E_BAD_BODY);
+    WT_CHECK(strstr(msg, "BATCH inside a BATCH") != NULL);
+    /* items that are not bin, an empty batch, a missing batch key, garbage */
+    n = raw_batch(&out, "WTW1", "s", items);
+    WT_CHECK(decode_code(out.data, n, msg, sizeof msg) == WT_PROTO_E_BAD_BODY);
+    WT_CHECK(strstr(msg, "binary") != NULL);
+    n = raw_batch(&out, "WTW1", "bi", items);
+    WT_CHECK(decode_code(out.data, n, NULL, 0) == WT_PROTO_E_BAD_BODY);
+    n = raw_batch(&out, "WTW1", "", items);
+    WT_CHECK(decode_code(out.data, n, msg, sizeof msg) == WT_PROTO_E_BAD_BODY);
+    WT_CHECK(strstr(msg, "no messages") != NULL);
+    const char nokey[] = "WTW1\x1e\x81\xa3" "abc\x90";
+    WT_CHECK(decode_code(nokey, sizeof nokey - 1, msg, sizeof msg) == WT_PROTO_E_MISSING);
+    const char notmap[] = "WTW1\x1e\x93\x01\x02\x03";
+    WT_CHECK(decode_code(notmap, sizeof notmap - 1, NULL, 0) == WT_PROTO_E_BAD_BODY);
+    /* a truncated inner message */
+    wt_buf_t cut[1] = {items[0]};
+    cut[0].len -= 3;
+    n = raw_batch(&out, "WTW1", "b", cut);
+    WT_CHECK(decode_code(out.data, n, msg, sizeof msg) == WT_PROTO_E_BAD_BODY);
+    WT_CHECK(strstr(msg, "BATCH message 0") != NULL);
+    /* every truncation of a good BATCH fails cleanly */
+    n = raw_batch(&out, "WTW1", "b", items);
+    for (size_t k = 0; k < n; k++)
+        WT_CHECK(decode_code(out.data, k, NULL, 0) != 0);
+    for (int i = 0; i < 3; i++)
+        wt_buf_release(&items[i]);
+    wt_buf_release(&out);
+}
+
 WT_TEST_MAIN(WT_TEST(test_round_trip_every_command), WT_TEST(test_minimal_message_round_trips),
              WT_TEST(test_heartbeat_counters), WT_TEST(test_every_truncation_fails_cleanly),
              WT_TEST(test_bad_inputs_get_defined_codes), WT_TEST(test_oversized_inputs),
-             WT_TEST(test_names_and_channels), WT_TEST(test_label_alphabet))
+             WT_TEST(test_names_and_channels), WT_TEST(test_label_alphabet),
+             WT_TEST(test_batch_round_trip), WT_TEST(test_bad_batches_refused_whole))

@@ -17,9 +17,21 @@
  * one grown past KEEP_BYTES by a large message is let go after it. */
 #define KEEP_BYTES 16384
 
+/* Messages of a BATCH not yet returned, per socket (wt_wire_recv returns
+ * a BATCH's messages one by one, from here, before reading the socket). */
+typedef struct stash {
+    void *sock;                          /* socket they came from, NULL = free entry */
+    wt_msg_t *head;                      /* owned chain (next) */
+    char identity[WT_WIRE_MAX_IDENTITY]; /* ROUTER: the sender's identity */
+    size_t idlen;                        /* its length */
+    char user_id[48];                    /* the sender's ZAP User-Id */
+} stash_t;
+
 typedef struct scratch {
-    wt_buf_t send; /* encoded message */
-    wt_buf_t recv; /* collected frames */
+    wt_buf_t send;  /* encoded message */
+    wt_buf_t recv;  /* collected frames */
+    stash_t *stash; /* owned array */
+    size_t nstash;  /* entries */
 } scratch_t;
 
 static pthread_key_t scratch_key;
@@ -31,6 +43,9 @@ scratch_free(void *p)
     scratch_t *s = p;
     wt_buf_release(&s->send);
     wt_buf_release(&s->recv);
+    for (size_t i = 0; i < s->nstash; i++)
+        wt_msg_destroy(&s->stash[i].head);
+    free(s->stash);
     free(s);
 }
 
@@ -66,17 +81,84 @@ scratch_done(wt_buf_t *b)
         wt_buf_reset(b);
 }
 
-int
-wt_wire_send(void *sock, const void *identity, size_t idlen, const wt_msg_t *msg, int dontwait,
-             wt_err_t *err)
+static stash_t *
+stash_find(scratch_t *s, const void *sock)
 {
-    wt_buf_t *fp = &scratch()->send, flat;
-    wt_buf_reset(fp);
-    if (wt_proto_encode(msg, fp, err) != 0) {
-        scratch_done(fp);
-        return -1;
+    for (size_t i = 0; i < s->nstash; i++)
+        if (s->stash[i].sock == sock)
+            return &s->stash[i];
+    return NULL;
+}
+
+int
+wt_wire_pending(const void *sock)
+{
+    stash_t *st = stash_find(scratch(), sock);
+    return st != NULL && st->head != NULL;
+}
+
+void
+wt_wire_forget(const void *sock)
+{
+    stash_t *st = stash_find(scratch(), sock);
+    if (st != NULL) {
+        wt_msg_destroy(&st->head);
+        st->sock = NULL;
     }
-    flat = *fp;
+}
+
+/* Keeps the rest of a BATCH (chain) for the next receives on sock. */
+static void
+stash_put(void *sock, wt_msg_t *chain, const void *identity, size_t idlen, const char *user_id)
+{
+    scratch_t *s = scratch();
+    stash_t *st = stash_find(s, sock);
+    if (st == NULL)
+        st = stash_find(s, NULL);
+    if (st == NULL) {
+        s->stash = wt_xrealloc(s->stash, (s->nstash + 1) * sizeof *s->stash);
+        st = &s->stash[s->nstash++];
+        st->head = NULL;
+    }
+    st->sock = sock;
+    wt_msg_t **tail = &st->head; /* after what is still there (never, as receives drain it) */
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = chain;
+    st->idlen = idlen;
+    if (idlen)
+        memcpy(st->identity, identity, idlen);
+    snprintf(st->user_id, sizeof st->user_id, "%s", user_id ? user_id : "");
+}
+
+/* The next stashed message of sock, or NULL. */
+static wt_msg_t *
+stash_take(void *sock, void *identity, size_t *idlen, char *user_id, size_t cap)
+{
+    scratch_t *s = scratch();
+    stash_t *st = s->nstash ? stash_find(s, sock) : NULL;
+    if (st == NULL || st->head == NULL)
+        return NULL;
+    wt_msg_t *m = st->head;
+    st->head = m->next;
+    m->next = NULL;
+    if (identity && idlen) {
+        memcpy(identity, st->identity, st->idlen);
+        *idlen = st->idlen;
+    }
+    if (user_id && cap)
+        snprintf(user_id, cap, "%s", st->user_id);
+    if (st->head == NULL)
+        st->sock = NULL;
+    return m;
+}
+
+/* Sends the flat form in fp as [identity] header cmd body frames. */
+static int
+send_flat(void *sock, const void *identity, size_t idlen, wt_buf_t *fp, int dontwait,
+          const char *what, wt_err_t *err)
+{
+    wt_buf_t flat = *fp;
     int flags = dontwait ? ZMQ_DONTWAIT : 0;
     int rc = 0;
     if (identity && zmq_send(sock, identity, idlen, flags | ZMQ_SNDMORE) < 0)
@@ -91,11 +173,56 @@ wt_wire_send(void *sock, const void *identity, size_t idlen, const wt_msg_t *msg
     scratch_done(fp);
     if (rc != 0) {
         if (errno == EAGAIN)
-            return wt_err_set(err, WT_ELIMIT, "send %s: peer queue full",
-                              wt_cmd_name((int)msg->cmd));
-        return wt_err_sys(err, "send %s", wt_cmd_name((int)msg->cmd));
+            return wt_err_set(err, WT_ELIMIT, "send %s: peer queue full", what);
+        return wt_err_sys(err, "send %s", what);
     }
     return 0;
+}
+
+int
+wt_wire_send(void *sock, const void *identity, size_t idlen, const wt_msg_t *msg, int dontwait,
+             wt_err_t *err)
+{
+    wt_buf_t *fp = &scratch()->send;
+    wt_buf_reset(fp);
+    if (wt_proto_encode(msg, fp, err) != 0) {
+        scratch_done(fp);
+        return -1;
+    }
+    return send_flat(sock, identity, idlen, fp, dontwait, wt_cmd_name((int)msg->cmd), err);
+}
+
+int
+wt_wire_send_batch(void *sock, const void *identity, size_t idlen, const wt_msg_t *const *msgs,
+                   size_t n, int dontwait, wt_err_t *err)
+{
+    if (n == 0)
+        return 0;
+    if (n == 1)
+        return wt_wire_send(sock, identity, idlen, msgs[0], dontwait, err);
+    if (n > WT_PROTO_MAX_BATCH) {
+        if (wt_wire_send_batch(sock, identity, idlen, msgs, WT_PROTO_MAX_BATCH, dontwait, err))
+            return -1;
+        return wt_wire_send_batch(sock, identity, idlen, msgs + WT_PROTO_MAX_BATCH,
+                                  n - WT_PROTO_MAX_BATCH, dontwait, err);
+    }
+    wt_buf_t *fp = &scratch()->send;
+    wt_buf_reset(fp);
+    wt_err_t e = {0};
+    if (wt_proto_encode_batch(msgs[0]->chan, msgs, n, fp, &e) != 0) {
+        scratch_done(fp);
+        if (e.code != WT_ELIMIT) {
+            if (err)
+                *err = e;
+            return -1;
+        }
+        /* over the body limit together: two halves, each as one BATCH */
+        size_t h = n / 2;
+        if (wt_wire_send_batch(sock, identity, idlen, msgs, h, dontwait, err) != 0)
+            return -1;
+        return wt_wire_send_batch(sock, identity, idlen, msgs + h, n - h, dontwait, err);
+    }
+    return send_flat(sock, identity, idlen, fp, dontwait, "BATCH", err);
 }
 
 /* Drops the rest of a multipart message. */
@@ -131,6 +258,8 @@ wt_wire_recv_peer(void *sock, int is_router, wt_chan_t chan, void *identity, siz
         user_id[0] = '\0';
     if (idlen)
         *idlen = 0;
+    if ((*msg_out = stash_take(sock, identity, idlen, user_id, cap)) != NULL)
+        return 1;
     zmq_msg_t part;
     zmq_msg_init(&part);
     if (zmq_msg_recv(&part, sock, dontwait ? ZMQ_DONTWAIT : 0) < 0) {
@@ -214,6 +343,10 @@ wt_wire_recv_peer(void *sock, int is_router, wt_chan_t chan, void *identity, siz
         if (code)
             *code = c;
         return -1;
+    }
+    if (m->next) { /* a BATCH: its first message now, the rest from the stash */
+        stash_put(sock, m->next, identity, idlen ? *idlen : 0, user_id && cap ? user_id : NULL);
+        m->next = NULL;
     }
     *msg_out = m;
     return 1;

@@ -183,6 +183,7 @@ send_ready(worker_t *w)
     m->slots = w->draining || w->cut_off ? 0 : w->cfg.slots - w->disowned;
     m->free = w->draining || w->cut_off ? 0 : free_slots(w);
     m->prefetch = w->draining || w->cut_off ? 0 : w->cfg.prefetch;
+    m->batch = WT_PROTO_MAX_BATCH; /* on_broker takes a BATCH's ASSIGNs one by one */
     for (int i = 0; i < wt_workflow_set_count(w->workflows); i++)
         wt_strlist_push(&m->caps, wt_workflow_id(wt_workflow_set_at(w->workflows, i)));
     for (int i = 0; i < w->cfg.nlabels; i++)
@@ -258,8 +259,10 @@ static void
 connect_broker(worker_t *w)
 {
     unwatch_auth(w); /* the monitor of the socket about to close */
-    if (w->broker)
+    if (w->broker) {
+        wt_wire_forget(w->broker); /* a BATCH's ASSIGNs not yet read go with it */
         zmq_close(w->broker);
+    }
     w->broker = zmq_socket(w->zctx, ZMQ_DEALER);
     int zero = 0, hwm = 100000;
     zmq_setsockopt(w->broker, ZMQ_LINGER, &zero, sizeof zero);
@@ -930,8 +933,10 @@ worker_release(worker_t *w)
     wt_worker_http_stop(&w->http);
     wt_worker_health_release(&w->health);
     unwatch_auth(w);
-    if (w->broker)
+    if (w->broker) {
+        wt_wire_forget(w->broker); /* a BATCH's ASSIGNs not yet read go with it */
         zmq_close(w->broker);
+    }
     if (w->done.fd >= 0)
         close(w->done.fd);
     pthread_mutex_destroy(&w->done.mu);

@@ -38,8 +38,28 @@ WORKRAIL_FULL = len([f for _, _, fs in os.walk(os.path.join(WORKRAIL, "workflows
                      for f in fs if f.endswith(".json")]) >= 43
 
 CMD = {"SPAWN": 0x01, "SPAWNED": 0x02, "CANCEL": 0x03, "CANCELLED": 0x04, "STATS": 0x05,
-       "STATS_REPLY": 0x06, "ERROR": 0x1F}
+       "STATS_REPLY": 0x06, "BATCH": 0x1E, "ERROR": 0x1F}
 CMD_NAME = {v: k for k, v in CMD.items()}
+WCMD = {"READY": 0x20, "HEARTBEAT": 0x21, "ASSIGN": 0x22, "FINISHED": 0x23, "DISCONNECT": 0x24,
+        "STOP": 0x25, "BATCH": 0x1E, "ERROR": 0x1F}
+WCMD_NAME = {v: k for k, v in WCMD.items()}
+
+
+def pack_batch(header, items):
+    """A BATCH's frames (PROTOCOL.md 3.1): header (b"WTC1"/b"WTW1"), the
+    command 0x1e and {"batch": [flat message, ...]}, each flat message the
+    header, one command byte and the msgpack body; items: [(cmd byte, body)]."""
+    flat = [header + bytes([cmd]) + msgpack.packb(body) for cmd, body in items]
+    return [header, bytes([0x1E]), msgpack.packb({"batch": flat}, use_bin_type=True)]
+
+
+def unbatch(frames):
+    """[(command byte, body)] of one received message: a BATCH's messages in
+    order, or the message itself."""
+    if frames[1][0] != 0x1E:
+        return [(frames[1][0], msgpack.unpackb(frames[2], raw=False))]
+    return [(f[4], msgpack.unpackb(f[5:], raw=False))
+            for f in msgpack.unpackb(frames[2], raw=False)["batch"]]
 
 
 def free_port():
