@@ -37,6 +37,10 @@
  * session got exactly one session_completed: once all are in, the rest of
  * the stream is read once more, so a late duplicate is counted too.
  *
+ * Its SPAWNs ask for the replies in BATCHes (PROTOCOL.md 3.1: `batch`
+ * 512), as a client that spawns many does; --no-batch asks for one reply
+ * per SPAWN, as a client from before BATCH.
+ *
  * --xread-gap-us US: the least time from an XREAD's reply to the next XREAD
  * (default 0 with --rate: every event as soon as Redis has it; 2000 with
  * --window, so that Redis serves a few batched reads rather than one per
@@ -115,6 +119,7 @@ typedef struct load {
     long n, window;
     double rate;
     int64_t timeout_ms;
+    int nobatch;          /* --no-batch: one SPAWNED per message */
     int64_t xread_gap_us; /* least time from an XREAD's reply to the next XREAD */
     int per_session;
     /* state */
@@ -394,6 +399,7 @@ send_spawn(load_t *self, long i)
     m.goal = goal;
     m.key = key;
     m.req = (uint64_t)i + 1;
+    m.batch = self->nobatch ? 0 : 512;
     int64_t now = wt_clock_mono_us();
     if (self->s[i].sent_us == 0)
         self->s[i].sent_us = now;
@@ -775,7 +781,8 @@ usage(int code)
     fprintf(stderr, "usage: bench_load --clients EP --redis URL [--sessions N] [--workflow ID]\n"
                     "                  [--window W | --rate R] [--timeout S] [--out FILE]\n"
                     "                  [--per-session] [--key-prefix P] [--from ID] [--prefix P]\n"
-                    "                  [--curve DIR] [--xread-gap-us US]   (see the comment at the "
+                    "                  [--curve DIR] [--xread-gap-us US] [--no-batch]   (see the "
+                    "comment at the "
                     "top of bench_load.c)\n");
     exit(code);
 }
@@ -786,14 +793,23 @@ main(int argc, char **argv)
     load_t L = {.n = 1000, .window = 2000, .workflow = "bench-one-step", .timeout_ms = 300000};
     snprintf(L.prefix, sizeof L.prefix, "wt:");
     int have_window = 0, have_gap = 0;
-    static const struct option opts[] = {{"clients", 1, 0, 'c'},     {"redis", 1, 0, 'r'},
-                                         {"sessions", 1, 0, 'n'},    {"workflow", 1, 0, 'w'},
-                                         {"window", 1, 0, 'W'},      {"rate", 1, 0, 'R'},
-                                         {"timeout", 1, 0, 't'},     {"out", 1, 0, 'o'},
-                                         {"per-session", 0, 0, 'p'}, {"key-prefix", 1, 0, 'k'},
-                                         {"from", 1, 0, 'f'},        {"prefix", 1, 0, 'P'},
-                                         {"curve", 1, 0, 'C'},       {"xread-gap-us", 1, 0, 'x'},
-                                         {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"clients", 1, 0, 'c'},
+                                         {"redis", 1, 0, 'r'},
+                                         {"sessions", 1, 0, 'n'},
+                                         {"workflow", 1, 0, 'w'},
+                                         {"window", 1, 0, 'W'},
+                                         {"rate", 1, 0, 'R'},
+                                         {"timeout", 1, 0, 't'},
+                                         {"out", 1, 0, 'o'},
+                                         {"per-session", 0, 0, 'p'},
+                                         {"key-prefix", 1, 0, 'k'},
+                                         {"from", 1, 0, 'f'},
+                                         {"prefix", 1, 0, 'P'},
+                                         {"curve", 1, 0, 'C'},
+                                         {"xread-gap-us", 1, 0, 'x'},
+                                         {"no-batch", 0, 0, 'B'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -848,6 +864,9 @@ main(int argc, char **argv)
         case 'x':
             L.xread_gap_us = parse_long("--xread-gap-us", optarg, 0);
             have_gap = 1;
+            break;
+        case 'B':
+            L.nobatch = 1;
             break;
         case 'h':
             usage(0);
