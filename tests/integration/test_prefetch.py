@@ -16,10 +16,10 @@ holds one more assigned session, not started, and the guarantees hold for it:
 import os
 import signal
 import sys
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from wtfleet import SCRIPTS, Check, Fleet, free_port  # noqa: E402
+from wtfleet import http_metric as metric  # noqa: E402
 
 LONG = os.path.join(SCRIPTS, "two-step-60s.json")  # first LLM reply after 60 s
 FAST = os.path.join(SCRIPTS, "two-step.json")
@@ -58,14 +58,6 @@ def completed_once(check, fleet, sid, outcome, label):
           "%s: %s, exactly one session_completed (%s, %s)" % (label, outcome, h.get("outcome"),
                                                               ts))
     return ts, h
-
-
-def metric(port, name):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    return None
 
 
 def main():
