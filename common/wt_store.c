@@ -243,9 +243,10 @@ static const char assign_lua[] = LEADER_LUA INBOX_LUA
  * caller takes them and sends it again, renumbered), so an LLM call's
  * llm_turn_started can go with the events before it in one round trip.
  * Returns {stored, tells, told}. Written lean for Redis's Lua 5.1 (issue
- * 18: the script's own work cost more Redis CPU than its commands): locals
- * for the globals it calls, counters instead of table.insert and #, a
- * byte compare instead of string.sub for the '+' of a field. */
+ * 18: replaying a worker's two batches, the script cost Redis well more
+ * than the same commands sent bare): locals for the globals it calls,
+ * counters instead of table.insert and #, a byte compare instead of
+ * string.sub for the '+' of a field. */
 static const char append_batch_lua[] = FENCE_LUA INBOX_LUA
     "local A, call, byte, tonumber = ARGV, redis.call, string.byte, tonumber\n"
     "local p, sid, epoch, cap = A[1], A[2], A[3], A[4]\n"
