@@ -420,7 +420,7 @@ wt_fleetq_status(wt_store_t *st, wt_err_t *err)
 {
     char key[96];
     redisReply *q =
-        wt_redis_command(st->redis, err, "ZCARD %s", wt_store_key(st, key, sizeof key, "queued"));
+        wt_redis_command(st->redis, err, "ZCARD %s", wt_store_key(st, key, sizeof key, "queue"));
     if (q == NULL)
         return NULL;
     long long queued = q->type == REDIS_REPLY_INTEGER ? q->integer : 0;

@@ -41,12 +41,12 @@ void wt_retain_init(wt_retain_t *self, wt_store_t *store, int64_t tombstones_max
  * worker names silent for WT_RETAIN_WORKER_GONE_MS. */
 int wt_retain_sweep(wt_retain_t *self, int batch, int *expired, wt_err_t *err);
 
-/* Sessions stored before retention existed have no place in <p>expiry or
- * <p>queued. Each call adopts up to batch sessions of <p>sessions (oldest
- * first, resuming where the last call stopped): an ended one enters
- * <p>expiry at ended_ms + its retain_ms (or default_retain_ms), a queued
- * one enters <p>queued at created_ms; sessions already indexed are left
- * alone, so the pass is idempotent. When the pass reaches the end it sets
+/* Sessions stored before retention existed have no place in <p>expiry.
+ * Each call adopts up to batch sessions of <p>sessions (oldest first,
+ * resuming where the last call stopped): an ended one enters <p>expiry at
+ * ended_ms + its retain_ms (or default_retain_ms); sessions already indexed
+ * are left alone, so the pass is idempotent. (A queued one needs nothing:
+ * <p>queued holds only requeued sessions, wt_store.h.) When the pass reaches the end it sets
  * <p>retention:adopted and later calls (also of other brokers) return at
  * once. Returns 1 when the pass is finished, 0 when more remains, -1 on a
  * Redis error. */

@@ -146,7 +146,6 @@ static const char intake_lua[] = LEADER_LUA
     "    redis.call('ZADD', p..'sessions', created, sid)\n"
     "    if run ~= '' then redis.call('ZADD', p..'run:'..run..':sessions', created, sid) end\n"
     "    if w == '' then\n"
-    "      redis.call('ZADD', p..'queued', created, sid)\n"
     "      redis.call('ZADD', p..'queue', score, sid)\n"
     "    else\n"
     "      redis.call('HSET', p..'running', sid, w)\n"
@@ -172,7 +171,8 @@ static const char intake_lua[] = LEADER_LUA
  * {epoch, attempt}, or {0, 0, 'NOTFOUND ...'} for one that is not runnable
  * (ended, or dead-lettered here). One HMGET reads all the assign needs
  * (the dead-letter path included), one HSET writes the new lease: epoch and attempt are raised
- * here, in the script, as HINCRBY would. The in_tool and lost_as marks of an earlier run go (HDEL
+ * here, in the script, as HINCRBY would. A requeued session (requeued_ms) also leaves
+ * <p>queued, the only one there. The in_tool and lost_as marks of an earlier run go (HDEL
  * only when one is there). */
 /* clang-format off */
 static const char assign_lua[] = LEADER_LUA INBOX_LUA
@@ -182,7 +182,7 @@ static const char assign_lua[] = LEADER_LUA INBOX_LUA
     "local function assign(sid, worker)\n"
     "local hk = p..'session:'..sid\n"
     "local cur = redis.call('HMGET', hk, 'status', 'spared', 'attempt', 'epoch', 'in_tool', "
-    "'lost_as', 'workflow', 'run', 'inbox_ids', 'retain_ms', 'tell_waiting')\n"
+    "'lost_as', 'workflow', 'run', 'inbox_ids', 'retain_ms', 'tell_waiting', 'requeued_ms')\n"
     "local st = cur[1]\n"
     "if st ~= 'queued' and st ~= 'running' then return {0, 0, 'NOTFOUND session "
     "'..sid..' is '..tostring(st)} end\n"
@@ -211,11 +211,12 @@ static const char assign_lua[] = LEADER_LUA INBOX_LUA
     "end\n"
     "local epoch = (tonumber(cur[4] or '0') or 0) + 1\n"
     "local attempt = (tonumber(cur[3] or '0') or 0) + 1\n"
-    "if cur[5] or cur[6] then redis.call('HDEL', hk, 'in_tool', 'lost_as') end\n"
+    "if cur[5] or cur[6] or cur[12] then redis.call('HDEL', hk, 'in_tool', 'lost_as', "
+    "'requeued_ms') end\n"
     "redis.call('HSET', hk, 'epoch', string.format('%d', epoch), 'attempt', "
     "string.format('%d', attempt), 'worker', worker, 'assigned_ms', now)\n"
     "redis.call('ZREM', p..'queue', sid)\n"
-    "redis.call('ZREM', p..'queued', sid)\n"
+    "if cur[12] then redis.call('ZREM', p..'queued', sid) end\n"
     "redis.call('HSET', p..'running', sid, worker)\n"
     "return {epoch, attempt}\n"
     "end\n"
@@ -414,7 +415,7 @@ static const char requeue_lua[] =
                "local hk = p..'session:'..sid\n"
                "local st = redis.call('HGET', hk, 'status')\n"
                "if st ~= 'queued' and st ~= 'running' then return 0 end\n"
-               "redis.call('HSET', hk, 'status', 'queued', 'worker', '')\n"
+               "redis.call('HSET', hk, 'status', 'queued', 'worker', '', 'requeued_ms', ARGV[5])\n"
                "local rc = 1\n"
                "if ARGV[4] == '1' then redis.call('HINCRBY', hk, 'attempt', -1) rc = 2 end\n"
                "if ARGV[4] == '2' then\n"
@@ -447,7 +448,7 @@ static const char reattach_lua[] = LEADER_LUA
     "local cur = redis.call('HMGET', hk, 'status', 'lost_as', 'epoch', 'started_ms')\n"
     "if (cur[1] ~= 'queued' and cur[1] ~= 'running') or cur[3] == '0' then return 0 end\n"
     "if cur[2] == 'spared' then redis.call('HINCRBY', hk, 'spared', -1) end\n"
-    "redis.call('HDEL', hk, 'lost_as')\n"
+    "redis.call('HDEL', hk, 'lost_as', 'requeued_ms')\n"
     "local st = cur[1]\n"
     "if cur[4] and cur[4] ~= '' then st = 'running' end\n"
     "redis.call('HSET', hk, 'status', st, 'worker', worker)\n"
@@ -455,6 +456,43 @@ static const char reattach_lua[] = LEADER_LUA
     "redis.call('ZREM', p..'queued', sid)\n"
     "redis.call('HSET', p..'running', sid, worker)\n"
     "return 1\n";
+
+/* The oldest waiter's entry into the queue (ms), '' when none waits. A
+ * session entered the queue at its created_ms (intake) unless it was
+ * requeued: then <p>queued holds it by the ms it re-entered. <p>queue is
+ * scored (100 - priority) * 1e13 + created_ms, one band of 1e13 per
+ * priority, so the first member of each band that was not requeued is
+ * that band's oldest fresh waiter: one look per priority present, however
+ * long the queue. A <p>queued member no longer in <p>queue is a stale entry
+ * (left by a version that indexed every queued session there): skipped.
+ * ARGV: prefix. */
+static const char oldest_lua[] =
+    "local q, rq = ARGV[1]..'queue', ARGV[1]..'queued'\n"
+    "local best\n"
+    "for i = 0, 63 do\n"
+    "  local r = redis.call('ZRANGE', rq, i, i, 'WITHSCORES')\n"
+    "  if not r[1] then break end\n"
+    "  if redis.call('ZSCORE', q, r[1]) then best = tonumber(r[2]) break end\n"
+    "end\n"
+    "local rank, total = 0, redis.call('ZCARD', q)\n"
+    "while rank < total do\n"
+    "  local got = redis.call('ZRANGE', q, rank, rank + 15, 'WITHSCORES')\n"
+    "  if #got == 0 then break end\n"
+    "  local found\n"
+    "  for i = 1, #got, 2 do\n"
+    "    if not redis.call('ZSCORE', rq, got[i]) then found = tonumber(got[i + 1]) break end\n"
+    "  end\n"
+    "  if found then\n"
+    "    local band = math.floor(found / 1e13)\n"
+    "    local created = found - band * 1e13\n"
+    "    if best == nil or created < best then best = created end\n"
+    "    rank = redis.call('ZCOUNT', q, '-inf', '('..string.format('%.0f', (band + 1) * 1e13))\n"
+    "  else\n"
+    "    rank = rank + #got / 2\n"
+    "  end\n"
+    "end\n"
+    "if best == nil then return '' end\n"
+    "return string.format('%.0f', best)\n";
 
 /* The broker leader lease (DESIGN 13). ARGV: prefix, id, the caller's
  * epoch (0 = it does not hold it), ttl ms. The holder renews; anyone takes
@@ -496,6 +534,7 @@ wt_store_init(wt_store_t *self, wt_redis_t *redis, const char *prefix)
     wt_redis_script_init(&self->take, take_lua);
     wt_redis_script_init(&self->lease, lease_lua);
     wt_redis_script_init(&self->unlease, unlease_lua);
+    wt_redis_script_init(&self->oldest, oldest_lua);
 }
 
 char *
@@ -522,7 +561,8 @@ wt_store_load_scripts(wt_store_t *self, wt_err_t *err)
         wt_redis_script_load(self->redis, &self->tell, err) != 0 ||
         wt_redis_script_load(self->redis, &self->take, err) != 0 ||
         wt_redis_script_load(self->redis, &self->lease, err) != 0 ||
-        wt_redis_script_load(self->redis, &self->unlease, err) != 0)
+        wt_redis_script_load(self->redis, &self->unlease, err) != 0 ||
+        wt_redis_script_load(self->redis, &self->oldest, err) != 0)
         return -1;
     return 0;
 }
@@ -1046,6 +1086,20 @@ wt_store_tell_take(wt_store_t *self, const char *sid, int64_t epoch, int64_t tak
         return NULL;
     }
     return msgs;
+}
+
+int
+wt_store_oldest_queued(wt_store_t *self, int64_t *entered_ms, wt_err_t *err)
+{
+    const char *argv[] = {self->prefix};
+    redisReply *r = wt_redis_eval(self->redis, &self->oldest, 0, 1, argv, NULL, err);
+    if (r == NULL)
+        return -1;
+    int found = r->type == REDIS_REPLY_STRING && r->len > 0;
+    if (found && entered_ms)
+        *entered_ms = strtoll(r->str, NULL, 10);
+    freeReplyObject(r);
+    return found;
 }
 
 int

@@ -7,8 +7,11 @@
  *   <p>sessions                 zset   every session id by created_ms
  *   <p>events                   stream fleet-wide lifecycle events (capped)
  *   <p>queue                    zset   queued session ids by priority, then age (broker recovery)
- *   <p>queued                   zset   queued session ids by the ms they entered the queue
- *                                      (intake or requeue): the oldest waiter in O(1)
+ *   <p>queued                   zset   requeued session ids (lost worker, handback) by the ms
+ *                                      they re-entered the queue (hash field requeued_ms until
+ *                                      assigned): the rest entered it at created_ms, so the
+ *                                      oldest waiter is read from both (wt_store_oldest_queued)
+ *                                      without an index write per session (issue 18)
  *   <p>running                  hash   sid -> worker holding its lease (a session is here or
  *                                      in queue/queued, never both)
  *   <p>idem:<key>               string idempotency key -> sid (7 days)
@@ -66,6 +69,7 @@ typedef struct wt_store {
     wt_redis_script_t take;         /* fenced take of waiting messages + message_received */
     wt_redis_script_t lease;        /* broker leader lease: take or renew */
     wt_redis_script_t unlease;      /* broker leader lease: give up */
+    wt_redis_script_t oldest;       /* when the oldest waiter entered the queue */
     int64_t leader_epoch;           /* > 0: intake/assign/requeue/reattach are fenced with it */
 } wt_store_t;
 
@@ -280,6 +284,11 @@ int wt_store_expired(wt_store_t *self, const char *sid, int64_t *expired_ms, wt_
  * and outcome "expired" (workflow "", detail saying when); NULL with
  * WT_ENOTFOUND if it never existed or its tombstone is gone too. */
 json_t *wt_store_result(wt_store_t *self, const char *sid, wt_err_t *err);
+/* When the oldest queued session entered the queue (its created_ms, or
+ * when it was requeued), exact however long the queue, in one script: 1
+ * with *entered_ms (may be NULL) set, 0 when none waits, -1 on a Redis
+ * error. */
+int wt_store_oldest_queued(wt_store_t *self, int64_t *entered_ms, wt_err_t *err);
 /* Returns 1 when status is terminal (completed failed cancelled). */
 int wt_store_status_terminal(const char *status);
 

@@ -472,7 +472,8 @@ test_intake_direct(void)
     wt_store_spawn_t q = {.sid = "I3", .workflow = "w", .goal = "g", .created_ms = 6};
     WT_CHECK(wt_store_intake_append(&store, &q, &err) == 0);
     WT_CHECK(wt_store_intake_reply(&store, sid, sizeof sid, &existing, &epoch, &err) == 0);
-    WT_CHECK(epoch == 0 && int_of("ZSCORE wt:queued %s", "I3") == 6 &&
+    WT_CHECK(epoch == 0 && int_of("ZSCORE wt:queue %s", "I3") > 0 &&
+             int_of("ZSCORE wt:queued %s", "I3") == -1 &&
              int_of("HEXISTS wt:running %s", "I3") == 0);
     WT_CHECK_STR(field("I3", "epoch", v, sizeof v), "0");
     /* the directly assigned session, lost and requeued, gets lease 2 */
@@ -497,7 +498,7 @@ test_intake_direct(void)
     WT_CHECK(res[1].existing == 0 && res[1].epoch == 1);
     WT_CHECK_STR(res[2].sid, "J1");
     WT_CHECK(res[2].existing == 1 && res[2].epoch == 0);
-    WT_CHECK(int_of("ZSCORE wt:queued %s", "J1") == 7 &&
+    WT_CHECK(int_of("ZSCORE wt:queue %s", "J1") > 0 && int_of("ZSCORE wt:queued %s", "J1") == -1 &&
              int_of("HEXISTS wt:running %s", "J2") == 1);
     WT_CHECK(int_of("EXISTS wt:session:%s", "J3") == 0);
     WT_CHECK_STR(field("J2", "goal", v, sizeof v), "g2");
@@ -519,6 +520,58 @@ test_intake_direct(void)
     WT_CHECK_STR(field("J5", "status", v, sizeof v), "failed");
 }
 
+/* Issue 18: intake and assign write no <p>queued entry; a requeue does (by
+ * when it re-entered the queue) and the next assign takes it out. The
+ * oldest waiter is exact across priority bands, counts a requeued session
+ * from its requeue, and skips a stale <p>queued entry of an earlier
+ * version. */
+static void
+test_queue_index_and_oldest(void)
+{
+    wt_store_t st;
+    wt_store_init(&st, redis, "oq:");
+    wt_err_t err = {0};
+    char sid[64];
+    int existing = 0, attempt = 0;
+    int64_t epoch = 0, at = -1;
+    WT_CHECK(wt_store_oldest_queued(&st, &at, &err) == 0); /* none waits */
+    wt_store_spawn_t sp[] = {
+        {.sid = "A", .workflow = "w", .goal = "g", .created_ms = 1000},
+        {.sid = "B", .workflow = "w", .goal = "g", .created_ms = 3000, .priority = 5},
+        {.sid = "C", .workflow = "w", .goal = "g", .created_ms = 2000, .priority = -5}};
+    for (int i = 0; i < 3; i++) {
+        WT_CHECK(wt_store_intake_append(&st, &sp[i], &err) == 0);
+        WT_CHECK(wt_store_intake_reply(&st, sid, sizeof sid, &existing, &epoch, &err) == 0);
+    }
+    WT_CHECK(int_of("ZCARD %s", "oq:queue") == 3 && int_of("EXISTS %s", "oq:queued") == 0);
+    WT_CHECK(wt_store_oldest_queued(&st, &at, &err) == 1 && at == 1000);
+    /* A assigned: the oldest is C, last in the queue (lowest priority) */
+    WT_CHECK(wt_store_assign_append(&st, "A", "w1", 5000, 3, &err) == 0);
+    WT_CHECK(wt_store_assign_reply(&st, &epoch, &attempt, &err) == 0 && epoch == 1);
+    WT_CHECK(wt_store_oldest_queued(&st, &at, &err) == 1 && at == 2000);
+    /* A requeued: it waits since now, not since its creation */
+    int64_t before = wt_clock_now_ms();
+    WT_CHECK(wt_store_requeue(&st, "A", 0, 1000, WT_REQUEUE_CHARGE, &err) == 1);
+    WT_CHECK(int_of("ZSCORE %s A", "oq:queued") >= before &&
+             int_of("HEXISTS %s requeued_ms", "oq:session:A") == 1);
+    WT_CHECK(wt_store_oldest_queued(&st, &at, &err) == 1 && at == 2000);
+    /* C assigned: A (requeued) and B wait; A is the older waiter */
+    WT_CHECK(wt_store_assign_append(&st, "C", "w1", 5000, 3, &err) == 0);
+    WT_CHECK(wt_store_assign_reply(&st, &epoch, &attempt, &err) == 0);
+    WT_CHECK(wt_store_oldest_queued(&st, &at, &err) == 1 && at == 3000);
+    cmd("ZADD %s 1 %s", "oq:queued", "STALE"); /* not in the queue: ignored */
+    WT_CHECK(wt_store_oldest_queued(&st, &at, &err) == 1 && at == 3000);
+    /* the next assign takes A out of <p>queued and drops its mark */
+    WT_CHECK(wt_store_assign_append(&st, "A", "w2", 6000, 3, &err) == 0);
+    WT_CHECK(wt_store_assign_reply(&st, &epoch, &attempt, &err) == 0 && epoch == 2);
+    WT_CHECK(int_of("ZSCORE %s A", "oq:queued") == -1 &&
+             int_of("HEXISTS %s requeued_ms", "oq:session:A") == 0);
+    WT_CHECK(wt_store_oldest_queued(&st, &at, &err) == 1 && at == 3000);
+    WT_CHECK(wt_store_assign_append(&st, "B", "w2", 6000, 3, &err) == 0);
+    WT_CHECK(wt_store_assign_reply(&st, &epoch, &attempt, &err) == 0);
+    WT_CHECK(wt_store_oldest_queued(&st, &at, &err) == 0);
+}
+
 int
 main(void)
 {
@@ -527,7 +580,7 @@ main(void)
         WT_TEST(test_inbox_from_events), WT_TEST(test_inbox_add),
         WT_TEST(test_tell_and_take),     WT_TEST(test_deadletter_completion),
         WT_TEST(test_lost_accounting),   WT_TEST(test_leader_fence),
-        WT_TEST(test_intake_direct)};
+        WT_TEST(test_intake_direct),     WT_TEST(test_queue_index_and_oldest)};
     int rc = wt_test_run(cases, sizeof cases / sizeof cases[0]);
     wt_redis_destroy(&redis);
     stop_redis();

@@ -682,46 +682,35 @@ wt_console_api_workers(wt_store_t *store, wt_err_t *err)
     return list ? json_pack("{s:o}", "workers", list) : NULL;
 }
 
-/* <prefix>queued scores each queued session by when it entered the queue
- * (intake or requeue), so its first entry is the oldest waiter, exactly,
- * however long the queue. */
-static double
-oldest_age_s(const redisReply *q, int64_t now_ms)
-{
-    if (q == NULL || q->type != REDIS_REPLY_ARRAY || q->elements < 2 ||
-        q->element[1]->type != REDIS_REPLY_STRING)
-        return 0.0;
-    double oldest = strtod(q->element[1]->str, NULL);
-    return oldest > 0 && (double)now_ms > oldest ? ((double)now_ms - oldest) / 1000.0 : 0.0;
-}
-
 json_t *
 wt_console_api_stats(wt_store_t *store, wt_err_t *err)
 {
-    char qk[80], rk[80], sk[80], ak[80];
+    char qk[80], rk[80], sk[80];
     wt_store_key(store, qk, sizeof qk, "queue");
-    wt_store_key(store, ak, sizeof ak, "queued");
     wt_store_key(store, rk, sizeof rk, "running");
     wt_store_key(store, sk, sizeof sk, "sessions");
-    const char *a1[] = {"ZCARD", qk}, *a2[] = {"HLEN", rk}, *a3[] = {"ZCARD", sk},
-               *a4[] = {"ZRANGE", ak, "0", "0", "WITHSCORES"};
+    const char *a1[] = {"ZCARD", qk}, *a2[] = {"HLEN", rk}, *a3[] = {"ZCARD", sk};
     if (wt_redis_append(store->redis, 2, a1, NULL, err) != 0 ||
         wt_redis_append(store->redis, 2, a2, NULL, err) != 0 ||
-        wt_redis_append(store->redis, 2, a3, NULL, err) != 0 ||
-        wt_redis_append(store->redis, 5, a4, NULL, err) != 0) {
+        wt_redis_append(store->redis, 2, a3, NULL, err) != 0) {
         wt_redis_disconnect(store->redis);
         return NULL;
     }
-    redisReply *r[4];
-    if (read_replies(store->redis, 4, r, err) != 0)
+    redisReply *r[3];
+    if (read_replies(store->redis, 3, r, err) != 0)
         return NULL;
     long long v[3];
     for (int i = 0; i < 3; i++)
         v[i] = r[i] && r[i]->type == REDIS_REPLY_INTEGER ? r[i]->integer : 0;
-    double age = oldest_age_s(r[3], wt_clock_now_ms());
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 3; i++)
         if (r[i])
             freeReplyObject(r[i]);
+    /* exact however long the queue (wt_store_oldest_queued) */
+    int64_t entered = 0, now = wt_clock_now_ms();
+    int has = wt_store_oldest_queued(store, &entered, err);
+    if (has < 0)
+        return NULL;
+    double age = has && entered > 0 && now > entered ? (double)(now - entered) / 1000.0 : 0.0;
     json_t *workers = workers_list(store, err);
     if (workers == NULL)
         return NULL;

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,9 +35,9 @@ wt_session_new(const wt_session_env_t *env, const wt_msg_t *a)
 {
     wt_session_t *self = wt_xcalloc(1, sizeof *self);
     self->env = env;
-    /* An LLM call sleeps on this instead of waking every second to look
-     * at cancel (issue 18); without it, it polls as before. */
-    self->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    /* An LLM call sleeps on the slot's eventfd instead of waking every
+     * second to look at cancel (issue 18): lent at launch. */
+    self->cancel_fd = -1;
     wt_strlcpy(self->sid, a->session, sizeof self->sid);
     self->workflow_id = wt_xstrdup(a->workflow);
     self->goal = wt_xstrdup(a->goal ? a->goal : "");
@@ -65,14 +64,15 @@ wt_session_destroy(wt_session_t **self_p)
         return;
     wt_session_t *self = *self_p;
     wt_events_release(&self->events);
+    uint64_t n;
+    if (self->cancel && self->cancel_fd >= 0 && read(self->cancel_fd, &n, sizeof n) < 0)
+        wt_log_debug("session %s: cancel fd drain: %s", self->sid, strerror(errno));
     free(self->workflow_id);
     free(self->goal);
     free(self->context_json);
     json_decref(self->context0);
     free(self->workspace_repo);
     free(self->workspace);
-    if (self->cancel_fd >= 0)
-        close(self->cancel_fd);
     wt_repo_spec_release(&self->spec);
     if (!self->system_shared)
         free(self->system);
@@ -569,6 +569,14 @@ wt_session_lend_redis(wt_session_t *self, wt_redis_t *redis)
         wt_redis_destroy(&self->redis);
     self->redis = redis;
     self->redis_lent = 1;
+}
+
+void
+wt_session_lend_cancel_fd(wt_session_t *self, int fd)
+{
+    self->cancel_fd = fd;
+    if (self->cancel)
+        set_cancel(self); /* cancelled while held: readable from the start */
 }
 
 /* After session_completed is stored (retention, DESIGN.md 19): success

@@ -92,6 +92,14 @@ const char *wt_session_run(wt_session_t *self);
  * reuse after the session because every command either completes or drops
  * the connection (wt_redis), so no reply is ever left behind. */
 void wt_session_lend_redis(wt_session_t *self, wt_redis_t *redis);
+/* Lends the session the slot's eventfd (nonblocking) that a cancel makes
+ * readable, to wake an LLM wait (without one the wait polls the flag): one
+ * per slot instead of an eventfd made and closed per session (issue 18).
+ * Main thread, before wt_session_run, like every cancel; a cancel that came
+ * while the session was held is signalled now. The session never closes
+ * it; wt_session_destroy (main thread) reads back what its own cancel
+ * wrote, so the slot's next session starts with the fd unreadable. */
+void wt_session_lend_cancel_fd(wt_session_t *self, int fd);
 const char *wt_session_id(const wt_session_t *self);
 /* Flags the main thread may set. */
 void wt_session_cancel(wt_session_t *self);

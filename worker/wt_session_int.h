@@ -35,7 +35,7 @@ struct wt_session {
     int64_t deadline_mono;       /* monotonic deadline */
     volatile int cancel;         /* set by the main thread: STOP (also interrupts tools, LLM) */
     int cancel_fd;               /* eventfd made readable with cancel (wakes an LLM wait),
-                                    -1 when none could be made */
+                                    lent by the slot (wt_session_lend_cancel_fd); -1: none */
     volatile int drain;          /* set by the main thread: hand back after this turn */
     volatile int abandon;        /* set by the main thread: drain deadline, stop now */
     int stale;                   /* a write was refused: the lease moved */

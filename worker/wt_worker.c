@@ -33,6 +33,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,8 @@ typedef struct slot {
     int queued;              /* on the ready queue (guarded by done->mu) */
     struct slot *ready_next; /* link in the ready queue (guarded by done->mu) */
     wt_redis_t *redis;       /* owned, lent to each session of this slot */
+    int cancel_fd;           /* owned eventfd lent to each session of this slot (wakes its
+                                LLM wait on cancel), -1 until made or when it cannot be */
 } slot_t;
 
 /* What slot threads and the main thread share: session ends, reported to
@@ -149,6 +152,8 @@ typedef struct worker {
     wt_worker_http_t *http;         /* owned, NULL without --http */
     wt_sd_t sd;                     /* systemd notify state (Type=notify units) */
     int sd_notify_socket;           /* NOTIFY_SOCKET was set at start */
+    int zdirty;                     /* the DEALER was used since a receive last found it empty:
+                                       its ZMQ_FD may not show a message that waits */
 } worker_t;
 
 /* --- broker connection --- */
@@ -157,6 +162,7 @@ static void
 send_msg(worker_t *w, wt_msg_t *m)
 {
     wt_err_t err = {0};
+    w->zdirty = 1; /* see worker_loop */
     if (wt_wire_send(w->broker, NULL, 0, m, 1, &err) != 0)
         wt_log_warn("send %s: %s", wt_cmd_name((int)m->cmd), err.msg);
 }
@@ -451,6 +457,17 @@ live_add(worker_t *w, int n)
     pthread_mutex_unlock(&w->done.mu);
 }
 
+/* Lends s's session the entry's cancel eventfd (made on first use), on
+ * the main thread like every cancel: at launch, or when it is held (a slot
+ * thread may take it and run it without the main thread). */
+static void
+lend_cancel_fd(slot_t *s)
+{
+    if (s->cancel_fd < 0)
+        s->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    wt_session_lend_cancel_fd(s->session, s->cancel_fd);
+}
+
 /* Runs s's session on s's thread (made on first use, with its Redis
  * connection): 0, or -1 after logging (the caller hands it back). */
 static int
@@ -461,6 +478,7 @@ launch(worker_t *w, slot_t *s)
         s->redis = wt_redis_new(w->cfg.redis, 5000, &rerr);
     if (s->redis != NULL)
         wt_session_lend_redis(s->session, s->redis);
+    lend_cancel_fd(s);
     wt_err_t terr = {0};
     if (s->thread == NULL)
         s->thread = wt_slot_new(THREAD_STACK, slot_thread_init, NULL, &terr);
@@ -509,6 +527,9 @@ start_held_on(worker_t *w, slot_t *h, slot_t *s)
         h->session = NULL;
         h->used = 0;
         s->held_seq = h->held_seq;
+        int fd = s->cancel_fd; /* the session keeps the fd lent when it was held */
+        s->cancel_fd = h->cancel_fd;
+        h->cancel_fd = fd;
     }
     w->held--;
     if (launch(w, s) != 0) {
@@ -599,6 +620,7 @@ start_session(worker_t *w, wt_msg_t *m)
         s->started = 0;
         s->held_seq = ++w->held_seq;
         w->held++;
+        lend_cancel_fd(s);
         ready_push(w, s); /* a slot thread whose session ends takes it */
         wt_log_debug("session %s held by prefetch (attempt %d, epoch %lld)", m->session, m->attempt,
                      (long long)m->epoch);
@@ -667,8 +689,10 @@ on_broker(worker_t *w)
         int code = 0;
         wt_err_t err = {0};
         int rc = wt_wire_recv(w->broker, 0, WT_CHAN_WORKER, NULL, NULL, &m, &code, 1, &err);
-        if (rc == 0)
+        if (rc == 0) {
+            w->zdirty = 0; /* empty, and ZMQ_FD turns readable for the next message */
             return;
+        }
         w->broker_seen_ms = wt_clock_mono_ms();
         w->backoff_ms = 0;
         if (rc < 0) {
@@ -923,8 +947,23 @@ worker_loop(worker_t *w)
             timeout = 0;
         if (w->draining && timeout > 100)
             timeout = 100;
-        zmq_pollitem_t items[] = {{w->broker, 0, ZMQ_POLLIN, 0}, {NULL, w->done.fd, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR)
+        /* poll() on the DEALER's ZMQ_FD rather than zmq_poll, which asks
+         * ZMQ_EVENTS (a getpid and a poll each) before and after every wait
+         * and polls once more without waiting (issue 18). ZMQ_FD is edge
+         * triggered: it turns readable for a message that arrives after a
+         * receive found the socket empty. Any other use of the socket since
+         * (a send may take in the signal of a message) makes the loop look
+         * with a receive first: on_broker reads until the socket is empty. */
+        if (w->zdirty)
+            on_broker(w);
+        int zfd = -1;
+        size_t zlen = sizeof zfd;
+        if (zmq_getsockopt(w->broker, ZMQ_FD, &zfd, &zlen) != 0)
+            break;
+        struct pollfd items[] = {{zfd, POLLIN, 0}, {w->done.fd, POLLIN, 0}};
+        if (w->zdirty)
+            timeout = 0; /* a message came while on_broker sent: go round again */
+        if (poll(items, 2, (int)timeout) < 0 && errno != EINTR)
             break;
         /* Back from far longer than we asked to wait: this process was
          * stopped or starved, not the broker silent (its messages may not
@@ -933,9 +972,9 @@ worker_loop(worker_t *w)
         if (wt_clock_mono_ms() - now > timeout + (int64_t)w->cfg.heartbeat_ms)
             w->broker_seen_ms = wt_clock_mono_ms();
         check_auth(w);
-        if (items[1].revents & ZMQ_POLLIN)
+        if (items[1].revents & POLLIN)
             on_done(w);
-        if (items[0].revents & ZMQ_POLLIN)
+        if ((items[0].revents & POLLIN) || w->zdirty)
             on_broker(w);
         now = wt_clock_mono_ms();
         publish_health(w, now);
@@ -1038,8 +1077,11 @@ worker_release(worker_t *w)
         if (w->slots[i].used)
             wt_session_destroy(&w->slots[i].session);
     }
-    for (int i = 0; w->slots && i < w->nslots; i++)
+    for (int i = 0; w->slots && i < w->nslots; i++) {
         wt_redis_destroy(&w->slots[i].redis);
+        if (w->slots[i].cancel_fd >= 0)
+            close(w->slots[i].cancel_fd);
+    }
     free(w->slots);
     for (int i = 0; w->wf_tools && i < wt_workflow_set_count(w->workflows); i++) {
         json_decref(w->wf_tools[i]);
@@ -1114,8 +1156,10 @@ worker_setup(worker_t *w)
     }
     w->nslots = w->cfg.slots + w->cfg.prefetch;
     w->slots = wt_xcalloc((size_t)w->nslots, sizeof *w->slots);
-    for (int i = 0; i < w->nslots; i++)
+    for (int i = 0; i < w->nslots; i++) {
         w->slots[i].done = &w->done;
+        w->slots[i].cancel_fd = -1;
+    }
     w->done.slots = w->cfg.slots;
     w->done.taken_count = &w->counters.prefetch_taken;
     w->senv = (wt_session_env_t){

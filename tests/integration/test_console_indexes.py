@@ -4,7 +4,9 @@
 the priority queue (so it is not among the first 10,000 wt:queue entries),
 and 6,000 live worker records (more than the old SCAN cap of 5,000). Written
 straight into a real Redis with pipelines, the way intake and workers write
-them (wt:queue + wt:queued, worker:<name> + wt:workers); the console reads
+them (wt:queue, worker:<name> + wt:workers), plus requeued sessions the way
+a requeue indexes them (also in wt:queued, by when they re-entered the
+queue: created long ago, they do not count from then); the console reads
 them through its indexes, never SCAN."""
 import os
 import sys
@@ -26,8 +28,10 @@ def fill(r):
         sid = "Q%025d" % i
         prio, created = (-100, oldest_ms) if i == QUEUED - 1 else (0, now - 60000 + i)
         p.zadd("wt:queue", {sid: (100 - prio) * 1e13 + created})
-        p.zadd("wt:queued", {sid: created})
         p.zadd("wt:sessions", {sid: created})
+        if i % 1000 == 7:  # requeued a minute ago, created two hours ago
+            p.zadd("wt:queue", {sid: (100 - prio) * 1e13 + now - 7200 * 1000})
+            p.zadd("wt:queued", {sid: now - 60000})
         if i % 2000 == 1999:
             p.execute()
     for i in range(WORKERS):
