@@ -324,7 +324,10 @@ def bench_latency(rate, seconds, client="load"):
         fleet.stop()
 
 
-def bench_broker_alone(n):
+def bench_broker_alone(n, workers=4, slots=8):
+    """bench_dispatch against a real broker and Redis: `workers` synthetic
+    workers x `slots` slots. The figure depends on how many sessions a loop
+    turn carries (bench/README.md), so limits runs two shapes."""
     exe = os.path.join(os.path.dirname(wtfleet.BIN), "bench", "bench_dispatch")
     if not os.path.exists(exe):
         return {"skipped": "bench_dispatch not built"}
@@ -335,7 +338,8 @@ def bench_broker_alone(n):
     try:
         t0 = time.process_time()
         r = subprocess.run([exe, "--clients", fleet.clients_ep, "--workers", fleet.workers_ep,
-                            "--sessions", str(n), "--workers-count", "4", "--out", out],
+                            "--sessions", str(n), "--workers-count", str(workers),
+                            "--slots", str(slots), "--out", out],
                            capture_output=True, text=True, timeout=600)
         res = json.load(open(out)) if os.path.exists(out) else {"error": r.stderr[-500:]}
         res["broker_peak_rss_kb"] = rss_kb(fleet.procs["broker"].pid)
@@ -1267,15 +1271,18 @@ def bench_limits(n, rate, seconds, waiting):
     res["e2e_2x8_no_prefetch"] = e2e_costs(n, 2, 8, prefetch=0)
     res["latency_500_per_s"] = bench_latency(rate, seconds)
     res["broker_alone"] = bench_broker_alone(50000)
+    res["broker_alone_16x128"] = bench_broker_alone(100000, 16, 128)
     res["waiting"] = bench_waiting(waiting)
     res["event_writes"] = bench_event_writes()
     lim, e8, e1 = res["limits"], res["e2e_2x8"], res["e2e_2x1"]
     lat = res["latency_500_per_s"]
     pipelined = lim.get("redis_xadd_pipelined_per_s") or 0
     zmq_echo = (lim["zmq_router_dealer"] or {}).get("echo_msgs_per_s") or 0
-    ba = res["broker_alone"]
-    per_cpu = (round(ba["sessions"] / ba["broker_cpu_s"], 0)
-               if ba.get("broker_cpu_s") and ba.get("sessions") else None)
+    def per_broker_cpu(ba):
+        return (round(ba["sessions"] / ba["broker_cpu_s"], 0)
+                if ba.get("broker_cpu_s") and ba.get("sessions") else None)
+    per_cpu = per_broker_cpu(res["broker_alone"])
+    per_cpu_big = per_broker_cpu(res["broker_alone_16x128"])
     s8 = e8.get("sessions_per_s")
     us = lat.get("spawn_to_started_us") or {}
     # each figure beside the limit it is bounded by (ratio = figure / limit);
@@ -1297,7 +1304,8 @@ def bench_limits(n, rate, seconds, waiting):
     ] + event_write_rows(res["event_writes"]) + [
         ("sessions/s 2x8 (x ~6 broker msgs)", round(s8 * 6, 1) if s8 else None,
          "zmq ROUTER/DEALER echo", zmq_echo),
-        ("broker dispatches per broker cpu-s", per_cpu, "target 100000", 100000),
+        ("broker dispatches/cpu-s 4x8 slots", per_cpu, "target 100000", 100000),
+        ("broker dispatches/cpu-s 16x128 slots", per_cpu_big, "target 100000", 100000),
         ("spawn->started p99 ms @%d/s (hash)" % rate,
          (lat.get("spawn_to_started_ms") or {}).get("p99"), "target 2", 2),
         ("spawn->started p99 us @%d/s (client)" % rate, us.get("p99"), "target 2000", 2000),
@@ -1310,6 +1318,7 @@ def bench_limits(n, rate, seconds, waiting):
                              "ratio": round(v / float(lv), 3) if v is not None and lv else None}
                             for a, v, b, lv in rows]
     res["broker_alone"]["dispatches_per_broker_cpu_s"] = per_cpu
+    res["broker_alone_16x128"]["dispatches_per_broker_cpu_s"] = per_cpu_big
     for row in res["beside_limits"]:
         print("  %-38s %12s   %-24s %12s   ratio %s" % (row["figure"], row["value"], row["limit"],
                                                         row["limit_value"], row["ratio"]),

@@ -215,9 +215,9 @@ hand_over(wt_broker_t *self, wt_bworker_t *bw, wt_job_t *j, int64_t epoch, int a
  * nothing queued is overtaken, and by the route's own choice of worker.
  * Its credit is taken; SIZE_MAX when the session must queue. */
 static size_t
-direct_worker(wt_broker_t *self, wt_job_t **job_p)
+direct_worker(wt_broker_t *self, wt_job_t **job_p, int *credit_left)
 {
-    if (!dispatch_allowed(self) || wt_route_size(self->queue) > 0)
+    if (*credit_left <= 0 || !dispatch_allowed(self) || wt_route_size(self->queue) > 0)
         return SIZE_MAX;
     char sid[sizeof(*job_p)->sid];
     memcpy(sid, (*job_p)->sid, sizeof sid);
@@ -230,6 +230,7 @@ direct_worker(wt_broker_t *self, wt_job_t **job_p)
         return SIZE_MAX;
     }
     self->w[wi].credit--;
+    (*credit_left)--;
     return wi;
 }
 
@@ -249,13 +250,19 @@ wt_broker_intake(wt_broker_t *self, wt_broker_spawn_t *batch, int n)
     wt_store_spawn_t *sp = wt_xcalloc((size_t)n + 1, sizeof *sp);
     int *at = wt_xcalloc((size_t)n + 1, sizeof *at); /* sp[k] is batch[at[k]] */
     int m = 0;
+    /* The fleet's credit: once a burst has used it up, the rest of the
+     * burst is not offered to the run queue one by one (a push, a pop that
+     * finds no worker and a remove per spawn). */
+    int credit_left = 0;
+    for (size_t w = 0; w < self->nw; w++)
+        credit_left += self->w[w].credit > 0 ? self->w[w].credit : 0;
     for (int i = 0; i < n; i++) {
         batch[i].stored = batch[i].existing = 0;
         batch[i].epoch = 0;
         batch[i].direct = SIZE_MAX;
         if (batch[i].job == NULL || !redis_ok)
             continue;
-        batch[i].direct = direct_worker(self, &batch[i].job);
+        batch[i].direct = direct_worker(self, &batch[i].job, &credit_left);
         at[m] = i;
         sp[m++] = (wt_store_spawn_t){
             .sid = batch[i].job->sid,
