@@ -29,14 +29,16 @@
 /* A worker's cumulative counters, bumped by every session thread (relaxed
  * atomics: they are figures for /metrics, not synchronisation). */
 typedef struct wt_session_counters {
-    atomic_uint_fast64_t llm_calls;     /* LLM calls that returned, after their retries */
-    atomic_uint_fast64_t input_tokens;  /* input tokens of successful calls */
-    atomic_uint_fast64_t output_tokens; /* output tokens of successful calls */
-    atomic_uint_fast64_t tool_calls;    /* tool calls run */
-    atomic_uint_fast64_t llm_retries;   /* retries inside LLM calls */
-    atomic_uint_fast64_t stuck_flagged; /* sessions that reported agent_stuck (once each) */
-    atomic_uint_fast64_t stuck_ended;   /* of those, the ones whose run ended since */
-    atomic_uint_fast64_t deliver_fails; /* delivery_failed events (DESIGN 15) */
+    atomic_uint_fast64_t llm_calls;      /* LLM calls that returned, after their retries */
+    atomic_uint_fast64_t input_tokens;   /* input tokens of successful calls */
+    atomic_uint_fast64_t output_tokens;  /* output tokens of successful calls */
+    atomic_uint_fast64_t tool_calls;     /* tool calls run */
+    atomic_uint_fast64_t llm_retries;    /* retries inside LLM calls */
+    atomic_uint_fast64_t stuck_flagged;  /* sessions that reported agent_stuck (once each) */
+    atomic_uint_fast64_t stuck_ended;    /* of those, the ones whose run ended since */
+    atomic_uint_fast64_t deliver_fails;  /* delivery_failed events (DESIGN 15) */
+    atomic_uint_fast64_t prefetch_taken; /* held sessions a slot thread started itself, as its
+                                            session ended (wt_worker) */
 } wt_session_counters_t;
 
 typedef struct wt_session_env {

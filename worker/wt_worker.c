@@ -55,34 +55,50 @@ extern char **environ;
  * sessions. Raising one's own nice needs no privilege. */
 #define SESSION_NICE 5
 
-/* A slot keeps its thread, its Redis connection and its PUSH socket from
- * one session to the next: opening them (and creating a thread) per
- * session was a large part of a short session's cost. The thread is made
- * on the slot's first session and lives as long as the worker (wt_slot);
- * the socket and connection are used by that thread only. */
+/* A slot keeps its thread and its Redis connection from one session to
+ * the next: opening them (and creating a thread) per session was a large
+ * part of a short session's cost. The thread is made on the slot's first
+ * session and lives as long as the worker (wt_slot); the connection is
+ * used by that thread only.
+ *
+ * An entry holding a session waiting for a slot (prefetch) is on the ready
+ * queue: a slot thread whose session ends takes the oldest one there and
+ * runs it at once, before the main thread has even heard of the end (issue
+ * 18: the main thread's wake-up and its hand-over were the 1-slot worker's
+ * idle time between sessions). The taking thread swaps its thread and
+ * connection with the entry's, so an entry's thread is always the one that
+ * runs (or last ran) its session, and reports the take with the end. */
 typedef struct slot {
-    wt_session_t *session;  /* owned while running */
-    wt_slot_t *thread;      /* its persistent thread, NULL until first used */
-    int used;               /* holds a session (started, or held by prefetch) */
-    int started;            /* its session runs on the thread (else held, waiting) */
-    uint64_t held_seq;      /* while held: order of arrival (oldest starts first) */
-    int disowned;           /* no longer listed to the broker (Redis was unreachable) */
-    struct done_list *done; /* borrowed: where the thread reports its session's end */
-    const char *outcome;    /* the ended session's outcome (static), set with the report */
-    struct slot *done_next; /* link in the done list */
-    wt_redis_t *redis;      /* owned, lent to each session of this slot */
-    int cancel_fd;          /* owned eventfd lent to each session of this slot (wakes its
-                               LLM wait on cancel), -1 until made or when it cannot be */
+    wt_session_t *session;   /* owned while running */
+    wt_slot_t *thread;       /* its persistent thread, NULL until first used */
+    int used;                /* holds a session (started, or held by prefetch) */
+    int started;             /* its session runs on the thread (else held, waiting); the main
+                                thread's view: a take it has not read yet is not counted */
+    uint64_t held_seq;       /* while held: order of arrival (oldest starts first) */
+    int disowned;            /* no longer listed to the broker (Redis was unreachable) */
+    struct done_list *done;  /* borrowed: where the thread reports its session's end */
+    const char *outcome;     /* the ended session's outcome (static), set with the report */
+    struct slot *taken;      /* set with the report: the held entry this thread went on to run */
+    struct slot *done_next;  /* link in the done list */
+    int queued;              /* on the ready queue (guarded by done->mu) */
+    struct slot *ready_next; /* link in the ready queue (guarded by done->mu) */
+    wt_redis_t *redis;       /* owned, lent to each session of this slot */
+    int cancel_fd;           /* owned eventfd lent to each session of this slot (wakes its
+                                LLM wait on cancel), -1 until made or when it cannot be */
 } slot_t;
 
-/* Session ends, reported by slot threads to the main thread: cheaper than
- * an inproc ZeroMQ pipe (no socket per slot, no command mailbox, two frames
- * per end): a report is a list append and, when the list was empty, one
- * eventfd write (issue 18). */
+/* What slot threads and the main thread share: session ends, reported to
+ * the main thread (a list append and, when the list was empty, one eventfd
+ * write; cheaper than an inproc ZeroMQ pipe), and held sessions a slot
+ * thread may take when its session ends (issue 18). */
 typedef struct done_list {
     pthread_mutex_t mu;
-    slot_t *head, *tail; /* FIFO of ended slots, guarded by mu */
-    int fd;              /* eventfd: readable while reports may wait */
+    slot_t *head, *tail;   /* FIFO of ended slots, guarded by mu */
+    int fd;                /* eventfd: readable while reports may wait */
+    slot_t *rhead, *rtail; /* FIFO of held entries a slot thread may take, guarded by mu */
+    int live;              /* sessions handed to a slot thread and not yet reported ended */
+    int slots;             /* cfg.slots: a take never makes live exceed it */
+    atomic_uint_fast64_t *taken_count; /* borrowed: counters.prefetch_taken */
 } done_list_t;
 
 typedef struct worker {
@@ -332,30 +348,124 @@ slot_thread_init(void *ud)
         wt_log_debug("session thread: cannot lower its priority: %s", strerror(errno));
 }
 
-/* A slot thread's job: one session. Its report is the last use of s. */
+/* The oldest entry of the ready queue, unlinked; NULL when empty. Under mu. */
+static slot_t *
+ready_pop(done_list_t *d)
+{
+    slot_t *h = d->rhead;
+    if (h) {
+        d->rhead = h->ready_next;
+        if (d->rhead == NULL)
+            d->rtail = NULL;
+        h->ready_next = NULL;
+        h->queued = 0;
+    }
+    return h;
+}
+
+/* A slot thread's job: one session, then, while a held session waits on
+ * the ready queue and the slots allow it, the next one, on this thread.
+ * Each report is the last use of its entry. */
 static void
 session_job(void *arg)
 {
     slot_t *s = arg;
-    wt_log_thread_session(wt_session_id(s->session)); /* "session" of JSON log lines */
-    const char *outcome = wt_session_run(s->session);
-    wt_log_thread_session(NULL);
     done_list_t *d = s->done;
-    pthread_mutex_lock(&d->mu);
-    s->outcome = outcome;
-    s->done_next = NULL;
-    int wake = d->head == NULL; /* else a wake-up is pending already */
-    if (d->tail)
-        d->tail->done_next = s;
-    else
-        d->head = s;
-    d->tail = s;
-    pthread_mutex_unlock(&d->mu); /* s is the main thread's from here */
-    if (wake) {
-        uint64_t one = 1;
-        ssize_t n = write(d->fd, &one, sizeof one);
-        (void)n; /* only fails when the counter is full, i.e. already readable */
+    while (s) {
+        wt_log_thread_session(wt_session_id(s->session)); /* "session" of JSON log lines */
+        const char *outcome = wt_session_run(s->session);
+        wt_log_thread_session(NULL);
+        pthread_mutex_lock(&d->mu);
+        s->outcome = outcome;
+        s->done_next = NULL;
+        d->live--;
+        slot_t *h = d->live < d->slots ? ready_pop(d) : NULL;
+        s->taken = h;
+        if (h) { /* this thread and its connection go with the session */
+            d->live++;
+            wt_slot_t *t = h->thread;
+            wt_redis_t *r = h->redis;
+            h->thread = s->thread;
+            h->redis = s->redis;
+            s->thread = t;
+            s->redis = r;
+        }
+        int wake = d->head == NULL; /* else a wake-up is pending already */
+        if (d->tail)
+            d->tail->done_next = s;
+        else
+            d->head = s;
+        d->tail = s;
+        pthread_mutex_unlock(&d->mu); /* s is the main thread's from here */
+        if (wake) {
+            uint64_t one = 1;
+            ssize_t n = write(d->fd, &one, sizeof one);
+            (void)n; /* only fails when the counter is full, i.e. already readable */
+        }
+        if (h) {
+            atomic_fetch_add_explicit(d->taken_count, 1, memory_order_relaxed);
+            if (h->redis != NULL)
+                wt_session_lend_redis(h->session, h->redis);
+        }
+        s = h;
     }
+}
+
+/* Puts held entry h on the ready queue (main thread). */
+static void
+ready_push(worker_t *w, slot_t *h)
+{
+    done_list_t *d = &w->done;
+    pthread_mutex_lock(&d->mu);
+    h->ready_next = NULL;
+    h->queued = 1;
+    if (d->rtail)
+        d->rtail->ready_next = h;
+    else
+        d->rhead = h;
+    d->rtail = h;
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* Takes held entry h off the ready queue (main thread): 1, or 0 when a
+ * slot thread took it first (it runs; its report is on the done list). */
+static int
+ready_remove(worker_t *w, slot_t *h)
+{
+    done_list_t *d = &w->done;
+    pthread_mutex_lock(&d->mu);
+    int was = h->queued;
+    if (was) {
+        slot_t **pp = &d->rhead, *prev = NULL;
+        while (*pp != h)
+            prev = *pp, pp = &(*pp)->ready_next;
+        *pp = h->ready_next;
+        if (d->rtail == h)
+            d->rtail = prev;
+        h->ready_next = NULL;
+        h->queued = 0;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return was;
+}
+
+static void
+live_add(worker_t *w, int n)
+{
+    pthread_mutex_lock(&w->done.mu);
+    w->done.live += n;
+    pthread_mutex_unlock(&w->done.mu);
+}
+
+/* Lends s's session the entry's cancel eventfd (made on first use), on
+ * the main thread like every cancel: at launch, or when it is held (a slot
+ * thread may take it and run it without the main thread). */
+static void
+lend_cancel_fd(slot_t *s)
+{
+    if (s->cancel_fd < 0)
+        s->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    wt_session_lend_cancel_fd(s->session, s->cancel_fd);
 }
 
 /* Runs s's session on s's thread (made on first use, with its Redis
@@ -368,14 +478,13 @@ launch(worker_t *w, slot_t *s)
         s->redis = wt_redis_new(w->cfg.redis, 5000, &rerr);
     if (s->redis != NULL)
         wt_session_lend_redis(s->session, s->redis);
-    if (s->cancel_fd < 0)
-        s->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    wt_session_lend_cancel_fd(s->session, s->cancel_fd);
-    s->done = &w->done;
+    lend_cancel_fd(s);
     wt_err_t terr = {0};
     if (s->thread == NULL)
         s->thread = wt_slot_new(THREAD_STACK, slot_thread_init, NULL, &terr);
+    live_add(w, 1);
     if (s->thread == NULL || wt_slot_run(s->thread, session_job, s, &terr) != 0) {
+        live_add(w, -1);
         wt_log_error("session %s: %s: handing it back", wt_session_id(s->session), terr.msg);
         return -1;
     }
@@ -397,11 +506,13 @@ hand_back_held(worker_t *w, slot_t *s, const char *why)
     w->held--;
 }
 
+/* Hands back every held session no slot thread took (one that was taken
+ * runs: the callers treat it as running, e.g. drain or disown it). */
 static void
 hand_back_all_held(worker_t *w, const char *why)
 {
     for (int i = 0; i < w->nslots; i++)
-        if (w->slots[i].used && !w->slots[i].started)
+        if (w->slots[i].used && !w->slots[i].started && ready_remove(w, &w->slots[i]))
             hand_back_held(w, &w->slots[i], why);
 }
 
@@ -416,6 +527,9 @@ start_held_on(worker_t *w, slot_t *h, slot_t *s)
         h->session = NULL;
         h->used = 0;
         s->held_seq = h->held_seq;
+        int fd = s->cancel_fd; /* the session keeps the fd lent when it was held */
+        s->cancel_fd = h->cancel_fd;
+        h->cancel_fd = fd;
     }
     w->held--;
     if (launch(w, s) != 0) {
@@ -431,7 +545,8 @@ start_held_on(worker_t *w, slot_t *h, slot_t *s)
 static void
 start_held(worker_t *w, slot_t *h)
 {
-    start_held_on(w, h, h);
+    if (ready_remove(w, h)) /* else a slot thread took it: it runs */
+        start_held_on(w, h, h);
 }
 
 /* While a slot is free, the oldest held session starts, on the entry just
@@ -447,6 +562,8 @@ start_held_sessions(worker_t *w, slot_t *free)
                 oldest = &w->slots[i];
         if (oldest == NULL)
             return;
+        if (!ready_remove(w, oldest))
+            return; /* a slot thread took it: its report (on the done list) says so */
         start_held_on(w, oldest, free != NULL && !free->used ? free : oldest);
         free = NULL;
     }
@@ -470,13 +587,18 @@ start_session(worker_t *w, wt_msg_t *m)
                         (long long)m->epoch);
             return;
         }
-    slot_t *s = NULL;
-    for (int i = 0; i < w->nslots && s == NULL; i++)
-        if (!w->slots[i].used)
-            s = &w->slots[i];
-    /* A free slot runs it; else prefetch may hold it until one frees. */
+    /* A free slot runs it; else prefetch may hold it until one frees. It
+     * runs on a free entry with a thread (warm; threads move between
+     * entries with the sessions they take), is held on one without. */
     int run = w->running < w->cfg.slots;
     int hold = !run && w->held < w->cfg.prefetch;
+    slot_t *s = NULL;
+    for (int i = 0; i < w->nslots; i++)
+        if (!w->slots[i].used && (s == NULL || (w->slots[i].thread != NULL) == run)) {
+            s = &w->slots[i];
+            if ((s->thread != NULL) == run)
+                break;
+        }
     if (s == NULL || (!run && !hold) || w->draining || w->cut_off) {
         wt_log_warn("ASSIGN of %s with no free slot%s: handing it back", m->session,
                     w->cut_off ? " (Redis unreachable)" : "");
@@ -498,6 +620,8 @@ start_session(worker_t *w, wt_msg_t *m)
         s->started = 0;
         s->held_seq = ++w->held_seq;
         w->held++;
+        lend_cancel_fd(s);
+        ready_push(w, s); /* a slot thread whose session ends takes it */
         wt_log_debug("session %s held by prefetch (attempt %d, epoch %lld)", m->session, m->attempt,
                      (long long)m->epoch);
         return;
@@ -536,6 +660,15 @@ on_done(worker_t *w)
         s->used = 0;
         s->started = 0;
         w->running--;
+        if (s->taken) { /* the thread went on with a held session */
+            slot_t *h = s->taken;
+            s->taken = NULL;
+            h->started = 1;
+            w->held--;
+            w->running++;
+            wt_log_debug("session %s started from prefetch by its slot thread",
+                         wt_session_id(h->session));
+        }
         int was_disowned = s->disowned;
         if (s->disowned) {
             s->disowned = 0;
@@ -930,7 +1063,12 @@ static void
 worker_release(worker_t *w)
 {
     /* Normally no session is left; after a poll failure, stop them. Then
-     * every slot thread ends (waiting for its session) and is joined. */
+     * every slot thread ends (waiting for its session) and is joined. No
+     * thread takes a held session from here on. */
+    pthread_mutex_lock(&w->done.mu);
+    while (ready_pop(&w->done) != NULL)
+        ;
+    pthread_mutex_unlock(&w->done.mu);
     for (int i = 0; w->slots && i < w->nslots; i++)
         if (w->slots[i].used)
             wt_session_abandon(w->slots[i].session);
@@ -1018,8 +1156,12 @@ worker_setup(worker_t *w)
     }
     w->nslots = w->cfg.slots + w->cfg.prefetch;
     w->slots = wt_xcalloc((size_t)w->nslots, sizeof *w->slots);
-    for (int i = 0; i < w->nslots; i++)
+    for (int i = 0; i < w->nslots; i++) {
+        w->slots[i].done = &w->done;
         w->slots[i].cancel_fd = -1;
+    }
+    w->done.slots = w->cfg.slots;
+    w->done.taken_count = &w->counters.prefetch_taken;
     w->senv = (wt_session_env_t){
         .worker_name = w->cfg.name,
         .redis_url = w->cfg.redis,

@@ -104,6 +104,9 @@ wt_worker_http_render(const wt_worker_health_t *h, wt_session_counters_t *c, int
             c ? load(&c->deliver_fails) : 0);
     counter(out, &e, "wt_worker_sessions_stuck_total", "Sessions that reported agent_stuck.",
             flagged);
+    counter(out, &e, "wt_worker_prefetch_taken_total",
+            "Sessions held by prefetch that a slot thread started itself as its session ended.",
+            c ? load(&c->prefetch_taken) : 0);
     if (e.code != WT_OK) {
         out->len = start;
         if (out->data)

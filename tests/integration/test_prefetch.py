@@ -9,13 +9,17 @@ holds one more assigned session, not started, and the guarantees hold for it:
   resumed on another worker, started exactly once, completed exactly once;
 - SIGTERM (drain) hands a held session back at once: it starts elsewhere;
 - --prefetch 0 (the default) holds nothing: a second session stays queued;
-- with 1 slot and --prefetch 2, no two sessions ever run at once."""
+- with 1 slot and --prefetch 2, no two sessions ever run at once;
+- when the slot's session ends, its slot thread starts the held session
+  itself (counted on the worker's /metrics as wt_worker_prefetch_taken_total),
+  after the first one's session_completed, once."""
 import os
 import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wtfleet import SCRIPTS, Check, Fleet  # noqa: E402
+from wtfleet import SCRIPTS, Check, Fleet, free_port  # noqa: E402
+from wtfleet import http_metric as metric  # noqa: E402
 
 LONG = os.path.join(SCRIPTS, "two-step-60s.json")  # first LLM reply after 60 s
 FAST = os.path.join(SCRIPTS, "two-step.json")
@@ -127,6 +131,7 @@ def main():
               "--prefetch 0: the second session stays queued (%s)" % (st,))
         cancel(c, s6)
         cancel(c, s7)
+        fleet.wait_completed([s6, s7], 30)  # else s6 is resumed on the next worker
 
         # held sessions never run beside the slot's: 1 slot, --prefetch 2
         fleet.start_worker("f", 1, SLOW, "--prefetch", "2")
@@ -144,6 +149,34 @@ def main():
         spans.sort()
         check(not any(spans[i + 1][0] < spans[i][1] for i in range(len(spans) - 1)),
               "1 slot + prefetch 2: no two sessions ran at once")
+
+        # the slot thread takes the held session itself when its session ends
+        port = free_port()
+        fleet.start_worker("g", 1, LONG, "--prefetch", "1", "--http", "127.0.0.1:%d" % port)
+        fleet.kill("worker-f", signal.SIGKILL)
+        fleet.wait_workers(1, exact=True)
+        taken = "wt_worker_prefetch_taken_total"
+        s8 = c.spawn("two-step", "in g's slot")
+        wait_llm_turn(fleet, s8, "g")
+        s9 = c.spawn("two-step", "held, then taken by the slot thread")
+        wait_held(fleet, s9, "g")
+        check(types(fleet, s9) == ["session_queued"] and metric(port, taken) == 0,
+              "held, not started, nothing taken yet: %s, %s" % (types(fleet, s9),
+                                                                metric(port, taken)))
+        cancel(c, s8)  # ends the slot's session: its thread goes on with s9
+        wait_llm_turn(fleet, s9, "g")
+        completed_once(check, fleet, s8, "cancelled", "slot session before the take")
+        check(metric(port, taken) == 1,
+              "the slot thread started the held session: %s = %s" % (taken, metric(port, taken)))
+        ts9 = types(fleet, s9)
+        end8 = [e for e, t, _, _ in fleet.events(s8) if t == "session_completed"][0]
+        start9 = [e for e, t, _, _ in fleet.events(s9) if t == "session_started"]
+        check(len(start9) == 1 and int(start9[0].split("-")[0]) >= int(end8.split("-")[0]),
+              "taken session started once, after the first one's end (%s, %s)" % (start9, end8))
+        cancel(c, s9)
+        fleet.wait_completed([s9], 30)
+        completed_once(check, fleet, s9, "cancelled", "taken session")
+        check(ts9.count("session_started") == 1, "taken session started once: %s" % ts9)
         c.close()
     except Exception as e:
         check(False, "unexpected error: %r" % e)

@@ -8,18 +8,10 @@ import json
 import os
 import sys
 import tempfile
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from wtfleet import Check, Fleet, free_port  # noqa: E402
-
-
-def metric(port, name):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-    return None
+from wtfleet import http_metric as metric  # noqa: E402
 
 
 def main():

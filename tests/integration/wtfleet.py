@@ -68,6 +68,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def http_metric(port, name):
+    """The value of metric name on 127.0.0.1:port/metrics (a worker's --http),
+    None when it is not there."""
+    import urllib.request
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return None
+
+
 class Check:
     """Counts assertions and prints the closing 'N passed, N failed' line."""
 
