@@ -178,6 +178,20 @@ requeue(wt_broker_t *self, wt_job_t *job, const char *why, wt_store_requeue_t ho
     wt_route_push(self->queue, &job);
 }
 
+void
+wt_broker_worker_release(wt_bworker_t *w)
+{
+    while (w->jobs) {
+        wt_job_t *j = w->jobs;
+        w->jobs = j->next;
+        wt_job_destroy(&j);
+    }
+    wt_route_offer_release(&w->offer);
+    free(w->outq); /* empty: flushed in the turn that filled it */
+    w->outq = NULL;
+    w->nout = w->capout = 0;
+}
+
 static void
 remove_worker(wt_broker_t *self, wt_bworker_t *w, const char *why)
 {
@@ -189,8 +203,7 @@ remove_worker(wt_broker_t *self, wt_bworker_t *w, const char *why)
         requeue(self, j, why, WT_REQUEUE_LOST);
     }
     size_t i = (size_t)(w - self->w);
-    wt_route_offer_release(&w->offer);
-    free(w->outq); /* empty: flushed in the turn that filled it */
+    wt_broker_worker_release(w);
     self->w[i] = self->w[--self->nw];
     wt_route_fleet_changed(self->queue); /* indexes moved, and an offer left */
 }
@@ -839,15 +852,8 @@ bind_router(void *zctx, const char *ep, const char *domain, const wt_cert_t *cer
 static void
 broker_release(wt_broker_t *self)
 {
-    for (size_t i = 0; i < self->nw; i++) {
-        while (self->w[i].jobs) {
-            wt_job_t *j = self->w[i].jobs;
-            self->w[i].jobs = j->next;
-            wt_job_destroy(&j);
-        }
-        wt_route_offer_release(&self->w[i].offer);
-        free(self->w[i].outq);
-    }
+    for (size_t i = 0; i < self->nw; i++)
+        wt_broker_worker_release(&self->w[i]);
     free(self->w);
     while (self->orphans) {
         wt_orphan_t *o = self->orphans;

@@ -127,6 +127,9 @@ struct wt_broker_spawn {
 };
 
 /* wt_broker.c: sends m to the peer id on sock (a failure is logged). */
+/* Frees what a worker entry owns (its sessions, its offer, its ASSIGN
+ * queue); every place that drops entries uses it, so none leaks a part. */
+void wt_broker_worker_release(wt_bworker_t *w);
 void wt_broker_send(wt_broker_t *self, void *sock, const void *id, size_t idlen, wt_msg_t *m);
 /* wt_broker.c: sends ERROR code/text answering req. */
 void wt_broker_send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id,

@@ -71,14 +71,8 @@ wt_broker_step_down(wt_broker_t *self, const char *why)
     wt_log_warn("leader lease (epoch %lld) lost: %s; stepping down to standby: dropping %zu "
                 "workers and %zu queued sessions from memory, dispatching nothing",
                 (long long)self->store.leader_epoch, why, self->nw, wt_route_size(self->queue));
-    for (size_t i = 0; i < self->nw; i++) {
-        while (self->w[i].jobs) {
-            wt_job_t *j = self->w[i].jobs;
-            self->w[i].jobs = j->next;
-            wt_job_destroy(&j);
-        }
-        wt_route_offer_release(&self->w[i].offer);
-    }
+    for (size_t i = 0; i < self->nw; i++)
+        wt_broker_worker_release(&self->w[i]);
     self->nw = 0;
     self->active = 0;
     while (self->orphans) {
