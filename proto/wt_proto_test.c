@@ -540,7 +540,8 @@ test_bad_batches_refused_whole(void)
     n = raw_batch(&out, "WTW1", "", items);
     WT_CHECK(decode_code(out.data, n, msg, sizeof msg) == WT_PROTO_E_BAD_BODY);
     WT_CHECK(strstr(msg, "no messages") != NULL);
-    const char nokey[] = "WTW1\x1e\x81\xa3" "abc\x90";
+    const char nokey[] = "WTW1\x1e\x81\xa3"
+                         "abc\x90";
     WT_CHECK(decode_code(nokey, sizeof nokey - 1, msg, sizeof msg) == WT_PROTO_E_MISSING);
     const char notmap[] = "WTW1\x1e\x93\x01\x02\x03";
     WT_CHECK(decode_code(notmap, sizeof notmap - 1, NULL, 0) == WT_PROTO_E_BAD_BODY);
