@@ -135,7 +135,8 @@ typedef struct load {
     long wakes, xreads; /* ppoll returns, XREAD replies: what the client's CPU goes to */
     int64_t t0_us, last_completed_us, max_lag_us;
     void *zctx, *sock;
-    redisContext *rc;
+    wt_redis_t *redis; /* owned */
+    redisContext *rc;  /* its connection (borrowed), read and written here */
     char last_id[64];
     int xread_out;          /* an XREAD is on the wire */
     int64_t xread_reply_us; /* when the last XREAD reply came */
@@ -224,43 +225,16 @@ latency(const load_t *self, size_t off_to)
 static void
 redis_connect(load_t *self)
 {
-    wt_redis_url_t u;
     wt_err_t err = {0};
     char shown[300];
     wt_redis_url_display(self->redis_url, shown, sizeof shown);
-    if (wt_redis_parse_url(self->redis_url, &u, &err) != 0)
+    self->redis = wt_redis_new(self->redis_url, 5000, &err);
+    if (self->redis == NULL)
         die(2, "--redis: %s", err.msg);
-    if (u.nsentinels > 0)
-        die(2,
-            "--redis '%s': sentinel URLs are not supported here; give the master's "
-            "redis:// URL",
-            shown);
-    if (u.password[0] == '\0' && wt_redis_password_file(u.password, sizeof u.password, &err) != 0)
-        die(2, "--redis: %s", err.msg);
-    struct timeval tv = {5, 0};
-    self->rc = u.path[0] ? redisConnectUnixWithTimeout(u.path, tv)
-                         : redisConnectWithTimeout(u.host, u.port, tv);
-    if (self->rc == NULL || self->rc->err)
-        die(2, "--redis '%s': cannot connect: %s", shown,
-            self->rc ? self->rc->errstr : "out of memory");
-    redisSetTimeout(self->rc, tv);
+    if (wt_redis_connect(self->redis, &err) != 0)
+        die(2, "--redis '%s': cannot connect: %s", shown, err.msg);
+    self->rc = wt_redis_context(self->redis);
     redisReply *r = NULL;
-    if (u.password[0])
-        r = u.user[0] ? redisCommand(self->rc, "AUTH %s %s", u.user, u.password)
-                      : redisCommand(self->rc, "AUTH %s", u.password);
-    else
-        r = redisCommand(self->rc, "PING");
-    if (r == NULL || r->type == REDIS_REPLY_ERROR)
-        die(2, "--redis '%s': %s: %s", shown, u.password[0] ? "AUTH failed" : "PING failed",
-            r ? r->str : self->rc->errstr);
-    freeReplyObject(r);
-    if (u.db != 0) {
-        r = redisCommand(self->rc, "SELECT %d", u.db);
-        if (r == NULL || r->type == REDIS_REPLY_ERROR)
-            die(2, "--redis '%s': SELECT %d failed: %s", shown, u.db,
-                r ? r->str : self->rc->errstr);
-        freeReplyObject(r);
-    }
     if (self->from) {
         snprintf(self->last_id, sizeof self->last_id, "%s", self->from);
         return;
@@ -963,7 +937,7 @@ main(int argc, char **argv)
     }
     zmq_close(L.sock);
     zmq_ctx_term(L.zctx);
-    redisFree(L.rc);
+    wt_redis_destroy(&L.redis);
     free(L.s);
     free(L.orphans);
     free(L.table);

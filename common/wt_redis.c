@@ -627,6 +627,12 @@ wt_redis_connect(wt_redis_t *self, wt_err_t *err)
     }
 }
 
+redisContext *
+wt_redis_context(wt_redis_t *self)
+{
+    return self->ctx;
+}
+
 /* With patience, a command whose connection was lost (or that met a demoted
  * master) goes once more to the master resolved again. Callers of patient
  * connections send only commands that are safe to repeat. */

@@ -68,6 +68,11 @@ wt_redis_t *wt_redis_new(const char *url, int timeout_ms, wt_err_t *err);
 void wt_redis_destroy(wt_redis_t **self_p);
 /* Connects now if not connected. */
 int wt_redis_connect(wt_redis_t *self, wt_err_t *err);
+/* The connected hiredis context (NULL when not connected), for a caller
+ * that drives the connection's I/O itself (e.g. polls its fd beside
+ * others). It stays owned by self; a caller that lost it calls
+ * wt_redis_disconnect. */
+redisContext *wt_redis_context(wt_redis_t *self);
 /* Sentinel URLs only (no effect otherwise): for up to ms, a connect that
  * fails after the sentinels named a master (refused, reset, ROLE not yet
  * master: a failover in progress) is retried with backoff (100 ms doubling
