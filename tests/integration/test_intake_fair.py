@@ -19,12 +19,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from wtfleet import REPO, Check, Fleet  # noqa: E402
+from wtfleet import BENCH_LOAD as EXE, BENCH_WF, ONE_STEP, Check, Fleet  # noqa: E402
 
-BUILD = os.environ.get("WT_BUILD_DIR", os.path.join(REPO, "build"))
-EXE = os.path.join(BUILD, "bench", "bench_load")
-BENCH_WF = os.path.join(REPO, "bench", "workflows")
-ONE_STEP = os.path.join(REPO, "bench", "scripts", "one-step.json")
 N = 5000
 SLOTS = 2
 

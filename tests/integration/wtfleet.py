@@ -26,6 +26,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.environ.get("WORKTRAIN_BIN", os.path.join(REPO, "build", "worktrain"))
 WORKFLOWS = os.path.join(REPO, "workflows")
 SCRIPTS = os.path.join(REPO, "tests", "scripts")
+# bench_load (bench/bench_load.c) and what the benchmarks run: a no-op
+# one-step workflow and its scripted LLM replies.
+BUILD = os.environ.get("WT_BUILD_DIR", os.path.join(REPO, "build"))
+BENCH_LOAD = os.path.join(BUILD, "bench", "bench_load")
+BENCH_WF = os.path.join(REPO, "bench", "workflows")
+ONE_STEP = os.path.join(REPO, "bench", "scripts", "one-step.json")
 SHARED = os.path.normpath(os.path.join(REPO, "..", "shared"))
 # WorkRail v3.37.1's files: the full fixture folder in ../shared when present,
 # else the copies shipped in tests/fixtures (same layout, MIT LICENSE there);
