@@ -37,16 +37,7 @@
 #include <time.h>
 #include <zmq.h>
 
-#define BATCH_MAX 512
-/* Spawns taken per turn while the fleet has work (sessions held by workers
- * or waiting in the queue). A turn's Redis round trip runs its intake
- * scripts before the turn goes on, and a full turn of intake (~25 us of
- * Redis per spawn, ~13 ms for 512) would keep the workers' FINISHED and the
- * next ASSIGNs waiting the whole time: a burst left the fleet idle while it
- * was stored. Two intake script calls keep those turns short; the rest of
- * the burst waits in the socket (backpressure). With no worker, or nothing
- * out or waiting, a burst goes in whole. */
-#define BUSY_INTAKE_MAX   (2 * WT_STORE_INTAKE_BATCH)
+#define BATCH_MAX         512
 #define LIVENESS_CHECK_MS 50 /* granularity of dead-worker detection */
 #define REDIS_TIMEOUT     2000
 #define SWEEP_MS          1000    /* retention sweep period */
@@ -308,9 +299,7 @@ on_clients(wt_broker_t *self)
         self->spawns = wt_xcalloc(BATCH_MAX, sizeof(wt_broker_spawn_t));
     wt_broker_spawn_t *batch = self->spawns; /* up to BATCH_MAX: one intake round trip */
     int n = 0;
-    int busy = self->nw > 0 && (self->active > 0 || wt_route_size(self->queue) > 0);
-    const int most = busy ? BUSY_INTAKE_MAX : BATCH_MAX;
-    for (int turn = 0; turn < BATCH_MAX && n < most; turn++) {
+    for (int turn = 0; turn < BATCH_MAX; turn++) {
         char id[WT_WIRE_MAX_IDENTITY];
         size_t idlen = 0;
         wt_msg_t *m = NULL;
