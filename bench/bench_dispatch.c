@@ -23,6 +23,7 @@
  * has sent them one, and so measure a broker with peers that batch;
  * --no-batch makes them behave as peers from before BATCH existed.
  */
+#include "bench_util.h"
 #include "wt_alloc.h"
 #include "wt_cert.h"
 #include "wt_clock.h"
@@ -67,11 +68,8 @@ pct_ms(bench_t *b, double p)
 static void
 curve_peer(wt_cert_peer_t *p, const char *dir, const char *name)
 {
-    memset(p, 0, sizeof *p);
-    snprintf(p->key_path, sizeof p->key_path, "%s/%s.key", dir, name);
-    snprintf(p->pub_path, sizeof p->pub_path, "%s/broker.pub", dir);
     wt_err_t err = {0};
-    if (wt_cert_peer_load(p, &err) != 0) {
+    if (bench_curve_peer(p, dir, name, &err) != 0) {
         fprintf(stderr, "bench_dispatch: %s\n", err.msg);
         exit(2);
     }

@@ -22,6 +22,7 @@
  * refused. Exit 0 when all holds, 1 when the verification failed (or a write
  * failed), 2 on bad arguments. --inject-duplicate appends a copy of one
  * stored entry before the verification (a test that the check can fail). */
+#include "bench_util.h"
 #include "wt_alloc.h"
 #include "wt_clock.h"
 #include "wt_events.h"
@@ -33,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #define NTYPES 5
 
@@ -153,15 +153,6 @@ run(void *arg)
         t->batches += s->ev.batches - before;
     }
     return NULL;
-}
-
-static double
-rusage_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 /* INFO field `name` (a number) of section, or -1. */
@@ -508,7 +499,7 @@ main(int argc, char **argv)
         pthread_create(&B.t[i].th, NULL, run, &B.t[i]);
     double ec0, eu0;
     evalsha_stats(main_r, &ec0, &eu0);
-    double rc0 = redis_cpu(main_r), cc0 = rusage_s();
+    double rc0 = redis_cpu(main_r), cc0 = bench_cpu_s();
     int64_t t0 = wt_clock_mono_us();
     pthread_barrier_wait(&B.go);
     wt_clock_sleep_ms((int64_t)B.seconds * 1000);
@@ -516,7 +507,7 @@ main(int argc, char **argv)
     for (int i = 0; i < B.threads; i++)
         pthread_join(B.t[i].th, NULL);
     double wall = (double)(wt_clock_mono_us() - t0) / 1e6;
-    double cc1 = rusage_s(), rc1 = redis_cpu(main_r), ec1, eu1;
+    double cc1 = bench_cpu_s(), rc1 = redis_cpu(main_r), ec1, eu1;
     evalsha_stats(main_r, &ec1, &eu1);
 
     uint64_t events = 0, batches = 0;

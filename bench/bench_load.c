@@ -58,6 +58,7 @@
  * --curve DIR uses CURVE: DIR/client.key and DIR/broker.pub (worktrain
  * keygen), as bench_dispatch does.
  */
+#include "bench_util.h"
 #include "wt_alloc.h"
 #include "wt_cert.h"
 #include "wt_clock.h"
@@ -77,7 +78,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -654,15 +654,6 @@ drain(load_t *self)
     }
 }
 
-static double
-cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 static json_t *
 rel(const load_t *self, int64_t t)
 {
@@ -879,9 +870,7 @@ main(int argc, char **argv)
     wt_cert_peer_t keys = {0};
     if (L.curve) {
         wt_err_t err = {0};
-        snprintf(keys.key_path, sizeof keys.key_path, "%s/client.key", L.curve);
-        snprintf(keys.pub_path, sizeof keys.pub_path, "%s/broker.pub", L.curve);
-        if (wt_cert_peer_load(&keys, &err) != 0)
+        if (bench_curve_peer(&keys, L.curve, "client", &err) != 0)
             die(2, "--curve: %s", err.msg);
     }
     L.zctx = zmq_ctx_new();
@@ -895,9 +884,9 @@ main(int argc, char **argv)
         die(2, "--curve: %s", err.msg);
     preflight(&L, L.timeout_ms < 5000 ? L.timeout_ms : 5000);
 
-    double cpu0 = cpu_s();
+    double cpu0 = bench_cpu_s();
     run(&L);
-    double cpu = cpu_s() - cpu0;
+    double cpu = bench_cpu_s() - cpu0;
     int timed_out = L.completed < L.n;
     if (!timed_out)
         drain(&L);

@@ -9,15 +9,16 @@
  * wt_broker_intake.c). That keeps Redis round trips per session well under
  * one, which is where dispatch speed comes from. Worker liveness is checked on the heartbeat timer;
  * a dead worker's sessions go back to the queue (and to <prefix>queue in Redis) so another worker
- * resumes them. */
+ * resumes them.
+ *
+ * Here: the loop, the client channel, the timers and the lifecycle. The
+ * worker channel is wt_broker_workers.c, the command line and start-up
+ * configuration wt_broker_cli.c. */
 #include "wt_broker.h"
 
-#include "wt_addr.h"
 #include "wt_alloc.h"
 #include "wt_broker_int.h"
 #include "wt_clock.h"
-#include "wt_diag.h"
-#include "wt_endpoints.h"
 #include "wt_log.h"
 #include "wt_pollers.h"
 #include "wt_retain.h"
@@ -25,11 +26,7 @@
 #include "wt_signal.h"
 #include "wt_trigger_rt.h"
 
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
-#include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +34,6 @@
 #include <time.h>
 #include <zmq.h>
 
-#define BATCH_MAX         512
 #define LIVENESS_CHECK_MS 50 /* granularity of dead-worker detection */
 #define REDIS_TIMEOUT     2000
 #define SWEEP_MS          1000    /* retention sweep period */
@@ -121,15 +117,6 @@ wt_broker_redis_ready(wt_broker_t *self, wt_err_t *err)
     return 0;
 }
 
-static wt_bworker_t *
-find_worker(wt_broker_t *self, const void *id, size_t idlen)
-{
-    for (size_t i = 0; i < self->nw; i++)
-        if (self->w[i].idlen == idlen && memcmp(self->w[i].id, id, idlen) == 0)
-            return &self->w[i];
-    return NULL;
-}
-
 /* Copies the ZAP refusal counters to the stats /metrics reads. */
 static void
 auth_stats(wt_broker_t *self)
@@ -145,8 +132,8 @@ auth_stats(wt_broker_t *self)
 /* A connection authenticated before a SIGHUP keeps its CURVE session, so
  * each message's key (ZAP User-Id) is checked against the current set. An
  * empty one is our own inproc trigger client (inproc has no handshake). */
-static int
-key_still_allowed(wt_broker_t *self, const char *domain, const char *uid)
+int
+wt_broker_key_still_allowed(wt_broker_t *self, const char *domain, const char *uid)
 {
     if (self->zap == NULL || uid[0] == '\0' || wt_zap_allowed(self->zap, domain, uid))
         return 1;
@@ -157,8 +144,8 @@ key_still_allowed(wt_broker_t *self, const char *domain, const char *uid)
 
 /* Back to the run queue (memory and Redis); takes the job. how says whether
  * this run counts against --max-attempts (wt_store_requeue_t). */
-static void
-requeue(wt_broker_t *self, wt_job_t *job, const char *why, wt_store_requeue_t how)
+void
+wt_broker_requeue(wt_broker_t *self, wt_job_t *job, const char *why, wt_store_requeue_t how)
 {
     wt_err_t err = {0};
     int rc = wt_store_requeue(&self->store, job->sid, job->priority, job->created_ms, how, &err);
@@ -178,43 +165,13 @@ requeue(wt_broker_t *self, wt_job_t *job, const char *why, wt_store_requeue_t ho
     wt_route_push(self->queue, &job);
 }
 
-void
-wt_broker_worker_release(wt_bworker_t *w)
-{
-    while (w->jobs) {
-        wt_job_t *j = w->jobs;
-        w->jobs = j->next;
-        wt_job_destroy(&j);
-    }
-    wt_route_offer_release(&w->offer);
-    free(w->outq); /* empty: flushed in the turn that filled it */
-    w->outq = NULL;
-    w->nout = w->capout = 0;
-}
-
-static void
-remove_worker(wt_broker_t *self, wt_bworker_t *w, const char *why)
-{
-    wt_log_warn("worker %s removed: %s", w->name, why);
-    while (w->jobs) {
-        wt_job_t *j = w->jobs;
-        w->jobs = j->next;
-        self->active--;
-        requeue(self, j, why, WT_REQUEUE_LOST);
-    }
-    size_t i = (size_t)(w - self->w);
-    wt_broker_worker_release(w);
-    self->w[i] = self->w[--self->nw];
-    wt_route_fleet_changed(self->queue); /* indexes moved, and an offer left */
-}
-
 /* --- client commands --- */
 
 /* A standby broker does nothing for clients and workers: it says so, so
  * that they move to the next endpoint of their list. */
-static void
-not_active(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id, size_t idlen,
-           uint64_t req)
+void
+wt_broker_not_active(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id, size_t idlen,
+                     uint64_t req)
 {
     char why[400];
     snprintf(why, sizeof why,
@@ -296,10 +253,10 @@ static void
 on_clients(wt_broker_t *self)
 {
     if (self->spawns == NULL)
-        self->spawns = wt_xcalloc(BATCH_MAX, sizeof(wt_broker_spawn_t));
-    wt_broker_spawn_t *batch = self->spawns; /* up to BATCH_MAX: one intake round trip */
+        self->spawns = wt_xcalloc(WT_BROKER_BATCH_MAX, sizeof(wt_broker_spawn_t));
+    wt_broker_spawn_t *batch = self->spawns; /* up to WT_BROKER_BATCH_MAX: one intake round trip */
     int n = 0;
-    for (int turn = 0; turn < BATCH_MAX; turn++) {
+    for (int turn = 0; turn < WT_BROKER_BATCH_MAX; turn++) {
         char id[WT_WIRE_MAX_IDENTITY];
         size_t idlen = 0;
         wt_msg_t *m = NULL;
@@ -311,7 +268,7 @@ on_clients(wt_broker_t *self)
         self->quiet[0] = rc == 0;
         if (rc == 0)
             break;
-        if (rc > 0 && !key_still_allowed(self, WT_ZAP_DOMAIN_CLIENTS, uid)) {
+        if (rc > 0 && !wt_broker_key_still_allowed(self, WT_ZAP_DOMAIN_CLIENTS, uid)) {
             wt_broker_send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
                                  WT_PROTO_E_REFUSED, "this client's key is no longer allowed");
             wt_msg_destroy(&m);
@@ -328,7 +285,7 @@ on_clients(wt_broker_t *self)
             continue;
         }
         if (self->store.leader_epoch == 0) {
-            not_active(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req);
+            wt_broker_not_active(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req);
             wt_msg_destroy(&m);
             continue;
         }
@@ -377,295 +334,6 @@ on_clients(wt_broker_t *self)
     }
 }
 
-/* --- worker commands --- */
-
-static int
-in_list(const wt_strlist_t *l, const char *sid)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->items[i], sid) == 0)
-            return 1;
-    return 0;
-}
-
-/* The worker's cumulative counters from its READY or HEARTBEAT. */
-static void
-take_counters(wt_bworker_t *w, const wt_msg_t *m)
-{
-    w->count.llm_calls = m->llm_calls;
-    w->count.input_tokens = m->input_tokens;
-    w->count.output_tokens = m->output_tokens;
-    w->count.tool_calls = m->tool_calls;
-    w->count.llm_retries = m->llm_retries;
-}
-
-/* Orphans (running at broker start) that this worker reports become its. */
-static void
-adopt_orphans(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
-{
-    wt_orphan_t **pp = &self->orphans;
-    while (*pp) {
-        wt_orphan_t *o = *pp;
-        if (strcmp(o->holder, w->name) == 0 && in_list(running, o->job->sid)) {
-            *pp = o->next;
-            o->job->next = w->jobs;
-            o->job->assigned_ms = wt_clock_mono_ms();
-            w->jobs = o->job;
-            w->credit--;
-            self->active++;
-            wt_log_info("session %s adopted by worker %s after broker restart", o->job->sid,
-                        w->name);
-            free(o);
-            continue;
-        }
-        pp = &o->next;
-    }
-}
-
-/* Whether a session given to w that its READY or HEARTBEAT (acking ASSIGNs
- * up to req `acked`) does not list is lost. Surely when the worker has read
- * its ASSIGN: it ended it (FINISHED would have come first) or never had it.
- * Not merely because it is old: a starved worker may have hundreds of
- * ASSIGNs unread, and requeueing those re-assigned them to the same worker
- * under a new epoch, fencing out the copies it was about to start (the
- * ASan READY storm). Sent before the worker's last READY and older than a
- * grace period: it went to the connection or process that READY replaced.
- * Very old: a connection lost without a READY. */
-static int
-assign_lost(const wt_broker_t *self, const wt_bworker_t *w, const wt_job_t *j, uint64_t acked,
-            int64_t now)
-{
-    int64_t hb = self->cfg.heartbeat_ms, age = now - j->assigned_ms;
-    if (j->assign_seq != 0 && j->assign_seq <= acked)
-        return 1;
-    if (j->assigned_ms < w->ready_ms && age > 2 * hb)
-        return 1;
-    return age > 30 * hb;
-}
-
-/* Sessions the broker gave this worker that it no longer runs go back to
- * the queue (assign_lost); the lease fence makes that safe even if the
- * worker does have one. */
-static void
-reconcile(wt_broker_t *self, wt_bworker_t *w, const wt_msg_t *m)
-{
-    int64_t now = wt_clock_mono_ms();
-    wt_job_t **pp = &w->jobs;
-    while (*pp) {
-        wt_job_t *j = *pp;
-        if (!in_list(&m->running, j->sid) && assign_lost(self, w, j, m->req, now)) {
-            *pp = j->next;
-            self->active--;
-            w->credit++;
-            requeue(self, j, "its worker does not run it (lost ASSIGN or worker restart)",
-                    WT_REQUEUE_LOST);
-            continue;
-        }
-        pp = &j->next;
-    }
-}
-
-/* A worker the broker had judged dead (its heartbeats starved, or it was
- * paused) registers again listing what it still runs. Those sessions were
- * requeued when it was removed; the ones still queued - not yet given to
- * another worker - go back to it under their old lease instead of running
- * a second time. Any other copy it runs is fenced out by the lease and
- * ends as "stale". */
-static void
-reattach(wt_broker_t *self, wt_bworker_t *w, const wt_strlist_t *running)
-{
-    for (size_t i = 0; i < running->n; i++) {
-        wt_job_t *j = wt_route_remove(self->queue, running->items[i]);
-        if (j == NULL)
-            continue;
-        wt_err_t err = {0};
-        int rc = wt_store_reattach(&self->store, j->sid, w->name, &err);
-        if (rc != 1) {
-            if (rc < 0)
-                wt_broker_redis_failed(self, &err);
-            wt_route_push(self->queue, &j);
-            continue;
-        }
-        j->assigned_ms = wt_clock_mono_ms();
-        j->assign_seq = 0;
-        j->next = w->jobs;
-        w->jobs = j;
-        self->active++;
-        pthread_mutex_lock(&self->stats.lock);
-        self->stats.reattached++;
-        pthread_mutex_unlock(&self->stats.lock);
-        wt_log_info("session %s reattached to worker %s: it still runs it", j->sid, w->name);
-    }
-}
-
-/* Credit is what the broker has not given out, but never more than the
- * slots its running list leaves free: it may still run copies the broker
- * no longer counts as its (fenced out, ending as "stale"). */
-static void
-set_credit(wt_bworker_t *w, const wt_strlist_t *running)
-{
-    /* Prefetch (READY): the worker holds that many sessions, not started,
-     * beyond its slots, and starts one the moment a slot frees: a 1-slot
-     * worker need not wait for FINISHED and the next ASSIGN to cross. */
-    int cap = w->slots + w->prefetch;
-    int64_t worker_free = (int64_t)cap - (int64_t)running->n;
-    int held = 0;
-    for (wt_job_t *j = w->jobs; j; j = j->next)
-        held++;
-    w->credit = cap - held;
-    if (worker_free < w->credit)
-        w->credit = worker_free > 0 ? (int)worker_free : 0;
-}
-
-static void
-on_ready(wt_broker_t *self, const void *id, size_t idlen, wt_msg_t *m)
-{
-    wt_bworker_t *w = find_worker(self, id, idlen);
-    int fresh = w == NULL;
-    if (w == NULL) {
-        if (self->nw == self->capw) {
-            self->capw = self->capw ? self->capw * 2 : 16;
-            self->w = wt_xrealloc(self->w, self->capw * sizeof *self->w);
-        }
-        w = &self->w[self->nw++];
-        memset(w, 0, sizeof *w);
-        memcpy(w->id, id, idlen);
-        w->idlen = idlen;
-    }
-    wt_strlcpy(w->name, m->name, sizeof w->name);
-    /* The offer is replaced, never merged: a worker that restarted with
-     * other --workflows or --label must not get what it no longer runs. */
-    wt_route_offer_set(&w->offer, &m->caps, &m->labels);
-    for (size_t i = 0; i < m->caps.n; i++)
-        wt_route_known_add(self->queue, m->caps.items[i]);
-    wt_route_fleet_changed(self->queue);
-    w->slots = m->slots > 0 ? m->slots : 0; /* 0: draining, send nothing */
-    w->batch = m->batch > WT_PROTO_MAX_BATCH ? WT_PROTO_MAX_BATCH : m->batch;
-    w->prefetch = w->slots == 0 || m->prefetch <= 0     ? 0
-                  : m->prefetch > WT_PROTO_MAX_PREFETCH ? WT_PROTO_MAX_PREFETCH
-                                                        : m->prefetch;
-    w->last_seen_ms = wt_clock_mono_ms();
-    take_counters(w, m);
-    w->ready_ms = w->last_seen_ms;
-    reconcile(self, w, m);
-    if (fresh && m->running.n) {
-        pthread_mutex_lock(&self->stats.lock);
-        self->stats.reregistrations++;
-        pthread_mutex_unlock(&self->stats.lock);
-        reattach(self, w, &m->running);
-    }
-    adopt_orphans(self, w, &m->running);
-    set_credit(w, &m->running);
-    wt_log_info("worker %s ready: %d slots (+%d prefetch), %zu running, %zu workflows, %zu "
-                "labels, version %s",
-                w->name, w->slots, w->prefetch, m->running.n, w->offer.workflows.n,
-                w->offer.labels.n, m->version ? m->version : "?");
-}
-
-static void
-on_finished(wt_broker_t *self, wt_bworker_t *w, wt_msg_t *m)
-{
-    for (wt_job_t **pp = &w->jobs; *pp; pp = &(*pp)->next) {
-        wt_job_t *j = *pp;
-        if (strcmp(j->sid, m->session) != 0)
-            continue;
-        *pp = j->next;
-        w->credit++;
-        self->active--;
-        pthread_mutex_lock(&self->stats.lock);
-        self->stats.finished[wt_broker_stats_outcome(m->outcome)]++;
-        pthread_mutex_unlock(&self->stats.lock);
-        if (strcmp(m->outcome, "handback") == 0)
-            requeue(self, j, "handed back by a draining worker", WT_REQUEUE_REFUND);
-        else if (strcmp(m->outcome, "stale") == 0)
-            /* The broker counts this worker as the holder, yet its copy ran
-             * under an older lease (it was reattached or re-assigned while
-             * that copy wrote): nobody runs it now, so it must run again. */
-            requeue(self, j, "its worker dropped a stale copy", WT_REQUEUE_REFUND);
-        else
-            wt_job_destroy(&j);
-        return;
-    }
-    wt_log_debug("FINISHED for unknown session %s from %s", m->session, w->name);
-}
-
-static void
-on_workers(wt_broker_t *self)
-{
-    for (int turn = 0; turn < BATCH_MAX * 2; turn++) {
-        char id[WT_WIRE_MAX_IDENTITY];
-        size_t idlen = 0;
-        wt_msg_t *m = NULL;
-        int code = 0;
-        wt_err_t err = {0};
-        char uid[WT_CERT_Z85_LEN + 1];
-        int rc = wt_wire_recv_peer(self->workers, 1, WT_CHAN_WORKER, id, &idlen, uid, sizeof uid,
-                                   &m, &code, 1, &err);
-        self->quiet[1] = rc == 0;
-        if (rc == 0)
-            break;
-        if (rc > 0 && m->cmd == WT_CMD_READY &&
-            !key_still_allowed(self, WT_ZAP_DOMAIN_WORKERS, uid)) {
-            /* authenticated before a reload revoked it: no registration */
-            wt_msg_t *d = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
-            wt_broker_send(self, self->workers, id, idlen, d);
-            wt_msg_destroy(&d);
-            wt_msg_destroy(&m);
-            continue;
-        }
-        if (rc < 0) {
-            pthread_mutex_lock(&self->stats.lock);
-            self->stats.bad_worker++;
-            pthread_mutex_unlock(&self->stats.lock);
-            wt_log_warn("worker socket: bad message: %s", err.msg);
-            if (idlen)
-                wt_broker_send_error(self, self->workers, WT_CHAN_WORKER, id, idlen, 0, code,
-                                     err.msg);
-            continue;
-        }
-        if (self->store.leader_epoch == 0) {
-            if (m->cmd != WT_CMD_DISCONNECT)
-                not_active(self, self->workers, WT_CHAN_WORKER, id, idlen, m->req);
-            wt_msg_destroy(&m);
-            continue;
-        }
-        wt_bworker_t *w = find_worker(self, id, idlen);
-        if (m->cmd == WT_CMD_READY) {
-            on_ready(self, id, idlen, m);
-            if ((w = find_worker(self, id, idlen)) != NULL)
-                snprintf(w->key, sizeof w->key, "%s", uid);
-        } else if (w == NULL) {
-            wt_msg_t *d = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
-            wt_broker_send(self, self->workers, id, idlen, d);
-            wt_msg_destroy(&d);
-        } else {
-            w->last_seen_ms = wt_clock_mono_ms();
-            switch (m->cmd) {
-            case WT_CMD_HEARTBEAT:
-                take_counters(w, m);
-                if (self->orphans)
-                    adopt_orphans(self, w, &m->running);
-                reconcile(self, w, m);
-                set_credit(w, &m->running);
-                break;
-            case WT_CMD_FINISHED:
-                on_finished(self, w, m);
-                break;
-            case WT_CMD_DISCONNECT:
-                remove_worker(self, w, "disconnected");
-                break;
-            default:
-                pthread_mutex_lock(&self->stats.lock);
-                self->stats.bad_worker++;
-                pthread_mutex_unlock(&self->stats.lock);
-                wt_broker_send_error(self, self->workers, WT_CHAN_WORKER, id, idlen, 0,
-                                     WT_PROTO_E_UNKNOWN_CMD, "command not accepted from a worker");
-            }
-        }
-        wt_msg_destroy(&m);
-    }
-}
-
 /* --- timers --- */
 
 /* Every heartbeat interval: one HEARTBEAT to each live worker. */
@@ -692,7 +360,7 @@ check_liveness(wt_broker_t *self, int64_t now)
             pthread_mutex_lock(&self->stats.lock);
             self->stats.heartbeat_misses++;
             pthread_mutex_unlock(&self->stats.lock);
-            remove_worker(self, w, "missed its heartbeats");
+            wt_broker_remove_worker(self, w, "missed its heartbeats");
             continue;
         }
         i++;
@@ -705,8 +373,8 @@ check_liveness(wt_broker_t *self, int64_t now)
             continue;
         }
         *pp = o->next;
-        requeue(self, o->job, "its worker did not come back after the broker restart",
-                WT_REQUEUE_LOST);
+        wt_broker_requeue(self, o->job, "its worker did not come back after the broker restart",
+                          WT_REQUEUE_LOST);
         free(o);
     }
 }
@@ -814,7 +482,7 @@ reload_keys(wt_broker_t *self)
         wt_msg_t *d = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
         wt_broker_send(self, self->workers, w->id, w->idlen, d);
         wt_msg_destroy(&d);
-        remove_worker(self, w, "its key was revoked");
+        wt_broker_remove_worker(self, w, "its key was revoked");
     }
     auth_stats(self);
 }
@@ -1024,7 +692,7 @@ broker_run(wt_broker_t *self)
         if (wt_signal_take_hup())
             reload_keys(self);
         if (ready[1])
-            on_workers(self);
+            wt_broker_on_workers(self);
         if (ready[0])
             on_clients(self);
         now = wt_clock_mono_ms();
@@ -1057,406 +725,13 @@ broker_run(wt_broker_t *self)
     return 0;
 }
 
-static void
-usage(FILE *out)
-{
-    fprintf(out,
-            "usage: worktrain broker [--clients EP] [--workers EP] [--redis URL]\n"
-            "                        [--http ADDR:PORT|off] [--heartbeat DUR] [--liveness N]\n"
-            "                        [--max-attempts N] [--triggers FILE] [--workflows DIR]...\n"
-            "                        [--timezone TZ] [--webhook-max-bytes N]\n"
-            "                        [--retain DUR] [--tombstones N]\n"
-            "                        [--curve-key FILE --allow-workers DIR --allow-clients DIR]\n"
-            "                        [--insecure]\n"
-            "\n"
-            "Runs the broker: durable session intake, credit-based dispatch to workers,\n"
-            "heartbeats, recovery of queued and running sessions from Redis at start.\n"
-            "A session goes only to a worker that offers its workflow and has every label\n"
-            "it requires (worker --label, spawn --require); until one is live it waits, and\n"
-            "/metrics (wt_queue_unroutable) and `worktrain status` say why. A SPAWN of a\n"
-            "workflow no worker ever offered is refused with the known ids (spawn\n"
-            "--allow-unknown queues it anyway).\n"
-            "Several brokers may share one Redis: one is active (leader lease\n"
-            "<prefix>broker:leader), the others are standbys that answer NOT_ACTIVE and\n"
-            "take over within 3 s of its death (README: High availability).\n"
-            "\n"
-            "  --clients EP       client ROUTER endpoint (default tcp://127.0.0.1:5555,\n"
-            "                     env WORKTRAIN_BROKER_CLIENTS)\n"
-            "  --workers EP       worker ROUTER endpoint (default tcp://127.0.0.1:5556,\n"
-            "                     env WORKTRAIN_BROKER_WORKERS)\n"
-            "  --redis URL        Redis (default $WORKTRAIN_REDIS or redis://127.0.0.1:6379/0)\n"
-            "  --http ADDR:PORT   /healthz, /readyz (200 only while active) and /metrics\n"
-            "                     (default 127.0.0.1:3200; off disables)\n"
-            "  --heartbeat DUR    heartbeat interval (default 1s)\n"
-            "  --liveness N       missed heartbeats before a worker is dead (default 3)\n"
-            "  --redis-min-replicas N  SPAWNED only once N Redis replicas have the session\n"
-            "                     (WAIT N; default 0 = asynchronous replication); when fewer\n"
-            "                     confirm in 500 ms the client gets a retryable UNAVAILABLE\n"
-            "  --max-attempts N   charged runs of a session before it is dead-lettered\n"
-            "                     (default 3; a run lost with its worker is charged only\n"
-            "                     if the session was running a tool then)\n"
-            "  --triggers FILE    triggers.yml: webhooks (POST /webhook/ID; also Alertmanager\n"
-            "                     and PagerDuty), cron, pollers, Redis streams, serial\n"
-            "                     queues; any problem in it stops the start, all listed\n"
-            "  --workflows DIR    workflow ids the triggers may name and spawns may ask for\n"
-            "                     (repeatable; the fleet registry in Redis is also used)\n"
-            "  --timezone TZ      time zone of cron schedules (default $TZ, else local)\n"
-            "  --webhook-max-bytes N  larger webhook bodies get 413 (default 1048576)\n"
-            "  --retain DUR       keep an ended session this long, then delete its keys and\n"
-            "                     index entries (default 7d; spawn --retain overrides it)\n"
-            "  --tombstones N     expired session ids remembered so status/await/console\n"
-            "                     can say 'expired' (default 100000, each for 7 days)\n"
-            "\n"
-            "Security (README: Running on several machines):\n"
-            "  --curve-key FILE   the broker's secret certificate (worktrain keygen): both\n"
-            "                     sockets become CURVE servers (encrypted, authenticated)\n"
-            "  --allow-workers DIR  *.pub of the workers allowed on the worker socket\n"
-            "  --allow-clients DIR  *.pub of the clients allowed on the client socket; a\n"
-            "                     key is accepted only on its own socket, anything else is\n"
-            "                     refused, logged (once a minute per peer) and counted in\n"
-            "                     wt_auth_failures_total. SIGHUP re-reads both directories:\n"
-            "                     a removed worker key drops that worker and its sessions\n"
-            "                     resume elsewhere\n"
-            "  --insecure         allow plain TCP on non-loopback addresses without\n"
-            "                     --curve-key (otherwise refused, exit 2); warns at start\n"
-            "                     and every hour\n");
-}
-
-static const char *
-env_or(const char *name, const char *dflt)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : dflt;
-}
-
-/* 1 when binding ep exposes nothing beyond this host: ipc, inproc, or TCP
- * on a loopback address. */
-static int
-endpoint_local(const char *ep)
-{
-    if (strncmp(ep, "ipc://", 6) == 0 || strncmp(ep, "inproc://", 9) == 0)
-        return 1;
-    if (strncmp(ep, "tcp://", 6) != 0)
-        return 0;
-    char host[256];
-    const char *h = ep + 6, *colon = strrchr(h, ':');
-    if (colon == NULL || (size_t)(colon - h) >= sizeof host)
-        return 0;
-    memcpy(host, h, (size_t)(colon - h));
-    host[colon - h] = '\0';
-    if (host[0] == '[' && strlen(host) > 2 && host[strlen(host) - 1] == ']') {
-        memmove(host, host + 1, strlen(host) - 2);
-        host[strlen(host) - 2] = '\0';
-    }
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, host, &a4) == 1)
-        return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &a6) == 1)
-        return IN6_IS_ADDR_LOOPBACK(&a6);
-    return strcmp(host, "localhost") == 0 || strcmp(host, "lo") == 0;
-}
-
-/* CURVE flags go together; without them only local endpoints unless
- * --insecure. Loads the broker's certificate so a bad file stops the
- * start before anything is bound. */
-static int
-check_security(wt_broker_cfg_t *cfg)
-{
-    const char *why = wt_endpoint_problem(cfg->clients, 1);
-    if (why != NULL)
-        return fprintf(stderr, "worktrain broker: bad --clients '%s': %s\n", cfg->clients, why), 2;
-    if ((why = wt_endpoint_problem(cfg->workers, 1)) != NULL)
-        return fprintf(stderr, "worktrain broker: bad --workers '%s': %s\n", cfg->workers, why), 2;
-    int any = cfg->curve_key[0] || cfg->allow_workers[0] || cfg->allow_clients[0];
-    if (any && !(cfg->curve_key[0] && cfg->allow_workers[0] && cfg->allow_clients[0]))
-        return fprintf(stderr,
-                       "worktrain broker: --curve-key, --allow-workers and "
-                       "--allow-clients go together (missing %s)\n",
-                       !cfg->curve_key[0]       ? "--curve-key"
-                       : !cfg->allow_workers[0] ? "--allow-workers"
-                                                : "--allow-clients"),
-               2;
-    if (cfg->curve_key[0]) {
-        wt_err_t err = {0};
-        if (wt_cert_load(&cfg->cert, cfg->curve_key, WT_CERT_SECRET, "--curve-key", &err) != 0)
-            return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
-        if (cfg->insecure)
-            cfg->insecure = 0; /* CURVE is on: nothing insecure to allow */
-        return 0;
-    }
-    const char *eps[] = {cfg->clients, cfg->workers};
-    for (int i = 0; i < 2 && !cfg->insecure; i++)
-        if (!endpoint_local(eps[i]))
-            return fprintf(stderr,
-                           "worktrain broker: refusing to bind %s '%s' without "
-                           "--curve-key: anyone who can reach it could act as a %s "
-                           "(use CURVE, a loopback address, or --insecure)\n",
-                           i ? "--workers" : "--clients", eps[i], i ? "worker" : "client"),
-                   2;
-    return 0;
-}
-
-static int
-parse_args(wt_broker_cfg_t *cfg, int argc, char **argv)
-{
-    snprintf(cfg->clients, sizeof cfg->clients, "%s",
-             env_or("WORKTRAIN_BROKER_CLIENTS", "tcp://127.0.0.1:5555"));
-    snprintf(cfg->workers, sizeof cfg->workers, "%s",
-             env_or("WORKTRAIN_BROKER_WORKERS", "tcp://127.0.0.1:5556"));
-    snprintf(cfg->redis, sizeof cfg->redis, "%s",
-             env_or("WORKTRAIN_REDIS", "redis://127.0.0.1:6379/0"));
-    snprintf(cfg->http, sizeof cfg->http, "127.0.0.1:3200");
-    cfg->heartbeat_ms = 1000;
-    cfg->liveness = 3;
-    cfg->max_attempts = 3;
-    cfg->min_replicas_wait_ms = 500;
-    cfg->webhook_max_bytes = WT_TRIGGER_RT_DEFAULT_MAX_BODY;
-    cfg->retain_ms = WT_STORE_RETAIN_DEFAULT_MS;
-    cfg->tombstones = WT_RETAIN_TOMBSTONES;
-    static const struct option opts[] = {{"clients", required_argument, 0, 'c'},
-                                         {"workers", required_argument, 0, 'w'},
-                                         {"redis", required_argument, 0, 'r'},
-                                         {"http", required_argument, 0, 'H'},
-                                         {"heartbeat", required_argument, 0, 'b'},
-                                         {"liveness", required_argument, 0, 'l'},
-                                         {"max-attempts", required_argument, 0, 'm'},
-                                         {"redis-min-replicas", required_argument, 0, 0x301},
-                                         {"triggers", required_argument, 0, 'T'},
-                                         {"workflows", required_argument, 0, 'W'},
-                                         {"timezone", required_argument, 0, 'Z'},
-                                         {"webhook-max-bytes", required_argument, 0, 'B'},
-                                         {"retain", required_argument, 0, 'R'},
-                                         {"tombstones", required_argument, 0, 'S'},
-                                         {"curve-key", required_argument, 0, 'K'},
-                                         {"allow-workers", required_argument, 0, 'A'},
-                                         {"allow-clients", required_argument, 0, 'C'},
-                                         {"insecure", no_argument, 0, 'I'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int64_t v;
-        char *end;
-        switch (c) {
-        case 'c':
-            snprintf(cfg->clients, sizeof cfg->clients, "%s", optarg);
-            break;
-        case 'w':
-            snprintf(cfg->workers, sizeof cfg->workers, "%s", optarg);
-            break;
-        case 'r':
-            snprintf(cfg->redis, sizeof cfg->redis, "%s", optarg);
-            break;
-        case 'H':
-            snprintf(cfg->http, sizeof cfg->http, "%s", strcmp(optarg, "off") ? optarg : "");
-            break;
-        case 'b':
-            v = wt_clock_parse_duration_ms(optarg);
-            if (v < 10 || v > 60000)
-                return fprintf(stderr, "worktrain broker: bad --heartbeat '%s'\n", optarg), 2;
-            cfg->heartbeat_ms = (int)v;
-            break;
-        case 'l':
-            v = strtoll(optarg, &end, 10);
-            if (*end || v < 1 || v > 100)
-                return fprintf(stderr, "worktrain broker: bad --liveness '%s'\n", optarg), 2;
-            cfg->liveness = (int)v;
-            break;
-        case 'm':
-            v = strtoll(optarg, &end, 10);
-            if (*end || v < 1 || v > 1000)
-                return fprintf(stderr, "worktrain broker: bad --max-attempts '%s'\n", optarg), 2;
-            cfg->max_attempts = (int)v;
-            break;
-        case 0x301:
-            v = strtoll(optarg, &end, 10);
-            if (*end || v < 0 || v > 16)
-                return fprintf(stderr, "worktrain broker: bad --redis-min-replicas '%s'\n", optarg),
-                       2;
-            cfg->min_replicas = (int)v;
-            break;
-        case 'T':
-            snprintf(cfg->triggers, sizeof cfg->triggers, "%s", optarg);
-            break;
-        case 'W':
-            if (cfg->nworkflow_dirs == 8)
-                return fprintf(stderr, "worktrain broker: at most 8 --workflows\n"), 2;
-            snprintf(cfg->workflow_dirs[cfg->nworkflow_dirs++], sizeof cfg->workflow_dirs[0], "%s",
-                     optarg);
-            break;
-        case 'Z':
-            if (optarg[0] == '\0')
-                return fprintf(stderr, "worktrain broker: empty --timezone\n"), 2;
-            setenv("TZ", optarg, 1); /* before any thread starts */
-            break;
-        case 'B':
-            v = strtoll(optarg, &end, 10);
-            if (*end || v < 1 || v > (int64_t)64 << 20)
-                return fprintf(stderr, "worktrain broker: bad --webhook-max-bytes '%s'\n", optarg),
-                       2;
-            cfg->webhook_max_bytes = (size_t)v;
-            break;
-        case 'R': {
-            wt_err_t e = {0};
-            if (wt_retain_parse("--retain", optarg, &cfg->retain_ms, &e) != 0)
-                return fprintf(stderr, "worktrain broker: %s\n", e.msg), 2;
-            break;
-        }
-        case 'S':
-            v = strtoll(optarg, &end, 10);
-            if (*end || v < 1 || v > 100000000)
-                return fprintf(stderr, "worktrain broker: bad --tombstones '%s'\n", optarg), 2;
-            cfg->tombstones = v;
-            break;
-        case 'K':
-            snprintf(cfg->curve_key, sizeof cfg->curve_key, "%s", optarg);
-            break;
-        case 'A':
-            snprintf(cfg->allow_workers, sizeof cfg->allow_workers, "%s", optarg);
-            break;
-        case 'C':
-            snprintf(cfg->allow_clients, sizeof cfg->allow_clients, "%s", optarg);
-            break;
-        case 'I':
-            cfg->insecure = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return 1;
-        default:
-            fprintf(stderr, "worktrain broker: unknown or incomplete option '%s' (see --help)\n",
-                    argv[optind - 1]);
-            return 2;
-        }
-    }
-    if (optind < argc)
-        return fprintf(stderr, "worktrain broker: unexpected argument '%s'\n", argv[optind]), 2;
-    wt_err_t err = {0};
-    wt_redis_url_t u;
-    if (wt_redis_parse_url(cfg->redis, &u, &err) != 0)
-        return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
-    wt_addr_t sa;
-    if (cfg->http[0] && wt_addr_parse(cfg->http, "http address", &sa, &err) != 0)
-        return fprintf(stderr, "worktrain broker: %s\n", err.msg), 2;
-    return check_security(cfg);
-}
-
-/* --- triggers --- */
-
 #define CLIENTS_INPROC "inproc://wt-broker-clients" /* triggers SPAWN here */
-
-typedef struct known_ids {
-    char **v; /* owned ids */
-    size_t n; /* count */
-} known_ids_t;
-
-static void
-known_add(known_ids_t *k, const char *id)
-{
-    k->v = wt_xrealloc(k->v, (k->n + 1) * sizeof *k->v);
-    k->v[k->n++] = wt_xstrdup(id);
-}
-
-static int
-known_has(void *ud, const char *id)
-{
-    known_ids_t *k = ud;
-    for (size_t i = 0; i < k->n; i++)
-        if (strcmp(k->v[i], id) == 0)
-            return 1;
-    return 0;
-}
-
-/* Workflow ids from --workflows folders (each *.json's "id") and from the
- * fleet registry in Redis (HKEYS <prefix>workflows), when reachable. */
-static void
-known_collect(const wt_broker_cfg_t *cfg, known_ids_t *k)
-{
-    for (int i = 0; i < cfg->nworkflow_dirs; i++) {
-        DIR *d = opendir(cfg->workflow_dirs[i]);
-        if (d == NULL) {
-            wt_log_warn("triggers: cannot read --workflows '%s': %s", cfg->workflow_dirs[i],
-                        strerror(errno));
-            continue;
-        }
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            size_t n = strlen(e->d_name);
-            if (n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
-                continue;
-            char *path = wt_xasprintf("%s/%s", cfg->workflow_dirs[i], e->d_name);
-            json_error_t je;
-            json_t *j = json_load_file(path, 0, &je);
-            free(path);
-            const char *id = json_string_value(json_object_get(j, "id"));
-            if (id)
-                known_add(k, id);
-            json_decref(j);
-        }
-        closedir(d);
-    }
-    wt_err_t err = {0};
-    wt_redis_t *r = wt_redis_new(cfg->redis, 1000, &err);
-    redisReply *rep = NULL;
-    if (r && wt_redis_connect(r, &err) == 0) {
-        wt_store_t store;
-        wt_store_init(&store, r, NULL);
-        char key[128];
-        rep = wt_redis_command(r, &err, "HKEYS %s",
-                               wt_store_key(&store, key, sizeof key, "workflows"));
-    }
-    for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
-        if (rep->element[i]->str)
-            known_add(k, rep->element[i]->str);
-    if (rep)
-        freeReplyObject(rep);
-    wt_redis_destroy(&r);
-}
-
-/* Loads --triggers; prints every problem. NULL when it has errors. */
-static wt_triggers_t *
-load_triggers(const wt_broker_cfg_t *cfg, int *failed)
-{
-    known_ids_t k = {0};
-    known_collect(cfg, &k);
-    wt_trigger_opts_t opts = {k.n ? known_has : NULL, &k};
-    wt_diags_t d;
-    wt_diags_init(&d);
-    wt_triggers_t *t = wt_triggers_load_file(cfg->triggers, &opts, &d);
-    wt_diags_sort(&d);
-    for (int i = 0; i < d.n; i++) {
-        if (d.v[i].warning)
-            wt_log_warn("%s:%d:%d: %s", d.v[i].file, d.v[i].line, d.v[i].col, d.v[i].msg);
-        else
-            wt_log_error("%s:%d:%d: %s", d.v[i].file, d.v[i].line, d.v[i].col, d.v[i].msg);
-    }
-    if (t == NULL) {
-        wt_log_error("triggers: %d problem%s in %s: not starting", d.errors,
-                     d.errors == 1 ? "" : "s", cfg->triggers);
-        *failed = 1;
-    } else {
-        for (size_t i = 0; i < t->n; i++)
-            if (t->v[i].provider == WT_TRIGGER_GENERIC && t->v[i].hmac_secret == NULL)
-                wt_log_warn("trigger %s has no hmacSecret: its webhook accepts unsigned "
-                            "deliveries",
-                            t->v[i].id);
-        wt_log_info("triggers: %zu loaded from %s", t->n, cfg->triggers);
-    }
-    wt_diags_release(&d);
-    for (size_t i = 0; i < k.n; i++)
-        free(k.v[i]);
-    free(k.v);
-    return t;
-}
 
 int
 wt_broker_main(int argc, char **argv)
 {
     wt_broker_t *self = wt_xcalloc(1, sizeof *self);
-    int rc = parse_args(&self->cfg, argc, argv);
+    int rc = wt_broker_parse_args(&self->cfg, argc, argv);
     if (rc != 0) {
         free(self);
         return rc == 1 ? 0 : rc;
@@ -1489,7 +764,7 @@ wt_broker_main(int argc, char **argv)
     if (self->cfg.triggers[0]) {
         int failed = 0;
         tzset();
-        triggers = load_triggers(&self->cfg, &failed);
+        triggers = wt_broker_load_triggers(&self->cfg, &failed);
         if (failed)
             goto out;
     }
@@ -1538,16 +813,7 @@ wt_broker_main(int argc, char **argv)
                 self->zap ? "CURVE on (ZAP: worker and client keys)" : "no CURVE");
     if (self->cfg.insecure)
         insecure_warning(self);
-    if (self->cfg.nworkflow_dirs > 0) {
-        /* Workflows the operator declared count as known from the start. */
-        known_ids_t k = {0};
-        known_collect(&self->cfg, &k);
-        for (size_t i = 0; i < k.n; i++) {
-            wt_route_known_add(self->queue, k.v[i]);
-            free(k.v[i]);
-        }
-        free(k.v);
-    }
+    wt_broker_known_workflows(self);
     wt_broker_lease_init(self);
     if (startup_redis(self) == 0 && broker_run(self) == 0)
         rc = 0;

@@ -11,11 +11,16 @@
 #include "wt_retain.h"
 #include "wt_route.h"
 #include "wt_store.h"
+#include "wt_trigger.h"
 #include "wt_wire.h"
 #include "wt_zap.h"
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* Client messages read in one turn (one intake round trip); the worker
+ * socket gets twice as many. */
+#define WT_BROKER_BATCH_MAX 512
 
 typedef struct wt_broker_cfg {
     char clients[256];          /* client ROUTER bind endpoint */
@@ -127,9 +132,6 @@ struct wt_broker_spawn {
 };
 
 /* wt_broker.c: sends m to the peer id on sock (a failure is logged). */
-/* Frees what a worker entry owns (its sessions, its offer, its ASSIGN
- * queue); every place that drops entries uses it, so none leaks a part. */
-void wt_broker_worker_release(wt_bworker_t *w);
 void wt_broker_send(wt_broker_t *self, void *sock, const void *id, size_t idlen, wt_msg_t *m);
 /* wt_broker.c: sends ERROR code/text answering req. */
 void wt_broker_send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id,
@@ -139,6 +141,26 @@ void wt_broker_send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const v
 void wt_broker_redis_failed(wt_broker_t *self, const wt_err_t *err);
 /* wt_broker.c: connects and loads the scripts when needed; 0 when usable. */
 int wt_broker_redis_ready(wt_broker_t *self, wt_err_t *err);
+/* wt_broker.c: 1 when a message's CURVE key (ZAP User-Id) is still allowed
+ * in domain after a SIGHUP reload (counted and logged when not). */
+int wt_broker_key_still_allowed(wt_broker_t *self, const char *domain, const char *uid);
+/* wt_broker.c: back to the run queue (memory and Redis); takes the job.
+ * how says whether this run counts against --max-attempts. */
+void wt_broker_requeue(wt_broker_t *self, wt_job_t *job, const char *why, wt_store_requeue_t how);
+/* wt_broker.c: a standby's answer: ERROR NOT_ACTIVE naming the leader. */
+void wt_broker_not_active(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id,
+                          size_t idlen, uint64_t req);
+
+/* wt_broker_workers.c: reads the worker socket (up to twice
+ * WT_BROKER_BATCH_MAX messages) and handles each. */
+void wt_broker_on_workers(wt_broker_t *self);
+/* wt_broker_workers.c: frees what a worker entry owns (its sessions, its
+ * offer, its ASSIGN queue); every place that drops entries uses it, so
+ * none leaks a part. */
+void wt_broker_worker_release(wt_bworker_t *w);
+/* wt_broker_workers.c: drops worker w (the array's last entry moves into
+ * its place); its sessions go back to the queue. */
+void wt_broker_remove_worker(wt_broker_t *self, wt_bworker_t *w, const char *why);
 
 /* wt_broker_intake.c: checks a SPAWN and makes its job (s->job); 0, or
  * fills why: -1 refused, -2 Redis unavailable, -3 unknown workflow. */
@@ -181,5 +203,15 @@ wt_route_fleet_t wt_broker_fleet(wt_broker_t *self);
 /* wt_broker_routing.c: publishes the queued classes no live worker can run
  * (stats for /metrics, <prefix>unroutable for `status`). */
 void wt_broker_report_unroutable(wt_broker_t *self);
+
+/* wt_broker_cli.c: fills cfg from argv and the environment and checks it;
+ * 0 to run, 1 after --help, 2 on bad usage (printed). */
+int wt_broker_parse_args(wt_broker_cfg_t *cfg, int argc, char **argv);
+/* wt_broker_cli.c: loads --triggers checked against the known workflow
+ * ids, printing every problem; NULL and *failed = 1 when it has errors. */
+wt_triggers_t *wt_broker_load_triggers(const wt_broker_cfg_t *cfg, int *failed);
+/* wt_broker_cli.c: the workflows of --workflows folders and the fleet
+ * registry count as known to the run queue from the start. */
+void wt_broker_known_workflows(wt_broker_t *self);
 
 #endif

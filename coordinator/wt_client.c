@@ -123,6 +123,7 @@ wt_client_destroy(wt_client_t **self_p)
         zmq_socket_monitor((*self_p)->sock, NULL, 0);
         zmq_close((*self_p)->monitor);
     }
+    wt_wire_forget((*self_p)->sock); /* the unread rest of a BATCH */
     zmq_close((*self_p)->sock);
     zmq_ctx_term((*self_p)->zctx);
     free((*self_p)->endpoint);
@@ -142,12 +143,15 @@ retry_unavailable(const wt_msg_t *req, const wt_msg_t *rep)
 }
 
 /* Waits up to wait_ms for one reply (the monitor socket wakes it too, so
- * a refused handshake is seen); NULL when none came. */
+ * a refused handshake is seen); NULL when none came. The rest of a BATCH
+ * already received waits in wt_wire's stash, where polling the socket
+ * would not see it: it is taken first, without waiting. */
 static wt_msg_t *
 poll_reply(wt_client_t *self, int64_t wait_ms)
 {
     zmq_pollitem_t it[] = {{self->sock, 0, ZMQ_POLLIN, 0}, {self->monitor, 0, ZMQ_POLLIN, 0}};
-    if (zmq_poll(it, self->monitor ? 2 : 1, (long)wait_ms) <= 0 || !(it[0].revents & ZMQ_POLLIN))
+    if (!wt_wire_pending(self->sock) &&
+        (zmq_poll(it, self->monitor ? 2 : 1, (long)wait_ms) <= 0 || !(it[0].revents & ZMQ_POLLIN)))
         return NULL;
     wt_msg_t *rep = NULL;
     int code = 0;
@@ -248,6 +252,10 @@ wt_client_request_batch(wt_client_t *self, wt_msg_t **reqs, int n, int timeout_m
     for (int i = 0; i < n; i++) {
         reqs[i]->req = self->next++;
         reps[i] = NULL;
+        /* PROTOCOL 3.1: the broker may answer the SPAWNs it reads in one
+         * turn with one BATCH of their SPAWNED (poll_reply takes them) */
+        if (reqs[i]->cmd == WT_CMD_SPAWN && n > 1 && reqs[i]->batch < n)
+            reqs[i]->batch = n < WT_PROTO_MAX_BATCH ? n : WT_PROTO_MAX_BATCH;
     }
     int64_t deadline = wt_clock_mono_ms() + timeout_ms;
     int64_t resend_every = timeout_ms / 3 > 100 ? timeout_ms / 3 : 100;

@@ -18,7 +18,8 @@ void wt_client_destroy(wt_client_t **self_p);
  * NULL with err (WT_ETIMEDOUT when the broker did not answer in time). */
 wt_msg_t *wt_client_request(wt_client_t *self, wt_msg_t *req, int timeout_ms, wt_err_t *err);
 
-/* Sends the n requests of reqs at once (their req ids are set here) and
+/* Sends the n requests of reqs at once (their req ids are set here, and
+ * SPAWNs get batch = n: the broker may answer them in BATCHes) and
  * collects one reply per request into reps[i] (caller destroys them),
  * re-sending the unanswered ones every third of the timeout (idempotency
  * keys make that safe). 0 when all answered; -1 with err (WT_ETIMEDOUT)
