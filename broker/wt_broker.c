@@ -66,6 +66,22 @@ wt_broker_send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const void *
 }
 
 void
+wt_broker_bad_message(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id, size_t idlen,
+                      int code, const wt_err_t *err)
+{
+    int client = chan == WT_CHAN_CLIENT;
+    pthread_mutex_lock(&self->stats.lock);
+    if (client)
+        self->stats.bad_client++;
+    else
+        self->stats.bad_worker++;
+    pthread_mutex_unlock(&self->stats.lock);
+    wt_log_warn("%s socket: bad message: %s", client ? "client" : "worker", err->msg);
+    if (idlen)
+        wt_broker_send_error(self, sock, chan, id, idlen, 0, code, err->msg);
+}
+
+void
 wt_broker_redis_failed(wt_broker_t *self, const wt_err_t *err)
 {
     /* The callers stop reading a pipeline at its first failed reply; when
@@ -275,13 +291,7 @@ on_clients(wt_broker_t *self)
             continue;
         }
         if (rc < 0) {
-            pthread_mutex_lock(&self->stats.lock);
-            self->stats.bad_client++;
-            pthread_mutex_unlock(&self->stats.lock);
-            wt_log_warn("client socket: bad message: %s", err.msg);
-            if (idlen)
-                wt_broker_send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, 0, code,
-                                     err.msg);
+            wt_broker_bad_message(self, self->clients, WT_CHAN_CLIENT, id, idlen, code, &err);
             continue;
         }
         if (self->store.leader_epoch == 0) {

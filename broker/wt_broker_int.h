@@ -136,6 +136,11 @@ void wt_broker_send(wt_broker_t *self, void *sock, const void *id, size_t idlen,
 /* wt_broker.c: sends ERROR code/text answering req. */
 void wt_broker_send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id,
                           size_t idlen, uint64_t req, int code, const char *text);
+/* wt_broker.c: a message on sock that could not be read (err, ERROR code
+ * `code`): counted per channel, logged, answered with ERROR when its
+ * sender is known (idlen > 0). */
+void wt_broker_bad_message(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id,
+                           size_t idlen, int code, const wt_err_t *err);
 /* wt_broker.c: after a failed Redis call: drop the connection, back off
  * (or step down when the write was fenced). */
 void wt_broker_redis_failed(wt_broker_t *self, const wt_err_t *err);

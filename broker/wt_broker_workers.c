@@ -292,13 +292,7 @@ wt_broker_on_workers(wt_broker_t *self)
             continue;
         }
         if (rc < 0) {
-            pthread_mutex_lock(&self->stats.lock);
-            self->stats.bad_worker++;
-            pthread_mutex_unlock(&self->stats.lock);
-            wt_log_warn("worker socket: bad message: %s", err.msg);
-            if (idlen)
-                wt_broker_send_error(self, self->workers, WT_CHAN_WORKER, id, idlen, 0, code,
-                                     err.msg);
+            wt_broker_bad_message(self, self->workers, WT_CHAN_WORKER, id, idlen, code, &err);
             continue;
         }
         if (self->store.leader_epoch == 0) {
