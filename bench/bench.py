@@ -82,11 +82,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 import wtfleet  # noqa: E402
-from wtfleet import Fleet  # noqa: E402
+from wtfleet import BENCH_WF, ONE_STEP, Fleet  # noqa: E402
 
 RESULTS = os.path.join(HERE, "results")
-BENCH_WF = os.path.join(HERE, "workflows")
-ONE_STEP = os.path.join(HERE, "scripts", "one-step.json")
 
 
 def rss_kb(pid, field="VmHWM"):
