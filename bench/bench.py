@@ -486,24 +486,31 @@ def cpu_s(pid):
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def slow_llm_worker(name, n, delay_ms):
+def slow_llm_worker(name, n, delay_ms, tls=False):
     """A fake LLM answering complete_step after delay_ms, and a fleet with one
-    worker of n slots using it. Returns (fake process, fleet, worker process);
-    the caller kills the fake and stops the fleet."""
+    worker of n slots using it. tls: the fake serves HTTPS with a certificate
+    of its own, which the worker trusts through SSL_CERT_FILE (the system
+    bundle plus that certificate: a store the size users have). Returns
+    (fake process, fleet, worker process); the caller kills the fake and
+    stops the fleet."""
     sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
     from test_providers import start_fake
     import tempfile
     d = tempfile.mkdtemp(prefix="wt-bench-%s-" % name)
+    env, extra = None, ()
+    if tls:
+        cert, key, trusted = wtfleet.tls_cert(d)
+        env, extra = {"SSL_CERT_FILE": trusted}, ("--tls-cert", cert, "--tls-key", key)
     fake, base = start_fake(d, "--delay-ms", str(delay_ms), "--default",
                             '{"reply": {"tool_calls": [{"name": "complete_step", "input": '
-                            '{"notes": "n", "context": {"answer": "a"}}}]}}')
+                            '{"notes": "n", "context": {"answer": "a"}}}]}}', *extra)
     fleet = Fleet("bench-" + name)
     try:
         fleet.start_redis()
         fleet.r.config_set("maxclients", 4000)
         fleet.start_broker()
         w = fleet.start_worker("big", n, None, "--provider", "openai", "--base-url", base,
-                               "--workflows", BENCH_WF)
+                               "--workflows", BENCH_WF, env=env)
         fleet.wait_workers(1)
     except BaseException:
         fake.kill()
@@ -1198,13 +1205,14 @@ def e2e_costs(n, workers, slots, prefetch=None, client="load"):
         fleet.stop()
 
 
-def bench_waiting(n, delay_ms=15000):
+def bench_waiting(n, delay_ms=15000, tls=False):
     """One worker with n slots, n sessions all waiting on a fake LLM that
     answers after delay_ms: VmRSS per waiting session, sampled once all n
     hold a lease and the worker has gone quiet (so every session is counted,
     however fast they start), and the worker's CPU share over the last half
-    second while they all wait."""
-    fake, fleet, w = slow_llm_worker("wait", n, delay_ms)
+    second while they all wait. tls: over HTTPS, as with a hosted provider
+    (each waiting call holds a TLS connection)."""
+    fake, fleet, w = slow_llm_worker("wait", n, delay_ms, tls=tls)
     try:
         idle = rss_kb(w.pid, "VmRSS")
         c = fleet.client()
@@ -1222,10 +1230,31 @@ def bench_waiting(n, delay_ms=15000):
         waiting = rss_kb(w.pid, "VmRSS")
         fleet.wait_completed(sids, 300)
         c.close()
-        return {"waiting_sessions": n, "llm_delay_ms": delay_ms, "worker_idle_rss_kb": idle,
+        return {"waiting_sessions": n, "llm_delay_ms": delay_ms, "https": tls,
+                "worker_idle_rss_kb": idle,
                 "worker_rss_waiting_kb": waiting,
                 "rss_per_waiting_session_kb": round((waiting - idle) / float(n), 1),
                 "worker_cpu_share_while_waiting": round(cpu_idle, 3)}
+    finally:
+        fake.kill()
+        fleet.stop()
+
+
+def bench_llm_calls(n, tls):
+    """n one-step sessions (one LLM call each) on one worker of 4 slots
+    against a fake LLM that answers at once, 50 in flight: the worker's CPU
+    per LLM call and sessions/s. tls: over HTTPS (a handshake, and before
+    the shared trust store a CA bundle parse, per new connection)."""
+    fake, fleet, w = slow_llm_worker("calls", 4, 0, tls=tls)
+    try:
+        c = fleet.client()
+        cpu0, t0 = cpu_s(w.pid), time.monotonic()
+        sids = c.spawn_many(n, "bench-one-step", goal_fmt="c%d", window=50)
+        fleet.wait_completed(sids, 300)
+        wall, cpu = time.monotonic() - t0, cpu_s(w.pid) - cpu0
+        c.close()
+        return {"sessions": n, "https": tls, "worker_cpu_ms_per_llm_call": round(cpu * 1000 / n, 3),
+                "sessions_per_s": round(n / wall, 1)}
     finally:
         fake.kill()
         fleet.stop()
@@ -1297,6 +1326,9 @@ def bench_limits(n, rate, seconds, waiting):
     res["broker_alone"] = bench_broker_alone(50000)
     res["broker_alone_16x128"] = bench_broker_alone(100000, 16, 128)
     res["waiting"] = bench_waiting(waiting)
+    res["waiting_https"] = bench_waiting(waiting, tls=True)
+    res["llm_calls_http"] = bench_llm_calls(400, False)
+    res["llm_calls_https"] = bench_llm_calls(400, True)
     res["event_writes"] = bench_event_writes()
     lim, e8, e1 = res["limits"], res["e2e_2x8"], res["e2e_2x1"]
     lat = res["latency_500_per_s"]
@@ -1335,6 +1367,10 @@ def bench_limits(n, rate, seconds, waiting):
         ("spawn->started p99 us @%d/s (client)" % rate, us.get("p99"), "target 2000", 2000),
         ("spawn->started max us @%d/s (client)" % rate, us.get("max"), "target 10000", 10000),
         ("rss kb per waiting session", res["waiting"]["rss_per_waiting_session_kb"], "target 64", 64),
+        ("rss kb per waiting session, https LLM", res["waiting_https"]["rss_per_waiting_session_kb"],
+         "the same over http", res["waiting"]["rss_per_waiting_session_kb"]),
+        ("worker cpu ms per LLM call, https", res["llm_calls_https"]["worker_cpu_ms_per_llm_call"],
+         "the same over http", res["llm_calls_http"]["worker_cpu_ms_per_llm_call"]),
         ("worker cpu share while all wait", res["waiting"]["worker_cpu_share_while_waiting"],
          "one core", 1.0),
     ]

@@ -7,7 +7,11 @@
  * wt_http_hints_header (the wait hints) and then to the caller's own
  * callback (ETag, Link, X-Poll-Interval for the pollers). Retry-After has one
  * parser here: delta-seconds or an HTTP-date read by curl_getdate, never a
- * hand-written date parser; what a caller caps it to is a policy option. */
+ * hand-written date parser; what a caller caps it to is a policy option.
+ *
+ * Trust: every HTTPS connection of the process verifies against one
+ * X509_STORE, loaded once (see trust_load). The waiting path keeps its multi
+ * handle with the easy handle, so its connection survives too. */
 #include "wt_http.h"
 
 #include "wt_alloc.h"
@@ -15,6 +19,9 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -23,8 +30,73 @@
 #include <unistd.h>
 
 struct wt_http {
-    CURL *curl; /* reused easy handle */
+    CURL *curl;   /* reused easy handle */
+    CURLM *multi; /* the waiting path's (perform_waking), kept with the easy
+                     handle: a connection lives in the cache of the multi handle
+                     it ran in, so a multi per request meant a new connection
+                     (a TLS handshake) per request. NULL until first needed. */
 };
+
+/* --- trust --- */
+
+/* libcurl left to itself loads the CA bundle into a store cached per multi
+ * handle: Debian's bundle (~145 certificates) parsed is ~870 KB, so every
+ * session waiting on an HTTPS LLM held a copy of its own (measured: 887 KB
+ * per handle against 61 KB with one shared store), and parsed it again for
+ * each new connection. One store for the process instead, referenced by
+ * every connection's SSL_CTX, holding what curl would have loaded: its
+ * built-in CA file and directory (Debian: /etc/ssl/certs/ca-certificates.crt,
+ * which the container image carries). SSL_CERT_FILE or SSL_CERT_DIR, when
+ * set, replace them, as for any OpenSSL program (OpenSSL's default paths,
+ * which they change). Only with libcurl's OpenSSL backend (the SSL_CTX is
+ * OpenSSL's, and ours is the same library); with another backend, or when
+ * the files cannot be read, curl keeps its own CA handling (and its error). */
+static pthread_once_t trust_once = PTHREAD_ONCE_INIT;
+static X509_STORE *trust_store; /* process-wide, never freed; NULL = curl's own */
+
+static void
+trust_load(void)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    if (v == NULL || v->ssl_version == NULL || strncmp(v->ssl_version, "OpenSSL/", 8) != 0)
+        return;
+    X509_STORE *s = X509_STORE_new();
+    if (s == NULL)
+        return;
+    int ok;
+    if (getenv("SSL_CERT_FILE") || getenv("SSL_CERT_DIR") || (!v->cainfo && !v->capath))
+        ok = X509_STORE_set_default_paths(s) == 1;
+    else
+        ok = (v->cainfo == NULL || X509_STORE_load_file(s, v->cainfo) == 1) &&
+             (v->capath == NULL || X509_STORE_load_path(s, v->capath) == 1);
+    if (!ok) {
+        X509_STORE_free(s);
+        return;
+    }
+    trust_store = s;
+}
+
+static CURLcode
+trust_ctx(CURL *c, void *ssl_ctx, void *ud)
+{
+    (void)c, (void)ud;
+    SSL_CTX_set1_cert_store(ssl_ctx, trust_store); /* takes a reference */
+    return CURLE_OK;
+}
+
+/* After each curl_easy_reset: no CA file or directory of curl's own (so it
+ * loads none), the shared store installed as each connection starts. Peer
+ * and host verification stay on, as by default. */
+static void
+trust_options(CURL *c)
+{
+    pthread_once(&trust_once, trust_load);
+    if (trust_store == NULL)
+        return;
+    curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
+    curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+    curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, trust_ctx);
+}
 
 /* What the curl callbacks of one request share. */
 typedef struct xfer {
@@ -51,6 +123,8 @@ wt_http_destroy(wt_http_t **self_p)
 {
     if (self_p == NULL || *self_p == NULL)
         return;
+    if ((*self_p)->multi != NULL)
+        curl_multi_cleanup((*self_p)->multi);
     curl_easy_cleanup((*self_p)->curl);
     free(*self_p);
     *self_p = NULL;
@@ -216,6 +290,7 @@ set_options(CURL *c, const wt_http_req_t *req, struct curl_slist *hdrs, xfer_t *
         (long)(req->connect_timeout_ms > 0 ? req->connect_timeout_ms : req->timeout_ms));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "worktrain/" WT_VERSION);
+    trust_options(c);
 }
 
 /* curl_easy_perform wakes every second while it waits (to call the
@@ -229,15 +304,14 @@ set_options(CURL *c, const wt_http_req_t *req, struct curl_slist *hdrs, xfer_t *
 #define WAKE_MAX_MS   32000
 
 static CURLcode
-perform_waking(CURL *c, const wt_http_req_t *req)
+perform_waking(wt_http_t *self, const wt_http_req_t *req)
 {
-    CURLM *m = curl_multi_init();
-    if (m == NULL)
+    CURL *c = self->curl;
+    if (self->multi == NULL && (self->multi = curl_multi_init()) == NULL)
         return CURLE_OUT_OF_MEMORY;
-    if (curl_multi_add_handle(m, c) != CURLM_OK) {
-        curl_multi_cleanup(m);
+    CURLM *m = self->multi;
+    if (curl_multi_add_handle(m, c) != CURLM_OK)
         return CURLE_FAILED_INIT;
-    }
     CURLcode rc = CURLE_OK;
     int running = 1, use_fd = 1;
     int64_t t0 = wt_clock_mono_ms();
@@ -276,8 +350,7 @@ perform_waking(CURL *c, const wt_http_req_t *req)
             if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
                 rc = msg->data.result;
     }
-    curl_multi_remove_handle(m, c);
-    curl_multi_cleanup(m);
+    curl_multi_remove_handle(m, c); /* its connection stays in m's cache */
     return rc;
 }
 
@@ -296,7 +369,7 @@ wt_http_perform(wt_http_t *self, const wt_http_req_t *req, wt_http_resp_t *resp,
         hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
     xfer_t x = {req, resp, 0};
     set_options(c, req, hdrs, &x);
-    CURLcode rc = req->abort_fd > 0 ? perform_waking(c, req) : curl_easy_perform(c);
+    CURLcode rc = req->abort_fd > 0 ? perform_waking(self, req) : curl_easy_perform(c);
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);

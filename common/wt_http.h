@@ -27,8 +27,13 @@
  * caps: LLM 8 MiB, pollers 8 MiB, notify discards the body. Only the pollers
  * ask for compressed bodies.
  *
- * Thread use: a wt_http_t (one reused easy handle, keeps connections) belongs
- * to one thread at a time. Call curl_global_init before the first use. */
+ * TLS: peers are verified against one trust store for the process, loaded
+ * on first use: curl's built-in CA bundle, or what SSL_CERT_FILE /
+ * SSL_CERT_DIR name when set.
+ *
+ * Thread use: a wt_http_t (one reused easy handle, keeps connections, on
+ * both the plain and the abort_fd path) belongs to one thread at a time.
+ * Call curl_global_init before the first use. */
 #ifndef WT_HTTP_H
 #define WT_HTTP_H
 

@@ -16,9 +16,12 @@ with a JSON list that replaces the queue); each action is one of
 When the queue is empty it answers with --default (an action, default a text
 reply). --delay-ms delays every reply. --hold-until N holds every reply
 until N requests have arrived (at most --hold-s seconds), so a test can
-know N requests were open at once however slow the machine. Every request is recorded (API keys
+know N requests were open at once however slow the machine. With --tls-cert
+and --tls-key it serves HTTPS (the handshake in each connection's own
+thread). Every request is recorded (API keys
 and Authorization values are redacted, with "key_ok" saying whether they
-matched --expect-key) and served at GET /_control/requests;
+matched --expect-key; "conn" numbers the connection it came on, so a test
+can count connections) and served at GET /_control/requests;
 POST /_control/reset clears them. Run with /usr/bin/python3.
 """
 import argparse
@@ -29,7 +32,9 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"queue": [], "requests": [], "lock": threading.Lock(), "ids": itertools.count(1)}
+STATE = {"queue": [], "requests": [], "lock": threading.Lock(), "ids": itertools.count(1),
+         "conns": itertools.count(1)}
+TLS = None  # an ssl.SSLContext with --tls-cert
 ARRIVED = threading.Condition()
 ARGS = None
 
@@ -71,6 +76,22 @@ def openai_body(reply, model):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        self.conn_id = next(STATE["conns"])
+        # as API servers do: an answer's headers and body are two writes, and
+        # with Nagle the body waits for the ACK of the headers, which a client
+        # on a kept connection delays by 40 ms
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if TLS is not None:  # here, not in accept: a slow handshake holds only its thread
+            self.request = TLS.wrap_socket(self.request, server_side=True)
+        super().setup()
+
+    def handle(self):
+        try:
+            super().handle()
+        except OSError:  # a failed handshake (a client that does not trust us), a reset
+            pass
 
     def log_message(self, fmt, *args):
         pass
@@ -141,7 +162,7 @@ class Handler(BaseHTTPRequestHandler):
             body = None
         with STATE["lock"]:
             STATE["requests"].append({"path": self.path, "headers": headers, "body": body,
-                                      "t": time.time()})
+                                      "t": time.time(), "conn": self.conn_id})
         if ARGS.hold_until:
             with ARRIVED:
                 ARRIVED.notify_all()
@@ -174,7 +195,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    global ARGS
+    global ARGS, TLS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
@@ -184,7 +205,13 @@ def main():
     ap.add_argument("--hold-until", type=int, default=0)
     ap.add_argument("--hold-s", type=float, default=120.0)
     ap.add_argument("--expect-key", default="")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     ARGS = ap.parse_args()
+    if ARGS.tls_cert:
+        import ssl
+        TLS = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        TLS.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
     if ARGS.script:
         with open(ARGS.script) as f:
             STATE["queue"] = json.load(f)

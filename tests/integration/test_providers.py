@@ -44,7 +44,8 @@ def start_fake(d, *extra):
         if time.monotonic() > deadline:
             raise TimeoutError("fake LLM did not start")
         time.sleep(0.02)
-    return p, "http://127.0.0.1:%s" % open(port_file).read().strip()
+    scheme = "https" if "--tls-cert" in extra else "http"
+    return p, "%s://127.0.0.1:%s" % (scheme, open(port_file).read().strip())
 
 
 def control(base, path, obj=None):

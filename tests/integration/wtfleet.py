@@ -74,6 +74,28 @@ def free_port():
         return s.getsockname()[1]
 
 
+SYSTEM_CA = "/etc/ssl/certs/ca-certificates.crt"  # Debian's bundle (ca-certificates)
+
+
+def tls_cert(d):
+    """A self-signed certificate for 127.0.0.1 in d (openssl's CLI, P-256: fast
+    to make). Returns (cert, key, trusted): trusted is the system bundle with
+    the certificate added, for SSL_CERT_FILE, so a worker trusts the test's
+    server with a store the size users have."""
+    cert, key, trusted = (os.path.join(d, n) for n in ("tls-cert.pem", "tls-key.pem", "trusted.pem"))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True, timeout=60)
+    with open(trusted, "w") as out:
+        if os.path.exists(SYSTEM_CA):
+            with open(SYSTEM_CA) as f:
+                out.write(f.read())
+        with open(cert) as f:
+            out.write(f.read())
+    return cert, key, trusted
+
+
 def http_metric(port, name):
     """The value of metric name on 127.0.0.1:port/metrics (a worker's --http),
     None when it is not there."""
