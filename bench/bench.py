@@ -486,13 +486,26 @@ def cpu_s(pid):
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class Procs:
+    """Processes killed together (a fake LLM and the proxy in front of it)."""
+
+    def __init__(self, *procs):
+        self.procs = list(procs)
+
+    def kill(self):
+        for p in self.procs:
+            p.kill()
+
+
 def slow_llm_worker(name, n, delay_ms, tls=False):
     """A fake LLM answering complete_step after delay_ms, and a fleet with one
-    worker of n slots using it. tls: the fake serves HTTPS with a certificate
-    of its own, which the worker trusts through SSL_CERT_FILE (the system
-    bundle plus that certificate: a store the size users have). Returns
-    (fake process, fleet, worker process); the caller kills the fake and
-    stops the fleet."""
+    worker of n slots using it. tls True: the fake serves HTTPS (HTTP/1.1)
+    with a certificate of its own; "h2": nghttpx serves HTTPS with HTTP/2 in
+    front of it (as hosted providers do; 100 streams per connection). The
+    worker trusts the certificate through SSL_CERT_FILE (the system bundle
+    plus it: a store the size users have). Returns (fake, fleet, worker
+    process); the caller kills the fake (and its proxy) and stops the
+    fleet."""
     sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
     from test_providers import start_fake
     import tempfile
@@ -500,10 +513,20 @@ def slow_llm_worker(name, n, delay_ms, tls=False):
     env, extra = None, ()
     if tls:
         cert, key, trusted = wtfleet.tls_cert(d)
-        env, extra = {"SSL_CERT_FILE": trusted}, ("--tls-cert", cert, "--tls-key", key)
+        env = {"SSL_CERT_FILE": trusted}
+        if tls is True:
+            extra = ("--tls-cert", cert, "--tls-key", key)
     fake, base = start_fake(d, "--delay-ms", str(delay_ms), "--default",
                             '{"reply": {"tool_calls": [{"name": "complete_step", "input": '
                             '{"notes": "n", "context": {"answer": "a"}}}]}}', *extra)
+    fake = Procs(fake)
+    if tls == "h2":
+        try:
+            proxy, base, _ = wtfleet.start_h2_proxy(d, base, cert, key)
+        except BaseException:
+            fake.kill()
+            raise
+        fake.procs.append(proxy)
     fleet = Fleet("bench-" + name)
     try:
         fleet.start_redis()
@@ -1210,8 +1233,9 @@ def bench_waiting(n, delay_ms=15000, tls=False):
     answers after delay_ms: VmRSS per waiting session, sampled once all n
     hold a lease and the worker has gone quiet (so every session is counted,
     however fast they start), and the worker's CPU share over the last half
-    second while they all wait. tls: over HTTPS, as with a hosted provider
-    (each waiting call holds a TLS connection)."""
+    second while they all wait. tls: over HTTPS (slow_llm_worker: True
+    HTTP/1.1, a connection per waiting call; "h2" HTTP/2, as hosted providers
+    speak it, calls sharing connections)."""
     fake, fleet, w = slow_llm_worker("wait", n, delay_ms, tls=tls)
     try:
         idle = rss_kb(w.pid, "VmRSS")
@@ -1230,7 +1254,8 @@ def bench_waiting(n, delay_ms=15000, tls=False):
         waiting = rss_kb(w.pid, "VmRSS")
         fleet.wait_completed(sids, 300)
         c.close()
-        return {"waiting_sessions": n, "llm_delay_ms": delay_ms, "https": tls,
+        return {"waiting_sessions": n, "llm_delay_ms": delay_ms,
+                "https": {False: None, True: "http/1.1"}.get(tls, tls),
                 "worker_idle_rss_kb": idle,
                 "worker_rss_waiting_kb": waiting,
                 "rss_per_waiting_session_kb": round((waiting - idle) / float(n), 1),
@@ -1327,6 +1352,7 @@ def bench_limits(n, rate, seconds, waiting):
     res["broker_alone_16x128"] = bench_broker_alone(100000, 16, 128)
     res["waiting"] = bench_waiting(waiting)
     res["waiting_https"] = bench_waiting(waiting, tls=True)
+    res["waiting_h2"] = bench_waiting(waiting, tls="h2")
     res["llm_calls_http"] = bench_llm_calls(400, False)
     res["llm_calls_https"] = bench_llm_calls(400, True)
     res["event_writes"] = bench_event_writes()
@@ -1369,6 +1395,8 @@ def bench_limits(n, rate, seconds, waiting):
         ("rss kb per waiting session", res["waiting"]["rss_per_waiting_session_kb"], "target 64", 64),
         ("rss kb per waiting session, https LLM", res["waiting_https"]["rss_per_waiting_session_kb"],
          "the same over http", res["waiting"]["rss_per_waiting_session_kb"]),
+        ("rss kb per waiting session, https h2 LLM", res["waiting_h2"]["rss_per_waiting_session_kb"],
+         "target 64", 64),
         ("worker cpu ms per LLM call, https", res["llm_calls_https"]["worker_cpu_ms_per_llm_call"],
          "the same over http", res["llm_calls_http"]["worker_cpu_ms_per_llm_call"]),
         ("worker cpu share while all wait", res["waiting"]["worker_cpu_share_while_waiting"],

@@ -13,6 +13,7 @@
  * X509_STORE, loaded once (see trust_load). The waiting path keeps its multi
  * handle with the easy handle, so its connection survives too. */
 #include "wt_http.h"
+#include "wt_http_int.h"
 
 #include "wt_alloc.h"
 #include "wt_clock.h"
@@ -98,12 +99,6 @@ trust_options(CURL *c)
     curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, trust_ctx);
 }
 
-/* What the curl callbacks of one request share. */
-typedef struct xfer {
-    const wt_http_req_t *req; /* borrowed */
-    wt_http_resp_t *resp;     /* borrowed */
-    int too_big;              /* the body cap was hit */
-} xfer_t;
 
 wt_http_t *
 wt_http_new(wt_err_t *err)
@@ -226,7 +221,7 @@ wt_http_hints_header(wt_http_hints_t *h, const char *line, size_t len, int64_t n
 static size_t
 on_body(char *p, size_t size, size_t n, void *ud)
 {
-    xfer_t *x = ud;
+    wt_http_xfer_t *x = ud;
     if (x->req->max_response_bytes == 0)
         return size * n; /* the caller wants only the status */
     if (wt_buf_append(&x->resp->body, p, size * n, NULL) != 0) {
@@ -239,7 +234,7 @@ on_body(char *p, size_t size, size_t n, void *ud)
 static size_t
 on_header(char *p, size_t size, size_t n, void *ud)
 {
-    xfer_t *x = ud;
+    wt_http_xfer_t *x = ud;
     wt_http_hints_header(&x->resp->hints, p, size * n, wt_clock_now_ms() / 1000);
     if (x->req->header_fn)
         x->req->header_fn(x->req->header_ud, p, size * n);
@@ -250,12 +245,13 @@ static int
 on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
 {
     (void)a, (void)b, (void)c, (void)d;
-    const xfer_t *x = ud;
+    const wt_http_xfer_t *x = ud;
     return x->req->abort_fn != NULL && x->req->abort_fn(x->req->abort_ud) ? 1 : 0;
 }
 
-static void
-set_options(CURL *c, const wt_http_req_t *req, struct curl_slist *hdrs, xfer_t *x)
+void
+wt_http_set_options(CURL *c, const wt_http_req_t *req, struct curl_slist *hdrs, wt_http_xfer_t *x,
+                    int progress)
 {
     const char *method = req->method ? req->method : req->body ? "POST" : "GET";
     curl_easy_setopt(c, CURLOPT_URL, req->url);
@@ -279,7 +275,7 @@ set_options(CURL *c, const wt_http_req_t *req, struct curl_slist *hdrs, xfer_t *
     curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
-    if (req->abort_fn != NULL) {
+    if (progress && req->abort_fn != NULL) {
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
         curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
         curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
@@ -354,29 +350,27 @@ perform_waking(wt_http_t *self, const wt_http_req_t *req)
     return rc;
 }
 
-int
-wt_http_perform(wt_http_t *self, const wt_http_req_t *req, wt_http_resp_t *resp, wt_err_t *err)
+struct curl_slist *
+wt_http_headers(const wt_http_req_t *req)
 {
-    resp->status = 0;
-    wt_buf_reset(&resp->body);
-    wt_http_hints_init(&resp->hints);
-    CURL *c = self->curl;
-    curl_easy_reset(c);
     struct curl_slist *hdrs = NULL;
     for (const char *const *h = req->headers; h && *h; h++)
         hdrs = curl_slist_append(hdrs, *h);
     if (req->body != NULL)
         hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
-    xfer_t x = {req, resp, 0};
-    set_options(c, req, hdrs, &x);
-    CURLcode rc = req->abort_fd > 0 ? perform_waking(self, req) : curl_easy_perform(c);
+    return hdrs;
+}
+
+int
+wt_http_finish(CURL *c, CURLcode rc, const wt_http_xfer_t *x, wt_err_t *err)
+{
+    const wt_http_req_t *req = x->req;
     if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->resp->status);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all(hdrs); /* may hold a token: gone now */
     if (rc == CURLE_OK)
         return 0;
-    if (x.too_big)
+    if (x->too_big)
         return wt_err_set(err, WT_ELIMIT, "response larger than %zu bytes",
                           req->max_response_bytes);
     if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -384,6 +378,29 @@ wt_http_perform(wt_http_t *self, const wt_http_req_t *req, wt_http_resp_t *resp,
     if (rc == CURLE_ABORTED_BY_CALLBACK)
         return wt_err_set(err, WT_ETIMEDOUT, "request cancelled");
     return wt_err_set(err, WT_EIO, "request failed: %s", curl_easy_strerror(rc));
+}
+
+void
+wt_http_resp_start(wt_http_resp_t *resp)
+{
+    resp->status = 0;
+    wt_buf_reset(&resp->body);
+    wt_http_hints_init(&resp->hints);
+}
+
+int
+wt_http_perform(wt_http_t *self, const wt_http_req_t *req, wt_http_resp_t *resp, wt_err_t *err)
+{
+    wt_http_resp_start(resp);
+    CURL *c = self->curl;
+    curl_easy_reset(c);
+    struct curl_slist *hdrs = wt_http_headers(req);
+    wt_http_xfer_t x = {req, resp, 0};
+    wt_http_set_options(c, req, hdrs, &x, 1);
+    CURLcode rc = req->abort_fd > 0 ? perform_waking(self, req) : curl_easy_perform(c);
+    int ret = wt_http_finish(c, rc, &x, err);
+    curl_slist_free_all(hdrs); /* may hold a token: gone now */
+    return ret;
 }
 
 /* --- retry policy --- */

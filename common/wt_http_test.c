@@ -3,10 +3,15 @@
  * server waits and their caps, retried statuses), and transport failures
  * (refused port, non-http scheme) without any server; a wait with an
  * abort fd ends when the fd wakes it, and never spins on a readable fd
- * that does not abort. The answered side is
- * covered by the integration tests of the LLM providers, notifications and
- * pollers against the fakes. */
+ * that does not abort. wt_http_mux against a real libmicrohttpd server:
+ * 8 threads' 40 requests share at most 8 connections, 64 requests waiting
+ * at once on a silent server all end at their abort and the I/O thread
+ * serves the next, the same abort and timeout rules as wt_http, a refused
+ * port. The answered side of wt_http is covered by the integration tests
+ * of the LLM providers, notifications and pollers against the fakes. */
 #include "wt_http.h"
+#include "wt_http_mux.h"
+#include "wt_httpd.h"
 #include "wt_test.h"
 
 #include <arpa/inet.h>
@@ -228,18 +233,30 @@ abort_later(void *ud)
     return NULL;
 }
 
-static void
-test_abort_fd(void)
+/* A silent server (its fd returned), its URL in url, and a with a fresh
+ * eventfd and abort_fn answering no. */
+static int
+silent_with_aborter(char *url, size_t cap, aborter_t *a)
 {
     int port = 0, srv = silent_server(&port);
     WT_CHECK(srv >= 0);
+    snprintf(url, cap, "http://127.0.0.1:%d/v1", port);
+    atomic_init(&a->flag, 0);
+    atomic_init(&a->calls, 0);
+    a->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    WT_CHECK(a->fd > 0);
+    return srv;
+}
+
+static void
+test_abort_fd(void)
+{
     char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
+    aborter_t a;
+    int srv = silent_with_aborter(url, sizeof url, &a);
     wt_err_t err = {0};
     wt_http_t *h = wt_http_new(&err);
-    aborter_t a = {0};
-    a.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    WT_CHECK(h != NULL && a.fd > 0);
+    WT_CHECK(h != NULL);
     /* the fd wakes the wait and the request ends as cancelled, long
      * before its 60 s timeout (the test's bound) */
     wt_http_req_t req = {.url = url,
@@ -271,6 +288,165 @@ test_abort_fd(void)
     close(srv);
 }
 
+/* --- wt_http_mux --- */
+
+static enum MHD_Result
+answer_ok(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+          const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    static int started;
+    (void)cls, (void)url, (void)method, (void)version, (void)upload_data;
+    if (*con_cls == NULL) { /* the headers: wait for the body */
+        *con_cls = &started;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    wt_buf_t body;
+    wt_buf_init(&body, 64);
+    wt_buf_puts(&body, "ok", NULL);
+    return wt_httpd_reply(conn, MHD_HTTP_OK, "text/plain", &body);
+}
+
+/* A libmicrohttpd server answering "ok" on a free loopback port. */
+static struct MHD_Daemon *
+ok_server(int *port)
+{
+    for (int tries = 0; tries < 20; tries++) {
+        char addr[32];
+        snprintf(addr, sizeof addr, "127.0.0.1:%d", *port = closed_port());
+        wt_err_t err = {0};
+        struct MHD_Daemon *d = wt_httpd_start(addr, 64, answer_ok, NULL, NULL, &err);
+        if (d != NULL)
+            return d;
+    }
+    return NULL;
+}
+
+typedef struct caller {
+    wt_http_mux_t *mux;
+    const char *url;
+    aborter_t *abort; /* NULL: none */
+    int calls;        /* requests, one after another */
+    atomic_int *ok;   /* answered 200 "ok" */
+    atomic_int *cancelled;
+} caller_t;
+
+static void *
+call_mux(void *ud)
+{
+    caller_t *c = ud;
+    for (int i = 0; i < c->calls; i++) {
+        wt_http_req_t req = {.url = c->url, .body = "{}", .timeout_ms = 60000,
+                             .max_response_bytes = 1024};
+        if (c->abort) {
+            req.abort_fn = abort_asked;
+            req.abort_ud = c->abort;
+            req.abort_fd = c->abort->fd;
+        }
+        wt_http_resp_t resp;
+        wt_http_resp_init(&resp, req.max_response_bytes);
+        wt_err_t err = {0};
+        int rc = wt_http_mux_perform(c->mux, &req, &resp, &err);
+        if (rc == 0 && resp.status == 200 && strcmp(wt_buf_str(&resp.body), "ok") == 0)
+            atomic_fetch_add(c->ok, 1);
+        if (rc == -1 && err.code == WT_ETIMEDOUT && strstr(err.msg, "cancelled") != NULL)
+            atomic_fetch_add(c->cancelled, 1);
+        wt_http_resp_release(&resp);
+    }
+    return NULL;
+}
+
+static void
+test_mux_shares_connections(void)
+{
+    int port = 0;
+    struct MHD_Daemon *d = ok_server(&port);
+    WT_CHECK(d != NULL);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
+    wt_err_t err = {0};
+    wt_http_mux_t *mux = wt_http_mux_new(&err);
+    WT_CHECK(mux != NULL);
+    atomic_int ok = 0, cancelled = 0;
+    enum { THREADS = 8, CALLS = 5 };
+    pthread_t t[THREADS];
+    caller_t c = {mux, url, NULL, CALLS, &ok, &cancelled};
+    for (int i = 0; i < THREADS; i++)
+        WT_CHECK(pthread_create(&t[i], NULL, call_mux, &c) == 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    WT_CHECK(atomic_load(&ok) == THREADS * CALLS);
+    /* a handle per call opens a connection per call: 40 */
+    long opened = wt_http_mux_connects(mux);
+    WT_CHECK(opened >= 1 && opened <= THREADS);
+    wt_http_mux_destroy(&mux);
+    WT_CHECK(mux == NULL);
+    wt_http_mux_destroy(&mux); /* NULL-safe */
+    MHD_stop_daemon(d);
+}
+
+static void
+test_mux_many_waiting_abort(void)
+{
+    char url[64];
+    aborter_t a;
+    int srv = silent_with_aborter(url, sizeof url, &a);
+    wt_err_t err = {0};
+    wt_http_mux_t *mux = wt_http_mux_new(&err);
+    WT_CHECK(mux != NULL);
+    atomic_int ok = 0, cancelled = 0;
+    enum { WAITING = 64 };
+    pthread_t t[WAITING], ab;
+    caller_t c = {mux, url, &a, 1, &ok, &cancelled};
+    for (int i = 0; i < WAITING; i++)
+        WT_CHECK(pthread_create(&t[i], NULL, call_mux, &c) == 0);
+    /* abort_later: 200 ms, then abort_fn says yes and the fd wakes all 64
+     * (an eventfd stays readable); each ends long before its 60 s timeout */
+    WT_CHECK(pthread_create(&ab, NULL, abort_later, &a) == 0);
+    for (int i = 0; i < WAITING; i++)
+        pthread_join(t[i], NULL);
+    pthread_join(ab, NULL);
+    WT_CHECK(atomic_load(&cancelled) == WAITING && atomic_load(&ok) == 0);
+    /* a readable fd whose abort_fn says no: the request runs to its own
+     * timeout without spinning on the fd */
+    atomic_store(&a.flag, 0);
+    atomic_store(&a.calls, 0);
+    wt_http_req_t req = {.url = url, .body = "{}", .timeout_ms = 1500, .max_response_bytes = 1024,
+                         .abort_fn = abort_asked, .abort_ud = &a, .abort_fd = a.fd};
+    wt_http_resp_t resp;
+    wt_http_resp_init(&resp, req.max_response_bytes);
+    WT_CHECK(wt_http_mux_perform(mux, &req, &resp, &err) == -1);
+    WT_CHECK(err.code == WT_ETIMEDOUT && strstr(err.msg, "no complete answer") != NULL);
+    WT_CHECK(atomic_load(&a.calls) < 100);
+    /* the I/O thread lives on: the next request, to a server that answers */
+    int okport = 0;
+    struct MHD_Daemon *d = ok_server(&okport);
+    WT_CHECK(d != NULL);
+    char okurl[64];
+    snprintf(okurl, sizeof okurl, "http://127.0.0.1:%d/v1", okport);
+    req = (wt_http_req_t){.url = okurl, .body = "{}", .timeout_ms = 10000,
+                          .max_response_bytes = 1024};
+    memset(&err, 0, sizeof err);
+    WT_CHECK(wt_http_mux_perform(mux, &req, &resp, &err) == 0 && resp.status == 200);
+    /* a refused port: an I/O error that names neither the URL nor a header */
+    char refused[64];
+    snprintf(refused, sizeof refused, "http://127.0.0.1:%d/hooks/SECRET", closed_port());
+    const char *hdrs[] = {"Authorization: Bearer TOKEN", NULL};
+    req = (wt_http_req_t){.url = refused, .headers = hdrs, .body = "{}", .timeout_ms = 2000,
+                          .max_response_bytes = 1024};
+    memset(&err, 0, sizeof err);
+    WT_CHECK(wt_http_mux_perform(mux, &req, &resp, &err) == -1 && err.code == WT_EIO);
+    WT_CHECK(strstr(err.msg, "SECRET") == NULL && strstr(err.msg, "TOKEN") == NULL);
+    wt_http_resp_release(&resp);
+    wt_http_mux_destroy(&mux);
+    MHD_stop_daemon(d);
+    close(a.fd);
+    close(srv);
+}
+
 static void
 test_random_varies(void)
 {
@@ -287,4 +463,5 @@ test_curl_global_init(void)
 WT_TEST_MAIN(WT_TEST(test_curl_global_init), WT_TEST(test_retry_after_forms),
              WT_TEST(test_hints_from_headers), WT_TEST(test_full_jitter_bounds),
              WT_TEST(test_give_up), WT_TEST(test_server_waits), WT_TEST(test_transport_failures),
-             WT_TEST(test_random_varies), WT_TEST(test_abort_fd))
+             WT_TEST(test_random_varies), WT_TEST(test_abort_fd),
+             WT_TEST(test_mux_shares_connections), WT_TEST(test_mux_many_waiting_abort))

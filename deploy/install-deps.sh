@@ -7,13 +7,14 @@ set -eu
 pkgs="build-essential cmake pkg-config libzmq3-dev libmsgpack-dev
       libcurl4-openssl-dev libyaml-dev libhiredis-dev libjansson-dev
       libmicrohttpd-dev libssl-dev libsystemd-dev libcmocka-dev redis-server clang
-      openssl ca-certificates
+      openssl ca-certificates nghttp2-proxy
       python3 python3-redis python3-zmq python3-msgpack python3-yaml procps curl git jq faketime
       bubblewrap iproute2 iptables prometheus buildah podman
       libedit-dev tmux systemd python3-kubernetes libczmq-dev"
 # libedit-dev: `worktrain talk` line editing; tmux: its terminal test.
 # ca-certificates: the CA bundle HTTPS providers are verified against;
-# openssl: test_llm_tls and the HTTPS bench make their certificate with it.
+# openssl: test_llm_tls and the HTTPS bench make their certificate with it;
+# nghttp2-proxy: nghttpx, the HTTP/2 front of their fake LLM.
 # systemd: systemd-analyze for tests/deploy/test_deploy_systemd.py (a Debian
 # 12 container image has libsystemd but not systemd). python3-kubernetes:
 # the API types test_deploy_k8s checks the rendered manifests against.

@@ -8,11 +8,11 @@
 #include "wt_alloc.h"
 #include "wt_clock.h"
 #include "wt_http.h"
+#include "wt_http_mux.h"
 #include "wt_llm_int.h"
 #include "wt_log.h"
 #include "wt_slot.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +129,12 @@ wt_llm_new(const wt_llm_cfg_t *cfg, wt_err_t *err)
         wt_err_set(err, WT_EINVAL, "unknown provider '%s'", cfg->provider);
         return NULL;
     }
+    /* the HTTP providers' calls, every session thread's, on one I/O thread */
+    if (self->provider != &wt_llm_scripted_provider && (self->mux = wt_http_mux_new(err)) == NULL) {
+        json_decref(self->script);
+        free(self);
+        return NULL;
+    }
     const char *key = cfg->api_key_env[0] ? getenv(cfg->api_key_env) : NULL;
     if (key && *key)
         self->api_key = wt_xstrdup(key);
@@ -146,6 +152,7 @@ wt_llm_destroy(wt_llm_t **self_p)
         free(self->api_key);
     }
     json_decref(self->script);
+    wt_http_mux_destroy(&self->mux);
     free(self);
     *self_p = NULL;
 }
@@ -297,44 +304,6 @@ cancelled(void *ud)
     return w->cancel != NULL && *w->cancel;
 }
 
-/* The calling thread's HTTP handle, kept for the thread's life (freed by
- * the key's destructor when it ends): its connection to the provider, TLS
- * session and all, serves the next call of whatever session the slot runs.
- * A handle per call had meant a connect and a TLS handshake per LLM turn. */
-static pthread_key_t http_key;
-static pthread_once_t http_key_once = PTHREAD_ONCE_INIT;
-static int http_key_ok;
-
-static void
-http_key_free(void *h)
-{
-    wt_http_t *http = h;
-    wt_http_destroy(&http);
-}
-
-static void
-http_key_make(void)
-{
-    http_key_ok = pthread_key_create(&http_key, http_key_free) == 0;
-}
-
-/* The thread's handle (made on first use), or NULL with err set. *owned
- * is set when it could not be kept (no key): the caller destroys it. */
-static wt_http_t *
-thread_http(int *owned, wt_err_t *err)
-{
-    pthread_once(&http_key_once, http_key_make);
-    *owned = 0;
-    wt_http_t *h = http_key_ok ? pthread_getspecific(http_key) : NULL;
-    if (h != NULL)
-        return h;
-    if ((h = wt_http_new(err)) == NULL)
-        return NULL;
-    if (!http_key_ok || pthread_setspecific(http_key, h) != 0)
-        *owned = 1;
-    return h;
-}
-
 int
 wt_llm_post(wt_llm_t *self, const wt_llm_request_t *req, const char *url,
             const char *const *headers, const char *body, const char *model, wt_llm_parse_fn parse,
@@ -362,14 +331,10 @@ wt_llm_post(wt_llm_t *self, const wt_llm_request_t *req, const char *url,
                         .abort_fd = req->cancel_fd > 0 ? req->cancel_fd : 0};
     wt_http_resp_t resp;
     wt_http_resp_init(&resp, self->cfg.max_response_bytes);
-    int owned;
-    wt_http_t *http = thread_http(&owned, err);
     /* The call waits seconds to minutes: the stack pages an earlier deep
      * call touched (making the workspace) go back first (issue 18). */
     wt_slot_trim_stack();
-    int rc = http ? wt_http_perform(http, &hr, &resp, err) : -1;
-    if (owned)
-        wt_http_destroy(&http);
+    int rc = wt_http_mux_perform(self->mux, &hr, &resp, err);
     *status = resp.status;
     *retry_after = resp.hints.retry_after_ms;
     if (rc == 0 && *status != 200) {

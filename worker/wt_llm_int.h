@@ -3,6 +3,7 @@
 #ifndef WT_LLM_INT_H
 #define WT_LLM_INT_H
 
+#include "wt_http_mux.h"
 #include "wt_llm.h"
 
 typedef struct wt_llm_provider {
@@ -18,6 +19,7 @@ struct wt_llm {
     const wt_llm_provider_t *provider; /* borrowed static table */
     char *api_key;                     /* owned; never logged */
     json_t *script;                    /* scripted: replies array or {"scripts": [...]} */
+    wt_http_mux_t *mux;                /* owned: anthropic, openai (NULL: scripted) */
 };
 
 extern const wt_llm_provider_t wt_llm_scripted_provider;

@@ -1249,6 +1249,31 @@ sandbox_start(const wt_worker_cfg_t *cfg)
     return sb;
 }
 
+/* A worker holds a few descriptors per slot besides its own (the slot's
+ * Redis connection and cancel eventfd, an LLM call's connection and
+ * completion eventfd, a tool's pipes): a 500-slot worker needs thousands,
+ * past the 1,024 soft limit systemd and most shells start a process with.
+ * The soft limit is raised to what the slots may need, at most to the hard
+ * limit (all an unprivileged process may do); short of it, a warning says
+ * what to raise. */
+static void
+raise_fd_limit(int slots)
+{
+    rlim_t want = (rlim_t)slots * 8 + 256;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+        return;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        rl.rlim_cur = was;
+    if (rl.rlim_cur < want)
+        wt_log_warn("open files limit %llu is below the ~%llu that %d slots may need (hard limit "
+                    "%llu): raise it (LimitNOFILE= in the unit, ulimit -n)",
+                    (unsigned long long)rl.rlim_cur, (unsigned long long)want, slots,
+                    (unsigned long long)rl.rlim_max);
+}
+
 int
 wt_worker_main(int argc, char **argv)
 {
@@ -1263,6 +1288,7 @@ wt_worker_main(int argc, char **argv)
     wt_log_init("wt-worker");
     wt_log_set_worker(w->cfg.name);
     wt_signal_install();
+    raise_fd_limit(w->cfg.slots);
     wt_sd_init(&w->sd);
     w->sd_notify_socket = getenv("NOTIFY_SOCKET") != NULL;
     int64_t stale_ms = (int64_t)w->cfg.heartbeat_ms * 10;

@@ -4,8 +4,11 @@ LLM (OpenAI format) that holds every reply until 500 requests have arrived
 (so all 500 sessions are open together however slow the machine, say under
 ASan next to other tests) and then answers each after 2 s: from the events,
 500 sessions were running at the same moment, and all 500 succeeded.
-Prints the worker's peak RSS per open session (not asserted: bench figure)."""
+Prints the worker's peak RSS per open session (not asserted: bench figure).
+The worker starts with a soft limit of 1,024 open files (prlimit), as under
+systemd, and raises it for its 500 slots."""
 import os
+import resource
 import sys
 import tempfile
 
@@ -14,6 +17,14 @@ from test_providers import start_fake  # noqa: E402
 from wtfleet import Check, Fleet  # noqa: E402
 
 N = 500
+
+
+def fd_soft_limit(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                return int(line.split()[3])
+    return 0
 
 
 def rss_kb(pid, field):
@@ -35,8 +46,15 @@ def main():
         fleet.start_redis()
         fleet.r.config_set("maxclients", 4000)
         fleet.start_broker()
-        w = fleet.start_worker("big", N, None, "--provider", "openai", "--base-url", base)
+        # started as systemd and most shells start a process: a soft limit
+        # of 1,024 open files, far below what 500 slots hold at once
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        w = fleet.start_worker("big", N, None, "--provider", "openai", "--base-url", base,
+                               wrap=["prlimit", "--nofile=1024:%d" % hard])
         fleet.wait_workers(1)
+        soft = fd_soft_limit(w.pid)
+        check(soft >= N * 8 or soft == hard,
+              "the worker raised its open files limit from 1024 to %d (hard %d)" % (soft, hard))
         idle_rss = rss_kb(w.pid, "VmRSS")
         c = fleet.client()
         sids = c.spawn_many(N, "two-step", goal_fmt="c%d", window=N)

@@ -1,12 +1,14 @@
 # ctest-timeout: 180
 """The LLM over HTTPS, as users run it. A worker verifies the provider
 against one trust store for the process (here SSL_CERT_FILE: the system
-bundle plus this test's certificate) and keeps a slot's connection from
-one LLM call to the next: 3 sessions on a 1-slot worker reach the fake on 1
+bundle plus this test's certificate); its calls run on one I/O thread that
+keeps connections: 3 sessions on a 1-slot worker reach the fake on 1
 connection (a handle per call had made one connection, and one TLS
 handshake, per call). A worker on the default store (curl's CA bundle,
 without the test's certificate) fails the session with an error naming the
-certificate, no request reaches the fake, and the worker lives on."""
+certificate, no request reaches the fake, and the worker lives on. Over
+HTTP/2 (nghttpx in front of the fake, 4 streams per connection), a 6-slot
+worker's 6 calls, open at once, share fewer than 6 connections."""
 import json
 import os
 import sys
@@ -14,7 +16,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_providers import KEY, control, start_fake  # noqa: E402
-from wtfleet import BENCH_WF, Check, Fleet, tls_cert  # noqa: E402
+from wtfleet import BENCH_WF, Check, Fleet, h2_connections, start_h2_proxy, tls_cert  # noqa: E402
 
 DONE = json.dumps({"reply": {"tool_calls": [{"name": "complete_step",
                                              "input": {"notes": "n", "context": {"a": "b"}}}]}})
@@ -52,6 +54,7 @@ def main():
     d = tempfile.mkdtemp(prefix="wt-tls-")
     CERT, key, trusted = tls_cert(d)
     fake, base = start_fake(d, "--tls-cert", CERT, "--tls-key", key, "--default", DONE)
+    procs = [fake]
     fleet = Fleet("llm-tls")
     try:
         check(base.startswith("https://"), "the fake LLM serves HTTPS (%s)" % base)
@@ -86,11 +89,40 @@ def main():
         check(llm_requests(base) == [], "no request reached the untrusted server")
         check(fleet.procs["worker-untrusting"].poll() is None,
               "the worker lives on after the failed call")
+        fleet.kill("worker-untrusting", 15)
+        fleet.procs["worker-untrusting"].wait(timeout=20)
+        fleet.wait_workers(0, exact=True)
+
+        # HTTP/2, as hosted providers speak it: nghttpx in front of a fake
+        # that answers only once 6 calls are open, at most 4 streams per
+        # connection; a 6-slot worker's 6 calls share connections
+        d2 = os.path.join(d, "h2")  # a port file of its own
+        os.mkdir(d2)
+        fake2, base2 = start_fake(d2, "--default", DONE, "--hold-until", "6", "--hold-s", "30")
+        procs.append(fake2)
+        proxy, hbase, log = start_h2_proxy(d, base2, CERT, key, streams=4)
+        procs.append(proxy)
+        env["SSL_CERT_FILE"] = trusted
+        fleet.start_worker("h2", 6, None, "--provider", "openai", "--base-url", hbase,
+                           "--workflows", BENCH_WF, env=env)
+        fleet.wait_workers(1)
+        hs = run(fleet, 6)
+        check(all(h.get("outcome") == "success" for h in hs),
+              "6 sessions over HTTP/2 succeeded (%s)" % [h.get("error") for h in hs])
+        reqs = [r for r in control(base2, "/_control/requests") if r["path"] == "/v1/chat/completions"]
+        ts = [r["t"] for r in reqs]
+        check(len(reqs) == 6 and max(ts) - min(ts) < 25,
+              "the 6 calls were open at once (%d requests over %.1fs)"
+              % (len(reqs), max(ts) - min(ts) if ts else -1))
+        conns, alpn = h2_connections(log)
+        check(alpn == {"h2"} and conns < 6,
+              "6 calls at once on %d HTTP/2 connection(s) (%s), fewer than 6" % (conns, alpn))
     except BaseException:
         fleet.dump_logs()
         raise
     finally:
-        fake.kill()
+        for p in procs:
+            p.kill()
         fleet.stop()
     return check.done()
 

@@ -96,6 +96,38 @@ def tls_cert(d):
     return cert, key, trusted
 
 
+def start_h2_proxy(d, backend_base, cert, key, streams=100):
+    """nghttpx (Debian's nghttp2-proxy) on a free loopback port: HTTPS with
+    HTTP/2 (ALPN) in front, HTTP/1.1 to backend_base ("http://127.0.0.1:N"),
+    at most streams requests at once per connection. Its access log has one
+    line per request: the client's port (one per connection) and the ALPN.
+    Returns (process, "https://127.0.0.1:PORT", access log path)."""
+    port, log = free_port(), os.path.join(d, "h2-access.log")
+    bport = backend_base.rsplit(":", 1)[1]
+    p = subprocess.Popen(["nghttpx", "-f127.0.0.1,%d" % port, "-b127.0.0.1,%s" % bport,
+                          "--no-ocsp", "--workers=1", "-c", str(streams),
+                          "--accesslog-file=" + log, "--accesslog-format=$remote_port $alpn $status",
+                          "--errorlog-file=" + os.path.join(d, "h2-error.log"), key, cert],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        if p.poll() is not None or time.monotonic() > deadline:
+            p.kill()
+            raise RuntimeError("nghttpx did not start (see %s)" % os.path.join(d, "h2-error.log"))
+        time.sleep(0.02)
+    return p, "https://127.0.0.1:%d" % port, log
+
+
+def h2_connections(log):
+    """(connections, ALPNs) the requests of an start_h2_proxy access log came on."""
+    with open(log) as f:
+        rows = [line.split() for line in f if line.strip()]
+    return len({r[0] for r in rows}), {r[1] for r in rows}
+
+
 def http_metric(port, name):
     """The value of metric name on 127.0.0.1:port/metrics (a worker's --http),
     None when it is not there."""
