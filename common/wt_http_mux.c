@@ -138,7 +138,8 @@ io_loop(void *ud)
         int running = 0;
         curl_multi_perform(self->multi, &running);
         take_results(self);
-        curl_multi_poll(self->multi, NULL, 0, IO_IDLE_WAKE_MS, NULL);
+        if (curl_multi_poll(self->multi, NULL, 0, IO_IDLE_WAKE_MS, NULL) != CURLM_OK)
+            usleep(10000); /* never spin on a failing poll */
     }
 }
 
