@@ -99,7 +99,6 @@ trust_options(CURL *c)
     curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, trust_ctx);
 }
 
-
 wt_http_t *
 wt_http_new(wt_err_t *err)
 {

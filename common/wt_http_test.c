@@ -290,6 +290,10 @@ test_abort_fd(void)
 
 /* --- wt_http_mux --- */
 
+#define THREADS 8 /* callers at once, each making CALLS requests in turn */
+#define CALLS   5
+#define WAITING 64 /* requests waiting at once on a silent server */
+
 static enum MHD_Result
 answer_ok(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
           const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
@@ -339,8 +343,8 @@ call_mux(void *ud)
 {
     caller_t *c = ud;
     for (int i = 0; i < c->calls; i++) {
-        wt_http_req_t req = {.url = c->url, .body = "{}", .timeout_ms = 60000,
-                             .max_response_bytes = 1024};
+        wt_http_req_t req = {
+            .url = c->url, .body = "{}", .timeout_ms = 60000, .max_response_bytes = 1024};
         if (c->abort) {
             req.abort_fn = abort_asked;
             req.abort_ud = c->abort;
@@ -371,7 +375,6 @@ test_mux_shares_connections(void)
     wt_http_mux_t *mux = wt_http_mux_new(&err);
     WT_CHECK(mux != NULL);
     atomic_int ok = 0, cancelled = 0;
-    enum { THREADS = 8, CALLS = 5 };
     pthread_t t[THREADS];
     caller_t c = {mux, url, NULL, CALLS, &ok, &cancelled};
     for (int i = 0; i < THREADS; i++)
@@ -398,7 +401,6 @@ test_mux_many_waiting_abort(void)
     wt_http_mux_t *mux = wt_http_mux_new(&err);
     WT_CHECK(mux != NULL);
     atomic_int ok = 0, cancelled = 0;
-    enum { WAITING = 64 };
     pthread_t t[WAITING], ab;
     caller_t c = {mux, url, &a, 1, &ok, &cancelled};
     for (int i = 0; i < WAITING; i++)
@@ -414,8 +416,13 @@ test_mux_many_waiting_abort(void)
      * timeout without spinning on the fd */
     atomic_store(&a.flag, 0);
     atomic_store(&a.calls, 0);
-    wt_http_req_t req = {.url = url, .body = "{}", .timeout_ms = 1500, .max_response_bytes = 1024,
-                         .abort_fn = abort_asked, .abort_ud = &a, .abort_fd = a.fd};
+    wt_http_req_t req = {.url = url,
+                         .body = "{}",
+                         .timeout_ms = 1500,
+                         .max_response_bytes = 1024,
+                         .abort_fn = abort_asked,
+                         .abort_ud = &a,
+                         .abort_fd = a.fd};
     wt_http_resp_t resp;
     wt_http_resp_init(&resp, req.max_response_bytes);
     WT_CHECK(wt_http_mux_perform(mux, &req, &resp, &err) == -1);
@@ -427,15 +434,18 @@ test_mux_many_waiting_abort(void)
     WT_CHECK(d != NULL);
     char okurl[64];
     snprintf(okurl, sizeof okurl, "http://127.0.0.1:%d/v1", okport);
-    req = (wt_http_req_t){.url = okurl, .body = "{}", .timeout_ms = 10000,
-                          .max_response_bytes = 1024};
+    req = (wt_http_req_t){
+        .url = okurl, .body = "{}", .timeout_ms = 10000, .max_response_bytes = 1024};
     memset(&err, 0, sizeof err);
     WT_CHECK(wt_http_mux_perform(mux, &req, &resp, &err) == 0 && resp.status == 200);
     /* a refused port: an I/O error that names neither the URL nor a header */
     char refused[64];
     snprintf(refused, sizeof refused, "http://127.0.0.1:%d/hooks/SECRET", closed_port());
     const char *hdrs[] = {"Authorization: Bearer TOKEN", NULL};
-    req = (wt_http_req_t){.url = refused, .headers = hdrs, .body = "{}", .timeout_ms = 2000,
+    req = (wt_http_req_t){.url = refused,
+                          .headers = hdrs,
+                          .body = "{}",
+                          .timeout_ms = 2000,
                           .max_response_bytes = 1024};
     memset(&err, 0, sizeof err);
     WT_CHECK(wt_http_mux_perform(mux, &req, &resp, &err) == -1 && err.code == WT_EIO);
