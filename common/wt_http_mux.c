@@ -152,6 +152,10 @@ wt_http_mux_new(wt_err_t *err)
         wt_err_set(err, WT_EIO, "cannot create a curl multi handle");
         return NULL;
     }
+    /* Idle connections kept: curl's default is 4 per handle in the multi at
+     * the time, and here handles come and go with each call, so a lull
+     * closed the connections the next burst then opened again. */
+    curl_multi_setopt(self->multi, CURLMOPT_MAXCONNECTS, (long)WT_HTTP_MUX_KEEP);
     pthread_mutex_init(&self->lock, NULL);
     int rc = pthread_create(&self->thread, NULL, io_loop, self);
     if (rc != 0) {

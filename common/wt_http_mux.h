@@ -28,6 +28,11 @@
 
 typedef struct wt_http_mux wt_http_mux_t;
 
+/* Idle connections a mux keeps open for the next calls (CURLMOPT_MAXCONNECTS):
+ * enough for a worker's concurrent calls over HTTP/1.1 at typical slot
+ * counts, at ~60 KB each over TLS at most ~4 MB. */
+#define WT_HTTP_MUX_KEEP 64
+
 /* Starts the I/O thread. NULL with err set when it cannot. Call
  * curl_global_init before. */
 wt_http_mux_t *wt_http_mux_new(wt_err_t *err);
