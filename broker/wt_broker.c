@@ -65,20 +65,30 @@ wt_broker_send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const void *
     wt_msg_destroy(&m);
 }
 
-void
-wt_broker_bad_message(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id, size_t idlen,
-                      int code, const wt_err_t *err)
+int
+wt_broker_recv(wt_broker_t *self, wt_chan_t chan, wt_broker_rx_t *rx)
 {
     int client = chan == WT_CHAN_CLIENT;
+    void *sock = client ? self->clients : self->workers;
+    int code = 0;
+    wt_err_t err = {0};
+    rx->idlen = 0;
+    rx->m = NULL;
+    int rc = wt_wire_recv_peer(sock, 1, chan, rx->id, &rx->idlen, rx->uid, sizeof rx->uid, &rx->m,
+                               &code, 1, &err);
+    self->quiet[client ? 0 : 1] = rc == 0;
+    if (rc >= 0)
+        return rc;
     pthread_mutex_lock(&self->stats.lock);
     if (client)
         self->stats.bad_client++;
     else
         self->stats.bad_worker++;
     pthread_mutex_unlock(&self->stats.lock);
-    wt_log_warn("%s socket: bad message: %s", client ? "client" : "worker", err->msg);
-    if (idlen)
-        wt_broker_send_error(self, sock, chan, id, idlen, 0, code, err->msg);
+    wt_log_warn("%s socket: bad message: %s", client ? "client" : "worker", err.msg);
+    if (rx->idlen)
+        wt_broker_send_error(self, sock, chan, rx->id, rx->idlen, 0, code, err.msg);
+    return -1;
 }
 
 void
@@ -273,25 +283,19 @@ on_clients(wt_broker_t *self)
     wt_broker_spawn_t *batch = self->spawns; /* up to WT_BROKER_BATCH_MAX: one intake round trip */
     int n = 0;
     for (int turn = 0; turn < WT_BROKER_BATCH_MAX; turn++) {
-        char id[WT_WIRE_MAX_IDENTITY];
-        size_t idlen = 0;
-        wt_msg_t *m = NULL;
-        int code = 0;
-        wt_err_t err = {0};
-        char uid[WT_CERT_Z85_LEN + 1];
-        int rc = wt_wire_recv_peer(self->clients, 1, WT_CHAN_CLIENT, id, &idlen, uid, sizeof uid,
-                                   &m, &code, 1, &err);
-        self->quiet[0] = rc == 0;
+        wt_broker_rx_t rx;
+        int rc = wt_broker_recv(self, WT_CHAN_CLIENT, &rx);
         if (rc == 0)
             break;
-        if (rc > 0 && !wt_broker_key_still_allowed(self, WT_ZAP_DOMAIN_CLIENTS, uid)) {
+        if (rc < 0)
+            continue;
+        const char *id = rx.id;
+        size_t idlen = rx.idlen;
+        wt_msg_t *m = rx.m;
+        if (!wt_broker_key_still_allowed(self, WT_ZAP_DOMAIN_CLIENTS, rx.uid)) {
             wt_broker_send_error(self, self->clients, WT_CHAN_CLIENT, id, idlen, m->req,
                                  WT_PROTO_E_REFUSED, "this client's key is no longer allowed");
             wt_msg_destroy(&m);
-            continue;
-        }
-        if (rc < 0) {
-            wt_broker_bad_message(self, self->clients, WT_CHAN_CLIENT, id, idlen, code, &err);
             continue;
         }
         if (self->store.leader_epoch == 0) {

@@ -136,11 +136,21 @@ void wt_broker_send(wt_broker_t *self, void *sock, const void *id, size_t idlen,
 /* wt_broker.c: sends ERROR code/text answering req. */
 void wt_broker_send_error(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id,
                           size_t idlen, uint64_t req, int code, const char *text);
-/* wt_broker.c: a message on sock that could not be read (err, ERROR code
- * `code`): counted per channel, logged, answered with ERROR when its
- * sender is known (idlen > 0). */
-void wt_broker_bad_message(wt_broker_t *self, void *sock, wt_chan_t chan, const void *id,
-                           size_t idlen, int code, const wt_err_t *err);
+
+/* One message received from a channel's ROUTER: its sender and, with
+ * CURVE, the sender's key (ZAP User-Id). */
+typedef struct wt_broker_rx {
+    char id[WT_WIRE_MAX_IDENTITY];
+    size_t idlen;
+    char uid[WT_CERT_Z85_LEN + 1];
+    wt_msg_t *m; /* owned by the caller once received */
+} wt_broker_rx_t;
+
+/* wt_broker.c: the next message on chan's socket, without waiting: 1 with
+ * rx filled, 0 when none waits (the socket is then marked quiet), -1 for
+ * a message that could not be read - already counted per channel, logged,
+ * and answered with ERROR when its sender is known. */
+int wt_broker_recv(wt_broker_t *self, wt_chan_t chan, wt_broker_rx_t *rx);
 /* wt_broker.c: after a failed Redis call: drop the connection, back off
  * (or step down when the write was fenced). */
 void wt_broker_redis_failed(wt_broker_t *self, const wt_err_t *err);

@@ -271,28 +271,22 @@ void
 wt_broker_on_workers(wt_broker_t *self)
 {
     for (int turn = 0; turn < WT_BROKER_BATCH_MAX * 2; turn++) {
-        char id[WT_WIRE_MAX_IDENTITY];
-        size_t idlen = 0;
-        wt_msg_t *m = NULL;
-        int code = 0;
-        wt_err_t err = {0};
-        char uid[WT_CERT_Z85_LEN + 1];
-        int rc = wt_wire_recv_peer(self->workers, 1, WT_CHAN_WORKER, id, &idlen, uid, sizeof uid,
-                                   &m, &code, 1, &err);
-        self->quiet[1] = rc == 0;
+        wt_broker_rx_t rx;
+        int rc = wt_broker_recv(self, WT_CHAN_WORKER, &rx);
         if (rc == 0)
             break;
-        if (rc > 0 && m->cmd == WT_CMD_READY &&
+        if (rc < 0)
+            continue;
+        const char *id = rx.id, *uid = rx.uid;
+        size_t idlen = rx.idlen;
+        wt_msg_t *m = rx.m;
+        if (m->cmd == WT_CMD_READY &&
             !wt_broker_key_still_allowed(self, WT_ZAP_DOMAIN_WORKERS, uid)) {
             /* authenticated before a reload revoked it: no registration */
             wt_msg_t *d = wt_msg_new(WT_CHAN_WORKER, WT_CMD_DISCONNECT);
             wt_broker_send(self, self->workers, id, idlen, d);
             wt_msg_destroy(&d);
             wt_msg_destroy(&m);
-            continue;
-        }
-        if (rc < 0) {
-            wt_broker_bad_message(self, self->workers, WT_CHAN_WORKER, id, idlen, code, &err);
             continue;
         }
         if (self->store.leader_epoch == 0) {
