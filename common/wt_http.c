@@ -10,8 +10,7 @@
  * hand-written date parser; what a caller caps it to is a policy option.
  *
  * Trust: every HTTPS connection of the process verifies against one
- * X509_STORE, loaded once (see trust_load). The waiting path keeps its multi
- * handle with the easy handle, so its connection survives too. */
+ * X509_STORE, loaded once (see trust_load). */
 #include "wt_http.h"
 #include "wt_http_int.h"
 
@@ -31,11 +30,7 @@
 #include <unistd.h>
 
 struct wt_http {
-    CURL *curl;   /* reused easy handle */
-    CURLM *multi; /* the waiting path's (perform_waking), kept with the easy
-                     handle: a connection lives in the cache of the multi handle
-                     it ran in, so a multi per request meant a new connection
-                     (a TLS handshake) per request. NULL until first needed. */
+    CURL *curl; /* reused easy handle */
 };
 
 /* --- trust --- */
@@ -117,8 +112,6 @@ wt_http_destroy(wt_http_t **self_p)
 {
     if (self_p == NULL || *self_p == NULL)
         return;
-    if ((*self_p)->multi != NULL)
-        curl_multi_cleanup((*self_p)->multi);
     curl_easy_cleanup((*self_p)->curl);
     free(*self_p);
     *self_p = NULL;
@@ -288,67 +281,6 @@ wt_http_set_options(CURL *c, const wt_http_req_t *req, struct curl_slist *hdrs, 
     trust_options(c);
 }
 
-/* curl_easy_perform wakes every second while it waits (to call the
- * progress callback): a thousand sessions waiting on a slow LLM cost a few
- * per cent of a core doing nothing (issue 18). With an abort fd the wait
- * is curl's multi poll on the transfer's sockets and that fd, bounded by
- * curl's own timers (the request timeout) and by a backstop as long as the
- * transfer has lasted, from 1 s to 32 s (wakes at about 1, 2, 4, 8 s...;
- * the progress callback still runs at each). */
-#define WAKE_FIRST_MS 1000
-#define WAKE_MAX_MS   32000
-
-static CURLcode
-perform_waking(wt_http_t *self, const wt_http_req_t *req)
-{
-    CURL *c = self->curl;
-    if (self->multi == NULL && (self->multi = curl_multi_init()) == NULL)
-        return CURLE_OUT_OF_MEMORY;
-    CURLM *m = self->multi;
-    if (curl_multi_add_handle(m, c) != CURLM_OK)
-        return CURLE_FAILED_INIT;
-    CURLcode rc = CURLE_OK;
-    int running = 1, use_fd = 1;
-    int64_t t0 = wt_clock_mono_ms();
-    for (;;) {
-        if (curl_multi_perform(m, &running) != CURLM_OK) {
-            rc = CURLE_FAILED_INIT;
-            break;
-        }
-        if (!running)
-            break;
-        long wait = -1, backstop = (long)(wt_clock_mono_ms() - t0);
-        backstop = backstop < WAKE_FIRST_MS ? WAKE_FIRST_MS
-                   : backstop > WAKE_MAX_MS ? WAKE_MAX_MS
-                                            : backstop;
-        curl_multi_timeout(m, &wait);
-        if (wait < 0 || wait > backstop)
-            wait = backstop;
-        struct curl_waitfd wfd = {req->abort_fd, CURL_WAIT_POLLIN, 0};
-        if (curl_multi_poll(m, use_fd ? &wfd : NULL, use_fd ? 1 : 0, (int)wait, NULL) != CURLM_OK) {
-            rc = CURLE_FAILED_INIT;
-            break;
-        }
-        if (use_fd && wfd.revents != 0) {
-            if (req->abort_fn != NULL && req->abort_fn(req->abort_ud)) {
-                rc = CURLE_ABORTED_BY_CALLBACK;
-                break;
-            }
-            use_fd = 0; /* readable without an abort: never spin on it */
-        }
-    }
-    if (rc == CURLE_OK) {
-        int left = 0;
-        CURLMsg *msg;
-        rc = CURLE_RECV_ERROR; /* no result message: should not happen */
-        while ((msg = curl_multi_info_read(m, &left)) != NULL)
-            if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
-                rc = msg->data.result;
-    }
-    curl_multi_remove_handle(m, c); /* its connection stays in m's cache */
-    return rc;
-}
-
 struct curl_slist *
 wt_http_headers(const wt_http_req_t *req)
 {
@@ -396,7 +328,7 @@ wt_http_perform(wt_http_t *self, const wt_http_req_t *req, wt_http_resp_t *resp,
     struct curl_slist *hdrs = wt_http_headers(req);
     wt_http_xfer_t x = {req, resp, 0};
     wt_http_set_options(c, req, hdrs, &x, 1);
-    CURLcode rc = req->abort_fd > 0 ? perform_waking(self, req) : curl_easy_perform(c);
+    CURLcode rc = curl_easy_perform(c);
     int ret = wt_http_finish(c, rc, &x, err);
     curl_slist_free_all(hdrs); /* may hold a token: gone now */
     return ret;

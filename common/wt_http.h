@@ -31,8 +31,9 @@
  * on first use: curl's built-in CA bundle, or what SSL_CERT_FILE /
  * SSL_CERT_DIR name when set.
  *
- * Thread use: a wt_http_t (one reused easy handle, keeps connections, on
- * both the plain and the abort_fd path) belongs to one thread at a time.
+ * Thread use: a wt_http_t (one reused easy handle, keeps connections)
+ * belongs to one thread at a time. Many threads' long waits (LLM calls) go
+ * through wt_http_mux instead: one I/O thread, one curl multi handle.
  * Call curl_global_init before the first use. */
 #ifndef WT_HTTP_H
 #define WT_HTTP_H
@@ -54,12 +55,13 @@ typedef struct wt_http_req {
     size_t max_response_bytes;  /* body cap; 0 = the body is discarded */
     int accept_encoding;        /* 1: ask for any encoding curl can decode */
     size_t recv_buffer;         /* curl's receive buffer (CURLOPT_BUFFERSIZE); 0 = its 16 KB */
-    int (*abort_fn)(void *ud);  /* polled during the transfer; non-zero abandons it */
+    int (*abort_fn)(void *ud);  /* polled during the transfer (wt_http_perform: about
+                                   once a second); non-zero abandons it */
     void *abort_ud;             /* its argument */
-    int abort_fd;               /* > 0: readable once abort_fn says abort (an eventfd):
-                                   the transfer then sleeps until data, its timeout or
-                                   this fd, instead of waking every second to ask
-                                   abort_fn; 0 = none */
+    int abort_fd;               /* wt_http_mux_perform only: > 0, readable once abort_fn
+                                   says abort (an eventfd): the caller sleeps until the
+                                   answer, its timeout or this fd, instead of waking
+                                   every second to ask abort_fn; 0 = none */
     void (*header_fn)(void *ud, const char *line, size_t len); /* each raw header line */
     void *header_ud;                                           /* its argument */
 } wt_http_req_t;
