@@ -48,6 +48,20 @@ def run(fleet, n):
 CERT = None
 
 
+def start_worker(fleet, name, slots, base, env):
+    """An openai-provider worker on base, registered with the broker."""
+    fleet.start_worker(name, slots, None, "--provider", "openai", "--base-url", base,
+                       "--workflows", BENCH_WF, env=env)
+    fleet.wait_workers(1)
+
+
+def stop_worker(fleet, name):
+    """SIGTERM, its exit, and the broker's count back to 0."""
+    fleet.kill("worker-" + name, 15)
+    fleet.procs["worker-" + name].wait(timeout=20)
+    fleet.wait_workers(0, exact=True)
+
+
 def main():
     global CERT
     check = Check()
@@ -61,9 +75,7 @@ def main():
         fleet.start_redis()
         fleet.start_broker()
         env = {"OPENAI_API_KEY": KEY, "SSL_CERT_FILE": trusted}
-        fleet.start_worker("tls", 1, None, "--provider", "openai", "--base-url", base,
-                           "--workflows", BENCH_WF, env=env)
-        fleet.wait_workers(1)
+        start_worker(fleet, "tls", 1, base, env)
         hs = run(fleet, 3)
         check(all(h.get("outcome") == "success" for h in hs),
               "3 sessions over HTTPS succeeded (%s)" % [h.get("error") for h in hs])
@@ -73,14 +85,10 @@ def main():
               "3 LLM calls on %d connection(s), want 1 (%d requests)" % (len(conns), len(reqs)))
 
         # the same server, a worker whose store lacks its certificate
-        fleet.kill("worker-tls", 15)
-        fleet.procs["worker-tls"].wait(timeout=20)
-        fleet.wait_workers(0, exact=True)
+        stop_worker(fleet, "tls")
         control_tls(base, "/_control/reset", {})
         env.pop("SSL_CERT_FILE")  # the default store: curl's CA bundle, without the test's
-        fleet.start_worker("untrusting", 1, None, "--provider", "openai", "--base-url", base,
-                           "--workflows", BENCH_WF, env=env)
-        fleet.wait_workers(1)
+        start_worker(fleet, "untrusting", 1, base, env)
         hs = run(fleet, 1)
         err = hs[0].get("error", "")
         check(hs[0].get("outcome") == "error" and "certificate" in err,
@@ -89,9 +97,7 @@ def main():
         check(llm_requests(base) == [], "no request reached the untrusted server")
         check(fleet.procs["worker-untrusting"].poll() is None,
               "the worker lives on after the failed call")
-        fleet.kill("worker-untrusting", 15)
-        fleet.procs["worker-untrusting"].wait(timeout=20)
-        fleet.wait_workers(0, exact=True)
+        stop_worker(fleet, "untrusting")
 
         # HTTP/2, as hosted providers speak it: nghttpx in front of a fake
         # that answers only once 6 calls are open, at most 4 streams per
@@ -103,9 +109,7 @@ def main():
         proxy, hbase, log = start_h2_proxy(d, base2, CERT, key, streams=4)
         procs.append(proxy)
         env["SSL_CERT_FILE"] = trusted
-        fleet.start_worker("h2", 6, None, "--provider", "openai", "--base-url", hbase,
-                           "--workflows", BENCH_WF, env=env)
-        fleet.wait_workers(1)
+        start_worker(fleet, "h2", 6, hbase, env)
         hs = run(fleet, 6)
         check(all(h.get("outcome") == "success" for h in hs),
               "6 sessions over HTTP/2 succeeded (%s)" % [h.get("error") for h in hs])
